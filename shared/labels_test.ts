@@ -1,0 +1,139 @@
+import assert from "node:assert/strict";
+import { BadRequestError } from "./errors.ts";
+import {
+  isValidLabelKey,
+  isValidLabelValue,
+  parseSelector,
+  Selector,
+  selectorFromLabelSelector,
+  selectorFromSet,
+} from "./labels.ts";
+
+Deno.test("parseSelector() handles equality, inequality and double equals", () => {
+  const s = parseSelector("app=web,tier==front,env!=prod");
+  assert.equal(s.matches({ app: "web", tier: "front", env: "dev" }), true);
+  assert.equal(s.matches({ app: "web", tier: "front" }), true, "!= matches a missing key");
+  assert.equal(s.matches({ app: "web", tier: "front", env: "prod" }), false);
+  assert.equal(s.matches({ app: "db", tier: "front" }), false);
+  assert.equal(s.matches(undefined), false);
+});
+
+Deno.test("parseSelector() handles in, notin, exists and !exists with whitespace", () => {
+  const s = parseSelector(" tier in ( a , b ) , env notin (prod), canary ,!legacy ");
+  assert.equal(s.matches({ tier: "a", canary: "" }), true);
+  assert.equal(s.matches({ tier: "b", canary: "x", env: "dev" }), true);
+  assert.equal(s.matches({ tier: "c", canary: "x" }), false);
+  assert.equal(s.matches({ tier: "a", canary: "x", env: "prod" }), false);
+  assert.equal(s.matches({ tier: "a" }), false, "canary must exist");
+  assert.equal(s.matches({ tier: "a", canary: "x", legacy: "1" }), false);
+});
+
+Deno.test("parseSelector() accepts prefixed keys, empty values and keywords as values", () => {
+  assert.equal(parseSelector("example.com/app=web").matches({ "example.com/app": "web" }), true);
+  assert.equal(parseSelector("a=").matches({ a: "" }), true);
+  assert.equal(parseSelector("a=").matches({ a: "x" }), false);
+  assert.equal(parseSelector("a=in").matches({ a: "in" }), true);
+  assert.equal(parseSelector("a>3").matches({ a: "4" }), true);
+  assert.equal(parseSelector("a<3").matches({ a: "4" }), false);
+});
+
+Deno.test("parseSelector() of an empty string selects everything", () => {
+  const s = parseSelector("");
+  assert.equal(s.empty, true);
+  assert.equal(s.matches({}), true);
+  assert.equal(s.matches(undefined), true);
+  assert.equal(parseSelector("   ").empty, true);
+});
+
+Deno.test("parseSelector() rejects bad syntax with BadRequestError", () => {
+  for (
+    const bad of [
+      "a in",
+      "a in x",
+      "a in (x",
+      "a in ()",
+      "a,",
+      ",a",
+      "!",
+      "a b",
+      "a=b=c",
+      "-a=b",
+      "a=b c",
+      "a notin",
+      "(a)",
+      "a=-bad",
+      "a>x",
+    ]
+  ) {
+    assert.throws(() => parseSelector(bad), BadRequestError, bad);
+  }
+  assert.throws(
+    () => parseSelector("-ltier=x"),
+    (e: Error) => e.message.startsWith('unable to parse requirement: invalid label key "-ltier"'),
+  );
+  // `a==` is the empty value, valid as in Kubernetes.
+  assert.equal(parseSelector("a==").matches({ a: "" }), true);
+});
+
+Deno.test("Selector.toString() is canonical: sorted by key, values sorted", () => {
+  assert.equal(
+    parseSelector("z in (b,a),app=web,!x,y,c!=d,e notin (q)").toString(),
+    "app=web,c!=d,e notin (q),!x,y,z in (a,b)",
+  );
+  assert.equal(parseSelector("a==b").toString(), "a==b");
+});
+
+Deno.test("selectorFromLabelSelector(): nil matches nothing, {} matches everything", () => {
+  assert.equal(selectorFromLabelSelector(null).matches({ a: "b" }), false);
+  assert.equal(selectorFromLabelSelector(undefined).matches({}), false);
+  assert.equal(selectorFromLabelSelector(undefined).empty, false);
+  assert.equal(selectorFromLabelSelector({}).matches({ a: "b" }), true);
+  assert.equal(selectorFromLabelSelector({}).empty, true);
+});
+
+Deno.test("selectorFromLabelSelector() combines matchLabels and matchExpressions", () => {
+  const s = selectorFromLabelSelector({
+    matchLabels: { app: "web" },
+    matchExpressions: [
+      { key: "tier", operator: "In", values: ["front", "back"] },
+      { key: "env", operator: "NotIn", values: ["prod"] },
+      { key: "team", operator: "Exists" },
+      { key: "legacy", operator: "DoesNotExist" },
+    ],
+  });
+  assert.equal(s.toString(), "app=web,env notin (prod),!legacy,team,tier in (back,front)");
+  assert.equal(s.matches({ app: "web", tier: "front", team: "x" }), true);
+  assert.equal(s.matches({ app: "web", tier: "front", team: "x", env: "prod" }), false);
+  assert.equal(s.matches({ app: "web", tier: "front" }), false);
+  assert.equal(s.matches({ app: "web", tier: "side", team: "x" }), false);
+  assert.throws(
+    () =>
+      selectorFromLabelSelector({ matchExpressions: [{ key: "a", operator: "In", values: [] }] }),
+    BadRequestError,
+  );
+  assert.throws(
+    () => selectorFromLabelSelector({ matchExpressions: [{ key: "a", operator: "Foo" }] }),
+    BadRequestError,
+  );
+});
+
+Deno.test("selectorFromSet() and Scale-style text", () => {
+  const s = selectorFromSet({ app: "my-nginx", "pod-template-hash": "abc" });
+  assert.equal(s.toString(), "app=my-nginx,pod-template-hash=abc");
+  assert.equal(s.requiresExactMatch("app"), "my-nginx");
+  assert.equal(selectorFromSet({}).empty, true);
+  assert.equal(Selector.nothing().toString(), "");
+});
+
+Deno.test("label key and value validity", () => {
+  assert.equal(isValidLabelKey("app"), true);
+  assert.equal(isValidLabelKey("node-role.kubernetes.io/control-plane"), true);
+  assert.equal(isValidLabelKey("Example.com/app"), false);
+  assert.equal(isValidLabelKey("a/b/c"), false);
+  assert.equal(isValidLabelKey("x".repeat(64)), false);
+  assert.equal(isValidLabelKey(""), false);
+  assert.equal(isValidLabelValue(""), true);
+  assert.equal(isValidLabelValue("v1.2_3-x"), true);
+  assert.equal(isValidLabelValue("-x"), false);
+  assert.equal(isValidLabelValue("a b"), false);
+});
