@@ -1,0 +1,169 @@
+/**
+ * Decodes a Kubernetes protobuf request body (`Content-Type: application/vnd.kubernetes.protobuf`,
+ * sent by every `kubectl create <generator>` and by `kubectl autoscale`) into the JSON object a
+ * JSON client would have sent. protobufjs reads the wire format against message types built from
+ * our own table ({@linkcode MESSAGES}); this module then maps the result to the JSON form: special
+ * types (Time, Quantity, IntOrString, bytes), inline structs, and the zero values proto2 always
+ * carries but JSON's `omitempty` drops.
+ */
+import protobuf from "protobufjs";
+import type { KubeObject } from "../../../shared/api/object.ts";
+import { ApiError, BadRequestError } from "../../../shared/errors.ts";
+import { ENVELOPE, type FieldSpec, KINDS, MESSAGES, SPECIAL_TYPES } from "./schema.ts";
+
+/** The four bytes `k8s\0` that open every Kubernetes protobuf body. */
+export const PROTOBUF_MAGIC: Uint8Array = new Uint8Array([0x6b, 0x38, 0x73, 0x00]);
+
+const SCALARS = new Set(["string", "int32", "int64", "bool", "bytes", "double"]);
+const ALL_MESSAGES: Readonly<Record<string, readonly FieldSpec[]>> = {
+  ...ENVELOPE,
+  ...SPECIAL_TYPES,
+  ...MESSAGES,
+};
+
+let root: protobuf.Root | undefined;
+
+/** Builds the protobufjs types once, on first use. */
+function types(): protobuf.Root {
+  if (root) return root;
+  const r = new protobuf.Root();
+  for (const [name, fields] of Object.entries(ALL_MESSAGES)) {
+    const type = new protobuf.Type(name);
+    for (const [id, field, fieldType, flags = ""] of fields) {
+      type.add(
+        fieldType.startsWith("map:")
+          ? new protobuf.MapField(field, id, "string", fieldType.slice(4))
+          : new protobuf.Field(field, id, fieldType, flags.includes("r") ? "repeated" : "optional"),
+      );
+    }
+    r.add(type);
+  }
+  r.resolveAll();
+  root = r;
+  return r;
+}
+
+// toObject turns int64 (Long) into numbers and bytes into base64, as Kubernetes' JSON does; it
+// keeps only fields present on the wire.
+const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, bytes: String, defaults: false };
+
+type Json = Record<string, unknown>;
+
+/**
+ * Decodes a protobuf body into the object's JSON form, with `apiVersion` and `kind` taken from
+ * the envelope.
+ *
+ * @throws {BadRequestError} the body is not a well-formed Kubernetes protobuf message.
+ * @throws {ApiError} 415 for kinds or content encodings Skiff has no protobuf decoding for.
+ */
+export function decodeProtobufObject(body: Uint8Array): KubeObject {
+  if (
+    body.byteLength < PROTOBUF_MAGIC.byteLength || !PROTOBUF_MAGIC.every((b, i) => body[i] === b)
+  ) {
+    throw new BadRequestError(
+      'the protobuf body does not start with the Kubernetes magic bytes "k8s\\x00"',
+    );
+  }
+  const r = types();
+  let envelope: {
+    typeMeta?: { apiVersion?: string; kind?: string };
+    raw?: Uint8Array;
+    contentEncoding?: string;
+  };
+  try {
+    envelope = r.lookupType("Unknown").decode(
+      body.subarray(PROTOBUF_MAGIC.byteLength),
+    ) as typeof envelope;
+  } catch (err) {
+    throw new BadRequestError(`cannot decode the protobuf envelope: ${describe(err)}`);
+  }
+  const apiVersion = envelope.typeMeta?.apiVersion ?? "";
+  const kind = envelope.typeMeta?.kind ?? "";
+  if (!apiVersion || !kind) {
+    throw new BadRequestError("the protobuf envelope has no apiVersion and kind");
+  }
+  if (envelope.contentEncoding) {
+    throw new ApiError(
+      415,
+      "UnsupportedMediaType",
+      `protobuf content encoding "${envelope.contentEncoding}" is not supported`,
+    );
+  }
+  const message = KINDS[`${apiVersion}/${kind}`];
+  if (!message) {
+    throw new ApiError(
+      415,
+      "UnsupportedMediaType",
+      `protobuf bodies of kind ${kind} (${apiVersion}) are not supported; send application/json`,
+    );
+  }
+  let fields: Json;
+  try {
+    const type = r.lookupType(message);
+    const decoded = type.decode(envelope.raw ?? new Uint8Array());
+    fields = toJson(message, type.toObject(decoded, TO_OBJECT));
+  } catch (err) {
+    throw new BadRequestError(`cannot decode the protobuf ${kind} body: ${describe(err)}`);
+  }
+  return { apiVersion, kind, metadata: {}, ...fields } as KubeObject;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Maps one decoded message (a protobufjs plain object) to its Kubernetes JSON form. */
+function toJson(message: string, value: Json): Json {
+  const out: Json = {};
+  for (const [, name, type, flags = ""] of MESSAGES[message]) {
+    const v = value[name];
+    if (v === undefined || v === null) continue;
+    if (flags.includes("r")) {
+      const items = (v as unknown[]).map((item) => convert(type, item));
+      if (items.length > 0) out[name] = items;
+    } else if (type.startsWith("map:")) {
+      const entries = Object.entries(v as Json);
+      if (entries.length === 0) continue;
+      const valueType = type.slice(4);
+      out[name] = Object.fromEntries(entries.map(([k, item]) => [k, convert(valueType, item)]));
+    } else {
+      const converted = convert(type, v);
+      if (converted === undefined) continue;
+      if (!flags.includes("k") && isZero(converted)) continue;
+      if (flags.includes("i")) Object.assign(out, converted);
+      else out[name] = converted;
+    }
+  }
+  return out;
+}
+
+/** Converts one value of `type`; `undefined` means "absent" (a zero Time). */
+function convert(type: string, value: unknown): unknown {
+  if (SCALARS.has(type)) return value;
+  const v = value as Json;
+  switch (type) {
+    case "Time":
+      return timeToJson(v);
+    case "Quantity":
+      // A Quantity is always marshalled with its canonical string; "0" is its zero.
+      return typeof v.string === "string" ? v.string : "0";
+    case "IntOrString":
+      return Number(v.type ?? 0) === 1 ? (v.strVal ?? "") : (v.intVal ?? 0);
+    default:
+      return toJson(type, v);
+  }
+}
+
+/** meta/v1 Time: a zero time is marshalled as an empty message and means "unset". */
+function timeToJson(v: Json): string | undefined {
+  if (v.seconds === undefined) return undefined;
+  const ms = Number(v.seconds) * 1000;
+  const date = new Date(ms);
+  if (Number.isNaN(date.getTime())) throw new RangeError(`time ${v.seconds}s is out of range`);
+  // Kubernetes serializes Time as RFC 3339 with whole seconds.
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+function isZero(v: unknown): boolean {
+  return v === "" || v === 0 || v === false;
+}
