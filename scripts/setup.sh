@@ -1,39 +1,42 @@
 #!/usr/bin/env bash
-# Test/cluster prerequisites: makes sure a Docker engine answers, installing Debian's docker.io and
-# starting dockerd when we run as root and none is there. Everything else (deno, npm packages) is
-# fetched by deno itself. Prints one line saying what is missing when it cannot fix it.
+# Prerequisites of the test suite and of `skiff up` on this kind of machine: a Docker engine that
+# answers (Debian's docker.io, started in the background when we are root and none runs), and
+# Debian's busybox-static, from which the tests build their images without any registry.
+# Optional tools (etcd for the etcd backend tests) are installed when asked with
+# SKIFF_SETUP_EXTRAS="etcd-server ...". Prints one line saying what is missing when it cannot fix it.
 set -u
 
-docker_ok() { docker info >/dev/null 2>&1; }
+need_packages=()
+command -v dockerd >/dev/null 2>&1 || need_packages+=(docker.io)
+[ "${SKIFF_SETUP_SKIP_BUSYBOX:-}" = 1 ] || [ -x /bin/busybox ] || need_packages+=(busybox-static)
+for extra in ${SKIFF_SETUP_EXTRAS:-}; do
+  dpkg -s "$extra" >/dev/null 2>&1 || need_packages+=("$extra")
+done
 
-if docker_ok; then exit 0; fi
-
-if [ "$(id -u)" != "0" ]; then
-  echo "skiff setup: no Docker engine answers and we are not root: install docker.io and start dockerd (or add yourself to the docker group)" >&2
-  exit 1
-fi
-
-if ! command -v dockerd >/dev/null 2>&1; then
-  if ! command -v apt-get >/dev/null 2>&1; then
-    echo "skiff setup: no Docker engine and no apt-get to install one: install Docker and start it" >&2
+if [ ${#need_packages[@]} -gt 0 ]; then
+  if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "skiff setup: missing ${need_packages[*]}: install them (Debian: apt-get install ${need_packages[*]}) and start dockerd" >&2
     exit 1
   fi
-  echo "skiff setup: installing Debian's docker.io" >&2
+  echo "skiff setup: installing ${need_packages[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
-  (apt-get update -qq && apt-get install -y -qq docker.io >/dev/null) || {
-    echo "skiff setup: apt-get install docker.io failed" >&2
+  if ! (apt-get update -qq && apt-get install -y -qq "${need_packages[@]}" >/dev/null); then
+    echo "skiff setup: apt-get install ${need_packages[*]} failed" >&2
     exit 1
-  }
+  fi
 fi
 
-# Another package may have started an engine already.
+docker_ok() { docker info >/dev/null 2>&1; }
 if docker_ok; then exit 0; fi
+if [ "$(id -u)" != "0" ]; then
+  echo "skiff setup: no Docker engine answers and we are not root: start dockerd (or join the docker group)" >&2
+  exit 1
+fi
 echo "skiff setup: starting dockerd" >&2
-mkdir -p /var/log
 nohup dockerd >/var/log/skiff-dockerd.log 2>&1 &
-for _ in $(seq 1 60); do
+for _ in $(seq 1 120); do
   if docker_ok; then exit 0; fi
   sleep 0.5
 done
-echo "skiff setup: dockerd did not answer within 30 s (see /var/log/skiff-dockerd.log)" >&2
+echo "skiff setup: dockerd did not answer within 60 s (see /var/log/skiff-dockerd.log)" >&2
 exit 1
