@@ -1,0 +1,213 @@
+/**
+ * The scheduler's cache: one {@linkcode NodeInfo} per node with the summed requests, host ports
+ * and per-owner pod counts of the pods on it, kept up to date incrementally from pod and node
+ * events — and from "assumed" pods the scheduler has decided on but whose binding is not yet
+ * confirmed by the watch, so concurrent bindings never double-book a node.
+ */
+import type { KubeObject } from "../../shared/api/object.ts";
+import type { HostPort, NodeInfo, Resources } from "./framework.ts";
+import { portKey } from "./node_ports.ts";
+import {
+  controllerUid,
+  isTerminated,
+  nodeAllocatable,
+  nodeIsReady,
+  nodeTaints,
+  podHostPorts,
+  podRequests,
+} from "./pod_info.ts";
+
+interface PodEntry {
+  nodeName: string;
+  requests: Resources;
+  hostPorts: HostPort[];
+  ownerUid?: string;
+  /** Decided by this scheduler, not yet seen bound in the watch. */
+  assumed: boolean;
+}
+
+const EMPTY_NODE: KubeObject = { metadata: {} };
+
+function newNodeInfo(name: string): NodeInfo {
+  return {
+    name,
+    node: EMPTY_NODE,
+    allocatable: { milliCpu: 0, memory: 0, pods: 0 },
+    requested: { milliCpu: 0, memory: 0, pods: 0 },
+    usedPorts: new Map(),
+    ownerCounts: new Map(),
+    ready: false,
+    unschedulable: false,
+    taints: [],
+    labels: {},
+  };
+}
+
+/** Incrementally maintained view of nodes and what is placed on them. */
+export class SchedulerCache {
+  /** Includes entries for nodes not (yet) seen, so pods bound to them are still counted. */
+  readonly #infos = new Map<string, NodeInfo>();
+  readonly #present = new Set<string>();
+  readonly #pods = new Map<string, PodEntry>();
+  #list: NodeInfo[] | undefined;
+
+  /** Nodes that exist, in a stable order (rebuilt only when nodes come or go). */
+  nodes(): readonly NodeInfo[] {
+    if (!this.#list) {
+      this.#list = [...this.#present].sort().map((n) => this.#infos.get(n)!);
+    }
+    return this.#list;
+  }
+
+  /** The info of one node, if it exists. */
+  node(name: string): NodeInfo | undefined {
+    return this.#present.has(name) ? this.#infos.get(name) : undefined;
+  }
+
+  /** Number of pods accounted (bound or assumed). */
+  get podCount(): number {
+    return this.#pods.size;
+  }
+
+  /** Adds or refreshes a node from its object. */
+  setNode(node: KubeObject): void {
+    const name = node.metadata.name!;
+    const info = this.#info(name);
+    info.node = node;
+    info.allocatable = nodeAllocatable(node);
+    info.ready = nodeIsReady(node);
+    info.unschedulable = node.spec?.unschedulable === true;
+    info.taints = nodeTaints(node);
+    info.labels = node.metadata.labels ?? {};
+    if (!this.#present.has(name)) {
+      this.#present.add(name);
+      this.#list = undefined;
+    }
+  }
+
+  /** Removes a node; pods still bound to it stay counted until they go. */
+  removeNode(name: string): void {
+    if (!this.#present.delete(name)) return;
+    this.#list = undefined;
+    const info = this.#infos.get(name)!;
+    info.node = EMPTY_NODE;
+    if (info.requested.pods === 0) this.#infos.delete(name);
+  }
+
+  /**
+   * Accounts for a pod from the watch: bound and not terminated → on its node; otherwise not
+   * counted. Confirms an assumed pod.
+   */
+  updatePod(pod: KubeObject): void {
+    const key = podKey(pod);
+    const nodeName = pod.spec?.nodeName as string | undefined;
+    const old = this.#pods.get(key);
+    if (!nodeName || isTerminated(pod)) {
+      // An unbound pod may still be assumed (the binding is in flight): keep that.
+      if (old && (nodeName || !old.assumed)) this.#remove(key, old);
+      return;
+    }
+    if (old) {
+      if (old.nodeName === nodeName) {
+        old.assumed = false;
+        return;
+      }
+      this.#remove(key, old);
+    }
+    this.#add(key, {
+      nodeName,
+      requests: podRequests(pod),
+      hostPorts: podHostPorts(pod),
+      ownerUid: controllerUid(pod),
+      assumed: false,
+    });
+  }
+
+  /** Forgets a deleted pod. */
+  deletePod(pod: KubeObject): void {
+    const key = podKey(pod);
+    const old = this.#pods.get(key);
+    if (old) this.#remove(key, old);
+  }
+
+  /** Books `pod` onto `nodeName` before its binding is confirmed. */
+  assume(
+    key: string,
+    nodeName: string,
+    pod: { requests: Resources; hostPorts: HostPort[]; ownerUid?: string },
+  ): void {
+    const old = this.#pods.get(key);
+    if (old) this.#remove(key, old);
+    this.#add(key, {
+      nodeName,
+      requests: pod.requests,
+      hostPorts: pod.hostPorts,
+      ownerUid: pod.ownerUid,
+      assumed: true,
+    });
+  }
+
+  /** Undoes {@linkcode assume} after a failed binding. */
+  forget(key: string): void {
+    const old = this.#pods.get(key);
+    if (old?.assumed) this.#remove(key, old);
+  }
+
+  /** Whether the pod is booked by an unconfirmed binding. */
+  isAssumed(key: string): boolean {
+    return this.#pods.get(key)?.assumed === true;
+  }
+
+  #info(name: string): NodeInfo {
+    let info = this.#infos.get(name);
+    if (!info) {
+      info = newNodeInfo(name);
+      this.#infos.set(name, info);
+    }
+    return info;
+  }
+
+  #add(key: string, e: PodEntry): void {
+    this.#pods.set(key, e);
+    const info = this.#info(e.nodeName);
+    info.requested.milliCpu += e.requests.milliCpu;
+    info.requested.memory += e.requests.memory;
+    info.requested.pods += 1;
+    for (const p of e.hostPorts) {
+      const k = portKey(p);
+      const ips = info.usedPorts.get(k);
+      if (ips) ips.push(p.hostIP);
+      else info.usedPorts.set(k, [p.hostIP]);
+    }
+    if (e.ownerUid) info.ownerCounts.set(e.ownerUid, (info.ownerCounts.get(e.ownerUid) ?? 0) + 1);
+  }
+
+  #remove(key: string, e: PodEntry): void {
+    this.#pods.delete(key);
+    const info = this.#infos.get(e.nodeName);
+    if (!info) return;
+    info.requested.milliCpu -= e.requests.milliCpu;
+    info.requested.memory -= e.requests.memory;
+    info.requested.pods -= 1;
+    for (const p of e.hostPorts) {
+      const k = portKey(p);
+      const ips = info.usedPorts.get(k);
+      if (!ips) continue;
+      const i = ips.indexOf(p.hostIP);
+      if (i >= 0) ips.splice(i, 1);
+      if (ips.length === 0) info.usedPorts.delete(k);
+    }
+    if (e.ownerUid) {
+      const c = (info.ownerCounts.get(e.ownerUid) ?? 1) - 1;
+      if (c <= 0) info.ownerCounts.delete(e.ownerUid);
+      else info.ownerCounts.set(e.ownerUid, c);
+    }
+    if (!this.#present.has(e.nodeName) && info.requested.pods === 0) {
+      this.#infos.delete(e.nodeName);
+    }
+  }
+}
+
+function podKey(pod: KubeObject): string {
+  return `${pod.metadata.namespace}/${pod.metadata.name}`;
+}

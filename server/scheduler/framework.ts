@@ -1,0 +1,199 @@
+/**
+ * The scheduler framework: named filter and score plugins, and `schedule()`, which runs them over
+ * a snapshot of nodes to pick one node for a pod or explain, in kubectl's words, why none fits.
+ *
+ * Per pod, everything the plugins need (requests, ports, compiled affinity) is computed once into
+ * a {@linkcode PodInfo}; per node, a {@linkcode NodeInfo} carries the totals the cache keeps
+ * incrementally, so one decision never rescans the cluster's pods.
+ */
+import type { KubeObject } from "../../shared/api/object.ts";
+import type { Selector } from "../../shared/labels.ts";
+
+/** Resource amounts in scheduler units: milli-CPU, bytes of memory, pod count. */
+export interface Resources {
+  milliCpu: number;
+  memory: number;
+  pods: number;
+}
+
+/** A host port in use, as `protocol/hostIP/port` (hostIP `0.0.0.0` when unset). */
+export interface HostPort {
+  protocol: string;
+  hostIP: string;
+  port: number;
+}
+
+/** Everything the plugins read about the pod being scheduled, computed once per attempt. */
+export interface PodInfo {
+  pod: KubeObject;
+  /** `namespace/name`. */
+  key: string;
+  requests: Resources;
+  hostPorts: HostPort[];
+  /** uid of the controlling owner, the spreading group; undefined when none. */
+  ownerUid?: string;
+  /** `spec.nodeSelector` and required node affinity, compiled; undefined when unconstrained. */
+  nodeSelector?: Selector;
+  /** Required node affinity terms (ORed); undefined when absent. */
+  affinityTerms?: Selector[];
+  tolerations: Toleration[];
+}
+
+/** A pod's toleration (core/v1 Toleration). */
+export interface Toleration {
+  key?: string;
+  operator?: "Exists" | "Equal" | string;
+  value?: string;
+  effect?: string;
+  tolerationSeconds?: number | null;
+}
+
+/** A node's taint (core/v1 Taint). */
+export interface Taint {
+  key: string;
+  value?: string;
+  effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute" | string;
+  timeAdded?: string;
+}
+
+/** One node as the plugins see it: the object plus what the cache sums up about its pods. */
+export interface NodeInfo {
+  name: string;
+  node: KubeObject;
+  allocatable: Resources;
+  /** Sum of the requests of non-terminated pods assigned (or assumed) to the node. */
+  requested: Resources;
+  /** Host ports in use, keyed `protocol/port` → host IPs. */
+  usedPorts: Map<string, string[]>;
+  /** Number of pods on the node per controlling owner uid (for spreading). */
+  ownerCounts: Map<string, number>;
+  /** Derived from the node object when it changes. */
+  ready: boolean;
+  unschedulable: boolean;
+  taints: Taint[];
+  labels: Record<string, string>;
+}
+
+/** A filter step: `null` when the node fits, else the reasons it does not. */
+export interface FilterPlugin {
+  readonly name: string;
+  filter(pod: PodInfo, node: NodeInfo): readonly string[] | null;
+}
+
+/** A score step: 0–100 per node, higher is better; multiplied by `weight`. */
+export interface ScorePlugin {
+  readonly name: string;
+  readonly weight: number;
+  /** Optional per-pod preparation over the feasible nodes (e.g. max counts for normalising). */
+  prepare?(pod: PodInfo, feasible: readonly NodeInfo[]): void;
+  score(pod: PodInfo, node: NodeInfo): number;
+}
+
+/** The plugin lists one scheduler runs, in order. */
+export interface Profile {
+  filters: readonly FilterPlugin[];
+  scores: readonly ScorePlugin[];
+}
+
+/** The outcome of one scheduling attempt. */
+export type ScheduleResult =
+  | { node: NodeInfo }
+  | { node?: undefined; reasons: Map<string, number>; message: string; numNodes: number };
+
+/** Options of {@linkcode schedule}. */
+export interface ScheduleOptions {
+  /**
+   * Stop filtering once this many feasible nodes are found (Kubernetes'
+   * percentageOfNodesToScore); the scan starts where the previous one stopped so load rotates.
+   */
+  feasibleNodesToFind?: number;
+  /** Where to start scanning; {@linkcode schedule} returns where it stopped in `nextStart`. */
+  start?: number;
+  /** Source of randomness for breaking ties; defaults to Math.random. */
+  random?: () => number;
+}
+
+/**
+ * Kubernetes' adaptive default for how many feasible nodes to find before scoring: all of them
+ * below 100 nodes, else a percentage falling from 50% (at least 5%, at least 100 nodes).
+ */
+export function numFeasibleNodesToFind(numNodes: number): number {
+  if (numNodes < 100) return numNodes;
+  const percentage = Math.max(5, 50 - Math.floor(numNodes / 125));
+  return Math.max(100, Math.floor((numNodes * percentage) / 100));
+}
+
+/**
+ * Picks a node for `pod` among `nodes`: every filter must pass, then the weighted score sum is
+ * highest (ties broken at random). When nothing fits, returns the reason histogram and the
+ * FailedScheduling message.
+ */
+export function schedule(
+  pod: PodInfo,
+  nodes: readonly NodeInfo[],
+  options: ScheduleOptions & { profile: Profile },
+): ScheduleResult & { nextStart: number } {
+  const { profile } = options;
+  const n = nodes.length;
+  const want = Math.min(n, options.feasibleNodesToFind ?? n);
+  const start = n === 0 ? 0 : (options.start ?? 0) % n;
+  const feasible: NodeInfo[] = [];
+  let failed: Map<string, number> | undefined;
+  let i = 0;
+  for (; i < n && feasible.length < want; i++) {
+    const node = nodes[(start + i) % n];
+    let ok = true;
+    for (const f of profile.filters) {
+      const reasons = f.filter(pod, node);
+      if (reasons !== null) {
+        failed ??= new Map();
+        for (const r of reasons) failed.set(r, (failed.get(r) ?? 0) + 1);
+        ok = false;
+        break;
+      }
+    }
+    if (ok) feasible.push(node);
+  }
+  const nextStart = n === 0 ? 0 : (start + i) % n;
+  if (feasible.length === 0) {
+    const reasons = failed ?? new Map<string, number>();
+    return { reasons, message: fitErrorMessage(n, reasons), numNodes: n, nextStart };
+  }
+  if (feasible.length === 1 || profile.scores.length === 0) {
+    return { node: feasible[0], nextStart };
+  }
+  for (const s of profile.scores) s.prepare?.(pod, feasible);
+  const random = options.random ?? Math.random;
+  let best = -1;
+  let chosen = feasible[0];
+  let ties = 0;
+  for (const node of feasible) {
+    let total = 0;
+    for (const s of profile.scores) total += s.weight * s.score(pod, node);
+    if (total > best) {
+      best = total;
+      chosen = node;
+      ties = 1;
+    } else if (total === best) {
+      // Reservoir sampling: each tied node ends up chosen with equal probability.
+      ties++;
+      if (random() * ties < 1) chosen = node;
+    }
+  }
+  return { node: chosen, nextStart };
+}
+
+/**
+ * The message of a scheduling failure, as kube-scheduler writes it: `0/3 nodes are available:
+ * 1 Insufficient memory, 2 node(s) had untolerated taint {k: v}.` — "count reason" strings
+ * sorted as strings.
+ */
+export function fitErrorMessage(numNodes: number, reasons: Map<string, number>): string {
+  const parts: string[] = [];
+  for (const [reason, count] of reasons) parts.push(`${count} ${reason}`);
+  parts.sort();
+  // kube-scheduler's ErrNoNodesAvailable.
+  if (numNodes === 0) return "no nodes available to schedule pods";
+  const head = `0/${numNodes} nodes are available`;
+  return parts.length === 0 ? `${head}.` : `${head}: ${parts.join(", ")}.`;
+}

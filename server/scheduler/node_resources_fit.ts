@@ -1,0 +1,25 @@
+/**
+ * Filter `NodeResourcesFit`: the requests of the node's non-terminated pods plus this pod's must
+ * stay within the node's allocatable cpu, memory and pod count. Every exhausted resource is a
+ * separate reason, as in Kubernetes (`Insufficient cpu`, `Insufficient memory`, `Too many pods`).
+ */
+import type { FilterPlugin } from "./framework.ts";
+
+const TOO_MANY_PODS = "Too many pods";
+const CPU = "Insufficient cpu";
+const MEMORY = "Insufficient memory";
+
+/** Rejects nodes without room for the pod's requests. */
+export const nodeResourcesFit: FilterPlugin = {
+  name: "NodeResourcesFit",
+  filter(pod, node) {
+    const a = node.allocatable;
+    const r = node.requested;
+    const p = pod.requests;
+    let reasons: string[] | null = null;
+    if (r.pods + 1 > a.pods) (reasons ??= []).push(TOO_MANY_PODS);
+    if (p.milliCpu > 0 && r.milliCpu + p.milliCpu > a.milliCpu) (reasons ??= []).push(CPU);
+    if (p.memory > 0 && r.memory + p.memory > a.memory) (reasons ??= []).push(MEMORY);
+    return reasons;
+  },
+};

@@ -1,0 +1,122 @@
+/**
+ * Turns a Pod object into the scheduler's {@linkcode PodInfo} (requests in scheduler units, host
+ * ports, owner, compiled node constraints, tolerations), and a Node object's allocatable amounts
+ * and readiness into plain numbers and flags.
+ */
+import type { KubeObject } from "../../shared/api/object.ts";
+import { parseQuantity } from "./_quantity.ts";
+import type { HostPort, PodInfo, Resources, Taint } from "./framework.ts";
+import { compileNodeConstraints } from "./node_selector.ts";
+
+interface Container {
+  resources?: { requests?: Record<string, string | number>; limits?: Record<string, string> };
+  ports?: { hostPort?: number; hostIP?: string; protocol?: string; containerPort: number }[];
+}
+
+function amount(list: Record<string, string | number> | undefined, name: string, milli: boolean) {
+  const q = list?.[name];
+  if (q === undefined) return 0;
+  const v = parseQuantity(q);
+  if (!Number.isFinite(v)) return 0;
+  return milli ? Math.ceil(v * 1000) : Math.ceil(v);
+}
+
+function containerRequests(c: Container): { milliCpu: number; memory: number } {
+  // Requests default to limits when only limits are given (as the API server defaults them).
+  const req = c.resources?.requests;
+  const lim = c.resources?.limits;
+  return {
+    milliCpu: req?.cpu !== undefined ? amount(req, "cpu", true) : amount(lim, "cpu", true),
+    memory: req?.memory !== undefined ? amount(req, "memory", false) : amount(lim, "memory", false),
+  };
+}
+
+/**
+ * A pod's effective requests: the sum over its containers, at least the largest init container
+ * (init containers run one at a time before the others), plus `spec.overhead`; one pod.
+ */
+export function podRequests(pod: KubeObject): Resources {
+  let milliCpu = 0;
+  let memory = 0;
+  for (const c of (pod.spec?.containers ?? []) as Container[]) {
+    const r = containerRequests(c);
+    milliCpu += r.milliCpu;
+    memory += r.memory;
+  }
+  for (const c of (pod.spec?.initContainers ?? []) as Container[]) {
+    const r = containerRequests(c);
+    if (r.milliCpu > milliCpu) milliCpu = r.milliCpu;
+    if (r.memory > memory) memory = r.memory;
+  }
+  const overhead = pod.spec?.overhead as Record<string, string> | undefined;
+  if (overhead) {
+    milliCpu += amount(overhead, "cpu", true);
+    memory += amount(overhead, "memory", false);
+  }
+  return { milliCpu, memory, pods: 1 };
+}
+
+/** The host ports a pod declares (`ports[].hostPort` > 0) of all its containers. */
+export function podHostPorts(pod: KubeObject): HostPort[] {
+  const out: HostPort[] = [];
+  for (const c of (pod.spec?.containers ?? []) as Container[]) {
+    for (const p of c.ports ?? []) {
+      if (!p.hostPort) continue;
+      out.push({
+        protocol: p.protocol ?? "TCP",
+        hostIP: p.hostIP || "0.0.0.0",
+        port: p.hostPort,
+      });
+    }
+  }
+  return out;
+}
+
+/** uid of the pod's controlling owner reference, if any. */
+export function controllerUid(obj: KubeObject): string | undefined {
+  for (const ref of obj.metadata.ownerReferences ?? []) if (ref.controller) return ref.uid;
+  return undefined;
+}
+
+/** Builds the per-attempt view of a pod. */
+export function podInfo(pod: KubeObject): PodInfo {
+  const constraints = compileNodeConstraints(pod);
+  return {
+    pod,
+    key: `${pod.metadata.namespace}/${pod.metadata.name}`,
+    requests: podRequests(pod),
+    hostPorts: podHostPorts(pod),
+    ownerUid: controllerUid(pod),
+    nodeSelector: constraints.nodeSelector,
+    affinityTerms: constraints.affinityTerms,
+    tolerations: pod.spec?.tolerations ?? [],
+  };
+}
+
+/** Whether a pod has finished and no longer holds resources (phase Succeeded or Failed). */
+export function isTerminated(pod: KubeObject): boolean {
+  const phase = pod.status?.phase;
+  return phase === "Succeeded" || phase === "Failed";
+}
+
+/** A node's allocatable (falling back to capacity); pods default to 110 as the kubelet does. */
+export function nodeAllocatable(node: KubeObject): Resources {
+  const a = (node.status?.allocatable ?? node.status?.capacity ?? {}) as Record<string, string>;
+  const pods = a.pods !== undefined ? parseQuantity(a.pods) : 110;
+  return {
+    milliCpu: a.cpu !== undefined ? Math.floor(parseQuantity(a.cpu) * 1000) : 0,
+    memory: a.memory !== undefined ? Math.floor(parseQuantity(a.memory)) : 0,
+    pods: Number.isFinite(pods) ? pods : 110,
+  };
+}
+
+/** Whether the node's Ready condition is True. */
+export function nodeIsReady(node: KubeObject): boolean {
+  const conds = (node.status?.conditions ?? []) as { type: string; status: string }[];
+  return conds.some((c) => c.type === "Ready" && c.status === "True");
+}
+
+/** The node's taints (empty when none). */
+export function nodeTaints(node: KubeObject): Taint[] {
+  return (node.spec?.taints ?? []) as Taint[];
+}

@@ -1,0 +1,29 @@
+/**
+ * Score `SelectorSpread`: prefers nodes running fewer pods of the same controlling owner
+ * (ReplicaSet, ReplicationController, ...), so replicas land on different nodes. Score is
+ * `100 * (max - count) / max` over the feasible nodes; a pod without an owner scores all nodes
+ * alike.
+ */
+import type { NodeInfo, PodInfo, ScorePlugin } from "./framework.ts";
+
+/** Spreads replicas of one owner across nodes. Not re-entrant: one decision at a time. */
+export function createSpread(weight = 2): ScorePlugin {
+  let max = 0;
+  return {
+    name: "SelectorSpread",
+    weight,
+    prepare(pod: PodInfo, feasible: readonly NodeInfo[]) {
+      max = 0;
+      if (!pod.ownerUid) return;
+      for (const n of feasible) {
+        const c = n.ownerCounts.get(pod.ownerUid) ?? 0;
+        if (c > max) max = c;
+      }
+    },
+    score(pod: PodInfo, node: NodeInfo) {
+      if (!pod.ownerUid || max === 0) return 100;
+      const c = node.ownerCounts.get(pod.ownerUid) ?? 0;
+      return (100 * (max - c)) / max;
+    },
+  };
+}
