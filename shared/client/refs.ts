@@ -1,0 +1,49 @@
+/**
+ * `ResourceRef`s of the kinds that controllers, the agent and the proxy use most, so callers write
+ * `client.list(PODS)` instead of spelling out group/version/plural. (The full table of served
+ * kinds is `RESOURCES` in shared/api/resources.ts; these stay small and dependency-free.)
+ */
+import type { ResourceRef } from "../api/resource_info.ts";
+
+function ref(group: string, version: string, kind: string, plural: string, namespaced: boolean) {
+  return Object.freeze({ group, version, kind, plural, namespaced }) satisfies ResourceRef;
+}
+
+/** core/v1 Pod. */
+export const PODS: ResourceRef = ref("", "v1", "Pod", "pods", true);
+/** core/v1 Node (cluster-scoped). */
+export const NODES: ResourceRef = ref("", "v1", "Node", "nodes", false);
+/** core/v1 Service. */
+export const SERVICES: ResourceRef = ref("", "v1", "Service", "services", true);
+/** core/v1 Endpoints. */
+export const ENDPOINTS: ResourceRef = ref("", "v1", "Endpoints", "endpoints", true);
+/** core/v1 ReplicationController. */
+export const REPLICATION_CONTROLLERS: ResourceRef = ref(
+  "",
+  "v1",
+  "ReplicationController",
+  "replicationcontrollers",
+  true,
+);
+/** core/v1 Event. */
+export const EVENTS: ResourceRef = ref("", "v1", "Event", "events", true);
+/** core/v1 Namespace (cluster-scoped). */
+export const NAMESPACES: ResourceRef = ref("", "v1", "Namespace", "namespaces", false);
+/** core/v1 ConfigMap. */
+export const CONFIGMAPS: ResourceRef = ref("", "v1", "ConfigMap", "configmaps", true);
+/** core/v1 Secret. */
+export const SECRETS: ResourceRef = ref("", "v1", "Secret", "secrets", true);
+/** apps/v1 Deployment. */
+export const DEPLOYMENTS: ResourceRef = ref("apps", "v1", "Deployment", "deployments", true);
+/** apps/v1 ReplicaSet. */
+export const REPLICASETS: ResourceRef = ref("apps", "v1", "ReplicaSet", "replicasets", true);
+/** coordination.k8s.io/v1 Lease. */
+export const LEASES: ResourceRef = ref("coordination.k8s.io", "v1", "Lease", "leases", true);
+/** discovery.k8s.io/v1 EndpointSlice. */
+export const ENDPOINTSLICES: ResourceRef = ref(
+  "discovery.k8s.io",
+  "v1",
+  "EndpointSlice",
+  "endpointslices",
+  true,
+);

@@ -1,0 +1,124 @@
+import { assertEquals, assertFalse } from "./_assert_test_util.ts";
+import { WorkQueue } from "./work_queue.ts";
+
+Deno.test("add() de-duplicates a key that is already queued", async () => {
+  const q = new WorkQueue();
+  q.add("default/a");
+  q.add("default/b");
+  q.add("default/a");
+  assertEquals(q.len, 2);
+  assertEquals(await q.get(), "default/a");
+  assertEquals(await q.get(), "default/b");
+  assertEquals(q.len, 0);
+  q.shutDown();
+});
+
+Deno.test("a key re-added while processing is handed out again only after done()", async () => {
+  const q = new WorkQueue();
+  q.add("k");
+  const first = await q.get();
+  assertEquals(first, "k");
+  q.add("k");
+  q.add("k");
+  // Not queued while in process: a second worker must not get it.
+  assertEquals(q.len, 0);
+  const ac = new AbortController();
+  const second = q.get(ac.signal);
+  let got: string | undefined = "pending";
+  second.then((k) => got = k);
+  await Promise.resolve();
+  assertEquals(got, "pending");
+  q.done("k");
+  assertEquals(await second, "k");
+  q.done("k");
+  assertEquals(q.len, 0);
+  q.shutDown();
+});
+
+Deno.test("two workers never process the same key at the same time", async () => {
+  const q = new WorkQueue();
+  const active = new Set<string>();
+  let overlaps = 0;
+  let processed = 0;
+  const ac = new AbortController();
+  const worker = async () => {
+    while (true) {
+      const key = await q.get(ac.signal);
+      if (key === undefined) return;
+      if (active.has(key)) overlaps++;
+      active.add(key);
+      await new Promise((r) => setTimeout(r, 1));
+      active.delete(key);
+      processed++;
+      q.done(key);
+    }
+  };
+  const workers = [worker(), worker(), worker()];
+  for (let i = 0; i < 50; i++) {
+    q.add(`k${i % 3}`);
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  while (q.len > 0 || active.size > 0) await new Promise((r) => setTimeout(r, 2));
+  q.shutDown();
+  await Promise.all(workers);
+  assertEquals(overlaps, 0);
+  assertEquals(processed > 3, true);
+});
+
+Deno.test("addRateLimited() back-off doubles per failure up to the max, forget() resets it", () => {
+  const q = new WorkQueue({ baseDelayMs: 5, maxDelayMs: 100 });
+  assertEquals([0, 1, 2, 3, 4, 5, 6].map((n) => q.backoffFor(n)), [5, 10, 20, 40, 80, 100, 100]);
+  q.addRateLimited("k");
+  q.addRateLimited("k");
+  q.addRateLimited("k");
+  assertEquals(q.numRequeues("k"), 3);
+  q.forget("k");
+  assertEquals(q.numRequeues("k"), 0);
+  q.shutDown();
+});
+
+Deno.test("addRateLimited() re-queues the key after its delay", async () => {
+  const q = new WorkQueue({ baseDelayMs: 5 });
+  q.addRateLimited("k");
+  assertEquals(q.len, 0);
+  assertEquals(await q.get(), "k");
+  q.done("k");
+  q.shutDown();
+});
+
+Deno.test("addAfter() delivers the key later, and an earlier time wins over a later one", async () => {
+  const q = new WorkQueue();
+  q.addAfter("late", 60_000);
+  q.addAfter("late", 10);
+  q.addAfter("late", 30_000);
+  assertEquals(q.len, 0);
+  assertEquals(await q.get(), "late");
+  q.done("late");
+  // shutDown() must clear the remaining timer, or the sanitizer fails this test.
+  q.addAfter("never", 60_000);
+  q.shutDown();
+});
+
+Deno.test("shutDown() wakes waiting get()s with undefined and ignores later adds", async () => {
+  const q = new WorkQueue();
+  const waiting = [q.get(), q.get()];
+  q.shutDown();
+  assertEquals(await Promise.all(waiting), [undefined, undefined]);
+  q.add("k");
+  assertEquals(q.len, 0);
+  assertEquals(await q.get(), undefined);
+  assertEquals(q.shuttingDown, true);
+});
+
+Deno.test("get() resolves undefined when its signal aborts and hands the key to another waiter", async () => {
+  const q = new WorkQueue();
+  const ac = new AbortController();
+  const aborted = q.get(ac.signal);
+  const other = q.get();
+  ac.abort();
+  assertEquals(await aborted, undefined);
+  q.add("k");
+  assertEquals(await other, "k");
+  assertFalse(q.len > 0);
+  q.shutDown();
+});
