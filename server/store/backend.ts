@@ -19,13 +19,26 @@ export interface KeyValue {
 }
 
 /** One change seen by a watcher. */
-export interface BackendEvent {
+export interface BackendChange {
   type: "put" | "delete";
   /** For `put` the new value; for `delete` the value just before deletion, with the delete's modRevision. */
   kv: KeyValue;
   /** For `put` of an existing key and for `delete`: the value before this write. */
   prevKv?: KeyValue;
 }
+
+/**
+ * A progress notification (etcd's progress notify): the watcher has been sent every change on
+ * its prefix up to `revision`, which was written to other keys. Lets a watch cache know it is
+ * current without an event of its own (read-your-writes waits, bookmarks).
+ */
+export interface BackendProgress {
+  type: "progress";
+  revision: number;
+}
+
+/** What a watch yields: changes, and progress notifications between them. */
+export type BackendEvent = BackendChange | BackendProgress;
 
 /** Options for {@linkcode Backend.list}. */
 export interface ListOptions {
@@ -83,9 +96,11 @@ export interface Backend {
   /** The latest revision written (0 for an empty store). */
   currentRevision(): Promise<number>;
   /**
-   * Every event on keys with the prefix strictly after `afterRevision`, in revision order, then
-   * live ones until the signal aborts. Throws CompactedError (synchronously on first iteration)
-   * when `afterRevision` is older than the retained history.
+   * Every change on keys with the prefix strictly after `afterRevision`, in revision order, then
+   * live ones until the signal aborts (the iterator then simply ends). Throws CompactedError on
+   * the first iteration when `afterRevision` is below `compactRevision()`, and later if the
+   * watcher falls behind a compaction. Interleaves `progress` events with revisions in order: a
+   * backend sends one, soon after writes to other keys, when the watcher is caught up.
    */
   watch(prefix: string, afterRevision: number, signal: AbortSignal): AsyncIterable<BackendEvent>;
   /** Drops history at or below `revision` (the latest value of every live key is kept). */
