@@ -1,0 +1,256 @@
+/**
+ * Turns one container of a pod spec into Docker's create options: command/args as Docker's
+ * Entrypoint/Cmd (the same semantics as Kubernetes), environment (values, `valueFrom`, `envFrom`,
+ * `$(VAR)` expansion), working directory, limits and requests as cgroup settings, volume binds,
+ * and the labels and Kubernetes-style name that tie the container back to its pod.
+ */
+
+import type { Docker } from "./docker_runtime.ts";
+import {
+  dockerContainerName,
+  LABEL_CONTAINER_HASH,
+  LABEL_CONTAINER_NAME,
+  LABEL_GRACE_PERIOD,
+  LABEL_KIND,
+  LABEL_POD_NAME,
+  LABEL_POD_NAMESPACE,
+  LABEL_POD_UID,
+  LABEL_RESTART_COUNT,
+} from "./labels.ts";
+import type { Container, KeyValueSource, Pod } from "./pod_types.ts";
+import { parseQuantity } from "../shared/api/quantity.ts";
+import type { ObjectReader } from "./volumes.ts";
+
+/** Stable JSON: object keys sorted, so equal specs always hash alike. */
+function stableStringify(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableStringify).join(",")}]`;
+  if (v && typeof v === "object") {
+    const entries = Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${stableStringify(x)}`).join(",")}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * A short hash of the container spec (FNV-1a, hex). A running container whose label differs from
+ * the current spec's hash was made from an older spec and is replaced.
+ */
+export function containerHash(container: Container): string {
+  const s = stableStringify(container);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, "0");
+}
+
+/** The labels shared by every container of a pod (infra included). */
+export function podLabels(pod: Pod): Record<string, string> {
+  return {
+    [LABEL_POD_UID]: pod.metadata.uid,
+    [LABEL_POD_NAME]: pod.metadata.name,
+    [LABEL_POD_NAMESPACE]: pod.metadata.namespace,
+    [LABEL_GRACE_PERIOD]: String(pod.spec.terminationGracePeriodSeconds ?? 30),
+  };
+}
+
+/** Facts about the pod's place on the node, for `fieldRef` env values. */
+export interface PodRuntimeFacts {
+  nodeName: string;
+  hostIP: string;
+  podIP: string;
+}
+
+function fieldValue(pod: Pod, path: string, facts: PodRuntimeFacts): string {
+  switch (path) {
+    case "metadata.name":
+      return pod.metadata.name;
+    case "metadata.namespace":
+      return pod.metadata.namespace;
+    case "metadata.uid":
+      return pod.metadata.uid;
+    case "spec.nodeName":
+      return pod.spec.nodeName ?? facts.nodeName;
+    case "spec.serviceAccountName":
+      return String((pod.spec as { serviceAccountName?: string }).serviceAccountName ?? "");
+    case "status.podIP":
+      return facts.podIP;
+    case "status.hostIP":
+      return facts.hostIP;
+  }
+  const m = /^metadata\.(labels|annotations)\['?([^']+)'?\]$/.exec(path);
+  if (m) return (m[1] === "labels" ? pod.metadata.labels : pod.metadata.annotations)?.[m[2]] ?? "";
+  throw new Error(`unsupported fieldRef fieldPath "${path}"`);
+}
+
+function keyValue(obj: KeyValueSource, key: string, secret: boolean): string | undefined {
+  const v = obj.data?.[key];
+  if (v !== undefined) return secret ? atob(v) : v;
+  const b = obj.binaryData?.[key];
+  return b !== undefined ? atob(b) : undefined;
+}
+
+/**
+ * Expands `$(NAME)` references from `env` as Kubernetes does: `$$(NAME)` is a literal
+ * `$(NAME)`, unknown names are left as written.
+ */
+export function expandVars(s: string, env: Map<string, string>): string {
+  return s.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (all, name?: string) => {
+    if (all === "$$") return "$";
+    return env.has(name!) ? env.get(name!)! : all;
+  });
+}
+
+function resourceValue(container: Container, resource: string): string {
+  const limits = container.resources?.limits ?? {};
+  const requests = container.resources?.requests ?? {};
+  switch (resource) {
+    case "limits.cpu":
+      return String(Math.ceil(parseQuantity(limits.cpu ?? requests.cpu ?? 0)) || "");
+    case "limits.memory":
+      return String(parseQuantity(limits.memory ?? requests.memory ?? 0) || "");
+    case "requests.cpu":
+      return String(Math.ceil(parseQuantity(requests.cpu ?? 0)));
+    case "requests.memory":
+      return String(parseQuantity(requests.memory ?? 0));
+  }
+  throw new Error(`unsupported resourceFieldRef resource "${resource}"`);
+}
+
+/**
+ * The container's environment in order, with `envFrom`, `valueFrom` and `$(VAR)` expansion
+ * resolved. Throws (a readable `CreateContainerConfigError` message) when a required ConfigMap,
+ * Secret or key is missing.
+ */
+export async function resolveEnv(
+  pod: Pod,
+  container: Container,
+  options: { reader: ObjectReader; facts: PodRuntimeFacts },
+): Promise<[string, string][]> {
+  const ns = pod.metadata.namespace;
+  const env = new Map<string, string>();
+  const cache = new Map<string, KeyValueSource | undefined>();
+  const read = async (kind: "configmap" | "secret", name: string) => {
+    const k = `${kind}/${name}`;
+    if (!cache.has(k)) {
+      cache.set(
+        k,
+        kind === "configmap"
+          ? await options.reader.getConfigMap(ns, name)
+          : await options.reader.getSecret(ns, name),
+      );
+    }
+    return cache.get(k);
+  };
+  for (const from of container.envFrom ?? []) {
+    const ref = from.configMapRef ?? from.secretRef;
+    if (!ref) continue;
+    const secret = !!from.secretRef;
+    const obj = await read(secret ? "secret" : "configmap", ref.name);
+    if (!obj) {
+      if (ref.optional) continue;
+      throw new Error(`${secret ? "secret" : "configmap"} "${ref.name}" not found`);
+    }
+    for (const key of Object.keys({ ...obj.data, ...obj.binaryData })) {
+      env.set(`${from.prefix ?? ""}${key}`, keyValue(obj, key, secret)!);
+    }
+  }
+  for (const e of container.env ?? []) {
+    const vf = e.valueFrom;
+    if (!vf) {
+      env.set(e.name, expandVars(e.value ?? "", env));
+      continue;
+    }
+    if (vf.fieldRef) {
+      env.set(e.name, fieldValue(pod, vf.fieldRef.fieldPath, options.facts));
+    } else if (vf.resourceFieldRef) {
+      env.set(e.name, resourceValue(container, vf.resourceFieldRef.resource));
+    } else if (vf.configMapKeyRef || vf.secretKeyRef) {
+      const ref = (vf.configMapKeyRef ?? vf.secretKeyRef)!;
+      const secret = !!vf.secretKeyRef;
+      const kind = secret ? "secret" : "configmap";
+      const obj = await read(kind, ref.name);
+      const v = obj ? keyValue(obj, ref.key, secret) : undefined;
+      if (v === undefined) {
+        if (ref.optional) continue;
+        throw new Error(
+          obj
+            ? `couldn't find key ${ref.key} in ${
+              kind === "secret" ? "Secret" : "ConfigMap"
+            } ${ns}/${ref.name}`
+            : `${kind} "${ref.name}" not found`,
+        );
+      }
+      env.set(e.name, v);
+    }
+  }
+  return [...env];
+}
+
+/** Everything {@linkcode containerCreateOptions} needs besides the pod and container. */
+export interface ContainerCreateContext {
+  /** ID of the pod's infra container, whose network (and IPC) namespace the container joins. */
+  infraId: string;
+  restartCount: number;
+  env: [string, string][];
+  binds: string[];
+  /** The image reference to run (as in the spec). */
+  image: string;
+}
+
+/** Docker create options for one app container of the pod. */
+export function containerCreateOptions(
+  pod: Pod,
+  container: Container,
+  ctx: ContainerCreateContext,
+): Docker.ContainerCreateOptions {
+  const env = new Map(ctx.env);
+  const expand = (list?: string[]) => list?.map((s) => expandVars(s, env));
+  const limits = container.resources?.limits ?? {};
+  const requests = container.resources?.requests ?? {};
+  const host: Docker.HostConfig = {
+    NetworkMode: `container:${ctx.infraId}`,
+    IpcMode: `container:${ctx.infraId}`,
+    Binds: ctx.binds,
+    // The agent owns restarts (with back-off); Docker must never restart on its own.
+    RestartPolicy: { Name: "no" },
+    Privileged: container.securityContext?.privileged ?? false,
+  };
+  if (limits.memory !== undefined) host.Memory = Math.floor(parseQuantity(limits.memory));
+  if (limits.cpu !== undefined) host.NanoCpus = Math.round(parseQuantity(limits.cpu) * 1e9);
+  const cpuRequest = requests.cpu ?? limits.cpu;
+  // Kubernetes maps 1 CPU of request to 1024 shares, with 2 as the floor.
+  if (cpuRequest !== undefined) {
+    host.CpuShares = Math.max(2, Math.floor(parseQuantity(cpuRequest) * 1024));
+  }
+  const options: Docker.ContainerCreateOptions = {
+    name: dockerContainerName(pod.metadata, container.name, ctx.restartCount),
+    Image: ctx.image,
+    Env: ctx.env.map(([k, v]) => `${k}=${v}`),
+    Labels: {
+      ...podLabels(pod),
+      [LABEL_KIND]: "container",
+      [LABEL_CONTAINER_NAME]: container.name,
+      [LABEL_RESTART_COUNT]: String(ctx.restartCount),
+      [LABEL_CONTAINER_HASH]: containerHash(container),
+    },
+    Tty: container.tty ?? false,
+    OpenStdin: container.stdin ?? false,
+    HostConfig: host,
+  };
+  // command replaces the image's ENTRYPOINT (and drops its CMD); args replaces CMD.
+  if (container.command?.length) options.Entrypoint = expand(container.command);
+  if (container.args?.length) options.Cmd = expand(container.args);
+  else if (container.command?.length) options.Cmd = [];
+  if (container.workingDir) options.WorkingDir = container.workingDir;
+  const sc = container.securityContext;
+  if (sc?.runAsUser !== undefined) {
+    options.User = sc.runAsGroup !== undefined
+      ? `${sc.runAsUser}:${sc.runAsGroup}`
+      : String(sc.runAsUser);
+  }
+  return options;
+}

@@ -1,0 +1,124 @@
+/**
+ * The pod sandbox: one infra ("pause") container per pod that owns the pod's network namespace
+ * and publishes every container port of the pod on the node address — the declared hostPort, or
+ * an ephemeral host port Docker picks. App containers join it (`NetworkMode: container:<id>`), so
+ * they share localhost. The published ports become the pod's `status.portMappings`.
+ */
+
+import type { Docker } from "./docker_runtime.ts";
+import { podLabels } from "./container_config.ts";
+import {
+  dockerContainerName,
+  INFRA_CONTAINER_NAME,
+  LABEL_CONTAINER_NAME,
+  LABEL_KIND,
+  LABEL_RESTART_COUNT,
+} from "./labels.ts";
+import type { Pod, PortMapping } from "./pod_types.ts";
+
+/** Options for {@linkcode sandboxCreateOptions}. */
+export interface SandboxOptions {
+  pauseImage: string;
+  /** The address ports are published on (the node's InternalIP). */
+  nodeAddress: string;
+  /** How many sandboxes this pod had before (part of the Docker name). */
+  attempt: number;
+}
+
+function dockerProtocol(p?: string): string {
+  return (p ?? "TCP").toLowerCase();
+}
+
+/** Docker create options for the pod's infra container. */
+export function sandboxCreateOptions(
+  pod: Pod,
+  options: SandboxOptions,
+): Docker.ContainerCreateOptions {
+  const exposed: Record<string, Record<string, never>> = {};
+  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  if (!pod.spec.hostNetwork) {
+    for (const c of pod.spec.containers) {
+      for (const p of c.ports ?? []) {
+        const key = `${p.containerPort}/${dockerProtocol(p.protocol)}`;
+        exposed[key] = {};
+        (bindings[key] ??= []).push({
+          HostIp: p.hostIP || options.nodeAddress,
+          HostPort: p.hostPort ? String(p.hostPort) : "",
+        });
+      }
+    }
+  }
+  // Hostnames are at most 63 characters (a DNS label).
+  const hostname = (pod.spec.hostname ?? pod.metadata.name).slice(0, 63);
+  return {
+    name: dockerContainerName(pod.metadata, INFRA_CONTAINER_NAME, options.attempt),
+    Image: options.pauseImage,
+    Hostname: pod.spec.hostNetwork ? undefined : hostname,
+    ExposedPorts: exposed,
+    Labels: {
+      ...podLabels(pod),
+      [LABEL_KIND]: "sandbox",
+      [LABEL_CONTAINER_NAME]: INFRA_CONTAINER_NAME,
+      [LABEL_RESTART_COUNT]: String(options.attempt),
+    },
+    HostConfig: {
+      NetworkMode: pod.spec.hostNetwork ? "host" : "bridge",
+      PortBindings: bindings,
+      IpcMode: "shareable",
+      RestartPolicy: { Name: "no" },
+      // The pause process needs almost nothing; keep it from looking like a real workload.
+      Memory: 32 * 1024 * 1024,
+    },
+  };
+}
+
+/** The pod's IP inside its node: the infra container's bridge address (node address on host network). */
+export function sandboxIP(
+  info: Docker.ContainerInspectInfo,
+  nodeAddress: string,
+): string | undefined {
+  if (info.HostConfig.NetworkMode === "host") return nodeAddress;
+  const ns = info.NetworkSettings;
+  if (ns.IPAddress) return ns.IPAddress;
+  for (const n of Object.values(ns.Networks ?? {})) if (n.IPAddress) return n.IPAddress;
+  return undefined;
+}
+
+/**
+ * Where each declared container port is published on the node, read back from the running infra
+ * container (ephemeral ports are only known once Docker has bound them).
+ */
+export function portMappings(
+  pod: Pod,
+  info: Docker.ContainerInspectInfo,
+  nodeAddress: string,
+): PortMapping[] {
+  const out: PortMapping[] = [];
+  const published = (info.NetworkSettings.Ports ?? {}) as Record<
+    string,
+    { HostIp: string; HostPort: string }[] | null
+  >;
+  for (const c of pod.spec.containers) {
+    for (const p of c.ports ?? []) {
+      const protocol = (p.protocol ?? "TCP").toUpperCase();
+      let hostIP = nodeAddress;
+      let hostPort = p.containerPort;
+      if (!pod.spec.hostNetwork) {
+        const bound = published[`${p.containerPort}/${dockerProtocol(p.protocol)}`]?.[0];
+        if (!bound) continue;
+        hostIP = bound.HostIp || nodeAddress;
+        hostPort = Number(bound.HostPort);
+      }
+      const m: PortMapping = {
+        containerName: c.name,
+        containerPort: p.containerPort,
+        protocol,
+        hostIP,
+        hostPort,
+      };
+      if (p.name) m.name = p.name;
+      out.push(m);
+    }
+  }
+  return out;
+}

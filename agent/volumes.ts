@@ -1,0 +1,166 @@
+/**
+ * A pod's volumes on the node: each pod gets `<data-dir>/pods/<uid>/`, emptyDirs live under it,
+ * configMap and secret volumes are written there as files, hostPath volumes point at the host.
+ * The directory goes away with the pod. Containers get the result as Docker bind mounts.
+ */
+
+import type { Container, KeyValueSource, Pod, Volume } from "./pod_types.ts";
+
+/** Reads the ConfigMaps and Secrets a pod refers to (undefined when absent). */
+export interface ObjectReader {
+  getConfigMap(namespace: string, name: string): Promise<KeyValueSource | undefined>;
+  getSecret(namespace: string, name: string): Promise<KeyValueSource | undefined>;
+}
+
+/** Absolute path of a pod's directory. */
+export function podDir(dataDir: string, uid: string): string {
+  return `${absolute(dataDir)}/pods/${uid}`;
+}
+
+/** Makes a path absolute against the working directory (Docker needs absolute bind sources). */
+export function absolute(path: string): string {
+  return path.startsWith("/") ? path.replace(/\/+$/, "") : `${Deno.cwd()}/${path}`.replace(
+    /\/\.?\/?$/,
+    "",
+  );
+}
+
+function decodeBase64(s: string): Uint8Array {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** The files a ConfigMap/Secret volume projects: path inside the volume → bytes. */
+function projectedFiles(
+  obj: KeyValueSource | undefined,
+  opts: { items?: { key: string; path: string }[]; secret: boolean },
+): Map<string, Uint8Array> {
+  const enc = new TextEncoder();
+  const all = new Map<string, Uint8Array>();
+  for (const [k, v] of Object.entries(obj?.data ?? {})) {
+    all.set(k, opts.secret ? decodeBase64(v) : enc.encode(v));
+  }
+  for (const [k, v] of Object.entries(obj?.binaryData ?? {})) all.set(k, decodeBase64(v));
+  if (!opts.items?.length) return all;
+  const picked = new Map<string, Uint8Array>();
+  for (const item of opts.items) {
+    const data = all.get(item.key);
+    if (data === undefined) throw new Error(`couldn't find key ${item.key}`);
+    picked.set(item.path, data);
+  }
+  return picked;
+}
+
+async function writeFiles(dir: string, files: Map<string, Uint8Array>, mode: number) {
+  await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
+  for (const [path, data] of files) {
+    if (path.split("/").includes("..")) throw new Error(`invalid path ${path}`);
+    const full = `${dir}/${path}`;
+    await Deno.mkdir(full.slice(0, full.lastIndexOf("/")), { recursive: true });
+    const tmp = `${full}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+    await Deno.writeFile(tmp, data, { mode });
+    await Deno.chmod(tmp, mode);
+    await Deno.rename(tmp, full);
+  }
+}
+
+async function prepareVolume(
+  pod: Pod,
+  vol: Volume,
+  options: { dataDir: string; reader: ObjectReader },
+): Promise<string> {
+  const base = `${podDir(options.dataDir, pod.metadata.uid)}/volumes`;
+  const ns = pod.metadata.namespace;
+  if (vol.hostPath) {
+    const t = vol.hostPath.type ?? "";
+    if (t === "DirectoryOrCreate") await Deno.mkdir(vol.hostPath.path, { recursive: true });
+    if (t === "FileOrCreate") {
+      await Deno.writeFile(vol.hostPath.path, new Uint8Array(), { append: true, create: true });
+    }
+    return vol.hostPath.path;
+  }
+  if (vol.configMap) {
+    const cm = await options.reader.getConfigMap(ns, vol.configMap.name);
+    if (!cm && !vol.configMap.optional) {
+      throw new Error(`configmap "${vol.configMap.name}" not found`);
+    }
+    const dir = `${base}/configmap/${vol.name}`;
+    await writeFiles(
+      dir,
+      projectedFiles(cm, { items: vol.configMap.items, secret: false }),
+      vol.configMap.defaultMode ?? 0o644,
+    );
+    return dir;
+  }
+  if (vol.secret) {
+    const s = await options.reader.getSecret(ns, vol.secret.secretName);
+    if (!s && !vol.secret.optional) throw new Error(`secret "${vol.secret.secretName}" not found`);
+    const dir = `${base}/secret/${vol.name}`;
+    await writeFiles(
+      dir,
+      projectedFiles(s, { items: vol.secret.items, secret: true }),
+      vol.secret.defaultMode ?? 0o644,
+    );
+    return dir;
+  }
+  // emptyDir, and any source we don't support, become an empty per-pod directory.
+  const dir = `${base}/empty-dir/${vol.name}`;
+  await Deno.mkdir(dir, { recursive: true });
+  // Containers may run as any user; an emptyDir is writable by all of them, as in Kubernetes.
+  await Deno.chmod(dir, 0o777);
+  return dir;
+}
+
+/**
+ * Creates every volume of the pod on disk (idempotent; configMap and secret contents are
+ * refreshed) and returns volume name → where it is on the host.
+ */
+export async function preparePodVolumes(
+  pod: Pod,
+  options: { dataDir: string; reader: ObjectReader },
+): Promise<Map<string, HostVolume>> {
+  const paths = new Map<string, HostVolume>();
+  for (const vol of pod.spec.volumes ?? []) {
+    try {
+      const path = await prepareVolume(pod, vol, options);
+      paths.set(vol.name, { path, readOnly: !!(vol.configMap || vol.secret) });
+    } catch (e) {
+      throw new Error(
+        `MountVolume.SetUp failed for volume "${vol.name}": ${(e as Error).message}`,
+      );
+    }
+  }
+  return paths;
+}
+
+/** A volume prepared on the host. */
+export interface HostVolume {
+  path: string;
+  /** configMap and secret volumes are always mounted read-only. */
+  readOnly: boolean;
+}
+
+/** Docker `Binds` for a container's volumeMounts (`host:container[:ro]`). */
+export function volumeBinds(container: Container, volumes: Map<string, HostVolume>): string[] {
+  const binds: string[] = [];
+  for (const m of container.volumeMounts ?? []) {
+    const host = volumes.get(m.name);
+    if (host === undefined) {
+      throw new Error(`volume "${m.name}" of container "${container.name}" is not defined`);
+    }
+    const source = m.subPath ? `${host.path}/${m.subPath}` : host.path;
+    binds.push(`${source}:${m.mountPath}${m.readOnly || host.readOnly ? ":ro" : ""}`);
+  }
+  return binds;
+}
+
+/** Removes a pod's directory (volumes included); absent is fine. */
+export async function removePodDir(dataDir: string, uid: string): Promise<void> {
+  try {
+    await Deno.remove(podDir(dataDir, uid), { recursive: true });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
