@@ -1,0 +1,224 @@
+import { assert, assertEquals, assertRejects } from "../_assert_test_util.ts";
+import type { KubeObject } from "../api/object.ts";
+import { ApiError, isAlreadyExists, isCode, isConflict, isNotFound } from "../errors.ts";
+import { ApiClient } from "./client.ts";
+import { startMiniApiServer } from "./_mini_api_server_test_util.ts";
+import { PODS } from "./refs.ts";
+
+const pod = (name: string): KubeObject => ({
+  apiVersion: "v1",
+  kind: "Pod",
+  metadata: { name, namespace: "default" },
+  spec: { containers: [{ name: "c", image: "busybox" }] },
+});
+
+Deno.test("ApiClient does create/get/update/list/delete over HTTP with a bearer token", async () => {
+  const server = startMiniApiServer({ token: "s3cret" });
+  try {
+    const client = new ApiClient({ server: server.url + "/", token: "s3cret" });
+    const created = await client.create(PODS, pod("web"));
+    assertEquals(created.metadata.namespace, "default");
+    assert(created.metadata.resourceVersion);
+    const got = await client.get(PODS, "web", { namespace: "default" });
+    assertEquals(got.metadata.uid, created.metadata.uid);
+    got.metadata.labels = { app: "web" };
+    const updated = await client.update(PODS, got);
+    assertEquals(updated.metadata.labels, { app: "web" });
+    const list = await client.list(PODS, { namespace: "default" });
+    assertEquals(list.items.map((p) => p.metadata.name), ["web"]);
+    assertEquals(list.metadata.resourceVersion, updated.metadata.resourceVersion);
+    await client.delete(PODS, "web", { namespace: "default", gracePeriodSeconds: 0 });
+    assertEquals((await client.list(PODS)).items.length, 0);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("ApiClient turns error Statuses into ApiErrors that isNotFound/isConflict recognise", async () => {
+  const server = startMiniApiServer();
+  try {
+    const client = new ApiClient({ server: server.url });
+    const missing = await assertRejects(client.get(PODS, "nope", { namespace: "default" }));
+    assert(isNotFound(missing), `expected NotFound, got ${missing}`);
+    assertEquals((missing as ApiError).message, 'pods "nope" not found');
+
+    const first = await client.create(PODS, pod("a"));
+    const dup = await assertRejects(client.create(PODS, pod("a")));
+    assert(isAlreadyExists(dup) && !isConflict(dup), `expected AlreadyExists, got ${dup}`);
+
+    await client.update(PODS, { ...first, metadata: { ...first.metadata, labels: { x: "1" } } });
+    const stale = await assertRejects(client.update(PODS, first));
+    assert(isConflict(stale), `expected Conflict, got ${stale}`);
+    assertEquals((stale as ApiError).reason, "Conflict");
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("ApiClient maps a non-Status error body by HTTP code and a missing token to 401", async () => {
+  const server = startMiniApiServer({ token: "t" });
+  try {
+    const noToken = new ApiClient({ server: server.url });
+    const unauthorized = await assertRejects(noToken.list(PODS));
+    assert(isCode(unauthorized, 401), `expected 401, got ${unauthorized}`);
+
+    const client = new ApiClient({ server: server.url, token: "t" });
+    server.failNext(503, "upstream connect error");
+    const err = await assertRejects(client.list(PODS));
+    assert(err instanceof ApiError && err.code === 503, `expected 503, got ${err}`);
+    assertEquals(err.message, "upstream connect error");
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("ApiClient with an injected fetch reaches the server without a socket", async () => {
+  const server = startMiniApiServer();
+  try {
+    const seen: string[] = [];
+    const client = new ApiClient({
+      server: "http://in-process.invalid",
+      fetch: (input, init) => {
+        seen.push(`${init?.method} ${new URL(String(input)).pathname}`);
+        return server.fetch(input, init);
+      },
+    });
+    await client.create(PODS, pod("a"), { namespace: "default" });
+    const list = await client.list(PODS, { namespace: "default", limit: 10 });
+    assertEquals(list.items.length, 1);
+    assertEquals(seen, [
+      "POST /api/v1/namespaces/default/pods",
+      "GET /api/v1/namespaces/default/pods",
+    ]);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("ApiClient.list() pages with limit and continue", async () => {
+  const server = startMiniApiServer();
+  try {
+    const client = new ApiClient({ server: server.url });
+    for (const n of ["a", "b", "c"]) await client.create(PODS, pod(n));
+    const first = await client.list(PODS, { limit: 2 });
+    assertEquals(first.items.map((p) => p.metadata.name), ["a", "b"]);
+    assert(first.metadata.continue);
+    const second = await client.list(PODS, { limit: 2, continue: first.metadata.continue });
+    assertEquals(second.items.map((p) => p.metadata.name), ["c"]);
+    assertEquals(second.metadata.continue, undefined);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("ApiClient.watch() streams events from a version and closes the connection on abort", async () => {
+  const server = startMiniApiServer();
+  try {
+    const client = new ApiClient({ server: server.url });
+    const a = await client.create(PODS, pod("a"));
+    const ac = new AbortController();
+    const seen: string[] = [];
+    const done = (async () => {
+      for await (
+        const e of client.watch(PODS, {
+          namespace: "default",
+          resourceVersion: a.metadata.resourceVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds: 30,
+          signal: ac.signal,
+        })
+      ) {
+        seen.push(`${e.type}:${e.object.metadata.name ?? ""}`);
+        if (seen.length === 3) ac.abort();
+      }
+    })();
+    await client.create(PODS, pod("b"));
+    await client.delete(PODS, "a", { namespace: "default" });
+    while (server.openWatches === 0) await new Promise((r) => setTimeout(r, 5));
+    server.bookmark();
+    await done;
+    assertEquals(seen, ["ADDED:b", "DELETED:a", "BOOKMARK:"]);
+    const q = server.watchRequests[0];
+    assertEquals(q.get("watch"), "true");
+    assertEquals(q.get("allowWatchBookmarks"), "true");
+    assertEquals(q.get("timeoutSeconds"), "30");
+    assertEquals(q.get("resourceVersion"), a.metadata.resourceVersion);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("ApiClient.watch() from a compacted version throws a 410 GoneError", async () => {
+  const server = startMiniApiServer();
+  try {
+    const client = new ApiClient({ server: server.url });
+    const a = await client.create(PODS, pod("a"));
+    await client.create(PODS, pod("b"));
+    server.compact();
+    const ac = new AbortController();
+    const err = await assertRejects((async () => {
+      for await (
+        const _ of client.watch(PODS, {
+          resourceVersion: a.metadata.resourceVersion,
+          signal: ac.signal,
+        })
+      ) { /* nothing expected */ }
+    })());
+    assert(isCode(err, 410), `expected 410, got ${err}`);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("ApiClient.patch() sends the Content-Type of the patch type and the apply query", async () => {
+  const seen: { method: string; url: string; contentType: string | null; body: string }[] = [];
+  const client = new ApiClient({
+    server: "http://example.invalid",
+    fetch: async (input, init) => {
+      const req = new Request(input, init);
+      seen.push({
+        method: req.method,
+        url: req.url,
+        contentType: req.headers.get("content-type"),
+        body: await req.text(),
+      });
+      return new Response(JSON.stringify({ metadata: { name: "web" } }), {
+        headers: { "content-type": "application/json" },
+      });
+    },
+  });
+  await client.patch(PODS, "web", { metadata: { labels: { a: "b" } } }, {
+    namespace: "default",
+    type: "merge",
+  });
+  await client.patch(PODS, "web", [{ op: "remove", path: "/metadata/labels/a" }], {
+    namespace: "default",
+    type: "json",
+    subresource: "status",
+  });
+  await client.patch(PODS, "web", { metadata: { name: "web" } }, {
+    namespace: "default",
+    type: "apply",
+    fieldManager: "me",
+    force: true,
+  });
+  await client.delete(PODS, "web", {
+    namespace: "default",
+    propagationPolicy: "Foreground",
+    preconditions: { uid: "u1" },
+  });
+  assertEquals(seen.map((s) => s.contentType), [
+    "application/merge-patch+json",
+    "application/json-patch+json",
+    "application/apply-patch+yaml",
+    "application/json",
+  ]);
+  assertEquals(new URL(seen[1].url).pathname, "/api/v1/namespaces/default/pods/web/status");
+  assertEquals(new URL(seen[2].url).search, "?fieldManager=me&force=true");
+  assertEquals(JSON.parse(seen[3].body), {
+    kind: "DeleteOptions",
+    apiVersion: "v1",
+    propagationPolicy: "Foreground",
+    preconditions: { uid: "u1" },
+  });
+});
