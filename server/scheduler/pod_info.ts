@@ -4,7 +4,7 @@
  * and readiness into plain numbers and flags.
  */
 import type { KubeObject } from "../../shared/api/object.ts";
-import { parseQuantity } from "./_quantity.ts";
+import { quantityMillis, quantityValue } from "../../shared/api/quantity.ts";
 import type { HostPort, PodInfo, Resources, Taint } from "./framework.ts";
 import { compileNodeConstraints } from "./node_selector.ts";
 
@@ -16,9 +16,12 @@ interface Container {
 function amount(list: Record<string, string | number> | undefined, name: string, milli: boolean) {
   const q = list?.[name];
   if (q === undefined) return 0;
-  const v = parseQuantity(q);
-  if (!Number.isFinite(v)) return 0;
-  return milli ? Math.ceil(v * 1000) : Math.ceil(v);
+  try {
+    return milli ? quantityMillis(q) : quantityValue(q);
+  } catch {
+    // Validation rejects bad quantities on create; never let one stop the scheduler.
+    return 0;
+  }
 }
 
 function containerRequests(c: Container): { milliCpu: number; memory: number } {
@@ -102,11 +105,11 @@ export function isTerminated(pod: KubeObject): boolean {
 /** A node's allocatable (falling back to capacity); pods default to 110 as the kubelet does. */
 export function nodeAllocatable(node: KubeObject): Resources {
   const a = (node.status?.allocatable ?? node.status?.capacity ?? {}) as Record<string, string>;
-  const pods = a.pods !== undefined ? parseQuantity(a.pods) : 110;
+  const pods = a.pods !== undefined ? amount(a, "pods", false) : 110;
   return {
-    milliCpu: a.cpu !== undefined ? Math.floor(parseQuantity(a.cpu) * 1000) : 0,
-    memory: a.memory !== undefined ? Math.floor(parseQuantity(a.memory)) : 0,
-    pods: Number.isFinite(pods) ? pods : 110,
+    milliCpu: amount(a, "cpu", true),
+    memory: amount(a, "memory", false),
+    pods,
   };
 }
 

@@ -1,0 +1,346 @@
+/**
+ * The scheduler loop: watches pods and nodes, takes unscheduled pods naming this scheduler from a
+ * de-duplicating queue, runs the framework's filters and scores over the cache, books the pod on
+ * the chosen node ("assume") and binds it through the `binding` subresource — several bindings
+ * in flight while the next decision is already being made. A pod that fits nowhere gets
+ * `PodScheduled=False/Unschedulable`, a `FailedScheduling` event, and waits in the unschedulable
+ * set until the cluster changes (a node added or changed, a pod deleted or finished), then is
+ * retried after its back-off (1 s doubling to 10 s) — never a busy loop.
+ */
+import type { KubeObject } from "../../shared/api/object.ts";
+import type { ApiClient } from "../../shared/client/client.ts";
+import { errorFromResponse } from "../../shared/client/client.ts";
+import { NODES, PODS } from "../../shared/client/refs.ts";
+import { isConflict, isNotFound } from "../../shared/errors.ts";
+import { EventRecorder } from "../../shared/events.ts";
+import { type Logger, silentLogger } from "../../shared/log.ts";
+import { WorkQueue } from "../../shared/work_queue.ts";
+import { InformerSet } from "../controllers/informer_set.ts";
+import { SchedulerCache } from "./cache.ts";
+import { numFeasibleNodesToFind, type Profile, schedule } from "./framework.ts";
+import { isTerminated, podInfo } from "./pod_info.ts";
+import { defaultProfile } from "./profile.ts";
+
+/** Options of {@linkcode runScheduler}. */
+export interface SchedulerOptions {
+  client: ApiClient;
+  logger?: Logger;
+  /** Pods whose `spec.schedulerName` is this are ours (default `default-scheduler`). */
+  schedulerName?: string;
+  /** Bindings in flight at once (default 32). */
+  parallelBinds?: number;
+  /** Plugin lists (default {@linkcode defaultProfile}). */
+  profile?: Profile;
+  /** Shared informers (e.g. the controllers'); a private set is created and run otherwise. */
+  informers?: InformerSet;
+  /** Back-off of a pod retried after failing to fit (default 1000 ms doubling to 10 000 ms). */
+  podInitialBackoffMs?: number;
+  podMaxBackoffMs?: number;
+  /** Unschedulable pods are retried at least this often even without a cluster change (60 s). */
+  unschedulableFlushMs?: number;
+  /** Events recorder (default: one writing as `default-scheduler`). */
+  recorder?: EventRecorder;
+}
+
+interface Unschedulable {
+  attempts: number;
+  since: number;
+}
+
+const DEFAULT_SCHEDULER = "default-scheduler";
+
+/** Runs the scheduler until `signal` aborts; resolves once in-flight bindings have finished. */
+export async function runScheduler(options: SchedulerOptions, signal: AbortSignal): Promise<void> {
+  const s = new Scheduler(options);
+  await s.run(signal);
+}
+
+/** One scheduler instance (exported for tests and the benchmark's counters). */
+export class Scheduler {
+  readonly cache = new SchedulerCache();
+  /** Pods bound since start. */
+  bound = 0;
+  readonly #o: SchedulerOptions;
+  readonly #logger: Logger;
+  readonly #name: string;
+  readonly #profile: Profile;
+  readonly #queue = new WorkQueue({ baseDelayMs: 100, maxDelayMs: 10_000 });
+  readonly #unschedulable = new Map<string, Unschedulable>();
+  readonly #attempts = new Map<string, number>();
+  readonly #recorder: EventRecorder;
+  readonly #inFlight = new Set<Promise<void>>();
+  #slotWaiter: (() => void) | undefined;
+  #start = 0;
+
+  constructor(options: SchedulerOptions) {
+    this.#o = options;
+    this.#logger = (options.logger ?? silentLogger).child("scheduler");
+    this.#name = options.schedulerName ?? DEFAULT_SCHEDULER;
+    this.#profile = options.profile ?? defaultProfile();
+    this.#recorder = options.recorder ??
+      new EventRecorder(options.client, { component: this.#name, logger: this.#logger });
+  }
+
+  /** Runs until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    const own = !this.#o.informers;
+    const informers = this.#o.informers ??
+      new InformerSet(this.#o.client, { logger: this.#logger });
+    const pods = informers.get(PODS);
+    const nodes = informers.get(NODES);
+    nodes.addEventHandler({
+      onAdd: (n) => {
+        this.cache.setNode(n);
+        this.#clusterChanged();
+      },
+      onUpdate: (old, n) => {
+        this.cache.setNode(n);
+        if (nodeSchedulingChanged(old, n)) this.#clusterChanged();
+      },
+      onDelete: (n) => this.cache.removeNode(n.metadata.name!),
+    });
+    pods.addEventHandler({
+      onAdd: (p) => this.#podSeen(p),
+      onUpdate: (old, p) => {
+        this.#podSeen(p);
+        // A pod that finished frees its node's resources.
+        if (old.spec?.nodeName && !isTerminated(old) && isTerminated(p)) this.#clusterChanged();
+      },
+      onDelete: (p) => {
+        const key = podKey(p);
+        this.#unschedulable.delete(key);
+        this.#attempts.delete(key);
+        if (p.spec?.nodeName) {
+          this.cache.deletePod(p);
+          this.#clusterChanged();
+        } else {
+          this.cache.forget(key);
+        }
+      },
+    });
+    const informerRun = own ? informers.run(signal) : Promise.resolve();
+    const flush = this.#flushLoop(signal);
+    const onAbort = () => this.#queue.shutDown();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      const synced = await pods.waitForSync(signal) && await nodes.waitForSync(signal);
+      if (synced) await this.#loop(pods, signal);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      this.#queue.shutDown();
+      await Promise.all([...this.#inFlight]);
+      await this.#recorder.flush();
+      await flush;
+      await informerRun;
+    }
+  }
+
+  #podSeen(p: KubeObject): void {
+    if (p.spec?.nodeName || isTerminated(p)) {
+      this.cache.updatePod(p);
+      return;
+    }
+    if (!this.#isOurs(p)) return;
+    const key = podKey(p);
+    // Unschedulable pods wait for a cluster change, not for their own updates (our own status
+    // write would otherwise retry them at once).
+    if (this.#unschedulable.has(key)) return;
+    this.#queue.add(key);
+  }
+
+  #isOurs(p: KubeObject): boolean {
+    return (p.spec?.schedulerName ?? DEFAULT_SCHEDULER) === this.#name &&
+      !p.metadata.deletionTimestamp;
+  }
+
+  /** Something that may make an unschedulable pod fit happened: retry them after back-off. */
+  #clusterChanged(): void {
+    if (this.#unschedulable.size === 0) return;
+    const now = Date.now();
+    for (const [key, u] of this.#unschedulable) {
+      const wait = this.#backoff(u.attempts) - (now - u.since);
+      this.#queue.addAfter(key, Math.max(0, wait));
+    }
+    this.#unschedulable.clear();
+  }
+
+  #backoff(attempts: number): number {
+    const initial = this.#o.podInitialBackoffMs ?? 1000;
+    const max = this.#o.podMaxBackoffMs ?? 10_000;
+    return Math.min(initial * 2 ** Math.min(Math.max(attempts - 1, 0), 20), max);
+  }
+
+  async #flushLoop(signal: AbortSignal): Promise<void> {
+    const every = this.#o.unschedulableFlushMs ?? 60_000;
+    while (!signal.aborted) {
+      const ok = await new Promise<boolean>((resolve) => {
+        const t = setTimeout(() => {
+          signal.removeEventListener("abort", stop);
+          resolve(true);
+        }, every);
+        const stop = () => {
+          clearTimeout(t);
+          resolve(false);
+        };
+        signal.addEventListener("abort", stop, { once: true });
+      });
+      if (!ok) return;
+      const now = Date.now();
+      for (const [key, u] of this.#unschedulable) {
+        if (now - u.since >= every) {
+          this.#unschedulable.delete(key);
+          this.#queue.add(key);
+        }
+      }
+    }
+  }
+
+  async #loop(
+    pods: { get(key: string): KubeObject | undefined },
+    signal: AbortSignal,
+  ): Promise<void> {
+    const parallel = Math.max(1, this.#o.parallelBinds ?? 32);
+    while (true) {
+      const key = await this.#queue.get(signal);
+      if (key === undefined) return;
+      try {
+        const pod = pods.get(key);
+        if (!pod || pod.spec?.nodeName || !this.#isOurs(pod) || this.cache.isAssumed(key)) {
+          continue;
+        }
+        this.#scheduleOne(key, pod);
+      } catch (err) {
+        this.#logger.error("scheduling attempt failed", { pod: key, error: err });
+        this.#queue.addRateLimited(key);
+      } finally {
+        this.#queue.done(key);
+      }
+      while (this.#inFlight.size >= parallel) {
+        await new Promise<void>((resolve) => this.#slotWaiter = resolve);
+      }
+    }
+  }
+
+  #scheduleOne(key: string, pod: KubeObject): void {
+    const info = podInfo(pod);
+    const nodes = this.cache.nodes();
+    const result = schedule(info, nodes, {
+      profile: this.#profile,
+      feasibleNodesToFind: numFeasibleNodesToFind(nodes.length),
+      start: this.#start,
+    });
+    this.#start = result.nextStart;
+    if (!result.node) {
+      const attempts = (this.#attempts.get(key) ?? 0) + 1;
+      this.#attempts.set(key, attempts);
+      this.#unschedulable.set(key, { attempts, since: Date.now() });
+      this.#logger.debug("unschedulable", { pod: key, message: result.message });
+      this.#recorder.record(withKind(pod), "Warning", "FailedScheduling", result.message);
+      this.#track(this.#markUnschedulable(pod, result.message));
+      return;
+    }
+    const nodeName = result.node.name;
+    this.cache.assume(key, nodeName, info);
+    this.#track(this.#bind(key, pod, nodeName));
+  }
+
+  #track(p: Promise<void>): void {
+    this.#inFlight.add(p);
+    p.finally(() => {
+      this.#inFlight.delete(p);
+      const wake = this.#slotWaiter;
+      this.#slotWaiter = undefined;
+      wake?.();
+    });
+  }
+
+  async #bind(key: string, pod: KubeObject, nodeName: string): Promise<void> {
+    const { namespace, name, uid } = pod.metadata;
+    try {
+      const res = await this.#o.client.request(
+        "POST",
+        `/api/v1/namespaces/${encodeURIComponent(namespace!)}/pods/${
+          encodeURIComponent(name!)
+        }/binding`,
+        {
+          body: {
+            apiVersion: "v1",
+            kind: "Binding",
+            metadata: { name, namespace, uid },
+            target: { apiVersion: "v1", kind: "Node", name: nodeName },
+          },
+        },
+      );
+      if (!res.ok) throw await errorFromResponse(res);
+      await res.body?.cancel();
+      this.bound++;
+      this.#attempts.delete(key);
+      this.#queue.forget(key);
+      this.#recorder.record(
+        withKind(pod),
+        "Normal",
+        "Scheduled",
+        `Successfully assigned ${namespace}/${name} to ${nodeName}`,
+      );
+    } catch (err) {
+      this.cache.forget(key);
+      // Gone, or already bound by someone else (409): the watch will tell us the truth.
+      if (isNotFound(err) || isConflict(err)) return;
+      this.#logger.warn("binding failed, will retry", { pod: key, node: nodeName, error: err });
+      this.#queue.addRateLimited(key);
+    }
+  }
+
+  async #markUnschedulable(pod: KubeObject, message: string): Promise<void> {
+    const conditions = (pod.status?.conditions ?? []) as Record<string, unknown>[];
+    const old = conditions.find((c) => c.type === "PodScheduled");
+    if (old && old.status === "False" && old.message === message) return;
+    const cond = {
+      type: "PodScheduled",
+      status: "False",
+      reason: "Unschedulable",
+      message,
+      lastProbeTime: null,
+      lastTransitionTime: old?.status === "False"
+        ? old.lastTransitionTime
+        : new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    };
+    const next = [...conditions.filter((c) => c.type !== "PodScheduled"), cond];
+    try {
+      await this.#o.client.patch(PODS, pod.metadata.name!, { status: { conditions: next } }, {
+        namespace: pod.metadata.namespace,
+        type: "merge",
+        subresource: "status",
+      });
+    } catch (err) {
+      if (!isNotFound(err)) {
+        this.#logger.warn("could not set PodScheduled=False", { pod: podKey(pod), error: err });
+      }
+    }
+  }
+}
+
+function podKey(p: KubeObject): string {
+  return `${p.metadata.namespace}/${p.metadata.name}`;
+}
+
+/** The pod with kind/apiVersion set (list items may lack them) for event references. */
+function withKind(pod: KubeObject): KubeObject {
+  return pod.kind ? pod : { ...pod, kind: "Pod", apiVersion: "v1" };
+}
+
+function nodeSchedulingChanged(a: KubeObject, b: KubeObject): boolean {
+  return JSON.stringify([
+    a.spec?.unschedulable,
+    a.spec?.taints,
+    a.metadata.labels,
+    a.status?.allocatable,
+    a.status?.conditions?.find((c: { type: string }) => c.type === "Ready")?.status,
+  ]) !== JSON.stringify([
+    b.spec?.unschedulable,
+    b.spec?.taints,
+    b.metadata.labels,
+    b.status?.allocatable,
+    b.status?.conditions?.find((c: { type: string }) => c.type === "Ready")?.status,
+  ]);
+}
