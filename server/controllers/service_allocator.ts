@@ -182,7 +182,7 @@ export class ServiceAllocator {
         p.nodePort = port;
         taken.add(port);
       }
-      if (causes.length === 0) for (const p of taken) this.#reservedPorts.add(p);
+      if (causes.length === 0) { for (const p of taken) this.#reservedPorts.add(p); }
     } else {
       // ClusterIP services carry no node ports.
       for (const p of ports) delete p.nodePort;
