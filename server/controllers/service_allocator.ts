@@ -11,8 +11,8 @@ import { InvalidError, type StatusCause } from "../../shared/errors.ts";
 export interface ServiceAllocatorOptions {
   /** IPv4 CIDR, e.g. `10.43.0.0/16` (tests: `127.43.0.0/16`). */
   serviceCidr: string;
-  /** Inclusive range, e.g. `{ min: 30000, max: 32767 }`, or the flag form `"30000-32767"`. */
-  nodePortRange?: { min: number; max: number } | string;
+  /** Inclusive range: `[30000, 32767]`, `{ min, max }` or the flag form `"30000-32767"`. */
+  nodePortRange?: [number, number] | { min: number; max: number } | string;
 }
 
 function ipToInt(ip: string): number {
@@ -32,6 +32,7 @@ function intToIp(n: number): string {
 
 function parseRange(r: ServiceAllocatorOptions["nodePortRange"]): { min: number; max: number } {
   if (r === undefined) return { min: 30000, max: 32767 };
+  if (Array.isArray(r)) return { min: r[0], max: r[1] };
   if (typeof r !== "string") return r;
   const m = /^(\d+)-(\d+)$/.exec(r.trim());
   if (!m) throw new Error(`invalid node port range "${r}": expected like 30000-32767`);
@@ -44,15 +45,18 @@ function wantsNodePorts(svc: KubeObject): boolean {
   return type === "NodePort" || type === "LoadBalancer";
 }
 
-/** Allocates and validates cluster IPs and node ports for Services. */
+/**
+ * Allocates and validates cluster IPs and node ports for Services. Holds the set of addresses in
+ * use: filled from the stored Services with {@linkcode load} at start, then kept by
+ * allocate/reallocate/release as the server's create, update and delete paths call them.
+ */
 export class ServiceAllocator {
   readonly cidr: string;
   readonly nodePortRange: { min: number; max: number };
   readonly #base: number;
   readonly #size: number;
-  /** Allocated here and not yet visible in `existing` (a create in flight), until released. */
-  readonly #reservedIps = new Set<string>();
-  readonly #reservedPorts = new Set<number>();
+  readonly #usedIps = new Set<string>();
+  readonly #usedPorts = new Set<number>();
 
   constructor(options: ServiceAllocatorOptions) {
     const [addr, bitsText] = options.serviceCidr.split("/");
@@ -67,147 +71,197 @@ export class ServiceAllocator {
     this.nodePortRange = parseRange(options.nodePortRange);
   }
 
-  /**
-   * The address of the `kubernetes` service: the first usable IP of the range (`10.43.0.1`).
-   */
+  /** The address of the `kubernetes` service: the first usable IP of the range (`10.43.0.1`). */
   get firstIP(): string {
     return intToIp(this.#base + 1);
   }
 
-  /**
-   * Returns a copy of `svc` with `clusterIP`/`clusterIPs`, `ipFamilies`, `ipFamilyPolicy` and
-   * missing node ports filled. `existing` are the stored Services (the one being updated, same
-   * namespace/name, is ignored). Throws InvalidError when a requested value is taken or out of
-   * range.
-   */
-  allocate(svc: KubeObject, existing: readonly KubeObject[]): KubeObject {
-    const self = `${svc.metadata.namespace}/${svc.metadata.name}`;
-    const usedIps = new Set(this.#reservedIps);
-    const usedPorts = new Set(this.#reservedPorts);
-    const selfPorts = new Set<number>();
-    let selfIp: string | undefined;
-    for (const s of existing) {
-      const isSelf = `${s.metadata.namespace}/${s.metadata.name}` === self;
+  /** Marks the addresses of already stored Services as used (call once at start). */
+  load(services: readonly KubeObject[]): void {
+    for (const s of services) {
       const ip = s.spec?.clusterIP;
-      if (isSelf) {
-        selfIp = ip;
-        for (const p of s.spec?.ports ?? []) if (p.nodePort) selfPorts.add(p.nodePort);
-        continue;
-      }
-      if (ip && ip !== "None") usedIps.add(ip);
-      for (const p of s.spec?.ports ?? []) if (p.nodePort) usedPorts.add(p.nodePort);
+      if (ip && ip !== "None") this.#usedIps.add(ip);
+      for (const p of s.spec?.ports ?? []) if (p.nodePort) this.#usedPorts.add(p.nodePort);
     }
-    // Our own earlier reservations are not conflicts on update.
-    if (selfIp) usedIps.delete(selfIp);
-    for (const p of selfPorts) usedPorts.delete(p);
-
-    const out = structuredClone(svc);
-    const spec = (out.spec ??= {});
-    const causes: StatusCause[] = [];
-    const type = spec.type ?? "ClusterIP";
-    if (type !== "ExternalName") {
-      const requested = spec.clusterIP || spec.clusterIPs?.[0];
-      let ip: string | undefined;
-      if (requested === "None") {
-        ip = "None";
-      } else if (requested) {
-        const n = ipToInt(requested);
-        if (Number.isNaN(n) || n < this.#base || n >= this.#base + this.#size) {
-          causes.push({
-            reason: "FieldValueInvalid",
-            field: "spec.clusterIPs",
-            message: `Invalid value: ["${requested}"]: failed to allocate IP ${requested}: ` +
-              `the provided IP (${requested}) is not in the valid range. ` +
-              `The range of valid IPs is ${this.cidr}`,
-          });
-        } else if (usedIps.has(requested)) {
-          causes.push({
-            reason: "FieldValueInvalid",
-            field: "spec.clusterIPs",
-            message: `Invalid value: ["${requested}"]: failed to allocate IP ${requested}: ` +
-              `provided IP is already allocated`,
-          });
-        } else ip = requested;
-      } else {
-        ip = this.#freeIp(usedIps);
-        if (!ip) {
-          causes.push({
-            reason: "FieldValueInvalid",
-            field: "spec.clusterIPs",
-            message: `failed to allocate a serviceIP: range is full`,
-          });
-        }
-      }
-      if (ip) {
-        spec.clusterIP = ip;
-        spec.clusterIPs = [ip];
-        if (ip !== "None" || !spec.ipFamilies) spec.ipFamilies ??= ["IPv4"];
-        spec.ipFamilyPolicy ??= "SingleStack";
-        if (ip !== "None") usedIps.add(ip);
-      }
-    }
-    const ports = (spec.ports ?? []) as { nodePort?: number }[];
-    if (wantsNodePorts(out)) {
-      const taken = new Set<number>();
-      ports.forEach((p, i) => {
-        if (!p.nodePort) return;
-        const { min, max } = this.nodePortRange;
-        if (p.nodePort < min || p.nodePort > max) {
-          causes.push({
-            reason: "FieldValueInvalid",
-            field: `spec.ports[${i}].nodePort`,
-            message: `Invalid value: ${p.nodePort}: provided port is not in the valid range. ` +
-              `The range of valid ports is ${min}-${max}`,
-          });
-        } else if (usedPorts.has(p.nodePort) || taken.has(p.nodePort)) {
-          causes.push({
-            reason: "FieldValueInvalid",
-            field: `spec.ports[${i}].nodePort`,
-            message: `Invalid value: ${p.nodePort}: provided port is already allocated`,
-          });
-        }
-        taken.add(p.nodePort);
-      });
-      for (const p of ports) {
-        if (p.nodePort) continue;
-        const port = this.#freePort(usedPorts, taken);
-        if (port === undefined) {
-          causes.push({
-            reason: "FieldValueInvalid",
-            field: "spec.ports",
-            message: "failed to allocate a nodePort: range is full",
-          });
-          break;
-        }
-        p.nodePort = port;
-        taken.add(port);
-      }
-      if (causes.length === 0) { for (const p of taken) this.#reservedPorts.add(p); }
-    } else {
-      // ClusterIP services carry no node ports.
-      for (const p of ports) delete p.nodePort;
-    }
-    if (causes.length > 0) {
-      throw new InvalidError(
-        { kind: "Service", resource: "services", name: svc.metadata.name },
-        causes,
-      );
-    }
-    if (spec.clusterIP && spec.clusterIP !== "None") this.#reservedIps.add(spec.clusterIP);
-    return out;
   }
 
   /**
-   * Forgets the in-flight reservations of `svc` (after its create failed, or once it is stored or
-   * deleted — the stored list is the source of truth from then on).
+   * Fills `svc` in place on create: `clusterIP`/`clusterIPs`, `ipFamilies`, `ipFamilyPolicy`, and
+   * node ports for NodePort/LoadBalancer services. Requested values are honoured when free and
+   * in range; otherwise throws a 422 InvalidError with Kubernetes' message. With `dryRun`,
+   * nothing is recorded as used.
    */
+  allocate(svc: KubeObject, options: { dryRun?: boolean } = {}): void {
+    const causes: StatusCause[] = [];
+    const spec = (svc.spec ??= {});
+    let ip: string | undefined;
+    if ((spec.type ?? "ClusterIP") !== "ExternalName") {
+      ip = this.#clusterIp(spec.clusterIP || spec.clusterIPs?.[0], causes);
+    }
+    const ports = this.#nodePorts(svc, new Set(), causes);
+    if (causes.length > 0) throw invalid(svc, causes);
+    this.#fill(spec, ip);
+    if (options.dryRun) return;
+    if (ip && ip !== "None") this.#usedIps.add(ip);
+    for (const p of ports) this.#usedPorts.add(p);
+  }
+
+  /**
+   * Keeps an updated Service's addresses consistent with the stored `old` one: the cluster IP
+   * is kept (changing it is refused: the field is immutable), node ports are kept per port,
+   * allocated for new ports or a new NodePort/LoadBalancer type, and released when no longer
+   * used.
+   */
+  reallocate(svc: KubeObject, old: KubeObject, options: { dryRun?: boolean } = {}): void {
+    const causes: StatusCause[] = [];
+    const spec = (svc.spec ??= {});
+    const oldIp: string | undefined = old.spec?.clusterIP;
+    let ip: string | undefined;
+    const type = spec.type ?? "ClusterIP";
+    if (type === "ExternalName") {
+      ip = undefined;
+    } else if (!spec.clusterIP && !spec.clusterIPs?.length && oldIp) {
+      ip = oldIp;
+    } else if (oldIp && (spec.clusterIP || spec.clusterIPs?.[0]) !== oldIp) {
+      causes.push({
+        reason: "FieldValueInvalid",
+        field: "spec.clusterIPs[0]",
+        message: `Invalid value: ${JSON.stringify(spec.clusterIP ?? "")}: may not change once set`,
+      });
+    } else {
+      ip = this.#clusterIp(spec.clusterIP || spec.clusterIPs?.[0], causes, oldIp);
+    }
+    // Ports keep their node port when the client dropped it (kubectl apply does).
+    const oldPorts = new Set<number>();
+    const oldByPort = new Map<string, number>();
+    for (const p of old.spec?.ports ?? []) {
+      if (!p.nodePort) continue;
+      oldPorts.add(p.nodePort);
+      oldByPort.set(`${p.protocol ?? "TCP"}/${p.port}`, p.nodePort);
+    }
+    if (wantsNodePorts(svc)) {
+      for (const p of spec.ports ?? []) {
+        if (!p.nodePort) p.nodePort = oldByPort.get(`${p.protocol ?? "TCP"}/${p.port}`);
+        if (!p.nodePort) delete p.nodePort;
+      }
+    }
+    const ports = this.#nodePorts(svc, oldPorts, causes);
+    if (causes.length > 0) throw invalid(svc, causes);
+    this.#fill(spec, ip);
+    if (options.dryRun) return;
+    if (oldIp && oldIp !== "None" && oldIp !== ip) this.#usedIps.delete(oldIp);
+    if (ip && ip !== "None") this.#usedIps.add(ip);
+    for (const p of oldPorts) if (!ports.has(p)) this.#usedPorts.delete(p);
+    for (const p of ports) this.#usedPorts.add(p);
+  }
+
+  /** Frees the addresses of a deleted Service (or of one whose create failed). */
   release(svc: KubeObject): void {
     const ip = svc.spec?.clusterIP;
-    if (ip) this.#reservedIps.delete(ip);
-    for (const p of svc.spec?.ports ?? []) if (p.nodePort) this.#reservedPorts.delete(p.nodePort);
+    if (ip && ip !== "None") this.#usedIps.delete(ip);
+    for (const p of svc.spec?.ports ?? []) if (p.nodePort) this.#usedPorts.delete(p.nodePort);
   }
 
-  #freeIp(used: Set<string>): string | undefined {
+  #fill(spec: Record<string, unknown>, ip: string | undefined): void {
+    if (ip === undefined) {
+      delete spec.clusterIP;
+      delete spec.clusterIPs;
+      return;
+    }
+    spec.clusterIP = ip;
+    spec.clusterIPs = [ip];
+    spec.ipFamilies ??= ["IPv4"];
+    spec.ipFamilyPolicy ??= "SingleStack";
+  }
+
+  #clusterIp(
+    requested: string | undefined,
+    causes: StatusCause[],
+    own?: string,
+  ): string | undefined {
+    if (requested === "None") return "None";
+    if (!requested) {
+      const ip = this.#freeIp();
+      if (!ip) {
+        causes.push({
+          reason: "FieldValueInvalid",
+          field: "spec.clusterIPs",
+          message: "failed to allocate a serviceIP: range is full",
+        });
+      }
+      return ip;
+    }
+    const n = ipToInt(requested);
+    if (Number.isNaN(n) || n < this.#base || n >= this.#base + this.#size) {
+      causes.push({
+        reason: "FieldValueInvalid",
+        field: "spec.clusterIPs",
+        message: `Invalid value: ["${requested}"]: failed to allocate IP ${requested}: ` +
+          `the provided IP (${requested}) is not in the valid range. ` +
+          `The range of valid IPs is ${this.cidr}`,
+      });
+      return undefined;
+    }
+    if (requested !== own && this.#usedIps.has(requested)) {
+      causes.push({
+        reason: "FieldValueInvalid",
+        field: "spec.clusterIPs",
+        message: `Invalid value: ["${requested}"]: failed to allocate IP ${requested}: ` +
+          `provided IP is already allocated`,
+      });
+      return undefined;
+    }
+    return requested;
+  }
+
+  /** Validates requested node ports and picks free ones; returns the service's node ports. */
+  #nodePorts(svc: KubeObject, own: Set<number>, causes: StatusCause[]): Set<number> {
+    const ports = (svc.spec?.ports ?? []) as { nodePort?: number }[];
+    const taken = new Set<number>();
+    if (!wantsNodePorts(svc)) {
+      // ClusterIP and headless services carry no node ports.
+      for (const p of ports) delete p.nodePort;
+      return taken;
+    }
+    const { min, max } = this.nodePortRange;
+    ports.forEach((p, i) => {
+      if (!p.nodePort) return;
+      if (p.nodePort < min || p.nodePort > max) {
+        causes.push({
+          reason: "FieldValueInvalid",
+          field: `spec.ports[${i}].nodePort`,
+          message: `Invalid value: ${p.nodePort}: provided port is not in the valid range. ` +
+            `The range of valid ports is ${min}-${max}`,
+        });
+      } else if (
+        (this.#usedPorts.has(p.nodePort) && !own.has(p.nodePort)) || taken.has(p.nodePort)
+      ) {
+        causes.push({
+          reason: "FieldValueInvalid",
+          field: `spec.ports[${i}].nodePort`,
+          message: `Invalid value: ${p.nodePort}: provided port is already allocated`,
+        });
+      }
+      taken.add(p.nodePort);
+    });
+    for (const p of ports) {
+      if (p.nodePort) continue;
+      const port = this.#freePort(taken);
+      if (port === undefined) {
+        causes.push({
+          reason: "FieldValueInvalid",
+          field: "spec.ports",
+          message: "failed to allocate a nodePort: range is full",
+        });
+        break;
+      }
+      p.nodePort = port;
+      taken.add(port);
+    }
+    return taken;
+  }
+
+  #freeIp(): string | undefined {
     // Skip the network address, the first address (the `kubernetes` service's, reserved unless
     // asked for explicitly) and the broadcast address; start at a random offset like Kubernetes.
     const usable = this.#size - 3;
@@ -215,19 +269,26 @@ export class ServiceAllocator {
     const offset = Math.floor(Math.random() * usable);
     for (let i = 0; i < usable; i++) {
       const ip = intToIp(this.#base + 2 + ((offset + i) % usable));
-      if (!used.has(ip)) return ip;
+      if (!this.#usedIps.has(ip)) return ip;
     }
     return undefined;
   }
 
-  #freePort(used: Set<number>, taken: Set<number>): number | undefined {
+  #freePort(taken: Set<number>): number | undefined {
     const { min, max } = this.nodePortRange;
     const size = max - min + 1;
     const offset = Math.floor(Math.random() * size);
     for (let i = 0; i < size; i++) {
       const port = min + ((offset + i) % size);
-      if (!used.has(port) && !taken.has(port)) return port;
+      if (!this.#usedPorts.has(port) && !taken.has(port)) return port;
     }
     return undefined;
   }
+}
+
+function invalid(svc: KubeObject, causes: StatusCause[]): InvalidError {
+  return new InvalidError(
+    { kind: "Service", resource: "services", name: svc.metadata.name },
+    causes,
+  );
 }
