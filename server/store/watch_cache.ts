@@ -6,7 +6,7 @@
  * watchers cost a hundred cursors, not a hundred copies.
  *
  * Cached objects are shared by every reader and deep-frozen: treat them as immutable and
- * `structuredClone` before changing anything. {@linkcode json} memoises their serialisation.
+ * `structuredClone` before changing anything. {@linkcode serialize} memoises their serialisation.
  */
 import { type Backend, type BackendChange, CompactedError, type KeyValue } from "./backend.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
@@ -82,7 +82,7 @@ const jsonCache = new WeakMap<object, string>();
  * `JSON.stringify(obj)`, computed once per object: the cached objects are immutable, so one
  * serialisation serves every LIST and every watcher. Only for objects nobody mutates.
  */
-export function json(obj: KubeObject): string {
+export function serialize(obj: KubeObject): string {
   let text = jsonCache.get(obj);
   if (text === undefined) {
     text = JSON.stringify(obj);
@@ -90,6 +90,9 @@ export function json(obj: KubeObject): string {
   }
   return text;
 }
+
+/** Alias of {@linkcode serialize}. */
+export const json: (obj: KubeObject) => string = serialize;
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
