@@ -227,7 +227,21 @@ export class ApiClient {
     r: ResourceRef,
     opts: WatchOptions,
   ): AsyncGenerator<WatchEvent<T>, void, undefined> {
-    const res = await this.request("GET", collectionPath(r, opts.namespace), {
+    let res: Response;
+    try {
+      res = await this.#watchRequest(r, opts);
+    } catch (err) {
+      // Aborted before the response headers arrived: end quietly, as an abort does later on.
+      if (opts.signal.aborted) return;
+      throw err;
+    }
+    if (!res.ok) throw await errorFromResponse(res);
+    if (!res.body) return;
+    yield* parseWatchStream<T>(res.body, { signal: opts.signal });
+  }
+
+  #watchRequest(r: ResourceRef, opts: WatchOptions): Promise<Response> {
+    return this.request("GET", collectionPath(r, opts.namespace), {
       query: {
         watch: "true",
         labelSelector: opts.labelSelector,
@@ -238,9 +252,6 @@ export class ApiClient {
       },
       signal: opts.signal,
     });
-    if (!res.ok) throw await errorFromResponse(res);
-    if (!res.body) return;
-    yield* parseWatchStream<T>(res.body, { signal: opts.signal });
   }
 
   /**

@@ -222,3 +222,22 @@ Deno.test("ApiClient.patch() sends the Content-Type of the patch type and the ap
     preconditions: { uid: "u1" },
   });
 });
+
+Deno.test("ApiClient.watch() ends quietly when aborted before the server answers", async () => {
+  const client = new ApiClient({
+    server: "http://example.invalid",
+    // A server that never sends headers: the request only ends through its signal.
+    fetch: (_input, init) =>
+      new Promise((_, reject) => {
+        init?.signal?.addEventListener("abort", () => reject(init.signal!.reason), { once: true });
+      }),
+  });
+  const ac = new AbortController();
+  const seen: unknown[] = [];
+  const done = (async () => {
+    for await (const e of client.watch(PODS, { signal: ac.signal })) seen.push(e);
+  })();
+  ac.abort();
+  await done;
+  assertEquals(seen, []);
+});
