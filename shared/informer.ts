@@ -298,9 +298,10 @@ export class Informer<T extends KubeObject = KubeObject> {
         this.#remove(key, prev);
         this.#emit("onDelete", obj);
       }
-    } else if (prev && isOlder(obj, prev)) {
+    } else if (prev && !isNewer(obj, prev)) {
       // A change the cache already holds (a paged LIST can run ahead of its first page's
-      // version): skip it, never move an object back in time.
+      // version, a watch without a version replays current objects): skip it, never move an
+      // object back in time.
     } else {
       this.#store(key, obj, prev);
       if (prev) this.#emit("onUpdate", prev, obj);
@@ -361,9 +362,13 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 }
 
-/** True when both versions are numbers (Skiff's global revision) and `a` is older than `b`. */
-function isOlder(a: KubeObject, b: KubeObject): boolean {
-  const ra = Number(a.metadata.resourceVersion);
-  const rb = Number(b.metadata.resourceVersion);
-  return Number.isFinite(ra) && Number.isFinite(rb) && ra < rb;
+/**
+ * False only when both versions are numbers (Skiff's global revision) and `a`'s is not above
+ * `b`'s; versions that aren't numbers are opaque, so `a` counts as newer.
+ */
+function isNewer(a: KubeObject, b: KubeObject): boolean {
+  const va = a.metadata.resourceVersion;
+  const vb = b.metadata.resourceVersion;
+  if (!va || !vb || !/^\d+$/.test(va) || !/^\d+$/.test(vb)) return true;
+  return Number(va) > Number(vb);
 }
