@@ -1,0 +1,146 @@
+/**
+ * The API server's Hono application: health and version endpoints, authentication, discovery,
+ * OpenAPI, and the resource routes, with one `onError` turning every thrown error into a
+ * Kubernetes `Status`. Tests call `app.fetch()` directly; `runServer` serves it with Deno.serve.
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { ApiError, InternalError, NotFoundError, UnauthorizedError } from "../../shared/errors.ts";
+import type { Logger } from "../../shared/log.ts";
+import type { GenericRegistry } from "../registry/generic_registry.ts";
+import { authorize, verbOf } from "../auth/authorizer.ts";
+import type { User } from "../auth/authorizer.ts";
+import type { Discovery } from "./discovery.ts";
+import { openApiGroupVersion, openApiRoot } from "./openapi.ts";
+import { parseResourcePath } from "./request_info.ts";
+import type { RequestInfo } from "./request_info.ts";
+import { jsonResponse } from "./responses.ts";
+import { serveResource } from "./rest.ts";
+import type { SubresourceHandler } from "./rest.ts";
+
+/** The Kubernetes version Skiff is compatible with; /usr/bin/kubectl picks its client by it. */
+export const KUBERNETES_VERSION = {
+  major: "1",
+  minor: "32",
+  gitVersion: "v1.32.0-skiff",
+  gitCommit: "skiff",
+  gitTreeState: "clean",
+  buildDate: "2026-11-28T00:00:00Z",
+  goVersion: "deno",
+  compiler: "deno",
+  platform: `${Deno.build.os}/${Deno.build.arch === "aarch64" ? "arm64" : "amd64"}`,
+};
+
+/** What the app needs from the server. */
+export interface AppDeps {
+  registries: GenericRegistry[];
+  discovery: Discovery;
+  /** Maps a bearer token to a user, or undefined when unknown. */
+  authenticate: (token: string) => Promise<User | undefined>;
+  subresources?: Map<string, SubresourceHandler>;
+  /** Extra routes (metrics API, agent join) mounted before the resource routes. */
+  extraRoutes?: (app: Hono<{ Variables: { user: User } }>) => void;
+  /** Whether the stores have loaded (readyz). */
+  ready: () => boolean;
+  logger: Logger;
+}
+
+/** Builds the API server app. */
+export function createApp(deps: AppDeps): Hono<{ Variables: { user: User } }> {
+  const app = new Hono<{ Variables: { user: User } }>();
+  const byPath = new Map<string, GenericRegistry>();
+  for (const r of deps.registries) {
+    byPath.set(`${r.info.group}/${r.info.version}/${r.info.plural}`, r);
+  }
+  const lookup = (group: string, version: string, resource: string) =>
+    byPath.get(`${group}/${version}/${resource}`);
+  const subresources = deps.subresources ?? new Map();
+  const log = deps.logger;
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return statusResponse(err);
+    log.error("request failed", { method: c.req.method, path: c.req.path, error: err });
+    return statusResponse(new InternalError(err instanceof Error ? err.message : String(err)));
+  });
+  app.notFound(() =>
+    statusResponse(
+      new NotFoundError({ resource: "" }, "the server could not find the requested resource"),
+    )
+  );
+
+  app.get("/version", (c) => c.json(KUBERNETES_VERSION));
+  for (const path of ["/healthz", "/livez"]) app.get(path, (c) => c.text("ok"));
+  app.get("/readyz", (c) => deps.ready() ? c.text("ok") : c.text("stores not loaded", 503));
+
+  app.use("*", async (c, next) => {
+    const header = c.req.header("authorization") ?? "";
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    const user = match ? await deps.authenticate(match[1]) : undefined;
+    if (!user) throw new UnauthorizedError();
+    c.set("user", user);
+    await next();
+  });
+
+  app.get("/api", (c) => discovery(c, true));
+  app.get("/apis", (c) => discovery(c, false));
+  app.get("/api/v1", (c) => c.json(deps.discovery.apiResourceList("", "v1")));
+  app.get("/apis/:group", (c) => {
+    const doc = deps.discovery.apiGroup(c.req.param("group"));
+    if (!doc) throw notFound();
+    return c.json(doc);
+  });
+  app.get("/apis/:group/:version", (c) => {
+    const doc = deps.discovery.apiResourceList(c.req.param("group"), c.req.param("version"));
+    if (!doc) throw notFound();
+    return c.json(doc);
+  });
+  app.get("/openapi/v3", (c) => c.json(openApiRoot()));
+  app.get("/openapi/v3/*", (c) => {
+    const doc = openApiGroupVersion(c.req.path.slice("/openapi/v3/".length));
+    if (!doc) throw notFound();
+    return c.json(doc);
+  });
+  app.get("/openapi/v2", () => {
+    throw notFound();
+  });
+
+  deps.extraRoutes?.(app);
+
+  const resource = (c: Context<{ Variables: { user: User } }>, ri: RequestInfo | undefined) => {
+    if (!ri) throw notFound();
+    const watch = ["1", "true"].includes(c.req.query("watch") ?? "");
+    authorize(c.get("user"), verbOf(c.req.method, ri, watch), ri);
+    return serveResource(c.req.raw, ri, { lookup, subresources });
+  };
+  app.all("/api/v1/*", (c) => {
+    const segments = c.req.path.slice("/api/v1/".length).split("/");
+    return resource(c, parseResourcePath("", "v1", segments));
+  });
+  app.all("/apis/:group/:version/*", (c) => {
+    const prefix = `/apis/${c.req.param("group")}/${c.req.param("version")}/`;
+    const segments = c.req.path.slice(prefix.length).split("/");
+    return resource(c, parseResourcePath(c.req.param("group"), c.req.param("version"), segments));
+  });
+
+  function discovery(c: Context, core: boolean): Response {
+    const format = deps.discovery.aggregatedFormat(c.req.header("accept") ?? null);
+    if (format) {
+      return jsonResponse(deps.discovery.aggregated(core, format.version), 200, {
+        "content-type": format.contentType,
+      });
+    }
+    const host = c.req.header("host") ?? "127.0.0.1:6443";
+    return jsonResponse(core ? deps.discovery.apiVersions(host) : deps.discovery.apiGroupList());
+  }
+
+  return app;
+}
+
+function notFound(): NotFoundError {
+  return new NotFoundError({ resource: "" }, "the server could not find the requested resource");
+}
+
+/** A Status response for an API error. */
+export function statusResponse(err: ApiError): Response {
+  return jsonResponse(err.toStatus(), err.code);
+}

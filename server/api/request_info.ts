@@ -1,0 +1,49 @@
+/**
+ * Parses a resource URL into what it addresses, as kube-apiserver's RequestInfoResolver does:
+ * `/api/v1/namespaces/default/pods/web/status` → group "", version v1, namespace default,
+ * resource pods, name web, subresource status.
+ */
+
+/** What one resource request addresses. */
+export interface RequestInfo {
+  group: string;
+  version: string;
+  namespace?: string;
+  /** Plural resource name. */
+  resource: string;
+  name?: string;
+  subresource?: string;
+}
+
+/**
+ * Parses the part of the path after `/api/v1` or `/apis/{group}/{version}` (given as segments).
+ * Returns undefined when the segments can't name a resource.
+ */
+export function parseResourcePath(
+  group: string,
+  version: string,
+  segments: string[],
+): RequestInfo | undefined {
+  const parts = segments.filter((s) => s !== "").map(decodeURIComponent);
+  if (parts.length === 0) return undefined;
+  // `/namespaces/{ns}/{resource}/...` addresses namespaced objects; `/namespaces` and
+  // `/namespaces/{name}[/{subresource}]` address Namespace objects themselves.
+  if (
+    parts[0] === "namespaces" && parts.length >= 3 &&
+    !(group === "" && parts.length === 3 && parts[2] === "finalize") &&
+    !(group === "" && parts.length === 3 && parts[2] === "status")
+  ) {
+    const [, namespace, resource, name, subresource, ...rest] = parts;
+    if (rest.length > 0) return undefined;
+    return { group, version, namespace, resource, name, subresource };
+  }
+  const [resource, name, subresource, ...rest] = parts;
+  if (rest.length > 0) return undefined;
+  return { group, version, resource, name, subresource };
+}
+
+const NAMESPACE_SUBRESOURCES = new Set(["status", "finalize"]);
+
+function isNamespaceSubresource(group: string, parts: string[]): boolean {
+  return group === "" && parts.length === 3 && NAMESPACE_SUBRESOURCES.has(parts[2]);
+}

@@ -1,0 +1,40 @@
+/**
+ * Building API responses: JSON with the headers kubectl relies on (Content-Type on everything,
+ * `Cache-Control: no-cache, private` like kube-apiserver), `Status` bodies for successes that have
+ * no object, and content negotiation for server-side Tables.
+ */
+import type { Status } from "../../shared/errors.ts";
+
+const JSON_HEADERS = {
+  "content-type": "application/json",
+  "cache-control": "no-cache, private",
+};
+
+/** A JSON response with kube-apiserver's headers. */
+export function jsonResponse(body: unknown, status = 200, extraHeaders?: HeadersInit): Response {
+  const headers = new Headers(JSON_HEADERS);
+  if (extraHeaders) new Headers(extraHeaders).forEach((v, k) => headers.set(k, v));
+  return new Response(JSON.stringify(body), { status, headers });
+}
+
+/** A `Status` with `status: Success` (binding, eviction, collection deletes). */
+export function successStatus(code = 200, details?: Status["details"]): Status {
+  const s: Status = { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code };
+  if (details) s.details = details;
+  return s;
+}
+
+/** True when the client asked for a meta.k8s.io Table (kubectl get). */
+export function wantsTable(accept: string | null): boolean {
+  if (!accept) return false;
+  return accept.split(",").some((part) => {
+    const p = part.replace(/\s+/g, "");
+    return p.includes("as=Table") && (p.includes("g=meta.k8s.io") || !p.includes("g="));
+  });
+}
+
+/** The `includeObject` query parameter of a Table request. */
+export function includeObjectPolicy(value: string | null): "None" | "Metadata" | "Object" {
+  if (value === "None" || value === "Object") return value;
+  return "Metadata";
+}

@@ -1,0 +1,548 @@
+/**
+ * The REST handlers for every stored kind: get, list, watch, create, update, patch, delete and
+ * deletecollection on `/api/v1/...` and `/apis/{group}/{version}/...`, plus the generic
+ * subresources (`status`, `scale`, pods' `binding` and `eviction`, namespaces' `finalize`).
+ * They decode the request, call the kind's GenericRegistry, and encode the answer.
+ */
+import type { KubeObject } from "../../shared/api/object.ts";
+import type { ResourceInfo } from "../../shared/api/resource_info.ts";
+import { apiVersionOf } from "../../shared/api/resource_info.ts";
+import type { FieldValidation } from "../../shared/api/validation.ts";
+import {
+  BadRequestError,
+  ConflictError,
+  MethodNotAllowedError,
+  NotFoundError,
+  UnsupportedMediaTypeError,
+} from "../../shared/errors.ts";
+import { parseFieldSelector } from "../../shared/fields.ts";
+import { parseSelector, selectorFromLabelSelector, selectorFromSet } from "../../shared/labels.ts";
+import type { DeleteOptions, GenericRegistry } from "../registry/generic_registry.ts";
+import { mediaType, readBody, readOptionalBody } from "./body.ts";
+import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from "./patch/mod.ts";
+import type { RequestInfo } from "./request_info.ts";
+import { includeObjectPolicy, jsonResponse, successStatus, wantsTable } from "./responses.ts";
+import { tableFor } from "./tables/mod.ts";
+import { serveWatch } from "./watch.ts";
+
+/** Looks up the registry of a resource. */
+export type RegistryLookup = (group: string, version: string, resource: string) =>
+  | GenericRegistry
+  | undefined;
+
+/** Handlers for subresources that leave the generic path (log, exec, portforward, proxy...). */
+export type SubresourceHandler = (
+  req: Request,
+  ri: RequestInfo,
+  registry: GenericRegistry,
+) => Promise<Response>;
+
+/** Serves one resource request (already authenticated and authorized). */
+export async function serveResource(
+  req: Request,
+  ri: RequestInfo,
+  options: {
+    lookup: RegistryLookup;
+    subresources: Map<string, SubresourceHandler>;
+  },
+): Promise<Response> {
+  const registry = options.lookup(ri.group, ri.version, ri.resource);
+  if (!registry) {
+    throw new NotFoundError(
+      { resource: ri.resource, group: ri.group },
+      "the server could not find the requested resource",
+    );
+  }
+  const info = registry.info;
+  if (ri.namespace !== undefined && !info.namespaced) {
+    throw new NotFoundError(
+      { resource: ri.resource, group: ri.group },
+      "the server could not find the requested resource",
+    );
+  }
+  const url = new URL(req.url);
+  const q = url.searchParams;
+  const method = req.method.toUpperCase();
+
+  if (ri.subresource) {
+    const custom = options.subresources.get(`${info.plural}/${ri.subresource}`);
+    if (custom) return await custom(req, ri, registry);
+    if (!info.subresources.includes(ri.subresource) && ri.subresource !== "finalize") {
+      throw new NotFoundError(
+        { resource: `${info.plural}/${ri.subresource}`, group: ri.group, name: ri.name },
+        "the server could not find the requested resource",
+      );
+    }
+  }
+
+  if (ri.name === undefined) {
+    switch (method) {
+      case "GET":
+        if (isTrue(q.get("watch"))) return serveWatch(req, registry, ri.namespace);
+        return list(req, registry, ri.namespace);
+      case "POST":
+        return jsonResponse(
+          await registry.create(ri.namespace, await readBody(req), writeOptions(q)),
+          201,
+        );
+      case "DELETE":
+        return await deleteCollection(req, registry, ri.namespace);
+      default:
+        throw new MethodNotAllowedError();
+    }
+  }
+
+  const name = ri.name;
+  switch (ri.subresource) {
+    case undefined:
+      break;
+    case "status":
+      return await status(req, registry, ri.namespace, name);
+    case "scale":
+      return await scale(req, registry, ri.namespace, name);
+    case "binding":
+      return await binding(req, registry, ri.namespace, name);
+    case "eviction":
+      return await eviction(req, registry, ri.namespace, name);
+    case "finalize":
+      if (info.plural !== "namespaces" || method !== "PUT") throw new MethodNotAllowedError();
+      return jsonResponse(await finalizeNamespace(req, registry, name));
+    default:
+      throw new MethodNotAllowedError();
+  }
+
+  switch (method) {
+    case "GET": {
+      const obj = registry.store.get(ri.namespace, name);
+      if (wantsTable(req.headers.get("accept"))) {
+        return jsonResponse(
+          tableFor(info, [obj], {
+            includeObject: includeObjectPolicy(q.get("includeObject")),
+          }),
+        );
+      }
+      return jsonResponse(obj);
+    }
+    case "PUT": {
+      const { object, created } = await registry.update(
+        ri.namespace,
+        name,
+        await readBody(req),
+        writeOptions(q),
+      );
+      return jsonResponse(object, created ? 201 : 200);
+    }
+    case "PATCH":
+      return await patch(req, registry, ri.namespace, name);
+    case "DELETE": {
+      const opts = await deleteOptions(req);
+      const { object } = await registry.delete(ri.namespace, name, opts);
+      return jsonResponse(object, 200);
+    }
+    default:
+      throw new MethodNotAllowedError();
+  }
+}
+
+function list(req: Request, registry: GenericRegistry, namespace?: string): Response {
+  const q = new URL(req.url).searchParams;
+  const predicate = selectorPredicate(q);
+  const limit = parseNonNegativeInt(q.get("limit"), "limit");
+  const continueKey = decodeContinue(q.get("continue"));
+  const result = registry.store.list({ namespace, predicate, limit, continueKey });
+  const info = registry.info;
+  const metadata: Record<string, unknown> = { resourceVersion: String(result.revision) };
+  if (result.continueKey) metadata.continue = encodeContinue(result.continueKey);
+  if (wantsTable(req.headers.get("accept"))) {
+    return jsonResponse(
+      tableFor(info, result.items, {
+        includeObject: includeObjectPolicy(q.get("includeObject")),
+        listMeta: metadata,
+      }),
+    );
+  }
+  return jsonResponse({
+    kind: `${info.kind}List`,
+    apiVersion: apiVersionOf(info),
+    metadata,
+    items: result.items,
+  });
+}
+
+/** Builds the label + field selector predicate of a list, watch or deletecollection. */
+export function selectorPredicate(q: URLSearchParams): ((o: KubeObject) => boolean) | undefined {
+  const labelText = q.get("labelSelector");
+  const fieldText = q.get("fieldSelector");
+  const labels = labelText ? parseSelector(labelText) : undefined;
+  const fields = fieldText ? parseFieldSelector(fieldText) : undefined;
+  if (!labels && !fields) return undefined;
+  return (o) =>
+    (!labels || labels.matches(o.metadata.labels ?? {})) && (!fields || fields.matches(o));
+}
+
+async function deleteCollection(
+  req: Request,
+  registry: GenericRegistry,
+  namespace?: string,
+): Promise<Response> {
+  const q = new URL(req.url).searchParams;
+  const opts = await deleteOptions(req);
+  const { items } = registry.store.list({ namespace, predicate: selectorPredicate(q) });
+  const deleted: KubeObject[] = [];
+  for (const item of items) {
+    try {
+      deleted.push(
+        (await registry.delete(item.metadata.namespace, item.metadata.name!, opts)).object,
+      );
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) throw e;
+    }
+  }
+  return jsonResponse({
+    kind: `${registry.info.kind}List`,
+    apiVersion: apiVersionOf(registry.info),
+    metadata: { resourceVersion: String(registry.store.cache.revision) },
+    items: deleted,
+  });
+}
+
+async function status(
+  req: Request,
+  registry: GenericRegistry,
+  namespace: string | undefined,
+  name: string,
+): Promise<Response> {
+  const q = new URL(req.url).searchParams;
+  switch (req.method.toUpperCase()) {
+    case "GET":
+      return jsonResponse(registry.store.get(namespace, name));
+    case "PUT": {
+      const body = await readBody(req) as KubeObject;
+      const rv = body?.metadata?.resourceVersion;
+      const object = await registry.updateWith(namespace, name, () => body, {
+        ...writeOptions(q),
+        subresource: "status",
+        preconditions: rv ? { resourceVersion: rv } : {},
+      });
+      return jsonResponse(object);
+    }
+    case "PATCH": {
+      const patchType = mediaType(req.headers.get("content-type"));
+      const body = await readBody(req);
+      const object = await registry.updateWith(
+        namespace,
+        name,
+        (current) => applyPatch(patchType, current, body),
+        { ...writeOptions(q), subresource: "status" },
+      );
+      return jsonResponse(object);
+    }
+    default:
+      throw new MethodNotAllowedError();
+  }
+}
+
+async function patch(
+  req: Request,
+  registry: GenericRegistry,
+  namespace: string | undefined,
+  name: string,
+): Promise<Response> {
+  const q = new URL(req.url).searchParams;
+  const patchType = mediaType(req.headers.get("content-type"));
+  const body = await readBody(req);
+  if (patchType === "application/apply-patch+yaml") {
+    return await serverSideApply(registry, namespace, name, body, q);
+  }
+  const object = await registry.updateWith(
+    namespace,
+    name,
+    (current) => applyPatch(patchType, current, body),
+    writeOptions(q),
+  );
+  return jsonResponse(object);
+}
+
+/**
+ * Server-side apply, simplified: an absent object is created from the applied configuration
+ * (201); a present one gets the configuration merged in with strategic-merge semantics, and the
+ * field manager is recorded in managedFields.
+ */
+async function serverSideApply(
+  registry: GenericRegistry,
+  namespace: string | undefined,
+  name: string,
+  body: unknown,
+  q: URLSearchParams,
+): Promise<Response> {
+  const applied = body as KubeObject;
+  if (typeof applied !== "object" || applied === null) {
+    throw new BadRequestError("the apply configuration must be an object");
+  }
+  if (applied.metadata?.name !== undefined && applied.metadata.name !== name) {
+    throw new BadRequestError(
+      `the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`,
+    );
+  }
+  const manager = q.get("fieldManager") ?? "";
+  if (!manager) {
+    throw new BadRequestError(
+      "PATCH, application/apply-patch+yaml requests require fieldManager to be set",
+    );
+  }
+  const entry = {
+    manager,
+    operation: "Apply",
+    apiVersion: apiVersionOf(registry.info),
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+    fieldsType: "FieldsV1",
+    fieldsV1: {},
+  };
+  if (!registry.store.find(namespace, name)) {
+    const obj = structuredClone(applied);
+    obj.metadata = { ...obj.metadata, name, managedFields: [entry] };
+    return jsonResponse(await registry.create(namespace, obj, writeOptions(q)), 201);
+  }
+  const object = await registry.updateWith(namespace, name, (current) => {
+    const merged = applyStrategicMergePatch(current, applied, {
+      apiVersion: current.apiVersion!,
+      kind: current.kind!,
+    }) as KubeObject;
+    const others = (current.metadata.managedFields as { manager?: string }[] ?? []).filter(
+      (m) => m.manager !== manager,
+    );
+    merged.metadata = { ...merged.metadata, managedFields: [...others, entry] };
+    return merged;
+  }, writeOptions(q));
+  return jsonResponse(object);
+}
+
+function applyPatch(patchType: string, current: KubeObject, body: unknown): KubeObject {
+  switch (patchType) {
+    case "application/merge-patch+json":
+      return applyMergePatch(current, body) as KubeObject;
+    case "application/json-patch+json":
+      if (!Array.isArray(body)) throw new BadRequestError("a JSON patch must be an array");
+      return applyJsonPatch(current, body) as KubeObject;
+    case "application/strategic-merge-patch+json":
+      return applyStrategicMergePatch(current, body, {
+        apiVersion: current.apiVersion!,
+        kind: current.kind!,
+      }) as KubeObject;
+    default:
+      throw new UnsupportedMediaTypeError(patchType);
+  }
+}
+
+/** autoscaling/v1 Scale of a Deployment, ReplicaSet or ReplicationController. */
+function scaleOf(obj: KubeObject): KubeObject {
+  const sel = obj.spec?.selector;
+  const selector = obj.kind === "ReplicationController"
+    ? selectorFromSet(sel ?? {})
+    : selectorFromLabelSelector(sel);
+  return {
+    kind: "Scale",
+    apiVersion: "autoscaling/v1",
+    metadata: {
+      name: obj.metadata.name,
+      namespace: obj.metadata.namespace,
+      uid: obj.metadata.uid,
+      resourceVersion: obj.metadata.resourceVersion,
+      creationTimestamp: obj.metadata.creationTimestamp,
+    },
+    spec: { replicas: obj.spec?.replicas ?? 0 },
+    status: { replicas: obj.status?.replicas ?? 0, selector: selector.toString() },
+  };
+}
+
+async function scale(
+  req: Request,
+  registry: GenericRegistry,
+  namespace: string | undefined,
+  name: string,
+): Promise<Response> {
+  const q = new URL(req.url).searchParams;
+  const method = req.method.toUpperCase();
+  if (method === "GET") return jsonResponse(scaleOf(registry.store.get(namespace, name)));
+  if (method !== "PUT" && method !== "PATCH") throw new MethodNotAllowedError();
+  const patchType = mediaType(req.headers.get("content-type"));
+  const body = await readBody(req);
+  let preconditions = {};
+  if (method === "PUT") {
+    const rv = (body as KubeObject)?.metadata?.resourceVersion;
+    if (rv) preconditions = { resourceVersion: rv };
+  }
+  const object = await registry.updateWith(namespace, name, (current) => {
+    const desired = method === "PUT"
+      ? body as KubeObject
+      : applyPatch(patchType, scaleOf(current), body);
+    const replicas = desired?.spec?.replicas;
+    if (!Number.isInteger(replicas) || replicas < 0) {
+      throw new BadRequestError(`spec.replicas: Invalid value: ${JSON.stringify(replicas)}`);
+    }
+    return { ...current, spec: { ...current.spec, replicas } };
+  }, { ...writeOptions(q), preconditions });
+  return jsonResponse(scaleOf(object));
+}
+
+async function binding(
+  req: Request,
+  registry: GenericRegistry,
+  namespace: string | undefined,
+  name: string,
+): Promise<Response> {
+  if (req.method.toUpperCase() !== "POST") throw new MethodNotAllowedError();
+  const body = await readBody(req) as { target?: { name?: string; kind?: string } };
+  const nodeName = body?.target?.name;
+  if (!nodeName) throw new BadRequestError("binding target.name is required");
+  await registry.updateWith(namespace, name, (pod) => {
+    if (pod.metadata.deletionTimestamp) {
+      throw new ConflictError(
+        { resource: "pods", name },
+        "pod is being deleted, cannot be assigned to a host",
+      );
+    }
+    if (pod.spec?.nodeName) {
+      throw new ConflictError(
+        { resource: "pods/binding", name },
+        `pod ${name} is already assigned to node "${pod.spec.nodeName}"`,
+      );
+    }
+    return { ...pod, spec: { ...pod.spec, nodeName } };
+  }, { dryRun: isDryRun(new URL(req.url).searchParams) });
+  // Binding also records PodScheduled=True, as kube-apiserver's binding REST does.
+  await registry.updateWith(namespace, name, (pod) => {
+    const conditions = (pod.status?.conditions ?? []).filter(
+      (c: { type: string }) => c.type !== "PodScheduled",
+    );
+    conditions.push({
+      type: "PodScheduled",
+      status: "True",
+      lastProbeTime: null,
+      lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+    });
+    return { ...pod, status: { ...pod.status, conditions } };
+  }, { subresource: "status" });
+  return jsonResponse(successStatus(201), 201);
+}
+
+async function eviction(
+  req: Request,
+  registry: GenericRegistry,
+  namespace: string | undefined,
+  name: string,
+): Promise<Response> {
+  if (req.method.toUpperCase() !== "POST") throw new MethodNotAllowedError();
+  const body = await readBody(req) as { deleteOptions?: Record<string, unknown> };
+  await registry.delete(namespace, name, parseDeleteOptions(body?.deleteOptions ?? {}));
+  return jsonResponse(successStatus(201), 201);
+}
+
+async function finalizeNamespace(
+  req: Request,
+  registry: GenericRegistry,
+  name: string,
+): Promise<KubeObject> {
+  const body = await readBody(req) as KubeObject;
+  return await registry.updateWith(undefined, name, (current) => ({
+    ...current,
+    spec: { ...current.spec, finalizers: body?.spec?.finalizers ?? [] },
+  }));
+}
+
+function writeOptions(q: URLSearchParams) {
+  const fv = q.get("fieldValidation");
+  let fieldValidation: FieldValidation | undefined;
+  if (fv) {
+    if (fv !== "Strict" && fv !== "Warn" && fv !== "Ignore") {
+      throw new BadRequestError(
+        `fieldValidation: Unsupported value: "${fv}": supported values: "Ignore", "Strict", "Warn"`,
+      );
+    }
+    fieldValidation = fv;
+  }
+  return {
+    dryRun: isDryRun(q),
+    fieldValidation,
+    fieldManager: q.get("fieldManager") ?? undefined,
+  };
+}
+
+function isDryRun(q: URLSearchParams): boolean {
+  const values = q.getAll("dryRun");
+  for (const v of values) {
+    if (v !== "All") throw new BadRequestError(`dryRun: Unsupported value: "${v}"`);
+  }
+  return values.length > 0;
+}
+
+async function deleteOptions(req: Request): Promise<DeleteOptions> {
+  const q = new URL(req.url).searchParams;
+  const body = (await readOptionalBody(req) ?? {}) as Record<string, unknown>;
+  const merged: Record<string, unknown> = { ...body };
+  if (q.has("gracePeriodSeconds")) {
+    merged.gracePeriodSeconds = parseNonNegativeInt(
+      q.get("gracePeriodSeconds"),
+      "gracePeriodSeconds",
+    );
+  }
+  if (q.has("propagationPolicy")) merged.propagationPolicy = q.get("propagationPolicy");
+  if (q.has("dryRun")) merged.dryRun = isDryRun(q) ? ["All"] : [];
+  return parseDeleteOptions(merged);
+}
+
+function parseDeleteOptions(raw: Record<string, unknown>): DeleteOptions {
+  const opts: DeleteOptions = {};
+  if (raw.gracePeriodSeconds !== undefined && raw.gracePeriodSeconds !== null) {
+    const g = Number(raw.gracePeriodSeconds);
+    if (!Number.isInteger(g) || g < 0) {
+      throw new BadRequestError(`gracePeriodSeconds: Invalid value: ${raw.gracePeriodSeconds}`);
+    }
+    opts.gracePeriodSeconds = g;
+  }
+  const policy = raw.propagationPolicy ?? (raw.orphanDependents === true ? "Orphan" : undefined);
+  if (policy !== undefined && policy !== null) {
+    if (policy !== "Background" && policy !== "Foreground" && policy !== "Orphan") {
+      throw new BadRequestError(
+        `propagationPolicy: Unsupported value: "${policy}": supported values: "Background", "Foreground", "Orphan"`,
+      );
+    }
+    opts.propagationPolicy = policy;
+  }
+  const pre = raw.preconditions as { uid?: string; resourceVersion?: string } | undefined;
+  if (pre && (pre.uid || pre.resourceVersion)) {
+    opts.preconditions = { uid: pre.uid ?? undefined, resourceVersion: pre.resourceVersion };
+  }
+  const dry = raw.dryRun;
+  if (Array.isArray(dry) && dry.length > 0) opts.dryRun = true;
+  return opts;
+}
+
+function isTrue(v: string | null): boolean {
+  return v === "1" || v === "true";
+}
+
+function parseNonNegativeInt(v: string | null, name: string): number | undefined {
+  if (v === null || v === "") return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new BadRequestError(`${name}: Invalid value: "${v}"`);
+  return n;
+}
+
+function encodeContinue(key: string): string {
+  return btoa(JSON.stringify({ v: "meta.k8s.io/v1", start: key }));
+}
+
+function decodeContinue(token: string | null): string | undefined {
+  if (!token) return undefined;
+  try {
+    const parsed = JSON.parse(atob(token));
+    if (typeof parsed.start === "string") return parsed.start;
+  } catch {
+    // fall through
+  }
+  throw new BadRequestError(`continue: Invalid value: "${token}": invalid continue token`);
+}
+
+/** For the server's use of ResourceInfo in other modules. */
+export type { ResourceInfo };

@@ -1,0 +1,35 @@
+/**
+ * The configuration of `skiff server`, parsed once from flags with zod and passed down.
+ */
+import { z } from "zod";
+
+/** `host:port`, IPv4 or a name. */
+const ListenAddress = z.string().regex(/^[^\s:]+:\d{1,5}$/, "must be ADDR:PORT");
+
+/** A CIDR such as `10.43.0.0/16`. */
+export const Cidr = z.string().regex(
+  /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/,
+  "must be an IPv4 CIDR such as 10.43.0.0/16",
+);
+
+/** Everything `runServer` needs. */
+export const ServerConfig = z.object({
+  dataDir: z.string().min(1),
+  listen: ListenAddress.default("0.0.0.0:6443"),
+  /** The address this server's node advertises (kubeconfig server URL, certificates). */
+  nodeAddress: z.string().optional(),
+  serviceCidr: Cidr.default("10.43.0.0/16"),
+  nodePortRange: z.tuple([z.number().int(), z.number().int()]).default([30000, 32767]),
+  /** Run the scheduler and controllers in this process. */
+  controllers: z.boolean().default(true),
+  /** Node lease grace period before Ready=Unknown. */
+  nodeMonitorGracePeriodMs: z.number().int().positive().default(15_000),
+  /** Default tolerationSeconds for not-ready/unreachable taints. */
+  podEvictionTimeoutSeconds: z.number().int().nonnegative().default(15),
+  /** Revisions of history kept for watchers before compaction. */
+  historyRevisions: z.number().int().positive().default(10_000),
+  logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+
+/** Parsed server configuration. */
+export type ServerConfig = z.infer<typeof ServerConfig>;

@@ -1,0 +1,371 @@
+/**
+ * The object lifecycle of one resource kind, as kube-apiserver's generic registry store does it:
+ * create (names, uid, timestamps, defaults, validation, namespace existence), update of the main
+ * resource or its `/status` (optimistic concurrency, generation, immutable metadata), and
+ * Kubernetes' two-phase delete (graceful pod deletion, finalizers, propagation policy).
+ * The HTTP layer only decodes requests and calls this.
+ */
+import { customAlphabet } from "nanoid";
+import type { KubeObject } from "../../shared/api/object.ts";
+import type { ResourceInfo } from "../../shared/api/resource_info.ts";
+import { apiVersionOf } from "../../shared/api/resource_info.ts";
+import { validateCreate, validateUpdate } from "../../shared/api/validation.ts";
+import type { FieldValidation } from "../../shared/api/validation.ts";
+import { BadRequestError, ForbiddenError, NotFoundError } from "../../shared/errors.ts";
+import type { Preconditions, ResourceStore } from "./resource_store.ts";
+import type { Strategy, StrategyContext } from "./strategy.ts";
+import { resetSystemMetadata } from "./strategy.ts";
+
+/** Options every write takes. */
+export interface WriteOptions {
+  dryRun?: boolean;
+  fieldValidation?: FieldValidation;
+  fieldManager?: string;
+}
+
+/** meta/v1 DeleteOptions, the part Skiff honours. */
+export interface DeleteOptions {
+  gracePeriodSeconds?: number;
+  propagationPolicy?: "Background" | "Foreground" | "Orphan";
+  preconditions?: Preconditions;
+  dryRun?: boolean;
+}
+
+/** Result of a delete: the object as it is now, and whether it is gone from the store. */
+export interface DeleteResult {
+  object: KubeObject;
+  gone: boolean;
+}
+
+/** Kinds whose PUT creates an absent object (kube-apiserver's AllowCreateOnUpdate). */
+const CREATE_ON_UPDATE = new Set(["endpoints", "leases", "events", "endpointslices"]);
+
+// Kubernetes' generateName suffix alphabet: consonants and digits, 5 characters.
+const suffix = customAlphabet("bcdfghjklmnpqrstvwxz2456789", 5);
+
+/** Lifecycle of one kind; see the module comment. */
+export class GenericRegistry {
+  readonly info: ResourceInfo;
+  readonly store: ResourceStore;
+  readonly strategy: Strategy;
+  readonly #namespaceOf: (name: string) => KubeObject | undefined;
+
+  constructor(
+    store: ResourceStore,
+    options: { strategy: Strategy; namespaceOf: (name: string) => KubeObject | undefined },
+  ) {
+    this.info = store.info;
+    this.store = store;
+    this.strategy = options.strategy;
+    this.#namespaceOf = options.namespaceOf;
+  }
+
+  /** Creates an object from a client's body; returns what was (or, dry-run, would be) stored. */
+  async create(
+    namespace: string | undefined,
+    body: unknown,
+    options: WriteOptions = {},
+  ): Promise<KubeObject> {
+    const obj = this.#checkEnvelope(body);
+    resetSystemMetadata(obj);
+    if (this.info.namespaced) {
+      const ns = namespace ?? obj.metadata.namespace ?? "default";
+      if (obj.metadata.namespace && obj.metadata.namespace !== ns) {
+        throw new BadRequestError(
+          "the namespace of the provided object does not match the namespace sent on the request",
+        );
+      }
+      obj.metadata.namespace = ns;
+      this.#checkNamespaceOpen(ns, obj.metadata.name ?? obj.metadata.generateName ?? "");
+    } else {
+      delete obj.metadata.namespace;
+    }
+    if (!obj.metadata.name && obj.metadata.generateName) {
+      obj.metadata.name = obj.metadata.generateName + suffix();
+    }
+    const valid = validateCreate(this.info, obj, { fieldValidation: options.fieldValidation });
+    const now = new Date();
+    valid.metadata.uid = crypto.randomUUID();
+    valid.metadata.creationTimestamp = rfc3339(now);
+    if ("spec" in valid) valid.metadata.generation = 1;
+    await this.strategy.prepareForCreate?.(valid, this.#ctx(now, options));
+    if (options.dryRun) return valid;
+    // A generated name can collide; Kubernetes retries with a new suffix only on the client side,
+    // but a short server-side retry keeps `generateName` creates from failing spuriously.
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await this.store.create(valid);
+      } catch (e) {
+        if (!obj.metadata.generateName || attempt >= 3 || !(e instanceof Error)) throw e;
+        if (!(e.name === "AlreadyExistsError")) throw e;
+        valid.metadata.name = obj.metadata.generateName + suffix();
+      }
+    }
+  }
+
+  /**
+   * Replaces an object (PUT) or its status. The body's resourceVersion, when set, must match
+   * (409 Conflict otherwise). Kinds that allow it are created when absent.
+   */
+  async update(
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    options: WriteOptions & { subresource?: "status" } = {},
+  ): Promise<{ object: KubeObject; created: boolean }> {
+    const obj = this.#checkEnvelope(body);
+    if (obj.metadata.name !== undefined && obj.metadata.name !== name) {
+      throw new BadRequestError(
+        `the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`,
+      );
+    }
+    if (
+      this.info.namespaced && obj.metadata.namespace !== undefined &&
+      obj.metadata.namespace !== namespace
+    ) {
+      throw new BadRequestError(
+        "the namespace of the provided object does not match the namespace sent on the request",
+      );
+    }
+    obj.metadata.name = name;
+    if (!this.store.find(namespace, name) && CREATE_ON_UPDATE.has(this.info.plural)) {
+      return { object: await this.create(namespace, obj, options), created: true };
+    }
+    const preconditions: Preconditions = obj.metadata.resourceVersion
+      ? { resourceVersion: obj.metadata.resourceVersion }
+      : {};
+    const object = await this.updateWith(namespace, name, () => obj, {
+      ...options,
+      preconditions,
+    });
+    return { object, created: false };
+  }
+
+  /**
+   * The core of every update (PUT, PATCH, status writes, controllers' finalizer removal):
+   * `desired` maps the current object to the client's intended one; system fields, the part the
+   * (sub)resource may not change, validation and generation are applied here.
+   */
+  async updateWith(
+    namespace: string | undefined,
+    name: string,
+    desired: (current: KubeObject) => KubeObject | Promise<KubeObject>,
+    options: WriteOptions & { subresource?: "status"; preconditions?: Preconditions } = {},
+  ): Promise<KubeObject> {
+    let gone: KubeObject | undefined;
+    let dryRunResult: KubeObject | undefined;
+    const { object, changed } = await this.store.guaranteedUpdate(
+      namespace,
+      name,
+      async (current) => {
+        const wanted = structuredClone(await desired(structuredClone(current)));
+        const next = await this.#prepareUpdate(wanted, current, options);
+        if (options.dryRun) {
+          dryRunResult = next;
+          return null;
+        }
+        if (isReadyToGo(next)) {
+          gone = next;
+          return null;
+        }
+        return next;
+      },
+      options.preconditions,
+    );
+    if (dryRunResult) return dryRunResult;
+    if (gone) return (await this.#remove(gone)).object;
+    if (!changed) return object;
+    return object;
+  }
+
+  /**
+   * Deletes as Kubernetes does: a scheduled pod first gets a deletionTimestamp and a grace period
+   * (its node's agent stops it and deletes again with grace 0); an object with finalizers (or a
+   * propagation policy that adds one) gets a deletionTimestamp and waits for them; anything else
+   * is removed at once.
+   */
+  async delete(
+    namespace: string | undefined,
+    name: string,
+    options: DeleteOptions = {},
+  ): Promise<DeleteResult> {
+    let removeNow: KubeObject | undefined;
+    const { object } = await this.store.guaranteedUpdate(
+      namespace,
+      name,
+      (current) => {
+        const next = structuredClone(current);
+        const md = next.metadata;
+        const now = new Date();
+        const finalizers = new Set(md.finalizers ?? []);
+        if (options.propagationPolicy === "Orphan") {
+          finalizers.add("orphan");
+          finalizers.delete("foregroundDeletion");
+        } else if (options.propagationPolicy === "Foreground") {
+          finalizers.add("foregroundDeletion");
+          finalizers.delete("orphan");
+        }
+        const grace = this.#gracePeriod(next, options);
+        const nsFinalizers: string[] = this.info.plural === "namespaces"
+          ? next.spec?.finalizers ?? []
+          : [];
+        if (finalizers.size === 0 && grace === 0 && nsFinalizers.length === 0) {
+          removeNow = current;
+          return null;
+        }
+        if (finalizers.size > 0) md.finalizers = [...finalizers];
+        if (!md.deletionTimestamp) {
+          md.deletionTimestamp = rfc3339(new Date(now.getTime() + grace * 1000));
+          md.deletionGracePeriodSeconds = grace;
+        } else if (grace < (md.deletionGracePeriodSeconds ?? 0)) {
+          // A later delete may only shorten the grace period.
+          md.deletionTimestamp = rfc3339(new Date(now.getTime() + grace * 1000));
+          md.deletionGracePeriodSeconds = grace;
+        } else {
+          if (finalizers.size === (current.metadata.finalizers ?? []).length) return null;
+        }
+        if (this.info.plural === "namespaces") {
+          next.status = { ...next.status, phase: "Terminating" };
+        }
+        if (isReadyToGo(next)) {
+          removeNow = current;
+          return null;
+        }
+        return options.dryRun ? null : next;
+      },
+      options.preconditions,
+    );
+    if (removeNow) {
+      if (options.dryRun) return { object: removeNow, gone: true };
+      return await this.#remove(removeNow, options.preconditions);
+    }
+    return { object, gone: false };
+  }
+
+  async #remove(obj: KubeObject, preconditions?: Preconditions): Promise<DeleteResult> {
+    try {
+      const last = await this.store.delete(obj.metadata.namespace, obj.metadata.name!, {
+        uid: obj.metadata.uid,
+        ...(preconditions?.resourceVersion
+          ? { resourceVersion: preconditions.resourceVersion }
+          : {}),
+      });
+      await this.strategy.afterDelete?.(last);
+      return { object: last, gone: true };
+    } catch (e) {
+      if (e instanceof NotFoundError) return { object: obj, gone: true };
+      throw e;
+    }
+  }
+
+  #gracePeriod(obj: KubeObject, options: DeleteOptions): number {
+    if (this.info.plural !== "pods") return 0;
+    // Unscheduled and finished pods have nothing to stop: they go at once.
+    if (!obj.spec?.nodeName) return 0;
+    if (obj.status?.phase === "Succeeded" || obj.status?.phase === "Failed") return 0;
+    const grace = options.gracePeriodSeconds ?? obj.spec?.terminationGracePeriodSeconds ?? 30;
+    return Math.max(0, grace);
+  }
+
+  async #prepareUpdate(
+    wanted: KubeObject,
+    current: KubeObject,
+    options: WriteOptions & { subresource?: "status" },
+  ): Promise<KubeObject> {
+    if (wanted.apiVersion === undefined) wanted.apiVersion = current.apiVersion;
+    if (wanted.kind === undefined) wanted.kind = current.kind;
+    let next: KubeObject;
+    if (options.subresource === "status") {
+      // A status write changes status only (and nothing of spec or metadata).
+      next = { ...structuredClone(current), status: wanted.status };
+    } else {
+      next = wanted;
+      if (this.strategy.statusSubresource) next.status = structuredClone(current.status);
+      const md = next.metadata ?? {};
+      const old = current.metadata;
+      next.metadata = {
+        ...md,
+        name: old.name,
+        uid: old.uid,
+        creationTimestamp: old.creationTimestamp,
+        deletionTimestamp: old.deletionTimestamp,
+        deletionGracePeriodSeconds: old.deletionGracePeriodSeconds,
+        generation: old.generation,
+      };
+      if (this.info.namespaced) next.metadata.namespace = old.namespace;
+      if (old.deletionTimestamp === undefined) delete next.metadata.deletionTimestamp;
+      if (old.deletionGracePeriodSeconds === undefined) {
+        delete next.metadata.deletionGracePeriodSeconds;
+      }
+      if (old.generation === undefined) delete next.metadata.generation;
+    }
+    const valid = validateUpdate(this.info, next, current, {
+      fieldValidation: options.fieldValidation,
+    });
+    if (options.subresource !== "status") {
+      if (
+        current.metadata.generation !== undefined &&
+        JSON.stringify(valid.spec) !== JSON.stringify(current.spec)
+      ) {
+        valid.metadata.generation = current.metadata.generation + 1;
+      }
+      await this.strategy.prepareForUpdate?.(valid, current, this.#ctx(new Date(), options));
+    }
+    valid.metadata.resourceVersion = current.metadata.resourceVersion;
+    return valid;
+  }
+
+  #checkEnvelope(body: unknown): KubeObject {
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      throw new BadRequestError(`the body of the request must be a ${this.info.kind} object`);
+    }
+    const obj = structuredClone(body) as KubeObject;
+    const apiVersion = apiVersionOf(this.info);
+    if (obj.kind !== undefined && obj.kind !== this.info.kind) {
+      throw new BadRequestError(
+        `the kind of the object (${obj.kind}) does not match the resource (${this.info.kind})`,
+      );
+    }
+    if (obj.apiVersion !== undefined && obj.apiVersion !== apiVersion) {
+      throw new BadRequestError(
+        `the API version of the object (${obj.apiVersion}) does not match the resource (${apiVersion})`,
+      );
+    }
+    obj.apiVersion = apiVersion;
+    obj.kind = this.info.kind;
+    if (typeof obj.metadata !== "object" || obj.metadata === null || Array.isArray(obj.metadata)) {
+      obj.metadata = {};
+    }
+    return obj;
+  }
+
+  #checkNamespaceOpen(namespace: string, name: string): void {
+    const ns = this.#namespaceOf(namespace);
+    if (!ns) throw new NotFoundError({ resource: "namespaces", name: namespace });
+    if (ns.metadata.deletionTimestamp) {
+      throw new ForbiddenError(
+        { resource: this.info.plural, group: this.info.group, name },
+        `unable to create new content in namespace ${namespace} because it is being terminated`,
+      );
+    }
+  }
+
+  #ctx(now: Date, options: WriteOptions): StrategyContext {
+    return { now, dryRun: options.dryRun ?? false };
+  }
+}
+
+/** An object being deleted whose finalizers and grace period are all done. */
+function isReadyToGo(obj: KubeObject): boolean {
+  const md = obj.metadata;
+  if (!md.deletionTimestamp) return false;
+  if ((md.finalizers ?? []).length > 0) return false;
+  if ((md.deletionGracePeriodSeconds ?? 0) > 0) return false;
+  if (obj.kind === "Namespace" && (obj.spec?.finalizers ?? []).length > 0) return false;
+  return true;
+}
+
+/** RFC 3339 with second precision, as Kubernetes serialises `metav1.Time`. */
+export function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+}

@@ -1,0 +1,213 @@
+/**
+ * Storage for one resource kind: the object-level layer between the REST handlers and the
+ * key/value backend (Kubernetes' registry `Store` + `storage.Interface` in one). Writes go to the
+ * backend with compare-and-swap on the revision; reads (get, list, watch) come from the kind's
+ * watch cache, and every write waits until the cache has applied it, so a client always reads
+ * its own writes.
+ */
+import type { Backend, KeyValue } from "../store/backend.ts";
+import { WatchCache } from "../store/watch_cache.ts";
+import type { CacheEvent } from "../store/watch_cache.ts";
+import type { KubeObject } from "../../shared/api/object.ts";
+import type { ResourceInfo } from "../../shared/api/resource_info.ts";
+import { AlreadyExistsError, ConflictError, NotFoundError } from "../../shared/errors.ts";
+import type { Logger } from "../../shared/log.ts";
+
+/** Called with the current object; returns the object to write, or `null` to write nothing. */
+export type TryUpdate = (current: KubeObject) => KubeObject | null | Promise<KubeObject | null>;
+
+/** Preconditions of an update or delete (Kubernetes `Preconditions`). */
+export interface Preconditions {
+  uid?: string;
+  resourceVersion?: string;
+}
+
+/** Builds `/registry/<group or core>/<plural>/<namespace>/<name>` keys. */
+export function registryPrefix(info: Pick<ResourceInfo, "group" | "plural">): string {
+  return `/registry/${info.group || "core"}/${info.plural}/`;
+}
+
+/** Storage for one resource kind; see the module comment. */
+export class ResourceStore {
+  readonly info: ResourceInfo;
+  readonly cache: WatchCache;
+  readonly #backend: Backend;
+  readonly #prefix: string;
+
+  constructor(backend: Backend, info: ResourceInfo, options: { logger: Logger }) {
+    this.info = info;
+    this.#backend = backend;
+    this.#prefix = registryPrefix(info);
+    this.cache = new WatchCache(backend, {
+      prefix: this.#prefix,
+      logger: options.logger.child(info.plural),
+    });
+  }
+
+  /** The key of one object. */
+  key(namespace: string | undefined, name: string): string {
+    return this.info.namespaced ? `${this.#prefix}${namespace}/${name}` : `${this.#prefix}${name}`;
+  }
+
+  /** The key prefix of a namespace's objects (or all objects when absent). */
+  prefix(namespace?: string): string {
+    return this.info.namespaced && namespace ? `${this.#prefix}${namespace}/` : this.#prefix;
+  }
+
+  /** Starts the watch cache; resolves when it stops. */
+  run(signal: AbortSignal): Promise<void> {
+    return this.cache.run(signal);
+  }
+
+  /** The object, or NotFoundError. */
+  get(namespace: string | undefined, name: string): KubeObject {
+    const obj = this.cache.get(this.key(namespace, name));
+    if (!obj) throw this.notFound(name);
+    return obj;
+  }
+
+  /** The object or undefined. */
+  find(namespace: string | undefined, name: string): KubeObject | undefined {
+    return this.cache.get(this.key(namespace, name));
+  }
+
+  /** Lists from the cache. */
+  list(options: {
+    namespace?: string;
+    predicate?: (o: KubeObject) => boolean;
+    limit?: number;
+    continueKey?: string;
+  } = {}): { items: KubeObject[]; revision: number; continueKey?: string } {
+    return this.cache.list({
+      prefix: this.prefix(options.namespace),
+      predicate: options.predicate,
+      limit: options.limit,
+      continueKey: options.continueKey,
+    });
+  }
+
+  /** Watches from the cache; throws GoneError when `afterRevision` is too old. */
+  watch(options: {
+    namespace?: string;
+    afterRevision: number;
+    predicate?: (o: KubeObject) => boolean;
+    signal: AbortSignal;
+    bookmarkIntervalMs?: number;
+  }): AsyncIterable<CacheEvent> {
+    return this.cache.watch({
+      prefix: this.prefix(options.namespace),
+      afterRevision: options.afterRevision,
+      predicate: options.predicate,
+      signal: options.signal,
+      bookmarkIntervalMs: options.bookmarkIntervalMs,
+    });
+  }
+
+  /** Writes a new object; AlreadyExistsError if the name is taken. */
+  async create(obj: KubeObject): Promise<KubeObject> {
+    const { namespace, name } = obj.metadata;
+    const stored = stripResourceVersion(obj);
+    const result = await this.#backend.create(this.key(namespace, name!), JSON.stringify(stored));
+    if (!result.ok) throw new AlreadyExistsError(this.#subject(name!));
+    return await this.#settled(result.kv, stored);
+  }
+
+  /**
+   * Kubernetes' GuaranteedUpdate: reads the current object, lets `tryUpdate` derive the new one,
+   * and writes it with compare-and-swap, retrying on a concurrent write. Preconditions (uid,
+   * resourceVersion) are checked against the current object on every try; a resourceVersion
+   * precondition that no longer holds is a 409 Conflict, never retried.
+   */
+  async guaranteedUpdate(
+    namespace: string | undefined,
+    name: string,
+    tryUpdate: TryUpdate,
+    preconditions: Preconditions = {},
+  ): Promise<{ object: KubeObject; changed: boolean }> {
+    const key = this.key(namespace, name);
+    let current = await this.#backend.get(key);
+    for (let attempt = 0;; attempt++) {
+      if (!current) throw this.notFound(name);
+      const currentObj = decode(current);
+      this.#checkPreconditions(currentObj, preconditions);
+      const next = await tryUpdate(structuredClone(currentObj));
+      if (next === null) return { object: currentObj, changed: false };
+      const stored = stripResourceVersion(next);
+      const text = JSON.stringify(stored);
+      if (text === JSON.stringify(stripResourceVersion(currentObj))) {
+        return { object: currentObj, changed: false };
+      }
+      const result = await this.#backend.update(key, text, current.modRevision);
+      if (result.ok) return { object: await this.#settled(result.kv, stored), changed: true };
+      current = result.current;
+      if (attempt > 100) {
+        throw new ConflictError(this.#subject(name), "too many conflicting writes");
+      }
+    }
+  }
+
+  /** Removes the object for good (after preconditions); returns the last state. */
+  async delete(
+    namespace: string | undefined,
+    name: string,
+    preconditions: Preconditions = {},
+  ): Promise<KubeObject> {
+    const key = this.key(namespace, name);
+    for (;;) {
+      const current = await this.#backend.get(key);
+      if (!current) throw this.notFound(name);
+      this.#checkPreconditions(decode(current), preconditions);
+      const result = await this.#backend.delete(key, current.modRevision);
+      if (result.ok) {
+        await this.cache.waitForRevision(result.kv.modRevision);
+        return decode(current);
+      }
+      if (!result.current) throw this.notFound(name);
+    }
+  }
+
+  /** NotFoundError for a name of this kind. */
+  notFound(name: string): NotFoundError {
+    return new NotFoundError(this.#subject(name));
+  }
+
+  #subject(name: string) {
+    return { resource: this.info.plural, group: this.info.group, name };
+  }
+
+  #checkPreconditions(obj: KubeObject, p: Preconditions): void {
+    const name = obj.metadata.name ?? "";
+    if (p.uid && p.uid !== obj.metadata.uid) {
+      throw new ConflictError(
+        this.#subject(name),
+        `Precondition failed: UID in precondition: ${p.uid}, UID in object meta: ${obj.metadata.uid}`,
+      );
+    }
+    if (p.resourceVersion && p.resourceVersion !== obj.metadata.resourceVersion) {
+      throw new ConflictError(
+        this.#subject(name),
+        "the object has been modified; please apply your changes to the latest version and try again",
+      );
+    }
+  }
+
+  async #settled(kv: KeyValue, stored: KubeObject): Promise<KubeObject> {
+    await this.cache.waitForRevision(kv.modRevision);
+    return withResourceVersion(stored, kv.modRevision);
+  }
+}
+
+function decode(kv: KeyValue): KubeObject {
+  return withResourceVersion(JSON.parse(kv.value), kv.modRevision);
+}
+
+function withResourceVersion(obj: KubeObject, revision: number): KubeObject {
+  return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(revision) } };
+}
+
+/** The stored form never carries resourceVersion: the revision is the source of truth. */
+function stripResourceVersion(obj: KubeObject): KubeObject {
+  if (obj.metadata.resourceVersion === undefined) return obj;
+  const { resourceVersion: _rv, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
+}

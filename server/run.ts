@@ -1,0 +1,206 @@
+/**
+ * `skiff server`: opens the store, loads every kind's watch cache, bootstraps namespaces and
+ * credentials, serves the API, and runs the scheduler and controllers in the same process
+ * (talking to the API in-process, without a socket).
+ */
+import type { Hono } from "hono";
+import { ApiClient } from "../shared/client/client.ts";
+import type { KubeObject } from "../shared/api/object.ts";
+import type { ResourceInfo } from "../shared/api/resource_info.ts";
+import { isAlreadyExists } from "../shared/errors.ts";
+import { Logger } from "../shared/log.ts";
+import { createApp } from "./api/app.ts";
+import { Discovery } from "./api/discovery.ts";
+import type { User } from "./auth/authorizer.ts";
+import { randomSecret } from "./auth/crypto_util.ts";
+import { TokenStore } from "./auth/token_store.ts";
+import type { ServerConfig } from "./config.ts";
+import { renderKubeconfig, writePrivateFile } from "./kubeconfig.ts";
+import { GenericRegistry } from "./registry/generic_registry.ts";
+import { buildStrategies } from "./registry/kind_strategies.ts";
+import { ResourceStore } from "./registry/resource_store.ts";
+import { servedResources, storedResources } from "./registry/served_resources.ts";
+import type { Backend } from "./store/backend.ts";
+import { SqliteBackend, startCompactor } from "./store/sqlite_backend.ts";
+import { runControllers } from "./controllers/mod.ts";
+import { runScheduler } from "./scheduler/mod.ts";
+import { defaultTolerations } from "./controllers/node_lifecycle.ts";
+import { ServiceAllocator } from "./controllers/service_allocator.ts";
+
+/** A running server, as tests and `skiff up` see it. */
+export interface RunningServer {
+  /** `http://127.0.0.1:PORT` (https once TLS is on). */
+  url: string;
+  adminToken: string;
+  joinToken: string;
+  kubeconfigPath: string;
+  /** Calls the API in-process (no socket), with the caller's own Authorization header. */
+  fetch: typeof fetch;
+  /** A client with in-process transport and the admin identity. */
+  client: ApiClient;
+  /** Resolves when the server has stopped (after the signal aborts). */
+  finished: Promise<void>;
+}
+
+const NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/** Starts the server; stops everything when `signal` aborts. */
+export async function runServer(config: ServerConfig, signal: AbortSignal): Promise<RunningServer> {
+  const logger = new Logger({ level: config.logLevel, component: "server" });
+  await Deno.mkdir(`${config.dataDir}/db`, { recursive: true, mode: 0o700 });
+
+  const backend: Backend = await SqliteBackend.open(`${config.dataDir}/db/state.db`);
+  const tokens = await TokenStore.open(`${config.dataDir}/tokens.json`);
+  const adminToken = await ensureTokenFile(tokens, `${config.dataDir}/admin-token`, "admin");
+  const joinToken = await ensureTokenFile(tokens, `${config.dataDir}/token`, "join");
+  // The in-process controllers' credential lives in memory only.
+  const internalToken = randomSecret(24);
+
+  const allocator = new ServiceAllocator({
+    serviceCidr: config.serviceCidr,
+    nodePortRange: `${config.nodePortRange[0]}-${config.nodePortRange[1]}`,
+  });
+  const stores = new Map<string, ResourceStore>();
+  const strategies = buildStrategies({
+    services: allocator,
+    podAdmission: (pod) =>
+      defaultTolerations(pod, { tolerationSeconds: config.podEvictionTimeoutSeconds }),
+  });
+  const resources = storedResources();
+  for (const info of resources) {
+    stores.set(info.plural, new ResourceStore(backend, info, { logger }));
+  }
+  const namespaces = stores.get("namespaces")!;
+  const registries = resources.map((info) =>
+    new GenericRegistry(stores.get(info.plural)!, {
+      strategy: strategies.get(info.plural),
+      namespaceOf: (name) => namespaces.find(undefined, name),
+    })
+  );
+
+  const stop = new AbortController();
+  signal.addEventListener("abort", () => stop.abort(), { once: true });
+  const cacheRuns = [...stores.values()].map((s) => s.run(stop.signal));
+  await Promise.all([...stores.values()].map((s) => s.cache.ready()));
+  allocator.load(stores.get("services")!.list().items);
+  let ready = true;
+
+  const authenticate = async (token: string): Promise<User | undefined> => {
+    if (token === internalToken) return { name: "system:skiff-controller", role: "admin" };
+    const id = await tokens.authenticate(token);
+    if (!id) return undefined;
+    const name = id.role === "node" ? `system:node:${id.nodeName}` : `token:${id.id}`;
+    return { name, role: id.role, nodeName: id.nodeName };
+  };
+
+  const app: Hono<{ Variables: { user: User } }> = createApp({
+    registries,
+    discovery: new Discovery(servedResources()),
+    authenticate,
+    ready: () => ready,
+    logger: logger.child("http"),
+  });
+
+  await bootstrapNamespaces(registries.find((r) => r.info.plural === "namespaces")!);
+
+  const [hostname, portText] = splitHostPort(config.listen);
+  const httpServer = Deno.serve({
+    hostname,
+    port: Number(portText),
+    signal: stop.signal,
+    onListen: () => {},
+    onError: (e) => {
+      logger.error("unhandled request error", { error: e });
+      return new Response("internal error", { status: 500 });
+    },
+  }, app.fetch);
+  const boundPort = (httpServer.addr as Deno.NetAddr).port;
+  const advertised = config.nodeAddress ?? (hostname === "0.0.0.0" ? "127.0.0.1" : hostname);
+  const url = `http://${advertised}:${boundPort}`;
+  const kubeconfigPath = `${config.dataDir}/kubeconfig.yaml`;
+  await writePrivateFile(kubeconfigPath, renderKubeconfig({ server: url, token: adminToken }));
+
+  const inProcessFetch: typeof fetch = (input, init) =>
+    Promise.resolve(app.fetch(new Request(input, init)));
+  const internalClient = new ApiClient({
+    server: url,
+    token: internalToken,
+    fetch: inProcessFetch,
+  });
+  const adminClient = new ApiClient({ server: url, token: adminToken, fetch: inProcessFetch });
+
+  const background: Promise<unknown>[] = [...cacheRuns, httpServer.finished];
+  background.push(
+    startCompactor(backend, {
+      keepRevisions: config.historyRevisions,
+      intervalMs: 60_000,
+      signal: stop.signal,
+    }),
+  );
+  if (config.controllers) {
+    const ctrlLogger = logger.child("controllers");
+    background.push(
+      runScheduler({ client: internalClient, logger: logger.child("scheduler") }, stop.signal),
+      runControllers({
+        client: internalClient,
+        logger: ctrlLogger,
+        options: {
+          nodeMonitorGracePeriodMs: config.nodeMonitorGracePeriodMs,
+          serviceCidr: config.serviceCidr,
+        },
+      }, stop.signal),
+    );
+  }
+
+  logger.info("serving", { url, kubeconfig: kubeconfigPath, joinToken: `${config.dataDir}/token` });
+  const finished = (async () => {
+    await Promise.allSettled(background);
+    ready = false;
+    await backend.close();
+  })();
+  return {
+    url,
+    adminToken,
+    joinToken,
+    kubeconfigPath,
+    fetch: inProcessFetch,
+    client: adminClient,
+    finished,
+  };
+}
+
+async function ensureTokenFile(
+  tokens: TokenStore,
+  path: string,
+  role: "admin" | "join",
+): Promise<string> {
+  try {
+    const text = (await Deno.readTextFile(path)).trim();
+    if (await tokens.authenticate(text)) return text;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const { token } = await tokens.create(role, {
+    description: `${role} token created at first start`,
+  });
+  await writePrivateFile(path, token + "\n");
+  return token;
+}
+
+async function bootstrapNamespaces(registry: GenericRegistry): Promise<void> {
+  for (const name of NAMESPACES) {
+    if (registry.store.find(undefined, name)) continue;
+    try {
+      await registry.create(undefined, { metadata: { name } } as KubeObject);
+    } catch (e) {
+      if (!isAlreadyExists(e)) throw e;
+    }
+  }
+}
+
+function splitHostPort(listen: string): [string, string] {
+  const i = listen.lastIndexOf(":");
+  return [listen.slice(0, i), listen.slice(i + 1)];
+}
+
+export type { ResourceInfo };

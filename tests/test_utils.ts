@@ -1,0 +1,122 @@
+/**
+ * Shared helpers for cross-component tests: an in-process API server on a temporary data dir
+ * and a free loopback port, and small polling helpers. Every helper cleans up after itself so
+ * Deno's sanitizers stay on.
+ */
+import { ApiClient } from "../shared/client/client.ts";
+import { ServerConfig } from "../server/config.ts";
+import { runServer } from "../server/run.ts";
+
+/** A server started by {@linkcode startTestServer}. */
+export interface TestServer {
+  url: string;
+  /** Admin bearer token. */
+  token: string;
+  joinToken: string;
+  dataDir: string;
+  kubeconfigPath: string;
+  /** In-process transport (no socket). */
+  fetch: typeof fetch;
+  /** Admin client over real HTTP. */
+  client: ApiClient;
+  /** Stops the server and removes its data dir (unless `keepDataDir`). */
+  stop(): Promise<void>;
+}
+
+/** Options of {@linkcode startTestServer}. */
+export interface TestServerOptions {
+  /** Reuse a data dir (restart tests); a new temp dir otherwise. */
+  dataDir?: string;
+  keepDataDir?: boolean;
+  /** Run the scheduler and controllers (default true). */
+  controllers?: boolean;
+  serviceCidr?: string;
+  nodeMonitorGracePeriodMs?: number;
+  podEvictionTimeoutSeconds?: number;
+  listen?: string;
+}
+
+/** Starts a real API server in this process on 127.0.0.1 and a free port. */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "skiff-test-" });
+  const ac = new AbortController();
+  const config = ServerConfig.parse({
+    dataDir,
+    listen: options.listen ?? "127.0.0.1:0",
+    serviceCidr: options.serviceCidr ?? "127.43.0.0/16",
+    controllers: options.controllers ?? true,
+    nodeMonitorGracePeriodMs: options.nodeMonitorGracePeriodMs,
+    podEvictionTimeoutSeconds: options.podEvictionTimeoutSeconds,
+    logLevel: (Deno.env.get("SKIFF_TEST_LOG") as "debug" | undefined) ?? "error",
+  });
+  const server = await runServer(config, ac.signal);
+  const client = new ApiClient({ server: server.url, token: server.adminToken });
+  return {
+    url: server.url,
+    token: server.adminToken,
+    joinToken: server.joinToken,
+    dataDir,
+    kubeconfigPath: server.kubeconfigPath,
+    fetch: server.fetch,
+    client,
+    async stop() {
+      ac.abort();
+      await server.finished;
+      if (!options.keepDataDir && !options.dataDir) {
+        await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+      }
+    },
+  };
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws). */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  options: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (e) {
+      lastError = e;
+    }
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
+  }
+  throw new Error(
+    `timed out waiting for ${what}${lastError ? `: last error ${String(lastError)}` : ""}`,
+  );
+}
+
+/** Raw authenticated request against a test server over HTTP. */
+export async function api(
+  server: Pick<TestServer, "url" | "token">,
+  method: string,
+  path: string,
+  options: { body?: unknown; contentType?: string; accept?: string; token?: string | null } = {},
+  // deno-lint-ignore no-explicit-any
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const headers: Record<string, string> = {};
+  const token = options.token === undefined ? server.token : options.token;
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (options.accept) headers.accept = options.accept;
+  let body: BodyInit | undefined;
+  if (options.body !== undefined) {
+    headers["content-type"] = options.contentType ?? "application/json";
+    body = typeof options.body === "string" || options.body instanceof Uint8Array
+      ? options.body as BodyInit
+      : JSON.stringify(options.body);
+  }
+  const res = await fetch(`${server.url}${path}`, { method, headers, body });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // keep text
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
