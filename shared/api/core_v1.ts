@@ -1,0 +1,693 @@
+/**
+ * core/v1 kinds: Namespace, Node, Pod, Service, Endpoints, ReplicationController, ConfigMap,
+ * Secret, Event and Binding, with the pod template shared by the workload kinds of apps/v1.
+ *
+ * Unconditional Kubernetes defaults (`restartPolicy: Always`, `protocol: TCP`, probe periods, ...)
+ * are `.default()`s here; defaults that depend on other fields (imagePullPolicy from the image
+ * tag, a Service port's targetPort, a ReplicationController's selector) are in defaults.ts.
+ */
+import { z } from "zod";
+import {
+  Condition,
+  CONDITIONS_PATCH,
+  Int32,
+  Int64,
+  IntOrString,
+  MERGE_BY_NAME,
+  ObjectMeta,
+  StringMap,
+  Time,
+  TypeMeta,
+} from "./meta.ts";
+import { Quantity, ResourceList } from "./quantity.ts";
+
+const gvk = (kind: string) => ({
+  "x-kubernetes-group-version-kind": [{ group: "", version: "v1", kind }],
+});
+
+/** A reference to another object (events' involvedObject, endpoint targets, bindings). */
+export const ObjectReference = z.object({
+  kind: z.string().optional(),
+  namespace: z.string().optional(),
+  name: z.string().optional(),
+  uid: z.string().optional(),
+  apiVersion: z.string().optional(),
+  resourceVersion: z.string().optional(),
+  fieldPath: z.string().optional(),
+}).meta({ id: "ObjectReference" });
+export type ObjectReference = z.infer<typeof ObjectReference>;
+
+/** `{name}` reference to an object in the same namespace (imagePullSecrets, envFrom). */
+export const LocalObjectReference = z.object({ name: z.string().optional() });
+
+// ---------------------------------------------------------------------------------------------
+// Containers.
+
+/** The protocols of container and service ports. */
+export const Protocol = z.enum(["TCP", "UDP", "SCTP"]);
+export type Protocol = z.infer<typeof Protocol>;
+
+/** containers[].ports[]. */
+export const ContainerPort = z.object({
+  name: z.string().optional(),
+  containerPort: Int32,
+  hostPort: Int32.optional(),
+  hostIP: z.string().optional(),
+  protocol: Protocol.default("TCP"),
+}).meta({ id: "ContainerPort" });
+export type ContainerPort = z.infer<typeof ContainerPort>;
+
+const KeySelector = z.object({
+  name: z.string().optional(),
+  key: z.string(),
+  optional: z.boolean().optional(),
+});
+
+/** env[].valueFrom. */
+export const EnvVarSource = z.object({
+  configMapKeyRef: KeySelector.optional(),
+  secretKeyRef: KeySelector.optional(),
+  fieldRef: z.object({
+    apiVersion: z.string().default("v1"),
+    fieldPath: z.string(),
+  }).optional(),
+  resourceFieldRef: z.object({
+    containerName: z.string().optional(),
+    resource: z.string(),
+    divisor: Quantity.optional(),
+  }).optional(),
+});
+export type EnvVarSource = z.infer<typeof EnvVarSource>;
+
+/** containers[].env[]. */
+export const EnvVar = z.object({
+  name: z.string(),
+  value: z.string().optional(),
+  valueFrom: EnvVarSource.optional(),
+}).meta({ id: "EnvVar" });
+export type EnvVar = z.infer<typeof EnvVar>;
+
+/** containers[].envFrom[]. */
+export const EnvFromSource = z.object({
+  prefix: z.string().optional(),
+  configMapRef: z.object({ name: z.string().optional(), optional: z.boolean().optional() })
+    .optional(),
+  secretRef: z.object({ name: z.string().optional(), optional: z.boolean().optional() })
+    .optional(),
+});
+export type EnvFromSource = z.infer<typeof EnvFromSource>;
+
+/** containers[].resources. */
+export const ResourceRequirements = z.object({
+  limits: ResourceList.optional(),
+  requests: ResourceList.optional(),
+  claims: z.array(z.looseObject({ name: z.string() })).optional(),
+}).meta({ id: "ResourceRequirements" });
+export type ResourceRequirements = z.infer<typeof ResourceRequirements>;
+
+/** probe.httpGet and lifecycle handlers' httpGet. */
+export const HTTPGetAction = z.object({
+  path: z.string().default("/"),
+  port: IntOrString,
+  host: z.string().optional(),
+  scheme: z.enum(["HTTP", "HTTPS"]).default("HTTP"),
+  httpHeaders: z.array(z.object({ name: z.string(), value: z.string() })).optional(),
+});
+export type HTTPGetAction = z.infer<typeof HTTPGetAction>;
+
+/** probe.tcpSocket. */
+export const TCPSocketAction = z.object({
+  port: IntOrString,
+  host: z.string().optional(),
+});
+export type TCPSocketAction = z.infer<typeof TCPSocketAction>;
+
+/** probe.exec. */
+export const ExecAction = z.object({ command: z.array(z.string()).optional() });
+export type ExecAction = z.infer<typeof ExecAction>;
+
+/** liveness/readiness/startup probes, with Kubernetes' defaults for the timings. */
+export const Probe = z.object({
+  exec: ExecAction.optional(),
+  httpGet: HTTPGetAction.optional(),
+  tcpSocket: TCPSocketAction.optional(),
+  grpc: z.object({ port: Int32, service: z.string().optional() }).optional(),
+  initialDelaySeconds: Int32.optional(),
+  timeoutSeconds: Int32.default(1),
+  periodSeconds: Int32.default(10),
+  successThreshold: Int32.default(1),
+  failureThreshold: Int32.default(3),
+  terminationGracePeriodSeconds: Int64.optional(),
+}).meta({ id: "Probe" });
+export type Probe = z.infer<typeof Probe>;
+
+/** containers[].volumeMounts[]. */
+export const VolumeMount = z.object({
+  name: z.string(),
+  mountPath: z.string(),
+  readOnly: z.boolean().optional(),
+  subPath: z.string().optional(),
+  subPathExpr: z.string().optional(),
+  mountPropagation: z.string().optional(),
+}).meta({ id: "VolumeMount" });
+export type VolumeMount = z.infer<typeof VolumeMount>;
+
+/** How the kubelet pulls a container's image. */
+export const PullPolicy = z.enum(["Always", "IfNotPresent", "Never"]);
+export type PullPolicy = z.infer<typeof PullPolicy>;
+
+/** One container (also the shape of initContainers). */
+export const Container = z.object({
+  name: z.string(),
+  image: z.string().optional(),
+  command: z.array(z.string()).optional(),
+  args: z.array(z.string()).optional(),
+  workingDir: z.string().optional(),
+  ports: z.array(ContainerPort).optional().meta({
+    "x-kubernetes-patch-merge-key": "containerPort",
+    "x-kubernetes-patch-strategy": "merge",
+  }),
+  envFrom: z.array(EnvFromSource).optional(),
+  env: z.array(EnvVar).optional().meta(MERGE_BY_NAME),
+  resources: ResourceRequirements.optional(),
+  volumeMounts: z.array(VolumeMount).optional().meta({
+    "x-kubernetes-patch-merge-key": "mountPath",
+    "x-kubernetes-patch-strategy": "merge",
+  }),
+  livenessProbe: Probe.optional(),
+  readinessProbe: Probe.optional(),
+  startupProbe: Probe.optional(),
+  lifecycle: z.looseObject({}).optional(),
+  terminationMessagePath: z.string().default("/dev/termination-log"),
+  terminationMessagePolicy: z.enum(["File", "FallbackToLogsOnError"]).default("File"),
+  imagePullPolicy: PullPolicy.optional(),
+  securityContext: z.looseObject({}).optional(),
+  restartPolicy: z.string().optional(),
+  stdin: z.boolean().optional(),
+  stdinOnce: z.boolean().optional(),
+  tty: z.boolean().optional(),
+}).meta({ id: "Container" });
+export type Container = z.infer<typeof Container>;
+
+// ---------------------------------------------------------------------------------------------
+// Volumes.
+
+/** `items` of configMap/secret volumes: which keys land at which paths. */
+export const KeyToPath = z.object({
+  key: z.string(),
+  path: z.string(),
+  mode: Int32.optional(),
+});
+export type KeyToPath = z.infer<typeof KeyToPath>;
+
+/** A pod volume; exactly one source should be set (Skiff runs the first four). */
+export const Volume = z.object({
+  name: z.string(),
+  emptyDir: z.object({
+    medium: z.string().optional(),
+    sizeLimit: Quantity.optional(),
+  }).optional(),
+  hostPath: z.object({
+    path: z.string(),
+    type: z.string().default(""),
+  }).optional(),
+  configMap: z.object({
+    name: z.string().optional(),
+    items: z.array(KeyToPath).optional(),
+    defaultMode: Int32.default(420),
+    optional: z.boolean().optional(),
+  }).optional(),
+  secret: z.object({
+    secretName: z.string().optional(),
+    items: z.array(KeyToPath).optional(),
+    defaultMode: Int32.default(420),
+    optional: z.boolean().optional(),
+  }).optional(),
+  persistentVolumeClaim: z.looseObject({}).optional(),
+  downwardAPI: z.looseObject({}).optional(),
+  projected: z.looseObject({}).optional(),
+}).meta({ id: "Volume" });
+export type Volume = z.infer<typeof Volume>;
+
+// ---------------------------------------------------------------------------------------------
+// Pod spec and status.
+
+const NodeSelectorRequirement = z.object({
+  key: z.string(),
+  operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"]),
+  values: z.array(z.string()).optional(),
+});
+
+/** One term of node affinity: requirements ANDed. */
+export const NodeSelectorTerm = z.object({
+  matchExpressions: z.array(NodeSelectorRequirement).optional(),
+  matchFields: z.array(NodeSelectorRequirement).optional(),
+});
+export type NodeSelectorTerm = z.infer<typeof NodeSelectorTerm>;
+
+/** spec.affinity; node affinity is modelled, pod (anti-)affinity is kept as given. */
+export const Affinity = z.object({
+  nodeAffinity: z.object({
+    requiredDuringSchedulingIgnoredDuringExecution: z.object({
+      nodeSelectorTerms: z.array(NodeSelectorTerm),
+    }).optional(),
+    preferredDuringSchedulingIgnoredDuringExecution: z.array(z.object({
+      weight: Int32,
+      preference: NodeSelectorTerm,
+    })).optional(),
+  }).optional(),
+  podAffinity: z.looseObject({}).optional(),
+  podAntiAffinity: z.looseObject({}).optional(),
+});
+export type Affinity = z.infer<typeof Affinity>;
+
+/** The effects of taints and tolerations. */
+export const TaintEffect = z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]);
+export type TaintEffect = z.infer<typeof TaintEffect>;
+
+/** spec.tolerations[]. */
+export const Toleration = z.object({
+  key: z.string().optional(),
+  operator: z.enum(["Exists", "Equal"]).optional(),
+  value: z.string().optional(),
+  effect: z.union([TaintEffect, z.literal("")]).optional(),
+  tolerationSeconds: Int64.optional(),
+});
+export type Toleration = z.infer<typeof Toleration>;
+
+/** The pod's restart policy. */
+export const RestartPolicy = z.enum(["Always", "OnFailure", "Never"]);
+export type RestartPolicy = z.infer<typeof RestartPolicy>;
+
+/** Pod spec: containers, volumes and how the pod is scheduled and run. */
+export const PodSpec = z.object({
+  volumes: z.array(Volume).optional().meta({
+    "x-kubernetes-patch-merge-key": "name",
+    "x-kubernetes-patch-strategy": "merge,retainKeys",
+  }),
+  initContainers: z.array(Container).optional().meta(MERGE_BY_NAME),
+  containers: z.array(Container).meta(MERGE_BY_NAME),
+  restartPolicy: RestartPolicy.default("Always"),
+  terminationGracePeriodSeconds: Int64.default(30),
+  activeDeadlineSeconds: Int64.optional(),
+  dnsPolicy: z.enum(["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"]).default(
+    "ClusterFirst",
+  ),
+  dnsConfig: z.looseObject({}).optional(),
+  nodeSelector: StringMap.optional(),
+  serviceAccountName: z.string().optional(),
+  serviceAccount: z.string().optional(),
+  automountServiceAccountToken: z.boolean().optional(),
+  nodeName: z.string().optional(),
+  hostNetwork: z.boolean().optional(),
+  hostPID: z.boolean().optional(),
+  hostIPC: z.boolean().optional(),
+  shareProcessNamespace: z.boolean().optional(),
+  securityContext: z.looseObject({}).default({}),
+  imagePullSecrets: z.array(LocalObjectReference).optional().meta(MERGE_BY_NAME),
+  hostname: z.string().optional(),
+  subdomain: z.string().optional(),
+  affinity: Affinity.optional(),
+  schedulerName: z.string().default("default-scheduler"),
+  tolerations: z.array(Toleration).optional(),
+  hostAliases: z.array(z.object({
+    ip: z.string(),
+    hostnames: z.array(z.string()).optional(),
+  })).optional(),
+  priorityClassName: z.string().optional(),
+  priority: Int32.optional(),
+  preemptionPolicy: z.string().optional(),
+  readinessGates: z.array(z.object({ conditionType: z.string() })).optional(),
+  runtimeClassName: z.string().optional(),
+  enableServiceLinks: z.boolean().optional(),
+  topologySpreadConstraints: z.array(z.looseObject({})).optional(),
+  overhead: ResourceList.optional(),
+}).meta({ id: "PodSpec" });
+export type PodSpec = z.infer<typeof PodSpec>;
+
+/** A container's state: exactly one of running, waiting, terminated. */
+export const ContainerState = z.object({
+  running: z.object({ startedAt: Time.optional() }).optional(),
+  waiting: z.object({ reason: z.string().optional(), message: z.string().optional() })
+    .optional(),
+  terminated: z.object({
+    exitCode: Int32,
+    signal: Int32.optional(),
+    reason: z.string().optional(),
+    message: z.string().optional(),
+    startedAt: Time.optional(),
+    finishedAt: Time.optional(),
+    containerID: z.string().optional(),
+  }).optional(),
+});
+export type ContainerState = z.infer<typeof ContainerState>;
+
+/** status.containerStatuses[] / initContainerStatuses[]. */
+export const ContainerStatus = z.object({
+  name: z.string(),
+  state: ContainerState.optional(),
+  lastState: ContainerState.optional(),
+  ready: z.boolean(),
+  started: z.boolean().optional(),
+  restartCount: Int32,
+  image: z.string(),
+  imageID: z.string(),
+  containerID: z.string().optional(),
+  allocatedResources: ResourceList.optional(),
+  resources: ResourceRequirements.optional(),
+}).meta({ id: "ContainerStatus" });
+export type ContainerStatus = z.infer<typeof ContainerStatus>;
+
+/**
+ * Skiff extension `status.portMappings[]`: where the agent published each container port on the
+ * node (declared hostPort, else an ephemeral one). Endpoints use `hostIP:hostPort` as backends.
+ */
+export const PortMapping = z.object({
+  containerName: z.string(),
+  name: z.string().optional(),
+  containerPort: Int32,
+  protocol: Protocol.default("TCP"),
+  hostIP: z.string(),
+  hostPort: Int32,
+});
+export type PortMapping = z.infer<typeof PortMapping>;
+
+/** The phases of a pod. */
+export const PodPhase = z.enum(["Pending", "Running", "Succeeded", "Failed", "Unknown"]);
+export type PodPhase = z.infer<typeof PodPhase>;
+
+const PodIP = z.object({ ip: z.string() });
+
+/** Pod status as reported by the agent (phase Pending until then). */
+export const PodStatus = z.object({
+  phase: PodPhase.default("Pending"),
+  conditions: z.array(Condition).optional().meta(CONDITIONS_PATCH),
+  message: z.string().optional(),
+  reason: z.string().optional(),
+  nominatedNodeName: z.string().optional(),
+  hostIP: z.string().optional(),
+  hostIPs: z.array(PodIP).optional(),
+  podIP: z.string().optional(),
+  podIPs: z.array(PodIP).optional(),
+  startTime: Time.optional(),
+  initContainerStatuses: z.array(ContainerStatus).optional(),
+  containerStatuses: z.array(ContainerStatus).optional(),
+  qosClass: z.enum(["Guaranteed", "Burstable", "BestEffort"]).optional(),
+  portMappings: z.array(PortMapping).optional(),
+}).meta({ id: "PodStatus" });
+export type PodStatus = z.infer<typeof PodStatus>;
+
+/** core/v1 Pod. */
+export const Pod = z.object({
+  ...TypeMeta,
+  metadata: ObjectMeta.default({}),
+  spec: PodSpec.prefault({ containers: [] }),
+  status: PodStatus.prefault({}),
+}).meta({ id: "Pod", ...gvk("Pod") });
+export type Pod = z.infer<typeof Pod>;
+
+/** A pod template (Deployment, ReplicaSet, ReplicationController). */
+export const PodTemplateSpec = z.object({
+  metadata: ObjectMeta.default({}),
+  spec: PodSpec.prefault({ containers: [] }),
+}).meta({ id: "PodTemplateSpec" });
+export type PodTemplateSpec = z.infer<typeof PodTemplateSpec>;
+
+/** core/v1 Binding: the scheduler's `pods/binding` body (assigns a pod to a node). */
+export const Binding = z.object({
+  ...TypeMeta,
+  metadata: ObjectMeta.default({}),
+  target: ObjectReference,
+}).meta({ id: "Binding", ...gvk("Binding") });
+export type Binding = z.infer<typeof Binding>;
+
+// ---------------------------------------------------------------------------------------------
+// Services and endpoints.
+
+/** The types of a Service. */
+export const ServiceType = z.enum(["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"]);
+export type ServiceType = z.infer<typeof ServiceType>;
+
+/** spec.ports[] of a Service; targetPort defaults to port (defaults.ts). */
+export const ServicePort = z.object({
+  name: z.string().optional(),
+  protocol: Protocol.default("TCP"),
+  appProtocol: z.string().optional(),
+  port: Int32,
+  targetPort: IntOrString.optional(),
+  nodePort: Int32.optional(),
+}).meta({ id: "ServicePort" });
+export type ServicePort = z.infer<typeof ServicePort>;
+
+/** Service spec. */
+export const ServiceSpec = z.object({
+  type: ServiceType.default("ClusterIP"),
+  ports: z.array(ServicePort).optional().meta({
+    "x-kubernetes-patch-merge-key": "port",
+    "x-kubernetes-patch-strategy": "merge",
+  }),
+  selector: StringMap.optional(),
+  clusterIP: z.string().optional(),
+  clusterIPs: z.array(z.string()).optional(),
+  externalIPs: z.array(z.string()).optional(),
+  sessionAffinity: z.enum(["None", "ClientIP"]).default("None"),
+  sessionAffinityConfig: z.object({
+    clientIP: z.object({ timeoutSeconds: Int32.optional() }).optional(),
+  }).optional(),
+  externalTrafficPolicy: z.enum(["Cluster", "Local"]).optional(),
+  internalTrafficPolicy: z.enum(["Cluster", "Local"]).optional(),
+  loadBalancerIP: z.string().optional(),
+  loadBalancerSourceRanges: z.array(z.string()).optional(),
+  loadBalancerClass: z.string().optional(),
+  allocateLoadBalancerNodePorts: z.boolean().optional(),
+  externalName: z.string().optional(),
+  ipFamilies: z.array(z.enum(["IPv4", "IPv6"])).optional(),
+  ipFamilyPolicy: z.enum(["SingleStack", "PreferDualStack", "RequireDualStack"]).optional(),
+  publishNotReadyAddresses: z.boolean().optional(),
+  healthCheckNodePort: Int32.optional(),
+}).meta({ id: "ServiceSpec" });
+export type ServiceSpec = z.infer<typeof ServiceSpec>;
+
+/** One load-balancer ingress point (`status.loadBalancer.ingress[]`). */
+export const LoadBalancerIngress = z.object({
+  ip: z.string().optional(),
+  hostname: z.string().optional(),
+  ipMode: z.string().optional(),
+  ports: z.array(z.object({
+    port: Int32,
+    protocol: Protocol.default("TCP"),
+    error: z.string().optional(),
+  })).optional(),
+});
+export type LoadBalancerIngress = z.infer<typeof LoadBalancerIngress>;
+
+/** Service status. */
+export const ServiceStatus = z.object({
+  loadBalancer: z.object({ ingress: z.array(LoadBalancerIngress).optional() }).default({}),
+  conditions: z.array(Condition).optional().meta(CONDITIONS_PATCH),
+});
+export type ServiceStatus = z.infer<typeof ServiceStatus>;
+
+/** core/v1 Service. */
+export const Service = z.object({
+  ...TypeMeta,
+  metadata: ObjectMeta.default({}),
+  spec: ServiceSpec.prefault({}),
+  status: ServiceStatus.prefault({}),
+}).meta({ id: "Service", ...gvk("Service") });
+export type Service = z.infer<typeof Service>;
+
+/** One backend address of an Endpoints subset. */
+export const EndpointAddress = z.object({
+  ip: z.string(),
+  hostname: z.string().optional(),
+  nodeName: z.string().optional(),
+  targetRef: ObjectReference.optional(),
+});
+export type EndpointAddress = z.infer<typeof EndpointAddress>;
+
+/** One port of an Endpoints subset. */
+export const EndpointPort = z.object({
+  name: z.string().optional(),
+  port: Int32,
+  protocol: Protocol.default("TCP"),
+  appProtocol: z.string().optional(),
+});
+export type EndpointPort = z.infer<typeof EndpointPort>;
+
+/** One subset: every address serves every port. */
+export const EndpointSubset = z.object({
+  addresses: z.array(EndpointAddress).optional(),
+  notReadyAddresses: z.array(EndpointAddress).optional(),
+  ports: z.array(EndpointPort).optional(),
+});
+export type EndpointSubset = z.infer<typeof EndpointSubset>;
+
+/** core/v1 Endpoints: a Service's backends (written by the endpoints controller). */
+export const Endpoints = z.object({
+  ...TypeMeta,
+  metadata: ObjectMeta.default({}),
+  subsets: z.array(EndpointSubset).optional(),
+}).meta({ id: "Endpoints", ...gvk("Endpoints") });
+export type Endpoints = z.infer<typeof Endpoints>;
+
+// ---------------------------------------------------------------------------------------------
+// Nodes and namespaces.
+
+/** spec.taints[] of a node. */
+export const Taint = z.object({
+  key: z.string(),
+  value: z.string().optional(),
+  effect: TaintEffect,
+  timeAdded: Time.optional(),
+});
+export type Taint = z.infer<typeof Taint>;
+
+/** Node spec. */
+export const NodeSpec = z.object({
+  podCIDR: z.string().optional(),
+  podCIDRs: z.array(z.string()).optional(),
+  providerID: z.string().optional(),
+  unschedulable: z.boolean().optional(),
+  taints: z.array(Taint).optional(),
+  externalID: z.string().optional(),
+});
+export type NodeSpec = z.infer<typeof NodeSpec>;
+
+/** status.addresses[] of a node. */
+export const NodeAddress = z.object({
+  type: z.string(),
+  address: z.string(),
+});
+export type NodeAddress = z.infer<typeof NodeAddress>;
+
+/** status.nodeInfo of a node. */
+export const NodeSystemInfo = z.object({
+  machineID: z.string().default(""),
+  systemUUID: z.string().default(""),
+  bootID: z.string().default(""),
+  kernelVersion: z.string().default(""),
+  osImage: z.string().default(""),
+  containerRuntimeVersion: z.string().default(""),
+  kubeletVersion: z.string().default(""),
+  kubeProxyVersion: z.string().default(""),
+  operatingSystem: z.string().default(""),
+  architecture: z.string().default(""),
+});
+export type NodeSystemInfo = z.infer<typeof NodeSystemInfo>;
+
+/** Node status as reported by the agent. */
+export const NodeStatus = z.object({
+  capacity: ResourceList.optional(),
+  allocatable: ResourceList.optional(),
+  phase: z.string().optional(),
+  conditions: z.array(Condition).optional().meta(CONDITIONS_PATCH),
+  addresses: z.array(NodeAddress).optional().meta(CONDITIONS_PATCH),
+  daemonEndpoints: z.object({
+    kubeletEndpoint: z.object({ Port: Int32 }).optional(),
+  }).optional(),
+  nodeInfo: NodeSystemInfo.optional(),
+  images: z.array(z.object({
+    names: z.array(z.string()).optional(),
+    sizeBytes: Int64.optional(),
+  })).optional(),
+  volumesInUse: z.array(z.string()).optional(),
+  volumesAttached: z.array(z.looseObject({})).optional(),
+  config: z.looseObject({}).optional(),
+});
+export type NodeStatus = z.infer<typeof NodeStatus>;
+
+/** core/v1 Node. */
+export const Node = z.object({
+  ...TypeMeta,
+  metadata: ObjectMeta.default({}),
+  spec: NodeSpec.default({}),
+  status: NodeStatus.default({}),
+}).meta({ id: "Node", ...gvk("Node") });
+export type Node = z.infer<typeof Node>;
+
+/** core/v1 Namespace; new namespaces are Active and carry the `kubernetes` finalizer. */
+export const Namespace = z.object({
+  ...TypeMeta,
+  metadata: ObjectMeta.default({}),
+  spec: z.object({
+    finalizers: z.array(z.string()).default(["kubernetes"]),
+  }).prefault({}),
+  status: z.object({
+    phase: z.enum(["Active", "Terminating"]).default("Active"),
+    conditions: z.array(Condition).optional().meta(CONDITIONS_PATCH),
+  }).prefault({}),
+}).meta({ id: "Namespace", ...gvk("Namespace") });
+export type Namespace = z.infer<typeof Namespace>;
+
+// ---------------------------------------------------------------------------------------------
+// Workloads, configuration and events.
+
+/** core/v1 ReplicationController (selector and labels default to the template's labels). */
+export const ReplicationController = z.object({
+  ...TypeMeta,
+  metadata: ObjectMeta.default({}),
+  spec: z.object({
+    replicas: Int32.default(1),
+    minReadySeconds: Int32.optional(),
+    selector: StringMap.optional(),
+    template: PodTemplateSpec.optional(),
+  }).prefault({}),
+  status: z.object({
+    replicas: Int32.default(0),
+    fullyLabeledReplicas: Int32.optional(),
+    readyReplicas: Int32.optional(),
+    availableReplicas: Int32.optional(),
+    observedGeneration: Int64.optional(),
+    conditions: z.array(Condition).optional().meta(CONDITIONS_PATCH),
+  }).prefault({}),
+}).meta({ id: "ReplicationController", ...gvk("ReplicationController") });
+export type ReplicationController = z.infer<typeof ReplicationController>;
+
+/** core/v1 ConfigMap. */
+export const ConfigMap = z.object({
+  ...TypeMeta,
+  metadata: ObjectMeta.default({}),
+  data: StringMap.optional(),
+  binaryData: StringMap.optional(),
+  immutable: z.boolean().optional(),
+}).meta({ id: "ConfigMap", ...gvk("ConfigMap") });
+export type ConfigMap = z.infer<typeof ConfigMap>;
+
+/** core/v1 Secret; `stringData` is merged into base64 `data` on write (defaults.ts). */
+export const Secret = z.object({
+  ...TypeMeta,
+  metadata: ObjectMeta.default({}),
+  data: StringMap.optional(),
+  stringData: StringMap.optional(),
+  type: z.string().default("Opaque"),
+  immutable: z.boolean().optional(),
+}).meta({ id: "Secret", ...gvk("Secret") });
+export type Secret = z.infer<typeof Secret>;
+
+/** core/v1 Event. */
+export const Event = z.object({
+  ...TypeMeta,
+  metadata: ObjectMeta.default({}),
+  involvedObject: ObjectReference,
+  reason: z.string().optional(),
+  message: z.string().optional(),
+  source: z.object({
+    component: z.string().optional(),
+    host: z.string().optional(),
+  }).optional(),
+  firstTimestamp: Time.optional(),
+  lastTimestamp: Time.optional(),
+  count: Int32.optional(),
+  type: z.string().optional(),
+  eventTime: Time.optional(),
+  series: z.object({
+    count: Int32.optional(),
+    lastObservedTime: Time.optional(),
+  }).optional(),
+  action: z.string().optional(),
+  related: ObjectReference.optional(),
+  reportingComponent: z.string().optional(),
+  reportingInstance: z.string().optional(),
+}).meta({ id: "Event", ...gvk("Event") });
+export type Event = z.infer<typeof Event>;

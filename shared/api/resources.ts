@@ -1,0 +1,159 @@
+/**
+ * The table of every resource kind Skiff serves: how it is addressed (ResourceInfo, as discovery
+ * advertises it), the zod schema of its objects and the kind name of its lists. The router,
+ * discovery, OpenAPI, validation and the client all read this one table.
+ */
+import type { z } from "zod";
+import type { ResourceInfo } from "./resource_info.ts";
+import { apiVersionOf } from "./resource_info.ts";
+import {
+  ConfigMap,
+  Endpoints,
+  Event,
+  Namespace,
+  Node,
+  Pod,
+  ReplicationController,
+  Secret,
+  Service,
+} from "./core_v1.ts";
+import { Deployment, ReplicaSet } from "./apps_v1.ts";
+import { Lease } from "./coordination_v1.ts";
+import { EndpointSlice } from "./discovery_v1.ts";
+import { NodeMetrics, PodMetrics } from "./metrics_v1beta1.ts";
+
+/** One served resource: its addressing facts, object schema and list kind. */
+export interface ResourceEntry extends ResourceInfo {
+  /** Parses (and defaults) one object of this kind; unknown fields are stripped. */
+  schema: z.ZodType;
+  /** `PodList`, `DeploymentList`, ... */
+  listKind: string;
+}
+
+/** Every served resource, in discovery order (which is also `kubectl get all`'s order). */
+export type ResourceTable = readonly ResourceEntry[];
+
+/** The verbs of an ordinary read-write resource. */
+export const ALL_VERBS: readonly string[] = [
+  "create",
+  "delete",
+  "deletecollection",
+  "get",
+  "list",
+  "patch",
+  "update",
+  "watch",
+];
+
+interface EntryOptions {
+  group?: string;
+  version?: string;
+  namespaced?: boolean;
+  shortNames?: string[];
+  categories?: string[];
+  verbs?: readonly string[];
+  subresources?: string[];
+}
+
+function entry(
+  kind: string,
+  schema: z.ZodType,
+  options: EntryOptions & { plural: string },
+): ResourceEntry {
+  return {
+    group: options.group ?? "",
+    version: options.version ?? "v1",
+    kind,
+    plural: options.plural,
+    singular: kind.toLowerCase(),
+    namespaced: options.namespaced ?? true,
+    shortNames: options.shortNames ?? [],
+    categories: options.categories ?? [],
+    verbs: [...(options.verbs ?? ALL_VERBS)],
+    subresources: options.subresources ?? [],
+    schema,
+    listKind: `${kind}List`,
+  };
+}
+
+/** The resource table. */
+export const RESOURCES: ResourceTable = [
+  entry("Pod", Pod, {
+    plural: "pods",
+    shortNames: ["po"],
+    categories: ["all"],
+    subresources: ["status", "binding", "log", "exec", "attach", "portforward", "eviction"],
+  }),
+  entry("Service", Service, {
+    plural: "services",
+    shortNames: ["svc"],
+    categories: ["all"],
+    subresources: ["status"],
+  }),
+  entry("ReplicationController", ReplicationController, {
+    plural: "replicationcontrollers",
+    shortNames: ["rc"],
+    categories: ["all"],
+    subresources: ["status", "scale"],
+  }),
+  entry("Namespace", Namespace, {
+    plural: "namespaces",
+    namespaced: false,
+    shortNames: ["ns"],
+    verbs: ["create", "delete", "get", "list", "patch", "update", "watch"],
+    subresources: ["status", "finalize"],
+  }),
+  entry("Node", Node, {
+    plural: "nodes",
+    namespaced: false,
+    shortNames: ["no"],
+    subresources: ["status"],
+  }),
+  entry("Endpoints", Endpoints, { plural: "endpoints", shortNames: ["ep"] }),
+  entry("ConfigMap", ConfigMap, { plural: "configmaps", shortNames: ["cm"] }),
+  entry("Secret", Secret, { plural: "secrets" }),
+  entry("Event", Event, { plural: "events", shortNames: ["ev"] }),
+  entry("Deployment", Deployment, {
+    group: "apps",
+    plural: "deployments",
+    shortNames: ["deploy"],
+    categories: ["all"],
+    subresources: ["status", "scale"],
+  }),
+  entry("ReplicaSet", ReplicaSet, {
+    group: "apps",
+    plural: "replicasets",
+    shortNames: ["rs"],
+    categories: ["all"],
+    subresources: ["status", "scale"],
+  }),
+  entry("Lease", Lease, { group: "coordination.k8s.io", plural: "leases" }),
+  entry("EndpointSlice", EndpointSlice, { group: "discovery.k8s.io", plural: "endpointslices" }),
+  entry("NodeMetrics", NodeMetrics, {
+    group: "metrics.k8s.io",
+    version: "v1beta1",
+    plural: "nodes",
+    namespaced: false,
+    verbs: ["get", "list"],
+  }),
+  entry("PodMetrics", PodMetrics, {
+    group: "metrics.k8s.io",
+    version: "v1beta1",
+    plural: "pods",
+    verbs: ["get", "list"],
+  }),
+];
+
+/** The resource served at `group/version/plural`, if any (`findResource("apps", "v1", "deployments")`). */
+export function findResource(
+  group: string,
+  version: string,
+  plural: string,
+): ResourceEntry | undefined {
+  return RESOURCES.find((r) => r.group === group && r.version === version && r.plural === plural);
+}
+
+/** The resource of a kind in an apiVersion (`resourceForKind("apps/v1", "Deployment")`). */
+export function resourceForKind(apiVersion: string, kind: string): ResourceEntry | undefined {
+  return RESOURCES.find((r) => apiVersionOf(r) === apiVersion && r.kind === kind);
+}

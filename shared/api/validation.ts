@@ -1,0 +1,370 @@
+/**
+ * Validation of objects written through the API, the job of kube-apiserver's decoding plus its
+ * per-kind `Validate`/`ValidateUpdate`:
+ *
+ * 1. the body must be a JSON object whose kind/apiVersion (when present) name the endpoint's kind
+ *    (else 400 BadRequest);
+ * 2. `null` fields count as absent, and the kind's zod schema parses and defaults the object
+ *    (shape errors become 422 Invalid with Kubernetes field paths);
+ * 3. fields the schema does not know are dropped; with `fieldValidation=Strict` they are a 400
+ *    `strict decoding error: unknown field "spec.foo"`, with `Warn` they become warnings;
+ * 4. field-dependent defaults (defaults.ts), then the semantic rules (validation_rules.ts) and,
+ *    on update, the immutability rules — all reported together as one 422 Invalid.
+ */
+import { z } from "zod";
+import { BadRequestError, InvalidError, type StatusCause } from "../errors.ts";
+import type { KubeObject } from "./object.ts";
+import type { ResourceInfo } from "./resource_info.ts";
+import { apiVersionOf } from "./resource_info.ts";
+import { findResource } from "./resources.ts";
+import { applyDefaults } from "./defaults.ts";
+import { FieldErrors } from "./field_errors.ts";
+import { validateKind } from "./validation_rules.ts";
+
+/** The `fieldValidation` query parameter: what to do with fields the schema does not know. */
+export type FieldValidation = "Strict" | "Warn" | "Ignore";
+
+/** Options of validateCreate / validateUpdate. */
+export interface ValidateOptions {
+  /** Unknown fields: `Strict` refuses them (400), `Warn` (the default) and `Ignore` drop them. */
+  fieldValidation?: FieldValidation;
+  /**
+   * Receives one `unknown field "spec.foo"` message per dropped field when fieldValidation is
+   * `Warn` (or absent) — the text of the `Warning: 299 - "..."` response headers.
+   */
+  warnings?: string[];
+}
+
+// deno-lint-ignore no-explicit-any
+type Obj = Record<string, any>;
+
+function isPlainObject(v: unknown): v is Obj {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** A deep copy without `null` object fields (Kubernetes decodes them as absent). */
+export function dropNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(dropNulls);
+  if (!isPlainObject(value)) return value;
+  const out: Obj = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v !== null && v !== undefined) out[k] = dropNulls(v);
+  }
+  return out;
+}
+
+function joinPath(base: string, key: string | number): string {
+  if (typeof key === "number") return `${base}[${key}]`;
+  return base ? `${base}.${key}` : key;
+}
+
+/** Kubernetes-style path of a zod issue path (`spec.containers[0].image`). */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) out = joinPath(out, typeof p === "number" ? p : String(p));
+  return out;
+}
+
+/** Every field of `input` that is not in the parsed `output` (the dropped unknown fields). */
+export function unknownFields(input: unknown, output: unknown, path = ""): string[] {
+  const found: string[] = [];
+  if (isPlainObject(input) && isPlainObject(output)) {
+    for (const [k, v] of Object.entries(input)) {
+      if (!(k in output)) found.push(joinPath(path, k));
+      else found.push(...unknownFields(v, output[k], joinPath(path, k)));
+    }
+  } else if (Array.isArray(input) && Array.isArray(output)) {
+    const n = Math.min(input.length, output.length);
+    for (let i = 0; i < n; i++) {
+      found.push(...unknownFields(input[i], output[i], joinPath(path, i)));
+    }
+  }
+  return found;
+}
+
+function describeType(v: unknown): string {
+  if (Array.isArray(v)) return "array";
+  if (v === null) return "null";
+  return typeof v;
+}
+
+function issueToCauses(issue: z.core.$ZodIssue, base: readonly PropertyKey[]): StatusCause[] {
+  const path = [...base, ...issue.path];
+  const field = fieldPath(path);
+  const errs = new FieldErrors();
+  const input = (issue as { input?: unknown }).input;
+  switch (issue.code) {
+    case "invalid_type":
+      if (input === undefined) errs.required(field);
+      else if (
+        issue.expected === "int" || (issue.expected === "number" && typeof input === "number")
+      ) {
+        errs.invalid(field, input, "must be an integer");
+      } else {
+        errs.invalid(field, input, `must be of type ${issue.expected}, not ${describeType(input)}`);
+      }
+      break;
+    case "invalid_value":
+      errs.notSupported(field, input, issue.values);
+      break;
+    case "invalid_union": {
+      // Every branch failed. A union of enums/literals reads as one "Unsupported value".
+      const flat = issue.errors.flat();
+      if (flat.length > 0 && flat.every((e) => e.code === "invalid_value")) {
+        errs.notSupported(field, input, flat.flatMap((e) => (e as { values: unknown[] }).values));
+      } else if (input === undefined) {
+        errs.required(field);
+      } else {
+        const kinds = flat.filter((e) => e.code === "invalid_type").map((e) =>
+          (e as { expected: string }).expected
+        );
+        errs.invalid(
+          field,
+          input,
+          kinds.length === flat.length ? `must be of type ${kinds.join(" or ")}` : issue.message,
+        );
+      }
+      break;
+    }
+    case "too_small":
+      errs.invalid(field, input, `must be greater than or equal to ${issue.minimum}`);
+      break;
+    case "too_big":
+      errs.invalid(field, input, `must be less than or equal to ${issue.maximum}`);
+      break;
+    default:
+      errs.invalid(field, input, issue.message);
+  }
+  return errs.causes;
+}
+
+/** Turns a failed zod parse into Kubernetes causes (one per field). */
+export function zodCauses(error: z.ZodError): StatusCause[] {
+  const causes: StatusCause[] = [];
+  const seen = new Set<string>();
+  for (const issue of error.issues) {
+    for (const c of issueToCauses(issue, [])) {
+      const key = `${c.field}\u0000${c.message}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      causes.push(c);
+    }
+  }
+  return causes;
+}
+
+function invalid(info: ResourceInfo, obj: Obj, causes: StatusCause[]): InvalidError {
+  const name = isPlainObject(obj.metadata) ? obj.metadata.name : undefined;
+  return new InvalidError(
+    { kind: info.kind, resource: info.plural, group: info.group || undefined, name },
+    causes,
+  );
+}
+
+function schemaOf(info: ResourceInfo): z.ZodType {
+  const entry = findResource(info.group, info.version, info.plural);
+  if (!entry) throw new BadRequestError(`no schema for ${info.plural}.${info.group}`);
+  return entry.schema;
+}
+
+/** Type checks, parse, unknown fields, defaults; returns the parsed object or throws. */
+function decode(info: ResourceInfo, raw: unknown, options: ValidateOptions): KubeObject {
+  if (!isPlainObject(raw)) {
+    throw new BadRequestError(
+      `the body of the request must be a JSON object, not ${describeType(raw)}`,
+    );
+  }
+  const expectedVersion = apiVersionOf(info);
+  if (
+    raw.apiVersion !== undefined && raw.apiVersion !== null && raw.apiVersion !== expectedVersion
+  ) {
+    throw new BadRequestError(
+      `the API version in the data (${raw.apiVersion}) does not match the expected API version ` +
+        `(${expectedVersion})`,
+    );
+  }
+  if (raw.kind !== undefined && raw.kind !== null && raw.kind !== info.kind) {
+    throw new BadRequestError(
+      `${raw.kind} in version "${info.version}" cannot be handled as a ${info.kind}: the kind in ` +
+        `the data (${raw.kind}) does not match the expected kind (${info.kind})`,
+    );
+  }
+  const input = dropNulls(raw) as Obj;
+  const result = schemaOf(info).safeParse(input, { reportInput: true });
+  if (!result.success) throw invalid(info, input, zodCauses(result.error));
+  const parsed = result.data as KubeObject;
+  const unknown = unknownFields(input, parsed);
+  if (unknown.length > 0) {
+    const messages = unknown.map((f) => `unknown field ${JSON.stringify(f)}`);
+    const mode = options.fieldValidation ?? "Warn";
+    if (mode === "Strict") {
+      throw new BadRequestError(
+        `${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: ` +
+          `strict decoding error: ${messages.join(", ")}`,
+      );
+    }
+    if (mode === "Warn") options.warnings?.push(...messages);
+  }
+  // apiVersion and kind first, as Kubernetes serializes them.
+  const typed = { apiVersion: expectedVersion, kind: info.kind, ...parsed } as KubeObject;
+  typed.apiVersion = expectedVersion;
+  typed.kind = info.kind;
+  return applyDefaults(info.kind, typed);
+}
+
+/**
+ * Validates and defaults an object about to be created at the endpoint of `info`. Returns the
+ * parsed object (unknown fields dropped, defaults applied, `apiVersion`/`kind` set). Throws
+ * BadRequestError (400) for a non-object body, a kind/apiVersion that does not match the
+ * endpoint or, under `fieldValidation: "Strict"`, unknown fields; throws InvalidError (422) with
+ * one cause per bad field otherwise.
+ */
+export function validateCreate(
+  info: ResourceInfo,
+  obj: unknown,
+  options: ValidateOptions = {},
+): KubeObject {
+  const parsed = decode(info, obj, options);
+  const errs = new FieldErrors();
+  validateKind(info.kind, parsed, errs, { namespaced: info.namespaced });
+  if (!errs.empty) throw invalid(info, parsed, errs.causes);
+  return parsed;
+}
+
+/**
+ * Validates and defaults the new version of an object being updated, like validateCreate, and
+ * also enforces the kind's immutable fields against `oldObj` (the stored object). Values the
+ * server allocated and the client left out (a Service's clusterIP and nodePorts) are carried
+ * over from `oldObj`, as kube-apiserver does.
+ */
+export function validateUpdate(
+  info: ResourceInfo,
+  newObj: unknown,
+  oldObj: KubeObject,
+  options: ValidateOptions = {},
+): KubeObject {
+  const parsed = decode(info, newObj, options);
+  carryOverAllocations(info.kind, parsed, oldObj);
+  const errs = new FieldErrors();
+  validateKind(info.kind, parsed, errs, { namespaced: info.namespaced });
+  validateImmutable(info.kind, parsed, oldObj, errs);
+  if (!errs.empty) throw invalid(info, parsed, errs.causes);
+  return parsed;
+}
+
+function carryOverAllocations(kind: string, next: Obj, old: Obj): void {
+  if (kind !== "Service" || next.spec.type === "ExternalName") return;
+  if (!next.spec.clusterIP && old.spec?.clusterIP) {
+    next.spec.clusterIP = old.spec.clusterIP;
+    if (!next.spec.clusterIPs && old.spec.clusterIPs) {
+      next.spec.clusterIPs = [...old.spec.clusterIPs];
+    }
+  }
+  if (next.spec.type === "NodePort" || next.spec.type === "LoadBalancer") {
+    for (const p of (next.spec.ports ?? []) as Obj[]) {
+      if (p.nodePort) continue;
+      const prev = (old.spec?.ports as Obj[] | undefined)?.find((o) =>
+        o.port === p.port && o.protocol === p.protocol && o.nodePort
+      );
+      if (prev) p.nodePort = prev.nodePort;
+    }
+  }
+}
+
+/** Deep equality of JSON values, ignoring key order. */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((v, i) => jsonEqual(v, b[i]));
+  }
+  if (!isPlainObject(a) || !isPlainObject(b)) return false;
+  const ka = Object.keys(a).filter((k) => a[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => b[k] !== undefined);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => jsonEqual(a[k], b[k]));
+}
+
+const POD_UPDATE_MESSAGE = "pod updates may not change fields other than " +
+  "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`," +
+  "`spec.tolerations` (only additions to existing tolerations)," +
+  "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)";
+
+function validatePodUpdate(next: Obj, old: Obj, errs: FieldErrors): void {
+  const oldSpec: Obj = old.spec ?? {};
+  const spec: Obj = structuredClone(next.spec);
+  // Blank out what may change, then the rest must be equal.
+  for (const list of ["containers", "initContainers"]) {
+    (spec[list] as Obj[] | undefined)?.forEach((c, i) => {
+      const before = oldSpec[list]?.[i];
+      if (before) c.image = before.image;
+    });
+  }
+  const oldDeadline = oldSpec.activeDeadlineSeconds;
+  if (
+    oldDeadline === undefined ||
+    (spec.activeDeadlineSeconds !== undefined && spec.activeDeadlineSeconds <= oldDeadline)
+  ) {
+    spec.activeDeadlineSeconds = oldDeadline;
+  } else {
+    errs.invalid(
+      "spec.activeDeadlineSeconds",
+      spec.activeDeadlineSeconds ?? null,
+      "must be less than or equal to previous value",
+    );
+    spec.activeDeadlineSeconds = oldDeadline;
+  }
+  const oldTolerations: Obj[] = oldSpec.tolerations ?? [];
+  const newTolerations: Obj[] = spec.tolerations ?? [];
+  if (oldTolerations.every((t) => newTolerations.some((n) => jsonEqual(n, t)))) {
+    spec.tolerations = oldSpec.tolerations;
+  }
+  // Binding sets nodeName once; a scheduler writing it through update is allowed the same.
+  if (!oldSpec.nodeName) spec.nodeName = oldSpec.nodeName;
+  if (!jsonEqual(spec, oldSpec)) errs.forbidden("spec", POD_UPDATE_MESSAGE);
+}
+
+function immutable(errs: FieldErrors, field: string, value: unknown): void {
+  errs.invalid(field, value, "field is immutable");
+}
+
+function validateImmutable(kind: string, next: Obj, old: Obj, errs: FieldErrors): void {
+  if (old.metadata?.name !== undefined && next.metadata.name !== old.metadata.name) {
+    immutable(errs, "metadata.name", next.metadata.name);
+  }
+  if (old.metadata?.namespace !== undefined && next.metadata.namespace !== old.metadata.namespace) {
+    immutable(errs, "metadata.namespace", next.metadata.namespace);
+  }
+  if (old.metadata?.uid && next.metadata.uid && next.metadata.uid !== old.metadata.uid) {
+    immutable(errs, "metadata.uid", next.metadata.uid);
+  }
+  switch (kind) {
+    case "Pod":
+      validatePodUpdate(next, old, errs);
+      break;
+    case "Service":
+      if (
+        old.spec?.clusterIP && next.spec.type !== "ExternalName" &&
+        old.spec.type !== "ExternalName" && next.spec.clusterIP !== old.spec.clusterIP
+      ) {
+        immutable(errs, "spec.clusterIP", next.spec.clusterIP ?? "");
+      }
+      break;
+    case "Deployment":
+    case "ReplicaSet":
+      if (old.spec?.selector && !jsonEqual(next.spec.selector, old.spec.selector)) {
+        immutable(errs, "spec.selector", next.spec.selector);
+      }
+      break;
+    case "ConfigMap":
+    case "Secret":
+      if (old.immutable === true) {
+        const detail = "field is immutable when `immutable` is set";
+        if (next.immutable !== true) errs.forbidden("immutable", detail);
+        for (const part of ["data", "binaryData"]) {
+          if (!jsonEqual(next[part] ?? {}, old[part] ?? {})) errs.forbidden(part, detail);
+        }
+      }
+      break;
+  }
+}
