@@ -1,0 +1,135 @@
+/**
+ * Server-side Table printing: the meta.k8s.io/v1 `Table` kube-apiserver returns to `kubectl get`,
+ * with each kind's own columns (kubectl 1.32 has no client-side printers left, so these are the
+ * columns users see). Kinds without a printer get NAME and AGE.
+ *
+ * @example
+ * ```ts
+ * if (wantsTable(req.headers.get("accept"))) {
+ *   return jsonResponse(tableFor(info, items, { includeObject: "Metadata", listMeta }));
+ * }
+ * ```
+ */
+
+import type { KubeObject } from "../../../shared/api/object.ts";
+import { configMapPrinter, secretPrinter } from "./config.ts";
+import { leasePrinter, namespacePrinter } from "./cluster.ts";
+import { eventPrinter } from "./events.ts";
+import { timestampAge } from "./human_duration.ts";
+import { nodePrinter } from "./nodes.ts";
+import { podPrinter } from "./pods.ts";
+import { endpointSlicePrinter, endpointsPrinter, servicePrinter } from "./services.ts";
+import { AGE_COLUMN, NAME_COLUMN, type Printer, type Table, type TableRow } from "./table.ts";
+import { deploymentPrinter, replicaSetPrinter, replicationControllerPrinter } from "./workloads.ts";
+
+export type { Table, TableColumnDefinition, TableRow, TableRowCondition } from "./table.ts";
+export { humanDuration, timestampAge } from "./human_duration.ts";
+
+/** The NAME/AGE printer for kinds without their own. */
+export const genericPrinter: Printer = {
+  columns: [NAME_COLUMN, AGE_COLUMN],
+  row: (obj, now) => ({
+    cells: [obj.metadata.name ?? "", timestampAge(obj.metadata.creationTimestamp, now)],
+  }),
+};
+
+/** Printers by `group/plural` (core group = ""). */
+const PRINTERS: Record<string, Printer> = {
+  "/pods": podPrinter,
+  "/nodes": nodePrinter,
+  "/services": servicePrinter,
+  "/endpoints": endpointsPrinter,
+  "/replicationcontrollers": replicationControllerPrinter,
+  "/configmaps": configMapPrinter,
+  "/secrets": secretPrinter,
+  "/namespaces": namespacePrinter,
+  "/events": eventPrinter,
+  "events.k8s.io/events": eventPrinter,
+  "apps/deployments": deploymentPrinter,
+  "apps/replicasets": replicaSetPrinter,
+  "coordination.k8s.io/leases": leasePrinter,
+  "discovery.k8s.io/endpointslices": endpointSlicePrinter,
+};
+
+/** The printer for a resource (the generic NAME/AGE printer when it has none). */
+export function printerFor(info: { group: string; plural: string }): Printer {
+  return PRINTERS[`${info.group}/${info.plural}`] ?? genericPrinter;
+}
+
+/** `includeObject` as the query parameter spells it; `true` = Object, `false` = Metadata. */
+export type IncludeObject = "None" | "Metadata" | "Object" | boolean;
+
+/** Options of {@linkcode tableFor}. */
+export interface TableOptions {
+  /** What `rows[].object` holds; default `Metadata` (a PartialObjectMetadata), as kube-apiserver. */
+  includeObject?: IncludeObject;
+  /** The printing time for AGE columns; default now. */
+  now?: Date;
+  /** The list's metadata (resourceVersion, continue, remainingItemCount). */
+  listMeta?: { resourceVersion?: string; continue?: string; remainingItemCount?: number };
+  /** Omit column definitions (the `noHeaders` Table option). */
+  noHeaders?: boolean;
+}
+
+function rowObject(
+  obj: KubeObject,
+  info: { group: string; kind: string; version?: string },
+  mode: "None" | "Metadata" | "Object",
+): unknown {
+  if (mode === "None") return undefined;
+  if (mode === "Object") {
+    // kubectl decodes rows[].object by kind/apiVersion: make sure both are there.
+    const apiVersion = obj.apiVersion ??
+      (info.version ? (info.group ? `${info.group}/${info.version}` : info.version) : undefined);
+    return { ...obj, kind: obj.kind ?? info.kind, ...(apiVersion ? { apiVersion } : {}) };
+  }
+  return { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: obj.metadata };
+}
+
+/**
+ * Builds the Table for `objects` of one resource kind. Without `listMeta`, a single object's
+ * resourceVersion becomes the Table's (as for a GET or a watch event).
+ */
+export function tableFor(
+  info: { group: string; kind: string; plural: string; version?: string },
+  objects: KubeObject[],
+  options: TableOptions = {},
+): Table {
+  const printer = printerFor(info);
+  const now = options.now ?? new Date();
+  const include = options.includeObject;
+  const mode = include === true
+    ? "Object"
+    : include === false || include === undefined
+    ? "Metadata"
+    : include;
+
+  const rows: TableRow[] = objects.map((obj) => {
+    const { cells, conditions } = printer.row(obj, now);
+    const row: TableRow = { cells };
+    if (conditions) row.conditions = conditions;
+    const object = rowObject(obj, info, mode);
+    if (object !== undefined) row.object = object;
+    return row;
+  });
+
+  const metadata: Table["metadata"] = {};
+  const listMeta = options.listMeta;
+  if (listMeta) {
+    if (listMeta.resourceVersion !== undefined) metadata.resourceVersion = listMeta.resourceVersion;
+    if (listMeta.continue) metadata.continue = listMeta.continue;
+    if (listMeta.remainingItemCount !== undefined) {
+      metadata.remainingItemCount = listMeta.remainingItemCount;
+    }
+  } else if (objects.length === 1 && objects[0].metadata.resourceVersion) {
+    metadata.resourceVersion = objects[0].metadata.resourceVersion;
+  }
+
+  return {
+    kind: "Table",
+    apiVersion: "meta.k8s.io/v1",
+    metadata,
+    columnDefinitions: options.noHeaders ? [] : printer.columns,
+    rows,
+  };
+}
