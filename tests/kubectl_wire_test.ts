@@ -14,6 +14,12 @@ import {
   serveExecWebSocket,
   servePortForwardWebSocket,
 } from "../server/api/websocket_channels.ts";
+import {
+  nodeMetricsList,
+  type NodeUsage,
+  podMetricsList,
+  type PodUsage,
+} from "../server/api/metrics_api.ts";
 import { haveKubectl, KUBECTL, kubectl } from "./kubectl.ts";
 
 const DISCOVERY_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
@@ -31,6 +37,28 @@ const resource = (resource: string, kind: string, group = "", version = "v1") =>
   verbs: ["create", "get", "list"],
 });
 
+const coreDiscovery = {
+  items: [{
+    metadata: { name: "" },
+    versions: [{
+      version: "v1",
+      resources: [resource("pods", "Pod"), { ...resource("nodes", "Node"), scope: "Cluster" }],
+    }],
+  }],
+};
+const groupDiscovery = {
+  items: [{
+    metadata: { name: "metrics.k8s.io" },
+    versions: [{
+      version: "v1beta1",
+      resources: [
+        { ...resource("nodes", "NodeMetrics", "metrics.k8s.io", "v1beta1"), scope: "Cluster" },
+        resource("pods", "PodMetrics", "metrics.k8s.io", "v1beta1"),
+      ],
+    }],
+  }],
+};
+
 const pod = {
   apiVersion: "v1",
   kind: "Pod",
@@ -38,6 +66,31 @@ const pod = {
   spec: { containers: [{ name: "hello", image: "busybox", ports: [{ containerPort: 8080 }] }] },
   status: { phase: "Running", podIP: "127.0.0.1" },
 };
+
+const node = (name: string) => ({
+  apiVersion: "v1",
+  kind: "Node",
+  metadata: { name },
+  status: { allocatable: { cpu: "2", memory: "4Gi" }, capacity: { cpu: "2", memory: "4Gi" } },
+});
+const nodeList = {
+  apiVersion: "v1",
+  kind: "NodeList",
+  metadata: {},
+  items: [node("n1"), node("n2")],
+};
+const nodeUsage: NodeUsage[] = [
+  { name: "n2", cpuNanoCores: 1_000_000_000, memoryBytes: 1024 ** 3 },
+  { name: "n1", cpuNanoCores: 250_123_456, memoryBytes: 512 * 1024 ** 2 + 300 },
+];
+const podUsage: PodUsage[] = [{
+  namespace: "default",
+  name: "hello",
+  containers: [
+    { name: "app", cpuNanoCores: 3_000_000, memoryBytes: 20 * 1024 ** 2 },
+    { name: "sidecar", cpuNanoCores: 1_500_000, memoryBytes: 4 * 1024 ** 2 },
+  ],
+}];
 
 /** A toy container runtime for exec: a few commands implemented on the exec streams. */
 async function runCommand(command: string[], io: ExecIO): Promise<{ exitCode: number }> {
@@ -79,19 +132,13 @@ function startFront(options: FrontOptions) {
     const path = url.pathname;
     try {
       if (path === "/version") return json({ major: "1", minor: "32", gitVersion: "v1.32.4" });
-      if (path === "/api") {
-        return json(
-          {
-            items: [{
-              metadata: { name: "" },
-              versions: [{ version: "v1", resources: [resource("pods", "Pod")] }],
-            }],
-          },
-          200,
-          DISCOVERY_TYPE,
-        );
+      if (path === "/api") return json(coreDiscovery, 200, DISCOVERY_TYPE);
+      if (path === "/apis") return json(groupDiscovery, 200, DISCOVERY_TYPE);
+      if (path === "/api/v1/nodes") return json(nodeList);
+      if (path === "/apis/metrics.k8s.io/v1beta1/nodes") return json(nodeMetricsList(nodeUsage));
+      if (path === "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods") {
+        return json(podMetricsList(podUsage));
       }
-      if (path === "/apis") return json({ items: [] }, 200, DISCOVERY_TYPE);
       if (path === "/api/v1/namespaces/default/pods/hello") return json(pod);
       if (path === "/api/v1/namespaces/default/pods/hello/exec") {
         const exec = parseExecOptions(url);
@@ -342,5 +389,27 @@ Deno.test({
         const out = await pf.stop();
         ok(!/error/i.test(out.stderr), out.stderr);
       }
+    }),
+});
+
+Deno.test({
+  name: "kubectl top nodes and top pods read the metrics.k8s.io lists",
+  ignore,
+  fn: () =>
+    withCluster(async (cluster) => {
+      const nodes = await kubectl(cluster, ["top", "nodes"]);
+      equal(nodes.code, 0, nodes.stderr);
+      deepStrictEqual(nodes.stdout.trim().split("\n").map((l) => l.trim().split(/\s+/)), [
+        ["NAME", "CPU(cores)", "CPU(%)", "MEMORY(bytes)", "MEMORY(%)"],
+        ["n1", "251m", "12%", "512Mi", "12%"],
+        ["n2", "1000m", "50%", "1024Mi", "25%"],
+      ]);
+      const pods = await kubectl(cluster, ["top", "pods", "--containers"]);
+      equal(pods.code, 0, pods.stderr);
+      deepStrictEqual(pods.stdout.trim().split("\n").map((l) => l.trim().split(/\s+/)), [
+        ["POD", "NAME", "CPU(cores)", "MEMORY(bytes)"],
+        ["hello", "app", "3m", "20Mi"],
+        ["hello", "sidecar", "2m", "4Mi"],
+      ]);
     }),
 });
