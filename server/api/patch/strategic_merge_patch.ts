@@ -159,7 +159,10 @@ function mergeList(
     const rest = patch.filter((v) => !(isObject(v) && v[DIRECTIVE] === "replace"));
     return mergeList([], rest, meta, field);
   }
-  if (!meta.mergeKey) return mergePrimitiveList(original, patch, field);
+  if (!meta.mergeKey) {
+    const merged = mergePrimitiveList(original, patch, field);
+    return applyOrder(merged, { order: patch, before: original });
+  }
 
   const key = meta.mergeKey;
   const result = [...original];
@@ -196,7 +199,10 @@ function mergeList(
       result.push(fresh(item, meta.type));
     }
   }
-  return result;
+  // As in Kubernetes, elements named in the patch take the patch's order, interleaved with the
+  // server-only elements by their previous positions.
+  const order = patch.filter((v) => !(isObject(v) && v[DIRECTIVE] === "delete"));
+  return applyOrder(result, { order, before: original, mergeKey: key });
 }
 
 function mergePrimitiveList(original: unknown[], patch: unknown[], field: string): unknown[] {
@@ -217,9 +223,10 @@ function jsonScalarEqual(a: unknown, b: unknown): boolean {
 }
 
 /**
- * Orders `list` per `$setElementOrder`: elements named in `order` come in that order; the others
- * (server-only elements) are interleaved by their position in the list before the patch
- * (`before`). When one of the two compared elements is new, the ordered one goes first.
+ * Orders a merged list: elements named in `order` (the patch list, or `$setElementOrder`) come in
+ * that order; the others (server-only elements) keep their relative order and are interleaved by
+ * their positions in the list before the patch (`before`). When one of the two compared elements
+ * was not in that list, the ordered one goes first.
  */
 function applyOrder(
   list: unknown[],

@@ -138,6 +138,38 @@ Deno.test("SMP: env by name, ports by containerPort, volumeMounts by mountPath",
   assert.equal(out.spec.template.spec.containers.length, 2, "b untouched");
 });
 
+Deno.test("SMP: merged lists follow the patch order, server-only elements keep their place", () => {
+  const base = {
+    metadata: { name: "p" },
+    spec: {
+      containers: [{ name: "c", image: "i" }, { name: "s", image: "i" }, { name: "d", image: "i" }],
+    },
+  };
+  const reordered = applyStrategicMergePatch(base, {
+    spec: { containers: [{ name: "d", image: "j" }, { name: "c", image: "j" }] },
+  }, POD) as typeof base;
+  // d and c take the patch order; s preceded d in the live list, so it stays before d.
+  assert.deepEqual(reordered.spec.containers.map((c) => c.name), ["s", "d", "c"]);
+
+  // The design example: live C,B,D,A,E with $setElementOrder A,B.
+  const live = {
+    spec: {
+      template: { spec: { containers: ["C", "B", "D", "A", "E"].map((name) => ({ name })) } },
+    },
+  };
+  const out = applyStrategicMergePatch(live, {
+    spec: {
+      template: {
+        spec: {
+          "$setElementOrder/containers": [{ name: "A" }, { name: "B" }],
+          containers: [{ name: "A", image: "a" }, { name: "B", image: "b" }],
+        },
+      },
+    },
+  }, DEPLOYMENT) as typeof live;
+  assert.deepEqual(out.spec.template.spec.containers.map((c) => c.name), ["C", "D", "A", "B", "E"]);
+});
+
 Deno.test("SMP: lists without a merge key (tolerations, command) are replaced", () => {
   const out = applyStrategicMergePatch(deployment(), {
     spec: {
@@ -172,7 +204,7 @@ Deno.test("SMP: finalizers merge as a set; $deleteFromPrimitiveList removes valu
   const out = applyStrategicMergePatch(deployment(), {
     metadata: { finalizers: ["z", "x"], "$deleteFromPrimitiveList/finalizers": ["y"] },
   }, DEPLOYMENT) as unknown as D;
-  assert.deepEqual(out.metadata.finalizers, ["x", "z"]);
+  assert.deepEqual(out.metadata.finalizers, ["z", "x"], "patch order wins for patched values");
   const ordered = applyStrategicMergePatch(deployment(), {
     metadata: { "$setElementOrder/finalizers": ["y", "x"] },
   }, DEPLOYMENT) as unknown as D;
@@ -213,7 +245,8 @@ Deno.test("SMP: Service ports merge by port; ownerReferences by uid; conditions 
     spec: { ports: [{ port: 80, targetPort: 9090 }] },
   }, SERVICE) as typeof svc;
   assert.deepEqual(out.spec.ports, [{ port: 80, targetPort: 9090 }, { port: 53, protocol: "UDP" }]);
-  assert.deepEqual(out.metadata.ownerReferences.map((o) => o.uid), ["u1", "u2"]);
+  // A new element cannot be placed relative to the live ones: like Kubernetes, it goes first.
+  assert.deepEqual(out.metadata.ownerReferences.map((o) => o.uid), ["u2", "u1"]);
 
   const pod = {
     metadata: { name: "p" },
@@ -263,7 +296,8 @@ Deno.test("SMP: new elements and maps are added without directives or nulls", ()
       },
     },
   }, DEPLOYMENT) as unknown as D & { spec: { template: { spec: { nodeSelector: object } } } };
-  assert.deepEqual(out.spec.template.spec.containers[2], {
+  assert.deepEqual(out.spec.template.spec.containers.map((c) => c.name), ["c", "a", "b"]);
+  assert.deepEqual(out.spec.template.spec.containers[0], {
     name: "c",
     image: "i",
     env: [{ name: "X", value: "1" }],
