@@ -475,6 +475,9 @@ export class WatchCache {
 
   #apply(change: BackendChange): void {
     const { key, modRevision: revision } = change.kv;
+    // Already applied (a backend replaying what the list held): applying it again would
+    // turn a creation into a MODIFIED.
+    if (revision <= this.#revision) return;
     const prev = this.#objects.get(key);
     let event: CacheEvent | undefined;
     if (change.type === "delete") {
