@@ -5,8 +5,9 @@
  * stop/remove; every Docker failure comes out as a {@linkcode DockerError} with a readable message.
  */
 
-// @ts-types="@types/dockerode"
+// @ts-types="./dockerode.d.ts"
 import Docker from "dockerode";
+import type { NodeStream } from "./dockerode.d.ts";
 import { Buffer } from "node:buffer";
 import { createReadStream } from "node:fs";
 import type { Logger } from "../shared/log.ts";
@@ -147,10 +148,10 @@ function toBytes(chunk: unknown): Uint8Array {
   return new Uint8Array(Buffer.from(chunk as ArrayBuffer));
 }
 
-async function* jsonLines(stream: NodeJS.ReadableStream): AsyncGenerator<Record<string, unknown>> {
+async function* jsonLines(stream: NodeStream): AsyncGenerator<Record<string, unknown>> {
   const decoder = new TextDecoder();
   let pending = "";
-  for await (const chunk of stream as AsyncIterable<unknown>) {
+  for await (const chunk of stream) {
     pending += decoder.decode(toBytes(chunk), { stream: true });
     let nl: number;
     while ((nl = pending.indexOf("\n")) >= 0) {
@@ -162,8 +163,8 @@ async function* jsonLines(stream: NodeJS.ReadableStream): AsyncGenerator<Record<
   if (pending.trim()) yield JSON.parse(pending.trim());
 }
 
-function destroy(stream: NodeJS.ReadableStream): void {
-  (stream as unknown as { destroy?: () => void }).destroy?.();
+function destroy(stream: NodeStream): void {
+  stream.destroy?.();
 }
 
 /** The agent's handle on the local Docker engine. */
@@ -309,7 +310,7 @@ export class DockerRuntime {
 
   /** Pulls an image; throws with the registry's message on failure. */
   async pullImage(ref: string, signal?: AbortSignal): Promise<void> {
-    let stream: NodeJS.ReadableStream;
+    let stream: NodeStream;
     try {
       stream = await this.docker.pull(ref);
     } catch (e) {
@@ -362,7 +363,7 @@ export class DockerRuntime {
   ): Promise<ExecResult> {
     const what = `exec ${JSON.stringify(cmd.join(" "))} in container ${short(id)}`;
     let execObj: Docker.Exec;
-    let stream: NodeJS.ReadWriteStream;
+    let stream: NodeStream;
     try {
       execObj = await this.docker.getContainer(id).exec({
         Cmd: cmd,
@@ -379,7 +380,7 @@ export class DockerRuntime {
     let timedOut = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const finished = (async () => {
-      for await (const chunk of stream as AsyncIterable<unknown>) {
+      for await (const chunk of stream) {
         for (const f of demux.push(toBytes(chunk))) {
           (f.stream === "stderr" ? err : out).push(f.data);
         }
@@ -447,9 +448,9 @@ export class DockerRuntime {
     };
     const container = this.docker.getContainer(id);
     if (!options.follow) {
-      let buf: Buffer;
+      let buf: Uint8Array;
       try {
-        buf = await container.logs({ ...base, follow: false }) as unknown as Buffer;
+        buf = await container.logs({ ...base, follow: false });
       } catch (e) {
         throw toDockerError(e, what);
       }
@@ -465,14 +466,14 @@ export class DockerRuntime {
         },
       });
     }
-    let stream: NodeJS.ReadableStream;
+    let stream: NodeStream;
     try {
-      stream = await container.logs({ ...base, follow: true }) as NodeJS.ReadableStream;
+      stream = await container.logs({ ...base, follow: true });
     } catch (e) {
       throw toDockerError(e, what);
     }
     const demux = new FrameDemuxer();
-    const iterator = (stream as unknown as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    const iterator = stream[Symbol.asyncIterator]();
     const onAbort = () => destroy(stream);
     options.signal?.addEventListener("abort", onAbort, { once: true });
     const cleanup = () => {
@@ -540,7 +541,7 @@ export class DockerRuntime {
   ): Promise<void> {
     let delay = 100;
     while (!signal.aborted) {
-      let stream: NodeJS.ReadableStream | undefined;
+      let stream: NodeStream | undefined;
       const onAbort = () => stream && destroy(stream);
       signal.addEventListener("abort", onAbort, { once: true });
       try {
