@@ -1,0 +1,143 @@
+/**
+ * The agent's own HTTP API, called only by the API server (bearer token checked): container logs
+ * at the kubelet's path `GET /containerLogs/{namespace}/{pod}/{container}` with `tailLines`,
+ * `follow`, `previous`, `timestamps`, `sinceSeconds`, `sinceTime` and `limitBytes`; `GET /healthz`.
+ * The server proxies `GET …/pods/{name}/log` here, finding the port in the Node's
+ * `status.daemonEndpoints.kubeletEndpoint.Port`.
+ */
+
+import { Hono } from "hono";
+import { type Logger, silentLogger } from "../shared/log.ts";
+import type { DockerRuntime } from "./docker_runtime.ts";
+import {
+  LABEL_CONTAINER_NAME,
+  LABEL_KIND,
+  LABEL_POD_NAME,
+  LABEL_POD_NAMESPACE,
+  LABEL_RESTART_COUNT,
+} from "./labels.ts";
+
+/** Options for {@linkcode agentApp} / {@linkcode serveAgentApi}. */
+export interface AgentApiOptions {
+  rt: DockerRuntime;
+  /** The bearer token the API server presents. */
+  token: string;
+  logger?: Logger;
+}
+
+function status(code: number, reason: string, message: string): Response {
+  return Response.json(
+    { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code },
+    { status: code },
+  );
+}
+
+function truthy(v: string | undefined): boolean {
+  return v === "true" || v === "1";
+}
+
+/** The Hono app of the agent API (tests call `app.request()` directly). */
+export function agentApp(options: AgentApiOptions): Hono {
+  const { rt } = options;
+  const log = options.logger ?? silentLogger;
+  const app = new Hono();
+
+  app.get("/healthz", (c) => c.text("ok"));
+
+  app.use("*", async (c, next) => {
+    const auth = c.req.header("Authorization") ?? "";
+    if (auth !== `Bearer ${options.token}`) return status(401, "Unauthorized", "Unauthorized");
+    return await next();
+  });
+
+  app.get("/containerLogs/:namespace/:pod/:container", async (c) => {
+    const { namespace, pod, container } = c.req.param();
+    const q = c.req.query();
+    const instances = (await rt.listContainers({
+      [LABEL_POD_NAMESPACE]: namespace,
+      [LABEL_POD_NAME]: pod,
+      [LABEL_CONTAINER_NAME]: container,
+    })).filter((x) => x.Labels[LABEL_KIND] !== "sandbox")
+      .sort((a, b) =>
+        Number(b.Labels[LABEL_RESTART_COUNT] ?? 0) - Number(a.Labels[LABEL_RESTART_COUNT] ?? 0) ||
+        b.Created - a.Created
+      );
+    const previous = truthy(q.previous);
+    const target = instances[previous ? 1 : 0];
+    if (!target) {
+      return status(
+        previous ? 400 : 404,
+        previous ? "BadRequest" : "NotFound",
+        previous
+          ? `previous terminated container "${container}" in pod "${pod}" not found`
+          : `container "${container}" in pod "${pod}" is not available`,
+      );
+    }
+    let since: number | undefined;
+    if (q.sinceSeconds) since = Math.floor(Date.now() / 1000) - Number(q.sinceSeconds);
+    else if (q.sinceTime) since = Math.floor(Date.parse(q.sinceTime) / 1000);
+    const follow = truthy(q.follow) && !previous;
+    const ac = new AbortController();
+    let body: ReadableStream<Uint8Array>;
+    try {
+      body = await rt.logs(target.Id, {
+        follow,
+        tail: q.tailLines !== undefined ? Number(q.tailLines) : undefined,
+        since,
+        timestamps: truthy(q.timestamps),
+        signal: ac.signal,
+      });
+    } catch (e) {
+      log.warn("logs failed", { pod: `${namespace}/${pod}`, container, error: e });
+      return status(500, "InternalError", (e as Error).message);
+    }
+    const limit = q.limitBytes ? Number(q.limitBytes) : undefined;
+    if (limit !== undefined && limit >= 0) body = body.pipeThrough(limitBytes(limit, ac));
+    // The client hanging up (kubectl logs -f interrupted) ends the Docker stream too.
+    c.req.raw.signal.addEventListener("abort", () => ac.abort(), { once: true });
+    return new Response(body, {
+      headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-cache" },
+    });
+  });
+
+  return app;
+}
+
+function limitBytes(limit: number, ac: AbortController): TransformStream<Uint8Array, Uint8Array> {
+  let left = limit;
+  return new TransformStream({
+    transform(chunk, ctrl) {
+      if (left <= 0) return;
+      const part = chunk.length > left ? chunk.slice(0, left) : chunk;
+      left -= part.length;
+      ctrl.enqueue(part);
+      if (left <= 0) {
+        ac.abort();
+        ctrl.terminate();
+      }
+    },
+  });
+}
+
+/** A running agent API server. */
+export interface AgentApiServer {
+  /** The port actually bound (useful with port 0). */
+  port: number;
+  /** Resolves when the server has shut down. */
+  finished: Promise<void>;
+}
+
+/** Serves the agent API on `hostname:port` until `signal` aborts. */
+export function serveAgentApi(
+  options: AgentApiOptions & { hostname: string; port: number },
+  signal: AbortSignal,
+): AgentApiServer {
+  const app = agentApp(options);
+  const server = Deno.serve({
+    hostname: options.hostname,
+    port: options.port,
+    signal,
+    onListen: () => {},
+  }, app.fetch);
+  return { port: server.addr.port, finished: server.finished };
+}

@@ -1,0 +1,214 @@
+/**
+ * Images for pods: applies `imagePullPolicy` (Always / IfNotPresent / Never, defaulting as
+ * Kubernetes does), pulls with per-container back-off (ErrImagePull, then ImagePullBackOff), and
+ * loads every `*.tar` / `*.tar.gz` dropped into `<data-dir>/images/` — at start and whenever a file
+ * appears — so air-gapped nodes get their images without a registry.
+ */
+
+import { type Logger, silentLogger } from "../shared/log.ts";
+import { type DockerRuntime, sleep } from "./docker_runtime.ts";
+import type { Container } from "./pod_types.ts";
+
+/** Result of {@linkcode ImageManager.ensure}: ready, or why the container must wait. */
+export type ImageResult =
+  | { ok: true; pulled: boolean; durationMs: number }
+  | {
+    ok: false;
+    reason: "ErrImagePull" | "ImagePullBackOff" | "ErrImageNeverPull" | "InvalidImageName";
+    message: string;
+    retryInMs?: number;
+  };
+
+/** Options for {@linkcode ImageManager}. */
+export interface ImageManagerOptions {
+  /** First pull back-off (default 10 s), doubling up to `backoffMaxMs` (default 5 min). */
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  logger?: Logger;
+}
+
+/** The effective pull policy: the spec's, else Always for `:latest`/untagged, else IfNotPresent. */
+export function pullPolicy(container: Container): string {
+  if (container.imagePullPolicy) return container.imagePullPolicy;
+  const image = container.image ?? "";
+  if (image.includes("@")) return "IfNotPresent";
+  const lastPart = image.slice(image.lastIndexOf("/") + 1);
+  const tag = lastPart.includes(":") ? lastPart.slice(lastPart.indexOf(":") + 1) : "";
+  return tag === "" || tag === "latest" ? "Always" : "IfNotPresent";
+}
+
+interface PullBackoff {
+  delayMs: number;
+  until: number;
+  message: string;
+}
+
+/** Pulls and loads images for one node. */
+export class ImageManager {
+  readonly #rt: DockerRuntime;
+  readonly #initialMs: number;
+  readonly #maxMs: number;
+  readonly #log: Logger;
+  readonly #backoff = new Map<string, PullBackoff>();
+  readonly #pulls = new Map<string, Promise<void>>();
+
+  constructor(rt: DockerRuntime, options: ImageManagerOptions = {}) {
+    this.#rt = rt;
+    this.#initialMs = options.backoffInitialMs ?? 10_000;
+    this.#maxMs = options.backoffMaxMs ?? 300_000;
+    this.#log = options.logger ?? silentLogger;
+  }
+
+  /**
+   * Makes the container's image available according to its pull policy. `key` identifies the
+   * container for back-off (`<pod uid>/<container>`). `onPulling` runs just before a pull.
+   */
+  async ensure(
+    key: string,
+    container: Container,
+    hooks: { onPulling?: () => void } = {},
+  ): Promise<ImageResult> {
+    const image = container.image ?? "";
+    if (!image) return { ok: false, reason: "InvalidImageName", message: "no image given" };
+    const policy = pullPolicy(container);
+    const started = Date.now();
+    const present = async () => (await this.#rt.inspectImage(image)) !== undefined;
+    if (policy === "Never") {
+      if (await present()) return { ok: true, pulled: false, durationMs: 0 };
+      return {
+        ok: false,
+        reason: "ErrImageNeverPull",
+        message: `Container image "${image}" is not present with pull policy of Never`,
+      };
+    }
+    if (policy !== "Always" && await present()) return { ok: true, pulled: false, durationMs: 0 };
+    const b = this.#backoff.get(key);
+    if (b && Date.now() < b.until) {
+      return {
+        ok: false,
+        reason: "ImagePullBackOff",
+        message: `Back-off pulling image "${image}": ${b.message}`,
+        retryInMs: b.until - Date.now(),
+      };
+    }
+    hooks.onPulling?.();
+    try {
+      await this.#pull(image);
+      this.#backoff.delete(key);
+      return { ok: true, pulled: true, durationMs: Date.now() - started };
+    } catch (e) {
+      const message = (e as Error).message;
+      // Air-gapped nodes: with Always, an image already loaded locally still runs.
+      if (policy === "Always" && await present()) {
+        this.#log.debug("pull failed; using the local image", { image, error: message });
+        return { ok: true, pulled: false, durationMs: 0 };
+      }
+      const delayMs = b ? Math.min(b.delayMs * 2, this.#maxMs) : this.#initialMs;
+      this.#backoff.set(key, { delayMs, until: Date.now() + delayMs, message });
+      return { ok: false, reason: "ErrImagePull", message, retryInMs: delayMs };
+    }
+  }
+
+  /** Forgets pull back-off (after new images were loaded, retry at once). */
+  resetBackoff(): void {
+    this.#backoff.clear();
+  }
+
+  /** Drops the back-off entries of a pod (`<uid>/` prefix). */
+  forget(uid: string): void {
+    for (const k of this.#backoff.keys()) if (k.startsWith(`${uid}/`)) this.#backoff.delete(k);
+  }
+
+  #pull(image: string): Promise<void> {
+    let p = this.#pulls.get(image);
+    if (!p) {
+      p = this.#rt.pullImage(image).finally(() => this.#pulls.delete(image));
+      this.#pulls.set(image, p);
+    }
+    return p;
+  }
+
+  /**
+   * Loads every image tarball in `dir` now, then again whenever a file there is added or
+   * changed, until `signal` aborts. `onLoaded` runs after each load that brought images.
+   */
+  async watchImageDir(
+    dir: string,
+    signal: AbortSignal,
+    onLoaded: (refs: string[]) => void,
+  ): Promise<void> {
+    await Deno.mkdir(dir, { recursive: true });
+    const seen = new Map<string, string>();
+    const scan = async () => {
+      const loaded: string[] = [];
+      let entries: Deno.DirEntry[] = [];
+      try {
+        entries = await Array.fromAsync(Deno.readDir(dir));
+      } catch (e) {
+        this.#log.warn("cannot read the images directory", { dir, error: e });
+      }
+      for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+        if (!e.isFile || !/\.tar(\.gz)?$|\.tgz$/.test(e.name)) continue;
+        const path = `${dir}/${e.name}`;
+        let st: Deno.FileInfo;
+        try {
+          st = await Deno.stat(path);
+        } catch {
+          continue;
+        }
+        const stamp = `${st.size}:${st.mtime?.getTime()}`;
+        if (seen.get(path) === stamp) continue;
+        // A file still being written changes size between two looks: wait for it to settle.
+        await sleep(100, signal);
+        const again = await Deno.stat(path).catch(() => undefined);
+        if (!again || `${again.size}:${again.mtime?.getTime()}` !== stamp) continue;
+        try {
+          const refs = await this.#rt.loadImage(path);
+          seen.set(path, stamp);
+          this.#log.info("loaded images", { file: e.name, images: refs.join(",") });
+          loaded.push(...refs);
+        } catch (err) {
+          seen.set(path, stamp);
+          this.#log.warn("cannot load image tarball", { file: e.name, error: err });
+        }
+      }
+      if (loaded.length) onLoaded(loaded);
+    };
+    await scan();
+    let watcher: Deno.FsWatcher | undefined;
+    try {
+      watcher = Deno.watchFs(dir, { recursive: false });
+    } catch (e) {
+      this.#log.warn("cannot watch the images directory; polling", { dir, error: e });
+    }
+    const onAbort = () => watcher?.close();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      if (watcher) {
+        // Poll as well, rarely: some filesystems (bind mounts, NFS) never deliver events.
+        const poll = (async () => {
+          while (!signal.aborted) {
+            await sleep(5000, signal);
+            if (!signal.aborted) await scan();
+          }
+        })();
+        let pending = false;
+        for await (const _ of watcher) {
+          if (pending) continue;
+          pending = true;
+          await sleep(50, signal);
+          pending = false;
+          if (!signal.aborted) await scan();
+        }
+        await poll;
+      } else {
+        while (!signal.aborted) {
+          await sleep(1000, signal);
+          if (!signal.aborted) await scan();
+        }
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+}

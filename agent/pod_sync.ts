@@ -1,0 +1,643 @@
+/**
+ * `syncPod(key)`: brings what Docker runs for one pod in line with the pod in the API — the
+ * kubelet's per-pod sync. Docker is the truth: the pod's containers are found by label on every
+ * sync, so a restarted agent adopts running containers as they are. The sync creates the sandbox,
+ * pulls images, starts and restarts containers (restart policy, crash-loop back-off, liveness
+ * kills, spec changes), terminates deleted pods with their grace period and finishes the delete,
+ * removes containers of pods that no longer exist, and patches `/status` when it changed.
+ */
+
+import { splitKey } from "../shared/api/object.ts";
+import type { ApiClient } from "../shared/client/client.ts";
+import { PODS } from "../shared/client/refs.ts";
+import { isConflict, isNotFound } from "../shared/errors.ts";
+import type { EventRecorder } from "../shared/events.ts";
+import { type Logger, silentLogger } from "../shared/log.ts";
+import { containerCreateOptions, containerHash, resolveEnv } from "./container_config.ts";
+import type { Docker, DockerRuntime } from "./docker_runtime.ts";
+import type { ImageManager } from "./image_manager.ts";
+import {
+  LABEL_CONTAINER_HASH,
+  LABEL_CONTAINER_NAME,
+  LABEL_GRACE_PERIOD,
+  LABEL_KIND,
+  LABEL_POD_NAME,
+  LABEL_POD_NAMESPACE,
+  LABEL_POD_UID,
+  LABEL_RESTART_COUNT,
+} from "./labels.ts";
+import { portMappings, sandboxCreateOptions, sandboxIP } from "./pod_sandbox.ts";
+import {
+  computePodStatus,
+  type ContainerInstance,
+  type ContainerView,
+  instanceFromInspect,
+  statusFingerprint,
+} from "./pod_status.ts";
+import type { Container, Pod, PodStatus } from "./pod_types.ts";
+import type { ProbeManager } from "./probes.ts";
+import {
+  type HostVolume,
+  type ObjectReader,
+  preparePodVolumes,
+  removePodDir,
+  volumeBinds,
+} from "./volumes.ts";
+
+/** Crash-loop back-off numbers (Kubernetes: 10 s doubling to 5 min, reset after 10 min). */
+export interface RestartBackoffOptions {
+  initialMs: number;
+  maxMs: number;
+  /** A container that ran this long before exiting starts over at `initialMs`. */
+  resetMs: number;
+}
+
+/** What {@linkcode PodSyncer} works with. */
+export interface PodSyncerOptions {
+  rt: DockerRuntime;
+  client: ApiClient;
+  images: ImageManager;
+  probes: ProbeManager;
+  events: EventRecorder;
+  reader: ObjectReader;
+  nodeName: string;
+  nodeAddress: string;
+  dataDir: string;
+  pauseImage: string;
+  backoff: RestartBackoffOptions;
+  /** Sync `key` again after `ms` (back-off expiry, retries). */
+  requeue: (key: string, ms: number) => void;
+  logger?: Logger;
+}
+
+/** One Docker container of the pod, inspected. */
+interface Observed {
+  id: string;
+  name: string;
+  kind: string;
+  restartCount: number;
+  hash: string;
+  info: Docker.ContainerInspectInfo;
+  inst: ContainerInstance;
+}
+
+interface CrashBackoff {
+  delayMs: number;
+}
+
+/** What the agent remembers about a pod between syncs (lost on restart, rebuilt from Docker). */
+interface PodState {
+  uid: string;
+  startTime: string;
+  crash: Map<string, CrashBackoff>;
+  lastStatus?: PodStatus;
+  lastFingerprint?: string;
+}
+
+const GRACE_DEFAULT = 30;
+
+/** The per-pod sync of one node. */
+export class PodSyncer {
+  readonly #o: PodSyncerOptions;
+  readonly #log: Logger;
+  readonly #states = new Map<string, PodState>();
+  /** Inspect results by container ID, reused while Docker's list reports the same state. */
+  readonly #inspectCache = new Map<string, { state: string; info: Docker.ContainerInspectInfo }>();
+
+  constructor(options: PodSyncerOptions) {
+    this.#o = options;
+    this.#log = options.logger ?? silentLogger;
+  }
+
+  /**
+   * Reconciles pod `key` (`namespace/name`); `pod` is the informer's cached copy, or undefined
+   * when the pod no longer exists. Throws to be retried.
+   */
+  async sync(key: string, pod: Pod | undefined): Promise<void> {
+    const { namespace, name } = splitKey(key);
+    const all = await this.#o.rt.listContainers({
+      [LABEL_POD_NAMESPACE]: namespace ?? "",
+      [LABEL_POD_NAME]: name,
+    });
+    const uid = pod?.metadata.uid;
+    const mine = all.filter((c) => uid !== undefined && c.Labels[LABEL_POD_UID] === uid);
+    const stale = all.filter((c) => !mine.includes(c));
+    if (stale.length) await this.#removeStale(key, stale);
+    if (!pod || pod.spec.nodeName !== this.#o.nodeName) {
+      this.#forget(key);
+      return;
+    }
+    if (pod.metadata.deletionTimestamp) {
+      await this.#terminate(key, pod, mine);
+      return;
+    }
+    await this.#reconcile(key, pod, mine);
+  }
+
+  /** Pod keys that have containers on this node (for the relist). */
+  async keysInDocker(): Promise<Set<string>> {
+    const keys = new Set<string>();
+    for (const c of await this.#o.rt.listContainers()) {
+      const ns = c.Labels[LABEL_POD_NAMESPACE];
+      const name = c.Labels[LABEL_POD_NAME];
+      if (ns && name) keys.add(`${ns}/${name}`);
+    }
+    return keys;
+  }
+
+  #forget(key: string): void {
+    const st = this.#states.get(key);
+    if (st) this.#o.images.forget(st.uid);
+    this.#states.delete(key);
+  }
+
+  async #removeStale(key: string, stale: Docker.ContainerInfo[]): Promise<void> {
+    const uids = new Set(stale.map((c) => c.Labels[LABEL_POD_UID]));
+    this.#log.info("removing containers of a pod that no longer exists", {
+      pod: key,
+      containers: stale.length,
+    });
+    const apps = stale.filter((c) => c.Labels[LABEL_KIND] !== "sandbox");
+    const sandboxes = stale.filter((c) => c.Labels[LABEL_KIND] === "sandbox");
+    await Promise.all(
+      apps.filter((c) => c.State === "running").map((c) =>
+        this.#o.rt.stopContainer(c.Id, Number(c.Labels[LABEL_GRACE_PERIOD] ?? GRACE_DEFAULT))
+      ),
+    );
+    for (const c of [...apps, ...sandboxes]) {
+      await this.#o.rt.removeContainer(c.Id);
+      this.#inspectCache.delete(c.Id);
+    }
+    await this.#o.probes.retain(new Set(), key);
+    for (const uid of uids) if (uid) await removePodDir(this.#o.dataDir, uid);
+  }
+
+  async #observe(containers: Docker.ContainerInfo[]): Promise<Observed[]> {
+    const out: Observed[] = [];
+    await Promise.all(containers.map(async (c) => {
+      let info: Docker.ContainerInspectInfo | undefined;
+      const cached = this.#inspectCache.get(c.Id);
+      if (cached && cached.state === c.State) info = cached.info;
+      else {
+        info = await this.#o.rt.inspectContainer(c.Id);
+        if (!info) return;
+        this.#inspectCache.set(c.Id, { state: c.State, info });
+      }
+      const restartCount = Number(c.Labels[LABEL_RESTART_COUNT] ?? 0);
+      out.push({
+        id: c.Id,
+        name: c.Labels[LABEL_CONTAINER_NAME] ?? "",
+        kind: c.Labels[LABEL_KIND] ?? "container",
+        restartCount,
+        hash: c.Labels[LABEL_CONTAINER_HASH] ?? "",
+        info,
+        inst: instanceFromInspect(info, restartCount),
+      });
+    }));
+    // Newest first: highest restart count, then latest creation.
+    return out.sort((a, b) =>
+      b.restartCount - a.restartCount || b.info.Created.localeCompare(a.info.Created)
+    );
+  }
+
+  async #refresh(o: Observed): Promise<Observed> {
+    const info = await this.#o.rt.inspectContainer(o.id);
+    if (!info) return o;
+    this.#inspectCache.set(o.id, { state: info.State.Status, info });
+    return { ...o, info, inst: instanceFromInspect(info, o.restartCount) };
+  }
+
+  #record(pod: Pod, type: "Normal" | "Warning", reason: string, message: string): void {
+    this.#o.events.record({ ...pod, apiVersion: "v1", kind: "Pod" }, type, reason, message);
+  }
+
+  async #terminate(key: string, pod: Pod, mine: Docker.ContainerInfo[]): Promise<void> {
+    const grace = pod.metadata.deletionGracePeriodSeconds ??
+      pod.spec.terminationGracePeriodSeconds ?? GRACE_DEFAULT;
+    const apps = mine.filter((c) => c.Labels[LABEL_KIND] !== "sandbox");
+    const running = apps.filter((c) => c.State === "running");
+    for (const c of running) {
+      this.#record(
+        pod,
+        "Normal",
+        "Killing",
+        `Stopping container ${c.Labels[LABEL_CONTAINER_NAME]}`,
+      );
+    }
+    await this.#o.probes.retain(new Set(), key);
+    await Promise.all(running.map((c) => this.#o.rt.stopContainer(c.Id, grace)));
+    for (const c of mine.filter((c) => c.Labels[LABEL_KIND] === "sandbox")) {
+      await this.#o.rt.stopContainer(c.Id, 2);
+    }
+    for (const c of mine) {
+      await this.#o.rt.removeContainer(c.Id);
+      this.#inspectCache.delete(c.Id);
+    }
+    await removePodDir(this.#o.dataDir, pod.metadata.uid);
+    this.#forget(key);
+    try {
+      await this.#o.client.delete(PODS, pod.metadata.name, {
+        namespace: pod.metadata.namespace,
+        gracePeriodSeconds: 0,
+        preconditions: { uid: pod.metadata.uid },
+      });
+    } catch (e) {
+      // Already gone, or replaced by a new pod of the same name: nothing left to finish.
+      if (!isNotFound(e) && !isConflict(e)) throw e;
+    }
+  }
+
+  #state(key: string, pod: Pod): PodState {
+    let st = this.#states.get(key);
+    if (!st || st.uid !== pod.metadata.uid) {
+      st = {
+        uid: pod.metadata.uid,
+        startTime: pod.status?.startTime ?? new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+        crash: new Map(),
+      };
+      this.#states.set(key, st);
+    }
+    return st;
+  }
+
+  /** True when no container will ever run again (restart policy satisfied). */
+  #isDone(pod: Pod, byName: Map<string, Observed[]>): boolean {
+    const policy = pod.spec.restartPolicy ?? "Always";
+    if (policy === "Always") return false;
+    return pod.spec.containers.every((c) => {
+      const latest = byName.get(c.name)?.[0];
+      if (!latest || latest.inst.running || latest.inst.created) return false;
+      return policy === "Never" || latest.inst.exitCode === 0;
+    });
+  }
+
+  async #reconcile(key: string, pod: Pod, mine: Docker.ContainerInfo[]): Promise<void> {
+    const st = this.#state(key, pod);
+    const observed = await this.#observe(mine);
+    const sandboxes = observed.filter((o) => o.kind === "sandbox");
+    const byName = new Map<string, Observed[]>();
+    for (const o of observed) {
+      if (o.kind === "sandbox") continue;
+      const list = byName.get(o.name) ?? [];
+      list.push(o);
+      byName.set(o.name, list);
+    }
+    const done = this.#isDone(pod, byName);
+    let sandbox = sandboxes.find((s) => s.inst.running);
+    let podMessage: string | undefined;
+    let volumes: Map<string, HostVolume> | undefined;
+    const getVolumes = async () =>
+      volumes ??= await preparePodVolumes(pod, {
+        dataDir: this.#o.dataDir,
+        reader: this.#o.reader,
+      });
+
+    if (!sandbox && !done) {
+      try {
+        sandbox = await this.#createSandbox(pod, sandboxes, byName, getVolumes);
+      } catch (e) {
+        podMessage = (e as Error).message;
+        this.#record(pod, "Warning", "FailedCreatePodSandBox", podMessage);
+        this.#o.requeue(key, this.#o.backoff.initialMs);
+      }
+    } else if (sandbox && done) {
+      // A finished pod keeps its exited containers (for logs) but not its network.
+      await this.#o.rt.stopContainer(sandbox.id, 2);
+    }
+
+    const podIP = sandbox && sandbox.inst.running
+      ? sandboxIP(sandbox.info, this.#o.nodeAddress)
+      : pod.status?.podIP;
+    const mappings = sandbox && sandbox.inst.running
+      ? portMappings(pod, sandbox.info, this.#o.nodeAddress)
+      : pod.status?.portMappings ?? [];
+    const canRun = !!sandbox && sandbox.inst.running && !done;
+    const ctx = { key, pod, st, sandbox, podIP: podIP ?? "", getVolumes };
+
+    // Init containers run one at a time, each to success, before any app container.
+    const initViews: ContainerView[] = [];
+    let initDone = true;
+    for (const c of pod.spec.initContainers ?? []) {
+      const instances = byName.get(c.name) ?? [];
+      const latest = instances[0];
+      if (latest && !latest.inst.running && !latest.inst.created && latest.inst.exitCode === 0) {
+        initViews.push(viewOf(c, instances));
+        continue;
+      }
+      initDone = false;
+      if (!canRun) initViews.push(viewOf(c, instances));
+      else initViews.push(await this.#syncContainer(ctx, c, instances, true));
+      // Still running, waiting, or just started: the next init container has to wait.
+      const after = initViews[initViews.length - 1];
+      if (
+        after.current && !after.current.running && after.current.exitCode === 0 && !after.waiting
+      ) {
+        initDone = true;
+        continue;
+      }
+      break;
+    }
+    for (const c of (pod.spec.initContainers ?? []).slice(initViews.length)) {
+      initViews.push({ ...viewOf(c, []), waiting: { reason: "PodInitializing" } });
+    }
+
+    const views: ContainerView[] = [];
+    const keep = new Set<string>();
+    for (const c of pod.spec.containers) {
+      const instances = byName.get(c.name) ?? [];
+      if (!initDone) {
+        views.push({ ...viewOf(c, instances), waiting: { reason: "PodInitializing" } });
+        continue;
+      }
+      const v = canRun ? await this.#syncContainer(ctx, c, instances, false) : viewOf(c, instances);
+      if (!canRun && !sandbox && !v.current) {
+        v.waiting = { reason: "ContainerCreating" };
+      }
+      if (v.current?.running) keep.add(v.current.id);
+      views.push(v);
+    }
+    await this.#o.probes.retain(keep, key);
+
+    const status = computePodStatus(
+      {
+        ...pod,
+        status: { ...pod.status, conditions: st.lastStatus?.conditions ?? pod.status?.conditions },
+      },
+      {
+        hostIP: this.#o.nodeAddress,
+        podIP,
+        portMappings: mappings,
+        initContainers: initViews,
+        containers: views,
+        startTime: st.startTime,
+        message: podMessage,
+      },
+    );
+    const fp = statusFingerprint(status);
+    if (fp !== st.lastFingerprint) {
+      await this.#o.client.patch(PODS, pod.metadata.name, { status }, {
+        namespace: pod.metadata.namespace,
+        subresource: "status",
+        type: "merge",
+      });
+      st.lastFingerprint = fp;
+      st.lastStatus = status;
+    }
+  }
+
+  async #createSandbox(
+    pod: Pod,
+    old: Observed[],
+    byName: Map<string, Observed[]>,
+    getVolumes: () => Promise<Map<string, HostVolume>>,
+  ): Promise<Observed> {
+    // Containers in a dead sandbox's network have no network: they start over with the new one.
+    const stranded = [...byName.values()].flat().filter((o) => o.inst.running);
+    await Promise.all(stranded.map((o) => this.#o.rt.stopContainer(o.id, 0)));
+    for (const s of old) {
+      await this.#o.rt.removeContainer(s.id);
+      this.#inspectCache.delete(s.id);
+    }
+    await getVolumes();
+    if (!(await this.#o.rt.inspectImage(this.#o.pauseImage))) {
+      throw new Error(`pause image "${this.#o.pauseImage}" is not present on the node`);
+    }
+    const attempt = old.length ? old[0].restartCount + 1 : 0;
+    const options = sandboxCreateOptions(pod, {
+      pauseImage: this.#o.pauseImage,
+      nodeAddress: this.#o.nodeAddress,
+      attempt,
+    });
+    const id = await this.#createNamed(options);
+    await this.#o.rt.startContainer(id);
+    const info = await this.#o.rt.inspectContainer(id);
+    if (!info) throw new Error(`sandbox container ${id.slice(0, 12)} vanished after start`);
+    this.#inspectCache.set(id, { state: info.State.Status, info });
+    return {
+      id,
+      name: "POD",
+      kind: "sandbox",
+      restartCount: attempt,
+      hash: "",
+      info,
+      inst: instanceFromInspect(info, attempt),
+    };
+  }
+
+  /** Creates a container; a leftover of the same name (agent died after create) is replaced. */
+  async #createNamed(options: Docker.ContainerCreateOptions): Promise<string> {
+    try {
+      return await this.#o.rt.createContainer(options);
+    } catch (e) {
+      if (!/already in use/i.test((e as Error).message) || !options.name) throw e;
+      await this.#o.rt.removeContainer(options.name);
+      return await this.#o.rt.createContainer(options);
+    }
+  }
+
+  #crashWaitMs(st: PodState, name: string, inst: ContainerInstance): number {
+    const started = inst.startedAt ? Date.parse(inst.startedAt) : 0;
+    const finished = inst.finishedAt ? Date.parse(inst.finishedAt) : Date.now();
+    if (started && finished - started >= this.#o.backoff.resetMs) st.crash.delete(name);
+    const b = st.crash.get(name);
+    if (!b) return 0;
+    return Math.max(0, finished + b.delayMs - Date.now());
+  }
+
+  #crashRestarted(st: PodState, name: string): void {
+    const b = st.crash.get(name);
+    if (!b) st.crash.set(name, { delayMs: this.#o.backoff.initialMs });
+    else b.delayMs = Math.min(b.delayMs * 2, this.#o.backoff.maxMs);
+  }
+
+  async #syncContainer(
+    ctx: {
+      key: string;
+      pod: Pod;
+      st: PodState;
+      sandbox?: Observed;
+      podIP: string;
+      getVolumes: () => Promise<Map<string, HostVolume>>;
+    },
+    c: Container,
+    instances: Observed[],
+    isInit: boolean,
+  ): Promise<ContainerView> {
+    const { key, pod, st } = ctx;
+    const rt = this.#o.rt;
+    let latest = instances[0];
+    const view = viewOf(c, instances);
+    const policy = pod.spec.restartPolicy ?? "Always";
+    let forced = false;
+    const grace = pod.spec.terminationGracePeriodSeconds ?? GRACE_DEFAULT;
+
+    if (latest?.inst.running) {
+      const changed = latest.hash !== containerHash(c);
+      const reason = changed
+        ? `Container ${c.name} definition changed, will be restarted`
+        : this.#o.probes.restartReason(latest.id);
+      if (!reason) {
+        this.#o.probes.ensure(pod, c, {
+          containerId: latest.id,
+          podIP: ctx.podIP,
+          startedAt: latest.inst.startedAt,
+        });
+        view.ready = this.#o.probes.ready(latest.id);
+        view.started = this.#o.probes.started(latest.id);
+        return view;
+      }
+      this.#record(pod, "Normal", "Killing", reason);
+      await rt.stopContainer(latest.id, grace);
+      latest = await this.#refresh(latest);
+      view.current = latest.inst;
+      forced = changed;
+    }
+
+    let restartCount = 0;
+    if (latest) {
+      if (latest.inst.created) {
+        // Created but never started (the agent died in between): replace it, same count.
+        await rt.removeContainer(latest.id);
+        this.#inspectCache.delete(latest.id);
+        restartCount = latest.restartCount;
+        view.current = instances[1]?.inst;
+        view.previous = instances[2]?.inst;
+      } else {
+        const exit = latest.inst.exitCode;
+        const restart = forced || policy === "Always" ||
+          (policy === "OnFailure" && exit !== 0) || (isInit && policy !== "Never" && exit !== 0);
+        if (!restart) return view;
+        const wait = forced ? 0 : this.#crashWaitMs(st, c.name, latest.inst);
+        if (wait > 0) {
+          const delay = st.crash.get(c.name)!.delayMs;
+          view.waiting = {
+            reason: "CrashLoopBackOff",
+            message: `back-off ${
+              formatDelay(delay)
+            } restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`,
+          };
+          this.#record(
+            pod,
+            "Warning",
+            "BackOff",
+            `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`,
+          );
+          this.#o.requeue(key, wait);
+          return view;
+        }
+        restartCount = latest.restartCount + 1;
+      }
+    }
+
+    // Pull (or find) the image.
+    const image = c.image ?? "";
+    const img = await this.#o.images.ensure(`${pod.metadata.uid}/${c.name}`, c, {
+      onPulling: () => this.#record(pod, "Normal", "Pulling", `Pulling image "${image}"`),
+    });
+    if (!img.ok) {
+      view.waiting = { reason: img.reason, message: img.message };
+      if (img.reason === "ErrImagePull") {
+        this.#record(pod, "Warning", "Failed", `Failed to pull image "${image}": ${img.message}`);
+        this.#record(pod, "Warning", "Failed", "Error: ErrImagePull");
+      } else if (img.reason === "ImagePullBackOff") {
+        this.#record(pod, "Normal", "BackOff", `Back-off pulling image "${image}"`);
+        this.#record(pod, "Warning", "Failed", "Error: ImagePullBackOff");
+      } else {
+        this.#record(pod, "Warning", img.reason, img.message);
+        this.#record(pod, "Warning", "Failed", `Error: ${img.reason}`);
+      }
+      this.#o.requeue(key, img.retryInMs ?? this.#o.backoff.initialMs);
+      return view;
+    }
+    this.#record(
+      pod,
+      "Normal",
+      "Pulled",
+      img.pulled
+        ? `Successfully pulled image "${image}" in ${(img.durationMs / 1000).toFixed(3)}s`
+        : `Container image "${image}" already present on machine`,
+    );
+
+    // Configuration (env from ConfigMaps/Secrets, volumes).
+    let options: Docker.ContainerCreateOptions;
+    try {
+      const env = await resolveEnv(pod, c, {
+        reader: this.#o.reader,
+        facts: { nodeName: this.#o.nodeName, hostIP: this.#o.nodeAddress, podIP: ctx.podIP },
+      });
+      options = containerCreateOptions(pod, c, {
+        infraId: ctx.sandbox!.id,
+        restartCount,
+        env,
+        binds: volumeBinds(c, await ctx.getVolumes()),
+        image,
+      });
+    } catch (e) {
+      const message = (e as Error).message;
+      view.waiting = { reason: "CreateContainerConfigError", message };
+      this.#record(pod, "Warning", "Failed", `Error: ${message}`);
+      this.#o.requeue(key, this.#o.backoff.initialMs);
+      return view;
+    }
+
+    let id: string;
+    try {
+      id = await this.#createNamed(options);
+    } catch (e) {
+      const message = (e as Error).message;
+      view.waiting = { reason: "CreateContainerError", message };
+      this.#record(pod, "Warning", "Failed", `Error: ${message}`);
+      this.#o.requeue(key, this.#o.backoff.initialMs);
+      return view;
+    }
+    this.#record(pod, "Normal", "Created", `Created container ${c.name}`);
+    if (latest && !latest.inst.created) this.#crashRestarted(st, c.name);
+    try {
+      await rt.startContainer(id);
+      this.#record(pod, "Normal", "Started", `Started container ${c.name}`);
+    } catch (e) {
+      // The container exists with the error in its state; the next sync sees it as crashed.
+      this.#record(pod, "Warning", "Failed", `Error: ${(e as Error).message}`);
+      this.#o.requeue(key, 0);
+    }
+    const info = await rt.inspectContainer(id);
+    if (info) {
+      this.#inspectCache.set(id, { state: info.State.Status, info });
+      view.previous = latest && !latest.inst.created ? latest.inst : view.current;
+      view.current = instanceFromInspect(info, restartCount);
+      if (view.current.running) {
+        this.#o.probes.ensure(pod, c, {
+          containerId: id,
+          podIP: ctx.podIP,
+          startedAt: view.current.startedAt,
+        });
+        view.ready = this.#o.probes.ready(id);
+        view.started = this.#o.probes.started(id);
+      }
+    }
+    // Keep the newest dead instance for `logs --previous` and lastState; remove older ones.
+    const keepId = view.previous?.id;
+    for (const old of instances) {
+      if (old.id === keepId || old.id === id || old.inst.running) continue;
+      await rt.removeContainer(old.id);
+      this.#inspectCache.delete(old.id);
+    }
+    return view;
+  }
+}
+
+function viewOf(c: Container, instances: Observed[]): ContainerView {
+  return {
+    spec: c,
+    current: instances[0]?.inst,
+    previous: instances[1]?.inst,
+    ready: false,
+    started: false,
+  };
+}
+
+function formatDelay(ms: number): string {
+  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000}m0s`;
+  if (ms >= 60_000) return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
+}

@@ -1,0 +1,209 @@
+/**
+ * `skiff agent`: the node agent's configuration (one zod-parsed object, built by main.ts from
+ * flags) and `runAgent()`, which wires the Docker wrapper, the pod informer, the per-pod sync
+ * loop, probes, the image directory, node heartbeats and the agent API together and runs them
+ * until the signal aborts.
+ */
+
+import { z } from "zod";
+import { ApiClient } from "../shared/client/client.ts";
+import { CONFIGMAPS, PODS, SECRETS } from "../shared/client/refs.ts";
+import { isNotFound } from "../shared/errors.ts";
+import { EventRecorder } from "../shared/events.ts";
+import { Informer } from "../shared/informer.ts";
+import { type Logger, silentLogger } from "../shared/log.ts";
+import { WorkQueue } from "../shared/work_queue.ts";
+import type { ResourceRef } from "../shared/api/resource_info.ts";
+import { DockerRuntime } from "./docker_runtime.ts";
+import { NodeHeartbeat } from "./heartbeat.ts";
+import { serveAgentApi } from "./http_api.ts";
+import { ImageManager } from "./image_manager.ts";
+import { PodSyncer } from "./pod_sync.ts";
+import type { KeyValueSource, Pod } from "./pod_types.ts";
+import { PodWorkers } from "./pod_workers.ts";
+import { ProbeManager } from "./probes.ts";
+import { absolute, type ObjectReader } from "./volumes.ts";
+
+/** Configuration of one agent (`skiff agent` flags). */
+export const AgentConfig = z.object({
+  /** API server URL. */
+  server: z.string().url(),
+  /** Bearer token for the API server. */
+  token: z.string().min(1),
+  /** PEM of the API server's CA, for https servers. */
+  caData: z.string().optional(),
+  nodeName: z.string().min(1).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a DNS subdomain"),
+  /** The node's InternalIP: container ports are published here, the agent API listens here. */
+  nodeAddress: z.string().default("127.0.0.1"),
+  /** Pod volumes live under `<dataDir>/pods`, image tarballs are read from `<dataDir>/images`. */
+  dataDir: z.string().min(1),
+  dockerSocket: z.string().default("/var/run/docker.sock"),
+  /** Image of the per-pod infra container. */
+  pauseImage: z.string().default("skiff.local/pause:1"),
+  /** Port of the agent API (logs, exec); 0 picks a free one. */
+  apiPort: z.number().int().min(0).max(65535).default(10250),
+  /** Token the API server must present to the agent API (default: `token`). */
+  apiToken: z.string().optional(),
+  /** Crash-loop and image-pull back-off: first delay, cap, and reset after this much running. */
+  backoffInitialMs: z.number().int().positive().default(10_000),
+  backoffMaxMs: z.number().int().positive().default(300_000),
+  backoffResetMs: z.number().int().positive().default(600_000),
+  /** Safety-net relist of pods and containers. */
+  relistMs: z.number().int().positive().default(10_000),
+  leaseRenewMs: z.number().int().positive().default(5_000),
+  statusCheckMs: z.number().int().positive().default(10_000),
+  /** Pods synced in parallel. */
+  workers: z.number().int().positive().default(16),
+});
+/** Parsed agent configuration. */
+export type AgentConfig = z.infer<typeof AgentConfig>;
+/** Agent configuration before defaults. */
+export type AgentConfigInput = z.input<typeof AgentConfig>;
+
+/** Extra wiring for {@linkcode runAgent} (tests). */
+export interface RunAgentOptions {
+  logger?: Logger;
+  /** Transport to the API server (default: real HTTP). */
+  fetch?: typeof fetch;
+  /** Called once the agent API listens, with its port. */
+  onApiListening?: (port: number) => void;
+}
+
+function objectReader(client: ApiClient): ObjectReader {
+  const get = async (r: ResourceRef, namespace: string, name: string) => {
+    try {
+      return await client.get<KeyValueSource>(r, name, { namespace });
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  };
+  return {
+    getConfigMap: (ns, name) => get(CONFIGMAPS, ns, name),
+    getSecret: (ns, name) => get(SECRETS, ns, name),
+  };
+}
+
+/** Runs the node agent until `signal` aborts; resolves once everything has stopped. */
+export async function runAgent(
+  config: AgentConfig,
+  signal: AbortSignal,
+  options: RunAgentOptions = {},
+): Promise<void> {
+  const log = (options.logger ?? silentLogger).child("agent", { node: config.nodeName });
+  const dataDir = absolute(config.dataDir);
+  await Deno.mkdir(`${dataDir}/pods`, { recursive: true });
+  const rt = new DockerRuntime({
+    nodeName: config.nodeName,
+    socketPath: config.dockerSocket,
+    logger: log.child("docker"),
+  });
+  const client = new ApiClient({
+    server: config.server,
+    token: config.token,
+    caData: config.caData,
+    fetch: options.fetch,
+    userAgent: `skiff-agent/${config.nodeName}`,
+    logger: log,
+  });
+  const queue = new WorkQueue({ baseDelayMs: 200, maxDelayMs: 30_000 });
+  const informer = new Informer<Pod>(client, PODS, {
+    fieldSelector: `spec.nodeName=${config.nodeName}`,
+    logger: log,
+  });
+  const events = new EventRecorder(client, {
+    component: "kubelet",
+    host: config.nodeName,
+    logger: log,
+  });
+  const images = new ImageManager(rt, {
+    backoffInitialMs: config.backoffInitialMs,
+    backoffMaxMs: config.backoffMaxMs,
+    logger: log.child("images"),
+  });
+  const probes = new ProbeManager({
+    rt,
+    onChange: (key) => queue.add(key),
+    onFailure: (pod, _container, kind, output) =>
+      events.record(
+        { ...pod, apiVersion: "v1", kind: "Pod" },
+        "Warning",
+        "Unhealthy",
+        `${kind[0].toUpperCase()}${kind.slice(1)} probe failed: ${output || "(no output)"}`.slice(
+          0,
+          1024,
+        ),
+      ),
+    logger: log.child("probes"),
+  });
+  const syncer = new PodSyncer({
+    rt,
+    client,
+    images,
+    probes,
+    events,
+    reader: objectReader(client),
+    nodeName: config.nodeName,
+    nodeAddress: config.nodeAddress,
+    dataDir,
+    pauseImage: config.pauseImage,
+    backoff: {
+      initialMs: config.backoffInitialMs,
+      maxMs: config.backoffMaxMs,
+      resetMs: config.backoffResetMs,
+    },
+    requeue: (key, ms) => queue.addAfter(key, ms),
+    logger: log.child("sync"),
+  });
+  const workers = new PodWorkers({
+    informer,
+    syncer,
+    rt,
+    queue,
+    relistMs: config.relistMs,
+    workers: config.workers,
+    logger: log,
+  });
+  const api = serveAgentApi({
+    rt,
+    token: config.apiToken ?? config.token,
+    hostname: config.nodeAddress,
+    port: config.apiPort,
+    logger: log.child("api"),
+  }, signal);
+  options.onApiListening?.(api.port);
+  const heartbeat = new NodeHeartbeat({
+    client,
+    rt,
+    dataDir,
+    nodeName: config.nodeName,
+    nodeAddress: config.nodeAddress,
+    apiPort: api.port,
+    leaseRenewMs: config.leaseRenewMs,
+    statusCheckMs: config.statusCheckMs,
+    logger: log.child("node"),
+  });
+  log.info("agent starting", {
+    server: config.server,
+    address: config.nodeAddress,
+    apiPort: api.port,
+  });
+  try {
+    await Promise.all([
+      informer.run(signal),
+      workers.run(signal),
+      heartbeat.run(signal),
+      images.watchImageDir(`${dataDir}/images`, signal, () => {
+        // New images: retry pods waiting for them now, not after their back-off.
+        images.resetBackoff();
+        for (const key of informer.keys()) queue.add(key);
+      }),
+      api.finished,
+    ]);
+  } finally {
+    await probes.stop();
+    await events.flush();
+    client.close();
+    log.info("agent stopped");
+  }
+}

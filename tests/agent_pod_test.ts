@@ -1,0 +1,94 @@
+/**
+ * End-to-end: a real agent against a real API server and the real Docker engine runs pods —
+ * published ports, a shared localhost, status, events, logs and graceful deletion.
+ */
+
+import assert from "node:assert/strict";
+import { DockerRuntime } from "../agent/docker_runtime.ts";
+import { EVENTS, NODES, PODS } from "../shared/client/refs.ts";
+import { ensureTestImages, INDEX_HTML } from "./images.ts";
+import {
+  boundPod,
+  clientFor,
+  createPod,
+  startAgent,
+  testAgentConfig,
+  waitForPod,
+  waitForPodGone,
+} from "./agent_test_utils.ts";
+import { startTestServer, waitFor } from "./test_utils.ts";
+
+Deno.test("agent runs an httpd pod reachable on its published port, then deletes it gracefully", async () => {
+  const images = await ensureTestImages();
+  const server = await startTestServer();
+  const client = clientFor(server);
+  const config = await testAgentConfig(server);
+  const agent = startAgent(config);
+  try {
+    const node = await waitFor(
+      "node registered",
+      () => client.get(NODES, config.nodeName).catch(() => undefined),
+    );
+    assert.equal(node.metadata.labels?.["kubernetes.io/hostname"], config.nodeName);
+
+    await createPod(
+      client,
+      boundPod("web", config.nodeName, {
+        containers: [{
+          name: "httpd",
+          image: images.busybox,
+          command: ["httpd", "-f", "-p", "80", "-h", "/www"],
+          ports: [{ containerPort: 80, name: "http" }],
+          readinessProbe: { httpGet: { path: "/", port: "http" }, periodSeconds: 1 },
+        }, {
+          name: "side",
+          image: images.busybox,
+          command: ["sh", "-c", "echo side started; trap 'exit 0' TERM; while :; do sleep 1; done"],
+        }],
+      }),
+    );
+    const pod = await waitForPod(
+      client,
+      "web",
+      "Ready",
+      (p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
+    );
+    assert.equal(pod.status?.phase, "Running");
+    assert.equal(pod.status?.hostIP, "127.0.0.11");
+    assert.match(pod.status?.podIP ?? "", /^\d+\.\d+\.\d+\.\d+$/);
+    const statuses = pod.status?.containerStatuses ?? [];
+    assert.deepEqual(statuses.map((s) => [s.name, s.ready, s.restartCount]), [
+      ["httpd", true, 0],
+      ["side", true, 0],
+    ]);
+    assert.match(statuses[0].containerID ?? "", /^docker:\/\/[0-9a-f]{64}$/);
+    const [mapping] = pod.status?.portMappings ?? [];
+    assert.equal(mapping.hostIP, "127.0.0.11");
+    assert.equal(mapping.containerPort, 80);
+    const body = await fetch(`http://127.0.0.11:${mapping.hostPort}/`).then((r) => r.text());
+    assert.equal(body, INDEX_HTML);
+
+    // The sidecar reaches httpd over the pod's shared localhost.
+    const rt = new DockerRuntime({ nodeName: config.nodeName });
+    const sideId = statuses[1].containerID!.slice("docker://".length);
+    const r = await rt.exec(sideId, ["wget", "-qO-", "http://127.0.0.1:80/"]);
+    assert.equal(r.stdout, INDEX_HTML);
+
+    const events = await waitFor("Started events", async () => {
+      const list = await client.list(EVENTS, { namespace: "default" });
+      const reasons = list.items.filter((e) => e.involvedObject?.name === "web").map((e) =>
+        e.reason as string
+      );
+      return reasons.filter((x) => x === "Started").length === 2 ? reasons : undefined;
+    });
+    assert(events.includes("Created") && events.includes("Pulled"), events.join(","));
+
+    // Graceful delete: the agent stops the containers, removes them, then finishes the delete.
+    await client.delete(PODS, "web", { namespace: "default" });
+    await waitForPodGone(client, "web");
+    assert.deepEqual(await rt.listContainers(), []);
+  } finally {
+    await agent.stop();
+    await server.stop();
+  }
+});

@@ -1,0 +1,152 @@
+/**
+ * Helpers for the agent's end-to-end tests: run a real agent (in-process or as a `deno run`
+ * subprocess) against a test server and the real Docker engine, build pod manifests, wait for pod
+ * states, and remove every container a test node left behind.
+ */
+
+import { DockerRuntime } from "../agent/docker_runtime.ts";
+import {
+  type AgentConfig,
+  AgentConfig as AgentConfigSchema,
+  type AgentConfigInput,
+  runAgent,
+} from "../agent/run.ts";
+import type { Pod } from "../agent/pod_types.ts";
+import { ApiClient } from "../shared/client/client.ts";
+import { PODS } from "../shared/client/refs.ts";
+import { isNotFound } from "../shared/errors.ts";
+import { Logger } from "../shared/log.ts";
+import { ensureTestImages } from "./images.ts";
+import { waitFor } from "./test_utils.ts";
+
+/** A running test agent. */
+export interface TestAgent {
+  config: AgentConfig;
+  /** Stops the agent (its containers keep running unless `cleanup`). */
+  stop(opts?: { cleanup?: boolean }): Promise<void>;
+}
+
+/** Fast back-offs and periods so the agent tests take seconds. */
+export const FAST: Partial<AgentConfigInput> = {
+  backoffInitialMs: 1000,
+  backoffMaxMs: 8000,
+  relistMs: 2000,
+  leaseRenewMs: 2000,
+  statusCheckMs: 2000,
+  apiPort: 0,
+};
+
+/** A unique node name for one test. */
+export function testNodeName(prefix = "agent"): string {
+  return `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/** The full config of a test agent for `server`. */
+export async function testAgentConfig(
+  server: { url: string; token: string },
+  overrides: Partial<AgentConfigInput> = {},
+): Promise<AgentConfig> {
+  const images = await ensureTestImages();
+  const dataDir = overrides.dataDir ?? await Deno.makeTempDir({ prefix: "skiff-agent-" });
+  return AgentConfigSchema.parse({
+    server: server.url,
+    token: server.token,
+    nodeName: testNodeName(),
+    nodeAddress: "127.0.0.11",
+    pauseImage: images.pause,
+    ...FAST,
+    ...overrides,
+    dataDir,
+  });
+}
+
+/** Removes every container labelled with `nodeName` (tests call it in `finally`). */
+export async function removeNodeContainers(nodeName: string): Promise<void> {
+  const rt = new DockerRuntime({ nodeName });
+  for (const c of await rt.listContainers()) await rt.removeContainer(c.Id);
+}
+
+/** Runs an agent in this process. */
+export function startAgent(config: AgentConfig): TestAgent {
+  const ac = new AbortController();
+  const level = Deno.env.get("SKIFF_TEST_LOG") as "debug" | undefined;
+  const logger = level ? new Logger({ level }) : undefined;
+  const done = runAgent(config, ac.signal, { logger });
+  return {
+    config,
+    async stop(opts = {}) {
+      ac.abort();
+      await done;
+      if (opts.cleanup ?? true) {
+        await removeNodeContainers(config.nodeName);
+        await Deno.remove(config.dataDir, { recursive: true }).catch(() => {});
+      }
+    },
+  };
+}
+
+/** Runs an agent as a separate `deno run` process (for SIGKILL tests). */
+export function startAgentProcess(config: AgentConfig): Deno.ChildProcess {
+  const script = new URL("./fixtures/agent_main.ts", import.meta.url).pathname;
+  const level = Deno.env.get("SKIFF_TEST_LOG");
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script, JSON.stringify(config)],
+    stdin: "null",
+    stdout: "null",
+    stderr: level ? "inherit" : "null",
+  }).spawn();
+}
+
+/** A pod bound to `nodeName` (the scheduler is bypassed). */
+export function boundPod(
+  name: string,
+  nodeName: string,
+  spec: Partial<Pod["spec"]>,
+  metadata: Record<string, unknown> = {},
+): Pod {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: "default", uid: "", ...metadata },
+    spec: { containers: [], terminationGracePeriodSeconds: 5, ...spec, nodeName },
+  } as Pod;
+}
+
+/** Creates a pod, returning it as stored. */
+export function createPod(client: ApiClient, pod: Pod): Promise<Pod> {
+  // uid is assigned by the server.
+  const { uid: _uid, ...metadata } = pod.metadata;
+  return client.create<Pod>(PODS, { ...pod, metadata } as unknown as Pod);
+}
+
+/** Waits until `check(pod)` holds for the stored pod; returns it. */
+export function waitForPod(
+  client: ApiClient,
+  name: string,
+  what: string,
+  check: (p: Pod) => boolean,
+  timeoutMs = 30_000,
+): Promise<Pod> {
+  return waitFor(`pod ${name} ${what}`, async () => {
+    const p = await client.get<Pod>(PODS, name, { namespace: "default" });
+    return check(p) ? p : undefined;
+  }, { timeoutMs, intervalMs: 100 });
+}
+
+/** Waits until the pod is gone from the API. */
+export function waitForPodGone(client: ApiClient, name: string, timeoutMs = 30_000): Promise<true> {
+  return waitFor(`pod ${name} gone`, async () => {
+    try {
+      await client.get<Pod>(PODS, name, { namespace: "default" });
+      return false;
+    } catch (e) {
+      if (isNotFound(e)) return true;
+      throw e;
+    }
+  }, { timeoutMs, intervalMs: 100 });
+}
+
+/** An API client for the server, over real HTTP. */
+export function clientFor(server: { url: string; token: string }): ApiClient {
+  return new ApiClient({ server: server.url, token: server.token });
+}
