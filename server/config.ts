@@ -19,6 +19,8 @@ export const ServerConfig = z.object({
   /** The address this server's node advertises (kubeconfig server URL, certificates). */
   nodeAddress: z.string().optional(),
   serviceCidr: Cidr.default("10.43.0.0/16"),
+  /** Extra names and addresses for the serving certificate. */
+  tlsSans: z.array(z.string().min(1)).default([]),
   nodePortRange: z.tuple([z.number().int(), z.number().int()]).default([30000, 32767]),
   /** Run the scheduler and controllers in this process. */
   controllers: z.boolean().default(true),

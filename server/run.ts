@@ -16,6 +16,8 @@ import { randomSecret } from "./auth/crypto_util.ts";
 import { TokenStore } from "./auth/token_store.ts";
 import type { ServerConfig } from "./config.ts";
 import { renderKubeconfig, writePrivateFile } from "./kubeconfig.ts";
+import { ensurePki } from "./pki.ts";
+import { formatJoinToken, parseJoinToken } from "../shared/join_token.ts";
 import { GenericRegistry } from "./registry/generic_registry.ts";
 import { buildStrategies } from "./registry/kind_strategies.ts";
 import { ResourceStore } from "./registry/resource_store.ts";
@@ -29,8 +31,10 @@ import { ServiceAllocator } from "./controllers/service_allocator.ts";
 
 /** A running server, as tests and `skiff up` see it. */
 export interface RunningServer {
-  /** `http://127.0.0.1:PORT` (https once TLS is on). */
+  /** `https://ADDRESS:PORT`. */
   url: string;
+  /** The cluster CA (PEM) that signs the serving certificate. */
+  caPem: string;
   adminToken: string;
   joinToken: string;
   kubeconfigPath: string;
@@ -50,9 +54,24 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   await Deno.mkdir(`${config.dataDir}/db`, { recursive: true, mode: 0o700 });
 
   const backend: Backend = await SqliteBackend.open(`${config.dataDir}/db/state.db`);
+  const [hostname, portText] = splitHostPort(config.listen);
+  const advertised = config.nodeAddress ?? (hostname === "0.0.0.0" ? "127.0.0.1" : hostname);
+  const pki = await ensurePki(`${config.dataDir}/tls`, [
+    Deno.hostname(),
+    "localhost",
+    "127.0.0.1",
+    advertised,
+    ...(hostname === "0.0.0.0" ? [] : [hostname]),
+    ...config.tlsSans,
+  ]);
   const tokens = await TokenStore.open(`${config.dataDir}/tokens.json`);
-  const adminToken = await ensureTokenFile(tokens, `${config.dataDir}/admin-token`, "admin");
-  const joinToken = await ensureTokenFile(tokens, `${config.dataDir}/token`, "join");
+  const adminToken = await ensureTokenFile(tokens, `${config.dataDir}/admin-token`, {
+    role: "admin",
+  });
+  const joinToken = await ensureTokenFile(tokens, `${config.dataDir}/token`, {
+    role: "join",
+    caHash: pki.caHash,
+  });
   // The in-process controllers' credential lives in memory only.
   const internalToken = randomSecret(24);
 
@@ -87,7 +106,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
 
   const authenticate = async (token: string): Promise<User | undefined> => {
     if (token === internalToken) return { name: "system:skiff-controller", role: "admin" };
-    const id = await tokens.authenticate(token);
+    const id = await tokens.authenticate(parseJoinToken(token)?.secret ?? token);
     if (!id) return undefined;
     const name = id.role === "node" ? `system:node:${id.nodeName}` : `token:${id.id}`;
     return { name, role: id.role, nodeName: id.nodeName };
@@ -97,16 +116,18 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     registries,
     discovery: new Discovery(servedResources()),
     authenticate,
+    caPem: pki.caPem,
     ready: () => ready,
     logger: logger.child("http"),
   });
 
   await bootstrapNamespaces(registries.find((r) => r.info.plural === "namespaces")!);
 
-  const [hostname, portText] = splitHostPort(config.listen);
   const httpServer = Deno.serve({
     hostname,
     port: Number(portText),
+    cert: pki.certPem,
+    key: pki.keyPem,
     signal: stop.signal,
     onListen: () => {},
     onError: (e) => {
@@ -115,10 +136,12 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     },
   }, app.fetch);
   const boundPort = (httpServer.addr as Deno.NetAddr).port;
-  const advertised = config.nodeAddress ?? (hostname === "0.0.0.0" ? "127.0.0.1" : hostname);
-  const url = `http://${advertised}:${boundPort}`;
+  const url = `https://${advertised}:${boundPort}`;
   const kubeconfigPath = `${config.dataDir}/kubeconfig.yaml`;
-  await writePrivateFile(kubeconfigPath, renderKubeconfig({ server: url, token: adminToken }));
+  await writePrivateFile(
+    kubeconfigPath,
+    renderKubeconfig({ server: url, token: adminToken, caPem: pki.caPem }),
+  );
 
   const inProcessFetch: typeof fetch = (input, init) =>
     Promise.resolve(app.fetch(new Request(input, init)));
@@ -160,6 +183,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   })();
   return {
     url,
+    caPem: pki.caPem,
     adminToken,
     joinToken,
     kubeconfigPath,
@@ -169,22 +193,30 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   };
 }
 
+/**
+ * Reuses the token in `path` while the server still knows it (and, for a join token, it still
+ * names this CA); creates and writes a new one otherwise.
+ */
 async function ensureTokenFile(
   tokens: TokenStore,
   path: string,
-  role: "admin" | "join",
+  options: { role: "admin" | "join"; caHash?: string },
 ): Promise<string> {
   try {
     const text = (await Deno.readTextFile(path)).trim();
-    if (await tokens.authenticate(text)) return text;
+    const join = parseJoinToken(text);
+    const secret = join?.secret ?? text;
+    const sameCa = !options.caHash || join?.caHash === options.caHash;
+    if (sameCa && await tokens.authenticate(secret)) return text;
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
-  const { token } = await tokens.create(role, {
-    description: `${role} token created at first start`,
+  const { token } = await tokens.create(options.role, {
+    description: `${options.role} token created at first start`,
   });
-  await writePrivateFile(path, token + "\n");
-  return token;
+  const text = options.caHash ? formatJoinToken(options.caHash, token) : token;
+  await writePrivateFile(path, text + "\n");
+  return text;
 }
 
 async function bootstrapNamespaces(registry: GenericRegistry): Promise<void> {

@@ -18,6 +18,7 @@ Deno.test("every acknowledged write survives kill -9 of the server", async () =>
             method: "POST",
             headers: { authorization: `Bearer ${first.token}`, "content-type": "application/json" },
             body: JSON.stringify({ metadata: { name }, data: { i: String(i) } }),
+            client: first.httpClient,
           });
           await r.body?.cancel();
           if (r.status === 201) acknowledged.push(name);
@@ -36,6 +37,7 @@ Deno.test("every acknowledged write survives kill -9 of the server", async () =>
     try {
       const r = await fetch(`${second.url}/api/v1/namespaces/default/configmaps`, {
         headers: { authorization: `Bearer ${second.token}` },
+        client: second.httpClient,
       });
       const list = await r.json();
       const present = new Map<string, string>(

@@ -5,7 +5,10 @@
 
 /** A server subprocess. */
 export interface ServerProcess {
+  /** `https://127.0.0.1:PORT`. */
   url: string;
+  /** Trusts the server's CA (read from its data dir). */
+  httpClient: Deno.HttpClient;
   token: string;
   dataDir: string;
   child: Deno.ChildProcess;
@@ -49,17 +52,22 @@ export async function startServerProcess(options: {
     stderr: "inherit",
     stdin: "null",
   }).spawn();
-  const url = `http://127.0.0.1:${port}`;
+  const url = `https://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
+  let httpClient: Deno.HttpClient | undefined;
   for (;;) {
     try {
-      const r = await fetch(`${url}/readyz`);
+      httpClient ??= Deno.createHttpClient({
+        caCerts: [await Deno.readTextFile(`${options.dataDir}/tls/ca.crt`)],
+      });
+      const r = await fetch(`${url}/readyz`, { client: httpClient });
       await r.body?.cancel();
       if (r.ok) break;
     } catch {
       // not listening yet
     }
     if (Date.now() > deadline) {
+      httpClient?.close();
       child.kill("SIGKILL");
       await child.status;
       throw new Error("skiff server did not become ready within 30 s");
@@ -67,7 +75,9 @@ export async function startServerProcess(options: {
     await new Promise((r) => setTimeout(r, 100));
   }
   const token = (await Deno.readTextFile(`${options.dataDir}/admin-token`)).trim();
+  const client = httpClient!;
   const end = async (signal: Deno.Signal) => {
+    client.close();
     try {
       child.kill(signal);
     } catch {
@@ -77,6 +87,7 @@ export async function startServerProcess(options: {
   };
   return {
     url,
+    httpClient: client,
     token,
     dataDir: options.dataDir,
     child,

@@ -9,7 +9,12 @@ import { runServer } from "../server/run.ts";
 
 /** A server started by {@linkcode startTestServer}. */
 export interface TestServer {
+  /** `https://127.0.0.1:PORT`. */
   url: string;
+  /** The cluster CA; `httpClient` trusts it. */
+  caPem: string;
+  /** A Deno HTTP client trusting the cluster CA, for raw `fetch(url, { client })`. */
+  httpClient: Deno.HttpClient;
   /** Admin bearer token. */
   token: string;
   joinToken: string;
@@ -50,9 +55,16 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     logLevel: (Deno.env.get("SKIFF_TEST_LOG") as "debug" | undefined) ?? "error",
   });
   const server = await runServer(config, ac.signal);
-  const client = new ApiClient({ server: server.url, token: server.adminToken });
+  const client = new ApiClient({
+    server: server.url,
+    token: server.adminToken,
+    caData: server.caPem,
+  });
+  const httpClient = Deno.createHttpClient({ caCerts: [server.caPem] });
   return {
     url: server.url,
+    caPem: server.caPem,
+    httpClient,
     token: server.adminToken,
     joinToken: server.joinToken,
     dataDir,
@@ -60,6 +72,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     fetch: server.fetch,
     client,
     async stop() {
+      httpClient.close();
+      client.close();
       ac.abort();
       await server.finished;
       if (!options.keepDataDir && !options.dataDir) {
@@ -93,7 +107,7 @@ export async function waitFor<T>(
 
 /** Raw authenticated request against a test server over HTTP. */
 export async function api(
-  server: Pick<TestServer, "url" | "token">,
+  server: Pick<TestServer, "url" | "token" | "httpClient">,
   method: string,
   path: string,
   options: { body?: unknown; contentType?: string; accept?: string; token?: string | null } = {},
@@ -110,7 +124,12 @@ export async function api(
       ? options.body as BodyInit
       : JSON.stringify(options.body);
   }
-  const res = await fetch(`${server.url}${path}`, { method, headers, body });
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers,
+    body,
+    client: server.httpClient,
+  });
   const text = await res.text();
   let parsed: unknown = text;
   try {

@@ -40,6 +40,8 @@ export interface AppDeps {
   subresources?: Map<string, SubresourceHandler>;
   /** Extra routes (metrics API, agent join) mounted before the resource routes. */
   extraRoutes?: (app: Hono<{ Variables: { user: User } }>) => void;
+  /** The cluster CA, served unauthenticated at /cacerts for agents bootstrapping trust. */
+  caPem?: string;
   /** Whether the stores have loaded (readyz). */
   ready: () => boolean;
   logger: Logger;
@@ -71,6 +73,10 @@ export function createApp(deps: AppDeps): Hono<{ Variables: { user: User } }> {
   app.get("/version", (c) => c.json(KUBERNETES_VERSION));
   for (const path of ["/healthz", "/livez"]) app.get(path, (c) => c.text("ok"));
   app.get("/readyz", (c) => deps.ready() ? c.text("ok") : c.text("stores not loaded", 503));
+  if (deps.caPem) {
+    const caPem = deps.caPem;
+    app.get("/cacerts", (c) => c.text(caPem));
+  }
 
   app.use("*", async (c, next) => {
     const header = c.req.header("authorization") ?? "";
