@@ -1,122 +1,106 @@
 /**
- * The patch metadata strategic merge patch needs: for each API type Skiff serves, which list
- * fields merge (and by which key) instead of being replaced, and the type of each nested field.
+ * The patch metadata strategic merge patch needs — which list fields merge (and by which key)
+ * instead of being replaced — read from the API's zod schemas, which carry Kubernetes'
+ * `x-kubernetes-patch-strategy` / `x-kubernetes-patch-merge-key` (the same annotations the
+ * OpenAPI document publishes, so kubectl and the server agree on every list).
  *
- * The values are the `patchStrategy` / `patchMergeKey` tags Kubernetes publishes for these types
- * (also visible as `x-kubernetes-patch-strategy` / `x-kubernetes-patch-merge-key` in its OpenAPI),
- * because kubectl computes its patches from the same tags: a list merged here but replaced by
- * kubectl (or the reverse) would lose or resurrect elements. Lists absent from this table are
- * replaced wholesale, maps and structs always merge key by key.
+ * Lists without an annotation are replaced wholesale; maps and structs always merge key by key.
+ * Kinds outside the resource table only get ObjectMeta's semantics.
  */
 
-/** How one field of a type is patched. */
+import { z } from "zod";
+import { ObjectMeta } from "../../../shared/api/meta.ts";
+import { RESOURCES } from "../../../shared/api/resources.ts";
+
+/** A position in a schema: an opaque handle passed back to {@linkcode fieldPatchMeta}. */
+export type PatchSchema = { readonly _zod: unknown };
+
+/** How one field is patched. */
 export interface FieldPatchMeta {
-  /** Name of the field's type in {@linkcode PATCH_TYPES}; for lists, the element type. */
-  type?: string;
+  /** The schema of the field's value; for lists, of one element. */
+  type?: PatchSchema;
   /** `merge`: the list merges (by `mergeKey` for lists of objects, as a set for primitives). */
   strategy?: "merge";
   /** The element field that identifies an element of a merged list of objects. */
   mergeKey?: string;
 }
 
-/** A struct type: its fields that need metadata (others are plain maps/values/replaced lists). */
-export type TypePatchMeta = Record<string, FieldPatchMeta>;
-
-const byName: FieldPatchMeta = { strategy: "merge", mergeKey: "name" };
-const conditions: FieldPatchMeta = { strategy: "merge", mergeKey: "type" };
-
-/** Patch metadata per type name. */
-export const PATCH_TYPES: Record<string, TypePatchMeta> = {
-  /** Any kind without its own entry: only metadata has list semantics. */
-  Object: { metadata: { type: "ObjectMeta" } },
-  ObjectMeta: {
-    ownerReferences: { strategy: "merge", mergeKey: "uid" },
-    finalizers: { strategy: "merge" },
-  },
-
-  // core/v1 Pod and the pod template every workload embeds.
-  Pod: {
-    metadata: { type: "ObjectMeta" },
-    spec: { type: "PodSpec" },
-    status: { type: "PodStatus" },
-  },
-  PodTemplateSpec: { metadata: { type: "ObjectMeta" }, spec: { type: "PodSpec" } },
-  PodSpec: {
-    containers: { ...byName, type: "Container" },
-    initContainers: { ...byName, type: "Container" },
-    ephemeralContainers: { ...byName, type: "Container" },
-    // volumes are `merge,retainKeys`: the retainKeys half is driven by the `$retainKeys`
-    // directive kubectl puts in each element.
-    volumes: byName,
-    imagePullSecrets: byName,
-    hostAliases: { strategy: "merge", mergeKey: "ip" },
-    topologySpreadConstraints: { strategy: "merge", mergeKey: "topologyKey" },
-    schedulingGates: byName,
-    resourceClaims: byName,
-  },
-  Container: {
-    ports: { strategy: "merge", mergeKey: "containerPort" },
-    env: byName,
-    volumeMounts: { strategy: "merge", mergeKey: "mountPath" },
-    volumeDevices: { strategy: "merge", mergeKey: "devicePath" },
-  },
-  PodStatus: {
-    conditions,
-    podIPs: { strategy: "merge", mergeKey: "ip" },
-    hostIPs: { strategy: "merge", mergeKey: "ip" },
-  },
-
-  // apps/v1 and core/v1 workloads.
-  Deployment: {
-    metadata: { type: "ObjectMeta" },
-    spec: { type: "WorkloadSpec" },
-    status: { type: "WorkloadStatus" },
-  },
-  ReplicaSet: {
-    metadata: { type: "ObjectMeta" },
-    spec: { type: "WorkloadSpec" },
-    status: { type: "WorkloadStatus" },
-  },
-  ReplicationController: {
-    metadata: { type: "ObjectMeta" },
-    spec: { type: "WorkloadSpec" },
-    status: { type: "WorkloadStatus" },
-  },
-  StatefulSet: {
-    metadata: { type: "ObjectMeta" },
-    spec: { type: "WorkloadSpec" },
-    status: { type: "WorkloadStatus" },
-  },
-  DaemonSet: {
-    metadata: { type: "ObjectMeta" },
-    spec: { type: "WorkloadSpec" },
-    status: { type: "WorkloadStatus" },
-  },
-  WorkloadSpec: { template: { type: "PodTemplateSpec" } },
-  WorkloadStatus: { conditions },
-
-  // core/v1 networking and cluster objects.
-  Service: {
-    metadata: { type: "ObjectMeta" },
-    spec: { type: "ServiceSpec" },
-    status: { type: "ServiceStatus" },
-  },
-  ServiceSpec: { ports: { strategy: "merge", mergeKey: "port" } },
-  ServiceStatus: { conditions },
-  // Node taints carry no patch strategy in Kubernetes (kubectl taint sends the whole list).
-  Node: { metadata: { type: "ObjectMeta" }, status: { type: "NodeStatus" } },
-  NodeStatus: { conditions, addresses: { strategy: "merge", mergeKey: "type" } },
-  Namespace: { metadata: { type: "ObjectMeta" }, status: { type: "NamespaceStatus" } },
-  NamespaceStatus: { conditions },
-};
-
-/** The root type for an object kind; `"Object"` (metadata only) for kinds without entries. */
-export function rootTypeFor(kind: string): string {
-  return PATCH_TYPES[kind] ? kind : "Object";
+interface Def {
+  type: string;
+  innerType?: Node;
+  shape?: Record<string, Node>;
+  element?: Node;
+  valueType?: Node;
+  in?: Node;
+  getter?: () => Node;
+}
+interface Node {
+  _zod: { def: Def };
+  meta?: () => Record<string, unknown> | undefined;
 }
 
-/** Metadata for `field` of `type`, or `{}` when the field is a plain value/map/replaced list. */
-export function fieldPatchMeta(type: string | undefined, field: string): FieldPatchMeta {
+const STRATEGY = "x-kubernetes-patch-strategy";
+const MERGE_KEY = "x-kubernetes-patch-merge-key";
+
+/** Peels optional/default/nullable/lazy/pipe wrappers, collecting patch annotations on the way. */
+function peel(schema: Node): { node: Node; strategy?: string; mergeKey?: string } {
+  let node = schema;
+  let strategy: string | undefined;
+  let mergeKey: string | undefined;
+  for (let depth = 0; depth < 32; depth++) {
+    const meta = node.meta?.();
+    strategy ??= meta?.[STRATEGY] as string | undefined;
+    mergeKey ??= meta?.[MERGE_KEY] as string | undefined;
+    const def = node._zod.def;
+    const next = def.innerType ?? (def.type === "lazy" ? def.getter?.() : undefined) ??
+      (def.type === "pipe" ? def.in : undefined);
+    if (!next) break;
+    node = next;
+  }
+  return { node, strategy, mergeKey };
+}
+
+const cache = new WeakMap<object, Map<string, FieldPatchMeta>>();
+
+/** Metadata for `field` of the struct or map at `type`; `{}` when nothing is known. */
+export function fieldPatchMeta(type: PatchSchema | undefined, field: string): FieldPatchMeta {
   if (type === undefined) return {};
-  return PATCH_TYPES[type]?.[field] ?? {};
+  let perField = cache.get(type);
+  if (!perField) cache.set(type, perField = new Map());
+  let meta = perField.get(field);
+  if (!meta) {
+    meta = lookup(type as unknown as Node, field);
+    perField.set(field, meta);
+  }
+  return meta;
+}
+
+function lookup(parent: Node, field: string): FieldPatchMeta {
+  const def = parent._zod.def;
+  const child = def.type === "object"
+    ? def.shape?.[field]
+    : def.type === "record"
+    ? def.valueType
+    : undefined;
+  if (!child) return {};
+  const { node, strategy, mergeKey } = peel(child);
+  if (node._zod.def.type !== "array") return { type: node };
+  const element = node._zod.def.element ? peel(node._zod.def.element).node : undefined;
+  const meta: FieldPatchMeta = { type: element };
+  if (strategy?.split(",").includes("merge")) {
+    meta.strategy = "merge";
+    if (mergeKey) meta.mergeKey = mergeKey;
+  }
+  return meta;
+}
+
+const FALLBACK = z.object({ metadata: ObjectMeta.optional() }) as unknown as Node;
+
+const ROOTS = new Map<string, Node>(
+  RESOURCES.map((r) => [r.kind, peel(r.schema as unknown as Node).node]),
+);
+
+/** The schema of an object kind; kinds Skiff does not serve get metadata-only semantics. */
+export function rootTypeFor(kind: string): PatchSchema {
+  return ROOTS.get(kind) ?? FALLBACK;
 }

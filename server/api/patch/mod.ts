@@ -19,7 +19,8 @@ export { applyJsonPatch, decodeJsonPatch, jsonEqual, parsePointer } from "./json
 export type { JsonPatchOperation } from "./json_patch.ts";
 export { applyMergePatch } from "./json_merge_patch.ts";
 export { applyStrategicMergePatch } from "./strategic_merge_patch.ts";
-export { fieldPatchMeta, PATCH_TYPES, rootTypeFor } from "./merge_keys.ts";
+export { fieldPatchMeta, rootTypeFor } from "./merge_keys.ts";
+export type { FieldPatchMeta, PatchSchema } from "./merge_keys.ts";
 
 /** The patch formats, named as Kubernetes' `types.PatchType`. */
 export type PatchType = "json" | "merge" | "strategic" | "apply";

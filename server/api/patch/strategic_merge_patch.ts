@@ -3,7 +3,7 @@
  * `kubectl apply` (client-side), `kubectl set image`, `kubectl rollout restart` and the default
  * `kubectl patch`.
  *
- * Like JSON merge patch, except that lists declared mergeable in merge_keys.ts merge element by
+ * Like JSON merge patch, except that lists annotated mergeable in the API schemas (see merge_keys.ts) merge element by
  * element (by their merge key, or as a set for primitive lists) instead of being replaced, and
  * these directives are honoured:
  * - `"$patch": "replace"` in a map replaces the map; as a list element, replaces the list.
@@ -18,7 +18,12 @@
  */
 
 import { BadRequestError } from "../../../shared/errors.ts";
-import { type FieldPatchMeta, fieldPatchMeta, rootTypeFor } from "./merge_keys.ts";
+import {
+  type FieldPatchMeta,
+  fieldPatchMeta,
+  type PatchSchema,
+  rootTypeFor,
+} from "./merge_keys.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -57,7 +62,7 @@ export function applyStrategicMergePatch(
  * Merges `patch` into `original` (which this function owns and may modify). Returns `undefined`
  * when the map is to be deleted (`$patch: delete`).
  */
-function mergeMap(original: Obj, patch: Obj, type: string | undefined): Obj | undefined {
+function mergeMap(original: Obj, patch: Obj, type: PatchSchema | undefined): Obj | undefined {
   const directive = patch[DIRECTIVE];
   if (directive !== undefined) {
     if (directive === "replace") {
@@ -136,7 +141,7 @@ function mergeMap(original: Obj, patch: Obj, type: string | undefined): Obj | un
 }
 
 /** Strips directives and nulls from a value that has no original to merge with. */
-function fresh(value: unknown, type: string | undefined): unknown {
+function fresh(value: unknown, type: PatchSchema | undefined): unknown {
   if (isObject(value)) return mergeMap({}, value, type) ?? {};
   if (Array.isArray(value)) return value.map((v) => fresh(v, type));
   return value;
