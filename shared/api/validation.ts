@@ -193,7 +193,7 @@ function decode(info: ResourceInfo, raw: unknown, options: ValidateOptions): Kub
   const result = schemaOf(info).safeParse(input, { reportInput: true });
   if (!result.success) throw invalid(info, input, zodCauses(result.error));
   const parsed = result.data as KubeObject;
-  const unknown = unknownFields(input, parsed);
+  const unknown = unknownFields(input, parsed).sort();
   if (unknown.length > 0) {
     const messages = unknown.map((f) => `unknown field ${JSON.stringify(f)}`);
     const mode = options.fieldValidation ?? "Warn";

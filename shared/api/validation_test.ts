@@ -1,0 +1,841 @@
+import assert from "node:assert/strict";
+import { BadRequestError, InvalidError, type StatusCause } from "../errors.ts";
+import { findResource } from "./resources.ts";
+import { dropNulls, unknownFields, validateCreate, validateUpdate } from "./validation.ts";
+import type { ValidateOptions } from "./validation.ts";
+import type { KubeObject } from "./object.ts";
+
+// deno-lint-ignore no-explicit-any
+type Any = any;
+
+const PODS = findResource("", "v1", "pods")!;
+const SERVICES = findResource("", "v1", "services")!;
+const DEPLOYMENTS = findResource("apps", "v1", "deployments")!;
+const REPLICASETS = findResource("apps", "v1", "replicasets")!;
+const RCS = findResource("", "v1", "replicationcontrollers")!;
+const NAMESPACES = findResource("", "v1", "namespaces")!;
+const CONFIGMAPS = findResource("", "v1", "configmaps")!;
+const SECRETS = findResource("", "v1", "secrets")!;
+const NODES = findResource("", "v1", "nodes")!;
+
+/** The causes of the InvalidError that `fn` throws. */
+function causesOf(fn: () => unknown): StatusCause[] {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof InvalidError) {
+      assert.equal(e.code, 422);
+      return e.causes;
+    }
+    throw e;
+  }
+  assert.fail("expected an InvalidError");
+}
+
+/** Asserts that exactly one cause names `field` and its message matches `message`. */
+function assertCause(causes: StatusCause[], field: string, message: string | RegExp): void {
+  const hits = causes.filter((c) => c.field === field);
+  assert.ok(hits.length > 0, `no cause for ${field}; got ${JSON.stringify(causes)}`);
+  if (typeof message === "string") assert.equal(hits[0].message, message);
+  else assert.match(hits[0].message, message);
+}
+
+function pod(spec: Any = {}, metadata: Any = {}): Any {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "web", namespace: "default", ...metadata },
+    spec: { containers: [{ name: "web", image: "nginx:1.27" }], ...spec },
+  };
+}
+
+function podCauses(spec: Any, metadata: Any = {}): StatusCause[] {
+  return causesOf(() => validateCreate(PODS, pod(spec, metadata)));
+}
+
+const template = {
+  metadata: { labels: { app: "web" } },
+  spec: { containers: [{ name: "web", image: "nginx:1.27" }] },
+};
+
+function deployment(spec: Any = {}): Any {
+  return {
+    metadata: { name: "web" },
+    spec: { selector: { matchLabels: { app: "web" } }, template, ...spec },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding.
+
+Deno.test("validateCreate() accepts kubectl run's body with nulls and empty objects", () => {
+  const body = {
+    kind: "Pod",
+    apiVersion: "v1",
+    metadata: { name: "hello", labels: { run: "hello" }, creationTimestamp: null },
+    spec: {
+      containers: [{ name: "hello", image: "busybox", resources: {} }],
+      restartPolicy: "Always",
+      dnsPolicy: "ClusterFirst",
+    },
+    status: {},
+  };
+  const p = validateCreate(PODS, body);
+  assert.equal(p.metadata.name, "hello");
+  assert.equal("creationTimestamp" in p.metadata, false);
+  assert.deepEqual(p.spec.containers[0].resources, {});
+});
+
+Deno.test("validateCreate() refuses a body that is not an object with 400", () => {
+  for (const body of [[], "pod", 3, null]) {
+    assert.throws(() => validateCreate(PODS, body), BadRequestError);
+  }
+});
+
+Deno.test("validateCreate() refuses a kind or apiVersion of another endpoint with 400", () => {
+  assert.throws(
+    () => validateCreate(PODS, { ...pod(), kind: "Service" }),
+    (e: unknown) =>
+      e instanceof BadRequestError && e.code === 400 &&
+      /does not match the expected kind/.test(e.message),
+  );
+  assert.throws(
+    () => validateCreate(DEPLOYMENTS, { ...deployment(), apiVersion: "extensions/v1beta1" }),
+    /does not match the expected API version \(apps\/v1\)/,
+  );
+});
+
+Deno.test("validateCreate() names shape errors with Kubernetes field paths", () => {
+  const causes = causesOf(() =>
+    validateCreate(PODS, {
+      metadata: { name: "web" },
+      spec: {
+        restartPolicy: "Sometimes",
+        containers: [{ name: "web", image: "nginx", ports: [{ containerPort: "eighty" }] }],
+      },
+    })
+  );
+  assertCause(
+    causes,
+    "spec.restartPolicy",
+    'Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"',
+  );
+  assertCause(
+    causes,
+    "spec.containers[0].ports[0].containerPort",
+    /^Invalid value: "eighty": must be of type number/,
+  );
+  const missing = causesOf(() =>
+    validateCreate(PODS, { metadata: { name: "web" }, spec: { containers: [{ image: "x" }] } })
+  );
+  assertCause(missing, "spec.containers[0].name", "Required value");
+  const fractional = podCauses({
+    containers: [{ name: "web", image: "nginx", ports: [{ containerPort: 80.5 }] }],
+  });
+  assertCause(fractional, "spec.containers[0].ports[0].containerPort", /must be an integer/);
+});
+
+Deno.test("InvalidError reads like the apiserver's message", () => {
+  try {
+    validateCreate(PODS, pod({ containers: [{ name: "web" }] }));
+    assert.fail("expected an error");
+  } catch (e) {
+    assert.ok(e instanceof InvalidError);
+    assert.equal(e.message, 'Pod "web" is invalid: spec.containers[0].image: Required value');
+    const status = e.toStatus();
+    assert.equal(status.reason, "Invalid");
+    assert.equal(status.details?.kind, "Pod");
+    assert.equal(status.details?.causes?.[0].reason, "FieldValueRequired");
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Unknown fields.
+
+Deno.test("fieldValidation=Strict refuses unknown fields with kubectl's message (400)", () => {
+  const body = pod();
+  body.spec.foo = 1;
+  body.spec.containers[0].bar = true;
+  assert.throws(
+    () => validateCreate(PODS, body, { fieldValidation: "Strict" }),
+    (e: unknown) => {
+      assert.ok(e instanceof BadRequestError);
+      assert.equal(e.code, 400);
+      assert.equal(
+        e.message,
+        'Pod in version "v1" cannot be handled as a Pod: strict decoding error: ' +
+          'unknown field "spec.containers[0].bar", unknown field "spec.foo"',
+      );
+      return true;
+    },
+  );
+});
+
+Deno.test("fieldValidation=Warn drops unknown fields and reports warnings", () => {
+  const body = deployment();
+  body.spec.template.spec.containers = [{ name: "web", image: "nginx:1", colour: "blue" }];
+  body.extra = { a: 1 };
+  const options: ValidateOptions = { fieldValidation: "Warn", warnings: [] };
+  const d = validateCreate(DEPLOYMENTS, body, options);
+  assert.equal("extra" in d, false);
+  assert.equal("colour" in d.spec.template.spec.containers[0], false);
+  assert.deepEqual(options.warnings, [
+    'unknown field "extra"',
+    'unknown field "spec.template.spec.containers[0].colour"',
+  ]);
+});
+
+Deno.test("fieldValidation=Ignore drops unknown fields silently", () => {
+  const body = pod();
+  body.spec.foo = 1;
+  const warnings: string[] = [];
+  const p = validateCreate(PODS, body, { fieldValidation: "Ignore", warnings });
+  assert.equal("foo" in p.spec, false);
+  assert.deepEqual(warnings, []);
+});
+
+Deno.test("loose fields (securityContext, lifecycle) keep what they are given", () => {
+  const body = pod({
+    securityContext: { runAsUser: 1000 },
+    containers: [{
+      name: "web",
+      image: "nginx:1",
+      securityContext: { capabilities: { add: ["NET_ADMIN"] } },
+    }],
+  });
+  const p = validateCreate(PODS, body, { fieldValidation: "Strict" });
+  assert.deepEqual(p.spec.containers[0].securityContext, { capabilities: { add: ["NET_ADMIN"] } });
+  assert.equal(p.spec.securityContext.runAsUser, 1000);
+});
+
+Deno.test("unknownFields() and dropNulls() walk objects and arrays", () => {
+  assert.deepEqual(unknownFields({ a: 1, b: [{ c: 1, d: 2 }] }, { a: 1, b: [{ c: 1 }] }), [
+    "b[0].d",
+  ]);
+  assert.deepEqual(dropNulls({ a: null, b: [{ c: null, d: 1 }] }), { b: [{ d: 1 }] });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Names and labels.
+
+Deno.test("names must be RFC 1123 subdomains (labels for namespaces, 1035 for services)", () => {
+  assertCause(
+    podCauses({}, { name: "Foo_bar" }),
+    "metadata.name",
+    /^Invalid value: "Foo_bar": a lowercase RFC 1123 subdomain must consist of lower case/,
+  );
+  assertCause(
+    causesOf(() => validateCreate(NAMESPACES, { metadata: { name: "a.b" } })),
+    "metadata.name",
+    /RFC 1123 label/,
+  );
+  assertCause(
+    causesOf(() =>
+      validateCreate(SERVICES, { metadata: { name: "1web" }, spec: { ports: [{ port: 80 }] } })
+    ),
+    "metadata.name",
+    /DNS-1035 label/,
+  );
+  assertCause(
+    causesOf(() => validateCreate(PODS, { spec: template.spec })),
+    "metadata.name",
+    "Required value: name or generateName is required",
+  );
+  assert.equal(validateCreate(PODS, pod({}, { name: "web.v1-2" })).metadata.name, "web.v1-2");
+});
+
+Deno.test("label keys and values are validated", () => {
+  const causes = podCauses({}, { labels: { "bad key": "x", ok: "not ok!" } });
+  const fields = causes.filter((c) => c.field === "metadata.labels");
+  assert.equal(fields.length, 2);
+  assert.match(fields[0].message, /^Invalid value: "bad key": name part must consist of/);
+  assert.match(fields[1].message, /^Invalid value: "not ok!": a valid label must be/);
+  assertCause(podCauses({ nodeSelector: { "-x": "y" } }), "spec.nodeSelector", /Invalid value/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Pods.
+
+Deno.test("a pod needs containers, each with a unique name and an image", () => {
+  assertCause(podCauses({ containers: [] }), "spec.containers", "Required value");
+  assertCause(
+    causesOf(() => validateCreate(PODS, { metadata: { name: "web" } })),
+    "spec.containers",
+    "Required value",
+  );
+  const causes = podCauses({
+    containers: [{ name: "web", image: "a" }, { name: "web", image: "" }],
+    initContainers: [{ name: "Init", image: "b" }],
+  });
+  assertCause(causes, "spec.containers[1].name", 'Duplicate value: "web"');
+  assertCause(causes, "spec.containers[1].image", "Required value");
+  assertCause(causes, "spec.initContainers[0].name", /RFC 1123 label/);
+});
+
+Deno.test("container ports must be in range with unique names", () => {
+  const causes = podCauses({
+    containers: [{
+      name: "web",
+      image: "nginx",
+      ports: [
+        { containerPort: 0 },
+        { containerPort: 70000, name: "http" },
+        { containerPort: 81, name: "http", hostPort: 65536 },
+        { containerPort: 82, name: "Bad_Name" },
+      ],
+    }],
+  });
+  assertCause(
+    causes,
+    "spec.containers[0].ports[0].containerPort",
+    "Invalid value: 0: must be between 1 and 65535, inclusive",
+  );
+  assertCause(causes, "spec.containers[0].ports[1].containerPort", /70000/);
+  assertCause(causes, "spec.containers[0].ports[2].name", 'Duplicate value: "http"');
+  assertCause(causes, "spec.containers[0].ports[2].hostPort", /65536: must be between 1 and 65535/);
+  assertCause(causes, "spec.containers[0].ports[3].name", /alpha-numeric/);
+});
+
+Deno.test("volume mounts must name a declared volume; volumes need one source", () => {
+  const causes = podCauses({
+    volumes: [{ name: "data", emptyDir: {} }, { name: "data", hostPath: { path: "/x" } }, {
+      name: "none",
+    }],
+    containers: [{
+      name: "web",
+      image: "nginx",
+      volumeMounts: [{ name: "data", mountPath: "/data" }, { name: "cache", mountPath: "/c" }],
+    }],
+  });
+  assertCause(causes, "spec.volumes[1].name", 'Duplicate value: "data"');
+  assertCause(causes, "spec.volumes[2]", "Required value: must specify a volume type");
+  assertCause(causes, "spec.containers[0].volumeMounts[1].name", 'Not found: "cache"');
+  assert.equal(
+    causes.some((c) => c.field === "spec.containers[0].volumeMounts[0].name"),
+    false,
+  );
+});
+
+Deno.test("env valueFrom must have exactly one source", () => {
+  const causes = podCauses({
+    containers: [{
+      name: "web",
+      image: "nginx",
+      env: [
+        { name: "A", value: "1" },
+        { name: "B", valueFrom: {} },
+        {
+          name: "C",
+          valueFrom: {
+            configMapKeyRef: { name: "cm", key: "k" },
+            secretKeyRef: { name: "s", key: "k" },
+          },
+        },
+        { name: "D", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+      ],
+    }],
+  });
+  assertCause(causes, "spec.containers[0].env[1].valueFrom", /must specify one of/);
+  assertCause(causes, "spec.containers[0].env[2].valueFrom", /more than one field/);
+  assert.equal(causes.length, 2);
+});
+
+Deno.test("probes need one handler, valid ports, and liveness successThreshold 1", () => {
+  const causes = podCauses({
+    containers: [{
+      name: "web",
+      image: "nginx",
+      livenessProbe: { httpGet: { port: 0 }, successThreshold: 2 },
+      readinessProbe: { periodSeconds: 5 },
+      startupProbe: { exec: { command: ["true"] }, tcpSocket: { port: 80 } },
+    }],
+  });
+  assertCause(causes, "spec.containers[0].livenessProbe.httpGet.port", /must be between 1/);
+  assertCause(
+    causes,
+    "spec.containers[0].livenessProbe.successThreshold",
+    "Invalid value: 2: must be 1",
+  );
+  assertCause(
+    causes,
+    "spec.containers[0].readinessProbe",
+    "Required value: must specify a handler type",
+  );
+  assertCause(causes, "spec.containers[0].startupProbe.tcpSocket", /more than 1 handler type/);
+});
+
+Deno.test("resources: quantities must parse and requests stay within limits", () => {
+  const bad = podCauses({
+    containers: [{ name: "web", image: "nginx", resources: { limits: { memory: "lots" } } }],
+  });
+  assertCause(bad, "spec.containers[0].resources.limits.memory", /quantities must match/);
+  const over = podCauses({
+    containers: [{
+      name: "web",
+      image: "nginx",
+      resources: { requests: { cpu: "2" }, limits: { cpu: "1" } },
+    }],
+  });
+  assertCause(
+    over,
+    "spec.containers[0].resources.requests",
+    'Invalid value: "2": must be less than or equal to cpu limit of 1',
+  );
+});
+
+Deno.test("tolerations, affinity and deadlines are checked", () => {
+  const causes = podCauses({
+    activeDeadlineSeconds: 0,
+    tolerations: [{ operator: "Equal", value: "x" }, { key: "k", operator: "Exists", value: "v" }],
+    affinity: {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{ matchExpressions: [{ key: "zone", operator: "In" }] }],
+        },
+        preferredDuringSchedulingIgnoredDuringExecution: [{
+          weight: 101,
+          preference: { matchExpressions: [{ key: "a", operator: "Exists", values: ["x"] }] },
+        }],
+      },
+    },
+  });
+  assertCause(causes, "spec.activeDeadlineSeconds", /must be between 1/);
+  assertCause(causes, "spec.tolerations[0].operator", /must be Exists when `key` is empty/);
+  assertCause(causes, "spec.tolerations[1].operator", /value must be empty/);
+  assertCause(
+    causes,
+    "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values",
+    /Required value/,
+  );
+  assertCause(
+    causes,
+    "spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight",
+    /range 1-100/,
+  );
+  assertCause(
+    causes,
+    "spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].preference.matchExpressions[0].values",
+    /Forbidden/,
+  );
+});
+
+Deno.test("a full pod manifest with every modelled field validates", () => {
+  const p = validateCreate(
+    PODS,
+    pod({
+      initContainers: [{ name: "init", image: "busybox:1", command: ["sh", "-c", "true"] }],
+      containers: [{
+        name: "web",
+        image: "nginx:1.27",
+        command: ["nginx"],
+        args: ["-g", "daemon off;"],
+        workingDir: "/",
+        env: [
+          { name: "A", value: "1" },
+          { name: "B", valueFrom: { configMapKeyRef: { name: "cm", key: "b" } } },
+          { name: "C", valueFrom: { secretKeyRef: { name: "s", key: "c", optional: true } } },
+          { name: "D", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+          {
+            name: "E",
+            valueFrom: { resourceFieldRef: { resource: "limits.cpu", divisor: "1m" } },
+          },
+        ],
+        envFrom: [{ configMapRef: { name: "cm" } }, { prefix: "S_", secretRef: { name: "s" } }],
+        ports: [{ name: "http", containerPort: 80, hostPort: 8080, hostIP: "127.0.0.1" }],
+        resources: {
+          requests: { cpu: "100m", memory: "64Mi" },
+          limits: { cpu: 1.5, memory: "2Gi" },
+        },
+        livenessProbe: {
+          httpGet: { path: "/healthz", port: "http", httpHeaders: [{ name: "X", value: "y" }] },
+          initialDelaySeconds: 3,
+        },
+        readinessProbe: { tcpSocket: { port: 80 } },
+        startupProbe: { exec: { command: ["true"] }, failureThreshold: 30 },
+        volumeMounts: [{ name: "cfg", mountPath: "/etc/cfg", readOnly: true }],
+        imagePullPolicy: "IfNotPresent",
+        stdin: true,
+        tty: true,
+        lifecycle: { preStop: { exec: { command: ["sleep", "1"] } } },
+      }],
+      volumes: [
+        { name: "cfg", configMap: { name: "cm", items: [{ key: "a", path: "a.conf" }] } },
+        { name: "sec", secret: { secretName: "s" } },
+        { name: "host", hostPath: { path: "/var/log", type: "Directory" } },
+        { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } },
+      ],
+      restartPolicy: "OnFailure",
+      nodeName: "node-a",
+      nodeSelector: { "kubernetes.io/os": "linux" },
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{
+              matchExpressions: [{ key: "zone", operator: "In", values: ["a"] }],
+            }],
+          },
+          preferredDuringSchedulingIgnoredDuringExecution: [{
+            weight: 10,
+            preference: { matchExpressions: [{ key: "ssd", operator: "Exists" }] },
+          }],
+        },
+      },
+      tolerations: [{ key: "k", operator: "Equal", value: "v", effect: "NoSchedule" }, {
+        operator: "Exists",
+      }],
+      terminationGracePeriodSeconds: 5,
+      schedulerName: "default-scheduler",
+      hostNetwork: false,
+      serviceAccountName: "default",
+      priority: 0,
+      activeDeadlineSeconds: 600,
+    }),
+    { fieldValidation: "Strict" },
+  );
+  assert.equal(p.spec.containers[0].resources.limits.cpu, "1.5");
+  assert.equal(p.status.qosClass, "Burstable");
+});
+
+// ---------------------------------------------------------------------------------------------
+// Workloads.
+
+Deno.test("workload selectors must match their template labels", () => {
+  assertCause(
+    causesOf(() =>
+      validateCreate(DEPLOYMENTS, deployment({ selector: { matchLabels: { app: "other" } } }))
+    ),
+    "spec.template.metadata.labels",
+    /`selector` does not match template `labels`/,
+  );
+  assertCause(
+    causesOf(() =>
+      validateCreate(REPLICASETS, deployment({ selector: { matchLabels: { app: "x" } } }))
+    ),
+    "spec.template.metadata.labels",
+    /does not match/,
+  );
+  assertCause(
+    causesOf(() =>
+      validateCreate(RCS, { metadata: { name: "web" }, spec: { selector: { app: "x" }, template } })
+    ),
+    "spec.template.metadata.labels",
+    /does not match/,
+  );
+  assertCause(
+    causesOf(() => validateCreate(DEPLOYMENTS, deployment({ selector: {} }))),
+    "spec.selector",
+    /empty selector is invalid/,
+  );
+  assertCause(
+    causesOf(() => validateCreate(DEPLOYMENTS, { metadata: { name: "web" }, spec: { template } })),
+    "spec.selector",
+    "Required value",
+  );
+  const expr = validateCreate(
+    DEPLOYMENTS,
+    deployment({
+      selector: { matchExpressions: [{ key: "app", operator: "In", values: ["web"] }] },
+    }),
+  );
+  assert.equal(expr.spec.selector.matchExpressions[0].operator, "In");
+});
+
+Deno.test("workload templates must restart Always; strategies are checked", () => {
+  const t = structuredClone(template) as Any;
+  t.spec.restartPolicy = "Never";
+  assertCause(
+    causesOf(() => validateCreate(DEPLOYMENTS, deployment({ template: t }))),
+    "spec.template.spec.restartPolicy",
+    'Unsupported value: "Never": supported values: "Always"',
+  );
+  assertCause(
+    causesOf(() =>
+      validateCreate(
+        DEPLOYMENTS,
+        deployment({ strategy: { type: "Recreate", rollingUpdate: { maxSurge: 1 } } }),
+      )
+    ),
+    "spec.strategy.rollingUpdate",
+    /Forbidden/,
+  );
+  const zero = causesOf(() =>
+    validateCreate(
+      DEPLOYMENTS,
+      deployment({ strategy: { rollingUpdate: { maxSurge: 0, maxUnavailable: "0%" } } }),
+    )
+  );
+  assertCause(
+    zero,
+    "spec.strategy.rollingUpdate.maxUnavailable",
+    /may not be 0 when `maxSurge` is 0/,
+  );
+  assertCause(
+    causesOf(() =>
+      validateCreate(DEPLOYMENTS, deployment({ strategy: { rollingUpdate: { maxSurge: "x%" } } }))
+    ),
+    "spec.strategy.rollingUpdate.maxSurge",
+    /valid percent/,
+  );
+  assertCause(
+    causesOf(() => validateCreate(DEPLOYMENTS, deployment({ replicas: -1 }))),
+    "spec.replicas",
+    "Invalid value: -1: must be greater than or equal to 0",
+  );
+  assertCause(
+    causesOf(() => validateCreate(DEPLOYMENTS, deployment({ strategy: { type: "BlueGreen" } }))),
+    "spec.strategy.type",
+    'Unsupported value: "BlueGreen": supported values: "RollingUpdate", "Recreate"',
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+// Services.
+
+function service(spec: Any): Any {
+  return { metadata: { name: "web" }, spec };
+}
+
+Deno.test("service ports: required, in range, named when several, nodePort range", () => {
+  assertCause(
+    causesOf(() => validateCreate(SERVICES, service({ selector: { app: "web" } }))),
+    "spec.ports",
+    "Required value",
+  );
+  const causes = causesOf(() =>
+    validateCreate(
+      SERVICES,
+      service({
+        type: "NodePort",
+        ports: [
+          { port: 80, nodePort: 80 },
+          { port: 0, name: "b", targetPort: 70000 },
+        ],
+      }),
+    )
+  );
+  assertCause(causes, "spec.ports[0].name", "Required value");
+  assertCause(
+    causes,
+    "spec.ports[0].nodePort",
+    "Invalid value: 80: provided port is not in the valid range. The range of valid ports is 30000-32767",
+  );
+  assertCause(causes, "spec.ports[1].port", /must be between 1 and 65535/);
+  assertCause(
+    causesOf(() => validateCreate(SERVICES, service({ ports: [{ port: 80, protocol: "ICMP" }] }))),
+    "spec.ports[0].protocol",
+    'Unsupported value: "ICMP": supported values: "TCP", "UDP", "SCTP"',
+  );
+});
+
+Deno.test("service port rules beyond shape", () => {
+  const causes = causesOf(() =>
+    validateCreate(
+      SERVICES,
+      service({
+        ports: [
+          { port: 80, name: "a", nodePort: 30080 },
+          { port: 81, name: "a", targetPort: 70000 },
+          { port: 82, name: "c", targetPort: "Not_A_Name" },
+        ],
+        clusterIP: "not-an-ip",
+        externalIPs: ["127.0.0.20", "nope"],
+      }),
+    )
+  );
+  assertCause(
+    causes,
+    "spec.ports[0].nodePort",
+    "Forbidden: may not be used when `type` is 'ClusterIP'",
+  );
+  assertCause(causes, "spec.ports[1].name", 'Duplicate value: "a"');
+  assertCause(causes, "spec.ports[1].targetPort", /70000: must be between 1 and 65535/);
+  assertCause(causes, "spec.ports[2].targetPort", /alpha-numeric/);
+  assertCause(causes, "spec.clusterIP", /must be empty, 'None', or a valid IP address/);
+  assertCause(causes, "spec.externalIPs[1]", /valid IP/);
+});
+
+Deno.test("kubectl expose's LoadBalancer body validates; ExternalName needs a name", () => {
+  const s = validateCreate(SERVICES, {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { labels: { app: "hello-kube" }, name: "hello-kube" },
+    spec: {
+      externalIPs: ["127.0.0.20"],
+      ports: [{ port: 8300, protocol: "TCP", targetPort: 80, nodePort: 31234 }],
+      selector: { app: "hello-kube" },
+      type: "LoadBalancer",
+      sessionAffinity: "ClientIP",
+      sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } },
+    },
+    status: { loadBalancer: {} },
+  }, { fieldValidation: "Strict" });
+  assert.equal(s.spec.ports[0].nodePort, 31234);
+  assertCause(
+    causesOf(() => validateCreate(SERVICES, service({ type: "ExternalName" }))),
+    "spec.externalName",
+    "Required value",
+  );
+  assertCause(
+    causesOf(() =>
+      validateCreate(
+        SERVICES,
+        service({
+          ports: [{ port: 80 }],
+          sessionAffinity: "ClientIP",
+          sessionAffinityConfig: { clientIP: { timeoutSeconds: 0 } },
+        }),
+      )
+    ),
+    "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
+    /must be greater than 0/,
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+// Config, nodes.
+
+Deno.test("ConfigMap and Secret keys must be valid; Secret data must be base64", () => {
+  assertCause(
+    causesOf(() => validateCreate(CONFIGMAPS, { metadata: { name: "c" }, data: { "a/b": "x" } })),
+    "data[a/b]",
+    /a valid config key must consist of/,
+  );
+  assertCause(
+    causesOf(() =>
+      validateCreate(SECRETS, { metadata: { name: "s" }, data: { k: "not base64!" } })
+    ),
+    "data[k]",
+    /illegal base64 data/,
+  );
+});
+
+Deno.test("node taints need a valid key and a known effect", () => {
+  const causes = causesOf(() =>
+    validateCreate(NODES, {
+      metadata: { name: "node-a" },
+      spec: { taints: [{ key: "a b", effect: "NoSchedule" }, { key: "x", effect: "Sometimes" }] },
+    })
+  );
+  assertCause(causes, "spec.taints[1].effect", /Unsupported value: "Sometimes"/);
+  const key = causesOf(() =>
+    validateCreate(NODES, {
+      metadata: { name: "node-a" },
+      spec: { taints: [{ key: "a b", effect: "NoSchedule" }] },
+    })
+  );
+  assertCause(key, "spec.taints[0].key", /name part must consist/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Updates.
+
+function stored(info: Any, obj: Any): KubeObject {
+  const v = validateCreate(info, obj);
+  v.metadata.uid = "uid-1";
+  v.metadata.resourceVersion = "5";
+  return v;
+}
+
+Deno.test("validateUpdate() lets a pod change only images, deadline and added tolerations", () => {
+  const old = stored(PODS, pod({ tolerations: [{ key: "a", operator: "Exists" }] }));
+  const next = structuredClone(old);
+  next.spec.containers[0].image = "nginx:1.28";
+  next.spec.activeDeadlineSeconds = 30;
+  next.spec.tolerations.push({ key: "b", operator: "Exists" });
+  next.metadata.labels = { changed: "yes" };
+  const updated = validateUpdate(PODS, next, old);
+  assert.equal(updated.spec.containers[0].image, "nginx:1.28");
+
+  const bad = structuredClone(old);
+  bad.spec.restartPolicy = "Never";
+  const causes = causesOf(() => validateUpdate(PODS, bad, old));
+  assertCause(causes, "spec", /^Forbidden: pod updates may not change fields other than/);
+
+  const removed = structuredClone(old);
+  removed.spec.tolerations = [];
+  assertCause(causesOf(() => validateUpdate(PODS, removed, old)), "spec", /Forbidden/);
+});
+
+Deno.test("validateUpdate() allows setting an unset nodeName (binding) but not moving a pod", () => {
+  const old = stored(PODS, pod());
+  const bound = structuredClone(old);
+  bound.spec.nodeName = "node-a";
+  const b = validateUpdate(PODS, bound, old);
+  const moved = structuredClone(b);
+  moved.spec.nodeName = "node-b";
+  assertCause(causesOf(() => validateUpdate(PODS, moved, b)), "spec", /Forbidden/);
+});
+
+Deno.test("validateUpdate() keeps a Service's clusterIP and nodePorts and refuses changes", () => {
+  const old = stored(SERVICES, service({ type: "NodePort", ports: [{ port: 80 }] }));
+  old.spec.clusterIP = "10.43.0.10";
+  old.spec.clusterIPs = ["10.43.0.10"];
+  old.spec.ports[0].nodePort = 30080;
+  const replaced = validateUpdate(
+    SERVICES,
+    service({ type: "NodePort", ports: [{ port: 80 }], selector: { app: "x" } }),
+    old,
+  );
+  assert.equal(replaced.spec.clusterIP, "10.43.0.10");
+  assert.equal(replaced.spec.ports[0].nodePort, 30080);
+  const moved = structuredClone(old);
+  moved.spec.clusterIP = "10.43.0.11";
+  moved.spec.clusterIPs = ["10.43.0.11"];
+  assertCause(
+    causesOf(() => validateUpdate(SERVICES, moved, old)),
+    "spec.clusterIP",
+    'Invalid value: "10.43.0.11": field is immutable',
+  );
+});
+
+Deno.test("validateUpdate() refuses a new Deployment or ReplicaSet selector", () => {
+  const old = stored(DEPLOYMENTS, deployment());
+  const next = structuredClone(old);
+  next.spec.selector = { matchLabels: { app: "web", tier: "x" } };
+  next.spec.template.metadata.labels = { app: "web", tier: "x" };
+  assertCause(causesOf(() => validateUpdate(DEPLOYMENTS, next, old)), "spec.selector", /immutable/);
+  const scaled = structuredClone(old);
+  scaled.spec.replicas = 5;
+  assert.equal(validateUpdate(DEPLOYMENTS, scaled, old).spec.replicas, 5);
+  const rs = stored(REPLICASETS, deployment());
+  const rsNext = structuredClone(rs);
+  rsNext.spec.selector = { matchLabels: { app: "web", v: "2" } };
+  rsNext.spec.template.metadata.labels = { app: "web", v: "2" };
+  assertCause(
+    causesOf(() => validateUpdate(REPLICASETS, rsNext, rs)),
+    "spec.selector",
+    /immutable/,
+  );
+});
+
+Deno.test("validateUpdate() refuses data changes of an immutable ConfigMap or Secret", () => {
+  const cm = stored(CONFIGMAPS, { metadata: { name: "c" }, data: { a: "1" }, immutable: true });
+  const next = structuredClone(cm);
+  next.data.a = "2";
+  assertCause(
+    causesOf(() => validateUpdate(CONFIGMAPS, next, cm)),
+    "data",
+    "Forbidden: field is immutable when `immutable` is set",
+  );
+  const unset = structuredClone(cm);
+  unset.immutable = false;
+  assertCause(causesOf(() => validateUpdate(CONFIGMAPS, unset, cm)), "immutable", /Forbidden/);
+  const secret = stored(SECRETS, {
+    metadata: { name: "s" },
+    stringData: { a: "1" },
+    immutable: true,
+  });
+  const sNext = structuredClone(secret);
+  sNext.stringData = { a: "2" };
+  assertCause(causesOf(() => validateUpdate(SECRETS, sNext, secret)), "data", /Forbidden/);
+  const labelled = structuredClone(cm);
+  labelled.metadata.labels = { a: "b" };
+  assert.deepEqual(validateUpdate(CONFIGMAPS, labelled, cm).metadata.labels, { a: "b" });
+});
+
+Deno.test("validateUpdate() refuses renaming", () => {
+  const old = stored(CONFIGMAPS, { metadata: { name: "c", namespace: "default" } });
+  const next = structuredClone(old);
+  next.metadata.name = "d";
+  assertCause(causesOf(() => validateUpdate(CONFIGMAPS, next, old)), "metadata.name", /immutable/);
+});
