@@ -7,7 +7,8 @@
 
 const SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
 
-function canonical(v: unknown): string {
+/** JSON with object keys sorted and undefined fields left out: equal values, equal text. */
+export function canonical(v: unknown): string {
   if (v === null || typeof v !== "object") return JSON.stringify(v) ?? "null";
   if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
   const keys = Object.keys(v as Record<string, unknown>).filter((k) =>

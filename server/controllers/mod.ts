@@ -1,0 +1,90 @@
+/**
+ * The in-process controllers (kube-controller-manager's job): `runControllers()` starts the
+ * ReplicaSet, ReplicationController, Deployment, endpoints, load balancer, node lifecycle,
+ * garbage collector and namespace controllers over one set of shared informers.
+ */
+import type { ApiClient } from "../../shared/client/client.ts";
+import { EventRecorder } from "../../shared/events.ts";
+import { type Logger, silentLogger } from "../../shared/log.ts";
+import { runDeploymentController } from "./deployment.ts";
+import { runEndpointsController } from "./endpoints.ts";
+import { runGarbageCollector } from "./garbage_collector.ts";
+import { InformerSet } from "./informer_set.ts";
+import { runLoadBalancerController } from "./load_balancer.ts";
+import { runNamespaceController } from "./namespace.ts";
+import { runNodeLifecycleController } from "./node_lifecycle.ts";
+import { REPLICATION_CONTROLLER_KIND, runReplicaSetController } from "./replica_set.ts";
+
+export { InformerSet } from "./informer_set.ts";
+export { ServiceAllocator, type ServiceAllocatorOptions } from "./service_allocator.ts";
+export { defaultTolerations } from "./node_lifecycle.ts";
+
+/** Tunables of {@linkcode runControllers}. */
+export interface ControllersOptions {
+  /** Lease age before a node is Unknown and tainted (default 15 000 ms). */
+  nodeMonitorGracePeriodMs?: number;
+  /** How often nodes are checked (default: a third of the grace period, at most 5 s). */
+  nodeMonitorPeriodMs?: number;
+  /** Kept for the server's config; default tolerations are added at pod admission instead. */
+  podEvictionTimeoutMs?: number;
+  /** The service CIDR (allocation itself happens in the API server's create path). */
+  serviceCidr?: string;
+  /** Controllers to leave out, by name (`deployment`, `garbage-collector`, ...). */
+  disabled?: string[];
+}
+
+/** What {@linkcode runControllers} needs. */
+export interface RunControllersOptions {
+  client: ApiClient;
+  logger?: Logger;
+  options?: ControllersOptions;
+  /** Shared informers (pass the scheduler's to share watches); created and run otherwise. */
+  informers?: InformerSet;
+}
+
+/** Runs every controller until `signal` aborts; resolves once all have stopped. */
+export async function runControllers(
+  opts: RunControllersOptions,
+  signal: AbortSignal,
+): Promise<void> {
+  const logger = opts.logger ?? silentLogger;
+  const o = opts.options ?? {};
+  const own = !opts.informers;
+  const informers = opts.informers ?? new InformerSet(opts.client, { logger });
+  const recorder = new EventRecorder(opts.client, { component: "controller-manager", logger });
+  const disabled = new Set(o.disabled ?? []);
+  const runs: Promise<void>[] = [];
+  const start = (name: string, run: () => Promise<void>) => {
+    if (disabled.has(name)) return;
+    runs.push(
+      run().catch((err) => {
+        logger.error("controller stopped with an error", { controller: name, error: err });
+      }),
+    );
+  };
+  start("replicaset", () => runReplicaSetController({ informers, recorder, logger }, signal));
+  start(
+    "replicationcontroller",
+    () =>
+      runReplicaSetController(
+        { informers, recorder, logger, type: REPLICATION_CONTROLLER_KIND },
+        signal,
+      ),
+  );
+  start("deployment", () => runDeploymentController({ informers, recorder, logger }, signal));
+  start("endpoints", () => runEndpointsController({ informers, logger }, signal));
+  start("load-balancer", () => runLoadBalancerController({ informers, logger }, signal));
+  start("node-lifecycle", () =>
+    runNodeLifecycleController({
+      informers,
+      recorder,
+      logger,
+      nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriodMs,
+      monitorPeriodMs: o.nodeMonitorPeriodMs,
+    }, signal));
+  start("garbage-collector", () => runGarbageCollector({ informers, logger }, signal));
+  start("namespace", () => runNamespaceController({ informers, logger }, signal));
+  if (own) runs.push(informers.run(signal));
+  await Promise.all(runs);
+  await recorder.flush();
+}
