@@ -5,7 +5,8 @@
  */
 import type { Status } from "../../shared/errors.ts";
 
-const JSON_HEADERS = {
+/** The headers of every JSON answer. */
+export const JSON_HEADERS: Record<string, string> = {
   "content-type": "application/json",
   "cache-control": "no-cache, private",
 };

@@ -1,0 +1,57 @@
+/**
+ * What machine a benchmark ran on, recorded beside every result: cores, CPU model, memory, OS,
+ * Deno version and the time.
+ */
+
+/** Machine facts for a results file. */
+export interface MachineInfo {
+  date: string;
+  cpus: number;
+  cpuModel: string;
+  memoryGiB: number;
+  os: string;
+  arch: string;
+  deno: string;
+}
+
+/** Reads the facts from /proc and Deno. */
+export function machineInfo(): MachineInfo {
+  let cpuModel = "unknown";
+  let memoryGiB = 0;
+  try {
+    const cpuinfo = Deno.readTextFileSync("/proc/cpuinfo");
+    cpuModel = /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1]?.trim() ?? cpuModel;
+    const meminfo = Deno.readTextFileSync("/proc/meminfo");
+    memoryGiB = Math.round(Number(/MemTotal:\s*(\d+)/.exec(meminfo)?.[1] ?? 0) / 1024 / 1024);
+  } catch {
+    // not Linux
+  }
+  return {
+    date: new Date().toISOString(),
+    cpus: navigator.hardwareConcurrency,
+    cpuModel,
+    memoryGiB,
+    os: `${Deno.build.os} ${Deno.osRelease()}`,
+    arch: Deno.build.arch,
+    deno: Deno.version.deno,
+  };
+}
+
+/** One line for a markdown report. */
+export function machineLine(m: MachineInfo): string {
+  return `${m.cpus} cores (${m.cpuModel}), ${m.memoryGiB} GiB, ${m.os} ${m.arch}, Deno ${m.deno}, ${m.date}`;
+}
+
+/** Resident set size of a process in MiB (Linux). */
+export function rssMiB(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Math.round(Number(/VmRSS:\s*(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+}
+
+/** Writes `<name>.json` and `<name>.md` under bench/results/. */
+export async function writeResults(name: string, json: unknown, markdown: string): Promise<void> {
+  const dir = new URL("./results/", import.meta.url).pathname;
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(`${dir}${name}.json`, JSON.stringify(json, null, 2) + "\n");
+  await Deno.writeTextFile(`${dir}${name}.md`, markdown.trimEnd() + "\n");
+}
