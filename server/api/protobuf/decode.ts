@@ -9,7 +9,14 @@
 import protobuf from "protobufjs";
 import type { KubeObject } from "../../../shared/api/object.ts";
 import { ApiError, BadRequestError } from "../../../shared/errors.ts";
-import { ENVELOPE, type FieldSpec, KINDS, MESSAGES, SPECIAL_TYPES } from "./schema.ts";
+import {
+  ANY_VERSION_KINDS,
+  ENVELOPE,
+  type FieldSpec,
+  KINDS,
+  MESSAGES,
+  SPECIAL_TYPES,
+} from "./schema.ts";
 
 /** The four bytes `k8s\0` that open every Kubernetes protobuf body. */
 export const PROTOBUF_MAGIC: Uint8Array = new Uint8Array([0x6b, 0x38, 0x73, 0x00]);
@@ -51,7 +58,7 @@ type Json = Record<string, unknown>;
 
 /**
  * Decodes a protobuf body into the object's JSON form, with `apiVersion` and `kind` taken from
- * the envelope.
+ * the envelope. Objects always carry `metadata`; DeleteOptions (sent with DELETE) has none.
  *
  * @throws {BadRequestError} the body is not a well-formed Kubernetes protobuf message.
  * @throws {ApiError} 415 for kinds or content encodings Skiff has no protobuf decoding for.
@@ -89,7 +96,7 @@ export function decodeProtobufObject(body: Uint8Array): KubeObject {
       `protobuf content encoding "${envelope.contentEncoding}" is not supported`,
     );
   }
-  const message = KINDS[`${apiVersion}/${kind}`];
+  const message = KINDS[`${apiVersion}/${kind}`] ?? ANY_VERSION_KINDS[kind];
   if (!message) {
     throw new ApiError(
       415,
@@ -105,7 +112,9 @@ export function decodeProtobufObject(body: Uint8Array): KubeObject {
   } catch (err) {
     throw new BadRequestError(`cannot decode the protobuf ${kind} body: ${describe(err)}`);
   }
-  return { apiVersion, kind, metadata: {}, ...fields } as KubeObject;
+  // Objects always get metadata; option kinds (DeleteOptions) have none.
+  const hasMetadata = MESSAGES[message].some(([, name]) => name === "metadata");
+  return { apiVersion, kind, ...(hasMetadata ? { metadata: {} } : {}), ...fields } as KubeObject;
 }
 
 function describe(err: unknown): string {

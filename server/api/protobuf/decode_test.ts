@@ -141,6 +141,45 @@ Deno.test("decodeProtobufObject() decodes kubectl autoscale's HorizontalPodAutos
   });
 });
 
+Deno.test("decodeProtobufObject() decodes create job, cronjob, serviceaccount, service externalname", () => {
+  const job = decodeProtobufObject(fixture("job"));
+  deepStrictEqual(job.spec, {
+    template: {
+      metadata: {},
+      spec: {
+        containers: [{ name: "once", image: "busybox", command: ["date"], resources: {} }],
+        restartPolicy: "Never",
+      },
+    },
+  });
+  const cronjob = decodeProtobufObject(fixture("cronjob"));
+  equal(cronjob.spec.schedule, "*/5 * * * *");
+  equal(cronjob.spec.jobTemplate.spec.template.spec.restartPolicy, "OnFailure");
+  deepStrictEqual(decodeProtobufObject(fixture("serviceaccount")), {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: { name: "robot" },
+  });
+  deepStrictEqual(decodeProtobufObject(fixture("service_externalname")).spec, {
+    selector: { app: "ext" },
+    type: "ExternalName",
+    externalName: "db.local",
+  });
+});
+
+Deno.test("decodeProtobufObject() decodes DeleteOptions (kubectl drain's DELETE) without metadata", () => {
+  deepStrictEqual(decodeProtobufObject(fixture("delete_options")), {
+    apiVersion: "v1",
+    kind: "DeleteOptions",
+    gracePeriodSeconds: 7,
+  });
+  deepStrictEqual(decodeProtobufObject(fixture("delete_options_dry_run")), {
+    apiVersion: "v1",
+    kind: "DeleteOptions",
+    dryRun: ["All"],
+  });
+});
+
 // A tiny proto2 writer for hand-built bodies; field numbers below are those of the upstream
 // generated.proto, written out independently of schema.ts.
 type Wire = [number, string | number | Uint8Array | Wire[]];

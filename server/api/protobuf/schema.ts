@@ -41,6 +41,22 @@ export const ENVELOPE: Readonly<Record<string, readonly FieldSpec[]>> = {
 
 /** Every message the decoder knows, by name. */
 export const MESSAGES: Readonly<Record<string, readonly FieldSpec[]>> = {
+  DeleteOptions: [
+    [1, "gracePeriodSeconds", "int64", "k"],
+    [2, "preconditions", "Preconditions"],
+    [3, "orphanDependents", "bool", "k"],
+    [4, "propagationPolicy", "string", "k"],
+    [5, "dryRun", "string", "r"],
+    [6, "ignoreStoreReadErrorWithClusterBreakingPotential", "bool", "k"],
+  ],
+  Preconditions: [
+    [1, "uid", "string", "k"],
+    [2, "resourceVersion", "string", "k"],
+  ],
+  Eviction: [
+    [1, "metadata", "ObjectMeta"],
+    [2, "deleteOptions", "DeleteOptions"],
+  ],
   ObjectMeta: [
     [1, "name", "string"],
     [2, "generateName", "string"],
@@ -679,4 +695,13 @@ export const KINDS: Readonly<Record<string, string>> = {
   "autoscaling/v1/HorizontalPodAutoscaler": "HorizontalPodAutoscaler",
   "batch/v1/Job": "Job",
   "batch/v1/CronJob": "CronJob",
+  "policy/v1/Eviction": "Eviction",
+};
+
+/**
+ * Kinds registered in every API group version, so accepted whatever `apiVersion` says: typed
+ * clients send DeleteOptions as `v1` (e.g. `kubectl drain` deleting pods when eviction is off).
+ */
+export const ANY_VERSION_KINDS: Readonly<Record<string, string>> = {
+  DeleteOptions: "DeleteOptions",
 };

@@ -58,6 +58,13 @@ const COMMANDS: Record<string, string[]> = {
   ],
   namespace: ["create", "namespace", "edge"],
   autoscale: ["autoscale", "deployment", "my-nginx", "--min=2", "--max=5", "--cpu-percent=70"],
+  job: ["create", "job", "once", "--image=busybox", "--", "date"],
+  cronjob: ["create", "cronjob", "tick", "--image=busybox", "--schedule=*/5 * * * *", "--", "date"],
+  serviceaccount: ["create", "serviceaccount", "robot"],
+  service_externalname: ["create", "service", "externalname", "ext", "--external-name=db.local"],
+  // Without eviction in legacy discovery, drain deletes the pod with protobuf DeleteOptions.
+  delete_options: ["drain", "n1", "--force", "--grace-period=7", "--timeout=10s"],
+  delete_options_dry_run: ["drain", "n1", "--force", "--dry-run=server", "--timeout=10s"],
 };
 
 function discovery(group: string, version: string, resources: string[][]) {
@@ -91,6 +98,8 @@ const coreDiscovery = {
     ["configmaps", "ConfigMap", "Namespaced"],
     ["secrets", "Secret", "Namespaced"],
     ["namespaces", "Namespace", "Cluster"],
+    ["nodes", "Node", "Cluster"],
+    ["serviceaccounts", "ServiceAccount", "Namespaced"],
   ])],
 };
 const groupDiscovery = {
@@ -99,6 +108,11 @@ const groupDiscovery = {
     discovery("autoscaling", "v1", [[
       "horizontalpodautoscalers",
       "HorizontalPodAutoscaler",
+      "Namespaced",
+    ]]),
+    discovery("batch", "v1", [["jobs", "Job", "Namespaced"], [
+      "cronjobs",
+      "CronJob",
       "Namespaced",
     ]]),
   ],
@@ -118,7 +132,16 @@ const deployment = {
   },
 };
 
-/** The last POST body the fake apiserver received. */
+const node = { apiVersion: "v1", kind: "Node", metadata: { name: "n1" }, spec: {}, status: {} };
+const drainedPod = {
+  apiVersion: "v1",
+  kind: "Pod",
+  metadata: { name: "p1", namespace: "default", uid: "p1-uid" },
+  spec: { nodeName: "n1", containers: [{ name: "c", image: "busybox" }] },
+  status: { phase: "Running" },
+};
+
+/** The last POST/DELETE body the fake apiserver received. */
 const captured: { body?: Uint8Array; type: string } = { type: "" };
 
 const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
@@ -133,11 +156,20 @@ const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, asy
   if (req.method === "GET" && url.pathname.endsWith("/deployments/my-nginx")) {
     return json(deployment);
   }
-  if (req.method === "POST") {
+  if (url.pathname === "/api/v1/nodes/n1") return json(node);
+  if (url.pathname === "/api/v1/pods") {
+    // drain lists the node's pods until the deleted one is gone.
+    const items = captured.body ? [] : [drainedPod];
+    return json({ apiVersion: "v1", kind: "PodList", metadata: {}, items });
+  }
+  if (req.method === "GET" && url.pathname === "/api/v1/namespaces/default/pods/p1") {
+    return json({ kind: "Status", apiVersion: "v1", status: "Failure", code: 404 }, 404);
+  }
+  if (req.method === "POST" || req.method === "DELETE") {
     captured.body = new Uint8Array(await req.arrayBuffer());
     captured.type = req.headers.get("content-type") ?? "";
-    // kubectl only needs a decodable 201 to report "<kind>/<unknown> created".
-    return json({}, 201);
+    // kubectl only needs a decodable reply to report "<kind>/<unknown> created".
+    return req.method === "POST" ? json({}, 201) : json(drainedPod);
   }
   return json({ kind: "Status", apiVersion: "v1", status: "Failure", code: 404 }, 404);
 });
