@@ -109,6 +109,14 @@ async function runCommand(command: string[], io: ExecIO): Promise<{ exitCode: nu
         await io.stdin.pipeTo(io.stdout, { preventClose: true });
         return { exitCode: 0 };
       }
+      case "size": {
+        // Prints the first terminal size kubectl reports (it sends one at start with -t).
+        const reader = io.resize.getReader();
+        const { value } = await reader.read();
+        reader.releaseLock();
+        await out.write(enc.encode(`${value?.width}x${value?.height} tty\n`));
+        return { exitCode: 0 };
+      }
       default:
         throw new Error(`executable file not found: ${command[0]}`);
     }
@@ -413,3 +421,42 @@ Deno.test({
       ]);
     }),
 });
+
+Deno.test({
+  name: "kubectl exec -it sends the terminal size on the resize channel",
+  ignore: ignore || !haveScript(),
+  fn: () =>
+    withCluster(async (cluster) => {
+      // `script` gives kubectl a pseudo-terminal of a known size, as an interactive shell would.
+      const kubectlCommand = [
+        KUBECTL,
+        "--kubeconfig",
+        cluster.kubeconfigPath,
+        "--cache-dir",
+        cluster.cacheDir,
+        "exec",
+        "-it",
+        "hello",
+        "--",
+        "size",
+      ].join(" ");
+      const out = await new Deno.Command("script", {
+        args: ["-q", "-e", "-c", `stty cols 123 rows 45; ${kubectlCommand}`, "/dev/null"],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+        env: { HOME: cluster.cacheDir },
+      }).output();
+      const stdout = dec.decode(out.stdout);
+      equal(out.code, 0, stdout + dec.decode(out.stderr));
+      match(stdout, /123x45 tty/);
+    }),
+});
+
+function haveScript(): boolean {
+  try {
+    return Deno.statSync("/usr/bin/script").isFile;
+  } catch {
+    return false;
+  }
+}
