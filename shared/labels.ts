@@ -401,8 +401,9 @@ function lex(input: string): Token[] {
   return out;
 }
 
+/** A token as Kubernetes' parser quotes it in errors (the end of input is `''`). */
 function describe(t: Token): string {
-  return t.kind === "end" ? "EOS" : `'${t.text}'`;
+  return `'${t.text}'`;
 }
 
 /**
@@ -500,7 +501,7 @@ export function parseSelector(text: string): Selector {
     const sep = next();
     if (sep.kind === "end") break;
     if (sep.kind !== ",") fail(`found ${describe(sep)}, expected: ',' or 'end of string'`);
-    if (peek().kind === "end") fail("found 'EOS', expected: !, identifier");
+    if (peek().kind === "end") fail("found '', expected: !, identifier");
   }
   return Selector.of(reqs);
 }

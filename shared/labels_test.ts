@@ -71,6 +71,10 @@ Deno.test("parseSelector() rejects bad syntax with BadRequestError", () => {
     () => parseSelector("-ltier=x"),
     (e: Error) => e.message.startsWith('unable to parse requirement: invalid label key "-ltier"'),
   );
+  assert.throws(
+    () => parseSelector("app in (web"),
+    { message: "unable to parse requirement: found '', expected: ',' or ')'" },
+  );
   // `a==` is the empty value, valid as in Kubernetes.
   assert.equal(parseSelector("a==").matches({ a: "" }), true);
 });
