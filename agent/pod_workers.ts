@@ -61,6 +61,9 @@ export class PodWorkers {
       onConnect: () => void this.relist(),
     });
     const relist = (async () => {
+      // The first relist right after the first LIST finds containers of pods deleted while the
+      // agent was down.
+      if (await informer.waitForSync(signal)) await this.relist();
       while (!signal.aborted) {
         await sleep(this.#o.relistMs ?? 10_000, signal);
         if (!signal.aborted) await this.relist();

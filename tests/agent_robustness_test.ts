@@ -1,0 +1,139 @@
+/**
+ * End-to-end robustness: an agent killed with SIGKILL and restarted adopts its running
+ * containers (same IDs, restart counts kept) and removes containers of pods deleted meanwhile;
+ * two agents share one Docker engine without touching each other's containers.
+ */
+
+import assert from "node:assert/strict";
+import { DockerRuntime } from "../agent/docker_runtime.ts";
+import { NODES, PODS } from "../shared/client/refs.ts";
+import { ensureTestImages } from "./images.ts";
+import {
+  boundPod,
+  clientFor,
+  createPod,
+  removeNodeContainers,
+  startAgent,
+  startAgentProcess,
+  testAgentConfig,
+  waitForPod,
+  waitForPodGone,
+} from "./agent_test_utils.ts";
+import { startTestServer, waitFor } from "./test_utils.ts";
+import type { Pod } from "../agent/pod_types.ts";
+
+function containerIDs(p: Pod): string[] {
+  return (p.status?.containerStatuses ?? []).map((s) => s.containerID ?? "");
+}
+
+Deno.test("agent killed with SIGKILL and restarted adopts its containers and cleans up deleted pods", async () => {
+  const images = await ensureTestImages();
+  const server = await startTestServer({ controllers: false });
+  const client = clientFor(server);
+  const config = await testAgentConfig(server);
+  let proc = startAgentProcess(config);
+  try {
+    const spec = {
+      terminationGracePeriodSeconds: 1,
+      containers: [{
+        name: "c",
+        image: images.busybox,
+        command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"],
+      }],
+    };
+    await createPod(client, boundPod("keep", config.nodeName, spec));
+    await createPod(client, boundPod("gone", config.nodeName, spec));
+    const before = await waitForPod(
+      client,
+      "keep",
+      "Running",
+      (p) => p.status?.phase === "Running" && !!p.status.containerStatuses?.[0]?.state.running,
+    );
+    await waitForPod(client, "gone", "Running", (p) => p.status?.phase === "Running");
+
+    proc.kill("SIGKILL");
+    await proc.status;
+    // While the agent is down: one pod is force-deleted from the API.
+    await client.delete(PODS, "gone", { namespace: "default", gracePeriodSeconds: 0 });
+    await waitForPodGone(client, "gone");
+    const rt = new DockerRuntime({ nodeName: config.nodeName });
+    const sandboxesBefore = (await rt.listContainers()).filter((c) =>
+      c.Labels["io.kubernetes.pod.name"] === "keep"
+    ).map((c) => c.Id).sort();
+
+    proc = startAgentProcess(config);
+    await waitFor("containers of the deleted pod removed", async () => {
+      const left = await rt.listContainers({ "io.kubernetes.pod.name": "gone" });
+      return left.length === 0;
+    });
+    // A pod created after the restart runs: the restarted agent has synced "keep" by then.
+    await createPod(client, boundPod("new", config.nodeName, spec));
+    await waitForPod(client, "new", "Running", (p) => p.status?.phase === "Running");
+    const after = await client.get<Pod>(PODS, "keep", { namespace: "default" });
+    assert.deepEqual(containerIDs(after), containerIDs(before));
+    assert.equal(after.status?.containerStatuses?.[0].restartCount, 0);
+    const sandboxesAfter = (await rt.listContainers()).filter((c) =>
+      c.Labels["io.kubernetes.pod.name"] === "keep"
+    ).map((c) => c.Id).sort();
+    assert.deepEqual(sandboxesAfter, sandboxesBefore, "nothing was recreated");
+  } finally {
+    proc.kill("SIGKILL");
+    await proc.status;
+    await removeNodeContainers(config.nodeName);
+    await Deno.remove(config.dataDir, { recursive: true }).catch(() => {});
+    await server.stop();
+  }
+});
+
+Deno.test("two agents on one machine each run their own pods on their own address", async () => {
+  const images = await ensureTestImages();
+  const server = await startTestServer({ controllers: false });
+  const client = clientFor(server);
+  const a = startAgent(await testAgentConfig(server, { nodeAddress: "127.0.0.11" }));
+  const b = startAgent(await testAgentConfig(server, { nodeAddress: "127.0.0.12" }));
+  try {
+    for (const [agent, name] of [[a, "pa"], [b, "pb"]] as const) {
+      await createPod(
+        client,
+        boundPod(name, agent.config.nodeName, {
+          terminationGracePeriodSeconds: 1,
+          containers: [{
+            name: "web",
+            image: images.busybox,
+            command: ["httpd", "-f", "-p", "8080", "-h", "/www"],
+            ports: [{ containerPort: 8080 }],
+          }],
+        }),
+      );
+    }
+    const pa = await waitForPod(client, "pa", "Running", (p) => p.status?.phase === "Running");
+    const pb = await waitForPod(client, "pb", "Running", (p) => p.status?.phase === "Running");
+    assert.equal(pa.status?.hostIP, "127.0.0.11");
+    assert.equal(pb.status?.hostIP, "127.0.0.12");
+    assert.equal(pa.status?.portMappings?.[0].hostIP, "127.0.0.11");
+    assert.equal(pb.status?.portMappings?.[0].hostIP, "127.0.0.12");
+    for (const p of [pa, pb]) {
+      const m = p.status!.portMappings![0];
+      const res = await fetch(`http://${m.hostIP}:${m.hostPort}/`);
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+    }
+    const names = async (node: string) =>
+      (await new DockerRuntime({ nodeName: node }).listContainers()).map((c) =>
+        c.Labels["io.kubernetes.pod.name"]
+      );
+    assert.deepEqual(new Set(await names(a.config.nodeName)), new Set(["pa"]));
+    assert.deepEqual(new Set(await names(b.config.nodeName)), new Set(["pb"]));
+    const nodes = await client.list(NODES);
+    const addr = (n: string) =>
+      nodes.items.find((x) => x.metadata.name === n)?.status?.addresses?.find((
+        x: { type: string },
+      ) => x.type === "InternalIP")?.address;
+    assert.equal(addr(a.config.nodeName), "127.0.0.11");
+    assert.equal(addr(b.config.nodeName), "127.0.0.12");
+  } finally {
+    await a.stop();
+    await b.stop();
+    await server.stop();
+  }
+});
