@@ -28,6 +28,8 @@ export const ServerConfig = z.object({
   nodeMonitorGracePeriodMs: z.number().int().positive().default(15_000),
   /** Default tolerationSeconds for not-ready/unreachable taints. */
   podEvictionTimeoutSeconds: z.number().int().nonnegative().default(15),
+  /** Events each kind's watch cache keeps for resuming watchers (older ones get 410 Gone). */
+  watchHistorySize: z.number().int().positive().default(10_000),
   /** Revisions of history kept for watchers before compaction. */
   historyRevisions: z.number().int().positive().default(10_000),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),

@@ -87,7 +87,10 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   });
   const resources = storedResources();
   for (const info of resources) {
-    stores.set(info.plural, new ResourceStore(backend, info, { logger }));
+    stores.set(
+      info.plural,
+      new ResourceStore(backend, info, { logger, historySize: config.watchHistorySize }),
+    );
   }
   const namespaces = stores.get("namespaces")!;
   const registries = resources.map((info) =>

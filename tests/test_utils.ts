@@ -39,6 +39,8 @@ export interface TestServerOptions {
   nodeMonitorGracePeriodMs?: number;
   podEvictionTimeoutSeconds?: number;
   listen?: string;
+  /** Events each watch cache keeps (small values make 410 Gone easy to reach). */
+  watchHistorySize?: number;
 }
 
 /** Starts a real API server in this process on 127.0.0.1 and a free port. */
@@ -52,6 +54,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     controllers: options.controllers ?? true,
     nodeMonitorGracePeriodMs: options.nodeMonitorGracePeriodMs,
     podEvictionTimeoutSeconds: options.podEvictionTimeoutSeconds,
+    watchHistorySize: options.watchHistorySize,
     logLevel: (Deno.env.get("SKIFF_TEST_LOG") as "debug" | undefined) ?? "error",
   });
   const server = await runServer(config, ac.signal);

@@ -34,12 +34,17 @@ export class ResourceStore {
   readonly #backend: Backend;
   readonly #prefix: string;
 
-  constructor(backend: Backend, info: ResourceInfo, options: { logger: Logger }) {
+  constructor(
+    backend: Backend,
+    info: ResourceInfo,
+    options: { logger: Logger; historySize?: number },
+  ) {
     this.info = info;
     this.#backend = backend;
     this.#prefix = registryPrefix(info);
     this.cache = new WatchCache(backend, {
       prefix: this.#prefix,
+      historySize: options.historySize,
       logger: options.logger.child(info.plural),
     });
   }
