@@ -148,6 +148,15 @@ function startFront(options: FrontOptions) {
         return json(podMetricsList(podUsage));
       }
       if (path === "/api/v1/namespaces/default/pods/hello") return json(pod);
+      if (path === "/api/v1/namespaces/default/pods/down") {
+        return json({ ...pod, metadata: { ...pod.metadata, name: "down" } });
+      }
+      if (path === "/api/v1/namespaces/default/pods/down/portforward") {
+        return servePortForwardWebSocket(
+          req,
+          () => Promise.reject(new Error("connection refused")),
+        );
+      }
       if (path === "/api/v1/namespaces/default/pods/hello/exec") {
         const exec = parseExecOptions(url);
         return serveExecWebSocket(req, (io) => runCommand(exec.command, io));
@@ -317,7 +326,10 @@ Deno.test({
 });
 
 /** Starts `kubectl port-forward`, returns the local port it listens on and a stop function. */
-async function startPortForward(cluster: { kubeconfigPath: string; cacheDir: string }) {
+async function startPortForward(
+  cluster: { kubeconfigPath: string; cacheDir: string },
+  podName = "hello",
+) {
   const child = new Deno.Command(KUBECTL, {
     args: [
       "--kubeconfig",
@@ -326,7 +338,7 @@ async function startPortForward(cluster: { kubeconfigPath: string; cacheDir: str
       cluster.cacheDir,
       "port-forward",
       "--address=127.0.0.1",
-      "pod/hello",
+      `pod/${podName}`,
       ":8080",
     ],
     stdout: "piped",
@@ -460,3 +472,23 @@ function haveScript(): boolean {
     return false;
   }
 }
+
+Deno.test({
+  name: "kubectl port-forward reports a connection the server could not make",
+  ignore,
+  fn: () =>
+    withCluster(async (cluster) => {
+      const pf = await startPortForward(cluster, "down");
+      let reply: Uint8Array;
+      try {
+        reply = await echoThrough(pf.localPort, enc.encode("ping\n"));
+      } finally {
+        const out = await pf.stop();
+        match(
+          out.stderr,
+          /an error occurred forwarding \d+ -> 8080: error forwarding port 8080: connection refused/,
+        );
+      }
+      equal(reply.byteLength, 0);
+    }),
+});
