@@ -13,6 +13,7 @@ import {
   Int32,
   Int64,
   IntOrString,
+  LabelSelector,
   MERGE_BY_NAME,
   ObjectMeta,
   StringMap,
@@ -152,6 +153,78 @@ export const VolumeMount = z.object({
 }).meta({ id: "VolumeMount" });
 export type VolumeMount = z.infer<typeof VolumeMount>;
 
+/**
+ * The seccomp/AppArmor profile of a security context. Security contexts and lifecycle hooks are
+ * "loose": Skiff passes what it does not model through unchanged; the modelled fields give
+ * `kubectl apply` the schema it needs to merge them.
+ */
+const SecurityProfile = z.looseObject({
+  type: z.string(),
+  localhostProfile: z.string().optional(),
+});
+
+const SELinuxOptions = z.looseObject({
+  user: z.string().optional(),
+  role: z.string().optional(),
+  type: z.string().optional(),
+  level: z.string().optional(),
+});
+
+/** containers[].securityContext (loose). */
+export const SecurityContext = z.looseObject({
+  capabilities: z.looseObject({
+    add: z.array(z.string()).optional(),
+    drop: z.array(z.string()).optional(),
+  }).optional(),
+  privileged: z.boolean().optional(),
+  seLinuxOptions: SELinuxOptions.optional(),
+  windowsOptions: z.looseObject({}).optional(),
+  runAsUser: Int64.optional(),
+  runAsGroup: Int64.optional(),
+  runAsNonRoot: z.boolean().optional(),
+  readOnlyRootFilesystem: z.boolean().optional(),
+  allowPrivilegeEscalation: z.boolean().optional(),
+  procMount: z.string().optional(),
+  seccompProfile: SecurityProfile.optional(),
+  appArmorProfile: SecurityProfile.optional(),
+}).meta({ id: "SecurityContext" });
+export type SecurityContext = z.infer<typeof SecurityContext>;
+
+/** spec.securityContext of a pod (loose). */
+export const PodSecurityContext = z.looseObject({
+  seLinuxOptions: SELinuxOptions.optional(),
+  windowsOptions: z.looseObject({}).optional(),
+  runAsUser: Int64.optional(),
+  runAsGroup: Int64.optional(),
+  runAsNonRoot: z.boolean().optional(),
+  supplementalGroups: z.array(Int64).optional(),
+  supplementalGroupsPolicy: z.string().optional(),
+  fsGroup: Int64.optional(),
+  fsGroupChangePolicy: z.string().optional(),
+  sysctls: z.array(z.object({ name: z.string(), value: z.string() })).optional(),
+  seccompProfile: SecurityProfile.optional(),
+  appArmorProfile: SecurityProfile.optional(),
+  seLinuxChangePolicy: z.string().optional(),
+}).meta({ id: "PodSecurityContext" });
+export type PodSecurityContext = z.infer<typeof PodSecurityContext>;
+
+/** A lifecycle hook: one of exec, httpGet, tcpSocket, sleep. */
+export const LifecycleHandler = z.looseObject({
+  exec: ExecAction.optional(),
+  httpGet: HTTPGetAction.optional(),
+  tcpSocket: TCPSocketAction.optional(),
+  sleep: z.object({ seconds: Int64 }).optional(),
+});
+export type LifecycleHandler = z.infer<typeof LifecycleHandler>;
+
+/** containers[].lifecycle (loose). */
+export const Lifecycle = z.looseObject({
+  postStart: LifecycleHandler.optional(),
+  preStop: LifecycleHandler.optional(),
+  stopSignal: z.string().optional(),
+}).meta({ id: "Lifecycle" });
+export type Lifecycle = z.infer<typeof Lifecycle>;
+
 /** How the kubelet pulls a container's image. */
 export const PullPolicy = z.enum(["Always", "IfNotPresent", "Never"]);
 export type PullPolicy = z.infer<typeof PullPolicy>;
@@ -177,11 +250,11 @@ export const Container = z.object({
   livenessProbe: Probe.optional(),
   readinessProbe: Probe.optional(),
   startupProbe: Probe.optional(),
-  lifecycle: z.looseObject({}).optional(),
+  lifecycle: Lifecycle.optional(),
   terminationMessagePath: z.string().default("/dev/termination-log"),
   terminationMessagePolicy: z.enum(["File", "FallbackToLogsOnError"]).default("File"),
   imagePullPolicy: PullPolicy.optional(),
-  securityContext: z.looseObject({}).optional(),
+  securityContext: SecurityContext.optional(),
   restartPolicy: z.string().optional(),
   stdin: z.boolean().optional(),
   stdinOnce: z.boolean().optional(),
@@ -223,9 +296,28 @@ export const Volume = z.object({
     defaultMode: Int32.default(420),
     optional: z.boolean().optional(),
   }).optional(),
-  persistentVolumeClaim: z.looseObject({}).optional(),
-  downwardAPI: z.looseObject({}).optional(),
-  projected: z.looseObject({}).optional(),
+  persistentVolumeClaim: z.looseObject({
+    claimName: z.string(),
+    readOnly: z.boolean().optional(),
+  }).optional(),
+  downwardAPI: z.looseObject({
+    items: z.array(z.looseObject({
+      path: z.string(),
+      fieldRef: z.object({ apiVersion: z.string().default("v1"), fieldPath: z.string() })
+        .optional(),
+      resourceFieldRef: z.object({
+        containerName: z.string().optional(),
+        resource: z.string(),
+        divisor: Quantity.optional(),
+      }).optional(),
+      mode: Int32.optional(),
+    })).optional(),
+    defaultMode: Int32.optional(),
+  }).optional(),
+  projected: z.looseObject({
+    sources: z.array(z.looseObject({})).optional(),
+    defaultMode: Int32.optional(),
+  }).optional(),
 }).meta({ id: "Volume" });
 export type Volume = z.infer<typeof Volume>;
 
@@ -245,7 +337,28 @@ export const NodeSelectorTerm = z.object({
 });
 export type NodeSelectorTerm = z.infer<typeof NodeSelectorTerm>;
 
-/** spec.affinity; node affinity is modelled, pod (anti-)affinity is kept as given. */
+/** One pod (anti-)affinity term: pods matching the selector, within one topology domain. */
+export const PodAffinityTerm = z.looseObject({
+  labelSelector: LabelSelector.optional(),
+  namespaces: z.array(z.string()).optional(),
+  topologyKey: z.string(),
+  namespaceSelector: LabelSelector.optional(),
+  matchLabelKeys: z.array(z.string()).optional(),
+  mismatchLabelKeys: z.array(z.string()).optional(),
+});
+export type PodAffinityTerm = z.infer<typeof PodAffinityTerm>;
+
+/** podAffinity / podAntiAffinity (loose: recorded, not yet used by the scheduler). */
+export const PodAffinity = z.looseObject({
+  requiredDuringSchedulingIgnoredDuringExecution: z.array(PodAffinityTerm).optional(),
+  preferredDuringSchedulingIgnoredDuringExecution: z.array(z.object({
+    weight: Int32,
+    podAffinityTerm: PodAffinityTerm,
+  })).optional(),
+});
+export type PodAffinity = z.infer<typeof PodAffinity>;
+
+/** spec.affinity: node affinity and pod (anti-)affinity. */
 export const Affinity = z.object({
   nodeAffinity: z.object({
     requiredDuringSchedulingIgnoredDuringExecution: z.object({
@@ -256,8 +369,8 @@ export const Affinity = z.object({
       preference: NodeSelectorTerm,
     })).optional(),
   }).optional(),
-  podAffinity: z.looseObject({}).optional(),
-  podAntiAffinity: z.looseObject({}).optional(),
+  podAffinity: PodAffinity.optional(),
+  podAntiAffinity: PodAffinity.optional(),
 });
 export type Affinity = z.infer<typeof Affinity>;
 
@@ -293,7 +406,11 @@ export const PodSpec = z.object({
   dnsPolicy: z.enum(["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"]).default(
     "ClusterFirst",
   ),
-  dnsConfig: z.looseObject({}).optional(),
+  dnsConfig: z.looseObject({
+    nameservers: z.array(z.string()).optional(),
+    searches: z.array(z.string()).optional(),
+    options: z.array(z.object({ name: z.string(), value: z.string().optional() })).optional(),
+  }).optional(),
   nodeSelector: StringMap.optional(),
   serviceAccountName: z.string().optional(),
   serviceAccount: z.string().optional(),
@@ -303,7 +420,7 @@ export const PodSpec = z.object({
   hostPID: z.boolean().optional(),
   hostIPC: z.boolean().optional(),
   shareProcessNamespace: z.boolean().optional(),
-  securityContext: z.looseObject({}).default({}),
+  securityContext: PodSecurityContext.default({}),
   imagePullSecrets: z.array(LocalObjectReference).optional().meta(MERGE_BY_NAME),
   hostname: z.string().optional(),
   subdomain: z.string().optional(),
@@ -320,7 +437,19 @@ export const PodSpec = z.object({
   readinessGates: z.array(z.object({ conditionType: z.string() })).optional(),
   runtimeClassName: z.string().optional(),
   enableServiceLinks: z.boolean().optional(),
-  topologySpreadConstraints: z.array(z.looseObject({})).optional(),
+  topologySpreadConstraints: z.array(z.looseObject({
+    maxSkew: Int32,
+    topologyKey: z.string(),
+    whenUnsatisfiable: z.string(),
+    labelSelector: LabelSelector.optional(),
+    minDomains: Int32.optional(),
+    nodeAffinityPolicy: z.string().optional(),
+    nodeTaintsPolicy: z.string().optional(),
+    matchLabelKeys: z.array(z.string()).optional(),
+  })).optional().meta({
+    "x-kubernetes-patch-merge-key": "topologyKey",
+    "x-kubernetes-patch-strategy": "merge",
+  }),
   overhead: ResourceList.optional(),
 }).meta({ id: "PodSpec" });
 export type PodSpec = z.infer<typeof PodSpec>;
