@@ -167,6 +167,37 @@ function schemaOf(info: ResourceInfo): z.ZodType {
   return entry.schema;
 }
 
+/**
+ * The Invalid error of an object whose shape is wrong. When every bad value is present (a wrong
+ * enum value or type, not a missing field) and not a list element, the object is parsed again
+ * without them so that the semantic rules can report their findings in the same answer, as
+ * kube-apiserver reports every field error at once.
+ */
+function shapeError(info: ResourceInfo, input: Obj, error: z.ZodError): InvalidError {
+  const causes = zodCauses(error);
+  const repaired = structuredClone(input);
+  const removed: string[] = [];
+  for (const issue of error.issues) {
+    const path = issue.path;
+    const last = path[path.length - 1];
+    if (path.length === 0 || typeof last !== "string") return invalid(info, input, causes);
+    let parent: unknown = repaired;
+    for (const key of path.slice(0, -1)) parent = (parent as Obj | undefined)?.[key as string];
+    if (!isPlainObject(parent) || parent[last] === undefined) return invalid(info, input, causes);
+    delete parent[last];
+    removed.push(fieldPath(path));
+  }
+  const again = schemaOf(info).safeParse(repaired);
+  if (!again.success) return invalid(info, input, causes);
+  const errs = new FieldErrors();
+  const obj = applyDefaults(info.kind, again.data as KubeObject);
+  validateKind(info.kind, obj, errs, { namespaced: info.namespaced });
+  const shadowed = (field = "") =>
+    removed.some((r) => field === r || field.startsWith(`${r}.`) || field.startsWith(`${r}[`));
+  causes.push(...errs.causes.filter((c) => !shadowed(c.field)));
+  return invalid(info, input, causes);
+}
+
 /** Type checks, parse, unknown fields, defaults; returns the parsed object or throws. */
 function decode(info: ResourceInfo, raw: unknown, options: ValidateOptions): KubeObject {
   if (!isPlainObject(raw)) {
@@ -191,7 +222,7 @@ function decode(info: ResourceInfo, raw: unknown, options: ValidateOptions): Kub
   }
   const input = dropNulls(raw) as Obj;
   const result = schemaOf(info).safeParse(input, { reportInput: true });
-  if (!result.success) throw invalid(info, input, zodCauses(result.error));
+  if (!result.success) throw shapeError(info, input, result.error);
   const parsed = result.data as KubeObject;
   const unknown = unknownFields(input, parsed).sort();
   if (unknown.length > 0) {
@@ -210,6 +241,16 @@ function decode(info: ResourceInfo, raw: unknown, options: ValidateOptions): Kub
   typed.apiVersion = expectedVersion;
   typed.kind = info.kind;
   return applyDefaults(info.kind, typed);
+}
+
+/**
+ * Parses an object of the kind of `info` leniently, as a reader does: nulls and unknown fields
+ * are dropped, defaults applied, `apiVersion`/`kind` set; no semantic rules run. Throws
+ * BadRequestError/InvalidError only when the shape is wrong (a missing required field, a value
+ * of the wrong type).
+ */
+export function parseObject(info: ResourceInfo, obj: unknown): KubeObject {
+  return decode(info, obj, { fieldValidation: "Ignore" });
 }
 
 /**

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { BadRequestError, InvalidError, type StatusCause } from "../errors.ts";
 import { findResource } from "./resources.ts";
-import { dropNulls, unknownFields, validateCreate, validateUpdate } from "./validation.ts";
+import {
+  dropNulls,
+  parseObject,
+  unknownFields,
+  validateCreate,
+  validateUpdate,
+} from "./validation.ts";
 import type { ValidateOptions } from "./validation.ts";
 import type { KubeObject } from "./object.ts";
 
@@ -838,4 +844,30 @@ Deno.test("validateUpdate() refuses renaming", () => {
   const next = structuredClone(old);
   next.metadata.name = "d";
   assertCause(causesOf(() => validateUpdate(CONFIGMAPS, next, old)), "metadata.name", /immutable/);
+});
+
+Deno.test("a wrong enum value is reported together with the other field errors", () => {
+  const causes = causesOf(() =>
+    validateCreate(PODS, {
+      metadata: { name: "Bad_Name" },
+      spec: { restartPolicy: "Sometimes", containers: [{ name: "c" }] },
+    })
+  );
+  assert.deepEqual(causes.map((c) => c.field), [
+    "spec.restartPolicy",
+    "metadata.name",
+    "spec.containers[0].image",
+  ]);
+  const missing = causesOf(() =>
+    validateCreate(PODS, { metadata: { name: "Bad_Name" }, spec: { containers: [{}] } })
+  );
+  assert.deepEqual(missing.map((c) => c.field), ["spec.containers[0].name"]);
+});
+
+Deno.test("parseObject() parses leniently: unknown fields dropped, no semantic rules", () => {
+  const p = parseObject(PODS, { metadata: { name: "Not_Valid" }, spec: { containers: [], x: 1 } });
+  assert.equal(p.metadata.name, "Not_Valid");
+  assert.equal("x" in p.spec, false);
+  assert.equal(p.spec.restartPolicy, "Always");
+  assert.throws(() => parseObject(PODS, { spec: { restartPolicy: 1 } }), InvalidError);
 });
