@@ -1,0 +1,143 @@
+/**
+ * End-to-end container configuration: env from values, ConfigMaps, Secrets and the downward API;
+ * configMap, secret and emptyDir volumes (the emptyDir shared between containers and removed
+ * with the pod); resource limits reaching Docker; a missing ConfigMap key reported as
+ * CreateContainerConfigError.
+ */
+
+import assert from "node:assert/strict";
+import { DockerRuntime } from "../agent/docker_runtime.ts";
+import { CONFIGMAPS, PODS, SECRETS } from "../shared/client/refs.ts";
+import { ensureTestImages } from "./images.ts";
+import {
+  boundPod,
+  clientFor,
+  createPod,
+  startAgent,
+  testAgentConfig,
+  waitForPod,
+  waitForPodGone,
+} from "./agent_test_utils.ts";
+import { startTestServer } from "./test_utils.ts";
+
+Deno.test("agent configures containers from the pod spec: env, ConfigMap/Secret/emptyDir volumes, limits", async () => {
+  const images = await ensureTestImages();
+  const server = await startTestServer({ controllers: false });
+  const client = clientFor(server);
+  const config = await testAgentConfig(server);
+  const agent = startAgent(config);
+  try {
+    await client.create(CONFIGMAPS, {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "cfg", namespace: "default" },
+      data: { color: "blue", "app.conf": "port=80\n" },
+    });
+    await client.create(SECRETS, {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "sec", namespace: "default" },
+      data: { password: btoa("hunter2") },
+    });
+    await createPod(
+      client,
+      boundPod("cfg", config.nodeName, {
+        terminationGracePeriodSeconds: 1,
+        volumes: [
+          { name: "conf", configMap: { name: "cfg" } },
+          { name: "creds", secret: { secretName: "sec" } },
+          { name: "shared", emptyDir: {} },
+        ],
+        containers: [{
+          name: "app",
+          image: images.busybox,
+          command: [
+            "sh",
+            "-c",
+            "echo $GREETING > /shared/hello; trap 'exit 0' TERM; while :; do sleep 1; done",
+          ],
+          workingDir: "/etc/conf",
+          env: [
+            { name: "NAME", value: "world" },
+            { name: "GREETING", value: "hello $(NAME)" },
+            { name: "COLOR", valueFrom: { configMapKeyRef: { name: "cfg", key: "color" } } },
+            { name: "PASSWORD", valueFrom: { secretKeyRef: { name: "sec", key: "password" } } },
+            { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+            { name: "NODE", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+            { name: "HOST_IP", valueFrom: { fieldRef: { fieldPath: "status.hostIP" } } },
+          ],
+          resources: { limits: { memory: "64Mi", cpu: "500m" }, requests: { cpu: "100m" } },
+          volumeMounts: [
+            { name: "conf", mountPath: "/etc/conf" },
+            { name: "creds", mountPath: "/etc/creds" },
+            { name: "shared", mountPath: "/shared" },
+          ],
+        }, {
+          name: "reader",
+          image: images.busybox,
+          command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"],
+          volumeMounts: [{ name: "shared", mountPath: "/data" }],
+        }],
+      }),
+    );
+    const pod = await waitForPod(
+      client,
+      "cfg",
+      "Running",
+      (p) => p.status?.containerStatuses?.every((s) => s.state.running) ?? false,
+    );
+    const rt = new DockerRuntime({ nodeName: config.nodeName });
+    const [app, reader] = pod.status!.containerStatuses!.map((s) =>
+      s.containerID!.slice("docker://".length)
+    );
+    const env = await rt.exec(app, ["env"]);
+    const vars = Object.fromEntries(env.stdout.trim().split("\n").map((l) => l.split(/=(.*)/s)));
+    assert.equal(vars.GREETING, "hello world");
+    assert.equal(vars.COLOR, "blue");
+    assert.equal(vars.PASSWORD, "hunter2");
+    assert.equal(vars.POD_NAME, "cfg");
+    assert.equal(vars.NODE, config.nodeName);
+    assert.equal(vars.HOST_IP, "127.0.0.11");
+    assert.equal((await rt.exec(app, ["pwd"])).stdout, "/etc/conf\n");
+    assert.equal((await rt.exec(app, ["cat", "/etc/conf/app.conf"])).stdout, "port=80\n");
+    assert.equal((await rt.exec(app, ["cat", "/etc/creds/password"])).stdout, "hunter2");
+    const write = await rt.exec(app, ["sh", "-c", "echo x > /etc/conf/new"]);
+    assert.notEqual(write.exitCode, 0, "configMap volumes are read-only");
+    assert.equal((await rt.exec(reader, ["cat", "/data/hello"])).stdout, "hello world\n");
+    const info = (await rt.inspectContainer(app))!;
+    assert.equal(info.HostConfig.Memory, 64 * 1024 * 1024);
+    assert.equal(info.HostConfig.NanoCpus, 500_000_000);
+    assert.equal(info.HostConfig.CpuShares, 102);
+
+    const podDir = `${config.dataDir}/pods/${pod.metadata.uid}`;
+    assert((await Deno.stat(`${podDir}/volumes/empty-dir/shared/hello`)).isFile);
+    await client.delete(PODS, "cfg", { namespace: "default" });
+    await waitForPodGone(client, "cfg");
+    await assert.rejects(() => Deno.stat(podDir), Deno.errors.NotFound);
+
+    await createPod(
+      client,
+      boundPod("badcfg", config.nodeName, {
+        containers: [{
+          name: "app",
+          image: images.busybox,
+          env: [{ name: "X", valueFrom: { configMapKeyRef: { name: "cfg", key: "missing" } } }],
+        }],
+      }),
+    );
+    const bad = await waitForPod(
+      client,
+      "badcfg",
+      "CreateContainerConfigError",
+      (p) =>
+        p.status?.containerStatuses?.[0]?.state.waiting?.reason === "CreateContainerConfigError",
+    );
+    assert.equal(
+      bad.status!.containerStatuses![0].state.waiting!.message,
+      "couldn't find key missing in ConfigMap default/cfg",
+    );
+  } finally {
+    await agent.stop();
+    await server.stop();
+  }
+});
