@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { validateCreate, validateUpdate } from "./validation.ts";
 import { findResource, resourceForKind, RESOURCES } from "./resources.ts";
 
 Deno.test("RESOURCES serves every kind once, with list kinds and schemas", () => {
@@ -72,4 +73,141 @@ Deno.test("findResource() and resourceForKind() look entries up by address and b
   assert.equal(resourceForKind("apps/v1", "ReplicaSet")?.plural, "replicasets");
   assert.equal(resourceForKind("coordination.k8s.io/v1", "Lease")?.plural, "leases");
   assert.equal(resourceForKind("v1", "Deployment"), undefined);
+});
+
+const SAMPLES: Record<string, unknown> = {
+  Pod: {
+    metadata: { name: "web", namespace: "default" },
+    spec: {
+      containers: [{
+        name: "web",
+        image: "nginx:1.27",
+        ports: [{ containerPort: 80 }],
+        livenessProbe: { httpGet: { port: 80 } },
+        resources: { limits: { cpu: "1" } },
+      }],
+      volumes: [{ name: "c", configMap: { name: "c" } }],
+    },
+    status: {
+      phase: "Running",
+      conditions: [{ type: "Ready", status: "True", lastProbeTime: null }],
+      hostIP: "127.0.0.11",
+      podIP: "172.17.0.2",
+      containerStatuses: [{
+        name: "web",
+        ready: true,
+        restartCount: 0,
+        image: "nginx:1.27",
+        imageID: "sha256:1",
+        state: { running: { startedAt: "2026-01-01T00:00:00Z" } },
+      }],
+      portMappings: [{
+        containerName: "web",
+        containerPort: 80,
+        protocol: "TCP",
+        hostIP: "127.0.0.11",
+        hostPort: 40000,
+      }],
+    },
+  },
+  Service: {
+    metadata: { name: "web" },
+    spec: { type: "NodePort", ports: [{ port: 80, nodePort: 30080 }], clusterIP: "10.43.0.5" },
+  },
+  Endpoints: {
+    metadata: { name: "web" },
+    subsets: [{ addresses: [{ ip: "127.0.0.11" }], ports: [{ port: 40000 }] }],
+  },
+  ReplicationController: {
+    metadata: { name: "web" },
+    spec: {
+      template: {
+        metadata: { labels: { app: "web" } },
+        spec: { containers: [{ name: "w", image: "nginx" }] },
+      },
+    },
+  },
+  Namespace: { metadata: { name: "team-a" } },
+  Node: {
+    metadata: { name: "node-a" },
+    spec: { taints: [{ key: "k", effect: "NoSchedule" }] },
+    status: {
+      capacity: { cpu: "2", memory: "4Gi", pods: "110" },
+      conditions: [{ type: "Ready", status: "True" }],
+      addresses: [{ type: "InternalIP", address: "127.0.0.11" }],
+      nodeInfo: { kubeletVersion: "v1.32.0" },
+      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+    },
+  },
+  ConfigMap: { metadata: { name: "c" }, data: { a: "b" } },
+  Secret: { metadata: { name: "s" }, stringData: { a: "b" } },
+  Event: {
+    metadata: { name: "web.1" },
+    involvedObject: { kind: "Pod", name: "web", namespace: "default" },
+    reason: "Scheduled",
+    message: "assigned",
+    type: "Normal",
+    count: 1,
+    source: { component: "default-scheduler" },
+  },
+  Deployment: {
+    metadata: { name: "web" },
+    spec: {
+      selector: { matchLabels: { app: "web" } },
+      template: {
+        metadata: { labels: { app: "web" } },
+        spec: { containers: [{ name: "w", image: "nginx" }] },
+      },
+    },
+  },
+  ReplicaSet: {
+    metadata: { name: "web" },
+    spec: {
+      selector: { matchLabels: { app: "web" } },
+      template: {
+        metadata: { labels: { app: "web" } },
+        spec: { containers: [{ name: "w", image: "nginx" }] },
+      },
+    },
+  },
+  Lease: {
+    metadata: { name: "node-a", namespace: "kube-node-lease" },
+    spec: {
+      holderIdentity: "node-a",
+      leaseDurationSeconds: 40,
+      renewTime: "2026-01-01T00:00:00.000000Z",
+    },
+  },
+  EndpointSlice: {
+    metadata: { name: "web-abc" },
+    addressType: "IPv4",
+    endpoints: [{ addresses: ["127.0.0.11"], conditions: { ready: true } }],
+    ports: [{ port: 40000 }],
+  },
+  NodeMetrics: {
+    metadata: { name: "node-a" },
+    timestamp: "2026-01-01T00:00:00Z",
+    window: "10s",
+    usage: { cpu: "100m", memory: "1Gi" },
+  },
+  PodMetrics: {
+    metadata: { name: "web", namespace: "default" },
+    timestamp: "2026-01-01T00:00:00Z",
+    window: "10s",
+    containers: [{ name: "web", usage: { cpu: "1m", memory: "10Mi" } }],
+  },
+};
+
+Deno.test("every kind's parsed object re-validates strictly to itself (defaults are stable)", () => {
+  for (const r of RESOURCES) {
+    const sample = SAMPLES[r.kind];
+    assert.ok(sample, `no sample for ${r.kind}`);
+    const warnings: string[] = [];
+    const first = validateCreate(r, sample, { fieldValidation: "Strict", warnings });
+    const json = JSON.parse(JSON.stringify(first));
+    const again = validateUpdate(r, json, first, { fieldValidation: "Strict", warnings });
+    assert.deepEqual(again, first, r.kind);
+    assert.deepEqual(warnings, [], r.kind);
+    assert.equal(again.kind, r.kind);
+  }
 });
