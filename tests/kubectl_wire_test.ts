@@ -20,6 +20,7 @@ import {
   podMetricsList,
   type PodUsage,
 } from "../server/api/metrics_api.ts";
+import { proxyWebSocket } from "../server/api/exec_proxy.ts";
 import { haveKubectl, KUBECTL, kubectl } from "./kubectl.ts";
 
 const DISCOVERY_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
@@ -129,6 +130,31 @@ async function runCommand(command: string[], io: ExecIO): Promise<{ exitCode: nu
 interface FrontOptions {
   /** Where port-forward connections go. */
   forwardTo: number;
+  /** The agent's port: exec and port-forward of pod "relayed" are relayed there. */
+  agentPort: number;
+}
+
+const AGENT_TOKEN = "agent-secret";
+
+/** The node agent's side: serves exec and port-forward itself, behind a bearer token. */
+function startAgent(options: { forwardTo: number }) {
+  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    const url = new URL(req.url);
+    if (req.headers.get("authorization") !== `Bearer ${AGENT_TOKEN}`) {
+      return json({ kind: "Status", apiVersion: "v1", status: "Failure", code: 401 }, 401);
+    }
+    if (url.pathname === "/exec/default/relayed/hello") {
+      const exec = parseExecOptions(url);
+      return serveExecWebSocket(req, (io) => runCommand(exec.command, io));
+    }
+    if (url.pathname === "/portforward/default/relayed") {
+      return servePortForwardWebSocket(
+        req,
+        () => Deno.connect({ hostname: "127.0.0.1", port: options.forwardTo }),
+      );
+    }
+    return json({ kind: "Status", apiVersion: "v1", status: "Failure", code: 404 }, 404);
+  });
 }
 
 /** The apiserver front: version, discovery, one pod, create (protobuf or JSON), exec, port-forward. */
@@ -148,6 +174,17 @@ function startFront(options: FrontOptions) {
         return json(podMetricsList(podUsage));
       }
       if (path === "/api/v1/namespaces/default/pods/hello") return json(pod);
+      if (path === "/api/v1/namespaces/default/pods/relayed") {
+        return json({ ...pod, metadata: { ...pod.metadata, name: "relayed" } });
+      }
+      if (path === "/api/v1/namespaces/default/pods/relayed/exec") {
+        const agentUrl = `ws://127.0.0.1:${options.agentPort}/exec/default/relayed/hello`;
+        return await proxyWebSocket(req, { url: agentUrl + url.search, token: AGENT_TOKEN });
+      }
+      if (path === "/api/v1/namespaces/default/pods/relayed/portforward") {
+        const agentUrl = `ws://127.0.0.1:${options.agentPort}/portforward/default/relayed`;
+        return await proxyWebSocket(req, { url: agentUrl, token: AGENT_TOKEN });
+      }
       if (path === "/api/v1/namespaces/default/pods/down") {
         return json({ ...pod, metadata: { ...pod.metadata, name: "down" } });
       }
@@ -210,7 +247,8 @@ async function withCluster(
   ) => Promise<void>,
 ) {
   const echo = startEchoServer();
-  const front = startFront({ forwardTo: echo.port });
+  const agent = startAgent({ forwardTo: echo.port });
+  const front = startFront({ forwardTo: echo.port, agentPort: agent.addr.port });
   const dir = await Deno.makeTempDir({ prefix: "skiff-wire-" });
   const kubeconfigPath = `${dir}/kubeconfig`;
   await Deno.writeTextFile(
@@ -228,6 +266,7 @@ async function withCluster(
     await fn({ kubeconfigPath, cacheDir: `${dir}/cache` }, front);
   } finally {
     await front.server.shutdown();
+    await agent.shutdown();
     await echo.close();
     await Deno.remove(dir, { recursive: true });
   }
@@ -490,5 +529,30 @@ Deno.test({
         );
       }
       equal(reply.byteLength, 0);
+    }),
+});
+
+Deno.test({
+  name: "kubectl exec and port-forward work through the server-to-agent WebSocket relay",
+  ignore,
+  fn: () =>
+    withCluster(async (cluster) => {
+      const ok0 = await kubectl(cluster, ["exec", "relayed", "--", "echo", "via", "agent"]);
+      equal(ok0.code, 0, ok0.stderr);
+      equal(ok0.stdout, "via agent\n");
+      const failed = await kubectl(cluster, ["exec", "relayed", "--", "fail", "4"]);
+      equal(failed.code, 4, failed.stderr);
+      match(failed.stderr, /command terminated with exit code 4/);
+      const input = "relayed stdin\n".repeat(1000);
+      const cat = await kubectl(cluster, ["exec", "-i", "relayed", "--", "cat"], { stdin: input });
+      equal(cat.code, 0, cat.stderr);
+      equal(cat.stdout, input);
+      const pf = await startPortForward(cluster, "relayed");
+      try {
+        equal(dec.decode(await echoThrough(pf.localPort, enc.encode("hop\n"))), "hop\n");
+      } finally {
+        const out = await pf.stop();
+        ok(!/error/i.test(out.stderr), out.stderr);
+      }
     }),
 });

@@ -17,6 +17,11 @@ import { type Logger, silentLogger } from "../../shared/log.ts";
 
 /** The WebSocket subprotocol kubectl offers for port-forward. */
 export const SPDY_PORT_FORWARD_PROTOCOL = "SPDY/3.1+portforward.k8s.io";
+/**
+ * The same protocol under a name Deno's WebSocket client accepts (an HTTP token: no `/`), for a
+ * hop between Skiff processes (server → agent), see server/api/exec_proxy.ts.
+ */
+export const SPDY_PORT_FORWARD_PROTOCOL_ALIAS = "SPDY-3.1+portforward.k8s.io";
 
 const SPDY_VERSION = 3;
 /** Control frame types (SPDY/3 §2.6). */

@@ -13,7 +13,11 @@
 import type { Status } from "../../shared/errors.ts";
 import { BadRequestError } from "../../shared/errors.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
-import { servePortForwardSpdy, SPDY_PORT_FORWARD_PROTOCOL } from "./spdy_portforward.ts";
+import {
+  servePortForwardSpdy,
+  SPDY_PORT_FORWARD_PROTOCOL,
+  SPDY_PORT_FORWARD_PROTOCOL_ALIAS,
+} from "./spdy_portforward.ts";
 
 /** The exec/attach subprotocols Skiff speaks, most preferred first. */
 export const EXEC_PROTOCOLS = ["v5.channel.k8s.io", "v4.channel.k8s.io"] as const;
@@ -281,10 +285,11 @@ export function servePortForwardWebSocket(
   const logger = options.logger ?? silentLogger;
   assertWebSocketUpgrade(request);
   const offered = offeredProtocols(request);
-  if (offered.includes(SPDY_PORT_FORWARD_PROTOCOL)) {
-    const { socket, response } = Deno.upgradeWebSocket(request, {
-      protocol: SPDY_PORT_FORWARD_PROTOCOL,
-    });
+  const spdy = [SPDY_PORT_FORWARD_PROTOCOL, SPDY_PORT_FORWARD_PROTOCOL_ALIAS].find((p) =>
+    offered.includes(p)
+  );
+  if (spdy) {
+    const { socket, response } = Deno.upgradeWebSocket(request, { protocol: spdy });
     servePortForwardSpdy(socket, connect, { logger });
     return response;
   }
