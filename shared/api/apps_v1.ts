@@ -39,7 +39,7 @@ export const DeploymentSpec = z.object({
   revisionHistoryLimit: Int32.default(10),
   paused: z.boolean().optional(),
   progressDeadlineSeconds: Int32.default(600),
-}).meta({ id: "DeploymentSpec" });
+}).meta({ id: "DeploymentSpec", description: "The desired state of a Deployment." });
 export type DeploymentSpec = z.infer<typeof DeploymentSpec>;
 
 /** Deployment status, written by the deployment controller. */
@@ -62,7 +62,12 @@ export const Deployment = z.object({
   metadata: ObjectMeta.default({}),
   spec: DeploymentSpec,
   status: DeploymentStatus.default({}),
-}).meta({ id: "Deployment", ...gvk("Deployment") });
+}).meta({
+  id: "Deployment",
+  description:
+    "Deployment declares the desired state of a set of pods and rolls changes out through ReplicaSets.",
+  ...gvk("Deployment"),
+});
 export type Deployment = z.infer<typeof Deployment>;
 
 /** ReplicaSet spec. */
@@ -71,7 +76,7 @@ export const ReplicaSetSpec = z.object({
   minReadySeconds: Int32.optional(),
   selector: LabelSelector,
   template: PodTemplateSpec.optional(),
-}).meta({ id: "ReplicaSetSpec" });
+}).meta({ id: "ReplicaSetSpec", description: "The desired state of a ReplicaSet." });
 export type ReplicaSetSpec = z.infer<typeof ReplicaSetSpec>;
 
 /** ReplicaSet status, written by the replicaset controller. */
@@ -92,5 +97,9 @@ export const ReplicaSet = z.object({
   metadata: ObjectMeta.default({}),
   spec: ReplicaSetSpec,
   status: ReplicaSetStatus.prefault({}),
-}).meta({ id: "ReplicaSet", ...gvk("ReplicaSet") });
+}).meta({
+  id: "ReplicaSet",
+  description: "ReplicaSet keeps a number of copies of a pod template running.",
+  ...gvk("ReplicaSet"),
+});
 export type ReplicaSet = z.infer<typeof ReplicaSet>;

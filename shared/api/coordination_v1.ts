@@ -21,6 +21,7 @@ export const Lease = z.object({
   spec: LeaseSpec.default({}),
 }).meta({
   id: "Lease",
+  description: "Lease is a time-bound claim, used for node heartbeats and leader election.",
   "x-kubernetes-group-version-kind": [
     { group: "coordination.k8s.io", version: "v1", kind: "Lease" },
   ],

@@ -139,7 +139,7 @@ export const Probe = z.object({
   successThreshold: Int32.default(1),
   failureThreshold: Int32.default(3),
   terminationGracePeriodSeconds: Int64.optional(),
-}).meta({ id: "Probe" });
+}).meta({ id: "Probe", description: "A health check the agent runs against a container." });
 export type Probe = z.infer<typeof Probe>;
 
 /** containers[].volumeMounts[]. */
@@ -259,7 +259,7 @@ export const Container = z.object({
   stdin: z.boolean().optional(),
   stdinOnce: z.boolean().optional(),
   tty: z.boolean().optional(),
-}).meta({ id: "Container" });
+}).meta({ id: "Container", description: "A single container of a pod." });
 export type Container = z.infer<typeof Container>;
 
 // ---------------------------------------------------------------------------------------------
@@ -318,7 +318,10 @@ export const Volume = z.object({
     sources: z.array(z.looseObject({})).optional(),
     defaultMode: Int32.optional(),
   }).optional(),
-}).meta({ id: "Volume" });
+}).meta({
+  id: "Volume",
+  description: "A named volume of a pod; exactly one source should be set.",
+});
 export type Volume = z.infer<typeof Volume>;
 
 // ---------------------------------------------------------------------------------------------
@@ -451,7 +454,10 @@ export const PodSpec = z.object({
     "x-kubernetes-patch-strategy": "merge",
   }),
   overhead: ResourceList.optional(),
-}).meta({ id: "PodSpec" });
+}).meta({
+  id: "PodSpec",
+  description: "The description of a pod: its containers, volumes and how it is scheduled and run.",
+});
 export type PodSpec = z.infer<typeof PodSpec>;
 
 /** A container's state: exactly one of running, waiting, terminated. */
@@ -523,7 +529,10 @@ export const PodStatus = z.object({
   containerStatuses: z.array(ContainerStatus).optional(),
   qosClass: z.enum(["Guaranteed", "Burstable", "BestEffort"]).optional(),
   portMappings: z.array(PortMapping).optional(),
-}).meta({ id: "PodStatus" });
+}).meta({
+  id: "PodStatus",
+  description: "The most recently observed state of a pod, written by the node's agent.",
+});
 export type PodStatus = z.infer<typeof PodStatus>;
 
 /** core/v1 Pod. */
@@ -532,14 +541,19 @@ export const Pod = z.object({
   metadata: ObjectMeta.default({}),
   spec: PodSpec.prefault({ containers: [] }),
   status: PodStatus.prefault({}),
-}).meta({ id: "Pod", ...gvk("Pod") });
+}).meta({
+  id: "Pod",
+  description:
+    "Pod is a group of containers that run together on one node, sharing network and volumes.",
+  ...gvk("Pod"),
+});
 export type Pod = z.infer<typeof Pod>;
 
 /** A pod template (Deployment, ReplicaSet, ReplicationController). */
 export const PodTemplateSpec = z.object({
   metadata: ObjectMeta.default({}),
   spec: PodSpec.prefault({ containers: [] }),
-}).meta({ id: "PodTemplateSpec" });
+}).meta({ id: "PodTemplateSpec", description: "The template of the pods a workload creates." });
 export type PodTemplateSpec = z.infer<typeof PodTemplateSpec>;
 
 /** core/v1 Binding: the scheduler's `pods/binding` body (assigns a pod to a node). */
@@ -547,7 +561,11 @@ export const Binding = z.object({
   ...TypeMeta,
   metadata: ObjectMeta.default({}),
   target: ObjectReference,
-}).meta({ id: "Binding", ...gvk("Binding") });
+}).meta({
+  id: "Binding",
+  description: "Binding assigns a pod to a node (the scheduler's pods/binding body).",
+  ...gvk("Binding"),
+});
 export type Binding = z.infer<typeof Binding>;
 
 // ---------------------------------------------------------------------------------------------
@@ -594,7 +612,10 @@ export const ServiceSpec = z.object({
   ipFamilyPolicy: z.enum(["SingleStack", "PreferDualStack", "RequireDualStack"]).optional(),
   publishNotReadyAddresses: z.boolean().optional(),
   healthCheckNodePort: Int32.optional(),
-}).meta({ id: "ServiceSpec" });
+}).meta({
+  id: "ServiceSpec",
+  description: "The behaviour of a Service: its type, ports, selector and addresses.",
+});
 export type ServiceSpec = z.infer<typeof ServiceSpec>;
 
 /** One load-balancer ingress point (`status.loadBalancer.ingress[]`). */
@@ -623,7 +644,11 @@ export const Service = z.object({
   metadata: ObjectMeta.default({}),
   spec: ServiceSpec.prefault({}),
   status: ServiceStatus.prefault({}),
-}).meta({ id: "Service", ...gvk("Service") });
+}).meta({
+  id: "Service",
+  description: "Service gives a stable virtual address and port to the pods its selector matches.",
+  ...gvk("Service"),
+});
 export type Service = z.infer<typeof Service>;
 
 /** One backend address of an Endpoints subset. */
@@ -657,7 +682,11 @@ export const Endpoints = z.object({
   ...TypeMeta,
   metadata: ObjectMeta.default({}),
   subsets: z.array(EndpointSubset).optional(),
-}).meta({ id: "Endpoints", ...gvk("Endpoints") });
+}).meta({
+  id: "Endpoints",
+  description: "Endpoints lists the backend addresses and ports of a Service.",
+  ...gvk("Endpoints"),
+});
 export type Endpoints = z.infer<typeof Endpoints>;
 
 // ---------------------------------------------------------------------------------------------
@@ -732,7 +761,11 @@ export const Node = z.object({
   metadata: ObjectMeta.default({}),
   spec: NodeSpec.default({}),
   status: NodeStatus.default({}),
-}).meta({ id: "Node", ...gvk("Node") });
+}).meta({
+  id: "Node",
+  description: "Node is a machine running a Skiff agent that pods are scheduled onto.",
+  ...gvk("Node"),
+});
 export type Node = z.infer<typeof Node>;
 
 /** core/v1 Namespace; new namespaces are Active and carry the `kubernetes` finalizer. */
@@ -746,7 +779,11 @@ export const Namespace = z.object({
     phase: z.enum(["Active", "Terminating"]).default("Active"),
     conditions: z.array(Condition).optional().meta(CONDITIONS_PATCH),
   }).prefault({}),
-}).meta({ id: "Namespace", ...gvk("Namespace") });
+}).meta({
+  id: "Namespace",
+  description: "Namespace is a scope for the names of namespaced objects.",
+  ...gvk("Namespace"),
+});
 export type Namespace = z.infer<typeof Namespace>;
 
 // ---------------------------------------------------------------------------------------------
@@ -770,7 +807,11 @@ export const ReplicationController = z.object({
     observedGeneration: Int64.optional(),
     conditions: z.array(Condition).optional().meta(CONDITIONS_PATCH),
   }).prefault({}),
-}).meta({ id: "ReplicationController", ...gvk("ReplicationController") });
+}).meta({
+  id: "ReplicationController",
+  description: "ReplicationController keeps a number of copies of a pod template running.",
+  ...gvk("ReplicationController"),
+});
 export type ReplicationController = z.infer<typeof ReplicationController>;
 
 /** core/v1 ConfigMap. */
@@ -780,7 +821,11 @@ export const ConfigMap = z.object({
   data: StringMap.optional(),
   binaryData: StringMap.optional(),
   immutable: z.boolean().optional(),
-}).meta({ id: "ConfigMap", ...gvk("ConfigMap") });
+}).meta({
+  id: "ConfigMap",
+  description: "ConfigMap holds configuration data for pods to consume.",
+  ...gvk("ConfigMap"),
+});
 export type ConfigMap = z.infer<typeof ConfigMap>;
 
 /** core/v1 Secret; `stringData` is merged into base64 `data` on write (defaults.ts). */
@@ -791,7 +836,11 @@ export const Secret = z.object({
   stringData: StringMap.optional(),
   type: z.string().default("Opaque"),
   immutable: z.boolean().optional(),
-}).meta({ id: "Secret", ...gvk("Secret") });
+}).meta({
+  id: "Secret",
+  description: "Secret holds sensitive data (base64 in data) for pods to consume.",
+  ...gvk("Secret"),
+});
 export type Secret = z.infer<typeof Secret>;
 
 /** core/v1 Event. */
@@ -818,5 +867,9 @@ export const Event = z.object({
   related: ObjectReference.optional(),
   reportingComponent: z.string().optional(),
   reportingInstance: z.string().optional(),
-}).meta({ id: "Event", ...gvk("Event") });
+}).meta({
+  id: "Event",
+  description: "Event is a report of something that happened to an object.",
+  ...gvk("Event"),
+});
 export type Event = z.infer<typeof Event>;

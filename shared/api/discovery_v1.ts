@@ -38,6 +38,7 @@ export const EndpointSlice = z.object({
   ports: z.array(EndpointSlicePort).optional(),
 }).meta({
   id: "EndpointSlice",
+  description: "EndpointSlice lists a subset of the backend endpoints of a Service.",
   "x-kubernetes-group-version-kind": [
     { group: "discovery.k8s.io", version: "v1", kind: "EndpointSlice" },
   ],

@@ -67,7 +67,11 @@ export const ObjectMeta = z.object({
   }),
   finalizers: z.array(z.string()).optional().meta({ "x-kubernetes-patch-strategy": "merge" }),
   managedFields: z.array(ManagedFieldsEntry).optional(),
-}).meta({ id: "ObjectMeta" });
+}).meta({
+  id: "ObjectMeta",
+  description:
+    "Metadata every persisted object has: name, namespace, labels, annotations, ownership and lifecycle.",
+});
 export type ObjectMeta = z.infer<typeof ObjectMeta>;
 
 /** metadata of a list response. */
@@ -90,7 +94,10 @@ export type LabelSelectorRequirement = z.infer<typeof LabelSelectorRequirement>;
 export const LabelSelector = z.object({
   matchLabels: StringMap.optional(),
   matchExpressions: z.array(LabelSelectorRequirement).optional(),
-}).meta({ id: "LabelSelector" });
+}).meta({
+  id: "LabelSelector",
+  description: "Selects objects by label: matchLabels and matchExpressions are ANDed.",
+});
 export type LabelSelector = z.infer<typeof LabelSelector>;
 
 /** meta/v1 Condition and the per-kind conditions with the same core fields. */

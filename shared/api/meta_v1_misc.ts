@@ -18,6 +18,7 @@ export const DeleteOptions = z.object({
   dryRun: z.array(z.string()).optional(),
 }).meta({
   id: "DeleteOptions",
+  description: "DeleteOptions may be sent with a DELETE request.",
   "x-kubernetes-group-version-kind": [{ group: "", version: "v1", kind: "DeleteOptions" }],
 });
 export type DeleteOptions = z.infer<typeof DeleteOptions>;
@@ -33,6 +34,7 @@ export const Scale = z.object({
   }).prefault({}),
 }).meta({
   id: "Scale",
+  description: "Scale is the replica count of a scalable resource.",
   "x-kubernetes-group-version-kind": [{ group: "autoscaling", version: "v1", kind: "Scale" }],
 });
 export type Scale = z.infer<typeof Scale>;
@@ -44,6 +46,7 @@ export const Eviction = z.object({
   deleteOptions: DeleteOptions.optional(),
 }).meta({
   id: "Eviction",
+  description: "Eviction asks for a pod to be deleted, respecting its graceful termination.",
   "x-kubernetes-group-version-kind": [{ group: "policy", version: "v1", kind: "Eviction" }],
 });
 export type Eviction = z.infer<typeof Eviction>;

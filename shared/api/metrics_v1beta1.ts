@@ -17,7 +17,11 @@ export const NodeMetrics = z.object({
   timestamp: Time,
   window: z.string(),
   usage: ResourceList,
-}).meta({ id: "NodeMetrics", ...gvk("NodeMetrics") });
+}).meta({
+  id: "NodeMetrics",
+  description: "NodeMetrics is the current CPU and memory usage of a node.",
+  ...gvk("NodeMetrics"),
+});
 export type NodeMetrics = z.infer<typeof NodeMetrics>;
 
 /** metrics.k8s.io/v1beta1 PodMetrics. */
@@ -27,5 +31,9 @@ export const PodMetrics = z.object({
   timestamp: Time,
   window: z.string(),
   containers: z.array(z.object({ name: z.string(), usage: ResourceList })),
-}).meta({ id: "PodMetrics", ...gvk("PodMetrics") });
+}).meta({
+  id: "PodMetrics",
+  description: "PodMetrics is the current CPU and memory usage of a pod's containers.",
+  ...gvk("PodMetrics"),
+});
 export type PodMetrics = z.infer<typeof PodMetrics>;
