@@ -194,11 +194,5 @@ Deno.test("servePortForwardSpdy() closes the tunnel on malformed SPDY input", as
 });
 
 function concatAll(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.byteLength;
-  }
-  return out;
+  return new Uint8Array(Buffer.concat(parts));
 }

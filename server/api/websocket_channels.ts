@@ -381,7 +381,7 @@ function servePortForwardChannels(
 }
 
 /** Writes all of `bytes` to a connection. */
-export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let offset = 0;
   while (offset < bytes.byteLength) offset += await conn.write(bytes.subarray(offset));
 }
