@@ -212,3 +212,39 @@ Deno.test("Informer on the real server re-lists after 410 Gone and reports what 
     await server.stop();
   }
 });
+
+Deno.test("Informer over the server's in-process fetch sees changes and stops cleanly", async () => {
+  const server = await startTestServer({ controllers: false });
+  try {
+    let watches = 0;
+    const client = new ApiClient({
+      server: "http://in-process",
+      token: server.token,
+      fetch: (input, init) => {
+        if (new URL(String(input)).searchParams.get("watch")) watches++;
+        return server.fetch(input, init);
+      },
+    });
+    const informer = new Informer(client, PODS, { watchTimeoutSeconds: 1 });
+    const events: string[] = [];
+    informer.onAdd((o) => events.push(`add:${o.metadata.name}`));
+    informer.onDelete((o) => events.push(`delete:${o.metadata.name}`));
+    const ac = new AbortController();
+    const running = informer.run(ac.signal);
+    try {
+      await waitFor("sync", () => informer.hasSynced());
+      await server.client.create(PODS, pod("a"));
+      await waitFor("add:a", () => events.includes("add:a"));
+      // Across at least one server-side watch timeout.
+      await waitFor("a re-watch", () => watches >= 2);
+      await server.client.delete(PODS, "a", { namespace: "default", gracePeriodSeconds: 0 });
+      await waitFor("delete:a", () => events.includes("delete:a"));
+      assertEquals(events, ["add:a", "delete:a"], "events");
+    } finally {
+      ac.abort();
+      await running;
+    }
+  } finally {
+    await server.stop();
+  }
+});
