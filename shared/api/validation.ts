@@ -294,21 +294,31 @@ export function validateUpdate(
 }
 
 function carryOverAllocations(kind: string, next: Obj, old: Obj): void {
-  if (kind !== "Service" || next.spec.type === "ExternalName") return;
-  if (!next.spec.clusterIP && old.spec?.clusterIP) {
-    next.spec.clusterIP = old.spec.clusterIP;
-    if (!next.spec.clusterIPs && old.spec.clusterIPs) {
-      next.spec.clusterIPs = [...old.spec.clusterIPs];
+  if (kind !== "Service") return;
+  const spec = next.spec;
+  const oldSpec: Obj = old.spec ?? {};
+  const oldPorts: Obj[] = oldSpec.ports ?? [];
+  const needsNodePorts = (type: string) => type === "NodePort" || type === "LoadBalancer";
+  if (spec.type === "ExternalName") {
+    // As kube-apiserver's dropTypeDependentFields: allocations the client left untouched go.
+    if (oldSpec.type !== "ExternalName" && spec.clusterIP === oldSpec.clusterIP) {
+      delete spec.clusterIP;
+      delete spec.clusterIPs;
+    }
+  } else if (!spec.clusterIP && oldSpec.clusterIP) {
+    spec.clusterIP = oldSpec.clusterIP;
+    if (!spec.clusterIPs && oldSpec.clusterIPs) spec.clusterIPs = [...oldSpec.clusterIPs];
+  }
+  for (const p of (spec.ports ?? []) as Obj[]) {
+    const prev = oldPorts.find((o) => o.port === p.port && o.protocol === p.protocol);
+    if (needsNodePorts(spec.type)) {
+      if (!p.nodePort && prev?.nodePort) p.nodePort = prev.nodePort;
+    } else if (needsNodePorts(oldSpec.type) && p.nodePort && p.nodePort === prev?.nodePort) {
+      delete p.nodePort;
     }
   }
-  if (next.spec.type === "NodePort" || next.spec.type === "LoadBalancer") {
-    for (const p of (next.spec.ports ?? []) as Obj[]) {
-      if (p.nodePort) continue;
-      const prev = (old.spec?.ports as Obj[] | undefined)?.find((o) =>
-        o.port === p.port && o.protocol === p.protocol && o.nodePort
-      );
-      if (prev) p.nodePort = prev.nodePort;
-    }
+  if (!needsNodePorts(spec.type) && spec.externalTrafficPolicy === oldSpec.externalTrafficPolicy) {
+    delete spec.externalTrafficPolicy;
   }
 }
 

@@ -871,3 +871,19 @@ Deno.test("parseObject() parses leniently: unknown fields dropped, no semantic r
   assert.equal(p.spec.restartPolicy, "Always");
   assert.throws(() => parseObject(PODS, { spec: { restartPolicy: 1 } }), InvalidError);
 });
+
+Deno.test("validateUpdate() drops untouched nodePorts when a Service becomes ClusterIP", () => {
+  const old = stored(SERVICES, service({ type: "NodePort", ports: [{ port: 80 }] }));
+  old.spec.clusterIP = "10.43.0.10";
+  old.spec.ports[0].nodePort = 30080;
+  const next = structuredClone(old);
+  next.spec.type = "ClusterIP";
+  const s = validateUpdate(SERVICES, next, old);
+  assert.equal(s.spec.ports[0].nodePort, undefined);
+  assert.equal(s.spec.externalTrafficPolicy, undefined);
+  assert.equal(s.spec.clusterIP, "10.43.0.10");
+  const ext = structuredClone(old);
+  ext.spec = { type: "ExternalName", externalName: "example.com", clusterIP: "10.43.0.10" };
+  const e = validateUpdate(SERVICES, ext, old);
+  assert.equal(e.spec.clusterIP, undefined);
+});
