@@ -1,0 +1,315 @@
+/**
+ * Hollow nodes for control-plane tests and the benchmark, like kwok: Node objects with their
+ * Leases renewed, and the agent's part in pod status played without containers — bound pods
+ * become Running/Ready with `hostIP` and `status.portMappings` (declared hostPort, else an
+ * ephemeral port per node), and pods being deleted are finished off with grace 0. A node can be
+ * "killed" (no more lease renewals, no more pod handling) and brought back.
+ */
+import type { KubeObject } from "../shared/api/object.ts";
+import type { ApiClient } from "../shared/client/client.ts";
+import { LEASES, NODES, PODS } from "../shared/client/refs.ts";
+import { runController } from "../shared/controller.ts";
+import { isNotFound } from "../shared/errors.ts";
+import { Informer } from "../shared/informer.ts";
+import { WorkQueue } from "../shared/work_queue.ts";
+
+/** Options of {@linkcode startHollowNodes}. */
+export interface HollowNodesOptions {
+  /** Number of nodes (named `<prefix>-<i>`, from 0). */
+  count: number;
+  prefix?: string;
+  cpu?: string;
+  memory?: string;
+  pods?: string;
+  /** Extra labels per node index. */
+  labels?: (i: number) => Record<string, string>;
+  /** Taints per node index. */
+  taints?: (i: number) => { key: string; value?: string; effect: string }[];
+  /** Lease renewal period (default 1000 ms). */
+  leaseRenewMs?: number;
+  /** Pod status writers in parallel (default 8). */
+  workers?: number;
+  /** Node addresses: `127.0.<third>.<11 + i>` style, default 127.0.0.11, 127.0.0.12, ... */
+  addressOf?: (i: number) => string;
+  /** Make bound pods Ready (default true); false leaves them Running but not ready. */
+  ready?: boolean;
+}
+
+/** A running set of hollow nodes. */
+export interface HollowNodes {
+  names: string[];
+  addressOf(name: string): string;
+  /** Stops renewing the node's lease and handling its pods (the node "dies"). */
+  kill(name: string): void;
+  /** Resumes a killed node: lease renewals, Ready=True, pod handling. */
+  revive(name: string): Promise<void>;
+  /** Sets a pod's readiness (as a failing/recovering readiness probe would). */
+  setReady(namespace: string, name: string, ready: boolean): Promise<void>;
+  /** Stops everything (does not delete the Node objects). */
+  stop(): Promise<void>;
+}
+
+function now(): string {
+  return new Date().toISOString().replace(/\.\d+Z$/, "Z");
+}
+
+function defaultAddress(i: number): string {
+  return `127.0.${Math.floor((11 + i) / 250)}.${((11 + i) % 250) + 1}`;
+}
+
+/** Creates the nodes and starts playing their agents. */
+export async function startHollowNodes(
+  client: ApiClient,
+  options: HollowNodesOptions,
+): Promise<HollowNodes> {
+  const prefix = options.prefix ?? "node";
+  const names = Array.from({ length: options.count }, (_, i) => `${prefix}-${i}`);
+  const addresses = new Map<string, string>();
+  names.forEach((n, i) =>
+    addresses.set(
+      n,
+      options.addressOf?.(i) ?? (options.count < 240 ? `127.0.0.${11 + i}` : defaultAddress(i)),
+    )
+  );
+  const dead = new Set<string>();
+  const ports = new Map<string, number>();
+  const overrides = new Map<string, boolean>();
+  const ac = new AbortController();
+  const makeReady = options.ready ?? true;
+
+  const readyCondition = () => ({
+    type: "Ready",
+    status: "True",
+    reason: "KubeletReady",
+    message: "kubelet is posting ready status",
+    lastHeartbeatTime: now(),
+    lastTransitionTime: now(),
+  });
+
+  // Nodes and leases, in parallel batches.
+  const batch = 50;
+  for (let i = 0; i < names.length; i += batch) {
+    await Promise.all(
+      names.slice(i, i + batch).map(async (name, j) => {
+        const idx = i + j;
+        const node: KubeObject = {
+          apiVersion: "v1",
+          kind: "Node",
+          metadata: {
+            name,
+            labels: {
+              "kubernetes.io/hostname": name,
+              "kubernetes.io/os": "linux",
+              "kubernetes.io/arch": "amd64",
+              "type": "hollow",
+              ...options.labels?.(idx),
+            },
+          },
+          spec: { taints: options.taints?.(idx) ?? [] },
+          status: {
+            capacity: {
+              cpu: options.cpu ?? "4",
+              memory: options.memory ?? "8Gi",
+              pods: options.pods ?? "110",
+            },
+            allocatable: {
+              cpu: options.cpu ?? "4",
+              memory: options.memory ?? "8Gi",
+              pods: options.pods ?? "110",
+            },
+            conditions: [readyCondition()],
+            addresses: [
+              { type: "InternalIP", address: addresses.get(name) },
+              { type: "Hostname", address: name },
+            ],
+            nodeInfo: {
+              kubeletVersion: "v1.32.0-skiff-hollow",
+              operatingSystem: "linux",
+              architecture: "amd64",
+            },
+          },
+        };
+        await client.create(NODES, node);
+        await client.create(LEASES, {
+          apiVersion: "coordination.k8s.io/v1",
+          kind: "Lease",
+          metadata: { name, namespace: "kube-node-lease" },
+          spec: {
+            holderIdentity: name,
+            leaseDurationSeconds: 40,
+            renewTime: new Date().toISOString(),
+          },
+        }, { namespace: "kube-node-lease" });
+      }),
+    );
+  }
+
+  const renewMs = options.leaseRenewMs ?? 1000;
+  const renewLoop = (async () => {
+    while (!ac.signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, renewMs);
+        function done() {
+          clearTimeout(t);
+          ac.signal.removeEventListener("abort", done);
+          resolve();
+        }
+        ac.signal.addEventListener("abort", done, { once: true });
+      });
+      if (ac.signal.aborted) return;
+      const alive = names.filter((n) => !dead.has(n));
+      for (let i = 0; i < alive.length; i += batch) {
+        await Promise.all(
+          alive.slice(i, i + batch).map((name) =>
+            client.patch(LEASES, name, { spec: { renewTime: new Date().toISOString() } }, {
+              namespace: "kube-node-lease",
+              type: "merge",
+            }).catch(() => {})
+          ),
+        );
+      }
+    }
+  })();
+
+  // Pods: our part of the agent.
+  const mine = new Set(names);
+  const pods = new Informer(client, PODS, { fieldSelector: undefined });
+  const queue = new WorkQueue({ baseDelayMs: 50, maxDelayMs: 2000 });
+  const enqueue = (p: KubeObject) => {
+    const n = p.spec?.nodeName;
+    if (n && mine.has(n) && !dead.has(n)) queue.add(`${p.metadata.namespace}/${p.metadata.name}`);
+  };
+  pods.addEventHandler({ onAdd: enqueue, onUpdate: (_o, p) => enqueue(p) });
+
+  const reconcile = async (key: string) => {
+    const pod = pods.get(key);
+    if (!pod) return;
+    const nodeName = pod.spec?.nodeName as string;
+    if (!nodeName || dead.has(nodeName)) return;
+    const [namespace, name] = key.split("/");
+    if (pod.metadata.deletionTimestamp) {
+      try {
+        await client.delete(PODS, name, {
+          namespace,
+          gracePeriodSeconds: 0,
+          preconditions: { uid: pod.metadata.uid },
+        });
+      } catch (err) {
+        if (!isNotFound(err) && (err as { code?: number }).code !== 409) throw err;
+      }
+      return;
+    }
+    const ready = overrides.get(key) ?? makeReady;
+    const hostIP = addresses.get(nodeName)!;
+    const status = pod.status ?? {};
+    const wasReady = (status.conditions ?? []).find((c: { type: string }) => c.type === "Ready");
+    if (
+      status.phase === "Running" && status.hostIP === hostIP &&
+      (wasReady?.status === "True") === ready
+    ) return;
+    let mappings = status.portMappings as unknown[] | undefined;
+    if (!mappings || status.hostIP !== hostIP) {
+      mappings = [];
+      for (const c of pod.spec?.containers ?? []) {
+        for (const p of c.ports ?? []) {
+          let hostPort = p.hostPort;
+          if (!hostPort) {
+            hostPort = (ports.get(nodeName) ?? 40000) + 1;
+            ports.set(nodeName, hostPort);
+          }
+          const m: Record<string, unknown> = {
+            containerName: c.name,
+            containerPort: p.containerPort,
+            protocol: p.protocol ?? "TCP",
+            hostIP,
+            hostPort,
+          };
+          if (p.name) m.name = p.name;
+          mappings.push(m);
+        }
+      }
+    }
+    const t = now();
+    const cond = (type: string, ok: boolean) => ({
+      type,
+      status: ok ? "True" : "False",
+      lastProbeTime: null,
+      lastTransitionTime: t,
+    });
+    await client.patch(PODS, name, {
+      status: {
+        phase: "Running",
+        hostIP,
+        hostIPs: [{ ip: hostIP }],
+        podIP: hostIP,
+        podIPs: [{ ip: hostIP }],
+        startTime: status.startTime ?? t,
+        conditions: [
+          cond("PodScheduled", true),
+          cond("Initialized", true),
+          cond("ContainersReady", ready),
+          cond("Ready", ready),
+        ],
+        containerStatuses: (pod.spec?.containers ?? []).map((
+          c: { name: string; image: string },
+        ) => ({
+          name: c.name,
+          image: c.image,
+          imageID: "",
+          ready,
+          restartCount: 0,
+          started: true,
+          state: { running: { startedAt: t } },
+        })),
+        portMappings: mappings,
+      },
+    }, { namespace, type: "merge", subresource: "status" });
+  };
+
+  const informerRun = pods.run(ac.signal);
+  const controllerRun = runController({
+    name: "hollow-nodes",
+    queue,
+    reconcile,
+    informers: [pods],
+    workers: options.workers ?? 8,
+  }, ac.signal);
+
+  return {
+    names,
+    addressOf: (name) => addresses.get(name)!,
+    kill(name) {
+      dead.add(name);
+    },
+    async revive(name) {
+      dead.delete(name);
+      await client.patch(LEASES, name, { spec: { renewTime: new Date().toISOString() } }, {
+        namespace: "kube-node-lease",
+        type: "merge",
+      });
+      const node = await client.get(NODES, name);
+      const conditions = (node.status?.conditions ?? []).filter((c: { type: string }) =>
+        c.type !== "Ready"
+      );
+      await client.patch(
+        NODES,
+        name,
+        { status: { conditions: [...conditions, readyCondition()] } },
+        {
+          type: "merge",
+          subresource: "status",
+        },
+      );
+      for (const p of pods.list()) enqueue(p);
+    },
+    async setReady(namespace, name, ready) {
+      overrides.set(`${namespace}/${name}`, ready);
+      queue.add(`${namespace}/${name}`);
+      await Promise.resolve();
+    },
+    async stop() {
+      ac.abort();
+      await Promise.all([renewLoop, informerRun, controllerRun]);
+    },
+  };
+}

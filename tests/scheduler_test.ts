@@ -1,0 +1,202 @@
+/**
+ * The scheduler against the real server with hollow nodes: placement, kubectl-style misfit
+ * messages, FailedScheduling events, taints and tolerations, selectors, spreading, retry when
+ * the cluster changes, and other schedulers' pods left alone.
+ */
+import assert from "node:assert/strict";
+import type { KubeObject } from "../shared/api/object.ts";
+import { CONFIGMAPS, EVENTS, NODES, PODS } from "../shared/client/refs.ts";
+import { startHollowNodes } from "./hollow_nodes.ts";
+import { startTestServer, waitFor } from "./test_utils.ts";
+
+function pod(
+  name: string,
+  spec: Record<string, unknown> = {},
+  meta: Record<string, unknown> = {},
+): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: "default", ...meta },
+    spec: { containers: [{ name: "c", image: "busybox" }], ...spec },
+  };
+}
+
+function requests(cpu: string, memory: string) {
+  return {
+    containers: [{ name: "c", image: "busybox", resources: { requests: { cpu, memory } } }],
+  };
+}
+
+async function boundNode(client: import("../shared/client/client.ts").ApiClient, name: string) {
+  return await waitFor(`pod ${name} bound`, async () => {
+    const p = await client.get(PODS, name, { namespace: "default" });
+    return p.spec?.nodeName as string | undefined;
+  });
+}
+
+Deno.test("the scheduler binds pods, explains misfits like kubectl and retries when a node is added", async () => {
+  const server = await startTestServer({ nodeMonitorGracePeriodMs: 1500 });
+  const { client } = server;
+  const nodes = await startHollowNodes(client, { count: 3, memory: "1Gi", leaseRenewMs: 300 });
+  try {
+    // Two nodes die: the node lifecycle controller taints them unreachable.
+    nodes.kill("node-1");
+    nodes.kill("node-2");
+    await waitFor("unreachable taints", async () => {
+      const list = await client.list(NODES);
+      return list.items.filter((n) =>
+        (n.spec?.taints ?? []).some((t: { key: string; effect: string }) =>
+          t.key === "node.kubernetes.io/unreachable" && t.effect === "NoSchedule"
+        )
+      ).length === 2;
+    });
+    await client.create(PODS, pod("fits", requests("100m", "512Mi")));
+    assert.equal(await boundNode(client, "fits"), "node-0");
+    const ev = await waitFor("Scheduled event", async () => {
+      const list = await client.list(EVENTS, { namespace: "default" });
+      return list.items.find((e) => e.reason === "Scheduled" && e.involvedObject?.name === "fits");
+    });
+    assert.equal(ev.message, "Successfully assigned default/fits to node-0");
+
+    await client.create(PODS, pod("big", requests("100m", "2Gi")));
+    const cond = await waitFor("PodScheduled=False", async () => {
+      const p = await client.get(PODS, "big", { namespace: "default" });
+      return p.status?.conditions?.find((c: { type: string; status: string }) =>
+        c.type === "PodScheduled" && c.status === "False"
+      );
+    });
+    const message = "0/3 nodes are available: 1 Insufficient memory, " +
+      "2 node(s) had untolerated taint {node.kubernetes.io/unreachable: }.";
+    assert.equal(cond.reason, "Unschedulable");
+    assert.equal(cond.message, message);
+    const failed = await waitFor("FailedScheduling event", async () => {
+      const list = await client.list(EVENTS, { namespace: "default" });
+      return list.items.find((e) =>
+        e.reason === "FailedScheduling" && e.involvedObject?.name === "big"
+      );
+    });
+    assert.equal(failed.message, message);
+    assert.equal(failed.type, "Warning");
+
+    // A bigger node joins: the pending pod is retried and lands there.
+    const more = await startHollowNodes(client, {
+      count: 1,
+      prefix: "big",
+      memory: "4Gi",
+      addressOf: () => "127.0.0.31",
+    });
+    try {
+      assert.equal(await boundNode(client, "big"), "big-0");
+    } finally {
+      await more.stop();
+    }
+  } finally {
+    await nodes.stop();
+    await server.stop();
+  }
+});
+
+Deno.test("the scheduler honours tolerations, nodeSelector, affinity, other schedulers, and spreads replicas", async () => {
+  const server = await startTestServer();
+  const { client } = server;
+  const nodes = await startHollowNodes(client, {
+    count: 3,
+    labels: (i) => ({ "kubernetes.io/arch": i === 2 ? "arm64" : "amd64", zone: `z${i}` }),
+    taints: (i) => i === 1 ? [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }] : [],
+  });
+  try {
+    await client.create(PODS, pod("arm", { nodeSelector: { "kubernetes.io/arch": "arm64" } }));
+    assert.equal(await boundNode(client, "arm"), "node-2");
+    await client.create(
+      PODS,
+      pod("gpu", {
+        tolerations: [{ key: "dedicated", operator: "Equal", value: "gpu", effect: "NoSchedule" }],
+        affinity: {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: {
+              nodeSelectorTerms: [{
+                matchExpressions: [{ key: "zone", operator: "In", values: ["z1"] }],
+              }],
+            },
+          },
+        },
+      }),
+    );
+    assert.equal(await boundNode(client, "gpu"), "node-1");
+    await client.create(
+      PODS,
+      pod("nowhere", {
+        affinity: {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: {
+              nodeSelectorTerms: [{
+                matchExpressions: [{ key: "zone", operator: "In", values: ["z1"] }],
+              }],
+            },
+          },
+        },
+      }),
+    );
+    const cond = await waitFor("nowhere unschedulable", async () => {
+      const p = await client.get(PODS, "nowhere", { namespace: "default" });
+      return p.status?.conditions?.find((c: { type: string; status: string }) =>
+        c.type === "PodScheduled" && c.status === "False"
+      );
+    });
+    assert.equal(
+      cond.message,
+      "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, " +
+        "2 node(s) didn't match Pod's node affinity/selector.",
+    );
+
+    // Someone else's pod stays pending, untouched.
+    await client.create(PODS, pod("other", { schedulerName: "my-scheduler" }));
+
+    // Six replicas of one owner over the two untainted nodes: three each.
+    // The owner must exist, or the garbage collector deletes the pods.
+    const cm = await client.create<KubeObject>(CONFIGMAPS, {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "owner", namespace: "default" },
+    });
+    const owner = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      name: "owner",
+      uid: cm.metadata.uid!,
+      controller: true,
+    };
+    for (let i = 0; i < 6; i++) {
+      await client.create(
+        PODS,
+        pod(`r${i}`, {}, { labels: { app: "r" }, ownerReferences: [owner] }),
+      );
+    }
+    const placed = await waitFor("replicas bound", async () => {
+      const list = await client.list(PODS, { namespace: "default", labelSelector: "app=r" });
+      const names = list.items.map((p) => p.spec?.nodeName);
+      return names.length === 6 && names.every(Boolean) ? names as string[] : undefined;
+    });
+    assert.equal(placed.filter((n) => n === "node-0").length, 3);
+    assert.equal(placed.filter((n) => n === "node-2").length, 3);
+    const other = await client.get(PODS, "other", { namespace: "default" });
+    assert.equal(other.spec?.nodeName, undefined);
+    assert.equal(
+      other.status?.conditions?.find((c: { type: string }) => c.type === "PodScheduled"),
+      undefined,
+    );
+    // A cordoned node gets nothing new.
+    await client.patch(NODES, "node-0", { spec: { unschedulable: true } }, { type: "merge" });
+    await waitFor(
+      "cordon seen",
+      async () => (await client.get(NODES, "node-0")).spec?.unschedulable,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    await client.create(PODS, pod("after-cordon"));
+    assert.equal(await boundNode(client, "after-cordon"), "node-2");
+  } finally {
+    await nodes.stop();
+    await server.stop();
+  }
+});
