@@ -7,7 +7,7 @@
 
 // @ts-types="./dockerode.d.ts"
 import Docker from "dockerode";
-import type { NodeStream } from "./dockerode.d.ts";
+import type { NodeDuplex, NodeStream } from "./dockerode.d.ts";
 import { Buffer } from "node:buffer";
 import { createReadStream } from "node:fs";
 import type { Logger } from "../shared/log.ts";
@@ -86,6 +86,20 @@ export interface ExecResult {
   stderr: string;
   /** True when the command didn't finish within the timeout (exitCode is then -1). */
   timedOut: boolean;
+}
+
+/** An interactive exec started by {@linkcode DockerRuntime.execSession}. */
+export interface ExecSession {
+  /** Output frames until the process ends. */
+  output: AsyncIterable<{ stream: "stdout" | "stderr"; data: Uint8Array }>;
+  write(data: Uint8Array): void;
+  /** Half-closes stdin (the process sees EOF). */
+  closeStdin(): void;
+  resize(width: number, height: number): Promise<void>;
+  /** Drops the connection (the caller went away). */
+  close(): void;
+  /** The exit code, once the output has ended. */
+  exitCode(): Promise<number>;
 }
 
 /** Options for {@linkcode DockerRuntime.logs}. */
@@ -426,6 +440,61 @@ export class DockerRuntime {
       throw toDockerError(e, what);
     }
     return { exitCode, stdout: decode(out), stderr: decode(err), timedOut: false };
+  }
+
+  /**
+   * Starts an interactive exec (kubectl exec): output frames as they come (TTY output is all
+   * `stdout`), stdin writes, stdin close, terminal resize, and the exit code at the end.
+   */
+  async execSession(
+    id: string,
+    cmd: string[],
+    options: { stdin: boolean; tty: boolean },
+  ): Promise<ExecSession> {
+    const what = `exec ${JSON.stringify(cmd.join(" "))} in container ${short(id)}`;
+    let execObj: Docker.Exec;
+    let stream: NodeDuplex;
+    try {
+      execObj = await this.docker.getContainer(id).exec({
+        Cmd: cmd,
+        AttachStdin: options.stdin,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: options.tty,
+      });
+      stream = await execObj.start({ hijack: true, stdin: options.stdin, Tty: options.tty });
+    } catch (e) {
+      throw toDockerError(e, what);
+    }
+    const demux = new FrameDemuxer();
+    async function* output(): AsyncGenerator<{ stream: "stdout" | "stderr"; data: Uint8Array }> {
+      try {
+        for await (const chunk of stream) {
+          const bytes = toBytes(chunk);
+          if (options.tty) yield { stream: "stdout", data: bytes };
+          else yield* demux.push(bytes);
+        }
+      } catch {
+        // The connection closing is the normal end of an exec.
+      }
+    }
+    return {
+      output: output(),
+      write: (data) => void stream.write(data),
+      closeStdin: () => stream.end(),
+      resize: async (width, height) => {
+        await execObj.resize({ w: width, h: height }).catch(() => {});
+      },
+      close: () => stream.destroy?.(),
+      exitCode: async () => {
+        for (let i = 0; i < 100; i++) {
+          const info = await execObj.inspect().catch(() => undefined);
+          if (info && !info.Running && info.ExitCode !== null) return info.ExitCode;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        return -1;
+      },
+    };
   }
 
   /**

@@ -9,6 +9,12 @@ export interface NodeStream extends AsyncIterable<unknown> {
   destroy?(): void;
 }
 
+/** A hijacked, writable Docker connection (exec with stdin). */
+export interface NodeDuplex extends NodeStream {
+  write(chunk: Uint8Array): boolean;
+  end(): void;
+}
+
 declare namespace Docker {
   interface DockerOptions {
     socketPath?: string;
@@ -133,7 +139,7 @@ declare namespace Docker {
 
   interface Exec {
     id: string;
-    start(options: { hijack?: boolean; stdin?: boolean; Tty?: boolean }): Promise<NodeStream>;
+    start(options: { hijack?: boolean; stdin?: boolean; Tty?: boolean }): Promise<NodeDuplex>;
     inspect(): Promise<ExecInspectInfo>;
     resize(options: { h: number; w: number }): Promise<unknown>;
   }

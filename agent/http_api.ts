@@ -1,7 +1,12 @@
 /**
- * The agent's own HTTP API, called only by the API server (bearer token checked): container logs
- * at the kubelet's path `GET /containerLogs/{namespace}/{pod}/{container}` with `tailLines`,
- * `follow`, `previous`, `timestamps`, `sinceSeconds`, `sinceTime` and `limitBytes`; `GET /healthz`.
+ * The agent's own HTTP API, called only by the API server (bearer token checked):
+ * - `GET /containerLogs/{namespace}/{pod}/{container}` (the kubelet's path) with `tailLines`,
+ *   `follow`, `previous`, `timestamps`, `sinceSeconds`, `sinceTime` and `limitBytes`;
+ * - `GET /exec/{namespace}/{pod}/{container}?command=…&stdin=&tty=` — WebSocket, kubectl's own
+ *   channel protocol, so the server relays frames unchanged (see stream_api.ts);
+ * - `GET /portForward/{namespace}/{pod}?port=N` — WebSocket carrying one TCP connection;
+ * - `GET /stats` — CPU/memory usage of the node and its pods (for metrics.k8s.io);
+ * - `GET /healthz` (no auth).
  * The server proxies `GET …/pods/{name}/log` here, finding the port in the Node's
  * `status.daemonEndpoints.kubeletEndpoint.Port`.
  */
@@ -9,6 +14,8 @@
 import { Hono } from "hono";
 import { type Logger, silentLogger } from "../shared/log.ts";
 import type { DockerRuntime } from "./docker_runtime.ts";
+import { StatsCollector } from "./stats.ts";
+import { execWebSocket, portForwardWebSocket } from "./stream_api.ts";
 import {
   LABEL_CONTAINER_NAME,
   LABEL_KIND,
@@ -22,6 +29,9 @@ export interface AgentApiOptions {
   rt: DockerRuntime;
   /** The bearer token the API server presents. */
   token: string;
+  /** This node's name and address (for stats and port-forward). */
+  nodeName: string;
+  nodeAddress: string;
   logger?: Logger;
 }
 
@@ -99,6 +109,33 @@ export function agentApp(options: AgentApiOptions): Hono {
       headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-cache" },
     });
   });
+
+  app.get("/exec/:namespace/:pod/:container", (c) => {
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      return status(400, "BadRequest", "exec needs a WebSocket upgrade");
+    }
+    return execWebSocket(c.req.raw, c.req.param(), { rt, logger: log });
+  });
+
+  app.get("/portForward/:namespace/:pod", (c) => {
+    const port = Number(c.req.query("port"));
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      return status(400, "BadRequest", "port must be a number between 1 and 65535");
+    }
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      return status(400, "BadRequest", "portForward needs a WebSocket upgrade");
+    }
+    const { namespace, pod } = c.req.param();
+    return portForwardWebSocket(c.req.raw, {
+      namespace,
+      pod,
+      port,
+      nodeAddress: options.nodeAddress,
+    }, { rt, logger: log });
+  });
+
+  const stats = new StatsCollector(rt, options.nodeName);
+  app.get("/stats", async (c) => c.json(await stats.summary()));
 
   return app;
 }

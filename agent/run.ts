@@ -167,6 +167,8 @@ export async function runAgent(
   const api = serveAgentApi({
     rt,
     token: config.apiToken ?? config.token,
+    nodeName: config.nodeName,
+    nodeAddress: config.nodeAddress,
     hostname: config.nodeAddress,
     port: config.apiPort,
     logger: log.child("api"),
