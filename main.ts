@@ -6,6 +6,10 @@ import { helpText, parseFlags, UsageError } from "./shared/cli_flags.ts";
 import type { FlagSpec, ParsedFlags } from "./shared/cli_flags.ts";
 import { ServerConfig } from "./server/config.ts";
 import { runServer } from "./server/run.ts";
+import { AgentConfig } from "./agent/run.ts";
+import { runNode } from "./cmd/node.ts";
+import { runUp } from "./cmd/up.ts";
+import { Logger } from "./shared/log.ts";
 
 const SERVER_FLAGS: Record<string, FlagSpec> = {
   "data-dir": {
@@ -38,11 +42,65 @@ const SERVER_FLAGS: Record<string, FlagSpec> = {
   "log-level": { type: "string", value: "LEVEL", help: "debug, info, warn or error" },
 };
 
+const AGENT_FLAGS: Record<string, FlagSpec> = {
+  server: {
+    type: "string",
+    value: "URL",
+    help: "API server, e.g. https://192.168.1.10:6443 (required)",
+  },
+  token: {
+    type: "string",
+    value: "TOKEN",
+    help: "join token from the server's <data-dir>/token (required)",
+  },
+  "node-name": { type: "string", value: "NAME", help: "name of this node (default: hostname)" },
+  "node-address": {
+    type: "string",
+    value: "ADDR",
+    help: "address other nodes reach this one on (default 127.0.0.1)",
+  },
+  "data-dir": {
+    type: "string",
+    value: "DIR",
+    help: "agent state, pod volumes, images/ (default ~/.skiff-agent)",
+  },
+  "docker-socket": {
+    type: "string",
+    value: "PATH",
+    help: "Docker engine socket (default /var/run/docker.sock)",
+  },
+  "pause-image": {
+    type: "string",
+    value: "IMAGE",
+    help: "infra container image (default skiff.local/pause:1)",
+  },
+  "api-port": {
+    type: "number",
+    value: "PORT",
+    help: "port of the agent API for logs/exec (default 10250)",
+  },
+  "log-level": { type: "string", value: "LEVEL", help: "debug, info, warn or error" },
+};
+
+const UP_FLAGS: Record<string, FlagSpec> = {
+  "data-dir": SERVER_FLAGS["data-dir"],
+  listen: SERVER_FLAGS.listen,
+  "node-name": AGENT_FLAGS["node-name"],
+  "node-address": AGENT_FLAGS["node-address"],
+  "service-cidr": SERVER_FLAGS["service-cidr"],
+  "docker-socket": AGENT_FLAGS["docker-socket"],
+  "pause-image": AGENT_FLAGS["pause-image"],
+  "api-port": AGENT_FLAGS["api-port"],
+  "log-level": SERVER_FLAGS["log-level"],
+};
+
 const COMMANDS: Record<string, { summary: string; run: (args: string[]) => Promise<number> }> = {
   server: {
     summary: "run the control plane (API server, scheduler, controllers)",
     run: serverCommand,
   },
+  agent: { summary: "join this machine to a cluster as a node (agent + proxy)", run: agentCommand },
+  up: { summary: "a single-node cluster on this machine (server + agent + proxy)", run: upCommand },
   version: {
     summary: "print the version",
     run: () => {
@@ -89,13 +147,73 @@ function parseConfig<T>(
   throw new UsageError(`invalid configuration: ${issue.path.join(".")}: ${issue.message}`);
 }
 
-function serverConfigFrom(flags: ParsedFlags): ServerConfig {
+function logLevelFrom(flags: ParsedFlags): "debug" | "info" | "warn" | "error" | undefined {
   const level = flags["log-level"];
   if (level !== undefined && !["debug", "info", "warn", "error"].includes(level as string)) {
     throw new UsageError(
       `invalid value "${level}" for --log-level: must be debug, info, warn or error`,
     );
   }
+  return level as "debug" | "info" | "warn" | "error" | undefined;
+}
+
+function agentConfigFrom(flags: ParsedFlags, required: boolean): AgentConfig {
+  if (required) {
+    for (const name of ["server", "token"]) {
+      if (flags[name] === undefined) throw new UsageError(`missing required flag: --${name}`);
+    }
+  }
+  return parseConfig(AgentConfig, {
+    server: flags.server ?? "https://127.0.0.1:6443",
+    token: flags.token ?? "pending",
+    nodeName: flags["node-name"] ?? Deno.hostname().toLowerCase(),
+    nodeAddress: flags["node-address"],
+    dataDir: flags["data-dir"] ?? `${Deno.env.get("HOME") ?? "."}/.skiff-agent`,
+    dockerSocket: flags["docker-socket"],
+    pauseImage: flags["pause-image"],
+    apiPort: flags["api-port"],
+  });
+}
+
+async function agentCommand(args: string[]): Promise<number> {
+  const flags = parseFlags(args, AGENT_FLAGS);
+  if (flags.help) {
+    console.log(helpText(
+      "skiff agent --server URL --token TOKEN [flags]",
+      "Joins this machine to a Skiff cluster: runs its pods in Docker and proxies its services.",
+      AGENT_FLAGS,
+    ));
+    return 0;
+  }
+  if (flags._.length) throw new UsageError(`unexpected argument: ${flags._[0]}`);
+  const config = agentConfigFrom(flags, true);
+  const logger = new Logger({ level: logLevelFrom(flags) ?? "info", component: "skiff" });
+  await runNode(config, untilTerminated(), { logger });
+  return 0;
+}
+
+async function upCommand(args: string[]): Promise<number> {
+  const flags = parseFlags(args, UP_FLAGS);
+  if (flags.help) {
+    console.log(helpText(
+      "skiff up [flags]",
+      "Runs a whole single-node cluster on this machine: control plane, agent and proxy.",
+      UP_FLAGS,
+    ));
+    return 0;
+  }
+  if (flags._.length) throw new UsageError(`unexpected argument: ${flags._[0]}`);
+  const server = serverConfigFrom(flags);
+  const { server: _s, token: _t, caData: _c, ...agent } = agentConfigFrom(
+    { ...flags, "data-dir": `${server.dataDir}/agent` },
+    false,
+  );
+  await runUp({ server, agent }, untilTerminated());
+  return 0;
+}
+
+function serverConfigFrom(flags: ParsedFlags): ServerConfig {
+  const level = logLevelFrom(flags);
   return parseConfig(ServerConfig, {
     dataDir: flags["data-dir"] ?? defaultDataDir(),
     listen: flags.listen,
