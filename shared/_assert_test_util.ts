@@ -1,5 +1,5 @@
 /**
- * Minimal assertions for shared/ tests (`@std/assert` is not reachable from this machine).
+ * Minimal assertions and polling for shared/ tests (`@std/assert` is not reachable from this machine).
  */
 
 /** Throws unless `actual` deep-equals `expected` (compared as JSON). */
@@ -27,4 +27,13 @@ export async function assertRejects(p: Promise<unknown>, msg?: string): Promise<
     return err;
   }
   throw new Error(msg ?? "expected the promise to reject");
+}
+
+/** Polls `check` every 5 ms until it is true; throws after about 5 s (a hang, not a timing). */
+export async function until(what: string, check: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`timed out waiting for ${what}`);
 }

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "./_assert_test_util.ts";
+import { assert, assertEquals, until } from "./_assert_test_util.ts";
 import { type KubeObject, objectKey } from "./api/object.ts";
 import { ApiClient } from "./client/client.ts";
 import { startMiniApiServer } from "./client/_mini_api_server_test_util.ts";
@@ -8,14 +8,6 @@ import { Informer } from "./informer.ts";
 import { WorkQueue } from "./work_queue.ts";
 
 const pod = (name: string): KubeObject => ({ metadata: { name, namespace: "default" } });
-
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 Deno.test("runController() reconciles keys from informer events only after the cache synced", async () => {
   const server = startMiniApiServer();

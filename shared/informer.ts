@@ -102,9 +102,11 @@ export class Informer<T extends KubeObject = KubeObject> {
   /**
    * Adds a named index: `fn` maps an object to the values it is found under with `byIndex()`
    * (e.g. pods by `spec.nodeName`, or by owner uid). May be added before or after `run()`.
+   * Informers are shared, so several controllers may add the same index: a name that already
+   * exists is kept as it is (one name must always mean one index).
    */
   addIndexer(name: string, fn: IndexFunc<T>): void {
-    if (this.#indexes.has(name)) throw new Error(`Cannot add indexer "${name}": already exists`);
+    if (this.#indexes.has(name)) return;
     const index: Index<T> = { fn, byValue: new Map() };
     this.#indexes.set(name, index);
     for (const [key, obj] of this.#items) this.#indexAdd(index, key, obj);

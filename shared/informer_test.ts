@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "./_assert_test_util.ts";
+import { assert, assertEquals, until } from "./_assert_test_util.ts";
 import type { KubeObject } from "./api/object.ts";
 import { ApiClient } from "./client/client.ts";
 import { type MiniApiServer, startMiniApiServer } from "./client/_mini_api_server_test_util.ts";
@@ -11,15 +11,6 @@ const pod = (name: string, nodeName = "", namespace = "default"): KubeObject => 
   metadata: { name, namespace, labels: { app: name } },
   spec: { nodeName },
 });
-
-/** Polls until `check()` is true; the informer tests wait for events that arrive over a socket. */
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Runs an informer on a fixture server, recording handler calls as `add:ns/name` etc. */
 async function withInformer(
@@ -161,6 +152,9 @@ Deno.test("Informer indexers find objects by computed values and follow changes"
     assertEquals(names(informer.byIndex("nodeName", "n1")), ["a"]);
     assertEquals(names(informer.byIndex("nodeName", "n2")), ["b"]);
     assertEquals(informer.byIndex("nodeName", "nowhere"), []);
+    // A second controller sharing the informer may add the same index: the first one stays.
+    informer.addIndexer("nodeName", () => ["other"]);
+    assertEquals(names(informer.byIndex("nodeName", "n1")), ["a"]);
   }, (server) => {
     server.put(pod("a", "n1"));
     server.put(pod("b", "n1"));

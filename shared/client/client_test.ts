@@ -2,8 +2,21 @@ import { assert, assertEquals, assertRejects } from "../_assert_test_util.ts";
 import type { KubeObject } from "../api/object.ts";
 import { ApiError, isAlreadyExists, isCode, isConflict, isNotFound } from "../errors.ts";
 import { ApiClient } from "./client.ts";
-import { startMiniApiServer } from "./_mini_api_server_test_util.ts";
+import { type MiniApiServer, startMiniApiServer } from "./_mini_api_server_test_util.ts";
 import { PODS } from "./refs.ts";
+
+/** Runs `fn` with a fixture server that is stopped afterwards. */
+async function withServer(
+  fn: (server: MiniApiServer) => Promise<void>,
+  options: { token?: string } = {},
+): Promise<void> {
+  const server = startMiniApiServer(options);
+  try {
+    await fn(server);
+  } finally {
+    await server.stop();
+  }
+}
 
 const pod = (name: string): KubeObject => ({
   apiVersion: "v1",
@@ -13,8 +26,7 @@ const pod = (name: string): KubeObject => ({
 });
 
 Deno.test("ApiClient does create/get/update/list/delete over HTTP with a bearer token", async () => {
-  const server = startMiniApiServer({ token: "s3cret" });
-  try {
+  await withServer(async (server) => {
     const client = new ApiClient({ server: server.url + "/", token: "s3cret" });
     const created = await client.create(PODS, pod("web"));
     assertEquals(created.metadata.namespace, "default");
@@ -29,14 +41,11 @@ Deno.test("ApiClient does create/get/update/list/delete over HTTP with a bearer 
     assertEquals(list.metadata.resourceVersion, updated.metadata.resourceVersion);
     await client.delete(PODS, "web", { namespace: "default", gracePeriodSeconds: 0 });
     assertEquals((await client.list(PODS)).items.length, 0);
-  } finally {
-    await server.stop();
-  }
+  }, { token: "s3cret" });
 });
 
 Deno.test("ApiClient turns error Statuses into ApiErrors that isNotFound/isConflict recognise", async () => {
-  const server = startMiniApiServer();
-  try {
+  await withServer(async (server) => {
     const client = new ApiClient({ server: server.url });
     const missing = await assertRejects(client.get(PODS, "nope", { namespace: "default" }));
     assert(isNotFound(missing), `expected NotFound, got ${missing}`);
@@ -50,14 +59,11 @@ Deno.test("ApiClient turns error Statuses into ApiErrors that isNotFound/isConfl
     const stale = await assertRejects(client.update(PODS, first));
     assert(isConflict(stale), `expected Conflict, got ${stale}`);
     assertEquals((stale as ApiError).reason, "Conflict");
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("ApiClient maps a non-Status error body by HTTP code and a missing token to 401", async () => {
-  const server = startMiniApiServer({ token: "t" });
-  try {
+  await withServer(async (server) => {
     const noToken = new ApiClient({ server: server.url });
     const unauthorized = await assertRejects(noToken.list(PODS));
     assert(isCode(unauthorized, 401), `expected 401, got ${unauthorized}`);
@@ -67,14 +73,11 @@ Deno.test("ApiClient maps a non-Status error body by HTTP code and a missing tok
     const err = await assertRejects(client.list(PODS));
     assert(err instanceof ApiError && err.code === 503, `expected 503, got ${err}`);
     assertEquals(err.message, "upstream connect error");
-  } finally {
-    await server.stop();
-  }
+  }, { token: "t" });
 });
 
 Deno.test("ApiClient with an injected fetch reaches the server without a socket", async () => {
-  const server = startMiniApiServer();
-  try {
+  await withServer(async (server) => {
     const seen: string[] = [];
     const client = new ApiClient({
       server: "http://in-process.invalid",
@@ -90,14 +93,11 @@ Deno.test("ApiClient with an injected fetch reaches the server without a socket"
       "POST /api/v1/namespaces/default/pods",
       "GET /api/v1/namespaces/default/pods",
     ]);
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("ApiClient.list() pages with limit and continue", async () => {
-  const server = startMiniApiServer();
-  try {
+  await withServer(async (server) => {
     const client = new ApiClient({ server: server.url });
     for (const n of ["a", "b", "c"]) await client.create(PODS, pod(n));
     const first = await client.list(PODS, { limit: 2 });
@@ -106,14 +106,11 @@ Deno.test("ApiClient.list() pages with limit and continue", async () => {
     const second = await client.list(PODS, { limit: 2, continue: first.metadata.continue });
     assertEquals(second.items.map((p) => p.metadata.name), ["c"]);
     assertEquals(second.metadata.continue, undefined);
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("ApiClient.watch() streams events from a version and closes the connection on abort", async () => {
-  const server = startMiniApiServer();
-  try {
+  await withServer(async (server) => {
     const client = new ApiClient({ server: server.url });
     const a = await client.create(PODS, pod("a"));
     const ac = new AbortController();
@@ -143,14 +140,11 @@ Deno.test("ApiClient.watch() streams events from a version and closes the connec
     assertEquals(q.get("allowWatchBookmarks"), "true");
     assertEquals(q.get("timeoutSeconds"), "30");
     assertEquals(q.get("resourceVersion"), a.metadata.resourceVersion);
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("ApiClient.watch() from a compacted version throws a 410 GoneError", async () => {
-  const server = startMiniApiServer();
-  try {
+  await withServer(async (server) => {
     const client = new ApiClient({ server: server.url });
     const a = await client.create(PODS, pod("a"));
     await client.create(PODS, pod("b"));
@@ -165,9 +159,7 @@ Deno.test("ApiClient.watch() from a compacted version throws a 410 GoneError", a
       ) { /* nothing expected */ }
     })());
     assert(isCode(err, 410), `expected 410, got ${err}`);
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("ApiClient.patch() sends the Content-Type of the patch type and the apply query", async () => {
