@@ -19,6 +19,23 @@ import "../../shared/api/meta_v1_misc.ts";
 type Json = Record<string, any>;
 
 const REF_PREFIX = "#/components/schemas/";
+const META = "io.k8s.apimachinery.pkg.apis.meta.v1.";
+const ID = {
+  intOrString: "io.k8s.apimachinery.pkg.util.intstr.IntOrString",
+  quantity: "io.k8s.apimachinery.pkg.api.resource.Quantity",
+  patch: `${META}Patch`,
+  deleteOptions: `${META}DeleteOptions`,
+  status: `${META}Status`,
+  listMeta: `${META}ListMeta`,
+  scale: "io.k8s.api.autoscaling.v1.Scale",
+};
+
+/** The component id of a kind's schema (its zod `id`). */
+function schemaIdOf(r: ResourceEntry): string {
+  const id = z.globalRegistry.get(r.schema)?.id;
+  if (!id) throw new Error(`the schema of ${r.kind} has no id`);
+  return id;
+}
 const INT32 = 2147483647;
 
 const PATCH_TYPES = [
@@ -44,9 +61,12 @@ function buildComponents(): Record<string, Json> {
     schemas[id] = s;
   }
   // The Kubernetes spellings of the two scalar-like types.
-  schemas.IntOrString = { type: "string", format: "int-or-string" };
-  schemas.Quantity = { type: "string", format: "quantity" };
-  schemas.Patch = { type: "object", description: "A patch in one of the content types listed." };
+  schemas[ID.intOrString] = { type: "string", format: "int-or-string" };
+  schemas[ID.quantity] = { type: "string", format: "quantity" };
+  schemas[ID.patch] = {
+    type: "object",
+    description: "A patch in one of the content types listed.",
+  };
   return schemas;
 }
 
@@ -155,7 +175,7 @@ function op(action: string, s: OpSubject, extra: Json): Json {
 
 function patchOp(s: OpSubject): Json {
   const content: Json = {};
-  for (const t of PATCH_TYPES) content[t] = { schema: ref("Patch") };
+  for (const t of PATCH_TYPES) content[t] = { schema: ref(ID.patch) };
   return op("patch", s, {
     parameters: [DRY_RUN, FIELD_MANAGER, FIELD_VALIDATION, FORCE],
     requestBody: { required: true, content },
@@ -191,24 +211,25 @@ function groupWord(r: ResourceEntry): string {
 function resourcePaths(r: ResourceEntry, schemas: Record<string, Json>): Record<string, Json> {
   const paths: Record<string, Json> = {};
   const gvk = { group: r.group, version: r.version, kind: r.kind };
+  const kindId = schemaIdOf(r);
   const base = groupVersionPath(r);
   const scope = r.namespaced ? "Namespaced" : "";
   const subject: OpSubject = {
     gvk,
-    schemaId: r.kind,
+    schemaId: kindId,
     operationId: `${groupWord(r)}${scope}${r.kind}`,
   };
-  const listId = `${r.kind}List`;
+  const listId = `${kindId}List`;
   schemas[listId] ??= {
     type: "object",
     properties: {
       apiVersion: { type: "string" },
       kind: { type: "string" },
-      metadata: { allOf: [ref("ListMeta")] },
-      items: { type: "array", items: ref(r.kind) },
+      metadata: { allOf: [ref(ID.listMeta)] },
+      items: { type: "array", items: ref(kindId) },
     },
     required: ["items"],
-    "x-kubernetes-group-version-kind": [{ ...gvk, kind: listId }],
+    "x-kubernetes-group-version-kind": [{ ...gvk, kind: r.listKind }],
   };
   const listSubject = { ...subject, schemaId: listId };
   const can = (v: string) => r.verbs.includes(v);
@@ -228,7 +249,7 @@ function resourcePaths(r: ResourceEntry, schemas: Record<string, Json>): Record<
   if (can("deletecollection")) {
     coll.delete = op("deletecollection", subject, {
       parameters: [DRY_RUN, ...LIST_PARAMS],
-      responses: jsonResponse("Status"),
+      responses: jsonResponse(ID.status),
     });
   }
   paths[collection] = coll;
@@ -242,7 +263,7 @@ function resourcePaths(r: ResourceEntry, schemas: Record<string, Json>): Record<
   }
 
   const item: Json = { parameters: [...pathParams(["name"]), ...scopeParams] };
-  if (can("get")) item.get = op("read", subject, { responses: jsonResponse(r.kind) });
+  if (can("get")) item.get = op("read", subject, { responses: jsonResponse(kindId) });
   if (can("update")) item.put = writeOp("put", subject);
   if (can("patch")) item.patch = patchOp(subject);
   if (can("delete")) {
@@ -252,8 +273,8 @@ function resourcePaths(r: ResourceEntry, schemas: Record<string, Json>): Record<
         queryParam("gracePeriodSeconds", "Seconds before the object is deleted."),
         queryParam("propagationPolicy", "Orphan, Background or Foreground."),
       ],
-      requestBody: { content: { "application/json": { schema: ref("DeleteOptions") } } },
-      responses: jsonResponse("Status", ["200", "202"]),
+      requestBody: { content: { "application/json": { schema: ref(ID.deleteOptions) } } },
+      responses: jsonResponse(ID.status, ["200", "202"]),
     });
   }
   paths[`${collection}/{name}`] = item;
@@ -264,7 +285,7 @@ function resourcePaths(r: ResourceEntry, schemas: Record<string, Json>): Record<
       ? { ...subject, operationId: `${subject.operationId}Status` }
       : {
         gvk: { group: "autoscaling", version: "v1", kind: "Scale" },
-        schemaId: "Scale",
+        schemaId: ID.scale,
         operationId: `${subject.operationId}Scale`,
       };
     paths[`${collection}/{name}/${sub}`] = {
@@ -303,12 +324,12 @@ function build(): Documents {
     const paths: Json = {};
     for (const r of resources) Object.assign(paths, resourcePaths(r, schemas));
     const roots = [
-      ...resources.flatMap((r) => [r.kind, `${r.kind}List`]),
-      "DeleteOptions",
-      "Status",
-      "Patch",
+      ...resources.flatMap((r) => [schemaIdOf(r), `${schemaIdOf(r)}List`]),
+      ID.deleteOptions,
+      ID.status,
+      ID.patch,
     ];
-    if (resources.some((r) => r.subresources.includes("scale"))) roots.push("Scale");
+    if (resources.some((r) => r.subresources.includes("scale"))) roots.push(ID.scale);
     const components: Json = {};
     for (const id of closure(schemas, roots)) components[id] = schemas[id];
     const doc = {

@@ -70,30 +70,37 @@ Deno.test("component schemas carry GVKs and resolve every $ref", () => {
     assert.equal(text.includes("exclusiveMinimum"), false);
   }
   const core = (openApiGroupVersion("api/v1") as Any).components.schemas;
-  assert.deepEqual(core.Pod["x-kubernetes-group-version-kind"], [
+  assert.deepEqual(core["io.k8s.api.core.v1.Pod"]["x-kubernetes-group-version-kind"], [
     { group: "", version: "v1", kind: "Pod" },
   ]);
-  assert.equal(core.Pod.properties.metadata.allOf[0].$ref, "#/components/schemas/ObjectMeta");
-  assert.equal(core.IntOrString.format, "int-or-string");
+  assert.equal(
+    core["io.k8s.api.core.v1.Pod"].properties.metadata.allOf[0].$ref,
+    "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
+  );
+  assert.equal(core["io.k8s.apimachinery.pkg.util.intstr.IntOrString"].format, "int-or-string");
   const apps = (openApiGroupVersion("apis/apps/v1") as Any).components.schemas;
-  assert.deepEqual(apps.Deployment["x-kubernetes-group-version-kind"], [
+  assert.deepEqual(apps["io.k8s.api.apps.v1.Deployment"]["x-kubernetes-group-version-kind"], [
     { group: "apps", version: "v1", kind: "Deployment" },
   ]);
-  assert.equal(apps.Pod, undefined, "only schemas the group-version uses");
+  assert.equal(apps["io.k8s.api.core.v1.Pod"], undefined, "only schemas the group-version uses");
 });
 
 Deno.test("list fields carry the strategic merge keys Kubernetes uses", () => {
-  const s = (openApiGroupVersion("api/v1") as Any).components.schemas;
+  const all = (openApiGroupVersion("api/v1") as Any).components.schemas;
+  const s = (name: string) => all[`io.k8s.api.core.v1.${name}`];
   const key = (schema: Any, field: string) => [
     schema.properties[field]["x-kubernetes-patch-merge-key"],
     schema.properties[field]["x-kubernetes-patch-strategy"],
   ];
-  assert.deepEqual(key(s.PodSpec, "containers"), ["name", "merge"]);
-  assert.deepEqual(key(s.PodSpec, "initContainers"), ["name", "merge"]);
-  assert.deepEqual(key(s.PodSpec, "volumes"), ["name", "merge,retainKeys"]);
-  assert.deepEqual(key(s.Container, "env"), ["name", "merge"]);
-  assert.deepEqual(key(s.Container, "ports"), ["containerPort", "merge"]);
-  assert.deepEqual(key(s.Container, "volumeMounts"), ["mountPath", "merge"]);
-  assert.deepEqual(key(s.ServiceSpec, "ports"), ["port", "merge"]);
-  assert.equal(s.PodSpec.properties.containers.items.$ref, "#/components/schemas/Container");
+  assert.deepEqual(key(s("PodSpec"), "containers"), ["name", "merge"]);
+  assert.deepEqual(key(s("PodSpec"), "initContainers"), ["name", "merge"]);
+  assert.deepEqual(key(s("PodSpec"), "volumes"), ["name", "merge,retainKeys"]);
+  assert.deepEqual(key(s("Container"), "env"), ["name", "merge"]);
+  assert.deepEqual(key(s("Container"), "ports"), ["containerPort", "merge"]);
+  assert.deepEqual(key(s("Container"), "volumeMounts"), ["mountPath", "merge"]);
+  assert.deepEqual(key(s("ServiceSpec"), "ports"), ["port", "merge"]);
+  assert.equal(
+    s("PodSpec").properties.containers.items.$ref,
+    "#/components/schemas/io.k8s.api.core.v1.Container",
+  );
 });

@@ -39,7 +39,10 @@ export const DeploymentSpec = z.object({
   revisionHistoryLimit: Int32.default(10),
   paused: z.boolean().optional(),
   progressDeadlineSeconds: Int32.default(600),
-}).meta({ id: "DeploymentSpec", description: "The desired state of a Deployment." });
+}).meta({
+  id: "io.k8s.api.apps.v1.DeploymentSpec",
+  description: "The desired state of a Deployment.",
+});
 export type DeploymentSpec = z.infer<typeof DeploymentSpec>;
 
 /** Deployment status, written by the deployment controller. */
@@ -63,7 +66,7 @@ export const Deployment = z.object({
   spec: DeploymentSpec,
   status: DeploymentStatus.default({}),
 }).meta({
-  id: "Deployment",
+  id: "io.k8s.api.apps.v1.Deployment",
   description:
     "Deployment declares the desired state of a set of pods and rolls changes out through ReplicaSets.",
   ...gvk("Deployment"),
@@ -76,7 +79,10 @@ export const ReplicaSetSpec = z.object({
   minReadySeconds: Int32.optional(),
   selector: LabelSelector,
   template: PodTemplateSpec.optional(),
-}).meta({ id: "ReplicaSetSpec", description: "The desired state of a ReplicaSet." });
+}).meta({
+  id: "io.k8s.api.apps.v1.ReplicaSetSpec",
+  description: "The desired state of a ReplicaSet.",
+});
 export type ReplicaSetSpec = z.infer<typeof ReplicaSetSpec>;
 
 /** ReplicaSet status, written by the replicaset controller. */
@@ -98,7 +104,7 @@ export const ReplicaSet = z.object({
   spec: ReplicaSetSpec,
   status: ReplicaSetStatus.prefault({}),
 }).meta({
-  id: "ReplicaSet",
+  id: "io.k8s.api.apps.v1.ReplicaSet",
   description: "ReplicaSet keeps a number of copies of a pod template running.",
   ...gvk("ReplicaSet"),
 });

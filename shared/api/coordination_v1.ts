@@ -20,7 +20,7 @@ export const Lease = z.object({
   metadata: ObjectMeta.default({}),
   spec: LeaseSpec.default({}),
 }).meta({
-  id: "Lease",
+  id: "io.k8s.api.coordination.v1.Lease",
   description: "Lease is a time-bound claim, used for node heartbeats and leader election.",
   "x-kubernetes-group-version-kind": [
     { group: "coordination.k8s.io", version: "v1", kind: "Lease" },

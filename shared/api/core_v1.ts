@@ -35,7 +35,7 @@ export const ObjectReference = z.object({
   apiVersion: z.string().optional(),
   resourceVersion: z.string().optional(),
   fieldPath: z.string().optional(),
-}).meta({ id: "ObjectReference" });
+}).meta({ id: "io.k8s.api.core.v1.ObjectReference" });
 export type ObjectReference = z.infer<typeof ObjectReference>;
 
 /** `{name}` reference to an object in the same namespace (imagePullSecrets, envFrom). */
@@ -55,7 +55,7 @@ export const ContainerPort = z.object({
   hostPort: Int32.optional(),
   hostIP: z.string().optional(),
   protocol: Protocol.default("TCP"),
-}).meta({ id: "ContainerPort" });
+}).meta({ id: "io.k8s.api.core.v1.ContainerPort" });
 export type ContainerPort = z.infer<typeof ContainerPort>;
 
 const KeySelector = z.object({
@@ -85,7 +85,7 @@ export const EnvVar = z.object({
   name: z.string(),
   value: z.string().optional(),
   valueFrom: EnvVarSource.optional(),
-}).meta({ id: "EnvVar" });
+}).meta({ id: "io.k8s.api.core.v1.EnvVar" });
 export type EnvVar = z.infer<typeof EnvVar>;
 
 /** containers[].envFrom[]. */
@@ -103,7 +103,7 @@ export const ResourceRequirements = z.object({
   limits: ResourceList.optional(),
   requests: ResourceList.optional(),
   claims: z.array(z.looseObject({ name: z.string() })).optional(),
-}).meta({ id: "ResourceRequirements" });
+}).meta({ id: "io.k8s.api.core.v1.ResourceRequirements" });
 export type ResourceRequirements = z.infer<typeof ResourceRequirements>;
 
 /** probe.httpGet and lifecycle handlers' httpGet. */
@@ -139,7 +139,10 @@ export const Probe = z.object({
   successThreshold: Int32.default(1),
   failureThreshold: Int32.default(3),
   terminationGracePeriodSeconds: Int64.optional(),
-}).meta({ id: "Probe", description: "A health check the agent runs against a container." });
+}).meta({
+  id: "io.k8s.api.core.v1.Probe",
+  description: "A health check the agent runs against a container.",
+});
 export type Probe = z.infer<typeof Probe>;
 
 /** containers[].volumeMounts[]. */
@@ -150,7 +153,7 @@ export const VolumeMount = z.object({
   subPath: z.string().optional(),
   subPathExpr: z.string().optional(),
   mountPropagation: z.string().optional(),
-}).meta({ id: "VolumeMount" });
+}).meta({ id: "io.k8s.api.core.v1.VolumeMount" });
 export type VolumeMount = z.infer<typeof VolumeMount>;
 
 /**
@@ -187,7 +190,7 @@ export const SecurityContext = z.looseObject({
   procMount: z.string().optional(),
   seccompProfile: SecurityProfile.optional(),
   appArmorProfile: SecurityProfile.optional(),
-}).meta({ id: "SecurityContext" });
+}).meta({ id: "io.k8s.api.core.v1.SecurityContext" });
 export type SecurityContext = z.infer<typeof SecurityContext>;
 
 /** spec.securityContext of a pod (loose). */
@@ -205,7 +208,7 @@ export const PodSecurityContext = z.looseObject({
   seccompProfile: SecurityProfile.optional(),
   appArmorProfile: SecurityProfile.optional(),
   seLinuxChangePolicy: z.string().optional(),
-}).meta({ id: "PodSecurityContext" });
+}).meta({ id: "io.k8s.api.core.v1.PodSecurityContext" });
 export type PodSecurityContext = z.infer<typeof PodSecurityContext>;
 
 /** A lifecycle hook: one of exec, httpGet, tcpSocket, sleep. */
@@ -222,7 +225,7 @@ export const Lifecycle = z.looseObject({
   postStart: LifecycleHandler.optional(),
   preStop: LifecycleHandler.optional(),
   stopSignal: z.string().optional(),
-}).meta({ id: "Lifecycle" });
+}).meta({ id: "io.k8s.api.core.v1.Lifecycle" });
 export type Lifecycle = z.infer<typeof Lifecycle>;
 
 /** How the kubelet pulls a container's image. */
@@ -259,7 +262,7 @@ export const Container = z.object({
   stdin: z.boolean().optional(),
   stdinOnce: z.boolean().optional(),
   tty: z.boolean().optional(),
-}).meta({ id: "Container", description: "A single container of a pod." });
+}).meta({ id: "io.k8s.api.core.v1.Container", description: "A single container of a pod." });
 export type Container = z.infer<typeof Container>;
 
 // ---------------------------------------------------------------------------------------------
@@ -319,7 +322,7 @@ export const Volume = z.object({
     defaultMode: Int32.optional(),
   }).optional(),
 }).meta({
-  id: "Volume",
+  id: "io.k8s.api.core.v1.Volume",
   description: "A named volume of a pod; exactly one source should be set.",
 });
 export type Volume = z.infer<typeof Volume>;
@@ -455,7 +458,7 @@ export const PodSpec = z.object({
   }),
   overhead: ResourceList.optional(),
 }).meta({
-  id: "PodSpec",
+  id: "io.k8s.api.core.v1.PodSpec",
   description: "The description of a pod: its containers, volumes and how it is scheduled and run.",
 });
 export type PodSpec = z.infer<typeof PodSpec>;
@@ -490,7 +493,7 @@ export const ContainerStatus = z.object({
   containerID: z.string().optional(),
   allocatedResources: ResourceList.optional(),
   resources: ResourceRequirements.optional(),
-}).meta({ id: "ContainerStatus" });
+}).meta({ id: "io.k8s.api.core.v1.ContainerStatus" });
 export type ContainerStatus = z.infer<typeof ContainerStatus>;
 
 /**
@@ -530,7 +533,7 @@ export const PodStatus = z.object({
   qosClass: z.enum(["Guaranteed", "Burstable", "BestEffort"]).optional(),
   portMappings: z.array(PortMapping).optional(),
 }).meta({
-  id: "PodStatus",
+  id: "io.k8s.api.core.v1.PodStatus",
   description: "The most recently observed state of a pod, written by the node's agent.",
 });
 export type PodStatus = z.infer<typeof PodStatus>;
@@ -542,7 +545,7 @@ export const Pod = z.object({
   spec: PodSpec.prefault({ containers: [] }),
   status: PodStatus.prefault({}),
 }).meta({
-  id: "Pod",
+  id: "io.k8s.api.core.v1.Pod",
   description:
     "Pod is a group of containers that run together on one node, sharing network and volumes.",
   ...gvk("Pod"),
@@ -553,7 +556,10 @@ export type Pod = z.infer<typeof Pod>;
 export const PodTemplateSpec = z.object({
   metadata: ObjectMeta.default({}),
   spec: PodSpec.prefault({ containers: [] }),
-}).meta({ id: "PodTemplateSpec", description: "The template of the pods a workload creates." });
+}).meta({
+  id: "io.k8s.api.core.v1.PodTemplateSpec",
+  description: "The template of the pods a workload creates.",
+});
 export type PodTemplateSpec = z.infer<typeof PodTemplateSpec>;
 
 /** core/v1 Binding: the scheduler's `pods/binding` body (assigns a pod to a node). */
@@ -562,7 +568,7 @@ export const Binding = z.object({
   metadata: ObjectMeta.default({}),
   target: ObjectReference,
 }).meta({
-  id: "Binding",
+  id: "io.k8s.api.core.v1.Binding",
   description: "Binding assigns a pod to a node (the scheduler's pods/binding body).",
   ...gvk("Binding"),
 });
@@ -583,7 +589,7 @@ export const ServicePort = z.object({
   port: Int32,
   targetPort: IntOrString.optional(),
   nodePort: Int32.optional(),
-}).meta({ id: "ServicePort" });
+}).meta({ id: "io.k8s.api.core.v1.ServicePort" });
 export type ServicePort = z.infer<typeof ServicePort>;
 
 /** Service spec. */
@@ -613,7 +619,7 @@ export const ServiceSpec = z.object({
   publishNotReadyAddresses: z.boolean().optional(),
   healthCheckNodePort: Int32.optional(),
 }).meta({
-  id: "ServiceSpec",
+  id: "io.k8s.api.core.v1.ServiceSpec",
   description: "The behaviour of a Service: its type, ports, selector and addresses.",
 });
 export type ServiceSpec = z.infer<typeof ServiceSpec>;
@@ -645,7 +651,7 @@ export const Service = z.object({
   spec: ServiceSpec.prefault({}),
   status: ServiceStatus.prefault({}),
 }).meta({
-  id: "Service",
+  id: "io.k8s.api.core.v1.Service",
   description: "Service gives a stable virtual address and port to the pods its selector matches.",
   ...gvk("Service"),
 });
@@ -683,7 +689,7 @@ export const Endpoints = z.object({
   metadata: ObjectMeta.default({}),
   subsets: z.array(EndpointSubset).optional(),
 }).meta({
-  id: "Endpoints",
+  id: "io.k8s.api.core.v1.Endpoints",
   description: "Endpoints lists the backend addresses and ports of a Service.",
   ...gvk("Endpoints"),
 });
@@ -762,7 +768,7 @@ export const Node = z.object({
   spec: NodeSpec.default({}),
   status: NodeStatus.default({}),
 }).meta({
-  id: "Node",
+  id: "io.k8s.api.core.v1.Node",
   description: "Node is a machine running a Skiff agent that pods are scheduled onto.",
   ...gvk("Node"),
 });
@@ -780,7 +786,7 @@ export const Namespace = z.object({
     conditions: z.array(Condition).optional().meta(CONDITIONS_PATCH),
   }).prefault({}),
 }).meta({
-  id: "Namespace",
+  id: "io.k8s.api.core.v1.Namespace",
   description: "Namespace is a scope for the names of namespaced objects.",
   ...gvk("Namespace"),
 });
@@ -808,7 +814,7 @@ export const ReplicationController = z.object({
     conditions: z.array(Condition).optional().meta(CONDITIONS_PATCH),
   }).prefault({}),
 }).meta({
-  id: "ReplicationController",
+  id: "io.k8s.api.core.v1.ReplicationController",
   description: "ReplicationController keeps a number of copies of a pod template running.",
   ...gvk("ReplicationController"),
 });
@@ -822,7 +828,7 @@ export const ConfigMap = z.object({
   binaryData: StringMap.optional(),
   immutable: z.boolean().optional(),
 }).meta({
-  id: "ConfigMap",
+  id: "io.k8s.api.core.v1.ConfigMap",
   description: "ConfigMap holds configuration data for pods to consume.",
   ...gvk("ConfigMap"),
 });
@@ -837,7 +843,7 @@ export const Secret = z.object({
   type: z.string().default("Opaque"),
   immutable: z.boolean().optional(),
 }).meta({
-  id: "Secret",
+  id: "io.k8s.api.core.v1.Secret",
   description: "Secret holds sensitive data (base64 in data) for pods to consume.",
   ...gvk("Secret"),
 });
@@ -868,7 +874,7 @@ export const Event = z.object({
   reportingComponent: z.string().optional(),
   reportingInstance: z.string().optional(),
 }).meta({
-  id: "Event",
+  id: "io.k8s.api.core.v1.Event",
   description: "Event is a report of something that happened to an object.",
   ...gvk("Event"),
 });

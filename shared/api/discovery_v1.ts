@@ -37,7 +37,7 @@ export const EndpointSlice = z.object({
   endpoints: z.array(Endpoint).default([]),
   ports: z.array(EndpointSlicePort).optional(),
 }).meta({
-  id: "EndpointSlice",
+  id: "io.k8s.api.discovery.v1.EndpointSlice",
   description: "EndpointSlice lists a subset of the backend endpoints of a Service.",
   "x-kubernetes-group-version-kind": [
     { group: "discovery.k8s.io", version: "v1", kind: "EndpointSlice" },

@@ -9,7 +9,9 @@
 import { z } from "zod";
 
 /** An integer or a string (`targetPort: 8080` or `targetPort: http`, `maxSurge: "25%"`). */
-export const IntOrString = z.union([z.number().int(), z.string()]).meta({ id: "IntOrString" });
+export const IntOrString = z.union([z.number().int(), z.string()]).meta({
+  id: "io.k8s.apimachinery.pkg.util.intstr.IntOrString",
+});
 export type IntOrString = z.infer<typeof IntOrString>;
 
 /** A string-to-string map (labels, annotations, selectors, ConfigMap data). */
@@ -33,7 +35,7 @@ export const OwnerReference = z.object({
   uid: z.string(),
   controller: z.boolean().optional(),
   blockOwnerDeletion: z.boolean().optional(),
-}).meta({ id: "OwnerReference" });
+}).meta({ id: "io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference" });
 export type OwnerReference = z.infer<typeof OwnerReference>;
 
 /** One metadata.managedFields[] entry (server-side apply bookkeeping). */
@@ -45,7 +47,7 @@ export const ManagedFieldsEntry = z.object({
   fieldsType: z.string().optional(),
   fieldsV1: z.looseObject({}).optional(),
   subresource: z.string().optional(),
-}).meta({ id: "ManagedFieldsEntry" });
+}).meta({ id: "io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry" });
 export type ManagedFieldsEntry = z.infer<typeof ManagedFieldsEntry>;
 
 /** meta/v1 ObjectMeta: identity, labels, ownership and lifecycle of every object. */
@@ -68,7 +70,7 @@ export const ObjectMeta = z.object({
   finalizers: z.array(z.string()).optional().meta({ "x-kubernetes-patch-strategy": "merge" }),
   managedFields: z.array(ManagedFieldsEntry).optional(),
 }).meta({
-  id: "ObjectMeta",
+  id: "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
   description:
     "Metadata every persisted object has: name, namespace, labels, annotations, ownership and lifecycle.",
 });
@@ -79,7 +81,7 @@ export const ListMeta = z.object({
   resourceVersion: z.string().optional(),
   continue: z.string().optional(),
   remainingItemCount: Int64.optional(),
-}).meta({ id: "ListMeta" });
+}).meta({ id: "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta" });
 export type ListMeta = z.infer<typeof ListMeta>;
 
 /** One `matchExpressions` term of a LabelSelector. */
@@ -95,7 +97,7 @@ export const LabelSelector = z.object({
   matchLabels: StringMap.optional(),
   matchExpressions: z.array(LabelSelectorRequirement).optional(),
 }).meta({
-  id: "LabelSelector",
+  id: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
   description: "Selects objects by label: matchLabels and matchExpressions are ANDed.",
 });
 export type LabelSelector = z.infer<typeof LabelSelector>;

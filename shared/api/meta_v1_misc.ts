@@ -17,7 +17,7 @@ export const DeleteOptions = z.object({
   propagationPolicy: z.enum(["Orphan", "Background", "Foreground"]).optional(),
   dryRun: z.array(z.string()).optional(),
 }).meta({
-  id: "DeleteOptions",
+  id: "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
   description: "DeleteOptions may be sent with a DELETE request.",
   "x-kubernetes-group-version-kind": [{ group: "", version: "v1", kind: "DeleteOptions" }],
 });
@@ -33,7 +33,7 @@ export const Scale = z.object({
     selector: z.string().optional(),
   }).prefault({}),
 }).meta({
-  id: "Scale",
+  id: "io.k8s.api.autoscaling.v1.Scale",
   description: "Scale is the replica count of a scalable resource.",
   "x-kubernetes-group-version-kind": [{ group: "autoscaling", version: "v1", kind: "Scale" }],
 });
@@ -45,7 +45,7 @@ export const Eviction = z.object({
   metadata: ObjectMeta.default({}),
   deleteOptions: DeleteOptions.optional(),
 }).meta({
-  id: "Eviction",
+  id: "io.k8s.api.policy.v1.Eviction",
   description: "Eviction asks for a pod to be deleted, respecting its graceful termination.",
   "x-kubernetes-group-version-kind": [{ group: "policy", version: "v1", kind: "Eviction" }],
 });
@@ -72,6 +72,6 @@ export const StatusSchema = z.object({
   }).optional(),
   code: Int32.optional(),
 }).meta({
-  id: "Status",
+  id: "io.k8s.apimachinery.pkg.apis.meta.v1.Status",
   "x-kubernetes-group-version-kind": [{ group: "", version: "v1", kind: "Status" }],
 });

@@ -18,7 +18,7 @@ export const NodeMetrics = z.object({
   window: z.string(),
   usage: ResourceList,
 }).meta({
-  id: "NodeMetrics",
+  id: "io.k8s.metrics.pkg.apis.metrics.v1beta1.NodeMetrics",
   description: "NodeMetrics is the current CPU and memory usage of a node.",
   ...gvk("NodeMetrics"),
 });
@@ -32,7 +32,7 @@ export const PodMetrics = z.object({
   window: z.string(),
   containers: z.array(z.object({ name: z.string(), usage: ResourceList })),
 }).meta({
-  id: "PodMetrics",
+  id: "io.k8s.metrics.pkg.apis.metrics.v1beta1.PodMetrics",
   description: "PodMetrics is the current CPU and memory usage of a pod's containers.",
   ...gvk("PodMetrics"),
 });

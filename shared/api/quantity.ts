@@ -147,7 +147,7 @@ export const Quantity = z
   .union([z.string(), z.number()])
   .refine(isQuantity, { message: QUANTITY_ERROR })
   .transform((q) => (typeof q === "number" ? numberText(q) : q))
-  .meta({ id: "Quantity" });
+  .meta({ id: "io.k8s.apimachinery.pkg.api.resource.Quantity" });
 export type Quantity = z.infer<typeof Quantity>;
 
 /** A map of resource name to quantity (`{cpu: "100m", memory: "64Mi"}`). */
