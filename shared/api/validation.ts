@@ -409,6 +409,9 @@ function validateImmutable(kind: string, next: Obj, old: Obj, errs: FieldErrors)
       break;
     case "ConfigMap":
     case "Secret":
+      if (kind === "Secret" && old.type !== undefined && next.type !== old.type) {
+        immutable(errs, "type", next.type);
+      }
       if (old.immutable === true) {
         const detail = "field is immutable when `immutable` is set";
         if (next.immutable !== true) errs.forbidden("immutable", detail);

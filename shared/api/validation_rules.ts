@@ -690,6 +690,27 @@ function validateConfigData(obj: Obj, errs: FieldErrors, options: { base64: bool
   if (bytes > CONFIG_BYTES) errs.tooLong(obj.data ? "data" : "binaryData", CONFIG_BYTES);
 }
 
+/** The keys each well-known Secret type must carry. */
+const SECRET_TYPE_KEYS: Record<string, string[]> = {
+  "kubernetes.io/dockerconfigjson": [".dockerconfigjson"],
+  "kubernetes.io/dockercfg": [".dockercfg"],
+  "kubernetes.io/tls": ["tls.crt", "tls.key"],
+  "kubernetes.io/basic-auth": [],
+  "kubernetes.io/ssh-auth": ["ssh-privatekey"],
+};
+
+function validateSecretType(secret: Obj, errs: FieldErrors): void {
+  const keys = SECRET_TYPE_KEYS[secret.type];
+  for (const k of keys ?? []) {
+    if (secret.data?.[k] === undefined) errs.required(`data[${k}]`);
+  }
+  if (
+    secret.type === "kubernetes.io/basic-auth" && !secret.data?.username && !secret.data?.password
+  ) {
+    errs.required("data[username]", "one of username or password is required");
+  }
+}
+
 function validateNode(node: Obj, errs: FieldErrors): void {
   const seen = new Set<string>();
   (node.spec.taints as Obj[] | undefined)?.forEach((t, i) => {
@@ -750,6 +771,7 @@ export function validateKind(
       break;
     case "Secret":
       validateConfigData(obj, errs, { base64: true });
+      validateSecretType(obj, errs);
       break;
     case "Node":
       validateNode(obj, errs);
@@ -766,8 +788,12 @@ export function validateKind(
         );
       }
       break;
-    case "Event":
-      if (!obj.involvedObject) errs.required("involvedObject");
+    case "Event": {
+      const ns = obj.involvedObject?.namespace;
+      if (ns && obj.metadata.namespace && ns !== obj.metadata.namespace) {
+        errs.invalid("involvedObject.namespace", ns, "does not match event.namespace");
+      }
       break;
+    }
   }
 }

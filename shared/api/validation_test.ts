@@ -887,3 +887,35 @@ Deno.test("validateUpdate() drops untouched nodePorts when a Service becomes Clu
   const e = validateUpdate(SERVICES, ext, old);
   assert.equal(e.spec.clusterIP, undefined);
 });
+
+Deno.test("typed Secrets need their keys, and a Secret's type cannot change", () => {
+  assertCause(
+    causesOf(() =>
+      validateCreate(SECRETS, { metadata: { name: "t" }, type: "kubernetes.io/tls", data: {} })
+    ),
+    "data[tls.crt]",
+    "Required value",
+  );
+  const ok = stored(SECRETS, {
+    metadata: { name: "r" },
+    type: "kubernetes.io/dockerconfigjson",
+    stringData: { ".dockerconfigjson": "{}" },
+  });
+  const next = structuredClone(ok);
+  next.type = "Opaque";
+  assertCause(causesOf(() => validateUpdate(SECRETS, next, ok)), "type", /field is immutable/);
+});
+
+Deno.test("an Event's involvedObject lives in the event's namespace", () => {
+  const events = findResource("", "v1", "events")!;
+  assertCause(
+    causesOf(() =>
+      validateCreate(events, {
+        metadata: { name: "e.1", namespace: "default" },
+        involvedObject: { kind: "Pod", name: "p", namespace: "other" },
+      })
+    ),
+    "involvedObject.namespace",
+    /does not match event.namespace/,
+  );
+});
