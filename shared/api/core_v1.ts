@@ -261,6 +261,9 @@ export const Container = z.object({
   restartPolicy: z.string().optional(),
   stdin: z.boolean().optional(),
   stdinOnce: z.boolean().optional(),
+  resizePolicy: z.array(z.object({ resourceName: z.string(), restartPolicy: z.string() }))
+    .optional(),
+  volumeDevices: z.array(z.object({ name: z.string(), devicePath: z.string() })).optional(),
   tty: z.boolean().optional(),
 }).meta({ id: "io.k8s.api.core.v1.Container", description: "A single container of a pod." });
 export type Container = z.infer<typeof Container>;
@@ -321,6 +324,11 @@ export const Volume = z.object({
     sources: z.array(z.looseObject({})).optional(),
     defaultMode: Int32.optional(),
   }).optional(),
+  // Sources Skiff does not run but accepts, so that valid manifests pass strict decoding.
+  nfs: z.looseObject({ server: z.string(), path: z.string() }).optional(),
+  csi: z.looseObject({ driver: z.string() }).optional(),
+  ephemeral: z.looseObject({}).optional(),
+  image: z.looseObject({ reference: z.string().optional() }).optional(),
 }).meta({
   id: "io.k8s.api.core.v1.Volume",
   description: "A named volume of a pod; exactly one source should be set.",
@@ -457,6 +465,15 @@ export const PodSpec = z.object({
     "x-kubernetes-patch-strategy": "merge",
   }),
   overhead: ResourceList.optional(),
+  os: z.object({ name: z.string() }).optional(),
+  setHostnameAsFQDN: z.boolean().optional(),
+  hostUsers: z.boolean().optional(),
+  schedulingGates: z.array(z.object({ name: z.string() })).optional().meta(MERGE_BY_NAME),
+  resourceClaims: z.array(z.looseObject({ name: z.string() })).optional().meta(MERGE_BY_NAME),
+  ephemeralContainers: z.array(z.looseObject({ name: z.string() })).optional().meta(
+    MERGE_BY_NAME,
+  ),
+  resources: ResourceRequirements.optional(),
 }).meta({
   id: "io.k8s.api.core.v1.PodSpec",
   description: "The description of a pod: its containers, volumes and how it is scheduled and run.",
@@ -493,6 +510,10 @@ export const ContainerStatus = z.object({
   containerID: z.string().optional(),
   allocatedResources: ResourceList.optional(),
   resources: ResourceRequirements.optional(),
+  volumeMounts: z.array(z.looseObject({ name: z.string(), mountPath: z.string() })).optional(),
+  user: z.looseObject({}).optional(),
+  allocatedResourcesStatus: z.array(z.looseObject({ name: z.string() })).optional(),
+  stopSignal: z.string().optional(),
 }).meta({ id: "io.k8s.api.core.v1.ContainerStatus" });
 export type ContainerStatus = z.infer<typeof ContainerStatus>;
 
@@ -531,6 +552,9 @@ export const PodStatus = z.object({
   initContainerStatuses: z.array(ContainerStatus).optional(),
   containerStatuses: z.array(ContainerStatus).optional(),
   qosClass: z.enum(["Guaranteed", "Burstable", "BestEffort"]).optional(),
+  ephemeralContainerStatuses: z.array(ContainerStatus).optional(),
+  resize: z.string().optional(),
+  resourceClaimStatuses: z.array(z.looseObject({ name: z.string() })).optional(),
   portMappings: z.array(PortMapping).optional(),
 }).meta({
   id: "io.k8s.api.core.v1.PodStatus",
@@ -618,6 +642,7 @@ export const ServiceSpec = z.object({
   ipFamilyPolicy: z.enum(["SingleStack", "PreferDualStack", "RequireDualStack"]).optional(),
   publishNotReadyAddresses: z.boolean().optional(),
   healthCheckNodePort: Int32.optional(),
+  trafficDistribution: z.string().optional(),
 }).meta({
   id: "io.k8s.api.core.v1.ServiceSpec",
   description: "The behaviour of a Service: its type, ports, selector and addresses.",
@@ -758,6 +783,8 @@ export const NodeStatus = z.object({
   volumesInUse: z.array(z.string()).optional(),
   volumesAttached: z.array(z.looseObject({})).optional(),
   config: z.looseObject({}).optional(),
+  runtimeHandlers: z.array(z.looseObject({})).optional(),
+  features: z.looseObject({}).optional(),
 });
 export type NodeStatus = z.infer<typeof NodeStatus>;
 

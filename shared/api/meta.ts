@@ -69,6 +69,8 @@ export const ObjectMeta = z.object({
   }),
   finalizers: z.array(z.string()).optional().meta({ "x-kubernetes-patch-strategy": "merge" }),
   managedFields: z.array(ManagedFieldsEntry).optional(),
+  /** Deprecated and never set by Skiff; accepted so that old manifests decode strictly. */
+  selfLink: z.string().optional(),
 }).meta({
   id: "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
   description:

@@ -259,6 +259,10 @@ const VOLUME_SOURCES = [
   "persistentVolumeClaim",
   "downwardAPI",
   "projected",
+  "nfs",
+  "csi",
+  "ephemeral",
+  "image",
 ];
 
 function validateVolumes(
