@@ -281,6 +281,9 @@ Deno.test("list: label selectors, field selectors, limit and continue", async ()
     assert.deepStrictEqual(await names(`fieldSelector=${enc("spec.nodeName=")}`), "a,b,c,d");
     const bad = await api(s, "GET", `/api/v1/pods?labelSelector=${enc("a in (")}`);
     assert.deepStrictEqual(bad.status, 400);
+    const unsupported = await api(s, "GET", `/api/v1/pods?fieldSelector=${enc("foo=bar")}`);
+    assert.deepStrictEqual(unsupported.status, 400);
+    assert.match(unsupported.body.message, /field label not supported: foo/);
 
     const seen: string[] = [];
     let cont = "";

@@ -15,7 +15,7 @@ import {
   NotFoundError,
   UnsupportedMediaTypeError,
 } from "../../shared/errors.ts";
-import { parseFieldSelector } from "../../shared/fields.ts";
+import { parseFieldSelector, supportedFields } from "../../shared/fields.ts";
 import { parseSelector, selectorFromLabelSelector, selectorFromSet } from "../../shared/labels.ts";
 import type { DeleteOptions, GenericRegistry } from "../registry/generic_registry.ts";
 import { mediaType, readBody, readOptionalBody } from "./body.ts";
@@ -153,11 +153,11 @@ export async function serveResource(
 
 function list(req: Request, registry: GenericRegistry, namespace?: string): Response {
   const q = new URL(req.url).searchParams;
-  const predicate = selectorPredicate(q);
+  const info = registry.info;
+  const predicate = selectorPredicate(q, info.kind);
   const limit = parseNonNegativeInt(q.get("limit"), "limit");
   const continueKey = decodeContinue(q.get("continue"));
   const result = registry.store.list({ namespace, predicate, limit, continueKey });
-  const info = registry.info;
   const metadata: Record<string, unknown> = { resourceVersion: String(result.revision) };
   if (result.continueKey) metadata.continue = encodeContinue(result.continueKey);
   if (wantsTable(req.headers.get("accept"))) {
@@ -179,11 +179,16 @@ function list(req: Request, registry: GenericRegistry, namespace?: string): Resp
 }
 
 /** Builds the label + field selector predicate of a list, watch or deletecollection. */
-export function selectorPredicate(q: URLSearchParams): ((o: KubeObject) => boolean) | undefined {
+export function selectorPredicate(
+  q: URLSearchParams,
+  kind: string,
+): ((o: KubeObject) => boolean) | undefined {
   const labelText = q.get("labelSelector");
   const fieldText = q.get("fieldSelector");
   const labels = labelText ? parseSelector(labelText) : undefined;
   const fields = fieldText ? parseFieldSelector(fieldText) : undefined;
+  // As kube-apiserver: a field a kind does not index is a 400, not an empty match.
+  fields?.validate(supportedFields(kind));
   if (!labels && !fields) return undefined;
   return (o) =>
     (!labels || labels.matches(o.metadata.labels ?? {})) && (!fields || fields.matches(o));
@@ -196,7 +201,7 @@ async function deleteCollection(
 ): Promise<Response> {
   const q = new URL(req.url).searchParams;
   const opts = await deleteOptions(req);
-  const { items } = registry.store.list({ namespace, predicate: selectorPredicate(q) });
+  const { items } = registry.store.list({ namespace, predicate: selectorPredicate(q, registry.info.kind) });
   const deleted: KubeObject[] = [];
   for (const item of items) {
     try {

@@ -25,7 +25,7 @@ const encoder = new TextEncoder();
 /** Opens a watch stream on one resource (optionally one namespace). */
 export function serveWatch(req: Request, registry: GenericRegistry, namespace?: string): Response {
   const q = new URL(req.url).searchParams;
-  const predicate = selectorPredicate(q);
+  const predicate = selectorPredicate(q, registry.info.kind);
   const rvParam = q.get("resourceVersion") ?? "";
   let afterRevision: number | undefined;
   if (rvParam !== "" && rvParam !== "0") {
@@ -45,9 +45,8 @@ export function serveWatch(req: Request, registry: GenericRegistry, namespace?: 
   const includeObject = includeObjectPolicy(q.get("includeObject"));
   const store = registry.store;
 
+  // A client that goes away cancels the body stream (`cancel` below), which stops the watch.
   const stop = new AbortController();
-  const onClientGone = () => stop.abort();
-  req.signal.addEventListener("abort", onClientGone, { once: true });
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   const frame = (type: string, obj: KubeObject): Uint8Array => {
@@ -91,7 +90,6 @@ export function serveWatch(req: Request, registry: GenericRegistry, namespace?: 
           }
         } finally {
           clearTimeout(timer);
-          req.signal.removeEventListener("abort", onClientGone);
           try {
             controller.close();
           } catch {
