@@ -1,0 +1,133 @@
+/**
+ * A whole test cluster in this process: a real API server (TLS, SQLite, scheduler, controllers)
+ * and one real node per simulated address (127.0.0.11, 127.0.0.12, ...), each running the agent
+ * (and the service proxy, once `runNode` embeds it) against the real Docker engine. Nodes run
+ * in-process for speed; tests that must kill a node process use tests/server_process.ts-style
+ * subprocesses instead. `stop()` removes every container the nodes made.
+ */
+import { runNode } from "../cmd/node.ts";
+import { AgentConfig } from "../agent/run.ts";
+import { Logger } from "../shared/log.ts";
+import { ensureTestImages } from "./images.ts";
+import type { TestImages } from "./images.ts";
+import { startTestServer, waitFor } from "./test_utils.ts";
+import type { TestServer, TestServerOptions } from "./test_utils.ts";
+import { freePort } from "./server_process.ts";
+
+/** One simulated node. */
+export interface TestNode {
+  name: string;
+  address: string;
+  dataDir: string;
+  apiPort: number;
+  /** Stops this node's agent (its containers keep running, as after a crash). */
+  stop(): Promise<void>;
+}
+
+/** A running test cluster. */
+export interface TestCluster {
+  server: TestServer;
+  nodes: TestNode[];
+  images: TestImages;
+  /** kubeconfig + a private kubectl cache dir, for tests/kubectl.ts. */
+  kubectl: { kubeconfigPath: string; cacheDir: string };
+  /** Stops nodes and server, removes containers and temp dirs. */
+  stop(): Promise<void>;
+}
+
+/** Options of {@linkcode startTestCluster}. */
+export interface TestClusterOptions extends TestServerOptions {
+  /** Node addresses; names are `node-<last octet>` (default one node on 127.0.0.11). */
+  nodeAddresses?: string[];
+  /** Agent settings to shrink back-offs and periods in tests. */
+  agent?: Partial<AgentConfig>;
+}
+
+/** Starts a server and its nodes, and waits until every node is Ready. */
+export async function startTestCluster(options: TestClusterOptions = {}): Promise<TestCluster> {
+  const images = await ensureTestImages();
+  const server = await startTestServer(options);
+  const logLevel = (Deno.env.get("SKIFF_TEST_LOG") as "debug" | undefined) ?? "error";
+  const logger = new Logger({ level: logLevel, component: "test-node" });
+  const nodes: TestNode[] = [];
+  const runs: Promise<void>[] = [];
+  for (const address of options.nodeAddresses ?? ["127.0.0.11"]) {
+    const name = `node-${address.split(".").pop()}`;
+    const dataDir = await Deno.makeTempDir({ prefix: `skiff-${name}-` });
+    const apiPort = freePort(address);
+    const ac = new AbortController();
+    const config = AgentConfig.parse({
+      server: server.url,
+      token: server.joinToken,
+      caData: server.caPem,
+      nodeName: name,
+      nodeAddress: address,
+      dataDir,
+      apiPort,
+      pauseImage: images.pause,
+      backoffInitialMs: 500,
+      backoffMaxMs: 5_000,
+      relistMs: 2_000,
+      leaseRenewMs: 1_000,
+      statusCheckMs: 2_000,
+      ...options.agent,
+    });
+    const run = runNode(config, ac.signal, { logger: logger.child(name), caPem: server.caPem });
+    runs.push(run);
+    nodes.push({
+      name,
+      address,
+      dataDir,
+      apiPort,
+      async stop() {
+        ac.abort();
+        await run.catch(() => {});
+      },
+    });
+  }
+  const cacheDir = await Deno.makeTempDir({ prefix: "skiff-kubectl-" });
+  await waitFor("every node Ready", async () => {
+    const list = await server.client.list(
+      { group: "", version: "v1", plural: "nodes", namespaced: false, kind: "Node" },
+    );
+    const ready = list.items.filter((n) =>
+      n.status?.conditions?.some((c: { type: string; status: string }) =>
+        c.type === "Ready" && c.status === "True"
+      )
+    );
+    return ready.length === nodes.length;
+  }, { timeoutMs: 30_000 });
+  return {
+    server,
+    nodes,
+    images,
+    kubectl: { kubeconfigPath: server.kubeconfigPath, cacheDir },
+    async stop() {
+      await Promise.all(nodes.map((n) => n.stop()));
+      await removeNodeContainers(nodes.map((n) => n.name));
+      await server.stop();
+      for (const n of nodes) await Deno.remove(n.dataDir, { recursive: true }).catch(() => {});
+      await Deno.remove(cacheDir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Removes every container labelled with one of the node names (the agent's own label). */
+export async function removeNodeContainers(nodeNames: string[]): Promise<void> {
+  for (const name of nodeNames) {
+    const ids = await new Deno.Command("docker", {
+      args: ["ps", "-aq", "--filter", `label=io.skiff.node=${name}`],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const list = new TextDecoder().decode(ids.stdout).split("\n").filter(Boolean);
+    if (list.length) {
+      await new Deno.Command("docker", {
+        args: ["rm", "-f", ...list],
+        stdout: "null",
+        stderr: "null",
+      })
+        .output();
+    }
+  }
+}
