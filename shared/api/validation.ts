@@ -58,10 +58,31 @@ function joinPath(base: string, key: string | number): string {
   return base ? `${base}.${key}` : key;
 }
 
+/** Maps whose keys Kubernetes prints in brackets (`resources.limits[memory]`, `data[a.conf]`). */
+const KEYED_MAPS = new Set([
+  "limits",
+  "requests",
+  "data",
+  "binaryData",
+  "stringData",
+  "capacity",
+  "allocatable",
+  "usage",
+  "overhead",
+]);
+
 /** Kubernetes-style path of a zod issue path (`spec.containers[0].image`). */
 export function fieldPath(path: readonly PropertyKey[]): string {
   let out = "";
-  for (const p of path) out = joinPath(out, typeof p === "number" ? p : String(p));
+  let previous: PropertyKey | undefined;
+  for (const p of path) {
+    if (typeof p === "string" && typeof previous === "string" && KEYED_MAPS.has(previous)) {
+      out = `${out}[${p}]`;
+    } else {
+      out = joinPath(out, typeof p === "number" ? p : String(p));
+    }
+    previous = p;
+  }
   return out;
 }
 

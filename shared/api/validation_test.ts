@@ -374,7 +374,7 @@ Deno.test("resources: quantities must parse and requests stay within limits", ()
   const bad = podCauses({
     containers: [{ name: "web", image: "nginx", resources: { limits: { memory: "lots" } } }],
   });
-  assertCause(bad, "spec.containers[0].resources.limits.memory", /quantities must match/);
+  assertCause(bad, "spec.containers[0].resources.limits[memory]", /quantities must match/);
   const over = podCauses({
     containers: [{
       name: "web",
