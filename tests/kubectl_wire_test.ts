@@ -13,7 +13,7 @@ import {
   parseExecOptions,
   serveExecWebSocket,
   servePortForwardWebSocket,
-} from "../server/api/websocket_channels.ts";
+} from "../shared/remotecommand/websocket_channels.ts";
 import {
   nodeMetricsList,
   type NodeUsage,

@@ -2,7 +2,7 @@
 import { equal, rejects } from "node:assert/strict";
 import { BadRequestError, ServiceUnavailableError } from "../../shared/errors.ts";
 import { internalProtocol, proxyWebSocket } from "./exec_proxy.ts";
-import { SPDY_PORT_FORWARD_PROTOCOL_ALIAS } from "./spdy_portforward.ts";
+import { SPDY_PORT_FORWARD_PROTOCOL_ALIAS } from "../../shared/remotecommand/spdy_portforward.ts";
 
 const upgrade = (protocols: string) =>
   new Request("http://x/api/v1/namespaces/d/pods/p/exec", {

@@ -13,13 +13,13 @@
  */
 import zlib from "node:zlib";
 import { Buffer } from "node:buffer";
-import { type Logger, silentLogger } from "../../shared/log.ts";
+import { type Logger, silentLogger } from "../log.ts";
 
 /** The WebSocket subprotocol kubectl offers for port-forward. */
 export const SPDY_PORT_FORWARD_PROTOCOL = "SPDY/3.1+portforward.k8s.io";
 /**
  * The same protocol under a name Deno's WebSocket client accepts (an HTTP token: no `/`), for a
- * hop between Skiff processes (server → agent), see server/api/exec_proxy.ts.
+ * hop between Skiff processes: the server relays kubectl's tunnel to the agent under it.
  */
 export const SPDY_PORT_FORWARD_PROTOCOL_ALIAS = "SPDY-3.1+portforward.k8s.io";
 

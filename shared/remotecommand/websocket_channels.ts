@@ -10,9 +10,9 @@
  * `spdy_portforward.ts`. The channel form (data/error channel pair per port, each opened by a
  * 2-byte little-endian port number) is kept for other clients.
  */
-import type { Status } from "../../shared/errors.ts";
-import { BadRequestError } from "../../shared/errors.ts";
-import { type Logger, silentLogger } from "../../shared/log.ts";
+import type { Status } from "../errors.ts";
+import { BadRequestError } from "../errors.ts";
+import { type Logger, silentLogger } from "../log.ts";
 import {
   servePortForwardSpdy,
   SPDY_PORT_FORWARD_PROTOCOL,

@@ -3,7 +3,7 @@
  * on 127.0.0.1 (kubectl itself is exercised in tests/kubectl_wire_test.ts).
  */
 import { deepStrictEqual, equal, ok, throws } from "node:assert/strict";
-import { BadRequestError } from "../../shared/errors.ts";
+import { BadRequestError } from "../errors.ts";
 import {
   Channel,
   decodeFrame,
