@@ -12,7 +12,7 @@ import {
   runAgent,
 } from "../agent/run.ts";
 import type { Pod } from "../agent/pod_types.ts";
-import { ApiClient } from "../shared/client/client.ts";
+import type { ApiClient } from "../shared/client/client.ts";
 import { PODS } from "../shared/client/refs.ts";
 import { isNotFound } from "../shared/errors.ts";
 import { Logger } from "../shared/log.ts";
@@ -43,7 +43,7 @@ export function testNodeName(prefix = "agent"): string {
 
 /** The full config of a test agent for `server`. */
 export async function testAgentConfig(
-  server: { url: string; token: string },
+  server: { url: string; token: string; caPem?: string },
   overrides: Partial<AgentConfigInput> = {},
 ): Promise<AgentConfig> {
   const images = await ensureTestImages();
@@ -51,6 +51,7 @@ export async function testAgentConfig(
   return AgentConfigSchema.parse({
     server: server.url,
     token: server.token,
+    caData: server.caPem,
     nodeName: testNodeName(),
     nodeAddress: "127.0.0.11",
     pauseImage: images.pause,
@@ -146,7 +147,7 @@ export function waitForPodGone(client: ApiClient, name: string, timeoutMs = 30_0
   }, { timeoutMs, intervalMs: 100 });
 }
 
-/** An API client for the server, over real HTTP. */
-export function clientFor(server: { url: string; token: string }): ApiClient {
-  return new ApiClient({ server: server.url, token: server.token });
+/** The test server's admin client (closed by the server's `stop()`). */
+export function clientFor(server: { client: ApiClient }): ApiClient {
+  return server.client;
 }
