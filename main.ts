@@ -38,6 +38,11 @@ const SERVER_FLAGS: Record<string, FlagSpec> = {
     value: "SECONDS",
     help: "default toleration of unreachable nodes (default 15)",
   },
+  "datastore-endpoint": {
+    type: "string",
+    value: "URL",
+    help: "etcd client URL (http://127.0.0.1:2379); default: embedded SQLite",
+  },
   "no-controllers": { type: "boolean", help: "serve the API only (no scheduler or controllers)" },
   "log-level": { type: "string", value: "LEVEL", help: "debug, info, warn or error" },
 };
@@ -219,6 +224,7 @@ function serverConfigFrom(flags: ParsedFlags): ServerConfig {
     listen: flags.listen,
     nodeAddress: flags["node-address"],
     serviceCidr: flags["service-cidr"],
+    datastoreEndpoint: flags["datastore-endpoint"],
     controllers: !flags["no-controllers"],
     nodeMonitorGracePeriodMs: flags["node-monitor-grace-period"] !== undefined
       ? Number(flags["node-monitor-grace-period"]) * 1000

@@ -30,6 +30,11 @@ export const ServerConfig = z.object({
   podEvictionTimeoutSeconds: z.number().int().nonnegative().default(15),
   /** Events each kind's watch cache keeps for resuming watchers (older ones get 410 Gone). */
   watchHistorySize: z.number().int().positive().default(10_000),
+  /**
+   * Where state lives: absent = embedded SQLite in `<dataDir>/db/state.db`; an `http(s)://`
+   * URL = a real etcd cluster's client endpoint (k3s's `--datastore-endpoint`).
+   */
+  datastoreEndpoint: z.string().url().optional(),
   /** Revisions of history kept for watchers before compaction. */
   historyRevisions: z.number().int().positive().default(10_000),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),

@@ -24,6 +24,7 @@ import { ResourceStore } from "./registry/resource_store.ts";
 import { servedResources, storedResources } from "./registry/served_resources.ts";
 import type { Backend } from "./store/backend.ts";
 import { SqliteBackend, startCompactor } from "./store/sqlite_backend.ts";
+import { EtcdBackend } from "./store/etcd_backend.ts";
 import { runControllers } from "./controllers/mod.ts";
 import { runScheduler } from "./scheduler/mod.ts";
 import { defaultTolerations } from "./controllers/node_lifecycle.ts";
@@ -53,7 +54,9 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   const logger = new Logger({ level: config.logLevel, component: "server" });
   await Deno.mkdir(`${config.dataDir}/db`, { recursive: true, mode: 0o700 });
 
-  const backend: Backend = await SqliteBackend.open(`${config.dataDir}/db/state.db`);
+  const backend: Backend = config.datastoreEndpoint
+    ? await EtcdBackend.open(config.datastoreEndpoint, { logger: logger.child("etcd") })
+    : SqliteBackend.open(`${config.dataDir}/db/state.db`, { logger: logger.child("sqlite") });
   const [hostname, portText] = splitHostPort(config.listen);
   const advertised = config.nodeAddress ?? (hostname === "0.0.0.0" ? "127.0.0.1" : hostname);
   const pki = await ensurePki(`${config.dataDir}/tls`, [

@@ -420,3 +420,20 @@ Deno.test("discovery: aggregated with its exact Content-Type, legacy lists other
     assert.ok(openapi.body.paths["apis/apps/v1"] != null);
   });
 });
+
+Deno.test("unknown fields: Strict refuses them, Warn drops them with a Warning header", async () => {
+  await withServer(async (s) => {
+    const body = { ...POD("u"), spec: { ...POD("u").spec, colour: "blue" } };
+    const strict = await api(s, "POST", "/api/v1/namespaces/default/pods?fieldValidation=Strict", {
+      body,
+    });
+    assert.deepStrictEqual(strict.status, 400);
+    assert.match(strict.body.message, /strict decoding error: unknown field "spec.colour"/);
+    const warn = await api(s, "POST", "/api/v1/namespaces/default/pods?fieldValidation=Warn", {
+      body,
+    });
+    assert.deepStrictEqual(warn.status, 201);
+    assert.match(warn.headers.get("warning") ?? "", /^299 - ".*unknown field.*spec.colour/);
+    assert.deepStrictEqual(warn.body.spec.colour, undefined);
+  });
+});

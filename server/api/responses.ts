@@ -14,7 +14,12 @@ export const JSON_HEADERS: Record<string, string> = {
 /** A JSON response with kube-apiserver's headers. */
 export function jsonResponse(body: unknown, status = 200, extraHeaders?: HeadersInit): Response {
   const headers = new Headers(JSON_HEADERS);
-  if (extraHeaders) new Headers(extraHeaders).forEach((v, k) => headers.set(k, v));
+  if (extraHeaders) {
+    // Warnings accumulate; every other header replaces the default.
+    new Headers(extraHeaders).forEach((v, k) =>
+      k === "warning" ? headers.append(k, v) : headers.set(k, v)
+    );
+  }
   return new Response(JSON.stringify(body), { status, headers });
 }
 

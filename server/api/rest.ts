@@ -87,11 +87,11 @@ export async function serveResource(
       case "GET":
         if (isTrue(q.get("watch"))) return serveWatch(req, registry, ri.namespace);
         return list(req, registry, ri.namespace);
-      case "POST":
-        return jsonResponse(
-          await registry.create(ri.namespace, await readBody(req), writeOptions(q)),
-          201,
-        );
+      case "POST": {
+        const opts = writeOptions(q);
+        const created = await registry.create(ri.namespace, await readBody(req), opts);
+        return jsonResponse(created, 201, warningHeaders(opts.warnings));
+      }
       case "DELETE":
         return await deleteCollection(req, registry, ri.namespace);
       default:
@@ -131,13 +131,14 @@ export async function serveResource(
       return jsonResponse(obj);
     }
     case "PUT": {
+      const opts = writeOptions(q);
       const { object, created } = await registry.update(
         ri.namespace,
         name,
         await readBody(req),
-        writeOptions(q),
+        opts,
       );
-      return jsonResponse(object, created ? 201 : 200);
+      return jsonResponse(object, created ? 201 : 200, warningHeaders(opts.warnings));
     }
     case "PATCH":
       return await patch(req, registry, ri.namespace, name);
@@ -201,7 +202,10 @@ async function deleteCollection(
 ): Promise<Response> {
   const q = new URL(req.url).searchParams;
   const opts = await deleteOptions(req);
-  const { items } = registry.store.list({ namespace, predicate: selectorPredicate(q, registry.info.kind) });
+  const { items } = registry.store.list({
+    namespace,
+    predicate: selectorPredicate(q, registry.info.kind),
+  });
   const deleted: KubeObject[] = [];
   for (const item of items) {
     try {
@@ -268,13 +272,14 @@ async function patch(
   if (patchType === "application/apply-patch+yaml") {
     return await serverSideApply(registry, namespace, name, body, q);
   }
+  const opts = writeOptions(q);
   const object = await registry.updateWith(
     namespace,
     name,
     (current) => applyPatch(patchType, current, body),
-    writeOptions(q),
+    opts,
   );
-  return jsonResponse(object);
+  return jsonResponse(object, 200, warningHeaders(opts.warnings));
 }
 
 /**
@@ -479,7 +484,19 @@ function writeOptions(q: URLSearchParams) {
     dryRun: isDryRun(q),
     fieldValidation,
     fieldManager: q.get("fieldManager") ?? undefined,
+    warnings: [] as string[],
   };
+}
+
+/**
+ * `Warning: 299 - "..."` headers, as kube-apiserver sends for dropped unknown fields under
+ * `fieldValidation=Warn` (kubectl prints them as `Warning: ...`).
+ */
+function warningHeaders(warnings: string[]): Headers | undefined {
+  if (warnings.length === 0) return undefined;
+  const h = new Headers();
+  for (const w of warnings) h.append("warning", `299 - ${JSON.stringify(w)}`);
+  return h;
 }
 
 function isDryRun(q: URLSearchParams): boolean {

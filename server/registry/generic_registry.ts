@@ -21,6 +21,8 @@ export interface WriteOptions {
   dryRun?: boolean;
   fieldValidation?: FieldValidation;
   fieldManager?: string;
+  /** Collects warnings (unknown fields dropped under Warn) for the response headers. */
+  warnings?: string[];
 }
 
 /** meta/v1 DeleteOptions, the part Skiff honours. */
@@ -83,7 +85,10 @@ export class GenericRegistry {
     if (!obj.metadata.name && obj.metadata.generateName) {
       obj.metadata.name = obj.metadata.generateName + suffix();
     }
-    const valid = validateCreate(this.info, obj, { fieldValidation: options.fieldValidation });
+    const valid = validateCreate(this.info, obj, {
+      fieldValidation: options.fieldValidation,
+      warnings: options.warnings,
+    });
     const now = new Date();
     valid.metadata.uid = crypto.randomUUID();
     valid.metadata.creationTimestamp = rfc3339(now);
@@ -301,6 +306,7 @@ export class GenericRegistry {
     }
     const valid = validateUpdate(this.info, next, current, {
       fieldValidation: options.fieldValidation,
+      warnings: options.warnings,
     });
     if (options.subresource !== "status") {
       if (

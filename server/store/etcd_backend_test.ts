@@ -4,73 +4,23 @@
  */
 import { runBackendConformance } from "./backend_conformance.ts";
 import { EtcdBackend } from "./etcd_backend.ts";
+import { findEtcd, startEtcd } from "../../tests/etcd_process.ts";
 
-function findEtcd(): string | null {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    try {
-      const path = `${dir}/etcd`;
-      if (Deno.statSync(path).isFile) return path;
-    } catch {
-      // not in this directory
-    }
-  }
-  return null;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-/** Starts a one-member etcd on loopback; resolves once it answers. */
-async function startEtcd(binary: string) {
-  const dir = await Deno.makeTempDir({ prefix: "skiff_etcd_" });
-  const client = `http://127.0.0.1:${freePort()}`;
-  const peer = `http://127.0.0.1:${freePort()}`;
-  const process = new Deno.Command(binary, {
-    args: [
-      "--name=skiff-test",
-      `--data-dir=${dir}/data`,
-      `--listen-client-urls=${client}`,
-      `--advertise-client-urls=${client}`,
-      `--listen-peer-urls=${peer}`,
-      `--initial-advertise-peer-urls=${peer}`,
-      `--initial-cluster=skiff-test=${peer}`,
-      "--log-level=error",
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const stop = async () => {
-    try {
-      process.kill("SIGKILL");
-    } catch {
-      // already exited
-    }
-    await process.status;
-    await Deno.remove(dir, { recursive: true });
-  };
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      const backend = await EtcdBackend.open(client);
-      return { backend, stop };
-    } catch (err) {
-      if (Date.now() > deadline) {
-        await stop();
-        throw new Error(`etcd did not answer on ${client} within 20 s: ${err}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+/** Starts a one-member etcd on loopback and opens a backend on it. */
+async function startEtcdBackend(binary: string) {
+  const etcd = await startEtcd(binary);
+  try {
+    return { backend: await EtcdBackend.open(etcd.endpoint), stop: etcd.stop };
+  } catch (e) {
+    await etcd.stop();
+    throw e;
   }
 }
 
 const etcd = findEtcd();
 if (etcd) {
   runBackendConformance("etcd", async () => {
-    const { backend, stop } = await startEtcd(etcd);
+    const { backend, stop } = await startEtcdBackend(etcd);
     return {
       backend,
       cleanup: async () => {
@@ -93,7 +43,7 @@ Deno.test({
   ignore: etcd === null,
   async fn() {
     const { WatchCache } = await import("./watch_cache.ts");
-    const { backend, stop } = await startEtcd(etcd!);
+    const { backend, stop } = await startEtcdBackend(etcd!);
     const controller = new AbortController();
     try {
       const first = await backend.create("/registry/core/pods/d/a", '{"metadata":{"name":"a"}}');

@@ -452,7 +452,7 @@ export class WatchCache {
     if (!initial) this.#generation++;
     for (const wake of this.#wakers) wake();
     this.#readyTarget = initial ? current : Math.min(this.#readyTarget, current);
-    this.#logger.info("listed", {
+    this.#logger.debug("listed", {
       prefix: this.#prefix,
       objects: objects.size,
       revision,

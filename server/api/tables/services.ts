@@ -39,7 +39,8 @@ export function serviceExternalIP(svc: KubeObject): string {
     case "NodePort":
       return externalIPs.length > 0 ? externalIPs.join(",") : "<none>";
     case "LoadBalancer": {
-      const all = [...loadBalancerAddresses(svc), ...externalIPs];
+      // Skiff's load balancer publishes the external IPs as ingress; show each address once.
+      const all = [...new Set([...loadBalancerAddresses(svc), ...externalIPs])];
       return all.length > 0 ? all.join(",") : "<pending>";
     }
     case "ExternalName":
