@@ -70,6 +70,12 @@ export class ProxyMetrics {
     this.#ports.delete(labelKey(labels));
   }
 
+  /** Drops the counters of every service port not in `keep`. */
+  retain(keep: readonly PortLabels[]): void {
+    const wanted = new Set(keep.map(labelKey));
+    for (const key of [...this.#ports.keys()]) if (!wanted.has(key)) this.#ports.delete(key);
+  }
+
   /** A copy of every counter, sorted by service port. */
   snapshot(): PortSnapshot[] {
     return [...this.#ports.entries()]
