@@ -1,9 +1,9 @@
 /**
  * From Services and Endpoints, the listeners this node's proxy should have: for every service
- * port, `clusterIP:port`, `nodeAddress:nodePort` (NodePort, LoadBalancer), `ip:port` for each
- * external IP and load-balancer ingress IP that is an address of this node — each with its
- * ready backends (Endpoints `addresses` × the endpoint port matching the service port by name).
- * A pure function of its inputs, so every sync recomputes the whole table.
+ * port, `clusterIP:port`, `nodeAddress:nodePort` (NodePort, LoadBalancer), `externalIP:port` for
+ * each external IP that is an address of this node, `nodeAddress:port` when the node is a
+ * load-balancer ingress of the service — each with its ready backends (Endpoints `addresses` ×
+ * the endpoint port matching the service port by name). A pure function of its inputs, so every sync recomputes the whole table.
  */
 
 import type { Endpoints, Service } from "../shared/api/core_v1.ts";
@@ -44,6 +44,8 @@ export interface ServiceTableOptions {
   nodeAddress: string;
   /** Whether an address belongs to this node (external and load-balancer IPs). */
   isLocalAddress: (ip: string) => boolean;
+  /** Include ClusterIP and external-IP listeners (default true); see `clusterWideListeners`. */
+  clusterWide?: boolean;
 }
 
 /** The result of {@linkcode desiredListeners}. */
@@ -113,12 +115,17 @@ export function desiredListeners(
     const affinityTimeoutSeconds = spec.sessionAffinity === "ClientIP"
       ? spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS
       : undefined;
-    const clusterIPs = (spec.clusterIPs?.length ? spec.clusterIPs : [spec.clusterIP ?? ""])
-      .filter((ip) => ip !== "" && ip !== "None");
-    const external = (spec.externalIPs ?? []).filter(options.isLocalAddress);
+    const clusterWide = options.clusterWide ?? true;
+    const clusterIPs = !clusterWide
+      ? []
+      : (spec.clusterIPs?.length ? spec.clusterIPs : [spec.clusterIP ?? ""])
+        .filter((ip) => ip !== "" && ip !== "None");
+    const external = clusterWide ? (spec.externalIPs ?? []).filter(options.isLocalAddress) : [];
+    // The load-balancer controller sets the ingress to the external IPs (listened on above) or
+    // to every ready node's address: each node serves only its own.
     const ingress = (svc.status?.loadBalancer?.ingress ?? [])
       .map((i) => i.ip ?? "")
-      .filter((ip) => ip !== "" && options.isLocalAddress(ip));
+      .filter((ip) => ip === options.nodeAddress);
     for (const port of spec.ports ?? []) {
       const protocol = port.protocol ?? "TCP";
       if (protocol !== "TCP" && protocol !== "UDP") continue; // SCTP is not proxied

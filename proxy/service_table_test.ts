@@ -60,7 +60,7 @@ Deno.test("backendsFor() takes ready addresses × the port matching by name and 
   deepStrictEqual(backendsFor({ protocol: "TCP" }, undefined), []);
 });
 
-Deno.test("desiredListeners() lists clusterIP, nodePort, local external and ingress IPs", () => {
+Deno.test("desiredListeners() lists clusterIP, nodePort, local external IPs and this node as ingress", () => {
   const svc = service("web", {
     type: "LoadBalancer",
     clusterIP: "127.43.0.10",
@@ -76,12 +76,10 @@ Deno.test("desiredListeners() lists clusterIP, nodePort, local external and ingr
   deepStrictEqual([...table.listeners.keys()].sort(), [
     "TCP/127.0.0.11:30080",
     "TCP/127.0.0.11:80",
-    "TCP/127.0.0.12:80",
     "TCP/127.0.0.50:80",
     "TCP/127.43.0.10:80",
     "UDP/127.0.0.11:30053",
     "UDP/127.0.0.11:53",
-    "UDP/127.0.0.12:53",
     "UDP/127.0.0.50:53",
     "UDP/127.43.0.10:53",
   ]);
@@ -92,6 +90,14 @@ Deno.test("desiredListeners() lists clusterIP, nodePort, local external and ingr
   equal(l.affinityTimeoutSeconds, 10800);
   deepStrictEqual(l.service, { namespace: "default", name: "web", uid: "uid-web" });
   deepStrictEqual(table.conflicts, []);
+
+  const nodeOnly = desiredListeners([svc], () => webEndpoints, { ...options, clusterWide: false });
+  deepStrictEqual([...nodeOnly.listeners.keys()].sort(), [
+    "TCP/127.0.0.11:30080",
+    "TCP/127.0.0.11:80",
+    "UDP/127.0.0.11:30053",
+    "UDP/127.0.0.11:53",
+  ], "without cluster-wide listeners: node ports and load-balancer ingress only");
 });
 
 Deno.test("desiredListeners() skips headless and ExternalName services and SCTP ports", () => {
