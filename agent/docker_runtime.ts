@@ -1,62 +1,23 @@
 /**
- * The one wrapper that owns every Docker call the agent makes (dockerode over the engine's unix
- * socket). It only lists and watches containers labelled with its own node name, so several
- * agents can share one engine; "already stopped" (304) and "not found" (404) count as success for
- * stop/remove; every Docker failure comes out as a {@linkcode DockerError} with a readable message.
+ * The one wrapper that owns every Docker call the agent makes (the Engine API over its unix
+ * socket, see docker_api.ts). It only lists and watches containers labelled with its own node
+ * name, so several agents can share one engine; "already stopped" (304) and "not found" (404)
+ * count as success for stop/remove; every Docker failure comes out as a {@linkcode DockerError}
+ * with a readable message saying what was being done.
  */
 
-// @ts-types="./dockerode.d.ts"
-import Docker from "dockerode";
-import type { NodeDuplex, NodeStream } from "./dockerode.d.ts";
-import { Buffer } from "node:buffer";
-import { createReadStream } from "node:fs";
-import type { Logger } from "../shared/log.ts";
-import { silentLogger } from "../shared/log.ts";
+import { type Logger, silentLogger } from "../shared/log.ts";
+import { DockerApi, DockerError } from "./docker_api.ts";
+import type * as DockerTypes from "./docker_types.ts";
 import { LABEL_NODE } from "./labels.ts";
 
-export type { Docker };
-
-/** A Docker failure with the operation it happened in and the engine's own message. */
-export class DockerError extends Error {
-  /** HTTP status from the engine, 0 when the engine couldn't be reached. */
-  readonly statusCode: number;
-  constructor(message: string, statusCode: number) {
-    super(message);
-    this.name = "DockerError";
-    this.statusCode = statusCode;
-  }
-}
+export { DockerError };
+/** The Engine API shapes: `Docker.ContainerCreateOptions`, `Docker.ContainerInspectInfo`, ... */
+export type * as Docker from "./docker_types.ts";
 
 /** True when `err` is a Docker 404 (no such container/image). */
 export function isDockerNotFound(err: unknown): boolean {
   return err instanceof DockerError && err.statusCode === 404;
-}
-
-interface RawDockerError {
-  statusCode?: number;
-  reason?: string;
-  json?: { message?: string } | string | null;
-  message?: string;
-  code?: string;
-}
-
-function engineMessage(err: RawDockerError): string {
-  if (err.json && typeof err.json === "object" && err.json.message) return err.json.message;
-  if (typeof err.json === "string" && err.json.trim()) return err.json.trim();
-  if (err.code === "ECONNREFUSED" || err.code === "ENOENT") {
-    return `cannot reach the Docker engine (${err.code})`;
-  }
-  // dockerode's own message: "(HTTP code 500) server error - <engine text>".
-  const m = /^\(HTTP code \d+\) [^-]*- (.+)$/s.exec(err.message ?? "");
-  if (m && m[1].trim()) return m[1].trim();
-  return err.message ?? err.reason ?? String(err);
-}
-
-/** Wraps anything dockerode throws into a {@linkcode DockerError} saying what we were doing. */
-export function toDockerError(err: unknown, what: string): DockerError {
-  if (err instanceof DockerError) return err;
-  const raw = (err ?? {}) as RawDockerError;
-  return new DockerError(`${what}: ${engineMessage(raw)}`, raw.statusCode ?? 0);
 }
 
 /** Options for {@linkcode DockerRuntime}. */
@@ -156,17 +117,14 @@ export class FrameDemuxer {
   }
 }
 
-function toBytes(chunk: unknown): Uint8Array {
-  if (chunk instanceof Uint8Array) return chunk;
-  if (typeof chunk === "string") return new TextEncoder().encode(chunk);
-  return new Uint8Array(Buffer.from(chunk as ArrayBuffer));
-}
-
-async function* jsonLines(stream: NodeStream): AsyncGenerator<Record<string, unknown>> {
+async function* jsonLines(
+  body: ReadableStream<Uint8Array> | null,
+): AsyncGenerator<Record<string, unknown>> {
+  if (!body) return;
   const decoder = new TextDecoder();
   let pending = "";
-  for await (const chunk of stream) {
-    pending += decoder.decode(toBytes(chunk), { stream: true });
+  for await (const chunk of body) {
+    pending += decoder.decode(chunk, { stream: true });
     let nl: number;
     while ((nl = pending.indexOf("\n")) >= 0) {
       const line = pending.slice(0, nl).trim();
@@ -177,76 +135,72 @@ async function* jsonLines(stream: NodeStream): AsyncGenerator<Record<string, unk
   if (pending.trim()) yield JSON.parse(pending.trim());
 }
 
-function destroy(stream: NodeStream): void {
-  stream.destroy?.();
+function decodeAll(parts: Uint8Array[]): string {
+  return new TextDecoder().decode(parts.reduce((a, b) => concat(a, b), new Uint8Array(0)));
 }
+
+function short(id: string): string {
+  return /^[0-9a-f]{64}$/.test(id) ? id.slice(0, 12) : id;
+}
+
+const enc = encodeURIComponent;
 
 /** The agent's handle on the local Docker engine. */
 export class DockerRuntime {
-  /** The raw dockerode client, for the rare call not wrapped here. */
-  readonly docker: Docker;
   readonly nodeName: string;
   readonly socketPath: string;
+  readonly #api: DockerApi;
   readonly #log: Logger;
 
   constructor(options: DockerRuntimeOptions) {
     this.nodeName = options.nodeName;
     this.socketPath = options.socketPath ?? "/var/run/docker.sock";
-    this.docker = new Docker({ socketPath: this.socketPath });
+    this.#api = new DockerApi(this.socketPath);
     this.#log = options.logger ?? silentLogger;
   }
 
   /** Engine version facts (`Version`, `ApiVersion`, `KernelVersion`, `Os`, `Arch`). */
-  async version(): Promise<Docker.DockerVersion> {
-    try {
-      return await this.docker.version();
-    } catch (e) {
-      throw toDockerError(e, `Docker engine at ${this.socketPath}`);
-    }
+  version(): Promise<DockerTypes.DockerVersion> {
+    return this.#api.json("GET", "/version", `Docker engine at ${this.socketPath}`);
   }
 
   /** `docker info` (used for the node's runtime facts). */
-  async info(): Promise<Record<string, unknown>> {
-    try {
-      return await this.docker.info();
-    } catch (e) {
-      throw toDockerError(e, `Docker engine at ${this.socketPath}`);
-    }
+  info(): Promise<Record<string, unknown>> {
+    return this.#api.json("GET", "/info", `Docker engine at ${this.socketPath}`);
   }
 
   /**
    * This node's containers (running and exited), optionally narrowed by more labels.
    * Never returns containers of another node.
    */
-  async listContainers(labels: Record<string, string> = {}): Promise<Docker.ContainerInfo[]> {
+  listContainers(labels: Record<string, string> = {}): Promise<DockerTypes.ContainerInfo[]> {
     const filter = [`${LABEL_NODE}=${this.nodeName}`];
     for (const [k, v] of Object.entries(labels)) filter.push(`${k}=${v}`);
-    try {
-      return await this.docker.listContainers({ all: true, filters: { label: filter } });
-    } catch (e) {
-      throw toDockerError(e, "list containers");
-    }
+    return this.#api.json("GET", "/containers/json", "list containers", {
+      query: { all: 1, filters: { label: filter } },
+    });
   }
 
   /** Creates a container (the node label is always added) and returns its ID. */
-  async createContainer(options: Docker.ContainerCreateOptions): Promise<string> {
+  async createContainer(options: DockerTypes.ContainerCreateOptions): Promise<string> {
+    const { name, ...config } = options;
     const labels = { ...options.Labels, [LABEL_NODE]: this.nodeName };
-    try {
-      const c = await this.docker.createContainer({ ...options, Labels: labels });
-      return c.id;
-    } catch (e) {
-      throw toDockerError(e, `create container ${options.name ?? ""}`.trim());
-    }
+    const r = await this.#api.json<{ Id: string }>(
+      "POST",
+      "/containers/create",
+      `create container ${name ?? ""}`.trim(),
+      { query: { name }, body: { ...config, Labels: labels } },
+    );
+    return r.Id;
   }
 
   /** Starts a container; already running is fine. */
   async startContainer(id: string): Promise<void> {
     try {
-      await this.docker.getContainer(id).start();
+      await this.#api.call("POST", `/containers/${enc(id)}/start`, `start container ${short(id)}`);
     } catch (e) {
-      const err = toDockerError(e, `start container ${short(id)}`);
-      if (err.statusCode === 304) return;
-      throw err;
+      if (e instanceof DockerError && e.statusCode === 304) return;
+      throw e;
     }
   }
 
@@ -256,92 +210,93 @@ export class DockerRuntime {
    */
   async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
     try {
-      await this.docker.getContainer(id).stop({ t: Math.max(0, Math.floor(timeoutSeconds)) });
+      await this.#api.call("POST", `/containers/${enc(id)}/stop`, `stop container ${short(id)}`, {
+        query: { t: Math.max(0, Math.floor(timeoutSeconds)) },
+      });
     } catch (e) {
-      const err = toDockerError(e, `stop container ${short(id)}`);
-      if (err.statusCode === 304 || err.statusCode === 404) return;
+      if (!(e instanceof DockerError)) throw e;
+      if (e.statusCode === 304 || e.statusCode === 404) return;
       // 409 "is not running" after a race with its own exit.
-      if (err.statusCode === 409 && /not running/i.test(err.message)) return;
-      throw err;
+      if (e.statusCode === 409 && /not running/i.test(e.message)) return;
+      throw e;
     }
   }
 
   /** Sends a signal (default SIGKILL); a stopped or missing container is success. */
   async killContainer(id: string, signal = "SIGKILL"): Promise<void> {
     try {
-      await this.docker.getContainer(id).kill({ signal });
+      await this.#api.call("POST", `/containers/${enc(id)}/kill`, `kill container ${short(id)}`, {
+        query: { signal },
+      });
     } catch (e) {
-      const err = toDockerError(e, `kill container ${short(id)}`);
-      if (err.statusCode === 304 || err.statusCode === 404) return;
-      if (err.statusCode === 409 && /not running/i.test(err.message)) return;
-      throw err;
+      if (!(e instanceof DockerError)) throw e;
+      if (e.statusCode === 304 || e.statusCode === 404) return;
+      if (e.statusCode === 409 && /not running/i.test(e.message)) return;
+      throw e;
     }
   }
 
   /** Removes a container (forcefully: running ones are killed); missing is success. */
   async removeContainer(id: string): Promise<void> {
     try {
-      await this.docker.getContainer(id).remove({ force: true, v: true });
+      await this.#api.call("DELETE", `/containers/${enc(id)}`, `remove container ${short(id)}`, {
+        query: { force: true, v: true },
+      });
     } catch (e) {
-      const err = toDockerError(e, `remove container ${short(id)}`);
-      if (err.statusCode === 404) return;
+      if (!(e instanceof DockerError)) throw e;
+      if (e.statusCode === 404) return;
       // Removal already in progress (another remove raced us) also ends in "gone".
-      if (err.statusCode === 409 && /already in progress/i.test(err.message)) return;
-      throw err;
+      if (e.statusCode === 409 && /already in progress/i.test(e.message)) return;
+      throw e;
     }
   }
 
   /** Full container facts, or `undefined` when it doesn't exist. */
-  async inspectContainer(id: string): Promise<Docker.ContainerInspectInfo | undefined> {
+  async inspectContainer(id: string): Promise<DockerTypes.ContainerInspectInfo | undefined> {
     try {
-      return await this.docker.getContainer(id).inspect();
+      return await this.#api.json(
+        "GET",
+        `/containers/${enc(id)}/json`,
+        `inspect container ${short(id)}`,
+      );
     } catch (e) {
-      const err = toDockerError(e, `inspect container ${short(id)}`);
-      if (err.statusCode === 404) return undefined;
-      throw err;
+      if (isDockerNotFound(e)) return undefined;
+      throw e;
     }
   }
 
   /** Image facts, or `undefined` when the engine doesn't have it. */
-  async inspectImage(ref: string): Promise<Docker.ImageInspectInfo | undefined> {
+  async inspectImage(ref: string): Promise<DockerTypes.ImageInspectInfo | undefined> {
     try {
-      return await this.docker.getImage(ref).inspect();
+      return await this.#api.json("GET", `/images/${ref}/json`, `inspect image ${ref}`);
     } catch (e) {
-      const err = toDockerError(e, `inspect image ${ref}`);
-      if (err.statusCode === 404) return undefined;
-      throw err;
+      if (isDockerNotFound(e)) return undefined;
+      throw e;
     }
   }
 
   /** All images (for the node's `status.images`). */
-  async listImages(): Promise<Docker.ImageInfo[]> {
-    try {
-      return await this.docker.listImages();
-    } catch (e) {
-      throw toDockerError(e, "list images");
-    }
+  listImages(): Promise<DockerTypes.ImageInfo[]> {
+    return this.#api.json("GET", "/images/json", "list images");
   }
 
   /** Pulls an image; throws with the registry's message on failure. */
   async pullImage(ref: string, signal?: AbortSignal): Promise<void> {
-    let stream: NodeStream;
+    const what = `pull image ${ref}`;
+    // A reference without a tag or digest means :latest (Docker would pull every tag).
+    const lastPart = ref.slice(ref.lastIndexOf("/") + 1);
+    const tagged = ref.includes("@") || lastPart.includes(":");
+    const res = await this.#api.request("POST", "/images/create", what, {
+      query: { fromImage: tagged ? ref : `${ref}:latest` },
+      signal,
+    });
     try {
-      stream = await this.docker.pull(ref);
-    } catch (e) {
-      throw toDockerError(e, `pull image ${ref}`);
-    }
-    const onAbort = () => destroy(stream);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    try {
-      for await (const msg of jsonLines(stream)) {
-        if (typeof msg.error === "string") {
-          throw new DockerError(`pull image ${ref}: ${msg.error}`, 500);
-        }
+      for await (const msg of jsonLines(res.body)) {
+        if (typeof msg.error === "string") throw new DockerError(`${what}: ${msg.error}`, 500);
       }
     } catch (e) {
-      throw toDockerError(e, `pull image ${ref}`);
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
+      if (e instanceof DockerError) throw e;
+      throw new DockerError(`${what}: ${(e as Error).message}`, 0);
     }
   }
 
@@ -350,20 +305,64 @@ export class DockerRuntime {
    * Returns the image references it loaded.
    */
   async loadImage(path: string): Promise<string[]> {
-    const loaded: string[] = [];
+    const what = `load image tarball ${path}`;
+    let file: Deno.FsFile;
     try {
-      const stream = await this.docker.loadImage(createReadStream(path), { quiet: true });
-      for await (const msg of jsonLines(stream)) {
-        if (typeof msg.error === "string") throw new DockerError(msg.error, 500);
-        const m = typeof msg.stream === "string"
-          ? /Loaded image(?: ID)?: (\S+)/.exec(msg.stream)
-          : null;
-        if (m) loaded.push(m[1]);
-      }
+      file = await Deno.open(path);
     } catch (e) {
-      throw toDockerError(e, `load image tarball ${path}`);
+      throw new DockerError(`${what}: ${(e as Error).message}`, 0);
+    }
+    const loaded: string[] = [];
+    const res = await this.#api.request("POST", "/images/load", what, {
+      query: { quiet: 1 },
+      body: file.readable,
+      contentType: "application/x-tar",
+    });
+    for await (const msg of jsonLines(res.body)) {
+      if (typeof msg.error === "string") throw new DockerError(`${what}: ${msg.error}`, 500);
+      const m = typeof msg.stream === "string"
+        ? /Loaded image(?: ID)?: (\S+)/.exec(msg.stream)
+        : null;
+      if (m) loaded.push(m[1]);
     }
     return loaded;
+  }
+
+  async #createExec(
+    id: string,
+    cmd: string[],
+    options: { stdin: boolean; tty: boolean },
+    what: string,
+  ): Promise<string> {
+    const r = await this.#api.json<{ Id: string }>(
+      "POST",
+      `/containers/${enc(id)}/exec`,
+      what,
+      {
+        body: {
+          Cmd: cmd,
+          AttachStdin: options.stdin,
+          AttachStdout: true,
+          AttachStderr: true,
+          Tty: options.tty,
+        },
+      },
+    );
+    return r.Id;
+  }
+
+  async #execExitCode(execId: string, what: string): Promise<number> {
+    // The engine may report the exit code a moment after the stream ends.
+    for (let i = 0; i < 100; i++) {
+      const info = await this.#api.json<{ Running: boolean; ExitCode: number | null }>(
+        "GET",
+        `/exec/${enc(execId)}/json`,
+        what,
+      );
+      if (!info.Running && info.ExitCode !== null) return info.ExitCode;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return -1;
   }
 
   /**
@@ -376,70 +375,37 @@ export class DockerRuntime {
     options: { timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<ExecResult> {
     const what = `exec ${JSON.stringify(cmd.join(" "))} in container ${short(id)}`;
-    let execObj: Docker.Exec;
-    let stream: NodeStream;
-    try {
-      execObj = await this.docker.getContainer(id).exec({
-        Cmd: cmd,
-        AttachStdout: true,
-        AttachStderr: true,
-      });
-      stream = await execObj.start({ hijack: true, stdin: false });
-    } catch (e) {
-      throw toDockerError(e, what);
-    }
-    const demux = new FrameDemuxer();
+    const execId = await this.#createExec(id, cmd, { stdin: false, tty: false }, what);
+    const ac = new AbortController();
+    const onAbort = () => ac.abort();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    let timedOut = false;
+    const timer = options.timeoutMs !== undefined
+      ? setTimeout(() => {
+        timedOut = true;
+        ac.abort();
+      }, options.timeoutMs)
+      : undefined;
     const out: Uint8Array[] = [];
     const err: Uint8Array[] = [];
-    let timedOut = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const finished = (async () => {
-      for await (const chunk of stream) {
-        for (const f of demux.push(toBytes(chunk))) {
-          (f.stream === "stderr" ? err : out).push(f.data);
-        }
-      }
-    })();
-    const timeout = new Promise<void>((resolve) => {
-      if (options.timeoutMs !== undefined) {
-        timer = setTimeout(() => {
-          timedOut = true;
-          resolve();
-        }, options.timeoutMs);
-      }
-    });
-    const onAbort = () => destroy(stream);
-    options.signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      await Promise.race([finished, timeout]);
+      const res = await this.#api.request("POST", `/exec/${enc(execId)}/start`, what, {
+        body: { Detach: false, Tty: false },
+        signal: ac.signal,
+      });
+      const demux = new FrameDemuxer();
+      for await (const chunk of res.body ?? []) {
+        for (const f of demux.push(chunk)) (f.stream === "stderr" ? err : out).push(f.data);
+      }
     } catch (e) {
-      throw toDockerError(e, what);
+      if (!ac.signal.aborted) throw e;
     } finally {
       clearTimeout(timer);
       options.signal?.removeEventListener("abort", onAbort);
-      if (timedOut) {
-        destroy(stream);
-        await finished.catch(() => {});
-      }
     }
-    const decode = (parts: Uint8Array[]) =>
-      new TextDecoder().decode(parts.reduce((a, b) => concat(a, b), new Uint8Array(0)));
-    if (timedOut) return { exitCode: -1, stdout: decode(out), stderr: decode(err), timedOut };
-    let exitCode = -1;
-    try {
-      // The engine may report the exit code a moment after the stream ends.
-      for (let i = 0; i < 50; i++) {
-        const info = await execObj.inspect();
-        if (!info.Running && info.ExitCode !== null) {
-          exitCode = info.ExitCode;
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    } catch (e) {
-      throw toDockerError(e, what);
-    }
-    return { exitCode, stdout: decode(out), stderr: decode(err), timedOut: false };
+    if (timedOut) return { exitCode: -1, stdout: decodeAll(out), stderr: decodeAll(err), timedOut };
+    const exitCode = await this.#execExitCode(execId, what);
+    return { exitCode, stdout: decodeAll(out), stderr: decodeAll(err), timedOut: false };
   }
 
   /**
@@ -452,47 +418,92 @@ export class DockerRuntime {
     options: { stdin: boolean; tty: boolean },
   ): Promise<ExecSession> {
     const what = `exec ${JSON.stringify(cmd.join(" "))} in container ${short(id)}`;
-    let execObj: Docker.Exec;
-    let stream: NodeDuplex;
-    try {
-      execObj = await this.docker.getContainer(id).exec({
-        Cmd: cmd,
-        AttachStdin: options.stdin,
-        AttachStdout: true,
-        AttachStderr: true,
-        Tty: options.tty,
-      });
-      stream = await execObj.start({ hijack: true, stdin: options.stdin, Tty: options.tty });
-    } catch (e) {
-      throw toDockerError(e, what);
-    }
+    const execId = await this.#createExec(id, cmd, options, what);
+    const conn = await this.#api.hijack(
+      `/exec/${enc(execId)}/start`,
+      { Detach: false, Tty: options.tty },
+      what,
+    );
     const demux = new FrameDemuxer();
+    let writing: Promise<void> = Promise.resolve();
     async function* output(): AsyncGenerator<{ stream: "stdout" | "stderr"; data: Uint8Array }> {
       try {
-        for await (const chunk of stream) {
-          const bytes = toBytes(chunk);
-          if (options.tty) yield { stream: "stdout", data: bytes };
-          else yield* demux.push(bytes);
+        for await (const chunk of conn.readable) {
+          if (options.tty) yield { stream: "stdout", data: chunk };
+          else yield* demux.push(chunk);
         }
       } catch {
         // The connection closing is the normal end of an exec.
+      } finally {
+        conn.close();
       }
     }
     return {
       output: output(),
-      write: (data) => void stream.write(data),
-      closeStdin: () => stream.end(),
-      resize: async (width, height) => {
-        await execObj.resize({ w: width, h: height }).catch(() => {});
+      write: (data) => {
+        writing = writing.then(() => conn.write(data)).catch(() => {});
       },
-      close: () => stream.destroy?.(),
-      exitCode: async () => {
-        for (let i = 0; i < 100; i++) {
-          const info = await execObj.inspect().catch(() => undefined);
-          if (info && !info.Running && info.ExitCode !== null) return info.ExitCode;
-          await new Promise((r) => setTimeout(r, 10));
+      closeStdin: () => {
+        writing = writing.then(() => conn.closeWrite());
+      },
+      resize: async (width, height) => {
+        await this.#api.call("POST", `/exec/${enc(execId)}/resize`, what, {
+          query: { h: height, w: width },
+        }).catch(() => {});
+      },
+      close: () => conn.close(),
+      exitCode: () => this.#execExitCode(execId, what),
+    };
+  }
+
+  /**
+   * Attaches to a running container's main process (kubectl attach): its output from now on,
+   * stdin when asked (and the container was created with `OpenStdin`), resizes, and its exit
+   * code once it ended (0 when it is still running, i.e. the caller detached).
+   */
+  async attachSession(
+    id: string,
+    options: { stdin: boolean },
+  ): Promise<ExecSession & { tty: boolean }> {
+    const what = `attach to container ${short(id)}`;
+    const info = await this.inspectContainer(id);
+    if (!info) throw new DockerError(`${what}: no such container`, 404);
+    const tty = info.Config.Tty;
+    const stdin = options.stdin && (info.Config.OpenStdin ?? false);
+    const query = `stream=1&stdout=1&stderr=1&stdin=${stdin ? 1 : 0}`;
+    const conn = await this.#api.hijack(`/containers/${enc(id)}/attach?${query}`, undefined, what);
+    const demux = new FrameDemuxer();
+    let writing: Promise<void> = Promise.resolve();
+    async function* output(): AsyncGenerator<{ stream: "stdout" | "stderr"; data: Uint8Array }> {
+      try {
+        for await (const chunk of conn.readable) {
+          if (tty) yield { stream: "stdout", data: chunk };
+          else yield* demux.push(chunk);
         }
-        return -1;
+      } catch {
+        // The connection closing is the normal end of an attachment.
+      } finally {
+        conn.close();
+      }
+    }
+    return {
+      tty,
+      output: output(),
+      write: (data) => {
+        if (stdin) writing = writing.then(() => conn.write(data)).catch(() => {});
+      },
+      closeStdin: () => {
+        writing = writing.then(() => conn.closeWrite());
+      },
+      resize: async (width, height) => {
+        await this.#api.call("POST", `/containers/${enc(id)}/resize`, what, {
+          query: { h: height, w: width },
+        }).catch(() => {});
+      },
+      close: () => conn.close(),
+      exitCode: async () => {
+        const after = await this.inspectContainer(id).catch(() => undefined);
+        return after && !after.State.Running ? after.State.ExitCode : 0;
       },
     };
   }
@@ -507,96 +518,45 @@ export class DockerRuntime {
     const info = await this.inspectContainer(id);
     if (!info) throw new DockerError(`${what}: no such container`, 404);
     const tty = info.Config.Tty;
-    const base = {
-      stdout: true,
-      stderr: true,
-      timestamps: options.timestamps ?? false,
-      since: options.since ?? 0,
-      // The engine takes "all"; the typings only know numbers.
-      tail: (options.tail ?? "all") as number,
-    };
-    const container = this.docker.getContainer(id);
-    if (!options.follow) {
-      let buf: Uint8Array;
-      try {
-        buf = await container.logs({ ...base, follow: false });
-      } catch (e) {
-        throw toDockerError(e, what);
-      }
-      const bytes = toBytes(buf);
-      const data: Uint8Array = tty ? bytes : new FrameDemuxer().push(bytes).reduce(
-        (a: Uint8Array, f) => concat(a, f.data),
-        new Uint8Array(0),
-      );
-      return new ReadableStream({
-        start(c) {
-          if (data.length) c.enqueue(data);
-          c.close();
-        },
-      });
-    }
-    let stream: NodeStream;
-    try {
-      stream = await container.logs({ ...base, follow: true });
-    } catch (e) {
-      throw toDockerError(e, what);
-    }
-    const demux = new FrameDemuxer();
-    const iterator = stream[Symbol.asyncIterator]();
-    const onAbort = () => destroy(stream);
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-    const cleanup = () => {
-      options.signal?.removeEventListener("abort", onAbort);
-      destroy(stream);
-    };
-    return new ReadableStream<Uint8Array>({
-      async pull(c) {
-        try {
-          for (;;) {
-            const r = await iterator.next();
-            if (r.done) {
-              cleanup();
-              c.close();
-              return;
-            }
-            const bytes = toBytes(r.value);
-            if (tty) {
-              c.enqueue(bytes);
-              return;
-            }
-            const frames = demux.push(bytes);
-            if (frames.length) {
-              for (const f of frames) c.enqueue(f.data);
-              return;
-            }
-          }
-        } catch {
-          // Aborted or the engine closed the connection: end the log stream.
-          cleanup();
-          c.close();
-        }
+    const res = await this.#api.request("GET", `/containers/${enc(id)}/logs`, what, {
+      query: {
+        stdout: 1,
+        stderr: 1,
+        follow: options.follow ? 1 : 0,
+        timestamps: options.timestamps ? 1 : 0,
+        tail: options.tail ?? "all",
+        since: options.since ?? 0,
       },
-      cancel() {
-        cleanup();
-      },
+      signal: options.signal,
     });
+    const body = res.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+    if (tty) return body;
+    const demux = new FrameDemuxer();
+    return body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, c) {
+          for (const f of demux.push(chunk)) c.enqueue(f.data);
+        },
+      }),
+    );
   }
 
   /** One resource sample of a running container. */
   async stats(id: string): Promise<ContainerStatsSample> {
-    try {
-      const s = await this.docker.getContainer(id).stats({ stream: false, "one-shot": true });
-      const mem = s.memory_stats ?? {};
-      const st = (mem as { stats?: Record<string, number> }).stats ?? {};
-      const cache = st.inactive_file ?? st.total_inactive_file ?? st.cache ?? 0;
-      return {
-        cpuUsageNanos: s.cpu_stats?.cpu_usage?.total_usage ?? 0,
-        memoryWorkingSetBytes: Math.max(0, (mem.usage ?? 0) - cache),
-        timestamp: Date.now(),
-      };
-    } catch (e) {
-      throw toDockerError(e, `stats of container ${short(id)}`);
-    }
+    const s = await this.#api.json<DockerTypes.ContainerStats>(
+      "GET",
+      `/containers/${enc(id)}/stats`,
+      `stats of container ${short(id)}`,
+      { query: { stream: false, "one-shot": true } },
+    );
+    const mem = s.memory_stats ?? {};
+    const st = mem.stats ?? {};
+    const cache = st.inactive_file ?? st.total_inactive_file ?? st.cache ?? 0;
+    return {
+      cpuUsageNanos: s.cpu_stats?.cpu_usage?.total_usage ?? 0,
+      memoryWorkingSetBytes: Math.max(0, (mem.usage ?? 0) - cache),
+      timestamp: Date.now(),
+    };
   }
 
   /**
@@ -610,20 +570,14 @@ export class DockerRuntime {
   ): Promise<void> {
     let delay = 100;
     while (!signal.aborted) {
-      let stream: NodeStream | undefined;
-      const onAbort = () => stream && destroy(stream);
-      signal.addEventListener("abort", onAbort, { once: true });
       try {
-        stream = await this.docker.getEvents({
-          filters: { type: ["container"], label: [`${LABEL_NODE}=${this.nodeName}`] },
+        const res = await this.#api.request("GET", "/events", "events", {
+          query: { filters: { type: ["container"], label: [`${LABEL_NODE}=${this.nodeName}`] } },
+          signal,
         });
-        if (signal.aborted) {
-          destroy(stream);
-          break;
-        }
         delay = 100;
         handlers.onConnect?.();
-        for await (const msg of jsonLines(stream)) {
+        for await (const msg of jsonLines(res.body)) {
           const actor = (msg.Actor ?? {}) as { ID?: string; Attributes?: Record<string, string> };
           const attrs = actor.Attributes ?? {};
           const action = String(msg.Action ?? msg.status ?? "");
@@ -639,11 +593,9 @@ export class DockerRuntime {
       } catch (e) {
         if (signal.aborted) break;
         this.#log.warn("Docker event stream failed; reconnecting", {
-          error: toDockerError(e, "events").message,
+          error: (e as Error).message,
           retryMs: delay,
         });
-      } finally {
-        signal.removeEventListener("abort", onAbort);
       }
       if (signal.aborted) break;
       await sleep(delay, signal);
@@ -664,8 +616,4 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener("abort", done, { once: true });
   });
-}
-
-function short(id: string): string {
-  return /^[0-9a-f]{64}$/.test(id) ? id.slice(0, 12) : id;
 }
