@@ -1,0 +1,89 @@
+/**
+ * The agent's endpoints that speak kubectl's own streaming protocols (shared/remotecommand), so
+ * the API server relays kubectl's WebSocket to them unchanged:
+ * - `attach`: the channel protocol joined to the container's main process (`docker attach`);
+ * - `portForward` with kubectl's SPDY-in-WebSocket tunnel (offered as
+ *   `SPDY-3.1+portforward.k8s.io` on the server → agent hop) or the port-forward channel
+ *   protocol: every forwarded connection is dialled to the pod's IP on this node.
+ */
+import type { Logger } from "../shared/log.ts";
+import {
+  PORT_FORWARD_CHANNEL_PROTOCOLS,
+  serveExecWebSocket,
+  servePortForwardWebSocket,
+  SPDY_PORT_FORWARD_PROTOCOL,
+  SPDY_PORT_FORWARD_PROTOCOL_ALIAS,
+} from "../shared/remotecommand/mod.ts";
+import type { DockerRuntime } from "./docker_runtime.ts";
+import { findRunningContainer, podAddress } from "./stream_api.ts";
+
+/** The WebSocket subprotocols of kubectl's port-forward the agent serves. */
+const KUBECTL_PORT_FORWARD_PROTOCOLS: readonly string[] = [
+  SPDY_PORT_FORWARD_PROTOCOL,
+  SPDY_PORT_FORWARD_PROTOCOL_ALIAS,
+  ...PORT_FORWARD_CHANNEL_PROTOCOLS,
+];
+
+/** True when the request offers one of kubectl's port-forward protocols. */
+export function offersKubectlPortForward(req: Request): boolean {
+  const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
+  return offered.some((p) => KUBECTL_PORT_FORWARD_PROTOCOLS.includes(p));
+}
+
+/**
+ * Serves kubectl's port-forward protocol for a pod of this node: each connection kubectl opens
+ * is dialled to the pod's IP (its infra container's address) and the requested port.
+ */
+export function servePodPortForward(
+  req: Request,
+  target: { namespace: string; pod: string; nodeAddress: string },
+  options: { rt: DockerRuntime; logger?: Logger },
+): Response {
+  return servePortForwardWebSocket(req, async (port) => {
+    const ip = await podAddress(options.rt, target);
+    if (!ip) throw new Error(`pod ${target.pod} has no running sandbox on this node`);
+    return await Deno.connect({ hostname: ip, port });
+  }, { logger: options.logger });
+}
+
+/**
+ * Attaches the client to the container's main process (`kubectl attach`): its output from now
+ * on, stdin when the container was created with `stdin: true`, and terminal resizes. The
+ * attachment ends when the process exits (exit code in the final Status) or the client leaves
+ * (the process keeps running).
+ */
+export function serveAttach(
+  req: Request,
+  target: { namespace: string; pod: string; container: string },
+  options: { rt: DockerRuntime; logger?: Logger },
+): Response {
+  const url = new URL(req.url);
+  const wantStdin = ["true", "1"].includes(url.searchParams.get("stdin") ?? "");
+  return serveExecWebSocket(req, async (io) => {
+    const id = await findRunningContainer(options.rt, target);
+    if (!id) throw new Error(`container ${target.container} is not running in pod ${target.pod}`);
+    const session = await options.rt.attachSession(id, { stdin: wantStdin });
+    const onAbort = () => session.close();
+    io.signal.addEventListener("abort", onAbort, { once: true });
+    const pumpStdin = wantStdin
+      ? (async () => {
+        for await (const chunk of io.stdin) session.write(chunk);
+      })().catch(() => {})
+      : undefined;
+    (async () => {
+      for await (const size of io.resize) await session.resize(size.width, size.height);
+    })().catch(() => {});
+    const stdout = io.stdout.getWriter();
+    const stderr = io.stderr.getWriter();
+    try {
+      for await (const f of session.output) {
+        await (f.stream === "stderr" ? stderr : stdout).write(f.data);
+      }
+    } finally {
+      io.signal.removeEventListener("abort", onAbort);
+      session.close();
+      void pumpStdin;
+    }
+    return { exitCode: await session.exitCode() };
+  }, { logger: options.logger });
+}

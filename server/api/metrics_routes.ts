@@ -1,0 +1,208 @@
+/**
+ * The metrics.k8s.io/v1beta1 API `kubectl top` reads, computed on request as metrics-server
+ * does: the server asks every node's agent for `GET /stats` (in parallel, with a short timeout,
+ * each answer cached for a few seconds) and answers NodeMetrics / PodMetrics built by
+ * metrics_api.ts. Nodes whose agent does not answer are left out, as metrics-server leaves out
+ * nodes it could not scrape. Mounted through `createApp`'s `extraRoutes`, before the generic
+ * `/apis/{group}/{version}/*` route (these kinds are never stored).
+ */
+import type { Context, Hono } from "hono";
+import type { KubeObject } from "../../shared/api/object.ts";
+import { NotFoundError } from "../../shared/errors.ts";
+import { parseSelector } from "../../shared/labels.ts";
+import { type Logger, silentLogger } from "../../shared/log.ts";
+import type { AgentDialer } from "../agent_dialer.ts";
+import { authorize, type User } from "../auth/authorizer.ts";
+import {
+  nodeMetrics,
+  nodeMetricsList,
+  type NodeUsage,
+  podMetrics,
+  podMetricsList,
+  type PodUsage,
+} from "./metrics_api.ts";
+import { jsonResponse } from "./responses.ts";
+
+/** What an agent's `GET /stats` answers (agent/stats.ts `StatsSummary`). */
+export interface AgentStats {
+  node: {
+    name: string;
+    cpuNanoCores: number;
+    memoryBytes: number;
+    timestamp: string;
+    windowSeconds: number;
+  };
+  pods: {
+    namespace: string;
+    name: string;
+    containers: { name: string; cpuNanoCores: number; memoryBytes: number }[];
+    timestamp: string;
+    windowSeconds: number;
+  }[];
+}
+
+/** Options of {@linkcode metricsRoutes}. */
+export interface MetricsRoutesOptions {
+  dialer: AgentDialer;
+  /** Every Node (from the watch cache). */
+  nodes: () => KubeObject[];
+  /** The pods of a namespace, or of all namespaces. */
+  pods: (namespace?: string) => KubeObject[];
+  /** How long one agent's stats are reused; default 10 s (metrics-server's resolution). */
+  cacheMs?: number;
+  /** How long to wait for one agent; default 5 s (its first sample takes ~0.5 s). */
+  timeoutMs?: number;
+  logger?: Logger;
+}
+
+type App = Hono<{ Variables: { user: User } }>;
+
+const GROUP = "metrics.k8s.io";
+const VERSION = "v1beta1";
+const BASE = `/apis/${GROUP}/${VERSION}`;
+
+/** Returns the `extraRoutes` function mounting the metrics API on the server's app. */
+export function metricsRoutes(options: MetricsRoutesOptions): (app: App) => void {
+  const stats = new StatsCache(options);
+  return (app) => {
+    const allowed = (
+      c: Context<{ Variables: { user: User } }>,
+      resource: string,
+      name?: string,
+      namespace?: string,
+    ) =>
+      authorize(c.get("user"), name ? "get" : "list", {
+        group: GROUP,
+        version: VERSION,
+        resource,
+        name,
+        namespace,
+      });
+
+    app.get(`${BASE}/nodes`, async (c) => {
+      allowed(c, "nodes");
+      const selector = labelSelector(c.req.query("labelSelector"));
+      const items = (await nodeUsages(options.nodes(), stats))
+        .filter((u) => selector(u.labels ?? {}));
+      return jsonResponse(nodeMetricsList(items));
+    });
+    app.get(`${BASE}/nodes/:name`, async (c) => {
+      const name = c.req.param("name");
+      allowed(c, "nodes", name);
+      const node = options.nodes().find((n) => n.metadata.name === name);
+      const usage = node && (await nodeUsages([node], stats))[0];
+      if (!usage) throw notFound("nodes", name);
+      return jsonResponse(nodeMetrics(usage));
+    });
+
+    const listPods = async (c: Context<{ Variables: { user: User } }>, namespace?: string) => {
+      allowed(c, "pods", undefined, namespace);
+      const selector = labelSelector(c.req.query("labelSelector"));
+      const pods = options.pods(namespace).filter((p) => selector(p.metadata.labels ?? {}));
+      return jsonResponse(podMetricsList(await podUsages(pods, stats)));
+    };
+    app.get(`${BASE}/pods`, (c) => listPods(c));
+    app.get(`${BASE}/namespaces/:namespace/pods`, (c) => listPods(c, c.req.param("namespace")));
+    app.get(`${BASE}/namespaces/:namespace/pods/:name`, async (c) => {
+      const { namespace, name } = c.req.param();
+      allowed(c, "pods", name, namespace);
+      const pod = options.pods(namespace).find((p) => p.metadata.name === name);
+      const usage = pod && (await podUsages([pod], stats))[0];
+      if (!usage) throw notFound("pods", name);
+      return jsonResponse(podMetrics(usage));
+    });
+  };
+}
+
+function notFound(resource: "nodes" | "pods", name: string): NotFoundError {
+  const plural = resource === "nodes" ? "nodemetrics" : "podmetrics";
+  return new NotFoundError(
+    { resource: plural, group: GROUP, name },
+    `${plural}.${GROUP} "${name}" not found`,
+  );
+}
+
+function labelSelector(text: string | undefined): (labels: Record<string, string>) => boolean {
+  if (!text) return () => true;
+  const selector = parseSelector(text);
+  return (labels) => selector.matches(labels);
+}
+
+async function nodeUsages(nodes: KubeObject[], stats: StatsCache): Promise<NodeUsage[]> {
+  const answers = await Promise.all(nodes.map((n) => stats.get(n.metadata.name!)));
+  const out: NodeUsage[] = [];
+  nodes.forEach((node, i) => {
+    const s = answers[i]?.node;
+    if (!s) return;
+    out.push({
+      name: node.metadata.name!,
+      cpuNanoCores: s.cpuNanoCores,
+      memoryBytes: s.memoryBytes,
+      timestamp: new Date(s.timestamp),
+      windowSeconds: s.windowSeconds,
+      labels: node.metadata.labels,
+    });
+  });
+  return out;
+}
+
+async function podUsages(pods: KubeObject[], stats: StatsCache): Promise<PodUsage[]> {
+  const nodeNames = [...new Set(pods.map((p) => p.spec?.nodeName).filter((n) => n))] as string[];
+  const answers = await Promise.all(nodeNames.map((n) => stats.get(n)));
+  const byKey = new Map<string, AgentStats["pods"][number]>();
+  for (const answer of answers) {
+    for (const p of answer?.pods ?? []) byKey.set(`${p.namespace}/${p.name}`, p);
+  }
+  const out: PodUsage[] = [];
+  for (const pod of pods) {
+    const s = byKey.get(`${pod.metadata.namespace}/${pod.metadata.name}`);
+    // A pod the agent reports no running container of has no metrics yet, as in metrics-server.
+    if (!s || s.containers.length === 0) continue;
+    out.push({
+      namespace: pod.metadata.namespace!,
+      name: pod.metadata.name!,
+      containers: s.containers,
+      timestamp: new Date(s.timestamp),
+      windowSeconds: s.windowSeconds,
+      labels: pod.metadata.labels,
+    });
+  }
+  return out;
+}
+
+/** One agent's latest `/stats`, fetched at most once per `cacheMs` (concurrent callers share). */
+class StatsCache {
+  readonly #options: MetricsRoutesOptions;
+  readonly #entries = new Map<string, { at: number; value: Promise<AgentStats | undefined> }>();
+  readonly #logger: Logger;
+
+  constructor(options: MetricsRoutesOptions) {
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+  }
+
+  get(nodeName: string): Promise<AgentStats | undefined> {
+    const now = Date.now();
+    const cached = this.#entries.get(nodeName);
+    if (cached && now - cached.at < (this.#options.cacheMs ?? 10_000)) return cached.value;
+    const value = this.#fetch(nodeName);
+    this.#entries.set(nodeName, { at: now, value });
+    // Failures are not remembered: the next request asks again.
+    value.then((v) => {
+      if (!v && this.#entries.get(nodeName)?.value === value) this.#entries.delete(nodeName);
+    });
+    return value;
+  }
+
+  async #fetch(nodeName: string): Promise<AgentStats | undefined> {
+    try {
+      const res = await this.#options.dialer.get(nodeName, "/stats", {
+        timeoutMs: this.#options.timeoutMs ?? 5_000,
+      });
+      return await res.json() as AgentStats;
+    } catch (err) {
+      this.#logger.debug("no stats from node", { node: nodeName, error: err });
+      return undefined;
+    }
+  }
+}
