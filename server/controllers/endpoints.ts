@@ -296,7 +296,9 @@ export async function runEndpointsController(
               uid: b.pod.metadata.uid,
             },
           })),
-        ports: g.ports.map((p) => ({ ...p })),
+        // Unnamed ports carry name "" as the upstream controller writes them: kubectl describe
+        // dereferences every slice port's name.
+        ports: g.ports.map((p) => ({ ...p, name: p.name ?? "" })),
       });
     }
     const existing = slices.byIndex("namespace", ns).filter((s) =>

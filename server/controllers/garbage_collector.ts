@@ -18,6 +18,8 @@ import type { InformerSet } from "./informer_set.ts";
 
 const FOREGROUND = "foregroundDeletion";
 const ORPHAN = "orphan";
+/** How long a foreground-deleted owner must stay without dependents before it may go. */
+const SETTLE_MS = 300;
 
 /** Kinds the collector watches: every listable, watchable kind but events and metrics. */
 export function collectedResources(): ResourceRef[] {
@@ -51,6 +53,7 @@ export async function runGarbageCollector(
   const nodes = new Map<string, GraphNode>();
   const dependents = new Map<string, Set<string>>();
   const queue = new WorkQueue();
+  const drainedAt = new Map<string, number>();
   const watched: Informer[] = [];
   const byResource = new Map<string, Informer>();
 
@@ -104,6 +107,7 @@ export async function runGarbageCollector(
         const prev = nodes.get(uid);
         if (prev) unlink(uid, prev.owners);
         nodes.delete(uid);
+        drainedAt.delete(uid);
         enqueueDependents(uid);
         // Owners waiting in foreground deletion re-check whether dependents remain.
         for (const owner of o.metadata.ownerReferences ?? []) queue.add(owner.uid);
@@ -175,7 +179,20 @@ export async function runGarbageCollector(
         await deleteObject(dn, dep, "Foreground");
       }
       const remaining = deps.filter((d) => nodes.has(d));
-      if (remaining.length === 0) await removeFinalizer(n, obj, FOREGROUND);
+      if (remaining.length > 0) {
+        drainedAt.delete(uid);
+        return;
+      }
+      // A dependent created just before the owner's deletion may not be in our graph yet (its
+      // watch lags another's): only finish once the owner has stayed without dependents a moment.
+      const since = drainedAt.get(uid);
+      if (since === undefined || Date.now() - since < SETTLE_MS) {
+        if (since === undefined) drainedAt.set(uid, Date.now());
+        queue.addAfter(uid, SETTLE_MS);
+        return;
+      }
+      drainedAt.delete(uid);
+      await removeFinalizer(n, obj, FOREGROUND);
       return;
     }
     const owners = obj.metadata.ownerReferences ?? [];
