@@ -27,7 +27,7 @@ function deployment(name: string, namespace = "default"): KubeObject {
   };
 }
 
-async function gone(client: ApiClient, get: () => Promise<unknown>): Promise<boolean> {
+async function gone(get: () => Promise<unknown>): Promise<boolean> {
   try {
     await get();
     return false;
@@ -35,7 +35,6 @@ async function gone(client: ApiClient, get: () => Promise<unknown>): Promise<boo
     if (isNotFound(err)) return true;
     throw err;
   }
-  void client;
 }
 
 async function readyDeployment(client: ApiClient, name: string) {
@@ -64,7 +63,7 @@ Deno.test("deleting a Deployment cascades in Background, Foreground and Orphan m
       namespace: "default",
       propagationPolicy: "Background",
     });
-    assert.ok(await gone(client, () => client.get(DEPLOYMENTS, "bg", { namespace: "default" })));
+    assert.ok(await gone(() => client.get(DEPLOYMENTS, "bg", { namespace: "default" })));
     await waitFor("bg dependents gone", async () => {
       const c = await count(client, "bg");
       return c.rs.length === 0 && c.pods.length === 0;
@@ -122,7 +121,7 @@ Deno.test("deleting a Deployment cascades in Background, Foreground and Orphan m
     await client.delete(DEPLOYMENTS, "orph", { namespace: "default", propagationPolicy: "Orphan" });
     await waitFor(
       "orph deployment gone",
-      () => gone(client, () => client.get(DEPLOYMENTS, "orph", { namespace: "default" })),
+      () => gone(() => client.get(DEPLOYMENTS, "orph", { namespace: "default" })),
     );
     const c = await count(client, "orph");
     assert.equal(c.rs.length, 1);
@@ -157,7 +156,7 @@ Deno.test("a deleted namespace is emptied, then removed", async () => {
     await client.delete(NAMESPACES, "team");
     const ns = await client.get(NAMESPACES, "team");
     assert.equal(ns.status?.phase, "Terminating");
-    await waitFor("namespace gone", () => gone(client, () => client.get(NAMESPACES, "team")), {
+    await waitFor("namespace gone", () => gone(() => client.get(NAMESPACES, "team")), {
       timeoutMs: 30_000,
     });
     assert.equal((await client.list(PODS, { namespace: "team" })).items.length, 0);
