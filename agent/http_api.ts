@@ -4,7 +4,9 @@
  *   `follow`, `previous`, `timestamps`, `sinceSeconds`, `sinceTime` and `limitBytes`;
  * - `GET /exec/{namespace}/{pod}/{container}?command=…&stdin=&tty=` — WebSocket, kubectl's own
  *   channel protocol, so the server relays frames unchanged (see stream_api.ts);
- * - `GET /portForward/{namespace}/{pod}?port=N` — WebSocket carrying one TCP connection;
+ * - `GET /portForward/{namespace}/{pod}?port=N` — WebSocket carrying one TCP connection; or,
+ *   offered kubectl's subprotocols, kubectl's own port-forward protocol (kubectl_streams.ts);
+ * - `GET /attach/{namespace}/{pod}/{container}?stdin=&tty=` — WebSocket, channel protocol;
  * - `GET /stats` — CPU/memory usage of the node and its pods (for metrics.k8s.io);
  * - `GET /healthz` (no auth).
  * The server proxies `GET …/pods/{name}/log` here, finding the port in the Node's
@@ -16,6 +18,7 @@ import { type Logger, silentLogger } from "../shared/log.ts";
 import type { DockerRuntime } from "./docker_runtime.ts";
 import { StatsCollector } from "./stats.ts";
 import { execWebSocket, portForwardWebSocket } from "./stream_api.ts";
+import { offersKubectlPortForward, serveAttach, servePodPortForward } from "./kubectl_streams.ts";
 import {
   LABEL_CONTAINER_NAME,
   LABEL_KIND,
@@ -117,7 +120,19 @@ export function agentApp(options: AgentApiOptions): Hono {
     return execWebSocket(c.req.raw, c.req.param(), { rt, logger: log });
   });
 
+  app.get("/attach/:namespace/:pod/:container", (c) => {
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      return status(400, "BadRequest", "attach needs a WebSocket upgrade");
+    }
+    return serveAttach(c.req.raw, c.req.param(), { rt, logger: log });
+  });
+
   app.get("/portForward/:namespace/:pod", (c) => {
+    // kubectl's own protocol, relayed unchanged by the API server (see kubectl_streams.ts).
+    if (offersKubectlPortForward(c.req.raw)) {
+      const target = { ...c.req.param(), nodeAddress: options.nodeAddress };
+      return servePodPortForward(c.req.raw, target, { rt, logger: log });
+    }
     const port = Number(c.req.query("port"));
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
       return status(400, "BadRequest", "port must be a number between 1 and 65535");

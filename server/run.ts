@@ -10,6 +10,9 @@ import type { ResourceInfo } from "../shared/api/resource_info.ts";
 import { isAlreadyExists } from "../shared/errors.ts";
 import { Logger } from "../shared/log.ts";
 import { createApp } from "./api/app.ts";
+import { agentCredential, AgentDialer } from "./agent_dialer.ts";
+import { metricsRoutes } from "./api/metrics_routes.ts";
+import { podSubresources } from "./api/pod_proxy.ts";
 import { Discovery } from "./api/discovery.ts";
 import type { User } from "./auth/authorizer.ts";
 import { randomSecret } from "./auth/crypto_util.ts";
@@ -118,10 +121,22 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     return { name, role: id.role, nodeName: id.nodeName };
   };
 
+  // logs, exec, attach, port-forward and metrics reach the pods' agents through this.
+  const dialer = new AgentDialer({
+    node: (name) => stores.get("nodes")!.find(undefined, name),
+    token: agentCredential({ joinToken }),
+  });
   const app: Hono<{ Variables: { user: User } }> = createApp({
     registries,
     discovery: new Discovery(servedResources()),
     authenticate,
+    subresources: podSubresources({ dialer, logger: logger.child("pods") }),
+    extraRoutes: metricsRoutes({
+      dialer,
+      nodes: () => stores.get("nodes")!.list().items,
+      pods: (namespace) => stores.get("pods")!.list({ namespace }).items,
+      logger: logger.child("metrics"),
+    }),
     caPem: pki.caPem,
     ready: () => ready,
     logger: logger.child("http"),

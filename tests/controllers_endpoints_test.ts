@@ -1,0 +1,177 @@
+/**
+ * The endpoints controller against the real server with hollow nodes: backends are node address
+ * + published host port (named targetPorts resolved), grouped into subsets by port, ready and
+ * not-ready addresses follow readiness, EndpointSlices mirror them, and selector-less Services
+ * keep hand-written Endpoints.
+ */
+import assert from "node:assert/strict";
+import type { KubeObject } from "../shared/api/object.ts";
+import type { ApiClient } from "../shared/client/client.ts";
+import { DEPLOYMENTS, ENDPOINTS, ENDPOINTSLICES, PODS, SERVICES } from "../shared/client/refs.ts";
+import { isNotFound } from "../shared/errors.ts";
+import { startHollowNodes } from "./hollow_nodes.ts";
+import { startTestServer, waitFor } from "./test_utils.ts";
+
+interface Address {
+  ip: string;
+  nodeName: string;
+  targetRef: { name: string };
+}
+interface Subset {
+  addresses?: Address[];
+  notReadyAddresses?: Address[];
+  ports: { name?: string; port: number; protocol: string }[];
+}
+
+async function subsets(client: ApiClient, name: string): Promise<Subset[]> {
+  try {
+    return (await client.get(ENDPOINTS, name, { namespace: "default" })).subsets ?? [];
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
+}
+
+/** `podName → "ip:port"` of ready (or not-ready) addresses. */
+function backends(s: Subset[], ready: boolean): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const subset of s) {
+    for (const a of (ready ? subset.addresses : subset.notReadyAddresses) ?? []) {
+      out.set(a.targetRef.name, `${a.ip}:${subset.ports[0].port}`);
+    }
+  }
+  return out;
+}
+
+Deno.test("Endpoints list node address + host port per pod and follow readiness", async () => {
+  const server = await startTestServer();
+  const { client } = server;
+  const nodes = await startHollowNodes(client, { count: 2 });
+  try {
+    await client.create(SERVICES, {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "web", namespace: "default" },
+      spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: "http" }] },
+    });
+    await client.create(DEPLOYMENTS, {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web", namespace: "default" },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: { app: "web" } },
+        template: {
+          metadata: { labels: { app: "web" } },
+          spec: {
+            containers: [{
+              name: "c",
+              image: "busybox",
+              ports: [{ name: "http", containerPort: 8080 }],
+            }],
+          },
+        },
+      },
+    });
+    const ready = await waitFor("3 ready backends", async () => {
+      const b = backends(await subsets(client, "web"), true);
+      return b.size === 3 ? b : undefined;
+    });
+    const pods =
+      (await client.list(PODS, { namespace: "default", labelSelector: "app=web" })).items;
+    for (const p of pods) {
+      const m = p.status.portMappings.find((x: { containerPort: number }) =>
+        x.containerPort === 8080
+      );
+      assert.equal(ready.get(p.metadata.name!), `${p.status.hostIP}:${m.hostPort}`);
+    }
+    // Three pods on two nodes: at least two distinct host ports, so at least two subsets.
+    const s = await subsets(client, "web");
+    assert.ok(s.length >= 2, JSON.stringify(s));
+    for (const subset of s) {
+      assert.deepEqual(subset.ports.map((p) => [p.name, p.protocol]), [["http", "TCP"]]);
+    }
+
+    // A pod turning unready moves to notReadyAddresses; back again when ready.
+    const victim = pods[0].metadata.name!;
+    await nodes.setReady("default", victim, false);
+    await waitFor(
+      "not ready",
+      async () => backends(await subsets(client, "web"), false).has(victim),
+    );
+    assert.equal(backends(await subsets(client, "web"), true).size, 2);
+    await nodes.setReady("default", victim, true);
+    await waitFor(
+      "ready again",
+      async () => backends(await subsets(client, "web"), true).size === 3,
+    );
+
+    // EndpointSlices carry the same backends.
+    const slices = await waitFor("slices", async () => {
+      const list = await client.list(ENDPOINTSLICES, {
+        namespace: "default",
+        labelSelector: "kubernetes.io/service-name=web",
+      });
+      const n = list.items.reduce((c, sl) => c + (sl.endpoints ?? []).length, 0);
+      return n === 3 ? list.items : undefined;
+    });
+    for (const sl of slices) {
+      assert.equal(sl.addressType, "IPv4");
+      assert.equal(sl.ports[0].name, "http");
+      for (
+        const e of sl.endpoints as {
+          addresses: string[];
+          conditions: { ready: boolean };
+          targetRef: { name: string };
+        }[]
+      ) {
+        assert.equal(`${e.addresses[0]}:${sl.ports[0].port}`, ready.get(e.targetRef.name));
+        assert.equal(e.conditions.ready, true);
+      }
+    }
+
+    // Deleting the service removes its Endpoints.
+    await client.delete(SERVICES, "web", { namespace: "default" });
+    await waitFor("endpoints gone", async () => {
+      try {
+        await client.get(ENDPOINTS, "web", { namespace: "default" });
+        return false;
+      } catch (err) {
+        return isNotFound(err);
+      }
+    });
+  } finally {
+    await nodes.stop();
+    await server.stop();
+  }
+});
+
+Deno.test("a Service without a selector keeps its hand-written Endpoints", async () => {
+  const server = await startTestServer();
+  const { client } = server;
+  try {
+    await client.create(SERVICES, {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "external", namespace: "default" },
+      spec: { ports: [{ port: 5432 }] },
+    });
+    const manual: KubeObject = {
+      apiVersion: "v1",
+      kind: "Endpoints",
+      metadata: { name: "external", namespace: "default" },
+      subsets: [{ addresses: [{ ip: "127.0.0.50" }], ports: [{ port: 5432, protocol: "TCP" }] }],
+    };
+    await client.create(ENDPOINTS, manual);
+    // Touch the service so the controller certainly looks at it.
+    await client.patch(SERVICES, "external", { metadata: { labels: { touched: "yes" } } }, {
+      namespace: "default",
+      type: "merge",
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const ep = await client.get(ENDPOINTS, "external", { namespace: "default" });
+    assert.deepEqual(ep.subsets, manual.subsets);
+  } finally {
+    await server.stop();
+  }
+});
