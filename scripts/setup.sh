@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Prerequisites of the test suite and of `skiff up` on this kind of machine: a Docker engine that
 # answers (Debian's docker.io, started in the background when we are root and none runs), and
-# Debian's busybox-static, from which the tests build their images without any registry.
-# Optional tools (etcd for the etcd backend tests) are installed when asked with
-# SKIFF_SETUP_EXTRAS="etcd-server ...". Prints one line saying what is missing when it cannot fix it.
+# Debian's busybox-static, from which the tests build their images without any registry, and
+# Debian's etcd-server, which the etcd backend tests run against. More packages can be asked for
+# with SKIFF_SETUP_EXTRAS="wrk haproxy" (the benchmarks). Prints one line saying what is missing when it cannot fix it.
 set -u
 
 need_packages=()
 command -v dockerd >/dev/null 2>&1 || need_packages+=(docker.io)
 [ "${SKIFF_SETUP_SKIP_BUSYBOX:-}" = 1 ] || [ -x /bin/busybox ] || need_packages+=(busybox-static)
+command -v etcd >/dev/null 2>&1 || need_packages+=(etcd-server)
 for extra in ${SKIFF_SETUP_EXTRAS:-}; do
   dpkg -s "$extra" >/dev/null 2>&1 || need_packages+=("$extra")
 done

@@ -39,6 +39,8 @@ export interface TestServerOptions {
   nodeMonitorGracePeriodMs?: number;
   podEvictionTimeoutSeconds?: number;
   listen?: string;
+  /** Run on a real etcd at this client URL instead of SQLite. */
+  datastoreEndpoint?: string;
   /** Events each watch cache keeps (small values make 410 Gone easy to reach). */
   watchHistorySize?: number;
 }
@@ -55,6 +57,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     nodeMonitorGracePeriodMs: options.nodeMonitorGracePeriodMs,
     podEvictionTimeoutSeconds: options.podEvictionTimeoutSeconds,
     watchHistorySize: options.watchHistorySize,
+    datastoreEndpoint: options.datastoreEndpoint,
     logLevel: (Deno.env.get("SKIFF_TEST_LOG") as "debug" | undefined) ?? "error",
   });
   const server = await runServer(config, ac.signal);

@@ -337,7 +337,16 @@ export class EtcdBackend implements Backend {
             throw new EtcdError(`etcd canceled the watch: ${result.cancel_reason ?? ""}`, 0);
           }
           // Creation: the events after afterRevision follow. Compaction cancels instead.
-          if (result.created) continue;
+          if (result.created) {
+            // A fresh etcd is at revision 1 with no event behind it: nothing will ever arrive
+            // to say revision 1 was delivered, so say it here (a watch cache waits for it).
+            const head = Number(result.header?.revision ?? 0);
+            if (head === 1 && seen < 1) {
+              seen = 1;
+              yield { type: "progress", revision: 1 };
+            }
+            continue;
+          }
           let last = seen;
           let lastWasChange = false;
           for (const e of result.events ?? []) {
