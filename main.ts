@@ -7,7 +7,9 @@ import type { FlagSpec, ParsedFlags } from "./shared/cli_flags.ts";
 import { ServerConfig } from "./server/config.ts";
 import { runServer } from "./server/run.ts";
 import { AgentConfig } from "./agent/run.ts";
-import { runNode } from "./cmd/node.ts";
+import { loadCredentials } from "./agent/credentials.ts";
+import { type NodeConfig, runNode } from "./cmd/node.ts";
+import { tokenCommand } from "./cmd/token.ts";
 import { runUp } from "./cmd/up.ts";
 import { Logger } from "./shared/log.ts";
 
@@ -23,6 +25,11 @@ const SERVER_FLAGS: Record<string, FlagSpec> = {
     help: "address to serve the API on (default 0.0.0.0:6443)",
   },
   "node-address": { type: "string", value: "ADDR", help: "address this node advertises" },
+  "tls-san": {
+    type: "list",
+    value: "NAME",
+    help: "extra name or IP for the serving certificate (repeatable, comma-separated)",
+  },
   "service-cidr": {
     type: "string",
     value: "CIDR",
@@ -51,12 +58,12 @@ const AGENT_FLAGS: Record<string, FlagSpec> = {
   server: {
     type: "string",
     value: "URL",
-    help: "API server, e.g. https://192.168.1.10:6443 (required)",
+    help: "API server, e.g. https://192.168.1.10:6443 (needed until the node has joined)",
   },
   token: {
     type: "string",
     value: "TOKEN",
-    help: "join token from the server's <data-dir>/token (required)",
+    help: "join token from the server's <data-dir>/token (needed until the node has joined)",
   },
   "node-name": { type: "string", value: "NAME", help: "name of this node (default: hostname)" },
   "node-address": {
@@ -90,6 +97,7 @@ const AGENT_FLAGS: Record<string, FlagSpec> = {
 const UP_FLAGS: Record<string, FlagSpec> = {
   "data-dir": SERVER_FLAGS["data-dir"],
   listen: SERVER_FLAGS.listen,
+  "tls-san": SERVER_FLAGS["tls-san"],
   "node-name": AGENT_FLAGS["node-name"],
   "node-address": AGENT_FLAGS["node-address"],
   "service-cidr": SERVER_FLAGS["service-cidr"],
@@ -106,6 +114,10 @@ const COMMANDS: Record<string, { summary: string; run: (args: string[]) => Promi
   },
   agent: { summary: "join this machine to a cluster as a node (agent + proxy)", run: agentCommand },
   up: { summary: "a single-node cluster on this machine (server + agent + proxy)", run: upCommand },
+  token: {
+    summary: "create, list or revoke join and user tokens",
+    run: (args) => tokenCommand(args, { defaultDataDir: defaultDataDir() }),
+  },
   version: {
     summary: "print the version",
     run: () => {
@@ -135,6 +147,18 @@ function untilTerminated(): AbortSignal {
   return ac.signal;
 }
 
+/** Config keys whose flag is not simply the key in kebab-case. */
+const FLAG_OF_KEY: Record<string, string> = {
+  nodeMonitorGracePeriodMs: "node-monitor-grace-period",
+  podEvictionTimeoutSeconds: "pod-eviction-timeout",
+  tlsSans: "tls-san",
+  caData: "token",
+};
+
+/**
+ * Parses a command's config; a validation error becomes one line naming the flag:
+ * `invalid value "BAD" for --node-name: must be a DNS subdomain`.
+ */
 function parseConfig<T>(
   schema: {
     safeParse(
@@ -144,12 +168,18 @@ function parseConfig<T>(
       error: { issues: { path: PropertyKey[]; message: string }[] };
     };
   },
-  raw: unknown,
+  raw: Record<string, unknown>,
+  flags: ParsedFlags,
 ): T {
   const parsed = schema.safeParse(raw);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
-  throw new UsageError(`invalid configuration: ${issue.path.join(".")}: ${issue.message}`);
+  const key = String(issue.path[0] ?? "");
+  const flag = FLAG_OF_KEY[key] ?? key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const given = flags[flag] ?? raw[key];
+  if (given === undefined) throw new UsageError(`invalid configuration: ${key}: ${issue.message}`);
+  const text = Array.isArray(given) ? given.join(",") : String(given);
+  throw new UsageError(`invalid value "${text}" for --${flag}: ${issue.message}`);
 }
 
 function logLevelFrom(flags: ParsedFlags): "debug" | "info" | "warn" | "error" | undefined {
@@ -162,22 +192,31 @@ function logLevelFrom(flags: ParsedFlags): "debug" | "info" | "warn" | "error" |
   return level as "debug" | "info" | "warn" | "error" | undefined;
 }
 
-function agentConfigFrom(flags: ParsedFlags, required: boolean): AgentConfig {
-  if (required) {
-    for (const name of ["server", "token"]) {
-      if (flags[name] === undefined) throw new UsageError(`missing required flag: --${name}`);
+/** The agent's settings from flags; `--server`/`--token` are checked by `agentCommand`. */
+function agentConfigFrom(flags: ParsedFlags): NodeConfig {
+  const server = flags.server as string | undefined;
+  if (server !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(server);
+    } catch {
+      url = undefined;
+    }
+    if (!url || !["https:", "http:"].includes(url.protocol)) {
+      throw new UsageError(
+        `invalid value "${server}" for --server: must be a URL such as https://192.168.1.10:6443`,
+      );
     }
   }
-  return parseConfig(AgentConfig, {
-    server: flags.server ?? "https://127.0.0.1:6443",
-    token: flags.token ?? "pending",
+  const agent = parseConfig(AgentConfig.omit({ server: true, token: true, caData: true }), {
     nodeName: flags["node-name"] ?? Deno.hostname().toLowerCase(),
     nodeAddress: flags["node-address"],
     dataDir: flags["data-dir"] ?? `${Deno.env.get("HOME") ?? "."}/.skiff-agent`,
     dockerSocket: flags["docker-socket"],
     pauseImage: flags["pause-image"],
     apiPort: flags["api-port"],
-  });
+  }, flags);
+  return { ...agent, server, token: flags.token as string | undefined };
 }
 
 async function agentCommand(args: string[]): Promise<number> {
@@ -191,7 +230,13 @@ async function agentCommand(args: string[]): Promise<number> {
     return 0;
   }
   if (flags._.length) throw new UsageError(`unexpected argument: ${flags._[0]}`);
-  const config = agentConfigFrom(flags, true);
+  const config = agentConfigFrom(flags);
+  // Once joined, the node's own credentials (in its data dir) replace --server and --token.
+  if (!await loadCredentials(config.dataDir)) {
+    for (const name of ["server", "token"]) {
+      if (flags[name] === undefined) throw new UsageError(`missing required flag: --${name}`);
+    }
+  }
   const logger = new Logger({ level: logLevelFrom(flags) ?? "info", component: "skiff" });
   await runNode(config, untilTerminated(), { logger });
   return 0;
@@ -211,7 +256,6 @@ async function upCommand(args: string[]): Promise<number> {
   const server = serverConfigFrom(flags);
   const { server: _s, token: _t, caData: _c, ...agent } = agentConfigFrom(
     { ...flags, "data-dir": `${server.dataDir}/agent` },
-    false,
   );
   await runUp({ server, agent }, untilTerminated());
   return 0;
@@ -230,8 +274,9 @@ function serverConfigFrom(flags: ParsedFlags): ServerConfig {
       ? Number(flags["node-monitor-grace-period"]) * 1000
       : undefined,
     podEvictionTimeoutSeconds: flags["pod-eviction-timeout"],
+    tlsSans: flags["tls-san"],
     logLevel: level,
-  });
+  }, flags);
 }
 
 async function serverCommand(args: string[]): Promise<number> {

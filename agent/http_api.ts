@@ -30,8 +30,13 @@ import {
 /** Options for {@linkcode agentApp} / {@linkcode serveAgentApi}. */
 export interface AgentApiOptions {
   rt: DockerRuntime;
-  /** The bearer token the API server presents. */
-  token: string;
+  /** The bearer token the API server presents (when `tokenSha256` is not given). */
+  token?: string;
+  /**
+   * SHA-256 (hex) of the token the API server presents (the cluster's agent-client token, learnt
+   * when the node joined); takes precedence over `token`.
+   */
+  tokenSha256?: string;
   /** This node's name and address (for stats and port-forward). */
   nodeName: string;
   nodeAddress: string;
@@ -43,6 +48,20 @@ function status(code: number, reason: string, message: string): Response {
     { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code },
     { status: code },
   );
+}
+
+async function presentsServerToken(
+  header: string,
+  options: Pick<AgentApiOptions, "token" | "tokenSha256">,
+): Promise<boolean> {
+  const m = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!m) return false;
+  if (options.tokenSha256) {
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(m[1]));
+    const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+    return hex === options.tokenSha256;
+  }
+  return options.token !== undefined && m[1] === options.token;
 }
 
 function truthy(v: string | undefined): boolean {
@@ -59,7 +78,9 @@ export function agentApp(options: AgentApiOptions): Hono {
 
   app.use("*", async (c, next) => {
     const auth = c.req.header("Authorization") ?? "";
-    if (auth !== `Bearer ${options.token}`) return status(401, "Unauthorized", "Unauthorized");
+    if (!await presentsServerToken(auth, options)) {
+      return status(401, "Unauthorized", "Unauthorized");
+    }
     return await next();
   });
 

@@ -44,6 +44,11 @@ export const AgentConfig = z.object({
   apiPort: z.number().int().min(0).max(65535).default(10250),
   /** Token the API server must present to the agent API (default: `token`). */
   apiToken: z.string().optional(),
+  /**
+   * SHA-256 (hex) of the token the API server presents to the agent API (from the node's join);
+   * when set, only that token is accepted (not `token`, not `apiToken`).
+   */
+  apiTokenSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   /** Crash-loop and image-pull back-off: first delay, cap, and reset after this much running. */
   backoffInitialMs: z.number().int().positive().default(10_000),
   backoffMaxMs: z.number().int().positive().default(300_000),
@@ -167,6 +172,7 @@ export async function runAgent(
   const api = serveAgentApi({
     rt,
     token: config.apiToken ?? config.token,
+    tokenSha256: config.apiTokenSha256,
     nodeName: config.nodeName,
     nodeAddress: config.nodeAddress,
     hostname: config.nodeAddress,

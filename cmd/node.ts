@@ -1,11 +1,23 @@
 /**
- * One node's whole job in one process (`skiff agent`): establishes trust with the server from the
- * join token, then runs the node agent and the service proxy side by side until the signal aborts.
+ * One node's whole job in one process (`skiff agent`): gets the node's own credentials (stored
+ * ones, or a join with the join token, which trusts the server's CA by the token's hash — see
+ * agent/credentials.ts), then runs the node agent and the service proxy side by side until the
+ * signal aborts.
  */
+import { ensureNodeCredentials } from "../agent/credentials.ts";
 import { AgentConfig, runAgent } from "../agent/run.ts";
-import { fetchTrustedCa } from "../agent/trust.ts";
 import type { Logger } from "../shared/log.ts";
 import { ensureDockerEngine } from "./docker_engine.ts";
+
+/**
+ * A node's settings: the agent's, with `server` and `token` (a join token) needed only until the
+ * node has joined (they are kept in `<dataDir>/credentials.json`).
+ */
+export type NodeConfig = Omit<AgentConfig, "server" | "token" | "caData"> & {
+  server?: string;
+  token?: string;
+  caData?: string;
+};
 
 /** Options of {@linkcode runNode}. */
 export interface RunNodeOptions {
@@ -18,12 +30,26 @@ export interface RunNodeOptions {
 
 /** Runs agent (and proxy) for one node; resolves when both have stopped. */
 export async function runNode(
-  input: AgentConfig,
+  input: NodeConfig,
   signal: AbortSignal,
   options: RunNodeOptions,
 ): Promise<void> {
   await ensureDockerEngine(input.dockerSocket, options.logger);
-  const caData = input.caData ?? options.caPem ?? await fetchTrustedCa(input.server, input.token);
-  const config = AgentConfig.parse({ ...input, caData });
+  const creds = await ensureNodeCredentials({
+    server: input.server,
+    joinToken: input.token,
+    nodeName: input.nodeName,
+    dataDir: input.dataDir,
+    caPem: input.caData ?? options.caPem,
+    fetch: options.fetch,
+    logger: options.logger,
+  });
+  const config = AgentConfig.parse({
+    ...input,
+    server: creds.server,
+    token: creds.token,
+    caData: creds.caPem,
+    apiTokenSha256: creds.agentClientTokenSha256,
+  });
   await runAgent(config, signal, { logger: options.logger, fetch: options.fetch });
 }

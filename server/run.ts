@@ -14,9 +14,10 @@ import { agentCredential, AgentDialer } from "./agent_dialer.ts";
 import { metricsRoutes } from "./api/metrics_routes.ts";
 import { podSubresources } from "./api/pod_proxy.ts";
 import { Discovery } from "./api/discovery.ts";
-import type { User } from "./auth/authorizer.ts";
-import { randomSecret } from "./auth/crypto_util.ts";
+import { createAuthorizer, type User } from "./auth/authorizer.ts";
+import { randomSecret, sha256Hex } from "./auth/crypto_util.ts";
 import { TokenStore } from "./auth/token_store.ts";
+import { mountJoinRoute } from "./api/join_route.ts";
 import type { ServerConfig } from "./config.ts";
 import { renderKubeconfig, writePrivateFile } from "./kubeconfig.ts";
 import { ensurePki } from "./pki.ts";
@@ -42,6 +43,11 @@ export interface RunningServer {
   adminToken: string;
   joinToken: string;
   kubeconfigPath: string;
+  /**
+   * The secret the server presents to node agents (`Authorization: Bearer <agentClientToken>`)
+   * when it calls their API (logs, exec, port-forward, stats); agents learn only its SHA-256.
+   */
+  agentClientToken: string;
   /** Calls the API in-process (no socket), with the caller's own Authorization header. */
   fetch: typeof fetch;
   /** A client with in-process transport and the admin identity. */
@@ -78,6 +84,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     role: "join",
     caHash: pki.caHash,
   });
+  const agentClientToken = await ensureSecretFile(`${config.dataDir}/agent-client-token`);
   // The in-process controllers' credential lives in memory only.
   const internalToken = randomSecret(24);
 
@@ -117,7 +124,11 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     if (token === internalToken) return { name: "system:skiff-controller", role: "admin" };
     const id = await tokens.authenticate(parseJoinToken(token)?.secret ?? token);
     if (!id) return undefined;
-    const name = id.role === "node" ? `system:node:${id.nodeName}` : `token:${id.id}`;
+    const name = id.role === "node"
+      ? `system:node:${id.nodeName}`
+      : id.role === "join"
+      ? `system:bootstrap:${id.id}`
+      : `token:${id.id}`;
     return { name, role: id.role, nodeName: id.nodeName };
   };
 
@@ -130,6 +141,14 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     registries,
     discovery: new Discovery(servedResources()),
     authenticate,
+    authorizer: createAuthorizer({
+      findPod: (namespace, name) => stores.get("pods")!.find(namespace, name),
+      podsOnNode: (namespace, nodeName) =>
+        stores.get("pods")!.list({
+          namespace,
+          predicate: (p) => (p as { spec?: { nodeName?: string } }).spec?.nodeName === nodeName,
+        }).items,
+    }),
     subresources: podSubresources({ dialer, logger: logger.child("pods") }),
     extraRoutes: metricsRoutes({
       dialer,
@@ -140,6 +159,12 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     caPem: pki.caPem,
     ready: () => ready,
     logger: logger.child("http"),
+  });
+
+  mountJoinRoute(app, {
+    tokens,
+    secrets: registries.find((r) => r.info.plural === "secrets")!,
+    agentClientTokenSha256: await sha256Hex(agentClientToken),
   });
 
   await bootstrapNamespaces(registries.find((r) => r.info.plural === "namespaces")!);
@@ -208,6 +233,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     adminToken,
     joinToken,
     kubeconfigPath,
+    agentClientToken,
     fetch: inProcessFetch,
     client: adminClient,
     finished,
@@ -238,6 +264,19 @@ async function ensureTokenFile(
   const text = options.caHash ? formatJoinToken(options.caHash, token) : token;
   await writePrivateFile(path, text + "\n");
   return text;
+}
+
+/** The secret in `path` (mode 0600), created on first start. */
+async function ensureSecretFile(path: string): Promise<string> {
+  try {
+    const text = (await Deno.readTextFile(path)).trim();
+    if (text) return text;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const secret = randomSecret(32);
+  await writePrivateFile(path, secret + "\n");
+  return secret;
 }
 
 async function bootstrapNamespaces(registry: GenericRegistry): Promise<void> {

@@ -9,7 +9,7 @@ import { ApiError, InternalError, NotFoundError, UnauthorizedError } from "../..
 import type { Logger } from "../../shared/log.ts";
 import type { GenericRegistry } from "../registry/generic_registry.ts";
 import { authorize, verbOf } from "../auth/authorizer.ts";
-import type { User } from "../auth/authorizer.ts";
+import type { Authorizer, User } from "../auth/authorizer.ts";
 import type { Discovery } from "./discovery.ts";
 import { openApiGroupVersion, openApiRoot } from "./openapi.ts";
 import { parseResourcePath } from "./request_info.ts";
@@ -37,6 +37,8 @@ export interface AppDeps {
   discovery: Discovery;
   /** Maps a bearer token to a user, or undefined when unknown. */
   authenticate: (token: string) => Promise<User | undefined>;
+  /** Decides resource requests (default: roles only, so node credentials get nothing). */
+  authorizer?: Authorizer;
   subresources?: Map<string, SubresourceHandler>;
   /** Extra routes (metrics API, agent join) mounted before the resource routes. */
   extraRoutes?: (app: Hono<{ Variables: { user: User } }>) => void;
@@ -112,11 +114,16 @@ export function createApp(deps: AppDeps): Hono<{ Variables: { user: User } }> {
 
   deps.extraRoutes?.(app);
 
-  const resource = (c: Context<{ Variables: { user: User } }>, ri: RequestInfo | undefined) => {
+  const resource = async (
+    c: Context<{ Variables: { user: User } }>,
+    ri: RequestInfo | undefined,
+  ) => {
     if (!ri) throw notFound();
     const watch = ["1", "true"].includes(c.req.query("watch") ?? "");
-    authorize(c.get("user"), verbOf(c.req.method, ri, watch), ri);
-    return serveResource(c.req.raw, ri, { lookup, subresources });
+    const verb = verbOf(c.req.method, ri, watch);
+    if (deps.authorizer) await deps.authorizer(c.get("user"), { verb, ri, request: c.req.raw });
+    else authorize(c.get("user"), verb, ri);
+    return await serveResource(c.req.raw, ri, { lookup, subresources });
   };
   app.all("/api/v1/*", (c) => {
     const segments = c.req.path.slice("/api/v1/".length).split("/");

@@ -1,0 +1,145 @@
+/**
+ * Kubernetes' NodeRestriction for a joined node's credentials (`system:node:<name>`): a node may
+ * - read every Node, create its own and update/patch its own (and its status);
+ * - get/create/update/patch/delete its own Lease in `kube-node-lease`;
+ * - list/watch pods only with the field selector `spec.nodeName=<itself>`, and get, delete and
+ *   write the status of pods bound to it (a pod that does not exist is let through so the
+ *   request answers 404, which the agent's final grace-0 delete expects);
+ * - get the ConfigMaps and Secrets that pods bound to it reference (volumes, projected sources,
+ *   env, envFrom, imagePullSecrets), looked up in the server's pod cache;
+ * - create/update/patch events;
+ * - read Services, Endpoints and EndpointSlices (its service proxy), and Namespaces.
+ * Anything else is refused by the caller with a 403.
+ */
+import type { KubeObject } from "../../shared/api/object.ts";
+import { parseFieldSelector } from "../../shared/fields.ts";
+import { readBody } from "../api/body.ts";
+import type { RequestAttributes } from "./authorizer.ts";
+
+/** The server-side lookups NodeRestriction needs (the pod watch cache). */
+export interface NodeRestrictionDeps {
+  /** The stored pod, or undefined. */
+  findPod(namespace: string, name: string): KubeObject | undefined;
+  /** Pods in `namespace` bound to `nodeName`. */
+  podsOnNode(namespace: string, nodeName: string): KubeObject[];
+}
+
+const READ = new Set(["get", "list", "watch"]);
+const PROXY_READABLE = new Set(["services", "endpoints", "endpointslices", "namespaces"]);
+const NODE_LEASE_NAMESPACE = "kube-node-lease";
+
+/** Whether node `nodeName` may make the request described by `attrs`. */
+export async function nodeMayAccess(
+  nodeName: string,
+  attrs: RequestAttributes,
+  deps: NodeRestrictionDeps,
+): Promise<boolean> {
+  const { verb, ri } = attrs;
+  const core = ri.group === "";
+  switch (`${ri.group}/${ri.resource}`) {
+    case "/nodes":
+      if (READ.has(verb) && !ri.subresource) return true;
+      if (verb === "create" && !ri.subresource) return await bodyName(attrs) === nodeName;
+      return (verb === "update" || verb === "patch") && ri.name === nodeName &&
+        (!ri.subresource || ri.subresource === "status");
+    case "coordination.k8s.io/leases":
+      if (ri.namespace !== NODE_LEASE_NAMESPACE || ri.subresource) return false;
+      if (verb === "create") return await bodyName(attrs) === nodeName;
+      return ri.name === nodeName && ["get", "update", "patch", "delete"].includes(verb);
+    case "/pods":
+      return podAllowed(nodeName, attrs, deps);
+    case "/configmaps":
+    case "/secrets":
+      if (verb !== "get" || !ri.namespace || !ri.name || ri.subresource) return false;
+      return deps.podsOnNode(ri.namespace, nodeName).some((pod) =>
+        referencedNames(pod, ri.resource === "secrets" ? "secret" : "configMap").has(ri.name!)
+      );
+    case "/events":
+    case "events.k8s.io/events":
+      return ["create", "update", "patch"].includes(verb);
+    case "discovery.k8s.io/endpointslices":
+      return READ.has(verb);
+    default:
+      return core && PROXY_READABLE.has(ri.resource) && READ.has(verb) && !ri.subresource;
+  }
+}
+
+function podAllowed(nodeName: string, attrs: RequestAttributes, deps: NodeRestrictionDeps) {
+  const { verb, ri } = attrs;
+  if (verb === "list" || verb === "watch") {
+    if (ri.subresource) return false;
+    const text = new URL(attrs.request.url).searchParams.get("fieldSelector") ?? "";
+    try {
+      return parseFieldSelector(text).valueFor("spec.nodeName") === nodeName;
+    } catch {
+      return false;
+    }
+  }
+  if (!ri.namespace || !ri.name) return false;
+  const allowedVerb = ri.subresource === "status"
+    ? ["get", "update", "patch"].includes(verb)
+    : !ri.subresource && (verb === "get" || verb === "delete");
+  if (!allowedVerb) return false;
+  const pod = deps.findPod(ri.namespace, ri.name);
+  // An absent pod: let the request through so that it answers 404 (nothing to leak or change).
+  if (!pod) return true;
+  return (pod as { spec?: { nodeName?: string } }).spec?.nodeName === nodeName;
+}
+
+async function bodyName(attrs: RequestAttributes): Promise<string | undefined> {
+  try {
+    const body = await readBody(attrs.request.clone()) as KubeObject;
+    return body?.metadata?.name;
+  } catch {
+    return undefined;
+  }
+}
+
+interface NameRef {
+  name?: string;
+}
+interface PodContainerRefs {
+  env?: { valueFrom?: { secretKeyRef?: NameRef; configMapKeyRef?: NameRef } }[];
+  envFrom?: { secretRef?: NameRef; configMapRef?: NameRef }[];
+}
+interface PodRefs {
+  spec?: {
+    containers?: PodContainerRefs[];
+    initContainers?: PodContainerRefs[];
+    ephemeralContainers?: PodContainerRefs[];
+    imagePullSecrets?: NameRef[];
+    volumes?: {
+      secret?: { secretName?: string };
+      configMap?: NameRef;
+      projected?: { sources?: { secret?: NameRef; configMap?: NameRef }[] };
+    }[];
+  };
+}
+
+/** The names of the Secrets or ConfigMaps a pod uses. */
+export function referencedNames(pod: KubeObject, kind: "secret" | "configMap"): Set<string> {
+  const spec = (pod as PodRefs).spec ?? {};
+  const names = new Set<string>();
+  const add = (n: string | undefined) => n && names.add(n);
+  const containers = [
+    ...(spec.containers ?? []),
+    ...(spec.initContainers ?? []),
+    ...(spec.ephemeralContainers ?? []),
+  ];
+  for (const c of containers) {
+    for (const e of c.env ?? []) {
+      add(kind === "secret" ? e.valueFrom?.secretKeyRef?.name : e.valueFrom?.configMapKeyRef?.name);
+    }
+    for (const e of c.envFrom ?? []) {
+      add(kind === "secret" ? e.secretRef?.name : e.configMapRef?.name);
+    }
+  }
+  for (const v of spec.volumes ?? []) {
+    add(kind === "secret" ? v.secret?.secretName : v.configMap?.name);
+    for (const s of v.projected?.sources ?? []) {
+      add(kind === "secret" ? s.secret?.name : s.configMap?.name);
+    }
+  }
+  if (kind === "secret") { for (const s of spec.imagePullSecrets ?? []) add(s.name); }
+  return names;
+}
