@@ -34,7 +34,9 @@ export const DeploymentSpec = z.object({
   replicas: Int32.default(1),
   selector: LabelSelector,
   template: PodTemplateSpec.prefault({}),
-  strategy: DeploymentStrategy.prefault({}),
+  // retainKeys: kubectl apply then sends `$retainKeys`, so switching to Recreate drops the
+  // defaulted rollingUpdate instead of failing validation.
+  strategy: DeploymentStrategy.prefault({}).meta({ "x-kubernetes-patch-strategy": "retainKeys" }),
   minReadySeconds: Int32.default(0),
   revisionHistoryLimit: Int32.default(10),
   paused: z.boolean().optional(),
