@@ -293,6 +293,10 @@ export class PodSyncer {
       });
 
     if (!sandbox && !done) {
+      // As the kubelet does before it starts a new pod: report its containers as being created
+      // first, so `kubectl get pods` shows ContainerCreating while the sandbox and images are
+      // prepared, not Pending.
+      if (!st.lastStatus && observed.length === 0) await this.#reportCreating(pod, st);
       try {
         sandbox = await this.#createSandbox(pod, sandboxes, byName, getVolumes);
       } catch (e) {
@@ -383,6 +387,27 @@ export class PodSyncer {
       st.lastFingerprint = fp;
       st.lastStatus = status;
     }
+  }
+
+  async #reportCreating(pod: Pod, st: PodState): Promise<void> {
+    const inits = pod.spec.initContainers ?? [];
+    const waiting = (c: Container, reason: string) => ({ ...viewOf(c, []), waiting: { reason } });
+    const status = computePodStatus(pod, {
+      hostIP: this.#o.nodeAddress,
+      portMappings: [],
+      initContainers: inits.map((c) => waiting(c, "PodInitializing")),
+      containers: pod.spec.containers.map((c) =>
+        waiting(c, inits.length ? "PodInitializing" : "ContainerCreating")
+      ),
+      startTime: st.startTime,
+    });
+    await this.#o.client.patch(PODS, pod.metadata.name, { status }, {
+      namespace: pod.metadata.namespace,
+      subresource: "status",
+      type: "merge",
+    });
+    st.lastFingerprint = statusFingerprint(status);
+    st.lastStatus = status;
   }
 
   async #createSandbox(
