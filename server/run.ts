@@ -135,7 +135,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   // logs, exec, attach, port-forward and metrics reach the pods' agents through this.
   const dialer = new AgentDialer({
     node: (name) => stores.get("nodes")!.find(undefined, name),
-    token: agentCredential({ joinToken }),
+    token: agentCredential({ joinToken, agentClientToken }),
   });
   const app: Hono<{ Variables: { user: User } }> = createApp({
     registries,
