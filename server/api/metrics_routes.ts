@@ -8,6 +8,7 @@
  */
 import type { Context, Hono } from "hono";
 import type { KubeObject } from "../../shared/api/object.ts";
+import type { AgentStatsSummary as AgentStats } from "../../shared/agent_stats.ts";
 import { NotFoundError } from "../../shared/errors.ts";
 import { parseSelector } from "../../shared/labels.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
@@ -22,24 +23,6 @@ import {
   type PodUsage,
 } from "./metrics_api.ts";
 import { jsonResponse } from "./responses.ts";
-
-/** What an agent's `GET /stats` answers (agent/stats.ts `StatsSummary`). */
-export interface AgentStats {
-  node: {
-    name: string;
-    cpuNanoCores: number;
-    memoryBytes: number;
-    timestamp: string;
-    windowSeconds: number;
-  };
-  pods: {
-    namespace: string;
-    name: string;
-    containers: { name: string; cpuNanoCores: number; memoryBytes: number }[];
-    timestamp: string;
-    windowSeconds: number;
-  }[];
-}
 
 /** Options of {@linkcode metricsRoutes}. */
 export interface MetricsRoutesOptions {
