@@ -33,6 +33,8 @@ export interface HollowNodesOptions {
   addressOf?: (i: number) => string;
   /** Make bound pods Ready (default true); false leaves them Running but not ready. */
   ready?: boolean;
+  /** Play the agent's part in pod status (default true); false: nodes and leases only. */
+  handlePods?: boolean;
 }
 
 /** A running set of hollow nodes. */
@@ -266,8 +268,9 @@ export async function startHollowNodes(
     }, { namespace, type: "merge", subresource: "status" });
   };
 
-  const informerRun = pods.run(ac.signal);
-  const controllerRun = runController({
+  const handlePods = options.handlePods ?? true;
+  const informerRun = handlePods ? pods.run(ac.signal) : Promise.resolve();
+  const controllerRun = !handlePods ? Promise.resolve() : runController({
     name: "hollow-nodes",
     queue,
     reconcile,

@@ -1,0 +1,283 @@
+/**
+ * Scheduler and controller benchmark: against a real `skiff server` subprocess (controllers on)
+ * with hollow nodes driven from this process — pods bound per second with 1,000 nodes, the time
+ * from creating a Deployment of 10,000 replicas to all pods bound, and with 100 nodes a rolling
+ * update of 1,000 pods; plus the server's RSS. Results go to bench/results/scheduler.{json,md}.
+ */
+import type { KubeObject } from "../shared/api/object.ts";
+import { ApiClient } from "../shared/client/client.ts";
+import { DEPLOYMENTS, PODS } from "../shared/client/refs.ts";
+import { startHollowNodes } from "../tests/hollow_nodes.ts";
+import { startServerProcess } from "../tests/server_process.ts";
+import { machineInfo, machineLine, rssMiB, writeResults } from "./machine.ts";
+
+/** Sizes (smaller for a quick run). */
+export interface SchedulerBenchOptions {
+  nodes?: number;
+  /** Bare pods for the binding-rate phase. */
+  pods?: number;
+  replicas?: number;
+  rollingNodes?: number;
+  rollingReplicas?: number;
+  /** Create requests in flight. */
+  concurrency?: number;
+  /** Skip writing bench/results (quick runs). */
+  dryRun?: boolean;
+}
+
+function clientFor(s: { url: string; token: string; httpClient: Deno.HttpClient }): ApiClient {
+  return new ApiClient({
+    server: s.url,
+    token: s.token,
+    fetch: (input, init) => fetch(input, { ...init, client: s.httpClient }),
+  });
+}
+
+/** Counts bound pods matching `labelSelector` from a watch; resolves when `want` are bound. */
+function watchBound(client: ApiClient, labelSelector: string, want: number, timeoutMs: number) {
+  const ac = new AbortController();
+  const bound = new Set<string>();
+  let first = 0;
+  let last = 0;
+  const timer = setTimeout(() => ac.abort(), timeoutMs);
+  const done = (async () => {
+    let rv = "";
+    while (!ac.signal.aborted && bound.size < want) {
+      try {
+        if (!rv) {
+          const list = await client.list(PODS, { labelSelector });
+          for (const p of list.items) if (p.spec?.nodeName) bound.add(p.metadata.name!);
+          rv = list.metadata.resourceVersion ?? "";
+        }
+        for await (
+          const ev of client.watch(PODS, { labelSelector, resourceVersion: rv, signal: ac.signal })
+        ) {
+          rv = ev.object.metadata?.resourceVersion ?? rv;
+          if ((ev.type === "ADDED" || ev.type === "MODIFIED") && ev.object.spec?.nodeName) {
+            const name = ev.object.metadata.name!;
+            if (!bound.has(name)) {
+              bound.add(name);
+              last = performance.now();
+              if (!first) first = last;
+            }
+            if (bound.size >= want) break;
+          }
+        }
+      } catch (err) {
+        if (ac.signal.aborted) break;
+        if ((err as { code?: number }).code === 410) rv = "";
+      }
+    }
+    clearTimeout(timer);
+    ac.abort();
+    return { bound: bound.size, first, last };
+  })();
+  return done;
+}
+
+async function pool(n: number, concurrency: number, task: (i: number) => Promise<void>) {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < n) await task(next++);
+  }));
+}
+
+function deployment(name: string, replicas: number, image = "busybox:v1"): KubeObject {
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, namespace: "default" },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      strategy: {
+        type: "RollingUpdate",
+        rollingUpdate: { maxSurge: "25%", maxUnavailable: "25%" },
+      },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          containers: [{
+            name: "c",
+            image,
+            resources: { requests: { cpu: "10m", memory: "16Mi" } },
+          }],
+        },
+      },
+    },
+  };
+}
+
+/** Runs the benchmark and writes bench/results/scheduler.{json,md}. */
+export async function runSchedulerBench(
+  options: SchedulerBenchOptions = {},
+): Promise<Record<string, unknown>> {
+  const nodeCount = options.nodes ?? 1000;
+  const podCount = options.pods ?? 3000;
+  const replicas = options.replicas ?? 10_000;
+  const rollingNodes = options.rollingNodes ?? 100;
+  const rollingReplicas = options.rollingReplicas ?? 1000;
+  const concurrency = options.concurrency ?? 64;
+  const results: Record<string, unknown> = { machine: machineInfo() };
+
+  // Phase 1 and 2: 1,000 nodes, leases only (binding is what is measured).
+  {
+    const dataDir = await Deno.makeTempDir({ prefix: "skiff-bench-sched-" });
+    const server = await startServerProcess({ dataDir });
+    const client = clientFor(server);
+    const nodes = await startHollowNodes(client, {
+      count: nodeCount,
+      handlePods: false,
+      leaseRenewMs: 5000,
+      cpu: "32",
+      memory: "128Gi",
+    });
+    try {
+      // Let the scheduler's informer see every node.
+      await new Promise((r) => setTimeout(r, 2000));
+      const watching = watchBound(client, "bench=bare", podCount, 120_000);
+      const t0 = performance.now();
+      await pool(podCount, concurrency, async (i) => {
+        await client.create(PODS, {
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: { name: `bare-${i}`, namespace: "default", labels: { bench: "bare" } },
+          spec: {
+            containers: [{
+              name: "c",
+              image: "busybox",
+              resources: { requests: { cpu: "10m", memory: "16Mi" } },
+            }],
+          },
+        });
+      });
+      const created = performance.now();
+      const b = await watching;
+      const allBound = b.last - t0;
+      results.bindRate = {
+        nodes: nodeCount,
+        pods: podCount,
+        bound: b.bound,
+        createSeconds: +((created - t0) / 1000).toFixed(2),
+        createsPerSecond: Math.round(podCount / ((created - t0) / 1000)),
+        allBoundSeconds: +(allBound / 1000).toFixed(2),
+        podsBoundPerSecond: Math.round(b.bound / (allBound / 1000)),
+        bindWindowPerSecond: Math.round(b.bound / ((b.last - b.first) / 1000)),
+      };
+      console.error("bench: bind rate", results.bindRate);
+      await client.deleteCollection(PODS, { namespace: "default", labelSelector: "bench=bare" });
+
+      const big = watchBound(client, "app=big", replicas, 300_000);
+      const t1 = performance.now();
+      await client.create(DEPLOYMENTS, deployment("big", replicas));
+      const d = await big;
+      results.deployment = {
+        nodes: nodeCount,
+        replicas,
+        bound: d.bound,
+        allBoundSeconds: +((d.last - t1) / 1000).toFixed(2),
+        podsBoundPerSecond: Math.round(d.bound / ((d.last - t1) / 1000)),
+      };
+      results.serverRssMiB = rssMiB(server.child.pid);
+      console.error("bench: deployment", results.deployment, "rss", results.serverRssMiB);
+    } finally {
+      await nodes.stop();
+      client.close();
+      await server.stop();
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    }
+  }
+
+  // Phase 3: rolling update of 1,000 pods over 100 nodes that report pods Running/Ready.
+  {
+    const dataDir = await Deno.makeTempDir({ prefix: "skiff-bench-roll-" });
+    const server = await startServerProcess({ dataDir });
+    const client = clientFor(server);
+    const nodes = await startHollowNodes(client, {
+      count: rollingNodes,
+      leaseRenewMs: 5000,
+      workers: 32,
+      cpu: "32",
+      memory: "128Gi",
+    });
+    try {
+      const rolledOut = async (image: string, timeoutMs: number) => {
+        const deadline = Date.now() + timeoutMs;
+        while (Date.now() < deadline) {
+          const d = await client.get(DEPLOYMENTS, "roll", { namespace: "default" });
+          const s = d.status ?? {};
+          if (
+            d.spec.template.spec.containers[0].image === image &&
+            (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 1) &&
+            s.updatedReplicas === rollingReplicas && s.replicas === rollingReplicas &&
+            s.availableReplicas === rollingReplicas
+          ) return true;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        return false;
+      };
+      const t0 = performance.now();
+      await client.create(DEPLOYMENTS, deployment("roll", rollingReplicas));
+      const up = await rolledOut("busybox:v1", 300_000);
+      const t1 = performance.now();
+      await client.patch(DEPLOYMENTS, "roll", {
+        spec: { template: { spec: { containers: [{ name: "c", image: "busybox:v2" }] } } },
+      }, { namespace: "default", type: "strategic" });
+      const rolled = await rolledOut("busybox:v2", 300_000);
+      const t2 = performance.now();
+      results.rollingUpdate = {
+        nodes: rollingNodes,
+        replicas: rollingReplicas,
+        initialAvailableSeconds: up ? +((t1 - t0) / 1000).toFixed(2) : null,
+        rollingUpdateSeconds: rolled ? +((t2 - t1) / 1000).toFixed(2) : null,
+      };
+      results.rollingServerRssMiB = rssMiB(server.child.pid);
+      console.error("bench: rolling update", results.rollingUpdate);
+    } finally {
+      await nodes.stop();
+      client.close();
+      await server.stop();
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    }
+  }
+
+  if (!options.dryRun) await writeResults("scheduler", results, markdown(results));
+  return results;
+}
+
+function markdown(r: Record<string, unknown>): string {
+  // deno-lint-ignore no-explicit-any
+  const x = r as any;
+  return `# Scheduler and controllers benchmark
+
+Machine: ${machineLine(x.machine)}
+
+A real \`skiff server\` subprocess (scheduler and controllers on, SQLite, HTTPS on loopback);
+hollow nodes (kwok-like) run in the benchmark process.
+
+| Measure | Result | Target |
+| --- | --- | --- |
+| Pods bound per second, ${x.bindRate?.nodes} nodes, ${x.bindRate?.pods} bare pods (create → bound) | ${x.bindRate?.podsBoundPerSecond} | ≥ 1,000 |
+| Same, over the binding window only (first → last bind) | ${x.bindRate?.bindWindowPerSecond} | |
+| Pod creates per second (${64} in flight) | ${x.bindRate?.createsPerSecond} | |
+| Deployment of ${x.deployment?.replicas} replicas → all bound | ${x.deployment?.allBoundSeconds} s (${x.deployment?.podsBoundPerSecond} pods/s) | < 15 s |
+| Rolling update of ${x.rollingUpdate?.replicas} pods over ${x.rollingUpdate?.nodes} nodes (25% surge/unavailable) | ${x.rollingUpdate?.rollingUpdateSeconds} s | |
+| Initial rollout of the same to all available | ${x.rollingUpdate?.initialAvailableSeconds} s | |
+| Server RSS after the 10,000-replica phase | ${x.serverRssMiB} MiB | |
+`;
+}
+
+if (import.meta.main) {
+  const n = (k: string) => {
+    const a = Deno.args.find((x) => x.startsWith(`--${k}=`));
+    return a ? Number(a.split("=")[1]) : undefined;
+  };
+  await runSchedulerBench({
+    nodes: n("nodes"),
+    pods: n("pods"),
+    replicas: n("replicas"),
+    rollingNodes: n("rolling-nodes"),
+    rollingReplicas: n("rolling-replicas"),
+    dryRun: Deno.args.includes("--dry-run"),
+  });
+}
