@@ -51,7 +51,8 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   const logger = new Logger({ level: logLevel, component: "test-node" });
   const nodes: TestNode[] = [];
   const runs: Promise<void>[] = [];
-  for (const address of options.nodeAddresses ?? ["127.0.0.11"]) {
+  const addresses = options.nodeAddresses ?? ["127.0.0.11"];
+  for (const [index, address] of addresses.entries()) {
     const name = `node-${address.split(".").pop()}`;
     const dataDir = await Deno.makeTempDir({ prefix: `skiff-${name}-` });
     const apiPort = freePort(address);
@@ -72,7 +73,13 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       statusCheckMs: 2_000,
       ...options.agent,
     });
-    const run = runNode(config, ac.signal, { logger: logger.child(name), caPem: server.caPem });
+    const run = runNode({
+      ...config,
+      serviceCidr: options.serviceCidr ?? "127.43.0.0/16",
+      // All simulated nodes share this host's loopback: one of them serves ClusterIPs and
+      // external IPs, as each real node would for itself.
+      clusterWideListeners: index === 0,
+    }, ac.signal, { logger: logger.child(name), caPem: server.caPem });
     runs.push(run);
     nodes.push({
       name,
