@@ -31,6 +31,8 @@ interface RunningKubectl {
   waitForOutput(pattern: RegExp, what: string): Promise<string>;
   /** Exit code once kubectl has ended by itself. */
   status: Promise<{ code: number; signal: string | null }>;
+  /** kubectl's stdin, with `stdin: true`. */
+  stdin?: WritableStream<Uint8Array>;
   stderr(): string;
   kill(): Promise<void>;
 }
@@ -38,10 +40,11 @@ interface RunningKubectl {
 function spawnKubectl(
   cluster: { kubeconfigPath: string; cacheDir: string },
   args: string[],
+  options: { stdin?: boolean } = {},
 ): RunningKubectl {
   const child = new Deno.Command(KUBECTL, {
     args: ["--kubeconfig", cluster.kubeconfigPath, "--cache-dir", cluster.cacheDir, ...args],
-    stdin: "null",
+    stdin: options.stdin ? "piped" : "null",
     stdout: "piped",
     stderr: "piped",
     env: { HOME: cluster.cacheDir },
@@ -83,8 +86,10 @@ function spawnKubectl(
       });
     },
     status,
+    stdin: options.stdin ? child.stdin : undefined,
     stderr: () => err,
     async kill() {
+      if (options.stdin) await child.stdin.close().catch(() => {});
       if (!exited) {
         try {
           child.kill("SIGTERM");
@@ -280,6 +285,35 @@ Deno.test({
         }
       });
 
+      await t.step("attach -i sends stdin to the main process", async () => {
+        await createPod(
+          client,
+          boundPod("talkback", nodeA, {
+            terminationGracePeriodSeconds: 1,
+            containers: [{ name: "c", image: images.busybox, stdin: true, command: ["cat"] }],
+          } as Partial<Pod["spec"]>),
+        );
+        await waitForPod(client, "talkback", "running", running);
+        const attach = spawnKubectl(cluster, ["attach", "-i", "talkback"], { stdin: true });
+        try {
+          const writer = attach.stdin!.getWriter();
+          // Typed until it comes back: the attachment may not be live for the first line.
+          let echoed = false;
+          const typing = (async () => {
+            for (let i = 0; i < 50 && !echoed; i++) {
+              await writer.write(new TextEncoder().encode("hello attach\n"));
+              await new Promise((r) => setTimeout(r, 100));
+            }
+          })();
+          await attach.waitForOutput(/hello attach\n/, "the echo");
+          echoed = true;
+          await typing;
+          writer.releaseLock();
+        } finally {
+          await attach.kill();
+        }
+      });
+
       await t.step("port-forward reaches the pod's port", async () => {
         const local = freePort();
         const pf = spawnKubectl(cluster, ["port-forward", "pod/web", `${local}:80`]);
@@ -401,7 +435,7 @@ Deno.test({
       await t.step(
         "drain evicts a ReplicaSet's pods, which come back on the other node",
         async () => {
-          for (const name of ["web", "twice", "done"]) {
+          for (const name of ["web", "twice", "done", "talkback"]) {
             await client.delete(PODS, name, { namespace: "default" });
           }
           // Both replicas start on node A (B cordoned), so the drain has pods to evict.
