@@ -2,10 +2,12 @@
  * `deno task bench`: runs every benchmark in turn (or those named on the command line:
  * `deno task bench api proxy`) and writes each one's results to bench/results/.
  */
+import { runAgentBench } from "./agent_bench.ts";
 import { runApiBench } from "./api_bench.ts";
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   api: () => runApiBench(),
+  agent: () => runAgentBench({ v8Flags: "--max-semi-space-size=1" }),
 };
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(BENCHES);

@@ -86,12 +86,16 @@ export function startAgent(config: AgentConfig): TestAgent {
   };
 }
 
-/** Runs an agent as a separate `deno run` process (for SIGKILL tests). */
-export function startAgentProcess(config: AgentConfig): Deno.ChildProcess {
+/** Runs an agent as a separate `deno run` process (for SIGKILL tests and the benchmark). */
+export function startAgentProcess(
+  config: AgentConfig,
+  options: { v8Flags?: string } = {},
+): Deno.ChildProcess {
   const script = new URL("./fixtures/agent_main.ts", import.meta.url).pathname;
   const level = Deno.env.get("SKIFF_TEST_LOG");
+  const flags = options.v8Flags ? [`--v8-flags=${options.v8Flags}`] : [];
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script, JSON.stringify(config)],
+    args: ["run", "-A", ...flags, script, JSON.stringify(config)],
     stdin: "null",
     stdout: "null",
     stderr: level ? "inherit" : "null",
