@@ -121,10 +121,8 @@ Deno.test({
     const client = server.client;
     const agents: TestAgent[] = [];
     try {
-      // The agents accept the credential the server presents to them (agent_dialer.ts): its
-      // agent client token once the server has one, the join token before.
-      const serverToken = await Deno.readTextFile(`${server.dataDir}/agent-client-token`)
-        .then((t) => t.trim(), () => server.joinToken);
+      // The agents accept the credential the server presents to them (agent_dialer.ts).
+      const serverToken = (await Deno.readTextFile(`${server.dataDir}/agent-client-token`)).trim();
       for (const address of ["127.0.0.11", "127.0.0.12"]) {
         const config = await testAgentConfig(server, {
           nodeAddress: address,
