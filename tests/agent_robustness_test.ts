@@ -137,3 +137,51 @@ Deno.test("two agents on one machine each run their own pods on their own addres
     await server.stop();
   }
 });
+
+Deno.test("pods keep running while the server is down; the agent resyncs when it returns", async () => {
+  const images = await ensureTestImages();
+  const dataDir = await Deno.makeTempDir({ prefix: "skiff-test-" });
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const listen = `127.0.0.1:${port}`;
+  let server = await startTestServer({ dataDir, listen, controllers: false });
+  const config = await testAgentConfig(server);
+  const agent = startAgent(config);
+  const rt = new DockerRuntime({ nodeName: config.nodeName });
+  try {
+    const spec = {
+      terminationGracePeriodSeconds: 1,
+      containers: [{
+        name: "c",
+        image: images.busybox,
+        command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"],
+      }],
+    };
+    await createPod(server.client, boundPod("steady", config.nodeName, spec));
+    const before = await waitForPod(
+      server.client,
+      "steady",
+      "Running",
+      (p) => p.status?.phase === "Running",
+    );
+
+    await server.stop();
+    // The agent's watch fails and it retries; nothing happens to the pod's containers meanwhile.
+    await new Promise((r) => setTimeout(r, 1500));
+    const id = containerIDs(before)[0].slice("docker://".length);
+    assert.equal((await rt.inspectContainer(id))?.State.Running, true);
+
+    server = await startTestServer({ dataDir, listen, controllers: false });
+    await createPod(server.client, boundPod("later", config.nodeName, spec));
+    await waitForPod(server.client, "later", "Running", (p) => p.status?.phase === "Running");
+    const after = await server.client.get<Pod>(PODS, "steady", { namespace: "default" });
+    assert.deepEqual(containerIDs(after), containerIDs(before));
+    const steady = await rt.listContainers({ "io.kubernetes.pod.name": "steady" });
+    assert.equal(steady.length, 2, "sandbox and container, no duplicates");
+  } finally {
+    await agent.stop();
+    await server.stop();
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
+});
