@@ -217,6 +217,15 @@ Deno.test({
         assert.equal(tail.stdout, "three\n");
         const ts = await kubectl(cluster, ["logs", "web", "-c", "a", "--tail=1", "--timestamps"]);
         assert.match(ts.stdout, /^\d{4}-\d\d-\d\dT[\d:.]+Z three\n$/);
+        const badQuery = await api(
+          server,
+          "GET",
+          "/api/v1/namespaces/default/pods/web/log?container=a&sinceSeconds=5&sinceTime=2026-01-01T00:00:00Z",
+        );
+        assert.equal(badQuery.status, 400);
+        assert.match(badQuery.body.message, /at most one of sinceTime or sinceSeconds/);
+        const limited = await kubectl(cluster, ["logs", "web", "-c", "a", "--limit-bytes=4"]);
+        assert.equal(limited.stdout, "one\n");
         const bad = await kubectl(cluster, ["logs", "web", "-c", "nope"]);
         assert.notEqual(bad.code, 0);
         assert.match(bad.stderr, /container nope is not valid for pod web/);
