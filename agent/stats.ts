@@ -4,35 +4,12 @@
  * the previous request's, or — when that is missing or stale — one taken half a second earlier.
  */
 
+import type { AgentStatsSummary } from "../shared/agent_stats.ts";
 import type { DockerRuntime } from "./docker_runtime.ts";
 import { LABEL_CONTAINER_NAME, LABEL_KIND, LABEL_POD_NAME, LABEL_POD_NAMESPACE } from "./labels.ts";
 
-/** Usage of one container. */
-export interface ContainerUsage {
-  name: string;
-  /** CPU in nanocores (1 core = 1e9) averaged over the window. */
-  cpuNanoCores: number;
-  /** Memory working set in bytes. */
-  memoryBytes: number;
-}
-
-/** What `GET /stats` returns. */
-export interface StatsSummary {
-  node: {
-    name: string;
-    cpuNanoCores: number;
-    memoryBytes: number;
-    timestamp: string;
-    windowSeconds: number;
-  };
-  pods: {
-    namespace: string;
-    name: string;
-    containers: ContainerUsage[];
-    timestamp: string;
-    windowSeconds: number;
-  }[];
-}
+/** What `GET /stats` returns (the wire contract lives in shared/agent_stats.ts). */
+export type StatsSummary = AgentStatsSummary;
 
 interface CpuSample {
   usage: number;
