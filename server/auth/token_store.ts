@@ -6,7 +6,7 @@
  *
  * The file is shared with `skiff token` running as another process: every change re-reads the
  * file first and replaces it atomically, and a running server notices the file changing (checked
- * at most once a second, and at once after an unknown token) so that a created token works and a
+ * at most once a second, and at once when a token is unknown) so that a created token works and a
  * revoked one stops working without a restart.
  */
 import { encodeHex, randomSecret, sha256Hex } from "./crypto_util.ts";
@@ -48,8 +48,6 @@ export interface CreateTokenOptions {
 
 /** How often a running server looks at the file for changes made by another process. */
 const RELOAD_CHECK_MS = 1000;
-/** After an unknown token, how soon the file may be looked at again. */
-const MISS_CHECK_MS = 100;
 
 /** Persistent token table; see the module comment. */
 export class TokenStore {
@@ -126,8 +124,8 @@ export class TokenStore {
     const hash = await sha256Hex(token);
     await this.#refresh(RELOAD_CHECK_MS);
     let record = this.#byHash.get(hash);
-    // An unknown token may have just been created by `skiff token create`.
-    if (!record && await this.#refresh(MISS_CHECK_MS)) record = this.#byHash.get(hash);
+    // An unknown token may have just been created by `skiff token create`: one stat() tells.
+    if (!record && await this.#refresh(0)) record = this.#byHash.get(hash);
     if (!record) return undefined;
     if (record.expiresAt && Date.parse(record.expiresAt) < Date.now()) return undefined;
     return { id: record.id, role: record.role, nodeName: record.nodeName };
