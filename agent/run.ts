@@ -205,7 +205,7 @@ export async function runAgent(
         // New images: retry pods waiting for them now, not after their back-off.
         images.resetBackoff();
         for (const key of informer.keys()) queue.add(key);
-      }),
+      }).catch((e) => log.error("stopped watching the images directory", { error: e })),
       api.finished,
     ]);
   } finally {
