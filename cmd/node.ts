@@ -6,6 +6,7 @@
  */
 import { ensureNodeCredentials } from "../agent/credentials.ts";
 import { AgentConfig, runAgent } from "../agent/run.ts";
+import { ProxyConfig, runProxy } from "../proxy/run.ts";
 import type { Logger } from "../shared/log.ts";
 import { ensureDockerEngine } from "./docker_engine.ts";
 
@@ -17,6 +18,13 @@ export type NodeConfig = Omit<AgentConfig, "server" | "token" | "caData"> & {
   server?: string;
   token?: string;
   caData?: string;
+  /** The cluster's service CIDR, for the proxy (default 10.43.0.0/16). */
+  serviceCidr?: string;
+  /**
+   * Proxy ClusterIPs and external IPs on this node (default true). Simulated nodes sharing one
+   * host turn it off on all but one, as they would otherwise fight over the same sockets.
+   */
+  clusterWideListeners?: boolean;
 };
 
 /** Options of {@linkcode runNode}. */
@@ -44,12 +52,38 @@ export async function runNode(
     fetch: options.fetch,
     logger: options.logger,
   });
+  const { serviceCidr, clusterWideListeners, ...agentInput } = input;
   const config = AgentConfig.parse({
-    ...input,
+    ...agentInput,
     server: creds.server,
     token: creds.token,
     caData: creds.caPem,
     apiTokenSha256: creds.agentClientTokenSha256,
   });
-  await runAgent(config, signal, { logger: options.logger, fetch: options.fetch });
+  const proxy = ProxyConfig.parse({
+    server: creds.server,
+    token: creds.token,
+    caData: creds.caPem,
+    nodeName: input.nodeName,
+    nodeAddress: input.nodeAddress,
+    serviceCidr,
+    clusterWideListeners,
+  });
+  // The node's two jobs share one lifetime: if either fails, stop the other too.
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  signal.addEventListener("abort", onAbort, { once: true });
+  const both = [
+    runAgent(config, stop.signal, { logger: options.logger, fetch: options.fetch }),
+    runProxy(proxy, stop.signal, { logger: options.logger, fetch: options.fetch }),
+  ].map((p) =>
+    p.catch((e) => {
+      stop.abort();
+      throw e;
+    })
+  );
+  const results = await Promise.allSettled(both);
+  signal.removeEventListener("abort", onAbort);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
 }

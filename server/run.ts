@@ -67,7 +67,9 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     ? await EtcdBackend.open(config.datastoreEndpoint, { logger: logger.child("etcd") })
     : SqliteBackend.open(`${config.dataDir}/db/state.db`, { logger: logger.child("sqlite") });
   const [hostname, portText] = splitHostPort(config.listen);
-  const advertised = config.nodeAddress ?? (hostname === "0.0.0.0" ? "127.0.0.1" : hostname);
+  // The URL clients are given must reach the socket: the listen address when it is a specific
+  // one, else the node's address (or loopback).
+  const advertised = hostname !== "0.0.0.0" ? hostname : config.nodeAddress ?? "127.0.0.1";
   const pki = await ensurePki(`${config.dataDir}/tls`, [
     Deno.hostname(),
     "localhost",
