@@ -36,7 +36,14 @@ export interface WrkResult {
   errors: number;
 }
 
-type Path = "direct" | "haproxy" | "skiff";
+type Path = "direct" | "haproxy" | "haproxy1" | "skiff";
+const PATHS: Path[] = ["direct", "haproxy", "haproxy1", "skiff"];
+const PATH_LABELS: Record<Path, string> = {
+  direct: "direct",
+  haproxy: "HAProxy (default threads)",
+  haproxy1: "HAProxy (nbthread 1)",
+  skiff: "Skiff",
+};
 
 /** What {@linkcode runProxyBench} measured. */
 export interface ProxyBenchResult {
@@ -44,7 +51,13 @@ export interface ProxyBenchResult {
   tools: { wrk: boolean; haproxy: boolean };
   tcp: Record<"small32" | "small128" | "large8", Partial<Record<Path, WrkResult>>>;
   udp: { directPacketsPerSecond: number; skiffPacketsPerSecond: number };
+  /** Where the Skiff proxy process spent its CPU (busy samples only), when profiled. */
+  profile?: { name: string; percent: number }[];
   ratios: {
+    /** Against single-threaded HAProxy, like for like with Skiff's single JS thread. */
+    small32RpsVsHaproxy1?: number;
+    small128RpsVsHaproxy1?: number;
+    largeMBpsVsHaproxy1?: number;
     small32RpsVsHaproxy?: number;
     small128RpsVsHaproxy?: number;
     largeMBpsVsHaproxy?: number;
@@ -57,7 +70,7 @@ export interface ProxyBenchResult {
 const SMALL_BODY = "hello from the backend\n";
 const LARGE_BYTES = 1024 * 1024;
 const BACKEND_ADDRESSES = ["127.0.0.11", "127.0.0.12"];
-const HAPROXY_ADDRESS = "127.0.0.21";
+const HAPROXY_ADDRESSES = { haproxy: "127.0.0.21", haproxy1: "127.0.0.23" } as const;
 const SKIFF_ADDRESS = "127.0.0.22";
 const SELF = new URL(import.meta.url).pathname;
 
@@ -245,10 +258,11 @@ async function udpRate(target: Backend, seconds: number): Promise<number> {
   return Math.round(rate);
 }
 
-function haproxyConfig(bind: string, backends: Backend[]): string {
+function haproxyConfig(bind: string, backends: Backend[], threads?: number): string {
   return [
     "global",
     "  maxconn 4000",
+    ...(threads ? [`  nbthread ${threads}`] : []),
     "defaults",
     "  mode tcp",
     "  timeout connect 1s",
@@ -311,42 +325,42 @@ export async function runProxyBench(opts: ProxyBenchOptions = {}): Promise<Proxy
       direct: `http://${httpBackends[0].address}:${httpBackends[0].port}`,
       skiff: `http://${SKIFF_ADDRESS}:${skiffTcp}`,
     };
-    let haproxy: Deno.ChildProcess | undefined;
     if (tools.haproxy) {
       tmp = await Deno.makeTempDir({ prefix: "skiff-bench-haproxy-" });
-      const port = freePort(HAPROXY_ADDRESS);
-      await Deno.writeTextFile(
-        `${tmp}/haproxy.cfg`,
-        haproxyConfig(`${HAPROXY_ADDRESS}:${port}`, httpBackends),
-      );
-      haproxy = new Deno.Command("haproxy", {
-        args: ["-db", "-f", `${tmp}/haproxy.cfg`],
-        stdout: "null",
-        stderr: "inherit",
-      }).spawn();
-      children.push({
-        proc: haproxy,
-        line: "",
-        async stop() {
+      for (const [path, threads] of [["haproxy", undefined], ["haproxy1", 1]] as const) {
+        const address = HAPROXY_ADDRESSES[path];
+        const port = freePort(address);
+        const cfg = `${tmp}/${path}.cfg`;
+        await Deno.writeTextFile(cfg, haproxyConfig(`${address}:${port}`, httpBackends, threads));
+        const proc = new Deno.Command("haproxy", {
+          args: ["-db", "-f", cfg],
+          stdout: "null",
+          stderr: "inherit",
+        }).spawn();
+        children.push({
+          proc,
+          line: "",
+          async stop() {
+            try {
+              proc.kill("SIGTERM");
+            } catch { /* already exited */ }
+            await proc.status;
+          },
+        });
+        targets[path] = `http://${address}:${port}`;
+        for (let i = 0; i < 50; i++) {
           try {
-            haproxy!.kill("SIGTERM");
-          } catch { /* already exited */ }
-          await haproxy!.status;
-        },
-      });
-      targets.haproxy = `http://${HAPROXY_ADDRESS}:${port}`;
-      for (let i = 0; i < 50; i++) {
-        try {
-          (await Deno.connect({ hostname: HAPROXY_ADDRESS, port })).close();
-          break;
-        } catch {
-          await new Promise((r) => setTimeout(r, 100));
+            (await Deno.connect({ hostname: address, port })).close();
+            break;
+          } catch {
+            await new Promise((r) => setTimeout(r, 100));
+          }
         }
       }
     }
 
     if (tools.wrk) {
-      const paths = (["direct", "haproxy", "skiff"] as Path[]).filter((p) => targets[p]);
+      const paths = PATHS.filter((p) => targets[p]);
       for (const p of paths) await wrk(`${targets[p]}/small`, 32, 1); // warm up JITs and pools
       const runs: [keyof ProxyBenchResult["tcp"], string, number][] = [
         ["small32", "/small", 32],
@@ -373,10 +387,20 @@ export async function runProxyBench(opts: ProxyBenchOptions = {}): Promise<Proxy
     for (const c of children.reverse()) await c.stop();
     if (tmp) await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }
+  if (opts.cpuProfDir) result.profile = await summarizeProfile(opts.cpuProfDir);
 
   const t = result.tcp;
   const ratio = (a?: number, b?: number) => (a && b ? round(a / b) : undefined);
   result.ratios = {
+    small32RpsVsHaproxy1: ratio(
+      t.small32.skiff?.requestsPerSecond,
+      t.small32.haproxy1?.requestsPerSecond,
+    ),
+    small128RpsVsHaproxy1: ratio(
+      t.small128.skiff?.requestsPerSecond,
+      t.small128.haproxy1?.requestsPerSecond,
+    ),
+    largeMBpsVsHaproxy1: ratio(t.large8.skiff?.mbPerSecond, t.large8.haproxy1?.mbPerSecond),
     small32RpsVsHaproxy: ratio(
       t.small32.skiff?.requestsPerSecond,
       t.small32.haproxy?.requestsPerSecond,
@@ -403,10 +427,10 @@ function markdown(r: ProxyBenchResult, seconds: number): string {
     large8: "1 MiB, 8 conns",
   };
   for (const name of ["small32", "small128", "large8"] as const) {
-    for (const p of ["direct", "haproxy", "skiff"] as Path[]) {
+    for (const p of PATHS) {
       const w = r.tcp[name][p];
       rows.push(
-        `| ${labels[name]} | ${p} | ${
+        `| ${labels[name]} | ${PATH_LABELS[p]} | ${
           cell(w, (x) => Math.round(x.requestsPerSecond).toString())
         } | ${cell(w, (x) => x.p50Ms.toFixed(2))} | ${cell(w, (x) => x.p99Ms.toFixed(2))} | ${
           cell(w, (x) => Math.round(x.mbPerSecond).toString())
@@ -422,11 +446,13 @@ Machine: ${machineLine(r.machine)}
 
 Loopback; wrk \`-t2 -d${seconds}s --latency\`; two \`Deno.serve\` HTTP backends (127.0.0.11, 127.0.0.12)
 shared by all paths ("direct" = backend 1 only). HAProxy 2.6 \`mode tcp\`, \`balance roundrobin\`,
-default threads; Skiff = \`TcpForwarder\`/\`UdpForwarder\` in their own Deno process. Everything
-(wrk, backends, proxy) shares the same ${r.machine.cpus} cores, so absolute numbers are low and noisy;
-the ratios are the point.${r.tools.wrk ? "" : "\n\n**wrk missing: TCP not measured.**"}${
-    r.tools.haproxy ? "" : "\n\n**haproxy missing: no comparison.**"
-  }
+with its default threads (one per core) and with \`nbthread 1\` (like for like with Skiff's one JS
+thread); Skiff = \`TcpForwarder\`/\`UdpForwarder\` in their own Deno process. Everything (wrk,
+backends, proxies) shares the same ${r.machine.cpus} cores with whatever else the machine runs, so
+absolute numbers are noisy; the ratios are the point. UDP: 4 client sockets × 16 datagrams of 64 B
+in flight against a \`node:dgram\` echo.${
+    r.tools.wrk ? "" : "\n\n**wrk missing: TCP not measured.**"
+  }${r.tools.haproxy ? "" : "\n\n**haproxy missing: no comparison.**"}
 
 | load | path | req/s | p50 ms | p99 ms | MB/s | errors |
 | --- | --- | --- | --- | --- | --- | --- |
@@ -434,15 +460,64 @@ ${rows.join("\n")}
 
 | ratio | value | target |
 | --- | --- | --- |
-| Skiff / HAProxy req/s, 32 conns | ${show(q.small32RpsVsHaproxy)} | ≥ 0.9 |
-| Skiff / HAProxy req/s, 128 conns | ${show(q.small128RpsVsHaproxy)} | ≥ 0.9 |
-| Skiff / HAProxy MB/s, 1 MiB | ${show(q.largeMBpsVsHaproxy)} | ≥ 0.9 |
+| Skiff / HAProxy req/s, 32 conns | ${show(q.small32RpsVsHaproxy)} (nbthread 1: ${
+    show(q.small32RpsVsHaproxy1)
+  }) | ≥ 0.9 |
+| Skiff / HAProxy req/s, 128 conns | ${show(q.small128RpsVsHaproxy)} (nbthread 1: ${
+    show(q.small128RpsVsHaproxy1)
+  }) | ≥ 0.9 |
+| Skiff / HAProxy MB/s, 1 MiB | ${show(q.largeMBpsVsHaproxy)} (nbthread 1: ${
+    show(q.largeMBpsVsHaproxy1)
+  }) | ≥ 0.9 |
 | Skiff − HAProxy p99, 32 conns | ${show(q.p99DeltaMs32)} ms | ≤ 1 ms |
 | Skiff − HAProxy p99, 128 conns | ${show(q.p99DeltaMs128)} ms | ≤ 1 ms |
 | UDP echo packets/s: direct | ${r.udp.directPacketsPerSecond} | |
 | UDP echo packets/s: through Skiff | ${r.udp.skiffPacketsPerSecond} | |
 | Skiff / direct UDP packets/s | ${q.udpVsDirect} | ≥ 0.6 |
-`;
+${
+    r.profile
+      ? `\nWhere the Skiff proxy's CPU went (V8 \`--cpu-prof\` self time, share of busy samples):\n\n| function | % |\n| --- | --- |\n${
+        r.profile.map((e) => `| \`${e.name}\` | ${e.percent} |`).join("\n")
+      }\n`
+      : ""
+  }`;
+}
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string } }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Self time per function from the newest V8 CPU profile in `dir`, idle excluded. */
+async function summarizeProfile(dir: string): Promise<{ name: string; percent: number }[]> {
+  let newest: { path: string; mtime: number } | undefined;
+  for await (const e of Deno.readDir(dir)) {
+    if (!e.name.endsWith(".cpuprofile")) continue;
+    const path = `${dir}/${e.name}`;
+    const mtime = (await Deno.stat(path)).mtime?.getTime() ?? 0;
+    if (!newest || mtime > newest.mtime) newest = { path, mtime };
+  }
+  if (!newest) return [];
+  const prof: CpuProfile = JSON.parse(await Deno.readTextFile(newest.path));
+  const names = new Map<number, string>();
+  for (const n of prof.nodes) {
+    const file = n.callFrame.url.split("/").pop();
+    names.set(n.id, `${n.callFrame.functionName || "(anonymous)"}${file ? ` ${file}` : ""}`);
+  }
+  const self = new Map<string, number>();
+  let busy = 0;
+  prof.samples.forEach((id, i) => {
+    const name = names.get(id) ?? "?";
+    if (name.startsWith("(idle)")) return;
+    const dt = prof.timeDeltas[i] ?? 0;
+    busy += dt;
+    self.set(name, (self.get(name) ?? 0) + dt);
+  });
+  return [...self].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([name, t]) => ({
+    name,
+    percent: Math.round((1000 * t) / Math.max(1, busy)) / 10,
+  }));
 }
 
 if (import.meta.main) {
