@@ -56,6 +56,8 @@ export class TokenStore {
   readonly #byHash = new Map<string, TokenRecord>();
   #stamp = "";
   #checkedAt = 0;
+  /** Serialises changes in this process (each is re-read, change, write). */
+  #writing: Promise<unknown> = Promise.resolve();
 
   private constructor(path: string, records: TokenRecord[], stamp: string) {
     this.#path = path;
@@ -86,11 +88,11 @@ export class TokenStore {
     role: Role,
     options: CreateTokenOptions = {},
   ): Promise<{ token: string; record: TokenRecord }> {
-    await this.reload();
-    const { token, record } = await this.#newRecord(role, options);
-    this.#records.push(record);
-    await this.#save();
-    return { token, record };
+    return await this.#change(async () => {
+      const { token, record } = await this.#newRecord(role, options);
+      this.#records.push(record);
+      return { token, record };
+    });
   }
 
   /**
@@ -98,25 +100,27 @@ export class TokenStore {
    * write (a re-join rotates the node's credentials).
    */
   async issueNodeToken(nodeName: string): Promise<{ token: string; record: TokenRecord }> {
-    await this.reload();
-    const { token, record } = await this.#newRecord("node", {
-      nodeName,
-      description: `credentials of node ${nodeName}`,
+    return await this.#change(async () => {
+      const { token, record } = await this.#newRecord("node", {
+        nodeName,
+        description: `credentials of node ${nodeName}`,
+      });
+      this.#records = this.#records.filter((r) => !(r.role === "node" && r.nodeName === nodeName));
+      this.#records.push(record);
+      return { token, record };
     });
-    this.#records = this.#records.filter((r) => !(r.role === "node" && r.nodeName === nodeName));
-    this.#records.push(record);
-    await this.#save();
-    return { token, record };
   }
 
   /** Removes a token by id; false when there is none. */
   async revoke(id: string): Promise<boolean> {
-    await this.reload();
-    const before = this.#records.length;
-    this.#records = this.#records.filter((r) => r.id !== id);
-    if (this.#records.length === before) return false;
-    await this.#save();
-    return true;
+    let found = false;
+    await this.#change(() => {
+      const before = this.#records.length;
+      this.#records = this.#records.filter((r) => r.id !== id);
+      found = this.#records.length !== before;
+      return Promise.resolve();
+    });
+    return found;
   }
 
   /** The identity behind a presented token, or undefined (unknown, revoked or expired). */
@@ -138,6 +142,18 @@ export class TokenStore {
     this.#stamp = stamp;
     this.#checkedAt = Date.now();
     this.#reindex();
+  }
+
+  /** Runs one change on freshly read records and writes them, one change at a time. */
+  #change<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#writing.then(async () => {
+      await this.reload();
+      const result = await fn();
+      await this.#save();
+      return result;
+    });
+    this.#writing = run.catch(() => {});
+    return run;
   }
 
   /** Reloads when the file changed and it was last checked `minAgeMs` ago; true if reloaded. */

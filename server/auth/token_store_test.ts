@@ -74,3 +74,12 @@ Deno.test("an expired token no longer authenticates", async () => {
     assertEquals(await store.authenticate(token), undefined);
   });
 });
+
+Deno.test("concurrent changes in one process all reach the file", async () => {
+  await withDir(async (path) => {
+    const store = await TokenStore.open(path);
+    await Promise.all(["a", "b", "c", "d", "e"].map((n) => store.issueNodeToken(n)));
+    const other = await TokenStore.open(path);
+    assertEquals(other.list().map((r) => r.nodeName).sort(), ["a", "b", "c", "d", "e"]);
+  });
+});
