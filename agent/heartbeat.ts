@@ -106,7 +106,13 @@ export class NodeHeartbeat {
     const { client, rt } = this.#o;
     sample ??= await sampleHost(this.#o.dataDir);
     this.#info ??= await nodeInfo(rt);
-    const images = await nodeImages(rt).catch(() => []);
+    let runtimeError: string | undefined;
+    let images: { names: string[]; sizeBytes: number }[] = [];
+    try {
+      images = await nodeImages(rt);
+    } catch (e) {
+      runtimeError = (e as Error).message;
+    }
     const now = secondsTime();
     const status = nodeStatus(this.#o, {
       sample,
@@ -114,6 +120,7 @@ export class NodeHeartbeat {
       images,
       previous: this.#previousConditions,
       now,
+      runtimeError,
     });
     const conditions = status.conditions as { type: string; status: "True" | "False" }[];
     const fingerprint = JSON.stringify({

@@ -157,8 +157,11 @@ interface Condition {
   lastTransitionTime?: string;
 }
 
-/** The four node conditions for a host sample (without times). */
-export function nodeConditions(s: HostSample): Condition[] {
+/**
+ * The four node conditions for a host sample (without times). `runtimeError` (the Docker engine
+ * not answering) makes the node NotReady, as the kubelet reports a down container runtime.
+ */
+export function nodeConditions(s: HostSample, runtimeError?: string): Condition[] {
   const memPressure = s.memoryAvailableBytes < THRESHOLDS.memoryAvailableBytes;
   const diskPressure = s.diskTotalBytes > 0 &&
     s.diskFreeBytes / s.diskTotalBytes < THRESHOLDS.diskFreeFraction;
@@ -187,12 +190,19 @@ export function nodeConditions(s: HostSample): Condition[] {
         ? "kubelet has insufficient PID available"
         : "kubelet has sufficient PID available",
     },
-    {
-      type: "Ready",
-      status: "True",
-      reason: "KubeletReady",
-      message: "kubelet is posting ready status",
-    },
+    runtimeError
+      ? {
+        type: "Ready",
+        status: "False",
+        reason: "KubeletNotReady",
+        message: `container runtime is down: ${runtimeError}`,
+      }
+      : {
+        type: "Ready",
+        status: "True",
+        reason: "KubeletReady",
+        message: "kubelet is posting ready status",
+      },
   ];
 }
 
@@ -208,9 +218,11 @@ export function nodeStatus(
     images: { names: string[]; sizeBytes: number }[];
     previous?: { type: string; status: string; lastTransitionTime?: string }[];
     now: string;
+    /** Set when the Docker engine does not answer. */
+    runtimeError?: string;
   },
 ): Record<string, unknown> {
-  const conditions = nodeConditions(ctx.sample).map((c) => {
+  const conditions = nodeConditions(ctx.sample, ctx.runtimeError).map((c) => {
     const old = ctx.previous?.find((p) => p.type === c.type);
     return {
       ...c,
