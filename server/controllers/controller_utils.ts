@@ -4,6 +4,7 @@
  * but not yet seen in its informer, so it doesn't act twice on a stale cache.
  */
 import type { KubeObject, OwnerReference } from "../../shared/api/object.ts";
+import type { Informer } from "../../shared/informer.ts";
 
 /** The owner reference with `controller: true`, if any. */
 export function controllerRef(obj: KubeObject): OwnerReference | undefined {
@@ -139,4 +140,28 @@ export function keyOf(obj: KubeObject): string {
   return obj.metadata.namespace
     ? `${obj.metadata.namespace}/${obj.metadata.name}`
     : obj.metadata.name!;
+}
+
+/** Index of objects by their controller's uid; orphans are filed under `orphan:<namespace>`. */
+export const CONTROLLER_INDEX = "controller";
+
+/**
+ * Adds {@linkcode CONTROLLER_INDEX} to a (shared) informer once, so a controller finds its pods
+ * without scanning the namespace: `byIndex(CONTROLLER_INDEX, uid)` and
+ * `byIndex(CONTROLLER_INDEX, orphanIndexValue(ns))`.
+ */
+export function ensureControllerIndex(informer: Informer<KubeObject>): void {
+  try {
+    informer.addIndexer(CONTROLLER_INDEX, (o) => {
+      const ref = controllerRef(o);
+      return [ref ? ref.uid : orphanIndexValue(o.metadata.namespace ?? "")];
+    });
+  } catch {
+    // Another controller sharing the informer added it already.
+  }
+}
+
+/** The {@linkcode CONTROLLER_INDEX} value of a namespace's orphans. */
+export function orphanIndexValue(namespace: string): string {
+  return `orphan:${namespace}`;
 }

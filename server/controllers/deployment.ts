@@ -15,7 +15,14 @@ import type { EventRecorder } from "../../shared/events.ts";
 import { type Selector, selectorFromLabelSelector } from "../../shared/labels.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import { WorkQueue } from "../../shared/work_queue.ts";
-import { controllerRef, isPodActive, keyOf, newControllerRef } from "./controller_utils.ts";
+import {
+  CONTROLLER_INDEX,
+  controllerRef,
+  ensureControllerIndex,
+  isPodActive,
+  keyOf,
+  newControllerRef,
+} from "./controller_utils.ts";
 import type { InformerSet } from "./informer_set.ts";
 import {
   canonical,
@@ -75,6 +82,7 @@ export async function runDeploymentController(
   const deployments = informers.get(DEPLOYMENTS);
   const replicaSets = informers.get(REPLICASETS);
   const pods = informers.get(PODS);
+  ensureControllerIndex(pods);
   const queue = new WorkQueue();
 
   const selectorOf = (d: KubeObject): Selector | null => {
@@ -280,9 +288,8 @@ export async function runDeploymentController(
   };
 
   const hasActivePods = (rs: KubeObject): boolean =>
-    pods.byIndex("namespace", rs.metadata.namespace!).some((p) =>
-      controllerRef(p)?.uid === rs.metadata.uid && isPodActive(p)
-    ) || (rs.status?.replicas ?? 0) > 0;
+    pods.byIndex(CONTROLLER_INDEX, rs.metadata.uid!).some(isPodActive) ||
+    (rs.status?.replicas ?? 0) > 0;
 
   const createReplicaSet = async (
     d: KubeObject,

@@ -17,12 +17,15 @@ import { type Selector, selectorFromLabelSelector, selectorFromSet } from "../..
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import { WorkQueue } from "../../shared/work_queue.ts";
 import {
+  CONTROLLER_INDEX,
   controllerRef,
+  ensureControllerIndex,
   Expectations,
   isPodActive,
   isPodReady,
   keyOf,
   newControllerRef,
+  orphanIndexValue,
   podAvailability,
 } from "./controller_utils.ts";
 import type { InformerSet } from "./informer_set.ts";
@@ -83,6 +86,7 @@ export async function runReplicaSetController(
   const burst = options.burstReplicas ?? 500;
   const owners = informers.get(type.ref);
   const pods = informers.get(PODS);
+  ensureControllerIndex(pods);
   const queue = new WorkQueue();
   const expectations = new Expectations();
 
@@ -164,7 +168,11 @@ export async function runReplicaSetController(
 
     // Claim: owned pods that match, adopt matching orphans, release owned pods that don't.
     const owned: KubeObject[] = [];
-    for (const pod of pods.byIndex("namespace", ns)) {
+    const candidates = [
+      ...pods.byIndex(CONTROLLER_INDEX, uid),
+      ...pods.byIndex(CONTROLLER_INDEX, orphanIndexValue(ns)),
+    ];
+    for (const pod of candidates) {
       const ref = controllerRef(pod);
       const matches = selector?.matches(pod.metadata.labels) ?? false;
       if (ref) {
