@@ -134,13 +134,30 @@ export class PodSyncer {
     await this.#reconcile(key, pod, mine);
   }
 
-  /** Pod keys that have containers on this node (for the relist). */
-  async keysInDocker(): Promise<Set<string>> {
+  /**
+   * Pod keys that have containers on this node (for the relist). Also removes pod directories
+   * (volumes) left behind by pods that have neither containers nor an API object any more, e.g.
+   * after the agent died between removing a pod's containers and its directory.
+   */
+  async keysInDocker(podsInApi: () => Pod[] = () => []): Promise<Set<string>> {
     const keys = new Set<string>();
+    const uids = new Set<string>();
     for (const c of await this.#o.rt.listContainers()) {
       const ns = c.Labels[LABEL_POD_NAMESPACE];
       const name = c.Labels[LABEL_POD_NAME];
       if (ns && name) keys.add(`${ns}/${name}`);
+      if (c.Labels[LABEL_POD_UID]) uids.add(c.Labels[LABEL_POD_UID]);
+    }
+    try {
+      const dirs: string[] = [];
+      for await (const e of Deno.readDir(`${this.#o.dataDir}/pods`)) {
+        if (e.isDirectory && !uids.has(e.name)) dirs.push(e.name);
+      }
+      // Read the API's pods last, so a pod added meanwhile keeps the directory it is creating.
+      for (const p of podsInApi()) uids.add(p.metadata.uid);
+      for (const uid of dirs) if (!uids.has(uid)) await removePodDir(this.#o.dataDir, uid);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
     return keys;
   }

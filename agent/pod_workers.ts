@@ -90,7 +90,7 @@ export class PodWorkers {
     if (!informer.hasSynced()) return;
     for (const key of informer.keys()) queue.add(key);
     try {
-      for (const key of await this.#o.syncer.keysInDocker()) queue.add(key);
+      for (const key of await this.#o.syncer.keysInDocker(() => informer.list())) queue.add(key);
     } catch (e) {
       this.#log.warn("relist failed", { error: e });
     }

@@ -61,7 +61,15 @@ Deno.test("agent killed with SIGKILL and restarted adopts its containers and cle
       c.Labels["io.kubernetes.pod.name"] === "keep"
     ).map((c) => c.Id).sort();
 
+    // A pod directory nobody owns any more (the agent died before removing it).
+    const strayDir = `${config.dataDir}/pods/${crypto.randomUUID()}`;
+    await Deno.mkdir(`${strayDir}/volumes/empty-dir/x`, { recursive: true });
+
     proc = startAgentProcess(config);
+    await waitFor(
+      "stray pod directory removed",
+      () => Deno.stat(strayDir).then(() => false, () => true),
+    );
     await waitFor("containers of the deleted pod removed", async () => {
       const left = await rt.listContainers({ "io.kubernetes.pod.name": "gone" });
       return left.length === 0;
