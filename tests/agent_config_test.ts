@@ -141,3 +141,52 @@ Deno.test("agent configures containers from the pod spec: env, ConfigMap/Secret/
     await server.stop();
   }
 });
+
+Deno.test("init containers run in order to completion before the app containers start", async () => {
+  const images = await ensureTestImages();
+  const server = await startTestServer({ controllers: false });
+  const client = clientFor(server);
+  const config = await testAgentConfig(server);
+  const agent = startAgent(config);
+  try {
+    await createPod(
+      client,
+      boundPod("init", config.nodeName, {
+        terminationGracePeriodSeconds: 1,
+        volumes: [{ name: "work", emptyDir: {} }],
+        initContainers: [
+          { name: "first", image: images.busybox, command: ["sh", "-c", "echo 1 >> /work/log"] },
+          { name: "second", image: images.busybox, command: ["sh", "-c", "echo 2 >> /work/log"] },
+        ].map((c) => ({ ...c, volumeMounts: [{ name: "work", mountPath: "/work" }] })),
+        containers: [{
+          name: "app",
+          image: images.busybox,
+          command: [
+            "sh",
+            "-c",
+            "echo 3 >> /work/log; trap 'exit 0' TERM; while :; do sleep 1; done",
+          ],
+          volumeMounts: [{ name: "work", mountPath: "/work" }],
+        }],
+      }),
+    );
+    const pod = await waitForPod(
+      client,
+      "init",
+      "Running",
+      (p) => p.status?.phase === "Running" && !!p.status.containerStatuses?.[0]?.state.running,
+    );
+    const inits = pod.status!.initContainerStatuses!;
+    assert.deepEqual(inits.map((s) => [s.name, s.state.terminated?.reason]), [
+      ["first", "Completed"],
+      ["second", "Completed"],
+    ]);
+    assert.equal(pod.status!.conditions!.find((c) => c.type === "Initialized")?.status, "True");
+    const rt = new DockerRuntime({ nodeName: config.nodeName });
+    const app = pod.status!.containerStatuses![0].containerID!.slice("docker://".length);
+    assert.equal((await rt.exec(app, ["cat", "/work/log"])).stdout, "1\n2\n3\n");
+  } finally {
+    await agent.stop();
+    await server.stop();
+  }
+});
