@@ -37,7 +37,11 @@ export interface TestCluster {
 
 /** Options of {@linkcode startTestCluster}. */
 export interface TestClusterOptions extends TestServerOptions {
-  /** Node addresses; names are `node-<last octet>` (default one node on 127.0.0.11). */
+  /**
+   * Node addresses (default one node on 127.0.0.11); names are `node-<last octet>-<4 hex>`, the
+   * suffix unique per cluster so that clusters of test files running at the same time never
+   * share a node name (agents on one engine only tell their containers apart by it).
+   */
   nodeAddresses?: string[];
   /** Agent settings to shrink back-offs and periods in tests. */
   agent?: Partial<AgentConfig>;
@@ -52,8 +56,9 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   const nodes: TestNode[] = [];
   const runs: Promise<void>[] = [];
   const addresses = options.nodeAddresses ?? ["127.0.0.11"];
+  const suffix = crypto.randomUUID().slice(0, 4);
   for (const [index, address] of addresses.entries()) {
-    const name = `node-${address.split(".").pop()}`;
+    const name = `node-${address.split(".").pop()}-${suffix}`;
     const dataDir = await Deno.makeTempDir({ prefix: `skiff-${name}-` });
     const apiPort = freePort(address);
     const ac = new AbortController();
@@ -73,13 +78,17 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       statusCheckMs: 2_000,
       ...options.agent,
     });
-    const run = runNode({
-      ...config,
-      serviceCidr: options.serviceCidr ?? "127.43.0.0/16",
-      // All simulated nodes share this host's loopback: one of them serves ClusterIPs and
-      // external IPs, as each real node would for itself.
-      clusterWideListeners: index === 0,
-    }, ac.signal, { logger: logger.child(name), caPem: server.caPem });
+    const run = runNode(
+      {
+        ...config,
+        serviceCidr: options.serviceCidr ?? "127.43.0.0/16",
+        // All simulated nodes share this host's loopback: one of them serves ClusterIPs and
+        // external IPs, as each real node would for itself.
+        clusterWideListeners: index === 0,
+      },
+      ac.signal,
+      { logger: logger.child(name), caPem: server.caPem },
+    );
     runs.push(run);
     nodes.push({
       name,
