@@ -193,3 +193,86 @@ Deno.test("pods keep running while the server is down; the agent resyncs when it
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
   }
 });
+
+/** A unix-socket relay to the real engine that can be cut and restored (a Docker "restart"). */
+function engineRelay(path: string): { stop(): Promise<void> } {
+  const listener = Deno.listen({ transport: "unix", path });
+  const conns = new Set<Deno.Conn>();
+  const pipes: Promise<unknown>[] = [];
+  const accepting = (async () => {
+    for await (const client of listener) {
+      conns.add(client);
+      const upstream = await Deno.connect({ transport: "unix", path: "/var/run/docker.sock" });
+      conns.add(upstream);
+      pipes.push(client.readable.pipeTo(upstream.writable).catch(() => {}));
+      pipes.push(upstream.readable.pipeTo(client.writable).catch(() => {}));
+    }
+  })().catch(() => {});
+  return {
+    async stop() {
+      listener.close();
+      await accepting;
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch { /* already closed */ }
+      }
+      await Promise.all(pipes);
+      await Deno.remove(path).catch(() => {});
+    },
+  };
+}
+
+Deno.test("agent reconnects to a Docker engine that went away and resyncs", async () => {
+  const images = await ensureTestImages();
+  const server = await startTestServer({ controllers: false });
+  const client = clientFor(server);
+  const sockDir = await Deno.makeTempDir();
+  const sock = `${sockDir}/docker.sock`;
+  let relay = engineRelay(sock);
+  const config = await testAgentConfig(server, { dockerSocket: sock, relistMs: 500 });
+  const agent = startAgent(config);
+  const rt = new DockerRuntime({ nodeName: config.nodeName });
+  try {
+    const spec = {
+      terminationGracePeriodSeconds: 1,
+      containers: [{
+        name: "c",
+        image: images.busybox,
+        command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"],
+      }],
+    };
+    await createPod(client, boundPod("before", config.nodeName, spec));
+    const before = await waitForPod(
+      client,
+      "before",
+      "Running",
+      (p) => p.status?.phase === "Running",
+    );
+
+    await relay.stop();
+    // While the engine is unreachable, its container dies (as in an engine restart).
+    const id = containerIDs(before)[0].slice("docker://".length);
+    await rt.killContainer(id);
+    await new Promise((r) => setTimeout(r, 500));
+    relay = engineRelay(sock);
+
+    // Reconnected: the dead container is restarted and a new pod runs.
+    const restarted = await waitForPod(
+      client,
+      "before",
+      "restarted",
+      (p) =>
+        (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1 &&
+        !!p.status?.containerStatuses?.[0]?.state.running,
+    );
+    assert.notDeepEqual(containerIDs(restarted), containerIDs(before));
+    await createPod(client, boundPod("after", config.nodeName, spec));
+    await waitForPod(client, "after", "Running", (p) => p.status?.phase === "Running");
+  } finally {
+    await agent.stop();
+    await relay.stop();
+    await server.stop();
+    await Deno.remove(sockDir, { recursive: true });
+  }
+});
