@@ -10,8 +10,11 @@
  * its token.
  */
 import { ApiError, errorFromStatus, type Status } from "../shared/errors.ts";
+import { Backoff, delay } from "../shared/backoff.ts";
 import { type Logger, silentLogger } from "../shared/log.ts";
-import { fetchTrustedCa } from "./trust.ts";
+import { fetchTrustedCa, ServerUnreachableError } from "./trust.ts";
+
+export { ServerUnreachableError };
 
 /** The server's join endpoint (server/api/join_route.ts). */
 export const JOIN_PATH = "/skiff/v1/join";
@@ -27,6 +30,8 @@ export interface NodeCredentials {
   token: string;
   /** SHA-256 (hex) of the token the server presents to this node's agent API. */
   agentClientTokenSha256: string;
+  /** The cluster's Service CIDR (for the node's proxy), when the server told it. */
+  serviceCidr?: string;
 }
 
 /** Thrown when the node cannot get credentials for a reason the user must fix. */
@@ -50,6 +55,11 @@ export interface EnsureCredentialsOptions {
   /** In-process transport to the server (`skiff up`). */
   fetch?: typeof fetch;
   logger?: Logger;
+  /**
+   * With a signal, a join that cannot reach the server (not yet up, network down) is retried with
+   * back-off until it succeeds or the signal aborts; without one it fails at once.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -81,16 +91,26 @@ export async function ensureNodeCredentials(
       `missing required flag: ${missing} (this node has no credentials in ${options.dataDir} yet)`,
     );
   }
-  const creds = await joinCluster({
-    server: options.server,
-    joinToken: options.joinToken,
-    nodeName: options.nodeName,
-    dataDir: options.dataDir,
-    caPem: options.caPem,
-    fetch: options.fetch,
-  });
-  log.info("joined the cluster", { server: creds.server, node: creds.nodeName });
-  return creds;
+  const backoff = new Backoff({ initialMs: 1000, maxMs: 30_000 });
+  for (;;) {
+    try {
+      const creds = await joinCluster({
+        server: options.server,
+        joinToken: options.joinToken,
+        nodeName: options.nodeName,
+        dataDir: options.dataDir,
+        caPem: options.caPem,
+        fetch: options.fetch,
+      });
+      log.info("joined the cluster", { server: creds.server, node: creds.nodeName });
+      return creds;
+    } catch (e) {
+      if (!(e instanceof ServerUnreachableError) || !options.signal) throw e;
+      const retryMs = Math.round(backoff.next());
+      log.warn("cannot reach the server to join; retrying", { error: e.message, retryMs });
+      if (!await delay(retryMs, options.signal)) throw e;
+    }
+  }
 }
 
 /** Joins: trusts the CA by the token's hash, posts the node password, stores the answer. */
@@ -105,17 +125,26 @@ export async function joinCluster(options: {
   const caPem = options.caPem ?? await fetchTrustedCa(options.server, options.joinToken);
   const password = await ensureNodePassword(options.dataDir);
   const { res, text } = await withFetch(caPem, options.fetch, async (f) => {
-    const res = await f(new URL(JOIN_PATH, options.server), {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${options.joinToken}`,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ nodeName: options.nodeName, nodePassword: password }),
-      signal: AbortSignal.timeout(30_000),
-    });
-    return { res, text: await res.text() };
+    try {
+      const res = await f(new URL(JOIN_PATH, options.server), {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${options.joinToken}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ nodeName: options.nodeName, nodePassword: password }),
+        signal: AbortSignal.timeout(30_000),
+      });
+      return { res, text: await res.text() };
+    } catch (e) {
+      throw new ServerUnreachableError(
+        `cannot reach ${options.server}: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
   });
+  if (res.status >= 500) {
+    throw new ServerUnreachableError(`the server answered ${res.status} to the join`);
+  }
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -129,7 +158,11 @@ export async function joinCluster(options: {
     const why = res.status === 401 ? " (the join token is unknown, revoked or expired)" : "";
     throw new CredentialsError(`cannot join the cluster: ${err.message}${why}`);
   }
-  const answer = body as { token?: string; agentClientTokenSha256?: string };
+  const answer = body as {
+    token?: string;
+    agentClientTokenSha256?: string;
+    serviceCidr?: string;
+  };
   if (!answer?.token || !answer.agentClientTokenSha256) {
     throw new CredentialsError("cannot join the cluster: the server's answer has no credentials");
   }
@@ -140,6 +173,7 @@ export async function joinCluster(options: {
     token: answer.token,
     agentClientTokenSha256: answer.agentClientTokenSha256,
   };
+  if (answer.serviceCidr) creds.serviceCidr = answer.serviceCidr;
   await saveCredentials(options.dataDir, creds);
   return creds;
 }

@@ -6,6 +6,14 @@
 import https from "node:https";
 import { parseJoinToken } from "../shared/join_token.ts";
 
+/** The server did not answer (down, unreachable, timed out, 5xx): worth retrying. */
+export class ServerUnreachableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ServerUnreachableError";
+  }
+}
+
 /** Fetches the CA from `server` and checks it against the token's hash; throws when it differs. */
 export async function fetchTrustedCa(server: string, token: string): Promise<string | undefined> {
   const join = parseJoinToken(token);
@@ -23,9 +31,9 @@ export async function fetchTrustedCa(server: string, token: string): Promise<str
   const hash = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
   if (hash !== join.caHash) {
     throw new Error(
-      `the server's CA does not match the join token (got sha256 ${hash.slice(0, 12)}…, token names ${
-        join.caHash.slice(0, 12)
-      }…)`,
+      `the server's CA does not match the join token (got sha256 ${
+        hash.slice(0, 12)
+      }…, token names ${join.caHash.slice(0, 12)}…)`,
     );
   }
   return pem;
@@ -45,10 +53,17 @@ function insecureGet(url: URL, path: string): Promise<string> {
       res.on("data", (chunk: string) => body += chunk);
       res.on("end", () => {
         if (res.statusCode === 200) resolve(body);
-        else reject(new Error(`GET ${path} answered ${res.statusCode}`));
+        else if ((res.statusCode ?? 0) >= 500) {
+          reject(new ServerUnreachableError(`GET ${path} answered ${res.statusCode}`));
+        } else reject(new Error(`GET ${path} answered ${res.statusCode}`));
       });
     });
-    req.on("timeout", () => req.destroy(new Error(`GET ${path} timed out`)));
-    req.on("error", (e: Error) => reject(new Error(`cannot reach ${url.host}: ${e.message}`)));
+    req.on("timeout", () => req.destroy(new ServerUnreachableError(`GET ${path} timed out`)));
+    req.on("error", (e: Error) =>
+      reject(
+        e instanceof ServerUnreachableError
+          ? e
+          : new ServerUnreachableError(`cannot reach ${url.host}: ${e.message}`),
+      ));
   });
 }

@@ -51,6 +51,7 @@ export async function runNode(
     caPem: input.caData ?? options.caPem,
     fetch: options.fetch,
     logger: options.logger,
+    signal,
   });
   const { serviceCidr, clusterWideListeners, ...agentInput } = input;
   const config = AgentConfig.parse({
@@ -66,7 +67,8 @@ export async function runNode(
     caData: creds.caPem,
     nodeName: input.nodeName,
     nodeAddress: input.nodeAddress,
-    serviceCidr,
+    // The server tells joining nodes its Service CIDR; a flag can still override it.
+    serviceCidr: serviceCidr ?? creds.serviceCidr,
     clusterWideListeners,
   });
   // The node's two jobs share one lifetime: if either fails, stop the other too.

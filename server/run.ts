@@ -167,6 +167,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     tokens,
     secrets: registries.find((r) => r.info.plural === "secrets")!,
     agentClientTokenSha256: await sha256Hex(agentClientToken),
+    serviceCidr: config.serviceCidr,
   });
 
   await bootstrapNamespaces(registries.find((r) => r.info.plural === "namespaces")!);

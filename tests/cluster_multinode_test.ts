@@ -2,11 +2,10 @@
  * A cluster on one machine as it runs on Pis: a `skiff server` process and two `skiff agent`
  * processes (127.0.0.11 and 127.0.0.12, own data dirs and agent API ports) that join with the
  * server's join token over TLS. A Deployment spreads over both nodes and is reached through its
- * Service's endpoints (node address + published host port on each node). An agent restarted
- * without --server/--token comes back on its stored node credentials.
- *
- * NOTE: the service proxy is not yet embedded in `skiff agent`; once it is, this test should also
- * fetch the Service's NodePort on both node addresses.
+ * Service: each endpoint (node address + published host port), the NodePort on both node
+ * addresses and the ClusterIP (the agents' embedded proxies; the Service CIDR is loopback here,
+ * learnt by the agents when they joined). An agent restarted without --server/--token comes back
+ * on its stored node credentials.
  */
 import { assert, assertEquals } from "../shared/_assert_test_util.ts";
 import { INDEX_HTML } from "./images.ts";
@@ -180,6 +179,19 @@ Deno.test({
           const res = await fetch(`http://${b}/`, { signal: AbortSignal.timeout(5000) });
           return await res.text();
         }, { timeoutMs: 20_000, intervalMs: 250 });
+        assertEquals(body, INDEX_HTML);
+      }
+
+      // Through the Service: the NodePort on both nodes, and the ClusterIP.
+      const svc = await api(server, "GET", "/api/v1/namespaces/default/services/spread");
+      const nodePort: number = svc.body.spec.ports[0].nodePort;
+      const clusterIp: string = svc.body.spec.clusterIP;
+      assert(clusterIp.startsWith("127.43."), clusterIp);
+      for (const target of [...nodes.map((n) => `${n.address}:${nodePort}`), `${clusterIp}:80`]) {
+        const body = await waitFor(`the Service answers on ${target}`, async () => {
+          const res = await fetch(`http://${target}/`, { signal: AbortSignal.timeout(5000) });
+          return await res.text();
+        }, { timeoutMs: 30_000, intervalMs: 250 });
         assertEquals(body, INDEX_HTML);
       }
 

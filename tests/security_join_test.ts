@@ -4,7 +4,13 @@
  * server, the kubeconfig with real kubectl, and the agent API accepting only the server.
  */
 import { assert, assertEquals, assertRejects } from "../shared/_assert_test_util.ts";
-import { CredentialsError, joinCluster, loadCredentials } from "../agent/credentials.ts";
+import {
+  CredentialsError,
+  ensureNodeCredentials,
+  joinCluster,
+  loadCredentials,
+} from "../agent/credentials.ts";
+import { freePort } from "./server_process.ts";
 import { sha256Hex } from "../server/auth/crypto_util.ts";
 import { formatJoinToken, parseJoinToken } from "../shared/join_token.ts";
 import { haveKubectl, kubectl } from "./kubectl.ts";
@@ -405,5 +411,50 @@ Deno.test("bad flags are answered with one line and exit status 2", async () => 
     const r = await skiff([...command.split(" "), "--help"]);
     assertEquals(r.code, 0, command);
     assertMatch(r.stdout, /^Usage: skiff /);
+  }
+});
+
+Deno.test("an agent started before its server keeps trying and joins once the server is up", async () => {
+  const serverDir = await tempDir();
+  const agentDir = await tempDir();
+  const port = freePort();
+  const first = await startTestServer({
+    dataDir: serverDir,
+    listen: `127.0.0.1:${port}`,
+    controllers: false,
+  });
+  const { url, joinToken } = first;
+  await first.stop();
+  const ac = new AbortController();
+  try {
+    const joining = ensureNodeCredentials({
+      server: url,
+      joinToken,
+      nodeName: "early",
+      dataDir: agentDir,
+      signal: ac.signal,
+    });
+    // Not up yet: nothing is stored while the agent waits.
+    await new Promise((r) => setTimeout(r, 300));
+    assertEquals(await loadCredentials(agentDir), undefined);
+    const server = await startTestServer({
+      dataDir: serverDir,
+      listen: `127.0.0.1:${port}`,
+      controllers: false,
+    });
+    try {
+      const creds = await joining;
+      assertEquals(creds.nodeName, "early");
+      assertEquals(
+        (await api(server, "GET", "/api/v1/nodes/early", { token: creds.token })).status,
+        404,
+      );
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    ac.abort();
+    await Deno.remove(serverDir, { recursive: true });
+    await Deno.remove(agentDir, { recursive: true });
   }
 });

@@ -42,6 +42,8 @@ export interface JoinResponse {
   token: string;
   /** SHA-256 (hex) of the token the server presents to the node's agent API. */
   agentClientTokenSha256: string;
+  /** The cluster's Service CIDR, for the node's service proxy. */
+  serviceCidr?: string;
 }
 
 /** What joining needs from the server. */
@@ -51,6 +53,8 @@ export interface NodeJoinDeps {
   secrets: GenericRegistry;
   /** SHA-256 of the agent-client token. */
   agentClientTokenSha256: string;
+  /** Handed to joining nodes so that their proxies know which addresses are ClusterIPs. */
+  serviceCidr?: string;
 }
 
 /** Joins (or re-joins) a node; throws ForbiddenError / BadRequestError. */
@@ -79,6 +83,7 @@ export async function joinNode(
     nodeName,
     token,
     agentClientTokenSha256: deps.agentClientTokenSha256,
+    ...(deps.serviceCidr ? { serviceCidr: deps.serviceCidr } : {}),
   };
 }
 
