@@ -8,24 +8,17 @@
 import assert from "node:assert/strict";
 import { DockerRuntime } from "../agent/docker_runtime.ts";
 import { CONFIGMAPS, PODS, SECRETS } from "../shared/client/refs.ts";
-import { ensureTestImages } from "./images.ts";
 import {
   boundPod,
-  clientFor,
   createPod,
-  startAgent,
-  testAgentConfig,
+  SLEEP_UNTIL_TERM,
+  startAgentTest,
   waitForPod,
   waitForPodGone,
 } from "./agent_test_utils.ts";
-import { startTestServer } from "./test_utils.ts";
 
 Deno.test("agent configures containers from the pod spec: env, ConfigMap/Secret/emptyDir volumes, limits", async () => {
-  const images = await ensureTestImages();
-  const server = await startTestServer({ controllers: false });
-  const client = clientFor(server);
-  const config = await testAgentConfig(server);
-  const agent = startAgent(config);
+  const { images, client, config, stop } = await startAgentTest();
   try {
     await client.create(CONFIGMAPS, {
       apiVersion: "v1",
@@ -75,7 +68,7 @@ Deno.test("agent configures containers from the pod spec: env, ConfigMap/Secret/
         }, {
           name: "reader",
           image: images.busybox,
-          command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"],
+          command: SLEEP_UNTIL_TERM,
           volumeMounts: [{ name: "shared", mountPath: "/data" }],
         }],
       }),
@@ -137,17 +130,12 @@ Deno.test("agent configures containers from the pod spec: env, ConfigMap/Secret/
       "couldn't find key missing in ConfigMap default/cfg",
     );
   } finally {
-    await agent.stop();
-    await server.stop();
+    await stop();
   }
 });
 
 Deno.test("init containers run in order to completion before the app containers start", async () => {
-  const images = await ensureTestImages();
-  const server = await startTestServer({ controllers: false });
-  const client = clientFor(server);
-  const config = await testAgentConfig(server);
-  const agent = startAgent(config);
+  const { images, client, config, stop } = await startAgentTest();
   try {
     await createPod(
       client,
@@ -186,7 +174,6 @@ Deno.test("init containers run in order to completion before the app containers 
     const app = pod.status!.containerStatuses![0].containerID!.slice("docker://".length);
     assert.equal((await rt.exec(app, ["cat", "/work/log"])).stdout, "1\n2\n3\n");
   } finally {
-    await agent.stop();
-    await server.stop();
+    await stop();
   }
 });

@@ -6,25 +6,19 @@
 
 import assert from "node:assert/strict";
 import { type ContainerEvent, DockerRuntime } from "../agent/docker_runtime.ts";
-import { NODES, PODS } from "../shared/client/refs.ts";
-import { ensureTestImages } from "./images.ts";
+import { PODS } from "../shared/client/refs.ts";
 import {
+  agentApiBase,
   boundPod,
-  clientFor,
   createPod,
-  startAgent,
-  testAgentConfig,
+  startAgentTest,
   waitForPod,
   waitForPodGone,
 } from "./agent_test_utils.ts";
-import { startTestServer, waitFor } from "./test_utils.ts";
+import { waitFor } from "./test_utils.ts";
 
 Deno.test("agent API serves logs with tail, timestamps, follow and previous, to the server only", async () => {
-  const images = await ensureTestImages();
-  const server = await startTestServer({ controllers: false });
-  const client = clientFor(server);
-  const config = await testAgentConfig(server, { backoffInitialMs: 60_000 });
-  const agent = startAgent(config);
+  const { images, client, config, stop } = await startAgentTest({ backoffInitialMs: 60_000 });
   try {
     await createPod(
       client,
@@ -45,11 +39,7 @@ Deno.test("agent API serves logs with tail, timestamps, follow and previous, to 
         }],
       }),
     );
-    const node = await waitFor("node with its API port", async () => {
-      const n = await client.get(NODES, config.nodeName).catch(() => undefined);
-      return n?.status?.daemonEndpoints?.kubeletEndpoint?.Port ? n : undefined;
-    });
-    const base = `http://127.0.0.11:${node.status.daemonEndpoints.kubeletEndpoint.Port}`;
+    const base = await agentApiBase(client, config.nodeName);
     const get = async (path: string, token: string | null = config.token) => {
       const res = await fetch(`${base}${path}`, {
         headers: token ? { Authorization: `Bearer ${token}` } : {},
@@ -103,17 +93,12 @@ Deno.test("agent API serves logs with tail, timestamps, follow and previous, to 
     assert.equal(none.status, 400);
     assert.equal((await get("/containerLogs/default/nope/c")).status, 404);
   } finally {
-    await agent.stop();
-    await server.stop();
+    await stop();
   }
 });
 
 Deno.test("deleting a pod sends SIGTERM, then SIGKILL after the grace period, then finishes the delete", async () => {
-  const images = await ensureTestImages();
-  const server = await startTestServer({ controllers: false });
-  const client = clientFor(server);
-  const config = await testAgentConfig(server);
-  const agent = startAgent(config);
+  const { images, client, config, stop } = await startAgentTest();
   const rt = new DockerRuntime({ nodeName: config.nodeName });
   const ac = new AbortController();
   const deaths = new Map<string, number | undefined>();
@@ -170,8 +155,7 @@ Deno.test("deleting a pod sends SIGTERM, then SIGKILL after the grace period, th
   } finally {
     ac.abort();
     await events;
-    await agent.stop();
-    await server.stop();
+    await stop();
     await Deno.remove(out, { recursive: true });
   }
 });

@@ -6,24 +6,18 @@
 import assert from "node:assert/strict";
 import { DockerRuntime } from "../agent/docker_runtime.ts";
 import { EVENTS, NODES, PODS } from "../shared/client/refs.ts";
-import { ensureTestImages, INDEX_HTML } from "./images.ts";
+import { INDEX_HTML } from "./images.ts";
 import {
   boundPod,
-  clientFor,
   createPod,
-  startAgent,
-  testAgentConfig,
+  startAgentTest,
   waitForPod,
   waitForPodGone,
 } from "./agent_test_utils.ts";
-import { startTestServer, waitFor } from "./test_utils.ts";
+import { waitFor } from "./test_utils.ts";
 
 Deno.test("agent runs an httpd pod reachable on its published port, then deletes it gracefully", async () => {
-  const images = await ensureTestImages();
-  const server = await startTestServer();
-  const client = clientFor(server);
-  const config = await testAgentConfig(server);
-  const agent = startAgent(config);
+  const { images, client, config, stop } = await startAgentTest({}, {});
   try {
     const node = await waitFor(
       "node registered",
@@ -88,7 +82,6 @@ Deno.test("agent runs an httpd pod reachable on its published port, then deletes
     await waitForPodGone(client, "web");
     assert.deepEqual(await rt.listContainers(), []);
   } finally {
-    await agent.stop();
-    await server.stop();
+    await stop();
   }
 });

@@ -6,16 +6,14 @@
 import assert from "node:assert/strict";
 import { EVENTS } from "../shared/client/refs.ts";
 import type { ApiClient } from "../shared/client/client.ts";
-import { ensureTestImages } from "./images.ts";
 import {
   boundPod,
-  clientFor,
   createPod,
-  startAgent,
-  testAgentConfig,
+  SLEEP_UNTIL_TERM,
+  startAgentTest,
   waitForPod,
 } from "./agent_test_utils.ts";
-import { startTestServer, waitFor } from "./test_utils.ts";
+import { waitFor } from "./test_utils.ts";
 import { DockerRuntime } from "../agent/docker_runtime.ts";
 
 function ready(p: { status?: { conditions?: { type: string; status: string }[] } }): boolean {
@@ -30,11 +28,10 @@ async function eventReasons(client: ApiClient, pod: string): Promise<string[]> {
 }
 
 Deno.test("agent restarts containers: crash loop, liveness, readiness, restartPolicy Never", async (t) => {
-  const images = await ensureTestImages();
-  const server = await startTestServer({ controllers: false });
-  const client = clientFor(server);
-  const config = await testAgentConfig(server, { backoffInitialMs: 1000, backoffMaxMs: 4000 });
-  const agent = startAgent(config);
+  const { images, client, config, stop } = await startAgentTest({
+    backoffInitialMs: 1000,
+    backoffMaxMs: 4000,
+  });
   try {
     await t.step("a crashing container reaches CrashLoopBackOff with growing delays", async () => {
       await createPod(
@@ -73,7 +70,7 @@ Deno.test("agent restarts containers: crash loop, liveness, readiness, restartPo
           containers: [{
             name: "c",
             image: images.busybox,
-            command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"],
+            command: SLEEP_UNTIL_TERM,
             livenessProbe: {
               exec: { command: ["sh", "-c", "echo not ok; exit 1"] },
               periodSeconds: 1,
@@ -106,7 +103,7 @@ Deno.test("agent restarts containers: crash loop, liveness, readiness, restartPo
           containers: [{
             name: "c",
             image: images.busybox,
-            command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"],
+            command: SLEEP_UNTIL_TERM,
             readinessProbe: {
               exec: { command: ["test", "-f", "/tmp/ready"] },
               periodSeconds: 1,
@@ -164,7 +161,6 @@ Deno.test("agent restarts containers: crash loop, liveness, readiness, restartPo
       assert.equal(done.status!.containerStatuses![0].state.terminated?.reason, "Completed");
     });
   } finally {
-    await agent.stop();
-    await server.stop();
+    await stop();
   }
 });

@@ -13,6 +13,7 @@ import {
   clientFor,
   createPod,
   removeNodeContainers,
+  SLEEP_UNTIL_TERM,
   startAgent,
   startAgentProcess,
   testAgentConfig,
@@ -21,6 +22,14 @@ import {
 } from "./agent_test_utils.ts";
 import { startTestServer, waitFor } from "./test_utils.ts";
 import type { Pod } from "../agent/pod_types.ts";
+
+/** One container that sleeps until SIGTERM, with a 1 s grace period. */
+function sleeperSpec(image: string): Partial<Pod["spec"]> {
+  return {
+    terminationGracePeriodSeconds: 1,
+    containers: [{ name: "c", image, command: SLEEP_UNTIL_TERM }],
+  };
+}
 
 function containerIDs(p: Pod): string[] {
   return (p.status?.containerStatuses ?? []).map((s) => s.containerID ?? "");
@@ -33,14 +42,7 @@ Deno.test("agent killed with SIGKILL and restarted adopts its containers and cle
   const config = await testAgentConfig(server);
   let proc = startAgentProcess(config);
   try {
-    const spec = {
-      terminationGracePeriodSeconds: 1,
-      containers: [{
-        name: "c",
-        image: images.busybox,
-        command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"],
-      }],
-    };
+    const spec = sleeperSpec(images.busybox);
     await createPod(client, boundPod("keep", config.nodeName, spec));
     await createPod(client, boundPod("gone", config.nodeName, spec));
     const before = await waitForPod(
@@ -158,14 +160,7 @@ Deno.test("pods keep running while the server is down; the agent resyncs when it
   const agent = startAgent(config);
   const rt = new DockerRuntime({ nodeName: config.nodeName });
   try {
-    const spec = {
-      terminationGracePeriodSeconds: 1,
-      containers: [{
-        name: "c",
-        image: images.busybox,
-        command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"],
-      }],
-    };
+    const spec = sleeperSpec(images.busybox);
     await createPod(server.client, boundPod("steady", config.nodeName, spec));
     const before = await waitForPod(
       server.client,
@@ -234,14 +229,7 @@ Deno.test("agent reconnects to a Docker engine that went away and resyncs", asyn
   const agent = startAgent(config);
   const rt = new DockerRuntime({ nodeName: config.nodeName });
   try {
-    const spec = {
-      terminationGracePeriodSeconds: 1,
-      containers: [{
-        name: "c",
-        image: images.busybox,
-        command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"],
-      }],
-    };
+    const spec = sleeperSpec(images.busybox);
     await createPod(client, boundPod("before", config.nodeName, spec));
     const before = await waitForPod(
       client,

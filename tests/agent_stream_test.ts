@@ -4,17 +4,14 @@
  */
 
 import assert from "node:assert/strict";
-import { NODES } from "../shared/client/refs.ts";
-import { ensureTestImages, INDEX_HTML } from "./images.ts";
+import { INDEX_HTML } from "./images.ts";
 import {
+  agentApiBase,
   boundPod,
-  clientFor,
   createPod,
-  startAgent,
-  testAgentConfig,
+  startAgentTest,
   waitForPod,
 } from "./agent_test_utils.ts";
-import { startTestServer, waitFor } from "./test_utils.ts";
 
 interface ExecResult {
   stdout: string;
@@ -62,11 +59,7 @@ async function exec(
 }
 
 Deno.test("agent API: exec with stdin and exit codes, port-forward, stats", async () => {
-  const images = await ensureTestImages();
-  const server = await startTestServer({ controllers: false });
-  const client = clientFor(server);
-  const config = await testAgentConfig(server);
-  const agent = startAgent(config);
+  const { images, client, config, stop } = await startAgentTest();
   try {
     await createPod(
       client,
@@ -80,12 +73,8 @@ Deno.test("agent API: exec with stdin and exit codes, port-forward, stats", asyn
       }),
     );
     await waitForPod(client, "box", "Running", (p) => p.status?.phase === "Running");
-    const node = await waitFor("node API port", async () => {
-      const n = await client.get(NODES, config.nodeName).catch(() => undefined);
-      return n?.status?.daemonEndpoints?.kubeletEndpoint?.Port ? n : undefined;
-    });
-    const port = node.status.daemonEndpoints.kubeletEndpoint.Port;
-    const ws = `ws://127.0.0.11:${port}`;
+    const base = await agentApiBase(client, config.nodeName);
+    const ws = base.replace(/^http:/, "ws:");
 
     const ok = await exec(
       ws,
@@ -127,7 +116,7 @@ Deno.test("agent API: exec with stdin and exit codes, port-forward, stats", asyn
     assert.match(response, /^HTTP\/1\.[01] 200/);
     assert(response.endsWith(INDEX_HTML), response);
 
-    const res = await fetch(`http://127.0.0.11:${port}/stats`, {
+    const res = await fetch(`${base}/stats`, {
       headers: { Authorization: `Bearer ${config.token}` },
     });
     const stats = await res.json();
@@ -138,7 +127,6 @@ Deno.test("agent API: exec with stdin and exit codes, port-forward, stats", asyn
     assert(box.containers[0].memoryBytes > 0);
     assert(box.containers[0].cpuNanoCores >= 0);
   } finally {
-    await agent.stop();
-    await server.stop();
+    await stop();
   }
 });

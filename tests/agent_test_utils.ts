@@ -13,11 +13,11 @@ import {
 } from "../agent/run.ts";
 import type { Pod } from "../agent/pod_types.ts";
 import type { ApiClient } from "../shared/client/client.ts";
-import { PODS } from "../shared/client/refs.ts";
+import { NODES, PODS } from "../shared/client/refs.ts";
 import { isNotFound } from "../shared/errors.ts";
 import { Logger } from "../shared/log.ts";
-import { ensureTestImages } from "./images.ts";
-import { waitFor } from "./test_utils.ts";
+import { ensureTestImages, type TestImages } from "./images.ts";
+import { startTestServer, type TestServer, type TestServerOptions, waitFor } from "./test_utils.ts";
 
 /** A running test agent. */
 export interface TestAgent {
@@ -154,4 +154,53 @@ export function waitForPodGone(client: ApiClient, name: string, timeoutMs = 30_0
 /** The test server's admin client (closed by the server's `stop()`). */
 export function clientFor(server: { client: ApiClient }): ApiClient {
   return server.client;
+}
+
+/** Everything an agent end-to-end test starts with. */
+export interface AgentTest {
+  images: TestImages;
+  server: TestServer;
+  client: ApiClient;
+  config: AgentConfig;
+  agent: TestAgent;
+  /** Stops the agent (removing its containers) and the server. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds the test images, starts a server (controllers off unless asked) and one in-process
+ * agent with the fast test settings plus `overrides`.
+ */
+export async function startAgentTest(
+  overrides: Partial<AgentConfigInput> = {},
+  serverOptions: TestServerOptions = { controllers: false },
+): Promise<AgentTest> {
+  const images = await ensureTestImages();
+  const server = await startTestServer(serverOptions);
+  const config = await testAgentConfig(server, overrides);
+  const agent = startAgent(config);
+  return {
+    images,
+    server,
+    client: server.client,
+    config,
+    agent,
+    async stop() {
+      await agent.stop();
+      await server.stop();
+    },
+  };
+}
+
+/** A shell command that runs until SIGTERM and then exits 0 at once. */
+export const SLEEP_UNTIL_TERM = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"];
+
+/** The agent API's base URL for a node (`http://<InternalIP>:<daemonEndpoints port>`). */
+export async function agentApiBase(client: ApiClient, nodeName: string): Promise<string> {
+  const node = await waitFor("node with its agent API port", async () => {
+    const n = await client.get(NODES, nodeName).catch(() => undefined);
+    return n?.status?.daemonEndpoints?.kubeletEndpoint?.Port ? n : undefined;
+  });
+  const ip = node.status.addresses.find((a: { type: string }) => a.type === "InternalIP").address;
+  return `http://${ip}:${node.status.daemonEndpoints.kubeletEndpoint.Port}`;
 }
