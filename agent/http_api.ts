@@ -127,8 +127,8 @@ export function agentApp(options: AgentApiOptions): Hono {
     }
     const limit = q.limitBytes ? Number(q.limitBytes) : undefined;
     if (limit !== undefined && limit >= 0) body = body.pipeThrough(limitBytes(limit, ac));
-    // The client hanging up (kubectl logs -f interrupted) ends the Docker stream too.
-    c.req.raw.signal.addEventListener("abort", () => ac.abort(), { once: true });
+    // The client hanging up (kubectl logs -f interrupted) cancels this body, and the
+    // cancellation travels up the pipe to the Docker request.
     return new Response(body, {
       headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-cache" },
     });
