@@ -398,25 +398,19 @@ export async function runProxyBench(opts: ProxyBenchOptions = {}): Promise<Proxy
 
   const t = result.tcp;
   const ratio = (a?: number, b?: number) => (a && b ? round(a / b) : undefined);
+  const vs = (other: "haproxy" | "haproxy1") => ({
+    small32: ratio(t.small32.skiff?.requestsPerSecond, t.small32[other]?.requestsPerSecond),
+    small128: ratio(t.small128.skiff?.requestsPerSecond, t.small128[other]?.requestsPerSecond),
+    large: ratio(t.large8.skiff?.mbPerSecond, t.large8[other]?.mbPerSecond),
+  });
+  const [h, h1] = [vs("haproxy"), vs("haproxy1")];
   result.ratios = {
-    small32RpsVsHaproxy1: ratio(
-      t.small32.skiff?.requestsPerSecond,
-      t.small32.haproxy1?.requestsPerSecond,
-    ),
-    small128RpsVsHaproxy1: ratio(
-      t.small128.skiff?.requestsPerSecond,
-      t.small128.haproxy1?.requestsPerSecond,
-    ),
-    largeMBpsVsHaproxy1: ratio(t.large8.skiff?.mbPerSecond, t.large8.haproxy1?.mbPerSecond),
-    small32RpsVsHaproxy: ratio(
-      t.small32.skiff?.requestsPerSecond,
-      t.small32.haproxy?.requestsPerSecond,
-    ),
-    small128RpsVsHaproxy: ratio(
-      t.small128.skiff?.requestsPerSecond,
-      t.small128.haproxy?.requestsPerSecond,
-    ),
-    largeMBpsVsHaproxy: ratio(t.large8.skiff?.mbPerSecond, t.large8.haproxy?.mbPerSecond),
+    small32RpsVsHaproxy1: h1.small32,
+    small128RpsVsHaproxy1: h1.small128,
+    largeMBpsVsHaproxy1: h1.large,
+    small32RpsVsHaproxy: h.small32,
+    small128RpsVsHaproxy: h.small128,
+    largeMBpsVsHaproxy: h.large,
     p99DeltaMs32: round((t.small32.skiff?.p99Ms ?? NaN) - (t.small32.haproxy?.p99Ms ?? NaN)),
     p99DeltaMs128: round((t.small128.skiff?.p99Ms ?? NaN) - (t.small128.haproxy?.p99Ms ?? NaN)),
     udpVsDirect: ratio(result.udp.skiffPacketsPerSecond, result.udp.directPacketsPerSecond) ?? 0,

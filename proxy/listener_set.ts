@@ -10,6 +10,7 @@ import type { Logger } from "../shared/log.ts";
 import { silentLogger } from "../shared/log.ts";
 import { type PortCounters, type PortLabels, ProxyMetrics } from "./metrics.ts";
 import type { DesiredListener } from "./service_table.ts";
+import type { Forwarder } from "./forwarder.ts";
 import { TcpForwarder } from "./tcp_forwarder.ts";
 import { UdpForwarder } from "./udp_forwarder.ts";
 
@@ -33,7 +34,7 @@ export interface ListenerSetOptions {
 
 interface Active {
   desired: DesiredListener;
-  forwarder: TcpForwarder | UdpForwarder;
+  forwarder: Forwarder;
 }
 
 /** The proxy's open listeners, keyed by `protocol/address:port`. */
@@ -63,7 +64,7 @@ export class ListenerSet {
   }
 
   /** The forwarder of a bound listener (tests, metrics). */
-  forwarder(key: string): TcpForwarder | UdpForwarder | undefined {
+  forwarder(key: string): Forwarder | undefined {
     return this.#active.get(key)?.forwarder;
   }
 
@@ -137,7 +138,7 @@ export class ListenerSet {
     return this.metrics.counters(this.#labels(want));
   }
 
-  async #open(want: DesiredListener): Promise<TcpForwarder | UdpForwarder> {
+  async #open(want: DesiredListener): Promise<Forwarder> {
     if (want.source === "clusterIP" && this.#options.ensureAddress) {
       await this.#options.ensureAddress(want.address);
     }

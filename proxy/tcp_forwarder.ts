@@ -13,7 +13,8 @@ import type { Logger } from "../shared/log.ts";
 import { silentLogger } from "../shared/log.ts";
 import { type PortCounters } from "./metrics.ts";
 import { type Backend, backendKey, RoundRobin } from "./round_robin.ts";
-import { SessionAffinity } from "./session_affinity.ts";
+import type { SessionAffinity } from "./session_affinity.ts";
+import { affinityFor, type Forwarder, type ForwarderOptions } from "./forwarder.ts";
 
 /** Size of each direction's reusable buffer. */
 const BUFFER_SIZE = 64 * 1024;
@@ -22,20 +23,9 @@ const BUFFER_SIZE = 64 * 1024;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 1000;
 
 /** Options for {@linkcode TcpForwarder}. */
-export interface TcpForwarderOptions {
-  /** Address to listen on (a ClusterIP, node address or external IP). */
-  hostname: string;
-  /** Port to listen on; 0 picks a free one (see {@linkcode TcpForwarder.port}). */
-  port: number;
-  /** Initial backends. */
-  backends?: readonly Backend[];
+export interface TcpForwarderOptions extends ForwarderOptions {
   /** Time allowed for connecting to one backend before trying the next. Default 1000 ms. */
   connectTimeoutMs?: number;
-  /** `sessionAffinity: ClientIP` timeout in seconds; absent means no affinity. */
-  affinityTimeoutSeconds?: number;
-  /** Counters to bump; a private set when absent. */
-  counters?: PortCounters;
-  logger?: Logger;
 }
 
 interface Session {
@@ -45,7 +35,7 @@ interface Session {
 }
 
 /** Forwards connections from one listening address to the current backends. */
-export class TcpForwarder {
+export class TcpForwarder implements Forwarder {
   readonly hostname: string;
   readonly #requestedPort: number;
   readonly #rr: RoundRobin;
@@ -100,11 +90,7 @@ export class TcpForwarder {
 
   /** Turns `ClientIP` affinity on with a timeout (seconds), or off with `undefined`. */
   setAffinity(timeoutSeconds: number | undefined): void {
-    if (timeoutSeconds === undefined) {
-      this.#affinity = undefined;
-    } else if (this.#affinity?.timeoutMs !== timeoutSeconds * 1000) {
-      this.#affinity = new SessionAffinity({ timeoutSeconds });
-    }
+    this.#affinity = affinityFor(this.#affinity, timeoutSeconds);
   }
 
   /** Stops listening, closes every open connection and waits until all of it has wound down. */

@@ -14,7 +14,8 @@ import type { Logger } from "../shared/log.ts";
 import { silentLogger } from "../shared/log.ts";
 import type { PortCounters } from "./metrics.ts";
 import { type Backend, backendKey, RoundRobin } from "./round_robin.ts";
-import { SessionAffinity } from "./session_affinity.ts";
+import type { SessionAffinity } from "./session_affinity.ts";
+import { affinityFor, type Forwarder, type ForwarderOptions } from "./forwarder.ts";
 
 /** Default idle time after which a UDP session is closed. */
 export const DEFAULT_UDP_IDLE_TIMEOUT_MS = 30_000;
@@ -22,19 +23,11 @@ export const DEFAULT_UDP_IDLE_TIMEOUT_MS = 30_000;
 export const DEFAULT_UDP_MAX_SESSIONS = 4096;
 
 /** Options for {@linkcode UdpForwarder}. */
-export interface UdpForwarderOptions {
-  hostname: string;
-  /** 0 picks a free port (see {@linkcode UdpForwarder.port}). */
-  port: number;
-  backends?: readonly Backend[];
+export interface UdpForwarderOptions extends ForwarderOptions {
   /** Idle time before a session closes. Default 30 s. */
   idleTimeoutMs?: number;
   /** Most sessions at once; the oldest is evicted beyond. Default 4096. */
   maxSessions?: number;
-  /** `sessionAffinity: ClientIP` timeout in seconds; absent means no affinity. */
-  affinityTimeoutSeconds?: number;
-  counters?: PortCounters;
-  logger?: Logger;
 }
 
 interface Session {
@@ -57,7 +50,7 @@ function udpType(address: string): "udp4" | "udp6" {
 }
 
 /** Forwards datagrams from one listening address to the current backends. */
-export class UdpForwarder {
+export class UdpForwarder implements Forwarder {
   readonly hostname: string;
   readonly #requestedPort: number;
   readonly #rr: RoundRobin;
@@ -132,11 +125,7 @@ export class UdpForwarder {
 
   /** Turns `ClientIP` affinity on with a timeout (seconds), or off with `undefined`. */
   setAffinity(timeoutSeconds: number | undefined): void {
-    if (timeoutSeconds === undefined) {
-      this.#affinity = undefined;
-    } else if (this.#affinity?.timeoutMs !== timeoutSeconds * 1000) {
-      this.#affinity = new SessionAffinity({ timeoutSeconds });
-    }
+    this.#affinity = affinityFor(this.#affinity, timeoutSeconds);
   }
 
   /** Closes the service socket and every session, and waits for the sockets to close. */
