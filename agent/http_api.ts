@@ -18,7 +18,10 @@ import { type Logger, silentLogger } from "../shared/log.ts";
 import type { DockerRuntime } from "./docker_runtime.ts";
 import { StatsCollector } from "./stats.ts";
 import { execWebSocket, portForwardWebSocket } from "./stream_api.ts";
-import { offersKubectlPortForward, serveAttach, servePodPortForward } from "./kubectl_streams.ts";
+
+// kubectl's streaming protocols pull in node:zlib (SPDY header compression), ~5 MB of resident
+// memory: load them on the first attach or port-forward, not in every idle agent.
+const kubectlStreams = () => import("./kubectl_streams.ts");
 import {
   LABEL_CONTAINER_NAME,
   LABEL_KIND,
@@ -141,18 +144,23 @@ export function agentApp(options: AgentApiOptions): Hono {
     return execWebSocket(c.req.raw, c.req.param(), { rt, logger: log });
   });
 
-  app.get("/attach/:namespace/:pod/:container", (c) => {
+  app.get("/attach/:namespace/:pod/:container", async (c) => {
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
       return status(400, "BadRequest", "attach needs a WebSocket upgrade");
     }
+    const { serveAttach } = await kubectlStreams();
     return serveAttach(c.req.raw, c.req.param(), { rt, logger: log });
   });
 
-  app.get("/portForward/:namespace/:pod", (c) => {
+  app.get("/portForward/:namespace/:pod", async (c) => {
     // kubectl's own protocol, relayed unchanged by the API server (see kubectl_streams.ts).
-    if (offersKubectlPortForward(c.req.raw)) {
-      const target = { ...c.req.param(), nodeAddress: options.nodeAddress };
-      return servePodPortForward(c.req.raw, target, { rt, logger: log });
+    const offered = c.req.header("sec-websocket-protocol") ?? "";
+    if (offered) {
+      const { offersKubectlPortForward, servePodPortForward } = await kubectlStreams();
+      if (offersKubectlPortForward(c.req.raw)) {
+        const target = { ...c.req.param(), nodeAddress: options.nodeAddress };
+        return servePodPortForward(c.req.raw, target, { rt, logger: log });
+      }
     }
     const port = Number(c.req.query("port"));
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
