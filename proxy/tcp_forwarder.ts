@@ -26,7 +26,15 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 1000;
 export interface TcpForwarderOptions extends ForwarderOptions {
   /** Time allowed for connecting to one backend before trying the next. Default 1000 ms. */
   connectTimeoutMs?: number;
+  /**
+   * How long a backend that failed stays at the back of the rotation. Default 2000 ms.
+   * See {@linkcode TcpForwarder} for what counts as failing.
+   */
+  suspectMs?: number;
 }
+
+/** Default time a failed backend is tried last. */
+export const DEFAULT_SUSPECT_MS = 2000;
 
 interface Session {
   client: Deno.TcpConn;
@@ -34,12 +42,23 @@ interface Session {
   done: Promise<void>;
 }
 
-/** Forwards connections from one listening address to the current backends. */
+/**
+ * Forwards connections from one listening address to the current backends.
+ *
+ * Passive health: a backend that refused or timed out a connect, or that closed a connection
+ * without sending a byte while the client was still there, is "suspect" for `suspectMs` and is
+ * tried after the others. The second case is what a dead pod looks like here: the agent
+ * publishes ports on the pod's sandbox through Docker, whose userland proxy still accepts while
+ * the app container is gone. Suspects are never skipped, only tried last.
+ */
 export class TcpForwarder implements Forwarder {
   readonly hostname: string;
   readonly #requestedPort: number;
   readonly #rr: RoundRobin;
   readonly #connectTimeoutMs: number;
+  readonly #suspectMs: number;
+  /** Backend key → time until which it is tried last. */
+  readonly #suspects = new Map<string, number>();
   readonly #logger: Logger;
   readonly #counters?: PortCounters;
   #affinity?: SessionAffinity;
@@ -53,6 +72,7 @@ export class TcpForwarder implements Forwarder {
     this.#requestedPort = options.port;
     this.#rr = new RoundRobin(options.backends ?? []);
     this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.#suspectMs = options.suspectMs ?? DEFAULT_SUSPECT_MS;
     this.#logger = options.logger ?? silentLogger;
     this.#counters = options.counters;
     this.setAffinity(options.affinityTimeoutSeconds);
@@ -139,29 +159,58 @@ export class TcpForwarder implements Forwarder {
       c.active++;
     }
     try {
-      const backend = await this.#connectBackend(client);
-      if (!backend) {
+      const connected = await this.#connectBackend(client);
+      if (!connected) {
         closeQuietly(client);
         return;
       }
+      const { conn, backend } = connected;
       if (this.#closed) {
         closeQuietly(client);
-        closeQuietly(backend);
+        closeQuietly(conn);
         return;
       }
-      session.backend = backend;
+      session.backend = conn;
       client.setNoDelay(true);
-      backend.setNoDelay(true);
-      await Promise.all([pump(client, backend, c, true), pump(backend, client, c, false)]);
+      conn.setNoDelay(true);
+      let clientEnded = false;
+      await Promise.all([
+        pump(client, conn, c, true).then((r) => {
+          if (r.end !== "writeError") clientEnded = true;
+        }),
+        pump(conn, client, c, false).then((r) => {
+          // The backend hung up without a word while the client was still there.
+          if (r.bytes === 0 && r.end !== "writeError" && !clientEnded) {
+            this.#markSuspect(backend);
+          }
+        }),
+      ]);
       closeQuietly(client);
-      closeQuietly(backend);
+      closeQuietly(conn);
     } finally {
       if (c) c.active--;
     }
   }
 
+  #markSuspect(backend: Backend): void {
+    this.#suspects.set(backendKey(backend), Date.now() + this.#suspectMs);
+  }
+
+  /** `attempts` with suspect backends moved to the end (order otherwise kept). */
+  #healthyFirst(attempts: Backend[]): Backend[] {
+    if (this.#suspects.size === 0) return attempts;
+    const now = Date.now();
+    for (const [key, until] of this.#suspects) if (until <= now) this.#suspects.delete(key);
+    const healthy: Backend[] = [];
+    const suspect: Backend[] = [];
+    for (const b of attempts) (this.#suspects.has(backendKey(b)) ? suspect : healthy).push(b);
+    return [...healthy, ...suspect];
+  }
+
   /** Connects to the affinity backend or the next ones in turn; undefined when all failed. */
-  async #connectBackend(client: Deno.TcpConn): Promise<Deno.TcpConn | undefined> {
+  async #connectBackend(
+    client: Deno.TcpConn,
+  ): Promise<{ conn: Deno.TcpConn; backend: Backend } | undefined> {
     const clientIp = client.remoteAddr.hostname;
     const affinity = this.#affinity;
     let attempts = this.#rr.attempts();
@@ -170,6 +219,7 @@ export class TcpForwarder implements Forwarder {
       const key = backendKey(pinned);
       attempts = [pinned, ...attempts.filter((b) => backendKey(b) !== key)];
     }
+    attempts = this.#healthyFirst(attempts);
     if (attempts.length === 0) {
       if (this.#counters) this.#counters.errors++;
       this.#logger.debug("no backends; closing connection", {
@@ -183,9 +233,10 @@ export class TcpForwarder implements Forwarder {
       try {
         const conn = await connectWithTimeout(backend, this.#connectTimeoutMs);
         affinity?.record(clientIp, backend);
-        return conn;
+        return { conn, backend };
       } catch (err) {
         if (this.#counters) this.#counters.errors++;
+        this.#markSuspect(backend);
         if (affinity && backend === pinned) affinity.forget(clientIp);
         this.#logger.debug("backend connect failed; trying the next", {
           backend: backendKey(backend),
@@ -216,6 +267,13 @@ async function connectWithTimeout(backend: Backend, timeoutMs: number): Promise<
   }
 }
 
+/** How a pump ended, and how much it carried. */
+interface PumpResult {
+  bytes: number;
+  /** `eof`: src ended; `readError`: reading src failed; `writeError`: writing dst failed. */
+  end: "eof" | "readError" | "writeError";
+}
+
 /**
  * Copies `src` to `dst` until `src` ends, then half-closes `dst`. On an error (reset, or the
  * other direction closed both sockets) both sockets are closed so the peer pump ends too.
@@ -225,23 +283,31 @@ async function pump(
   dst: Deno.TcpConn,
   counters: PortCounters | undefined,
   inbound: boolean,
-): Promise<void> {
+): Promise<PumpResult> {
   const buf = new Uint8Array(BUFFER_SIZE);
+  let bytes = 0;
+  let reading = true;
   try {
     while (true) {
+      reading = true;
       const n = await src.read(buf);
       if (n === null) break;
+      reading = false;
       let off = 0;
       while (off < n) off += await dst.write(buf.subarray(off, n));
+      bytes += n;
       if (counters) {
         if (inbound) counters.bytesIn += n;
         else counters.bytesOut += n;
       }
     }
+    reading = false;
     await dst.closeWrite();
+    return { bytes, end: "eof" };
   } catch {
     closeQuietly(src);
     closeQuietly(dst);
+    return { bytes, end: reading ? "readError" : "writeError" };
   }
 }
 

@@ -71,6 +71,39 @@ Deno.test("TcpForwarder skips a dead backend: new connections reach the others",
   }
 });
 
+Deno.test("TcpForwarder tries last a backend that hung up without a word", async () => {
+  // What a dead pod looks like through Docker's userland proxy: connects, then closes.
+  const hangUp = Deno.listen({ hostname: "127.0.0.12", port: 0 });
+  const hangUpLoop = (async () => {
+    for await (const conn of hangUp) conn.close();
+  })();
+  const a = new TcpNameEcho("a", "127.0.0.11");
+  const c = new TcpNameEcho("c", "127.0.0.12");
+  const fwd = new TcpForwarder({
+    hostname: PROXY_ADDRESS,
+    port: 0,
+    backends: [a.backend, { address: "127.0.0.12", port: hangUp.addr.port }, c.backend],
+    suspectMs: 60_000,
+  });
+  fwd.listen();
+  try {
+    deepStrictEqual(
+      [await whoAnswers(PROXY_ADDRESS, fwd.port), await whoAnswers(PROXY_ADDRESS, fwd.port)],
+      ["a", ""],
+      "the first client to meet it sees the hang-up",
+    );
+    const names: string[] = [];
+    for (let i = 0; i < 12; i++) names.push(await whoAnswers(PROXY_ADDRESS, fwd.port));
+    ok(!names.includes(""), `later clients are not sent there first: ${names}`);
+    deepStrictEqual(Object.keys(countBy(names)).sort(), ["a", "c"]);
+  } finally {
+    await fwd.close();
+    hangUp.close();
+    await hangUpLoop.catch(() => {});
+    await Promise.all([a.close(), c.close()]);
+  }
+});
+
 Deno.test("TcpForwarder closes the client when no backend is left", async () => {
   const fwd = new TcpForwarder({ hostname: PROXY_ADDRESS, port: 0 });
   fwd.listen();
