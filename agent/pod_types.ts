@@ -1,7 +1,8 @@
 /**
  * The structural subset of the core/v1 Pod the agent reads and writes. The full types come from
- * the zod schemas in shared/api; these interfaces name only the fields the agent uses, so any
- * schema-typed Pod satisfies them.
+ * the zod schemas in shared/api; these interfaces name only the fields the agent uses, with
+ * defaulted fields optional, so any schema-typed Pod satisfies them and tests can build pods
+ * without spelling out every default (`z.infer` output types make defaulted fields required).
  */
 
 import type { KubeObject, ObjectMeta } from "../shared/api/object.ts";
