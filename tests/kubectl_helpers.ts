@@ -39,11 +39,13 @@ export async function waitKubectl(
 ): Promise<string> {
   let last = "";
   try {
-    return await waitFor(options.what ?? `kubectl ${args.join(" ")}`, async () => {
+    const done = await waitFor(options.what ?? `kubectl ${args.join(" ")}`, async () => {
       const r = await kubectl(target, args);
       last = r.stdout + r.stderr;
-      return check(r.stdout) ? r.stdout : undefined;
+      // Wrapped: an empty stdout can be the awaited answer.
+      return check(r.stdout) ? { stdout: r.stdout } : undefined;
     }, { timeoutMs: options.timeoutMs ?? 30_000, intervalMs: 250 });
+    return done.stdout;
   } catch (e) {
     throw new Error(`${(e as Error).message}; last output:\n${last}`);
   }
