@@ -96,6 +96,15 @@ interface PodState {
 
 const GRACE_DEFAULT = 30;
 
+/** Status fields the agent sets only sometimes, and must null out in a merge patch. */
+const CLEARABLE_STATUS_FIELDS = [
+  "message",
+  "reason",
+  "podIP",
+  "podIPs",
+  "initContainerStatuses",
+] as const;
+
 /** The per-pod sync of one node. */
 export class PodSyncer {
   readonly #o: PodSyncerOptions;
@@ -396,7 +405,15 @@ export class PodSyncer {
     );
     const fp = statusFingerprint(status);
     if (fp !== st.lastFingerprint) {
-      await this.#o.client.patch(PODS, pod.metadata.name, { status }, {
+      // A merge patch leaves out absent fields: clear the ones this status no longer has.
+      const patch: Record<string, unknown> = { ...status };
+      const before = (pod.status ?? {}) as Record<string, unknown>;
+      for (const k of CLEARABLE_STATUS_FIELDS) {
+        if (!(k in status) && (before[k] !== undefined || st.lastStatus?.[k] !== undefined)) {
+          patch[k] = null;
+        }
+      }
+      await this.#o.client.patch(PODS, pod.metadata.name, { status: patch }, {
         namespace: pod.metadata.namespace,
         subresource: "status",
         type: "merge",

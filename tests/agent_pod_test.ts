@@ -85,3 +85,43 @@ Deno.test("agent runs an httpd pod reachable on its published port, then deletes
     await stop();
   }
 });
+
+Deno.test("a hostPort conflict is reported on the pod, and the message clears once it runs", async () => {
+  const { images, client, config, stop } = await startAgentTest({ backoffInitialMs: 500 });
+  const l = Deno.listen({ hostname: "127.0.0.11", port: 0 });
+  const hostPort = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const spec = (name: string) =>
+    boundPod(name, config.nodeName, {
+      terminationGracePeriodSeconds: 1,
+      containers: [{
+        name: "web",
+        image: images.busybox,
+        command: ["httpd", "-f", "-p", "80", "-h", "/www"],
+        ports: [{ containerPort: 80, hostPort }],
+      }],
+    });
+  try {
+    await createPod(client, spec("first"));
+    await waitForPod(client, "first", "Running", (p) => p.status?.phase === "Running");
+    await createPod(client, spec("second"));
+    const blocked = await waitForPod(
+      client,
+      "second",
+      "port conflict reported",
+      (p) => /already allocated|address already in use/.test(p.status?.message ?? ""),
+    );
+    assert.equal(blocked.status?.phase, "Pending");
+    await client.delete(PODS, "first", { namespace: "default" });
+    const running = await waitForPod(
+      client,
+      "second",
+      "Running",
+      (p) => p.status?.phase === "Running",
+    );
+    assert.equal(running.status?.message, undefined);
+    assert.equal(running.status?.portMappings?.[0].hostPort, hostPort);
+  } finally {
+    await stop();
+  }
+});
