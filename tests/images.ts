@@ -168,3 +168,36 @@ export async function makeMissingImageTarball(ref: string, path: string): Promis
 export async function removeImage(ref: string): Promise<void> {
   await run(["docker", "rmi", ref], { allowFail: true });
 }
+
+/** Options of {@linkcode buildWebImage}. */
+export interface WebImageOptions {
+  /** Serve the container's hostname (the pod name) instead of {@linkcode INDEX_HTML}. */
+  pageIsHostname?: boolean;
+}
+
+/**
+ * Tags a web server image `ref` built from the busybox test image, whose default command serves
+ * `/www` on port 80 with busybox httpd (like nginx's image would) and exits at once on SIGTERM
+ * (httpd as PID 1 would ignore it and hold every pod deletion for its whole grace period).
+ * Built with `docker commit --change CMD`, so it shares the busybox image's only layer.
+ */
+export async function buildWebImage(ref: string, options: WebImageOptions = {}): Promise<void> {
+  const images = await ensureTestImages();
+  const page = options.pageIsHostname ? "hostname > /www/index.html; " : "";
+  const script = `${page}httpd -p 80 -h /www; trap 'exit 0' TERM INT; ` +
+    "while :; do sleep 3600 & wait $!; done";
+  const name = `skiff-build-${crypto.randomUUID().slice(0, 8)}`;
+  await run(["docker", "create", "--name", name, images.busybox]);
+  try {
+    await run([
+      "docker",
+      "commit",
+      "--change",
+      `CMD ${JSON.stringify(["/bin/sh", "-c", script])}`,
+      name,
+      ref,
+    ]);
+  } finally {
+    await run(["docker", "rm", "-f", name], { allowFail: true });
+  }
+}
