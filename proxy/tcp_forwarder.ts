@@ -6,12 +6,13 @@
  * The pump is a plain read/write loop reusing one 64 KiB buffer per direction, awaiting each write
  * (back-pressure: at most one buffer in flight per direction). Measured while planning, this ran
  * at ~0.9× HAProxy's requests/s where `readable.pipeTo` ran at ~0.3× (it allocated a fresh zeroed
- * chunk per read). End of stream on one side becomes `closeWrite()` on the other (half-close).
+ * chunk per read); `node:net` pipes and a double-buffered loop were no faster here. End of stream
+ * on one side becomes `closeWrite()` on the other (half-close). bench/proxy_bench.ts measures it.
  */
 
 import type { Logger } from "../shared/log.ts";
 import { silentLogger } from "../shared/log.ts";
-import { type PortCounters } from "./metrics.ts";
+import type { PortCounters } from "./metrics.ts";
 import { type Backend, backendKey, RoundRobin } from "./round_robin.ts";
 import type { SessionAffinity } from "./session_affinity.ts";
 import { affinityFor, type Forwarder, type ForwarderOptions } from "./forwarder.ts";
