@@ -4,10 +4,12 @@
  */
 import { runAgentBench } from "./agent_bench.ts";
 import { runApiBench } from "./api_bench.ts";
+import { runProxyBench } from "./proxy_bench.ts";
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   api: () => runApiBench(),
   agent: () => runAgentBench({ v8Flags: "--max-semi-space-size=1" }),
+  proxy: () => runProxyBench(),
 };
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(BENCHES);
