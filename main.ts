@@ -51,6 +51,10 @@ const SERVER_FLAGS: Record<string, FlagSpec> = {
     help: "etcd client URL (http://127.0.0.1:2379); default: embedded SQLite",
   },
   "no-controllers": { type: "boolean", help: "serve the API only (no scheduler or controllers)" },
+  "with-agent": {
+    type: "boolean",
+    help: "also run this machine as a node (agent + proxy), as skiff up does",
+  },
   "log-level": { type: "string", value: "LEVEL", help: "debug, info, warn or error" },
 };
 
@@ -92,6 +96,10 @@ const AGENT_FLAGS: Record<string, FlagSpec> = {
     help: "port of the agent API for logs/exec (default 10250)",
   },
   "log-level": { type: "string", value: "LEVEL", help: "debug, info, warn or error" },
+  "proxy-cluster-ips": {
+    type: "boolean",
+    help: "serve Service cluster IPs and external IPs on this node (default true; =false)",
+  },
 };
 
 const UP_FLAGS: Record<string, FlagSpec> = {
@@ -216,7 +224,12 @@ function agentConfigFrom(flags: ParsedFlags): NodeConfig {
     pauseImage: flags["pause-image"],
     apiPort: flags["api-port"],
   }, flags);
-  return { ...agent, server, token: flags.token as string | undefined };
+  return {
+    ...agent,
+    server,
+    token: flags.token as string | undefined,
+    clusterWideListeners: flags["proxy-cluster-ips"] as boolean | undefined,
+  };
 }
 
 async function agentCommand(args: string[]): Promise<number> {
@@ -288,6 +301,13 @@ async function serverCommand(args: string[]): Promise<number> {
   if (flags._.length) throw new UsageError(`unexpected argument: ${flags._[0]}`);
   const config = serverConfigFrom(flags);
   const signal = untilTerminated();
+  if (flags["with-agent"]) {
+    const { server: _s, token: _t, caData: _c, ...agent } = agentConfigFrom(
+      { ...flags, "data-dir": `${config.dataDir}/agent` },
+    );
+    await runUp({ server: config, agent }, signal);
+    return 0;
+  }
   const server = await runServer(config, signal);
   console.log(
     `skiff server: API at ${server.url}; kubeconfig ${server.kubeconfigPath}; join token in ${config.dataDir}/token`,
