@@ -65,7 +65,7 @@ Deno.test({
     const agents: AgentProcess[] = [];
     try {
       const joinToken = (await Deno.readTextFile(`${serverDir}/token`)).trim();
-      for (const n of nodes) {
+      for (const [i, n] of nodes.entries()) {
         n.dataDir = await Deno.makeTempDir({ prefix: `skiff-${n.name}-` });
         const local = [
           "--node-name",
@@ -78,6 +78,8 @@ Deno.test({
           String(n.apiPort),
           "--pause-image",
           images.pause,
+          // Both simulated nodes share this host's loopback: the first serves the cluster IPs.
+          ...(i === 0 ? [] : ["--proxy-cluster-ips=false"]),
         ];
         agents.push(startAgent(["--server", server.url, "--token", joinToken, ...local]));
       }
