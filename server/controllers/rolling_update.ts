@@ -27,9 +27,7 @@ export function canonical(v: unknown): string {
  * alphabet. Stable across processes, so the same template always names the same ReplicaSet.
  */
 export function podTemplateHash(template: unknown, collisionCount = 0): string {
-  const t = structuredClone(template ?? {}) as { metadata?: { labels?: Record<string, string> } };
-  if (t.metadata?.labels) delete t.metadata.labels["pod-template-hash"];
-  const text = canonical(t) + (collisionCount ? `#${collisionCount}` : "");
+  const text = strip(template) + (collisionCount ? `#${collisionCount}` : "");
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
@@ -52,7 +50,26 @@ export function templatesEqual(a: unknown, b: unknown): boolean {
 function strip(t: unknown): string {
   const c = structuredClone(t ?? {}) as { metadata?: { labels?: Record<string, string> } };
   if (c.metadata?.labels) delete c.metadata.labels["pod-template-hash"];
-  return canonical(c);
+  return canonical(pruneEmpty(c));
+}
+
+/**
+ * Drops null, `{}` and `[]` values, which Kubernetes' Go types cannot tell from absent ones:
+ * `kubectl rollout undo` sends a ReplicaSet's template back with `resources: {}` and
+ * `creationTimestamp: null`, and must land on that ReplicaSet again, not on a new one.
+ */
+function pruneEmpty(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(pruneEmpty);
+  if (v === null || typeof v !== "object") return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    const p = pruneEmpty(x);
+    if (p === null || p === undefined) continue;
+    if (Array.isArray(p) && p.length === 0) continue;
+    if (typeof p === "object" && !Array.isArray(p) && Object.keys(p).length === 0) continue;
+    out[k] = p;
+  }
+  return out;
 }
 
 /**

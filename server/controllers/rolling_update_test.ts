@@ -45,6 +45,22 @@ Deno.test("podTemplateHash() is stable and ignores key order and its own label",
   assert.notEqual(podTemplateHash(a), podTemplateHash(a, 1));
 });
 
+Deno.test("podTemplateHash() treats null, {} and [] like absent fields, as Go's types do", () => {
+  const stored = {
+    metadata: { labels: { app: "web" } },
+    spec: { containers: [{ name: "c", image: "x" }] },
+  };
+  // What kubectl rollout undo sends back for that template.
+  const undo = {
+    metadata: { creationTimestamp: null, labels: { app: "web" } },
+    spec: { containers: [{ name: "c", image: "x", resources: {}, env: [] }] },
+  };
+  assert.equal(podTemplateHash(stored), podTemplateHash(undo));
+  assert.ok(templatesEqual(stored, undo));
+  const other = { ...undo, spec: { containers: [{ name: "c", image: "x", args: ["a"] }] } };
+  assert.notEqual(podTemplateHash(stored), podTemplateHash(other));
+});
+
 Deno.test("a simulated rollout never exceeds surge nor drops below min available", () => {
   for (
     const [replicas, surge, unavail] of [[10, 3, 2], [5, 0, 1], [4, 1, 0], [1, 1, 0], [
