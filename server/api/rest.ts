@@ -13,13 +13,12 @@ import {
   ConflictError,
   MethodNotAllowedError,
   NotFoundError,
-  UnsupportedMediaTypeError,
 } from "../../shared/errors.ts";
 import { parseFieldSelector, supportedFields } from "../../shared/fields.ts";
 import { parseSelector, selectorFromLabelSelector, selectorFromSet } from "../../shared/labels.ts";
 import type { DeleteOptions, GenericRegistry } from "../registry/generic_registry.ts";
 import { mediaType, readBody, readOptionalBody } from "./body.ts";
-import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from "./patch/mod.ts";
+import { applyPatch, applyStrategicMergePatch, patchTypeFromContentType } from "./patch/mod.ts";
 import type { RequestInfo } from "./request_info.ts";
 import {
   includeObjectPolicy,
@@ -244,17 +243,8 @@ async function status(
       });
       return jsonResponse(object);
     }
-    case "PATCH": {
-      const patchType = mediaType(req.headers.get("content-type"));
-      const body = await readBody(req);
-      const object = await registry.updateWith(
-        namespace,
-        name,
-        (current) => applyPatch(patchType, current, body),
-        { ...writeOptions(q), subresource: "status" },
-      );
-      return jsonResponse(object);
-    }
+    case "PATCH":
+      return await patch(req, registry, namespace, name, "status");
     default:
       throw new MethodNotAllowedError();
   }
@@ -265,19 +255,20 @@ async function patch(
   registry: GenericRegistry,
   namespace: string | undefined,
   name: string,
+  subresource?: "status",
 ): Promise<Response> {
   const q = new URL(req.url).searchParams;
   const patchType = mediaType(req.headers.get("content-type"));
   const body = await readBody(req);
-  if (patchType === "application/apply-patch+yaml") {
+  if (patchType === "application/apply-patch+yaml" && !subresource) {
     return await serverSideApply(registry, namespace, name, body, q);
   }
   const opts = writeOptions(q);
   const object = await registry.updateWith(
     namespace,
     name,
-    (current) => applyPatch(patchType, current, body),
-    opts,
+    (current) => patchObject(patchType, current, body),
+    { ...opts, subresource },
   );
   return jsonResponse(object, 200, warningHeaders(opts.warnings));
 }
@@ -336,21 +327,12 @@ async function serverSideApply(
   return jsonResponse(object);
 }
 
-function applyPatch(patchType: string, current: KubeObject, body: unknown): KubeObject {
-  switch (patchType) {
-    case "application/merge-patch+json":
-      return applyMergePatch(current, body) as KubeObject;
-    case "application/json-patch+json":
-      if (!Array.isArray(body)) throw new BadRequestError("a JSON patch must be an array");
-      return applyJsonPatch(current, body) as KubeObject;
-    case "application/strategic-merge-patch+json":
-      return applyStrategicMergePatch(current, body, {
-        apiVersion: current.apiVersion!,
-        kind: current.kind!,
-      }) as KubeObject;
-    default:
-      throw new UnsupportedMediaTypeError(patchType);
-  }
+/** Applies a PATCH body by its Content-Type (415 for an unknown one). */
+function patchObject(contentType: string, current: KubeObject, body: unknown): KubeObject {
+  return applyPatch(current, body, {
+    type: patchTypeFromContentType(contentType),
+    kind: { apiVersion: current.apiVersion, kind: current.kind! },
+  }) as KubeObject;
 }
 
 /** autoscaling/v1 Scale of a Deployment, ReplicaSet or ReplicationController. */
@@ -394,7 +376,7 @@ async function scale(
   const object = await registry.updateWith(namespace, name, (current) => {
     const desired = method === "PUT"
       ? body as KubeObject
-      : applyPatch(patchType, scaleOf(current), body);
+      : patchObject(patchType, scaleOf(current), body);
     const replicas = desired?.spec?.replicas;
     if (!Number.isInteger(replicas) || replicas < 0) {
       throw new BadRequestError(`spec.replicas: Invalid value: ${JSON.stringify(replicas)}`);
