@@ -43,6 +43,8 @@ export interface AgentApiOptions {
   /** This node's name and address (for stats and port-forward). */
   nodeName: string;
   nodeAddress: string;
+  /** Prometheus text of this node's counters (the service proxy's), served at /metrics. */
+  metricsText?: () => string;
   logger?: Logger;
 }
 
@@ -87,6 +89,10 @@ export function agentApp(options: AgentApiOptions): Hono {
     return await next();
   });
 
+  app.get("/metrics", (c) => {
+    const text = options.metricsText?.() ?? "";
+    return c.body(text, 200, { "content-type": "text/plain; version=0.0.4" });
+  });
   app.get("/containerLogs/:namespace/:pod/:container", async (c) => {
     const { namespace, pod, container } = c.req.param();
     const q = c.req.query();

@@ -72,6 +72,8 @@ export interface RunAgentOptions {
   fetch?: typeof fetch;
   /** Called once the agent API listens, with its port. */
   onApiListening?: (port: number) => void;
+  /** Prometheus text of counters kept beside the agent (the node's proxy), for GET /metrics. */
+  metricsText?: () => string;
 }
 
 function objectReader(client: ApiClient): ObjectReader {
@@ -175,6 +177,7 @@ export async function runAgent(
     tokenSha256: config.apiTokenSha256,
     nodeName: config.nodeName,
     nodeAddress: config.nodeAddress,
+    metricsText: options.metricsText,
     hostname: config.nodeAddress,
     port: config.apiPort,
     logger: log.child("api"),

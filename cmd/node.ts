@@ -7,6 +7,7 @@
 import { ensureNodeCredentials } from "../agent/credentials.ts";
 import { AgentConfig, runAgent } from "../agent/run.ts";
 import { ProxyConfig, runProxy } from "../proxy/run.ts";
+import { ProxyMetrics, renderPrometheus } from "../proxy/metrics.ts";
 import type { Logger } from "../shared/log.ts";
 import { ensureDockerEngine } from "./docker_engine.ts";
 
@@ -75,9 +76,15 @@ export async function runNode(
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   signal.addEventListener("abort", onAbort, { once: true });
+  // The proxy's counters are served by the agent API's /metrics.
+  const metrics = new ProxyMetrics();
   const both = [
-    runAgent(config, stop.signal, { logger: options.logger, fetch: options.fetch }),
-    runProxy(proxy, stop.signal, { logger: options.logger, fetch: options.fetch }),
+    runAgent(config, stop.signal, {
+      logger: options.logger,
+      fetch: options.fetch,
+      metricsText: () => renderPrometheus(metrics.snapshot()),
+    }),
+    runProxy(proxy, stop.signal, { logger: options.logger, fetch: options.fetch, metrics }),
   ].map((p) =>
     p.catch((e) => {
       stop.abort();
