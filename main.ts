@@ -11,6 +11,7 @@ import { loadCredentials } from "./agent/credentials.ts";
 import { type NodeConfig, runNode } from "./cmd/node.ts";
 import { tokenCommand } from "./cmd/token.ts";
 import { runUp } from "./cmd/up.ts";
+import { runProxyCommand } from "./cmd/proxy.ts";
 import { Logger } from "./shared/log.ts";
 
 const SERVER_FLAGS: Record<string, FlagSpec> = {
@@ -115,12 +116,33 @@ const UP_FLAGS: Record<string, FlagSpec> = {
   "log-level": SERVER_FLAGS["log-level"],
 };
 
+const PROXY_FLAGS: Record<string, FlagSpec> = {
+  "data-dir": {
+    type: "string",
+    value: "DIR",
+    help: "a joined node's data dir: use its credentials (default ~/.skiff-agent)",
+  },
+  server: { type: "string", value: "URL", help: "API server URL (instead of --data-dir)" },
+  token: {
+    type: "string",
+    value: "TOKEN",
+    help: "a node's or admin token (instead of --data-dir)",
+  },
+  "ca-file": { type: "string", value: "PATH", help: "PEM of the cluster CA for --server" },
+  "node-name": AGENT_FLAGS["node-name"],
+  "node-address": AGENT_FLAGS["node-address"],
+  "service-cidr": SERVER_FLAGS["service-cidr"],
+  "proxy-cluster-ips": AGENT_FLAGS["proxy-cluster-ips"],
+  "log-level": SERVER_FLAGS["log-level"],
+};
+
 const COMMANDS: Record<string, { summary: string; run: (args: string[]) => Promise<number> }> = {
   server: {
     summary: "run the control plane (API server, scheduler, controllers)",
     run: serverCommand,
   },
   agent: { summary: "join this machine to a cluster as a node (agent + proxy)", run: agentCommand },
+  proxy: { summary: "run only the service proxy on this machine", run: proxyCommand },
   up: { summary: "a single-node cluster on this machine (server + agent + proxy)", run: upCommand },
   token: {
     summary: "create, list or revoke join and user tokens",
@@ -252,6 +274,39 @@ async function agentCommand(args: string[]): Promise<number> {
   }
   const logger = new Logger({ level: logLevelFrom(flags) ?? "info", component: "skiff" });
   await runNode(config, untilTerminated(), { logger });
+  return 0;
+}
+
+async function proxyCommand(args: string[]): Promise<number> {
+  const flags = parseFlags(args, PROXY_FLAGS);
+  if (flags.help) {
+    console.log(helpText(
+      "skiff proxy [--data-dir DIR | --server URL --token TOKEN] [flags]",
+      "Forwards the cluster's Services on this machine (the proxy that skiff agent also runs).",
+      PROXY_FLAGS,
+    ));
+    return 0;
+  }
+  if (flags._.length) throw new UsageError(`unexpected argument: ${flags._[0]}`);
+  if ((flags.server === undefined) !== (flags.token === undefined)) {
+    throw new UsageError("--server and --token go together");
+  }
+  const logger = new Logger({ level: logLevelFrom(flags) ?? "info", component: "skiff" });
+  await runProxyCommand(
+    {
+      dataDir: (flags["data-dir"] as string | undefined) ??
+        (flags.server ? undefined : `${Deno.env.get("HOME") ?? "."}/.skiff-agent`),
+      server: flags.server as string | undefined,
+      token: flags.token as string | undefined,
+      caFile: flags["ca-file"] as string | undefined,
+      nodeName: flags["node-name"] as string | undefined,
+      nodeAddress: flags["node-address"] as string | undefined,
+      serviceCidr: flags["service-cidr"] as string | undefined,
+      clusterWideListeners: flags["proxy-cluster-ips"] as boolean | undefined,
+    },
+    untilTerminated(),
+    logger,
+  );
   return 0;
 }
 

@@ -1,0 +1,60 @@
+/**
+ * `skiff proxy`: the service proxy alone, for a machine that should forward a cluster's Services
+ * without running pods. It takes a joined node's credentials from that node's data dir, or an
+ * explicit server URL and token (whose CA comes from `--ca-file`, or from a K10 token's hash).
+ */
+import { loadCredentials } from "../agent/credentials.ts";
+import { fetchTrustedCa } from "../agent/trust.ts";
+import { ProxyConfig, runProxy } from "../proxy/run.ts";
+import type { Logger } from "../shared/log.ts";
+import { parseJoinToken } from "../shared/join_token.ts";
+
+/** Options of {@linkcode runProxyCommand}; `dataDir` or `server` + `token` is needed. */
+export interface ProxyCommandOptions {
+  dataDir?: string;
+  server?: string;
+  token?: string;
+  caFile?: string;
+  nodeName?: string;
+  nodeAddress?: string;
+  serviceCidr?: string;
+  clusterWideListeners?: boolean;
+}
+
+/** Resolves credentials and runs the proxy until `signal` aborts. */
+export async function runProxyCommand(
+  options: ProxyCommandOptions,
+  signal: AbortSignal,
+  logger: Logger,
+): Promise<void> {
+  let server = options.server;
+  let token = options.token;
+  let caData = options.caFile ? await Deno.readTextFile(options.caFile) : undefined;
+  let serviceCidr = options.serviceCidr;
+  let nodeName = options.nodeName;
+  if (options.dataDir && (!server || !token)) {
+    const creds = await loadCredentials(options.dataDir);
+    if (!creds) {
+      throw new Error(`no node credentials in ${options.dataDir}: join with skiff agent first`);
+    }
+    server ??= creds.server;
+    token ??= creds.token;
+    caData ??= creds.caPem;
+    serviceCidr ??= creds.serviceCidr;
+    nodeName ??= creds.nodeName;
+  }
+  if (!server || !token) {
+    throw new Error("give --data-dir of a joined node, or --server and --token");
+  }
+  if (!caData && parseJoinToken(token)) caData = await fetchTrustedCa(server, token);
+  const config = ProxyConfig.parse({
+    server,
+    token: parseJoinToken(token)?.secret ?? token,
+    caData,
+    nodeName,
+    nodeAddress: options.nodeAddress,
+    serviceCidr,
+    clusterWideListeners: options.clusterWideListeners,
+  });
+  await runProxy(config, signal, { logger });
+}

@@ -1,0 +1,72 @@
+/**
+ * `skiff proxy` on its own, as a real subprocess: with a server URL, a token and the CA file it
+ * forwards a Service's NodePort to the backends of hand-written Endpoints (a selector-less
+ * Service, as for a backend outside the cluster).
+ */
+import assert from "node:assert/strict";
+import { api, startTestServer, waitFor } from "./test_utils.ts";
+
+Deno.test("skiff proxy alone forwards a NodePort to a selector-less Service's Endpoints", async () => {
+  const server = await startTestServer({ controllers: true });
+  const backend = Deno.serve(
+    { hostname: "127.0.0.11", port: 0, onListen: () => {} },
+    () => new Response("outside backend"),
+  );
+  const caFile = `${server.dataDir}/tls/ca.crt`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../main.ts", import.meta.url).pathname,
+      "proxy",
+      "--server",
+      server.url,
+      "--token",
+      server.token,
+      "--ca-file",
+      caFile,
+      "--node-address",
+      "127.0.0.13",
+      "--service-cidr",
+      "127.43.0.0/16",
+      "--log-level",
+      "error",
+    ],
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  try {
+    const svc = await api(server, "POST", "/api/v1/namespaces/default/services", {
+      body: {
+        metadata: { name: "outside" },
+        spec: { type: "NodePort", ports: [{ name: "http", port: 80, targetPort: 8080 }] },
+      },
+    });
+    assert.equal(svc.status, 201, JSON.stringify(svc.body));
+    const ep = await api(server, "POST", "/api/v1/namespaces/default/endpoints", {
+      body: {
+        metadata: { name: "outside" },
+        subsets: [{
+          addresses: [{ ip: "127.0.0.11" }],
+          ports: [{ name: "http", port: backend.addr.port }],
+        }],
+      },
+    });
+    assert.equal(ep.status, 201, JSON.stringify(ep.body));
+    const nodePort = svc.body.spec.ports[0].nodePort;
+    const text = await waitFor("the NodePort answers", async () => {
+      try {
+        const r = await fetch(`http://127.0.0.13:${nodePort}/`);
+        return await r.text();
+      } catch {
+        return undefined;
+      }
+    }, { timeoutMs: 30_000, intervalMs: 200 });
+    assert.equal(text, "outside backend");
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await backend.shutdown();
+    await server.stop();
+  }
+});
