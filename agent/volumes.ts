@@ -17,12 +17,16 @@ export function podDir(dataDir: string, uid: string): string {
   return `${absolute(dataDir)}/pods/${uid}`;
 }
 
-/** Makes a path absolute against the working directory (Docker needs absolute bind sources). */
+/** Makes a path absolute and clean against the working directory (Docker binds need that). */
 export function absolute(path: string): string {
-  return path.startsWith("/") ? path.replace(/\/+$/, "") : `${Deno.cwd()}/${path}`.replace(
-    /\/\.?\/?$/,
-    "",
-  );
+  const full = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+  const parts: string[] = [];
+  for (const seg of full.split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") parts.pop();
+    else parts.push(seg);
+  }
+  return `/${parts.join("/")}`;
 }
 
 function decodeBase64(s: string): Uint8Array {

@@ -1,0 +1,77 @@
+/** Tests of pod volumes on disk: projection of ConfigMaps/Secrets, emptyDirs, binds, cleanup. */
+
+import assert from "node:assert/strict";
+import type { KeyValueSource, Pod } from "./pod_types.ts";
+import { absolute, podDir, preparePodVolumes, removePodDir, volumeBinds } from "./volumes.ts";
+
+const reader = {
+  getConfigMap: (_ns: string, name: string): Promise<KeyValueSource | undefined> =>
+    Promise.resolve(
+      name === "cfg" ? { metadata: { name }, data: { a: "1", b: "2" } } : undefined,
+    ),
+  getSecret: (_ns: string, name: string): Promise<KeyValueSource | undefined> =>
+    Promise.resolve(
+      name === "sec" ? { metadata: { name }, data: { pw: btoa("s3cret") } } : undefined,
+    ),
+};
+
+Deno.test("absolute() makes clean absolute paths", () => {
+  assert.equal(absolute("/a/b/../c/"), "/a/c");
+  assert.equal(absolute("x/./y"), `${Deno.cwd()}/x/y`);
+});
+
+Deno.test("preparePodVolumes() projects ConfigMaps and Secrets, makes emptyDirs, and binds them", async () => {
+  const dataDir = await Deno.makeTempDir();
+  const pod: Pod = {
+    metadata: { name: "p", namespace: "d", uid: "uid-1" },
+    spec: {
+      containers: [],
+      volumes: [
+        { name: "conf", configMap: { name: "cfg", items: [{ key: "b", path: "sub/b.txt" }] } },
+        { name: "creds", secret: { secretName: "sec" } },
+        { name: "scratch", emptyDir: {} },
+      ],
+    },
+  };
+  try {
+    const vols = await preparePodVolumes(pod, { dataDir, reader });
+    const conf = vols.get("conf")!;
+    assert.equal(conf.readOnly, true);
+    assert.equal(await Deno.readTextFile(`${conf.path}/sub/b.txt`), "2");
+    await assert.rejects(() => Deno.stat(`${conf.path}/a`), Deno.errors.NotFound);
+    assert.equal(await Deno.readTextFile(`${vols.get("creds")!.path}/pw`), "s3cret");
+    const scratch = vols.get("scratch")!;
+    assert.equal(scratch.readOnly, false);
+    assert.equal((await Deno.stat(scratch.path)).mode! & 0o777, 0o777);
+    assert.deepEqual(
+      volumeBinds({
+        name: "c",
+        volumeMounts: [
+          { name: "conf", mountPath: "/etc/conf" },
+          { name: "scratch", mountPath: "/tmp/s", subPath: "x" },
+        ],
+      }, vols),
+      [`${conf.path}:/etc/conf:ro`, `${scratch.path}/x:/tmp/s`],
+    );
+    await removePodDir(dataDir, "uid-1");
+    await assert.rejects(() => Deno.stat(podDir(dataDir, "uid-1")), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("preparePodVolumes() names the volume when its ConfigMap is missing", async () => {
+  const dataDir = await Deno.makeTempDir();
+  const pod: Pod = {
+    metadata: { name: "p", namespace: "d", uid: "uid-2" },
+    spec: { containers: [], volumes: [{ name: "conf", configMap: { name: "nope" } }] },
+  };
+  try {
+    await assert.rejects(
+      () => preparePodVolumes(pod, { dataDir, reader }),
+      /^Error: MountVolume.SetUp failed for volume "conf": configmap "nope" not found$/,
+    );
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
