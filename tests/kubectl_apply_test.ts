@@ -97,6 +97,17 @@ Deno.test({
         assert.equal(backend.metadata.generation, 1);
       });
 
+      await t.step("diff shows what the changed file would change", async () => {
+        // kubectl diff asks the server for a dry-run of the apply and diffs it with the live one.
+        const diff = await kubectl(k, ["diff", "-f", APP_V2]);
+        assert.equal(diff.code, 1, diff.stderr);
+        assert.match(diff.stdout, /^- {2}replicas: 1$/m);
+        assert.match(diff.stdout, /^\+ {2}replicas: 2$/m);
+        assert.match(diff.stdout, /^\+ {4}type: Recreate$/m);
+        assert.match(diff.stdout, /^\+ {8}image: skiff\.local\/busybox-kubectl:2$/m);
+        assert.equal((await getJson("deploy", "backend")).spec.replicas, 1);
+      });
+
       await t.step("re-apply with replicas, image, env and strategy changed", async () => {
         const out = await kubectlOk(k, ["apply", "-f", APP_V2]);
         assert.match(out, /^deployment\.apps\/backend configured$/m);

@@ -78,6 +78,10 @@ Deno.test({
         assert.match(version, /^Server Version: v1\.32\.\d+/m);
         const info = await kubectlOk(k, ["cluster-info"]);
         assert.match(info, /Kubernetes control plane.* is running at .*https:\/\/127\.0\.0\.1:\d+/);
+        const versions = (await kubectlOk(k, ["api-versions"])).trim().split("\n");
+        for (const v of ["v1", "apps/v1", "coordination.k8s.io/v1", "discovery.k8s.io/v1"]) {
+          assert.ok(versions.includes(v), `api-versions lists ${v}`);
+        }
         const resources = parseTable(await kubectlOk(k, ["api-resources"]));
         const byName = (name: string, version: string) =>
           resources.find((r) => r.NAME === name && r.APIVERSION === version);

@@ -113,6 +113,25 @@ Deno.test({
         assert.equal(d.metadata.generation, generation + 1);
       });
 
+      await t.step("set resources changes the container's limits and requests", async () => {
+        assert.equal(
+          await kubectlOk(k, [
+            "set",
+            "resources",
+            "deployment/web",
+            "-c=web",
+            "--limits=cpu=200m,memory=64Mi",
+            "--requests=cpu=100m",
+          ]),
+          "deployment.apps/web resource requirements updated\n",
+        );
+        const c = (await deploy()).spec.template.spec.containers[0];
+        assert.deepEqual(c.resources, {
+          limits: { cpu: "200m", memory: "64Mi" },
+          requests: { cpu: "100m" },
+        });
+      });
+
       await t.step("edit with a scripted EDITOR saves the edited object", async () => {
         // kubectl writes the object as YAML to a temp file and runs $EDITOR on it.
         const editor = await writeManifest(
