@@ -263,17 +263,15 @@ Deno.test({
       });
 
       await t.step("get pods -w prints a new pod's rows as it starts", async () => {
+        const run = (name: string) =>
+          kubectlOk(k, ["run", name, "--image=skiff.local/pause:1", "--labels=app=watched"]);
+        // An anchor pod in the initial list shows when kubectl has listed and is watching from
+        // that list's resourceVersion: everything created afterwards arrives as an event.
+        await run("anchor");
         const watch = spawnKubectl(k, ["get", "pods", "-w", "-l", "app=watched"]);
         try {
-          // The watch must be established before the pod exists: wait for kubectl's answer
-          // to the initial list (an empty list prints nothing on stdout, so poll the server).
-          await new Promise((r) => setTimeout(r, 1_000));
-          await kubectlOk(k, [
-            "run",
-            "watched",
-            "--image=skiff.local/pause:1",
-            "--labels=app=watched",
-          ]);
+          await watch.waitOutput((s) => /^anchor\s/m.test(s), "the initial list");
+          await run("watched");
           const out = await watch.waitOutput(
             (s) => /^watched\s+1\/1\s+Running\s+0\s+/m.test(s),
             "watched pod Running in the watch output",

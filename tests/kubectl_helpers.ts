@@ -111,17 +111,22 @@ export function spawnKubectl(target: KubectlTarget, args: string[]): KubectlProc
     env: { HOME: target.cacheDir },
   }).spawn();
   let out = "";
-  const decoder = new TextDecoder();
-  const reading = (async () => {
-    for await (const chunk of child.stdout) out += decoder.decode(chunk, { stream: true });
-  })();
-  const draining = child.stderr.pipeTo(new WritableStream());
+  let err = "";
+  const collect = async (stream: ReadableStream<Uint8Array>, add: (s: string) => void) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) add(decoder.decode(chunk, { stream: true }));
+  };
+  const reading = collect(child.stdout, (s) => out += s);
+  const draining = collect(child.stderr, (s) => err += s);
+  const wait = (get: () => string, check: (s: string) => boolean, what: string) =>
+    waitFor(what, () => check(get()) ? { text: get() } : undefined, { timeoutMs: 30_000 })
+      .then((r) => r.text)
+      .catch((e) => {
+        throw new Error(`${(e as Error).message}; stdout so far:\n${out}\nstderr:\n${err}`);
+      });
   return {
     output: () => out,
-    waitOutput: (check, what) =>
-      waitFor(what, () => check(out) ? out : undefined, { timeoutMs: 30_000 }).catch((e) => {
-        throw new Error(`${(e as Error).message}; output so far:\n${out}`);
-      }),
+    waitOutput: (check, what) => wait(() => out, check, what),
     async stop() {
       try {
         child.kill("SIGTERM");

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { startTestCluster } from "./cluster.ts";
 import { haveKubectl, kubectl } from "./kubectl.ts";
-import { kubectlOk, writeManifest } from "./kubectl_helpers.ts";
+import { kubectlOk, waitKubectl, writeManifest } from "./kubectl_helpers.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -93,6 +93,12 @@ Deno.test({
 
         await kubectlOk(k, ["annotate", "deployment", "web", "owner=edge-team"]);
         assert.equal((await deploy()).metadata.annotations.owner, "edge-team");
+        // Once the scale-down is over, label the remaining pod through a selector.
+        await waitKubectl(
+          k,
+          ["get", "pods", "-l", "app=web", "-o", "name"],
+          (s) => s.trim().split("\n").length === 1 && s.trim() !== "",
+        );
         const pods = await kubectlOk(k, ["label", "pods", "-l", "app=web", "checked=yes"]);
         assert.match(pods, /^pod\/web-\S+ labeled$/m);
         await kubectlOk(k, ["annotate", "deployment", "web", "owner-"]);
