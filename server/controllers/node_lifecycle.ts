@@ -25,6 +25,8 @@ import type { InformerSet } from "./informer_set.ts";
 export const TAINT_UNREACHABLE = "node.kubernetes.io/unreachable";
 /** Taint key of a node reporting Ready=False. */
 export const TAINT_NOT_READY = "node.kubernetes.io/not-ready";
+/** The NoSchedule taint a cordoned (`spec.unschedulable`) node carries, as Kubernetes shows it. */
+export const TAINT_UNSCHEDULABLE = "node.kubernetes.io/unschedulable";
 const LEASE_NAMESPACE = "kube-node-lease";
 const NODE_INDEX = "nodeName";
 
@@ -204,9 +206,12 @@ export async function runNodeLifecycleController(
       ? TAINT_NOT_READY
       : undefined;
     const taints = (node.spec?.taints ?? []) as Taint[];
+    const cordoned = node.spec?.unschedulable === true;
     const kept = taints.filter((t) =>
-      (t.key !== TAINT_UNREACHABLE && t.key !== TAINT_NOT_READY) ||
-      (t.key === wantKey && (t.effect === "NoSchedule" || t.effect === "NoExecute"))
+      t.key === TAINT_UNSCHEDULABLE
+        ? cordoned && t.effect === "NoSchedule"
+        : (t.key !== TAINT_UNREACHABLE && t.key !== TAINT_NOT_READY) ||
+          (t.key === wantKey && (t.effect === "NoSchedule" || t.effect === "NoExecute"))
     );
     const next = [...kept];
     if (wantKey) {
@@ -215,6 +220,10 @@ export async function runNodeLifecycleController(
           next.push({ key: wantKey, effect, timeAdded: now() });
         }
       }
+    }
+    // kubectl cordon sets spec.unschedulable; the taint makes it visible in describe/taints.
+    if (cordoned && !kept.some((t) => t.key === TAINT_UNSCHEDULABLE)) {
+      next.push({ key: TAINT_UNSCHEDULABLE, effect: "NoSchedule", timeAdded: now() });
     }
     let current = taints;
     if (next.length !== taints.length || next.some((t, i) => t !== taints[i])) {
