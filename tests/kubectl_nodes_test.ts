@@ -1,8 +1,9 @@
 /**
  * The real kubectl managing nodes of a real two-node cluster: `cordon`/`uncordon` (STATUS
- * `Ready,SchedulingDisabled`, new pods avoid the node) and `taint` add/remove (a NoSchedule
- * taint keeps pods off; a pod with nowhere to go stays Pending with the scheduler's reasons, and
- * schedules once the taint is removed). `drain` is covered with logs/exec in its own test file.
+ * `Ready,SchedulingDisabled` and the `node.kubernetes.io/unschedulable` taint; new pods avoid the
+ * node) and `taint` add/remove (a NoSchedule taint keeps pods off; a pod with nowhere to go stays
+ * Pending with the scheduler's reasons, and schedules once the taint is removed). `drain` is
+ * covered with logs/exec in kubectl_pod_io_test.ts.
  */
 import assert from "node:assert/strict";
 import { startTestCluster } from "./cluster.ts";
@@ -39,6 +40,12 @@ Deno.test({
         assert.equal(rowNamed(rows, n12).STATUS, "Ready");
         const node = JSON.parse(await kubectlOk(k, ["get", "node", n11, "-o", "json"]));
         assert.equal(node.spec.unschedulable, true);
+        // The node lifecycle controller adds the taint Kubernetes shows for cordoned nodes.
+        await waitKubectl(
+          k,
+          ["get", "node", n11, "-o", "jsonpath={.spec.taints[*].key}"],
+          (s) => s.split(" ").includes("node.kubernetes.io/unschedulable"),
+        );
         for (const name of ["c1", "c2", "c3"]) await run(name);
         for (const name of ["c1", "c2", "c3"]) assert.equal(await nodeOf(name), n12);
         assert.match(await kubectlOk(k, ["cordon", n11]), /already cordoned/);
@@ -75,6 +82,11 @@ Deno.test({
         assert.equal(
           rowNamed(parseTable(await kubectlOk(k, ["get", "nodes"])), n11).STATUS,
           "Ready",
+        );
+        await waitKubectl(
+          k,
+          ["get", "node", n11, "-o", "jsonpath={.spec.taints[*].key}"],
+          (s) => !s.includes("node.kubernetes.io/unschedulable"),
         );
         await waitKubectl(
           k,
