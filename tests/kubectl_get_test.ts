@@ -341,8 +341,12 @@ Deno.test({
         );
         assert.match(podText, /Normal\s+Started\s+\S+\s+kubelet\s+Started container busybox/);
 
-        const crash = await kubectlOk(k, ["describe", "pod", "crash"]);
-        assert.match(crash, /^\s+Reason:\s+CrashLoopBackOff$/m);
+        // Between a crash and its back-off the state is Terminated: wait for the back-off.
+        const crash = await waitKubectl(
+          k,
+          ["describe", "pod", "crash"],
+          (s) => /^\s+Reason:\s+CrashLoopBackOff$/m.test(s),
+        );
         assert.match(crash, /^\s+Last State:\s+Terminated$/m);
         assert.match(crash, /^\s+Exit Code:\s+3$/m);
         assert.match(crash, /Warning\s+BackOff\s+.*Back-off restarting failed container c/);
