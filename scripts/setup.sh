@@ -10,6 +10,7 @@ need_packages=()
 command -v dockerd >/dev/null 2>&1 || need_packages+=(docker.io)
 [ "${SKIFF_SETUP_SKIP_BUSYBOX:-}" = 1 ] || [ -x /bin/busybox ] || need_packages+=(busybox-static)
 command -v etcd >/dev/null 2>&1 || need_packages+=(etcd-server)
+command -v curl >/dev/null 2>&1 || need_packages+=(curl)
 for extra in ${SKIFF_SETUP_EXTRAS:-}; do
   dpkg -s "$extra" >/dev/null 2>&1 || need_packages+=("$extra")
 done
