@@ -1,17 +1,15 @@
 /**
  * The one `skiff` command: parses the command line and calls one `run…()` per subcommand.
  * A user's mistake (unknown flag, bad value) prints one plain line and exits with status 2.
+ * Each subcommand's code is imported when it runs, so that a node's process never loads the
+ * control plane (SQLite, etcd client, protobuf decoder): it keeps the agent's memory small.
  */
 import { helpText, parseFlags, UsageError } from "./shared/cli_flags.ts";
 import type { FlagSpec, ParsedFlags } from "./shared/cli_flags.ts";
 import { ServerConfig } from "./server/config.ts";
-import { runServer } from "./server/run.ts";
 import { AgentConfig } from "./agent/run.ts";
 import { loadCredentials } from "./agent/credentials.ts";
-import { type NodeConfig, runNode } from "./cmd/node.ts";
-import { tokenCommand } from "./cmd/token.ts";
-import { runUp } from "./cmd/up.ts";
-import { runProxyCommand } from "./cmd/proxy.ts";
+import type { NodeConfig } from "./cmd/node.ts";
 import { Logger } from "./shared/log.ts";
 
 const SERVER_FLAGS: Record<string, FlagSpec> = {
@@ -146,7 +144,8 @@ const COMMANDS: Record<string, { summary: string; run: (args: string[]) => Promi
   up: { summary: "a single-node cluster on this machine (server + agent + proxy)", run: upCommand },
   token: {
     summary: "create, list or revoke join and user tokens",
-    run: (args) => tokenCommand(args, { defaultDataDir: defaultDataDir() }),
+    run: async (args) =>
+      (await import("./cmd/token.ts")).tokenCommand(args, { defaultDataDir: defaultDataDir() }),
   },
   version: {
     summary: "print the version",
@@ -273,6 +272,7 @@ async function agentCommand(args: string[]): Promise<number> {
     }
   }
   const logger = new Logger({ level: logLevelFrom(flags) ?? "info", component: "skiff" });
+  const { runNode } = await import("./cmd/node.ts");
   await runNode(config, untilTerminated(), { logger });
   return 0;
 }
@@ -292,6 +292,7 @@ async function proxyCommand(args: string[]): Promise<number> {
     throw new UsageError("--server and --token go together");
   }
   const logger = new Logger({ level: logLevelFrom(flags) ?? "info", component: "skiff" });
+  const { runProxyCommand } = await import("./cmd/proxy.ts");
   await runProxyCommand(
     {
       dataDir: (flags["data-dir"] as string | undefined) ??
@@ -325,6 +326,7 @@ async function upCommand(args: string[]): Promise<number> {
   const { server: _s, token: _t, caData: _c, ...agent } = agentConfigFrom(
     { ...flags, "data-dir": `${server.dataDir}/agent` },
   );
+  const { runUp } = await import("./cmd/up.ts");
   await runUp({ server, agent }, untilTerminated());
   return 0;
 }
@@ -360,9 +362,11 @@ async function serverCommand(args: string[]): Promise<number> {
     const { server: _s, token: _t, caData: _c, ...agent } = agentConfigFrom(
       { ...flags, "data-dir": `${config.dataDir}/agent` },
     );
+    const { runUp } = await import("./cmd/up.ts");
     await runUp({ server: config, agent }, signal);
     return 0;
   }
+  const { runServer } = await import("./server/run.ts");
   const server = await runServer(config, signal);
   console.log(
     `skiff server: API at ${server.url}; kubeconfig ${server.kubeconfigPath}; join token in ${config.dataDir}/token`,

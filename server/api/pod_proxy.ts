@@ -53,10 +53,11 @@ export function podSubresources(options: PodSubresourceOptions): Map<string, Sub
       if (v !== null && v !== "") upstream.set(p, v);
     }
     const { namespace, name } = pod.metadata;
+    // kubectl hanging up cancels this response's body, which is the agent's body: that closes
+    // the agent connection and its Docker log stream.
     const res = await dialer.get(
       nodeOf(pod, container),
       `/containerLogs/${enc(namespace!)}/${enc(name!)}/${enc(container)}?${upstream}`,
-      { signal: req.signal },
     );
     return new Response(res.body, {
       status: 200,
