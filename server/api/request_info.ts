@@ -28,11 +28,7 @@ export function parseResourcePath(
   if (parts.length === 0) return undefined;
   // `/namespaces/{ns}/{resource}/...` addresses namespaced objects; `/namespaces` and
   // `/namespaces/{name}[/{subresource}]` address Namespace objects themselves.
-  if (
-    parts[0] === "namespaces" && parts.length >= 3 &&
-    !(group === "" && parts.length === 3 && parts[2] === "finalize") &&
-    !(group === "" && parts.length === 3 && parts[2] === "status")
-  ) {
+  if (parts[0] === "namespaces" && parts.length >= 3 && !isNamespaceSubresource(group, parts)) {
     const [, namespace, resource, name, subresource, ...rest] = parts;
     if (rest.length > 0) return undefined;
     return { group, version, namespace, resource, name, subresource };
