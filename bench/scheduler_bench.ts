@@ -40,14 +40,24 @@ function watchBound(client: ApiClient, labelSelector: string, want: number, time
   let first = 0;
   let last = 0;
   const timer = setTimeout(() => ac.abort(), timeoutMs);
+  const progress = setInterval(
+    () => console.error(`bench: ${labelSelector} bound ${bound.size}`),
+    2000,
+  );
   const done = (async () => {
     let rv = "";
     while (!ac.signal.aborted && bound.size < want) {
       try {
         if (!rv) {
           const list = await client.list(PODS, { labelSelector });
-          for (const p of list.items) if (p.spec?.nodeName) bound.add(p.metadata.name!);
+          for (const p of list.items) {
+            if (!p.spec?.nodeName || bound.has(p.metadata.name!)) continue;
+            bound.add(p.metadata.name!);
+            last = performance.now();
+            if (!first) first = last;
+          }
           rv = list.metadata.resourceVersion ?? "";
+          if (bound.size >= want) break;
         }
         for await (
           const ev of client.watch(PODS, { labelSelector, resourceVersion: rv, signal: ac.signal })
@@ -65,10 +75,13 @@ function watchBound(client: ApiClient, labelSelector: string, want: number, time
         }
       } catch (err) {
         if (ac.signal.aborted) break;
-        if ((err as { code?: number }).code === 410) rv = "";
+        // 410 Gone (the watch fell behind): re-list.
+        rv = "";
+        if ((err as { code?: number }).code !== 410) await new Promise((r) => setTimeout(r, 200));
       }
     }
     clearTimeout(timer);
+    clearInterval(progress);
     ac.abort();
     return { bound: bound.size, first, last };
   })();

@@ -19,8 +19,13 @@ export interface EventRecorderOptions {
   logger?: Logger;
   /** Events kept for aggregation (default 4096; the oldest are forgotten first). */
   cacheSize?: number;
-  /** Writes allowed in flight before new events are dropped (default 2048), like client-go's full channel. */
+  /** Events waiting or in flight before new ones are dropped (default 2048), like client-go's full channel. */
   maxPending?: number;
+  /**
+   * Event writes sent at once (default 4): events are low priority and must not crowd out the
+   * writes they describe (bindings, pod creations) during a burst.
+   */
+  concurrency?: number;
 }
 
 interface Aggregate {
@@ -38,6 +43,9 @@ export class EventRecorder {
   readonly #logger: Logger;
   readonly #cache = new Map<string, Aggregate>();
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #slotWaiters: (() => void)[] = [];
+  #active = 0;
+  #dropped = 0;
   #seq = 0;
 
   constructor(client: ApiClient, options: EventRecorderOptions) {
@@ -52,9 +60,16 @@ export class EventRecorder {
    */
   record(obj: KubeObject, type: "Normal" | "Warning", reason: string, message: string): void {
     if (this.#inFlight.size >= (this.#options.maxPending ?? 2048)) {
-      this.#logger.warn("dropping event: too many pending", { reason, object: obj.metadata.name });
+      // Log the first drop of a burst only.
+      if (this.#dropped++ === 0) {
+        this.#logger.warn("dropping events: too many pending", {
+          reason,
+          object: obj.metadata.name,
+        });
+      }
       return;
     }
+    this.#dropped = 0;
     const involved = involvedObject(obj);
     const key = [
       involved.kind,
@@ -103,6 +118,10 @@ export class EventRecorder {
     now: string,
     e: { type: string; reason: string; message: string; involved: Record<string, unknown> },
   ): Promise<void> {
+    if (this.#active >= (this.#options.concurrency ?? 4)) {
+      await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
+    }
+    this.#active++;
     try {
       if (count > 1) {
         try {
@@ -135,6 +154,9 @@ export class EventRecorder {
       }, { namespace: a.namespace });
     } catch (err) {
       this.#logger.warn("could not write event", { reason: e.reason, name: a.name, error: err });
+    } finally {
+      this.#active--;
+      this.#slotWaiters.shift()?.();
     }
   }
 }

@@ -200,7 +200,14 @@ export class Scheduler {
     signal: AbortSignal,
   ): Promise<void> {
     const parallel = Math.max(1, this.#o.parallelBinds ?? 32);
+    let lastYield = performance.now();
     while (true) {
+      // With the in-process client every step can complete on microtasks alone; give timers
+      // and sockets (kubectl, agents, watches) a turn so a scheduling burst never starves them.
+      if (performance.now() - lastYield > 10) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        lastYield = performance.now();
+      }
       const key = await this.#queue.get(signal);
       if (key === undefined) return;
       try {
