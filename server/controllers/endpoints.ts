@@ -138,6 +138,8 @@ export interface EndpointsControllerOptions {
   informers: InformerSet;
   logger?: Logger;
   workers?: number;
+  /** Pod events for one service within this window cause one reconcile (default 100 ms). */
+  podBatchMs?: number;
 }
 
 /** Runs the Endpoints and EndpointSlice controller until `signal` aborts. */
@@ -170,12 +172,14 @@ export async function runEndpointsController(
     onUpdate: (_o, s) => queue.add(keyOf(s)),
     onDelete: (s) => queue.add(keyOf(s)),
   });
+  // Readiness storms collapse into one write per service per window (well within a second).
+  const podQueue = (key: string) => queue.addAfter(key, options.podBatchMs ?? 100);
   pods.addEventHandler({
-    onAdd: (p) => servicesOfPod(p).forEach((k) => queue.add(k)),
+    onAdd: (p) => servicesOfPod(p).forEach((k) => podQueue(k)),
     onUpdate: (o, p) => {
-      for (const k of new Set([...servicesOfPod(o), ...servicesOfPod(p)])) queue.add(k);
+      for (const k of new Set([...servicesOfPod(o), ...servicesOfPod(p)])) podQueue(k);
     },
-    onDelete: (p) => servicesOfPod(p).forEach((k) => queue.add(k)),
+    onDelete: (p) => servicesOfPod(p).forEach((k) => podQueue(k)),
   });
 
   const reconcile = async (key: string) => {

@@ -72,6 +72,8 @@ export interface ReplicaSetControllerOptions {
   workers?: number;
   /** Most pods created or deleted in one reconcile (Kubernetes' burstReplicas, 500). */
   burstReplicas?: number;
+  /** Pod events for one owner within this window cause one reconcile (default 100 ms). */
+  podBatchMs?: number;
 }
 
 /** Runs the ReplicaSet (or ReplicationController) controller until `signal` aborts. */
@@ -124,6 +126,9 @@ export async function runReplicaSetController(
       queue.add(keyOf(o));
     },
   });
+  // Pod events arrive in storms (10,000 pods of one ReplicaSet): collapse those within a short
+  // window into one reconcile, which reads every pod anyway.
+  const podQueue = (key: string) => queue.addAfter(key, options.podBatchMs ?? 100);
   pods.addEventHandler({
     onAdd: (pod) => {
       const ref = controllerRef(pod);
@@ -131,7 +136,7 @@ export async function runReplicaSetController(
       if (pod.metadata.deletionTimestamp && ref?.kind === type.kind) {
         expectations.observeDelete(`${pod.metadata.namespace}/${ref.name}`, keyOf(pod));
       }
-      for (const k of ownersOfPod(pod)) queue.add(k);
+      for (const k of ownersOfPod(pod)) podQueue(k);
     },
     onUpdate: (old, pod) => {
       if (pod.metadata.deletionTimestamp && !old.metadata.deletionTimestamp) {
@@ -144,14 +149,14 @@ export async function runReplicaSetController(
       const keys = new Set(ownersOfPod(pod));
       // Labels or owner changed: the previous owner must notice it lost the pod.
       for (const k of ownersOfPod(old)) keys.add(k);
-      for (const k of keys) queue.add(k);
+      for (const k of keys) podQueue(k);
     },
     onDelete: (pod) => {
       const ref = controllerRef(pod);
       if (ref?.kind === type.kind) {
         expectations.observeDelete(`${pod.metadata.namespace}/${ref.name}`, keyOf(pod));
       }
-      for (const k of ownersOfPod(pod)) queue.add(k);
+      for (const k of ownersOfPod(pod)) podQueue(k);
     },
   });
 
