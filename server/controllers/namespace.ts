@@ -4,7 +4,7 @@
  * subresource and the namespace goes.
  */
 import type { KubeObject } from "../../shared/api/object.ts";
-import { NAMESPACES } from "../../shared/client/refs.ts";
+import { EVENTS, NAMESPACES } from "../../shared/client/refs.ts";
 import { errorFromResponse } from "../../shared/client/client.ts";
 import { runController } from "../../shared/controller.ts";
 import { isNotFound } from "../../shared/errors.ts";
@@ -67,6 +67,10 @@ export async function runNamespaceController(
     }
     const finalizers = ((ns.spec?.finalizers ?? []) as string[]).filter((f) => f !== "kubernetes");
     if (finalizers.length === (ns.spec?.finalizers ?? []).length) return;
+    // Events are not watched (too many); they go last, without waiting.
+    await client.deleteCollection(EVENTS, { namespace: name }).catch((err) => {
+      if (!isNotFound(err)) throw err;
+    });
     const res = await client.request(
       "PUT",
       `/api/v1/namespaces/${encodeURIComponent(name)}/finalize`,
