@@ -8,6 +8,7 @@
 import type { KubeObject } from "../shared/api/object.ts";
 import type { ApiClient } from "../shared/client/client.ts";
 import { LEASES, NODES, PODS } from "../shared/client/refs.ts";
+import { delay } from "../shared/backoff.ts";
 import { runController } from "../shared/controller.ts";
 import { isNotFound } from "../shared/errors.ts";
 import { Informer } from "../shared/informer.ts";
@@ -149,15 +150,7 @@ export async function startHollowNodes(
   const renewMs = options.leaseRenewMs ?? 1000;
   const renewLoop = (async () => {
     while (!ac.signal.aborted) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(done, renewMs);
-        function done() {
-          clearTimeout(t);
-          ac.signal.removeEventListener("abort", done);
-          resolve();
-        }
-        ac.signal.addEventListener("abort", done, { once: true });
-      });
+      await delay(renewMs, ac.signal);
       if (ac.signal.aborted) return;
       const alive = names.filter((n) => !dead.has(n));
       for (let i = 0; i < alive.length; i += batch) {

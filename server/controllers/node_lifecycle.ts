@@ -157,46 +157,34 @@ export async function runNodeLifecycleController(
     const ready = conditions.find((c) => c.type === "Ready");
     let readyStatus = (ready?.status as string | undefined) ?? "Unknown";
 
-    if (!leaseFresh && readyStatus !== "Unknown") {
-      const unknown = {
+    /** Replaces the Ready condition and records the node's new state as an event. */
+    const setReady = async (status: "Unknown" | "True", reason: string, message: string) => {
+      const cond = {
         type: "Ready",
-        status: "Unknown",
-        reason: "NodeStatusUnknown",
-        message: "Kubelet stopped posting node status.",
-        lastHeartbeatTime: ready?.lastHeartbeatTime ?? null,
+        status,
+        reason,
+        message,
+        lastHeartbeatTime: status === "True" ? now() : ready?.lastHeartbeatTime ?? null,
         lastTransitionTime: now(),
       };
       await client.patch(NODES, name, {
-        status: { conditions: [...conditions.filter((c) => c.type !== "Ready"), unknown] },
+        status: { conditions: [...conditions.filter((c) => c.type !== "Ready"), cond] },
       }, { type: "merge", subresource: "status" });
+      const state = status === "True" ? "NodeReady" : "NodeNotReady";
       recorder.record(
         { ...node, kind: "Node", apiVersion: "v1" },
         "Normal",
-        "NodeNotReady",
-        `Node ${name} status is now: NodeNotReady`,
+        state,
+        `Node ${name} status is now: ${state}`,
       );
+      readyStatus = status;
+    };
+    if (!leaseFresh && readyStatus !== "Unknown") {
       logger.info("node lease expired, marking Unknown", { node: name });
-      readyStatus = "Unknown";
+      await setReady("Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.");
     } else if (leaseFresh && readyStatus === "Unknown" && ready?.reason === "NodeStatusUnknown") {
       // Our own Unknown: the agent renews its lease again, so the node is back.
-      const back = {
-        type: "Ready",
-        status: "True",
-        reason: "KubeletReady",
-        message: "kubelet is posting ready status",
-        lastHeartbeatTime: now(),
-        lastTransitionTime: now(),
-      };
-      await client.patch(NODES, name, {
-        status: { conditions: [...conditions.filter((c) => c.type !== "Ready"), back] },
-      }, { type: "merge", subresource: "status" });
-      recorder.record(
-        { ...node, kind: "Node", apiVersion: "v1" },
-        "Normal",
-        "NodeReady",
-        `Node ${name} status is now: NodeReady`,
-      );
-      readyStatus = "True";
+      await setReady("True", "KubeletReady", "kubelet is posting ready status");
     }
 
     // The taints that match the Ready state; each added once, with its time.
