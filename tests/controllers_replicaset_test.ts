@@ -145,3 +145,26 @@ Deno.test("a ReplicationController shares the core: replicas, re-creation after 
     await server.stop();
   }
 });
+
+Deno.test("availableReplicas waits minReadySeconds after readiness", async () => {
+  const server = await startTestServer();
+  const { client } = server;
+  const nodes = await startHollowNodes(client, { count: 1 });
+  try {
+    const rs = replicaSet("slow", 2);
+    rs.spec.minReadySeconds = 3;
+    await client.create(REPLICASETS, rs);
+    const first = await waitFor("2 ready", async () => {
+      const cur = await client.get(REPLICASETS, "slow", { namespace: "default" });
+      return cur.status?.readyReplicas === 2 ? cur.status : undefined;
+    });
+    assert.equal(first.availableReplicas, 0, "available before minReadySeconds passed");
+    await waitFor("2 available", async () => {
+      const cur = await client.get(REPLICASETS, "slow", { namespace: "default" });
+      return cur.status?.availableReplicas === 2;
+    });
+  } finally {
+    await nodes.stop();
+    await server.stop();
+  }
+});
