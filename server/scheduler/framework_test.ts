@@ -233,3 +233,19 @@ Deno.test("numFeasibleNodesToFind() follows Kubernetes' adaptive percentage", ()
   assert.equal(numFeasibleNodesToFind(100), 100);
   assert.equal(numFeasibleNodesToFind(6000), 300);
 });
+
+Deno.test("a cordoned node says unschedulable before its taint, and tolerating pods may land", () => {
+  const taint = { key: "node.kubernetes.io/unschedulable", effect: "NoSchedule" };
+  const c = cacheOf(node("a", { unschedulable: true, taints: [taint] }));
+  const r = run(c, pod("p"));
+  assert.ok("message" in r);
+  assert.equal(r.message, "0/1 nodes are available: 1 node(s) were unschedulable.");
+  const tolerant = pod("q", {
+    tolerations: [{
+      key: "node.kubernetes.io/unschedulable",
+      operator: "Exists",
+      effect: "NoSchedule",
+    }],
+  });
+  assert.equal(run(c, tolerant).node?.name, "a");
+});

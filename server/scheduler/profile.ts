@@ -4,19 +4,27 @@
 import type { Profile } from "./framework.ts";
 import { leastAllocated } from "./least_allocated.ts";
 import { nodePorts } from "./node_ports.ts";
-import { nodeReady } from "./node_ready.ts";
+import { nodeReady, nodeUnschedulable } from "./node_ready.ts";
 import { nodeResourcesFit } from "./node_resources_fit.ts";
 import { nodeSelector } from "./node_selector.ts";
 import { createSpread } from "./spread.ts";
 import { taintToleration } from "./taint_toleration.ts";
 
 /**
- * The default profile. Taints are checked before readiness so an unreachable node reports its
- * `node.kubernetes.io/unreachable` taint, as kube-scheduler does.
+ * The default profile, in kube-scheduler's order: cordon first, then taints — so an unreachable
+ * node reports its `node.kubernetes.io/unreachable` taint — then readiness, labels, ports,
+ * resources.
  */
 export function defaultProfile(): Profile {
   return {
-    filters: [taintToleration, nodeReady, nodeSelector, nodePorts, nodeResourcesFit],
+    filters: [
+      nodeUnschedulable,
+      taintToleration,
+      nodeReady,
+      nodeSelector,
+      nodePorts,
+      nodeResourcesFit,
+    ],
     scores: [leastAllocated, createSpread()],
   };
 }
