@@ -103,6 +103,18 @@ function toKeyValue(row: Row, modRevision = row.id): KeyValue {
   };
 }
 
+/** Writes sharing one transaction (group commit). */
+interface WriteBatch {
+  nextRevision: number;
+  writes: {
+    result: CasResult;
+    event?: BackendEvent;
+    revision: number;
+    resolve: (r: CasResult) => void;
+    reject: (e: unknown) => void;
+  }[];
+}
+
 /** SQLite-backed {@linkcode Backend}; see the module comment. Open with {@linkcode SqliteBackend.open}. */
 export class SqliteBackend implements Backend {
   readonly #db: DatabaseSync;
@@ -120,7 +132,10 @@ export class SqliteBackend implements Backend {
     | "minId",
     StatementSync
   >;
+  /** The latest committed revision (what readers and watchers may see). */
   #revision: number;
+  /** The open group-commit transaction, if any. */
+  #batch: WriteBatch | undefined;
   #compactRevision: number;
   #compacting: Promise<void> = Promise.resolve();
   #closed = false;
@@ -153,7 +168,7 @@ export class SqliteBackend implements Backend {
                 kv.value, p.value AS prev_value
          FROM kv LEFT JOIN kv AS p
            ON p.id = kv.prev_revision AND kv.created = 0 AND kv.deleted = 0
-         WHERE kv.id > :after AND kv.name >= :start AND kv.name < :end
+         WHERE kv.id > :after AND kv.id <= :head AND kv.name >= :start AND kv.name < :end
          ORDER BY kv.id LIMIT :limit`,
       ),
       setMeta: db.prepare(`INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)`),
@@ -344,6 +359,7 @@ export class SqliteBackend implements Backend {
   /** Closes the file; live watchers fail with an error saying the store closed. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    if (this.#batch) this.#commit(this.#batch);
     this.#closed = true;
     const failure = new Error("the store was closed");
     for (const w of this.#watchers) {
@@ -377,7 +393,7 @@ export class SqliteBackend implements Backend {
   }
 
   /** Runs a synchronous body as a promise, so that a throw becomes a rejection. */
-  #run<T>(body: () => T): Promise<T> {
+  #run<T>(body: () => T | Promise<T>): Promise<T> {
     try {
       this.#checkOpen();
       return Promise.resolve(body());
@@ -407,26 +423,61 @@ export class SqliteBackend implements Backend {
   }
 
   /**
-   * One write transaction at revision `#revision + 1`. The event is published only after COMMIT
-   * returned, so watchers never see a write that could still be rolled back; and it is published
-   * synchronously, so live events reach watchers in revision order.
+   * One write at the next revision, with group commit: the first write of a turn of the event
+   * loop opens a transaction, every write until the end of that turn joins it (each in its own
+   * savepoint, so one failing write rolls back alone), and one COMMIT — one fsync — makes them
+   * all durable. Only then are their promises resolved and their events published, in revision
+   * order, so no caller or watcher ever sees a write that could still be lost. `#revision` stays
+   * the committed revision; reads on this connection may see the open batch (its writes are
+   * already decided: only a failing disk could still undo them, and then they all fail).
    */
-  #write(body: (revision: number) => { result: CasResult; event?: BackendEvent }): CasResult {
-    const revision = this.#revision + 1;
-    this.#db.exec("BEGIN IMMEDIATE");
+  #write(
+    body: (revision: number) => { result: CasResult; event?: BackendEvent },
+  ): Promise<CasResult> {
+    const batch = this.#batch ?? this.#openBatch();
+    const revision = batch.nextRevision;
+    this.#db.exec("SAVEPOINT w");
     let out: { result: CasResult; event?: BackendEvent };
     try {
       out = body(revision);
+      this.#db.exec("RELEASE w");
+    } catch (err) {
+      this.#db.exec("ROLLBACK TO w");
+      this.#db.exec("RELEASE w");
+      return Promise.reject(err);
+    }
+    if (out.event) batch.nextRevision = revision + 1;
+    return new Promise<CasResult>((resolve, reject) => {
+      batch.writes.push({ result: out.result, event: out.event, revision, resolve, reject });
+    });
+  }
+
+  #openBatch(): WriteBatch {
+    this.#db.exec("BEGIN IMMEDIATE");
+    const batch: WriteBatch = { nextRevision: this.#revision + 1, writes: [] };
+    this.#batch = batch;
+    // A macrotask, not a microtask: requests handled in the same turn share the commit.
+    setTimeout(() => this.#commit(batch), 0);
+    return batch;
+  }
+
+  #commit(batch: WriteBatch): void {
+    if (this.#batch !== batch) return;
+    this.#batch = undefined;
+    try {
       this.#db.exec("COMMIT");
     } catch (err) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      throw err;
+      for (const w of batch.writes) w.reject(err);
+      return;
     }
-    if (out.event) {
-      this.#revision = revision;
-      this.#publish(out.event, revision);
+    for (const w of batch.writes) {
+      if (w.event) {
+        this.#revision = w.revision;
+        this.#publish(w.event, w.revision);
+      }
+      w.resolve(w.result);
     }
-    return out.result;
   }
 
   #publish(event: BackendEvent, revision: number): void {
@@ -490,6 +541,7 @@ export class SqliteBackend implements Backend {
           const head = this.#revision;
           const rows = this.#stmt.history.all({
             after: seen,
+            head,
             start: prefix,
             end,
             limit: REPLAY_PAGE,
