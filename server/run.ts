@@ -30,6 +30,7 @@ import type { Backend } from "./store/backend.ts";
 import { SqliteBackend, startCompactor } from "./store/sqlite_backend.ts";
 import { EtcdBackend } from "./store/etcd_backend.ts";
 import { runControllers } from "./controllers/mod.ts";
+import { InformerSet } from "./controllers/informer_set.ts";
 import { runScheduler } from "./scheduler/mod.ts";
 import { defaultTolerations } from "./controllers/node_lifecycle.ts";
 import { ServiceAllocator } from "./controllers/service_allocator.ts";
@@ -211,10 +212,17 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   );
   if (config.controllers) {
     const ctrlLogger = logger.child("controllers");
+    // One list+watch cache per kind, shared by the scheduler and every controller.
+    const informers = new InformerSet(internalClient, { logger: ctrlLogger });
     background.push(
-      runScheduler({ client: internalClient, logger: logger.child("scheduler") }, stop.signal),
+      informers.run(stop.signal),
+      runScheduler(
+        { client: internalClient, logger: logger.child("scheduler"), informers },
+        stop.signal,
+      ),
       runControllers({
         client: internalClient,
+        informers,
         logger: ctrlLogger,
         options: {
           nodeMonitorGracePeriodMs: config.nodeMonitorGracePeriodMs,

@@ -51,6 +51,7 @@ const RELOAD_CHECK_MS = 1000;
 
 /** Persistent token table; see the module comment. */
 export class TokenStore {
+  readonly #hashes = new Map<string, string>();
   readonly #path: string;
   #records: TokenRecord[];
   readonly #byHash = new Map<string, TokenRecord>();
@@ -123,9 +124,24 @@ export class TokenStore {
     return found;
   }
 
+  /**
+   * SHA-256 of a presented token, remembered for the tokens seen recently: every API request
+   * authenticates, and hashing costs more than the rest of a small request. Revocation is
+   * unaffected (the record is still looked up by hash on every request).
+   */
+  async #hashOf(token: string): Promise<string> {
+    let hash = this.#hashes.get(token);
+    if (hash === undefined) {
+      hash = await sha256Hex(token);
+      if (this.#hashes.size >= 1024) this.#hashes.clear();
+      this.#hashes.set(token, hash);
+    }
+    return hash;
+  }
+
   /** The identity behind a presented token, or undefined (unknown, revoked or expired). */
   async authenticate(token: string): Promise<TokenIdentity | undefined> {
-    const hash = await sha256Hex(token);
+    const hash = await this.#hashOf(token);
     await this.#refresh(RELOAD_CHECK_MS);
     let record = this.#byHash.get(hash);
     // An unknown token may have just been created by `skiff token create`: one stat() tells.
