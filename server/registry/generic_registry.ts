@@ -148,8 +148,9 @@ export class GenericRegistry {
 
   /**
    * The core of every update (PUT, PATCH, status writes, controllers' finalizer removal):
-   * `desired` maps the current object to the client's intended one; system fields, the part the
-   * (sub)resource may not change, validation and generation are applied here.
+   * `desired` maps the current object to the client's intended one, without changing the object
+   * it is given; system fields, the part the (sub)resource may not change, validation and
+   * generation are applied here.
    */
   async updateWith(
     namespace: string | undefined,
@@ -163,7 +164,9 @@ export class GenericRegistry {
       namespace,
       name,
       async (current) => {
-        const wanted = structuredClone(await desired(structuredClone(current)));
+        // `desired` must not change its argument (`current` is the "old" object below); the
+        // patch functions are pure and the other callers build new objects.
+        const wanted = await desired(current);
         const next = await this.#prepareUpdate(wanted, current, options);
         if (options.dryRun) {
           dryRunResult = next;
@@ -282,10 +285,11 @@ export class GenericRegistry {
     let next: KubeObject;
     if (options.subresource === "status") {
       // A status write changes status only (and nothing of spec or metadata).
-      next = { ...structuredClone(current), status: wanted.status };
+      next = { ...current, status: wanted.status };
     } else {
       next = wanted;
-      if (this.strategy.statusSubresource) next.status = structuredClone(current.status);
+      // Validation parses into new objects, so sharing `current`'s parts here is safe.
+      if (this.strategy.statusSubresource) next.status = current.status;
       const md = next.metadata ?? {};
       const old = current.metadata;
       next.metadata = {

@@ -135,13 +135,14 @@ export class ResourceStore {
       if (!current) throw this.notFound(name);
       const currentObj = decode(current);
       this.#checkPreconditions(currentObj, preconditions);
-      const next = await tryUpdate(structuredClone(currentObj));
+      // A second parse, not a clone: tryUpdate may change its copy freely (and parsing is
+      // cheaper than structuredClone for these JSON objects).
+      const next = await tryUpdate(decode(current));
       if (next === null) return { object: currentObj, changed: false };
       const stored = stripResourceVersion(next);
       const text = JSON.stringify(stored);
-      if (text === JSON.stringify(stripResourceVersion(currentObj))) {
-        return { object: currentObj, changed: false };
-      }
+      // The stored value never carries resourceVersion, so it compares as is.
+      if (text === current.value) return { object: currentObj, changed: false };
       const result = await this.#backend.update(key, text, current.modRevision);
       if (result.ok) return { object: await this.#settled(result.kv, stored), changed: true };
       current = result.current;

@@ -364,6 +364,8 @@ const POD_UPDATE_MESSAGE = "pod updates may not change fields other than " +
 
 function validatePodUpdate(next: Obj, old: Obj, errs: FieldErrors): void {
   const oldSpec: Obj = old.spec ?? {};
+  // Most pod updates (status writes, metadata) leave the spec as it was: nothing to check.
+  if (jsonEqual(next.spec, oldSpec)) return;
   const spec: Obj = structuredClone(next.spec);
   // Blank out what may change, then the rest must be equal.
   for (const list of ["containers", "initContainers"]) {
