@@ -283,6 +283,37 @@ Deno.test({
         assert.equal(piped.stdout, "through stdin\n");
       });
 
+      await t.step("exec -it runs the command on a terminal in the container", async () => {
+        // kubectl only allocates a TTY when its own stdin is a terminal: `script` gives it one.
+        const cmd = [
+          KUBECTL,
+          "--kubeconfig",
+          cluster.kubeconfigPath,
+          "--cache-dir",
+          cluster.cacheDir,
+          "exec",
+          "-it",
+          "web",
+          "-c",
+          "a",
+          "--",
+          "sh",
+          "-c",
+          "'tty; echo done-$((6*7))'",
+        ].join(" ");
+        const out = await new Deno.Command("script", {
+          args: ["-qec", cmd, "/dev/null"],
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+          env: { HOME: cluster.cacheDir, TERM: "xterm" },
+        }).output();
+        const text = new TextDecoder().decode(out.stdout);
+        assert.equal(out.code, 0, text + new TextDecoder().decode(out.stderr));
+        assert.match(text, /\/dev\/pts\/\d+/);
+        assert.match(text, /done-42/);
+      });
+
       await t.step("attach streams the main process's output", async () => {
         const attach = spawnKubectl(cluster, ["attach", "ticker"]);
         try {
