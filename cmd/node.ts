@@ -10,6 +10,7 @@ import { ProxyConfig, runProxy } from "../proxy/run.ts";
 import { ProxyMetrics, renderPrometheus } from "../proxy/metrics.ts";
 import type { Logger } from "../shared/log.ts";
 import { ensureDockerEngine } from "./docker_engine.ts";
+import { ensurePauseImage } from "../agent/pause_image.ts";
 
 /**
  * A node's settings: the agent's, with `server` and `token` (a join token) needed only until the
@@ -44,6 +45,10 @@ export async function runNode(
   options: RunNodeOptions,
 ): Promise<void> {
   await ensureDockerEngine(input.dockerSocket, options.logger);
+  await ensurePauseImage(input.pauseImage, {
+    dockerSocket: input.dockerSocket,
+    logger: options.logger,
+  });
   const creds = await ensureNodeCredentials({
     server: input.server,
     joinToken: input.token,

@@ -6,6 +6,8 @@
  * several test files at the same time: building twice gives the same image under the same tag.
  */
 
+import { PAUSE_COMMAND } from "../agent/pause_image.ts";
+
 /** Tags of the locally built test images. */
 export interface TestImages {
   /** busybox with every applet linked, `/www/index.html`, `/etc/passwd`; CMD `/bin/sh`. */
@@ -22,12 +24,6 @@ export const TEST_IMAGES: TestImages = {
 
 /** The text `/www/index.html` serves in the busybox image. */
 export const INDEX_HTML = "hello from skiff\n";
-
-const PAUSE_CMD = [
-  "/bin/sh",
-  "-c",
-  "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done",
-];
 
 async function run(
   cmd: string[],
@@ -130,7 +126,7 @@ export function ensureTestImages(): Promise<TestImages> {
     const root = await buildRootfs(await findBusybox());
     try {
       if (!hasBusybox) await importRootfs(root, TEST_IMAGES.busybox, ["/bin/sh"]);
-      if (!hasPause) await importRootfs(root, TEST_IMAGES.pause, PAUSE_CMD);
+      if (!hasPause) await importRootfs(root, TEST_IMAGES.pause, PAUSE_COMMAND);
     } finally {
       await Deno.remove(root, { recursive: true });
     }
