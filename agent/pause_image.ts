@@ -70,7 +70,7 @@ export async function buildPauseImage(
       "sh",
       "-c",
       `tar -C '${root}' -c . | docker import --change '${change}' - '${tag}'`,
-    ]);
+    ], dockerHost);
     if (!r.ok) throw new Error(`cannot build the pause image ${tag}: ${r.stderr}`);
   } finally {
     await Deno.remove(root, { recursive: true });
