@@ -112,8 +112,10 @@ Deno.test("Endpoints list node address + host port per pod and follow readiness"
         namespace: "default",
         labelSelector: "kubernetes.io/service-name=web",
       });
-      const n = list.items.reduce((c, sl) => c + (sl.endpoints ?? []).length, 0);
-      return n === 3 ? list.items : undefined;
+      // Slices are written after the Endpoints: wait for them to show the pod ready again too.
+      const all = list.items.flatMap((sl) => sl.endpoints ?? []);
+      const ready = all.filter((e: { conditions?: { ready?: boolean } }) => e.conditions?.ready);
+      return all.length === 3 && ready.length === 3 ? list.items : undefined;
     });
     for (const sl of slices) {
       assert.equal(sl.addressType, "IPv4");
