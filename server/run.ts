@@ -6,7 +6,6 @@
 import type { Hono } from "hono";
 import { ApiClient } from "../shared/client/client.ts";
 import type { KubeObject } from "../shared/api/object.ts";
-import type { ResourceInfo } from "../shared/api/resource_info.ts";
 import { isAlreadyExists } from "../shared/errors.ts";
 import { Logger } from "../shared/log.ts";
 import { createApp } from "./api/app.ts";
@@ -305,5 +304,3 @@ function splitHostPort(listen: string): [string, string] {
   const i = listen.lastIndexOf(":");
   return [listen.slice(0, i), listen.slice(i + 1)];
 }
-
-export type { ResourceInfo };

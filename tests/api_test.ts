@@ -335,6 +335,13 @@ Deno.test("status subresource: the main resource ignores status, /status ignores
 Deno.test("binding assigns a node once; scale reads and writes replicas", async () => {
   await withServer(async (s) => {
     await api(s, "POST", "/api/v1/namespaces/default/pods", { body: POD("b") });
+    const dry = await api(s, "POST", "/api/v1/namespaces/default/pods/b/binding?dryRun=All", {
+      body: { target: { kind: "Node", name: "n1" } },
+    });
+    assert.deepStrictEqual(dry.status, 201);
+    const untouched = await api(s, "GET", "/api/v1/namespaces/default/pods/b");
+    assert.deepStrictEqual(untouched.body.spec.nodeName, undefined);
+    assert.deepStrictEqual(untouched.body.status.conditions, undefined);
     const bind = await api(s, "POST", "/api/v1/namespaces/default/pods/b/binding", {
       body: {
         apiVersion: "v1",
@@ -346,6 +353,11 @@ Deno.test("binding assigns a node once; scale reads and writes replicas", async 
     assert.deepStrictEqual(bind.status, 201);
     const pod = await api(s, "GET", "/api/v1/namespaces/default/pods/b");
     assert.deepStrictEqual(pod.body.spec.nodeName, "n1");
+    assert.ok(
+      pod.body.status.conditions.some((c: { type: string; status: string }) =>
+        c.type === "PodScheduled" && c.status === "True"
+      ),
+    );
     const again = await api(s, "POST", "/api/v1/namespaces/default/pods/b/binding", {
       body: { target: { kind: "Node", name: "n2" } },
     });

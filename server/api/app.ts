@@ -15,7 +15,7 @@ import { openApiGroupVersion, openApiRoot } from "./openapi.ts";
 import { parseResourcePath } from "./request_info.ts";
 import type { RequestInfo } from "./request_info.ts";
 import { jsonResponse } from "./responses.ts";
-import { serveResource } from "./rest.ts";
+import { serveResource, unknownResource } from "./rest.ts";
 import type { SubresourceHandler } from "./rest.ts";
 
 /** The Kubernetes version Skiff is compatible with; /usr/bin/kubectl picks its client by it. */
@@ -68,7 +68,7 @@ export function createApp(deps: AppDeps): Hono<{ Variables: { user: User } }> {
   });
   app.notFound(() =>
     statusResponse(
-      new NotFoundError({ resource: "" }, "the server could not find the requested resource"),
+      notFound(),
     )
   );
 
@@ -150,7 +150,7 @@ export function createApp(deps: AppDeps): Hono<{ Variables: { user: User } }> {
 }
 
 function notFound(): NotFoundError {
-  return new NotFoundError({ resource: "" }, "the server could not find the requested resource");
+  return unknownResource("");
 }
 
 /** A Status response for an API error. */

@@ -5,7 +5,6 @@
  * They decode the request, call the kind's GenericRegistry, and encode the answer.
  */
 import type { KubeObject } from "../../shared/api/object.ts";
-import type { ResourceInfo } from "../../shared/api/resource_info.ts";
 import { apiVersionOf } from "../../shared/api/resource_info.ts";
 import type { FieldValidation } from "../../shared/api/validation.ts";
 import {
@@ -16,6 +15,7 @@ import {
 } from "../../shared/errors.ts";
 import { parseFieldSelector, supportedFields } from "../../shared/fields.ts";
 import { parseSelector, selectorFromLabelSelector, selectorFromSet } from "../../shared/labels.ts";
+import { rfc3339 } from "../registry/generic_registry.ts";
 import type { DeleteOptions, GenericRegistry } from "../registry/generic_registry.ts";
 import { mediaType, readBody, readOptionalBody } from "./body.ts";
 import { applyPatch, applyStrategicMergePatch, patchTypeFromContentType } from "./patch/mod.ts";
@@ -43,6 +43,14 @@ export type SubresourceHandler = (
   registry: GenericRegistry,
 ) => Promise<Response>;
 
+/** 404 for a path that names no served resource (kube-apiserver's wording). */
+export function unknownResource(resource: string, group?: string, name?: string): NotFoundError {
+  return new NotFoundError(
+    { resource, group, name },
+    "the server could not find the requested resource",
+  );
+}
+
 /** Serves one resource request (already authenticated and authorized). */
 export async function serveResource(
   req: Request,
@@ -53,19 +61,10 @@ export async function serveResource(
   },
 ): Promise<Response> {
   const registry = options.lookup(ri.group, ri.version, ri.resource);
-  if (!registry) {
-    throw new NotFoundError(
-      { resource: ri.resource, group: ri.group },
-      "the server could not find the requested resource",
-    );
+  if (!registry || (ri.namespace !== undefined && !registry.info.namespaced)) {
+    throw unknownResource(ri.resource, ri.group);
   }
   const info = registry.info;
-  if (ri.namespace !== undefined && !info.namespaced) {
-    throw new NotFoundError(
-      { resource: ri.resource, group: ri.group },
-      "the server could not find the requested resource",
-    );
-  }
   const url = new URL(req.url);
   const q = url.searchParams;
   const method = req.method.toUpperCase();
@@ -74,10 +73,7 @@ export async function serveResource(
     const custom = options.subresources.get(`${info.plural}/${ri.subresource}`);
     if (custom) return await custom(req, ri, registry);
     if (!info.subresources.includes(ri.subresource) && ri.subresource !== "finalize") {
-      throw new NotFoundError(
-        { resource: `${info.plural}/${ri.subresource}`, group: ri.group, name: ri.name },
-        "the server could not find the requested resource",
-      );
+      throw unknownResource(`${info.plural}/${ri.subresource}`, ri.group, ri.name);
     }
   }
 
@@ -85,14 +81,14 @@ export async function serveResource(
     switch (method) {
       case "GET":
         if (isTrue(q.get("watch"))) return serveWatch(req, registry, ri.namespace);
-        return list(req, registry, ri.namespace);
+        return list(req, q, registry, ri.namespace);
       case "POST": {
         const opts = writeOptions(q);
         const created = await registry.create(ri.namespace, await readBody(req), opts);
         return jsonResponse(created, 201, warningHeaders(opts.warnings));
       }
       case "DELETE":
-        return await deleteCollection(req, registry, ri.namespace);
+        return await deleteCollection(req, q, registry, ri.namespace);
       default:
         throw new MethodNotAllowedError();
     }
@@ -103,11 +99,11 @@ export async function serveResource(
     case undefined:
       break;
     case "status":
-      return await status(req, registry, ri.namespace, name);
+      return await status(req, q, registry, ri.namespace, name);
     case "scale":
-      return await scale(req, registry, ri.namespace, name);
+      return await scale(req, q, registry, ri.namespace, name);
     case "binding":
-      return await binding(req, registry, ri.namespace, name);
+      return await binding(req, q, registry, ri.namespace, name);
     case "eviction":
       return await eviction(req, registry, ri.namespace, name);
     case "finalize":
@@ -140,9 +136,9 @@ export async function serveResource(
       return jsonResponse(object, created ? 201 : 200, warningHeaders(opts.warnings));
     }
     case "PATCH":
-      return await patch(req, registry, ri.namespace, name);
+      return await patch(req, q, registry, ri.namespace, name);
     case "DELETE": {
-      const opts = await deleteOptions(req);
+      const opts = await deleteOptions(req, q);
       const { object } = await registry.delete(ri.namespace, name, opts);
       return jsonResponse(object, 200);
     }
@@ -151,8 +147,12 @@ export async function serveResource(
   }
 }
 
-function list(req: Request, registry: GenericRegistry, namespace?: string): Response {
-  const q = new URL(req.url).searchParams;
+function list(
+  req: Request,
+  q: URLSearchParams,
+  registry: GenericRegistry,
+  namespace?: string,
+): Response {
   const info = registry.info;
   const predicate = selectorPredicate(q, info.kind);
   const limit = parseNonNegativeInt(q.get("limit"), "limit");
@@ -196,11 +196,11 @@ export function selectorPredicate(
 
 async function deleteCollection(
   req: Request,
+  q: URLSearchParams,
   registry: GenericRegistry,
   namespace?: string,
 ): Promise<Response> {
-  const q = new URL(req.url).searchParams;
-  const opts = await deleteOptions(req);
+  const opts = await deleteOptions(req, q);
   const { items } = registry.store.list({
     namespace,
     predicate: selectorPredicate(q, registry.info.kind),
@@ -225,11 +225,11 @@ async function deleteCollection(
 
 async function status(
   req: Request,
+  q: URLSearchParams,
   registry: GenericRegistry,
   namespace: string | undefined,
   name: string,
 ): Promise<Response> {
-  const q = new URL(req.url).searchParams;
   switch (req.method.toUpperCase()) {
     case "GET":
       return jsonResponse(registry.store.get(namespace, name));
@@ -244,7 +244,7 @@ async function status(
       return jsonResponse(object);
     }
     case "PATCH":
-      return await patch(req, registry, namespace, name, "status");
+      return await patch(req, q, registry, namespace, name, "status");
     default:
       throw new MethodNotAllowedError();
   }
@@ -252,12 +252,12 @@ async function status(
 
 async function patch(
   req: Request,
+  q: URLSearchParams,
   registry: GenericRegistry,
   namespace: string | undefined,
   name: string,
   subresource?: "status",
 ): Promise<Response> {
-  const q = new URL(req.url).searchParams;
   const patchType = mediaType(req.headers.get("content-type"));
   const body = await readBody(req);
   if (patchType === "application/apply-patch+yaml" && !subresource) {
@@ -304,7 +304,7 @@ async function serverSideApply(
     manager,
     operation: "Apply",
     apiVersion: apiVersionOf(registry.info),
-    time: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+    time: rfc3339(new Date()),
     fieldsType: "FieldsV1",
     fieldsV1: {},
   };
@@ -358,11 +358,11 @@ function scaleOf(obj: KubeObject): KubeObject {
 
 async function scale(
   req: Request,
+  q: URLSearchParams,
   registry: GenericRegistry,
   namespace: string | undefined,
   name: string,
 ): Promise<Response> {
-  const q = new URL(req.url).searchParams;
   const method = req.method.toUpperCase();
   if (method === "GET") return jsonResponse(scaleOf(registry.store.get(namespace, name)));
   if (method !== "PUT" && method !== "PATCH") throw new MethodNotAllowedError();
@@ -388,6 +388,7 @@ async function scale(
 
 async function binding(
   req: Request,
+  q: URLSearchParams,
   registry: GenericRegistry,
   namespace: string | undefined,
   name: string,
@@ -396,6 +397,7 @@ async function binding(
   const body = await readBody(req) as { target?: { name?: string; kind?: string } };
   const nodeName = body?.target?.name;
   if (!nodeName) throw new BadRequestError("binding target.name is required");
+  // One write, as kube-apiserver's binding: the node, and the PodScheduled=True condition.
   await registry.updateWith(namespace, name, (pod) => {
     if (pod.metadata.deletionTimestamp) {
       throw new ConflictError(
@@ -409,10 +411,6 @@ async function binding(
         `pod ${name} is already assigned to node "${pod.spec.nodeName}"`,
       );
     }
-    return { ...pod, spec: { ...pod.spec, nodeName } };
-  }, { dryRun: isDryRun(new URL(req.url).searchParams) });
-  // Binding also records PodScheduled=True, as kube-apiserver's binding REST does.
-  await registry.updateWith(namespace, name, (pod) => {
     const conditions = (pod.status?.conditions ?? []).filter(
       (c: { type: string }) => c.type !== "PodScheduled",
     );
@@ -420,10 +418,10 @@ async function binding(
       type: "PodScheduled",
       status: "True",
       lastProbeTime: null,
-      lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+      lastTransitionTime: rfc3339(new Date()),
     });
-    return { ...pod, status: { ...pod.status, conditions } };
-  }, { subresource: "status" });
+    return { ...pod, spec: { ...pod.spec, nodeName }, status: { ...pod.status, conditions } };
+  }, { dryRun: isDryRun(q), withStatus: true });
   return jsonResponse(successStatus(201), 201);
 }
 
@@ -489,8 +487,7 @@ function isDryRun(q: URLSearchParams): boolean {
   return values.length > 0;
 }
 
-async function deleteOptions(req: Request): Promise<DeleteOptions> {
-  const q = new URL(req.url).searchParams;
+async function deleteOptions(req: Request, q: URLSearchParams): Promise<DeleteOptions> {
   const body = (await readOptionalBody(req) ?? {}) as Record<string, unknown>;
   const merged: Record<string, unknown> = { ...body };
   if (q.has("gracePeriodSeconds")) {
@@ -556,6 +553,3 @@ function decodeContinue(token: string | null): string | undefined {
   }
   throw new BadRequestError(`continue: Invalid value: "${token}": invalid continue token`);
 }
-
-/** For the server's use of ResourceInfo in other modules. */
-export type { ResourceInfo };

@@ -156,11 +156,19 @@ export class GenericRegistry {
     namespace: string | undefined,
     name: string,
     desired: (current: KubeObject) => KubeObject | Promise<KubeObject>,
-    options: WriteOptions & { subresource?: "status"; preconditions?: Preconditions } = {},
+    options: WriteOptions & {
+      subresource?: "status";
+      preconditions?: Preconditions;
+      /**
+       * A main-resource write that may change status too, in the same write (kube-apiserver's
+       * binding sets spec.nodeName and the PodScheduled condition at once).
+       */
+      withStatus?: boolean;
+    } = {},
   ): Promise<KubeObject> {
     let gone: KubeObject | undefined;
     let dryRunResult: KubeObject | undefined;
-    const { object, changed } = await this.store.guaranteedUpdate(
+    const { object } = await this.store.guaranteedUpdate(
       namespace,
       name,
       async (current) => {
@@ -182,7 +190,6 @@ export class GenericRegistry {
     );
     if (dryRunResult) return dryRunResult;
     if (gone) return (await this.#remove(gone)).object;
-    if (!changed) return object;
     return object;
   }
 
@@ -222,15 +229,12 @@ export class GenericRegistry {
           return null;
         }
         if (finalizers.size > 0) md.finalizers = [...finalizers];
-        if (!md.deletionTimestamp) {
+        // A first delete starts the grace period; a later one may only shorten it.
+        if (!md.deletionTimestamp || grace < (md.deletionGracePeriodSeconds ?? 0)) {
           md.deletionTimestamp = rfc3339(new Date(now.getTime() + grace * 1000));
           md.deletionGracePeriodSeconds = grace;
-        } else if (grace < (md.deletionGracePeriodSeconds ?? 0)) {
-          // A later delete may only shorten the grace period.
-          md.deletionTimestamp = rfc3339(new Date(now.getTime() + grace * 1000));
-          md.deletionGracePeriodSeconds = grace;
-        } else {
-          if (finalizers.size === (current.metadata.finalizers ?? []).length) return null;
+        } else if (finalizers.size === (current.metadata.finalizers ?? []).length) {
+          return null;
         }
         if (this.info.plural === "namespaces") {
           next.status = { ...next.status, phase: "Terminating" };
@@ -278,7 +282,7 @@ export class GenericRegistry {
   async #prepareUpdate(
     wanted: KubeObject,
     current: KubeObject,
-    options: WriteOptions & { subresource?: "status" },
+    options: WriteOptions & { subresource?: "status"; withStatus?: boolean },
   ): Promise<KubeObject> {
     if (wanted.apiVersion === undefined) wanted.apiVersion = current.apiVersion;
     if (wanted.kind === undefined) wanted.kind = current.kind;
@@ -289,7 +293,7 @@ export class GenericRegistry {
     } else {
       next = wanted;
       // Validation parses into new objects, so sharing `current`'s parts here is safe.
-      if (this.strategy.statusSubresource) next.status = current.status;
+      if (this.strategy.statusSubresource && !options.withStatus) next.status = current.status;
       const md = next.metadata ?? {};
       const old = current.metadata;
       next.metadata = {
