@@ -48,24 +48,8 @@ const decoder = new TextDecoder();
 /** Decodes a body by its Content-Type into a JSON value. */
 export async function readBody(req: Request): Promise<unknown> {
   const bytes = await readBodyBytes(req);
-  const type = mediaType(req.headers.get("content-type"));
   if (bytes.byteLength === 0) throw new BadRequestError("the request body is empty");
-  switch (type) {
-    case "application/vnd.kubernetes.protobuf":
-      return decodeProtobufObject(bytes);
-    case "application/yaml":
-    case "application/apply-patch+yaml":
-      return parseYaml(decoder.decode(bytes));
-    case "application/json":
-    case "application/merge-patch+json":
-    case "application/json-patch+json":
-    case "application/strategic-merge-patch+json":
-    case "text/plain":
-    case "":
-      return parseJson(decoder.decode(bytes));
-    default:
-      throw new UnsupportedMediaTypeError(type);
-  }
+  return decodeBody(bytes, mediaType(req.headers.get("content-type")));
 }
 
 /** Like {@linkcode readBody} but an empty body gives `undefined` (DELETE's optional options). */
@@ -73,24 +57,32 @@ export async function readOptionalBody(req: Request): Promise<unknown> {
   if (!req.body) return undefined;
   const bytes = await readBodyBytes(req);
   if (bytes.byteLength === 0) return undefined;
-  const type = mediaType(req.headers.get("content-type"));
-  if (type === "application/vnd.kubernetes.protobuf") return decodeProtobufObject(bytes);
-  return parseJson(decoder.decode(bytes));
+  return decodeBody(bytes, mediaType(req.headers.get("content-type")));
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new BadRequestError(
-      `the body of the request could not be decoded: ${(e as Error).message}`,
-    );
+function decodeBody(bytes: Uint8Array, type: string): unknown {
+  switch (type) {
+    case "application/vnd.kubernetes.protobuf":
+      return decodeProtobufObject(bytes);
+    case "application/yaml":
+    case "application/apply-patch+yaml":
+      return parseText(bytes, YAML.parse);
+    case "application/json":
+    case "application/merge-patch+json":
+    case "application/json-patch+json":
+    case "application/strategic-merge-patch+json":
+    case "text/plain":
+    case "":
+      return parseText(bytes, JSON.parse);
+    default:
+      throw new UnsupportedMediaTypeError(type);
   }
 }
 
-function parseYaml(text: string): unknown {
+/** Parses the text of a body; a parser's error becomes a 400 with its message. */
+function parseText(bytes: Uint8Array, parse: (text: string) => unknown): unknown {
   try {
-    return YAML.parse(text);
+    return parse(decoder.decode(bytes));
   } catch (e) {
     throw new BadRequestError(
       `the body of the request could not be decoded: ${(e as Error).message}`,

@@ -23,8 +23,12 @@ const BOOKMARK_INTERVAL_MS = 30_000;
 const encoder = new TextEncoder();
 
 /** Opens a watch stream on one resource (optionally one namespace). */
-export function serveWatch(req: Request, registry: GenericRegistry, namespace?: string): Response {
-  const q = new URL(req.url).searchParams;
+export function serveWatch(
+  req: Request,
+  q: URLSearchParams,
+  registry: GenericRegistry,
+  namespace?: string,
+): Response {
   const predicate = selectorPredicate(q, registry.info.kind);
   const rvParam = q.get("resourceVersion") ?? "";
   let afterRevision: number | undefined;
