@@ -4,6 +4,7 @@
  * makes), checks the hash, and from then on verifies every connection against that CA.
  */
 import https from "node:https";
+import { sha256Hex } from "../shared/crypto_util.ts";
 import { parseJoinToken } from "../shared/join_token.ts";
 
 /** The server did not answer (down, unreachable, timed out, 5xx): worth retrying. */
@@ -25,10 +26,7 @@ export async function fetchTrustedCa(server: string, token: string): Promise<str
     );
   }
   const pem = await insecureGet(url, "/cacerts");
-  const digest = new Uint8Array(
-    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(pem)),
-  );
-  const hash = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  const hash = await sha256Hex(pem);
   if (hash !== join.caHash) {
     throw new Error(
       `the server's CA does not match the join token (got sha256 ${

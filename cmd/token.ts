@@ -7,7 +7,7 @@
 import { formatJoinToken } from "../shared/join_token.ts";
 import { helpText, parseFlags, UsageError } from "../shared/cli_flags.ts";
 import type { FlagSpec } from "../shared/cli_flags.ts";
-import { sha256Hex } from "../server/auth/crypto_util.ts";
+import { sha256Hex } from "../shared/crypto_util.ts";
 import { type Role, TokenStore, USER_ROLES } from "../server/auth/token_store.ts";
 
 const DATA_DIR_FLAG: FlagSpec = {

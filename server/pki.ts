@@ -7,7 +7,7 @@
  * server on first contact.
  */
 import * as x509 from "@peculiar/x509";
-import { sha256Hex } from "./auth/crypto_util.ts";
+import { sha256Hex } from "../shared/crypto_util.ts";
 import { writePrivateFile } from "./kubeconfig.ts";
 
 x509.cryptoProvider.set(crypto);

@@ -14,7 +14,7 @@ import { metricsRoutes } from "./api/metrics_routes.ts";
 import { podSubresources } from "./api/pod_proxy.ts";
 import { Discovery } from "./api/discovery.ts";
 import { createAuthorizer, type User } from "./auth/authorizer.ts";
-import { randomSecret, sha256Hex } from "./auth/crypto_util.ts";
+import { randomSecret, sha256Hex } from "../shared/crypto_util.ts";
 import { TokenStore } from "./auth/token_store.ts";
 import { mountJoinRoute } from "./api/join_route.ts";
 import type { ServerConfig } from "./config.ts";

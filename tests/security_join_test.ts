@@ -11,7 +11,7 @@ import {
   loadCredentials,
 } from "../agent/credentials.ts";
 import { freePort } from "./server_process.ts";
-import { sha256Hex } from "../server/auth/crypto_util.ts";
+import { sha256Hex } from "../shared/crypto_util.ts";
 import { formatJoinToken, parseJoinToken } from "../shared/join_token.ts";
 import { haveKubectl, kubectl } from "./kubectl.ts";
 import { api, startTestServer, type TestServer, waitFor } from "./test_utils.ts";

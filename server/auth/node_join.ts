@@ -11,7 +11,7 @@ import type { KubeObject } from "../../shared/api/object.ts";
 import { BadRequestError, ForbiddenError, isAlreadyExists } from "../../shared/errors.ts";
 import type { GenericRegistry } from "../registry/generic_registry.ts";
 import type { User } from "./authorizer.ts";
-import { sha256Hex } from "./crypto_util.ts";
+import { sha256Hex } from "../../shared/crypto_util.ts";
 import type { TokenStore } from "./token_store.ts";
 
 /** Namespace of the node-password Secrets. */

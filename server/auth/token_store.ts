@@ -9,7 +9,7 @@
  * at most once a second, and at once when a token is unknown) so that a created token works and a
  * revoked one stops working without a restart.
  */
-import { encodeHex, randomSecret, sha256Hex } from "./crypto_util.ts";
+import { encodeHex, randomSecret, sha256Hex } from "../../shared/crypto_util.ts";
 
 /** What a token lets its holder do. */
 export type Role = "admin" | "edit" | "view" | "join" | "node";

@@ -1,4 +1,4 @@
-/** Small WebCrypto helpers for tokens: hex encoding, SHA-256, random secrets. */
+/** Small WebCrypto helpers shared by server and agent: hex encoding, SHA-256, random secrets. */
 
 /** Lower-case hex of bytes. */
 export function encodeHex(bytes: Uint8Array): string {
