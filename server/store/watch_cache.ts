@@ -10,6 +10,7 @@
  */
 import { type Backend, type BackendChange, CompactedError, type KeyValue } from "./backend.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
+import { delay } from "../../shared/backoff.ts";
 import { GoneError } from "../../shared/errors.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 
@@ -206,7 +207,7 @@ export class WatchCache {
             continue;
           }
           this.#logger.error("watch failed; retrying", { error: err, backoffMs: backoff });
-          await sleep(backoff, signal);
+          await delay(backoff, signal);
           backoff = Math.min(backoff * 2, 5_000);
         }
       }
@@ -533,18 +534,6 @@ export class WatchCache {
       this.#resolveReady();
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }
 
 /** Waits for `promise`, or until the signal aborts (then resolves: the caller checks). */
