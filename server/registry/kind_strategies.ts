@@ -54,10 +54,11 @@ export function buildStrategies(deps: StrategyDeps = {}): StrategyTable {
     },
   });
 
-  for (const r of ["deployments", "replicasets", "replicationcontrollers", "nodes"]) {
+  // A workload's status is its controller's to write.
+  for (const r of ["deployments", "replicasets", "replicationcontrollers"]) {
     table.set(r, {
       prepareForCreate(obj) {
-        if (r !== "nodes") obj.status = {};
+        obj.status = {};
       },
     });
   }
