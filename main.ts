@@ -211,6 +211,25 @@ function parseConfig<T>(
   throw new UsageError(`invalid value "${text}" for --${flag}: ${issue.message}`);
 }
 
+/**
+ * Parses a subcommand's flags; with `--help` prints its help and returns undefined. A positional
+ * argument is a usage error (no subcommand takes one).
+ */
+function commandFlags(
+  args: string[],
+  spec: Record<string, FlagSpec>,
+  usage: string,
+  description: string,
+): ParsedFlags | undefined {
+  const flags = parseFlags(args, spec);
+  if (flags.help) {
+    console.log(helpText(usage, description, spec));
+    return undefined;
+  }
+  if (flags._.length) throw new UsageError(`unexpected argument: ${flags._[0]}`);
+  return flags;
+}
+
 function logLevelFrom(flags: ParsedFlags): "debug" | "info" | "warn" | "error" | undefined {
   const level = flags["log-level"];
   if (level !== undefined && !["debug", "info", "warn", "error"].includes(level as string)) {
@@ -254,16 +273,13 @@ function agentConfigFrom(flags: ParsedFlags): NodeConfig {
 }
 
 async function agentCommand(args: string[]): Promise<number> {
-  const flags = parseFlags(args, AGENT_FLAGS);
-  if (flags.help) {
-    console.log(helpText(
-      "skiff agent --server URL --token TOKEN [flags]",
-      "Joins this machine to a Skiff cluster: runs its pods in Docker and proxies its services.",
-      AGENT_FLAGS,
-    ));
-    return 0;
-  }
-  if (flags._.length) throw new UsageError(`unexpected argument: ${flags._[0]}`);
+  const flags = commandFlags(
+    args,
+    AGENT_FLAGS,
+    "skiff agent --server URL --token TOKEN [flags]",
+    "Joins this machine to a Skiff cluster: runs its pods in Docker and proxies its services.",
+  );
+  if (!flags) return 0;
   const config = agentConfigFrom(flags);
   // Once joined, the node's own credentials (in its data dir) replace --server and --token.
   if (!await loadCredentials(config.dataDir)) {
@@ -278,16 +294,13 @@ async function agentCommand(args: string[]): Promise<number> {
 }
 
 async function proxyCommand(args: string[]): Promise<number> {
-  const flags = parseFlags(args, PROXY_FLAGS);
-  if (flags.help) {
-    console.log(helpText(
-      "skiff proxy [--data-dir DIR | --server URL --token TOKEN] [flags]",
-      "Forwards the cluster's Services on this machine (the proxy that skiff agent also runs).",
-      PROXY_FLAGS,
-    ));
-    return 0;
-  }
-  if (flags._.length) throw new UsageError(`unexpected argument: ${flags._[0]}`);
+  const flags = commandFlags(
+    args,
+    PROXY_FLAGS,
+    "skiff proxy [--data-dir DIR | --server URL --token TOKEN] [flags]",
+    "Forwards the cluster's Services on this machine (the proxy that skiff agent also runs).",
+  );
+  if (!flags) return 0;
   if ((flags.server === undefined) !== (flags.token === undefined)) {
     throw new UsageError("--server and --token go together");
   }
@@ -312,16 +325,13 @@ async function proxyCommand(args: string[]): Promise<number> {
 }
 
 async function upCommand(args: string[]): Promise<number> {
-  const flags = parseFlags(args, UP_FLAGS);
-  if (flags.help) {
-    console.log(helpText(
-      "skiff up [flags]",
-      "Runs a whole single-node cluster on this machine: control plane, agent and proxy.",
-      UP_FLAGS,
-    ));
-    return 0;
-  }
-  if (flags._.length) throw new UsageError(`unexpected argument: ${flags._[0]}`);
+  const flags = commandFlags(
+    args,
+    UP_FLAGS,
+    "skiff up [flags]",
+    "Runs a whole single-node cluster on this machine: control plane, agent and proxy.",
+  );
+  if (!flags) return 0;
   const server = serverConfigFrom(flags);
   const { server: _s, token: _t, caData: _c, ...agent } = agentConfigFrom(
     { ...flags, "data-dir": `${server.dataDir}/agent` },
@@ -350,12 +360,13 @@ function serverConfigFrom(flags: ParsedFlags): ServerConfig {
 }
 
 async function serverCommand(args: string[]): Promise<number> {
-  const flags = parseFlags(args, SERVER_FLAGS);
-  if (flags.help) {
-    console.log(helpText("skiff server [flags]", "Runs the Skiff control plane.", SERVER_FLAGS));
-    return 0;
-  }
-  if (flags._.length) throw new UsageError(`unexpected argument: ${flags._[0]}`);
+  const flags = commandFlags(
+    args,
+    SERVER_FLAGS,
+    "skiff server [flags]",
+    "Runs the Skiff control plane.",
+  );
+  if (!flags) return 0;
   const config = serverConfigFrom(flags);
   const signal = untilTerminated();
   if (flags["with-agent"]) {
