@@ -6,6 +6,7 @@
  * with a readable message saying what was being done.
  */
 
+import { delay } from "../shared/backoff.ts";
 import { type Logger, silentLogger } from "../shared/log.ts";
 import { DockerApi, DockerError } from "./docker_api.ts";
 import type * as DockerTypes from "./docker_types.ts";
@@ -568,14 +569,14 @@ export class DockerRuntime {
     signal: AbortSignal,
     handlers: { onEvent: (e: ContainerEvent) => void; onConnect?: () => void },
   ): Promise<void> {
-    let delay = 100;
+    let backoffMs = 100;
     while (!signal.aborted) {
       try {
         const res = await this.#api.request("GET", "/events", "events", {
           query: { filters: { type: ["container"], label: [`${LABEL_NODE}=${this.nodeName}`] } },
           signal,
         });
-        delay = 100;
+        backoffMs = 100;
         handlers.onConnect?.();
         for await (const msg of jsonLines(res.body)) {
           const actor = (msg.Actor ?? {}) as { ID?: string; Attributes?: Record<string, string> };
@@ -598,22 +599,8 @@ export class DockerRuntime {
         });
       }
       if (signal.aborted) break;
-      await sleep(delay, signal);
-      delay = Math.min(delay * 2, 5000);
+      await delay(backoffMs, signal);
+      backoffMs = Math.min(backoffMs * 2, 5000);
     }
   }
-}
-
-/** Sleeps `ms`, waking early (without throwing) when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }

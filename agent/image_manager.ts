@@ -6,7 +6,8 @@
  */
 
 import { type Logger, silentLogger } from "../shared/log.ts";
-import { type DockerRuntime, sleep } from "./docker_runtime.ts";
+import type { DockerRuntime } from "./docker_runtime.ts";
+import { delay } from "../shared/backoff.ts";
 import type { Container } from "./pod_types.ts";
 
 /** Result of {@linkcode ImageManager.ensure}: ready, or why the container must wait. */
@@ -159,7 +160,7 @@ export class ImageManager {
         const stamp = `${st.size}:${st.mtime?.getTime()}`;
         if (seen.get(path) === stamp) continue;
         // A file still being written changes size between two looks: wait for it to settle.
-        await sleep(100, signal);
+        await delay(100, signal);
         const again = await Deno.stat(path).catch(() => undefined);
         if (!again || `${again.size}:${again.mtime?.getTime()}` !== stamp) continue;
         try {
@@ -188,7 +189,7 @@ export class ImageManager {
         // Poll as well, rarely: some filesystems (bind mounts, NFS) never deliver events.
         const poll = (async () => {
           while (!signal.aborted) {
-            await sleep(5000, signal);
+            await delay(5000, signal);
             if (!signal.aborted) await scan();
           }
         })();
@@ -196,14 +197,14 @@ export class ImageManager {
         for await (const _ of watcher) {
           if (pending) continue;
           pending = true;
-          await sleep(50, signal);
+          await delay(50, signal);
           pending = false;
           if (!signal.aborted) await scan();
         }
         await poll;
       } else {
         while (!signal.aborted) {
-          await sleep(1000, signal);
+          await delay(1000, signal);
           if (!signal.aborted) await scan();
         }
       }

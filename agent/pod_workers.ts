@@ -11,7 +11,8 @@ import { runController } from "../shared/controller.ts";
 import type { Informer } from "../shared/informer.ts";
 import { type Logger, silentLogger } from "../shared/log.ts";
 import { WorkQueue } from "../shared/work_queue.ts";
-import { type DockerRuntime, sleep } from "./docker_runtime.ts";
+import type { DockerRuntime } from "./docker_runtime.ts";
+import { delay } from "../shared/backoff.ts";
 import { LABEL_POD_NAME, LABEL_POD_NAMESPACE } from "./labels.ts";
 import type { PodSyncer } from "./pod_sync.ts";
 import type { Pod } from "./pod_types.ts";
@@ -65,7 +66,7 @@ export class PodWorkers {
       // agent was down.
       if (await informer.waitForSync(signal)) await this.relist();
       while (!signal.aborted) {
-        await sleep(this.#o.relistMs ?? 10_000, signal);
+        await delay(this.#o.relistMs ?? 10_000, signal);
         if (!signal.aborted) await this.relist();
       }
     })();

@@ -7,7 +7,8 @@
  */
 
 import { type Logger, silentLogger } from "../shared/log.ts";
-import { type DockerRuntime, sleep } from "./docker_runtime.ts";
+import type { DockerRuntime } from "./docker_runtime.ts";
+import { delay } from "../shared/backoff.ts";
 import type { Container, Pod, Probe } from "./pod_types.ts";
 
 /** The three probe kinds. */
@@ -205,7 +206,7 @@ export class ProbeManager {
     const successThreshold = Math.max(1, probe.successThreshold ?? 1);
     const failureThreshold = Math.max(1, probe.failureThreshold ?? 3);
     const initialMs = (probe.initialDelaySeconds ?? 0) * 1000;
-    await sleep(Math.max(0, ctx.startedMs + initialMs - Date.now()), signal);
+    await delay(Math.max(0, ctx.startedMs + initialMs - Date.now()), signal);
     let successes = 0;
     let failures = 0;
     while (!signal.aborted) {
@@ -260,7 +261,7 @@ export class ProbeManager {
           }
         }
       }
-      await sleep(periodMs, signal);
+      await delay(periodMs, signal);
     }
   }
 }
