@@ -21,6 +21,7 @@ import {
   waitForPodGone,
 } from "./agent_test_utils.ts";
 import { haveKubectl, KUBECTL, kubectl } from "./kubectl.ts";
+import { freePort } from "./server_process.ts";
 import { api, startTestServer, type TestServer, waitFor } from "./test_utils.ts";
 
 const dec = new TextDecoder();
@@ -100,13 +101,6 @@ function spawnKubectl(
       await status;
     },
   };
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 const sh = (script: string) => ["sh", "-c", script];
