@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds dist/skiff.js: the whole of skiff in one JavaScript file that runs with a plain
-# `deno run -A dist/skiff.js ...` (no deno.json, no network at run time once built).
+# `deno run -A --unstable-net dist/skiff.js ...` (no deno.json, no network at run time once
+# built; --unstable-net is what deno.json sets for the repository: the UDP proxy needs it).
 # Native add-ons that some npm dependencies load optionally (`*.node`) stay external; a
 # `__dirname`/`__filename` shim goes first because a bundled CommonJS dependency reads them.
 # Usage: scripts/bundle.sh [OUTPUT] (default dist/skiff.js)
@@ -11,7 +12,7 @@ mkdir -p "$(dirname "$out")"
 tmp="$out.tmp.js"
 deno bundle --quiet --platform deno --external '*.node' -o "$tmp" main.ts
 {
-  echo '// skiff, bundled by scripts/bundle.sh (deno bundle); run: deno run -A skiff.js --help'
+  echo '// skiff, bundled by scripts/bundle.sh (deno bundle); run: deno run -A --unstable-net skiff.js --help'
   echo 'const __filename = new URL(import.meta.url).pathname; const __dirname = __filename.slice(0, __filename.lastIndexOf("/"));'
   cat "$tmp"
 } >"$out"

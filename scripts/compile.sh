@@ -14,7 +14,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for target in "${targets[@]}"; do
   out="dist/skiff-${target}"
-  if deno compile -A --target "$target" --output "$out" main.ts >"$log" 2>&1; then
+  if deno compile -A --unstable-net --target "$target" --output "$out" main.ts >"$log" 2>&1; then
     echo "built $out"
   elif grep -qiE "dns error|failed to lookup|error sending request|connection refused|timed out|network" "$log"; then
     echo "deno compile could not download the Deno runtime for $target (no network access to dl.deno.land); run 'deno task compile' on a machine with internet access, or use 'deno task bundle'" >&2

@@ -37,6 +37,7 @@ Deno.test("an agent started from the bundled skiff.js joins a server over TLS", 
       args: [
         "run",
         "-A",
+        "--unstable-net",
         `${work}/skiff.js`,
         "agent",
         "--server",
