@@ -36,6 +36,13 @@ export interface WrkResult {
   /** Transfer rate in MB/s (10^6 bytes). */
   mbPerSecond: number;
   errors: number;
+  /** Requests completed in the run. */
+  requests: number;
+  /**
+   * CPU the proxy process spent per request in this run, in µs (from /proc/<pid>/stat: user and
+   * kernel time); absent for the direct path.
+   */
+  proxyCpuUs?: { user: number; sys: number };
 }
 
 type Path = "direct" | "haproxy" | "haproxy1" | "skiff";
@@ -206,8 +213,25 @@ async function wrk(url: string, connections: number, seconds: number): Promise<W
   const errLine = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0);
   const errors = (errLine ? errLine.slice(1).reduce((a, b) => a + Number(b), 0) : 0) + non2xx;
+  const requests = Number(/(\d+) requests in/.exec(text)?.[1] ?? NaN);
   if (!Number.isFinite(rps)) throw new Error(`cannot parse wrk output:\n${text}`);
-  return { requestsPerSecond: rps, p50Ms: p50, p99Ms: p99, mbPerSecond: transfer, errors };
+  return {
+    requestsPerSecond: rps,
+    p50Ms: p50,
+    p99Ms: p99,
+    mbPerSecond: transfer,
+    errors,
+    requests,
+  };
+}
+
+/** User and kernel CPU time of a process so far, in µs (all its threads). */
+function cpuTimeUs(pid: number): { user: number; sys: number } {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  // Fields after the ")" that ends the command name: utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const tick = 1e6 / 100; // USER_HZ is 100 on Linux
+  return { user: Number(fields[11]) * tick, sys: Number(fields[12]) * tick };
 }
 
 /** Echo round trips per second with a window of packets in flight per client socket. */
@@ -327,6 +351,7 @@ export async function runProxyBench(opts: ProxyBenchOptions = {}): Promise<Proxy
       direct: `http://${httpBackends[0].address}:${httpBackends[0].port}`,
       skiff: `http://${SKIFF_ADDRESS}:${skiffTcp}`,
     };
+    const proxyPids: Partial<Record<Path, number>> = { skiff: skiff.proc.pid };
     if (tools.haproxy) {
       tmp = await Deno.makeTempDir({ prefix: "skiff-bench-haproxy-" });
       for (const [path, threads] of [["haproxy", undefined], ["haproxy1", 1]] as const) {
@@ -339,6 +364,7 @@ export async function runProxyBench(opts: ProxyBenchOptions = {}): Promise<Proxy
           stdout: "null",
           stderr: "inherit",
         }).spawn();
+        proxyPids[path] = proc.pid;
         children.push({
           proc,
           line: "",
@@ -371,7 +397,16 @@ export async function runProxyBench(opts: ProxyBenchOptions = {}): Promise<Proxy
       ];
       for (const [name, path, conns] of runs) {
         for (const p of paths) {
+          const pid = proxyPids[p];
+          const before = pid ? cpuTimeUs(pid) : undefined;
           const r = await wrk(`${targets[p]}${path}`, conns, seconds);
+          if (pid && before) {
+            const after = cpuTimeUs(pid);
+            r.proxyCpuUs = {
+              user: round((after.user - before.user) / r.requests)!,
+              sys: round((after.sys - before.sys) / r.requests)!,
+            };
+          }
           result.tcp[name][p] = r;
           console.error(
             `bench proxy: ${name} ${p}: ${Math.round(r.requestsPerSecond)} req/s, ` +
@@ -435,7 +470,9 @@ function markdown(r: ProxyBenchResult, seconds: number): string {
           cell(w, (x) => Math.round(x.requestsPerSecond).toString())
         } | ${cell(w, (x) => x.p50Ms.toFixed(2))} | ${cell(w, (x) => x.p99Ms.toFixed(2))} | ${
           cell(w, (x) => Math.round(x.mbPerSecond).toString())
-        } | ${cell(w, (x) => x.errors.toString())} |`,
+        } | ${cell(w, (x) => x.errors.toString())} | ${
+          cell(w, (x) => x.proxyCpuUs ? `${x.proxyCpuUs.user} + ${x.proxyCpuUs.sys}` : "–")
+        } |`,
       );
     }
   }
@@ -455,8 +492,8 @@ in flight against a \`node:dgram\` echo, best of 3 interleaved rounds per path.$
     r.tools.wrk ? "" : "\n\n**wrk missing: TCP not measured.**"
   }${r.tools.haproxy ? "" : "\n\n**haproxy missing: no comparison.**"}
 
-| load | path | req/s | p50 ms | p99 ms | MB/s | errors |
-| --- | --- | --- | --- | --- | --- | --- |
+| load | path | req/s | p50 ms | p99 ms | MB/s | errors | proxy CPU µs/req (user + kernel) |
+| --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join("\n")}
 
 | ratio | value | target |
