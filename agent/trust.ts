@@ -2,8 +2,9 @@
  * First contact with a server: a join token `K10<sha256>::<secret>` names the server's CA by its
  * hash, so the agent fetches `/cacerts` without verifying TLS (the only unverified request it ever
  * makes), checks the hash, and from then on verifies every connection against that CA.
+ * `node:https` is imported only for that request: a joined node never loads Node's HTTP stack
+ * (several MB of RSS on an idle agent).
  */
-import https from "node:https";
 import { sha256Hex } from "../shared/crypto_util.ts";
 import { parseJoinToken } from "../shared/join_token.ts";
 
@@ -37,8 +38,9 @@ export async function fetchTrustedCa(server: string, token: string): Promise<str
   return pem;
 }
 
-function insecureGet(url: URL, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
+async function insecureGet(url: URL, path: string): Promise<string> {
+  const { default: https } = await import("node:https");
+  return await new Promise((resolve, reject) => {
     const req = https.get({
       host: url.hostname,
       port: url.port || 443,

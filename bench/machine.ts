@@ -44,8 +44,19 @@ export function machineLine(m: MachineInfo): string {
 
 /** Resident set size of a process in MiB (Linux). */
 export function rssMiB(pid: number): number {
+  return memoryOf(pid).rssMiB;
+}
+
+/**
+ * A process's resident memory in MiB: all of it (`VmRSS`, what targets are stated in), its private
+ * part (`RssAnon`: heaps, stacks) and the file-backed part (`RssFile`: mostly the Deno executable's
+ * code pages, shared with every other Deno process and reclaimable by the kernel).
+ */
+export function memoryOf(pid: number): { rssMiB: number; anonMiB: number; fileMiB: number } {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return Math.round(Number(/VmRSS:\s*(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+  const mib = (field: string) =>
+    Math.round(Number(new RegExp(`${field}:\\s*(\\d+)`).exec(status)?.[1] ?? 0) / 1024);
+  return { rssMiB: mib("VmRSS"), anonMiB: mib("RssAnon"), fileMiB: mib("RssFile") };
 }
 
 /** Writes `<name>.json` and `<name>.md` under bench/results/. */
