@@ -263,6 +263,34 @@ Deno.test("a second machine claiming a joined node's name is refused; re-joining
   });
 });
 
+Deno.test("deleting a Node releases its name: a new machine may then join as it", async () => {
+  const server = await startTestServer();
+  const dir = await tempDir();
+  const newMachine = await tempDir();
+  const join = (dataDir: string) =>
+    joinCluster({ server: server.url, joinToken: server.joinToken, nodeName: "pi-9", dataDir });
+  const secret = "/api/v1/namespaces/kube-system/secrets/pi-9.node-password.skiff";
+  try {
+    const first = await join(dir);
+    const node = { apiVersion: "v1", kind: "Node", metadata: { name: "pi-9" } };
+    const created = await api(server, "POST", "/api/v1/nodes", { body: node, token: first.token });
+    assertEquals(created.status, 201, JSON.stringify(created.body));
+    await assertRejects(join(newMachine));
+    assertEquals((await api(server, "DELETE", "/api/v1/nodes/pi-9")).status, 200);
+    await waitFor(
+      "password released",
+      async () => (await api(server, "GET", secret)).status === 404,
+    );
+    const second = await join(newMachine);
+    assert(second.token !== first.token);
+    assertEquals((await api(server, "GET", secret)).status, 200, "the new machine's password");
+  } finally {
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(newMachine, { recursive: true });
+  }
+});
+
 Deno.test("a join token naming another CA is refused before any secret is sent", async () => {
   await withServer(async (server) => {
     const dir = await tempDir();

@@ -104,8 +104,8 @@ async function checkNodePassword(
         throw new ForbiddenError(
           { resource: "nodes", group: "", name: nodeName },
           `Node password rejected: a node named "${nodeName}" already joined with other ` +
-            `credentials (to give the name to a new machine, delete the Secret ` +
-            `${NODE_PASSWORD_NAMESPACE}/${name})`,
+            `credentials (to give the name to a new machine: kubectl delete node ${nodeName}, ` +
+            `or delete the Secret ${NODE_PASSWORD_NAMESPACE}/${name} if no Node has that name)`,
         );
       }
       return;

@@ -1,7 +1,8 @@
 /**
  * The in-process controllers (kube-controller-manager's job): `runControllers()` starts the
  * ReplicaSet, ReplicationController, Deployment, endpoints, load balancer, node lifecycle,
- * garbage collector and namespace controllers over one set of shared informers.
+ * node-password cleanup, garbage collector and namespace controllers over one set of shared
+ * informers.
  */
 import type { ApiClient } from "../../shared/client/client.ts";
 import { EventRecorder } from "../../shared/events.ts";
@@ -13,6 +14,7 @@ import { InformerSet } from "./informer_set.ts";
 import { runLoadBalancerController } from "./load_balancer.ts";
 import { runNamespaceController } from "./namespace.ts";
 import { runNodeLifecycleController } from "./node_lifecycle.ts";
+import { runNodePasswordController } from "./node_password.ts";
 import { REPLICATION_CONTROLLER_KIND, runReplicaSetController } from "./replica_set.ts";
 
 export { InformerSet } from "./informer_set.ts";
@@ -82,6 +84,7 @@ export async function runControllers(
       nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriodMs,
       monitorPeriodMs: o.nodeMonitorPeriodMs,
     }, signal));
+  start("node-password", () => runNodePasswordController({ informers, logger }, signal));
   start("garbage-collector", () => runGarbageCollector({ informers, logger }, signal));
   start("namespace", () => runNamespaceController({ informers, logger }, signal));
   if (own) runs.push(informers.run(signal));
