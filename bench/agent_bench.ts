@@ -6,6 +6,7 @@
  * real agent subprocess, real Docker.
  */
 
+import { loadCredentials } from "../agent/credentials.ts";
 import { DockerRuntime } from "../agent/docker_runtime.ts";
 import type { Pod } from "../agent/pod_types.ts";
 import { DEPLOYMENTS, PODS } from "../shared/client/refs.ts";
@@ -239,20 +240,16 @@ export async function runAgentBench(options: AgentBenchOptions = {}): Promise<un
     // the join token once; the measured process is the restart after that (a joined node's steady
     // state: the one-time join loads Node's HTTPS client to fetch the CA), adopting the same pods.
     agent = startNodeProcess(server, config, options.v8Flags);
-    await waitFor("node joined", async () => {
-      try {
-        return (await Deno.stat(`${config.dataDir}-node/credentials.json`)).isFile;
-      } catch {
-        return false;
-      }
-    }, { timeoutMs: 60_000 });
+    await waitFor(
+      "node joined",
+      async () => (await loadCredentials(`${config.dataDir}-node`)) !== undefined,
+      { timeoutMs: 60_000 },
+    );
     agent.kill("SIGKILL");
     await agent.status;
     agent = startNodeProcess(server, config, options.v8Flags);
     await new Promise((r) => setTimeout(r, 15_000));
-    const node = memoryOf(agent.pid);
-    result.idleNode = node;
-    result.idleRssMiB = node.rssMiB;
+    result.idleNode = memoryOf(agent.pid);
     result.floor = { median: median(floor), p99: percentile(floor, 99), parallelFloorMs };
   } finally {
     ac.abort();

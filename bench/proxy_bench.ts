@@ -12,6 +12,7 @@ import dgram from "node:dgram";
 import { TcpForwarder } from "../proxy/tcp_forwarder.ts";
 import { UdpForwarder } from "../proxy/udp_forwarder.ts";
 import type { Backend } from "../proxy/round_robin.ts";
+import { freePort } from "../tests/server_process.ts";
 import { type MachineInfo, machineInfo, machineLine, writeResults } from "./machine.ts";
 
 /** Options of {@linkcode runProxyBench}. */
@@ -165,13 +166,6 @@ async function spawn(args: string[], denoFlags: string[] = []): Promise<Child> {
       clearTimeout(t);
     },
   };
-}
-
-function freePort(hostname: string): number {
-  const l = Deno.listen({ hostname, port: 0 });
-  const port = l.addr.port;
-  l.close();
-  return port;
 }
 
 async function have(cmd: string): Promise<boolean> {
