@@ -8,7 +8,7 @@
  * Built on Deno's own datagram sockets (`Deno.listenDatagram`, behind `--unstable-net`, which
  * deno.json turns on): each loop receives into one reused buffer and awaits its send before
  * receiving again, so a datagram is never copied in JavaScript. bench/proxy_bench.ts measured
- * this at ~0.75–0.8× direct packets/s where the same relay on `node:dgram` managed ~0.45× (its
+ * this at 0.62–0.8× direct packets/s where the same relay on `node:dgram` managed ~0.45× (its
  * per-datagram cost was ~4× higher: Buffer wrapping, event emitters, address lookups).
  *
  * Upstream sockets are not connected (Deno's datagram API has no `connect`), so an ICMP "port
