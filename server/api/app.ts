@@ -12,6 +12,7 @@ import { authorize, verbOf } from "../auth/authorizer.ts";
 import type { Authorizer, User } from "../auth/authorizer.ts";
 import type { Discovery } from "./discovery.ts";
 import { openApiGroupVersion, openApiRoot } from "./openapi.ts";
+import { OPENAPI_V2_PROTOBUF, servedOpenApiV2, wantsOpenApiV2Protobuf } from "./openapi_v2.ts";
 import { parseResourcePath } from "./request_info.ts";
 import type { RequestInfo } from "./request_info.ts";
 import { jsonResponse } from "./responses.ts";
@@ -108,8 +109,19 @@ export function createApp(deps: AppDeps): Hono<{ Variables: { user: User } }> {
     if (!doc) throw notFound();
     return c.json(doc);
   });
-  app.get("/openapi/v2", () => {
-    throw notFound();
+  app.get("/openapi/v2", async (c) => {
+    const served = await servedOpenApiV2();
+    const proto = wantsOpenApiV2Protobuf(c.req.header("accept") ?? "");
+    const form = proto ? served.protobuf : served.json;
+    const headers = {
+      "ETag": form.etag,
+      "Vary": "Accept",
+      "Content-Type": proto ? OPENAPI_V2_PROTOBUF : "application/json",
+    };
+    if (c.req.header("if-none-match") === form.etag) {
+      return new Response(null, { status: 304, headers: { ETag: form.etag, Vary: "Accept" } });
+    }
+    return new Response(form.body, { headers });
   });
 
   deps.extraRoutes?.(app);

@@ -362,6 +362,11 @@ function documents(): Documents {
   return cached;
 }
 
+/** Every group-version's v3 document (the source the v2 document is derived from). */
+export function openApiV3Documents(): Iterable<Json> {
+  return documents().byGroupVersion.values();
+}
+
 /** The `GET /openapi/v3` document: one `serverRelativeURL` per served group-version. */
 export function openApiRoot(): object {
   return documents().root;
