@@ -2,7 +2,8 @@
 # Prerequisites of the test suite and of `skiff up` on this kind of machine: a Docker engine that
 # answers (Debian's docker.io, started in the background when we are root and none runs), and
 # Debian's busybox-static, from which the tests build their images without any registry, and
-# Debian's etcd-server, which the etcd backend tests run against. More packages can be asked for
+# Debian's etcd-server, which the etcd backend tests run against, and (on x86-64) qemu-user-static
+# with an arm64 sysroot, under which the arm64 self-extracting file is tested. More packages can be asked for
 # with SKIFF_SETUP_EXTRAS="wrk haproxy" (the benchmarks). Prints one line saying what is missing when it cannot fix it.
 set -u
 
@@ -11,6 +12,12 @@ command -v dockerd >/dev/null 2>&1 || need_packages+=(docker.io)
 [ "${SKIFF_SETUP_SKIP_BUSYBOX:-}" = 1 ] || [ -x /bin/busybox ] || need_packages+=(busybox-static)
 command -v etcd >/dev/null 2>&1 || need_packages+=(etcd-server)
 command -v curl >/dev/null 2>&1 || need_packages+=(curl)
+# The arm64 self-extracting file (deno task dist) is tested under qemu-user with an arm64 sysroot.
+if [ "$(uname -m)" = x86_64 ] && [ "${SKIFF_SETUP_SKIP_QEMU:-}" != 1 ]; then
+  command -v qemu-aarch64-static >/dev/null 2>&1 || need_packages+=(qemu-user-static)
+  [ -e /usr/aarch64-linux-gnu/lib/libc.so.6 ] || need_packages+=(libc6-arm64-cross)
+  [ -e /usr/aarch64-linux-gnu/lib/libgcc_s.so.1 ] || need_packages+=(libgcc-s1-arm64-cross)
+fi
 for extra in ${SKIFF_SETUP_EXTRAS:-}; do
   dpkg -s "$extra" >/dev/null 2>&1 || need_packages+=("$extra")
 done
@@ -26,6 +33,13 @@ if [ ${#need_packages[@]} -gt 0 ]; then
     echo "skiff setup: apt-get install ${need_packages[*]} failed" >&2
     exit 1
   fi
+fi
+
+# Without systemd-binfmt nothing registers qemu's arm64 handler: do what it would do at boot.
+binfmt=/proc/sys/fs/binfmt_misc
+if [ "$(id -u)" = 0 ] && [ -f /usr/lib/binfmt.d/qemu-aarch64.conf ] && [ ! -e "$binfmt/qemu-aarch64" ]; then
+  [ -e "$binfmt/register" ] || mount -t binfmt_misc binfmt_misc "$binfmt" 2>/dev/null
+  [ -e "$binfmt/register" ] && cat /usr/lib/binfmt.d/qemu-aarch64.conf >"$binfmt/register" 2>/dev/null
 fi
 
 docker_ok() { docker info >/dev/null 2>&1; }
