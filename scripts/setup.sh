@@ -12,6 +12,8 @@ command -v dockerd >/dev/null 2>&1 || need_packages+=(docker.io)
 [ "${SKIFF_SETUP_SKIP_BUSYBOX:-}" = 1 ] || [ -x /bin/busybox ] || need_packages+=(busybox-static)
 command -v etcd >/dev/null 2>&1 || need_packages+=(etcd-server)
 command -v curl >/dev/null 2>&1 || need_packages+=(curl)
+# The dashboard is tested in a real browser (playwright-core drives Debian's Chromium).
+[ "${SKIFF_SETUP_SKIP_CHROMIUM:-}" = 1 ] || [ -x /usr/bin/chromium ] || need_packages+=(chromium)
 # The arm64 self-extracting file (deno task dist) is tested under qemu-user with an arm64 sysroot.
 if [ "$(uname -m)" = x86_64 ] && [ "${SKIFF_SETUP_SKIP_QEMU:-}" != 1 ]; then
   command -v qemu-aarch64-static >/dev/null 2>&1 || need_packages+=(qemu-user-static)

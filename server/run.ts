@@ -10,7 +10,8 @@ import { isAlreadyExists } from "../shared/errors.ts";
 import { Logger } from "../shared/log.ts";
 import { createApp } from "./api/app.ts";
 import { agentCredential, AgentDialer } from "./agent_dialer.ts";
-import { metricsRoutes } from "./api/metrics_routes.ts";
+import { metricsRoutes, sampleNodeUsage } from "./api/metrics_routes.ts";
+import { UsageHistory } from "./api/usage_history.ts";
 import { podSubresources } from "./api/pod_proxy.ts";
 import { Discovery } from "./api/discovery.ts";
 import { createAuthorizer, type User } from "./auth/authorizer.ts";
@@ -139,6 +140,9 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     node: (name) => stores.get("nodes")!.find(undefined, name),
     token: agentCredential({ joinToken, agentClientToken }),
   });
+  const listNodes = () => stores.get("nodes")!.list().items;
+  // The dashboard's node sparklines: the last 15 minutes of node metrics (usage_history.ts).
+  const usageHistory = new UsageHistory();
   const app: Hono<{ Variables: { user: User } }> = createApp({
     registries,
     discovery: new Discovery(servedResources()),
@@ -154,8 +158,9 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     subresources: podSubresources({ dialer, logger: logger.child("pods") }),
     extraRoutes: metricsRoutes({
       dialer,
-      nodes: () => stores.get("nodes")!.list().items,
+      nodes: listNodes,
       pods: (namespace) => stores.get("pods")!.list({ namespace }).items,
+      history: usageHistory,
       logger: logger.child("metrics"),
     }),
     caPem: pki.caPem,
@@ -202,6 +207,9 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   const adminClient = new ApiClient({ server: url, token: adminToken, fetch: inProcessFetch });
 
   const background: Promise<unknown>[] = [...cacheRuns, httpServer.finished];
+  background.push(
+    sampleNodeUsage({ dialer, nodes: listNodes, history: usageHistory }, stop.signal),
+  );
   background.push(
     startCompactor(backend, {
       keepRevisions: config.historyRevisions,

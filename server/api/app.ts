@@ -13,6 +13,7 @@ import type { Authorizer, User } from "../auth/authorizer.ts";
 import type { Discovery } from "./discovery.ts";
 import { openApiGroupVersion, openApiRoot } from "./openapi.ts";
 import { OPENAPI_V2_PROTOBUF, servedOpenApiV2, wantsOpenApiV2Protobuf } from "./openapi_v2.ts";
+import { mountDashboard } from "../dashboard/mod.ts";
 import { parseResourcePath } from "./request_info.ts";
 import type { RequestInfo } from "./request_info.ts";
 import { jsonResponse } from "./responses.ts";
@@ -80,6 +81,8 @@ export function createApp(deps: AppDeps): Hono<{ Variables: { user: User } }> {
     const caPem = deps.caPem;
     app.get("/cacerts", (c) => c.text(caPem));
   }
+
+  mountDashboard(app);
 
   app.use("*", async (c, next) => {
     const header = c.req.header("authorization") ?? "";

@@ -23,6 +23,8 @@ import {
   type PodUsage,
 } from "./metrics_api.ts";
 import { jsonResponse } from "./responses.ts";
+import { USAGE_HISTORY_ANNOTATION, type UsageHistory } from "./usage_history.ts";
+import { delay } from "../../shared/backoff.ts";
 
 /** Options of {@linkcode metricsRoutes}. */
 export interface MetricsRoutesOptions {
@@ -35,6 +37,8 @@ export interface MetricsRoutesOptions {
   cacheMs?: number;
   /** How long to wait for one agent; default 5 s (its first sample takes ~0.5 s). */
   timeoutMs?: number;
+  /** Node usage history served with node metrics (see usage_history.ts). */
+  history?: UsageHistory;
   logger?: Logger;
 }
 
@@ -47,6 +51,7 @@ const BASE = `/apis/${GROUP}/${VERSION}`;
 /** Returns the `extraRoutes` function mounting the metrics API on the server's app. */
 export function metricsRoutes(options: MetricsRoutesOptions): (app: App) => void {
   const stats = new StatsCache(options);
+  const history = options.history;
   return (app) => {
     const allowed = (
       c: Context<{ Variables: { user: User } }>,
@@ -65,15 +70,23 @@ export function metricsRoutes(options: MetricsRoutesOptions): (app: App) => void
     app.get(`${BASE}/nodes`, async (c) => {
       allowed(c, "nodes");
       const selector = labelSelector(c.req.query("labelSelector"));
-      const items = (await nodeUsages(options.nodes(), stats))
+      const items = (await nodeUsages(options.nodes(), stats, history))
         .filter((u) => selector(u.labels ?? {}));
-      return jsonResponse(nodeMetricsList(items));
+      const list = nodeMetricsList(items);
+      if (history) {
+        for (const item of list.items) {
+          item.metadata.annotations = {
+            [USAGE_HISTORY_ANNOTATION]: JSON.stringify(history.get(item.metadata.name!)),
+          };
+        }
+      }
+      return jsonResponse(list);
     });
     app.get(`${BASE}/nodes/:name`, async (c) => {
       const name = c.req.param("name");
       allowed(c, "nodes", name);
       const node = options.nodes().find((n) => n.metadata.name === name);
-      const usage = node && (await nodeUsages([node], stats))[0];
+      const usage = node && (await nodeUsages([node], stats, history))[0];
       if (!usage) throw notFound("nodes", name);
       return jsonResponse(nodeMetrics(usage));
     });
@@ -111,7 +124,32 @@ function labelSelector(text: string | undefined): (labels: Record<string, string
   return (labels) => selector.matches(labels);
 }
 
-async function nodeUsages(nodes: KubeObject[], stats: StatsCache): Promise<NodeUsage[]> {
+/**
+ * Samples every node's usage into `history` every `everyMs` until `signal` aborts, so the
+ * dashboard has the last minutes to draw when it opens (one stats request per node per period).
+ */
+export async function sampleNodeUsage(
+  options: Pick<MetricsRoutesOptions, "dialer" | "nodes" | "cacheMs" | "timeoutMs" | "logger"> & {
+    history: UsageHistory;
+    everyMs?: number;
+  },
+  signal: AbortSignal,
+): Promise<void> {
+  const stats = new StatsCache(options);
+  const every = options.everyMs ?? 60_000;
+  while (!signal.aborted) {
+    const nodes = options.nodes();
+    options.history.retain(new Set(nodes.map((n) => n.metadata.name!)));
+    await nodeUsages(nodes, stats, options.history).catch(() => {});
+    await delay(every, signal);
+  }
+}
+
+async function nodeUsages(
+  nodes: KubeObject[],
+  stats: StatsCache,
+  history?: UsageHistory,
+): Promise<NodeUsage[]> {
   const answers = await Promise.all(nodes.map((n) => stats.get(n.metadata.name!)));
   const out: NodeUsage[] = [];
   nodes.forEach((node, i) => {
@@ -125,6 +163,7 @@ async function nodeUsages(nodes: KubeObject[], stats: StatsCache): Promise<NodeU
       windowSeconds: s.windowSeconds,
       labels: node.metadata.labels,
     });
+    history?.record(node.metadata.name!, [Date.parse(s.timestamp), s.cpuNanoCores, s.memoryBytes]);
   });
   return out;
 }
@@ -154,12 +193,14 @@ async function podUsages(pods: KubeObject[], stats: StatsCache): Promise<PodUsag
 }
 
 /** One agent's latest `/stats`, fetched at most once per `cacheMs` (concurrent callers share). */
+type StatsOptions = Pick<MetricsRoutesOptions, "dialer" | "cacheMs" | "timeoutMs" | "logger">;
+
 class StatsCache {
-  readonly #options: MetricsRoutesOptions;
+  readonly #options: StatsOptions;
   readonly #entries = new Map<string, { at: number; value: Promise<AgentStats | undefined> }>();
   readonly #logger: Logger;
 
-  constructor(options: MetricsRoutesOptions) {
+  constructor(options: StatsOptions) {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
   }
