@@ -12,6 +12,8 @@ import { createApp } from "./api/app.ts";
 import { agentCredential, AgentDialer } from "./agent_dialer.ts";
 import { metricsRoutes, sampleNodeUsage } from "./api/metrics_routes.ts";
 import { UsageHistory } from "./api/usage_history.ts";
+import { ServerMetrics } from "./metrics.ts";
+import { setControllerMetricsProvider } from "../shared/controller_metrics.ts";
 import { podSubresources } from "./api/pod_proxy.ts";
 import { Discovery } from "./api/discovery.ts";
 import { createAuthorizer, type User } from "./auth/authorizer.ts";
@@ -64,9 +66,27 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   const logger = new Logger({ level: config.logLevel, component: "server" });
   await Deno.mkdir(`${config.dataDir}/db`, { recursive: true, mode: 0o700 });
 
-  const backend: Backend = config.datastoreEndpoint
-    ? await EtcdBackend.open(config.datastoreEndpoint, { logger: logger.child("etcd") })
-    : SqliteBackend.open(`${config.dataDir}/db/state.db`, { logger: logger.child("sqlite") });
+  const metrics = new ServerMetrics();
+  setControllerMetricsProvider(metrics);
+  const dbPath = `${config.dataDir}/db/state.db`;
+  const backend: Backend = metrics.instrumentBackend(
+    config.datastoreEndpoint
+      ? await EtcdBackend.open(config.datastoreEndpoint, { logger: logger.child("etcd") })
+      : SqliteBackend.open(dbPath, { logger: logger.child("sqlite") }),
+  );
+  if (!config.datastoreEndpoint) {
+    metrics.storageSize.collect(() => {
+      let bytes = 0;
+      for (const f of [dbPath, `${dbPath}-wal`]) {
+        try {
+          bytes += Deno.statSync(f).size;
+        } catch {
+          // no WAL file yet
+        }
+      }
+      return [[{ storage_cluster_id: "sqlite" }, bytes]];
+    });
+  }
   const [hostname, portText] = splitHostPort(config.listen);
   // The URL clients are given must reach the socket: the listen address when it is a specific
   // one, else the node's address (or loopback).
@@ -108,6 +128,12 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
       new ResourceStore(backend, info, { logger, historySize: config.watchHistorySize }),
     );
   }
+  metrics.storageObjects.collect(() =>
+    resources.map((info) => [
+      { resource: info.group ? `${info.plural}.${info.group}` : info.plural },
+      stores.get(info.plural)!.cache.size,
+    ])
+  );
   const namespaces = stores.get("namespaces")!;
   const registries = resources.map((info) =>
     new GenericRegistry(stores.get(info.plural)!, {
@@ -164,6 +190,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
       logger: logger.child("metrics"),
     }),
     caPem: pki.caPem,
+    metrics,
     ready: () => ready,
     logger: logger.child("http"),
   });
@@ -224,7 +251,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     background.push(
       informers.run(stop.signal),
       runScheduler(
-        { client: internalClient, logger: logger.child("scheduler"), informers },
+        { client: internalClient, logger: logger.child("scheduler"), informers, metrics },
         stop.signal,
       ),
       runControllers({
@@ -243,6 +270,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   const finished = (async () => {
     await Promise.allSettled(background);
     ready = false;
+    metrics.close();
     await backend.close();
   })();
   return {

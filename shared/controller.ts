@@ -8,6 +8,7 @@ import type { Informer } from "./informer.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import type { WorkQueue } from "./work_queue.ts";
 import type { KubeObject } from "./api/object.ts";
+import { controllerMetricsProvider } from "./controller_metrics.ts";
 
 /** What {@linkcode runController} runs. */
 export interface ControllerOptions {
@@ -38,6 +39,8 @@ export async function runController(
 ): Promise<void> {
   const { name, queue, reconcile } = options;
   const logger = (options.logger ?? silentLogger).child(name);
+  const metrics = controllerMetricsProvider()?.forQueue(name, queue);
+  if (metrics) queue.metrics = metrics;
   const onAbort = () => queue.shutDown();
   signal.addEventListener("abort", onAbort, { once: true });
   try {
@@ -49,6 +52,8 @@ export async function runController(
       while (true) {
         const key = await queue.get(signal);
         if (key === undefined) return;
+        const started = performance.now();
+        metrics?.started(key);
         try {
           await reconcile(key);
           queue.forget(key);
@@ -62,6 +67,7 @@ export async function runController(
             queue.addRateLimited(key);
           }
         } finally {
+          metrics?.finished(key, (performance.now() - started) / 1000);
           queue.done(key);
         }
       }

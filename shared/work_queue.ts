@@ -13,6 +13,16 @@ export interface WorkQueueOptions {
   maxDelayMs?: number;
 }
 
+/**
+ * What a queue reports to its metrics (client-go's workqueue metrics): each add, how long each
+ * key waited before a worker took it, and each rate-limited retry. Set by `runController`.
+ */
+export interface WorkQueueMetrics {
+  added(): void;
+  waited(seconds: number): void;
+  retried(): void;
+}
+
 interface Waiter {
   wake: () => void;
 }
@@ -37,6 +47,10 @@ export class WorkQueue {
   readonly #pending = new Map<string, Pending>();
   readonly #failures = new Map<string, number>();
   #shuttingDown = false;
+  /** When each queued key was added (only kept while metrics are attached). */
+  readonly #addedAt = new Map<string, number>();
+  /** Where adds, waits and retries are reported (none by default). */
+  metrics?: WorkQueueMetrics;
 
   constructor(options: WorkQueueOptions = {}) {
     this.#baseDelayMs = options.baseDelayMs ?? 5;
@@ -57,6 +71,10 @@ export class WorkQueue {
   add(key: string): void {
     if (this.#shuttingDown || this.#dirty.has(key)) return;
     this.#dirty.add(key);
+    if (this.metrics) {
+      this.metrics.added();
+      this.#addedAt.set(key, performance.now());
+    }
     if (this.#processing.has(key)) return;
     this.#items.push(key);
     this.#wakeOne();
@@ -87,6 +105,7 @@ export class WorkQueue {
    * Each call counts one more failure until `forget(key)`.
    */
   addRateLimited(key: string): void {
+    this.metrics?.retried();
     const failures = this.#failures.get(key) ?? 0;
     this.#failures.set(key, failures + 1);
     this.addAfter(key, this.backoffFor(failures));
@@ -151,6 +170,11 @@ export class WorkQueue {
     }
     this.#dirty.delete(key);
     this.#processing.add(key);
+    const at = this.#addedAt.get(key);
+    if (at !== undefined) {
+      this.#addedAt.delete(key);
+      this.metrics?.waited((performance.now() - at) / 1000);
+    }
     return key;
   }
 

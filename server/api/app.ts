@@ -14,6 +14,9 @@ import type { Discovery } from "./discovery.ts";
 import { openApiGroupVersion, openApiRoot } from "./openapi.ts";
 import { OPENAPI_V2_PROTOBUF, servedOpenApiV2, wantsOpenApiV2Protobuf } from "./openapi_v2.ts";
 import { mountDashboard } from "../dashboard/mod.ts";
+import type { ServerMetrics } from "../metrics.ts";
+import { EXPOSITION_CONTENT_TYPE } from "../../shared/prometheus.ts";
+import { requestMetrics } from "./request_metrics.ts";
 import { parseResourcePath } from "./request_info.ts";
 import type { RequestInfo } from "./request_info.ts";
 import { jsonResponse } from "./responses.ts";
@@ -46,6 +49,8 @@ export interface AppDeps {
   extraRoutes?: (app: Hono<{ Variables: { user: User } }>) => void;
   /** The cluster CA, served unauthenticated at /cacerts for agents bootstrapping trust. */
   caPem?: string;
+  /** Where requests are counted; `/metrics` serves its registry. */
+  metrics?: ServerMetrics;
   /** Whether the stores have loaded (readyz). */
   ready: () => boolean;
   logger: Logger;
@@ -74,6 +79,8 @@ export function createApp(deps: AppDeps): Hono<{ Variables: { user: User } }> {
     )
   );
 
+  if (deps.metrics) app.use("*", requestMetrics(deps.metrics));
+
   app.get("/version", (c) => c.json(KUBERNETES_VERSION));
   for (const path of ["/healthz", "/livez"]) app.get(path, (c) => c.text("ok"));
   app.get("/readyz", (c) => deps.ready() ? c.text("ok") : c.text("stores not loaded", 503));
@@ -92,6 +99,25 @@ export function createApp(deps: AppDeps): Hono<{ Variables: { user: User } }> {
     c.set("user", user);
     await next();
   });
+
+  if (deps.metrics) {
+    const registry = deps.metrics.registry;
+    app.get("/metrics", (c) => {
+      // kube-apiserver asks RBAC for `get` on the non-resource URL /metrics; with Skiff's
+      // token roles every user role may read it, nodes and join tokens may not.
+      const user = c.get("user");
+      if (!["admin", "edit", "view"].includes(user.role)) {
+        throw new ApiError(
+          403,
+          "Forbidden",
+          `forbidden: User "${user.name}" cannot get path "/metrics"`,
+        );
+      }
+      return new Response(registry.exposition(), {
+        headers: { "Content-Type": EXPOSITION_CONTENT_TYPE },
+      });
+    });
+  }
 
   app.get("/api", (c) => discovery(c, true));
   app.get("/apis", (c) => discovery(c, false));

@@ -15,6 +15,7 @@ import { isConflict, isNotFound } from "../../shared/errors.ts";
 import { EventRecorder } from "../../shared/events.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import { WorkQueue } from "../../shared/work_queue.ts";
+import type { Counter, Gauge, Histogram } from "../../shared/prometheus.ts";
 import { InformerSet } from "../controllers/informer_set.ts";
 import { SchedulerCache } from "./cache.ts";
 import { numFeasibleNodesToFind, type Profile, schedule } from "./framework.ts";
@@ -38,8 +39,17 @@ export interface SchedulerOptions {
   podMaxBackoffMs?: number;
   /** Unschedulable pods are retried at least this often even without a cluster change (60 s). */
   unschedulableFlushMs?: number;
+  /** Where scheduling attempts and pending pods are counted (`scheduler_*`), if anywhere. */
+  metrics?: SchedulerMetrics;
   /** Events recorder (default: one writing as `default-scheduler`). */
   recorder?: EventRecorder;
+}
+
+/** The kube-scheduler metric families the scheduler feeds (server/metrics.ts has them). */
+export interface SchedulerMetrics {
+  scheduleAttempts: Counter;
+  schedulingDuration: Histogram;
+  pendingPods: Gauge;
 }
 
 interface Unschedulable {
@@ -83,6 +93,10 @@ export class Scheduler {
 
   /** Runs until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
+    this.#o.metrics?.pendingPods.collect(() => [
+      [{ queue: "active" }, this.#queue.len],
+      [{ queue: "unschedulable" }, this.#unschedulable.size],
+    ]);
     const own = !this.#o.informers;
     const informers = this.#o.informers ??
       new InformerSet(this.#o.client, { logger: this.#logger });
@@ -229,6 +243,18 @@ export class Scheduler {
   }
 
   #scheduleOne(key: string, pod: KubeObject): void {
+    const started = performance.now();
+    const result = this.#attempt(key, pod);
+    const m = this.#o.metrics;
+    if (m) {
+      const labels = { result, profile: this.#o.schedulerName ?? "default-scheduler" };
+      m.scheduleAttempts.inc(labels);
+      m.schedulingDuration.observe(labels, (performance.now() - started) / 1000);
+    }
+  }
+
+  /** One scheduling cycle; returns its result as kube-scheduler's metrics name it. */
+  #attempt(key: string, pod: KubeObject): "scheduled" | "unschedulable" {
     const info = podInfo(pod);
     const nodes = this.cache.nodes();
     const result = schedule(info, nodes, {
@@ -244,11 +270,12 @@ export class Scheduler {
       this.#logger.debug("unschedulable", { pod: key, message: result.message });
       this.#recorder.record(withKind(pod), "Warning", "FailedScheduling", result.message);
       this.#track(this.#markUnschedulable(pod, result.message));
-      return;
+      return "unschedulable";
     }
     const nodeName = result.node.name;
     this.cache.assume(key, nodeName, info);
     this.#track(this.#bind(key, pod, nodeName));
+    return "scheduled";
   }
 
   #track(p: Promise<void>): void {

@@ -154,6 +154,11 @@ export class WatchCache {
   #rejectReady!: (err: Error) => void;
   #deletedViews = new WeakMap<CacheEvent, CacheEvent>();
 
+  /** How many objects the cache holds (`apiserver_storage_objects`). */
+  get size(): number {
+    return this.#objects.size;
+  }
+
   constructor(
     backend: Backend,
     options: WatchCacheOptions,
