@@ -52,24 +52,18 @@ function isLongRunning(labels: RequestLabels): boolean {
 }
 
 /**
- * Wraps a body so `onEnd` runs once when it is fully read, fails or is cancelled, or when the
- * client goes away (`signal`: a stream waiting for its next event is not cancelled until then).
+ * Wraps a body so `onEnd` runs once when it is fully read, fails or is cancelled (Deno.serve
+ * cancels the body of a client that went away).
  */
-function trackedBody(
-  body: ReadableStream<Uint8Array>,
-  signal: AbortSignal,
-  onEnd: () => void,
-): ReadableStream {
+function trackedBody(body: ReadableStream<Uint8Array>, onEnd: () => void): ReadableStream {
   const reader = body.getReader();
   let ended = false;
   const end = () => {
     if (!ended) {
       ended = true;
-      signal.removeEventListener("abort", end);
       onEnd();
     }
   };
-  signal.addEventListener("abort", end, { once: true });
   return new ReadableStream<Uint8Array>({
     async pull(ctrl) {
       try {
@@ -105,11 +99,7 @@ export function requestMetrics(metrics: ServerMetrics): MiddlewareHandler {
       if (longRunning && code < 300 && c.res.body) {
         metrics.longRunning.add(gaugeLabels, 1);
         c.res = new Response(
-          trackedBody(
-            c.res.body,
-            c.req.raw.signal,
-            () => metrics.longRunning.add(gaugeLabels, -1),
-          ),
+          trackedBody(c.res.body, () => metrics.longRunning.add(gaugeLabels, -1)),
           c.res,
         );
       }
