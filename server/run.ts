@@ -25,6 +25,7 @@ import { GenericRegistry } from "./registry/generic_registry.ts";
 import { buildStrategies } from "./registry/kind_strategies.ts";
 import { ResourceStore } from "./registry/resource_store.ts";
 import { servedResources, storedResources } from "./registry/served_resources.ts";
+import { SYSTEM_NAMESPACES } from "./registry/system_namespaces.ts";
 import type { Backend } from "./store/backend.ts";
 import { SqliteBackend, startCompactor } from "./store/sqlite_backend.ts";
 import { EtcdBackend } from "./store/etcd_backend.ts";
@@ -55,8 +56,6 @@ export interface RunningServer {
   /** Resolves when the server has stopped (after the signal aborts). */
   finished: Promise<void>;
 }
-
-const NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /** Starts the server; stops everything when `signal` aborts. */
 export async function runServer(config: ServerConfig, signal: AbortSignal): Promise<RunningServer> {
@@ -289,8 +288,9 @@ async function ensureSecretFile(path: string): Promise<string> {
   return secret;
 }
 
+/** Creates the system namespaces that are missing (at every start, not only the first). */
 async function bootstrapNamespaces(registry: GenericRegistry): Promise<void> {
-  for (const name of NAMESPACES) {
+  for (const name of SYSTEM_NAMESPACES) {
     if (registry.store.find(undefined, name)) continue;
     try {
       await registry.create(undefined, { metadata: { name } } as KubeObject);

@@ -155,10 +155,12 @@ export class UnauthorizedError extends ApiError {
 /** 403 Forbidden: `pods "x" is forbidden: User "system:node:a" cannot get resource ...`. */
 export class ForbiddenError extends ApiError {
   constructor(subject: ErrorSubject, detail: string) {
+    // kube-apiserver's wording: `configmaps is forbidden` when no name is addressed.
+    const who = subject.name ? `${qualified(subject)} "${subject.name}"` : qualified(subject);
     super(
       403,
       "Forbidden",
-      `${qualified(subject)} "${subject.name ?? ""}" is forbidden: ${detail}`,
+      `${who} is forbidden: ${detail}`,
       subjectDetails(subject),
     );
     this.name = "ForbiddenError";
