@@ -14,6 +14,7 @@
  */
 
 import { Hono } from "hono";
+import { drainingHandler } from "../shared/drain_body.ts";
 import { type Logger, silentLogger } from "../shared/log.ts";
 import type { DockerRuntime } from "./docker_runtime.ts";
 import { StatsCollector } from "./stats.ts";
@@ -225,6 +226,6 @@ export function serveAgentApi(
     port: options.port,
     signal,
     onListen: () => {},
-  }, app.fetch);
+  }, drainingHandler((req) => app.fetch(req)));
   return { port: server.addr.port, finished: server.finished };
 }

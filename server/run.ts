@@ -9,6 +9,7 @@ import type { KubeObject } from "../shared/api/object.ts";
 import { isAlreadyExists } from "../shared/errors.ts";
 import { Logger } from "../shared/log.ts";
 import { createApp } from "./api/app.ts";
+import { drainingHandler } from "../shared/drain_body.ts";
 import { agentCredential, AgentDialer } from "./agent_dialer.ts";
 import { metricsRoutes } from "./api/metrics_routes.ts";
 import { podSubresources } from "./api/pod_proxy.ts";
@@ -182,7 +183,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
       logger.error("unhandled request error", { error: e });
       return new Response("internal error", { status: 500 });
     },
-  }, app.fetch);
+  }, drainingHandler((req) => app.fetch(req)));
   const boundPort = (httpServer.addr as Deno.NetAddr).port;
   const url = `https://${advertised}:${boundPort}`;
   const kubeconfigPath = `${config.dataDir}/kubeconfig.yaml`;

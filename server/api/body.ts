@@ -43,7 +43,8 @@ export async function readBodyBytes(req: Request, limit = MAX_BODY_BYTES): Promi
     if (done) break;
     size += value.byteLength;
     if (size > limit) {
-      await reader.cancel();
+      // Left for the server's drain (shared/drain_body.ts), so the 413 arrives whole over h2.
+      reader.releaseLock();
       throw new TooLargeError(limit);
     }
     chunks.push(value);
