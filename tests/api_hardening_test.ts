@@ -203,3 +203,36 @@ Deno.test("a 403 on a collection names no object (Kubernetes' wording)", async (
     assert(String(r.body.message).startsWith("configmaps is forbidden:"), r.body.message);
   });
 });
+
+Deno.test("a watch from a future resourceVersion waits, then 504 Too large resource version", async () => {
+  await withServer(async (s) => {
+    const list = await api(s, "GET", CM);
+    const future = Number(list.body.metadata.resourceVersion) + 1000;
+    const { value: r, ms } = await timed(() =>
+      api(s, "GET", `${CM}?watch=true&resourceVersion=${future}&timeoutSeconds=30`)
+    );
+    assertEquals(r.status, 504);
+    assertEquals(r.body.reason, "Timeout");
+    assert(
+      String(r.body.message).startsWith(`Too large resource version: ${future}, current: `),
+      r.body.message,
+    );
+    assertEquals(r.body.details.retryAfterSeconds, 1);
+    assertEquals(r.body.details.causes[0].reason, "ResourceVersionTooLarge");
+    assert(ms >= 2500 && ms < 10_000, `answered after ${ms} ms`);
+    // Invalid combinations are refused at once (kube-apiserver's ListOptions validation).
+    for (
+      const query of [
+        `resourceVersion=${future}&resourceVersionMatch=Exact`,
+        "resourceVersion=1&resourceVersionMatch=NotOlderThan",
+        "sendInitialEvents=true&resourceVersionMatch=NotOlderThan",
+      ]
+    ) {
+      const bad = await api(s, "GET", `${CM}?watch=true&${query}`);
+      assertEquals(bad.status, 422, query);
+      assertEquals(bad.body.reason, "Invalid", query);
+    }
+    const garbage = await api(s, "GET", `${CM}?watch=true&resourceVersion=1e3`);
+    assertEquals(garbage.status, 400);
+  });
+});

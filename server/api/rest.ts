@@ -83,7 +83,7 @@ export async function serveResource(
   if (ri.name === undefined) {
     switch (method) {
       case "GET":
-        if (isTrue(q.get("watch"))) return serveWatch(req, q, registry, ri.namespace);
+        if (isTrue(q.get("watch"))) return await serveWatch(req, q, registry, ri.namespace);
         return list(req, q, registry, ri.namespace);
       case "POST": {
         const opts = writeOptions(q);
