@@ -122,6 +122,10 @@ export class ConflictError extends ApiError {
 export class InvalidError extends ApiError {
   readonly causes: StatusCause[];
   constructor(subject: ErrorSubject & { kind: string }, causes: StatusCause[]) {
+    // An absurdly long name (the cause already says so) is not repeated whole.
+    if (subject.name && subject.name.length > 256) {
+      subject = { ...subject, name: `${subject.name.slice(0, 256)}...` };
+    }
     const summary = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)).join(
       ", ",
     );

@@ -371,7 +371,26 @@ function patchObject(contentType: string, current: KubeObject, body: unknown): K
     );
   }
   checkPatchedObject(patched);
+  checkIdentity(patched as KubeObject, current);
   return patched as KubeObject;
+}
+
+/** A patch may not rename an object or move it to another namespace (400, as kube-apiserver). */
+function checkIdentity(patched: KubeObject, current: KubeObject): void {
+  const md = patched.metadata as KubeObject["metadata"] | undefined;
+  if (md && typeof md === "object" && md.name !== undefined && md.name !== current.metadata.name) {
+    throw new BadRequestError(
+      `the name of the object (${md.name}) does not match the name on the URL (${current.metadata.name})`,
+    );
+  }
+  if (
+    md && typeof md === "object" && md.namespace !== undefined &&
+    md.namespace !== current.metadata.namespace
+  ) {
+    throw new BadRequestError(
+      "the namespace of the provided object does not match the namespace sent on the request",
+    );
+  }
 }
 
 /** autoscaling/v1 Scale of a Deployment, ReplicaSet or ReplicationController. */
