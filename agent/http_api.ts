@@ -81,6 +81,12 @@ export function agentApp(options: AgentApiOptions): Hono {
   const app = new Hono();
 
   app.get("/healthz", (c) => c.text("ok"));
+  // Every answer is a Status, unknown paths and failures included.
+  app.notFound(() => status(404, "NotFound", "the server could not find the requested resource"));
+  app.onError((err) => {
+    log.error("request failed", { error: err });
+    return status(500, "InternalError", `Internal error occurred: ${err.message}`);
+  });
 
   app.use("*", async (c, next) => {
     const auth = c.req.header("Authorization") ?? "";
