@@ -35,6 +35,15 @@ export const FUTURE_RESOURCE_VERSION_WAIT_MS = 3_000;
  */
 const STREAM_HIGH_WATER_MARK = 16;
 
+/** Runs a stream controller call that throws once the client has cancelled the stream. */
+function safely(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // the client is already gone
+  }
+}
+
 /** 504 Timeout for a resourceVersion the cache did not reach in time (kube-apiserver's). */
 export function tooLargeResourceVersion(requested: number, current: number): ApiError {
   return new ApiError(
@@ -157,22 +166,26 @@ export async function serveWatch(
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (finished) return;
+      let next: IteratorResult<Uint8Array>;
       try {
-        const next = await source.next();
-        if (next.done) {
-          finish();
-          controller.close();
-        } else {
-          controller.enqueue(next.value);
-        }
+        next = await source.next();
       } catch (e) {
+        // A 410 for a watcher the ring has left behind, or any other failure: one ERROR event.
         const aborted = stop.signal.aborted;
         finish();
         if (!aborted) {
           const err = e instanceof ApiError ? e : new InternalError(String(e));
-          controller.enqueue(frame("ERROR", err.toStatus() as unknown as KubeObject));
+          const status = err.toStatus() as unknown as KubeObject;
+          safely(() => controller.enqueue(frame("ERROR", status)));
         }
-        controller.close();
+        safely(() => controller.close());
+        return;
+      }
+      if (next.done) {
+        finish();
+        safely(() => controller.close());
+      } else if (!finished) {
+        safely(() => controller.enqueue(next.value));
       }
     },
     cancel() {
