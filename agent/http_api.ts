@@ -14,6 +14,7 @@
  */
 
 import { Hono } from "hono";
+import { drainingHandler } from "../shared/drain_body.ts";
 import { type Logger, silentLogger } from "../shared/log.ts";
 import type { DockerRuntime } from "./docker_runtime.ts";
 import { StatsCollector } from "./stats.ts";
@@ -80,6 +81,12 @@ export function agentApp(options: AgentApiOptions): Hono {
   const app = new Hono();
 
   app.get("/healthz", (c) => c.text("ok"));
+  // Every answer is a Status, unknown paths and failures included.
+  app.notFound(() => status(404, "NotFound", "the server could not find the requested resource"));
+  app.onError((err) => {
+    log.error("request failed", { error: err });
+    return status(500, "InternalError", `Internal error occurred: ${err.message}`);
+  });
 
   app.use("*", async (c, next) => {
     const auth = c.req.header("Authorization") ?? "";
@@ -225,6 +232,6 @@ export function serveAgentApi(
     port: options.port,
     signal,
     onListen: () => {},
-  }, app.fetch);
+  }, drainingHandler((req) => app.fetch(req)));
   return { port: server.addr.port, finished: server.finished };
 }

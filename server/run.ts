@@ -9,6 +9,7 @@ import type { KubeObject } from "../shared/api/object.ts";
 import { isAlreadyExists } from "../shared/errors.ts";
 import { Logger } from "../shared/log.ts";
 import { createApp } from "./api/app.ts";
+import { drainingHandler } from "../shared/drain_body.ts";
 import { agentCredential, AgentDialer } from "./agent_dialer.ts";
 import { metricsRoutes, sampleNodeUsage } from "./api/metrics_routes.ts";
 import { UsageHistory } from "./api/usage_history.ts";
@@ -28,6 +29,7 @@ import { GenericRegistry } from "./registry/generic_registry.ts";
 import { buildStrategies } from "./registry/kind_strategies.ts";
 import { ResourceStore } from "./registry/resource_store.ts";
 import { servedResources, storedResources } from "./registry/served_resources.ts";
+import { SYSTEM_NAMESPACES } from "./registry/system_namespaces.ts";
 import type { Backend } from "./store/backend.ts";
 import { SqliteBackend, startCompactor } from "./store/sqlite_backend.ts";
 import { EtcdBackend } from "./store/etcd_backend.ts";
@@ -58,8 +60,6 @@ export interface RunningServer {
   /** Resolves when the server has stopped (after the signal aborts). */
   finished: Promise<void>;
 }
-
-const NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /** Starts the server; stops everything when `signal` aborts. */
 export async function runServer(config: ServerConfig, signal: AbortSignal): Promise<RunningServer> {
@@ -215,7 +215,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
       logger.error("unhandled request error", { error: e });
       return new Response("internal error", { status: 500 });
     },
-  }, app.fetch);
+  }, drainingHandler((req) => app.fetch(req)));
   const boundPort = (httpServer.addr as Deno.NetAddr).port;
   const url = `https://${advertised}:${boundPort}`;
   const kubeconfigPath = `${config.dataDir}/kubeconfig.yaml`;
@@ -325,8 +325,9 @@ async function ensureSecretFile(path: string): Promise<string> {
   return secret;
 }
 
+/** Creates the system namespaces that are missing (at every start, not only the first). */
 async function bootstrapNamespaces(registry: GenericRegistry): Promise<void> {
-  for (const name of NAMESPACES) {
+  for (const name of SYSTEM_NAMESPACES) {
     if (registry.store.find(undefined, name)) continue;
     try {
       await registry.create(undefined, { metadata: { name } } as KubeObject);

@@ -122,6 +122,10 @@ export class ConflictError extends ApiError {
 export class InvalidError extends ApiError {
   readonly causes: StatusCause[];
   constructor(subject: ErrorSubject & { kind: string }, causes: StatusCause[]) {
+    // An absurdly long name (the cause already says so) is not repeated whole.
+    if (subject.name && subject.name.length > 256) {
+      subject = { ...subject, name: `${subject.name.slice(0, 256)}...` };
+    }
     const summary = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)).join(
       ", ",
     );
@@ -155,10 +159,12 @@ export class UnauthorizedError extends ApiError {
 /** 403 Forbidden: `pods "x" is forbidden: User "system:node:a" cannot get resource ...`. */
 export class ForbiddenError extends ApiError {
   constructor(subject: ErrorSubject, detail: string) {
+    // kube-apiserver's wording: `configmaps is forbidden` when no name is addressed.
+    const who = subject.name ? `${qualified(subject)} "${subject.name}"` : qualified(subject);
     super(
       403,
       "Forbidden",
-      `${qualified(subject)} "${subject.name ?? ""}" is forbidden: ${detail}`,
+      `${who} is forbidden: ${detail}`,
       subjectDetails(subject),
     );
     this.name = "ForbiddenError";

@@ -166,14 +166,16 @@ export function createApp(deps: AppDeps): Hono<{ Variables: { user: User } }> {
     else authorize(c.get("user"), verb, ri);
     return await serveResource(c.req.raw, ri, { lookup, subresources });
   };
+  // Segments come from the raw pathname and are decoded exactly once (Hono's `c.req.path` is
+  // already partly decoded).
   app.all("/api/v1/*", (c) => {
-    const segments = c.req.path.slice("/api/v1/".length).split("/");
+    const segments = rawPath(c).slice("/api/v1/".length).split("/");
     return resource(c, parseResourcePath("", "v1", segments));
   });
   app.all("/apis/:group/:version/*", (c) => {
-    const prefix = `/apis/${c.req.param("group")}/${c.req.param("version")}/`;
-    const segments = c.req.path.slice(prefix.length).split("/");
-    return resource(c, parseResourcePath(c.req.param("group"), c.req.param("version"), segments));
+    const [, , group, version, ...segments] = rawPath(c).split("/");
+    if (group !== c.req.param("group") || version !== c.req.param("version")) throw notFound();
+    return resource(c, parseResourcePath(group, version, segments));
   });
 
   function discovery(c: Context, core: boolean): Response {
@@ -188,6 +190,10 @@ export function createApp(deps: AppDeps): Hono<{ Variables: { user: User } }> {
   }
 
   return app;
+}
+
+function rawPath(c: Context): string {
+  return new URL(c.req.url).pathname;
 }
 
 function notFound(): NotFoundError {

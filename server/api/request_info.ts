@@ -3,6 +3,7 @@
  * `/api/v1/namespaces/default/pods/web/status` → group "", version v1, namespace default,
  * resource pods, name web, subresource status.
  */
+import { BadRequestError } from "../../shared/errors.ts";
 
 /** What one resource request addresses. */
 export interface RequestInfo {
@@ -16,15 +17,22 @@ export interface RequestInfo {
 }
 
 /**
- * Parses the part of the path after `/api/v1` or `/apis/{group}/{version}` (given as segments).
- * Returns undefined when the segments can't name a resource.
+ * Parses the part of the path after `/api/v1` or `/apis/{group}/{version}` (given as raw,
+ * still percent-encoded segments). Returns undefined when the segments can't name a resource —
+ * among them paths with an empty segment (`/api/v1//namespaces`), which kube-apiserver's router
+ * matches to no route: they must not reach the route of the cleaned path. A trailing slash is
+ * ignored. Throws a 400 for a segment that is not valid percent-encoded UTF-8.
  */
 export function parseResourcePath(
   group: string,
   version: string,
   segments: string[],
 ): RequestInfo | undefined {
-  const parts = segments.filter((s) => s !== "").map(decodeURIComponent);
+  const raw = segments.length > 0 && segments[segments.length - 1] === ""
+    ? segments.slice(0, -1)
+    : segments;
+  if (raw.includes("")) return undefined;
+  const parts = raw.map(decodeSegment);
   if (parts.length === 0) return undefined;
   // `/namespaces/{ns}/{resource}/...` addresses namespaced objects; `/namespaces` and
   // `/namespaces/{name}[/{subresource}]` address Namespace objects themselves.
@@ -36,6 +44,14 @@ export function parseResourcePath(
   const [resource, name, subresource, ...rest] = parts;
   if (rest.length > 0) return undefined;
   return { group, version, resource, name, subresource };
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new BadRequestError(`invalid URL escape in path segment ${JSON.stringify(segment)}`);
+  }
 }
 
 const NAMESPACE_SUBRESOURCES = new Set(["status", "finalize"]);

@@ -18,6 +18,7 @@ import { parseSelector, selectorFromLabelSelector, selectorFromSet } from "../..
 import { rfc3339 } from "../registry/generic_registry.ts";
 import type { DeleteOptions, GenericRegistry } from "../registry/generic_registry.ts";
 import { mediaType, readBody, readOptionalBody } from "./body.ts";
+import { checkPatchedObject } from "./json_limits.ts";
 import { applyPatch, applyStrategicMergePatch, patchTypeFromContentType } from "./patch/mod.ts";
 import type { RequestInfo } from "./request_info.ts";
 import {
@@ -77,10 +78,12 @@ export async function serveResource(
     }
   }
 
+  if (!ri.subresource) requireVerb(info.verbs, method, ri.name === undefined);
+
   if (ri.name === undefined) {
     switch (method) {
       case "GET":
-        if (isTrue(q.get("watch"))) return serveWatch(req, q, registry, ri.namespace);
+        if (isTrue(q.get("watch"))) return await serveWatch(req, q, registry, ri.namespace);
         return list(req, q, registry, ri.namespace);
       case "POST": {
         const opts = writeOptions(q);
@@ -145,6 +148,28 @@ export async function serveResource(
     default:
       throw new MethodNotAllowedError();
   }
+}
+
+const COLLECTION_VERBS: Record<string, string[]> = {
+  GET: ["list", "watch"],
+  POST: ["create"],
+  DELETE: ["deletecollection"],
+};
+const OBJECT_VERBS: Record<string, string[]> = {
+  GET: ["get"],
+  PUT: ["update"],
+  PATCH: ["patch"],
+  DELETE: ["delete"],
+};
+
+/**
+ * 405 for a method whose verb the resource does not serve: kube-apiserver registers routes only
+ * for a resource's verbs (namespaces have no deletecollection, so `DELETE /api/v1/namespaces`
+ * is a 405, not a delete of every namespace).
+ */
+function requireVerb(verbs: readonly string[], method: string, collection: boolean): void {
+  const wanted = (collection ? COLLECTION_VERBS : OBJECT_VERBS)[method];
+  if (!wanted || !wanted.some((v) => verbs.includes(v))) throw new MethodNotAllowedError();
 }
 
 function list(
@@ -286,7 +311,7 @@ async function serverSideApply(
   q: URLSearchParams,
 ): Promise<Response> {
   const applied = body as KubeObject;
-  if (typeof applied !== "object" || applied === null) {
+  if (typeof applied !== "object" || applied === null || Array.isArray(applied)) {
     throw new BadRequestError("the apply configuration must be an object");
   }
   if (applied.metadata?.name !== undefined && applied.metadata.name !== name) {
@@ -318,6 +343,7 @@ async function serverSideApply(
       apiVersion: current.apiVersion!,
       kind: current.kind!,
     }) as KubeObject;
+    checkPatchedObject(merged);
     const others = (current.metadata.managedFields as { manager?: string }[] ?? []).filter(
       (m) => m.manager !== manager,
     );
@@ -327,12 +353,44 @@ async function serverSideApply(
   return jsonResponse(object);
 }
 
-/** Applies a PATCH body by its Content-Type (415 for an unknown one). */
+/**
+ * Applies a PATCH body by its Content-Type (415 for an unknown one). The result must be an object
+ * (400 otherwise: a JSON patch may replace the root with anything) no larger than a body could
+ * be (413, see checkPatchedObject).
+ */
 function patchObject(contentType: string, current: KubeObject, body: unknown): KubeObject {
-  return applyPatch(current, body, {
+  const patched = applyPatch(current, body, {
     type: patchTypeFromContentType(contentType),
     kind: { apiVersion: current.apiVersion, kind: current.kind! },
-  }) as KubeObject;
+  });
+  if (typeof patched !== "object" || patched === null || Array.isArray(patched)) {
+    throw new BadRequestError(
+      `the patched document is not an object: json: cannot unmarshal ${
+        patched === null ? "null" : Array.isArray(patched) ? "array" : typeof patched
+      } into Go value of type map[string]interface {}`,
+    );
+  }
+  checkPatchedObject(patched);
+  checkIdentity(patched as KubeObject, current);
+  return patched as KubeObject;
+}
+
+/** A patch may not rename an object or move it to another namespace (400, as kube-apiserver). */
+function checkIdentity(patched: KubeObject, current: KubeObject): void {
+  const md = patched.metadata as KubeObject["metadata"] | undefined;
+  if (md && typeof md === "object" && md.name !== undefined && md.name !== current.metadata.name) {
+    throw new BadRequestError(
+      `the name of the object (${md.name}) does not match the name on the URL (${current.metadata.name})`,
+    );
+  }
+  if (
+    md && typeof md === "object" && md.namespace !== undefined &&
+    md.namespace !== current.metadata.namespace
+  ) {
+    throw new BadRequestError(
+      "the namespace of the provided object does not match the namespace sent on the request",
+    );
+  }
 }
 
 /** autoscaling/v1 Scale of a Deployment, ReplicaSet or ReplicationController. */

@@ -5,10 +5,12 @@
  * event carrying a 410 `Expired` Status when that version is older than the retained history.
  * Headers go out at once (kubectl's informers wait for them), the stream ends after
  * `timeoutSeconds`, and BOOKMARK events carry the latest revision when the client allows them.
+ * A resourceVersion the cache has not reached is waited for up to 3 s, then answered with 504
+ * `Timeout` (Too large resource version), as kube-apiserver does.
  */
 import type { KubeObject } from "../../shared/api/object.ts";
 import { apiVersionOf } from "../../shared/api/resource_info.ts";
-import { ApiError, BadRequestError, InternalError } from "../../shared/errors.ts";
+import { ApiError, BadRequestError, InternalError, InvalidError } from "../../shared/errors.ts";
 import type { GenericRegistry } from "../registry/generic_registry.ts";
 import { serialize } from "../store/watch_cache.ts";
 import { selectorPredicate } from "./rest.ts";
@@ -22,19 +24,80 @@ const BOOKMARK_INTERVAL_MS = 30_000;
 
 const encoder = new TextEncoder();
 
+/** How long a watch from a resourceVersion the cache has not reached waits for it (as Kubernetes). */
+export const FUTURE_RESOURCE_VERSION_WAIT_MS = 3_000;
+
+/**
+ * The chunks a watch stream buffers ahead of its client. The stream is pull-driven: events are
+ * taken from the watch cache only as the client reads, so a stuck client holds a cursor into the
+ * cache's ring and these few chunks, and once the ring has moved past it, the next read gets an
+ * ERROR event with 410 Expired.
+ */
+const STREAM_HIGH_WATER_MARK = 16;
+
+/** Runs a stream controller call that throws once the client has cancelled the stream. */
+function safely(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // the client is already gone
+  }
+}
+
+/** 504 Timeout for a resourceVersion the cache did not reach in time (kube-apiserver's). */
+export function tooLargeResourceVersion(requested: number, current: number): ApiError {
+  return new ApiError(
+    504,
+    "Timeout",
+    `Too large resource version: ${requested}, current: ${current}`,
+    {
+      causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version" }],
+      retryAfterSeconds: 1,
+    },
+  );
+}
+
+/**
+ * Checks a watch's `resourceVersionMatch` and `sendInitialEvents` as kube-apiserver's
+ * ListOptions validation does (422 Invalid): a watch may not give `resourceVersionMatch` unless it
+ * asks for initial events, which Skiff does not serve (the WatchList feature).
+ */
+function validateWatchOptions(q: URLSearchParams): void {
+  const causes: { reason: string; message: string; field: string }[] = [];
+  if (q.has("sendInitialEvents")) {
+    causes.push({
+      reason: "FieldValueForbidden",
+      field: "sendInitialEvents",
+      message:
+        "Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled",
+    });
+  } else if (q.has("resourceVersionMatch")) {
+    causes.push({
+      reason: "FieldValueForbidden",
+      field: "resourceVersionMatch",
+      message:
+        "Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+    });
+  }
+  if (causes.length > 0) {
+    throw new InvalidError({ kind: "ListOptions", resource: "", group: "meta.k8s.io" }, causes);
+  }
+}
+
 /** Opens a watch stream on one resource (optionally one namespace). */
-export function serveWatch(
+export async function serveWatch(
   req: Request,
   q: URLSearchParams,
   registry: GenericRegistry,
   namespace?: string,
-): Response {
+): Promise<Response> {
+  validateWatchOptions(q);
   const predicate = selectorPredicate(q, registry.info.kind);
   const rvParam = q.get("resourceVersion") ?? "";
   let afterRevision: number | undefined;
   if (rvParam !== "" && rvParam !== "0") {
     afterRevision = Number(rvParam);
-    if (!Number.isInteger(afterRevision) || afterRevision < 0) {
+    if (!/^[0-9]+$/.test(rvParam) || !Number.isSafeInteger(afterRevision)) {
       throw new BadRequestError(`resourceVersion: Invalid value: "${rvParam}": must be an integer`);
     }
   }
@@ -49,9 +112,20 @@ export function serveWatch(
   const includeObject = includeObjectPolicy(q.get("includeObject"));
   const store = registry.store;
 
-  // A client that goes away cancels the body stream (`cancel` below), which stops the watch.
+  // A resourceVersion from the future: wait a little for the cache to reach it, then 504.
+  if (afterRevision !== undefined && afterRevision > store.cache.revision) {
+    const wait = new AbortController();
+    const waitTimer = setTimeout(() => wait.abort(), FUTURE_RESOURCE_VERSION_WAIT_MS);
+    await store.cache.waitForRevision(afterRevision, wait.signal).catch(() => {});
+    clearTimeout(waitTimer);
+    if (afterRevision > store.cache.revision) {
+      throw tooLargeResourceVersion(afterRevision, store.cache.revision);
+    }
+  }
+
+  // The client going away cancels the body stream (`cancel` below), which stops the watch.
   const stop = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timer = setTimeout(() => stop.abort(), timeoutSeconds * 1000);
 
   const frame = (type: string, obj: KubeObject): Uint8Array => {
     let payload: string;
@@ -65,47 +139,60 @@ export function serveWatch(
     return encoder.encode(`{"type":"${type}","object":${payload}}\n`);
   };
 
+  // Initial ADDED events, then the cache's events, each taken only when the client reads.
+  async function* events(): AsyncGenerator<Uint8Array> {
+    if (afterRevision === undefined) {
+      const { items, revision } = store.list({ namespace, predicate });
+      for (const item of items) yield frame("ADDED", item);
+      afterRevision = revision;
+    }
+    const watch = store.watch({
+      namespace,
+      afterRevision,
+      predicate,
+      signal: stop.signal,
+      bookmarkIntervalMs: bookmarks ? BOOKMARK_INTERVAL_MS : undefined,
+    });
+    for await (const ev of watch) yield frame(ev.type, ev.object);
+  }
+  const source = events();
+  let finished = false;
+  const finish = () => {
+    finished = true;
+    clearTimeout(timer);
+    stop.abort();
+  };
+
   const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      timer = setTimeout(() => stop.abort(), timeoutSeconds * 1000);
-      (async () => {
-        try {
-          if (afterRevision === undefined) {
-            const { items, revision } = store.list({ namespace, predicate });
-            for (const item of items) controller.enqueue(frame("ADDED", item));
-            afterRevision = revision;
-          }
-          const events = store.watch({
-            namespace,
-            afterRevision,
-            predicate,
-            signal: stop.signal,
-            bookmarkIntervalMs: bookmarks ? BOOKMARK_INTERVAL_MS : undefined,
-          });
-          for await (const ev of events) controller.enqueue(frame(ev.type, ev.object));
-        } catch (e) {
-          if (!stop.signal.aborted) {
-            const err = e instanceof ApiError ? e : new InternalError(String(e));
-            try {
-              controller.enqueue(frame("ERROR", err.toStatus() as unknown as KubeObject));
-            } catch {
-              // the client is already gone
-            }
-          }
-        } finally {
-          clearTimeout(timer);
-          try {
-            controller.close();
-          } catch {
-            // already closed by a cancelled client
-          }
+    async pull(controller) {
+      if (finished) return;
+      let next: IteratorResult<Uint8Array>;
+      try {
+        next = await source.next();
+      } catch (e) {
+        // A 410 for a watcher the ring has left behind, or any other failure: one ERROR event.
+        const aborted = stop.signal.aborted;
+        finish();
+        if (!aborted) {
+          const err = e instanceof ApiError ? e : new InternalError(String(e));
+          const status = err.toStatus() as unknown as KubeObject;
+          safely(() => controller.enqueue(frame("ERROR", status)));
         }
-      })();
+        safely(() => controller.close());
+        return;
+      }
+      if (next.done) {
+        finish();
+        safely(() => controller.close());
+      } else if (!finished) {
+        safely(() => controller.enqueue(next.value));
+      }
     },
     cancel() {
-      stop.abort();
+      finish();
+      source.return(undefined).catch(() => {});
     },
-  });
+  }, new CountQueuingStrategy({ highWaterMark: STREAM_HIGH_WATER_MARK }));
   return new Response(body, {
     status: 200,
     headers: {

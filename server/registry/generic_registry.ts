@@ -15,6 +15,7 @@ import { BadRequestError, ForbiddenError, NotFoundError } from "../../shared/err
 import type { Preconditions, ResourceStore } from "./resource_store.ts";
 import type { Strategy, StrategyContext } from "./strategy.ts";
 import { resetSystemMetadata } from "./strategy.ts";
+import { isSystemNamespace } from "./system_namespaces.ts";
 
 /** Options every write takes. */
 export interface WriteOptions {
@@ -204,6 +205,13 @@ export class GenericRegistry {
     name: string,
     options: DeleteOptions = {},
   ): Promise<DeleteResult> {
+    if (this.info.plural === "namespaces" && isSystemNamespace(name)) {
+      // NamespaceLifecycle admission: the system namespaces are immortal.
+      throw new ForbiddenError(
+        { resource: "namespaces", name },
+        "this namespace may not be deleted",
+      );
+    }
     let removeNow: KubeObject | undefined;
     const { object } = await this.store.guaranteedUpdate(
       namespace,

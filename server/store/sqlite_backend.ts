@@ -81,6 +81,21 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) 
 
 const COLUMNS = "id, name, created, deleted, create_revision, prev_revision, value";
 
+/**
+ * Suffix of the marker file written next to the database once it is initialised: with the
+ * marker present, a missing or empty database file is a lost store, not a new one.
+ */
+export const INITIALIZED_SUFFIX = ".initialized";
+
+function fileSize(path: string): number | undefined {
+  try {
+    return Deno.statSync(path).size;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}
+
 /** Rows replayed per query while a watcher catches up from the table. */
 const REPLAY_PAGE = 500;
 /** Ids per compaction statement, so that compaction never blocks the event loop for long. */
@@ -196,6 +211,24 @@ export class SqliteBackend implements Backend {
    * what keeps the in-process watch broadcaster complete.
    */
   static open(path: string, options: SqliteBackendOptions = {}): SqliteBackend {
+    const marker = `${path}${INITIALIZED_SUFFIX}`;
+    const size = fileSize(path);
+    if ((size === undefined || size === 0) && fileSize(marker) !== undefined) {
+      // The directory held a store once: an absent or empty file means its data is gone, and
+      // starting an empty cluster over it would hide that.
+      throw new Error(
+        `Cannot open store "${path}": the database file is ${
+          size === undefined ? "missing" : "empty"
+        } but ${marker} says it held a cluster; restore it from a backup (or delete the marker to start an empty cluster)`,
+      );
+    }
+    // The store holds Secrets: owner-only, like the directory (SQLite gives the WAL the
+    // database file's mode).
+    if (size === undefined) Deno.openSync(path, { create: true, write: true, mode: 0o600 }).close();
+    else Deno.chmodSync(path, 0o600);
+    for (const suffix of ["-wal", "-shm"]) {
+      if (fileSize(path + suffix) !== undefined) Deno.chmodSync(path + suffix, 0o600);
+    }
     let db: DatabaseSync | undefined;
     try {
       db = new DatabaseSync(path, { timeout: 0 });
@@ -205,6 +238,18 @@ export class SqliteBackend implements Backend {
       db.exec(`PRAGMA synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
       // Taking the write lock now (and keeping it) makes a second opener fail here.
       db.exec(`BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
+      // A damaged file must stop the server at start, not leave it forever unready.
+      const check = db.prepare("PRAGMA quick_check").all() as { quick_check: string }[];
+      if (check.length !== 1 || check[0].quick_check !== "ok") {
+        throw new Error(
+          `the database is damaged (quick_check: ${
+            check.slice(0, 3).map((r) => r.quick_check).join("; ")
+          })`,
+        );
+      }
+      if (fileSize(marker) === undefined) {
+        Deno.writeTextFileSync(marker, `${new Date().toISOString()}\n`, { mode: 0o600 });
+      }
       return new SqliteBackend(db, options);
     } catch (err) {
       db?.close();
@@ -214,7 +259,7 @@ export class SqliteBackend implements Backend {
           cause: err,
         });
       }
-      throw new Error(`Cannot open store "${path}": ${msg}`, { cause: err });
+      throw new Error(`Cannot open store "${path}": ${msg.split("\n")[0]}`, { cause: err });
     }
   }
 

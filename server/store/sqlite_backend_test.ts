@@ -141,3 +141,67 @@ Deno.test("startCompactor() compacts to keepRevisions behind the latest and stop
     await cleanup();
   }
 });
+
+function assertThrowsMatching(fn: () => unknown, pattern: RegExp): void {
+  try {
+    fn();
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (!pattern.test(msg)) throw new Error(`expected ${pattern} to match ${JSON.stringify(msg)}`);
+    if (msg.includes("\n")) throw new Error(`expected one line, got ${JSON.stringify(msg)}`);
+    return;
+  }
+  throw new Error(`expected an error matching ${pattern}`);
+}
+
+Deno.test("SqliteBackend.open() refuses an emptied or missing file of an initialised store", async () => {
+  const { backend, dir } = await openTemp();
+  const path = `${dir}/store.db`;
+  try {
+    await backend.create("/a", "1");
+    await backend.close();
+    Deno.truncateSync(path, 0);
+    for (const suffix of ["-wal", "-shm"]) await Deno.remove(path + suffix).catch(() => {});
+    assertThrowsMatching(() => SqliteBackend.open(path), /store\.db.*is empty.*initialized/);
+    await Deno.remove(path);
+    assertThrowsMatching(() => SqliteBackend.open(path), /store\.db.*is missing/);
+    // A new data dir (no marker) starts empty, as before.
+    await Deno.remove(`${path}.initialized`);
+    const fresh = SqliteBackend.open(path);
+    assertEquals(await fresh.currentRevision(), 0, "a new store starts at revision 0");
+    await fresh.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SqliteBackend.open() refuses a page-corrupted file with one line naming it", async () => {
+  const { backend, dir } = await openTemp();
+  const path = `${dir}/store.db`;
+  try {
+    for (let i = 0; i < 300; i++) await backend.create(`/k/${i}`, "v".repeat(500));
+    await backend.close();
+    // Overwrite a few pages in the middle (not the header) with garbage.
+    const file = await Deno.open(path, { write: true, read: true });
+    const size = (await file.stat()).size;
+    await file.seek(Math.floor(size / 2 / 4096) * 4096, Deno.SeekMode.Start);
+    await file.write(new Uint8Array(3 * 4096).fill(0xa5));
+    file.close();
+    assertThrowsMatching(() => SqliteBackend.open(path), /^Cannot open store ".*store\.db": /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the store's files are owner-only (0600)", async () => {
+  const { backend, dir, cleanup } = await openTemp();
+  try {
+    await backend.create("/a", "1");
+    for (const name of ["store.db", "store.db-wal", "store.db.initialized"]) {
+      const mode = (await Deno.stat(`${dir}/${name}`)).mode! & 0o777;
+      assertEquals(mode.toString(8), "600", `mode of ${name}`);
+    }
+  } finally {
+    await cleanup();
+  }
+});

@@ -5,12 +5,22 @@
  */
 import type { StatusCause } from "../errors.ts";
 
+/** Longest value quoted whole in an error message; longer ones are cut (a 1 MB name must not make a 4 MB error). */
+const MAX_QUOTED_VALUE = 256;
+
 /** Formats a bad value the way Kubernetes prints it: strings quoted, numbers bare. */
 export function formatValue(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "string") {
+    return value.length <= MAX_QUOTED_VALUE
+      ? JSON.stringify(value)
+      : `${JSON.stringify(value.slice(0, MAX_QUOTED_VALUE))}... (${value.length} characters)`;
+  }
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   if (value === undefined || value === null) return "null";
-  return JSON.stringify(value);
+  const text = JSON.stringify(value);
+  return text.length <= MAX_QUOTED_VALUE
+    ? text
+    : `${text.slice(0, MAX_QUOTED_VALUE)}... (${text.length} characters)`;
 }
 
 /** Collects `StatusCause`s; field paths look like `spec.containers[0].image`. */

@@ -8,6 +8,17 @@
  */
 
 import { ApiError, BadRequestError } from "../../../shared/errors.ts";
+import { jsonSizeUpTo, MAX_BODY_BYTES, tooLarge } from "../json_limits.ts";
+
+/** Most operations in one JSON patch (kube-apiserver's `maxJSONPatchOperations`). */
+export const MAX_JSON_PATCH_OPERATIONS = 10_000;
+
+/**
+ * Most bytes all `copy` operations of one patch may add together (kube-apiserver sets
+ * json-patch's `AccumulatedCopySizeLimit` to its body limit). Each copy is measured before it is
+ * made, so a patch that doubles the object with every op fails after ~20 cheap steps.
+ */
+export const MAX_ACCUMULATED_COPY_BYTES = MAX_BODY_BYTES;
 
 /** One RFC 6902 operation. */
 export interface JsonPatchOperation {
@@ -38,7 +49,12 @@ export function parsePointer(pointer: string): string[] {
     if (/~[^01]|~$/.test(t)) {
       throw new BadRequestError(`invalid JSON pointer escape in ${JSON.stringify(pointer)}`);
     }
-    return t.replaceAll("~1", "/").replaceAll("~0", "~");
+    const token = t.replaceAll("~1", "/").replaceAll("~0", "~");
+    // Assigning `obj["__proto__"]` would set a prototype, not a field (see json_limits.ts).
+    if (token === "__proto__") {
+      throw new BadRequestError(`the key "__proto__" is not allowed in ${JSON.stringify(pointer)}`);
+    }
+    return token;
   });
 }
 
@@ -154,6 +170,11 @@ export function decodeJsonPatch(body: unknown): JsonPatchOperation[] {
       "json: cannot unmarshal object into Go value of type jsonpatch.Patch",
     );
   }
+  if (body.length > MAX_JSON_PATCH_OPERATIONS) {
+    throw tooLarge(
+      `The allowed maximum operations in a JSON patch is ${MAX_JSON_PATCH_OPERATIONS}, got ${body.length}`,
+    );
+  }
   return body.map((raw, i) => {
     if (!isContainer(raw) || Array.isArray(raw)) {
       throw new BadRequestError(`invalid JSON patch operation at index ${i}`);
@@ -184,8 +205,11 @@ export function decodeJsonPatch(body: unknown): JsonPatchOperation[] {
  * not apply (missing path, index out of range, failed `test`, `move` into its own child).
  */
 export function applyJsonPatch(target: unknown, ops: unknown): unknown {
+  // Bounds: at most MAX_JSON_PATCH_OPERATIONS ops (413), at most MAX_ACCUMULATED_COPY_BYTES
+  // copied (422); the caller bounds the result (checkPatchedObject).
   const operations = decodeJsonPatch(ops);
   let doc = structuredClone(target);
+  let copied = 0;
   for (const o of operations) {
     switch (o.op) {
       case "add":
@@ -224,7 +248,15 @@ export function applyJsonPatch(target: unknown, ops: unknown): unknown {
         break;
       }
       case "copy": {
-        const value = structuredClone(getValue(doc, o.from!, "copy"));
+        const source = getValue(doc, o.from!, "copy");
+        const budget = MAX_ACCUMULATED_COPY_BYTES - copied;
+        copied += jsonSizeUpTo(source, { maxBytes: budget });
+        if (copied > MAX_ACCUMULATED_COPY_BYTES) {
+          throw unprocessable(
+            `Unable to complete the copy, the accumulated size increase of copy is more than the limit ${MAX_ACCUMULATED_COPY_BYTES}`,
+          );
+        }
+        const value = structuredClone(source);
         doc = addValue(doc, o.path, value, "copy");
         break;
       }

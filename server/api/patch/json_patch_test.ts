@@ -93,3 +93,31 @@ Deno.test("applyJsonPatch() rejects malformed patches with 400", () => {
   assert.throws(() => applyJsonPatch({}, [{ op: "add", path: "a", value: 1 }]), BadRequestError);
   assert.throws(() => applyJsonPatch({}, [{ op: "move", path: "/a" }]), BadRequestError);
 });
+
+Deno.test("applyJsonPatch() stops a copy-doubling bomb after ~3 MiB of copies, in milliseconds", () => {
+  const ops: unknown[] = [{ op: "add", path: "/data/seed", value: "y".repeat(1000) }];
+  for (let i = 0; i < 40; i++) ops.push({ op: "copy", from: "/data", path: `/data/c${i}` });
+  const start = performance.now();
+  assert.throws(
+    () => applyJsonPatch({ data: {} }, ops),
+    (e) => is422(e) && /accumulated size increase of copy/.test((e as Error).message),
+  );
+  const ms = performance.now() - start;
+  assert.ok(ms < 500, `took ${ms} ms`);
+  // Copies below the limit still work.
+  const small = applyJsonPatch({ a: { b: 1 } }, [{ op: "copy", from: "/a", path: "/c" }]);
+  assert.deepEqual(small, { a: { b: 1 }, c: { b: 1 } });
+});
+
+Deno.test("applyJsonPatch() refuses more than 10,000 operations (413) and __proto__ tokens (400)", () => {
+  const ops = Array.from({ length: 10_001 }, () => ({ op: "test", path: "/a", value: 1 }));
+  assert.throws(
+    () => applyJsonPatch({ a: 1 }, ops),
+    (e) => e instanceof ApiError && e.code === 413,
+  );
+  assert.throws(
+    () => applyJsonPatch({}, [{ op: "add", path: "/__proto__/polluted", value: 1 }]),
+    BadRequestError,
+  );
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+});

@@ -77,8 +77,9 @@ export function fieldPatchMeta(type: PatchSchema | undefined, field: string): Fi
 
 function lookup(parent: Node, field: string): FieldPatchMeta {
   const def = parent._zod.def;
+  // Own keys only: a patch key such as `constructor` must not find Object.prototype's.
   const child = def.type === "object"
-    ? def.shape?.[field]
+    ? (def.shape && Object.hasOwn(def.shape, field) ? def.shape[field] : undefined)
     : def.type === "record"
     ? def.valueType
     : undefined;
