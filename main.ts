@@ -34,6 +34,11 @@ const SERVER_FLAGS: Record<string, FlagSpec> = {
     value: "CIDR",
     help: "range of Service cluster IPs (default 10.43.0.0/16)",
   },
+  "cluster-cidr": {
+    type: "string",
+    value: "CIDR",
+    help: "range node podCIDRs (a /24 each) come from (default 10.42.0.0/16)",
+  },
   "node-monitor-grace-period": {
     type: "number",
     value: "SECONDS",
@@ -108,6 +113,7 @@ const UP_FLAGS: Record<string, FlagSpec> = {
   "node-name": AGENT_FLAGS["node-name"],
   "node-address": AGENT_FLAGS["node-address"],
   "service-cidr": SERVER_FLAGS["service-cidr"],
+  "cluster-cidr": SERVER_FLAGS["cluster-cidr"],
   "docker-socket": AGENT_FLAGS["docker-socket"],
   "pause-image": AGENT_FLAGS["pause-image"],
   "api-port": AGENT_FLAGS["api-port"],
@@ -348,6 +354,7 @@ function serverConfigFrom(flags: ParsedFlags): ServerConfig {
     listen: flags.listen,
     nodeAddress: flags["node-address"],
     serviceCidr: flags["service-cidr"],
+    clusterCidr: flags["cluster-cidr"],
     datastoreEndpoint: flags["datastore-endpoint"],
     controllers: !flags["no-controllers"],
     nodeMonitorGracePeriodMs: flags["node-monitor-grace-period"] !== undefined

@@ -19,6 +19,11 @@ export const ServerConfig = z.object({
   /** The address this server's node advertises (kubeconfig server URL, certificates). */
   nodeAddress: z.string().optional(),
   serviceCidr: Cidr.default("10.43.0.0/16"),
+  /** Range node podCIDRs (one /24 each) are allocated from, as k3s's `--cluster-cidr`. */
+  clusterCidr: Cidr.refine(
+    (c) => Number(c.split("/")[1]) <= 24,
+    "must be a /24 or larger (every node gets a /24 of it)",
+  ).default("10.42.0.0/16"),
   /** Extra names and addresses for the serving certificate. */
   tlsSans: z.array(z.string().min(1)).default([]),
   nodePortRange: z.tuple([z.number().int(), z.number().int()]).default([30000, 32767]),
