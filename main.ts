@@ -89,6 +89,11 @@ const AGENT_FLAGS: Record<string, FlagSpec> = {
     value: "PATH",
     help: "Docker engine socket (default /var/run/docker.sock)",
   },
+  "cluster-cidr": {
+    type: "string",
+    value: "CIDR",
+    help: "the cluster's pod range (default: what the server said at the join)",
+  },
   "pause-image": {
     type: "string",
     value: "IMAGE",
@@ -267,6 +272,7 @@ function agentConfigFrom(flags: ParsedFlags): NodeConfig {
     nodeAddress: flags["node-address"],
     dataDir: flags["data-dir"] ?? `${Deno.env.get("HOME") ?? "."}/.skiff-agent`,
     dockerSocket: flags["docker-socket"],
+    clusterCidr: flags["cluster-cidr"],
     pauseImage: flags["pause-image"],
     apiPort: flags["api-port"],
   }, flags);

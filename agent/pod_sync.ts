@@ -62,6 +62,8 @@ export interface PodSyncerOptions {
   reader: ObjectReader;
   nodeName: string;
   nodeAddress: string;
+  /** Docker network of the node's pods (pod_network.ts). */
+  podNetwork: string;
   dataDir: string;
   pauseImage: string;
   backoff: RestartBackoffOptions;
@@ -465,6 +467,7 @@ export class PodSyncer {
     const options = sandboxCreateOptions(pod, {
       pauseImage: this.#o.pauseImage,
       nodeAddress: this.#o.nodeAddress,
+      network: this.#o.podNetwork,
       attempt,
     });
     const id = await this.#createNamed(options);

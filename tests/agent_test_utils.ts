@@ -12,6 +12,7 @@ import {
   runAgent,
 } from "../agent/run.ts";
 import type { Pod } from "../agent/pod_types.ts";
+import { podNetworkName } from "../agent/pod_network.ts";
 import type { ApiClient } from "../shared/client/client.ts";
 import { NODES, PODS } from "../shared/client/refs.ts";
 import { isNotFound } from "../shared/errors.ts";
@@ -43,7 +44,7 @@ export function testNodeName(prefix = "agent"): string {
 
 /** The full config of a test agent for `server`. */
 export async function testAgentConfig(
-  server: { url: string; token: string; caPem?: string },
+  server: { url: string; token: string; caPem?: string; clusterCidr?: string },
   overrides: Partial<AgentConfigInput> = {},
 ): Promise<AgentConfig> {
   const images = await ensureTestImages();
@@ -54,6 +55,7 @@ export async function testAgentConfig(
     caData: server.caPem,
     nodeName: testNodeName(),
     nodeAddress: "127.0.0.11",
+    clusterCidr: server.clusterCidr,
     pauseImage: images.pause,
     ...FAST,
     ...overrides,
@@ -61,10 +63,11 @@ export async function testAgentConfig(
   });
 }
 
-/** Removes every container labelled with `nodeName` (tests call it in `finally`). */
+/** Removes every container labelled with `nodeName`, then its pod network (tests' `finally`). */
 export async function removeNodeContainers(nodeName: string): Promise<void> {
   const rt = new DockerRuntime({ nodeName });
   for (const c of await rt.listContainers()) await rt.removeContainer(c.Id);
+  await rt.removeNetwork(podNetworkName(nodeName));
 }
 
 /** Runs an agent in this process. */

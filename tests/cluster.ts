@@ -7,6 +7,7 @@
  */
 import { runNode } from "../cmd/node.ts";
 import { AgentConfig } from "../agent/run.ts";
+import { podNetworkName } from "../agent/pod_network.ts";
 import { Logger } from "../shared/log.ts";
 import { ensureTestImages } from "./images.ts";
 import type { TestImages } from "./images.ts";
@@ -128,7 +129,10 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   };
 }
 
-/** Removes every container labelled with one of the node names (the agent's own label). */
+/**
+ * Removes every container labelled with one of the node names (the agent's own label), then the
+ * nodes' pod networks.
+ */
 export async function removeNodeContainers(nodeNames: string[]): Promise<void> {
   for (const name of nodeNames) {
     const ids = await new Deno.Command("docker", {
@@ -145,5 +149,10 @@ export async function removeNodeContainers(nodeNames: string[]): Promise<void> {
       })
         .output();
     }
+    await new Deno.Command("docker", {
+      args: ["network", "rm", podNetworkName(name)],
+      stdout: "null",
+      stderr: "null",
+    }).output();
   }
 }
