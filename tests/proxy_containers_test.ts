@@ -118,10 +118,10 @@ Deno.test({
 
       await waitForBackends(cluster, clusterIP, 3);
       const ep = await client.get(ENDPOINTS, "who", { namespace: "default" });
-      const nodeIps = (ep.subsets ?? []).flatMap((s: { addresses?: { ip: string }[] }) =>
-        (s.addresses ?? []).map((a) => a.ip)
+      const nodeNames = (ep.subsets ?? []).flatMap((s: { addresses?: { nodeName: string }[] }) =>
+        (s.addresses ?? []).map((a) => a.nodeName)
       );
-      deepStrictEqual(new Set(nodeIps).size, 2, "pods on both nodes");
+      deepStrictEqual(new Set(nodeNames).size, 2, "pods on both nodes");
 
       const names: string[] = [];
       for (let i = 0; i < 30; i++) names.push(await get(clusterIP, 80));
