@@ -280,24 +280,28 @@ export class HostGateway {
     }
   }
 
-  /** Removes this node's routes, jumps and chains (clean shutdown). Never throws. */
+  /**
+   * Removes this node's routes, jumps and chains (clean shutdown; on a fresh object, the cleanup
+   * after an agent that was killed). Never throws.
+   */
   async teardown(): Promise<void> {
     await this.syncRoutes([]).catch(() => {});
-    if (!this.#network) return;
-    for (
-      const [table, parent, chain] of [
-        ["filter", this.#forwardParent ?? "FORWARD", this.forwardChain],
-        ["nat", "POSTROUTING", this.natChain],
-      ] as const
-    ) {
+    const jumps = [
+      ["filter", "DOCKER-USER", this.forwardChain],
+      ["filter", "FORWARD", this.forwardChain],
+      ["nat", "POSTROUTING", this.natChain],
+    ] as const;
+    for (const [table, parent, chain] of jumps) {
       // Every copy of the jump (a crashed agent's and ours).
-      while ((await this.#iptables(table, ["-D", parent, "-j", chain])).code === 0) {
-        // removed one
+      for (let i = 0; i < 16; i++) {
+        if ((await this.#iptables(table, ["-D", parent, "-j", chain])).code !== 0) break;
       }
+    }
+    for (const [table, chain] of [["filter", this.forwardChain], ["nat", this.natChain]]) {
       await this.#iptables(table, ["-F", chain]);
       await this.#iptables(table, ["-X", chain]);
     }
+    if (this.#network) this.#log.info("pod network rules removed", { node: this.#node });
     this.#network = undefined;
-    this.#log.info("pod network rules removed", { node: this.#node });
   }
 }

@@ -13,6 +13,7 @@ import {
 } from "../agent/run.ts";
 import type { Pod } from "../agent/pod_types.ts";
 import { podNetworkName } from "../agent/pod_network.ts";
+import { HostGateway } from "../agent/host_gw.ts";
 import type { ApiClient } from "../shared/client/client.ts";
 import { NODES, PODS } from "../shared/client/refs.ts";
 import { isNotFound } from "../shared/errors.ts";
@@ -63,11 +64,15 @@ export async function testAgentConfig(
   });
 }
 
-/** Removes every container labelled with `nodeName`, then its pod network (tests' `finally`). */
+/**
+ * Removes every container labelled with `nodeName`, then its pod network and firewall chains
+ * (an agent killed with SIGKILL leaves them) — tests' `finally`.
+ */
 export async function removeNodeContainers(nodeName: string): Promise<void> {
   const rt = new DockerRuntime({ nodeName });
   for (const c of await rt.listContainers()) await rt.removeContainer(c.Id);
   await rt.removeNetwork(podNetworkName(nodeName));
+  await new HostGateway({ nodeName }).teardown();
 }
 
 /** Runs an agent in this process. */

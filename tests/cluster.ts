@@ -8,6 +8,7 @@
 import { runNode } from "../cmd/node.ts";
 import { AgentConfig } from "../agent/run.ts";
 import { podNetworkName } from "../agent/pod_network.ts";
+import { HostGateway } from "../agent/host_gw.ts";
 import { Logger } from "../shared/log.ts";
 import { ensureTestImages } from "./images.ts";
 import type { TestImages } from "./images.ts";
@@ -131,7 +132,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
 
 /**
  * Removes every container labelled with one of the node names (the agent's own label), then the
- * nodes' pod networks.
+ * nodes' pod networks and firewall chains.
  */
 export async function removeNodeContainers(nodeNames: string[]): Promise<void> {
   for (const name of nodeNames) {
@@ -154,5 +155,6 @@ export async function removeNodeContainers(nodeNames: string[]): Promise<void> {
       stdout: "null",
       stderr: "null",
     }).output();
+    await new HostGateway({ nodeName: name }).teardown();
   }
 }

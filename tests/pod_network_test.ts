@@ -8,6 +8,7 @@
  * pod IP. Subnets are random per run (cluster CIDR and service CIDR).
  */
 import assert from "node:assert/strict";
+import { HostGateway, hostRunner } from "../agent/host_gw.ts";
 import { startTestCluster } from "./cluster.ts";
 import { INDEX_HTML } from "./images.ts";
 import { haveKubectl } from "./kubectl.ts";
@@ -112,6 +113,21 @@ Deno.test({
           return r === INDEX_HTML ? r : undefined;
         }, { timeoutMs: 20_000, intervalMs: 250 });
         assert.equal(body, INDEX_HTML);
+      }
+
+      // A clean shutdown takes each node's chains (and their jumps) away.
+      const chains = cluster.nodes.map((n) => new HostGateway({ nodeName: n.name }));
+      const ruleset = async () => (await hostRunner("iptables-save", [])).stdout;
+      const before = await ruleset();
+      for (const c of chains) {
+        assert.ok(before.includes(`-j ${c.forwardChain}`), `${c.forwardChain} in place`);
+        assert.ok(before.includes(`-j ${c.natChain}`), `${c.natChain} in place`);
+      }
+      await Promise.all(cluster.nodes.map((n) => n.stop()));
+      const after = await ruleset();
+      for (const c of chains) {
+        assert.ok(!after.includes(c.forwardChain), `${c.forwardChain} removed`);
+        assert.ok(!after.includes(c.natChain), `${c.natChain} removed`);
       }
     } finally {
       await cluster.stop();
