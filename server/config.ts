@@ -2,6 +2,7 @@
  * The configuration of `skiff server`, parsed once from flags with zod and passed down.
  */
 import { z } from "zod";
+import { ipv4NetWithin, parseIpv4Net } from "../shared/ipv4_cidr.ts";
 
 /** `host:port`, IPv4 or a name. */
 const ListenAddress = z.string().regex(/^[^\s:]+:\d{1,5}$/, "must be ADDR:PORT");
@@ -43,6 +44,17 @@ export const ServerConfig = z.object({
   /** Revisions of history kept for watchers before compaction. */
   historyRevisions: z.number().int().positive().default(10_000),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+}).superRefine((c, ctx) => {
+  // Pod and Service addresses must be told apart by every node's routes and proxy.
+  const pods = parseIpv4Net(c.clusterCidr);
+  const services = parseIpv4Net(c.serviceCidr);
+  if (pods && services && (ipv4NetWithin(pods, services) || ipv4NetWithin(services, pods))) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["clusterCidr"],
+      message: `must not overlap the service CIDR ${c.serviceCidr}`,
+    });
+  }
 });
 
 /** Parsed server configuration. */
