@@ -207,8 +207,8 @@ Deno.test({
         "label=io.skiff.kind=container",
       ]);
       ok(id, `the app container of ${victim}`);
-      // The sandbox keeps the published port open (Docker's proxy accepts, then hangs up), so
-      // only the proxy's passive health keeps clients away until the Endpoints catch up.
+      // The pod IP stays in the Endpoints until the agent reports the container dead, so only
+      // the proxy's passive health keeps clients away until the Endpoints catch up.
       await docker(["kill", id]);
       const answers: string[] = [];
       for (let i = 0; i < 60; i++) answers.push(await get(clusterIP, 80));
