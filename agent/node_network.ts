@@ -50,6 +50,8 @@ export class NodeNetwork {
   readonly #ready: Promise<PodNetworkInfo>;
   #waitLogged = false;
   #staleChecked = false;
+  /** The podCIDR the firewall rules were last written for. */
+  #rulesFor?: string;
 
   constructor(options: NodeNetworkOptions) {
     this.#o = options;
@@ -68,7 +70,7 @@ export class NodeNetwork {
     return this.#current;
   }
 
-  /** Resolves once the node has its podCIDR, bridge and rules; undefined if `signal` aborts first. */
+  /** Resolves once the node has its podCIDR and bridge; undefined if `signal` aborts first. */
   ready(signal: AbortSignal): Promise<PodNetworkInfo | undefined> {
     if (signal.aborted) return Promise.resolve(undefined);
     return new Promise((resolve) => {
@@ -101,10 +103,16 @@ export class NodeNetwork {
         );
       }
       const info = await this.#bridge.ensure(podCIDR);
-      await this.gateway.setup({ podCIDR, clusterCidr: this.#o.clusterCidr });
       const first = !this.#current;
       this.#current = info;
+      this.#rulesFor = undefined;
+      // Pods may start as soon as they can get an address: the rules only matter for traffic
+      // leaving the node, which (like routes to a new node) may lag by a moment.
       if (first) this.#resolveReady(info);
+    }
+    if (this.#rulesFor !== podCIDR) {
+      await this.gateway.setup({ podCIDR, clusterCidr: this.#o.clusterCidr });
+      this.#rulesFor = podCIDR;
     }
     const isLocal = await this.gateway.localAddresses();
     const routes = desiredRoutes(
