@@ -34,6 +34,11 @@ const SERVER_FLAGS: Record<string, FlagSpec> = {
     value: "CIDR",
     help: "range of Service cluster IPs (default 10.43.0.0/16)",
   },
+  "cluster-cidr": {
+    type: "string",
+    value: "CIDR",
+    help: "range node podCIDRs (a /24 each) come from (default 10.42.0.0/16)",
+  },
   "node-monitor-grace-period": {
     type: "number",
     value: "SECONDS",
@@ -84,6 +89,11 @@ const AGENT_FLAGS: Record<string, FlagSpec> = {
     value: "PATH",
     help: "Docker engine socket (default /var/run/docker.sock)",
   },
+  "cluster-cidr": {
+    type: "string",
+    value: "CIDR",
+    help: "the cluster's pod range (default: what the server said at the join)",
+  },
   "pause-image": {
     type: "string",
     value: "IMAGE",
@@ -108,6 +118,7 @@ const UP_FLAGS: Record<string, FlagSpec> = {
   "node-name": AGENT_FLAGS["node-name"],
   "node-address": AGENT_FLAGS["node-address"],
   "service-cidr": SERVER_FLAGS["service-cidr"],
+  "cluster-cidr": SERVER_FLAGS["cluster-cidr"],
   "docker-socket": AGENT_FLAGS["docker-socket"],
   "pause-image": AGENT_FLAGS["pause-image"],
   "api-port": AGENT_FLAGS["api-port"],
@@ -261,6 +272,7 @@ function agentConfigFrom(flags: ParsedFlags): NodeConfig {
     nodeAddress: flags["node-address"],
     dataDir: flags["data-dir"] ?? `${Deno.env.get("HOME") ?? "."}/.skiff-agent`,
     dockerSocket: flags["docker-socket"],
+    clusterCidr: flags["cluster-cidr"],
     pauseImage: flags["pause-image"],
     apiPort: flags["api-port"],
   }, flags);
@@ -348,6 +360,7 @@ function serverConfigFrom(flags: ParsedFlags): ServerConfig {
     listen: flags.listen,
     nodeAddress: flags["node-address"],
     serviceCidr: flags["service-cidr"],
+    clusterCidr: flags["cluster-cidr"],
     datastoreEndpoint: flags["datastore-endpoint"],
     controllers: !flags["no-controllers"],
     nodeMonitorGracePeriodMs: flags["node-monitor-grace-period"] !== undefined

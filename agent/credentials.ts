@@ -32,6 +32,8 @@ export interface NodeCredentials {
   agentClientTokenSha256: string;
   /** The cluster's Service CIDR (for the node's proxy), when the server told it. */
   serviceCidr?: string;
+  /** The cluster CIDR (where node podCIDRs come from), when the server told it. */
+  clusterCidr?: string;
 }
 
 /** Thrown when the node cannot get credentials for a reason the user must fix. */
@@ -162,6 +164,7 @@ export async function joinCluster(options: {
     token?: string;
     agentClientTokenSha256?: string;
     serviceCidr?: string;
+    clusterCidr?: string;
   };
   if (!answer?.token || !answer.agentClientTokenSha256) {
     throw new CredentialsError("cannot join the cluster: the server's answer has no credentials");
@@ -174,6 +177,7 @@ export async function joinCluster(options: {
     agentClientTokenSha256: answer.agentClientTokenSha256,
   };
   if (answer.serviceCidr) creds.serviceCidr = answer.serviceCidr;
+  if (answer.clusterCidr) creds.clusterCidr = answer.clusterCidr;
   await saveCredentials(options.dataDir, creds);
   return creds;
 }

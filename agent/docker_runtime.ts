@@ -266,6 +266,36 @@ export class DockerRuntime {
     }
   }
 
+  /** A network's facts, or `undefined` when there is none of that name or ID. */
+  async inspectNetwork(name: string): Promise<DockerTypes.NetworkInspectInfo | undefined> {
+    try {
+      return await this.#api.json("GET", `/networks/${enc(name)}`, `inspect network ${name}`);
+    } catch (e) {
+      if (isDockerNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  /** Creates a network (labelled with this node's name) and returns its ID. */
+  async createNetwork(options: DockerTypes.NetworkCreateOptions): Promise<string> {
+    const r = await this.#api.json<{ Id: string }>(
+      "POST",
+      "/networks/create",
+      `create network ${options.Name}`,
+      { body: { ...options, Labels: { ...options.Labels, [LABEL_NODE]: this.nodeName } } },
+    );
+    return r.Id;
+  }
+
+  /** Removes a network; missing is success. */
+  async removeNetwork(name: string): Promise<void> {
+    try {
+      await this.#api.call("DELETE", `/networks/${enc(name)}`, `remove network ${name}`);
+    } catch (e) {
+      if (!isDockerNotFound(e)) throw e;
+    }
+  }
+
   /** Image facts, or `undefined` when the engine doesn't have it. */
   async inspectImage(ref: string): Promise<DockerTypes.ImageInspectInfo | undefined> {
     try {

@@ -116,3 +116,25 @@ export interface ContainerStats {
   cpu_stats?: { cpu_usage?: { total_usage?: number } };
   memory_stats?: { usage?: number; stats?: Record<string, number> };
 }
+
+/** `POST /networks/create` body (bridge networks only). */
+export interface NetworkCreateOptions {
+  Name: string;
+  Driver?: string;
+  CheckDuplicate?: boolean;
+  IPAM?: { Driver?: string; Config: { Subnet: string; Gateway?: string }[] };
+  Options?: Record<string, string>;
+  Labels?: Record<string, string>;
+}
+
+/** `GET /networks/{id}` answer, as far as the agent reads it. */
+export interface NetworkInspectInfo {
+  Id: string;
+  Name: string;
+  Driver: string;
+  IPAM: { Config: { Subnet?: string; Gateway?: string }[] | null };
+  Options?: Record<string, string>;
+  Labels?: Record<string, string>;
+  /** Attached containers by ID. */
+  Containers?: Record<string, { Name: string; IPv4Address?: string }>;
+}

@@ -1,8 +1,10 @@
 /**
- * The pod sandbox: one infra ("pause") container per pod that owns the pod's network namespace
- * and publishes every container port of the pod on the node address — the declared hostPort, or
- * an ephemeral host port Docker picks. App containers join it (`NetworkMode: container:<id>`), so
- * they share localhost. The published ports become the pod's `status.portMappings`.
+ * The pod sandbox: one infra ("pause") container per pod that owns the pod's network namespace,
+ * attached to the node's pod network (pod_network.ts), so the pod has its own address from the
+ * node's podCIDR. App containers join it (`NetworkMode: container:<id>`), so they share
+ * localhost. As in Kubernetes, a container port is published on the node only when it declares a
+ * `hostPort` (on its `hostIP`, default the node address); those become `status.portMappings`.
+ * `hostNetwork: true` pods use the node's network namespace and address instead.
  */
 
 import type { Docker } from "./docker_runtime.ts";
@@ -19,8 +21,10 @@ import type { Pod, PortMapping } from "./pod_types.ts";
 /** Options for {@linkcode sandboxCreateOptions}. */
 export interface SandboxOptions {
   pauseImage: string;
-  /** The address ports are published on (the node's InternalIP). */
+  /** The address hostPorts are published on when no hostIP is given (the node's InternalIP). */
   nodeAddress: string;
+  /** The Docker network of the node's pods (pod_network.ts). */
+  network: string;
   /** How many sandboxes this pod had before (part of the Docker name). */
   attempt: number;
 }
@@ -39,11 +43,12 @@ export function sandboxCreateOptions(
   if (!pod.spec.hostNetwork) {
     for (const c of pod.spec.containers) {
       for (const p of c.ports ?? []) {
+        if (!p.hostPort) continue;
         const key = `${p.containerPort}/${dockerProtocol(p.protocol)}`;
         exposed[key] = {};
         (bindings[key] ??= []).push({
           HostIp: p.hostIP || options.nodeAddress,
-          HostPort: p.hostPort ? String(p.hostPort) : "",
+          HostPort: String(p.hostPort),
         });
       }
     }
@@ -62,7 +67,7 @@ export function sandboxCreateOptions(
       [LABEL_RESTART_COUNT]: String(options.attempt),
     },
     HostConfig: {
-      NetworkMode: pod.spec.hostNetwork ? "host" : "bridge",
+      NetworkMode: pod.spec.hostNetwork ? "host" : options.network,
       PortBindings: bindings,
       IpcMode: "shareable",
       RestartPolicy: { Name: "no" },
@@ -72,7 +77,7 @@ export function sandboxCreateOptions(
   };
 }
 
-/** The pod's IP inside its node: the infra container's bridge address (node address on host network). */
+/** The pod's IP: the infra container's address on the pod network (node address on host network). */
 export function sandboxIP(
   info: Docker.ContainerInspectInfo,
   nodeAddress: string,
@@ -85,8 +90,8 @@ export function sandboxIP(
 }
 
 /**
- * Where each declared container port is published on the node, read back from the running infra
- * container (ephemeral ports are only known once Docker has bound them).
+ * The container ports published on the node (those with a hostPort; every declared port of a
+ * hostNetwork pod), read back from the running infra container.
  */
 export function portMappings(
   pod: Pod,
@@ -104,6 +109,7 @@ export function portMappings(
       let hostIP = nodeAddress;
       let hostPort = p.containerPort;
       if (!pod.spec.hostNetwork) {
+        if (!p.hostPort) continue;
         const bound = published[`${p.containerPort}/${dockerProtocol(p.protocol)}`]?.[0];
         if (!bound) continue;
         hostIP = bound.HostIp || nodeAddress;

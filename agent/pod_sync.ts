@@ -62,6 +62,8 @@ export interface PodSyncerOptions {
   reader: ObjectReader;
   nodeName: string;
   nodeAddress: string;
+  /** Docker network of the node's pods (pod_network.ts). */
+  podNetwork: string;
   dataDir: string;
   pauseImage: string;
   backoff: RestartBackoffOptions;
@@ -309,7 +311,12 @@ export class PodSyncer {
       byName.set(o.name, list);
     }
     const done = this.#isDone(pod, byName);
-    let sandbox = sandboxes.find((s) => s.inst.running);
+    // A sandbox on another network (made before this node had a pod network, or on an older
+    // podCIDR's) is replaced, as the kubelet replaces a sandbox whose network changed.
+    const wantMode = pod.spec.hostNetwork ? "host" : this.#o.podNetwork;
+    let sandbox = sandboxes.find((s) =>
+      s.inst.running && s.info.HostConfig.NetworkMode === wantMode
+    );
     let podMessage: string | undefined;
     let volumes: Map<string, HostVolume> | undefined;
     const getVolumes = async () =>
@@ -465,6 +472,7 @@ export class PodSyncer {
     const options = sandboxCreateOptions(pod, {
       pauseImage: this.#o.pauseImage,
       nodeAddress: this.#o.nodeAddress,
+      network: this.#o.podNetwork,
       attempt,
     });
     const id = await this.#createNamed(options);

@@ -7,7 +7,8 @@
 
 import { z } from "zod";
 import { ApiClient } from "../shared/client/client.ts";
-import { CONFIGMAPS, PODS, SECRETS } from "../shared/client/refs.ts";
+import { CONFIGMAPS, NODES, PODS, SECRETS } from "../shared/client/refs.ts";
+import type { Node } from "../shared/api/core_v1.ts";
 import { isNotFound } from "../shared/errors.ts";
 import { EventRecorder } from "../shared/events.ts";
 import { Informer } from "../shared/informer.ts";
@@ -18,6 +19,8 @@ import { DockerRuntime } from "./docker_runtime.ts";
 import { NodeHeartbeat } from "./heartbeat.ts";
 import { serveAgentApi } from "./http_api.ts";
 import { ImageManager } from "./image_manager.ts";
+import { NodeNetwork } from "./node_network.ts";
+import { podNetworkName } from "./pod_network.ts";
 import { PodSyncer } from "./pod_sync.ts";
 import type { KeyValueSource, Pod } from "./pod_types.ts";
 import { PodWorkers } from "./pod_workers.ts";
@@ -33,11 +36,17 @@ export const AgentConfig = z.object({
   /** PEM of the API server's CA, for https servers. */
   caData: z.string().optional(),
   nodeName: z.string().min(1).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a DNS subdomain"),
-  /** The node's InternalIP: container ports are published here, the agent API listens here. */
+  /** The node's InternalIP: hostPorts are published here, the agent API listens here. */
   nodeAddress: z.string().default("127.0.0.1"),
   /** Pod volumes live under `<dataDir>/pods`, image tarballs are read from `<dataDir>/images`. */
   dataDir: z.string().min(1),
   dockerSocket: z.string().default("/var/run/docker.sock"),
+  /**
+   * The cluster CIDR the server allocates podCIDRs from (traffic to it is not masqueraded); by
+   * default what the server said when the node joined, else 10.42.0.0/16.
+   */
+  clusterCidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "must be an IPv4 CIDR")
+    .optional(),
   /** Image of the per-pod infra container. */
   pauseImage: z.string().default("skiff.local/pause:1"),
   /** Port of the agent API (logs, exec); 0 picks a free one. */
@@ -74,7 +83,12 @@ export interface RunAgentOptions {
   onApiListening?: (port: number) => void;
   /** Prometheus text of counters kept beside the agent (the node's proxy), for GET /metrics. */
   metricsText?: () => string;
+  /** Receives the node's pod network once it is in place (the proxy's node-local listeners). */
+  onPodNetwork?: (network: NodeNetwork) => void;
 }
+
+/** The cluster CIDR when neither the join nor a flag gave one (k3s's default). */
+export const DEFAULT_CLUSTER_CIDR = "10.42.0.0/16";
 
 function objectReader(client: ApiClient): ObjectReader {
   const get = async (r: ResourceRef, namespace: string, name: string) => {
@@ -152,6 +166,7 @@ export async function runAgent(
     reader: objectReader(client),
     nodeName: config.nodeName,
     nodeAddress: config.nodeAddress,
+    podNetwork: podNetworkName(config.nodeName),
     dataDir,
     pauseImage: config.pauseImage,
     backoff: {
@@ -194,6 +209,15 @@ export async function runAgent(
     statusCheckMs: config.statusCheckMs,
     logger: log.child("node"),
   });
+  const nodes = new Informer<Node>(client, NODES, { logger: log });
+  const network = new NodeNetwork({
+    rt,
+    nodes,
+    nodeName: config.nodeName,
+    clusterCidr: config.clusterCidr ?? DEFAULT_CLUSTER_CIDR,
+    logger: log.child("network"),
+  });
+  options.onPodNetwork?.(network);
   log.info("agent starting", {
     server: config.server,
     address: config.nodeAddress,
@@ -202,7 +226,10 @@ export async function runAgent(
   try {
     await Promise.all([
       informer.run(signal),
-      workers.run(signal),
+      nodes.run(signal),
+      network.run(signal),
+      // Pods get addresses from the node's podCIDR: none starts before the network is there.
+      network.ready(signal).then((ready) => ready && workers.run(signal)),
       heartbeat.run(signal),
       images.watchImageDir(`${dataDir}/images`, signal, () => {
         // New images: retry pods waiting for them now, not after their back-off.

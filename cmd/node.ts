@@ -62,6 +62,8 @@ export async function runNode(
   const { serviceCidr, clusterWideListeners, ...agentInput } = input;
   const config = AgentConfig.parse({
     ...agentInput,
+    // A flag wins over what the server said at the join.
+    clusterCidr: input.clusterCidr ?? creds.clusterCidr,
     server: creds.server,
     token: creds.token,
     caData: creds.caPem,

@@ -14,7 +14,7 @@ import { EventRecorder } from "../shared/events.ts";
 import { Informer } from "../shared/informer.ts";
 import { type Logger, silentLogger } from "../shared/log.ts";
 import { WorkQueue } from "../shared/work_queue.ts";
-import { DummyInterface } from "./dummy_interface.ts";
+import { LoopbackAddresses } from "./loopback_addresses.ts";
 import { isLoopbackCidr, localAddressChecker } from "./ip_address.ts";
 import { ListenerSet } from "./listener_set.ts";
 import { ProxyMetrics } from "./metrics.ts";
@@ -105,10 +105,10 @@ export async function runProxy(
     logger: log,
   });
 
-  let dummy: DummyInterface | undefined;
+  let local: LoopbackAddresses | undefined;
   if (!isLoopbackCidr(config.serviceCidr)) {
-    if (DummyInterface.privileged()) {
-      dummy = new DummyInterface({ logger: log });
+    if (LoopbackAddresses.privileged()) {
+      local = new LoopbackAddresses({ logger: log });
     } else {
       log.warn("not root: ClusterIPs outside 127.0.0.0/8 cannot be made local", {
         serviceCidr: config.serviceCidr,
@@ -122,8 +122,8 @@ export async function runProxy(
     udpMaxSessions: config.udpMaxSessions,
     metrics: options.metrics,
     logger: log,
-    ensureAddress: dummy ? (ip) => dummy.add(ip) : undefined,
-    releaseAddress: dummy ? (ip) => dummy.remove(ip) : undefined,
+    ensureAddress: local ? (ip) => local.add(ip) : undefined,
+    releaseAddress: local ? (ip) => local.remove(ip) : undefined,
     onBindError: (l, err) =>
       events.record(
         serviceRef(l),

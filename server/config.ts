@@ -2,6 +2,7 @@
  * The configuration of `skiff server`, parsed once from flags with zod and passed down.
  */
 import { z } from "zod";
+import { ipv4NetWithin, parseIpv4Net } from "../shared/ipv4_cidr.ts";
 
 /** `host:port`, IPv4 or a name. */
 const ListenAddress = z.string().regex(/^[^\s:]+:\d{1,5}$/, "must be ADDR:PORT");
@@ -19,6 +20,11 @@ export const ServerConfig = z.object({
   /** The address this server's node advertises (kubeconfig server URL, certificates). */
   nodeAddress: z.string().optional(),
   serviceCidr: Cidr.default("10.43.0.0/16"),
+  /** Range node podCIDRs (one /24 each) are allocated from, as k3s's `--cluster-cidr`. */
+  clusterCidr: Cidr.refine(
+    (c) => Number(c.split("/")[1]) <= 24,
+    "must be a /24 or larger (every node gets a /24 of it)",
+  ).default("10.42.0.0/16"),
   /** Extra names and addresses for the serving certificate. */
   tlsSans: z.array(z.string().min(1)).default([]),
   nodePortRange: z.tuple([z.number().int(), z.number().int()]).default([30000, 32767]),
@@ -38,6 +44,17 @@ export const ServerConfig = z.object({
   /** Revisions of history kept for watchers before compaction. */
   historyRevisions: z.number().int().positive().default(10_000),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+}).superRefine((c, ctx) => {
+  // Pod and Service addresses must be told apart by every node's routes and proxy.
+  const pods = parseIpv4Net(c.clusterCidr);
+  const services = parseIpv4Net(c.serviceCidr);
+  if (pods && services && (ipv4NetWithin(pods, services) || ipv4NetWithin(services, pods))) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["clusterCidr"],
+      message: `must not overlap the service CIDR ${c.serviceCidr}`,
+    });
+  }
 });
 
 /** Parsed server configuration. */

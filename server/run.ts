@@ -200,6 +200,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     secrets: registries.find((r) => r.info.plural === "secrets")!,
     agentClientTokenSha256: await sha256Hex(agentClientToken),
     serviceCidr: config.serviceCidr,
+    clusterCidr: config.clusterCidr,
   });
 
   await bootstrapNamespaces(registries.find((r) => r.info.plural === "namespaces")!);
@@ -261,6 +262,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
         options: {
           nodeMonitorGracePeriodMs: config.nodeMonitorGracePeriodMs,
           serviceCidr: config.serviceCidr,
+          clusterCidr: config.clusterCidr,
         },
       }, stop.signal),
     );

@@ -16,7 +16,7 @@ import {
 } from "./agent_test_utils.ts";
 import { waitFor } from "./test_utils.ts";
 
-Deno.test("agent runs an httpd pod reachable on its published port, then deletes it gracefully", async () => {
+Deno.test("agent runs an httpd pod reachable on its own pod IP (no port published), then deletes it gracefully", async () => {
   const { images, client, config, stop } = await startAgentTest({}, {});
   try {
     const node = await waitFor(
@@ -49,17 +49,20 @@ Deno.test("agent runs an httpd pod reachable on its published port, then deletes
     );
     assert.equal(pod.status?.phase, "Running");
     assert.equal(pod.status?.hostIP, "127.0.0.11");
-    assert.match(pod.status?.podIP ?? "", /^\d+\.\d+\.\d+\.\d+$/);
+    const self = await client.get(NODES, config.nodeName);
+    const podIP = pod.status?.podIP ?? "";
+    const prefix = (self.spec?.podCIDR as string).split(".").slice(0, 3).join(".");
+    assert.equal(podIP.split(".").slice(0, 3).join("."), prefix, "an address of the podCIDR");
+    assert.deepEqual(pod.status?.podIPs, [{ ip: podIP }]);
     const statuses = pod.status?.containerStatuses ?? [];
     assert.deepEqual(statuses.map((s) => [s.name, s.ready, s.restartCount]), [
       ["httpd", true, 0],
       ["side", true, 0],
     ]);
     assert.match(statuses[0].containerID ?? "", /^docker:\/\/[0-9a-f]{64}$/);
-    const [mapping] = pod.status?.portMappings ?? [];
-    assert.equal(mapping.hostIP, "127.0.0.11");
-    assert.equal(mapping.containerPort, 80);
-    const body = await fetch(`http://127.0.0.11:${mapping.hostPort}/`).then((r) => r.text());
+    // A declared containerPort without hostPort is not published on the node.
+    assert.deepEqual(pod.status?.portMappings ?? [], []);
+    const body = await fetch(`http://${podIP}:80/`).then((r) => r.text());
     assert.equal(body, INDEX_HTML);
 
     // The sidecar reaches httpd over the pod's shared localhost.

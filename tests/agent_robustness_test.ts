@@ -4,6 +4,7 @@
  * two agents share one Docker engine without touching each other's containers.
  */
 
+import { freePort } from "./server_process.ts";
 import assert from "node:assert/strict";
 import { DockerRuntime } from "../agent/docker_runtime.ts";
 import { NODES, PODS } from "../shared/client/refs.ts";
@@ -111,7 +112,8 @@ Deno.test("two agents on one machine each run their own pods on their own addres
             name: "web",
             image: images.busybox,
             command: ["httpd", "-f", "-p", "8080", "-h", "/www"],
-            ports: [{ containerPort: 8080 }],
+            // Published on each agent's own node address only because it asks for a hostPort.
+            ports: [{ containerPort: 8080, hostPort: freePort(agent.config.nodeAddress) }],
           }],
         }),
       );

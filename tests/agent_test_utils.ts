@@ -12,6 +12,8 @@ import {
   runAgent,
 } from "../agent/run.ts";
 import type { Pod } from "../agent/pod_types.ts";
+import { podNetworkName } from "../agent/pod_network.ts";
+import { HostGateway } from "../agent/host_gw.ts";
 import type { ApiClient } from "../shared/client/client.ts";
 import { NODES, PODS } from "../shared/client/refs.ts";
 import { isNotFound } from "../shared/errors.ts";
@@ -43,7 +45,7 @@ export function testNodeName(prefix = "agent"): string {
 
 /** The full config of a test agent for `server`. */
 export async function testAgentConfig(
-  server: { url: string; token: string; caPem?: string },
+  server: { url: string; token: string; caPem?: string; clusterCidr?: string },
   overrides: Partial<AgentConfigInput> = {},
 ): Promise<AgentConfig> {
   const images = await ensureTestImages();
@@ -54,6 +56,7 @@ export async function testAgentConfig(
     caData: server.caPem,
     nodeName: testNodeName(),
     nodeAddress: "127.0.0.11",
+    clusterCidr: server.clusterCidr,
     pauseImage: images.pause,
     ...FAST,
     ...overrides,
@@ -61,10 +64,15 @@ export async function testAgentConfig(
   });
 }
 
-/** Removes every container labelled with `nodeName` (tests call it in `finally`). */
+/**
+ * Removes every container labelled with `nodeName`, then its pod network and firewall chains
+ * (an agent killed with SIGKILL leaves them) — tests' `finally`.
+ */
 export async function removeNodeContainers(nodeName: string): Promise<void> {
   const rt = new DockerRuntime({ nodeName });
   for (const c of await rt.listContainers()) await rt.removeContainer(c.Id);
+  await rt.removeNetwork(podNetworkName(nodeName));
+  await new HostGateway({ nodeName }).teardown();
 }
 
 /** Runs an agent in this process. */

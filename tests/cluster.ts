@@ -7,6 +7,8 @@
  */
 import { runNode } from "../cmd/node.ts";
 import { AgentConfig } from "../agent/run.ts";
+import { podNetworkName } from "../agent/pod_network.ts";
+import { HostGateway } from "../agent/host_gw.ts";
 import { Logger } from "../shared/log.ts";
 import { ensureTestImages } from "./images.ts";
 import type { TestImages } from "./images.ts";
@@ -128,7 +130,10 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   };
 }
 
-/** Removes every container labelled with one of the node names (the agent's own label). */
+/**
+ * Removes every container labelled with one of the node names (the agent's own label), then the
+ * nodes' pod networks and firewall chains.
+ */
 export async function removeNodeContainers(nodeNames: string[]): Promise<void> {
   for (const name of nodeNames) {
     const ids = await new Deno.Command("docker", {
@@ -145,5 +150,11 @@ export async function removeNodeContainers(nodeNames: string[]): Promise<void> {
       })
         .output();
     }
+    await new Deno.Command("docker", {
+      args: ["network", "rm", podNetworkName(name)],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    await new HostGateway({ nodeName: name }).teardown();
   }
 }

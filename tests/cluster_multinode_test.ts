@@ -2,7 +2,7 @@
  * A cluster on one machine as it runs on Pis: a `skiff server` process and two `skiff agent`
  * processes (127.0.0.11 and 127.0.0.12, own data dirs and agent API ports) that join with the
  * server's join token over TLS. A Deployment spreads over both nodes and is reached through its
- * Service: each endpoint (node address + published host port), the NodePort on both node
+ * Service: each endpoint (pod IP + target port), the NodePort on both node
  * addresses and the ClusterIP (the agents' embedded proxies; the Service CIDR is loopback here,
  * learnt by the agents when they joined). An agent restarted without --server/--token comes back
  * on its stored node credentials.
@@ -43,7 +43,7 @@ async function stopAgent(agent: AgentProcess): Promise<void> {
 interface PodLike {
   metadata: { name: string };
   spec: { nodeName?: string };
-  status?: { phase?: string; hostIP?: string };
+  status?: { phase?: string; hostIP?: string; podIP?: string };
 }
 
 Deno.test({
@@ -160,7 +160,7 @@ Deno.test({
         assertEquals(p.status?.hostIP, node.address);
       }
 
-      // The Service's endpoints are the nodes' addresses and published ports; each answers.
+      // The Service's endpoints are the pods' own IPs and the target port; each answers.
       const backends = await waitFor("4 ready endpoints", async () => {
         const r = await api(server, "GET", "/api/v1/namespaces/default/endpoints/spread");
         const subsets = (r.body.subsets ?? []) as {
@@ -174,8 +174,9 @@ Deno.test({
       }, { timeoutMs: 30_000, intervalMs: 250 });
       assertEquals(
         new Set(backends.map((b) => b.split(":")[0])),
-        new Set(nodes.map((n) => n.address)),
+        new Set(running.map((p) => p.status?.podIP)),
       );
+      assert(backends.every((b) => b.endsWith(":8080")), backends.join());
       for (const b of backends) {
         const body = await waitFor(`${b} answers`, async () => {
           const res = await fetch(`http://${b}/`, { signal: AbortSignal.timeout(5000) });

@@ -1,7 +1,8 @@
 /**
- * The endpoints controller against the real server with hollow nodes: backends are node address
- * + published host port (named targetPorts resolved), grouped into subsets by port, ready and
- * not-ready addresses follow readiness, EndpointSlices mirror them, and selector-less Services
+ * The endpoints controller against the real server with hollow nodes: backends are pod IP +
+ * targetPort resolved against the pod (named targetPorts through the pod's container ports,
+ * numbers as given even when undeclared), grouped into subsets by port, ready and not-ready
+ * addresses follow readiness, EndpointSlices mirror them, and selector-less Services
  * keep hand-written Endpoints.
  */
 import assert from "node:assert/strict";
@@ -43,7 +44,7 @@ function backends(s: Subset[], ready: boolean): Map<string, string> {
   return out;
 }
 
-Deno.test("Endpoints list node address + host port per pod and follow readiness", async () => {
+Deno.test("Endpoints list pod IP + resolved targetPort per pod and follow readiness", async () => {
   const server = await startTestServer();
   const { client } = server;
   const nodes = await startHollowNodes(client, { count: 2 });
@@ -52,7 +53,14 @@ Deno.test("Endpoints list node address + host port per pod and follow readiness"
       apiVersion: "v1",
       kind: "Service",
       metadata: { name: "web", namespace: "default" },
-      spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: "http" }] },
+      spec: {
+        selector: { app: "web" },
+        ports: [
+          { name: "http", port: 80, targetPort: "http" },
+          // A number the pods do not declare: used as given, as Kubernetes does.
+          { name: "admin", port: 81, targetPort: 9090 },
+        ],
+      },
     });
     await client.create(DEPLOYMENTS, {
       apiVersion: "apps/v1",
@@ -79,18 +87,18 @@ Deno.test("Endpoints list node address + host port per pod and follow readiness"
     });
     const pods =
       (await client.list(PODS, { namespace: "default", labelSelector: "app=web" })).items;
+    assert.equal(new Set(pods.map((p) => p.status.podIP)).size, 3, "one IP per pod");
     for (const p of pods) {
-      const m = p.status.portMappings.find((x: { containerPort: number }) =>
-        x.containerPort === 8080
-      );
-      assert.equal(ready.get(p.metadata.name!), `${p.status.hostIP}:${m.hostPort}`);
+      assert.notEqual(p.status.podIP, p.status.hostIP);
+      assert.equal(ready.get(p.metadata.name!), `${p.status.podIP}:9090`);
     }
-    // Three pods on two nodes: at least two distinct host ports, so at least two subsets.
+    // Every pod serves the same ports: one subset.
     const s = await subsets(client, "web");
-    assert.ok(s.length >= 2, JSON.stringify(s));
-    for (const subset of s) {
-      assert.deepEqual(subset.ports.map((p) => [p.name, p.protocol]), [["http", "TCP"]]);
-    }
+    assert.equal(s.length, 1, JSON.stringify(s));
+    assert.deepEqual(s[0].ports.map((p) => [p.name, p.port, p.protocol]), [
+      ["admin", 9090, "TCP"],
+      ["http", 8080, "TCP"],
+    ]);
 
     // A pod turning unready moves to notReadyAddresses; back again when ready.
     const victim = pods[0].metadata.name!;
@@ -119,7 +127,7 @@ Deno.test("Endpoints list node address + host port per pod and follow readiness"
     });
     for (const sl of slices) {
       assert.equal(sl.addressType, "IPv4");
-      assert.equal(sl.ports[0].name, "http");
+      assert.deepEqual(sl.ports.map((p: { name: string }) => p.name), ["admin", "http"]);
       for (
         const e of sl.endpoints as {
           addresses: string[];

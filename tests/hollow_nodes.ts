@@ -1,8 +1,9 @@
 /**
  * Hollow nodes for control-plane tests and the benchmark, like kwok: Node objects with their
  * Leases renewed, and the agent's part in pod status played without containers — bound pods
- * become Running/Ready with `hostIP` and `status.portMappings` (declared hostPort, else an
- * ephemeral port per node), and pods being deleted are finished off with grace 0. A node can be
+ * become Running/Ready with `hostIP`, a pod IP of their own (a made-up address, never dialled)
+ * and `status.portMappings` for declared hostPorts, and pods being deleted are finished off with
+ * grace 0. A node can be
  * "killed" (no more lease renewals, no more pod handling) and brought back.
  */
 import type { KubeObject } from "../shared/api/object.ts";
@@ -75,7 +76,9 @@ export async function startHollowNodes(
     )
   );
   const dead = new Set<string>();
-  const ports = new Map<string, number>();
+  // Pod IPs: one distinct made-up address per pod (10.254.0.0/16 counts up; nothing dials them).
+  const podIPs = new Map<string, string>();
+  let nextPodIP = 1;
   const overrides = new Map<string, boolean>();
   const ac = new AbortController();
   const makeReady = options.ready ?? true;
@@ -178,7 +181,10 @@ export async function startHollowNodes(
 
   const reconcile = async (key: string) => {
     const pod = pods.get(key);
-    if (!pod) return;
+    if (!pod) {
+      podIPs.delete(key);
+      return;
+    }
     const nodeName = pod.spec?.nodeName as string;
     if (!nodeName || dead.has(nodeName)) return;
     const [namespace, name] = key.split("/");
@@ -202,16 +208,19 @@ export async function startHollowNodes(
       status.phase === "Running" && status.hostIP === hostIP &&
       (wasReady?.status === "True") === ready
     ) return;
+    let podIP = podIPs.get(key);
+    if (!podIP) {
+      const n = nextPodIP++;
+      podIP = `10.254.${(n >> 8) & 255}.${n & 255}`;
+      podIPs.set(key, podIP);
+    }
     let mappings = status.portMappings as unknown[] | undefined;
     if (!mappings || status.hostIP !== hostIP) {
       mappings = [];
       for (const c of pod.spec?.containers ?? []) {
         for (const p of c.ports ?? []) {
-          let hostPort = p.hostPort;
-          if (!hostPort) {
-            hostPort = (ports.get(nodeName) ?? 40000) + 1;
-            ports.set(nodeName, hostPort);
-          }
+          const hostPort = p.hostPort;
+          if (!hostPort) continue;
           const m: Record<string, unknown> = {
             containerName: c.name,
             containerPort: p.containerPort,
@@ -236,8 +245,8 @@ export async function startHollowNodes(
         phase: "Running",
         hostIP,
         hostIPs: [{ ip: hostIP }],
-        podIP: hostIP,
-        podIPs: [{ ip: hostIP }],
+        podIP,
+        podIPs: [{ ip: podIP }],
         startTime: status.startTime ?? t,
         conditions: [
           cond("PodScheduled", true),

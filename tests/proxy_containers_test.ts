@@ -118,10 +118,10 @@ Deno.test({
 
       await waitForBackends(cluster, clusterIP, 3);
       const ep = await client.get(ENDPOINTS, "who", { namespace: "default" });
-      const nodeIps = (ep.subsets ?? []).flatMap((s: { addresses?: { ip: string }[] }) =>
-        (s.addresses ?? []).map((a) => a.ip)
+      const nodeNames = (ep.subsets ?? []).flatMap((s: { addresses?: { nodeName: string }[] }) =>
+        (s.addresses ?? []).map((a) => a.nodeName)
       );
-      deepStrictEqual(new Set(nodeIps).size, 2, "pods on both nodes");
+      deepStrictEqual(new Set(nodeNames).size, 2, "pods on both nodes");
 
       const names: string[] = [];
       for (let i = 0; i < 30; i++) names.push(await get(clusterIP, 80));
@@ -207,8 +207,8 @@ Deno.test({
         "label=io.skiff.kind=container",
       ]);
       ok(id, `the app container of ${victim}`);
-      // The sandbox keeps the published port open (Docker's proxy accepts, then hangs up), so
-      // only the proxy's passive health keeps clients away until the Endpoints catch up.
+      // The pod IP stays in the Endpoints until the agent reports the container dead, so only
+      // the proxy's passive health keeps clients away until the Endpoints catch up.
       await docker(["kill", id]);
       const answers: string[] = [];
       for (let i = 0; i < 60; i++) answers.push(await get(clusterIP, 80));

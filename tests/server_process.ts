@@ -2,6 +2,7 @@
  * Runs `skiff server` as a real subprocess for tests that must kill or restart it: picks a free
  * loopback port, waits for /readyz, and reads the admin token from the data dir.
  */
+import { randomClusterCidr } from "./test_utils.ts";
 
 /** A server subprocess. */
 export interface ServerProcess {
@@ -46,6 +47,8 @@ export async function startServerProcess(options: {
       `127.0.0.1:${port}`,
       "--log-level",
       "error",
+      // Test clusters on one Docker engine must not share pod subnets.
+      ...(options.args?.includes("--cluster-cidr") ? [] : ["--cluster-cidr", randomClusterCidr()]),
       ...(options.args ?? []),
     ],
     stdout: "null",

@@ -6,6 +6,19 @@
 import { ApiClient } from "../shared/client/client.ts";
 import { ServerConfig } from "../server/config.ts";
 import { runServer } from "../server/run.ts";
+import { InformerSet } from "../server/controllers/informer_set.ts";
+import { runNodeIpamController } from "../server/controllers/node_ipam.ts";
+import { EventRecorder } from "../shared/events.ts";
+
+/**
+ * A cluster CIDR of its own for one test cluster: a random /22 (four nodes' /24s) in
+ * 10.160.0.0–10.223.255.255, so that the Docker pod networks of test clusters running at the
+ * same time on one engine do not overlap.
+ */
+export function randomClusterCidr(): string {
+  const [a, b] = crypto.getRandomValues(new Uint8Array(2));
+  return `10.${160 + (a % 64)}.${(b % 64) * 4}.0/22`;
+}
 
 /** A server started by {@linkcode startTestServer}. */
 export interface TestServer {
@@ -18,6 +31,8 @@ export interface TestServer {
   /** Admin bearer token. */
   token: string;
   joinToken: string;
+  /** The cluster CIDR node podCIDRs come from (random per server unless given). */
+  clusterCidr: string;
   dataDir: string;
   kubeconfigPath: string;
   /** In-process transport (no socket). */
@@ -36,6 +51,8 @@ export interface TestServerOptions {
   /** Run the scheduler and controllers (default true). */
   controllers?: boolean;
   serviceCidr?: string;
+  /** Default: {@linkcode randomClusterCidr}. */
+  clusterCidr?: string;
   nodeMonitorGracePeriodMs?: number;
   podEvictionTimeoutSeconds?: number;
   listen?: string;
@@ -53,6 +70,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     dataDir,
     listen: options.listen ?? "127.0.0.1:0",
     serviceCidr: options.serviceCidr ?? "127.43.0.0/16",
+    clusterCidr: options.clusterCidr ?? randomClusterCidr(),
     controllers: options.controllers ?? true,
     nodeMonitorGracePeriodMs: options.nodeMonitorGracePeriodMs,
     podEvictionTimeoutSeconds: options.podEvictionTimeoutSeconds,
@@ -67,12 +85,26 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     caData: server.caPem,
   });
   const httpClient = Deno.createHttpClient({ caCerts: [server.caPem] });
+  // Without the controllers, nodes still need a podCIDR before their agents start pods: run the
+  // real node IPAM controller alone beside the server.
+  const ipam = config.controllers ? undefined : (() => {
+    const informers = new InformerSet(server.client);
+    const recorder = new EventRecorder(server.client, { component: "controller-manager" });
+    return Promise.all([
+      informers.run(ac.signal),
+      runNodeIpamController(
+        { informers, recorder, clusterCidr: config.clusterCidr },
+        ac.signal,
+      ).finally(() => recorder.flush()),
+    ]);
+  })();
   return {
     url: server.url,
     caPem: server.caPem,
     httpClient,
     token: server.adminToken,
     joinToken: server.joinToken,
+    clusterCidr: config.clusterCidr,
     dataDir,
     kubeconfigPath: server.kubeconfigPath,
     fetch: server.fetch,
@@ -81,6 +113,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       httpClient.close();
       client.close();
       ac.abort();
+      await ipam;
       await server.finished;
       if (!options.keepDataDir && !options.dataDir) {
         await Deno.remove(dataDir, { recursive: true }).catch(() => {});

@@ -44,6 +44,8 @@ export interface JoinResponse {
   agentClientTokenSha256: string;
   /** The cluster's Service CIDR, for the node's service proxy. */
   serviceCidr?: string;
+  /** The cluster CIDR node podCIDRs come from: pod-to-pod traffic is not masqueraded. */
+  clusterCidr?: string;
 }
 
 /** What joining needs from the server. */
@@ -55,6 +57,8 @@ export interface NodeJoinDeps {
   agentClientTokenSha256: string;
   /** Handed to joining nodes so that their proxies know which addresses are ClusterIPs. */
   serviceCidr?: string;
+  /** Handed to joining nodes so that they masquerade only traffic leaving the pod network. */
+  clusterCidr?: string;
 }
 
 /** Joins (or re-joins) a node; throws ForbiddenError / BadRequestError. */
@@ -84,6 +88,7 @@ export async function joinNode(
     token,
     agentClientTokenSha256: deps.agentClientTokenSha256,
     ...(deps.serviceCidr ? { serviceCidr: deps.serviceCidr } : {}),
+    ...(deps.clusterCidr ? { clusterCidr: deps.clusterCidr } : {}),
   };
 }
 

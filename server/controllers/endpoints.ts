@@ -1,11 +1,10 @@
 /**
  * The endpoints controller: for every Service with a selector, writes an Endpoints object and
- * EndpointSlices (discovery.k8s.io/v1) listing the matching pods as ready or not-ready backends.
- * A backend is reachable from every node: the pod's node address (`status.hostIP`) and the host
- * port its agent published for the service's targetPort (`status.portMappings`; named
- * targetPorts resolved through the pod's container port names). Pods on different nodes have
- * different host ports, which the Endpoints subsets express. Services without a selector keep
- * the Endpoints their users wrote.
+ * EndpointSlices (discovery.k8s.io/v1) listing the matching pods as ready or not-ready backends:
+ * the pod's own address (`status.podIP`, routable from every node over the pod network) and the
+ * service's targetPort resolved against the pod (numbers as given, names through the pod's named
+ * container ports), as Kubernetes does. Services without a selector keep the Endpoints their
+ * users wrote.
  */
 import type { KubeObject } from "../../shared/api/object.ts";
 import { ENDPOINTS, ENDPOINTSLICES, PODS, SERVICES } from "../../shared/client/refs.ts";
@@ -38,36 +37,26 @@ interface Backend {
 }
 
 /**
- * The backends of `svc` among `pods`: each pod's node address and, per service port, the host
- * port published for the resolved target port. Pods without a node address or a published port
- * for any service port are left out (not reachable yet).
+ * The backends of `svc` among `pods`: each pod's IP and, per service port, the targetPort
+ * resolved against the pod. Pods without an IP yet, and pods where no service port resolves (a
+ * named targetPort the pod does not declare), are left out.
  */
 export function serviceBackends(svc: KubeObject, pods: readonly KubeObject[]): Backend[] {
   const ports = (svc.spec?.ports ?? []) as ServicePort[];
   const publishNotReady = svc.spec?.publishNotReadyAddresses === true;
   const out: Backend[] = [];
   for (const pod of pods) {
-    const ip = pod.status?.hostIP as string | undefined;
+    const ip = pod.status?.podIP as string | undefined;
     if (!ip || !pod.spec?.nodeName) continue;
     const phase = pod.status?.phase;
     if (phase === "Succeeded" || phase === "Failed") continue;
     if (pod.metadata.deletionTimestamp && !publishNotReady) continue;
-    const mappings = (pod.status?.portMappings ?? []) as {
-      name?: string;
-      containerPort: number;
-      protocol?: string;
-      hostPort: number;
-    }[];
     const resolved: Backend["ports"] = [];
     for (const sp of ports) {
       const protocol = sp.protocol ?? "TCP";
       const containerPort = resolveTargetPort(pod, sp.targetPort ?? sp.port, protocol);
       if (containerPort === undefined) continue;
-      const m = mappings.find((x) =>
-        x.containerPort === containerPort && (x.protocol ?? "TCP") === protocol
-      );
-      if (!m) continue;
-      const p: Backend["ports"][number] = { port: m.hostPort, protocol };
+      const p: Backend["ports"][number] = { port: containerPort, protocol };
       if (sp.name) p.name = sp.name;
       resolved.push(p);
     }

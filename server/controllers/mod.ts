@@ -1,7 +1,7 @@
 /**
  * The in-process controllers (kube-controller-manager's job): `runControllers()` starts the
  * ReplicaSet, ReplicationController, Deployment, endpoints, load balancer, node lifecycle,
- * node-password cleanup, garbage collector and namespace controllers over one set of shared
+ * node IPAM (podCIDRs), node-password cleanup, garbage collector and namespace controllers over one set of shared
  * informers.
  */
 import type { ApiClient } from "../../shared/client/client.ts";
@@ -13,6 +13,7 @@ import { runGarbageCollector } from "./garbage_collector.ts";
 import { InformerSet } from "./informer_set.ts";
 import { runLoadBalancerController } from "./load_balancer.ts";
 import { runNamespaceController } from "./namespace.ts";
+import { runNodeIpamController } from "./node_ipam.ts";
 import { runNodeLifecycleController } from "./node_lifecycle.ts";
 import { runNodePasswordController } from "./node_password.ts";
 import { REPLICATION_CONTROLLER_KIND, runReplicaSetController } from "./replica_set.ts";
@@ -31,6 +32,8 @@ export interface ControllersOptions {
   podEvictionTimeoutMs?: number;
   /** The service CIDR (allocation itself happens in the API server's create path). */
   serviceCidr?: string;
+  /** `--cluster-cidr`: the node IPAM controller gives each Node a /24 of it (default 10.42.0.0/16). */
+  clusterCidr?: string;
   /** Controllers to leave out, by name (`deployment`, `garbage-collector`, ...). */
   disabled?: string[];
 }
@@ -83,6 +86,13 @@ export async function runControllers(
       logger,
       nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriodMs,
       monitorPeriodMs: o.nodeMonitorPeriodMs,
+    }, signal));
+  start("node-ipam", () =>
+    runNodeIpamController({
+      informers,
+      recorder,
+      logger,
+      clusterCidr: o.clusterCidr ?? "10.42.0.0/16",
     }, signal));
   start("node-password", () => runNodePasswordController({ informers, logger }, signal));
   start("garbage-collector", () => runGarbageCollector({ informers, logger }, signal));

@@ -4,6 +4,7 @@
  * tolerations for pods, address allocation for services).
  */
 import { qosClass } from "../../shared/api/defaults.ts";
+import { InvalidError } from "../../shared/errors.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
 import { StrategyTable } from "./strategy.ts";
 import type { StrategyContext } from "./strategy.ts";
@@ -44,6 +45,36 @@ export function buildStrategies(deps: StrategyDeps = {}): StrategyTable {
       // A new pod's status is the system's to fill in.
       pod.status = { phase: "Pending", qosClass: qosClass(pod.spec ?? {}) };
       deps.podAdmission?.(pod);
+    },
+  });
+
+  table.set("nodes", {
+    prepareForUpdate(node, old) {
+      // As Kubernetes' ValidateNodeUpdate: a podCIDR is set once (by the node IPAM controller)
+      // and never changed, since the node's pods and the other nodes' routes are built on it.
+      const causes = [];
+      const was = old.spec?.podCIDR ?? "";
+      if (was && (node.spec?.podCIDR ?? "") !== was) {
+        causes.push({
+          reason: "FieldValueForbidden",
+          field: "spec.podCIDR",
+          message: `Forbidden: node updates may not change podCIDR except from "" to valid`,
+        });
+      }
+      const wasList = JSON.stringify(old.spec?.podCIDRs ?? []);
+      if (wasList !== "[]" && JSON.stringify(node.spec?.podCIDRs ?? []) !== wasList) {
+        causes.push({
+          reason: "FieldValueForbidden",
+          field: "spec.podCIDRs",
+          message: `Forbidden: node updates may not change podCIDR except from "" to valid`,
+        });
+      }
+      if (causes.length) {
+        throw new InvalidError(
+          { kind: "Node", resource: "nodes", name: node.metadata.name },
+          causes,
+        );
+      }
     },
   });
 

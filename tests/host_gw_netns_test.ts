@@ -1,0 +1,196 @@
+/**
+ * The host-gw routes and rules (agent/host_gw.ts) programmed for real, inside network namespaces
+ * this test creates: two "nodes" joined by a veth pair, each with a bridge holding its podCIDR's
+ * gateway and one "pod" namespace on it, plus an "outside" namespace behind node 1. Each node
+ * namespace starts with Docker's forward policy (FORWARD drop, a DOCKER-USER chain jumped to
+ * first), so the test shows the rules are what lets pod traffic through. Pod A (node 1) reaches
+ * pod B (node 2) by pod IP and B sees A's pod IP; A's traffic to the outside address arrives
+ * masqueraded as node 1's address. Every name carries a random suffix; all traffic stays inside
+ * the namespaces.
+ */
+import { assert, assertEquals } from "../shared/_assert_test_util.ts";
+import { type CommandRunner, desiredRoutes, HostGateway, hostRunner } from "../agent/host_gw.ts";
+
+const suffix = crypto.randomUUID().slice(0, 6);
+const NS = {
+  n1: `skn1-${suffix}`,
+  n2: `skn2-${suffix}`,
+  pA: `skpa-${suffix}`,
+  pB: `skpb-${suffix}`,
+  out: `skout-${suffix}`,
+};
+const CLUSTER = "10.244.0.0/16";
+const NODE1 = { name: `n1-${suffix}`, address: "192.168.77.1", podCIDR: "10.244.1.0/24" };
+const NODE2 = { name: `n2-${suffix}`, address: "192.168.77.2", podCIDR: "10.244.2.0/24" };
+const POD_A = "10.244.1.5";
+const POD_B = "10.244.2.5";
+const OUTSIDE = "198.18.0.2";
+const NODE1_OUTSIDE = "198.18.0.1";
+
+async function sh(args: string[]): Promise<string> {
+  const r = await hostRunner(args[0], args.slice(1));
+  if (r.code !== 0) throw new Error(`${args.join(" ")}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+function inNs(ns: string): CommandRunner {
+  return (command, args) => hostRunner("ip", ["netns", "exec", ns, command, ...args]);
+}
+
+async function nsSh(ns: string, line: string): Promise<void> {
+  await sh(["ip", "netns", "exec", ns, ...line.split(" ")]);
+}
+
+/** A node namespace with Docker's forward policy and a bridge holding `gateway`, and its pod. */
+async function makeNode(node: string, pod: string, gateway: string, podIP: string) {
+  await nsSh(node, "ip link set lo up");
+  await nsSh(node, "ip link add br0 type bridge");
+  await nsSh(node, `ip addr add ${gateway}/24 dev br0`);
+  await nsSh(node, "ip link set br0 up");
+  await sh(["ip", "link", "add", "veth0", "netns", pod, "type", "veth", "peer", "name", "vp0"]);
+  // The peer was made in this (root) namespace: move it into the node.
+  await sh(["ip", "link", "set", "vp0", "netns", node]);
+  await nsSh(node, "ip link set vp0 master br0");
+  await nsSh(node, "ip link set vp0 up");
+  await nsSh(pod, "ip link set lo up");
+  await nsSh(pod, `ip addr add ${podIP}/24 dev veth0`);
+  await nsSh(pod, "ip link set veth0 up");
+  await nsSh(pod, `ip route add default via ${gateway}`);
+  // What Docker does to the host: forwarding dropped unless a rule accepts it.
+  await nsSh(node, "iptables -w 5 -P FORWARD DROP");
+  await nsSh(node, "iptables -w 5 -N DOCKER-USER");
+  await nsSh(node, "iptables -w 5 -A FORWARD -j DOCKER-USER");
+}
+
+/** Serves "your address" once per connection inside `ns`; resolves once it listens. */
+async function whoamiServer(ns: string): Promise<Deno.ChildProcess> {
+  const code = `const l = Deno.listen({ hostname: "0.0.0.0", port: 7000 });
+console.log("ready");
+for await (const c of l) {
+  await c.write(new TextEncoder().encode(c.remoteAddr.hostname + "\\n"));
+  c.close();
+}`;
+  const child = new Deno.Command("ip", {
+    args: ["netns", "exec", ns, Deno.execPath(), "eval", code],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const first = await reader.read();
+  reader.releaseLock();
+  assertEquals(first.value?.trim(), "ready");
+  return child;
+}
+
+/** What the server at `ip` saw as our address, from inside `ns` ("" when unreachable). */
+async function whoami(ns: string, ip: string): Promise<string> {
+  const r = await hostRunner("ip", ["netns", "exec", ns, "busybox", "nc", "-w", "2", ip, "7000"]);
+  return r.code === 0 ? r.stdout.trim() : "";
+}
+
+Deno.test({
+  name:
+    "host-gw routes and rules let pods on two netns nodes talk by pod IP, masquerading only outside traffic",
+  async fn() {
+    const servers: Deno.ChildProcess[] = [];
+    const gateways: HostGateway[] = [];
+    try {
+      for (const ns of Object.values(NS)) await sh(["ip", "netns", "add", ns]);
+      // The "LAN": a veth pair between the two nodes.
+      await sh([
+        "ip",
+        "link",
+        "add",
+        "lan0",
+        "netns",
+        NS.n1,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "lan0",
+        "netns",
+        NS.n2,
+      ]);
+      await nsSh(NS.n1, `ip addr add ${NODE1.address}/24 dev lan0`);
+      await nsSh(NS.n2, `ip addr add ${NODE2.address}/24 dev lan0`);
+      await nsSh(NS.n1, "ip link set lan0 up");
+      await nsSh(NS.n2, "ip link set lan0 up");
+      // The "outside": a host reachable through node 1 only, with no route back to pods.
+      await sh([
+        "ip",
+        "link",
+        "add",
+        "wan0",
+        "netns",
+        NS.n1,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "wan0",
+        "netns",
+        NS.out,
+      ]);
+      await nsSh(NS.n1, `ip addr add ${NODE1_OUTSIDE}/24 dev wan0`);
+      await nsSh(NS.out, `ip addr add ${OUTSIDE}/24 dev wan0`);
+      await nsSh(NS.n1, "ip link set wan0 up");
+      await nsSh(NS.out, "ip link set wan0 up");
+      await nsSh(NS.out, "ip link set lo up");
+      await makeNode(NS.n1, NS.pA, "10.244.1.1", POD_A);
+      await makeNode(NS.n2, NS.pB, "10.244.2.1", POD_B);
+      await nsSh(NS.n2, `ip route add default via ${NODE1.address}`);
+
+      servers.push(await whoamiServer(NS.pB), await whoamiServer(NS.out));
+      // Without the rules nothing gets across (no route, forward policy drop).
+      assertEquals(await whoami(NS.pA, POD_B), "");
+
+      const facts = [
+        { name: NODE1.name, podCIDR: NODE1.podCIDR, internalIP: NODE1.address },
+        { name: NODE2.name, podCIDR: NODE2.podCIDR, internalIP: NODE2.address },
+      ];
+      for (const [ns, node] of [[NS.n1, NODE1], [NS.n2, NODE2]] as const) {
+        const gw = new HostGateway({ nodeName: node.name, run: inNs(ns) });
+        gateways.push(gw);
+        await gw.setup({ podCIDR: node.podCIDR, clusterCidr: CLUSTER });
+        const local = await gw.localAddresses();
+        const routes = desiredRoutes(node.name, facts, local);
+        assertEquals(routes.length, 1);
+        assertEquals((await gw.syncRoutes(routes)).failed, []);
+        const parent = await sh(["ip", "netns", "exec", ns, "iptables", "-S", "DOCKER-USER"]);
+        assert(parent.includes(`-j ${gw.forwardChain}`), parent);
+      }
+
+      assertEquals(await whoami(NS.pA, POD_B), POD_A, "B sees A's pod IP (not masqueraded)");
+      assertEquals(await whoami(NS.pA, OUTSIDE), NODE1_OUTSIDE, "outside traffic masqueraded");
+
+      // Routes follow Nodes: node 2 gone from node 1's view, its route goes.
+      await gateways[0].syncRoutes([]);
+      assertEquals(await whoami(NS.pA, POD_B), "");
+      const routes = await sh([
+        "ip",
+        "netns",
+        "exec",
+        NS.n1,
+        "ip",
+        "route",
+        "show",
+        "10.244.2.0/24",
+      ]);
+      assertEquals(routes.trim(), "");
+
+      // Clean shutdown removes the chains and the jumps.
+      await gateways[1].teardown();
+      const rules = await sh(["ip", "netns", "exec", NS.n2, "iptables-save"]);
+      assert(!rules.includes(gateways[1].forwardChain), rules);
+      assert(!rules.includes(gateways[1].natChain), rules);
+    } finally {
+      for (const s of servers) {
+        s.kill("SIGKILL");
+        await s.status;
+        await s.stdout.cancel().catch(() => {});
+      }
+      for (const ns of Object.values(NS)) await hostRunner("ip", ["netns", "del", ns]);
+    }
+  },
+});
