@@ -2,6 +2,7 @@
  * The configuration of `skiff server`, parsed once from flags with zod and passed down.
  */
 import { z } from "zod";
+import { PodSecurityConfiguration, SKIFF_POD_SECURITY } from "./admission/pod_security.ts";
 
 /** `host:port`, IPv4 or a name. */
 const ListenAddress = z.string().regex(/^[^\s:]+:\d{1,5}$/, "must be ADDR:PORT");
@@ -38,6 +39,11 @@ export const ServerConfig = z.object({
   /** Revisions of history kept for watchers before compaction. */
   historyRevisions: z.number().int().positive().default(10_000),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /**
+   * Pod Security admission's defaults and exempt namespaces (upstream's PodSecurityConfiguration):
+   * `baseline` enforced in every namespace but kube-system unless a namespace's labels say else.
+   */
+  podSecurity: PodSecurityConfiguration.default(SKIFF_POD_SECURITY),
 });
 
 /** Parsed server configuration. */
