@@ -144,22 +144,27 @@ export function podSecurityAdmission(deps: PodSecurityDeps): AdmissionPlugin {
       if (!r) results.set(key, r = evaluate(lv, pod));
       return r;
     };
+    let denied: ForbiddenError | undefined;
     if (options.enforce) {
       annotations[`${LABELS.enforce}-policy`] = levelVersionString(policy.enforce);
       const r = resultFor(policy.enforce);
       if (!r.allowed) {
-        audit(attrs, annotations);
-        throw new ForbiddenError(
+        denied = new ForbiddenError(
           { resource: attrs.resource, group: attrs.group || undefined, name: attrs.name },
           `violates PodSecurity "${levelVersionString(policy.enforce)}": ${forbiddenDetail(r)}`,
         );
       }
     }
+    // Audit is evaluated whether or not enforce refused the request, as upstream does.
     const auditResult = resultFor(policy.audit);
     if (!auditResult.allowed) {
       annotations[`${LABELS.audit}-violations`] = `would violate PodSecurity "${
         levelVersionString(policy.audit)
       }": ${forbiddenDetail(auditResult)}`;
+    }
+    if (denied) {
+      audit(attrs, annotations);
+      throw denied;
     }
     const warnResult = resultFor(policy.warn);
     if (!warnResult.allowed) {
