@@ -2,7 +2,10 @@
  * The configuration of `skiff server`, parsed once from flags with zod and passed down.
  */
 import { z } from "zod";
-import { PodSecurityConfiguration, SKIFF_POD_SECURITY } from "./admission/pod_security.ts";
+import {
+  PodSecurityConfiguration,
+  SKIFF_POD_SECURITY,
+} from "./admission/pod_security_configuration.ts";
 
 /** `host:port`, IPv4 or a name. */
 const ListenAddress = z.string().regex(/^[^\s:]+:\d{1,5}$/, "must be ADDR:PORT");

@@ -15,7 +15,6 @@
  * upstream's admission configuration file; Skiff's default enforces (and warns and audits)
  * `baseline` everywhere except `kube-system`.
  */
-import { z } from "zod";
 import type { KubeObject } from "../../shared/api/object.ts";
 import { ForbiddenError, InvalidError } from "../../shared/errors.ts";
 import type { StatusCause } from "../../shared/errors.ts";
@@ -42,40 +41,7 @@ import {
   versionString,
 } from "./pod_security_policy.ts";
 import { isPodController, podSpecOf } from "./pod_template.ts";
-
-const LevelName = z.string().refine((v) => !parseLevel(v).error, {
-  message: "must be one of privileged, baseline, restricted",
-});
-const VersionName = z.string().refine((v) => !parseVersion(v).error, {
-  message: 'must be "latest" or "v1.x"',
-});
-
-/**
- * The admission configuration of Pod Security (upstream's `PodSecurityConfiguration`, the
- * `defaults` and `exemptions.namespaces` parts). Unset defaults are `privileged`/`latest`, as
- * upstream; Skiff's server config supplies `baseline` (see {@linkcode SKIFF_POD_SECURITY}).
- */
-export const PodSecurityConfiguration = z.object({
-  defaults: z.object({
-    enforce: LevelName.default("privileged"),
-    "enforce-version": VersionName.default("latest"),
-    audit: LevelName.default("privileged"),
-    "audit-version": VersionName.default("latest"),
-    warn: LevelName.default("privileged"),
-    "warn-version": VersionName.default("latest"),
-  }).strict().prefault({}),
-  exemptions: z.object({
-    namespaces: z.array(z.string().min(1)).default([]),
-  }).strict().prefault({}),
-}).strict();
-/** Parsed PodSecurityConfiguration. */
-export type PodSecurityConfiguration = z.infer<typeof PodSecurityConfiguration>;
-
-/** Skiff's cluster default: `baseline` in every namespace but kube-system. */
-export const SKIFF_POD_SECURITY: PodSecurityConfiguration = PodSecurityConfiguration.parse({
-  defaults: { enforce: "baseline", audit: "baseline", warn: "baseline" },
-  exemptions: { namespaces: ["kube-system"] },
-});
+import type { PodSecurityConfiguration } from "./pod_security_configuration.ts";
 
 /** What the plugin reads from the rest of the server. */
 export interface PodSecurityDeps {
