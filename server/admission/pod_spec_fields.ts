@@ -53,6 +53,8 @@ const T = {
   env: "resolveEnv() resolves values, valueFrom and envFrom with $(VAR) expansion",
   envResource: "resolveEnv() gives a container's own cpu and memory for resourceFieldRef",
   volumes: "preparePodVolumes() projects ConfigMaps and Secrets, makes emptyDirs, and binds them",
+  hostPathType:
+    "checkHostPathType() creates what *OrCreate names and checks every type as the kubelet does",
   createOptions: "containerCreateOptions() maps command/args, resources and joins the sandbox",
   securityOptions: "containerCreateOptions() maps the security context, stdinOnce and tty",
   runAsNonRoot: "verifyRunAsNonRoot() refuses to run as root with the kubelet's messages",
@@ -137,10 +139,18 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
   "volumes[].emptyDir.sizeLimit": refused("1Gi", "`emptyDir.sizeLimit` (not enforced)"),
   "volumes[].hostPath": honoured(T.logs),
   "volumes[].hostPath.path": honoured(T.logs),
-  "volumes[].hostPath.type": honoured(T.logs, {
-    refused: "Socket",
-    supported: ["", "DirectoryOrCreate", "FileOrCreate"],
-    note: "`hostPath.type` checks other than DirectoryOrCreate/FileOrCreate",
+  "volumes[].hostPath.type": honoured(T.hostPathType, {
+    refused: "Fifo",
+    supported: [
+      "",
+      "DirectoryOrCreate",
+      "Directory",
+      "FileOrCreate",
+      "File",
+      "Socket",
+      "CharDevice",
+      "BlockDevice",
+    ],
   }),
   "volumes[].configMap": honoured(T.volumes),
   "volumes[].configMap.name": honoured(T.volumes),
