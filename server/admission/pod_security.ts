@@ -85,7 +85,11 @@ export function podSecurityAdmission(deps: PodSecurityDeps): AdmissionPlugin {
   // the server log, when there is something to report.
   const audit = (attrs: AdmissionAttributes, annotations: Record<string, string>) => {
     if (!annotations.error && !annotations[`${LABELS.audit}-violations`]) return;
-    log.info("pod security audit", {
+    // Controllers rewrite workloads often without touching the template: say it once per change.
+    const unchanged = attrs.operation === "UPDATE" &&
+      JSON.stringify(podSpecOf(attrs.resource, attrs.object)) ===
+        JSON.stringify(podSpecOf(attrs.resource, attrs.oldObject));
+    (unchanged ? log.debug : log.info).call(log, "pod security audit", {
       resource: attrs.resource,
       namespace: attrs.namespace,
       name: attrs.name,
