@@ -7,6 +7,7 @@
 import { helpText, parseFlags, UsageError } from "./shared/cli_flags.ts";
 import type { FlagSpec, ParsedFlags } from "./shared/cli_flags.ts";
 import { ServerConfig } from "./server/config.ts";
+import type { PodSecurityConfiguration } from "./server/admission/pod_security_configuration.ts";
 import { AgentConfig } from "./agent/run.ts";
 import { loadCredentials } from "./agent/credentials.ts";
 import type { NodeConfig } from "./cmd/node.ts";
@@ -53,6 +54,12 @@ const SERVER_FLAGS: Record<string, FlagSpec> = {
     type: "string",
     value: "URL",
     help: "etcd client URL (http://127.0.0.1:2379); default: embedded SQLite",
+  },
+  "admission-control-config-file": {
+    type: "string",
+    value: "FILE",
+    help: "Pod Security defaults and exemptions (AdmissionConfiguration or " +
+      "PodSecurityConfiguration; default: baseline everywhere but kube-system)",
   },
   "no-controllers": { type: "boolean", help: "serve the API only (no scheduler or controllers)" },
   "with-agent": {
@@ -123,6 +130,7 @@ const UP_FLAGS: Record<string, FlagSpec> = {
   "pause-image": AGENT_FLAGS["pause-image"],
   "api-port": AGENT_FLAGS["api-port"],
   "log-level": SERVER_FLAGS["log-level"],
+  "admission-control-config-file": SERVER_FLAGS["admission-control-config-file"],
 };
 
 const PROXY_FLAGS: Record<string, FlagSpec> = {
@@ -344,7 +352,7 @@ async function upCommand(args: string[]): Promise<number> {
     "Runs a whole single-node cluster on this machine: control plane, agent and proxy.",
   );
   if (!flags) return 0;
-  const server = serverConfigFrom(flags);
+  const server = serverConfigFrom(flags, await podSecurityFrom(flags));
   const { server: _s, token: _t, caData: _c, ...agent } = agentConfigFrom(
     { ...flags, "data-dir": `${server.dataDir}/agent` },
   );
@@ -353,7 +361,10 @@ async function upCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-function serverConfigFrom(flags: ParsedFlags): ServerConfig {
+function serverConfigFrom(
+  flags: ParsedFlags,
+  podSecurity?: PodSecurityConfiguration,
+): ServerConfig {
   const level = logLevelFrom(flags);
   return parseConfig(ServerConfig, {
     dataDir: flags["data-dir"] ?? defaultDataDir(),
@@ -369,7 +380,25 @@ function serverConfigFrom(flags: ParsedFlags): ServerConfig {
     podEvictionTimeoutSeconds: flags["pod-eviction-timeout"],
     tlsSans: flags["tls-san"],
     logLevel: level,
+    podSecurity,
   }, flags);
+}
+
+/**
+ * The Pod Security configuration in `--admission-control-config-file`, if given (the YAML
+ * parser is loaded only then, so node processes never load it).
+ */
+async function podSecurityFrom(flags: ParsedFlags): Promise<PodSecurityConfiguration | undefined> {
+  const path = flags["admission-control-config-file"];
+  if (typeof path !== "string") return undefined;
+  const { parsePodSecurityConfigFile } = await import(
+    "./server/admission/pod_security_config_file.ts"
+  );
+  try {
+    return parsePodSecurityConfigFile(await Deno.readTextFile(path), path);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 async function serverCommand(args: string[]): Promise<number> {
@@ -380,7 +409,7 @@ async function serverCommand(args: string[]): Promise<number> {
     "Runs the Skiff control plane.",
   );
   if (!flags) return 0;
-  const config = serverConfigFrom(flags);
+  const config = serverConfigFrom(flags, await podSecurityFrom(flags));
   const signal = untilTerminated();
   if (flags["with-agent"]) {
     const { server: _s, token: _t, caData: _c, ...agent } = agentConfigFrom(

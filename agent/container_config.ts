@@ -17,7 +17,7 @@ import {
   LABEL_POD_UID,
   LABEL_RESTART_COUNT,
 } from "./labels.ts";
-import type { Container, KeyValueSource, Pod } from "./pod_types.ts";
+import type { Container, KeyValueSource, Pod, SecurityContext } from "./pod_types.ts";
 import { parseQuantity } from "../shared/api/quantity.ts";
 import type { ObjectReader } from "./volumes.ts";
 
@@ -217,7 +217,6 @@ export function containerCreateOptions(
     Binds: ctx.binds,
     // The agent owns restarts (with back-off); Docker must never restart on its own.
     RestartPolicy: { Name: "no" },
-    Privileged: container.securityContext?.privileged ?? false,
   };
   if (limits.memory !== undefined) host.Memory = Math.floor(parseQuantity(limits.memory));
   if (limits.cpu !== undefined) host.NanoCpus = Math.round(parseQuantity(limits.cpu) * 1e9);
@@ -246,11 +245,73 @@ export function containerCreateOptions(
   if (container.args?.length) options.Cmd = expand(container.args);
   else if (container.command?.length) options.Cmd = [];
   if (container.workingDir) options.WorkingDir = container.workingDir;
-  const sc = container.securityContext;
-  if (sc?.runAsUser !== undefined) {
+  if (container.stdinOnce) options.StdinOnce = true;
+  applySecurityContext(options, effectiveSecurityContext(pod, container));
+  const groups = pod.spec.securityContext?.supplementalGroups ?? [];
+  if (groups.length > 0) host.GroupAdd = groups.map(String);
+  return options;
+}
+
+/**
+ * A container's security context with the pod's defaults filled in, as the kubelet merges them:
+ * the container's own value wins, the pod's applies otherwise.
+ */
+export function effectiveSecurityContext(pod: Pod, container: Container): SecurityContext {
+  const p = pod.spec.securityContext ?? {};
+  const c = container.securityContext ?? {};
+  return {
+    ...c,
+    runAsUser: c.runAsUser ?? p.runAsUser,
+    runAsGroup: c.runAsGroup ?? p.runAsGroup,
+    runAsNonRoot: c.runAsNonRoot ?? p.runAsNonRoot,
+    seccompProfile: c.seccompProfile ?? p.seccompProfile,
+    appArmorProfile: c.appArmorProfile ?? p.appArmorProfile,
+  };
+}
+
+/**
+ * Maps a security context onto Docker's options. `RuntimeDefault` seccomp and AppArmor profiles
+ * are Docker's defaults; `Unconfined` turns them off; admission refuses `Localhost` profiles.
+ */
+function applySecurityContext(options: Docker.ContainerCreateOptions, sc: SecurityContext): void {
+  const host = options.HostConfig!;
+  host.Privileged = sc.privileged ?? false;
+  if (sc.runAsUser !== undefined) {
     options.User = sc.runAsGroup !== undefined
       ? `${sc.runAsUser}:${sc.runAsGroup}`
       : String(sc.runAsUser);
   }
-  return options;
+  if (sc.capabilities?.add?.length) host.CapAdd = sc.capabilities.add;
+  if (sc.capabilities?.drop?.length) host.CapDrop = sc.capabilities.drop;
+  if (sc.readOnlyRootFilesystem) host.ReadonlyRootfs = true;
+  const securityOpt: string[] = [];
+  if (sc.allowPrivilegeEscalation === false) securityOpt.push("no-new-privileges");
+  if (sc.seccompProfile?.type === "Unconfined") securityOpt.push("seccomp=unconfined");
+  if (sc.appArmorProfile?.type === "Unconfined") securityOpt.push("apparmor=unconfined");
+  if (securityOpt.length > 0) host.SecurityOpt = securityOpt;
+}
+
+/**
+ * The kubelet's `runAsNonRoot` check: throws (a CreateContainerConfigError message in
+ * Kubernetes' words) when the container would run as root. `imageUser` is the image's
+ * `Config.User` (empty: root).
+ */
+export function verifyRunAsNonRoot(pod: Pod, container: Container, imageUser: string): void {
+  const sc = effectiveSecurityContext(pod, container);
+  if (!sc.runAsNonRoot) return;
+  const who = `(pod: "${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})", ` +
+    `container: ${container.name})`;
+  if (sc.runAsUser !== undefined) {
+    if (sc.runAsUser === 0) throw new Error(`container's runAsUser breaks non-root policy ${who}`);
+    return;
+  }
+  const user = imageUser.split(":")[0];
+  if (user !== "" && !/^\d+$/.test(user)) {
+    throw new Error(
+      `container has runAsNonRoot and image has non-numeric user (${user}), cannot verify user is non-root ${who}`,
+    );
+  }
+  if (user === "" || Number(user) === 0) {
+    throw new Error(`container has runAsNonRoot and image will run as root ${who}`);
+  }
 }

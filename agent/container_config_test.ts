@@ -6,6 +6,7 @@ import {
   containerHash,
   expandVars,
   resolveEnv,
+  verifyRunAsNonRoot,
 } from "./container_config.ts";
 import type { Container, KeyValueSource, Pod } from "./pod_types.ts";
 import type { ObjectReader } from "./volumes.ts";
@@ -141,4 +142,98 @@ Deno.test("containerHash() ignores key order and changes with the spec", () => {
   assert.equal(a, containerHash({ args: ["1"], image: "x", name: "a" } as Container));
   assert.notEqual(a, containerHash({ name: "a", image: "x", args: ["2"] }));
   assert.equal(expandVars("$(A)$(B)", new Map([["A", "1"]])), "1$(B)");
+});
+
+Deno.test("containerCreateOptions() maps the security context, stdinOnce and tty", () => {
+  const c: Container = {
+    name: "app",
+    image: "img",
+    stdin: true,
+    stdinOnce: true,
+    tty: true,
+    securityContext: {
+      runAsGroup: 3000,
+      capabilities: { add: ["NET_BIND_SERVICE"], drop: ["ALL"] },
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      seccompProfile: { type: "Unconfined" },
+    },
+  };
+  const p = pod([c]);
+  p.spec.securityContext = {
+    runAsUser: 1000,
+    runAsGroup: 2000,
+    supplementalGroups: [4000, 5000],
+    appArmorProfile: { type: "Unconfined" },
+  };
+  const ctx = { infraId: "infra", restartCount: 0, env: [], binds: [], image: "img" };
+  const o = containerCreateOptions(p, c, ctx);
+  // The container's own value wins; the pod's fills in the rest.
+  assert.equal(o.User, "1000:3000");
+  assert.deepEqual([o.OpenStdin, o.StdinOnce, o.Tty], [true, true, true]);
+  const h = o.HostConfig!;
+  assert.equal(h.Privileged, false);
+  assert.deepEqual(h.CapAdd, ["NET_BIND_SERVICE"]);
+  assert.deepEqual(h.CapDrop, ["ALL"]);
+  assert.equal(h.ReadonlyRootfs, true);
+  assert.deepEqual(h.GroupAdd, ["4000", "5000"]);
+  assert.deepEqual(h.SecurityOpt, [
+    "no-new-privileges",
+    "seccomp=unconfined",
+    "apparmor=unconfined",
+  ]);
+  // RuntimeDefault profiles and unset fields leave Docker's defaults alone.
+  const plain: Container = {
+    name: "plain",
+    image: "img",
+    securityContext: { privileged: true, seccompProfile: { type: "RuntimeDefault" } },
+  };
+  const po = containerCreateOptions(pod([plain]), plain, ctx);
+  assert.equal(po.HostConfig!.Privileged, true);
+  assert.equal(po.HostConfig!.SecurityOpt, undefined);
+  assert.equal(po.User, undefined);
+  assert.equal(po.StdinOnce, undefined);
+});
+
+Deno.test("verifyRunAsNonRoot() refuses to run as root with the kubelet's messages", () => {
+  const c: Container = { name: "app", image: "img", securityContext: { runAsNonRoot: true } };
+  const p = pod([c]);
+  const who = '(pod: "web_demo(u-1)", container: app)';
+  assert.throws(
+    () => verifyRunAsNonRoot(p, c, ""),
+    { message: `container has runAsNonRoot and image will run as root ${who}` },
+  );
+  assert.throws(
+    () => verifyRunAsNonRoot(p, c, "0:0"),
+    { message: `container has runAsNonRoot and image will run as root ${who}` },
+  );
+  assert.throws(() => verifyRunAsNonRoot(p, c, "nobody"), {
+    message:
+      `container has runAsNonRoot and image has non-numeric user (nobody), cannot verify user is non-root ${who}`,
+  });
+  verifyRunAsNonRoot(p, c, "1000");
+  p.spec.securityContext = { runAsUser: 0 };
+  assert.throws(
+    () => verifyRunAsNonRoot(p, c, "1000"),
+    { message: `container's runAsUser breaks non-root policy ${who}` },
+  );
+  p.spec.securityContext = { runAsUser: 65534 };
+  verifyRunAsNonRoot(p, c, "");
+  // Without runAsNonRoot nothing is checked.
+  verifyRunAsNonRoot(pod([{ name: "x", image: "img" }]), { name: "x", image: "img" }, "");
+});
+
+Deno.test("resolveEnv() gives a container's own cpu and memory for resourceFieldRef", async () => {
+  const c: Container = {
+    name: "app",
+    resources: { limits: { cpu: "1500m", memory: "64Mi" }, requests: { cpu: "250m" } },
+    env: [
+      { name: "CPU", valueFrom: { resourceFieldRef: { resource: "limits.cpu" } } },
+      { name: "MEM", valueFrom: { resourceFieldRef: { resource: "limits.memory" } } },
+      { name: "REQ", valueFrom: { resourceFieldRef: { resource: "requests.cpu" } } },
+    ],
+  };
+  const env = Object.fromEntries(await resolveEnv(pod([c]), c, { reader, facts }));
+  // Kubernetes rounds cpu up to whole cores with the default divisor of 1.
+  assert.deepEqual(env, { CPU: "2", MEM: String(64 * 1024 * 1024), REQ: "1" });
 });

@@ -100,6 +100,8 @@ export interface ContainerInspectInfo {
 
 export interface ImageInspectInfo {
   Id: string;
+  /** The image's defaults; `User` decides who a container runs as without `runAsUser`. */
+  Config?: { User?: string };
   RepoTags?: string[];
   RepoDigests?: string[];
   Size: number;

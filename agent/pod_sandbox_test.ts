@@ -90,3 +90,27 @@ Deno.test("a sandboxed pod has its own pod-network address, publishes only hostP
     await rt.removeNetwork(network.name);
   }
 });
+
+Deno.test("sandboxCreateOptions() sets the hostname, host network and published ports", () => {
+  const pod: Pod = {
+    metadata: { name: "web", namespace: "d", uid: "u" },
+    spec: {
+      hostname: "front",
+      containers: [{
+        name: "c",
+        ports: [{ containerPort: 80, hostPort: 8080, hostIP: "127.0.0.12", protocol: "UDP" }],
+      }],
+    },
+  };
+  const opts = { pauseImage: "pause", nodeAddress: "127.0.0.11", attempt: 0 };
+  const o = sandboxCreateOptions(pod, opts);
+  assert.equal(o.Hostname, "front");
+  assert.equal(o.HostConfig!.NetworkMode, "bridge");
+  assert.deepEqual(o.HostConfig!.PortBindings, {
+    "80/udp": [{ HostIp: "127.0.0.12", HostPort: "8080" }],
+  });
+  const host = sandboxCreateOptions({ ...pod, spec: { ...pod.spec, hostNetwork: true } }, opts);
+  assert.equal(host.HostConfig!.NetworkMode, "host");
+  assert.equal(host.Hostname, undefined);
+  assert.deepEqual(host.HostConfig!.PortBindings, {});
+});

@@ -131,3 +131,13 @@ Deno.test("qosClass() is Guaranteed, Burstable or BestEffort", () => {
   p.spec.containers[0].resources = { requests: { cpu: "100m" } };
   assert.equal(qosClass(p), "Burstable");
 });
+
+Deno.test("computePodStatus() holds Ready until every readiness gate is True", () => {
+  const p = pod();
+  p.spec.readinessGates = [{ conditionType: "example.com/lb" }];
+  const ready = (q: Pod) =>
+    status(q, [view(q, { current: inst() })]).conditions!.find((c) => c.type === "Ready")!.status;
+  assert.equal(ready(p), "False");
+  p.status = { conditions: [{ type: "example.com/lb", status: "True" }] };
+  assert.equal(ready(p), "True");
+});

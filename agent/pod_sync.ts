@@ -13,7 +13,13 @@ import { PODS } from "../shared/client/refs.ts";
 import { isConflict, isNotFound } from "../shared/errors.ts";
 import type { EventRecorder } from "../shared/events.ts";
 import { type Logger, silentLogger } from "../shared/log.ts";
-import { containerCreateOptions, containerHash, resolveEnv } from "./container_config.ts";
+import {
+  containerCreateOptions,
+  containerHash,
+  effectiveSecurityContext,
+  resolveEnv,
+  verifyRunAsNonRoot,
+} from "./container_config.ts";
 import type { Docker, DockerRuntime } from "./docker_runtime.ts";
 import type { ImageManager } from "./image_manager.ts";
 import {
@@ -628,6 +634,9 @@ export class PodSyncer {
     // Configuration (env from ConfigMaps/Secrets, volumes).
     let options: Docker.ContainerCreateOptions;
     try {
+      if (effectiveSecurityContext(pod, c).runAsNonRoot) {
+        verifyRunAsNonRoot(pod, c, (await rt.inspectImage(image))?.Config?.User ?? "");
+      }
       const env = await resolveEnv(pod, c, {
         reader: this.#o.reader,
         facts: { nodeName: this.#o.nodeName, hostIP: this.#o.nodeAddress, podIP: ctx.podIP },

@@ -83,7 +83,37 @@ export interface Container {
   imagePullPolicy?: string;
   tty?: boolean;
   stdin?: boolean;
-  securityContext?: { privileged?: boolean; runAsUser?: number; runAsGroup?: number };
+  stdinOnce?: boolean;
+  securityContext?: SecurityContext;
+}
+
+/** A security profile (seccomp, AppArmor). */
+export interface SecurityProfile {
+  type: string;
+  localhostProfile?: string;
+}
+
+/** core/v1 SecurityContext: the fields the agent maps to Docker. */
+export interface SecurityContext {
+  privileged?: boolean;
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsNonRoot?: boolean;
+  readOnlyRootFilesystem?: boolean;
+  allowPrivilegeEscalation?: boolean;
+  capabilities?: { add?: string[]; drop?: string[] };
+  seccompProfile?: SecurityProfile;
+  appArmorProfile?: SecurityProfile;
+}
+
+/** core/v1 PodSecurityContext: the fields the agent maps to Docker. */
+export interface PodSecurityContext {
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsNonRoot?: boolean;
+  supplementalGroups?: number[];
+  seccompProfile?: SecurityProfile;
+  appArmorProfile?: SecurityProfile;
 }
 
 /** core/v1 Volume (the sources the agent supports). */
@@ -114,6 +144,7 @@ export interface PodSpec {
   restartPolicy?: string;
   terminationGracePeriodSeconds?: number;
   hostNetwork?: boolean;
+  securityContext?: PodSecurityContext;
   hostname?: string;
   subdomain?: string;
   readinessGates?: { conditionType: string }[];

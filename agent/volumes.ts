@@ -70,6 +70,54 @@ async function writeFiles(dir: string, files: Map<string, Uint8Array>, mode: num
   }
 }
 
+async function statOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
+  try {
+    return await Deno.stat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * The kubelet's hostPath `type` check: `DirectoryOrCreate`/`FileOrCreate` create what is missing,
+ * and every type then requires the path to be what it names (`""` checks nothing).
+ */
+export async function checkHostPathType(path: string, type: string): Promise<void> {
+  const failed = (what: string) => new Error(`hostPath type check failed: ${path} is not ${what}`);
+  if (type === "") return;
+  const info = await statOrUndefined(path);
+  if (!info && type === "DirectoryOrCreate") {
+    await Deno.mkdir(path, { recursive: true, mode: 0o755 });
+    return;
+  }
+  if (!info && type === "FileOrCreate") {
+    await Deno.writeFile(path, new Uint8Array(), { append: true, create: true, mode: 0o644 });
+    return;
+  }
+  switch (type) {
+    case "DirectoryOrCreate":
+    case "Directory":
+      if (!info?.isDirectory) throw failed("a directory");
+      return;
+    case "FileOrCreate":
+    case "File":
+      if (!info?.isFile) throw failed("a file");
+      return;
+    case "Socket":
+      if (!info?.isSocket) throw failed("a socket file");
+      return;
+    case "CharDevice":
+      if (!info?.isCharDevice) throw failed("a character device");
+      return;
+    case "BlockDevice":
+      if (!info?.isBlockDevice) throw failed("a block device");
+      return;
+    default:
+      throw new Error(`${type} is an invalid volume type`);
+  }
+}
+
 async function prepareVolume(
   pod: Pod,
   vol: Volume,
@@ -78,11 +126,7 @@ async function prepareVolume(
   const base = `${podDir(options.dataDir, pod.metadata.uid)}/volumes`;
   const ns = pod.metadata.namespace;
   if (vol.hostPath) {
-    const t = vol.hostPath.type ?? "";
-    if (t === "DirectoryOrCreate") await Deno.mkdir(vol.hostPath.path, { recursive: true });
-    if (t === "FileOrCreate") {
-      await Deno.writeFile(vol.hostPath.path, new Uint8Array(), { append: true, create: true });
-    }
+    await checkHostPathType(vol.hostPath.path, vol.hostPath.type ?? "");
     return vol.hostPath.path;
   }
   if (vol.configMap) {

@@ -2,7 +2,14 @@
 
 import assert from "node:assert/strict";
 import type { KeyValueSource, Pod } from "./pod_types.ts";
-import { absolute, podDir, preparePodVolumes, removePodDir, volumeBinds } from "./volumes.ts";
+import {
+  absolute,
+  checkHostPathType,
+  podDir,
+  preparePodVolumes,
+  removePodDir,
+  volumeBinds,
+} from "./volumes.ts";
 
 const reader = {
   getConfigMap: (_ns: string, name: string): Promise<KeyValueSource | undefined> =>
@@ -73,5 +80,35 @@ Deno.test("preparePodVolumes() names the volume when its ConfigMap is missing", 
     );
   } finally {
     await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("checkHostPathType() creates what *OrCreate names and checks every type as the kubelet does", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await checkHostPathType(`${dir}/made/deep`, "DirectoryOrCreate");
+    assert((await Deno.stat(`${dir}/made/deep`)).isDirectory);
+    await checkHostPathType(`${dir}/f`, "FileOrCreate");
+    assert((await Deno.stat(`${dir}/f`)).isFile);
+    await checkHostPathType(dir, "Directory");
+    await checkHostPathType(`${dir}/f`, "File");
+    await checkHostPathType("/dev/null", "CharDevice");
+    await checkHostPathType(`${dir}/missing`, "");
+    const cases: [string, string, string][] = [
+      [`${dir}/f`, "Directory", "a directory"],
+      [`${dir}/f`, "DirectoryOrCreate", "a directory"],
+      [dir, "File", "a file"],
+      [`${dir}/missing`, "File", "a file"],
+      [dir, "Socket", "a socket file"],
+      [dir, "CharDevice", "a character device"],
+      [dir, "BlockDevice", "a block device"],
+    ];
+    for (const [path, type, what] of cases) {
+      await assert.rejects(() => checkHostPathType(path, type), {
+        message: `hostPath type check failed: ${path} is not ${what}`,
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -3,6 +3,10 @@
  */
 import { z } from "zod";
 import { ipv4NetWithin, parseIpv4Net } from "../shared/ipv4_cidr.ts";
+import {
+  PodSecurityConfiguration,
+  SKIFF_POD_SECURITY,
+} from "./admission/pod_security_configuration.ts";
 
 /** `host:port`, IPv4 or a name. */
 const ListenAddress = z.string().regex(/^[^\s:]+:\d{1,5}$/, "must be ADDR:PORT");
@@ -44,6 +48,11 @@ export const ServerConfig = z.object({
   /** Revisions of history kept for watchers before compaction. */
   historyRevisions: z.number().int().positive().default(10_000),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /**
+   * Pod Security admission's defaults and exempt namespaces (upstream's PodSecurityConfiguration):
+   * `baseline` enforced in every namespace but kube-system unless a namespace's labels say else.
+   */
+  podSecurity: PodSecurityConfiguration.default(SKIFF_POD_SECURITY),
 }).superRefine((c, ctx) => {
   // Pod and Service addresses must be told apart by every node's routes and proxy.
   const pods = parseIpv4Net(c.clusterCidr);

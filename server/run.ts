@@ -27,6 +27,7 @@ import { ensurePki } from "./pki.ts";
 import { formatJoinToken, parseJoinToken } from "../shared/join_token.ts";
 import { GenericRegistry } from "./registry/generic_registry.ts";
 import { buildStrategies } from "./registry/kind_strategies.ts";
+import { admissionChain, podSecurityAdmission, podSpecSupportAdmission } from "./admission/mod.ts";
 import { ResourceStore } from "./registry/resource_store.ts";
 import { servedResources, storedResources } from "./registry/served_resources.ts";
 import { SYSTEM_NAMESPACES } from "./registry/system_namespaces.ts";
@@ -135,10 +136,21 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     ])
   );
   const namespaces = stores.get("namespaces")!;
+  // Validating admission: refuse what the node does not do, then Pod Security.
+  const admission = admissionChain([
+    podSpecSupportAdmission(),
+    podSecurityAdmission({
+      config: config.podSecurity,
+      namespace: (name) => namespaces.find(undefined, name),
+      pods: (namespace) => stores.get("pods")!.list({ namespace }).items,
+      logger: logger.child("admission"),
+    }),
+  ]);
   const registries = resources.map((info) =>
     new GenericRegistry(stores.get(info.plural)!, {
       strategy: strategies.get(info.plural),
       namespaceOf: (name) => namespaces.find(undefined, name),
+      admission,
     })
   );
 

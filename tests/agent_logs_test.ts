@@ -9,6 +9,7 @@ import { type ContainerEvent, DockerRuntime } from "../agent/docker_runtime.ts";
 import { PODS } from "../shared/client/refs.ts";
 import {
   agentApiBase,
+  allowPrivilegedPods,
   boundPod,
   createPod,
   startAgentTest,
@@ -100,6 +101,8 @@ Deno.test("agent API serves logs with tail, timestamps, follow and previous, to 
 Deno.test("deleting a pod sends SIGTERM, then SIGKILL after the grace period, then finishes the delete", async () => {
   const { images, client, config, stop } = await startAgentTest();
   const rt = new DockerRuntime({ nodeName: config.nodeName });
+  // hostPort/hostPath need the namespace's Pod Security level raised by an admin.
+  await allowPrivilegedPods(client);
   const ac = new AbortController();
   const deaths = new Map<string, number | undefined>();
   let connected!: () => void;

@@ -8,6 +8,7 @@ import { DockerRuntime } from "../agent/docker_runtime.ts";
 import { EVENTS, NODES, PODS } from "../shared/client/refs.ts";
 import { INDEX_HTML } from "./images.ts";
 import {
+  allowPrivilegedPods,
   boundPod,
   createPod,
   startAgentTest,
@@ -91,6 +92,8 @@ Deno.test("agent runs an httpd pod reachable on its own pod IP (no port publishe
 
 Deno.test("a hostPort conflict is reported on the pod, and the message clears once it runs", async () => {
   const { images, client, config, stop } = await startAgentTest({ backoffInitialMs: 500 });
+  // hostPort/hostPath need the namespace's Pod Security level raised by an admin.
+  await allowPrivilegedPods(client);
   const l = Deno.listen({ hostname: "127.0.0.11", port: 0 });
   const hostPort = (l.addr as Deno.NetAddr).port;
   l.close();

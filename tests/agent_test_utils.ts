@@ -15,7 +15,7 @@ import type { Pod } from "../agent/pod_types.ts";
 import { podNetworkName } from "../agent/pod_network.ts";
 import { HostGateway } from "../agent/host_gw.ts";
 import type { ApiClient } from "../shared/client/client.ts";
-import { NODES, PODS } from "../shared/client/refs.ts";
+import { NAMESPACES, NODES, PODS } from "../shared/client/refs.ts";
 import { isNotFound } from "../shared/errors.ts";
 import { Logger } from "../shared/log.ts";
 import { ensureTestImages, type TestImages } from "./images.ts";
@@ -123,6 +123,21 @@ export function boundPod(
     metadata: { name, namespace: "default", uid: "", ...metadata },
     spec: { containers: [], terminationGracePeriodSeconds: 5, ...spec, nodeName },
   } as Pod;
+}
+
+/**
+ * Labels a namespace `privileged` for Pod Security (enforce and warn), as an admin does before
+ * running pods that need host ports or host paths; the cluster default is `baseline`.
+ */
+export async function allowPrivilegedPods(client: ApiClient, namespace = "default"): Promise<void> {
+  await client.patch(NAMESPACES, namespace, {
+    metadata: {
+      labels: {
+        "pod-security.kubernetes.io/enforce": "privileged",
+        "pod-security.kubernetes.io/warn": "privileged",
+      },
+    },
+  }, { type: "merge" });
 }
 
 /** Creates a pod, returning it as stored. */

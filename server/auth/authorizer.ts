@@ -1,7 +1,8 @@
 /**
  * Who may do what, decided per resource request after authentication:
  * - `admin`: everything;
- * - `edit`: everything except changing nodes (reading them is fine);
+ * - `edit`: everything except changing nodes and namespaces (reading them is fine) — as
+ *   Kubernetes' `edit` role, which may not relabel a namespace to relax its Pod Security level;
  * - `view`: get/list/watch of everything but Secrets, and no exec/attach/port-forward/proxy;
  * - `node`: a joined node's own credentials, narrowed by Kubernetes' NodeRestriction rules
  *   (server/auth/node_restriction.ts);
@@ -91,7 +92,8 @@ function roleAllows(role: Role, verb: string, ri: RequestInfo): boolean {
     case "admin":
       return true;
     case "edit":
-      return ri.resource !== "nodes" || READ_VERBS.has(verb);
+      // A namespace's labels decide its Pod Security level: changing them is an admin's call.
+      return (ri.resource !== "nodes" && ri.resource !== "namespaces") || READ_VERBS.has(verb);
     case "view":
       return READ_VERBS.has(verb) && ri.resource !== "secrets" &&
         !STREAMING_SUBRESOURCES.has(ri.subresource ?? "");

@@ -12,6 +12,7 @@ import { apiVersionOf } from "../../shared/api/resource_info.ts";
 import { validateCreate, validateUpdate } from "../../shared/api/validation.ts";
 import type { FieldValidation } from "../../shared/api/validation.ts";
 import { BadRequestError, ForbiddenError, NotFoundError } from "../../shared/errors.ts";
+import type { AdmissionPlugin } from "../admission/admission.ts";
 import type { Preconditions, ResourceStore } from "./resource_store.ts";
 import type { Strategy, StrategyContext } from "./strategy.ts";
 import { resetSystemMetadata } from "./strategy.ts";
@@ -52,15 +53,22 @@ export class GenericRegistry {
   readonly store: ResourceStore;
   readonly strategy: Strategy;
   readonly #namespaceOf: (name: string) => KubeObject | undefined;
+  readonly #admission?: AdmissionPlugin;
 
   constructor(
     store: ResourceStore,
-    options: { strategy: Strategy; namespaceOf: (name: string) => KubeObject | undefined },
+    options: {
+      strategy: Strategy;
+      namespaceOf: (name: string) => KubeObject | undefined;
+      /** Validating admission, run on creates and main-resource updates before storing. */
+      admission?: AdmissionPlugin;
+    },
   ) {
     this.info = store.info;
     this.store = store;
     this.strategy = options.strategy;
     this.#namespaceOf = options.namespaceOf;
+    this.#admission = options.admission;
   }
 
   /** Creates an object from a client's body; returns what was (or, dry-run, would be) stored. */
@@ -95,6 +103,7 @@ export class GenericRegistry {
     valid.metadata.creationTimestamp = rfc3339(now);
     if ("spec" in valid) valid.metadata.generation = 1;
     await this.strategy.prepareForCreate?.(valid, this.#ctx(now, options));
+    await this.#admit("CREATE", valid, undefined, options);
     if (options.dryRun) return valid;
     // A generated name can collide; Kubernetes retries with a new suffix only on the client side,
     // but a short server-side retry keeps `generateName` creates from failing spuriously.
@@ -332,6 +341,7 @@ export class GenericRegistry {
         valid.metadata.generation = current.metadata.generation + 1;
       }
       await this.strategy.prepareForUpdate?.(valid, current, this.#ctx(new Date(), options));
+      await this.#admit("UPDATE", valid, current, options);
     }
     valid.metadata.resourceVersion = current.metadata.resourceVersion;
     return valid;
@@ -370,6 +380,32 @@ export class GenericRegistry {
         `unable to create new content in namespace ${namespace} because it is being terminated`,
       );
     }
+  }
+
+  async #admit(
+    operation: "CREATE" | "UPDATE",
+    obj: KubeObject,
+    old: KubeObject | undefined,
+    options: WriteOptions,
+  ): Promise<void> {
+    if (!this.#admission) return;
+    const warnings: string[] = [];
+    await this.#admission({
+      operation,
+      resource: this.info.plural,
+      group: this.info.group,
+      kind: this.info.kind,
+      namespace: this.info.namespaced ? obj.metadata.namespace : (
+        this.info.plural === "namespaces" ? obj.metadata.name : undefined
+      ),
+      name: obj.metadata.name ?? "",
+      object: obj,
+      oldObject: old,
+      dryRun: options.dryRun ?? false,
+      warnings,
+    });
+    // A conflict-retried update is admitted again: report each warning once.
+    for (const w of warnings) if (!options.warnings?.includes(w)) options.warnings?.push(w);
   }
 
   #ctx(now: Date, options: WriteOptions): StrategyContext {

@@ -279,6 +279,29 @@ export const KeyToPath = z.object({
 });
 export type KeyToPath = z.infer<typeof KeyToPath>;
 
+/** Volume sources Kubernetes has and Skiff only models (admission refuses them). */
+export const UNSUPPORTED_VOLUME_SOURCES = [
+  "iscsi",
+  "glusterfs",
+  "rbd",
+  "flexVolume",
+  "cinder",
+  "cephfs",
+  "flocker",
+  "fc",
+  "azureFile",
+  "azureDisk",
+  "vsphereVolume",
+  "quobyte",
+  "photonPersistentDisk",
+  "portworxVolume",
+  "scaleIO",
+  "storageos",
+  "gcePersistentDisk",
+  "awsElasticBlockStore",
+  "gitRepo",
+] as const;
+
 /** A pod volume; exactly one source should be set (Skiff runs the first four). */
 export const Volume = z.object({
   name: z.string(),
@@ -324,11 +347,12 @@ export const Volume = z.object({
     sources: z.array(z.looseObject({})).optional(),
     defaultMode: Int32.optional(),
   }).optional(),
-  // Sources Skiff does not run but accepts, so that valid manifests pass strict decoding.
+  // Sources Skiff does not run: modelled so that admission can refuse them by name (422).
   nfs: z.looseObject({ server: z.string(), path: z.string() }).optional(),
   csi: z.looseObject({ driver: z.string() }).optional(),
   ephemeral: z.looseObject({}).optional(),
   image: z.looseObject({ reference: z.string().optional() }).optional(),
+  ...Object.fromEntries(UNSUPPORTED_VOLUME_SOURCES.map((s) => [s, z.looseObject({}).optional()])),
 }).meta({
   id: "io.k8s.api.core.v1.Volume",
   description: "A named volume of a pod; exactly one source should be set.",

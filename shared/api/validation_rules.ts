@@ -17,6 +17,7 @@ import {
   portNameErrors,
 } from "./field_errors.ts";
 import { quantityMillis } from "./quantity.ts";
+import { UNSUPPORTED_VOLUME_SOURCES } from "./core_v1.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;
@@ -263,6 +264,7 @@ const VOLUME_SOURCES = [
   "csi",
   "ephemeral",
   "image",
+  ...UNSUPPORTED_VOLUME_SOURCES,
 ];
 
 function validateVolumes(

@@ -1,0 +1,431 @@
+/**
+ * Every field of a PodSpec, and whether Skiff's node honours it. This table is the contract of
+ * "accepted means honoured": a field is either honoured (the entry names the test that proves
+ * it) or refused at admission with a 422 naming the field (`pod_spec_support.ts` reads the
+ * refusals from here). `pod_spec_fields_test.ts` walks the zod schema of PodSpec and fails when a
+ * field has no entry, so a new field can never be silently dropped.
+ *
+ * Paths are PodSpec-relative with `[]` for list elements; init containers share the entries of
+ * `containers[]` (the test checks both). An entry with `subtree` covers the fields below it.
+ */
+
+/** What Skiff does with one PodSpec field. */
+export interface FieldSupport {
+  /** The test that proves the node honours the field (every value, unless `refused` is set). */
+  honoured?: string;
+  /**
+   * The field is honoured by a change being merged at the same time; `honoured` names the test
+   * it adds (the lead fixes names at merge).
+   */
+  pending?: string;
+  /** A value that admission refuses (422), used by the table test. */
+  refused?: unknown;
+  /**
+   * Values accepted although the feature is not implemented, because they ask for nothing
+   * beyond what the node does anyway (`hostPID: false`, `priority: 0`, Kubernetes' defaults).
+   */
+  noop?: unknown[];
+  /** When set, only these values are accepted (`Unsupported value` lists them). */
+  supported?: unknown[];
+  /** A predicate for values that are honoured (beyond `noop`/`supported`). */
+  allowed?: (value: unknown) => boolean;
+  /** The entry covers every field below this one. */
+  subtree?: boolean;
+  /** Why, for the README's "Not supported" list. */
+  note?: string;
+}
+
+const T = {
+  run: "agent runs an httpd pod reachable on its published port, then deletes it gracefully",
+  config:
+    "agent configures containers from the pod spec: env, ConfigMap/Secret/emptyDir volumes, limits",
+  restart: "agent restarts containers: crash loop, liveness, readiness, restartPolicy Never",
+  init: "init containers run in order to completion before the app containers start",
+  grace:
+    "deleting a pod sends SIGTERM, then SIGKILL after the grace period, then finishes the delete",
+  scheduler:
+    "the scheduler honours tolerations, nodeSelector, affinity, other schedulers, and spreads replicas",
+  nodeAffinity: "nodeSelector and required node affinity operators",
+  tolerations: "tolerations: Equal, Exists, empty key with Exists, effect matching",
+  hostPort: "a hostPort conflict is reported on the pod, and the message clears once it runs",
+  sandbox: "a sandboxed pod publishes its ports on the node address and shares localhost",
+  sandboxOptions: "sandboxCreateOptions() sets the hostname, host network and published ports",
+  env: "resolveEnv() resolves values, valueFrom and envFrom with $(VAR) expansion",
+  envResource: "resolveEnv() gives a container's own cpu and memory for resourceFieldRef",
+  volumes: "preparePodVolumes() projects ConfigMaps and Secrets, makes emptyDirs, and binds them",
+  hostPathType:
+    "checkHostPathType() creates what *OrCreate names and checks every type as the kubelet does",
+  createOptions: "containerCreateOptions() maps command/args, resources and joins the sandbox",
+  securityOptions: "containerCreateOptions() maps the security context, stdinOnce and tty",
+  runAsNonRoot: "verifyRunAsNonRoot() refuses to run as root with the kubelet's messages",
+  restrictedPod:
+    "a restricted namespace runs only conforming pods, and Docker enforces their security context",
+  httpProbe: "runProbe() httpGet: 2xx/3xx pass, others fail with the status, named ports resolve",
+  tcpProbe: "runProbe() tcpSocket: an open port passes, a closed one fails",
+  images: "ImageManager: present images run, missing ones back off, Never never pulls",
+  logs: "agent API serves logs with tail, timestamps, follow and previous, to the server only",
+  attach: "kubectl logs, exec, attach, port-forward, top and drain work through the agents",
+  readinessGates: "computePodStatus() holds Ready until every readiness gate is True",
+  serviceAccount:
+    "a pod naming a ServiceAccount other than default is refused as Kubernetes refuses a missing one",
+  // In-flight work (other branches); the lead fixes these names at merge.
+  pendingDns: "(pending, DNS branch) pod DNS: dnsPolicy, dnsConfig, hostname, subdomain",
+  pendingHosts: "(pending, DNS branch) hostAliases are written into the pod's /etc/hosts",
+  pendingEnv: "(pending, DNS branch) enableServiceLinks adds service environment variables",
+  pendingStorage: "(pending, storage branch) a persistentVolumeClaim volume keeps its data",
+} as const;
+
+/** The names of the tests honoured entries point at (for the table test). */
+export const TEST_NAMES = T;
+
+/** Refused wherever it is set. */
+function refused(sample: unknown, note?: string, extra: Partial<FieldSupport> = {}): FieldSupport {
+  return { refused: sample, subtree: true, note, ...extra };
+}
+
+function honoured(test: string, extra: Partial<FieldSupport> = {}): FieldSupport {
+  return { honoured: test, ...extra };
+}
+
+function pending(test: string): FieldSupport {
+  return { honoured: test, pending: test, subtree: true };
+}
+
+const PROBE = (kind: string, test: string): Record<string, FieldSupport> => ({
+  [`containers[].${kind}`]: honoured(test),
+  [`containers[].${kind}.exec`]: honoured(T.restart, { subtree: true }),
+  [`containers[].${kind}.httpGet`]: honoured(T.httpProbe),
+  [`containers[].${kind}.httpGet.path`]: honoured(T.httpProbe),
+  [`containers[].${kind}.httpGet.port`]: honoured(T.httpProbe),
+  [`containers[].${kind}.httpGet.host`]: honoured(T.httpProbe),
+  [`containers[].${kind}.httpGet.scheme`]: honoured(T.httpProbe, {
+    refused: "HTTPS",
+    supported: ["HTTP"],
+    note: "HTTPS probes (the agent cannot skip certificate verification as the kubelet does)",
+  }),
+  [`containers[].${kind}.httpGet.httpHeaders`]: honoured(T.httpProbe, { subtree: true }),
+  [`containers[].${kind}.tcpSocket`]: honoured(T.tcpProbe, { subtree: true }),
+  [`containers[].${kind}.grpc`]: refused({ port: 9000 }, "gRPC probes"),
+  [`containers[].${kind}.initialDelaySeconds`]: honoured(test),
+  [`containers[].${kind}.timeoutSeconds`]: honoured(test),
+  [`containers[].${kind}.periodSeconds`]: honoured(test),
+  [`containers[].${kind}.successThreshold`]: honoured(test),
+  [`containers[].${kind}.failureThreshold`]: honoured(test),
+  [`containers[].${kind}.terminationGracePeriodSeconds`]: refused(
+    5,
+    "a probe's own terminationGracePeriodSeconds (the pod's is used)",
+  ),
+});
+
+/** seccomp/AppArmor: the runtime's default profile or none; `Localhost` profiles are refused. */
+const PROFILE: Partial<FieldSupport> = {
+  refused: { type: "Localhost", localhostProfile: "profile.json" },
+  allowed: (v) => ["RuntimeDefault", "Unconfined"].includes((v as { type?: string }).type ?? ""),
+  subtree: true,
+  note: "`Localhost` seccomp and AppArmor profiles",
+};
+
+/** Every PodSpec field, by path. */
+export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
+  // --- volumes ---------------------------------------------------------------------------
+  "volumes": honoured(T.volumes),
+  "volumes[].name": honoured(T.volumes),
+  "volumes[].emptyDir": honoured(T.volumes),
+  "volumes[].emptyDir.medium": honoured(T.volumes, {
+    refused: "Memory",
+    supported: [""],
+    note: "`emptyDir.medium: Memory` (tmpfs)",
+  }),
+  "volumes[].emptyDir.sizeLimit": refused("1Gi", "`emptyDir.sizeLimit` (not enforced)"),
+  "volumes[].hostPath": honoured(T.logs),
+  "volumes[].hostPath.path": honoured(T.logs),
+  "volumes[].hostPath.type": honoured(T.hostPathType, {
+    refused: "Fifo",
+    supported: [
+      "",
+      "DirectoryOrCreate",
+      "Directory",
+      "FileOrCreate",
+      "File",
+      "Socket",
+      "CharDevice",
+      "BlockDevice",
+    ],
+  }),
+  "volumes[].configMap": honoured(T.volumes),
+  "volumes[].configMap.name": honoured(T.volumes),
+  "volumes[].configMap.items": honoured(T.volumes),
+  "volumes[].configMap.items[].key": honoured(T.volumes),
+  "volumes[].configMap.items[].path": honoured(T.volumes),
+  "volumes[].configMap.items[].mode": refused(0o600, "per-item `mode` of configMap/secret items"),
+  "volumes[].configMap.defaultMode": honoured(T.volumes),
+  "volumes[].configMap.optional": honoured(T.config),
+  "volumes[].secret": honoured(T.volumes),
+  "volumes[].secret.secretName": honoured(T.volumes),
+  "volumes[].secret.items": honoured(T.volumes),
+  "volumes[].secret.items[].key": honoured(T.volumes),
+  "volumes[].secret.items[].path": honoured(T.volumes),
+  "volumes[].secret.items[].mode": refused(0o600, "per-item `mode` of configMap/secret items"),
+  "volumes[].secret.defaultMode": honoured(T.volumes),
+  "volumes[].secret.optional": honoured(T.config),
+  "volumes[].persistentVolumeClaim": pending(T.pendingStorage),
+  "volumes[].downwardAPI": refused({ items: [] }, "`downwardAPI` volumes (coming)"),
+  "volumes[].projected": refused({ sources: [] }, "`projected` volumes (coming)"),
+  "volumes[].nfs": refused({ server: "nfs.example", path: "/x" }, "nfs volumes"),
+  "volumes[].csi": refused({ driver: "x.csi.example" }, "csi volumes"),
+  "volumes[].ephemeral": refused({}, "ephemeral volumes"),
+  "volumes[].image": refused({ reference: "busybox" }, "image volumes"),
+  "volumes[].iscsi": refused({}, "iscsi volumes"),
+  "volumes[].glusterfs": refused({}, "glusterfs volumes"),
+  "volumes[].rbd": refused({}, "rbd volumes"),
+  "volumes[].flexVolume": refused({}, "flexVolume volumes"),
+  "volumes[].cinder": refused({}, "cinder volumes"),
+  "volumes[].cephfs": refused({}, "cephfs volumes"),
+  "volumes[].flocker": refused({}, "flocker volumes"),
+  "volumes[].fc": refused({}, "fc volumes"),
+  "volumes[].azureFile": refused({}, "azureFile volumes"),
+  "volumes[].azureDisk": refused({}, "azureDisk volumes"),
+  "volumes[].vsphereVolume": refused({}, "vsphereVolume volumes"),
+  "volumes[].quobyte": refused({}, "quobyte volumes"),
+  "volumes[].photonPersistentDisk": refused({}, "photonPersistentDisk volumes"),
+  "volumes[].portworxVolume": refused({}, "portworxVolume volumes"),
+  "volumes[].scaleIO": refused({}, "scaleIO volumes"),
+  "volumes[].storageos": refused({}, "storageos volumes"),
+  "volumes[].gcePersistentDisk": refused({}, "gcePersistentDisk volumes"),
+  "volumes[].awsElasticBlockStore": refused({}, "awsElasticBlockStore volumes"),
+  "volumes[].gitRepo": refused({}, "gitRepo volumes"),
+
+  // --- containers (init containers use the same entries) -----------------------------------
+  "initContainers": honoured(T.init),
+  "containers": honoured(T.run),
+  "containers[].name": honoured(T.run),
+  "containers[].image": honoured(T.run),
+  "containers[].command": honoured(T.createOptions),
+  "containers[].args": honoured(T.createOptions),
+  "containers[].workingDir": honoured(T.config),
+  "containers[].ports": honoured(T.sandbox),
+  "containers[].ports[].name": honoured(T.httpProbe),
+  "containers[].ports[].containerPort": honoured(T.sandbox),
+  "containers[].ports[].hostPort": honoured(T.hostPort),
+  "containers[].ports[].hostIP": honoured(T.sandboxOptions),
+  "containers[].ports[].protocol": honoured(T.sandbox),
+  "containers[].envFrom": honoured(T.env, { subtree: true }),
+  "containers[].env": honoured(T.env),
+  "containers[].env[].name": honoured(T.env),
+  "containers[].env[].value": honoured(T.env),
+  "containers[].env[].valueFrom": honoured(T.env),
+  "containers[].env[].valueFrom.configMapKeyRef": honoured(T.env, { subtree: true }),
+  "containers[].env[].valueFrom.secretKeyRef": honoured(T.env, { subtree: true }),
+  "containers[].env[].valueFrom.fieldRef": honoured(T.env),
+  "containers[].env[].valueFrom.fieldRef.apiVersion": honoured(T.env, {
+    refused: "v2",
+    supported: ["v1"],
+  }),
+  "containers[].env[].valueFrom.fieldRef.fieldPath": honoured(T.env, {
+    refused: "status.podIPs",
+    allowed: (v) =>
+      typeof v === "string" &&
+      (ENV_FIELD_PATHS.includes(v) ||
+        /^metadata\.(labels|annotations)\['[^']+'\]$/.test(v)),
+    note: "`fieldRef` paths other than " + "metadata.name/namespace/uid/labels/annotations, " +
+      "spec.nodeName, spec.serviceAccountName, status.podIP, status.hostIP",
+  }),
+  "containers[].env[].valueFrom.resourceFieldRef": honoured(T.envResource),
+  "containers[].env[].valueFrom.resourceFieldRef.containerName": refused(
+    "other",
+    "`resourceFieldRef.containerName` (a container's own resources only)",
+  ),
+  "containers[].env[].valueFrom.resourceFieldRef.resource": honoured(T.envResource, {
+    refused: "limits.ephemeral-storage",
+    supported: ["limits.cpu", "limits.memory", "requests.cpu", "requests.memory"],
+  }),
+  "containers[].env[].valueFrom.resourceFieldRef.divisor": refused(
+    "1m",
+    "`resourceFieldRef.divisor`",
+    { noop: ["1"] },
+  ),
+  "containers[].resources": honoured(T.config),
+  // Maps (resource lists, nodeSelector) are leaves: `subtree` keeps their keys from being walked.
+  "containers[].resources.limits": honoured(T.config, {
+    subtree: true,
+    refused: { "nvidia.com/gpu": "1" },
+    allowed: (v) => Object.keys(v as object).every((k) => k === "cpu" || k === "memory"),
+    note: "resources other than cpu and memory in limits/requests",
+  }),
+  "containers[].resources.requests": honoured(T.scheduler, {
+    subtree: true,
+    refused: { "ephemeral-storage": "1Gi" },
+    allowed: (v) => Object.keys(v as object).every((k) => k === "cpu" || k === "memory"),
+  }),
+  "containers[].resources.claims": refused([{ name: "gpu" }], "resource claims (DRA)"),
+  "containers[].volumeMounts": honoured(T.volumes),
+  "containers[].volumeMounts[].name": honoured(T.volumes),
+  "containers[].volumeMounts[].mountPath": honoured(T.volumes),
+  "containers[].volumeMounts[].readOnly": honoured(T.volumes),
+  "containers[].volumeMounts[].subPath": honoured(T.volumes),
+  "containers[].volumeMounts[].subPathExpr": refused("$(POD_NAME)", "`subPathExpr`"),
+  "containers[].volumeMounts[].mountPropagation": refused(
+    "Bidirectional",
+    "`mountPropagation` other than None",
+    { noop: ["None"] },
+  ),
+  ...PROBE("livenessProbe", T.restart),
+  ...PROBE("readinessProbe", T.restart),
+  ...PROBE("startupProbe", T.restart),
+  "containers[].lifecycle": refused(
+    { preStop: { exec: { command: ["true"] } } },
+    "lifecycle hooks (`postStart`, `preStop`) and `stopSignal` (coming)",
+  ),
+  "containers[].terminationMessagePath": refused("/tmp/msg", "termination messages", {
+    noop: ["/dev/termination-log"],
+  }),
+  "containers[].terminationMessagePolicy": refused(
+    "FallbackToLogsOnError",
+    "termination messages",
+    { noop: ["File"] },
+  ),
+  "containers[].imagePullPolicy": honoured(T.images),
+  "containers[].securityContext": honoured(T.securityOptions),
+  "containers[].securityContext.privileged": honoured(T.securityOptions),
+  "containers[].securityContext.runAsUser": honoured(T.securityOptions),
+  "containers[].securityContext.runAsGroup": honoured(T.securityOptions),
+  "containers[].securityContext.capabilities": honoured(T.restrictedPod, { subtree: true }),
+  "containers[].securityContext.seLinuxOptions": refused(
+    { type: "container_t" },
+    "SELinux options",
+  ),
+  "containers[].securityContext.windowsOptions": refused({}, "Windows options"),
+  "containers[].securityContext.runAsNonRoot": honoured(T.restrictedPod),
+  "containers[].securityContext.readOnlyRootFilesystem": honoured(T.restrictedPod),
+  "containers[].securityContext.allowPrivilegeEscalation": honoured(T.restrictedPod),
+  "containers[].securityContext.procMount": refused("Unmasked", "`procMount: Unmasked`", {
+    noop: ["Default"],
+  }),
+  "containers[].securityContext.seccompProfile": honoured(T.securityOptions, PROFILE),
+  "containers[].securityContext.appArmorProfile": honoured(T.securityOptions, PROFILE),
+  "containers[].restartPolicy": refused(
+    "Always",
+    "sidecar containers (`restartPolicy` on a container)",
+  ),
+  "containers[].stdin": honoured(T.attach),
+  "containers[].stdinOnce": honoured(T.securityOptions),
+  "containers[].tty": honoured(T.attach),
+  "containers[].resizePolicy": refused(
+    [{ resourceName: "cpu", restartPolicy: "NotRequired" }],
+    "in-place resize",
+  ),
+  "containers[].volumeDevices": refused([{ name: "v", devicePath: "/dev/x" }], "block volumes"),
+
+  // --- the pod -------------------------------------------------------------------------------
+  "restartPolicy": honoured(T.restart),
+  "terminationGracePeriodSeconds": honoured(T.grace),
+  "activeDeadlineSeconds": refused(60, "`activeDeadlineSeconds` (coming)"),
+  "dnsPolicy": pending(T.pendingDns),
+  "dnsConfig": pending(T.pendingDns),
+  "nodeSelector": honoured(T.scheduler, { subtree: true }),
+  "serviceAccountName": honoured(T.serviceAccount),
+  "serviceAccount": honoured(T.serviceAccount),
+  "automountServiceAccountToken": refused(true, "ServiceAccount tokens", { noop: [false] }),
+  "nodeName": honoured(T.run),
+  "hostNetwork": honoured(T.sandboxOptions),
+  "hostPID": refused(true, "`hostPID`", { noop: [false] }),
+  "hostIPC": refused(true, "`hostIPC`", { noop: [false] }),
+  "shareProcessNamespace": refused(true, "`shareProcessNamespace`", { noop: [false] }),
+  "securityContext": honoured(T.run),
+  "securityContext.seLinuxOptions": refused({ type: "container_t" }, "SELinux options"),
+  "securityContext.windowsOptions": refused({}, "Windows options"),
+  "securityContext.runAsUser": honoured(T.restrictedPod),
+  "securityContext.runAsGroup": honoured(T.restrictedPod),
+  "securityContext.runAsNonRoot": honoured(T.restrictedPod),
+  "securityContext.supplementalGroups": honoured(T.securityOptions),
+  "securityContext.supplementalGroupsPolicy": refused(
+    "Strict",
+    "`supplementalGroupsPolicy: Strict`",
+    {
+      noop: ["Merge"],
+    },
+  ),
+  "securityContext.fsGroup": refused(2000, "`fsGroup` (volume ownership)"),
+  "securityContext.fsGroupChangePolicy": refused("OnRootMismatch", "`fsGroup` (volume ownership)"),
+  "securityContext.sysctls": refused(
+    [{ name: "net.ipv4.tcp_syncookies", value: "1" }],
+    "pod `sysctls`",
+    { noop: [[]] },
+  ),
+  "securityContext.seccompProfile": honoured(T.restrictedPod, PROFILE),
+  "securityContext.appArmorProfile": honoured(T.securityOptions, PROFILE),
+  "securityContext.seLinuxChangePolicy": refused("MountOption", "SELinux options"),
+  "imagePullSecrets": refused([{ name: "regcred" }], "`imagePullSecrets` (private registries)", {
+    noop: [[]],
+  }),
+  "hostname": pending(T.pendingDns),
+  "subdomain": pending(T.pendingDns),
+  "affinity": honoured(T.scheduler),
+  "affinity.nodeAffinity": honoured(T.nodeAffinity),
+  "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution": honoured(
+    T.nodeAffinity,
+    { subtree: true },
+  ),
+  "affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution": refused(
+    [{ weight: 1, preference: { matchExpressions: [{ key: "a", operator: "Exists" }] } }],
+    "preferred node affinity",
+    { noop: [[]] },
+  ),
+  "affinity.podAffinity": refused(
+    { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: "kubernetes.io/hostname" }] },
+    "pod affinity and anti-affinity",
+  ),
+  "affinity.podAntiAffinity": refused(
+    { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: "kubernetes.io/hostname" }] },
+    "pod affinity and anti-affinity",
+  ),
+  "schedulerName": honoured(T.scheduler),
+  "tolerations": honoured(T.tolerations, { subtree: true }),
+  "hostAliases": pending(T.pendingHosts),
+  "priorityClassName": refused("high", "PriorityClasses and preemption"),
+  "priority": refused(1000, "PriorityClasses and preemption", { noop: [0] }),
+  "preemptionPolicy": refused("Never", "PriorityClasses and preemption", {
+    noop: ["PreemptLowerPriority"],
+  }),
+  "readinessGates": honoured(T.readinessGates, { subtree: true }),
+  "runtimeClassName": refused("gvisor", "RuntimeClasses"),
+  "enableServiceLinks": pending(T.pendingEnv),
+  "topologySpreadConstraints": refused(
+    [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule" }],
+    "topology spread constraints",
+    { noop: [[]] },
+  ),
+  "overhead": refused({ cpu: "100m" }, "pod overhead (RuntimeClasses)"),
+  "os": honoured(T.run),
+  "os.name": honoured(T.run, { refused: "windows", supported: ["linux"] }),
+  "setHostnameAsFQDN": refused(true, "`setHostnameAsFQDN`", { noop: [false] }),
+  "hostUsers": refused(false, "user namespaces (`hostUsers: false`)", { noop: [true] }),
+  "schedulingGates": refused([{ name: "wait" }], "scheduling gates", { noop: [[]] }),
+  "resourceClaims": refused([{ name: "gpu" }], "resource claims (DRA)", { noop: [[]] }),
+  "ephemeralContainers": refused([{ name: "debug" }], "ephemeral containers", { noop: [[]] }),
+  "resources": refused({ limits: { cpu: "1" } }, "pod-level resources"),
+};
+
+/** The `fieldRef` paths the agent resolves for environment variables. */
+export const ENV_FIELD_PATHS = [
+  "metadata.name",
+  "metadata.namespace",
+  "metadata.uid",
+  "spec.nodeName",
+  "spec.serviceAccountName",
+  "status.podIP",
+  "status.hostIP",
+];
+
+/** The entry for a PodSpec-relative path (`initContainers[]` shares `containers[]`), if any. */
+export function fieldSupport(path: string): { key: string; entry: FieldSupport } | undefined {
+  const key = path.replace(/^initContainers\[\]/, "containers[]");
+  let probe = key;
+  for (;;) {
+    const entry = POD_SPEC_FIELDS[probe];
+    if (entry && (probe === key || entry.subtree)) return { key: probe, entry };
+    const cut = Math.max(probe.lastIndexOf("."), probe.lastIndexOf("[]"));
+    if (cut <= 0) return undefined;
+    probe = probe.slice(0, cut);
+  }
+}
