@@ -19,7 +19,6 @@ import type {
   Service,
 } from "../../shared/api/core_v1.ts";
 import type { EndpointSlice } from "../../shared/api/discovery_v1.ts";
-import type { KubeObject } from "../../shared/api/object.ts";
 import type { ControllerClient } from "../../shared/client/controller_client.ts";
 import { ENDPOINTS, ENDPOINTSLICES, PODS, SERVICES } from "../../shared/client/refs.ts";
 import { runController } from "../../shared/controller.ts";
