@@ -31,7 +31,7 @@ import { EtcdBackend } from "./store/etcd_backend.ts";
 import { runControllers } from "./controllers/mod.ts";
 import { InformerSet } from "./controllers/informer_set.ts";
 import { runScheduler } from "./scheduler/mod.ts";
-import { defaultTolerations } from "./controllers/node_lifecycle.ts";
+import { defaultTolerations } from "./admission/default_tolerations.ts";
 import { ServiceAllocator } from "./controllers/service_allocator.ts";
 
 /** A running server, as tests and `skiff up` see it. */

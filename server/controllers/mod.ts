@@ -19,7 +19,7 @@ import { REPLICATION_CONTROLLER_KIND, runReplicaSetController } from "./replica_
 
 export { InformerSet } from "./informer_set.ts";
 export { ServiceAllocator, type ServiceAllocatorOptions } from "./service_allocator.ts";
-export { defaultTolerations } from "./node_lifecycle.ts";
+export { defaultTolerations } from "../admission/default_tolerations.ts";
 
 /** Tunables of {@linkcode runControllers}. */
 export interface ControllersOptions {
