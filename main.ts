@@ -34,6 +34,11 @@ const SERVER_FLAGS: Record<string, FlagSpec> = {
     value: "CIDR",
     help: "range of Service cluster IPs (default 10.43.0.0/16)",
   },
+  "service-node-port-range": {
+    type: "string",
+    value: "MIN-MAX",
+    help: "range of Service node ports (default 30000-32767)",
+  },
   "node-monitor-grace-period": {
     type: "number",
     value: "SECONDS",
@@ -182,6 +187,7 @@ const FLAG_OF_KEY: Record<string, string> = {
   podEvictionTimeoutSeconds: "pod-eviction-timeout",
   tlsSans: "tls-san",
   caData: "token",
+  nodePortRange: "service-node-port-range",
 };
 
 /**
@@ -348,6 +354,7 @@ function serverConfigFrom(flags: ParsedFlags): ServerConfig {
     listen: flags.listen,
     nodeAddress: flags["node-address"],
     serviceCidr: flags["service-cidr"],
+    nodePortRange: flags["service-node-port-range"],
     datastoreEndpoint: flags["datastore-endpoint"],
     controllers: !flags["no-controllers"],
     nodeMonitorGracePeriodMs: flags["node-monitor-grace-period"] !== undefined

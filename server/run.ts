@@ -32,7 +32,7 @@ import { runControllers } from "./controllers/mod.ts";
 import { InformerSet } from "./controllers/informer_set.ts";
 import { runScheduler } from "./scheduler/mod.ts";
 import { defaultTolerations } from "./admission/default_tolerations.ts";
-import { ServiceAllocator } from "./controllers/service_allocator.ts";
+import { ServiceAllocator } from "./registry/service_allocator.ts";
 
 /** A running server, as tests and `skiff up` see it. */
 export interface RunningServer {
@@ -92,7 +92,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
 
   const allocator = new ServiceAllocator({
     serviceCidr: config.serviceCidr,
-    nodePortRange: `${config.nodePortRange[0]}-${config.nodePortRange[1]}`,
+    nodePortRange: config.nodePortRange,
   });
   const stores = new Map<string, ResourceStore>();
   const strategies = buildStrategies({

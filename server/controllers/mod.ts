@@ -18,7 +18,6 @@ import { runNodePasswordController } from "./node_password.ts";
 import { REPLICATION_CONTROLLER_KIND, runReplicaSetController } from "./replica_set.ts";
 
 export { InformerSet } from "./informer_set.ts";
-export { ServiceAllocator, type ServiceAllocatorOptions } from "./service_allocator.ts";
 export { defaultTolerations } from "../admission/default_tolerations.ts";
 
 /** Tunables of {@linkcode runControllers}. */
