@@ -9,6 +9,7 @@ import type { ApiClient } from "./client/client.ts";
 import { EVENTS } from "./client/refs.ts";
 import { isNotFound } from "./errors.ts";
 import { type Logger, silentLogger } from "./log.ts";
+import { rfc3339 } from "./time.ts";
 
 /**
  * What a reconciler records events through: `EventRecorder` in production, `FakeRecorder`
@@ -107,7 +108,7 @@ export class EventRecorder implements Recorder {
     const a = agg;
     a.count++;
     const count = a.count;
-    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    const now = rfc3339();
     const write = a.chain.then(() =>
       this.#write(a, count, now, { type, reason, message, involved })
     );

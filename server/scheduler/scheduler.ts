@@ -20,6 +20,7 @@ import { SchedulerCache } from "./cache.ts";
 import { numFeasibleNodesToFind, type Profile, schedule } from "./framework.ts";
 import { isTerminated, podInfo } from "./pod_info.ts";
 import { defaultProfile } from "./profile.ts";
+import { rfc3339 } from "../../shared/time.ts";
 
 /** Options of {@linkcode runScheduler}. */
 export interface SchedulerOptions {
@@ -308,9 +309,7 @@ export class Scheduler {
       reason: "Unschedulable",
       message,
       lastProbeTime: null,
-      lastTransitionTime: old?.status === "False"
-        ? old.lastTransitionTime
-        : new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+      lastTransitionTime: old?.status === "False" ? old.lastTransitionTime : rfc3339(),
     };
     const next = [...conditions.filter((c) => c.type !== "PodScheduled"), cond];
     try {

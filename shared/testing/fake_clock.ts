@@ -1,5 +1,6 @@
 /** `FakeClock`: a `Clock` that only moves when the test says so. */
 import type { Clock } from "../clock.ts";
+import { rfc3339 } from "../time.ts";
 
 /** A settable clock (milliseconds since the epoch). */
 export class FakeClock implements Clock {
@@ -26,6 +27,6 @@ export class FakeClock implements Clock {
 
   /** The current time as the RFC 3339 string the API stores (second precision). */
   iso(): string {
-    return new Date(this.#now).toISOString().replace(/\.\d+Z$/, "Z");
+    return rfc3339(this.#now);
   }
 }
