@@ -29,7 +29,7 @@ import type { Backend } from "./store/backend.ts";
 import { SqliteBackend, startCompactor } from "./store/sqlite_backend.ts";
 import { EtcdBackend } from "./store/etcd_backend.ts";
 import { runControllers } from "./controllers/mod.ts";
-import { InformerSet } from "./controllers/informer_set.ts";
+import { InformerSet } from "../shared/informer_set.ts";
 import { runScheduler } from "./scheduler/mod.ts";
 import { defaultTolerations } from "./admission/default_tolerations.ts";
 import { ServiceAllocator } from "./registry/service_allocator.ts";
@@ -225,7 +225,6 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
         logger: ctrlLogger,
         options: {
           nodeMonitorGracePeriodMs: config.nodeMonitorGracePeriodMs,
-          serviceCidr: config.serviceCidr,
         },
       }, stop.signal),
     );
