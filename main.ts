@@ -8,8 +8,6 @@ import { helpText, parseFlags, UsageError } from "./shared/cli_flags.ts";
 import type { FlagSpec, ParsedFlags } from "./shared/cli_flags.ts";
 import { ServerConfig } from "./server/config.ts";
 import type { PodSecurityConfiguration } from "./server/admission/pod_security_configuration.ts";
-import { AgentConfig } from "./agent/run.ts";
-import { loadCredentials } from "./agent/credentials.ts";
 import type { NodeConfig } from "./cmd/node.ts";
 import { Logger } from "./shared/log.ts";
 
@@ -39,6 +37,11 @@ const SERVER_FLAGS: Record<string, FlagSpec> = {
     type: "string",
     value: "CIDR",
     help: "range node podCIDRs (a /24 each) come from (default 10.42.0.0/16)",
+  },
+  "service-node-port-range": {
+    type: "string",
+    value: "MIN-MAX",
+    help: "range of Service node ports (default 30000-32767)",
   },
   "node-monitor-grace-period": {
     type: "number",
@@ -201,6 +204,7 @@ const FLAG_OF_KEY: Record<string, string> = {
   podEvictionTimeoutSeconds: "pod-eviction-timeout",
   tlsSans: "tls-san",
   caData: "token",
+  nodePortRange: "service-node-port-range",
 };
 
 /**
@@ -260,7 +264,7 @@ function logLevelFrom(flags: ParsedFlags): "debug" | "info" | "warn" | "error" |
 }
 
 /** The agent's settings from flags; `--server`/`--token` are checked by `agentCommand`. */
-function agentConfigFrom(flags: ParsedFlags): NodeConfig {
+async function agentConfigFrom(flags: ParsedFlags): Promise<NodeConfig> {
   const server = flags.server as string | undefined;
   if (server !== undefined) {
     let url: URL | undefined;
@@ -275,6 +279,8 @@ function agentConfigFrom(flags: ParsedFlags): NodeConfig {
       );
     }
   }
+  // Loaded here, not at the top: a server-only process never loads the agent's modules.
+  const { AgentConfig } = await import("./agent/run.ts");
   const agent = parseConfig(AgentConfig.omit({ server: true, token: true, caData: true }), {
     nodeName: flags["node-name"] ?? Deno.hostname().toLowerCase(),
     nodeAddress: flags["node-address"],
@@ -300,8 +306,9 @@ async function agentCommand(args: string[]): Promise<number> {
     "Joins this machine to a Skiff cluster: runs its pods in Docker and proxies its services.",
   );
   if (!flags) return 0;
-  const config = agentConfigFrom(flags);
+  const config = await agentConfigFrom(flags);
   // Once joined, the node's own credentials (in its data dir) replace --server and --token.
+  const { loadCredentials } = await import("./agent/credentials.ts");
   if (!await loadCredentials(config.dataDir)) {
     for (const name of ["server", "token"]) {
       if (flags[name] === undefined) throw new UsageError(`missing required flag: --${name}`);
@@ -353,7 +360,7 @@ async function upCommand(args: string[]): Promise<number> {
   );
   if (!flags) return 0;
   const server = serverConfigFrom(flags, await podSecurityFrom(flags));
-  const { server: _s, token: _t, caData: _c, ...agent } = agentConfigFrom(
+  const { server: _s, token: _t, caData: _c, ...agent } = await agentConfigFrom(
     { ...flags, "data-dir": `${server.dataDir}/agent` },
   );
   const { runUp } = await import("./cmd/up.ts");
@@ -372,6 +379,7 @@ function serverConfigFrom(
     nodeAddress: flags["node-address"],
     serviceCidr: flags["service-cidr"],
     clusterCidr: flags["cluster-cidr"],
+    nodePortRange: flags["service-node-port-range"],
     datastoreEndpoint: flags["datastore-endpoint"],
     controllers: !flags["no-controllers"],
     nodeMonitorGracePeriodMs: flags["node-monitor-grace-period"] !== undefined
@@ -412,7 +420,7 @@ async function serverCommand(args: string[]): Promise<number> {
   const config = serverConfigFrom(flags, await podSecurityFrom(flags));
   const signal = untilTerminated();
   if (flags["with-agent"]) {
-    const { server: _s, token: _t, caData: _c, ...agent } = agentConfigFrom(
+    const { server: _s, token: _t, caData: _c, ...agent } = await agentConfigFrom(
       { ...flags, "data-dir": `${config.dataDir}/agent` },
     );
     const { runUp } = await import("./cmd/up.ts");

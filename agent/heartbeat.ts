@@ -21,6 +21,7 @@ import {
   nodeStatus,
   sampleHost,
 } from "./node_status.ts";
+import { rfc3339, rfc3339Micro } from "../shared/time.ts";
 
 /** The namespace node leases live in. */
 export const NODE_LEASE_NAMESPACE = "kube-node-lease";
@@ -45,14 +46,6 @@ export interface NodeHeartbeatOptions extends NodeFacts {
   /** Status is patched at least this often even when unchanged (default 60 s). */
   statusMaxIntervalMs?: number;
   logger?: Logger;
-}
-
-function microTime(d = new Date()): string {
-  return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
-}
-
-function secondsTime(d = new Date()): string {
-  return d.toISOString().replace(/\.\d+Z$/, "Z");
 }
 
 /** Node registration, lease renewal and node status for one agent. */
@@ -113,7 +106,7 @@ export class NodeHeartbeat {
     } catch (e) {
       runtimeError = (e as Error).message;
     }
-    const now = secondsTime();
+    const now = rfc3339();
     const status = nodeStatus(this.#o, {
       sample,
       info: this.#info,
@@ -150,7 +143,7 @@ export class NodeHeartbeat {
     const spec = {
       holderIdentity: nodeName,
       leaseDurationSeconds: this.#o.leaseDurationSeconds ?? 40,
-      renewTime: microTime(),
+      renewTime: rfc3339Micro(),
     };
     let lease: KubeObject | undefined;
     try {

@@ -7,6 +7,7 @@
 
 import type { KubeObject } from "../shared/api/object.ts";
 import type { DockerRuntime } from "./docker_runtime.ts";
+import type { Condition as ApiCondition } from "../shared/api/meta.ts";
 
 /** Host measurements the conditions are computed from. */
 export interface HostSample {
@@ -148,14 +149,8 @@ function addresses(f: NodeFacts): { type: string; address: string }[] {
   ];
 }
 
-interface Condition {
-  type: string;
-  status: "True" | "False" | "Unknown";
-  reason: string;
-  message: string;
-  lastHeartbeatTime?: string;
-  lastTransitionTime?: string;
-}
+/** A node condition with the reason and message the agent always sets. */
+type Condition = ApiCondition & { reason: string; message: string };
 
 /**
  * The four node conditions for a host sample (without times). `runtimeError` (the Docker engine

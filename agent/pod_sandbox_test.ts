@@ -102,10 +102,10 @@ Deno.test("sandboxCreateOptions() sets the hostname, host network and published 
       }],
     },
   };
-  const opts = { pauseImage: "pause", nodeAddress: "127.0.0.11", attempt: 0 };
+  const opts = { pauseImage: "pause", nodeAddress: "127.0.0.11", network: "pods-n1", attempt: 0 };
   const o = sandboxCreateOptions(pod, opts);
   assert.equal(o.Hostname, "front");
-  assert.equal(o.HostConfig!.NetworkMode, "bridge");
+  assert.equal(o.HostConfig!.NetworkMode, "pods-n1");
   assert.deepEqual(o.HostConfig!.PortBindings, {
     "80/udp": [{ HostIp: "127.0.0.12", HostPort: "8080" }],
   });

@@ -14,6 +14,7 @@ import type {
   PodStatus,
   PortMapping,
 } from "./pod_types.ts";
+import { rfc3339 } from "../shared/time.ts";
 
 /** One Docker container instance of a pod container, as inspected. */
 export interface ContainerInstance {
@@ -194,7 +195,7 @@ export function podPhase(
 
 /** The full status the pod should have now, reusing transition times from `pod.status`. */
 export function computePodStatus(pod: Pod, obs: PodObservation, now = new Date()): PodStatus {
-  const ts = now.toISOString().replace(/\.\d+Z$/, "Z");
+  const ts = rfc3339(now);
   const prev = pod.status?.conditions;
   const init = obs.initContainers.map(containerStatus);
   const statuses = obs.containers.map(containerStatus);

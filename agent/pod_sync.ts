@@ -49,6 +49,7 @@ import {
   removePodDir,
   volumeBinds,
 } from "./volumes.ts";
+import { rfc3339 } from "../shared/time.ts";
 
 /** Crash-loop back-off numbers (Kubernetes: 10 s doubling to 5 min, reset after 10 min). */
 export interface RestartBackoffOptions {
@@ -286,7 +287,7 @@ export class PodSyncer {
     if (!st || st.uid !== pod.metadata.uid) {
       st = {
         uid: pod.metadata.uid,
-        startTime: pod.status?.startTime ?? new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+        startTime: pod.status?.startTime ?? rfc3339(),
         crash: new Map(),
       };
       this.#states.set(key, st);

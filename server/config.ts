@@ -31,7 +31,24 @@ export const ServerConfig = z.object({
   ).default("10.42.0.0/16"),
   /** Extra names and addresses for the serving certificate. */
   tlsSans: z.array(z.string().min(1)).default([]),
-  nodePortRange: z.tuple([z.number().int(), z.number().int()]).default([30000, 32767]),
+  /**
+   * NodePort range (`--service-node-port-range MIN-MAX`), as one `{ min, max }` used by the
+   * Service allocator (which is where Kubernetes checks it, too).
+   */
+  nodePortRange: z.preprocess(
+    (v) => {
+      if (typeof v !== "string") return v;
+      const m = /^(\d+)-(\d+)$/.exec(v.trim());
+      return m ? { min: Number(m[1]), max: Number(m[2]) } : v;
+    },
+    z.object({
+      min: z.number().int().min(1).max(65535),
+      max: z.number().int().min(1).max(65535),
+    }, "must be MIN-MAX, like 30000-32767").refine(
+      (r) => r.min <= r.max,
+      "MIN must not exceed MAX",
+    ),
+  ).default({ min: 30000, max: 32767 }),
   /** Run the scheduler and controllers in this process. */
   controllers: z.boolean().default(true),
   /** Node lease grace period before Ready=Unknown. */

@@ -35,10 +35,10 @@ import type { Backend } from "./store/backend.ts";
 import { SqliteBackend, startCompactor } from "./store/sqlite_backend.ts";
 import { EtcdBackend } from "./store/etcd_backend.ts";
 import { runControllers } from "./controllers/mod.ts";
-import { InformerSet } from "./controllers/informer_set.ts";
+import { InformerSet } from "../shared/informer_set.ts";
 import { runScheduler } from "./scheduler/mod.ts";
-import { defaultTolerations } from "./controllers/node_lifecycle.ts";
-import { ServiceAllocator } from "./controllers/service_allocator.ts";
+import { defaultTolerations } from "./admission/default_tolerations.ts";
+import { ServiceAllocator } from "./registry/service_allocator.ts";
 
 /** A running server, as tests and `skiff up` see it. */
 export interface RunningServer {
@@ -114,7 +114,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
 
   const allocator = new ServiceAllocator({
     serviceCidr: config.serviceCidr,
-    nodePortRange: `${config.nodePortRange[0]}-${config.nodePortRange[1]}`,
+    nodePortRange: config.nodePortRange,
   });
   const stores = new Map<string, ResourceStore>();
   const strategies = buildStrategies({
@@ -273,7 +273,6 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
         logger: ctrlLogger,
         options: {
           nodeMonitorGracePeriodMs: config.nodeMonitorGracePeriodMs,
-          serviceCidr: config.serviceCidr,
           clusterCidr: config.clusterCidr,
         },
       }, stop.signal),

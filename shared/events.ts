@@ -9,6 +9,16 @@ import type { ApiClient } from "./client/client.ts";
 import { EVENTS } from "./client/refs.ts";
 import { isNotFound } from "./errors.ts";
 import { type Logger, silentLogger } from "./log.ts";
+import { rfc3339 } from "./time.ts";
+
+/**
+ * What a reconciler records events through: `EventRecorder` in production, `FakeRecorder`
+ * (shared/testing/) in unit tests.
+ */
+export interface Recorder {
+  /** Records an event about `obj`; never throws. */
+  record(obj: KubeObject, type: "Normal" | "Warning", reason: string, message: string): void;
+}
 
 /** Options of {@linkcode EventRecorder}. */
 export interface EventRecorderOptions {
@@ -37,7 +47,7 @@ interface Aggregate {
 }
 
 /** Records Events for any object; cheap to call from hot paths. */
-export class EventRecorder {
+export class EventRecorder implements Recorder {
   readonly #client: ApiClient;
   readonly #options: EventRecorderOptions;
   readonly #logger: Logger;
@@ -98,7 +108,7 @@ export class EventRecorder {
     const a = agg;
     a.count++;
     const count = a.count;
-    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    const now = rfc3339();
     const write = a.chain.then(() =>
       this.#write(a, count, now, { type, reason, message, involved })
     );

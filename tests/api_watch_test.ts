@@ -11,8 +11,16 @@ interface Event {
   object: { metadata: { name: string; resourceVersion: string }; code?: number; reason?: string };
 }
 
-/** Opens a watch and collects events until `count` arrived or the stream ended. */
-async function collect(s: TestServer, path: string, count: number): Promise<Event[]> {
+/**
+ * Opens a watch and collects events until `count` arrived or the stream ended; `onEvent` sees
+ * each one as it arrives.
+ */
+async function collect(
+  s: TestServer,
+  path: string,
+  count: number,
+  onEvent?: (e: Event) => void,
+): Promise<Event[]> {
   const res = await fetch(`${s.url}${path}`, {
     headers: { authorization: `Bearer ${s.token}` },
     client: s.httpClient,
@@ -28,7 +36,9 @@ async function collect(s: TestServer, path: string, count: number): Promise<Even
     buf += value;
     let nl;
     while ((nl = buf.indexOf("\n")) >= 0) {
-      events.push(JSON.parse(buf.slice(0, nl)));
+      const e: Event = JSON.parse(buf.slice(0, nl));
+      events.push(e);
+      onEvent?.(e);
       buf = buf.slice(nl + 1);
     }
   }
@@ -46,8 +56,12 @@ Deno.test("watch: current objects as ADDED, then changes in order; resume loses 
   try {
     const base = "/api/v1/namespaces/default/configmaps";
     await api(s, "POST", base, { body: cm("a") });
-    const initial = collect(s, `${base}?watch=1`, 4);
-    await new Promise((r) => setTimeout(r, 100));
+    // The first event (a's replayed ADDED) shows the watch is registered: changes made after
+    // it cannot be missed.
+    let registered!: () => void;
+    const firstEvent = new Promise<void>((resolve) => registered = resolve);
+    const initial = collect(s, `${base}?watch=1`, 4, () => registered());
+    await firstEvent;
     const b = await api(s, "POST", base, { body: cm("b") });
     await api(s, "PATCH", `${base}/b`, {
       body: { data: { v: "2" } },

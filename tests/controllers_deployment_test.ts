@@ -68,9 +68,14 @@ function observe(client: ApiClient, app: string) {
   const ac = new AbortController();
   const pods = new Map<string, KubeObject>();
   const samples: { live: number; available: number; images: Set<string> }[] = [];
+  let listed!: () => void;
+  // The watch starts from the LIST's resourceVersion, so once the LIST is done no later change
+  // can be missed, however long the watch request takes to connect.
+  const started = new Promise<void>((resolve) => listed = resolve);
   const done = (async () => {
     const list = await client.list(PODS, { namespace: "default", labelSelector: `app=${app}` });
     for (const p of list.items) pods.set(p.metadata.name!, p);
+    listed();
     try {
       for await (
         const ev of client.watch(PODS, {
@@ -102,6 +107,7 @@ function observe(client: ApiClient, app: string) {
   })();
   return {
     samples,
+    started,
     async stop() {
       ac.abort();
       await done;
@@ -138,7 +144,7 @@ Deno.test("a rolling update stays within maxSurge/maxUnavailable, then rollback 
     });
 
     const watch = observe(client, "web");
-    await new Promise((r) => setTimeout(r, 200));
+    await watch.started;
     await client.patch(DEPLOYMENTS, "web", {
       spec: { template: { spec: { containers: [{ name: "c", image: "busybox:v2" }] } } },
     }, { namespace: "default", type: "strategic" });
@@ -203,12 +209,16 @@ Deno.test("Recreate stops every old pod before starting new ones; paused deploym
     );
     await waitRolledOut(client, "rec");
     const watch = observe(client, "rec");
-    await new Promise((r) => setTimeout(r, 200));
+    await watch.started;
     await client.patch(DEPLOYMENTS, "rec", {
       spec: { template: { spec: { containers: [{ name: "c", image: "busybox:v2" }] } } },
     }, { namespace: "default", type: "strategic" });
     await waitRolledOut(client, "rec", "busybox:v2");
     await watch.stop();
+    // The watch must have seen the change happen (old pods, then new ones), or the overlap
+    // check below would pass on no data.
+    const seen = (image: string) => watch.samples.some((s) => s.images.has(image));
+    assert.ok(seen("busybox:v1") && seen("busybox:v2"), "the watch saw both generations of pods");
     for (const s of watch.samples) assert.ok(s.images.size <= 1, "old and new pods overlapped");
 
     // Paused: a template change makes no new ReplicaSet until resumed.

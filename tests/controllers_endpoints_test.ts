@@ -178,7 +178,23 @@ Deno.test("a Service without a selector keeps its hand-written Endpoints", async
       namespace: "default",
       type: "merge",
     });
-    await new Promise((r) => setTimeout(r, 500));
+    // Positive signal first: a Service created after the touch gets its Endpoints. Informer
+    // events arrive in resourceVersion order and the work queue is FIFO, so by then the
+    // controller has taken "external" off the queue too.
+    await client.create(SERVICES, {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "marker", namespace: "default" },
+      spec: { selector: { app: "marker" }, ports: [{ port: 80 }] },
+    });
+    await waitFor("the marker Service's Endpoints", async () => {
+      try {
+        return await client.get(ENDPOINTS, "marker", { namespace: "default" });
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    });
     const ep = await client.get(ENDPOINTS, "external", { namespace: "default" });
     assert.deepEqual(ep.subsets, manual.subsets);
   } finally {

@@ -87,9 +87,26 @@ Deno.test("a dead node's pods move to other nodes after grace + toleration; its 
       const all = await client.list(PODS, { namespace: "default", labelSelector: "app=web" });
       return all.items.length === 3;
     });
-    await new Promise((r) => setTimeout(r, 500));
+    // Positive signal before judging "no duplicates": scale to 4 and wait for the fourth pod.
+    // The ReplicaSet reconcile that makes it reads a cache holding every earlier pod change
+    // (informer events come in order), so a duplicate would have been made by then, and shows
+    // up as more than 4 pods.
+    await client.patch(DEPLOYMENTS, "web", { spec: { replicas: 4 } }, {
+      namespace: "default",
+      type: "merge",
+    });
+    await waitFor("the fourth pod", async () => (await live()).length >= 4);
     const after = await live();
-    assert.equal(after.length, 3);
+    assert.equal(after.length, 4);
+    // The three pods from before the return are all still there (none was replaced), and no
+    // duplicate was made and then scaled away.
+    const names = new Set(after.map((p) => p.metadata.name));
+    assert.ok(moved.every((p) => names.has(p.metadata.name)), "a pod was replaced");
+    const deletes = await client.list(EVENTS, { namespace: "default" });
+    assert.ok(
+      !deletes.items.some((e) => e.reason === "SuccessfulDelete"),
+      "a duplicate was deleted",
+    );
     const n = await client.get(NODES, "node-1");
     const taintKeys = (n.spec?.taints ?? []).map((t: { key: string }) => t.key);
     assert.equal(new Set(taintKeys).size, taintKeys.length, "duplicate taints");

@@ -192,7 +192,18 @@ Deno.test("the scheduler honours tolerations, nodeSelector, affinity, other sche
       "cordon seen",
       async () => (await client.get(NODES, "node-0")).spec?.unschedulable,
     );
-    await new Promise((r) => setTimeout(r, 300));
+    // Positive signal that the scheduler's cache has the cordon: a pod that only node-0 could
+    // take is reported unschedulable.
+    await client.create(
+      PODS,
+      pod("probe", { nodeSelector: { "kubernetes.io/hostname": "node-0" } }),
+    );
+    await waitFor("the probe pod reported unschedulable", async () => {
+      const p = await client.get(PODS, "probe", { namespace: "default" });
+      return p.status?.conditions?.some((c: { type: string; reason?: string }) =>
+        c.type === "PodScheduled" && c.reason === "Unschedulable"
+      );
+    });
     await client.create(PODS, pod("after-cordon"));
     assert.equal(await boundNode(client, "after-cordon"), "node-2");
   } finally {

@@ -11,6 +11,7 @@ import {
   loadCredentials,
 } from "../agent/credentials.ts";
 import { freePort } from "./server_process.ts";
+import { Logger } from "../shared/log.ts";
 import { sha256Hex } from "../shared/crypto_util.ts";
 import { formatJoinToken, parseJoinToken } from "../shared/join_token.ts";
 import { haveKubectl, kubectl } from "./kubectl.ts";
@@ -455,15 +456,23 @@ Deno.test("an agent started before its server keeps trying and joins once the se
   await first.stop();
   const ac = new AbortController();
   try {
+    let retries = 0;
+    const logger = new Logger({
+      level: "warn",
+      sink: (line) => {
+        if (line.includes("cannot reach the server to join")) retries++;
+      },
+    });
     const joining = ensureNodeCredentials({
       server: url,
       joinToken,
       nodeName: "early",
       dataDir: agentDir,
       signal: ac.signal,
+      logger,
     });
-    // Not up yet: nothing is stored while the agent waits.
-    await new Promise((r) => setTimeout(r, 300));
+    // Not up yet: once the agent has tried and failed (its retry warning), nothing is stored.
+    await waitFor("a failed join attempt", () => retries > 0);
     assertEquals(await loadCredentials(agentDir), undefined);
     const server = await startTestServer({
       dataDir: serverDir,

@@ -7,6 +7,7 @@
 import type { KubeList } from "../../shared/api/object.ts";
 import type { NodeMetrics, PodMetrics } from "../../shared/api/metrics_v1beta1.ts";
 import { formatQuantity } from "../../shared/api/quantity.ts";
+import { rfc3339 } from "../../shared/time.ts";
 
 /** The API group/version of every object built here. */
 export const METRICS_API_VERSION = "metrics.k8s.io/v1beta1";
@@ -59,11 +60,6 @@ export function formatMemory(bytes: number): string {
 
 function usage(u: Usage): { cpu: string; memory: string } {
   return { cpu: formatCpu(u.cpuNanoCores), memory: formatMemory(u.memoryBytes) };
-}
-
-/** RFC 3339 with whole seconds, as Kubernetes serializes `metav1.Time`. */
-function rfc3339(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /** `window` as a Go duration string (`10s`, `2.5s`). */

@@ -15,7 +15,7 @@ import {
 } from "../../shared/errors.ts";
 import { parseFieldSelector, supportedFields } from "../../shared/fields.ts";
 import { parseSelector, selectorFromLabelSelector, selectorFromSet } from "../../shared/labels.ts";
-import { rfc3339 } from "../registry/generic_registry.ts";
+import { rfc3339 } from "../../shared/time.ts";
 import type { DeleteOptions, GenericRegistry } from "../registry/generic_registry.ts";
 import { mediaType, readBody, readOptionalBody } from "./body.ts";
 import { checkPatchedObject } from "./json_limits.ts";

@@ -6,13 +6,25 @@
  * patching the template back — re-uses the old ReplicaSet under a new revision), deletes old
  * ReplicaSets beyond `revisionHistoryLimit`, honours `paused`, and writes the status and the
  * Progressing/Available conditions that `kubectl rollout status` reads.
+ *
+ * `DeploymentReconciler.reconcile(key)` is kube-controller-manager's `syncDeployment`:
+ * `getReplicaSetsForDeployment` → `getAllReplicaSetsAndSyncRevision` → `sync` (paused) |
+ * `rolloutRecreate` | `rolloutRolling` → `syncRolloutStatus` → `cleanupDeployment`. The pure
+ * status and condition arithmetic is in deployment_status.ts, the rollout arithmetic in
+ * rolling_update.ts.
  */
+import type { Deployment, ReplicaSet } from "../../shared/api/apps_v1.ts";
+import type { Pod } from "../../shared/api/core_v1.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
+import { type Clock, realClock } from "../../shared/clock.ts";
+import type { ControllerClient } from "../../shared/client/controller_client.ts";
 import { DEPLOYMENTS, PODS, REPLICASETS } from "../../shared/client/refs.ts";
 import { runController } from "../../shared/controller.ts";
 import { isAlreadyExists, isConflict, isNotFound } from "../../shared/errors.ts";
-import type { EventRecorder } from "../../shared/events.ts";
+import type { Recorder } from "../../shared/events.ts";
+import type { InformerSet } from "../../shared/informer_set.ts";
 import { type Selector, selectorFromLabelSelector } from "../../shared/labels.ts";
+import type { Lister } from "../../shared/lister.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import { WorkQueue } from "../../shared/work_queue.ts";
 import {
@@ -23,145 +35,120 @@ import {
   keyOf,
   newControllerRef,
 } from "./controller_utils.ts";
-import type { InformerSet } from "./informer_set.ts";
+import { calculateStatus, type Progress, syncConditions } from "./deployment_status.ts";
 import {
   canonical,
   newReplicaSetReplicas,
   podTemplateHash,
   resolveFenceposts,
+  type RsCounts,
   scaleDownOldReplicaSets,
   templatesEqual,
 } from "./rolling_update.ts";
 
-const REVISION = "deployment.kubernetes.io/revision";
+/** The Deployment's revision, copied to the ReplicaSet that runs it. */
+export const REVISION = "deployment.kubernetes.io/revision";
 const DESIRED = "deployment.kubernetes.io/desired-replicas";
 const MAX_REPLICAS = "deployment.kubernetes.io/max-replicas";
 const CHANGE_CAUSE = "kubernetes.io/change-cause";
 const HASH_LABEL = "pod-template-hash";
 const DEPLOYMENT_TYPE = { apiVersion: "apps/v1", kind: "Deployment" };
 
-/** Options of {@linkcode runDeploymentController}. */
-export interface DeploymentControllerOptions {
-  informers: InformerSet;
-  recorder: EventRecorder;
-  logger?: Logger;
-  /** Parallel reconciles (default 5). */
-  workers?: number;
+/** The rollout parameters of one reconcile. */
+export interface RolloutPlan {
+  replicas: number;
+  strategy: "RollingUpdate" | "Recreate";
+  maxSurge: number;
+  maxUnavailable: number;
 }
 
-interface Condition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-  lastUpdateTime?: string;
-  lastTransitionTime?: string;
+/** The Deployment's ReplicaSets: the one running its template (if any) and the others. */
+export interface ReplicaSetsOfDeployment {
+  newRs?: ReplicaSet;
+  /** Oldest revision first. */
+  olds: ReplicaSet[];
+  /** Set when this reconcile created the new ReplicaSet. */
+  progress?: Progress;
 }
 
-function now(): string {
-  return new Date().toISOString().replace(/\.\d+Z$/, "Z");
+/** What {@linkcode DeploymentReconciler} reads and writes with. */
+export interface DeploymentReconcilerOptions {
+  listers: { deployments: Lister<Deployment>; replicaSets: Lister<ReplicaSet>; pods: Lister<Pod> };
+  client: ControllerClient;
+  recorder: Recorder;
+  clock?: Clock;
+  /** Re-queues `key` after `ms` (the progress deadline). */
+  enqueueAfter?: (key: string, ms: number) => void;
 }
 
-function revisionOf(rs: KubeObject): number {
-  const n = Number(rs.metadata.annotations?.[REVISION]);
-  return Number.isFinite(n) ? n : 0;
-}
+/** Rolls a Deployment's pods from its old ReplicaSets to the one of its current template. */
+export class DeploymentReconciler {
+  readonly #deployments: Lister<Deployment>;
+  readonly #replicaSets: Lister<ReplicaSet>;
+  readonly #pods: Lister<Pod>;
+  readonly #client: ControllerClient;
+  readonly #recorder: Recorder;
+  readonly #clock: Clock;
+  readonly #enqueueAfter: (key: string, ms: number) => void;
 
-function specReplicas(rs: KubeObject): number {
-  return rs.spec?.replicas ?? 0;
-}
+  constructor(o: DeploymentReconcilerOptions) {
+    this.#deployments = o.listers.deployments;
+    this.#replicaSets = o.listers.replicaSets;
+    this.#pods = o.listers.pods;
+    this.#client = o.client;
+    this.#recorder = o.recorder;
+    this.#clock = o.clock ?? realClock;
+    this.#enqueueAfter = o.enqueueAfter ?? (() => {});
+    ensureControllerIndex(this.#pods);
+  }
 
-/** Runs the Deployment controller until `signal` aborts. */
-export async function runDeploymentController(
-  options: DeploymentControllerOptions,
-  signal: AbortSignal,
-): Promise<void> {
-  const { informers, recorder } = options;
-  const client = informers.client;
-  const logger = (options.logger ?? silentLogger).child("deployment");
-  const deployments = informers.get(DEPLOYMENTS);
-  const replicaSets = informers.get(REPLICASETS);
-  const pods = informers.get(PODS);
-  ensureControllerIndex(pods);
-  const queue = new WorkQueue();
-
-  const selectorOf = (d: KubeObject): Selector | null => {
-    try {
-      return selectorFromLabelSelector(d.spec?.selector);
-    } catch {
-      return null;
-    }
-  };
-  const deploymentsOfRs = (rs: KubeObject): string[] => {
+  /** Keys of the Deployments a ReplicaSet belongs or may be adopted by. */
+  deploymentsForReplicaSet(rs: ReplicaSet): string[] {
     const ns = rs.metadata.namespace!;
     const ref = controllerRef(rs);
     if (ref) return ref.kind === "Deployment" ? [`${ns}/${ref.name}`] : [];
-    return deployments.byIndex("namespace", ns)
+    return this.#deployments.listNamespace(ns)
       .filter((d) => selectorOf(d)?.matches(rs.metadata.labels))
       .map(keyOf);
-  };
-  const enqueueForPod = (pod: KubeObject) => {
+  }
+
+  /** Keys of the Deployment whose ReplicaSet owns `pod` (Recreate waits for old pods). */
+  deploymentsForPod(pod: Pod): string[] {
     const ref = controllerRef(pod);
-    if (ref?.kind !== "ReplicaSet") return;
-    const rs = replicaSets.get(`${pod.metadata.namespace}/${ref.name}`);
-    if (rs) { for (const k of deploymentsOfRs(rs)) queue.add(k); }
-  };
+    if (ref?.kind !== "ReplicaSet") return [];
+    const rs = this.#replicaSets.get(`${pod.metadata.namespace}/${ref.name}`);
+    return rs ? this.deploymentsForReplicaSet(rs) : [];
+  }
 
-  deployments.addEventHandler({
-    onAdd: (d) => queue.add(keyOf(d)),
-    onUpdate: (_o, d) => queue.add(keyOf(d)),
-    onDelete: (d) => queue.add(keyOf(d)),
-  });
-  replicaSets.addEventHandler({
-    onAdd: (rs) => deploymentsOfRs(rs).forEach((k) => queue.add(k)),
-    onUpdate: (old, rs) => {
-      const keys = new Set([...deploymentsOfRs(old), ...deploymentsOfRs(rs)]);
-      for (const k of keys) queue.add(k);
-    },
-    onDelete: (rs) => deploymentsOfRs(rs).forEach((k) => queue.add(k)),
-  });
-  // Recreate waits for old pods to be gone.
-  pods.addEventHandler({ onDelete: enqueueForPod });
-
-  const scaleRs = async (d: KubeObject, rs: KubeObject, replicas: number, maxSurge: number) => {
-    const from = specReplicas(rs);
-    const annotations = {
-      ...rs.metadata.annotations,
-      [DESIRED]: String(d.spec?.replicas ?? 1),
-      [MAX_REPLICAS]: String((d.spec?.replicas ?? 1) + maxSurge),
-    };
-    if (from === replicas && rs.metadata.annotations?.[DESIRED] === annotations[DESIRED]) return rs;
-    const updated = await client.update(REPLICASETS, {
-      ...rs,
-      metadata: { ...rs.metadata, annotations },
-      spec: { ...rs.spec, replicas },
-    });
-    if (from !== replicas) {
-      recorder.record(
-        withKind(d),
-        "Normal",
-        "ScalingReplicaSet",
-        `Scaled ${
-          replicas > from ? "up" : "down"
-        } replica set ${rs.metadata.name} from ${from} to ${replicas}`,
-      );
-    }
-    return updated;
-  };
-
-  const reconcile = async (key: string) => {
-    const d = deployments.get(key);
+  /** syncDeployment. */
+  async reconcile(key: string): Promise<void> {
+    const d = this.#deployments.get(key);
     if (!d || d.metadata.deletionTimestamp) return;
-    const ns = d.metadata.namespace!;
     const selector = selectorOf(d);
     // An empty selector would take every ReplicaSet in the namespace (validation forbids it).
     if (!selector || selector.empty) return;
-    const uid = d.metadata.uid!;
-    const replicas: number = d.spec?.replicas ?? 1;
+    const owned = await this.getReplicaSetsForDeployment(d, selector);
+    const plan = rolloutPlan(d);
+    const paused = d.spec.paused === true;
+    const sets = await this.getAllReplicaSetsAndSyncRevision(d, owned, plan, !paused);
+    if (!sets) return; // a hash collision was recorded; the status update re-queues us
+    let newRs: ReplicaSet | undefined;
+    if (paused) newRs = await this.sync(d, sets, plan);
+    else if (plan.strategy === "Recreate") newRs = await this.rolloutRecreate(d, sets, plan);
+    else newRs = await this.rolloutRolling(d, sets, plan);
+    await this.syncRevisionAnnotation(d, newRs);
+    const complete = await this.syncRolloutStatus(d, { ...sets, newRs }, plan);
+    if (complete) await this.cleanupDeployment(d, sets.olds);
+  }
 
-    // Claim ReplicaSets: ours that still match, adopt matching orphans, release the rest.
-    const owned: KubeObject[] = [];
-    for (const rs of replicaSets.byIndex("namespace", ns)) {
+  /**
+   * getReplicaSetsForDeployment: the ReplicaSets it controls that still match, adopting
+   * matching orphans and releasing owned ones that stopped matching.
+   */
+  async getReplicaSetsForDeployment(d: Deployment, selector: Selector): Promise<ReplicaSet[]> {
+    const uid = d.metadata.uid!;
+    const owned: ReplicaSet[] = [];
+    for (const rs of this.#replicaSets.listNamespace(d.metadata.namespace!)) {
       const ref = controllerRef(rs);
       const matches = selector.matches(rs.metadata.labels);
       if (ref && ref.uid !== uid) continue;
@@ -173,362 +160,385 @@ export async function runDeploymentController(
       const refs = (rs.metadata.ownerReferences ?? []).filter((r) => r.uid !== uid);
       if (!ref) refs.push(newControllerRef(d, DEPLOYMENT_TYPE));
       try {
-        const patched = await client.patch(REPLICASETS, rs.metadata.name!, {
+        const patched = await this.#client.patch<ReplicaSet>(REPLICASETS, rs.metadata.name!, {
           metadata: { uid: rs.metadata.uid, ownerReferences: refs },
-        }, { namespace: ns, type: "merge" });
+        }, { namespace: d.metadata.namespace, type: "merge" });
         if (!ref) owned.push(patched);
       } catch (err) {
         if (!isNotFound(err) && !isConflict(err)) throw err;
       }
     }
+    return owned;
+  }
 
-    const collisionCount: number = d.status?.collisionCount ?? 0;
-    const hash = podTemplateHash(d.spec?.template, collisionCount);
-    let newRs = owned.find((rs) => templatesEqual(rs.spec?.template, d.spec?.template));
-    const olds = owned.filter((rs) => rs !== newRs)
-      .sort((a, b) =>
-        revisionOf(a) - revisionOf(b) ||
-        (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? "")
+  /**
+   * getAllReplicaSetsAndSyncRevision: splits `owned` into the new ReplicaSet (equal template)
+   * and the old ones; creates the new one when asked, or moves it to the newest revision (a
+   * rollback). Returns undefined after recording a pod-template-hash collision.
+   */
+  async getAllReplicaSetsAndSyncRevision(
+    d: Deployment,
+    owned: ReplicaSet[],
+    plan: RolloutPlan,
+    createIfNotExisted: boolean,
+  ): Promise<ReplicaSetsOfDeployment | undefined> {
+    const existing = owned.find((rs) => templatesEqual(rs.spec.template, d.spec.template));
+    const olds = owned.filter((rs) => rs !== existing).sort(byRevision);
+    const newRevision = olds.reduce((m, rs) => Math.max(m, revisionOf(rs)), 0) + 1;
+    if (existing) {
+      return { newRs: await this.syncRevision(d, existing, newRevision), olds };
+    }
+    if (!createIfNotExisted) return { olds };
+    const initial = plan.strategy === "Recreate"
+      ? (olds.some((rs) => rs.spec.replicas > 0 || this.hasActivePods(rs)) ? 0 : plan.replicas)
+      : newReplicaSetReplicas(
+        plan.replicas,
+        plan.maxSurge,
+        { replicas: 0, available: 0 },
+        olds.map(counts),
       );
-    const maxOldRevision = olds.reduce((m, rs) => Math.max(m, revisionOf(rs)), 0);
-    const newRevision = maxOldRevision + 1;
-    const strategyType = d.spec?.strategy?.type ?? "RollingUpdate";
-    const { maxSurge, maxUnavailable } = strategyType === "RollingUpdate"
-      ? resolveFenceposts(d.spec?.strategy?.rollingUpdate, replicas)
-      : { maxSurge: 0, maxUnavailable: replicas };
-    const paused = d.spec?.paused === true;
-    let progress: { reason: string; message: string } | undefined;
+    const created = await this.getNewReplicaSet(d, newRevision, initial, plan.maxSurge);
+    if (!created) return undefined;
+    const message = `Created new replica set "${created.metadata.name}"`;
+    return { newRs: created, olds, progress: { reason: "NewReplicaSetCreated", message } };
+  }
 
-    if (!paused) {
-      if (!newRs) {
-        const oldPodsRunning = strategyType === "Recreate" && olds.some((rs) => hasActivePods(rs));
-        const initial = strategyType === "Recreate"
-          ? (oldPodsRunning || olds.some((rs) => specReplicas(rs) > 0) ? 0 : replicas)
-          : newReplicaSetReplicas(
-            replicas,
-            maxSurge,
-            { replicas: 0, available: 0 },
-            olds.map(counts),
-          );
-        const created = await createReplicaSet(d, hash, newRevision, initial, maxSurge);
-        if (created === "collision") {
-          await client.updateStatus(DEPLOYMENTS, {
-            ...d,
-            status: { ...d.status, collisionCount: collisionCount + 1 },
-          });
-          return;
-        }
-        newRs = created;
-        progress = {
-          reason: "NewReplicaSetCreated",
-          message: `Created new replica set "${newRs.metadata.name}"`,
-        };
-      } else {
-        // A rollback or re-applied template makes an old ReplicaSet the newest revision.
-        const annotations = { ...newRs.metadata.annotations };
-        let changed = false;
-        if (revisionOf(newRs) < newRevision) {
-          annotations[REVISION] = String(newRevision);
-          changed = true;
-        }
-        const cause = d.metadata.annotations?.[CHANGE_CAUSE];
-        if (cause && annotations[CHANGE_CAUSE] !== cause) {
-          annotations[CHANGE_CAUSE] = cause;
-          changed = true;
-        }
-        if (changed) {
-          newRs = await client.update(REPLICASETS, {
-            ...newRs,
-            metadata: { ...newRs.metadata, annotations },
-          });
-        }
-      }
-      const theNew = newRs!;
-      if (strategyType === "Recreate") {
-        for (const rs of olds) {
-          if (specReplicas(rs) > 0) await scaleRs(d, rs, 0, maxSurge);
-        }
-        const oldsGone = olds.every((rs) => specReplicas(rs) === 0 && !hasActivePods(rs));
-        if (oldsGone) newRs = await scaleRs(d, theNew, replicas, maxSurge);
-      } else {
-        const all = [theNew, ...olds];
-        const cur = specReplicas(theNew);
-        let target = cur;
-        if (cur < replicas) {
-          target = newReplicaSetReplicas(replicas, maxSurge, counts(theNew), all.map(counts));
-        } else if (cur > replicas) target = replicas;
-        newRs = await scaleRs(d, theNew, target, maxSurge);
-        const sizes = scaleDownOldReplicaSets(
-          replicas,
-          maxUnavailable,
-          counts(newRs!),
-          olds.map(counts),
-        );
-        for (let i = 0; i < olds.length; i++) {
-          if (sizes[i] !== specReplicas(olds[i])) {
-            olds[i] = await scaleRs(d, olds[i], sizes[i], maxSurge);
-          }
-        }
-      }
-    } else if (newRs && olds.every((rs) => specReplicas(rs) === 0)) {
-      // Paused: still follow `kubectl scale` when no rollout is half-way.
-      newRs = await scaleRs(d, newRs, replicas, maxSurge);
+  /** Gives a re-used ReplicaSet the newest revision and the Deployment's change-cause. */
+  async syncRevision(d: Deployment, rs: ReplicaSet, newRevision: number): Promise<ReplicaSet> {
+    const annotations = { ...rs.metadata.annotations };
+    let changed = false;
+    if (revisionOf(rs) < newRevision) {
+      annotations[REVISION] = String(newRevision);
+      changed = true;
     }
-
-    // The deployment carries its current revision too.
-    const revision = newRs ? String(revisionOf(newRs)) : undefined;
-    if (revision && revision !== "0" && d.metadata.annotations?.[REVISION] !== revision) {
-      await client.patch(DEPLOYMENTS, d.metadata.name!, {
-        metadata: { annotations: { [REVISION]: revision } },
-      }, { namespace: ns, type: "merge" });
+    const cause = d.metadata.annotations?.[CHANGE_CAUSE];
+    if (cause && annotations[CHANGE_CAUSE] !== cause) {
+      annotations[CHANGE_CAUSE] = cause;
+      changed = true;
     }
+    if (!changed) return rs;
+    return await this.#client.update<ReplicaSet>(REPLICASETS, {
+      ...rs,
+      metadata: { ...rs.metadata, annotations },
+    });
+  }
 
-    const complete = await writeStatus(d, newRs, olds, { maxUnavailable, paused, progress });
-    if (complete) await cleanup(d, olds);
-  };
-
-  const hasActivePods = (rs: KubeObject): boolean =>
-    pods.byIndex(CONTROLLER_INDEX, rs.metadata.uid!).some(isPodActive) ||
-    (rs.status?.replicas ?? 0) > 0;
-
-  const createReplicaSet = async (
-    d: KubeObject,
-    hash: string,
+  /**
+   * Creates the ReplicaSet of the Deployment's template. On AlreadyExists it is either ours (the
+   * cache is behind) or a hash collision: then `status.collisionCount` is bumped and undefined
+   * returned.
+   */
+  async getNewReplicaSet(
+    d: Deployment,
     revision: number,
     replicas: number,
     maxSurge: number,
-  ): Promise<KubeObject | "collision"> => {
-    const template = structuredClone(d.spec?.template ?? {});
-    template.metadata ??= {};
-    template.metadata.labels = { ...template.metadata.labels, [HASH_LABEL]: hash };
-    const selector = structuredClone(d.spec?.selector ?? {});
-    selector.matchLabels = { ...selector.matchLabels, [HASH_LABEL]: hash };
-    const annotations: Record<string, string> = {
-      [REVISION]: String(revision),
-      [DESIRED]: String(d.spec?.replicas ?? 1),
-      [MAX_REPLICAS]: String((d.spec?.replicas ?? 1) + maxSurge),
-    };
-    const cause = d.metadata.annotations?.[CHANGE_CAUSE];
-    if (cause) annotations[CHANGE_CAUSE] = cause;
-    const rs: KubeObject = {
-      apiVersion: "apps/v1",
-      kind: "ReplicaSet",
-      metadata: {
-        name: `${d.metadata.name}-${hash}`,
-        namespace: d.metadata.namespace,
-        labels: template.metadata.labels,
-        annotations,
-        ownerReferences: [newControllerRef(d, DEPLOYMENT_TYPE)],
-      },
-      spec: {
-        replicas,
-        minReadySeconds: d.spec?.minReadySeconds ?? 0,
-        selector,
-        template,
-      },
-    };
+  ): Promise<ReplicaSet | undefined> {
+    const collisionCount = d.status?.collisionCount ?? 0;
+    const rs = newReplicaSetFor(d, podTemplateHash(d.spec.template, collisionCount), {
+      revision,
+      replicas,
+      maxSurge,
+    });
     try {
-      const created = await client.create(REPLICASETS, rs, { namespace: d.metadata.namespace });
-      recorder.record(
-        withKind(d),
-        "Normal",
-        "ScalingReplicaSet",
-        `Scaled up replica set ${created.metadata.name} from 0 to ${replicas}`,
-      );
+      const created = await this.#client.create<ReplicaSet>(REPLICASETS, rs, {
+        namespace: d.metadata.namespace,
+      });
+      const message = `Scaled up replica set ${created.metadata.name} from 0 to ${replicas}`;
+      this.#recorder.record(withKind(d), "Normal", "ScalingReplicaSet", message);
       return created;
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
-      // Same name: ours with an equal template (our cache is behind) or a hash collision.
-      const existing = await client.get(REPLICASETS, rs.metadata.name!, {
+      const found = await this.#client.get<ReplicaSet>(REPLICASETS, rs.metadata.name!, {
         namespace: d.metadata.namespace,
       });
       if (
-        controllerRef(existing)?.uid === d.metadata.uid &&
-        templatesEqual(existing.spec?.template, d.spec?.template)
-      ) return existing;
-      return "collision";
+        controllerRef(found)?.uid === d.metadata.uid &&
+        templatesEqual(found.spec.template, d.spec.template)
+      ) return found;
+      await this.#client.updateStatus(DEPLOYMENTS, {
+        ...d,
+        status: { ...d.status, collisionCount: collisionCount + 1 },
+      });
+      return undefined;
     }
-  };
+  }
 
-  /** Writes status and conditions; returns true when the rollout is complete. */
-  const writeStatus = async (
-    d: KubeObject,
-    newRs: KubeObject | undefined,
-    olds: KubeObject[],
-    o: {
-      maxUnavailable: number;
-      paused: boolean;
-      progress?: { reason: string; message: string };
-    },
-  ): Promise<boolean> => {
-    const all = newRs ? [newRs, ...olds] : olds;
-    const replicas: number = d.spec?.replicas ?? 1;
-    const sum = (f: (rs: KubeObject) => number) => all.reduce((s, rs) => s + f(rs), 0);
-    const old = d.status ?? {};
-    const status: Record<string, unknown> = {
-      observedGeneration: d.metadata.generation ?? 1,
-      replicas: sum((rs) => rs.status?.replicas ?? 0),
-      updatedReplicas: newRs?.status?.replicas ?? 0,
-      readyReplicas: sum((rs) => rs.status?.readyReplicas ?? 0),
-      availableReplicas: sum((rs) => rs.status?.availableReplicas ?? 0),
-    };
-    const unavailable = Math.max(0, sum(specReplicas) - (status.availableReplicas as number));
-    if (unavailable > 0) status.unavailableReplicas = unavailable;
-    if (old.collisionCount) status.collisionCount = old.collisionCount;
-    const newOk = !newRs ||
-      (newRs.status?.observedGeneration ?? 0) >= (newRs.metadata.generation ?? 0);
-    const complete = !!newRs && newOk &&
-      status.updatedReplicas === replicas && status.replicas === replicas &&
-      status.availableReplicas === replicas;
+  /** sync: a paused Deployment still follows `kubectl scale` when no rollout is half-way. */
+  async sync(
+    d: Deployment,
+    { newRs, olds }: ReplicaSetsOfDeployment,
+    plan: RolloutPlan,
+  ): Promise<ReplicaSet | undefined> {
+    if (!newRs || !olds.every((rs) => rs.spec.replicas === 0)) return newRs;
+    return await this.scaleReplicaSet(d, newRs, plan.replicas, plan);
+  }
 
-    const t = now();
-    const conditions: Condition[] = [...(old.conditions ?? [])];
-    const setCondition = (c: Condition) => {
-      const i = conditions.findIndex((x) => x.type === c.type);
-      const prev = i >= 0 ? conditions[i] : undefined;
-      if (
-        prev && prev.status === c.status && prev.reason === c.reason && prev.message === c.message
-      ) {
-        return;
-      }
-      const next: Condition = {
-        ...c,
-        lastUpdateTime: t,
-        lastTransitionTime: prev && prev.status === c.status ? prev.lastTransitionTime : t,
-      };
-      if (i >= 0) conditions[i] = next;
-      else conditions.push(next);
-    };
-    const minAvailable = replicas - o.maxUnavailable;
-    if ((status.availableReplicas as number) >= minAvailable) {
-      setCondition({
-        type: "Available",
-        status: "True",
-        reason: "MinimumReplicasAvailable",
-        message: "Deployment has minimum availability.",
-      });
-    } else {
-      setCondition({
-        type: "Available",
-        status: "False",
-        reason: "MinimumReplicasUnavailable",
-        message: "Deployment does not have minimum availability.",
-      });
+  /** rolloutRecreate: scale every old ReplicaSet to 0, and the new one up once their pods are gone. */
+  async rolloutRecreate(
+    d: Deployment,
+    { newRs, olds }: ReplicaSetsOfDeployment,
+    plan: RolloutPlan,
+  ): Promise<ReplicaSet | undefined> {
+    for (const rs of olds) {
+      if (rs.spec.replicas > 0) await this.scaleReplicaSet(d, rs, 0, plan);
     }
-    const deadline: number | undefined = d.spec?.progressDeadlineSeconds ?? 600;
-    const progressing = conditions.find((c) => c.type === "Progressing");
-    const rsName = newRs?.metadata.name ?? "";
-    let requeueMs: number | undefined;
-    if (o.paused) {
-      setCondition({
-        type: "Progressing",
-        status: "Unknown",
-        reason: "DeploymentPaused",
-        message: "Deployment is paused",
-      });
-    } else if (progressing?.reason === "DeploymentPaused") {
-      setCondition({
-        type: "Progressing",
-        status: "Unknown",
-        reason: "DeploymentResumed",
-        message: "Deployment is resumed",
-      });
-    } else if (complete) {
-      setCondition({
-        type: "Progressing",
-        status: "True",
-        reason: "NewReplicaSetAvailable",
-        message: `ReplicaSet "${rsName}" has successfully progressed.`,
-      });
-    } else if (o.progress) {
-      setCondition({ type: "Progressing", status: "True", ...o.progress });
-    } else if (newRs) {
-      const moved = ["replicas", "updatedReplicas", "readyReplicas", "availableReplicas"].some(
-        (f) => old[f] !== status[f],
-      );
-      if (!progressing || progressing.reason === "NewReplicaSetAvailable") {
-        setCondition({
-          type: "Progressing",
-          status: "True",
-          reason: "FoundNewReplicaSet",
-          message: `Found new replica set "${rsName}"`,
-        });
-      } else if (moved || old.observedGeneration !== status.observedGeneration) {
-        // Progress resets the deadline clock.
-        const i = conditions.findIndex((c) => c.type === "Progressing");
-        conditions[i] = {
-          type: "Progressing",
-          status: "True",
-          reason: "ReplicaSetUpdated",
-          message: `ReplicaSet "${rsName}" is progressing.`,
-          lastUpdateTime: t,
-          lastTransitionTime: progressing.status === "True" ? progressing.lastTransitionTime : t,
-        };
-      } else if (
-        progressing.reason !== "ProgressDeadlineExceeded" && progressing.lastUpdateTime &&
-        deadline !== undefined
-      ) {
-        const left = Date.parse(progressing.lastUpdateTime) + deadline * 1000 - Date.now();
-        if (left <= 0) {
-          setCondition({
-            type: "Progressing",
-            status: "False",
-            reason: "ProgressDeadlineExceeded",
-            message: `ReplicaSet "${rsName}" has timed out progressing.`,
-          });
-        } else requeueMs = left + 50;
+    const oldsGone = olds.every((rs) => rs.spec.replicas === 0 && !this.hasActivePods(rs));
+    if (!newRs || !oldsGone) return newRs;
+    return await this.scaleReplicaSet(d, newRs, plan.replicas, plan);
+  }
+
+  /**
+   * rolloutRolling: reconcileNewReplicaSet (grow within maxSurge) then reconcileOldReplicaSets
+   * (shrink within maxUnavailable). `olds` is updated in place with the scaled ReplicaSets.
+   */
+  async rolloutRolling(
+    d: Deployment,
+    { newRs, olds }: ReplicaSetsOfDeployment,
+    plan: RolloutPlan,
+  ): Promise<ReplicaSet | undefined> {
+    if (!newRs) return undefined;
+    const cur = newRs.spec.replicas;
+    let target = cur;
+    if (cur < plan.replicas) {
+      const all = [newRs, ...olds].map(counts);
+      target = newReplicaSetReplicas(plan.replicas, plan.maxSurge, counts(newRs), all);
+    } else if (cur > plan.replicas) target = plan.replicas;
+    const scaled = await this.scaleReplicaSet(d, newRs, target, plan);
+    const sizes = scaleDownOldReplicaSets(
+      plan.replicas,
+      plan.maxUnavailable,
+      counts(scaled),
+      olds.map(counts),
+    );
+    for (let i = 0; i < olds.length; i++) {
+      if (sizes[i] !== olds[i].spec.replicas) {
+        olds[i] = await this.scaleReplicaSet(d, olds[i], sizes[i], plan);
       }
     }
+    return scaled;
+  }
+
+  /** scaleReplicaSet: sets replicas and the desired/max-replicas annotations; records the event. */
+  async scaleReplicaSet(
+    d: Deployment,
+    rs: ReplicaSet,
+    replicas: number,
+    plan: RolloutPlan,
+  ): Promise<ReplicaSet> {
+    const from = rs.spec.replicas;
+    const annotations = {
+      ...rs.metadata.annotations,
+      [DESIRED]: String(d.spec.replicas),
+      [MAX_REPLICAS]: String(d.spec.replicas + plan.maxSurge),
+    };
+    if (from === replicas && rs.metadata.annotations?.[DESIRED] === annotations[DESIRED]) return rs;
+    const updated = await this.#client.update<ReplicaSet>(REPLICASETS, {
+      ...rs,
+      metadata: { ...rs.metadata, annotations },
+      spec: { ...rs.spec, replicas },
+    });
+    if (from !== replicas) {
+      const verb = replicas > from ? "up" : "down";
+      const message = `Scaled ${verb} replica set ${rs.metadata.name} from ${from} to ${replicas}`;
+      this.#recorder.record(withKind(d), "Normal", "ScalingReplicaSet", message);
+    }
+    return updated;
+  }
+
+  /** The Deployment carries the revision of its new ReplicaSet too. */
+  async syncRevisionAnnotation(d: Deployment, newRs: ReplicaSet | undefined): Promise<void> {
+    const revision = newRs ? revisionOf(newRs) : 0;
+    if (revision === 0 || d.metadata.annotations?.[REVISION] === String(revision)) return;
+    await this.#client.patch(DEPLOYMENTS, d.metadata.name!, {
+      metadata: { annotations: { [REVISION]: String(revision) } },
+    }, { namespace: d.metadata.namespace, type: "merge" });
+  }
+
+  /**
+   * syncRolloutStatus: writes the counts and the Available/Progressing conditions when they
+   * changed, re-queues for the progress deadline; returns true when the rollout is complete.
+   */
+  async syncRolloutStatus(
+    d: Deployment,
+    sets: ReplicaSetsOfDeployment,
+    plan: RolloutPlan,
+  ): Promise<boolean> {
+    const { status, complete } = calculateStatus(d, sets.newRs, sets.olds);
+    const { conditions, requeueMs } = syncConditions(d, status, {
+      newRs: sets.newRs,
+      complete,
+      maxUnavailable: plan.maxUnavailable,
+      progress: sets.progress,
+      now: this.#clock.now(),
+    });
     status.conditions = conditions;
-    if (canonical(status) !== canonical(pick(old, status))) {
+    if (canonical(status) !== canonical(pick(d.status ?? {}, status))) {
       try {
-        await client.updateStatus(DEPLOYMENTS, { ...d, status });
+        await this.#client.updateStatus(DEPLOYMENTS, { ...d, status });
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }
     }
-    if (requeueMs !== undefined) queue.addAfter(keyOf(d), requeueMs);
+    if (requeueMs !== undefined) this.#enqueueAfter(keyOf(d), requeueMs);
     return complete;
-  };
+  }
 
-  const cleanup = async (d: KubeObject, olds: KubeObject[]) => {
-    const limit: number = d.spec?.revisionHistoryLimit ?? 10;
+  /** cleanupDeployment: deletes the oldest idle ReplicaSets beyond revisionHistoryLimit. */
+  async cleanupDeployment(d: Deployment, olds: ReplicaSet[]): Promise<void> {
     const idle = olds.filter((rs) =>
-      specReplicas(rs) === 0 && (rs.status?.replicas ?? 0) === 0 && !rs.metadata.deletionTimestamp
+      rs.spec.replicas === 0 && (rs.status?.replicas ?? 0) === 0 && !rs.metadata.deletionTimestamp
     );
-    const excess = idle.length - limit;
-    for (let i = 0; i < excess; i++) {
+    for (const rs of idle.slice(0, Math.max(0, idle.length - d.spec.revisionHistoryLimit))) {
       try {
-        await client.delete(REPLICASETS, idle[i].metadata.name!, {
-          namespace: idle[i].metadata.namespace,
-          preconditions: { uid: idle[i].metadata.uid },
+        await this.#client.delete(REPLICASETS, rs.metadata.name!, {
+          namespace: rs.metadata.namespace,
+          preconditions: { uid: rs.metadata.uid },
         });
       } catch (err) {
         if (!isNotFound(err) && !isConflict(err)) throw err;
       }
     }
-  };
+  }
 
+  /** Whether a ReplicaSet still has pods (in the cache or in its own status). */
+  hasActivePods(rs: ReplicaSet): boolean {
+    return this.#pods.byIndex(CONTROLLER_INDEX, rs.metadata.uid!).some(isPodActive) ||
+      (rs.status?.replicas ?? 0) > 0;
+  }
+}
+
+/** maxSurge/maxUnavailable as pod counts (Recreate: no surge, everything may go). */
+export function rolloutPlan(d: Deployment): RolloutPlan {
+  const replicas = d.spec.replicas;
+  const strategy = d.spec.strategy?.type ?? "RollingUpdate";
+  const { maxSurge, maxUnavailable } = strategy === "RollingUpdate"
+    ? resolveFenceposts(d.spec.strategy?.rollingUpdate, replicas)
+    : { maxSurge: 0, maxUnavailable: replicas };
+  return { replicas, strategy, maxSurge, maxUnavailable };
+}
+
+/** The ReplicaSet for `d`'s template under `hash`: labels, selector and annotations. */
+export function newReplicaSetFor(
+  d: Deployment,
+  hash: string,
+  o: { revision: number; replicas: number; maxSurge: number },
+): ReplicaSet {
+  const template = structuredClone(d.spec.template);
+  template.metadata.labels = { ...template.metadata.labels, [HASH_LABEL]: hash };
+  const selector = structuredClone(d.spec.selector);
+  selector.matchLabels = { ...selector.matchLabels, [HASH_LABEL]: hash };
+  const annotations: Record<string, string> = {
+    [REVISION]: String(o.revision),
+    [DESIRED]: String(d.spec.replicas),
+    [MAX_REPLICAS]: String(d.spec.replicas + o.maxSurge),
+  };
+  const cause = d.metadata.annotations?.[CHANGE_CAUSE];
+  if (cause) annotations[CHANGE_CAUSE] = cause;
+  return {
+    apiVersion: "apps/v1",
+    kind: "ReplicaSet",
+    metadata: {
+      name: `${d.metadata.name}-${hash}`,
+      namespace: d.metadata.namespace,
+      labels: template.metadata.labels,
+      annotations,
+      ownerReferences: [newControllerRef(d, DEPLOYMENT_TYPE)],
+    },
+    spec: {
+      replicas: o.replicas,
+      minReadySeconds: d.spec.minReadySeconds,
+      selector,
+      template,
+    },
+    status: { replicas: 0 },
+  };
+}
+
+/** The revision annotation of a ReplicaSet (0 when absent). */
+export function revisionOf(rs: ReplicaSet): number {
+  const n = Number(rs.metadata.annotations?.[REVISION]);
+  return Number.isFinite(n) ? n : 0;
+}
+
+function byRevision(a: ReplicaSet, b: ReplicaSet): number {
+  return revisionOf(a) - revisionOf(b) ||
+    (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? "");
+}
+
+function selectorOf(d: Deployment): Selector | null {
+  try {
+    return selectorFromLabelSelector(d.spec.selector);
+  } catch {
+    return null;
+  }
+}
+
+function counts(rs: ReplicaSet): RsCounts {
+  return { replicas: rs.spec.replicas, available: rs.status?.availableReplicas ?? 0 };
+}
+
+function pick<T extends object>(old: T, like: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const k of Object.keys(like) as (keyof T)[]) if (old[k] !== undefined) out[k] = old[k];
+  return out;
+}
+
+function withKind(d: Deployment): KubeObject {
+  return d.kind ? d : { ...d, ...DEPLOYMENT_TYPE };
+}
+
+/** Options of {@linkcode runDeploymentController}. */
+export interface DeploymentControllerOptions {
+  informers: InformerSet;
+  recorder: Recorder;
+  logger?: Logger;
+  /** Parallel reconciles (default 5). */
+  workers?: number;
+}
+
+/** Runs the Deployment controller until `signal` aborts. */
+export async function runDeploymentController(
+  options: DeploymentControllerOptions,
+  signal: AbortSignal,
+): Promise<void> {
+  const { informers } = options;
+  const logger = (options.logger ?? silentLogger).child("deployment");
+  const deployments = informers.get<Deployment>(DEPLOYMENTS);
+  const replicaSets = informers.get<ReplicaSet>(REPLICASETS);
+  const pods = informers.get<Pod>(PODS);
+  const queue = new WorkQueue();
+  const reconciler = new DeploymentReconciler({
+    listers: { deployments, replicaSets, pods },
+    client: informers.client,
+    recorder: options.recorder,
+    enqueueAfter: (key, ms) => queue.addAfter(key, ms),
+  });
+  const enqueue = (keys: string[]) => keys.forEach((k) => queue.add(k));
+  deployments.addEventHandler({
+    onAdd: (d) => queue.add(keyOf(d)),
+    onUpdate: (_o, d) => queue.add(keyOf(d)),
+    onDelete: (d) => queue.add(keyOf(d)),
+  });
+  replicaSets.addEventHandler({
+    onAdd: (rs) => enqueue(reconciler.deploymentsForReplicaSet(rs)),
+    onUpdate: (old, rs) =>
+      enqueue([
+        ...new Set([
+          ...reconciler.deploymentsForReplicaSet(old),
+          ...reconciler.deploymentsForReplicaSet(rs),
+        ]),
+      ]),
+    onDelete: (rs) => enqueue(reconciler.deploymentsForReplicaSet(rs)),
+  });
+  // Recreate waits for old pods to be gone.
+  pods.addEventHandler({ onDelete: (pod) => enqueue(reconciler.deploymentsForPod(pod)) });
   await runController({
     name: "deployment",
     queue,
-    reconcile,
+    reconcile: (key) => reconciler.reconcile(key),
     informers: [deployments, replicaSets, pods],
     workers: options.workers ?? 5,
     logger,
   }, signal);
-}
-
-function counts(rs: KubeObject): { replicas: number; available: number } {
-  return { replicas: specReplicas(rs), available: rs.status?.availableReplicas ?? 0 };
-}
-
-function pick(old: Record<string, unknown>, like: Record<string, unknown>) {
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(like)) if (old[k] !== undefined) out[k] = old[k];
-  return out;
-}
-
-function withKind(d: KubeObject): KubeObject {
-  return d.kind ? d : { ...d, ...DEPLOYMENT_TYPE };
 }

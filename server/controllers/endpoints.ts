@@ -5,16 +5,29 @@
  * service's targetPort resolved against the pod (numbers as given, names through the pod's named
  * container ports), as Kubernetes does. Services without a selector keep the Endpoints their
  * users wrote.
+ *
+ * `EndpointsReconciler.reconcile(key)` is kube-controller-manager's `syncService` for both
+ * controllers: `serviceBackends` (pure) → `syncEndpoints` (`endpointSubsets`) →
+ * `syncEndpointSlices` (`desiredEndpointSlices`).
  */
-import type { KubeObject } from "../../shared/api/object.ts";
+import type {
+  Endpoints,
+  EndpointSubset,
+  Pod,
+  Protocol,
+  Service,
+} from "../../shared/api/core_v1.ts";
+import type { EndpointSlice } from "../../shared/api/discovery_v1.ts";
+import type { ControllerClient } from "../../shared/client/controller_client.ts";
 import { ENDPOINTS, ENDPOINTSLICES, PODS, SERVICES } from "../../shared/client/refs.ts";
 import { runController } from "../../shared/controller.ts";
 import { isNotFound } from "../../shared/errors.ts";
+import type { InformerSet } from "../../shared/informer_set.ts";
 import { selectorFromSet } from "../../shared/labels.ts";
+import type { Lister } from "../../shared/lister.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import { WorkQueue } from "../../shared/work_queue.ts";
 import { isPodReady, keyOf } from "./controller_utils.ts";
-import type { InformerSet } from "./informer_set.ts";
 import { canonical, podTemplateHash } from "./rolling_update.ts";
 
 const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
@@ -25,15 +38,16 @@ interface ServicePort {
   name?: string;
   port: number;
   targetPort?: number | string;
-  protocol?: string;
+  protocol?: Protocol;
 }
 
-interface Backend {
+/** One pod as a backend of a Service. */
+export interface Backend {
   ip: string;
   ready: boolean;
-  pod: KubeObject;
+  pod: Pod;
   /** One resolved port per service port this pod serves. */
-  ports: { name?: string; port: number; protocol: string }[];
+  ports: { name?: string; port: number; protocol: Protocol }[];
 }
 
 /**
@@ -41,7 +55,7 @@ interface Backend {
  * resolved against the pod. Pods without an IP yet, and pods where no service port resolves (a
  * named targetPort the pod does not declare), are left out.
  */
-export function serviceBackends(svc: KubeObject, pods: readonly KubeObject[]): Backend[] {
+export function serviceBackends(svc: Service, pods: readonly Pod[]): Backend[] {
   const ports = (svc.spec?.ports ?? []) as ServicePort[];
   const publishNotReady = svc.spec?.publishNotReadyAddresses === true;
   const out: Backend[] = [];
@@ -68,7 +82,7 @@ export function serviceBackends(svc: KubeObject, pods: readonly KubeObject[]): B
 
 /** A targetPort as a container port number: numbers as is, names via the containers' ports. */
 export function resolveTargetPort(
-  pod: KubeObject,
+  pod: Pod,
   target: number | string,
   protocol: string,
 ): number | undefined {
@@ -82,7 +96,7 @@ export function resolveTargetPort(
   return undefined;
 }
 
-function addressOf(b: Backend): Record<string, unknown> {
+function addressOf(b: Backend): NonNullable<EndpointSubset["addresses"]>[number] {
   return {
     ip: b.ip,
     nodeName: b.pod.spec.nodeName,
@@ -95,31 +109,228 @@ function addressOf(b: Backend): Record<string, unknown> {
   };
 }
 
-/** Groups backends into Endpoints subsets: one per distinct port list, sorted for stability. */
-export function endpointSubsets(backends: readonly Backend[]): Record<string, unknown>[] {
-  const groups = new Map<
-    string,
-    { ports: Backend["ports"]; ready: Backend[]; notReady: Backend[] }
-  >();
+/** Backends grouped by their (sorted) port list, keyed by the list's canonical JSON. */
+function groupByPorts(backends: readonly Backend[]): Map<string, PortGroup> {
+  const groups = new Map<string, PortGroup>();
   for (const b of backends) {
     const ports = [...b.ports].sort((x, y) =>
       (x.name ?? "").localeCompare(y.name ?? "") || x.port - y.port
     );
     const key = canonical(ports);
     let g = groups.get(key);
-    if (!g) groups.set(key, g = { ports, ready: [], notReady: [] });
-    (b.ready ? g.ready : g.notReady).push(b);
+    if (!g) groups.set(key, g = { ports, backends: [] });
+    g.backends.push(b);
   }
-  const byPod = (a: Backend, b: Backend) =>
-    a.ip.localeCompare(b.ip) ||
+  return groups;
+}
+
+interface PortGroup {
+  ports: Backend["ports"];
+  backends: Backend[];
+}
+
+function byAddress(a: Backend, b: Backend): number {
+  return a.ip.localeCompare(b.ip) ||
     (a.pod.metadata.name ?? "").localeCompare(b.pod.metadata.name ?? "");
-  return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, g]) => {
-    const subset: Record<string, unknown> = {};
-    if (g.ready.length) subset.addresses = g.ready.sort(byPod).map(addressOf);
-    if (g.notReady.length) subset.notReadyAddresses = g.notReady.sort(byPod).map(addressOf);
+}
+
+/** Groups backends into Endpoints subsets: one per distinct port list, sorted for stability. */
+export function endpointSubsets(backends: readonly Backend[]): EndpointSubset[] {
+  const groups = [...groupByPorts(backends).entries()].sort(([a], [b]) => a.localeCompare(b));
+  return groups.map(([, g]) => {
+    const ready = g.backends.filter((b) => b.ready).sort(byAddress);
+    const notReady = g.backends.filter((b) => !b.ready).sort(byAddress);
+    const subset: EndpointSubset = {};
+    if (ready.length) subset.addresses = ready.map(addressOf);
+    if (notReady.length) subset.notReadyAddresses = notReady.map(addressOf);
     if (g.ports.length) subset.ports = g.ports;
     return subset;
   });
+}
+
+/**
+ * The EndpointSlices `svc` should have: one per distinct port list (a slice has one port list
+ * for all its endpoints), named `<service>-<hash of the port list>`, owned by the Service.
+ */
+export function desiredEndpointSlices(
+  svc: Service,
+  backends: readonly Backend[],
+): Map<string, EndpointSlice> {
+  const ns = svc.metadata.namespace!;
+  const svcName = svc.metadata.name!;
+  const wanted = new Map<string, EndpointSlice>();
+  for (const [k, g] of groupByPorts(backends)) {
+    const sliceName = `${svcName}-${podTemplateHash(k)}`;
+    wanted.set(sliceName, {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: {
+        name: sliceName,
+        namespace: ns,
+        labels: {
+          ...svc.metadata.labels,
+          [SERVICE_NAME_LABEL]: svcName,
+          [MANAGED_BY_LABEL]: MANAGED_BY,
+        },
+        ownerReferences: [{
+          apiVersion: "v1",
+          kind: "Service",
+          name: svcName,
+          uid: svc.metadata.uid!,
+          controller: true,
+          blockOwnerDeletion: true,
+        }],
+      },
+      addressType: "IPv4",
+      endpoints: [...g.backends].sort(byAddress).map((b) => ({
+        addresses: [b.ip],
+        conditions: {
+          ready: b.ready,
+          serving: b.ready,
+          terminating: !!b.pod.metadata.deletionTimestamp,
+        },
+        nodeName: b.pod.spec.nodeName,
+        targetRef: {
+          kind: "Pod",
+          namespace: ns,
+          name: b.pod.metadata.name,
+          uid: b.pod.metadata.uid,
+        },
+      })),
+      // Unnamed ports carry name "" as the upstream controller writes them: kubectl describe
+      // dereferences every slice port's name.
+      ports: g.ports.map((p) => ({ ...p, name: p.name ?? "" })),
+    });
+  }
+  return wanted;
+}
+
+/** What {@linkcode EndpointsReconciler} reads and writes with. */
+export interface EndpointsReconcilerOptions {
+  listers: {
+    services: Lister<Service>;
+    pods: Lister<Pod>;
+    endpoints: Lister<Endpoints>;
+    slices: Lister<EndpointSlice>;
+  };
+  client: ControllerClient;
+}
+
+/** Keeps a Service's Endpoints and EndpointSlices in line with its ready and not-ready pods. */
+export class EndpointsReconciler {
+  readonly #services: Lister<Service>;
+  readonly #pods: Lister<Pod>;
+  readonly #endpoints: Lister<Endpoints>;
+  readonly #slices: Lister<EndpointSlice>;
+  readonly #client: ControllerClient;
+
+  constructor(o: EndpointsReconcilerOptions) {
+    this.#services = o.listers.services;
+    this.#pods = o.listers.pods;
+    this.#endpoints = o.listers.endpoints;
+    this.#slices = o.listers.slices;
+    this.#client = o.client;
+  }
+
+  /** Keys of the Services whose selector matches `pod`. */
+  servicesForPod(pod: Pod): string[] {
+    return this.#services.listNamespace(pod.metadata.namespace!)
+      .filter((svc) => {
+        const sel = svc.spec?.selector;
+        return !!sel && Object.keys(sel).length > 0 &&
+          Object.entries(sel).every(([k, v]) => pod.metadata.labels?.[k] === v);
+      })
+      .map(keyOf);
+  }
+
+  /** syncService. */
+  async reconcile(key: string): Promise<void> {
+    const svc = this.#services.get(key);
+    if (!svc) return await this.deleteEndpoints(key);
+    const sel = svc.spec?.selector;
+    // Without a selector the user owns the Endpoints.
+    if (!sel || Object.keys(sel).length === 0) return;
+    const pods = this.#pods.listNamespace(svc.metadata.namespace!, selectorFromSet(sel));
+    const backends = serviceBackends(svc, pods);
+    await this.syncEndpoints(svc, endpointSubsets(backends));
+    await this.syncEndpointSlices(svc, backends);
+  }
+
+  /** A deleted Service's Endpoints go (they have no owner; the slices go with the GC). */
+  async deleteEndpoints(key: string): Promise<void> {
+    if (!this.#endpoints.get(key)) return;
+    const [namespace, name] = key.split("/");
+    try {
+      await this.#client.delete(ENDPOINTS, name, { namespace });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  /** Creates or updates the Endpoints when its subsets or labels changed. */
+  async syncEndpoints(svc: Service, subsets: EndpointSubset[]): Promise<void> {
+    const current = this.#endpoints.get(keyOf(svc));
+    const labels = { ...svc.metadata.labels };
+    if (!current) {
+      // AlreadyExists throws: our cache is behind, and the retry sees the object.
+      await this.#client.create<Endpoints>(ENDPOINTS, {
+        apiVersion: "v1",
+        kind: "Endpoints",
+        metadata: { name: svc.metadata.name, namespace: svc.metadata.namespace, labels },
+        subsets,
+      });
+      return;
+    }
+    if (
+      canonical(current.subsets ?? []) === canonical(subsets) &&
+      canonical(current.metadata.labels ?? {}) === canonical(labels)
+    ) return;
+    try {
+      await this.#client.update<Endpoints>(ENDPOINTS, {
+        ...current,
+        apiVersion: "v1",
+        kind: "Endpoints",
+        metadata: { ...current.metadata, labels },
+        subsets,
+      });
+    } catch (err) {
+      if (!isNotFound(err)) throw err; // Conflict: retried with a fresher cache.
+    }
+  }
+
+  /** Creates, updates and deletes the Service's managed slices toward {@linkcode desiredEndpointSlices}. */
+  async syncEndpointSlices(svc: Service, backends: Backend[]): Promise<void> {
+    const ns = svc.metadata.namespace!;
+    const wanted = desiredEndpointSlices(svc, backends);
+    const existing = this.#slices.listNamespace(ns).filter((s) =>
+      s.metadata.labels?.[SERVICE_NAME_LABEL] === svc.metadata.name &&
+      s.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY
+    );
+    for (const s of existing) {
+      const want = wanted.get(s.metadata.name!);
+      wanted.delete(s.metadata.name!);
+      try {
+        if (!want) await this.#client.delete(ENDPOINTSLICES, s.metadata.name!, { namespace: ns });
+        else if (
+          canonical(s.endpoints ?? []) !== canonical(want.endpoints) ||
+          canonical(s.ports ?? []) !== canonical(want.ports)
+        ) {
+          const metadata = {
+            ...s.metadata,
+            ...want.metadata,
+            resourceVersion: s.metadata.resourceVersion,
+          };
+          await this.#client.update(ENDPOINTSLICES, { ...want, metadata });
+        }
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+    // AlreadyExists throws: our cache is behind, and the retry sees the slice.
+    for (const s of wanted.values()) {
+      await this.#client.create(ENDPOINTSLICES, s, { namespace: ns });
+    }
+  }
 }
 
 /** Options of {@linkcode runEndpointsController}. */
@@ -137,209 +348,36 @@ export async function runEndpointsController(
   signal: AbortSignal,
 ): Promise<void> {
   const { informers } = options;
-  const client = informers.client;
   const logger = (options.logger ?? silentLogger).child("endpoints");
-  const services = informers.get(SERVICES);
-  const pods = informers.get(PODS);
-  const endpoints = informers.get(ENDPOINTS);
-  const slices = informers.get(ENDPOINTSLICES);
+  const services = informers.get<Service>(SERVICES);
+  const pods = informers.get<Pod>(PODS);
+  const endpoints = informers.get<Endpoints>(ENDPOINTS);
+  const slices = informers.get<EndpointSlice>(ENDPOINTSLICES);
   const queue = new WorkQueue();
-
-  const servicesOfPod = (pod: KubeObject): string[] => {
-    const out: string[] = [];
-    for (const svc of services.byIndex("namespace", pod.metadata.namespace!)) {
-      const sel = svc.spec?.selector as Record<string, string> | undefined;
-      if (!sel || Object.keys(sel).length === 0) continue;
-      if (Object.entries(sel).every(([k, v]) => pod.metadata.labels?.[k] === v)) {
-        out.push(keyOf(svc));
-      }
-    }
-    return out;
-  };
+  const reconciler = new EndpointsReconciler({
+    listers: { services, pods, endpoints, slices },
+    client: informers.client,
+  });
   services.addEventHandler({
     onAdd: (s) => queue.add(keyOf(s)),
     onUpdate: (_o, s) => queue.add(keyOf(s)),
     onDelete: (s) => queue.add(keyOf(s)),
   });
   // Readiness storms collapse into one write per service per window (well within a second).
-  const podQueue = (key: string) => queue.addAfter(key, options.podBatchMs ?? 100);
+  const podBatchMs = options.podBatchMs ?? 100;
+  const enqueue = (keys: Iterable<string>) => {
+    for (const k of keys) queue.addAfter(k, podBatchMs);
+  };
   pods.addEventHandler({
-    onAdd: (p) => servicesOfPod(p).forEach((k) => podQueue(k)),
-    onUpdate: (o, p) => {
-      for (const k of new Set([...servicesOfPod(o), ...servicesOfPod(p)])) podQueue(k);
-    },
-    onDelete: (p) => servicesOfPod(p).forEach((k) => podQueue(k)),
+    onAdd: (p) => enqueue(reconciler.servicesForPod(p)),
+    onUpdate: (o, p) =>
+      enqueue(new Set([...reconciler.servicesForPod(o), ...reconciler.servicesForPod(p)])),
+    onDelete: (p) => enqueue(reconciler.servicesForPod(p)),
   });
-
-  const reconcile = async (key: string) => {
-    const svc = services.get(key);
-    const [namespace, name] = key.split("/");
-    if (!svc) {
-      // Endpoints have no owner reference (slices do, and go with the garbage collector).
-      if (endpoints.get(key)) {
-        try {
-          await client.delete(ENDPOINTS, name, { namespace });
-        } catch (err) {
-          if (!isNotFound(err)) throw err;
-        }
-      }
-      return;
-    }
-    const sel = svc.spec?.selector as Record<string, string> | undefined;
-    if (!sel || Object.keys(sel).length === 0) return;
-    const selector = selectorFromSet(sel);
-    const matching = pods.byIndex("namespace", namespace).filter((p) =>
-      selector.matches(p.metadata.labels)
-    );
-    const backends = serviceBackends(svc, matching);
-    await writeEndpoints(svc, endpointSubsets(backends));
-    await writeSlices(svc, backends);
-  };
-
-  const writeEndpoints = async (svc: KubeObject, subsets: Record<string, unknown>[]) => {
-    const key = keyOf(svc);
-    const current = endpoints.get(key);
-    const labels = { ...svc.metadata.labels };
-    if (current) {
-      if (
-        canonical(current.subsets ?? []) === canonical(subsets) &&
-        canonical(current.metadata.labels ?? {}) === canonical(labels)
-      ) return;
-      try {
-        await client.update(ENDPOINTS, {
-          ...current,
-          apiVersion: "v1",
-          kind: "Endpoints",
-          metadata: { ...current.metadata, labels },
-          subsets,
-        });
-      } catch (err) {
-        if (!isNotFound(err)) throw err; // Conflict: retried with a fresher cache.
-      }
-      return;
-    }
-    try {
-      await client.create(ENDPOINTS, {
-        apiVersion: "v1",
-        kind: "Endpoints",
-        metadata: { name: svc.metadata.name, namespace: svc.metadata.namespace, labels },
-        subsets,
-      });
-    } catch (err) {
-      // AlreadyExists: our cache is behind; the retry sees the object.
-      throw err;
-    }
-  };
-
-  const writeSlices = async (svc: KubeObject, backends: Backend[]) => {
-    const ns = svc.metadata.namespace!;
-    const svcName = svc.metadata.name!;
-    // One slice per distinct port list (a slice has one port list for all its endpoints).
-    const groups = new Map<string, { ports: Backend["ports"]; backends: Backend[] }>();
-    for (const b of backends) {
-      const ports = [...b.ports].sort((x, y) =>
-        (x.name ?? "").localeCompare(y.name ?? "") || x.port - y.port
-      );
-      const k = canonical(ports);
-      let g = groups.get(k);
-      if (!g) groups.set(k, g = { ports, backends: [] });
-      g.backends.push(b);
-    }
-    const wanted = new Map<string, KubeObject>();
-    for (const [k, g] of groups) {
-      const sliceName = `${svcName}-${podTemplateHash(k)}`;
-      wanted.set(sliceName, {
-        apiVersion: "discovery.k8s.io/v1",
-        kind: "EndpointSlice",
-        metadata: {
-          name: sliceName,
-          namespace: ns,
-          labels: {
-            ...svc.metadata.labels,
-            [SERVICE_NAME_LABEL]: svcName,
-            [MANAGED_BY_LABEL]: MANAGED_BY,
-          },
-          ownerReferences: [{
-            apiVersion: "v1",
-            kind: "Service",
-            name: svcName,
-            uid: svc.metadata.uid!,
-            controller: true,
-            blockOwnerDeletion: true,
-          }],
-        },
-        addressType: "IPv4",
-        endpoints: g.backends
-          .sort((a, b) =>
-            a.ip.localeCompare(b.ip) ||
-            (a.pod.metadata.name ?? "").localeCompare(b.pod.metadata.name ?? "")
-          )
-          .map((b) => ({
-            addresses: [b.ip],
-            conditions: {
-              ready: b.ready,
-              serving: b.ready,
-              terminating: !!b.pod.metadata.deletionTimestamp,
-            },
-            nodeName: b.pod.spec.nodeName,
-            targetRef: {
-              kind: "Pod",
-              namespace: ns,
-              name: b.pod.metadata.name,
-              uid: b.pod.metadata.uid,
-            },
-          })),
-        // Unnamed ports carry name "" as the upstream controller writes them: kubectl describe
-        // dereferences every slice port's name.
-        ports: g.ports.map((p) => ({ ...p, name: p.name ?? "" })),
-      });
-    }
-    const existing = slices.byIndex("namespace", ns).filter((s) =>
-      s.metadata.labels?.[SERVICE_NAME_LABEL] === svcName &&
-      s.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY
-    );
-    for (const s of existing) {
-      const want = wanted.get(s.metadata.name!);
-      if (!want) {
-        try {
-          await client.delete(ENDPOINTSLICES, s.metadata.name!, { namespace: ns });
-        } catch (err) {
-          if (!isNotFound(err)) throw err;
-        }
-        continue;
-      }
-      wanted.delete(s.metadata.name!);
-      if (
-        canonical(s.endpoints ?? []) === canonical(want.endpoints) &&
-        canonical(s.ports ?? []) === canonical(want.ports)
-      ) continue;
-      try {
-        await client.update(ENDPOINTSLICES, {
-          ...want,
-          metadata: {
-            ...s.metadata,
-            ...want.metadata,
-            resourceVersion: s.metadata.resourceVersion,
-          },
-        });
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
-    }
-    for (const s of wanted.values()) {
-      try {
-        await client.create(ENDPOINTSLICES, s, { namespace: ns });
-      } catch (err) {
-        // AlreadyExists: our cache is behind; the retry sees the slice.
-        throw err;
-      }
-    }
-  };
-
   await runController({
     name: "endpoints",
     queue,
-    reconcile,
+    reconcile: (key) => reconciler.reconcile(key),
     informers: [services, pods, endpoints, slices],
     workers: options.workers ?? 5,
     logger,

@@ -1,25 +1,30 @@
 /**
- * The garbage collector: a graph of every object's ownerReferences across the watched kinds.
- * An object whose owners are all gone is deleted (Background cascade); an owner being deleted
- * with the `foregroundDeletion` finalizer has its dependents deleted first, then loses the
- * finalizer; one with the `orphan` finalizer has its dependents' references to it stripped,
- * then loses the finalizer. Owners absent from the graph are confirmed with a live GET before
- * anything is deleted, so a slow watch never causes a wrong deletion.
+ * The garbage collector: a graph of every object's ownerReferences across the watched kinds
+ * (owner_graph.ts). An object whose owners are all gone is deleted (Background cascade); an
+ * owner being deleted with the `foregroundDeletion` finalizer has its dependents deleted first,
+ * then loses the finalizer; one with the `orphan` finalizer has its dependents' references to it
+ * stripped, then loses the finalizer. Owners absent from the graph are confirmed with a live GET
+ * before anything is deleted, so a slow watch never causes a wrong deletion.
+ *
+ * `GarbageCollector.reconcile(uid)` follows kube-controller-manager's workers:
+ * `orphanDependents` | `processDeletingDependentsItem` | `attemptToDeleteItem`.
  */
 import type { KubeObject, OwnerReference } from "../../shared/api/object.ts";
 import type { ResourceRef } from "../../shared/api/resource_info.ts";
 import { resourceForKind, RESOURCES } from "../../shared/api/resources.ts";
+import { type Clock, realClock } from "../../shared/clock.ts";
+import type { ControllerClient } from "../../shared/client/controller_client.ts";
 import { runController } from "../../shared/controller.ts";
 import { isConflict, isNotFound } from "../../shared/errors.ts";
 import type { Informer } from "../../shared/informer.ts";
+import type { InformerSet } from "../../shared/informer_set.ts";
+import type { Lister } from "../../shared/lister.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import { WorkQueue } from "../../shared/work_queue.ts";
-import type { InformerSet } from "./informer_set.ts";
+import { FOREGROUND, type GraphNode, ORPHAN, OwnerGraph } from "./owner_graph.ts";
 
-const FOREGROUND = "foregroundDeletion";
-const ORPHAN = "orphan";
 /** How long a foreground-deleted owner must stay without dependents before it may go. */
-const SETTLE_MS = 300;
+export const SETTLE_MS = 300;
 
 /** Kinds the collector watches: every listable, watchable kind but events and metrics. */
 export function collectedResources(): ResourceRef[] {
@@ -29,10 +34,180 @@ export function collectedResources(): ResourceRef[] {
   );
 }
 
-interface GraphNode {
-  resource: ResourceRef;
-  key: string;
-  owners: OwnerReference[];
+/** What {@linkcode GarbageCollector} reads and writes with. */
+export interface GarbageCollectorReconcilerOptions {
+  graph: OwnerGraph;
+  /** The lister of a watched resource (objects are read by the graph node's key). */
+  listerFor: (r: ResourceRef) => Lister<KubeObject> | undefined;
+  client: ControllerClient;
+  clock?: Clock;
+  /** Re-queues `uid` after `ms` (the foreground settle time). */
+  enqueueAfter?: (uid: string, ms: number) => void;
+  logger?: Logger;
+}
+
+/** Deletes objects whose owners are gone and carries out foreground and orphan deletions. */
+export class GarbageCollector {
+  readonly #graph: OwnerGraph;
+  readonly #listerFor: (r: ResourceRef) => Lister<KubeObject> | undefined;
+  readonly #client: ControllerClient;
+  readonly #clock: Clock;
+  readonly #enqueueAfter: (uid: string, ms: number) => void;
+  readonly #logger: Logger;
+  /** When a foreground-deleted owner was first seen without dependents. */
+  readonly #drainedAt = new Map<string, number>();
+
+  constructor(o: GarbageCollectorReconcilerOptions) {
+    this.#graph = o.graph;
+    this.#listerFor = o.listerFor;
+    this.#client = o.client;
+    this.#clock = o.clock ?? realClock;
+    this.#enqueueAfter = o.enqueueAfter ?? (() => {});
+    this.#logger = o.logger ?? silentLogger;
+  }
+
+  /** The cached object of a graph uid. */
+  objectOf(uid: string): KubeObject | undefined {
+    const n = this.#graph.node(uid);
+    return n ? this.#listerFor(n.resource)?.get(n.key) : undefined;
+  }
+
+  /** Forgets per-object state of a deleted object. */
+  forget(uid: string): void {
+    this.#drainedAt.delete(uid);
+  }
+
+  /** `uid` is an object's uid (the graph's key). */
+  async reconcile(uid: string): Promise<void> {
+    const n = this.#graph.node(uid);
+    const obj = this.objectOf(uid);
+    if (!n || !obj) return;
+    const finalizers = obj.metadata.finalizers ?? [];
+    if (obj.metadata.deletionTimestamp && finalizers.includes(ORPHAN)) {
+      await this.orphanDependents(uid);
+      await this.removeFinalizer(n, obj, ORPHAN);
+    } else if (obj.metadata.deletionTimestamp && finalizers.includes(FOREGROUND)) {
+      await this.processDeletingDependentsItem(uid, n, obj);
+    } else {
+      await this.attemptToDeleteItem(n, obj);
+    }
+  }
+
+  /** orphanDependents: strips the reference to `uid` from each of its dependents. */
+  async orphanDependents(uid: string): Promise<void> {
+    for (const d of this.#graph.dependentsOf(uid)) {
+      const dn = this.#graph.node(d);
+      const dep = this.objectOf(d);
+      if (!dn || !dep) continue;
+      const refs = (dep.metadata.ownerReferences ?? []).filter((r) => r.uid !== uid);
+      await this.#patchOwnerRefs(dn, dep, refs);
+    }
+  }
+
+  /**
+   * processDeletingDependentsItem: deletes the dependents of a foreground-deleted owner (in
+   * foreground too), and removes its finalizer once it has stayed without dependents for
+   * {@linkcode SETTLE_MS} — a dependent created just before the owner's deletion may not be in
+   * the graph yet (its watch lags another's).
+   */
+  async processDeletingDependentsItem(uid: string, n: GraphNode, obj: KubeObject): Promise<void> {
+    const deps = this.#graph.dependentsOf(uid);
+    for (const d of deps) {
+      const dn = this.#graph.node(d);
+      const dep = this.objectOf(d);
+      if (!dn || !dep || dep.metadata.deletionTimestamp) continue;
+      await this.deleteObject(dn, dep, "Foreground");
+    }
+    if (deps.some((d) => this.#graph.has(d))) {
+      this.#drainedAt.delete(uid);
+      return;
+    }
+    const now = this.#clock.now();
+    const since = this.#drainedAt.get(uid);
+    if (since === undefined || now - since < SETTLE_MS) {
+      if (since === undefined) this.#drainedAt.set(uid, now);
+      this.#enqueueAfter(uid, SETTLE_MS);
+      return;
+    }
+    this.#drainedAt.delete(uid);
+    await this.removeFinalizer(n, obj, FOREGROUND);
+  }
+
+  /**
+   * attemptToDeleteItem: an object all of whose owners are gone is deleted (Background); one
+   * with some owners gone loses the dangling references.
+   */
+  async attemptToDeleteItem(n: GraphNode, obj: KubeObject): Promise<void> {
+    const owners = obj.metadata.ownerReferences ?? [];
+    if (owners.length === 0) return;
+    const absent: OwnerReference[] = [];
+    for (const o of owners) {
+      if (!(await this.ownerExists(o, obj.metadata.namespace))) absent.push(o);
+    }
+    if (absent.length === owners.length) {
+      if (obj.metadata.deletionTimestamp) return;
+      this.#logger.debug("deleting dependent", { object: n.key, kind: n.resource.kind });
+      await this.deleteObject(n, obj, "Background");
+    } else if (absent.length > 0) {
+      const gone = new Set(absent.map((o) => o.uid));
+      await this.#patchOwnerRefs(n, obj, owners.filter((o) => !gone.has(o.uid)));
+    }
+  }
+
+  /** Whether the owner exists (same uid): the graph, else a live GET. */
+  async ownerExists(owner: OwnerReference, namespace?: string): Promise<boolean> {
+    if (this.#graph.has(owner.uid)) return true;
+    const r = resourceForKind(owner.apiVersion, owner.kind);
+    if (!r) return true; // An unknown kind: never delete on a guess.
+    try {
+      const live = await this.#client.get(r, owner.name, {
+        namespace: r.namespaced ? namespace : undefined,
+      });
+      return live.metadata.uid === owner.uid;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Removes `finalizer` (resourceVersion-checked, so a concurrent change retries). */
+  async removeFinalizer(n: GraphNode, obj: KubeObject, finalizer: string): Promise<void> {
+    const finalizers = (obj.metadata.finalizers ?? []).filter((f) => f !== finalizer);
+    try {
+      await this.#client.patch(n.resource, obj.metadata.name!, {
+        metadata: { finalizers, resourceVersion: obj.metadata.resourceVersion },
+      }, { namespace: obj.metadata.namespace, type: "merge" });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  /** Deletes `obj` (uid-checked) with a propagation policy; gone or replaced counts as done. */
+  async deleteObject(
+    n: GraphNode,
+    obj: KubeObject,
+    policy: "Background" | "Foreground",
+  ): Promise<void> {
+    try {
+      await this.#client.delete(n.resource, obj.metadata.name!, {
+        namespace: obj.metadata.namespace,
+        propagationPolicy: policy,
+        preconditions: { uid: obj.metadata.uid },
+      });
+    } catch (err) {
+      if (!isNotFound(err) && !isConflict(err)) throw err;
+    }
+  }
+
+  async #patchOwnerRefs(n: GraphNode, obj: KubeObject, refs: OwnerReference[]): Promise<void> {
+    try {
+      await this.#client.patch(n.resource, obj.metadata.name!, {
+        metadata: { uid: obj.metadata.uid, ownerReferences: refs },
+      }, { namespace: obj.metadata.namespace, type: "merge" });
+    } catch (err) {
+      if (!isNotFound(err) && !isConflict(err)) throw err;
+    }
+  }
 }
 
 /** Options of {@linkcode runGarbageCollector}. */
@@ -48,200 +223,35 @@ export async function runGarbageCollector(
   signal: AbortSignal,
 ): Promise<void> {
   const { informers } = options;
-  const client = informers.client;
   const logger = (options.logger ?? silentLogger).child("garbage-collector");
-  const nodes = new Map<string, GraphNode>();
-  const dependents = new Map<string, Set<string>>();
+  const graph = new OwnerGraph();
   const queue = new WorkQueue();
-  const drainedAt = new Map<string, number>();
-  const watched: Informer[] = [];
   const byResource = new Map<string, Informer>();
-
-  const link = (uid: string, owners: OwnerReference[]) => {
-    for (const o of owners) {
-      let set = dependents.get(o.uid);
-      if (!set) dependents.set(o.uid, set = new Set());
-      set.add(uid);
-    }
-  };
-  const unlink = (uid: string, owners: OwnerReference[]) => {
-    for (const o of owners) {
-      const set = dependents.get(o.uid);
-      set?.delete(uid);
-      if (set?.size === 0) dependents.delete(o.uid);
-    }
-  };
-  const enqueueDependents = (uid: string) => {
-    for (const d of dependents.get(uid) ?? []) queue.add(d);
-  };
-
+  const collector = new GarbageCollector({
+    graph,
+    listerFor: (r) => byResource.get(`${r.group}/${r.plural}`),
+    client: informers.client,
+    enqueueAfter: (uid, ms) => queue.addAfter(uid, ms),
+    logger,
+  });
+  const enqueue = (uids: string[]) => uids.forEach((u) => queue.add(u));
   for (const r of collectedResources()) {
     const inf = informers.get(r);
-    watched.push(inf);
     byResource.set(`${r.group}/${r.plural}`, inf);
-    const key = (o: KubeObject) =>
-      o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name!;
-    const upsert = (o: KubeObject) => {
-      const uid = o.metadata.uid;
-      if (!uid) return;
-      const owners = o.metadata.ownerReferences ?? [];
-      const prev = nodes.get(uid);
-      if (prev) unlink(uid, prev.owners);
-      nodes.set(uid, { resource: r, key: key(o), owners });
-      link(uid, owners);
-      const f = o.metadata.finalizers ?? [];
-      if (
-        owners.length > 0 ||
-        (o.metadata.deletionTimestamp && (f.includes(FOREGROUND) || f.includes(ORPHAN)))
-      ) {
-        queue.add(uid);
-      }
-      if (!prev) enqueueDependents(uid); // dependents that waited for a late-seen owner
-    };
     inf.addEventHandler({
-      onAdd: upsert,
-      onUpdate: (_old, o) => upsert(o),
+      onAdd: (o) => enqueue(graph.upsert(r, o)),
+      onUpdate: (_old, o) => enqueue(graph.upsert(r, o)),
       onDelete: (o) => {
-        const uid = o.metadata.uid;
-        if (!uid) return;
-        const prev = nodes.get(uid);
-        if (prev) unlink(uid, prev.owners);
-        nodes.delete(uid);
-        drainedAt.delete(uid);
-        enqueueDependents(uid);
-        // Owners waiting in foreground deletion re-check whether dependents remain.
-        for (const owner of o.metadata.ownerReferences ?? []) queue.add(owner.uid);
+        if (o.metadata.uid) collector.forget(o.metadata.uid);
+        enqueue(graph.remove(o));
       },
     });
   }
-
-  const objectOf = (uid: string): KubeObject | undefined => {
-    const n = nodes.get(uid);
-    if (!n) return undefined;
-    return byResource.get(`${n.resource.group}/${n.resource.plural}`)?.get(n.key);
-  };
-
-  /** Whether the owner exists (same uid): the graph, else a live GET. */
-  const ownerExists = async (owner: OwnerReference, namespace?: string): Promise<boolean> => {
-    if (nodes.has(owner.uid)) return true;
-    const r = resourceForKind(owner.apiVersion, owner.kind);
-    if (!r) return true; // An unknown kind: never delete on a guess.
-    try {
-      const live = await client.get(r, owner.name, {
-        namespace: r.namespaced ? namespace : undefined,
-      });
-      return live.metadata.uid === owner.uid;
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
-  };
-
-  const removeFinalizer = async (n: GraphNode, obj: KubeObject, finalizer: string) => {
-    const finalizers = (obj.metadata.finalizers ?? []).filter((f) => f !== finalizer);
-    try {
-      await client.patch(n.resource, obj.metadata.name!, {
-        metadata: { finalizers, resourceVersion: obj.metadata.resourceVersion },
-      }, { namespace: obj.metadata.namespace, type: "merge" });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-  };
-
-  const reconcile = async (uid: string) => {
-    const n = nodes.get(uid);
-    const obj = objectOf(uid);
-    if (!n || !obj) return;
-    const finalizers = obj.metadata.finalizers ?? [];
-    if (obj.metadata.deletionTimestamp && finalizers.includes(ORPHAN)) {
-      for (const d of [...(dependents.get(uid) ?? [])]) {
-        const dn = nodes.get(d);
-        const dep = objectOf(d);
-        if (!dn || !dep) continue;
-        const refs = (dep.metadata.ownerReferences ?? []).filter((r) => r.uid !== uid);
-        try {
-          await client.patch(dn.resource, dep.metadata.name!, {
-            metadata: { uid: dep.metadata.uid, ownerReferences: refs },
-          }, { namespace: dep.metadata.namespace, type: "merge" });
-        } catch (err) {
-          if (!isNotFound(err) && !isConflict(err)) throw err;
-        }
-      }
-      await removeFinalizer(n, obj, ORPHAN);
-      return;
-    }
-    if (obj.metadata.deletionTimestamp && finalizers.includes(FOREGROUND)) {
-      const deps = [...(dependents.get(uid) ?? [])];
-      for (const d of deps) {
-        const dn = nodes.get(d);
-        const dep = objectOf(d);
-        if (!dn || !dep || dep.metadata.deletionTimestamp) continue;
-        await deleteObject(dn, dep, "Foreground");
-      }
-      const remaining = deps.filter((d) => nodes.has(d));
-      if (remaining.length > 0) {
-        drainedAt.delete(uid);
-        return;
-      }
-      // A dependent created just before the owner's deletion may not be in our graph yet (its
-      // watch lags another's): only finish once the owner has stayed without dependents a moment.
-      const since = drainedAt.get(uid);
-      if (since === undefined || Date.now() - since < SETTLE_MS) {
-        if (since === undefined) drainedAt.set(uid, Date.now());
-        queue.addAfter(uid, SETTLE_MS);
-        return;
-      }
-      drainedAt.delete(uid);
-      await removeFinalizer(n, obj, FOREGROUND);
-      return;
-    }
-    const owners = obj.metadata.ownerReferences ?? [];
-    if (owners.length === 0) return;
-    const absent: OwnerReference[] = [];
-    for (const o of owners) {
-      if (!(await ownerExists(o, obj.metadata.namespace))) absent.push(o);
-    }
-    if (absent.length === owners.length) {
-      if (obj.metadata.deletionTimestamp) return;
-      logger.debug("deleting dependent", { object: n.key, kind: n.resource.kind });
-      await deleteObject(n, obj, "Background");
-    } else if (absent.length > 0) {
-      // Some owners are gone: drop the dangling references, keep the object.
-      const gone = new Set(absent.map((o) => o.uid));
-      try {
-        await client.patch(n.resource, obj.metadata.name!, {
-          metadata: {
-            uid: obj.metadata.uid,
-            ownerReferences: owners.filter((o) => !gone.has(o.uid)),
-          },
-        }, { namespace: obj.metadata.namespace, type: "merge" });
-      } catch (err) {
-        if (!isNotFound(err) && !isConflict(err)) throw err;
-      }
-    }
-  };
-
-  const deleteObject = async (
-    n: GraphNode,
-    obj: KubeObject,
-    policy: "Background" | "Foreground",
-  ) => {
-    try {
-      await client.delete(n.resource, obj.metadata.name!, {
-        namespace: obj.metadata.namespace,
-        propagationPolicy: policy,
-        preconditions: { uid: obj.metadata.uid },
-      });
-    } catch (err) {
-      if (!isNotFound(err) && !isConflict(err)) throw err;
-    }
-  };
-
   await runController({
     name: "garbage-collector",
     queue,
-    reconcile,
-    informers: watched,
+    reconcile: (uid) => collector.reconcile(uid),
+    informers: [...byResource.values()],
     workers: options.workers ?? 10,
     logger,
   }, signal);

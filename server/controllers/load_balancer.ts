@@ -4,38 +4,77 @@
  * the Ready nodes — the proxy on every node serves the service's ports there. Services that
  * stop being LoadBalancers have the ingress cleared.
  */
-import type { KubeObject } from "../../shared/api/object.ts";
+import type { LoadBalancerIngress, Node, Service } from "../../shared/api/core_v1.ts";
+import type { ControllerClient } from "../../shared/client/controller_client.ts";
 import { NODES, SERVICES } from "../../shared/client/refs.ts";
 import { runController } from "../../shared/controller.ts";
 import { isNotFound } from "../../shared/errors.ts";
+import type { InformerSet } from "../../shared/informer_set.ts";
+import type { Lister } from "../../shared/lister.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import { WorkQueue } from "../../shared/work_queue.ts";
 import { keyOf } from "./controller_utils.ts";
-import type { InformerSet } from "./informer_set.ts";
 
 /** The ingress list a LoadBalancer service should show, sorted. */
-export function loadBalancerIngress(
-  svc: KubeObject,
-  nodes: readonly KubeObject[],
-): { ip: string }[] {
-  const external = (svc.spec?.externalIPs ?? []) as string[];
-  let ips: string[];
-  if (external.length > 0) {
-    ips = [...external];
-  } else {
-    ips = [];
-    for (const n of nodes) {
-      const ready = (n.status?.conditions ?? []).some((c: { type: string; status: string }) =>
-        c.type === "Ready" && c.status === "True"
-      );
-      if (!ready) continue;
-      const addr = (n.status?.addresses ?? []).find((a: { type: string }) =>
-        a.type === "InternalIP"
-      );
-      if (addr?.address) ips.push(addr.address);
+export function loadBalancerIngress(svc: Service, nodes: readonly Node[]): { ip: string }[] {
+  const external = svc.spec?.externalIPs ?? [];
+  const ips = external.length > 0 ? [...external] : nodes.filter(isReady).flatMap((n) => {
+    const addr = n.status?.addresses?.find((a) => a.type === "InternalIP");
+    return addr?.address ? [addr.address] : [];
+  });
+  return [...new Set(ips)].sort().map((ip) => ({ ip }));
+}
+
+function isReady(n: Node): boolean {
+  return n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+}
+
+/** Whether a node change can change any ingress (readiness or addresses). */
+export function nodeChangeMatters(old: Node, cur: Node): boolean {
+  return isReady(old) !== isReady(cur) ||
+    JSON.stringify(old.status?.addresses) !== JSON.stringify(cur.status?.addresses);
+}
+
+/** What {@linkcode LoadBalancerReconciler} reads and writes with. */
+export interface LoadBalancerReconcilerOptions {
+  listers: { services: Lister<Service>; nodes: Lister<Node> };
+  client: ControllerClient;
+}
+
+/** Writes the ingress of LoadBalancer Services. */
+export class LoadBalancerReconciler {
+  readonly #services: Lister<Service>;
+  readonly #nodes: Lister<Node>;
+  readonly #client: ControllerClient;
+
+  constructor(o: LoadBalancerReconcilerOptions) {
+    this.#services = o.listers.services;
+    this.#nodes = o.listers.nodes;
+    this.#client = o.client;
+  }
+
+  /** Keys of every LoadBalancer Service (a node change may move all their ingress). */
+  loadBalancerKeys(): string[] {
+    return this.#services.list().filter((s) => s.spec?.type === "LoadBalancer").map(keyOf);
+  }
+
+  /** syncLoadBalancerStatus: patches the ingress when it differs from the wanted one. */
+  async reconcile(key: string): Promise<void> {
+    const svc = this.#services.get(key);
+    if (!svc) return;
+    const current: LoadBalancerIngress[] = svc.status?.loadBalancer?.ingress ?? [];
+    const want = svc.spec?.type === "LoadBalancer"
+      ? loadBalancerIngress(svc, this.#nodes.list())
+      : [];
+    if (JSON.stringify(current.map((i) => i.ip)) === JSON.stringify(want.map((i) => i.ip))) return;
+    try {
+      await this.#client.patch(SERVICES, svc.metadata.name!, {
+        status: { loadBalancer: want.length ? { ingress: want } : {} },
+      }, { namespace: svc.metadata.namespace, type: "merge", subresource: "status" });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
     }
   }
-  return [...new Set(ips)].sort().map((ip) => ({ ip }));
 }
 
 /** Options of {@linkcode runLoadBalancerController}. */
@@ -50,58 +89,28 @@ export async function runLoadBalancerController(
   signal: AbortSignal,
 ): Promise<void> {
   const { informers } = options;
-  const client = informers.client;
   const logger = (options.logger ?? silentLogger).child("load-balancer");
-  const services = informers.get(SERVICES);
-  const nodes = informers.get(NODES);
+  const services = informers.get<Service>(SERVICES);
+  const nodes = informers.get<Node>(NODES);
   const queue = new WorkQueue();
+  const reconciler = new LoadBalancerReconciler({
+    listers: { services, nodes },
+    client: informers.client,
+  });
   services.addEventHandler({
     onAdd: (s) => queue.add(keyOf(s)),
     onUpdate: (_o, s) => queue.add(keyOf(s)),
   });
-  const allLoadBalancers = () => {
-    for (const s of services.list()) {
-      if (s.spec?.type === "LoadBalancer") queue.add(keyOf(s));
-    }
-  };
+  const all = () => reconciler.loadBalancerKeys().forEach((k) => queue.add(k));
   nodes.addEventHandler({
-    onAdd: allLoadBalancers,
-    onUpdate: (o, n) => {
-      if (
-        JSON.stringify([
-          o.status?.conditions?.find((c: { type: string }) => c.type === "Ready")?.status,
-          o.status?.addresses,
-        ]) !==
-          JSON.stringify([
-            n.status?.conditions?.find((c: { type: string }) => c.type === "Ready")?.status,
-            n.status?.addresses,
-          ])
-      ) {
-        allLoadBalancers();
-      }
-    },
-    onDelete: allLoadBalancers,
+    onAdd: all,
+    onUpdate: (o, n) => nodeChangeMatters(o, n) && all(),
+    onDelete: all,
   });
-
-  const reconcile = async (key: string) => {
-    const svc = services.get(key);
-    if (!svc) return;
-    const current = (svc.status?.loadBalancer?.ingress ?? []) as { ip?: string }[];
-    const want = svc.spec?.type === "LoadBalancer" ? loadBalancerIngress(svc, nodes.list()) : [];
-    if (JSON.stringify(current.map((i) => i.ip)) === JSON.stringify(want.map((i) => i.ip))) return;
-    try {
-      await client.patch(SERVICES, svc.metadata.name!, {
-        status: { loadBalancer: want.length ? { ingress: want } : {} },
-      }, { namespace: svc.metadata.namespace, type: "merge", subresource: "status" });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-  };
-
   await runController({
     name: "load-balancer",
     queue,
-    reconcile,
+    reconcile: (key) => reconciler.reconcile(key),
     informers: [services, nodes],
     logger,
   }, signal);

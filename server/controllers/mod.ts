@@ -10,7 +10,7 @@ import { type Logger, silentLogger } from "../../shared/log.ts";
 import { runDeploymentController } from "./deployment.ts";
 import { runEndpointsController } from "./endpoints.ts";
 import { runGarbageCollector } from "./garbage_collector.ts";
-import { InformerSet } from "./informer_set.ts";
+import { InformerSet } from "../../shared/informer_set.ts";
 import { runLoadBalancerController } from "./load_balancer.ts";
 import { runNamespaceController } from "./namespace.ts";
 import { runNodeIpamController } from "./node_ipam.ts";
@@ -18,9 +18,8 @@ import { runNodeLifecycleController } from "./node_lifecycle.ts";
 import { runNodePasswordController } from "./node_password.ts";
 import { REPLICATION_CONTROLLER_KIND, runReplicaSetController } from "./replica_set.ts";
 
-export { InformerSet } from "./informer_set.ts";
-export { ServiceAllocator, type ServiceAllocatorOptions } from "./service_allocator.ts";
-export { defaultTolerations } from "./node_lifecycle.ts";
+export { InformerSet } from "../../shared/informer_set.ts";
+export { defaultTolerations } from "../admission/default_tolerations.ts";
 
 /** Tunables of {@linkcode runControllers}. */
 export interface ControllersOptions {
@@ -28,10 +27,6 @@ export interface ControllersOptions {
   nodeMonitorGracePeriodMs?: number;
   /** How often nodes are checked (default: a third of the grace period, at most 5 s). */
   nodeMonitorPeriodMs?: number;
-  /** Kept for the server's config; default tolerations are added at pod admission instead. */
-  podEvictionTimeoutMs?: number;
-  /** The service CIDR (allocation itself happens in the API server's create path). */
-  serviceCidr?: string;
   /** `--cluster-cidr`: the node IPAM controller gives each Node a /24 of it (default 10.42.0.0/16). */
   clusterCidr?: string;
   /** Controllers to leave out, by name (`deployment`, `garbage-collector`, ...). */

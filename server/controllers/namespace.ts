@@ -2,17 +2,112 @@
  * The namespace controller: a namespace being deleted (`Terminating`) has every object in it
  * deleted; once nothing is left, the `kubernetes` finalizer is removed through the `finalize`
  * subresource and the namespace goes.
+ *
+ * `NamespaceReconciler.reconcile(name)` follows kube-controller-manager's namespace deleter:
+ * `deleteAllContent` → `finalizeNamespace`.
  */
+import type { Namespace } from "../../shared/api/core_v1.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
-import { EVENTS, NAMESPACES } from "../../shared/client/refs.ts";
+import type { ResourceRef } from "../../shared/api/resource_info.ts";
 import { errorFromResponse } from "../../shared/client/client.ts";
+import type { ControllerClient } from "../../shared/client/controller_client.ts";
+import { EVENTS, NAMESPACES } from "../../shared/client/refs.ts";
 import { runController } from "../../shared/controller.ts";
 import { isNotFound } from "../../shared/errors.ts";
-import type { Informer } from "../../shared/informer.ts";
+import type { InformerSet } from "../../shared/informer_set.ts";
+import type { Lister } from "../../shared/lister.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import { WorkQueue } from "../../shared/work_queue.ts";
 import { collectedResources } from "./garbage_collector.ts";
-import type { InformerSet } from "./informer_set.ts";
+
+/** How soon a namespace whose objects are still going away is looked at again. */
+export const RECHECK_MS = 1000;
+
+/** One namespaced kind and its lister. */
+export interface NamespacedContent {
+  resource: ResourceRef;
+  lister: Lister<KubeObject>;
+}
+
+/** What {@linkcode NamespaceReconciler} reads and writes with. */
+export interface NamespaceReconcilerOptions {
+  listers: { namespaces: Lister<Namespace>; contents: NamespacedContent[] };
+  client: ControllerClient;
+  /** Re-queues a namespace after `ms` (objects still terminating). */
+  enqueueAfter?: (name: string, ms: number) => void;
+  logger?: Logger;
+}
+
+/** Empties and finalizes Terminating namespaces. */
+export class NamespaceReconciler {
+  readonly #namespaces: Lister<Namespace>;
+  readonly #contents: NamespacedContent[];
+  readonly #client: ControllerClient;
+  readonly #enqueueAfter: (name: string, ms: number) => void;
+  readonly #logger: Logger;
+
+  constructor(o: NamespaceReconcilerOptions) {
+    this.#namespaces = o.listers.namespaces;
+    this.#contents = o.listers.contents;
+    this.#client = o.client;
+    this.#enqueueAfter = o.enqueueAfter ?? (() => {});
+    this.#logger = o.logger ?? silentLogger;
+  }
+
+  /** `name` is a namespace's name. */
+  async reconcile(name: string): Promise<void> {
+    const ns = this.#namespaces.get(name);
+    if (!ns?.metadata.deletionTimestamp) return;
+    const remaining = await this.deleteAllContent(name);
+    if (remaining > 0) {
+      // Pods with a grace period or objects with finalizers take a while: look again soon.
+      this.#enqueueAfter(name, RECHECK_MS);
+      return;
+    }
+    await this.finalizeNamespace(ns);
+  }
+
+  /**
+   * deleteAllContent: deletes the collection of every kind with objects in the namespace
+   * (skipping kinds whose objects are all terminating already); returns how many remain.
+   */
+  async deleteAllContent(name: string): Promise<number> {
+    let remaining = 0;
+    for (const { resource, lister } of this.#contents) {
+      const objs = lister.listNamespace(name);
+      remaining += objs.length;
+      if (objs.length === 0 || objs.every((o) => o.metadata.deletionTimestamp)) continue;
+      try {
+        await this.#client.deleteCollection(resource, { namespace: name });
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+    return remaining;
+  }
+
+  /** finalizeNamespace: deletes its events, then removes the `kubernetes` finalizer. */
+  async finalizeNamespace(ns: Namespace): Promise<void> {
+    const name = ns.metadata.name!;
+    const current = ns.spec?.finalizers ?? [];
+    const finalizers = current.filter((f) => f !== "kubernetes");
+    if (finalizers.length === current.length) return;
+    // Events are not watched (too many); they go last, without waiting.
+    await this.#client.deleteCollection(EVENTS, { namespace: name }).catch((err) => {
+      if (!isNotFound(err)) throw err;
+    });
+    const res = await this.#client.request(
+      "PUT",
+      `/api/v1/namespaces/${encodeURIComponent(name)}/finalize`,
+      {
+        body: { ...ns, apiVersion: "v1", kind: "Namespace", spec: { ...ns.spec, finalizers } },
+      },
+    );
+    if (!res.ok && res.status !== 404) throw await errorFromResponse(res);
+    await res.body?.cancel();
+    this.#logger.info("namespace emptied and finalized", { namespace: name });
+  }
+}
 
 /** Options of {@linkcode runNamespaceController}. */
 export interface NamespaceControllerOptions {
@@ -26,68 +121,33 @@ export async function runNamespaceController(
   signal: AbortSignal,
 ): Promise<void> {
   const { informers } = options;
-  const client = informers.client;
   const logger = (options.logger ?? silentLogger).child("namespace");
-  const namespaces = informers.get(NAMESPACES);
-  const contents = collectedResources().filter((r) => r.namespaced);
-  const contentInformers: Informer[] = contents.map((r) => informers.get(r));
+  const namespaces = informers.get<Namespace>(NAMESPACES);
+  const contents = collectedResources().filter((r) => r.namespaced)
+    .map((resource) => ({ resource, lister: informers.get(resource) }));
   const queue = new WorkQueue({ baseDelayMs: 200, maxDelayMs: 5000 });
-
+  const reconciler = new NamespaceReconciler({
+    listers: { namespaces, contents },
+    client: informers.client,
+    enqueueAfter: (name, ms) => queue.addAfter(name, ms),
+    logger,
+  });
   namespaces.addEventHandler({
     onAdd: (ns) => ns.metadata.deletionTimestamp && queue.add(ns.metadata.name!),
     onUpdate: (_o, ns) => ns.metadata.deletionTimestamp && queue.add(ns.metadata.name!),
   });
   // As objects of a terminating namespace go, check whether it is empty yet.
-  for (const inf of contentInformers) {
-    inf.onDelete((o: KubeObject) => {
+  for (const { lister } of contents) {
+    lister.onDelete((o) => {
       const ns = o.metadata.namespace;
       if (ns && namespaces.get(ns)?.metadata.deletionTimestamp) queue.add(ns);
     });
   }
-
-  const reconcile = async (name: string) => {
-    const ns = namespaces.get(name);
-    if (!ns?.metadata.deletionTimestamp) return;
-    let remaining = 0;
-    for (let i = 0; i < contents.length; i++) {
-      const objs = contentInformers[i].byIndex("namespace", name);
-      if (objs.length === 0) continue;
-      remaining += objs.length;
-      if (objs.every((o) => o.metadata.deletionTimestamp)) continue;
-      try {
-        await client.deleteCollection(contents[i], { namespace: name });
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
-    }
-    if (remaining > 0) {
-      // Pods with a grace period or objects with finalizers take a while: look again soon.
-      queue.addAfter(name, 1000);
-      return;
-    }
-    const finalizers = ((ns.spec?.finalizers ?? []) as string[]).filter((f) => f !== "kubernetes");
-    if (finalizers.length === (ns.spec?.finalizers ?? []).length) return;
-    // Events are not watched (too many); they go last, without waiting.
-    await client.deleteCollection(EVENTS, { namespace: name }).catch((err) => {
-      if (!isNotFound(err)) throw err;
-    });
-    const res = await client.request(
-      "PUT",
-      `/api/v1/namespaces/${encodeURIComponent(name)}/finalize`,
-      {
-        body: { ...ns, apiVersion: "v1", kind: "Namespace", spec: { ...ns.spec, finalizers } },
-      },
-    );
-    if (!res.ok && res.status !== 404) throw await errorFromResponse(res);
-    await res.body?.cancel();
-    logger.info("namespace emptied and finalized", { namespace: name });
-  };
-
   await runController({
     name: "namespace",
     queue,
-    reconcile,
-    informers: [namespaces, ...contentInformers],
+    reconcile: (name) => reconciler.reconcile(name),
+    informers: [namespaces, ...contents.map((c) => c.lister)],
     logger,
   }, signal);
 }

@@ -17,6 +17,7 @@ import type { Preconditions, ResourceStore } from "./resource_store.ts";
 import type { Strategy, StrategyContext } from "./strategy.ts";
 import { resetSystemMetadata } from "./strategy.ts";
 import { isSystemNamespace } from "./system_namespaces.ts";
+import { rfc3339 } from "../../shared/time.ts";
 
 /** Options every write takes. */
 export interface WriteOptions {
@@ -421,9 +422,4 @@ function isReadyToGo(obj: KubeObject): boolean {
   if ((md.deletionGracePeriodSeconds ?? 0) > 0) return false;
   if (obj.kind === "Namespace" && (obj.spec?.finalizers ?? []).length > 0) return false;
   return true;
-}
-
-/** RFC 3339 with second precision, as Kubernetes serialises `metav1.Time`. */
-export function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
 }

@@ -39,22 +39,9 @@ export interface PodInfo {
   tolerations: Toleration[];
 }
 
-/** A pod's toleration (core/v1 Toleration). */
-export interface Toleration {
-  key?: string;
-  operator?: "Exists" | "Equal" | string;
-  value?: string;
-  effect?: string;
-  tolerationSeconds?: number | null;
-}
-
-/** A node's taint (core/v1 Taint). */
-export interface Taint {
-  key: string;
-  value?: string;
-  effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute" | string;
-  timeAdded?: string;
-}
+/** Pod tolerations and node taints are the API types (core/v1), declared once in shared/api. */
+import type { Taint, Toleration } from "../../shared/api/core_v1.ts";
+export type { Taint, Toleration };
 
 /** One node as the plugins see it: the object plus what the cache sums up about its pods. */
 export interface NodeInfo {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { KubeObject } from "../../shared/api/object.ts";
 import { SchedulerCache } from "./cache.ts";
-import { fitErrorMessage, numFeasibleNodesToFind, schedule } from "./framework.ts";
+import { fitErrorMessage, numFeasibleNodesToFind, schedule, type Taint } from "./framework.ts";
 import { podInfo } from "./pod_info.ts";
 import { defaultProfile } from "./profile.ts";
 import { toleratesTaint } from "./taint_toleration.ts";
@@ -102,7 +102,7 @@ Deno.test("not-ready and cordoned nodes are filtered", () => {
 });
 
 Deno.test("tolerations: Equal, Exists, empty key with Exists, effect matching", () => {
-  const t = { key: "dedicated", value: "gpu", effect: "NoSchedule" };
+  const t: Taint = { key: "dedicated", value: "gpu", effect: "NoSchedule" };
   assert.ok(toleratesTaint({ key: "dedicated", operator: "Equal", value: "gpu" }, t));
   assert.ok(toleratesTaint({ key: "dedicated", value: "gpu", effect: "NoSchedule" }, t));
   assert.ok(!toleratesTaint({ key: "dedicated", value: "cpu" }, t));

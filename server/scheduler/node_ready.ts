@@ -5,12 +5,13 @@
  * relies on the not-ready/unreachable taints alone; this also covers a node whose taints have not
  * been written yet).
  */
-import type { FilterPlugin } from "./framework.ts";
+import { TAINT_UNSCHEDULABLE } from "../../shared/api/well_known_taints.ts";
+import type { FilterPlugin, Taint } from "./framework.ts";
 import { toleratesTaint } from "./taint_toleration.ts";
 
 const UNSCHEDULABLE = ["node(s) were unschedulable"] as const;
 const NOT_READY = ["node(s) were not ready"] as const;
-const UNSCHEDULABLE_TAINT = { key: "node.kubernetes.io/unschedulable", effect: "NoSchedule" };
+const UNSCHEDULABLE_TAINT: Taint = { key: TAINT_UNSCHEDULABLE, effect: "NoSchedule" };
 
 /** Rejects cordoned nodes. */
 export const nodeUnschedulable: FilterPlugin = {

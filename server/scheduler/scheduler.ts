@@ -16,11 +16,12 @@ import { EventRecorder } from "../../shared/events.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import { WorkQueue } from "../../shared/work_queue.ts";
 import type { Counter, Gauge, Histogram } from "../../shared/prometheus.ts";
-import { InformerSet } from "../controllers/informer_set.ts";
+import { InformerSet } from "../../shared/informer_set.ts";
 import { SchedulerCache } from "./cache.ts";
 import { numFeasibleNodesToFind, type Profile, schedule } from "./framework.ts";
 import { isTerminated, podInfo } from "./pod_info.ts";
 import { defaultProfile } from "./profile.ts";
+import { rfc3339 } from "../../shared/time.ts";
 
 /** Options of {@linkcode runScheduler}. */
 export interface SchedulerOptions {
@@ -335,9 +336,7 @@ export class Scheduler {
       reason: "Unschedulable",
       message,
       lastProbeTime: null,
-      lastTransitionTime: old?.status === "False"
-        ? old.lastTransitionTime
-        : new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+      lastTransitionTime: old?.status === "False" ? old.lastTransitionTime : rfc3339(),
     };
     const next = [...conditions.filter((c) => c.type !== "PodScheduled"), cond];
     try {

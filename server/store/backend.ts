@@ -4,7 +4,7 @@
  * gets the next value of one global, monotonically increasing revision. A backend keeps a window
  * of history so that watchers can resume from a past revision; older revisions are compacted.
  *
- * The object-level layer above it (server/store/object_store.ts) turns revisions into
+ * The object-level layer above it (server/registry/resource_store.ts) turns revisions into
  * `resourceVersion`s and does guaranteed updates; backends know nothing about Kubernetes objects.
  */
 

@@ -22,9 +22,6 @@ import { UNSUPPORTED_VOLUME_SOURCES } from "./core_v1.ts";
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;
 
-/** Lowest and highest NodePort a Service may ask for. */
-export const NODE_PORT_RANGE = { min: 30000, max: 32767 } as const;
-
 const TOTAL_ANNOTATION_BYTES = 256 * 1024;
 const CONFIG_BYTES = 1024 * 1024;
 
@@ -626,12 +623,9 @@ function validateService(svc: Obj, errs: FieldErrors): void {
     if (p.nodePort !== undefined && p.nodePort !== 0) {
       if (spec.type === "ClusterIP" || spec.type === "ExternalName") {
         errs.forbidden(`${f}.nodePort`, `may not be used when \`type\` is '${spec.type}'`);
-      } else if (p.nodePort < NODE_PORT_RANGE.min || p.nodePort > NODE_PORT_RANGE.max) {
-        errs.invalid(
-          `${f}.nodePort`,
-          p.nodePort,
-          `provided port is not in the valid range. The range of valid ports is ${NODE_PORT_RANGE.min}-${NODE_PORT_RANGE.max}`,
-        );
+      } else {
+        // The configured range is the allocator's check (server/registry/service_allocator.ts).
+        validatePortNumber(p.nodePort, `${f}.nodePort`, errs);
       }
     }
   });

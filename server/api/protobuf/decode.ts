@@ -17,6 +17,7 @@ import {
   MESSAGES,
   SPECIAL_TYPES,
 } from "./schema.ts";
+import { rfc3339 } from "../../../shared/time.ts";
 
 /** The four bytes `k8s\0` that open every Kubernetes protobuf body. */
 export const PROTOBUF_MAGIC: Uint8Array = new Uint8Array([0x6b, 0x38, 0x73, 0x00]);
@@ -169,8 +170,7 @@ function timeToJson(v: Json): string | undefined {
   const ms = Number(v.seconds) * 1000;
   const date = new Date(ms);
   if (Number.isNaN(date.getTime())) throw new RangeError(`time ${v.seconds}s is out of range`);
-  // Kubernetes serializes Time as RFC 3339 with whole seconds.
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+  return rfc3339(date);
 }
 
 function isZero(v: unknown): boolean {

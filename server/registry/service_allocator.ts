@@ -1,8 +1,10 @@
 /**
  * Service address allocation, as kube-apiserver does on create and update: a `clusterIP` from
- * the service CIDR and a `nodePort` from the node port range (30000–32767 by default) for
- * NodePort and LoadBalancer services. Requested values are honoured if free and in range;
- * conflicts are refused with a 422 `InvalidError` in Kubernetes' words.
+ * the service CIDR and a `nodePort` from the node port range (the server's
+ * `--service-node-port-range`, 30000–32767 by default) for NodePort and LoadBalancer services.
+ * Requested values are honoured if free and in range; conflicts and out-of-range values are
+ * refused with a 422 `InvalidError` in Kubernetes' words. As in kube-apiserver, the range is
+ * checked here, where the configured range is known, not in object validation.
  */
 import type { KubeObject } from "../../shared/api/object.ts";
 import { InvalidError, type StatusCause } from "../../shared/errors.ts";
@@ -11,9 +13,18 @@ import { InvalidError, type StatusCause } from "../../shared/errors.ts";
 export interface ServiceAllocatorOptions {
   /** IPv4 CIDR, e.g. `10.43.0.0/16` (tests: `127.43.0.0/16`). */
   serviceCidr: string;
-  /** Inclusive range: `[30000, 32767]`, `{ min, max }` or the flag form `"30000-32767"`. */
-  nodePortRange?: [number, number] | { min: number; max: number } | string;
+  /** Inclusive node port range (default `{ min: 30000, max: 32767 }`). */
+  nodePortRange?: PortRange;
 }
+
+/** An inclusive port range. */
+export interface PortRange {
+  min: number;
+  max: number;
+}
+
+/** Kubernetes' default NodePort range. */
+export const DEFAULT_NODE_PORT_RANGE: PortRange = { min: 30000, max: 32767 };
 
 function ipToInt(ip: string): number {
   const parts = ip.split(".");
@@ -30,15 +41,6 @@ function intToIp(n: number): string {
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
 }
 
-function parseRange(r: ServiceAllocatorOptions["nodePortRange"]): { min: number; max: number } {
-  if (r === undefined) return { min: 30000, max: 32767 };
-  if (Array.isArray(r)) return { min: r[0], max: r[1] };
-  if (typeof r !== "string") return r;
-  const m = /^(\d+)-(\d+)$/.exec(r.trim());
-  if (!m) throw new Error(`invalid node port range "${r}": expected like 30000-32767`);
-  return { min: Number(m[1]), max: Number(m[2]) };
-}
-
 /** Whether the service type gets node ports. */
 function wantsNodePorts(svc: KubeObject): boolean {
   const type = svc.spec?.type ?? "ClusterIP";
@@ -52,7 +54,7 @@ function wantsNodePorts(svc: KubeObject): boolean {
  */
 export class ServiceAllocator {
   readonly cidr: string;
-  readonly nodePortRange: { min: number; max: number };
+  readonly nodePortRange: PortRange;
   readonly #base: number;
   readonly #size: number;
   readonly #usedIps = new Set<string>();
@@ -68,7 +70,7 @@ export class ServiceAllocator {
     this.cidr = options.serviceCidr;
     this.#size = 2 ** (32 - bits);
     this.#base = base - (base % this.#size);
-    this.nodePortRange = parseRange(options.nodePortRange);
+    this.nodePortRange = options.nodePortRange ?? DEFAULT_NODE_PORT_RANGE;
   }
 
   /** The address of the `kubernetes` service: the first usable IP of the range (`10.43.0.1`). */

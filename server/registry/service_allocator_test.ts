@@ -24,7 +24,10 @@ Deno.test("allocate() gives a free cluster IP in the CIDR and node ports in rang
 });
 
 Deno.test("allocate() refuses taken or out-of-range addresses with Kubernetes' messages", () => {
-  const a = new ServiceAllocator({ serviceCidr: "10.43.0.0/16", nodePortRange: [30000, 30010] });
+  const a = new ServiceAllocator({
+    serviceCidr: "10.43.0.0/16",
+    nodePortRange: { min: 30000, max: 30010 },
+  });
   a.load([
     svc("old", { clusterIP: "10.43.0.7", type: "NodePort", ports: [{ port: 1, nodePort: 30001 }] }),
   ]);
@@ -69,7 +72,10 @@ Deno.test("allocate() refuses taken or out-of-range addresses with Kubernetes' m
 });
 
 Deno.test("reallocate() keeps addresses, follows type changes and refuses IP changes", () => {
-  const a = new ServiceAllocator({ serviceCidr: "10.43.0.0/16", nodePortRange: "30000-30002" });
+  const a = new ServiceAllocator({
+    serviceCidr: "10.43.0.0/16",
+    nodePortRange: { min: 30000, max: 30002 },
+  });
   const old = svc("a", { type: "NodePort" });
   a.allocate(old);
   // kubectl apply sends the spec without the allocated values.
@@ -84,4 +90,26 @@ Deno.test("reallocate() keeps addresses, follows type changes and refuses IP cha
   // The node port went back to the pool: three more fit in the 3-port range.
   const b = svc("b", { type: "NodePort", ports: [{ port: 1 }, { port: 2 }, { port: 3 }] });
   a.allocate(b);
+});
+
+Deno.test("--service-node-port-range reaches the allocator as one { min, max }", async () => {
+  const { ServerConfig } = await import("../config.ts");
+  const config = ServerConfig.parse({ dataDir: "/tmp/x", nodePortRange: "20000-20002" });
+  assert.deepEqual(config.nodePortRange, { min: 20000, max: 20002 });
+  assert.deepEqual(ServerConfig.parse({ dataDir: "/tmp/x" }).nodePortRange, {
+    min: 30000,
+    max: 32767,
+  });
+  assert.equal(ServerConfig.safeParse({ dataDir: "/x", nodePortRange: "9-1" }).success, false);
+  assert.equal(ServerConfig.safeParse({ dataDir: "/x", nodePortRange: "a-b" }).success, false);
+  const a = new ServiceAllocator({
+    serviceCidr: "10.43.0.0/16",
+    nodePortRange: config.nodePortRange,
+  });
+  const svc: KubeObject = {
+    metadata: { name: "np", namespace: "default" },
+    spec: { type: "NodePort", ports: [{ port: 80, protocol: "TCP" }] },
+  };
+  a.allocate(svc);
+  assert.ok(svc.spec.ports[0].nodePort >= 20000 && svc.spec.ports[0].nodePort <= 20002);
 });
