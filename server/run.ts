@@ -33,6 +33,7 @@ import { InformerSet } from "./controllers/informer_set.ts";
 import { runScheduler } from "./scheduler/mod.ts";
 import { defaultTolerations } from "./controllers/node_lifecycle.ts";
 import { ServiceAllocator } from "./controllers/service_allocator.ts";
+import { defaultStorageClassName, localPathStorageClass } from "./controllers/volume_match.ts";
 
 /** A running server, as tests and `skiff up` see it. */
 export interface RunningServer {
@@ -99,6 +100,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     services: allocator,
     podAdmission: (pod) =>
       defaultTolerations(pod, { tolerationSeconds: config.podEvictionTimeoutSeconds }),
+    defaultStorageClass: () => defaultStorageClassName(stores.get("storageclasses")!.list().items),
   });
   const resources = storedResources();
   for (const info of resources) {
@@ -171,6 +173,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   });
 
   await bootstrapNamespaces(registries.find((r) => r.info.plural === "namespaces")!);
+  await bootstrapStorageClass(registries.find((r) => r.info.plural === "storageclasses")!);
 
   const httpServer = Deno.serve({
     hostname,
@@ -297,6 +300,20 @@ async function bootstrapNamespaces(registry: GenericRegistry): Promise<void> {
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
     }
+  }
+}
+
+/**
+ * Creates the built-in `local-path` StorageClass (the default, as k3s ships it) when missing.
+ * A class the user changed or deleted-and-recreated is left as it is.
+ */
+async function bootstrapStorageClass(registry: GenericRegistry): Promise<void> {
+  const sc = localPathStorageClass();
+  if (registry.store.find(undefined, sc.metadata.name!)) return;
+  try {
+    await registry.create(undefined, sc);
+  } catch (e) {
+    if (!isAlreadyExists(e)) throw e;
   }
 }
 

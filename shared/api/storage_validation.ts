@@ -9,6 +9,7 @@ import { selectorFromLabelSelector } from "../labels.ts";
 import type { LabelSelector as SelectorShape } from "../labels.ts";
 import { ApiError } from "../errors.ts";
 import type { FieldErrors } from "./field_errors.ts";
+import { LOCAL_PATH_PROVISIONER } from "../local_path.ts";
 import { quantityMillis } from "./quantity.ts";
 import { UNSUPPORTED_PV_SOURCES } from "./persistent_volume.ts";
 import { validateLabels, validateNodeSelectorTerm } from "./validation_rules.ts";
@@ -162,6 +163,12 @@ export function validatePersistentVolumeClaim(pvc: Obj, errs: FieldErrors): void
 /** A StorageClass. */
 export function validateStorageClass(sc: Obj, errs: FieldErrors): void {
   if (!sc.provisioner) errs.required("provisioner");
+  if (
+    sc.provisioner === LOCAL_PATH_PROVISIONER && sc.volumeBindingMode !== "WaitForFirstConsumer"
+  ) {
+    // A local directory lives on one node: it can only be made once a pod has chosen that node.
+    errs.notSupported("volumeBindingMode", sc.volumeBindingMode, ["WaitForFirstConsumer"]);
+  }
   validateReclaimPolicy(sc.reclaimPolicy, "reclaimPolicy", errs);
   if (sc.allowVolumeExpansion === true) {
     errs.forbidden("allowVolumeExpansion", `volume expansion is ${NOT_SUPPORTED}`);

@@ -132,7 +132,7 @@ Deno.test("a claim's volumeName and an unset class may be filled in once; the re
 Deno.test("StorageClass defaults, required provisioner and immutable policies", () => {
   const sc = validateCreate(scInfo, {
     metadata: { name: "fast" },
-    provisioner: "skiff.io/local-path",
+    provisioner: "example.com/nas",
   });
   assert.equal(sc.reclaimPolicy, "Delete");
   assert.equal(sc.volumeBindingMode, "Immediate");
@@ -146,4 +146,13 @@ Deno.test("StorageClass defaults, required provisioner and immutable policies", 
   assert.deepEqual(causes(() => validateUpdate(scInfo, changed, sc)), [
     "reclaimPolicy: Forbidden: updates to reclaimPolicy are forbidden.",
   ]);
+});
+
+Deno.test("a local-path StorageClass must wait for the first consumer", () => {
+  assert.deepEqual(
+    causes(() =>
+      validateCreate(scInfo, { metadata: { name: "x" }, provisioner: "skiff.io/local-path" })
+    ),
+    ['volumeBindingMode: Unsupported value: "Immediate": supported values: "WaitForFirstConsumer"'],
+  );
 });
