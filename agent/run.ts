@@ -7,7 +7,13 @@
 
 import { z } from "zod";
 import { ApiClient } from "../shared/client/client.ts";
-import { CONFIGMAPS, PODS, SECRETS } from "../shared/client/refs.ts";
+import {
+  CONFIGMAPS,
+  PERSISTENT_VOLUME_CLAIMS,
+  PERSISTENT_VOLUMES,
+  PODS,
+  SECRETS,
+} from "../shared/client/refs.ts";
 import { isNotFound } from "../shared/errors.ts";
 import { EventRecorder } from "../shared/events.ts";
 import { Informer } from "../shared/informer.ts";
@@ -23,6 +29,7 @@ import type { KeyValueSource, Pod } from "./pod_types.ts";
 import { PodWorkers } from "./pod_workers.ts";
 import { ProbeManager } from "./probes.ts";
 import { absolute, type ObjectReader } from "./volumes.ts";
+import { localPathRoot, runLocalPathCleaner } from "./local_path_cleaner.ts";
 
 /** Configuration of one agent (`skiff agent` flags). */
 export const AgentConfig = z.object({
@@ -77,7 +84,7 @@ export interface RunAgentOptions {
 }
 
 function objectReader(client: ApiClient): ObjectReader {
-  const get = async (r: ResourceRef, namespace: string, name: string) => {
+  const get = async (r: ResourceRef, namespace: string | undefined, name: string) => {
     try {
       return await client.get<KeyValueSource>(r, name, { namespace });
     } catch (e) {
@@ -88,6 +95,8 @@ function objectReader(client: ApiClient): ObjectReader {
   return {
     getConfigMap: (ns, name) => get(CONFIGMAPS, ns, name),
     getSecret: (ns, name) => get(SECRETS, ns, name),
+    getPersistentVolumeClaim: (ns, name) => get(PERSISTENT_VOLUME_CLAIMS, ns, name),
+    getPersistentVolume: (name) => get(PERSISTENT_VOLUMES, undefined, name),
   };
 }
 
@@ -190,6 +199,7 @@ export async function runAgent(
     nodeName: config.nodeName,
     nodeAddress: config.nodeAddress,
     apiPort: api.port,
+    localPathRoot: localPathRoot(dataDir),
     leaseRenewMs: config.leaseRenewMs,
     statusCheckMs: config.statusCheckMs,
     logger: log.child("node"),
@@ -204,6 +214,7 @@ export async function runAgent(
       informer.run(signal),
       workers.run(signal),
       heartbeat.run(signal),
+      runLocalPathCleaner({ client, nodeName: config.nodeName, dataDir, logger: log }, signal),
       images.watchImageDir(`${dataDir}/images`, signal, () => {
         // New images: retry pods waiting for them now, not after their back-off.
         images.resetBackoff();

@@ -152,6 +152,8 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
           namespace,
           predicate: (p) => (p as { spec?: { nodeName?: string } }).spec?.nodeName === nodeName,
         }).items,
+      findVolume: (name) => stores.get("persistentvolumes")!.find(undefined, name),
+      findClaim: (namespace, name) => stores.get("persistentvolumeclaims")!.find(namespace, name),
     }),
     subresources: podSubresources({ dialer, logger: logger.child("pods") }),
     extraRoutes: metricsRoutes({

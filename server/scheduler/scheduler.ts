@@ -10,7 +10,13 @@
 import type { KubeObject } from "../../shared/api/object.ts";
 import type { ApiClient } from "../../shared/client/client.ts";
 import { errorFromResponse } from "../../shared/client/client.ts";
-import { NODES, PODS } from "../../shared/client/refs.ts";
+import {
+  NODES,
+  PERSISTENT_VOLUME_CLAIMS,
+  PERSISTENT_VOLUMES,
+  PODS,
+  STORAGE_CLASSES,
+} from "../../shared/client/refs.ts";
 import { isConflict, isNotFound } from "../../shared/errors.ts";
 import { EventRecorder } from "../../shared/events.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
@@ -20,6 +26,7 @@ import { SchedulerCache } from "./cache.ts";
 import { numFeasibleNodesToFind, type Profile, schedule } from "./framework.ts";
 import { isTerminated, podInfo } from "./pod_info.ts";
 import { defaultProfile } from "./profile.ts";
+import { type PodVolumes, VolumeBinding } from "./volume_binding.ts";
 
 /** Options of {@linkcode runScheduler}. */
 export interface SchedulerOptions {
@@ -71,6 +78,7 @@ export class Scheduler {
   readonly #inFlight = new Set<Promise<void>>();
   #slotWaiter: (() => void) | undefined;
   #start = 0;
+  #volumeBinding?: VolumeBinding;
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
@@ -118,12 +126,40 @@ export class Scheduler {
         }
       },
     });
+    // Claims, volumes and classes decide where pods with PersistentVolumeClaims may go; any
+    // change to them may make a waiting pod schedulable.
+    const claims = informers.get(PERSISTENT_VOLUME_CLAIMS);
+    const volumes = informers.get(PERSISTENT_VOLUMES);
+    const classes = informers.get(STORAGE_CLASSES);
+    const storageChanged = {
+      onAdd: () => this.#clusterChanged(),
+      onUpdate: () => this.#clusterChanged(),
+    };
+    claims.addEventHandler(storageChanged);
+    volumes.addEventHandler({ ...storageChanged, onDelete: () => this.#clusterChanged() });
+    classes.addEventHandler(storageChanged);
+    const client = this.#o.client;
+    this.#volumeBinding = new VolumeBinding({
+      claims,
+      volumes,
+      classes,
+      client: {
+        updateVolume: (pv) => client.update(PERSISTENT_VOLUMES, pv),
+        annotateClaim: (namespace, name, annotations) =>
+          client.patch(PERSISTENT_VOLUME_CLAIMS, name, { metadata: { annotations } }, {
+            namespace,
+            type: "merge",
+          }),
+      },
+    });
     const informerRun = own ? informers.run(signal) : Promise.resolve();
     const flush = this.#flushLoop(signal);
     const onAbort = () => this.#queue.shutDown();
     signal.addEventListener("abort", onAbort, { once: true });
     try {
-      const synced = await pods.waitForSync(signal) && await nodes.waitForSync(signal);
+      const synced = await pods.waitForSync(signal) && await nodes.waitForSync(signal) &&
+        await claims.waitForSync(signal) && await volumes.waitForSync(signal) &&
+        await classes.waitForSync(signal);
       if (synced) await this.#loop(pods, signal);
     } finally {
       signal.removeEventListener("abort", onAbort);
@@ -231,6 +267,17 @@ export class Scheduler {
   #scheduleOne(key: string, pod: KubeObject): void {
     const info = podInfo(pod);
     const nodes = this.cache.nodes();
+    // PreFilter: a claim problem no node can fix fails the pod before any node is tried.
+    const volumes = this.#volumeBinding?.preFilter(pod);
+    if (volumes && "message" in volumes) {
+      this.#unschedulableNow(
+        key,
+        pod,
+        `0/${nodes.length} nodes are available: ${volumes.message}.`,
+      );
+      return;
+    }
+    info.volumes = volumes;
     const result = schedule(info, nodes, {
       profile: this.#profile,
       feasibleNodesToFind: numFeasibleNodesToFind(nodes.length),
@@ -238,17 +285,21 @@ export class Scheduler {
     });
     this.#start = result.nextStart;
     if (!result.node) {
-      const attempts = (this.#attempts.get(key) ?? 0) + 1;
-      this.#attempts.set(key, attempts);
-      this.#unschedulable.set(key, { attempts, since: Date.now() });
-      this.#logger.debug("unschedulable", { pod: key, message: result.message });
-      this.#recorder.record(withKind(pod), "Warning", "FailedScheduling", result.message);
-      this.#track(this.#markUnschedulable(pod, result.message));
+      this.#unschedulableNow(key, pod, result.message);
       return;
     }
     const nodeName = result.node.name;
     this.cache.assume(key, nodeName, info);
-    this.#track(this.#bind(key, pod, nodeName));
+    this.#track(this.#bind(key, pod, nodeName, { volumes, node: result.node.node }));
+  }
+
+  #unschedulableNow(key: string, pod: KubeObject, message: string): void {
+    const attempts = (this.#attempts.get(key) ?? 0) + 1;
+    this.#attempts.set(key, attempts);
+    this.#unschedulable.set(key, { attempts, since: Date.now() });
+    this.#logger.debug("unschedulable", { pod: key, message });
+    this.#recorder.record(withKind(pod), "Warning", "FailedScheduling", message);
+    this.#track(this.#markUnschedulable(pod, message));
   }
 
   #track(p: Promise<void>): void {
@@ -261,8 +312,25 @@ export class Scheduler {
     });
   }
 
-  async #bind(key: string, pod: KubeObject, nodeName: string): Promise<void> {
+  async #bind(
+    key: string,
+    pod: KubeObject,
+    nodeName: string,
+    chosen: { volumes?: PodVolumes; node: KubeObject },
+  ): Promise<void> {
     const { namespace, name, uid } = pod.metadata;
+    // PreBind: the pod's waiting claims get their volume or their selected node first. A failure
+    // (a volume taken meanwhile: 409) sends the pod round again with fresh caches.
+    if (chosen.volumes?.delayed.length) {
+      try {
+        await this.#volumeBinding!.preBind(chosen.volumes, chosen.node);
+      } catch (err) {
+        this.cache.forget(key);
+        this.#logger.info("binding volumes failed, will retry", { pod: key, error: err });
+        this.#queue.addRateLimited(key);
+        return;
+      }
+    }
     try {
       const res = await this.#o.client.request(
         "POST",
