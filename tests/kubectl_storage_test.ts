@@ -225,7 +225,23 @@ Deno.test({
         "a new pod on the same claim reads the data back on the volume's node",
         async () => {
           await kubectlOk(k, ["delete", "pod", "writer"]);
-          // Spread would prefer the other node; the volume's node affinity must win.
+          // Ballast on the volume's node makes LeastAllocated prefer the other node: only the
+          // volume's node affinity can bring the reader back.
+          await apply(
+            "ballast.yaml",
+            `
+apiVersion: v1
+kind: Pod
+metadata: { name: ballast }
+spec:
+  nodeName: ${nodeName}
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: skiff.local/pause:1
+    resources: { requests: { cpu: 500m, memory: 256Mi } }
+`,
+          );
           await apply("reader.yaml", podYaml("reader", "data", "cat /data/f && sleep 3600"));
           await waitKubectl(k, ["logs", "reader"], (s) => s.includes("persisted"), {
             timeoutMs: 60_000,
