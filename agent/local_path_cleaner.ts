@@ -7,6 +7,8 @@
  */
 import type { KubeObject } from "../shared/api/object.ts";
 import type { ApiClient } from "../shared/client/client.ts";
+import type { ControllerClient } from "../shared/client/controller_client.ts";
+import type { Lister } from "../shared/lister.ts";
 import { PERSISTENT_VOLUMES } from "../shared/client/refs.ts";
 import { runController } from "../shared/controller.ts";
 import { isNotFound } from "../shared/errors.ts";
@@ -20,11 +22,10 @@ export function localPathRoot(dataDir: string): string {
   return `${dataDir}/storage`;
 }
 
-/** What {@linkcode LocalPathCleaner} reads and writes. */
+/** What {@linkcode LocalPathCleaner} reads and writes with. */
 export interface LocalPathCleanerDeps {
-  volumes: { get(name: string): KubeObject | undefined };
-  /** Writes the volume back (without the finalizer). */
-  updateVolume(pv: KubeObject): Promise<unknown>;
+  listers: { volumes: Lister<KubeObject> };
+  client: ControllerClient;
   /** `<data-dir>/storage`, absolute. */
   root: string;
   logger?: Logger;
@@ -42,7 +43,7 @@ export class LocalPathCleaner {
 
   /** Cleans up the volume `name` if it is being deleted and still holds our finalizer. */
   async reconcile(name: string): Promise<void> {
-    const pv = this.#d.volumes.get(name);
+    const pv = this.#d.listers.volumes.get(name);
     if (!pv?.metadata.deletionTimestamp) return;
     const finalizers: string[] = pv.metadata.finalizers ?? [];
     if (!finalizers.includes(LOCAL_PATH_CLEANUP_FINALIZER)) return;
@@ -50,7 +51,7 @@ export class LocalPathCleaner {
     const next = structuredClone(pv);
     next.metadata.finalizers = finalizers.filter((f) => f !== LOCAL_PATH_CLEANUP_FINALIZER);
     try {
-      await this.#d.updateVolume(next);
+      await this.#d.client.update(PERSISTENT_VOLUMES, next);
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
@@ -96,8 +97,8 @@ export async function runLocalPathCleaner(
     onUpdate: (_, pv) => queue.add(pv.metadata.name!),
   });
   const cleaner = new LocalPathCleaner({
-    volumes,
-    updateVolume: (pv) => options.client.update(PERSISTENT_VOLUMES, pv),
+    listers: { volumes },
+    client: options.client,
     root: localPathRoot(options.dataDir),
     logger,
   });

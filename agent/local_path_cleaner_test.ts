@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { KubeObject } from "../shared/api/object.ts";
 import { LOCAL_PATH_CLEANUP_FINALIZER } from "../shared/local_path.ts";
+import { FakeLister, RecordingClient } from "../shared/testing/mod.ts";
 import { LocalPathCleaner } from "./local_path_cleaner.ts";
 
 function volume(root: string, policy: string, extra: { path?: string; deleting?: boolean } = {}) {
@@ -18,14 +19,14 @@ function volume(root: string, policy: string, extra: { path?: string; deleting?:
 }
 
 async function run(pv: KubeObject, root: string) {
-  const writes: KubeObject[] = [];
+  const client = new RecordingClient();
   const cleaner = new LocalPathCleaner({
-    volumes: { get: () => pv },
-    updateVolume: (o) => Promise.resolve(writes.push(o)),
+    listers: { volumes: new FakeLister([pv]) },
+    client,
     root,
   });
   await cleaner.reconcile("pvc-1");
-  return writes;
+  return client.bodies("update", "persistentvolumes");
 }
 
 const CASES = [

@@ -14,7 +14,10 @@
 import type { KubeObject } from "../../shared/api/object.ts";
 import { runController } from "../../shared/controller.ts";
 import { isAlreadyExists, isNotFound } from "../../shared/errors.ts";
-import type { EventRecorder } from "../../shared/events.ts";
+import type { ControllerClient } from "../../shared/client/controller_client.ts";
+import { type Clock, realClock } from "../../shared/clock.ts";
+import type { EventRecorder, Recorder } from "../../shared/events.ts";
+import type { Lister } from "../../shared/lister.ts";
 import {
   LOCAL_PATH_CLEANUP_FINALIZER,
   LOCAL_PATH_NODE_LABEL,
@@ -30,9 +33,8 @@ import {
   PERSISTENT_VOLUMES,
   STORAGE_CLASSES,
 } from "../../shared/client/refs.ts";
-import type { ApiClient } from "../../shared/client/client.ts";
 import { rfc3339 } from "../registry/generic_registry.ts";
-import type { InformerSet } from "./informer_set.ts";
+import type { InformerSet } from "../../shared/informer_set.ts";
 import { claimRefMatches, findMatchingVolume, storageClassOf } from "./volume_match.ts";
 
 /** The claim annotation the scheduler sets once it has picked a node for a WFFC claim. */
@@ -44,39 +46,22 @@ export const BOUND_BY_CONTROLLER_ANNOTATION = "pv.kubernetes.io/bound-by-control
 /** The provisioner Kubernetes uses for classes of statically created volumes. */
 export const NO_PROVISIONER = "kubernetes.io/no-provisioner";
 
-/** Read access to one cached kind (an informer, or a fake in tests). */
-export interface Lister<T extends KubeObject = KubeObject> {
-  /** The object of `namespace/name` (or `name` for cluster-scoped kinds). */
-  get(key: string): T | undefined;
-  list(): T[];
+/** The caches {@linkcode PersistentVolumeController} reads. */
+export interface PersistentVolumeListers {
+  claims: Lister<KubeObject>;
+  volumes: Lister<KubeObject>;
+  classes: Lister<KubeObject>;
+  nodes: Lister<KubeObject>;
 }
 
-/** The writes the PV controller makes. */
-export interface PersistentVolumeClient {
-  createVolume(pv: KubeObject): Promise<KubeObject>;
-  updateVolume(pv: KubeObject): Promise<KubeObject>;
-  updateVolumeStatus(pv: KubeObject): Promise<KubeObject>;
-  deleteVolume(name: string): Promise<void>;
-  updateClaim(pvc: KubeObject): Promise<KubeObject>;
-  updateClaimStatus(pvc: KubeObject): Promise<KubeObject>;
-}
-
-/** Where events go (the EventRecorder, or a fake). */
-export interface EventSink {
-  record(obj: KubeObject, type: "Normal" | "Warning", reason: string, message: string): void;
-}
-
-/** What {@linkcode PersistentVolumeController} reads and writes. */
+/** What {@linkcode PersistentVolumeController} reads and writes with. */
 export interface PersistentVolumeControllerDeps {
-  claims: Lister;
-  volumes: Lister;
-  classes: Lister;
-  nodes: Lister;
-  client: PersistentVolumeClient;
-  events: EventSink;
+  listers: PersistentVolumeListers;
+  client: ControllerClient;
+  recorder: Recorder;
+  clock?: Clock;
   /** Asks for a claim to be synced again (after its volume changed). */
   enqueueClaim?: (key: string) => void;
-  now?: () => Date;
 }
 
 const claimKind = (pvc: KubeObject) => ({
@@ -88,15 +73,23 @@ const volumeKind = (pv: KubeObject) => ({ ...pv, apiVersion: "v1", kind: "Persis
 
 /** The binder and provisioner; `syncClaim` and `syncVolume` are its two reconciles. */
 export class PersistentVolumeController {
-  readonly #d: PersistentVolumeControllerDeps;
+  readonly #l: PersistentVolumeListers;
+  readonly #client: ControllerClient;
+  readonly #recorder: Recorder;
+  readonly #clock: Clock;
+  readonly #enqueueClaim: (key: string) => void;
 
   constructor(deps: PersistentVolumeControllerDeps) {
-    this.#d = deps;
+    this.#l = deps.listers;
+    this.#client = deps.client;
+    this.#recorder = deps.recorder;
+    this.#clock = deps.clock ?? realClock;
+    this.#enqueueClaim = deps.enqueueClaim ?? (() => {});
   }
 
   /** Reconciles the claim `namespace/name`. */
   async syncClaim(key: string): Promise<void> {
-    const pvc = this.#d.claims.get(key);
+    const pvc = this.#l.claims.get(key);
     if (!pvc) return;
     if (!pvc.spec?.volumeName) await this.#bindUnboundClaim(pvc);
     else await this.#syncBoundClaim(pvc);
@@ -104,14 +97,14 @@ export class PersistentVolumeController {
 
   /** Reconciles the volume `name`. */
   async syncVolume(name: string): Promise<void> {
-    const pv = this.#d.volumes.get(name);
+    const pv = this.#l.volumes.get(name);
     if (!pv || pv.metadata.deletionTimestamp) return;
     const ref = pv.spec?.claimRef;
     if (!ref) {
       await this.#setVolumePhase(pv, "Available");
       return;
     }
-    const claim = this.#d.claims.get(`${ref.namespace}/${ref.name}`);
+    const claim = this.#l.claims.get(`${ref.namespace}/${ref.name}`);
     if (claim && (!ref.uid || ref.uid === claim.metadata.uid)) {
       await this.#syncVolumeWithClaim(pv, claim);
       return;
@@ -129,13 +122,13 @@ export class PersistentVolumeController {
   async #bindUnboundClaim(pvc: KubeObject): Promise<void> {
     // A volume whose claimRef already names this claim (provisioned for it, chosen by the
     // scheduler, or pre-bound by a user) completes the binding.
-    const claimed = this.#d.volumes.list().find((pv) => claimRefMatches(pv, pvc));
+    const claimed = this.#l.volumes.list().find((pv) => claimRefMatches(pv, pvc));
     if (claimed) {
       await this.#bindClaimToVolume(pvc, claimed);
       return;
     }
     const className = storageClassOf(pvc);
-    const sc = className ? this.#d.classes.get(className) : undefined;
+    const sc = className ? this.#l.classes.get(className) : undefined;
     if (className && !sc) {
       this.#event(
         pvc,
@@ -156,10 +149,10 @@ export class PersistentVolumeController {
       );
       return;
     }
-    const node = waitForConsumer ? this.#d.nodes.get(selectedNode!) : undefined;
+    const node = waitForConsumer ? this.#l.nodes.get(selectedNode!) : undefined;
     const match = waitForConsumer && !node
       ? undefined
-      : findMatchingVolume(pvc, this.#d.volumes.list(), { node });
+      : findMatchingVolume(pvc, this.#l.volumes.list(), { node });
     if (match) {
       await this.#bindVolumeToClaim(match, pvc);
       return;
@@ -191,7 +184,7 @@ export class PersistentVolumeController {
 
   async #syncBoundClaim(pvc: KubeObject): Promise<void> {
     const name: string = pvc.spec.volumeName;
-    const pv = this.#d.volumes.get(name);
+    const pv = this.#l.volumes.get(name);
     if (!pv) {
       if (pvc.status?.phase === "Bound") {
         await this.#setClaimLost(
@@ -250,7 +243,7 @@ export class PersistentVolumeController {
       }
       annotations[BIND_COMPLETED_ANNOTATION] = "yes";
       next.metadata.annotations = annotations;
-      claim = await this.#d.client.updateClaim(next);
+      claim = await this.#client.update(PERSISTENT_VOLUME_CLAIMS, next);
     }
     await this.#setClaimBound(claim, pv);
   }
@@ -265,7 +258,7 @@ export class PersistentVolumeController {
     ) return;
     const next = structuredClone(pvc);
     next.status = { ...next.status, phase: "Bound", ...want };
-    await this.#d.client.updateClaimStatus(next);
+    await this.#client.updateStatus(PERSISTENT_VOLUME_CLAIMS, next);
   }
 
   async #setClaimLost(pvc: KubeObject, message: string): Promise<void> {
@@ -273,12 +266,12 @@ export class PersistentVolumeController {
     this.#event(pvc, "Warning", "ClaimLost", message);
     const next = structuredClone(pvc);
     next.status = { ...next.status, phase: "Lost" };
-    await this.#d.client.updateClaimStatus(next);
+    await this.#client.updateStatus(PERSISTENT_VOLUME_CLAIMS, next);
   }
 
   /** Creates the claim's volume on its selected node; the next sync binds it. */
   async #provisionLocalPath(pvc: KubeObject, sc: KubeObject, nodeName: string): Promise<void> {
-    const node = this.#d.nodes.get(nodeName);
+    const node = this.#l.nodes.get(nodeName);
     const root: string | undefined = node?.metadata.annotations?.[LOCAL_PATH_ROOT_ANNOTATION];
     if (!node || !root) {
       const why = !node
@@ -294,7 +287,7 @@ export class PersistentVolumeController {
     }
     const pv = localPathVolume(pvc, sc, { node, root });
     try {
-      await this.#d.client.createVolume(pv);
+      await this.#client.create(PERSISTENT_VOLUMES, pv);
     } catch (e) {
       if (!isAlreadyExists(e)) {
         this.#event(
@@ -326,7 +319,7 @@ export class PersistentVolumeController {
     }
     if (!bound) {
       // The claim's side is not written yet: its own sync does that.
-      this.#d.enqueueClaim?.(`${claim.metadata.namespace}/${claim.metadata.name}`);
+      this.#enqueueClaim(`${claim.metadata.namespace}/${claim.metadata.name}`);
       return;
     }
     // The claim went to another volume: undo a binding we made, leave a user's pre-binding.
@@ -334,7 +327,7 @@ export class PersistentVolumeController {
       const next = structuredClone(pv);
       delete next.spec.claimRef;
       delete next.metadata.annotations?.[BOUND_BY_CONTROLLER_ANNOTATION];
-      const updated = await this.#d.client.updateVolume(next);
+      const updated = await this.#client.update(PERSISTENT_VOLUMES, next);
       await this.#setVolumePhase(updated, "Available");
     }
   }
@@ -349,7 +342,7 @@ export class PersistentVolumeController {
       };
     }
     next.spec.claimRef = claimReference(pvc);
-    const updated = await this.#d.client.updateVolume(next);
+    const updated = await this.#client.update(PERSISTENT_VOLUMES, next);
     await this.#setVolumePhase(updated, "Bound");
   }
 
@@ -371,7 +364,7 @@ export class PersistentVolumeController {
       return;
     }
     try {
-      await this.#d.client.deleteVolume(pv.metadata.name!);
+      await this.#client.delete(PERSISTENT_VOLUMES, pv.metadata.name!);
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
@@ -385,15 +378,15 @@ export class PersistentVolumeController {
     next.status = {
       phase,
       ...(message ? { message } : {}),
-      lastPhaseTransitionTime: rfc3339(this.#d.now?.() ?? new Date()),
+      lastPhaseTransitionTime: rfc3339(new Date(this.#clock.now())),
     };
-    return await this.#d.client.updateVolumeStatus(next);
+    return await this.#client.updateStatus(PERSISTENT_VOLUMES, next);
   }
 
   #event(obj: KubeObject, type: "Normal" | "Warning", reason: string, message: string): void {
     // Volumes always have a capacity (validation requires it), claims never.
     const ref = obj.kind ? obj : obj.spec?.capacity ? volumeKind(obj) : claimKind(obj);
-    this.#d.events.record(ref, type, reason, message);
+    this.#recorder.record(ref, type, reason, message);
   }
 }
 
@@ -447,20 +440,6 @@ export function localPathVolume(
         },
       },
     },
-  };
-}
-
-/** The PersistentVolumeClient over the API. */
-export function persistentVolumeClient(client: ApiClient): PersistentVolumeClient {
-  return {
-    createVolume: (pv) => client.create(PERSISTENT_VOLUMES, pv),
-    updateVolume: (pv) => client.update(PERSISTENT_VOLUMES, pv),
-    updateVolumeStatus: (pv) => client.updateStatus(PERSISTENT_VOLUMES, pv),
-    deleteVolume: async (name) => {
-      await client.delete(PERSISTENT_VOLUMES, name);
-    },
-    updateClaim: (pvc) => client.update(PERSISTENT_VOLUME_CLAIMS, pvc),
-    updateClaimStatus: (pvc) => client.updateStatus(PERSISTENT_VOLUME_CLAIMS, pvc),
   };
 }
 
@@ -520,12 +499,9 @@ export async function runPersistentVolumeController(
     }
   });
   const controller = new PersistentVolumeController({
-    claims,
-    volumes,
-    classes,
-    nodes,
-    client: persistentVolumeClient(informers.client),
-    events: options.recorder,
+    listers: { claims, volumes, classes, nodes },
+    client: informers.client,
+    recorder: options.recorder,
     enqueueClaim: (key) => claimQueue.add(key),
   });
   const cached = [claims, volumes, classes, nodes];

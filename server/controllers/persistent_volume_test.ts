@@ -7,9 +7,14 @@ import {
   PROVISIONED_BY_ANNOTATION,
 } from "../../shared/local_path.ts";
 import {
+  FakeClock,
+  FakeLister,
+  FakeRecorder,
+  type RecordedCall,
+  RecordingClient,
+} from "../../shared/testing/mod.ts";
+import {
   BIND_COMPLETED_ANNOTATION,
-  type Lister,
-  type PersistentVolumeClient,
   PersistentVolumeController,
   SELECTED_NODE_ANNOTATION,
 } from "./persistent_volume.ts";
@@ -17,41 +22,13 @@ import {
 // deno-lint-ignore no-explicit-any
 type Any = any;
 
-class FakeLister implements Lister {
-  readonly #items = new Map<string, KubeObject>();
-  constructor(items: KubeObject[] = []) {
-    for (const o of items) {
-      const key = o.metadata.namespace
-        ? `${o.metadata.namespace}/${o.metadata.name}`
-        : o.metadata.name!;
-      this.#items.set(key, o);
-    }
-  }
-  get(key: string) {
-    return this.#items.get(key);
-  }
-  list() {
-    return [...this.#items.values()];
-  }
-}
-
-/** Records every write as `verb kind/name` plus the object written. */
-class RecordingClient implements PersistentVolumeClient {
-  readonly calls: { call: string; obj?: Any }[] = [];
-  #rec(call: string, obj?: KubeObject) {
-    this.calls.push({ call, obj });
-    return Promise.resolve(obj ? structuredClone(obj) : ({} as KubeObject));
-  }
-  createVolume = (pv: KubeObject) => this.#rec(`create pv/${pv.metadata.name}`, pv);
-  updateVolume = (pv: KubeObject) => this.#rec(`update pv/${pv.metadata.name}`, pv);
-  updateVolumeStatus = (pv: KubeObject) =>
-    this.#rec(`status pv/${pv.metadata.name}=${pv.status.phase}`, pv);
-  deleteVolume = async (name: string) => {
-    await this.#rec(`delete pv/${name}`);
-  };
-  updateClaim = (pvc: KubeObject) => this.#rec(`update pvc/${pvc.metadata.name}`, pvc);
-  updateClaimStatus = (pvc: KubeObject) =>
-    this.#rec(`status pvc/${pvc.metadata.name}=${pvc.status.phase}`, pvc);
+/** A recorded write in the table's short form: `update pv/x`, `status pvc/y=Bound`, ... */
+function short(c: RecordedCall): string {
+  const kind = c.resource === "persistentvolumes" ? "pv" : "pvc";
+  const obj = c.body as Any;
+  const name = c.name ?? obj?.metadata?.name;
+  if (c.subresource === "status") return `status ${kind}/${name}=${obj.status.phase}`;
+  return `${c.verb} ${kind}/${name}`;
 }
 
 function claim(extra: { spec?: Any; metadata?: Any; status?: Any } = {}): KubeObject {
@@ -125,7 +102,7 @@ interface Case {
   sync: ["claim", string] | ["volume", string];
   calls: string[];
   events?: string[];
-  check?: (calls: { call: string; obj?: Any }[]) => void;
+  check?: (bodies: Any[]) => void;
 }
 
 const CASES: Case[] = [
@@ -142,9 +119,9 @@ const CASES: Case[] = [
     sync: ["claim", "default/data"],
     calls: ["update pv/small", "status pv/small=Bound"],
     check: (calls) => {
-      assert.deepEqual(calls[0].obj.spec.claimRef, REF);
+      assert.deepEqual(calls[0].spec.claimRef, REF);
       assert.equal(
-        calls[0].obj.metadata.annotations["pv.kubernetes.io/bound-by-controller"],
+        calls[0].metadata.annotations["pv.kubernetes.io/bound-by-controller"],
         "yes",
       );
     },
@@ -179,10 +156,10 @@ const CASES: Case[] = [
     sync: ["claim", "default/data"],
     calls: ["update pvc/data", "status pvc/data=Bound"],
     check: (calls) => {
-      assert.equal(calls[0].obj.spec.volumeName, "pv-1");
-      assert.equal(calls[0].obj.metadata.annotations[BIND_COMPLETED_ANNOTATION], "yes");
-      assert.deepEqual(calls[1].obj.status.capacity, { storage: "1Gi" });
-      assert.deepEqual(calls[1].obj.status.accessModes, ["ReadWriteOnce"]);
+      assert.equal(calls[0].spec.volumeName, "pv-1");
+      assert.equal(calls[0].metadata.annotations[BIND_COMPLETED_ANNOTATION], "yes");
+      assert.deepEqual(calls[1].status.capacity, { storage: "1Gi" });
+      assert.deepEqual(calls[1].status.accessModes, ["ReadWriteOnce"]);
     },
   },
   {
@@ -216,7 +193,7 @@ const CASES: Case[] = [
       "Normal ProvisioningSucceeded Successfully provisioned volume pvc-c-1 using skiff.io/local-path",
     ],
     check: (calls) => {
-      const pv = calls[0].obj;
+      const pv = calls[0];
       assert.deepEqual(pv.spec.hostPath, {
         path: "/var/lib/skiff/storage/pvc-c-1",
         type: "DirectoryOrCreate",
@@ -288,22 +265,24 @@ const CASES: Case[] = [
 for (const c of CASES) {
   Deno.test(`PersistentVolumeController: ${c.name}`, async () => {
     const client = new RecordingClient();
-    const events: string[] = [];
+    const recorder = new FakeRecorder();
     const controller = new PersistentVolumeController({
-      claims: new FakeLister(c.claims),
-      volumes: new FakeLister(c.volumes),
-      classes: new FakeLister([LOCAL_PATH, MANUAL] as KubeObject[]),
-      nodes: new FakeLister([NODE] as KubeObject[]),
-      client,
-      events: {
-        record: (_o, type, reason, message) => events.push(`${type} ${reason} ${message}`),
+      listers: {
+        claims: new FakeLister(c.claims),
+        volumes: new FakeLister(c.volumes),
+        classes: new FakeLister([LOCAL_PATH, MANUAL] as KubeObject[]),
+        nodes: new FakeLister([NODE] as KubeObject[]),
       },
-      now: () => new Date("2026-01-01T00:00:00Z"),
+      client,
+      recorder,
+      clock: new FakeClock("2026-01-01T00:00:00Z"),
     });
     if (c.sync[0] === "claim") await controller.syncClaim(c.sync[1]);
     else await controller.syncVolume(c.sync[1]);
-    assert.deepEqual(client.calls.map((x) => x.call), c.calls);
-    if (c.events) assert.deepEqual(events, c.events);
-    c.check?.(client.calls);
+    assert.deepEqual(client.writes().map(short), c.calls);
+    if (c.events) {
+      assert.deepEqual(recorder.events.map((e) => `${e.type} ${e.reason} ${e.message}`), c.events);
+    }
+    c.check?.(client.writes().map((w) => w.body));
   });
 }

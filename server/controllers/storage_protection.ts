@@ -7,33 +7,20 @@
  */
 import type { KubeObject } from "../../shared/api/object.ts";
 import { PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, PODS } from "../../shared/client/refs.ts";
-import type { ApiClient } from "../../shared/client/client.ts";
+import type { ControllerClient } from "../../shared/client/controller_client.ts";
+import type { ResourceRef } from "../../shared/api/resource_info.ts";
 import { runController } from "../../shared/controller.ts";
 import { isNotFound } from "../../shared/errors.ts";
-import { NAMESPACE_INDEX } from "../../shared/informer.ts";
+import type { InformerSet } from "../../shared/informer_set.ts";
+import type { Lister } from "../../shared/lister.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import { WorkQueue } from "../../shared/work_queue.ts";
 import { PV_PROTECTION_FINALIZER, PVC_PROTECTION_FINALIZER } from "../registry/kind_strategies.ts";
-import type { InformerSet } from "./informer_set.ts";
-import type { Lister } from "./persistent_volume.ts";
 
-/** The pods of one namespace (the pod informer's namespace index, or a fake). */
-export interface PodsByNamespace {
-  byNamespace(namespace: string): KubeObject[];
-}
-
-/** The writes of the protection controller. */
-export interface ProtectionClient {
-  updateClaim(pvc: KubeObject): Promise<unknown>;
-  updateVolume(pv: KubeObject): Promise<unknown>;
-}
-
-/** What {@linkcode StorageProtectionController} reads and writes. */
+/** What {@linkcode StorageProtectionController} reads and writes with. */
 export interface StorageProtectionDeps {
-  claims: Lister;
-  volumes: Lister;
-  pods: PodsByNamespace;
-  client: ProtectionClient;
+  listers: { claims: Lister<KubeObject>; volumes: Lister<KubeObject>; pods: Lister<KubeObject> };
+  client: ControllerClient;
 }
 
 /** The claim names a pod's volumes refer to. */
@@ -51,33 +38,47 @@ function podFinished(pod: KubeObject): boolean {
 
 /** Removes the protection finalizers of claims and volumes no longer in use. */
 export class StorageProtectionController {
-  readonly #d: StorageProtectionDeps;
+  readonly #claims: Lister<KubeObject>;
+  readonly #volumes: Lister<KubeObject>;
+  readonly #pods: Lister<KubeObject>;
+  readonly #client: ControllerClient;
 
   constructor(deps: StorageProtectionDeps) {
-    this.#d = deps;
+    this.#claims = deps.listers.claims;
+    this.#volumes = deps.listers.volumes;
+    this.#pods = deps.listers.pods;
+    this.#client = deps.client;
   }
 
   /** Reconciles the claim `namespace/name`. */
   async syncClaim(key: string): Promise<void> {
-    const pvc = this.#d.claims.get(key);
+    const pvc = this.#claims.get(key);
     if (!pvc?.metadata.deletionTimestamp) return;
     if (!pvc.metadata.finalizers?.includes(PVC_PROTECTION_FINALIZER)) return;
     if (this.claimInUse(pvc)) return;
-    await this.#d.client.updateClaim(withoutFinalizer(pvc, PVC_PROTECTION_FINALIZER));
+    await this.#update(PERSISTENT_VOLUME_CLAIMS, withoutFinalizer(pvc, PVC_PROTECTION_FINALIZER));
   }
 
   /** Reconciles the volume `name`. */
   async syncVolume(name: string): Promise<void> {
-    const pv = this.#d.volumes.get(name);
+    const pv = this.#volumes.get(name);
     if (!pv?.metadata.deletionTimestamp) return;
     if (!pv.metadata.finalizers?.includes(PV_PROTECTION_FINALIZER)) return;
     if (pv.status?.phase === "Bound") return;
-    await this.#d.client.updateVolume(withoutFinalizer(pv, PV_PROTECTION_FINALIZER));
+    await this.#update(PERSISTENT_VOLUMES, withoutFinalizer(pv, PV_PROTECTION_FINALIZER));
+  }
+
+  async #update(r: ResourceRef, obj: KubeObject): Promise<void> {
+    try {
+      await this.#client.update(r, obj);
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
   }
 
   /** Whether a pod that has not finished refers to the claim. */
   claimInUse(pvc: KubeObject): boolean {
-    return this.#d.pods.byNamespace(pvc.metadata.namespace!).some((pod) =>
+    return this.#pods.listNamespace(pvc.metadata.namespace!).some((pod) =>
       !podFinished(pod) && podClaimNames(pod).includes(pvc.metadata.name!)
     );
   }
@@ -129,10 +130,8 @@ export async function runStorageProtectionController(
     onDelete: onPod,
   });
   const controller = new StorageProtectionController({
-    claims,
-    volumes,
-    pods: { byNamespace: (ns) => pods.byIndex(NAMESPACE_INDEX, ns) },
-    client: protectionClient(informers.client),
+    listers: { claims, volumes, pods },
+    client: informers.client,
   });
   await Promise.all([
     runController({
@@ -150,14 +149,4 @@ export async function runStorageProtectionController(
       logger,
     }, signal),
   ]);
-}
-
-function protectionClient(client: ApiClient): ProtectionClient {
-  const ignoreGone = (e: unknown) => {
-    if (!isNotFound(e)) throw e;
-  };
-  return {
-    updateClaim: (pvc) => client.update(PERSISTENT_VOLUME_CLAIMS, pvc).catch(ignoreGone),
-    updateVolume: (pv) => client.update(PERSISTENT_VOLUMES, pv).catch(ignoreGone),
-  };
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { KubeObject } from "../../shared/api/object.ts";
+import { FakeLister, RecordingClient } from "../../shared/testing/mod.ts";
 import { StorageProtectionController } from "./storage_protection.ts";
 
 const DELETING = "2026-01-01T00:00:00Z";
@@ -83,24 +84,22 @@ const CASES: {
 
 for (const c of CASES) {
   Deno.test(`StorageProtectionController: ${c.name}`, async () => {
-    const calls: string[] = [];
+    const client = new RecordingClient();
     const controller = new StorageProtectionController({
-      claims: { get: () => c.claim, list: () => (c.claim ? [c.claim] : []) },
-      volumes: { get: () => c.volume, list: () => (c.volume ? [c.volume] : []) },
-      pods: { byNamespace: () => c.pods ?? [] },
-      client: {
-        updateClaim: (o) =>
-          Promise.resolve(
-            calls.push(`pvc ${o.metadata.name} ${JSON.stringify(o.metadata.finalizers)}`),
-          ),
-        updateVolume: (o) =>
-          Promise.resolve(
-            calls.push(`pv ${o.metadata.name} ${JSON.stringify(o.metadata.finalizers)}`),
-          ),
+      listers: {
+        claims: new FakeLister(c.claim ? [c.claim] : []),
+        volumes: new FakeLister(c.volume ? [c.volume] : []),
+        pods: new FakeLister(c.pods ?? []),
       },
+      client,
     });
     if (c.claim) await controller.syncClaim("default/data");
     if (c.volume) await controller.syncVolume("pv-1");
+    const calls = client.writes().map((w) => {
+      const o = w.body as KubeObject;
+      const kind = w.resource === "persistentvolumes" ? "pv" : "pvc";
+      return `${kind} ${o.metadata.name} ${JSON.stringify(o.metadata.finalizers)}`;
+    });
     assert.deepEqual(calls, c.want);
   });
 }

@@ -138,19 +138,9 @@ export class Scheduler {
     claims.addEventHandler(storageChanged);
     volumes.addEventHandler({ ...storageChanged, onDelete: () => this.#clusterChanged() });
     classes.addEventHandler(storageChanged);
-    const client = this.#o.client;
     this.#volumeBinding = new VolumeBinding({
-      claims,
-      volumes,
-      classes,
-      client: {
-        updateVolume: (pv) => client.update(PERSISTENT_VOLUMES, pv),
-        annotateClaim: (namespace, name, annotations) =>
-          client.patch(PERSISTENT_VOLUME_CLAIMS, name, { metadata: { annotations } }, {
-            namespace,
-            type: "merge",
-          }),
-      },
+      listers: { claims, volumes, classes },
+      client: this.#o.client,
     });
     const informerRun = own ? informers.run(signal) : Promise.resolve();
     const flush = this.#flushLoop(signal);

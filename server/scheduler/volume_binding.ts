@@ -17,11 +17,13 @@
  *   start it before they are bound.
  */
 import type { KubeObject } from "../../shared/api/object.ts";
+import type { ControllerClient } from "../../shared/client/controller_client.ts";
+import { PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES } from "../../shared/client/refs.ts";
+import type { Lister } from "../../shared/lister.ts";
 import { LOCAL_PATH_PROVISIONER, LOCAL_PATH_ROOT_ANNOTATION } from "../../shared/local_path.ts";
 import {
   BOUND_BY_CONTROLLER_ANNOTATION,
   claimReference,
-  type Lister,
   NO_PROVISIONER,
   SELECTED_NODE_ANNOTATION,
 } from "../controllers/persistent_volume.ts";
@@ -48,33 +50,29 @@ export interface PodVolumes {
   candidates: KubeObject[];
 }
 
-/** The writes PreBind makes. */
-export interface VolumeBindingClient {
-  updateVolume(pv: KubeObject): Promise<unknown>;
-  /** Merge-patches a claim's annotations. */
-  annotateClaim(
-    namespace: string,
-    name: string,
-    annotations: Record<string, string>,
-  ): Promise<unknown>;
-}
-
 const NODE_CONFLICT = ["node(s) had volume node affinity conflict"] as const;
 const BIND_CONFLICT = ["node(s) didn't find available persistent volumes to bind"] as const;
 
 /** PreFilter and PreBind over the claim, volume and class caches. */
 export class VolumeBinding {
-  readonly #claims: Lister;
-  readonly #volumes: Lister;
-  readonly #classes: Lister;
-  readonly #client: VolumeBindingClient;
+  readonly #claims: Lister<KubeObject>;
+  readonly #volumes: Lister<KubeObject>;
+  readonly #classes: Lister<KubeObject>;
+  readonly #client: ControllerClient;
 
   constructor(
-    deps: { claims: Lister; volumes: Lister; classes: Lister; client: VolumeBindingClient },
+    deps: {
+      listers: {
+        claims: Lister<KubeObject>;
+        volumes: Lister<KubeObject>;
+        classes: Lister<KubeObject>;
+      };
+      client: ControllerClient;
+    },
   ) {
-    this.#claims = deps.claims;
-    this.#volumes = deps.volumes;
-    this.#classes = deps.classes;
+    this.#claims = deps.listers.claims;
+    this.#volumes = deps.listers.volumes;
+    this.#classes = deps.listers.classes;
     this.#client = deps.client;
   }
 
@@ -135,13 +133,16 @@ export class VolumeBinding {
             [BOUND_BY_CONTROLLER_ANNOTATION]: "yes",
           };
           next.spec.claimRef = claimReference(claim);
-          await this.#client.updateVolume(next);
+          await this.#client.update(PERSISTENT_VOLUMES, next);
         }
         continue;
       }
-      await this.#client.annotateClaim(claim.metadata.namespace!, claim.metadata.name!, {
-        [SELECTED_NODE_ANNOTATION]: nodeName,
-      });
+      await this.#client.patch(
+        PERSISTENT_VOLUME_CLAIMS,
+        claim.metadata.name!,
+        { metadata: { annotations: { [SELECTED_NODE_ANNOTATION]: nodeName } } },
+        { namespace: claim.metadata.namespace, type: "merge" },
+      );
     }
   }
 }

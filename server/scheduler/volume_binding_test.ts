@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { KubeObject } from "../../shared/api/object.ts";
 import { LOCAL_PATH_PROVISIONER, LOCAL_PATH_ROOT_ANNOTATION } from "../../shared/local_path.ts";
+import { FakeLister, RecordingClient } from "../../shared/testing/mod.ts";
 import { SchedulerCache } from "./cache.ts";
 import { schedule } from "./framework.ts";
 import { podInfo } from "./pod_info.ts";
@@ -9,12 +10,6 @@ import { type PodVolumes, VolumeBinding } from "./volume_binding.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
-
-function lister(items: KubeObject[]) {
-  const key = (o: KubeObject) =>
-    o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name!;
-  return { get: (k: string) => items.find((o) => key(o) === k), list: () => items };
-}
 
 function node(name: string): KubeObject {
   return {
@@ -95,18 +90,25 @@ function podWith(...claims: string[]): KubeObject {
 }
 
 function attempt(opts: { claims: KubeObject[]; volumes?: KubeObject[]; pod: KubeObject }) {
-  const calls: string[] = [];
+  const client = new RecordingClient();
   const vb = new VolumeBinding({
-    claims: lister(opts.claims),
-    volumes: lister(opts.volumes ?? []),
-    classes: lister(CLASSES),
-    client: {
-      updateVolume: (pv) =>
-        Promise.resolve(calls.push(`pv ${pv.metadata.name} -> ${pv.spec.claimRef.name}`)),
-      annotateClaim: (_ns, name, a) =>
-        Promise.resolve(calls.push(`pvc ${name} ${JSON.stringify(a)}`)),
+    listers: {
+      claims: new FakeLister(opts.claims),
+      volumes: new FakeLister(opts.volumes ?? []),
+      classes: new FakeLister(CLASSES),
     },
+    client,
   });
+  // The writes PreBind made, short: `pv <name> -> <claim>`, `pvc <name> <patch>`.
+  const calls = {
+    get list() {
+      return client.writes().map((w) =>
+        w.resource === "persistentvolumes"
+          ? `pv ${w.name} -> ${(w.body as Any).spec.claimRef.name}`
+          : `pvc ${w.name} ${JSON.stringify((w.body as Any).metadata.annotations)}`
+      );
+    },
+  };
   const cache = new SchedulerCache();
   for (const n of [node("pi-1"), node("pi-2")]) cache.setNode(n);
   const state = vb.preFilter(opts.pod);
@@ -172,7 +174,7 @@ Deno.test("VolumeBinding: a WFFC claim with a static volume goes to that node an
   });
   assert.equal(r.node, "pi-1");
   await r.vb.preBind(r.state as PodVolumes, node("pi-1"));
-  assert.deepEqual(r.calls, ["pv pv-1 -> data"]);
+  assert.deepEqual(r.calls.list, ["pv pv-1 -> data"]);
   const none = attempt({
     claims: [claim("data", { spec: { storageClassName: "local-static" } })],
     pod: podWith("data"),
@@ -190,5 +192,5 @@ Deno.test("VolumeBinding: a local-path claim may go anywhere; PreBind selects th
   });
   assert.ok(r.node === "pi-1" || r.node === "pi-2");
   await r.vb.preBind(r.state as PodVolumes, node("pi-2"));
-  assert.deepEqual(r.calls, ['pvc data {"volume.kubernetes.io/selected-node":"pi-2"}']);
+  assert.deepEqual(r.calls.list, ['pvc data {"volume.kubernetes.io/selected-node":"pi-2"}']);
 });
