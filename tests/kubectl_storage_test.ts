@@ -80,6 +80,19 @@ Deno.test({
         assert.equal(sc.ALLOWVOLUMEEXPANSION, "false");
       });
 
+      await t.step("describe pv, pvc and sc", async () => {
+        const pvc = await kubectlOk(k, ["describe", "pvc", `data-${suffix}`]);
+        assert.match(pvc, new RegExp(`StorageClass:\\s+manual-${suffix}`));
+        assert.match(pvc, /Status:\s+Pending/);
+        assert.match(pvc, /kubernetes\.io\/pvc-protection/);
+        const pv = await kubectlOk(k, ["describe", "pv", `pv-${suffix}`]);
+        assert.match(pv, /Reclaim Policy:\s+Retain/);
+        assert.match(pv, /Type:\s+HostPath/);
+        assert.match(pv, new RegExp(`Path:\\s+/srv/pv-${suffix}`));
+        const sc = await kubectlOk(k, ["describe", "sc", `manual-${suffix}`]);
+        assert.match(sc, /VolumeBindingMode:\s+WaitForFirstConsumer/);
+      });
+
       await t.step("the status subresource and a refused volume source", async () => {
         await kubectlOk(k, [
           "patch",
