@@ -35,7 +35,12 @@ import {
 } from "../../shared/client/refs.ts";
 import { rfc3339 } from "../registry/generic_registry.ts";
 import type { InformerSet } from "../../shared/informer_set.ts";
-import { claimRefMatches, findMatchingVolume, storageClassOf } from "./volume_match.ts";
+import {
+  claimRefMatches,
+  defaultStorageClassName,
+  findMatchingVolume,
+  storageClassOf,
+} from "./volume_match.ts";
 
 /** The claim annotation the scheduler sets once it has picked a node for a WFFC claim. */
 export const SELECTED_NODE_ANNOTATION = "volume.kubernetes.io/selected-node";
@@ -120,6 +125,7 @@ export class PersistentVolumeController {
   // -- claims -----------------------------------------------------------------------------------
 
   async #bindUnboundClaim(pvc: KubeObject): Promise<void> {
+    if (await this.#assignDefaultClass(pvc)) return;
     // A volume whose claimRef already names this claim (provisioned for it, chosen by the
     // scheduler, or pre-bound by a user) completes the binding.
     const claimed = this.#l.volumes.list().find((pv) => claimRefMatches(pv, pvc));
@@ -180,6 +186,24 @@ export class PersistentVolumeController {
         ? "no persistent volumes available for this claim"
         : "no persistent volumes available for this claim and no storage class is set",
     );
+  }
+
+  /**
+   * An unbound claim created without a class (before any default existed) gets the default class
+   * once there is one, as Kubernetes' retroactive default StorageClass assignment. Returns
+   * whether it wrote (the update's event brings the claim back).
+   */
+  async #assignDefaultClass(pvc: KubeObject): Promise<boolean> {
+    if (pvc.spec?.storageClassName !== undefined) return false;
+    if (pvc.metadata.annotations?.["volume.beta.kubernetes.io/storage-class"] !== undefined) {
+      return false;
+    }
+    const name = defaultStorageClassName(this.#l.classes.list());
+    if (name === undefined) return false;
+    const next = structuredClone(pvc);
+    next.spec.storageClassName = name;
+    await this.#client.update(PERSISTENT_VOLUME_CLAIMS, next);
+    return true;
   }
 
   async #syncBoundClaim(pvc: KubeObject): Promise<void> {
@@ -484,6 +508,10 @@ export async function runPersistentVolumeController(
     onAdd: onVolume,
     onUpdate: (_, pv) => onVolume(pv),
     onDelete: onVolume,
+  });
+  // A new default class reaches claims created without one.
+  classes.onAdd(() => {
+    for (const c of claims.list()) if (!c.spec?.volumeName) claimQueue.add(claimKey(c));
   });
   // A node publishing its local-path root lets waiting provisioning go on.
   nodes.onUpdate((old, n) => {

@@ -99,6 +99,7 @@ interface Case {
   name: string;
   claims?: KubeObject[];
   volumes?: KubeObject[];
+  classes?: Any[];
   sync: ["claim", string] | ["volume", string];
   calls: string[];
   events?: string[];
@@ -209,6 +210,20 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "a claim created without a class gets the default class once there is one",
+    claims: [claim()],
+    classes: [{
+      ...LOCAL_PATH,
+      metadata: {
+        name: "local-path",
+        annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
+      },
+    }],
+    sync: ["claim", "default/data"],
+    calls: ["update pvc/data"],
+    check: (calls) => assert.equal(calls[0].spec.storageClassName, "local-path"),
+  },
+  {
     name: "a bound claim whose volume is gone is Lost",
     claims: [claim({ spec: { volumeName: "gone" }, status: { phase: "Bound" } })],
     sync: ["claim", "default/data"],
@@ -270,7 +285,7 @@ for (const c of CASES) {
       listers: {
         claims: new FakeLister(c.claims),
         volumes: new FakeLister(c.volumes),
-        classes: new FakeLister([LOCAL_PATH, MANUAL] as KubeObject[]),
+        classes: new FakeLister((c.classes ?? [LOCAL_PATH, MANUAL]) as KubeObject[]),
         nodes: new FakeLister([NODE] as KubeObject[]),
       },
       client,

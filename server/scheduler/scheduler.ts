@@ -139,7 +139,7 @@ export class Scheduler {
     volumes.addEventHandler({ ...storageChanged, onDelete: () => this.#clusterChanged() });
     classes.addEventHandler(storageChanged);
     this.#volumeBinding = new VolumeBinding({
-      listers: { claims, volumes, classes },
+      listers: { claims, volumes, classes, pods },
       client: this.#o.client,
     });
     const informerRun = own ? informers.run(signal) : Promise.resolve();

@@ -2,7 +2,8 @@
  * Plugin `VolumeBinding` (kube-scheduler's, simplified to Skiff's volumes): a pod's
  * PersistentVolumeClaims decide where it may run.
  *
- * - **PreFilter** (per pod): every claim must exist and not be being deleted; a claim that is
+ * - **PreFilter** (per pod): every claim must exist and not be being deleted, and a
+ *   ReadWriteOncePod claim must not be used by another scheduled pod (VolumeRestrictions); a claim that is
  *   not bound and whose class binds `Immediate` makes the pod wait (`pod has unbound immediate
  *   PersistentVolumeClaims`); claims of a `WaitForFirstConsumer` class are bound once the pod's
  *   node is chosen.
@@ -58,6 +59,7 @@ export class VolumeBinding {
   readonly #claims: Lister<KubeObject>;
   readonly #volumes: Lister<KubeObject>;
   readonly #classes: Lister<KubeObject>;
+  readonly #pods?: Lister<KubeObject>;
   readonly #client: ControllerClient;
 
   constructor(
@@ -66,6 +68,8 @@ export class VolumeBinding {
         claims: Lister<KubeObject>;
         volumes: Lister<KubeObject>;
         classes: Lister<KubeObject>;
+        /** Pods, for ReadWriteOncePod claims in use. */
+        pods?: Lister<KubeObject>;
       };
       client: ControllerClient;
     },
@@ -73,6 +77,7 @@ export class VolumeBinding {
     this.#claims = deps.listers.claims;
     this.#volumes = deps.listers.volumes;
     this.#classes = deps.listers.classes;
+    this.#pods = deps.listers.pods;
     this.#client = deps.client;
   }
 
@@ -91,6 +96,15 @@ export class VolumeBinding {
       if (!claim) return { message: `persistentvolumeclaim "${name}" not found` };
       if (claim.metadata.deletionTimestamp) {
         return { message: `persistentvolumeclaim "${name}" is being deleted` };
+      }
+      if (
+        claim.spec?.accessModes?.includes("ReadWriteOncePod") && this.#inUseElsewhere(pod, name)
+      ) {
+        // VolumeRestrictions: a ReadWriteOncePod claim serves one pod at a time.
+        return {
+          message:
+            "node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode",
+        };
       }
       const volumeName = claim.spec?.volumeName;
       if (volumeName) {
@@ -114,6 +128,14 @@ export class VolumeBinding {
       );
     }
     return state;
+  }
+
+  #inUseElsewhere(pod: KubeObject, claimName: string): boolean {
+    return (this.#pods?.listNamespace(pod.metadata.namespace!) ?? []).some((other) =>
+      other.metadata.uid !== pod.metadata.uid && other.spec?.nodeName &&
+      other.status?.phase !== "Succeeded" && other.status?.phase !== "Failed" &&
+      claimNames(other).includes(claimName)
+    );
   }
 
   /** Binds or annotates the pod's waiting claims for `nodeName`. */

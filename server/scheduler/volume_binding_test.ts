@@ -89,13 +89,16 @@ function podWith(...claims: string[]): KubeObject {
   };
 }
 
-function attempt(opts: { claims: KubeObject[]; volumes?: KubeObject[]; pod: KubeObject }) {
+function attempt(
+  opts: { claims: KubeObject[]; volumes?: KubeObject[]; pod: KubeObject; pods?: KubeObject[] },
+) {
   const client = new RecordingClient();
   const vb = new VolumeBinding({
     listers: {
       claims: new FakeLister(opts.claims),
       volumes: new FakeLister(opts.volumes ?? []),
       classes: new FakeLister(CLASSES),
+      pods: new FakeLister(opts.pods ?? []),
     },
     client,
   });
@@ -193,4 +196,28 @@ Deno.test("VolumeBinding: a local-path claim may go anywhere; PreBind selects th
   assert.ok(r.node === "pi-1" || r.node === "pi-2");
   await r.vb.preBind(r.state as PodVolumes, node("pi-2"));
   assert.deepEqual(r.calls.list, ['pvc data {"volume.kubernetes.io/selected-node":"pi-2"}']);
+});
+
+Deno.test("VolumeBinding PreFilter: a ReadWriteOncePod claim serves one scheduled pod", () => {
+  const rwop = claim("solo", { spec: { accessModes: ["ReadWriteOncePod"], volumeName: "pv-1" } });
+  const other = {
+    ...podWith("solo"),
+    metadata: { name: "first", namespace: "default", uid: "u-first" },
+    spec: { ...podWith("solo").spec, nodeName: "pi-1" },
+    status: { phase: "Running" },
+  } as KubeObject;
+  const second = {
+    ...podWith("solo"),
+    metadata: { name: "second", namespace: "default", uid: "u-2" },
+  };
+  assert.equal(
+    attempt({ claims: [rwop], volumes: [onNode("pv-1", "pi-1")], pod: second, pods: [other] })
+      .message,
+    "prefilter: node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode",
+  );
+  const done = { ...other, status: { phase: "Succeeded" } } as KubeObject;
+  assert.equal(
+    attempt({ claims: [rwop], volumes: [onNode("pv-1", "pi-1")], pod: second, pods: [done] }).node,
+    "pi-1",
+  );
 });
