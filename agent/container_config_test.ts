@@ -29,6 +29,8 @@ const reader: ObjectReader = {
       name === "sec" ? { metadata: { name }, data: { password: btoa("hunter2") } } : undefined,
     );
   },
+  getPersistentVolumeClaim: () => Promise.resolve(undefined),
+  getPersistentVolume: () => Promise.resolve(undefined),
 };
 const facts = { nodeName: "n1", hostIP: "127.0.0.11", podIP: "172.17.0.9" };
 

@@ -82,9 +82,9 @@ export class NodeHeartbeat {
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
       // A node re-joining keeps its spec (taints, unschedulable) but gets our labels.
-      await client.patch(NODES, this.#o.nodeName, { metadata: { labels: node.metadata.labels } }, {
-        type: "merge",
-      });
+      await client.patch(NODES, this.#o.nodeName, {
+        metadata: { labels: node.metadata.labels, annotations: node.metadata.annotations },
+      }, { type: "merge" });
       const existing = await client.get(NODES, this.#o.nodeName);
       this.#previousConditions = existing.status?.conditions;
       this.#log.info("node already registered; adopting it", { node: this.#o.nodeName });

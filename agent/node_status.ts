@@ -5,6 +5,7 @@
  * measured from /proc and the data-dir filesystem.
  */
 
+import { LOCAL_PATH_ROOT_ANNOTATION } from "../shared/local_path.ts";
 import type { KubeObject } from "../shared/api/object.ts";
 import type { DockerRuntime } from "./docker_runtime.ts";
 import type { Condition as ApiCondition } from "../shared/api/meta.ts";
@@ -85,6 +86,8 @@ export interface NodeFacts {
   apiPort: number;
   /** Extra labels for the node (beyond the well-known ones). */
   labels?: Record<string, string>;
+  /** Where local-path volumes live, published as the node's local-path root annotation. */
+  localPathRoot?: string;
 }
 
 /** The static part of the node's status: nodeInfo, from the host and the Docker engine. */
@@ -122,6 +125,9 @@ export function buildNode(facts: NodeFacts, sample: HostSample): KubeObject {
         "beta.kubernetes.io/os": Deno.build.os,
         ...facts.labels,
       },
+      ...(facts.localPathRoot
+        ? { annotations: { [LOCAL_PATH_ROOT_ANNOTATION]: facts.localPathRoot } }
+        : {}),
     },
     spec: {},
     status: {

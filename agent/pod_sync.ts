@@ -341,7 +341,11 @@ export class PodSyncer {
         sandbox = await this.#createSandbox(pod, sandboxes, byName, getVolumes);
       } catch (e) {
         podMessage = (e as Error).message;
-        this.#record(pod, "Warning", "FailedCreatePodSandBox", podMessage);
+        // Volumes are set up before the sandbox: their failures are the kubelet's FailedMount.
+        const reason = podMessage.startsWith("MountVolume.")
+          ? "FailedMount"
+          : "FailedCreatePodSandBox";
+        this.#record(pod, "Warning", reason, podMessage);
         this.#o.requeue(key, this.#o.backoff.initialMs);
       }
     } else if (sandbox && done) {

@@ -133,6 +133,7 @@ export interface Volume {
     defaultMode?: number;
     optional?: boolean;
   };
+  persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
 }
 
 /** core/v1 PodSpec (subset). */

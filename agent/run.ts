@@ -7,7 +7,14 @@
 
 import { z } from "zod";
 import { ApiClient } from "../shared/client/client.ts";
-import { CONFIGMAPS, NODES, PODS, SECRETS } from "../shared/client/refs.ts";
+import {
+  CONFIGMAPS,
+  NODES,
+  PERSISTENT_VOLUME_CLAIMS,
+  PERSISTENT_VOLUMES,
+  PODS,
+  SECRETS,
+} from "../shared/client/refs.ts";
 import type { Node } from "../shared/api/core_v1.ts";
 import { isNotFound } from "../shared/errors.ts";
 import { EventRecorder } from "../shared/events.ts";
@@ -26,6 +33,7 @@ import type { KeyValueSource, Pod } from "./pod_types.ts";
 import { PodWorkers } from "./pod_workers.ts";
 import { ProbeManager } from "./probes.ts";
 import { absolute, type ObjectReader } from "./volumes.ts";
+import { localPathRoot, runLocalPathCleaner } from "./local_path_cleaner.ts";
 
 /** Configuration of one agent (`skiff agent` flags). */
 export const AgentConfig = z.object({
@@ -91,7 +99,7 @@ export interface RunAgentOptions {
 export const DEFAULT_CLUSTER_CIDR = "10.42.0.0/16";
 
 function objectReader(client: ApiClient): ObjectReader {
-  const get = async (r: ResourceRef, namespace: string, name: string) => {
+  const get = async (r: ResourceRef, namespace: string | undefined, name: string) => {
     try {
       return await client.get<KeyValueSource>(r, name, { namespace });
     } catch (e) {
@@ -102,6 +110,8 @@ function objectReader(client: ApiClient): ObjectReader {
   return {
     getConfigMap: (ns, name) => get(CONFIGMAPS, ns, name),
     getSecret: (ns, name) => get(SECRETS, ns, name),
+    getPersistentVolumeClaim: (ns, name) => get(PERSISTENT_VOLUME_CLAIMS, ns, name),
+    getPersistentVolume: (name) => get(PERSISTENT_VOLUMES, undefined, name),
   };
 }
 
@@ -205,6 +215,7 @@ export async function runAgent(
     nodeName: config.nodeName,
     nodeAddress: config.nodeAddress,
     apiPort: api.port,
+    localPathRoot: localPathRoot(dataDir),
     leaseRenewMs: config.leaseRenewMs,
     statusCheckMs: config.statusCheckMs,
     logger: log.child("node"),
@@ -231,6 +242,7 @@ export async function runAgent(
       // Pods get addresses from the node's podCIDR: none starts before the network is there.
       network.ready(signal).then((ready) => ready && workers.run(signal)),
       heartbeat.run(signal),
+      runLocalPathCleaner({ client, nodeName: config.nodeName, dataDir, logger: log }, signal),
       images.watchImageDir(`${dataDir}/images`, signal, () => {
         // New images: retry pods waiting for them now, not after their back-off.
         images.resetBackoff();

@@ -1,15 +1,21 @@
 /**
  * A pod's volumes on the node: each pod gets `<data-dir>/pods/<uid>/`, emptyDirs live under it,
  * configMap and secret volumes are written there as files, hostPath volumes point at the host.
- * The directory goes away with the pod. Containers get the result as Docker bind mounts.
+ * The directory goes away with the pod. A persistentVolumeClaim volume is the directory of the
+ * claim's bound PersistentVolume (hostPath or local), which outlives the pod: local-path volumes
+ * live in `<data-dir>/storage/<pv-name>`, created here on first mount. Containers get the result
+ * as Docker bind mounts.
  */
 
+import type { KubeObject } from "../shared/api/object.ts";
 import type { Container, KeyValueSource, Pod, Volume } from "./pod_types.ts";
 
-/** Reads the ConfigMaps and Secrets a pod refers to (undefined when absent). */
+/** Reads the objects a pod's volumes refer to (undefined when absent). */
 export interface ObjectReader {
   getConfigMap(namespace: string, name: string): Promise<KeyValueSource | undefined>;
   getSecret(namespace: string, name: string): Promise<KeyValueSource | undefined>;
+  getPersistentVolumeClaim(namespace: string, name: string): Promise<KubeObject | undefined>;
+  getPersistentVolume(name: string): Promise<KubeObject | undefined>;
 }
 
 /** Absolute path of a pod's directory. */
@@ -116,6 +122,43 @@ export async function checkHostPathType(path: string, type: string): Promise<voi
     default:
       throw new Error(`${type} is an invalid volume type`);
   }
+/**
+ * The host directory of a claim's volume, as the kubelet resolves it: the claim must be bound,
+ * its volume must name it back (by uid), and only hostPath and local volumes exist on a node.
+ */
+export async function claimVolumePath(
+  namespace: string,
+  claimName: string,
+  reader: ObjectReader,
+): Promise<string> {
+  const pvc = await reader.getPersistentVolumeClaim(namespace, claimName);
+  if (!pvc) throw new Error(`persistentvolumeclaim "${claimName}" not found`);
+  const volumeName: string = pvc.spec?.volumeName ?? "";
+  if (pvc.status?.phase !== "Bound" || !volumeName) {
+    throw new Error(
+      `PVC ${namespace}/${claimName} has non-bound phase ("${pvc.status?.phase ?? ""}") ` +
+        `or empty pvc.Spec.VolumeName ("${volumeName}")`,
+    );
+  }
+  const pv = await reader.getPersistentVolume(volumeName);
+  if (!pv) throw new Error(`persistentvolume "${volumeName}" not found`);
+  if (pv.spec?.claimRef?.uid !== pvc.metadata.uid) {
+    throw new Error(`persistentvolume "${volumeName}" is not bound to claim "${claimName}"`);
+  }
+  if (pv.spec?.hostPath) {
+    const path: string = pv.spec.hostPath.path;
+    await checkHostPathType(path, pv.spec.hostPath.type ?? "");
+    // Provisioned directories are writable by any container user, as local-path-provisioner's.
+    if (pv.spec.hostPath.type === "DirectoryOrCreate") await Deno.chmod(path, 0o777);
+    return path;
+  }
+  if (pv.spec?.local) {
+    const path: string = pv.spec.local.path;
+    const info = await Deno.stat(path).catch(() => undefined);
+    if (!info?.isDirectory) throw new Error(`local volume path "${path}" does not exist`);
+    return path;
+  }
+  throw new Error(`persistentvolume "${volumeName}" has no hostPath or local source`);
 }
 
 async function prepareVolume(
@@ -128,6 +171,9 @@ async function prepareVolume(
   if (vol.hostPath) {
     await checkHostPathType(vol.hostPath.path, vol.hostPath.type ?? "");
     return vol.hostPath.path;
+  }
+  if (vol.persistentVolumeClaim) {
+    return await claimVolumePath(ns, vol.persistentVolumeClaim.claimName, options.reader);
   }
   if (vol.configMap) {
     const cm = await options.reader.getConfigMap(ns, vol.configMap.name);
@@ -173,7 +219,8 @@ export async function preparePodVolumes(
   for (const vol of pod.spec.volumes ?? []) {
     try {
       const path = await prepareVolume(pod, vol, options);
-      paths.set(vol.name, { path, readOnly: !!(vol.configMap || vol.secret) });
+      const readOnly = !!(vol.configMap || vol.secret || vol.persistentVolumeClaim?.readOnly);
+      paths.set(vol.name, { path, readOnly });
     } catch (e) {
       throw new Error(
         `MountVolume.SetUp failed for volume "${vol.name}": ${(e as Error).message}`,
@@ -186,7 +233,7 @@ export async function preparePodVolumes(
 /** A volume prepared on the host. */
 export interface HostVolume {
   path: string;
-  /** configMap and secret volumes are always mounted read-only. */
+  /** configMap and secret volumes are always mounted read-only, claims when they say so. */
   readOnly: boolean;
 }
 

@@ -2,9 +2,11 @@
 
 import assert from "node:assert/strict";
 import type { KeyValueSource, Pod } from "./pod_types.ts";
+import type { KubeObject } from "../shared/api/object.ts";
 import {
   absolute,
   checkHostPathType,
+  claimVolumePath,
   podDir,
   preparePodVolumes,
   removePodDir,
@@ -20,6 +22,8 @@ const reader = {
     Promise.resolve(
       name === "sec" ? { metadata: { name }, data: { pw: btoa("s3cret") } } : undefined,
     ),
+  getPersistentVolumeClaim: (_ns: string, _name: string) => Promise.resolve(undefined),
+  getPersistentVolume: (_name: string) => Promise.resolve(undefined),
 };
 
 Deno.test("absolute() makes clean absolute paths", () => {
@@ -111,4 +115,71 @@ Deno.test("checkHostPathType() creates what *OrCreate names and checks every typ
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+function claimReader(claim: KubeObject | undefined, volume: KubeObject | undefined) {
+  return {
+    ...reader,
+    getPersistentVolumeClaim: () => Promise.resolve(claim),
+    getPersistentVolume: () => Promise.resolve(volume),
+  };
+}
+
+Deno.test("a persistentVolumeClaim volume is its bound volume's directory, created on mount", async () => {
+  const dataDir = await Deno.makeTempDir();
+  const path = `${dataDir}/storage/pvc-1`;
+  const claim = {
+    metadata: { name: "data", namespace: "d", uid: "c-1" },
+    spec: { volumeName: "pvc-1" },
+    status: { phase: "Bound" },
+  };
+  const volume = {
+    metadata: { name: "pvc-1" },
+    spec: { claimRef: { uid: "c-1" }, hostPath: { path, type: "DirectoryOrCreate" } },
+  };
+  const pod: Pod = {
+    metadata: { name: "p", namespace: "d", uid: "uid-2" },
+    spec: {
+      containers: [],
+      volumes: [{ name: "data", persistentVolumeClaim: { claimName: "data", readOnly: true } }],
+    },
+  };
+  try {
+    const vols = await preparePodVolumes(pod, { dataDir, reader: claimReader(claim, volume) });
+    assert.deepEqual(vols.get("data"), { path, readOnly: true });
+    assert.equal((await Deno.stat(path)).isDirectory, true);
+    // The claim's data is not the pod's: removing the pod's directory keeps it.
+    await removePodDir(dataDir, "uid-2");
+    assert.equal((await Deno.stat(path)).isDirectory, true);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("a claim that is not bound, or whose volume names another claim, is not mounted", async () => {
+  const pending = {
+    metadata: { name: "data", uid: "c-1" },
+    spec: {},
+    status: { phase: "Pending" },
+  };
+  await assert.rejects(
+    () => claimVolumePath("d", "data", claimReader(pending, undefined)),
+    /PVC d\/data has non-bound phase \("Pending"\) or empty pvc.Spec.VolumeName \(""\)/,
+  );
+  const bound = {
+    metadata: { name: "data", uid: "c-1" },
+    spec: { volumeName: "pv" },
+    status: { phase: "Bound" },
+  };
+  const other = {
+    metadata: { name: "pv" },
+    spec: { claimRef: { uid: "c-9" }, hostPath: { path: "/x" } },
+  };
+  await assert.rejects(
+    () => claimVolumePath("d", "data", claimReader(bound, other)),
+    /persistentvolume "pv" is not bound to claim "data"/,
+  );
+  await assert.rejects(
+    () => claimVolumePath("d", "gone", claimReader(undefined, undefined)),
+    /persistentvolumeclaim "gone" not found/,
+  );
 });

@@ -39,6 +39,7 @@ import { InformerSet } from "../shared/informer_set.ts";
 import { runScheduler } from "./scheduler/mod.ts";
 import { defaultTolerations } from "./admission/default_tolerations.ts";
 import { ServiceAllocator } from "./registry/service_allocator.ts";
+import { defaultStorageClassName, localPathStorageClass } from "./controllers/volume_match.ts";
 
 /** A running server, as tests and `skiff up` see it. */
 export interface RunningServer {
@@ -121,6 +122,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     services: allocator,
     podAdmission: (pod) =>
       defaultTolerations(pod, { tolerationSeconds: config.podEvictionTimeoutSeconds }),
+    defaultStorageClass: () => defaultStorageClassName(stores.get("storageclasses")!.list().items),
   });
   const resources = storedResources();
   for (const info of resources) {
@@ -192,6 +194,8 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
           namespace,
           predicate: (p) => (p as { spec?: { nodeName?: string } }).spec?.nodeName === nodeName,
         }).items,
+      findVolume: (name) => stores.get("persistentvolumes")!.find(undefined, name),
+      findClaim: (namespace, name) => stores.get("persistentvolumeclaims")!.find(namespace, name),
     }),
     subresources: podSubresources({ dialer, logger: logger.child("pods") }),
     extraRoutes: metricsRoutes({
@@ -216,6 +220,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   });
 
   await bootstrapNamespaces(registries.find((r) => r.info.plural === "namespaces")!);
+  await bootstrapStorageClass(registries.find((r) => r.info.plural === "storageclasses")!);
 
   const httpServer = Deno.serve({
     hostname,
@@ -347,6 +352,20 @@ async function bootstrapNamespaces(registry: GenericRegistry): Promise<void> {
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
     }
+  }
+}
+
+/**
+ * Creates the built-in `local-path` StorageClass (the default, as k3s ships it) when missing.
+ * A class the user changed or deleted-and-recreated is left as it is.
+ */
+async function bootstrapStorageClass(registry: GenericRegistry): Promise<void> {
+  const sc = localPathStorageClass();
+  if (registry.store.find(undefined, sc.metadata.name!)) return;
+  try {
+    await registry.create(undefined, sc);
+  } catch (e) {
+    if (!isAlreadyExists(e)) throw e;
   }
 }
 

@@ -10,14 +10,31 @@ const pods: KubeObject[] = [
     spec: {
       nodeName: "a",
       containers: [{ envFrom: [{ configMapRef: { name: "cm-env" } }] }],
-      volumes: [{ projected: { sources: [{ secret: { name: "s-projected" } }] } }],
+      volumes: [
+        { projected: { sources: [{ secret: { name: "s-projected" } }] } },
+        { persistentVolumeClaim: { claimName: "data" } },
+      ],
       imagePullSecrets: [{ name: "s-pull" }],
     },
   } as unknown as KubeObject,
   { metadata: { name: "p2", namespace: "default" }, spec: { nodeName: "b" } } as KubeObject,
 ];
 
+const claims: KubeObject[] = [
+  { metadata: { name: "data", namespace: "default" }, spec: { volumeName: "pv-data" } },
+  { metadata: { name: "other", namespace: "default" }, spec: { volumeName: "pv-other" } },
+];
+const volumes: KubeObject[] = [
+  { metadata: { name: "pv-data" }, spec: { claimRef: { namespace: "default", name: "data" } } },
+  { metadata: { name: "pv-other" }, spec: { claimRef: { namespace: "default", name: "other" } } },
+  { metadata: { name: "pv-local-a", labels: { "storage.skiff.io/node": "a" } }, spec: {} },
+  { metadata: { name: "pv-local-b", labels: { "storage.skiff.io/node": "b" } }, spec: {} },
+];
+
 const authorizer = createAuthorizer({
+  findVolume: (name) => volumes.find((v) => v.metadata.name === name),
+  findClaim: (ns, name) =>
+    claims.find((c) => c.metadata.namespace === ns && c.metadata.name === name),
   findPod: (ns, name) => pods.find((p) => p.metadata.namespace === ns && p.metadata.name === name),
   podsOnNode: (ns, node) =>
     pods.filter((p) =>
@@ -98,6 +115,34 @@ Deno.test("NodeRestriction: only the secrets and configmaps its pods use", async
   assertEquals(await allowed(nodeA, "list", { resource: "secrets" }) === true, false);
   assertEquals(await allowed(nodeA, "update", obj("configmaps", "cm-env")) === true, false);
   assertEquals([...referencedNames(pods[0], "configMap")], ["cm-env"]);
+});
+
+Deno.test("NodeRestriction: the claims its pods use, their volumes, and volumes provisioned on it", async () => {
+  const claim = (name: string) => ({
+    resource: "persistentvolumeclaims",
+    namespace: "default",
+    name,
+  });
+  const pv = (name: string) => ({ resource: "persistentvolumes", name });
+  assertEquals(await allowed(nodeA, "get", claim("data")), true);
+  assertEquals(await allowed(nodeA, "get", claim("other")) === true, false);
+  assertEquals(await allowed(nodeA, "update", claim("data")) === true, false);
+  assertEquals(await allowed(nodeA, "get", pv("pv-data")), true);
+  assertEquals(await allowed(nodeA, "get", pv("pv-other")) === true, false);
+  assertEquals(await allowed(nodeA, "update", pv("pv-data")) === true, false);
+  assertEquals(await allowed(nodeA, "update", pv("pv-local-a")), true);
+  assertEquals(await allowed(nodeA, "update", pv("pv-local-b")) === true, false);
+  const list = { resource: "persistentvolumes" };
+  assertEquals(
+    await allowed(nodeA, "watch", list, { query: "labelSelector=storage.skiff.io%2Fnode%3Da" }),
+    true,
+  );
+  assertEquals(
+    await allowed(nodeA, "list", list, { query: "labelSelector=storage.skiff.io%2Fnode%3Db" }) ===
+      true,
+    false,
+  );
+  assertEquals(await allowed(nodeA, "list", list) === true, false);
 });
 
 Deno.test("NodeRestriction: its own Node and Lease, by name or by the created body", async () => {

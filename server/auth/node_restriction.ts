@@ -7,12 +7,17 @@
  *   request answers 404, which the agent's final grace-0 delete expects);
  * - get the ConfigMaps and Secrets that pods bound to it reference (volumes, projected sources,
  *   env, envFrom, imagePullSecrets), looked up in the server's pod cache;
+ * - get the PersistentVolumeClaims that pods bound to it use, and the PersistentVolumes bound to
+ *   those claims or provisioned on it (label `storage.skiff.io/node=<itself>`); list/watch only
+ *   the latter (with exactly that label selector) and update them, to release the local-path
+ *   cleanup finalizer once their directory is gone;
  * - create/update/patch events;
  * - read Services, Endpoints and EndpointSlices (its service proxy), and Namespaces.
  * Anything else is refused by the caller with a 403.
  */
 import type { KubeObject } from "../../shared/api/object.ts";
 import { parseFieldSelector } from "../../shared/fields.ts";
+import { LOCAL_PATH_NODE_LABEL } from "../../shared/local_path.ts";
 import { readBody } from "../api/body.ts";
 import type { RequestAttributes } from "./authorizer.ts";
 
@@ -22,6 +27,10 @@ export interface NodeRestrictionDeps {
   findPod(namespace: string, name: string): KubeObject | undefined;
   /** Pods in `namespace` bound to `nodeName`. */
   podsOnNode(namespace: string, nodeName: string): KubeObject[];
+  /** The stored PersistentVolume, or undefined. */
+  findVolume?(name: string): KubeObject | undefined;
+  /** The stored PersistentVolumeClaim, or undefined. */
+  findClaim?(namespace: string, name: string): KubeObject | undefined;
 }
 
 const READ = new Set(["get", "list", "watch"]);
@@ -54,6 +63,11 @@ export async function nodeMayAccess(
       return deps.podsOnNode(ri.namespace, nodeName).some((pod) =>
         referencedNames(pod, ri.resource === "secrets" ? "secret" : "configMap").has(ri.name!)
       );
+    case "/persistentvolumeclaims":
+      if (verb !== "get" || !ri.namespace || !ri.name || ri.subresource) return false;
+      return claimUsedOnNode(ri.namespace, ri.name, nodeName, deps);
+    case "/persistentvolumes":
+      return volumeAllowed(nodeName, attrs, deps);
     case "/events":
     case "events.k8s.io/events":
       return ["create", "update", "patch"].includes(verb);
@@ -86,6 +100,37 @@ function podAllowed(nodeName: string, attrs: RequestAttributes, deps: NodeRestri
   return (pod as { spec?: { nodeName?: string } }).spec?.nodeName === nodeName;
 }
 
+function claimUsedOnNode(
+  namespace: string,
+  name: string,
+  nodeName: string,
+  deps: NodeRestrictionDeps,
+): boolean {
+  return deps.podsOnNode(namespace, nodeName).some((pod) =>
+    ((pod as PodRefs).spec?.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === name)
+  );
+}
+
+function volumeAllowed(nodeName: string, attrs: RequestAttributes, deps: NodeRestrictionDeps) {
+  const { verb, ri } = attrs;
+  if (ri.subresource) return false;
+  if (verb === "list" || verb === "watch") {
+    const text = new URL(attrs.request.url).searchParams.get("labelSelector") ?? "";
+    return text === `${LOCAL_PATH_NODE_LABEL}=${nodeName}`;
+  }
+  if (!ri.name || !["get", "update", "patch"].includes(verb)) return false;
+  const pv = deps.findVolume?.(ri.name);
+  // An absent volume: let the request through so that it answers 404.
+  if (!pv) return verb === "get";
+  if (pv.metadata.labels?.[LOCAL_PATH_NODE_LABEL] === nodeName) return true;
+  if (verb !== "get") return false;
+  const ref = pv.spec?.claimRef;
+  if (!ref?.namespace || !ref.name) return false;
+  const claim = deps.findClaim?.(ref.namespace, ref.name);
+  return claim?.spec?.volumeName === ri.name &&
+    claimUsedOnNode(ref.namespace, ref.name, nodeName, deps);
+}
+
 async function bodyName(attrs: RequestAttributes): Promise<string | undefined> {
   try {
     const body = await readBody(attrs.request.clone()) as KubeObject;
@@ -112,6 +157,7 @@ interface PodRefs {
       secret?: { secretName?: string };
       configMap?: NameRef;
       projected?: { sources?: { secret?: NameRef; configMap?: NameRef }[] };
+      persistentVolumeClaim?: { claimName?: string };
     }[];
   };
 }

@@ -1,8 +1,8 @@
 /**
  * The in-process controllers (kube-controller-manager's job): `runControllers()` starts the
  * ReplicaSet, ReplicationController, Deployment, endpoints, load balancer, node lifecycle,
- * node IPAM (podCIDRs), node-password cleanup, garbage collector and namespace controllers over one set of shared
- * informers.
+ * node IPAM (podCIDRs), node-password cleanup, garbage collector, namespace, PersistentVolume
+ * binder/provisioner and storage protection controllers over one set of shared informers.
  */
 import type { ApiClient } from "../../shared/client/client.ts";
 import { EventRecorder } from "../../shared/events.ts";
@@ -17,6 +17,8 @@ import { runNodeIpamController } from "./node_ipam.ts";
 import { runNodeLifecycleController } from "./node_lifecycle.ts";
 import { runNodePasswordController } from "./node_password.ts";
 import { REPLICATION_CONTROLLER_KIND, runReplicaSetController } from "./replica_set.ts";
+import { runPersistentVolumeController } from "./persistent_volume.ts";
+import { runStorageProtectionController } from "./storage_protection.ts";
 
 export { InformerSet } from "../../shared/informer_set.ts";
 export { defaultTolerations } from "../admission/default_tolerations.ts";
@@ -92,6 +94,14 @@ export async function runControllers(
   start("node-password", () => runNodePasswordController({ informers, logger }, signal));
   start("garbage-collector", () => runGarbageCollector({ informers, logger }, signal));
   start("namespace", () => runNamespaceController({ informers, logger }, signal));
+  start(
+    "persistentvolume-binder",
+    () => runPersistentVolumeController({ informers, recorder, logger }, signal),
+  );
+  start(
+    "storage-protection",
+    () => runStorageProtectionController({ informers, logger }, signal),
+  );
   if (own) runs.push(informers.run(signal));
   await Promise.all(runs);
   await recorder.flush();

@@ -6,6 +6,7 @@
 import { qosClass } from "../../shared/api/defaults.ts";
 import { InvalidError } from "../../shared/errors.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
+import { rfc3339 } from "./generic_registry.ts";
 import { StrategyTable } from "./strategy.ts";
 import type { StrategyContext } from "./strategy.ts";
 
@@ -23,6 +24,18 @@ export interface StrategyDeps {
   services?: ServiceAddressAllocator;
   /** Adds Kubernetes' DefaultTolerationSeconds tolerations to a new pod. */
   podAdmission?: (pod: KubeObject) => void;
+  /** The name of the default StorageClass (DefaultStorageClass admission), if there is one. */
+  defaultStorageClass?: () => string | undefined;
+}
+
+/** The finalizer that keeps a claim while a pod uses it (StorageObjectInUseProtection). */
+export const PVC_PROTECTION_FINALIZER = "kubernetes.io/pvc-protection";
+/** The finalizer that keeps a volume while it is bound to a claim. */
+export const PV_PROTECTION_FINALIZER = "kubernetes.io/pv-protection";
+
+function addFinalizer(obj: KubeObject, finalizer: string): void {
+  const list: string[] = obj.metadata.finalizers ?? [];
+  if (!list.includes(finalizer)) obj.metadata.finalizers = [...list, finalizer];
 }
 
 const WITH_STATUS = [
@@ -33,6 +46,8 @@ const WITH_STATUS = [
   "replicationcontrollers",
   "deployments",
   "replicasets",
+  "persistentvolumes",
+  "persistentvolumeclaims",
 ];
 
 /** Builds the strategy table. */
@@ -93,6 +108,26 @@ export function buildStrategies(deps: StrategyDeps = {}): StrategyTable {
       },
     });
   }
+
+  // A volume's and a claim's status is the PV controller's to write; both start Pending.
+  // Both get their protection finalizer as the StorageObjectInUseProtection admission plugin
+  // adds it; a claim without storageClassName gets the default class (DefaultStorageClass).
+  table.set("persistentvolumes", {
+    prepareForCreate(pv, ctx: StrategyContext) {
+      pv.status = { phase: "Pending", lastPhaseTransitionTime: rfc3339(ctx.now) };
+      addFinalizer(pv, PV_PROTECTION_FINALIZER);
+    },
+  });
+  table.set("persistentvolumeclaims", {
+    prepareForCreate(pvc) {
+      pvc.status = { phase: "Pending" };
+      addFinalizer(pvc, PVC_PROTECTION_FINALIZER);
+      if (pvc.spec.storageClassName === undefined) {
+        const name = deps.defaultStorageClass?.();
+        if (name !== undefined) pvc.spec.storageClassName = name;
+      }
+    },
+  });
 
   table.set("services", {
     async prepareForCreate(svc, ctx: StrategyContext) {

@@ -8,6 +8,7 @@
  */
 import type { KubeObject } from "../../shared/api/object.ts";
 import type { Selector } from "../../shared/labels.ts";
+import type { PodVolumes } from "./volume_binding.ts";
 
 /** Resource amounts in scheduler units: milli-CPU, bytes of memory, pod count. */
 export interface Resources {
@@ -37,6 +38,8 @@ export interface PodInfo {
   /** Required node affinity terms (ORed); undefined when absent. */
   affinityTerms?: Selector[];
   tolerations: Toleration[];
+  /** The pod's PersistentVolumeClaims as the VolumeBinding PreFilter found them; none when unset. */
+  volumes?: PodVolumes;
 }
 
 /** Pod tolerations and node taints are the API types (core/v1), declared once in shared/api. */

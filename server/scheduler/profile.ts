@@ -9,11 +9,12 @@ import { nodeResourcesFit } from "./node_resources_fit.ts";
 import { nodeSelector } from "./node_selector.ts";
 import { createSpread } from "./spread.ts";
 import { taintToleration } from "./taint_toleration.ts";
+import { volumeBinding } from "./volume_binding.ts";
 
 /**
  * The default profile, in kube-scheduler's order: cordon first, then taints — so an unreachable
  * node reports its `node.kubernetes.io/unreachable` taint — then readiness, labels, ports,
- * resources.
+ * resources, volumes.
  */
 export function defaultProfile(): Profile {
   return {
@@ -24,6 +25,7 @@ export function defaultProfile(): Profile {
       nodeSelector,
       nodePorts,
       nodeResourcesFit,
+      volumeBinding,
     ],
     scores: [leastAllocated, createSpread()],
   };

@@ -10,7 +10,13 @@
 import type { KubeObject } from "../../shared/api/object.ts";
 import type { ApiClient } from "../../shared/client/client.ts";
 import { errorFromResponse } from "../../shared/client/client.ts";
-import { NODES, PODS } from "../../shared/client/refs.ts";
+import {
+  NODES,
+  PERSISTENT_VOLUME_CLAIMS,
+  PERSISTENT_VOLUMES,
+  PODS,
+  STORAGE_CLASSES,
+} from "../../shared/client/refs.ts";
 import { isConflict, isNotFound } from "../../shared/errors.ts";
 import { EventRecorder } from "../../shared/events.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
@@ -22,6 +28,7 @@ import { numFeasibleNodesToFind, type Profile, schedule } from "./framework.ts";
 import { isTerminated, podInfo } from "./pod_info.ts";
 import { defaultProfile } from "./profile.ts";
 import { rfc3339 } from "../../shared/time.ts";
+import { type PodVolumes, VolumeBinding } from "./volume_binding.ts";
 
 /** Options of {@linkcode runScheduler}. */
 export interface SchedulerOptions {
@@ -82,6 +89,7 @@ export class Scheduler {
   readonly #inFlight = new Set<Promise<void>>();
   #slotWaiter: (() => void) | undefined;
   #start = 0;
+  #volumeBinding?: VolumeBinding;
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
@@ -133,12 +141,30 @@ export class Scheduler {
         }
       },
     });
+    // Claims, volumes and classes decide where pods with PersistentVolumeClaims may go; any
+    // change to them may make a waiting pod schedulable.
+    const claims = informers.get(PERSISTENT_VOLUME_CLAIMS);
+    const volumes = informers.get(PERSISTENT_VOLUMES);
+    const classes = informers.get(STORAGE_CLASSES);
+    const storageChanged = {
+      onAdd: () => this.#clusterChanged(),
+      onUpdate: () => this.#clusterChanged(),
+    };
+    claims.addEventHandler(storageChanged);
+    volumes.addEventHandler({ ...storageChanged, onDelete: () => this.#clusterChanged() });
+    classes.addEventHandler(storageChanged);
+    this.#volumeBinding = new VolumeBinding({
+      listers: { claims, volumes, classes, pods },
+      client: this.#o.client,
+    });
     const informerRun = own ? informers.run(signal) : Promise.resolve();
     const flush = this.#flushLoop(signal);
     const onAbort = () => this.#queue.shutDown();
     signal.addEventListener("abort", onAbort, { once: true });
     try {
-      const synced = await pods.waitForSync(signal) && await nodes.waitForSync(signal);
+      const synced = await pods.waitForSync(signal) && await nodes.waitForSync(signal) &&
+        await claims.waitForSync(signal) && await volumes.waitForSync(signal) &&
+        await classes.waitForSync(signal);
       if (synced) await this.#loop(pods, signal);
     } finally {
       signal.removeEventListener("abort", onAbort);
@@ -258,6 +284,17 @@ export class Scheduler {
   #attempt(key: string, pod: KubeObject): "scheduled" | "unschedulable" {
     const info = podInfo(pod);
     const nodes = this.cache.nodes();
+    // PreFilter: a claim problem no node can fix fails the pod before any node is tried.
+    const volumes = this.#volumeBinding?.preFilter(pod);
+    if (volumes && "message" in volumes) {
+      this.#unschedulableNow(
+        key,
+        pod,
+        `0/${nodes.length} nodes are available: ${volumes.message}.`,
+      );
+      return "unschedulable";
+    }
+    info.volumes = volumes;
     const result = schedule(info, nodes, {
       profile: this.#profile,
       feasibleNodesToFind: numFeasibleNodesToFind(nodes.length),
@@ -265,18 +302,22 @@ export class Scheduler {
     });
     this.#start = result.nextStart;
     if (!result.node) {
-      const attempts = (this.#attempts.get(key) ?? 0) + 1;
-      this.#attempts.set(key, attempts);
-      this.#unschedulable.set(key, { attempts, since: Date.now() });
-      this.#logger.debug("unschedulable", { pod: key, message: result.message });
-      this.#recorder.record(withKind(pod), "Warning", "FailedScheduling", result.message);
-      this.#track(this.#markUnschedulable(pod, result.message));
+      this.#unschedulableNow(key, pod, result.message);
       return "unschedulable";
     }
     const nodeName = result.node.name;
     this.cache.assume(key, nodeName, info);
-    this.#track(this.#bind(key, pod, nodeName));
+    this.#track(this.#bind(key, pod, nodeName, { volumes, node: result.node.node }));
     return "scheduled";
+  }
+
+  #unschedulableNow(key: string, pod: KubeObject, message: string): void {
+    const attempts = (this.#attempts.get(key) ?? 0) + 1;
+    this.#attempts.set(key, attempts);
+    this.#unschedulable.set(key, { attempts, since: Date.now() });
+    this.#logger.debug("unschedulable", { pod: key, message });
+    this.#recorder.record(withKind(pod), "Warning", "FailedScheduling", message);
+    this.#track(this.#markUnschedulable(pod, message));
   }
 
   #track(p: Promise<void>): void {
@@ -289,8 +330,25 @@ export class Scheduler {
     });
   }
 
-  async #bind(key: string, pod: KubeObject, nodeName: string): Promise<void> {
+  async #bind(
+    key: string,
+    pod: KubeObject,
+    nodeName: string,
+    chosen: { volumes?: PodVolumes; node: KubeObject },
+  ): Promise<void> {
     const { namespace, name, uid } = pod.metadata;
+    // PreBind: the pod's waiting claims get their volume or their selected node first. A failure
+    // (a volume taken meanwhile: 409) sends the pod round again with fresh caches.
+    if (chosen.volumes?.delayed.length) {
+      try {
+        await this.#volumeBinding!.preBind(chosen.volumes, chosen.node);
+      } catch (err) {
+        this.cache.forget(key);
+        this.#logger.info("binding volumes failed, will retry", { pod: key, error: err });
+        this.#queue.addRateLimited(key);
+        return;
+      }
+    }
     try {
       const res = await this.#o.client.request(
         "POST",

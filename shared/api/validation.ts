@@ -20,6 +20,11 @@ import { findResource } from "./resources.ts";
 import { applyDefaults } from "./defaults.ts";
 import { FieldErrors } from "./field_errors.ts";
 import { validateKind } from "./validation_rules.ts";
+import {
+  validatePersistentVolumeClaimUpdate,
+  validatePersistentVolumeUpdate,
+  validateStorageClassUpdate,
+} from "./storage_validation.ts";
 
 /** The `fieldValidation` query parameter: what to do with fields the schema does not know. */
 export type FieldValidation = "Strict" | "Warn" | "Ignore";
@@ -423,6 +428,15 @@ function validateImmutable(kind: string, next: Obj, old: Obj, errs: FieldErrors)
       ) {
         immutable(errs, "spec.clusterIP", next.spec.clusterIP ?? "");
       }
+      break;
+    case "PersistentVolume":
+      validatePersistentVolumeUpdate(next, old, errs);
+      break;
+    case "PersistentVolumeClaim":
+      validatePersistentVolumeClaimUpdate(next, old, errs);
+      break;
+    case "StorageClass":
+      validateStorageClassUpdate(next, old, errs);
       break;
     case "Deployment":
     case "ReplicaSet":
