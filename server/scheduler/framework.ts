@@ -8,6 +8,7 @@
  */
 import type { KubeObject } from "../../shared/api/object.ts";
 import type { Selector } from "../../shared/labels.ts";
+import type { NodeAffinityTerm } from "./node_selector.ts";
 
 /** Resource amounts in scheduler units: milli-CPU, bytes of memory, pod count. */
 export interface Resources {
@@ -35,7 +36,7 @@ export interface PodInfo {
   /** `spec.nodeSelector` and required node affinity, compiled; undefined when unconstrained. */
   nodeSelector?: Selector;
   /** Required node affinity terms (ORed); undefined when absent. */
-  affinityTerms?: Selector[];
+  affinityTerms?: NodeAffinityTerm[];
   tolerations: Toleration[];
 }
 

@@ -154,6 +154,28 @@ Deno.test("nodeSelector and required node affinity operators", () => {
   );
 });
 
+Deno.test("required node affinity matchFields on metadata.name pins a pod to one node", () => {
+  const c = cacheOf(node("a"), node("b"), node("c"));
+  const pinned = (fields: unknown[]) =>
+    run(
+      c,
+      pod("p", {
+        affinity: {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: {
+              nodeSelectorTerms: [{ matchFields: fields }],
+            },
+          },
+        },
+      }),
+    );
+  assert.equal(pinned([{ key: "metadata.name", operator: "In", values: ["b"] }]).node?.name, "b");
+  const none = pinned([{ key: "metadata.name", operator: "In", values: ["gone"] }]);
+  assert.ok("message" in none);
+  // Kubernetes supports no other node field: such a term matches nothing.
+  assert.ok("message" in pinned([{ key: "spec.podCIDR", operator: "Exists" }]));
+});
+
 Deno.test("host port conflicts filter nodes", () => {
   const c = cacheOf(node("a"), node("b"));
   const spec = withRequests(undefined, undefined, {

@@ -2,7 +2,9 @@
  * Filter `NodeAffinity`: the node's labels must match the pod's `spec.nodeSelector` and, when
  * present, one of the required node affinity terms
  * (`requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms`, ORed; expressions within
- * a term ANDed; operators In, NotIn, Exists, DoesNotExist, Gt, Lt).
+ * a term ANDed; operators In, NotIn, Exists, DoesNotExist, Gt, Lt). A term's `matchFields` select
+ * on the node's fields; Kubernetes supports only `metadata.name`, which is how DaemonSet pods are
+ * pinned to their node.
  */
 import type { KubeObject } from "../../shared/api/object.ts";
 import { newRequirement, type Operator, type Requirement, Selector } from "../../shared/labels.ts";
@@ -31,29 +33,56 @@ interface NodeSelectorRequirement {
  */
 export function compileNodeConstraints(
   pod: KubeObject,
-): { nodeSelector?: Selector; affinityTerms?: Selector[] } {
-  const out: { nodeSelector?: Selector; affinityTerms?: Selector[] } = {};
+): { nodeSelector?: Selector; affinityTerms?: NodeAffinityTerm[] } {
+  const out: { nodeSelector?: Selector; affinityTerms?: NodeAffinityTerm[] } = {};
   const ns = pod.spec?.nodeSelector as Record<string, string> | undefined;
   if (ns && Object.keys(ns).length > 0) {
     out.nodeSelector = Selector.of(Object.entries(ns).map(([k, v]) => requirement(k, "=", [v])));
   }
   const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution
-    ?.nodeSelectorTerms as { matchExpressions?: NodeSelectorRequirement[] }[] | undefined;
+    ?.nodeSelectorTerms as
+      | { matchExpressions?: NodeSelectorRequirement[]; matchFields?: NodeSelectorRequirement[] }[]
+      | undefined;
   if (terms) {
     out.affinityTerms = terms.map((term) => {
       const exprs = term.matchExpressions ?? [];
+      const fields = term.matchFields ?? [];
       // An empty term selects nothing.
-      if (exprs.length === 0) return Selector.nothing();
+      if (exprs.length === 0 && fields.length === 0) return { labels: Selector.nothing() };
       try {
-        return Selector.of(
-          exprs.map((e) => requirement(e.key, OPERATORS[e.operator], e.values ?? [])),
-        );
+        const compiled: NodeAffinityTerm = {
+          labels: Selector.of(
+            exprs.map((e) => requirement(e.key, OPERATORS[e.operator], e.values ?? [])),
+          ),
+        };
+        if (fields.length > 0) {
+          if (fields.some((f) => f.key !== "metadata.name")) return { labels: Selector.nothing() };
+          compiled.fields = Selector.of(
+            fields.map((e) => requirement(e.key, OPERATORS[e.operator], e.values ?? [])),
+          );
+        }
+        return compiled;
       } catch {
-        return Selector.nothing();
+        return { labels: Selector.nothing() };
       }
     });
   }
   return out;
+}
+
+/** One compiled required node affinity term: label requirements and `metadata.name` fields. */
+export interface NodeAffinityTerm {
+  labels: Selector;
+  /** Over `{ "metadata.name": node name }`; absent when the term has no matchFields. */
+  fields?: Selector;
+}
+
+function termMatches(
+  term: NodeAffinityTerm,
+  node: { name: string; labels: Record<string, string> },
+) {
+  return term.labels.matches(node.labels) &&
+    (!term.fields || term.fields.matches({ "metadata.name": node.name }));
 }
 
 function requirement(key: string, op: Operator | undefined, values: string[]): Requirement {
@@ -66,7 +95,7 @@ export const nodeSelector: FilterPlugin = {
   name: "NodeAffinity",
   filter(pod, node) {
     if (pod.nodeSelector && !pod.nodeSelector.matches(node.labels)) return MISMATCH;
-    if (pod.affinityTerms && !pod.affinityTerms.some((s) => s.matches(node.labels))) {
+    if (pod.affinityTerms && !pod.affinityTerms.some((t) => termMatches(t, node))) {
       return MISMATCH;
     }
     return null;

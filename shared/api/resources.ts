@@ -17,7 +17,7 @@ import {
   Secret,
   Service,
 } from "./core_v1.ts";
-import { Deployment, ReplicaSet } from "./apps_v1.ts";
+import { ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet } from "./apps_v1.ts";
 import { Lease } from "./coordination_v1.ts";
 import { EndpointSlice } from "./discovery_v1.ts";
 import { NodeMetrics, PodMetrics } from "./metrics_v1beta1.ts";
@@ -113,6 +113,17 @@ export const RESOURCES: ResourceTable = [
   entry("ConfigMap", ConfigMap, { plural: "configmaps", shortNames: ["cm"] }),
   entry("Secret", Secret, { plural: "secrets" }),
   entry("Event", Event, { plural: "events", shortNames: ["ev"] }),
+  entry("ControllerRevision", ControllerRevision, {
+    group: "apps",
+    plural: "controllerrevisions",
+  }),
+  entry("DaemonSet", DaemonSet, {
+    group: "apps",
+    plural: "daemonsets",
+    shortNames: ["ds"],
+    categories: ["all"],
+    subresources: ["status"],
+  }),
   entry("Deployment", Deployment, {
     group: "apps",
     plural: "deployments",
@@ -124,6 +135,13 @@ export const RESOURCES: ResourceTable = [
     group: "apps",
     plural: "replicasets",
     shortNames: ["rs"],
+    categories: ["all"],
+    subresources: ["status", "scale"],
+  }),
+  entry("StatefulSet", StatefulSet, {
+    group: "apps",
+    plural: "statefulsets",
+    shortNames: ["sts"],
     categories: ["all"],
     subresources: ["status", "scale"],
   }),

@@ -17,6 +17,7 @@ import {
   portNameErrors,
 } from "./field_errors.ts";
 import { quantityMillis } from "./quantity.ts";
+import { validateDaemonSet, validateStatefulSet } from "./validation_apps.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;
@@ -114,7 +115,12 @@ function validateIntOrPortName(value: number | string, field: string, errs: Fiel
   else for (const e of portNameErrors(value)) errs.invalid(field, value, e);
 }
 
-function validateNonNegative(value: number | undefined, field: string, errs: FieldErrors): void {
+/** `value` ≥ 0 when present. */
+export function validateNonNegative(
+  value: number | undefined,
+  field: string,
+  errs: FieldErrors,
+): void {
   if (value !== undefined && value < 0) {
     errs.invalid(field, value, "must be greater than or equal to 0");
   }
@@ -438,7 +444,8 @@ export function validatePodSpec(spec: Obj, field: string, errs: FieldErrors): vo
   }
 }
 
-function validateTemplate(
+/** A workload's pod template: labels matched by the selector, restartPolicy Always. */
+export function validateTemplate(
   template: Obj | undefined,
   field: string,
   errs: FieldErrors,
@@ -469,7 +476,8 @@ function validateTemplate(
   }
 }
 
-function labelSelectorMatcher(
+/** Checks a workload's selector (non-empty, well-formed) and returns its matcher. */
+export function labelSelectorMatcher(
   selector: SelectorShape | undefined,
   field: string,
   errs: FieldErrors,
@@ -498,7 +506,7 @@ function validateReplicas(spec: Obj, errs: FieldErrors): void {
 }
 
 /** A percentage (`"25%"`) or a non-negative integer; returns whether it is zero. */
-function validateIntOrPercent(
+export function validateIntOrPercent(
   value: number | string | undefined,
   field: string,
   errs: FieldErrors,
@@ -766,6 +774,15 @@ export function validateKind(
       break;
     case "ReplicationController":
       validateReplicationController(obj, errs);
+      break;
+    case "DaemonSet":
+      validateDaemonSet(obj, errs);
+      break;
+    case "StatefulSet":
+      validateStatefulSet(obj, errs);
+      break;
+    case "ControllerRevision":
+      validateNonNegative(obj.revision, "revision", errs);
       break;
     case "Service":
       validateService(obj, errs);
