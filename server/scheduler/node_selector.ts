@@ -77,10 +77,13 @@ export interface NodeAffinityTerm {
   fields?: Selector;
 }
 
-function termMatches(
-  term: NodeAffinityTerm,
-  node: { name: string; labels: Record<string, string> },
-) {
+/** A node as the affinity rules see it. */
+export interface NodeIdentity {
+  name: string;
+  labels: Record<string, string>;
+}
+
+function termMatches(term: NodeAffinityTerm, node: NodeIdentity): boolean {
   return term.labels.matches(node.labels) &&
     (!term.fields || term.fields.matches({ "metadata.name": node.name }));
 }
@@ -90,14 +93,22 @@ function requirement(key: string, op: Operator | undefined, values: string[]): R
   return newRequirement(key, op, values);
 }
 
+/**
+ * Whether `node` satisfies compiled constraints (Kubernetes' `GetRequiredNodeAffinity(pod).Match`),
+ * used by the DaemonSet controller to decide where a daemon pod belongs.
+ */
+export function matchesNodeConstraints(
+  c: { nodeSelector?: Selector; affinityTerms?: NodeAffinityTerm[] },
+  node: NodeIdentity,
+): boolean {
+  if (c.nodeSelector && !c.nodeSelector.matches(node.labels)) return false;
+  return !c.affinityTerms || c.affinityTerms.some((t) => termMatches(t, node));
+}
+
 /** Rejects nodes whose labels don't satisfy the pod's nodeSelector and required affinity. */
 export const nodeSelector: FilterPlugin = {
   name: "NodeAffinity",
   filter(pod, node) {
-    if (pod.nodeSelector && !pod.nodeSelector.matches(node.labels)) return MISMATCH;
-    if (pod.affinityTerms && !pod.affinityTerms.some((t) => termMatches(t, node))) {
-      return MISMATCH;
-    }
-    return null;
+    return matchesNodeConstraints(pod, node) ? null : MISMATCH;
   },
 };
