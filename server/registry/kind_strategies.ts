@@ -5,6 +5,7 @@
  */
 import { qosClass } from "../../shared/api/defaults.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
+import { rfc3339 } from "./generic_registry.ts";
 import { StrategyTable } from "./strategy.ts";
 import type { StrategyContext } from "./strategy.ts";
 
@@ -34,6 +35,8 @@ const WITH_STATUS = [
   "replicasets",
   "daemonsets",
   "statefulsets",
+  "persistentvolumes",
+  "persistentvolumeclaims",
 ];
 
 /** Builds the strategy table. */
@@ -72,6 +75,18 @@ export function buildStrategies(deps: StrategyDeps = {}): StrategyTable {
       },
     });
   }
+
+  // A volume's and a claim's status is the PV controller's to write; both start Pending.
+  table.set("persistentvolumes", {
+    prepareForCreate(pv, ctx: StrategyContext) {
+      pv.status = { phase: "Pending", lastPhaseTransitionTime: rfc3339(ctx.now) };
+    },
+  });
+  table.set("persistentvolumeclaims", {
+    prepareForCreate(pvc) {
+      pvc.status = { phase: "Pending" };
+    },
+  });
 
   table.set("services", {
     async prepareForCreate(svc, ctx: StrategyContext) {

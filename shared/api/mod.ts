@@ -10,6 +10,8 @@ export * from "./meta.ts";
 export * from "./quantity.ts";
 export * from "./core_v1.ts";
 export * from "./apps_v1.ts";
+export * from "./persistent_volume.ts";
+export * from "./storage_v1.ts";
 export * from "./coordination_v1.ts";
 export * from "./discovery_v1.ts";
 export * from "./meta_v1_misc.ts";

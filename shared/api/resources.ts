@@ -21,6 +21,8 @@ import { ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet } fr
 import { Lease } from "./coordination_v1.ts";
 import { EndpointSlice } from "./discovery_v1.ts";
 import { NodeMetrics, PodMetrics } from "./metrics_v1beta1.ts";
+import { PersistentVolume, PersistentVolumeClaim } from "./persistent_volume.ts";
+import { StorageClass } from "./storage_v1.ts";
 
 /** One served resource: its addressing facts, object schema and list kind. */
 export interface ResourceEntry extends ResourceInfo {
@@ -113,6 +115,17 @@ export const RESOURCES: ResourceTable = [
   entry("ConfigMap", ConfigMap, { plural: "configmaps", shortNames: ["cm"] }),
   entry("Secret", Secret, { plural: "secrets" }),
   entry("Event", Event, { plural: "events", shortNames: ["ev"] }),
+  entry("PersistentVolume", PersistentVolume, {
+    plural: "persistentvolumes",
+    namespaced: false,
+    shortNames: ["pv"],
+    subresources: ["status"],
+  }),
+  entry("PersistentVolumeClaim", PersistentVolumeClaim, {
+    plural: "persistentvolumeclaims",
+    shortNames: ["pvc"],
+    subresources: ["status"],
+  }),
   entry("ControllerRevision", ControllerRevision, {
     group: "apps",
     plural: "controllerrevisions",
@@ -147,6 +160,12 @@ export const RESOURCES: ResourceTable = [
   }),
   entry("Lease", Lease, { group: "coordination.k8s.io", plural: "leases" }),
   entry("EndpointSlice", EndpointSlice, { group: "discovery.k8s.io", plural: "endpointslices" }),
+  entry("StorageClass", StorageClass, {
+    group: "storage.k8s.io",
+    plural: "storageclasses",
+    namespaced: false,
+    shortNames: ["sc"],
+  }),
   entry("NodeMetrics", NodeMetrics, {
     group: "metrics.k8s.io",
     version: "v1beta1",

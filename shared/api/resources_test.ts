@@ -214,6 +214,24 @@ const SAMPLES: Record<string, unknown> = {
     endpoints: [{ addresses: ["127.0.0.11"], conditions: { ready: true } }],
     ports: [{ port: 40000 }],
   },
+  PersistentVolume: {
+    metadata: { name: "pv-a" },
+    spec: {
+      capacity: { storage: "1Gi" },
+      accessModes: ["ReadWriteOnce"],
+      hostPath: { path: "/data/pv-a" },
+      storageClassName: "manual",
+    },
+  },
+  PersistentVolumeClaim: {
+    metadata: { name: "data", namespace: "default" },
+    spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+  },
+  StorageClass: {
+    metadata: { name: "local-path" },
+    provisioner: "skiff.io/local-path",
+    volumeBindingMode: "WaitForFirstConsumer",
+  },
   NodeMetrics: {
     metadata: { name: "node-a" },
     timestamp: "2026-01-01T00:00:00Z",

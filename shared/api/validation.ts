@@ -21,6 +21,11 @@ import { applyDefaults } from "./defaults.ts";
 import { FieldErrors } from "./field_errors.ts";
 import { validateKind } from "./validation_rules.ts";
 import { validateAppsUpdate } from "./validation_apps.ts";
+import {
+  validatePersistentVolumeClaimUpdate,
+  validatePersistentVolumeUpdate,
+  validateStorageClassUpdate,
+} from "./storage_validation.ts";
 
 /** The `fieldValidation` query parameter: what to do with fields the schema does not know. */
 export type FieldValidation = "Strict" | "Warn" | "Ignore";
@@ -432,6 +437,15 @@ function validateImmutable(kind: string, next: Obj, old: Obj, errs: FieldErrors)
       if (old.spec?.selector && !jsonEqual(next.spec.selector, old.spec.selector)) {
         immutable(errs, "spec.selector", next.spec.selector);
       }
+      break;
+    case "PersistentVolume":
+      validatePersistentVolumeUpdate(next, old, errs);
+      break;
+    case "PersistentVolumeClaim":
+      validatePersistentVolumeClaimUpdate(next, old, errs);
+      break;
+    case "StorageClass":
+      validateStorageClassUpdate(next, old, errs);
       break;
     case "Deployment":
     case "ReplicaSet":

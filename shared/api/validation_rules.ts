@@ -18,6 +18,11 @@ import {
 } from "./field_errors.ts";
 import { quantityMillis } from "./quantity.ts";
 import { validateDaemonSet, validateStatefulSet } from "./validation_apps.ts";
+import {
+  validatePersistentVolume,
+  validatePersistentVolumeClaim,
+  validateStorageClass,
+} from "./storage_validation.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;
@@ -293,6 +298,9 @@ function validateVolumes(
     if (v.hostPath && !v.hostPath.path) errs.required(`${f}.hostPath.path`);
     if (v.configMap && !v.configMap.name) errs.required(`${f}.configMap.name`);
     if (v.secret && !v.secret.secretName) errs.required(`${f}.secret.secretName`);
+    if (v.persistentVolumeClaim && !v.persistentVolumeClaim.claimName) {
+      errs.required(`${f}.persistentVolumeClaim.claimName`);
+    }
     for (const s of ["configMap", "secret"]) {
       (v[s]?.items as Obj[] | undefined)?.forEach((item, j) => {
         const itf = `${f}.${s}.items[${j}]`;
@@ -307,7 +315,8 @@ function validateVolumes(
   return names;
 }
 
-function validateNodeSelectorTerm(term: Obj, field: string, errs: FieldErrors): void {
+/** One node selector term (node affinity, a volume's node affinity) under `field`. */
+export function validateNodeSelectorTerm(term: Obj, field: string, errs: FieldErrors): void {
   for (const part of ["matchExpressions", "matchFields"]) {
     (term[part] as Obj[] | undefined)?.forEach((req, i) => {
       const f = `${field}.${part}[${i}]`;
@@ -799,6 +808,15 @@ export function validateKind(
       break;
     case "Endpoints":
       validateEndpoints(obj, errs);
+      break;
+    case "PersistentVolume":
+      validatePersistentVolume(obj, errs);
+      break;
+    case "PersistentVolumeClaim":
+      validatePersistentVolumeClaim(obj, errs);
+      break;
+    case "StorageClass":
+      validateStorageClass(obj, errs);
       break;
     case "Lease":
       if (obj.spec.leaseDurationSeconds !== undefined && obj.spec.leaseDurationSeconds < 1) {

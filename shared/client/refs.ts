@@ -59,3 +59,27 @@ export const ENDPOINTSLICES: ResourceRef = ref(
   "endpointslices",
   true,
 );
+/** core/v1 PersistentVolume (cluster-scoped). */
+export const PERSISTENT_VOLUMES: ResourceRef = ref(
+  "",
+  "v1",
+  "PersistentVolume",
+  "persistentvolumes",
+  false,
+);
+/** core/v1 PersistentVolumeClaim. */
+export const PERSISTENT_VOLUME_CLAIMS: ResourceRef = ref(
+  "",
+  "v1",
+  "PersistentVolumeClaim",
+  "persistentvolumeclaims",
+  true,
+);
+/** storage.k8s.io/v1 StorageClass (cluster-scoped). */
+export const STORAGE_CLASSES: ResourceRef = ref(
+  "storage.k8s.io",
+  "v1",
+  "StorageClass",
+  "storageclasses",
+  false,
+);

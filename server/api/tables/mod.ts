@@ -19,6 +19,11 @@ import { timestampAge } from "./human_duration.ts";
 import { nodePrinter } from "./nodes.ts";
 import { podPrinter } from "./pods.ts";
 import { endpointSlicePrinter, endpointsPrinter, servicePrinter } from "./services.ts";
+import {
+  persistentVolumeClaimPrinter,
+  persistentVolumePrinter,
+  storageClassPrinter,
+} from "./storage.ts";
 import { AGE_COLUMN, NAME_COLUMN, type Printer, type Table, type TableRow } from "./table.ts";
 import {
   controllerRevisionPrinter,
@@ -51,6 +56,9 @@ const PRINTERS: Record<string, Printer> = {
   "/secrets": secretPrinter,
   "/namespaces": namespacePrinter,
   "/events": eventPrinter,
+  "/persistentvolumes": persistentVolumePrinter,
+  "/persistentvolumeclaims": persistentVolumeClaimPrinter,
+  "storage.k8s.io/storageclasses": storageClassPrinter,
   "events.k8s.io/events": eventPrinter,
   "apps/deployments": deploymentPrinter,
   "apps/replicasets": replicaSetPrinter,
