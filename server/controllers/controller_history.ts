@@ -10,7 +10,7 @@ import { CONTROLLERREVISIONS } from "../../shared/client/refs.ts";
 import { isConflict, isNotFound } from "../../shared/errors.ts";
 import type { Selector } from "../../shared/labels.ts";
 import { controllerRef, newControllerRef } from "./controller_utils.ts";
-import type { ControllerClient } from "./controller_deps.ts";
+import type { ControllerClient } from "../../shared/client/controller_client.ts";
 import { podTemplateHash, templatesEqual } from "./rolling_update.ts";
 
 /** A ControllerRevision as the controllers read it. */

@@ -4,7 +4,7 @@
  * but not yet seen in its informer, so it doesn't act twice on a stale cache.
  */
 import type { KubeObject, OwnerReference } from "../../shared/api/object.ts";
-import type { Informer } from "../../shared/informer.ts";
+import type { Lister } from "../../shared/lister.ts";
 
 /** The owner reference with `controller: true`, if any. */
 export function controllerRef(obj: KubeObject): OwnerReference | undefined {
@@ -150,15 +150,12 @@ export const CONTROLLER_INDEX = "controller";
  * without scanning the namespace: `byIndex(CONTROLLER_INDEX, uid)` and
  * `byIndex(CONTROLLER_INDEX, orphanIndexValue(ns))`.
  */
-export function ensureControllerIndex(informer: Informer<KubeObject>): void {
-  try {
-    informer.addIndexer(CONTROLLER_INDEX, (o) => {
-      const ref = controllerRef(o);
-      return [ref ? ref.uid : orphanIndexValue(o.metadata.namespace ?? "")];
-    });
-  } catch {
-    // Another controller sharing the informer added it already.
-  }
+export function ensureControllerIndex<T extends KubeObject>(lister: Lister<T>): void {
+  // A shared informer keeps the first indexer of a name, so adding it twice is harmless.
+  lister.addIndexer(CONTROLLER_INDEX, (o) => {
+    const ref = controllerRef(o);
+    return [ref ? ref.uid : orphanIndexValue(o.metadata.namespace ?? "")];
+  });
 }
 
 /** The {@linkcode CONTROLLER_INDEX} value of a namespace's orphans. */

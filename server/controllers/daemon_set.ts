@@ -27,13 +27,10 @@ import {
   revisionMatches,
   sortRevisions,
 } from "./controller_history.ts";
-import {
-  type Clock,
-  type ControllerClient,
-  type Lister,
-  realClock,
-  type Recorder,
-} from "./controller_deps.ts";
+import { type Clock, realClock } from "../../shared/clock.ts";
+import type { ControllerClient } from "../../shared/client/controller_client.ts";
+import type { Lister } from "../../shared/lister.ts";
+import type { Recorder } from "../../shared/events.ts";
 import {
   CONTROLLER_INDEX,
   controllerRef,
@@ -53,7 +50,7 @@ import {
   pinToNode,
   targetNodeName,
 } from "./daemon_set_node.ts";
-import type { InformerSet } from "./informer_set.ts";
+import type { InformerSet } from "../../shared/informer_set.ts";
 import { scaledValue } from "./rolling_update.ts";
 
 /** Label on daemon pods and revisions naming the template revision (Kubernetes' key). */
@@ -62,10 +59,9 @@ const DAEMONSET_TYPE = { apiVersion: "apps/v1", kind: "DaemonSet" };
 
 /** The caches the controller reads. */
 export interface DaemonSetListers {
-  daemonSets: Lister;
-  nodes: Lister;
-  /** Must carry the `controller` index (`ensureControllerIndex`). */
-  pods: Lister;
+  daemonSets: Lister<KubeObject>;
+  nodes: Lister<KubeObject>;
+  pods: Lister<KubeObject>;
   revisions: Lister<Revision>;
 }
 
@@ -104,6 +100,7 @@ export class DaemonSetController {
     this.#recorder = options.recorder;
     this.#clock = options.clock ?? realClock;
     this.#burst = options.burstReplicas ?? 250;
+    ensureControllerIndex(this.#l.pods);
   }
 
   /** The controller's reconcile: `syncDaemonSet`. */

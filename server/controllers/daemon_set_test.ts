@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "../../shared/_assert_test_util.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
 import { PODS } from "../../shared/client/refs.ts";
-import { FakeClock, FakeLister, FakeRecorder, RecordingClient } from "./_fakes_test_util.ts";
+import { FakeClock, FakeLister, FakeRecorder, RecordingClient } from "../../shared/testing/mod.ts";
 import { newRevision, type Revision, revisionHash } from "./controller_history.ts";
 import { DAEMONSET_HASH_LABEL, DaemonSetController } from "./daemon_set.ts";
 import { daemonTemplate, nodeShouldRunDaemonPod, targetNodeName } from "./daemon_set_node.ts";
@@ -114,10 +114,15 @@ function setup(
   return { client, recorder, controller };
 }
 
+const writes = (c: RecordingClient, verb: string, resource: string, subresource?: string) =>
+  c.writes().filter((w) =>
+    w.verb === verb && w.resource === resource && w.subresource === subresource
+  );
 const created = (c: RecordingClient) =>
-  c.of("create", "pods").map((x) => targetNodeName(x.object!)).sort();
-const deleted = (c: RecordingClient) => c.of("delete", "pods").map((x) => x.name).sort();
-const statusOf = (c: RecordingClient) => c.of("updateStatus", "daemonsets").at(-1)?.object?.status;
+  c.bodies("create", "pods").map((p) => targetNodeName(p)).sort();
+const deleted = (c: RecordingClient) => writes(c, "delete", "pods").map((x) => x.name).sort();
+const statusOf = (c: RecordingClient) =>
+  (writes(c, "update", "daemonsets", "status").at(-1)?.body as KubeObject | undefined)?.status;
 
 Deno.test("nodeShouldRunDaemonPod() follows selectors, affinity, taints and the added tolerations", () => {
   const cases: { name: string; ds: KubeObject; node: KubeObject; want: [boolean, boolean] }[] = [
@@ -246,7 +251,7 @@ Deno.test("syncDaemonSet() creates one pinned, tolerating pod per eligible node 
   const { client, controller } = setup(ds, { nodes, revisions: [] });
   await controller.syncDaemonSet("ns/agent");
   assertEquals(created(client), ["a", "d"]);
-  const p = client.of("create", "pods")[0].object!;
+  const p = client.bodies("create", "pods")[0];
   assertEquals(p.spec!.nodeName, undefined, "the scheduler binds daemon pods");
   assertEquals(
     p.spec!.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution
@@ -268,13 +273,13 @@ Deno.test("syncDaemonSet() creates one pinned, tolerating pod per eligible node 
   assert(!keys.includes("node.kubernetes.io/network-unavailable:NoSchedule"));
   assertEquals(p.metadata.labels![DAEMONSET_HASH_LABEL], hashOf(ds));
   assertEquals(p.metadata.ownerReferences![0].uid, "ds-uid");
-  const rev = client.of("create", "controllerrevisions")[0].object as Revision;
+  const rev = client.bodies<Revision>("create", "controllerrevisions")[0];
   assertEquals(rev.revision, 1);
   assertEquals(rev.metadata.name, `agent-${hashOf(ds)}`);
   assertEquals((rev.data as Any).spec.template.$patch, "replace");
 
   // Until the informer shows them, a second sync must not create again.
-  client.calls.length = 0;
+  client.clear();
   await controller.syncDaemonSet("ns/agent");
   assertEquals(created(client), []);
 });
@@ -394,7 +399,7 @@ Deno.test("rollingUpdate() replaces pods within maxUnavailable and maxSurge", as
       revisions: [revisionOf(old, 1), revisionOf(d, 2)],
     });
     await controller.syncDaemonSet("ns/agent");
-    assertEquals(client.of("delete", "pods").length, c.wantDeleted, c.name);
+    assertEquals(writes(client, "delete", "pods").length, c.wantDeleted, c.name);
     assertEquals(created(client), c.wantCreated, c.name);
   }
 });
@@ -453,8 +458,8 @@ Deno.test("constructHistory() renumbers an old revision on rollback and trims hi
     revisions: [revisionOf(v1, 1), revisionOf(v2, 2), revisionOf(v3, 3)],
   });
   await controller.syncDaemonSet("ns/agent");
-  assertEquals(client.of("create", "controllerrevisions"), []);
-  const updated = client.of("update", "controllerrevisions").map((c) => c.object as Revision);
+  assertEquals(client.bodies("create", "controllerrevisions"), []);
+  const updated = writes(client, "update", "controllerrevisions").map((c) => c.body as Revision);
   assertEquals(updated.map((r) => [r.metadata.name, r.revision]), [[`agent-${hashOf(v1)}`, 4]]);
 
   // revisionHistoryLimit 1: of the two old revisions, the oldest unused one goes.
@@ -465,7 +470,7 @@ Deno.test("constructHistory() renumbers an old revision on rollback and trims hi
     revisions: [revisionOf(v1, 1), revisionOf(v2, 2), revisionOf(limited, 3)],
   });
   await t.controller.syncDaemonSet("ns/agent");
-  assertEquals(t.client.of("delete", "controllerrevisions").map((c) => c.name), [
+  assertEquals(writes(t.client, "delete", "controllerrevisions").map((c) => c.name), [
     `agent-${hashOf(v2)}`,
   ]);
 });
@@ -486,9 +491,9 @@ Deno.test("syncDaemonSet() adopts matching orphans and ignores pods of other own
     nodes: [node("a"), node("b")],
     pods: [orphan, foreign],
   });
-  client.put(PODS, orphan);
+  client.seed(PODS, orphan);
   await controller.syncDaemonSet("ns/agent");
-  const patches = client.of("patch", "pods");
+  const patches = writes(client, "patch", "pods");
   assertEquals(patches.map((p) => p.name), [orphan.metadata.name]);
   assertEquals(created(client), ["b"]);
 });

@@ -1,6 +1,6 @@
 /**
  * The in-process controllers (kube-controller-manager's job): `runControllers()` starts the
- * ReplicaSet, ReplicationController, Deployment, DaemonSet, endpoints, load balancer, node lifecycle,
+ * ReplicaSet, ReplicationController, Deployment, DaemonSet, StatefulSet, endpoints, load balancer, node lifecycle,
  * node-password cleanup, garbage collector and namespace controllers over one set of shared
  * informers.
  */
@@ -8,6 +8,7 @@ import type { ApiClient } from "../../shared/client/client.ts";
 import { EventRecorder } from "../../shared/events.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import { runDaemonSetController } from "./daemon_set.ts";
+import { runStatefulSetController } from "./stateful_set.ts";
 import { runDeploymentController } from "./deployment.ts";
 import { runEndpointsController } from "./endpoints.ts";
 import { runGarbageCollector } from "./garbage_collector.ts";
@@ -76,6 +77,7 @@ export async function runControllers(
   );
   start("deployment", () => runDeploymentController({ informers, recorder, logger }, signal));
   start("daemonset", () => runDaemonSetController({ informers, recorder, logger }, signal));
+  start("statefulset", () => runStatefulSetController({ informers, recorder, logger }, signal));
   start("endpoints", () => runEndpointsController({ informers, logger }, signal));
   start("load-balancer", () => runLoadBalancerController({ informers, logger }, signal));
   start("node-lifecycle", () =>

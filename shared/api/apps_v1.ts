@@ -16,6 +16,7 @@ import {
   TypeMeta,
 } from "./meta.ts";
 import { PodTemplateSpec } from "./core_v1.ts";
+import { PersistentVolumeClaim } from "./persistent_volume.ts";
 
 const gvk = (kind: string) => ({
   "x-kubernetes-group-version-kind": [{ group: "apps", version: "v1", kind }],
@@ -199,8 +200,7 @@ export const StatefulSetSpec = z.object({
   replicas: Int32.default(1),
   selector: LabelSelector,
   template: PodTemplateSpec.prefault({}),
-  // The claims' schema is the storage group's; kept loose here and checked by validation.
-  volumeClaimTemplates: z.array(z.looseObject({})).optional(),
+  volumeClaimTemplates: z.array(PersistentVolumeClaim).optional(),
   serviceName: z.string().optional(),
   podManagementPolicy: z.enum(["OrderedReady", "Parallel"]).default("OrderedReady"),
   updateStrategy: StatefulSetUpdateStrategy.prefault({}).meta({

@@ -3,7 +3,8 @@
  * updates), as kube-apiserver's apps validation: the selector must be non-empty and match the
  * template; update strategies and their parameters; which StatefulSet spec fields may change.
  */
-import type { FieldErrors } from "./field_errors.ts";
+import { FieldErrors } from "./field_errors.ts";
+import { validatePersistentVolumeClaim } from "./storage_validation.ts";
 import {
   labelSelectorMatcher,
   validateIntOrPercent,
@@ -47,7 +48,24 @@ export function validateStatefulSet(sts: Obj, errs: FieldErrors): void {
   validateNonNegative(spec.revisionHistoryLimit, "spec.revisionHistoryLimit", errs);
   validateNonNegative(spec.ordinals?.start, "spec.ordinals.start", errs);
   const matches = labelSelectorMatcher(spec.selector, "spec.selector", errs);
-  validateTemplate(spec.template, "spec.template", errs, matches);
+  // Containers mount the claims by template name: the controller adds those volumes to each pod.
+  const claims: Obj[] = spec.volumeClaimTemplates ?? [];
+  const template = spec.template && {
+    ...spec.template,
+    spec: {
+      ...spec.template.spec,
+      volumes: [
+        ...(spec.template.spec?.volumes ?? []).filter((v: Obj) =>
+          !claims.some((c) => c.metadata?.name === v.name)
+        ),
+        ...claims.map((c) => ({
+          name: c.metadata?.name,
+          persistentVolumeClaim: { claimName: c.metadata?.name },
+        })),
+      ],
+    },
+  };
+  validateTemplate(template, "spec.template", errs, matches);
   const strategy = spec.updateStrategy;
   if (strategy.type === "OnDelete" && strategy.rollingUpdate) {
     errs.invalid(
@@ -75,12 +93,18 @@ export function validateStatefulSet(sts: Obj, errs: FieldErrors): void {
 }
 
 function validateVolumeClaimTemplates(spec: Obj, errs: FieldErrors): void {
-  const templates: Obj[] = spec.volumeClaimTemplates ?? [];
-  if (templates.length === 0) return;
-  errs.forbidden(
-    "spec.volumeClaimTemplates",
-    "not supported: this server does not serve PersistentVolumeClaims",
-  );
+  const seen = new Set<string>();
+  (spec.volumeClaimTemplates as Obj[] | undefined)?.forEach((claim, i) => {
+    const f = `spec.volumeClaimTemplates[${i}]`;
+    const name = claim.metadata?.name;
+    if (!name) errs.required(`${f}.metadata.name`);
+    else if (seen.has(name)) errs.duplicate(`${f}.metadata.name`, name);
+    else seen.add(name);
+    // The claim's own rules, with field paths under the template.
+    const inner = new FieldErrors();
+    validatePersistentVolumeClaim(claim, inner);
+    for (const c of inner.causes) errs.causes.push({ ...c, field: `${f}.${c.field}` });
+  });
 }
 
 /** Which parts of a DaemonSet, StatefulSet or ControllerRevision may change on update. */
