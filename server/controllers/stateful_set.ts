@@ -590,10 +590,11 @@ function retentionOwners(
     name: obj.metadata.name!,
     uid: obj.metadata.uid!,
   });
-  if (policy.whenDeleted === "Delete") out.push(ref(set, STATEFULSET_TYPE));
+  // A condemned pod's claim under whenScaled: Delete is owned by the pod alone, so it goes with
+  // the pod even when whenDeleted: Delete would have the set own it.
   if (policy.whenScaled === "Delete" && o.condemned && pod?.metadata.uid) {
     out.push(ref(pod, { apiVersion: "v1", kind: "Pod" }));
-  }
+  } else if (policy.whenDeleted === "Delete") out.push(ref(set, STATEFULSET_TYPE));
   return out;
 }
 

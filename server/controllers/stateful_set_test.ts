@@ -269,8 +269,8 @@ Deno.test("persistentVolumeClaimRetentionPolicy sets claim owners as Kubernetes 
   const owners = Object.fromEntries(
     patches.map((p) => [p.name, (p.body as Any).metadata.ownerReferences.map((r: Any) => r.kind)]),
   );
-  // whenDeleted: the set owns every claim; whenScaled: the condemned pod web-1 owns its claim.
-  assertEquals(owners, { "www-web-0": ["StatefulSet"], "www-web-1": ["StatefulSet", "Pod"] });
+  // whenDeleted: the set owns the live ordinal's claim; whenScaled: condemned web-1 owns its own.
+  assertEquals(owners, { "www-web-0": ["StatefulSet"], "www-web-1": ["Pod"] });
   assert(client.writes().some((w) => w.verb === "delete" && w.name === "web-1"));
 });
 
