@@ -124,14 +124,15 @@ export class DaemonSetController {
     const hash = cur.metadata.labels?.[DAEMONSET_HASH_LABEL] ?? "";
     const template = daemonTemplate(ds);
     const nodeToPods = groupByNode(await this.getDaemonPods(ds, selector));
+    const state = syncState({ nodes, nodeToPods, template, hash });
 
     if (!this.expectations.satisfied(key)) {
-      return await this.updateDaemonSetStatus(ds, { nodes, nodeToPods, template, hash });
+      return await this.updateDaemonSetStatus(ds, state);
     }
     const result: SyncResult = {};
     let failure: unknown;
     try {
-      const managed = await this.manage(ds, { nodes, nodeToPods, template, hash });
+      const managed = await this.manage(ds, state);
       result.requeueAfterMs = managed.retryMs;
       // Roll only from a settled view: pods manage() just created or deleted may already be
       // observed (expectations met) yet be missing from this sync's snapshot.
@@ -139,13 +140,13 @@ export class DaemonSetController {
         !managed.acted && this.expectations.satisfied(key) &&
         (ds.spec?.updateStrategy?.type ?? "RollingUpdate") === "RollingUpdate"
       ) {
-        await this.rollingUpdate(ds, { nodes, nodeToPods, template, hash });
+        await this.rollingUpdate(ds, state);
       }
     } catch (err) {
       failure = err;
     }
     await this.cleanupHistory(ds, old, nodeToPods);
-    const status = await this.updateDaemonSetStatus(ds, { nodes, nodeToPods, template, hash });
+    const status = await this.updateDaemonSetStatus(ds, state);
     if (failure) throw failure;
     return { requeueAfterMs: minDefined(result.requeueAfterMs, status.requeueAfterMs) };
   }
@@ -323,7 +324,7 @@ export class DaemonSetController {
     pods: KubeObject[],
     s: SyncState,
   ): { createPod: boolean; podsToDelete: KubeObject[]; failedPods: number; retryMs?: number } {
-    const { shouldRun, shouldContinueRunning } = nodeShouldRunDaemonPod(node, s.template);
+    const { shouldRun, shouldContinueRunning } = s.shouldRun(node);
     const out = {
       createPod: false,
       podsToDelete: [] as KubeObject[],
@@ -505,7 +506,7 @@ export class DaemonSetController {
         const { newPod, oldPod } = found;
         if (!newPod && oldPod) {
           const node = this.#l.nodes.get(nodeName);
-          if (!node || !nodeShouldRunDaemonPod(node, s.template).shouldRun) continue;
+          if (!node || !s.shouldRun(node).shouldRun) continue;
           if (this.#available(ds, oldPod) !== true) allowedNew.push(nodeName);
           else candidateNew.push(nodeName);
         } else if (newPod && oldPod) {
@@ -531,7 +532,7 @@ export class DaemonSetController {
   ): { maxSurge: number; maxUnavailable: number } {
     let desired = 0;
     for (const node of s.nodes) {
-      if (nodeShouldRunDaemonPod(node, s.template).shouldRun) desired++;
+      if (s.shouldRun(node).shouldRun) desired++;
     }
     const ru = ds.spec?.updateStrategy?.rollingUpdate ?? {};
     const maxSurge = scaledValue(ru.maxSurge ?? 0, desired, true);
@@ -563,7 +564,7 @@ export class DaemonSetController {
     let desired = 0, current = 0, ready = 0, available = 0, updated = 0, misscheduled = 0;
     let recheck: number | undefined;
     for (const node of s.nodes) {
-      const { shouldRun } = nodeShouldRunDaemonPod(node, s.template);
+      const { shouldRun } = s.shouldRun(node);
       const pods = (s.nodeToPods.get(node.metadata.name!) ?? []).filter((p) =>
         !p.metadata.deletionTimestamp
       );
@@ -617,6 +618,26 @@ export interface SyncState {
   nodeToPods: NodeToPods;
   template: DaemonTemplate;
   hash: string;
+  /** `nodeShouldRunDaemonPod` for this sync's template, computed once per node. */
+  shouldRun(node: KubeObject): { shouldRun: boolean; shouldContinueRunning: boolean };
+}
+
+/** The state of one sync, with `shouldRun` memoised per node. */
+export function syncState(
+  s: Omit<SyncState, "shouldRun">,
+): SyncState {
+  const memo = new Map<string, ReturnType<typeof nodeShouldRunDaemonPod>>();
+  return {
+    ...s,
+    shouldRun(node) {
+      let r = memo.get(node.metadata.name!);
+      if (!r) {
+        r = nodeShouldRunDaemonPod(node, s.template);
+        memo.set(node.metadata.name!, r);
+      }
+      return r;
+    },
+  };
 }
 
 function selectorOf(ds: KubeObject): Selector | null {
@@ -762,7 +783,16 @@ export async function runDaemonSetController(
 
   daemonSets.addEventHandler({
     onAdd: (ds) => queue.add(keyOf(ds)),
-    onUpdate: (_o, ds) => queue.add(keyOf(ds)),
+    onUpdate: (old, ds) => {
+      // A status-only change (our own write coming back) needs no sync.
+      if (
+        old.metadata.generation === ds.metadata.generation &&
+        old.metadata.deletionTimestamp === ds.metadata.deletionTimestamp &&
+        JSON.stringify(old.metadata.annotations) === JSON.stringify(ds.metadata.annotations) &&
+        JSON.stringify(old.metadata.labels) === JSON.stringify(ds.metadata.labels)
+      ) return;
+      queue.add(keyOf(ds));
+    },
     onDelete: (ds) => {
       expectations.delete(keyOf(ds));
       queue.add(keyOf(ds));

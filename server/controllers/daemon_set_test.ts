@@ -3,7 +3,7 @@ import type { KubeObject } from "../../shared/api/object.ts";
 import { PODS } from "../../shared/client/refs.ts";
 import { FakeClock, FakeLister, FakeRecorder, RecordingClient } from "../../shared/testing/mod.ts";
 import { newRevision, type Revision, revisionHash } from "./controller_history.ts";
-import { DAEMONSET_HASH_LABEL, DaemonSetController } from "./daemon_set.ts";
+import { DAEMONSET_HASH_LABEL, DaemonSetController, syncState } from "./daemon_set.ts";
 import { daemonTemplate, nodeShouldRunDaemonPod, targetNodeName } from "./daemon_set_node.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -428,12 +428,15 @@ Deno.test("updateDaemonSetStatus() writes the counters kubectl prints", async ()
     pods,
     revisions: [revisionOf(old, 1), revisionOf(ds, 2)],
   });
-  const result = await controller.updateDaemonSetStatus(ds, {
-    nodes,
-    nodeToPods: new Map(pods.map((p) => [p.spec!.nodeName, [p]])),
-    template: daemonTemplate(ds),
-    hash: hashOf(ds),
-  });
+  const result = await controller.updateDaemonSetStatus(
+    ds,
+    syncState({
+      nodes,
+      nodeToPods: new Map(pods.map((p) => [p.spec!.nodeName, [p]])),
+      template: daemonTemplate(ds),
+      hash: hashOf(ds),
+    }),
+  );
   assertEquals(statusOf(client), {
     desiredNumberScheduled: 4,
     currentNumberScheduled: 3,

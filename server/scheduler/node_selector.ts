@@ -33,8 +33,12 @@ interface NodeSelectorRequirement {
  */
 export function compileNodeConstraints(
   pod: KubeObject,
-): { nodeSelector?: Selector; affinityTerms?: NodeAffinityTerm[] } {
-  const out: { nodeSelector?: Selector; affinityTerms?: NodeAffinityTerm[] } = {};
+): { nodeSelector?: Selector; affinityTerms?: NodeAffinityTerm[]; nodeNames?: Set<string> } {
+  const out: {
+    nodeSelector?: Selector;
+    affinityTerms?: NodeAffinityTerm[];
+    nodeNames?: Set<string>;
+  } = {};
   const ns = pod.spec?.nodeSelector as Record<string, string> | undefined;
   if (ns && Object.keys(ns).length > 0) {
     out.nodeSelector = Selector.of(Object.entries(ns).map(([k, v]) => requirement(k, "=", [v])));
@@ -44,6 +48,7 @@ export function compileNodeConstraints(
       | { matchExpressions?: NodeSelectorRequirement[]; matchFields?: NodeSelectorRequirement[] }[]
       | undefined;
   if (terms) {
+    out.nodeNames = nodeNamesOf(terms);
     out.affinityTerms = terms.map((term) => {
       const exprs = term.matchExpressions ?? [];
       const fields = term.matchFields ?? [];
@@ -68,6 +73,31 @@ export function compileNodeConstraints(
     });
   }
   return out;
+}
+
+/**
+ * Kubernetes' NodeAffinity PreFilter: when every term names nodes with `metadata.name In`, only
+ * those nodes can fit (a DaemonSet pod names exactly one), so the scheduler need not look at the
+ * others. Undefined when some term does not restrict names.
+ */
+function nodeNamesOf(
+  terms: { matchFields?: NodeSelectorRequirement[] }[],
+): Set<string> | undefined {
+  if (terms.length === 0) return undefined;
+  const names = new Set<string>();
+  for (const term of terms) {
+    const byName = (term.matchFields ?? []).filter((f) =>
+      f.key === "metadata.name" && f.operator === "In"
+    );
+    if (byName.length === 0) return undefined;
+    // Requirements within a term are ANDed: the names all of them allow.
+    let allowed = new Set(byName[0].values ?? []);
+    for (const f of byName.slice(1)) {
+      allowed = new Set([...allowed].filter((n) => f.values?.includes(n)));
+    }
+    for (const n of allowed) names.add(n);
+  }
+  return names;
 }
 
 /** One compiled required node affinity term: label requirements and `metadata.name` fields. */
