@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { startTestCluster } from "./cluster.ts";
 import { TEST_IMAGES } from "./images.ts";
-import { haveKubectl } from "./kubectl.ts";
+import { haveKubectl, kubectl } from "./kubectl.ts";
 import { kubectlOk, parseTable, rowNamed, waitKubectl } from "./kubectl_helpers.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -70,7 +70,14 @@ Deno.test({
     const ns = `logging-${crypto.randomUUID().slice(0, 6)}`;
     const n = ["-n", ns];
     const ds = "daemonset/fluentd-elasticsearch";
-    const status = () => kubectlOk(k, ["rollout", "status", ds, ...n, "--timeout=90s"]);
+    // Generous: these tests share 2 cores with others (the helper kills kubectl after 60 s).
+    const status = async () => {
+      const r = await kubectl(k, ["rollout", "status", ds, ...n, "--timeout=170s"], {
+        timeoutMs: 180_000,
+      });
+      assert.equal(r.code, 0, `rollout status failed (${r.code}): ${r.stderr}`);
+      return r.stdout;
+    };
     const history = async () =>
       parseTable(
         (await kubectlOk(k, ["rollout", "history", ds, ...n])).split("\n").slice(1).join("\n"),
@@ -157,6 +164,31 @@ Deno.test({
         const live = after.items.filter((p: Json) => !p.metadata.deletionTimestamp);
         assert.equal(live.length, 2);
         assert.ok(live.every((p: Json) => !oldNames.has(p.metadata.name)));
+      });
+
+      await t.step("describe, and drain leaves the daemon pod on its cordoned node", async () => {
+        const d = await kubectlOk(k, ["describe", ds, ...n]);
+        assert.match(d, /^Desired Number of Nodes Scheduled: 2$/m);
+        assert.match(d, /^Number of Nodes Scheduled with Up-to-date Pods: 2$/m);
+        assert.match(d, /^Pods Status:\s+2 Running \/ 0 Waiting \/ 0 Succeeded \/ 0 Failed$/m);
+        const node = cluster.nodes[0].name;
+        const drained = await kubectlOk(k, ["drain", node, "--ignore-daemonsets"]);
+        assert.match(drained, /node\/\S+ drained/);
+        // Cordoned (unschedulable taint): the daemon pod tolerates it and stays.
+        await waitKubectl(
+          k,
+          [
+            "get",
+            "ds",
+            "fluentd-elasticsearch",
+            ...n,
+            "-o",
+            "jsonpath={.status.desiredNumberScheduled}",
+          ],
+          (out) => out === "2",
+        );
+        assert.deepEqual(await podsByNode(), cluster.nodes.map((x) => x.name).sort());
+        await kubectlOk(k, ["uncordon", node]);
       });
 
       await t.step("deleting the DaemonSet takes its pods and revisions", async () => {

@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { startTestCluster } from "./cluster.ts";
 import { buildWebImage, removeImage } from "./images.ts";
-import { haveKubectl } from "./kubectl.ts";
+import { haveKubectl, kubectl } from "./kubectl.ts";
 import { kubectlOk, parseTable, rowNamed, waitKubectl } from "./kubectl_helpers.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -69,7 +69,14 @@ Deno.test({
     await buildWebImage(IMAGE, { pageIsHostname: true });
     const cluster = await startTestCluster({ nodeAddresses: ["127.0.0.11", "127.0.0.12"] });
     const k = cluster.kubectl;
-    const status = () => kubectlOk(k, ["rollout", "status", "statefulset/web", "--timeout=120s"]);
+    // Generous: these tests share 2 cores with others (the helper kills kubectl after 60 s).
+    const status = async () => {
+      const r = await kubectl(k, ["rollout", "status", "statefulset/web", "--timeout=170s"], {
+        timeoutMs: 180_000,
+      });
+      assert.equal(r.code, 0, `rollout status failed (${r.code}): ${r.stderr}`);
+      return r.stdout;
+    };
     const sts = async (): Promise<Json> =>
       JSON.parse(await kubectlOk(k, ["get", "sts", "web", "-o", "json"]));
     try {
@@ -96,6 +103,10 @@ Deno.test({
         }
         const row = rowNamed(parseTable(await kubectlOk(k, ["get", "sts"])), "web");
         assert.equal(row.READY, "3/3");
+        assert.match(await kubectlOk(k, ["get", "all"]), /^statefulset\.apps\/web\s+3\/3/m);
+        const d = await kubectlOk(k, ["describe", "sts", "web"]);
+        assert.match(d, /^Replicas:\s+3 desired \| 3 total$/m);
+        assert.match(d, /^Pods Status:\s+3 Running \/ 0 Waiting \/ 0 Succeeded \/ 0 Failed$/m);
       });
 
       await t.step("a deleted pod comes back under its name", async () => {
