@@ -38,7 +38,12 @@ function clientFor(s: { url: string; token: string; httpClient: Deno.HttpClient 
 }
 
 /** Counts bound pods matching `labelSelector` from a watch; resolves when `want` are bound. */
-function watchBound(client: ApiClient, labelSelector: string, want: number, timeoutMs: number) {
+export function watchBound(
+  client: ApiClient,
+  labelSelector: string,
+  want: number,
+  timeoutMs: number,
+) {
   const ac = new AbortController();
   const bound = new Set<string>();
   let first = 0;

@@ -1,12 +1,15 @@
 /**
  * The in-process controllers (kube-controller-manager's job): `runControllers()` starts the
- * ReplicaSet, ReplicationController, Deployment, endpoints, load balancer, node lifecycle,
- * node IPAM (podCIDRs), node-password cleanup, garbage collector, namespace, PersistentVolume
- * binder/provisioner and storage protection controllers over one set of shared informers.
+ * ReplicaSet, ReplicationController, Deployment, DaemonSet, StatefulSet, endpoints, load
+ * balancer, node lifecycle, node IPAM (podCIDRs), node-password cleanup, garbage collector,
+ * namespace, PersistentVolume binder/provisioner and storage protection controllers over one set
+ * of shared informers.
  */
 import type { ApiClient } from "../../shared/client/client.ts";
 import { EventRecorder } from "../../shared/events.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
+import { runDaemonSetController } from "./daemon_set.ts";
+import { runStatefulSetController } from "./stateful_set.ts";
 import { runDeploymentController } from "./deployment.ts";
 import { runEndpointsController } from "./endpoints.ts";
 import { runGarbageCollector } from "./garbage_collector.ts";
@@ -74,6 +77,8 @@ export async function runControllers(
       ),
   );
   start("deployment", () => runDeploymentController({ informers, recorder, logger }, signal));
+  start("daemonset", () => runDaemonSetController({ informers, recorder, logger }, signal));
+  start("statefulset", () => runStatefulSetController({ informers, recorder, logger }, signal));
   start("endpoints", () => runEndpointsController({ informers, logger }, signal));
   start("load-balancer", () => runLoadBalancerController({ informers, logger }, signal));
   start("node-lifecycle", () =>

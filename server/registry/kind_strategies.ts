@@ -46,6 +46,8 @@ const WITH_STATUS = [
   "replicationcontrollers",
   "deployments",
   "replicasets",
+  "daemonsets",
+  "statefulsets",
   "persistentvolumes",
   "persistentvolumeclaims",
 ];
@@ -101,7 +103,15 @@ export function buildStrategies(deps: StrategyDeps = {}): StrategyTable {
   });
 
   // A workload's status is its controller's to write.
-  for (const r of ["deployments", "replicasets", "replicationcontrollers"]) {
+  for (
+    const r of [
+      "deployments",
+      "replicasets",
+      "replicationcontrollers",
+      "daemonsets",
+      "statefulsets",
+    ]
+  ) {
     table.set(r, {
       prepareForCreate(obj) {
         obj.status = {};

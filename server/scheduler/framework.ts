@@ -9,6 +9,7 @@
 import type { KubeObject } from "../../shared/api/object.ts";
 import type { Selector } from "../../shared/labels.ts";
 import type { PodVolumes } from "./volume_binding.ts";
+import type { NodeAffinityTerm } from "./node_selector.ts";
 
 /** Resource amounts in scheduler units: milli-CPU, bytes of memory, pod count. */
 export interface Resources {
@@ -36,7 +37,9 @@ export interface PodInfo {
   /** `spec.nodeSelector` and required node affinity, compiled; undefined when unconstrained. */
   nodeSelector?: Selector;
   /** Required node affinity terms (ORed); undefined when absent. */
-  affinityTerms?: Selector[];
+  affinityTerms?: NodeAffinityTerm[];
+  /** The only nodes the required affinity allows by `metadata.name`, if it names them. */
+  nodeNames?: Set<string>;
   tolerations: Toleration[];
   /** The pod's PersistentVolumeClaims as the VolumeBinding PreFilter found them; none when unset. */
   volumes?: PodVolumes;
@@ -124,6 +127,7 @@ export function schedule(
   options: ScheduleOptions & { profile: Profile },
 ): ScheduleResult & { nextStart: number } {
   const { profile } = options;
+  if (pod.nodeNames) return scheduleOnNamed(pod, nodes, options);
   const n = nodes.length;
   const want = Math.min(n, options.feasibleNodesToFind ?? n);
   const start = n === 0 ? 0 : (options.start ?? 0) % n;
@@ -172,6 +176,36 @@ export function schedule(
   }
   return { node: chosen, nextStart };
 }
+
+/**
+ * {@linkcode schedule} for a pod whose affinity names its nodes (Kubernetes' PreFilterResult):
+ * only those are filtered and scored; every other node counts as an affinity mismatch.
+ */
+function scheduleOnNamed(
+  pod: PodInfo,
+  nodes: readonly NodeInfo[],
+  options: ScheduleOptions & { profile: Profile },
+): ScheduleResult & { nextStart: number } {
+  const named = nodes.filter((node) => pod.nodeNames!.has(node.name));
+  const r = schedule({ ...pod, nodeNames: undefined }, named, {
+    ...options,
+    feasibleNodesToFind: named.length,
+    start: 0,
+  });
+  const nextStart = options.start ?? 0;
+  if (r.node) return { node: r.node, nextStart };
+  const reasons = new Map(r.reasons);
+  const others = nodes.length - named.length;
+  if (others > 0) reasons.set(AFFINITY_MISMATCH, (reasons.get(AFFINITY_MISMATCH) ?? 0) + others);
+  return {
+    reasons,
+    message: fitErrorMessage(nodes.length, reasons),
+    numNodes: nodes.length,
+    nextStart,
+  };
+}
+
+const AFFINITY_MISMATCH = "node(s) didn't match Pod's node affinity/selector";
 
 /**
  * The message of a scheduling failure, as kube-scheduler writes it: `0/3 nodes are available:

@@ -154,6 +154,49 @@ Deno.test("nodeSelector and required node affinity operators", () => {
   );
 });
 
+Deno.test("required node affinity matchFields on metadata.name pins a pod to one node", () => {
+  const c = cacheOf(node("a"), node("b"), node("c"));
+  const pinned = (fields: unknown[]) =>
+    run(
+      c,
+      pod("p", {
+        affinity: {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: {
+              nodeSelectorTerms: [{ matchFields: fields }],
+            },
+          },
+        },
+      }),
+    );
+  assert.equal(pinned([{ key: "metadata.name", operator: "In", values: ["b"] }]).node?.name, "b");
+  const none = pinned([{ key: "metadata.name", operator: "In", values: ["gone"] }]);
+  assert.ok("message" in none);
+  // Kubernetes supports no other node field: such a term matches nothing.
+  assert.ok("message" in pinned([{ key: "spec.podCIDR", operator: "Exists" }]));
+  // Only the named node is filtered; the others count as affinity mismatches.
+  const tainted = cacheOf(node("a"), node("b", { taints: [{ key: "x", effect: "NoSchedule" }] }));
+  const r = run(
+    tainted,
+    pod("p", {
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{
+              matchFields: [{ key: "metadata.name", operator: "In", values: ["b"] }],
+            }],
+          },
+        },
+      },
+    }),
+  );
+  assert.ok("message" in r);
+  assert.equal(
+    r.message,
+    "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had untolerated taint {x: }.",
+  );
+});
+
 Deno.test("host port conflicts filter nodes", () => {
   const c = cacheOf(node("a"), node("b"));
   const spec = withRequests(undefined, undefined, {

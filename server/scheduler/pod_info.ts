@@ -92,6 +92,7 @@ export function podInfo(pod: KubeObject): PodInfo {
     ownerUid: controllerUid(pod),
     nodeSelector: constraints.nodeSelector,
     affinityTerms: constraints.affinityTerms,
+    nodeNames: constraints.nodeNames,
     tolerations: pod.spec?.tolerations ?? [],
   };
 }

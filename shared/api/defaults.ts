@@ -97,6 +97,25 @@ function defaultDeployment(d: Obj): void {
   defaultPodSpec(d.spec.template?.spec);
 }
 
+function defaultDaemonSet(ds: Obj): void {
+  const strategy = ds.spec.updateStrategy;
+  if (strategy.type === "RollingUpdate") {
+    strategy.rollingUpdate ??= {};
+    strategy.rollingUpdate.maxUnavailable ??= 1;
+    strategy.rollingUpdate.maxSurge ??= 0;
+  }
+  defaultPodSpec(ds.spec.template?.spec);
+}
+
+function defaultStatefulSet(sts: Obj): void {
+  const strategy = sts.spec.updateStrategy;
+  if (strategy.type === "RollingUpdate") {
+    strategy.rollingUpdate ??= {};
+    strategy.rollingUpdate.partition ??= 0;
+  }
+  defaultPodSpec(sts.spec.template?.spec);
+}
+
 function defaultReplicationController(rc: Obj): void {
   const template = rc.spec.template;
   const labels = template?.metadata?.labels;
@@ -145,6 +164,12 @@ export function applyDefaults<T extends KubeObject>(kind: string, obj: T): T {
       break;
     case "ReplicaSet":
       defaultPodSpec(obj.spec?.template?.spec);
+      break;
+    case "DaemonSet":
+      defaultDaemonSet(obj);
+      break;
+    case "StatefulSet":
+      defaultStatefulSet(obj);
       break;
     case "ReplicationController":
       defaultReplicationController(obj);

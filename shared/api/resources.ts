@@ -17,7 +17,7 @@ import {
   Secret,
   Service,
 } from "./core_v1.ts";
-import { Deployment, ReplicaSet } from "./apps_v1.ts";
+import { ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet } from "./apps_v1.ts";
 import { Lease } from "./coordination_v1.ts";
 import { EndpointSlice } from "./discovery_v1.ts";
 import { NodeMetrics, PodMetrics } from "./metrics_v1beta1.ts";
@@ -126,6 +126,17 @@ export const RESOURCES: ResourceTable = [
     shortNames: ["pvc"],
     subresources: ["status"],
   }),
+  entry("ControllerRevision", ControllerRevision, {
+    group: "apps",
+    plural: "controllerrevisions",
+  }),
+  entry("DaemonSet", DaemonSet, {
+    group: "apps",
+    plural: "daemonsets",
+    shortNames: ["ds"],
+    categories: ["all"],
+    subresources: ["status"],
+  }),
   entry("Deployment", Deployment, {
     group: "apps",
     plural: "deployments",
@@ -137,6 +148,13 @@ export const RESOURCES: ResourceTable = [
     group: "apps",
     plural: "replicasets",
     shortNames: ["rs"],
+    categories: ["all"],
+    subresources: ["status", "scale"],
+  }),
+  entry("StatefulSet", StatefulSet, {
+    group: "apps",
+    plural: "statefulsets",
+    shortNames: ["sts"],
     categories: ["all"],
     subresources: ["status", "scale"],
   }),

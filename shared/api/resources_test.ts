@@ -49,9 +49,13 @@ Deno.test("short names and the all category are those kubectl expects", () => {
     "pods",
     "services",
     "replicationcontrollers",
+    "daemonsets",
     "deployments",
     "replicasets",
+    "statefulsets",
   ]);
+  assert.deepEqual(short("daemonsets", "apps"), ["ds"]);
+  assert.deepEqual(short("statefulsets", "apps"), ["sts"]);
 });
 
 Deno.test("scopes, verbs and subresources", () => {
@@ -169,6 +173,32 @@ const SAMPLES: Record<string, unknown> = {
         spec: { containers: [{ name: "w", image: "nginx" }] },
       },
     },
+  },
+  DaemonSet: {
+    metadata: { name: "agent" },
+    spec: {
+      selector: { matchLabels: { app: "agent" } },
+      template: {
+        metadata: { labels: { app: "agent" } },
+        spec: { containers: [{ name: "a", image: "busybox" }] },
+      },
+    },
+  },
+  StatefulSet: {
+    metadata: { name: "web" },
+    spec: {
+      serviceName: "nginx",
+      selector: { matchLabels: { app: "web" } },
+      template: {
+        metadata: { labels: { app: "web" } },
+        spec: { containers: [{ name: "w", image: "nginx" }] },
+      },
+    },
+  },
+  ControllerRevision: {
+    metadata: { name: "web-5d4f8" },
+    data: { spec: { template: { $patch: "replace" } } },
+    revision: 1,
   },
   Lease: {
     metadata: { name: "node-a", namespace: "kube-node-lease" },

@@ -20,6 +20,7 @@ import { findResource } from "./resources.ts";
 import { applyDefaults } from "./defaults.ts";
 import { FieldErrors } from "./field_errors.ts";
 import { validateKind } from "./validation_rules.ts";
+import { validateAppsUpdate } from "./validation_apps.ts";
 import {
   validatePersistentVolumeClaimUpdate,
   validatePersistentVolumeUpdate,
@@ -427,6 +428,14 @@ function validateImmutable(kind: string, next: Obj, old: Obj, errs: FieldErrors)
         old.spec.type !== "ExternalName" && next.spec.clusterIP !== old.spec.clusterIP
       ) {
         immutable(errs, "spec.clusterIP", next.spec.clusterIP ?? "");
+      }
+      break;
+    case "DaemonSet":
+    case "StatefulSet":
+    case "ControllerRevision":
+      validateAppsUpdate(kind, next, old, errs);
+      if (old.spec?.selector && !jsonEqual(next.spec.selector, old.spec.selector)) {
+        immutable(errs, "spec.selector", next.spec.selector);
       }
       break;
     case "PersistentVolume":

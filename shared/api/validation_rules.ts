@@ -18,6 +18,7 @@ import {
 } from "./field_errors.ts";
 import { quantityMillis } from "./quantity.ts";
 import { UNSUPPORTED_VOLUME_SOURCES } from "./core_v1.ts";
+import { validateDaemonSet, validateStatefulSet } from "./validation_apps.ts";
 import {
   validatePersistentVolume,
   validatePersistentVolumeClaim,
@@ -117,7 +118,12 @@ function validateIntOrPortName(value: number | string, field: string, errs: Fiel
   else for (const e of portNameErrors(value)) errs.invalid(field, value, e);
 }
 
-function validateNonNegative(value: number | undefined, field: string, errs: FieldErrors): void {
+/** `value` ≥ 0 when present. */
+export function validateNonNegative(
+  value: number | undefined,
+  field: string,
+  errs: FieldErrors,
+): void {
   if (value !== undefined && value < 0) {
     errs.invalid(field, value, "must be greater than or equal to 0");
   }
@@ -446,7 +452,8 @@ export function validatePodSpec(spec: Obj, field: string, errs: FieldErrors): vo
   }
 }
 
-function validateTemplate(
+/** A workload's pod template: labels matched by the selector, restartPolicy Always. */
+export function validateTemplate(
   template: Obj | undefined,
   field: string,
   errs: FieldErrors,
@@ -477,7 +484,8 @@ function validateTemplate(
   }
 }
 
-function labelSelectorMatcher(
+/** Checks a workload's selector (non-empty, well-formed) and returns its matcher. */
+export function labelSelectorMatcher(
   selector: SelectorShape | undefined,
   field: string,
   errs: FieldErrors,
@@ -506,7 +514,7 @@ function validateReplicas(spec: Obj, errs: FieldErrors): void {
 }
 
 /** A percentage (`"25%"`) or a non-negative integer; returns whether it is zero. */
-function validateIntOrPercent(
+export function validateIntOrPercent(
   value: number | string | undefined,
   field: string,
   errs: FieldErrors,
@@ -771,6 +779,15 @@ export function validateKind(
       break;
     case "ReplicationController":
       validateReplicationController(obj, errs);
+      break;
+    case "DaemonSet":
+      validateDaemonSet(obj, errs);
+      break;
+    case "StatefulSet":
+      validateStatefulSet(obj, errs);
+      break;
+    case "ControllerRevision":
+      validateNonNegative(obj.revision, "revision", errs);
       break;
     case "Service":
       validateService(obj, errs);

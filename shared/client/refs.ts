@@ -37,6 +37,18 @@ export const SECRETS: ResourceRef = ref("", "v1", "Secret", "secrets", true);
 export const DEPLOYMENTS: ResourceRef = ref("apps", "v1", "Deployment", "deployments", true);
 /** apps/v1 ReplicaSet. */
 export const REPLICASETS: ResourceRef = ref("apps", "v1", "ReplicaSet", "replicasets", true);
+/** apps/v1 DaemonSet. */
+export const DAEMONSETS: ResourceRef = ref("apps", "v1", "DaemonSet", "daemonsets", true);
+/** apps/v1 StatefulSet. */
+export const STATEFULSETS: ResourceRef = ref("apps", "v1", "StatefulSet", "statefulsets", true);
+/** apps/v1 ControllerRevision. */
+export const CONTROLLERREVISIONS: ResourceRef = ref(
+  "apps",
+  "v1",
+  "ControllerRevision",
+  "controllerrevisions",
+  true,
+);
 /** coordination.k8s.io/v1 Lease. */
 export const LEASES: ResourceRef = ref("coordination.k8s.io", "v1", "Lease", "leases", true);
 /** discovery.k8s.io/v1 EndpointSlice. */

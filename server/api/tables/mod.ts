@@ -25,7 +25,14 @@ import {
   storageClassPrinter,
 } from "./storage.ts";
 import { AGE_COLUMN, NAME_COLUMN, type Printer, type Table, type TableRow } from "./table.ts";
-import { deploymentPrinter, replicaSetPrinter, replicationControllerPrinter } from "./workloads.ts";
+import {
+  controllerRevisionPrinter,
+  daemonSetPrinter,
+  deploymentPrinter,
+  replicaSetPrinter,
+  replicationControllerPrinter,
+  statefulSetPrinter,
+} from "./workloads.ts";
 
 export type { Table, TableColumnDefinition, TableRow, TableRowCondition } from "./table.ts";
 export { humanDuration, timestampAge } from "./human_duration.ts";
@@ -55,6 +62,9 @@ const PRINTERS: Record<string, Printer> = {
   "events.k8s.io/events": eventPrinter,
   "apps/deployments": deploymentPrinter,
   "apps/replicasets": replicaSetPrinter,
+  "apps/daemonsets": daemonSetPrinter,
+  "apps/statefulsets": statefulSetPrinter,
+  "apps/controllerrevisions": controllerRevisionPrinter,
   "coordination.k8s.io/leases": leasePrinter,
   "discovery.k8s.io/endpointslices": endpointSlicePrinter,
 };

@@ -125,3 +125,96 @@ export const replicationControllerPrinter: Printer = {
   columns: REPLICA_COLUMNS,
   row: (rc, now) => replicaRow(rc, now, formatLabels(rc.spec?.selector)),
 };
+
+/** apps/v1 DaemonSets: DESIRED … AVAILABLE and the template's NODE SELECTOR. */
+export const daemonSetPrinter: Printer = {
+  columns: [
+    NAME_COLUMN,
+    col("Desired", "The desired number of nodes that should be running the daemon pod.", {
+      type: "integer",
+    }),
+    col("Current", "The number of nodes that are running at least 1 daemon pod.", {
+      type: "integer",
+    }),
+    col("Ready", "The number of nodes that should be running the daemon pod and are ready.", {
+      type: "integer",
+    }),
+    col("Up-to-date", "The number of nodes running the updated daemon pod.", {
+      type: "integer",
+    }),
+    col("Available", "The number of nodes running a daemon pod available for minReadySeconds.", {
+      type: "integer",
+    }),
+    col("Node Selector", "NodeSelector is a selector which must be true for the pod to fit."),
+    AGE_COLUMN,
+    ...WIDE_COLUMNS,
+  ],
+  row(ds, now) {
+    const [containers, images] = containersAndImages(ds);
+    const s = ds.status ?? {};
+    return {
+      cells: [
+        ds.metadata.name ?? "",
+        int(s.desiredNumberScheduled),
+        int(s.currentNumberScheduled),
+        int(s.numberReady),
+        int(s.updatedNumberScheduled),
+        int(s.numberAvailable),
+        formatLabels(ds.spec?.template?.spec?.nodeSelector),
+        timestampAge(ds.metadata.creationTimestamp, now),
+        containers,
+        images,
+        labelSelectorText(ds.spec?.selector),
+      ],
+    };
+  },
+};
+
+/** apps/v1 StatefulSets: READY as ready/desired. */
+export const statefulSetPrinter: Printer = {
+  columns: [
+    NAME_COLUMN,
+    col("Ready", "Number of the pod with ready state"),
+    AGE_COLUMN,
+    WIDE_COLUMNS[0],
+    WIDE_COLUMNS[1],
+  ],
+  row(sts, now) {
+    const [containers, images] = containersAndImages(sts);
+    return {
+      cells: [
+        sts.metadata.name ?? "",
+        `${int(sts.status?.readyReplicas)}/${replicas(sts)}`,
+        timestampAge(sts.metadata.creationTimestamp, now),
+        containers,
+        images,
+      ],
+    };
+  },
+};
+
+/** apps/v1 ControllerRevisions: the owning controller as `kind.group/name` and the revision. */
+export const controllerRevisionPrinter: Printer = {
+  columns: [
+    NAME_COLUMN,
+    col("Controller", "Controller of the object"),
+    col("Revision", "Revision of the ControllerRevision", { type: "integer" }),
+    AGE_COLUMN,
+  ],
+  row(cr, now) {
+    const ref = (cr.metadata.ownerReferences ?? []).find((r) => r.controller);
+    let controller = "<none>";
+    if (ref) {
+      const group = ref.apiVersion.includes("/") ? ref.apiVersion.split("/")[0] : "";
+      controller = `${ref.kind.toLowerCase()}${group ? `.${group}` : ""}/${ref.name}`;
+    }
+    return {
+      cells: [
+        cr.metadata.name ?? "",
+        controller,
+        int((cr as Any).revision),
+        timestampAge(cr.metadata.creationTimestamp, now),
+      ],
+    };
+  },
+};
