@@ -5,6 +5,7 @@
  */
 import { qosClass } from "../../shared/api/defaults.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
+import { prepareJobForCreate } from "./batch_strategy.ts";
 import { StrategyTable } from "./strategy.ts";
 import type { StrategyContext } from "./strategy.ts";
 
@@ -32,6 +33,8 @@ const WITH_STATUS = [
   "replicationcontrollers",
   "deployments",
   "replicasets",
+  "jobs",
+  "cronjobs",
 ];
 
 /** Builds the strategy table. */
@@ -55,7 +58,8 @@ export function buildStrategies(deps: StrategyDeps = {}): StrategyTable {
   });
 
   // A workload's status is its controller's to write.
-  for (const r of ["deployments", "replicasets", "replicationcontrollers"]) {
+  table.set("jobs", { prepareForCreate: prepareJobForCreate });
+  for (const r of ["deployments", "replicasets", "replicationcontrollers", "cronjobs"]) {
     table.set(r, {
       prepareForCreate(obj) {
         obj.status = {};

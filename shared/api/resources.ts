@@ -18,6 +18,7 @@ import {
   Service,
 } from "./core_v1.ts";
 import { Deployment, ReplicaSet } from "./apps_v1.ts";
+import { CronJob, Job } from "./batch_v1.ts";
 import { Lease } from "./coordination_v1.ts";
 import { EndpointSlice } from "./discovery_v1.ts";
 import { NodeMetrics, PodMetrics } from "./metrics_v1beta1.ts";
@@ -126,6 +127,19 @@ export const RESOURCES: ResourceTable = [
     shortNames: ["rs"],
     categories: ["all"],
     subresources: ["status", "scale"],
+  }),
+  entry("Job", Job, {
+    group: "batch",
+    plural: "jobs",
+    categories: ["all"],
+    subresources: ["status"],
+  }),
+  entry("CronJob", CronJob, {
+    group: "batch",
+    plural: "cronjobs",
+    shortNames: ["cj"],
+    categories: ["all"],
+    subresources: ["status"],
   }),
   entry("Lease", Lease, { group: "coordination.k8s.io", plural: "leases" }),
   entry("EndpointSlice", EndpointSlice, { group: "discovery.k8s.io", plural: "endpointslices" }),

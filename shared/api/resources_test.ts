@@ -51,7 +51,10 @@ Deno.test("short names and the all category are those kubectl expects", () => {
     "replicationcontrollers",
     "deployments",
     "replicasets",
+    "jobs",
+    "cronjobs",
   ]);
+  assert.deepEqual(short("cronjobs", "batch"), ["cj"]);
 });
 
 Deno.test("scopes, verbs and subresources", () => {
@@ -167,6 +170,27 @@ const SAMPLES: Record<string, unknown> = {
       template: {
         metadata: { labels: { app: "web" } },
         spec: { containers: [{ name: "w", image: "nginx" }] },
+      },
+    },
+  },
+  Job: {
+    metadata: { name: "pi" },
+    spec: {
+      template: {
+        spec: { containers: [{ name: "pi", image: "busybox" }], restartPolicy: "Never" },
+      },
+    },
+  },
+  CronJob: {
+    metadata: { name: "hello" },
+    spec: {
+      schedule: "* * * * *",
+      jobTemplate: {
+        spec: {
+          template: {
+            spec: { containers: [{ name: "c", image: "busybox" }], restartPolicy: "OnFailure" },
+          },
+        },
       },
     },
   },

@@ -20,6 +20,7 @@ import { findResource } from "./resources.ts";
 import { applyDefaults } from "./defaults.ts";
 import { FieldErrors } from "./field_errors.ts";
 import { validateKind } from "./validation_rules.ts";
+import { validateJobUpdate } from "./batch_validation.ts";
 
 /** The `fieldValidation` query parameter: what to do with fields the schema does not know. */
 export type FieldValidation = "Strict" | "Warn" | "Ignore";
@@ -429,6 +430,9 @@ function validateImmutable(kind: string, next: Obj, old: Obj, errs: FieldErrors)
       if (old.spec?.selector && !jsonEqual(next.spec.selector, old.spec.selector)) {
         immutable(errs, "spec.selector", next.spec.selector);
       }
+      break;
+    case "Job":
+      validateJobUpdate(next, old, errs);
       break;
     case "ConfigMap":
     case "Secret":

@@ -17,6 +17,7 @@ import {
   portNameErrors,
 } from "./field_errors.ts";
 import { quantityMillis } from "./quantity.ts";
+import { validateCronJob, validateJob } from "./batch_validation.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;
@@ -779,6 +780,12 @@ export function validateKind(
       break;
     case "Node":
       validateNode(obj, errs);
+      break;
+    case "Job":
+      validateJob(obj, errs);
+      break;
+    case "CronJob":
+      validateCronJob(obj, errs);
       break;
     case "Endpoints":
       validateEndpoints(obj, errs);

@@ -47,3 +47,7 @@ export const ENDPOINTSLICES: ResourceRef = ref(
   "endpointslices",
   true,
 );
+/** batch/v1 Job. */
+export const JOBS: ResourceRef = ref("batch", "v1", "Job", "jobs", true);
+/** batch/v1 CronJob. */
+export const CRONJOBS: ResourceRef = ref("batch", "v1", "CronJob", "cronjobs", true);

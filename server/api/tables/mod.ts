@@ -12,6 +12,7 @@
  */
 
 import type { KubeObject } from "../../../shared/api/object.ts";
+import { cronJobPrinter, jobPrinter } from "./batch.ts";
 import { configMapPrinter, secretPrinter } from "./config.ts";
 import { leasePrinter, namespacePrinter } from "./cluster.ts";
 import { eventPrinter } from "./events.ts";
@@ -47,6 +48,8 @@ const PRINTERS: Record<string, Printer> = {
   "events.k8s.io/events": eventPrinter,
   "apps/deployments": deploymentPrinter,
   "apps/replicasets": replicaSetPrinter,
+  "batch/jobs": jobPrinter,
+  "batch/cronjobs": cronJobPrinter,
   "coordination.k8s.io/leases": leasePrinter,
   "discovery.k8s.io/endpointslices": endpointSlicePrinter,
 };
