@@ -43,7 +43,7 @@ export class FakeLister {
 
 /** One recorded API call. */
 export interface Call {
-  verb: "create" | "delete" | "patch" | "updateStatus";
+  verb: "create" | "delete" | "get" | "patch" | "updateStatus";
   resource: string;
   name?: string;
   namespace?: string;
@@ -54,8 +54,10 @@ export interface Call {
 /** A client that records calls; creates get a name (from generateName) and a uid. */
 export class RecordingClient {
   readonly calls: Call[] = [];
-  /** Names for which delete answers 404. */
+  /** Names for which delete and get answer 404. */
   readonly missing = new Set<string>();
+  /** Objects get returns, by name. */
+  readonly objects = new Map<string, KubeObject>();
   #n = 0;
 
   create<T extends KubeObject = KubeObject>(
@@ -75,6 +77,19 @@ export class RecordingClient {
       body: created,
     });
     return Promise.resolve(created);
+  }
+
+  get<T extends KubeObject = KubeObject>(
+    r: ResourceRef,
+    name: string,
+    opts: { namespace?: string } = {},
+  ): Promise<T> {
+    this.calls.push({ verb: "get", resource: r.plural, name, namespace: opts.namespace });
+    const obj = this.objects.get(name);
+    if (!obj || this.missing.has(name)) {
+      return Promise.reject(new NotFoundError({ resource: r.plural, name }));
+    }
+    return Promise.resolve(obj as T);
   }
 
   delete(r: ResourceRef, name: string, opts: { namespace?: string } = {}): Promise<KubeObject> {

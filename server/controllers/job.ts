@@ -791,7 +791,8 @@ export async function runJobController(
     queue,
     reconcile: async (key) => {
       const after = await controller.reconcile(key);
-      if (after !== undefined) queue.addAfter(key, Math.max(after, 10));
+      // Timers cannot wait past 2^31 ms (a long TTL): re-check hourly instead.
+      if (after !== undefined) queue.addAfter(key, Math.min(Math.max(after, 10), 3_600_000));
     },
     informers: [jobs, pods],
     workers: options.workers ?? 5,

@@ -12,6 +12,7 @@ import { runEndpointsController } from "./endpoints.ts";
 import { runGarbageCollector } from "./garbage_collector.ts";
 import { InformerSet } from "./informer_set.ts";
 import { runJobController } from "./job.ts";
+import { runCronJobController } from "./cronjob.ts";
 import { runLoadBalancerController } from "./load_balancer.ts";
 import { runNamespaceController } from "./namespace.ts";
 import { runNodeLifecycleController } from "./node_lifecycle.ts";
@@ -76,6 +77,7 @@ export async function runControllers(
   );
   start("deployment", () => runDeploymentController({ informers, recorder, logger }, signal));
   start("job", () => runJobController({ informers, recorder, logger }, signal));
+  start("cronjob", () => runCronJobController({ informers, recorder, logger }, signal));
   start("endpoints", () => runEndpointsController({ informers, logger }, signal));
   start("load-balancer", () => runLoadBalancerController({ informers, logger }, signal));
   start("node-lifecycle", () =>

@@ -276,3 +276,21 @@ export function parseSchedule(text: string): CronSchedule {
   }
   return new FieldSchedule(parts.map((p, i) => parseField(p, FIELDS[i])));
 }
+
+/**
+ * RFC 3339 of an instant on the wall clock of `timeZone`, with its offset
+ * (`2026-01-01T09:00:00+09:00`; `Z` for UTC), as Go's `t.In(loc).Format(time.RFC3339)`.
+ */
+export function formatInZone(t: Date, timeZone = "UTC"): string {
+  const ms = Math.floor(t.getTime() / 1000) * 1000;
+  const w = wallOf(ms, timeZone);
+  const wall = new Date(wallMs(w) + (new Date(ms).getUTCSeconds()) * 1000);
+  const offsetMin = Math.round((wall.getTime() - ms) / 60_000);
+  const base = wall.toISOString().replace(/\.\d{3}Z$/, "");
+  if (offsetMin === 0) return `${base}Z`;
+  const sign = offsetMin > 0 ? "+" : "-";
+  const abs = Math.abs(offsetMin);
+  const hh = String(Math.floor(abs / 60)).padStart(2, "0");
+  const mm = String(abs % 60).padStart(2, "0");
+  return `${base}${sign}${hh}:${mm}`;
+}
