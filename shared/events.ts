@@ -10,6 +10,15 @@ import { EVENTS } from "./client/refs.ts";
 import { isNotFound } from "./errors.ts";
 import { type Logger, silentLogger } from "./log.ts";
 
+/**
+ * What a reconciler records events through: `EventRecorder` in production, `FakeRecorder`
+ * (shared/testing/) in unit tests.
+ */
+export interface Recorder {
+  /** Records an event about `obj`; never throws. */
+  record(obj: KubeObject, type: "Normal" | "Warning", reason: string, message: string): void;
+}
+
 /** Options of {@linkcode EventRecorder}. */
 export interface EventRecorderOptions {
   /** `source.component` and `reportingComponent`, e.g. `default-scheduler`. */
@@ -37,7 +46,7 @@ interface Aggregate {
 }
 
 /** Records Events for any object; cheap to call from hot paths. */
-export class EventRecorder {
+export class EventRecorder implements Recorder {
   readonly #client: ApiClient;
   readonly #options: EventRecorderOptions;
   readonly #logger: Logger;

@@ -10,7 +10,11 @@ import type { ResourceRef } from "./api/resource_info.ts";
 import { Backoff, type BackoffOptions, delay } from "./backoff.ts";
 import type { ApiClient } from "./client/client.ts";
 import { isCode } from "./errors.ts";
+import type { Selector } from "./labels.ts";
+import { filterBySelector, type IndexFunc, type Lister, NAMESPACE_INDEX } from "./lister.ts";
 import { type Logger, silentLogger } from "./log.ts";
+
+export { type IndexFunc, NAMESPACE_INDEX } from "./lister.ts";
 
 /** Options for {@linkcode Informer}. */
 export interface InformerOptions {
@@ -40,19 +44,13 @@ export interface InformerHandlers<T extends KubeObject> {
   onDelete?(obj: T): void;
 }
 
-/** Computes the index values of an object, e.g. `(pod) => [pod.spec.nodeName ?? ""]`. */
-export type IndexFunc<T extends KubeObject> = (obj: T) => string[];
-
 interface Index<T extends KubeObject> {
   fn: IndexFunc<T>;
   byValue: Map<string, Set<string>>;
 }
 
-/** Index every namespaced informer has: objects by `metadata.namespace`. */
-export const NAMESPACE_INDEX = "namespace";
-
 /** List+watch cache of one resource kind with change handlers and indexes. */
-export class Informer<T extends KubeObject = KubeObject> {
+export class Informer<T extends KubeObject = KubeObject> implements Lister<T> {
   readonly resource: ResourceRef;
   readonly #client: ApiClient;
   readonly #options: InformerOptions;
@@ -117,9 +115,14 @@ export class Informer<T extends KubeObject = KubeObject> {
     return this.#items.get(key);
   }
 
-  /** Every cached object. */
-  list(): T[] {
-    return [...this.#items.values()];
+  /** Every cached object, or those whose labels match `selector`. */
+  list(selector?: Selector): T[] {
+    return filterBySelector([...this.#items.values()], selector);
+  }
+
+  /** The cached objects of one namespace, or those of it whose labels match `selector`. */
+  listNamespace(namespace: string, selector?: Selector): T[] {
+    return filterBySelector(this.byIndex(NAMESPACE_INDEX, namespace), selector);
   }
 
   /** Every cached key. */

@@ -15,7 +15,7 @@ import { isConflict, isNotFound } from "../../shared/errors.ts";
 import { EventRecorder } from "../../shared/events.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import { WorkQueue } from "../../shared/work_queue.ts";
-import { InformerSet } from "../controllers/informer_set.ts";
+import { InformerSet } from "../../shared/informer_set.ts";
 import { SchedulerCache } from "./cache.ts";
 import { numFeasibleNodesToFind, type Profile, schedule } from "./framework.ts";
 import { isTerminated, podInfo } from "./pod_info.ts";

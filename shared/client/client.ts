@@ -8,6 +8,7 @@ import type { KubeList, KubeObject, WatchEvent } from "../api/object.ts";
 import { collectionPath, objectPath, type ResourceRef } from "../api/resource_info.ts";
 import { type ApiError, errorFromStatus, type Status } from "../errors.ts";
 import { type Logger, silentLogger } from "../log.ts";
+import type { ControllerClient } from "./controller_client.ts";
 import { parseWatchStream } from "./watch_stream.ts";
 
 /** How to reach the API server. */
@@ -91,7 +92,7 @@ const PATCH_CONTENT_TYPES: Record<PatchOptions["type"], string> = {
 };
 
 /** A Kubernetes REST client for any resource kind. */
-export class ApiClient {
+export class ApiClient implements ControllerClient {
   readonly server: string;
   readonly #token?: string;
   readonly #fetch: typeof fetch;

@@ -9,5 +9,6 @@
  * ```
  */
 export * from "./client.ts";
+export * from "./controller_client.ts";
 export * from "./watch_stream.ts";
 export * from "./refs.ts";
