@@ -11,8 +11,9 @@
  */
 import { CRONJOB_SCHEDULED_TIMESTAMP } from "../../shared/api/batch_v1.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
-import type { ApiClient } from "../../shared/client/client.ts";
+import type { ControllerClient } from "../../shared/client/controller_client.ts";
 import { CRONJOBS, JOBS } from "../../shared/client/refs.ts";
+import { type Clock, realClock } from "../../shared/clock.ts";
 import { runController } from "../../shared/controller.ts";
 import {
   type CronSchedule,
@@ -21,34 +22,22 @@ import {
   parseSchedule,
 } from "../../shared/cron/schedule.ts";
 import { isAlreadyExists, isNotFound } from "../../shared/errors.ts";
-import type { EventRecorder } from "../../shared/events.ts";
+import type { EventRecorder, Recorder } from "../../shared/events.ts";
+import type { InformerSet } from "../../shared/informer_set.ts";
+import type { Lister } from "../../shared/lister.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import { WorkQueue } from "../../shared/work_queue.ts";
-import {
-  CONTROLLER_INDEX,
-  controllerRef,
-  ensureControllerIndex,
-  keyOf,
-  newControllerRef,
-} from "./controller_utils.ts";
-import type { InformerSet } from "./informer_set.ts";
-import type { Clock, Lister, Recorder } from "./job.ts";
+import { CONTROLLER_INDEX, controllerRef, keyOf, newControllerRef } from "./controller_utils.ts";
+import { addControllerIndex } from "./job.ts";
 import { isJobFinished, jobCondition } from "./job_utils.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;
 
-/** The API calls the controller makes. */
-export type CronJobClient = Pick<ApiClient, "create" | "delete" | "get" | "updateStatus">;
-
-/** What {@linkcode CronJobController} works on. */
-export interface CronJobControllerDeps {
-  listers: {
-    cronJobs: Lister;
-    /** Must carry {@linkcode CONTROLLER_INDEX}. */
-    jobs: Lister;
-  };
-  client: CronJobClient;
+/** What {@linkcode CronJobReconciler} works on. */
+export interface CronJobReconcilerOptions {
+  listers: { cronJobs: Lister<KubeObject>; jobs: Lister<KubeObject> };
+  client: ControllerClient;
   recorder: Recorder;
   clock?: Clock;
 }
@@ -121,20 +110,21 @@ function finishedAs(job: KubeObject): string {
   return jobCondition(job, "Complete")?.status === "True" ? "Complete" : "Failed";
 }
 
-/** The CronJob controller; see the module comment. */
-export class CronJobController {
-  readonly #cronJobs: Lister;
-  readonly #jobs: Lister;
-  readonly #client: CronJobClient;
+/** The CronJob controller's reconciler; see the module comment. */
+export class CronJobReconciler {
+  readonly #cronJobs: Lister<KubeObject>;
+  readonly #jobs: Lister<KubeObject>;
+  readonly #client: ControllerClient;
   readonly #recorder: Recorder;
   readonly #clock: Clock;
 
-  constructor(deps: CronJobControllerDeps) {
+  constructor(deps: CronJobReconcilerOptions) {
     this.#cronJobs = deps.listers.cronJobs;
     this.#jobs = deps.listers.jobs;
+    addControllerIndex(this.#jobs);
     this.#client = deps.client;
     this.#recorder = deps.recorder;
-    this.#clock = deps.clock ?? { now: () => Date.now() };
+    this.#clock = deps.clock ?? realClock;
   }
 
   /** The CronJob a Job event concerns, if a CronJob controls it. */
@@ -456,9 +446,8 @@ export async function runCronJobController(
   const { informers } = options;
   const cronJobs = informers.get(CRONJOBS);
   const jobs = informers.get(JOBS);
-  ensureControllerIndex(jobs);
   const queue = new WorkQueue();
-  const controller = new CronJobController({
+  const controller = new CronJobReconciler({
     listers: { cronJobs, jobs },
     client: informers.client,
     recorder: options.recorder,

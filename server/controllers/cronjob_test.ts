@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import type { KubeObject } from "../../shared/api/object.ts";
 import { parseSchedule } from "../../shared/cron/schedule.ts";
-import { FakeClock, FakeLister, FakeRecorder, RecordingClient } from "./_fake_test_util.ts";
-import { CronJobController, jobNameFor, mostRecentScheduleTime } from "./cronjob.ts";
+import { FakeClock, FakeLister, FakeRecorder, RecordingClient } from "../../shared/testing/mod.ts";
+import { CronJobReconciler, jobNameFor, mostRecentScheduleTime } from "./cronjob.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;
@@ -68,6 +68,20 @@ function child(name: string, o: { done?: "Complete" | "Failed"; start?: number }
 }
 
 const ref = (name: string) => ({ kind: "Job", name, namespace: "default", uid: `uid-${name}` });
+
+/** The recorded calls of one verb on the main resource. */
+function callsOf(client: RecordingClient, verb: string) {
+  return client.calls.filter((c) => c.verb === verb && c.subresource === undefined);
+}
+
+function lastStatus(client: RecordingClient): Obj | undefined {
+  const last = client.calls.filter((c) => c.subresource === "status").at(-1);
+  return (last?.body as KubeObject | undefined)?.status;
+}
+
+function eventLines(recorder: FakeRecorder): string[] {
+  return recorder.events.map((e) => `${e.type} ${e.reason} ${e.message}`);
+}
 
 interface Case {
   name: string;
@@ -202,19 +216,24 @@ const CASES: Case[] = [
 ];
 
 for (const c of CASES) {
-  Deno.test(`CronJobController.reconcile(): ${c.name}`, async () => {
+  Deno.test(`CronJobReconciler.reconcile(): ${c.name}`, async () => {
     const client = new RecordingClient();
     const recorder = new FakeRecorder();
-    const controller = new CronJobController({
+    const controller = new CronJobReconciler({
       listers: { cronJobs: new FakeLister([c.cj]), jobs: new FakeLister(c.jobs ?? []) },
       client,
       recorder,
       clock: new FakeClock(c.now),
     });
     const requeue = await controller.reconcile("default/hello");
-    if (c.creates) assert.deepEqual(client.of("create").map((x) => x.name), c.creates);
-    if (c.deletes) assert.deepEqual(client.of("delete").map((x) => x.name), c.deletes);
-    const status = client.lastStatus() as Obj | undefined;
+    if (c.creates) {
+      assert.deepEqual(
+        callsOf(client, "create").map((x) => (x.body as KubeObject).metadata.name),
+        c.creates,
+      );
+    }
+    if (c.deletes) assert.deepEqual(callsOf(client, "delete").map((x) => x.name), c.deletes);
+    const status = lastStatus(client);
     for (const [k, v] of Object.entries(c.status ?? {})) {
       const actual = k === "active" && status?.active
         ? status.active.map((a: Obj) => ({ name: a.name }))
@@ -222,27 +241,33 @@ for (const c of CASES) {
       assert.deepEqual(actual, v, `status.${k}`);
     }
     for (const e of c.events ?? []) {
-      assert.ok(recorder.events.includes(e), `${e} not in ${JSON.stringify(recorder.events)}`);
+      assert.ok(
+        eventLines(recorder).includes(e),
+        `${e} not in ${JSON.stringify(eventLines(recorder))}`,
+      );
     }
     for (const e of c.noEvents ?? []) {
-      assert.ok(!recorder.events.some((x) => x.startsWith(e)), `${e} in ${recorder.events}`);
+      assert.ok(
+        !eventLines(recorder).some((x) => x.startsWith(e)),
+        `${e} in ${eventLines(recorder)}`,
+      );
     }
     if ("requeue" in c) assert.equal(requeue, c.requeue);
   });
 }
 
-Deno.test("CronJobController: the Job carries the template, owner and scheduled time in the zone", async () => {
+Deno.test("CronJobReconciler: the Job carries the template, owner and scheduled time in the zone", async () => {
   const client = new RecordingClient();
   const cj = cronJob({ schedule: "0 9 * * *", timeZone: "Asia/Tokyo" });
   cj.metadata.creationTimestamp = "2025-12-31T23:00:00Z";
-  const controller = new CronJobController({
+  const controller = new CronJobReconciler({
     listers: { cronJobs: new FakeLister([cj]), jobs: new FakeLister([]) },
     client,
     recorder: new FakeRecorder(),
     clock: new FakeClock(T0 + 30_000),
   });
   await controller.reconcile("default/hello");
-  const job = client.of("create")[0].body as KubeObject;
+  const job = callsOf(client, "create")[0].body as KubeObject;
   assert.equal(job.metadata.name, jobNameFor(cj, T0));
   assert.equal(
     job.metadata.annotations?.["batch.kubernetes.io/cronjob-scheduled-timestamp"],

@@ -13,26 +13,26 @@
  */
 import { JOB_TRACKING_FINALIZER } from "../../shared/api/batch_v1.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
-import type { ApiClient } from "../../shared/client/client.ts";
+import type { ControllerClient } from "../../shared/client/controller_client.ts";
 import { JOBS, PODS } from "../../shared/client/refs.ts";
+import { type Clock, realClock } from "../../shared/clock.ts";
 import { runController } from "../../shared/controller.ts";
 import { isConflict, isNotFound } from "../../shared/errors.ts";
-import type { EventRecorder } from "../../shared/events.ts";
-import type { Informer } from "../../shared/informer.ts";
+import type { EventRecorder, Recorder } from "../../shared/events.ts";
+import type { InformerSet } from "../../shared/informer_set.ts";
 import { type Selector, selectorFromLabelSelector } from "../../shared/labels.ts";
+import type { Lister } from "../../shared/lister.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import { WorkQueue } from "../../shared/work_queue.ts";
 import {
   CONTROLLER_INDEX,
   controllerRef,
-  ensureControllerIndex,
   Expectations,
   isPodReady,
   keyOf,
   newControllerRef,
   orphanIndexValue,
 } from "./controller_utils.ts";
-import type { InformerSet } from "./informer_set.ts";
 import {
   finishTime,
   formatIndexes,
@@ -60,25 +60,21 @@ type Obj = Record<string, any>;
 /** The value of `spec.managedBy` this controller answers to (also when unset). */
 export const JOB_CONTROLLER_NAME = "kubernetes.io/job-controller";
 
-/** Read access to one kind's cache (an Informer is one). */
-export type Lister = Pick<Informer<KubeObject>, "get" | "byIndex">;
-/** The API calls the controller makes. */
-export type JobClient = Pick<ApiClient, "create" | "delete" | "patch" | "updateStatus">;
-/** Where events go. */
-export type Recorder = Pick<EventRecorder, "record">;
-/** The time source (ms since the epoch); tests pass a fake one. */
-export interface Clock {
-  now(): number;
+/**
+ * Adds {@linkcode CONTROLLER_INDEX} (objects by their controller's uid, orphans under
+ * `orphan:<namespace>`) to a lister; a no-op when another reconciler added it already.
+ */
+export function addControllerIndex(lister: Lister<KubeObject>): void {
+  lister.addIndexer(CONTROLLER_INDEX, (o) => {
+    const ref = controllerRef(o);
+    return [ref ? ref.uid : orphanIndexValue(o.metadata.namespace ?? "")];
+  });
 }
 
-/** What {@linkcode JobController} works on. */
-export interface JobControllerDeps {
-  listers: {
-    jobs: Lister;
-    /** Must carry {@linkcode CONTROLLER_INDEX} (see `ensureControllerIndex`). */
-    pods: Lister;
-  };
-  client: JobClient;
+/** What {@linkcode JobReconciler} works on. */
+export interface JobReconcilerOptions {
+  listers: { jobs: Lister<KubeObject>; pods: Lister<KubeObject> };
+  client: ControllerClient;
   recorder: Recorder;
   clock?: Clock;
   /** Most pods created in one reconcile (Kubernetes' burstReplicas, 500). */
@@ -126,11 +122,11 @@ function withKind(job: KubeObject): KubeObject {
   return job.kind ? job : { ...job, ...JOB_TYPE };
 }
 
-/** The Job controller; see the module comment. */
-export class JobController {
-  readonly #jobs: Lister;
-  readonly #pods: Lister;
-  readonly #client: JobClient;
+/** The Job controller's reconciler; see the module comment. */
+export class JobReconciler {
+  readonly #jobs: Lister<KubeObject>;
+  readonly #pods: Lister<KubeObject>;
+  readonly #client: ControllerClient;
   readonly #recorder: Recorder;
   readonly #clock: Clock;
   readonly #burst: number;
@@ -141,12 +137,13 @@ export class JobController {
   readonly #backoff = new Map<string, BackoffRecord>();
   readonly #selectors = new WeakMap<KubeObject, Selector | null>();
 
-  constructor(deps: JobControllerDeps) {
+  constructor(deps: JobReconcilerOptions) {
     this.#jobs = deps.listers.jobs;
     this.#pods = deps.listers.pods;
+    addControllerIndex(this.#pods);
     this.#client = deps.client;
     this.#recorder = deps.recorder;
-    this.#clock = deps.clock ?? { now: () => Date.now() };
+    this.#clock = deps.clock ?? realClock;
     this.#burst = deps.burst ?? 500;
   }
 
@@ -757,9 +754,8 @@ export async function runJobController(
   const { informers } = options;
   const jobs = informers.get(JOBS);
   const pods = informers.get(PODS);
-  ensureControllerIndex(pods);
   const queue = new WorkQueue();
-  const controller = new JobController({
+  const controller = new JobReconciler({
     listers: { jobs, pods },
     client: informers.client,
     recorder: options.recorder,

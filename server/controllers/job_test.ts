@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { KubeObject } from "../../shared/api/object.ts";
-import { FakeClock, FakeLister, FakeRecorder, RecordingClient } from "./_fake_test_util.ts";
-import { JobController } from "./job.ts";
+import { FakeClock, FakeLister, FakeRecorder, RecordingClient } from "../../shared/testing/mod.ts";
+import { JobReconciler } from "./job.ts";
 import { formatIndexes, parseIndexes } from "./job_utils.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -90,10 +90,24 @@ function pod(name: string, o: PodOptions = {}): KubeObject {
   return p;
 }
 
+/** The recorded calls of one verb (`updateStatus` is `update` of the status subresource). */
+function callsOf(client: RecordingClient, verb: string) {
+  return client.calls.filter((c) => c.verb === verb && c.subresource === undefined);
+}
+
+function lastStatus(client: RecordingClient): Obj | undefined {
+  const last = client.calls.filter((c) => c.subresource === "status").at(-1);
+  return (last?.body as KubeObject | undefined)?.status;
+}
+
+function eventLines(recorder: FakeRecorder): string[] {
+  return recorder.events.map((e) => `${e.type} ${e.reason} ${e.message}`);
+}
+
 function setup(jobs: KubeObject[], pods: KubeObject[], clock = new FakeClock()) {
   const client = new RecordingClient();
   const recorder = new FakeRecorder();
-  const controller = new JobController({
+  const controller = new JobReconciler({
     listers: { jobs: new FakeLister(jobs), pods: new FakeLister(pods) },
     client,
     recorder,
@@ -128,7 +142,7 @@ const CASES: Case[] = [
     job: job(),
     creates: 1,
     status: { startTime: T0, active: 0, ready: 0, terminating: 0, succeeded: 0, failed: 0 },
-    events: ["Normal SuccessfulCreate Created pod: pi-0"],
+    events: ["Normal SuccessfulCreate Created pod: pi-00001"],
   },
   {
     name: "a running ready pod is counted active and ready, nothing is created",
@@ -304,43 +318,43 @@ const CASES: Case[] = [
 ];
 
 for (const c of CASES) {
-  Deno.test(`JobController.reconcile(): ${c.name}`, async () => {
+  Deno.test(`JobReconciler.reconcile(): ${c.name}`, async () => {
     const { client, recorder, controller } = setup([c.job], c.pods ?? []);
     const requeue = await controller.reconcile("default/pi");
     if (c.creates !== undefined) {
-      assert.equal(client.of("create").length, c.creates, "pods created");
+      assert.equal(callsOf(client, "create").length, c.creates, "pods created");
     }
     if (c.deletes) {
-      assert.deepEqual(client.of("delete").map((d) => d.name), c.deletes, "pods deleted");
+      assert.deepEqual(callsOf(client, "delete").map((d) => d.name), c.deletes, "pods deleted");
     }
     if (c.finalizerPatches) {
-      assert.deepEqual(client.of("patch").map((p) => p.name), c.finalizerPatches);
-      for (const p of client.of("patch")) {
+      assert.deepEqual(callsOf(client, "patch").map((p) => p.name), c.finalizerPatches);
+      for (const p of callsOf(client, "patch")) {
         assert.deepEqual(p.body, {
           metadata: { "$deleteFromPrimitiveList/finalizers": [FINALIZER] },
         });
       }
     }
-    const status = client.lastStatus() as Obj | undefined;
+    const status = lastStatus(client);
     for (const [k, v] of Object.entries(c.status ?? {})) {
       assert.deepEqual(status?.[k], v, `status.${k}`);
     }
     if (c.conditions) assert.deepEqual(conditionTypes(status), c.conditions);
     if (c.events) {
       for (const e of c.events) {
-        assert.ok(recorder.events.includes(e), `${e} in ${recorder.events}`);
+        assert.ok(eventLines(recorder).includes(e), `${e} in ${eventLines(recorder)}`);
       }
     }
     if (c.requeue !== undefined) assert.equal(requeue, c.requeue);
   });
 }
 
-Deno.test("JobController: Indexed pods carry the index as annotation, label, env and hostname", async () => {
+Deno.test("JobReconciler: Indexed pods carry the index as annotation, label, env and hostname", async () => {
   const { client, controller } = setup([
     job({ completionMode: "Indexed", completions: 2, parallelism: 2 }, { startTime: T0 }),
   ], []);
   await controller.reconcile("default/pi");
-  const created = client.of("create").map((c) => c.body as KubeObject);
+  const created = callsOf(client, "create").map((c) => c.body as KubeObject);
   assert.deepEqual(created.map((p) => p.metadata.generateName), ["pi-0-", "pi-1-"]);
   const p1 = created[1];
   assert.equal(p1.metadata.annotations?.["batch.kubernetes.io/job-completion-index"], "1");
@@ -356,20 +370,20 @@ Deno.test("JobController: Indexed pods carry the index as annotation, label, env
   assert.equal(p1.metadata.ownerReferences?.[0].uid, "job-uid");
 });
 
-Deno.test("JobController: the back-off lets a new pod start once it has passed", async () => {
+Deno.test("JobReconciler: the back-off lets a new pod start once it has passed", async () => {
   const clock = new FakeClock();
   const failed = pod("pi-a", { phase: "Failed", exitCode: 1 });
   const jobs = new FakeLister([job({ backoffLimit: 3 }, { startTime: T0 })]);
   const pods = new FakeLister([failed]);
   const client = new RecordingClient();
-  const controller = new JobController({
+  const controller = new JobReconciler({
     listers: { jobs, pods },
     client,
     recorder: new FakeRecorder(),
     clock,
   });
   assert.equal(await controller.reconcile("default/pi"), 10_000);
-  assert.equal(client.of("create").length, 0);
+  assert.equal(callsOf(client, "create").length, 0);
   // The informers catch up: the failure is counted, the finalizer gone.
   const released = { ...failed, metadata: { ...failed.metadata, finalizers: [] } };
   controller.observePod(released, "update");
@@ -377,13 +391,13 @@ Deno.test("JobController: the back-off lets a new pod start once it has passed",
   jobs.set(job({ backoffLimit: 3 }, { startTime: T0, failed: 1 }));
   clock.advance(4_000);
   assert.equal(await controller.reconcile("default/pi"), 6_000);
-  assert.equal(client.of("create").length, 0);
+  assert.equal(callsOf(client, "create").length, 0);
   clock.advance(6_000);
   assert.equal(await controller.reconcile("default/pi"), undefined);
-  assert.equal(client.of("create").length, 1);
+  assert.equal(callsOf(client, "create").length, 1);
 });
 
-Deno.test("JobController: a finished Job is deleted after ttlSecondsAfterFinished", async () => {
+Deno.test("JobReconciler: a finished Job is deleted after ttlSecondsAfterFinished", async () => {
   const clock = new FakeClock(Date.parse(T0) + 4_000);
   const done = job({ ttlSecondsAfterFinished: 5 }, {
     completionTime: T0,
@@ -391,19 +405,19 @@ Deno.test("JobController: a finished Job is deleted after ttlSecondsAfterFinishe
   });
   const s = setup([done], [], clock);
   assert.equal(await s.controller.reconcile("default/pi"), 1_000);
-  assert.equal(s.client.of("delete").length, 0);
+  assert.equal(callsOf(s.client, "delete").length, 0);
   clock.advance(1_000);
   await s.controller.reconcile("default/pi");
-  assert.deepEqual(s.client.of("delete").map((d) => [d.resource, d.name]), [["jobs", "pi"]]);
+  assert.deepEqual(callsOf(s.client, "delete").map((d) => [d.resource, d.name]), [["jobs", "pi"]]);
 });
 
-Deno.test("JobController: pods of a deleted Job lose the tracking finalizer", async () => {
+Deno.test("JobReconciler: pods of a deleted Job lose the tracking finalizer", async () => {
   const s = setup([], [pod("pi-a", { phase: "Succeeded" }), pod("pi-b")]);
   await s.controller.reconcile("default/pi");
-  assert.deepEqual(s.client.of("patch").map((p) => p.name), ["pi-a", "pi-b"]);
+  assert.deepEqual(callsOf(s.client, "patch").map((p) => p.name), ["pi-a", "pi-b"]);
 });
 
-Deno.test("JobController: a Job managed by another controller is left alone", async () => {
+Deno.test("JobReconciler: a Job managed by another controller is left alone", async () => {
   const s = setup([job({ managedBy: "example.com/other" })], []);
   await s.controller.reconcile("default/pi");
   assert.equal(s.client.calls.length, 0);
