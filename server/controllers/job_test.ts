@@ -141,7 +141,7 @@ const CASES: Case[] = [
     name: "a new Job gets its pod with the tracking finalizer and a start time",
     job: job(),
     creates: 1,
-    status: { startTime: T0, active: 0, ready: 0, terminating: 0, succeeded: 0, failed: 0 },
+    status: { startTime: T0, active: 1, ready: 0, terminating: 0, succeeded: 0, failed: 0 },
     events: ["Normal SuccessfulCreate Created pod: pi-00001"],
   },
   {
