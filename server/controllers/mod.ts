@@ -1,6 +1,6 @@
 /**
  * The in-process controllers (kube-controller-manager's job): `runControllers()` starts the
- * ReplicaSet, ReplicationController, Deployment, Job, CronJob, endpoints, load balancer, node lifecycle,
+ * ReplicaSet, ReplicationController, Deployment, Job, CronJob, disruption (PodDisruptionBudget), endpoints, load balancer, node lifecycle,
  * node-password cleanup, garbage collector and namespace controllers over one set of shared
  * informers.
  */
@@ -13,6 +13,7 @@ import { runGarbageCollector } from "./garbage_collector.ts";
 import { InformerSet } from "./informer_set.ts";
 import { runJobController } from "./job.ts";
 import { runCronJobController } from "./cronjob.ts";
+import { runDisruptionController } from "./disruption.ts";
 import { runLoadBalancerController } from "./load_balancer.ts";
 import { runNamespaceController } from "./namespace.ts";
 import { runNodeLifecycleController } from "./node_lifecycle.ts";
@@ -78,6 +79,7 @@ export async function runControllers(
   start("deployment", () => runDeploymentController({ informers, recorder, logger }, signal));
   start("job", () => runJobController({ informers, recorder, logger }, signal));
   start("cronjob", () => runCronJobController({ informers, recorder, logger }, signal));
+  start("disruption", () => runDisruptionController({ informers, recorder, logger }, signal));
   start("endpoints", () => runEndpointsController({ informers, logger }, signal));
   start("load-balancer", () => runLoadBalancerController({ informers, logger }, signal));
   start("node-lifecycle", () =>

@@ -35,6 +35,7 @@ const WITH_STATUS = [
   "replicasets",
   "jobs",
   "cronjobs",
+  "poddisruptionbudgets",
 ];
 
 /** Builds the strategy table. */
@@ -59,7 +60,15 @@ export function buildStrategies(deps: StrategyDeps = {}): StrategyTable {
 
   // A workload's status is its controller's to write.
   table.set("jobs", { prepareForCreate: prepareJobForCreate });
-  for (const r of ["deployments", "replicasets", "replicationcontrollers", "cronjobs"]) {
+  for (
+    const r of [
+      "deployments",
+      "replicasets",
+      "replicationcontrollers",
+      "cronjobs",
+      "poddisruptionbudgets",
+    ]
+  ) {
     table.set(r, {
       prepareForCreate(obj) {
         obj.status = {};

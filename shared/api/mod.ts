@@ -11,6 +11,7 @@ export * from "./quantity.ts";
 export * from "./core_v1.ts";
 export * from "./apps_v1.ts";
 export * from "./batch_v1.ts";
+export * from "./policy_v1.ts";
 export * from "./coordination_v1.ts";
 export * from "./discovery_v1.ts";
 export * from "./meta_v1_misc.ts";

@@ -19,6 +19,7 @@ import {
 } from "./core_v1.ts";
 import { Deployment, ReplicaSet } from "./apps_v1.ts";
 import { CronJob, Job } from "./batch_v1.ts";
+import { PodDisruptionBudget } from "./policy_v1.ts";
 import { Lease } from "./coordination_v1.ts";
 import { EndpointSlice } from "./discovery_v1.ts";
 import { NodeMetrics, PodMetrics } from "./metrics_v1beta1.ts";
@@ -139,6 +140,12 @@ export const RESOURCES: ResourceTable = [
     plural: "cronjobs",
     shortNames: ["cj"],
     categories: ["all"],
+    subresources: ["status"],
+  }),
+  entry("PodDisruptionBudget", PodDisruptionBudget, {
+    group: "policy",
+    plural: "poddisruptionbudgets",
+    shortNames: ["pdb"],
     subresources: ["status"],
   }),
   entry("Lease", Lease, { group: "coordination.k8s.io", plural: "leases" }),

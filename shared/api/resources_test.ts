@@ -194,6 +194,10 @@ const SAMPLES: Record<string, unknown> = {
       },
     },
   },
+  PodDisruptionBudget: {
+    metadata: { name: "web" },
+    spec: { minAvailable: 1, selector: { matchLabels: { app: "web" } } },
+  },
   Lease: {
     metadata: { name: "node-a", namespace: "kube-node-lease" },
     spec: {

@@ -18,6 +18,7 @@ import {
 } from "./field_errors.ts";
 import { quantityMillis } from "./quantity.ts";
 import { validateCronJob, validateJob } from "./batch_validation.ts";
+import { validatePodDisruptionBudget } from "./policy_validation.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;
@@ -786,6 +787,9 @@ export function validateKind(
       break;
     case "CronJob":
       validateCronJob(obj, errs);
+      break;
+    case "PodDisruptionBudget":
+      validatePodDisruptionBudget(obj, errs);
       break;
     case "Endpoints":
       validateEndpoints(obj, errs);

@@ -51,3 +51,11 @@ export const ENDPOINTSLICES: ResourceRef = ref(
 export const JOBS: ResourceRef = ref("batch", "v1", "Job", "jobs", true);
 /** batch/v1 CronJob. */
 export const CRONJOBS: ResourceRef = ref("batch", "v1", "CronJob", "cronjobs", true);
+/** policy/v1 PodDisruptionBudget. */
+export const PODDISRUPTIONBUDGETS: ResourceRef = ref(
+  "policy",
+  "v1",
+  "PodDisruptionBudget",
+  "poddisruptionbudgets",
+  true,
+);

@@ -13,6 +13,7 @@
 
 import type { KubeObject } from "../../../shared/api/object.ts";
 import { cronJobPrinter, jobPrinter } from "./batch.ts";
+import { podDisruptionBudgetPrinter } from "./policy.ts";
 import { configMapPrinter, secretPrinter } from "./config.ts";
 import { leasePrinter, namespacePrinter } from "./cluster.ts";
 import { eventPrinter } from "./events.ts";
@@ -50,6 +51,7 @@ const PRINTERS: Record<string, Printer> = {
   "apps/replicasets": replicaSetPrinter,
   "batch/jobs": jobPrinter,
   "batch/cronjobs": cronJobPrinter,
+  "policy/poddisruptionbudgets": podDisruptionBudgetPrinter,
   "coordination.k8s.io/leases": leasePrinter,
   "discovery.k8s.io/endpointslices": endpointSlicePrinter,
 };
