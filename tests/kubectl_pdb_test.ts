@@ -73,6 +73,21 @@ Deno.test({
         assert.equal(row["ALLOWED DISRUPTIONS"], "0");
       });
 
+      await t.step("kubectl create pdb (protobuf) with a percentage", async () => {
+        await kubectlOk(k, [
+          "create",
+          "pdb",
+          "half",
+          "--selector=app=other",
+          "--max-unavailable=50%",
+        ]);
+        const half = JSON.parse(await kubectlOk(k, ["get", "pdb", "half", "-o", "json"]));
+        assert.equal(half.spec.maxUnavailable, "50%");
+        assert.deepEqual(half.spec.selector, { matchLabels: { app: "other" } });
+        assert.equal(half.spec.minAvailable, undefined);
+        await kubectlOk(k, ["delete", "pdb", "half"]);
+      });
+
       await t.step("an eviction the budget forbids is a 429 naming the budget", async () => {
         const pods = (await client.list(PODS, { labelSelector: "app=web" })).items;
         const res = await evict(pods[0].metadata.name!);
