@@ -249,13 +249,14 @@ export class JobReconciler {
       tracking,
     });
     let requeue: number | undefined;
-    // Pods created now count as active at once, as Kubernetes does.
+    // Pods created now count as active at once, and pods deleted now as terminating, as
+    // Kubernetes counts them.
     let created = 0;
-    if (finish.failure || finish.success) {
-      // The outcome is decided: nothing more needs to run.
+    let stopped = 0;
+    if (finish.failure || finish.success || suspended) {
+      // The outcome is decided (or the Job paused): nothing more may run.
       await this.#deletePods(key, job, active);
-    } else if (suspended) {
-      await this.#deletePods(key, job, active);
+      stopped = active.length;
     } else {
       const managed = await this.manageJob(key, job, {
         active,
@@ -291,9 +292,9 @@ export class JobReconciler {
         ),
       );
     }
-    status.active = active.length + created;
-    status.ready = active.filter(isPodReady).length;
-    status.terminating = terminating;
+    status.active = active.length + created - stopped;
+    status.ready = stopped > 0 ? 0 : active.filter(isPodReady).length;
+    status.terminating = terminating + stopped;
     if (indexed) status.completedIndexes = formatIndexes(tracking.completed!);
     await this.trackJobStatusAndRemoveFinalizers(job, status, tracking, {
       failure: finish.failure,

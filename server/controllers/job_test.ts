@@ -220,6 +220,7 @@ const CASES: Case[] = [
     pods: [pod("pi-a")],
     deletes: ["pi-a"],
     creates: 0,
+    status: { active: 0, terminating: 1 },
     conditions: ["FailureTarget:DeadlineExceeded"],
   },
   {
