@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { KubeObject } from "../../shared/api/object.ts";
 import { parseSchedule } from "../../shared/cron/schedule.ts";
 import { FakeClock, FakeLister, FakeRecorder, RecordingClient } from "../../shared/testing/mod.ts";
+import { callsOf, eventLines, lastStatus } from "./_recorded_test_util.ts";
 import { CronJobReconciler, jobNameFor, mostRecentScheduleTime } from "./cronjob.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -68,20 +69,6 @@ function child(name: string, o: { done?: "Complete" | "Failed"; start?: number }
 }
 
 const ref = (name: string) => ({ kind: "Job", name, namespace: "default", uid: `uid-${name}` });
-
-/** The recorded calls of one verb on the main resource. */
-function callsOf(client: RecordingClient, verb: string) {
-  return client.calls.filter((c) => c.verb === verb && c.subresource === undefined);
-}
-
-function lastStatus(client: RecordingClient): Obj | undefined {
-  const last = client.calls.filter((c) => c.subresource === "status").at(-1);
-  return (last?.body as KubeObject | undefined)?.status;
-}
-
-function eventLines(recorder: FakeRecorder): string[] {
-  return recorder.events.map((e) => `${e.type} ${e.reason} ${e.message}`);
-}
 
 interface Case {
   name: string;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { KubeObject } from "../../shared/api/object.ts";
 import { FakeClock, FakeLister, FakeRecorder, RecordingClient } from "../../shared/testing/mod.ts";
 import { DisruptionReconciler, scaledValue } from "./disruption.ts";
+import { lastStatus } from "./_recorded_test_util.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;
@@ -146,8 +147,7 @@ for (const c of CASES) {
       clock: new FakeClock(Date.parse(T0) + 10_000),
     });
     await r.reconcile("default/web");
-    const write = client.calls.filter((x) => x.subresource === "status").at(-1);
-    const status = (write?.body as KubeObject | undefined)?.status ?? {};
+    const status = lastStatus(client) ?? {};
     for (const [k, v] of Object.entries(c.status ?? {})) assert.deepEqual(status[k], v, k);
     assert.equal(status.observedGeneration, 1);
     for (const e of c.events ?? []) assert.ok(recorder.reasons().includes(e));

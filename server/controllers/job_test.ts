@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { KubeObject } from "../../shared/api/object.ts";
 import { FakeClock, FakeLister, FakeRecorder, RecordingClient } from "../../shared/testing/mod.ts";
+import { callsOf, eventLines, lastStatus } from "./_recorded_test_util.ts";
 import { JobReconciler } from "./job.ts";
 import { formatIndexes, parseIndexes } from "./job_utils.ts";
 
@@ -88,20 +89,6 @@ function pod(name: string, o: PodOptions = {}): KubeObject {
     }];
   }
   return p;
-}
-
-/** The recorded calls of one verb (`updateStatus` is `update` of the status subresource). */
-function callsOf(client: RecordingClient, verb: string) {
-  return client.calls.filter((c) => c.verb === verb && c.subresource === undefined);
-}
-
-function lastStatus(client: RecordingClient): Obj | undefined {
-  const last = client.calls.filter((c) => c.subresource === "status").at(-1);
-  return (last?.body as KubeObject | undefined)?.status;
-}
-
-function eventLines(recorder: FakeRecorder): string[] {
-  return recorder.events.map((e) => `${e.type} ${e.reason} ${e.message}`);
 }
 
 function setup(jobs: KubeObject[], pods: KubeObject[], clock = new FakeClock()) {

@@ -5,7 +5,6 @@
  */
 
 import type { KubeObject } from "../../../shared/api/object.ts";
-import { selectorFromLabelSelector } from "../../../shared/labels.ts";
 import { humanDuration, timestampAge } from "./human_duration.ts";
 import {
   AGE_COLUMN,
@@ -15,6 +14,7 @@ import {
   type Printer,
   type TableColumnDefinition,
 } from "./table.ts";
+import { labelSelectorText } from "./workloads.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -27,16 +27,10 @@ const WIDE_COLUMNS: TableColumnDefinition[] = [
 
 function podTemplateWide(template: Any, selector: unknown): string[] {
   const containers: Any[] = template?.spec?.containers ?? [];
-  let text: string;
-  try {
-    text = selector ? selectorFromLabelSelector(selector as Any).toString() : "";
-  } catch {
-    text = "<invalid>";
-  }
   return [
     containers.map((c) => c.name).join(","),
     containers.map((c) => c.image).join(","),
-    text === "" ? "<none>" : text,
+    selector ? labelSelectorText(selector) : "<none>",
   ];
 }
 
