@@ -6,14 +6,14 @@ import { runAgentBench } from "./agent_bench.ts";
 import { runApiBench } from "./api_bench.ts";
 import { runProxyBench } from "./proxy_bench.ts";
 import { runSchedulerBench } from "./scheduler_bench.ts";
-import { runDaemonSetBench } from "./workloads_daemonset.ts";
+import { runWorkloadsBench } from "./workloads.ts";
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   api: () => runApiBench(),
   scheduler: () => runSchedulerBench(),
   agent: () => runAgentBench({ v8Flags: "--max-semi-space-size=1" }),
   proxy: () => runProxyBench(),
-  workloads: () => runDaemonSetBench(),
+  workloads: () => runWorkloadsBench(),
 };
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(BENCHES);

@@ -207,6 +207,17 @@ export class UnsupportedMediaTypeError extends ApiError {
   }
 }
 
+/**
+ * 429 TooManyRequests: the request may succeed later (an eviction a PodDisruptionBudget refuses
+ * now; `kubectl drain` retries those every 5 s).
+ */
+export class TooManyRequestsError extends ApiError {
+  constructor(message: string, details?: Status["details"]) {
+    super(429, "TooManyRequests", message, details);
+    this.name = "TooManyRequestsError";
+  }
+}
+
 /** 500 InternalError. */
 export class InternalError extends ApiError {
   constructor(message: string) {

@@ -3,7 +3,7 @@
  * Leases renewed, and the agent's part in pod status played without containers — bound pods
  * become Running/Ready with `hostIP`, a pod IP of their own (a made-up address, never dialled)
  * and `status.portMappings` for declared hostPorts, and pods being deleted are finished off with
- * grace 0. A node can be
+ * grace 0; with `runToCompletion`, Job pods then exit 0 and become Succeeded. A node can be
  * "killed" (no more lease renewals, no more pod handling) and brought back.
  */
 import type { KubeObject } from "../shared/api/object.ts";
@@ -37,6 +37,11 @@ export interface HollowNodesOptions {
   ready?: boolean;
   /** Play the agent's part in pod status (default true); false: nodes and leases only. */
   handlePods?: boolean;
+  /**
+   * Pods whose restartPolicy is Never or OnFailure (a Job's) run to completion: Running, then
+   * Succeeded with exit code 0 in the next status write (default false: they keep running).
+   */
+  runToCompletion?: boolean;
 }
 
 /** A running set of hollow nodes. */
@@ -203,6 +208,41 @@ export async function startHollowNodes(
     const ready = overrides.get(key) ?? makeReady;
     const hostIP = addresses.get(nodeName)!;
     const status = pod.status ?? {};
+    const finite = (pod.spec?.restartPolicy ?? "Always") !== "Always";
+    if (status.phase === "Succeeded" || status.phase === "Failed") return;
+    if (options.runToCompletion && finite && status.phase === "Running") {
+      const t = now();
+      await client.patch(PODS, name, {
+        status: {
+          phase: "Succeeded",
+          conditions: [
+            { type: "PodScheduled", status: "True", lastTransitionTime: t },
+            { type: "Initialized", status: "True", lastTransitionTime: t },
+            {
+              type: "ContainersReady",
+              status: "False",
+              reason: "PodCompleted",
+              lastTransitionTime: t,
+            },
+            { type: "Ready", status: "False", reason: "PodCompleted", lastTransitionTime: t },
+          ],
+          containerStatuses: (pod.spec?.containers ?? []).map((
+            c: { name: string; image: string },
+          ) => ({
+            name: c.name,
+            image: c.image,
+            imageID: "",
+            ready: false,
+            restartCount: 0,
+            started: false,
+            state: {
+              terminated: { exitCode: 0, reason: "Completed", startedAt: t, finishedAt: t },
+            },
+          })),
+        },
+      }, { namespace, type: "merge", subresource: "status" });
+      return;
+    }
     const wasReady = (status.conditions ?? []).find((c: { type: string }) => c.type === "Ready");
     if (
       status.phase === "Running" && status.hostIP === hostIP &&

@@ -19,6 +19,7 @@ import { rfc3339 } from "../../shared/time.ts";
 import type { DeleteOptions, GenericRegistry } from "../registry/generic_registry.ts";
 import { mediaType, readBody, readOptionalBody } from "./body.ts";
 import { checkPatchedObject } from "./json_limits.ts";
+import { evictPod } from "./eviction.ts";
 import { applyPatch, applyStrategicMergePatch, patchTypeFromContentType } from "./patch/mod.ts";
 import type { RequestInfo } from "./request_info.ts";
 import {
@@ -108,7 +109,11 @@ export async function serveResource(
     case "binding":
       return await binding(req, q, registry, ri.namespace, name);
     case "eviction":
-      return await eviction(req, registry, ri.namespace, name);
+      return await eviction(req, registry, {
+        pdbs: options.lookup("policy", "v1", "poddisruptionbudgets"),
+        namespace: ri.namespace,
+        name,
+      });
     case "finalize":
       if (info.plural !== "namespaces" || method !== "PUT") throw new MethodNotAllowedError();
       return jsonResponse(await finalizeNamespace(req, registry, name));
@@ -486,12 +491,15 @@ async function binding(
 async function eviction(
   req: Request,
   registry: GenericRegistry,
-  namespace: string | undefined,
-  name: string,
+  target: { pdbs?: GenericRegistry; namespace: string | undefined; name: string },
 ): Promise<Response> {
   if (req.method.toUpperCase() !== "POST") throw new MethodNotAllowedError();
   const body = await readBody(req) as { deleteOptions?: Record<string, unknown> };
-  await registry.delete(namespace, name, parseDeleteOptions(body?.deleteOptions ?? {}));
+  await evictPod(registry, target.pdbs, {
+    namespace: target.namespace ?? "default",
+    name: target.name,
+    deleteOptions: parseDeleteOptions(body?.deleteOptions ?? {}),
+  });
   return jsonResponse(successStatus(201), 201);
 }
 

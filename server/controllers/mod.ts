@@ -1,9 +1,9 @@
 /**
  * The in-process controllers (kube-controller-manager's job): `runControllers()` starts the
- * ReplicaSet, ReplicationController, Deployment, DaemonSet, StatefulSet, endpoints, load
- * balancer, node lifecycle, node IPAM (podCIDRs), node-password cleanup, garbage collector,
- * namespace, PersistentVolume binder/provisioner and storage protection controllers over one set
- * of shared informers.
+ * ReplicaSet, ReplicationController, Deployment, DaemonSet, StatefulSet, Job, CronJob,
+ * disruption (PodDisruptionBudget), endpoints, load balancer, node lifecycle, node IPAM
+ * (podCIDRs), node-password cleanup, garbage collector, namespace, PersistentVolume
+ * binder/provisioner and storage protection controllers over one set of shared informers.
  */
 import type { ApiClient } from "../../shared/client/client.ts";
 import { EventRecorder } from "../../shared/events.ts";
@@ -14,6 +14,9 @@ import { runDeploymentController } from "./deployment.ts";
 import { runEndpointsController } from "./endpoints.ts";
 import { runGarbageCollector } from "./garbage_collector.ts";
 import { InformerSet } from "../../shared/informer_set.ts";
+import { runJobController } from "./job.ts";
+import { runCronJobController } from "./cronjob.ts";
+import { runDisruptionController } from "./disruption.ts";
 import { runLoadBalancerController } from "./load_balancer.ts";
 import { runNamespaceController } from "./namespace.ts";
 import { runNodeIpamController } from "./node_ipam.ts";
@@ -79,6 +82,9 @@ export async function runControllers(
   start("deployment", () => runDeploymentController({ informers, recorder, logger }, signal));
   start("daemonset", () => runDaemonSetController({ informers, recorder, logger }, signal));
   start("statefulset", () => runStatefulSetController({ informers, recorder, logger }, signal));
+  start("job", () => runJobController({ informers, recorder, logger }, signal));
+  start("cronjob", () => runCronJobController({ informers, recorder, logger }, signal));
+  start("disruption", () => runDisruptionController({ informers, recorder, logger }, signal));
   start("endpoints", () => runEndpointsController({ informers, logger }, signal));
   start("load-balancer", () => runLoadBalancerController({ informers, logger }, signal));
   start("node-lifecycle", () =>

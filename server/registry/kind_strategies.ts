@@ -7,6 +7,7 @@ import { qosClass } from "../../shared/api/defaults.ts";
 import { InvalidError } from "../../shared/errors.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
 import { rfc3339 } from "./generic_registry.ts";
+import { prepareJobForCreate } from "./batch_strategy.ts";
 import { StrategyTable } from "./strategy.ts";
 import type { StrategyContext } from "./strategy.ts";
 
@@ -50,6 +51,9 @@ const WITH_STATUS = [
   "statefulsets",
   "persistentvolumes",
   "persistentvolumeclaims",
+  "jobs",
+  "cronjobs",
+  "poddisruptionbudgets",
 ];
 
 /** Builds the strategy table. */
@@ -103,6 +107,7 @@ export function buildStrategies(deps: StrategyDeps = {}): StrategyTable {
   });
 
   // A workload's status is its controller's to write.
+  table.set("jobs", { prepareForCreate: prepareJobForCreate });
   for (
     const r of [
       "deployments",
@@ -110,6 +115,8 @@ export function buildStrategies(deps: StrategyDeps = {}): StrategyTable {
       "replicationcontrollers",
       "daemonsets",
       "statefulsets",
+      "cronjobs",
+      "poddisruptionbudgets",
     ]
   ) {
     table.set(r, {

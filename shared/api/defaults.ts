@@ -3,7 +3,8 @@
  * unconditional ones are `.default()`s in the schemas): a container's imagePullPolicy from its
  * image tag, a pod's requests from its limits and its QoS class, a Service port's targetPort and
  * traffic policies, a Deployment's rolling-update percentages, a ReplicationController's selector
- * and labels from its template, and a Secret's `stringData` folded into base64 `data`.
+ * and labels from its template, a Secret's `stringData` folded into base64 `data`, and a Job's
+ * completions, parallelism, backoffLimit and podReplacementPolicy.
  */
 import type { KubeObject } from "./object.ts";
 
@@ -130,6 +131,31 @@ function defaultReplicationController(rc: Obj): void {
   defaultPodSpec(template?.spec);
 }
 
+/** batch/v1 Job defaults (Kubernetes' SetDefaults_Job). */
+function defaultJob(job: Obj): void {
+  const spec = job.spec;
+  // A non-parallel Job may leave both unset: one pod, one completion.
+  if (spec.completions === undefined && spec.parallelism === undefined) spec.completions = 1;
+  spec.parallelism ??= 1;
+  spec.backoffLimit ??= spec.backoffLimitPerIndex !== undefined ? 2147483647 : 6;
+  spec.completionMode ??= "NonIndexed";
+  spec.suspend ??= false;
+  for (const rule of (spec.podFailurePolicy?.rules ?? []) as Obj[]) {
+    for (const p of (rule.onPodConditions ?? []) as Obj[]) p.status ??= "True";
+  }
+  spec.podReplacementPolicy ??= spec.podFailurePolicy ? "Failed" : "TerminatingOrFailed";
+  const templateLabels = spec.template?.metadata?.labels;
+  if (templateLabels && Object.keys(job.metadata.labels ?? {}).length === 0) {
+    job.metadata.labels = { ...templateLabels };
+  }
+  defaultPodSpec(spec.template?.spec);
+}
+
+function defaultCronJob(cj: Obj): void {
+  // As Kubernetes: the Job defaults belong to Jobs; the template only gets its pod defaults.
+  defaultPodSpec(cj.spec.jobTemplate?.spec?.template?.spec);
+}
+
 function defaultSecret(secret: Obj): void {
   if (!secret.stringData) return;
   secret.data ??= {};
@@ -176,6 +202,12 @@ export function applyDefaults<T extends KubeObject>(kind: string, obj: T): T {
       break;
     case "Secret":
       defaultSecret(obj);
+      break;
+    case "Job":
+      defaultJob(obj);
+      break;
+    case "CronJob":
+      defaultCronJob(obj);
       break;
   }
   return obj;

@@ -18,6 +18,8 @@ import {
   Service,
 } from "./core_v1.ts";
 import { ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet } from "./apps_v1.ts";
+import { CronJob, Job } from "./batch_v1.ts";
+import { PodDisruptionBudget } from "./policy_v1.ts";
 import { Lease } from "./coordination_v1.ts";
 import { EndpointSlice } from "./discovery_v1.ts";
 import { NodeMetrics, PodMetrics } from "./metrics_v1beta1.ts";
@@ -157,6 +159,24 @@ export const RESOURCES: ResourceTable = [
     shortNames: ["sts"],
     categories: ["all"],
     subresources: ["status", "scale"],
+  entry("Job", Job, {
+    group: "batch",
+    plural: "jobs",
+    categories: ["all"],
+    subresources: ["status"],
+  }),
+  entry("CronJob", CronJob, {
+    group: "batch",
+    plural: "cronjobs",
+    shortNames: ["cj"],
+    categories: ["all"],
+    subresources: ["status"],
+  }),
+  entry("PodDisruptionBudget", PodDisruptionBudget, {
+    group: "policy",
+    plural: "poddisruptionbudgets",
+    shortNames: ["pdb"],
+    subresources: ["status"],
   }),
   entry("Lease", Lease, { group: "coordination.k8s.io", plural: "leases" }),
   entry("EndpointSlice", EndpointSlice, { group: "discovery.k8s.io", plural: "endpointslices" }),

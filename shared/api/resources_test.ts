@@ -53,9 +53,12 @@ Deno.test("short names and the all category are those kubectl expects", () => {
     "deployments",
     "replicasets",
     "statefulsets",
+    "jobs",
+    "cronjobs",
   ]);
   assert.deepEqual(short("daemonsets", "apps"), ["ds"]);
   assert.deepEqual(short("statefulsets", "apps"), ["sts"]);
+  assert.deepEqual(short("cronjobs", "batch"), ["cj"]);
 });
 
 Deno.test("scopes, verbs and subresources", () => {
@@ -199,6 +202,30 @@ const SAMPLES: Record<string, unknown> = {
     metadata: { name: "web-5d4f8" },
     data: { spec: { template: { $patch: "replace" } } },
     revision: 1,
+  Job: {
+    metadata: { name: "pi" },
+    spec: {
+      template: {
+        spec: { containers: [{ name: "pi", image: "busybox" }], restartPolicy: "Never" },
+      },
+    },
+  },
+  CronJob: {
+    metadata: { name: "hello" },
+    spec: {
+      schedule: "* * * * *",
+      jobTemplate: {
+        spec: {
+          template: {
+            spec: { containers: [{ name: "c", image: "busybox" }], restartPolicy: "OnFailure" },
+          },
+        },
+      },
+    },
+  },
+  PodDisruptionBudget: {
+    metadata: { name: "web" },
+    spec: { minAvailable: 1, selector: { matchLabels: { app: "web" } } },
   },
   Lease: {
     metadata: { name: "node-a", namespace: "kube-node-lease" },

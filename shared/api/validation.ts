@@ -26,6 +26,7 @@ import {
   validatePersistentVolumeUpdate,
   validateStorageClassUpdate,
 } from "./storage_validation.ts";
+import { validateJobUpdate } from "./batch_validation.ts";
 
 /** The `fieldValidation` query parameter: what to do with fields the schema does not know. */
 export type FieldValidation = "Strict" | "Warn" | "Ignore";
@@ -452,6 +453,9 @@ function validateImmutable(kind: string, next: Obj, old: Obj, errs: FieldErrors)
       if (old.spec?.selector && !jsonEqual(next.spec.selector, old.spec.selector)) {
         immutable(errs, "spec.selector", next.spec.selector);
       }
+      break;
+    case "Job":
+      validateJobUpdate(next, old, errs);
       break;
     case "ConfigMap":
     case "Secret":

@@ -24,6 +24,8 @@ import {
   validatePersistentVolumeClaim,
   validateStorageClass,
 } from "./storage_validation.ts";
+import { validateCronJob, validateJob } from "./batch_validation.ts";
+import { validatePodDisruptionBudget } from "./policy_validation.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;
@@ -801,6 +803,15 @@ export function validateKind(
       break;
     case "Node":
       validateNode(obj, errs);
+      break;
+    case "Job":
+      validateJob(obj, errs);
+      break;
+    case "CronJob":
+      validateCronJob(obj, errs);
+      break;
+    case "PodDisruptionBudget":
+      validatePodDisruptionBudget(obj, errs);
       break;
     case "Endpoints":
       validateEndpoints(obj, errs);

@@ -83,3 +83,15 @@ export const STORAGE_CLASSES: ResourceRef = ref(
   "storageclasses",
   false,
 );
+/** batch/v1 Job. */
+export const JOBS: ResourceRef = ref("batch", "v1", "Job", "jobs", true);
+/** batch/v1 CronJob. */
+export const CRONJOBS: ResourceRef = ref("batch", "v1", "CronJob", "cronjobs", true);
+/** policy/v1 PodDisruptionBudget. */
+export const PODDISRUPTIONBUDGETS: ResourceRef = ref(
+  "policy",
+  "v1",
+  "PodDisruptionBudget",
+  "poddisruptionbudgets",
+  true,
+);

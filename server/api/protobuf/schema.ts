@@ -654,6 +654,24 @@ export const MESSAGES: Readonly<Record<string, readonly FieldSpec[]>> = {
     [4, "lastScheduleTime", "Time", "k"],
     [5, "lastSuccessfulTime", "Time", "k"],
   ],
+  PodDisruptionBudget: [
+    [1, "metadata", "ObjectMeta"],
+    [2, "spec", "PodDisruptionBudgetSpec"],
+    [3, "status", "PodDisruptionBudgetStatus"],
+  ],
+  PodDisruptionBudgetSpec: [
+    [1, "minAvailable", "IntOrString"],
+    [2, "selector", "LabelSelector"],
+    [3, "maxUnavailable", "IntOrString"],
+    [4, "unhealthyPodEvictionPolicy", "string", "k"],
+  ],
+  PodDisruptionBudgetStatus: [
+    [1, "observedGeneration", "int64"],
+    [3, "disruptionsAllowed", "int32", "k"],
+    [4, "currentHealthy", "int32", "k"],
+    [5, "desiredHealthy", "int32", "k"],
+    [6, "expectedPods", "int32", "k"],
+  ],
   PodOS: [
     [1, "name", "string", "k"],
   ],
@@ -696,6 +714,7 @@ export const KINDS: Readonly<Record<string, string>> = {
   "batch/v1/Job": "Job",
   "batch/v1/CronJob": "CronJob",
   "policy/v1/Eviction": "Eviction",
+  "policy/v1/PodDisruptionBudget": "PodDisruptionBudget",
 };
 
 /**

@@ -12,6 +12,8 @@
  */
 
 import type { KubeObject } from "../../../shared/api/object.ts";
+import { cronJobPrinter, jobPrinter } from "./batch.ts";
+import { podDisruptionBudgetPrinter } from "./policy.ts";
 import { configMapPrinter, secretPrinter } from "./config.ts";
 import { leasePrinter, namespacePrinter } from "./cluster.ts";
 import { eventPrinter } from "./events.ts";
@@ -65,6 +67,9 @@ const PRINTERS: Record<string, Printer> = {
   "apps/daemonsets": daemonSetPrinter,
   "apps/statefulsets": statefulSetPrinter,
   "apps/controllerrevisions": controllerRevisionPrinter,
+  "batch/jobs": jobPrinter,
+  "batch/cronjobs": cronJobPrinter,
+  "policy/poddisruptionbudgets": podDisruptionBudgetPrinter,
   "coordination.k8s.io/leases": leasePrinter,
   "discovery.k8s.io/endpointslices": endpointSlicePrinter,
 };

@@ -36,7 +36,7 @@ function containersAndImages(obj: KubeObject): [string, string] {
 }
 
 /** A structured selector as text (`<none>` when empty, `<invalid>` when it does not parse). */
-function labelSelectorText(selector: unknown): string {
+export function labelSelectorText(selector: unknown): string {
   try {
     const text = selectorFromLabelSelector(selector as Any).toString();
     return text === "" ? "<none>" : text;
