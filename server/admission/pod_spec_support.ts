@@ -163,8 +163,3 @@ export function withField(
   });
   return out;
 }
-
-/** For documentation and errors: the concrete path of a generic one (`[]` → `[0]`). */
-export function concretePath(specPath: string, path: string): string {
-  return `${specPath}.${path.replaceAll("[]", "[0]")}`;
-}
