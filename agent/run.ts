@@ -207,6 +207,7 @@ export async function runAgent(
     apiPort: api.port,
     leaseRenewMs: config.leaseRenewMs,
     statusCheckMs: config.statusCheckMs,
+    networkError: () => network.current ? undefined : "waiting for the node's podCIDR",
     logger: log.child("node"),
   });
   const nodes = new Informer<Node>(client, NODES, { logger: log });
@@ -229,7 +230,12 @@ export async function runAgent(
       nodes.run(signal),
       network.run(signal),
       // Pods get addresses from the node's podCIDR: none starts before the network is there.
-      network.ready(signal).then((ready) => ready && workers.run(signal)),
+      network.ready(signal).then(async (ready) => {
+        if (!ready) return;
+        // Ready now: say so at once rather than at the next status check.
+        heartbeat.updateStatus(true).catch(() => {});
+        await workers.run(signal);
+      }),
       heartbeat.run(signal),
       images.watchImageDir(`${dataDir}/images`, signal, () => {
         // New images: retry pods waiting for them now, not after their back-off.
