@@ -45,6 +45,8 @@ export interface NodeHeartbeatOptions extends NodeFacts {
   statusCheckMs?: number;
   /** Status is patched at least this often even when unchanged (default 60 s). */
   statusMaxIntervalMs?: number;
+  /** Why the node's pod network is not ready yet (undefined once it is): the node is NotReady. */
+  networkError?: () => string | undefined;
   logger?: Logger;
 }
 
@@ -114,6 +116,7 @@ export class NodeHeartbeat {
       previous: this.#previousConditions,
       now,
       runtimeError,
+      networkError: this.#o.networkError?.(),
     });
     const conditions = status.conditions as { type: string; status: "True" | "False" }[];
     const fingerprint = JSON.stringify({

@@ -160,9 +160,14 @@ type Condition = ApiCondition & { reason: string; message: string };
 
 /**
  * The four node conditions for a host sample (without times). `runtimeError` (the Docker engine
- * not answering) makes the node NotReady, as the kubelet reports a down container runtime.
+ * not answering) makes the node NotReady, as the kubelet reports a down container runtime;
+ * so does `networkError` (no pod network yet), as the kubelet reports NetworkReady=false.
  */
-export function nodeConditions(s: HostSample, runtimeError?: string): Condition[] {
+export function nodeConditions(
+  s: HostSample,
+  runtimeError?: string,
+  networkError?: string,
+): Condition[] {
   const memPressure = s.memoryAvailableBytes < THRESHOLDS.memoryAvailableBytes;
   const diskPressure = s.diskTotalBytes > 0 &&
     s.diskFreeBytes / s.diskTotalBytes < THRESHOLDS.diskFreeFraction;
@@ -198,6 +203,14 @@ export function nodeConditions(s: HostSample, runtimeError?: string): Condition[
         reason: "KubeletNotReady",
         message: `container runtime is down: ${runtimeError}`,
       }
+      : networkError
+      ? {
+        type: "Ready",
+        status: "False",
+        reason: "KubeletNotReady",
+        message:
+          `container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:${networkError}`,
+      }
       : {
         type: "Ready",
         status: "True",
@@ -221,9 +234,11 @@ export function nodeStatus(
     now: string;
     /** Set when the Docker engine does not answer. */
     runtimeError?: string;
+    /** Set while the node has no pod network (no podCIDR yet). */
+    networkError?: string;
   },
 ): Record<string, unknown> {
-  const conditions = nodeConditions(ctx.sample, ctx.runtimeError).map((c) => {
+  const conditions = nodeConditions(ctx.sample, ctx.runtimeError, ctx.networkError).map((c) => {
     const old = ctx.previous?.find((p) => p.type === c.type);
     return {
       ...c,

@@ -218,6 +218,7 @@ export async function runAgent(
     localPathRoot: localPathRoot(dataDir),
     leaseRenewMs: config.leaseRenewMs,
     statusCheckMs: config.statusCheckMs,
+    networkError: () => network.current ? undefined : "waiting for the node's podCIDR",
     logger: log.child("node"),
   });
   const nodes = new Informer<Node>(client, NODES, { logger: log });
@@ -240,7 +241,12 @@ export async function runAgent(
       nodes.run(signal),
       network.run(signal),
       // Pods get addresses from the node's podCIDR: none starts before the network is there.
-      network.ready(signal).then((ready) => ready && workers.run(signal)),
+      network.ready(signal).then(async (ready) => {
+        if (!ready) return;
+        // Ready now: say so at once rather than at the next status check.
+        heartbeat.updateStatus(true).catch(() => {});
+        await workers.run(signal);
+      }),
       heartbeat.run(signal),
       runLocalPathCleaner({ client, nodeName: config.nodeName, dataDir, logger: log }, signal),
       images.watchImageDir(`${dataDir}/images`, signal, () => {

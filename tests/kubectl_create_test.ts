@@ -155,14 +155,23 @@ Deno.test({
         assert.deepEqual(svc.spec.externalIPs, ["127.0.0.21"]);
         assert.equal(svc.spec.ports[0].port, 8300);
         assert.equal(svc.spec.ports[0].targetPort, 80);
-        // Every service of the deployment gets both pods' node address and host port.
-        await waitKubectl(k, [
+        // Every service of the deployment gets both pods' own IPs.
+        const ips = await waitKubectl(k, [
           "get",
           "ep",
           "web-lb",
           "-o",
           "jsonpath={.subsets[*].addresses[*].ip}",
-        ], (s) => s === "127.0.0.11 127.0.0.11");
+        ], (s) => s.split(" ").filter(Boolean).length === 2);
+        const podIPs = await kubectlOk(k, [
+          "get",
+          "pods",
+          "-l",
+          "app=web",
+          "-o",
+          "jsonpath={.items[*].status.podIP}",
+        ]);
+        assert.deepEqual(ips.split(" ").sort(), podIPs.split(" ").sort());
       });
 
       await t.step("create -f - and a second create of the same name", async () => {
