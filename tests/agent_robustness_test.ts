@@ -22,6 +22,7 @@ import {
   waitForPodGone,
 } from "./agent_test_utils.ts";
 import { startTestServer, waitFor } from "./test_utils.ts";
+import { Logger } from "../shared/log.ts";
 import type { Pod } from "../agent/pod_types.ts";
 
 /** One container that sleeps until SIGTERM, with a 1 s grace period. */
@@ -159,7 +160,15 @@ Deno.test("pods keep running while the server is down; the agent resyncs when it
   const listen = `127.0.0.1:${port}`;
   let server = await startTestServer({ dataDir, listen, controllers: false });
   const config = await testAgentConfig(server);
-  const agent = startAgent(config);
+  let watchFailures = 0;
+  const agent = startAgent(config, {
+    logger: new Logger({
+      level: "warn",
+      sink: (line) => {
+        if (line.includes("watch failed") || line.includes("list failed")) watchFailures++;
+      },
+    }),
+  });
   const rt = new DockerRuntime({ nodeName: config.nodeName });
   try {
     const spec = sleeperSpec(images.busybox);
@@ -173,7 +182,8 @@ Deno.test("pods keep running while the server is down; the agent resyncs when it
 
     await server.stop();
     // The agent's watch fails and it retries; nothing happens to the pod's containers meanwhile.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Its logged watch failure is the positive signal that it noticed the server is gone.
+    await waitFor("the agent's failed watch", () => watchFailures > 0);
     const id = containerIDs(before)[0].slice("docker://".length);
     assert.equal((await rt.inspectContainer(id))?.State.Running, true);
 

@@ -76,10 +76,10 @@ export async function removeNodeContainers(nodeName: string): Promise<void> {
 }
 
 /** Runs an agent in this process. */
-export function startAgent(config: AgentConfig): TestAgent {
+export function startAgent(config: AgentConfig, options: { logger?: Logger } = {}): TestAgent {
   const ac = new AbortController();
   const level = Deno.env.get("SKIFF_TEST_LOG") as "debug" | undefined;
-  const logger = level ? new Logger({ level }) : undefined;
+  const logger = options.logger ?? (level ? new Logger({ level }) : undefined);
   const done = runAgent(config, ac.signal, { logger });
   return {
     config,

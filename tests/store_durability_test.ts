@@ -2,6 +2,11 @@
  * An acknowledged write survives `kill -9`: a child process writes to a SqliteBackend and
  * reports each acknowledged write on stdout; it is killed with SIGKILL mid-stream, and the
  * reopened store must hold every acknowledged write (or the one write in flight at the kill).
+ *
+ * What this shows is "acknowledged ⇒ committed" across a process crash, in both `synchronous`
+ * modes: a killed process cannot lose what SQLite already handed to the kernel. It says nothing
+ * about power loss, which is where FULL and NORMAL differ (an fsync per commit or per
+ * checkpoint); no test here can show that.
  */
 import { SqliteBackend } from "../server/store/sqlite_backend.ts";
 
@@ -100,10 +105,10 @@ class LineSplitter extends TransformStream<string, string> {
   }
 }
 
-Deno.test("SqliteBackend (synchronous=FULL): every acknowledged write survives kill -9", async () => {
+Deno.test("SqliteBackend opened with synchronous full: acknowledged writes survive kill -9", async () => {
   await killMidStream("full");
 });
 
-Deno.test("SqliteBackend (synchronous=NORMAL): every acknowledged write survives kill -9", async () => {
+Deno.test("SqliteBackend opened with synchronous normal: acknowledged writes survive kill -9", async () => {
   await killMidStream("normal");
 });
