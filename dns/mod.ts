@@ -12,3 +12,4 @@ export { ClusterZone, DNS_SCHEMA_VERSION, reverseName } from "./cluster_zone.ts"
 export { type ListenAddress, NodeLocalDns } from "./dns_server.ts";
 export { Upstream, type UpstreamServer } from "./upstream.ts";
 export { AnswerCache } from "./answer_cache.ts";
+export { dnsListenAddresses, podCidrGateway } from "./listen_address.ts";

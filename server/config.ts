@@ -19,6 +19,11 @@ export const ServerConfig = z.object({
   /** The address this server's node advertises (kubeconfig server URL, certificates). */
   nodeAddress: z.string().optional(),
   serviceCidr: Cidr.default("10.43.0.0/16"),
+  /** The cluster's DNS domain: the serving certificate names `kubernetes.default.svc.<domain>`. */
+  clusterDomain: z.string().min(1).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a DNS name")
+    .default("cluster.local"),
+  /** How often the `kubernetes` Service and its Endpoints are checked (kube-apiserver: 10 s). */
+  kubernetesServiceIntervalMs: z.number().int().positive().default(10_000),
   /** Extra names and addresses for the serving certificate. */
   tlsSans: z.array(z.string().min(1)).default([]),
   nodePortRange: z.tuple([z.number().int(), z.number().int()]).default([30000, 32767]),
