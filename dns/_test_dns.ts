@@ -90,8 +90,9 @@ export class FakeUpstream {
   #tcp?: Deno.TcpListener;
   #loops: Promise<void>[] = [];
 
-  start(): this {
-    this.#udp = Deno.listenDatagram({ transport: "udp", hostname: this.hostname, port: 0 });
+  /** Listens on UDP and TCP `port` (0: any free one) of a random loopback address. */
+  start(port = 0): this {
+    this.#udp = Deno.listenDatagram({ transport: "udp", hostname: this.hostname, port });
     this.port = (this.#udp.addr as Deno.NetAddr).port;
     this.#tcp = Deno.listen({ hostname: this.hostname, port: this.port });
     this.#loops.push(this.#udpLoop(this.#udp), this.#tcpLoop(this.#tcp));
