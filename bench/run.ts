@@ -4,6 +4,7 @@
  */
 import { runAgentBench } from "./agent_bench.ts";
 import { runApiBench } from "./api_bench.ts";
+import { runDnsBench } from "./dns_bench.ts";
 import { runProxyBench } from "./proxy_bench.ts";
 import { runSchedulerBench } from "./scheduler_bench.ts";
 
@@ -12,6 +13,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   scheduler: () => runSchedulerBench(),
   agent: () => runAgentBench({ v8Flags: "--max-semi-space-size=1" }),
   proxy: () => runProxyBench(),
+  dns: () => runDnsBench(),
 };
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(BENCHES);

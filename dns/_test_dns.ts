@@ -64,7 +64,7 @@ export async function query(
   server: { hostname: string; port: number },
   name: string,
   type: string,
-  options: { tcp?: boolean; edns?: boolean; id?: number } = {},
+  options: { tcp?: boolean; edns?: boolean; id?: number; timeoutMs?: number } = {},
 ): Promise<Packet | undefined> {
   const msg = packet.encode({
     type: "query",

@@ -110,14 +110,21 @@ export class ClusterZone {
   readonly domain: string;
   readonly ttl: number;
   readonly #records = new Map<string, ResourceRecord[]>();
-  /** Every name that exists under the domain: owners of records and their ancestors. */
-  readonly #names = new Set<string>();
+  /**
+   * Every name that exists under the domain, counted: owners of records and their ancestors
+   * (empty non-terminals answer NODATA, not NXDOMAIN); a name goes when its count drops to 0.
+   */
+  readonly #names = new Map<string, number>();
   readonly #reverse = new Map<string, ResourceRecord[]>();
+  /** The records each Service (`namespace/name`) put in, so that a change replaces only those. */
+  readonly #byService = new Map<string, { forward: ResourceRecord[]; reverse: ResourceRecord[] }>();
+  #adding?: { forward: ResourceRecord[]; reverse: ResourceRecord[] };
   readonly #soa: ResourceRecord;
+  #version = 0;
 
   constructor(
-    services: readonly Service[],
-    endpointsOf: (namespace: string, name: string) => Endpoints | undefined,
+    services: readonly Service[] = [],
+    endpointsOf: (namespace: string, name: string) => Endpoints | undefined = () => undefined,
     options: ClusterZoneOptions = {},
   ) {
     this.domain = canonicalName(options.domain ?? "cluster.local");
@@ -135,27 +142,79 @@ export class ClusterZone {
     });
     this.#add(this.#soa);
     this.#add(this.#rr(`dns-version.${d}`, "TXT", [DNS_SCHEMA_VERSION]));
-    // `pod.<zone>` exists (its children are answered from the name itself).
-    this.#names.add(`pod.${d}`);
-    this.#names.add(`svc.${d}`);
-    for (const svc of services) this.#addService(svc, endpointsOf);
+    // `pod.<zone>` and `svc.<zone>` always exist (pod names are answered from the name itself).
+    this.#names.set(`pod.${d}`, Infinity);
+    this.#names.set(`svc.${d}`, Infinity);
+    for (const svc of services) {
+      const ns = svc.metadata.namespace ?? "default";
+      const name = svc.metadata.name ?? "";
+      this.setService(svc, endpointsOf(ns, name));
+    }
+  }
+
+  /** Bumped by every change (answers derived from an older version are stale). */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Puts in the records of one Service (and its Endpoints), replacing its previous ones. */
+  setService(svc: Service, endpoints: Endpoints | undefined): void {
+    const key = `${svc.metadata.namespace ?? "default"}/${svc.metadata.name ?? ""}`;
+    this.deleteService(key);
+    const contribution = { forward: [], reverse: [] };
+    this.#adding = contribution;
+    try {
+      this.#addService(svc, endpoints);
+    } finally {
+      this.#adding = undefined;
+    }
+    this.#byService.set(key, contribution);
+    this.#version++;
+  }
+
+  /** Takes out the records of Service `namespace/name`. */
+  deleteService(key: string): void {
+    const c = this.#byService.get(key);
+    if (!c) return;
+    this.#byService.delete(key);
+    for (const rr of c.forward) {
+      const list = this.#records.get(rr.name);
+      if (list) {
+        const rest = list.filter((r) => r !== rr);
+        if (rest.length) this.#records.set(rr.name, rest);
+        else this.#records.delete(rr.name);
+      }
+      this.#countAncestors(rr.name, -1);
+    }
+    for (const rr of c.reverse) {
+      const rest = (this.#reverse.get(rr.name) ?? []).filter((r) => r !== rr);
+      if (rest.length) this.#reverse.set(rr.name, rest);
+      else this.#reverse.delete(rr.name);
+    }
+    this.#version++;
   }
 
   #rr(name: string, type: RecordType, data: unknown): ResourceRecord {
     return { name, type, class: "IN", ttl: this.ttl, data };
   }
 
+  #countAncestors(name: string, delta: number): void {
+    let n = name;
+    while (n.length >= this.domain.length) {
+      const count = (this.#names.get(n) ?? 0) + delta;
+      if (count > 0) this.#names.set(n, count);
+      else this.#names.delete(n);
+      if (n === this.domain) break;
+      n = n.slice(n.indexOf(".") + 1);
+    }
+  }
+
   #add(rr: ResourceRecord): void {
     const list = this.#records.get(rr.name);
     if (list) list.push(rr);
     else this.#records.set(rr.name, [rr]);
-    // Ancestors up to the domain exist too (empty non-terminals answer NODATA, not NXDOMAIN).
-    let n = rr.name;
-    while (n.length >= this.domain.length && !this.#names.has(n)) {
-      this.#names.add(n);
-      if (n === this.domain) break;
-      n = n.slice(n.indexOf(".") + 1);
-    }
+    this.#countAncestors(rr.name, 1);
+    this.#adding?.forward.push(rr);
   }
 
   #addReverse(ip: string, target: string): void {
@@ -163,14 +222,13 @@ export class ClusterZone {
     if (!name) return;
     const list = this.#reverse.get(name) ?? [];
     if (list.some((r) => r.data === target)) return;
-    list.push(this.#rr(name, "PTR", target));
+    const rr = this.#rr(name, "PTR", target);
+    list.push(rr);
     this.#reverse.set(name, list);
+    this.#adding?.reverse.push(rr);
   }
 
-  #addService(
-    svc: Service,
-    endpointsOf: (namespace: string, name: string) => Endpoints | undefined,
-  ): void {
+  #addService(svc: Service, endpoints: Endpoints | undefined): void {
     const ns = canonicalName(svc.metadata.namespace ?? "default");
     const name = canonicalName(svc.metadata.name ?? "");
     if (!name) return;
@@ -204,10 +262,7 @@ export class ClusterZone {
     // address with dashes (CoreDNS' "unique, system-assigned identifier").
     const seen = new Set<string>();
     for (
-      const a of readyAddresses(
-        svc,
-        endpointsOf(svc.metadata.namespace ?? "default", svc.metadata.name ?? ""),
-      )
+      const a of readyAddresses(svc, endpoints)
     ) {
       const host = canonicalName(a.hostname || a.ip.replaceAll(/[.:]/g, "-"));
       const target = `${host}.${base}`;
@@ -325,5 +380,10 @@ export class ClusterZone {
   /** Number of owner names with records (for tests and the bench). */
   get size(): number {
     return this.#records.size + this.#reverse.size;
+  }
+
+  /** Number of Services in the zone. */
+  get services(): number {
+    return this.#byService.size;
   }
 }

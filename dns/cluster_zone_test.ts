@@ -1,4 +1,4 @@
-import { deepStrictEqual, equal } from "node:assert/strict";
+import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import type { Endpoints, Service } from "../shared/api/core_v1.ts";
 import { ClusterZone, reverseName } from "./cluster_zone.ts";
 
@@ -154,4 +154,27 @@ Deno.test("another cluster domain", () => {
   const a = z.lookup("web.default.svc.edge.lan", "A")!;
   deepStrictEqual(a.answers.map((r) => [r.data, r.ttl]), [["10.43.0.10", 30]]);
   equal(z.lookup("web.default.svc.cluster.local", "A"), undefined);
+});
+
+Deno.test("setService()/deleteService() change one Service's records and the names above them", () => {
+  const z = new ClusterZone();
+  const v0 = z.version;
+  z.setService(service("a", { clusterIP: "10.43.0.1" }, "ns1"), undefined);
+  z.setService(service("b", { clusterIP: "10.43.0.2" }, "ns1"), undefined);
+  equal(z.lookup("a.ns1.svc.cluster.local", "A")!.answers[0].data, "10.43.0.1");
+  ok(z.version > v0);
+  // An update replaces the old address, and its PTR.
+  z.setService(service("a", { clusterIP: "10.43.0.9" }, "ns1"), undefined);
+  deepStrictEqual(z.lookup("a.ns1.svc.cluster.local", "A")!.answers.map((r) => r.data), [
+    "10.43.0.9",
+  ]);
+  equal(z.lookup("1.0.43.10.in-addr.arpa", "PTR"), undefined);
+  z.deleteService("ns1/a");
+  equal(z.lookup("a.ns1.svc.cluster.local", "A")!.rcode, "NXDOMAIN");
+  equal(z.lookup("ns1.svc.cluster.local", "A")!.rcode, "NOERROR");
+  z.deleteService("ns1/b");
+  // The namespace name existed only through its Services.
+  equal(z.lookup("ns1.svc.cluster.local", "A")!.rcode, "NXDOMAIN");
+  equal(z.lookup("svc.cluster.local", "A")!.rcode, "NOERROR");
+  equal(z.services, 0);
 });

@@ -55,6 +55,8 @@ const RCODE: Record<string, number> = {
 /** What we advertise in EDNS (the DNS flag day 2020 size, safe from fragmentation). */
 const EDNS_PAYLOAD = 1232;
 const MAX_DATAGRAM = 65_535;
+/** Concurrent receive loops per UDP socket. */
+const UDP_LOOPS = 4;
 
 function latin1(bytes: Uint8Array): string {
   let s = "";
@@ -77,8 +79,9 @@ export class NodeLocalDns {
   readonly #log: Logger;
   readonly #tcpIdleMs: number;
   readonly #maxFast: number;
-  /** Encoded cluster answers by query bytes after the ID. */
+  /** Encoded cluster answers by query bytes after the ID, valid for zone version #fastVersion. */
   #fast = new Map<string, Uint8Array>();
+  #fastVersion = -1;
   readonly #bound = new Map<string, Bound>();
   readonly #conns = new Set<Deno.Conn>();
   readonly #pending = new Set<Promise<void>>();
@@ -92,10 +95,11 @@ export class NodeLocalDns {
     this.#maxFast = options.maxFastAnswers ?? 10_000;
   }
 
-  /** Replaces the cluster records (after a Service or Endpoints change). */
+  /** Replaces the cluster records (changes made to the zone itself are seen as well). */
   setZone(zone: ClusterZone): void {
     this.#zone = zone;
     this.#fast = new Map();
+    this.#fastVersion = -1;
   }
 
   get zone(): ClusterZone {
@@ -126,7 +130,7 @@ export class NodeLocalDns {
         const port = (udp.addr as Deno.NetAddr).port;
         const tcp = Deno.listen({ hostname: a.hostname, port });
         const b: Bound = { address: { hostname: a.hostname, port }, udp, tcp, loops: [] };
-        b.loops.push(this.#udpLoop(udp), this.#tcpLoop(tcp));
+        b.loops.push(this.#udpLoops(udp), this.#tcpLoop(tcp));
         this.#bound.set(key, b);
         this.#log.info("node-local DNS listening", { address: a.hostname, port });
       } catch (e) {
@@ -155,11 +159,19 @@ export class NodeLocalDns {
     await Promise.allSettled(b.loops);
   }
 
+  /** Several receive loops per socket keep a datagram always waiting to be read. */
+  #udpLoops(sock: Deno.DatagramConn): Promise<void> {
+    return Promise.all(Array.from({ length: UDP_LOOPS }, () => this.#udpLoop(sock))).then(() => {});
+  }
+
   async #udpLoop(sock: Deno.DatagramConn): Promise<void> {
+    // One reused buffer per loop: no allocation per datagram (queries are far below 4 KiB;
+    // EDNS clients say how much they can take, not how much they send).
+    const buf = new Uint8Array(4096);
     for (;;) {
       let data: Uint8Array, from: Deno.Addr;
       try {
-        [data, from] = await sock.receive();
+        [data, from] = await sock.receive(buf);
       } catch {
         return; // closed
       }
@@ -170,8 +182,9 @@ export class NodeLocalDns {
         } catch { /* the client went away */ }
         continue;
       }
-      // Slow answers (upstream) must not hold up the next datagram.
-      const p = this.handle(data, { tcp: false }).then(async (reply) => {
+      // Slow answers (upstream) must not hold up the next datagram; the buffer is reused.
+      const query = data.slice();
+      const p = this.handle(query, { tcp: false }).then(async (reply) => {
         if (reply) await sock.send(reply, from);
       }).catch(() => {}).finally(() => this.#pending.delete(p));
       this.#pending.add(p);
@@ -227,6 +240,12 @@ export class NodeLocalDns {
   }
 
   #fastAnswer(query: Uint8Array): Uint8Array | undefined {
+    if (this.#fastVersion !== this.#zone.version) {
+      // The zone changed: every stored answer may be stale.
+      if (this.#fast.size) this.#fast = new Map();
+      this.#fastVersion = this.#zone.version;
+      return undefined;
+    }
     if (query.length < 12 || this.#fast.size === 0) return undefined;
     const hit = this.#fast.get(latin1(query.subarray(2)));
     return hit ? withId(hit, (query[0] << 8) | query[1]) : undefined;
@@ -257,11 +276,14 @@ export class NodeLocalDns {
       ? this.#zone.lookup(question.name, question.type)
       : undefined;
     if (zoneAnswer) {
-      const zone = this.#zone;
+      const version = this.#zone.version;
       const reply = await this.#fromZone(q, zoneAnswer, { opt: !!opt, limit, tcp: options.tcp });
       // Remember complete, self-contained answers (not truncated, no upstream part) while the
       // zone they came from is current.
-      if (!zoneAnswer.chase && zone === this.#zone && (reply[2] & 0x02) === 0) {
+      if (
+        !zoneAnswer.chase && version === this.#zone.version && version === this.#fastVersion &&
+        (reply[2] & 0x02) === 0
+      ) {
         if (this.#fast.size >= this.#maxFast) this.#fast = new Map();
         this.#fast.set(latin1(query.subarray(2)), reply);
       }
