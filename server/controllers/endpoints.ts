@@ -35,6 +35,8 @@ interface Backend {
   pod: KubeObject;
   /** One resolved port per service port this pod serves. */
   ports: { name?: string; port: number; protocol: string }[];
+  /** The pod's `hostname` when its `subdomain` names this Service (cluster DNS names it). */
+  hostname?: string;
 }
 
 /**
@@ -72,7 +74,13 @@ export function serviceBackends(svc: KubeObject, pods: readonly KubeObject[]): B
       resolved.push(p);
     }
     if (resolved.length === 0 && ports.length > 0) continue;
-    out.push({ ip, ready: publishNotReady || isPodReady(pod), pod, ports: resolved });
+    // As Kubernetes: a pod whose subdomain is this Service gets its hostname on the address,
+    // which makes `<hostname>.<service>.<ns>.svc.<domain>` resolve (StatefulSets rely on it).
+    const hostname = pod.spec?.hostname && pod.spec?.subdomain === svc.metadata.name &&
+        pod.metadata.namespace === svc.metadata.namespace
+      ? pod.spec.hostname as string
+      : undefined;
+    out.push({ ip, ready: publishNotReady || isPodReady(pod), pod, ports: resolved, hostname });
   }
   return out;
 }
@@ -96,6 +104,7 @@ export function resolveTargetPort(
 function addressOf(b: Backend): Record<string, unknown> {
   return {
     ip: b.ip,
+    ...(b.hostname ? { hostname: b.hostname } : {}),
     nodeName: b.pod.spec.nodeName,
     targetRef: {
       kind: "Pod",
@@ -287,6 +296,7 @@ export async function runEndpointsController(
           )
           .map((b) => ({
             addresses: [b.ip],
+            ...(b.hostname ? { hostname: b.hostname } : {}),
             conditions: {
               ready: b.ready,
               serving: b.ready,
