@@ -134,11 +134,12 @@ Deno.test({
         }]),
         metadata: current.metadata,
       });
-      const errorsBefore = h.metrics.snapshot()[0].errors;
+      const web = () => h.metrics.snapshot().find((p) => p.service === "web")!;
+      const errorsBefore = web().errors;
       await waitFor("b leaves the rotation", async () => {
         const seen = [await whoAnswers(clusterIP, 80), await whoAnswers(clusterIP, 80)];
         return seen.includes("a") && seen.includes("c") &&
-          h.metrics.snapshot()[0].errors === errorsBefore;
+          web().errors === errorsBefore;
       });
 
       // The port changes 80 → 81.
@@ -201,7 +202,7 @@ Deno.test("proxy: UDP echo through the ClusterIP for several clients", async () 
     );
     const again = await Promise.all(clients.map((c, i) => c.ask(target, `again${i}`)));
     deepStrictEqual(again.map((r) => r.split(":")[0]), replies.map((r) => r.split(":")[0]));
-    equal(h.metrics.snapshot()[0].udpSessions, 6);
+    equal(h.metrics.snapshot().find((p) => p.service === "dns")!.udpSessions, 6);
   } finally {
     await Promise.all(clients.map((c) => c.close()));
     await Promise.all(echoes.map((e) => e.close()));
