@@ -43,6 +43,11 @@ const SERVER_FLAGS: Record<string, FlagSpec> = {
     value: "MIN-MAX",
     help: "range of Service node ports (default 30000-32767)",
   },
+  "cluster-domain": {
+    type: "string",
+    value: "DOMAIN",
+    help: "the cluster's DNS domain, named in the serving certificate (default cluster.local)",
+  },
   "node-monitor-grace-period": {
     type: "number",
     value: "SECONDS",
@@ -119,6 +124,22 @@ const AGENT_FLAGS: Record<string, FlagSpec> = {
     type: "boolean",
     help: "serve Service cluster IPs and external IPs on this node (default true; =false)",
   },
+  "cluster-domain": {
+    type: "string",
+    value: "DOMAIN",
+    help: "the cluster's DNS domain (default cluster.local)",
+  },
+  "cluster-dns": {
+    type: "list",
+    value: "IP",
+    help:
+      "nameserver for pods, where the node-local DNS listens (default: the pod network gateway)",
+  },
+  "resolv-conf": {
+    type: "string",
+    value: "PATH",
+    help: "the node's resolvers: forwarded to, inherited by pods (default /etc/resolv.conf)",
+  },
 };
 
 const UP_FLAGS: Record<string, FlagSpec> = {
@@ -132,6 +153,7 @@ const UP_FLAGS: Record<string, FlagSpec> = {
   "docker-socket": AGENT_FLAGS["docker-socket"],
   "pause-image": AGENT_FLAGS["pause-image"],
   "api-port": AGENT_FLAGS["api-port"],
+  "cluster-domain": AGENT_FLAGS["cluster-domain"],
   "log-level": SERVER_FLAGS["log-level"],
   "admission-control-config-file": SERVER_FLAGS["admission-control-config-file"],
 };
@@ -289,6 +311,9 @@ async function agentConfigFrom(flags: ParsedFlags): Promise<NodeConfig> {
     clusterCidr: flags["cluster-cidr"],
     pauseImage: flags["pause-image"],
     apiPort: flags["api-port"],
+    clusterDomain: flags["cluster-domain"],
+    clusterDns: flags["cluster-dns"],
+    resolvConf: flags["resolv-conf"],
   }, flags);
   return {
     ...agent,
@@ -387,6 +412,7 @@ function serverConfigFrom(
       : undefined,
     podEvictionTimeoutSeconds: flags["pod-eviction-timeout"],
     tlsSans: flags["tls-san"],
+    clusterDomain: flags["cluster-domain"],
     logLevel: level,
     podSecurity,
   }, flags);

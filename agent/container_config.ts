@@ -97,7 +97,7 @@ function keyValue(obj: KeyValueSource, key: string, secret: boolean): string | u
  * Expands `$(NAME)` references from `env` as Kubernetes does: `$$(NAME)` is a literal
  * `$(NAME)`, unknown names are left as written.
  */
-export function expandVars(s: string, env: Map<string, string>): string {
+export function expandVars(s: string, env: Pick<Map<string, string>, "has" | "get">): string {
   return s.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (all, name?: string) => {
     if (all === "$$") return "$";
     return env.has(name!) ? env.get(name!)! : all;
@@ -122,16 +122,23 @@ function resourceValue(container: Container, resource: string): string {
 
 /**
  * The container's environment in order, with `envFrom`, `valueFrom` and `$(VAR)` expansion
- * resolved. Throws (a readable `CreateContainerConfigError` message) when a required ConfigMap,
- * Secret or key is missing.
+ * resolved, then the service variables (service_env.ts) the container does not define itself:
+ * as the kubelet, `$(VAR)` sees the container's variables first, then the services'. Throws (a
+ * readable `CreateContainerConfigError` message) when a required ConfigMap, Secret or key is
+ * missing.
  */
 export async function resolveEnv(
   pod: Pod,
   container: Container,
-  options: { reader: ObjectReader; facts: PodRuntimeFacts },
+  options: { reader: ObjectReader; facts: PodRuntimeFacts; serviceEnv?: [string, string][] },
 ): Promise<[string, string][]> {
   const ns = pod.metadata.namespace;
   const env = new Map<string, string>();
+  const services = new Map(options.serviceEnv ?? []);
+  const lookup = {
+    has: (k: string) => env.has(k) || services.has(k),
+    get: (k: string) => env.has(k) ? env.get(k) : services.get(k),
+  };
   const cache = new Map<string, KeyValueSource | undefined>();
   const read = async (kind: "configmap" | "secret", name: string) => {
     const k = `${kind}/${name}`;
@@ -161,7 +168,7 @@ export async function resolveEnv(
   for (const e of container.env ?? []) {
     const vf = e.valueFrom;
     if (!vf) {
-      env.set(e.name, expandVars(e.value ?? "", env));
+      env.set(e.name, expandVars(e.value ?? "", lookup));
       continue;
     }
     if (vf.fieldRef) {
@@ -187,7 +194,9 @@ export async function resolveEnv(
       env.set(e.name, v);
     }
   }
-  return [...env];
+  const out = [...env];
+  for (const [k, v] of services) if (!env.has(k)) out.push([k, v]);
+  return out;
 }
 
 /** Everything {@linkcode containerCreateOptions} needs besides the pod and container. */

@@ -9,6 +9,7 @@
 
 import type { Docker } from "./docker_runtime.ts";
 import { podLabels } from "./container_config.ts";
+import { podKernelHostname } from "./pod_dns.ts";
 import {
   dockerContainerName,
   INFRA_CONTAINER_NAME,
@@ -27,6 +28,8 @@ export interface SandboxOptions {
   network: string;
   /** How many sandboxes this pod had before (part of the Docker name). */
   attempt: number;
+  /** The cluster domain, for the FQDN of `setHostnameAsFQDN` (default cluster.local). */
+  clusterDomain?: string;
 }
 
 function dockerProtocol(p?: string): string {
@@ -53,8 +56,9 @@ export function sandboxCreateOptions(
       }
     }
   }
-  // Hostnames are at most 63 characters (a DNS label).
-  const hostname = (pod.spec.hostname ?? pod.metadata.name).slice(0, 63);
+  // The kubelet's hostname: spec.hostname or the pod name cut to a DNS label; the FQDN with
+  // setHostnameAsFQDN.
+  const hostname = podKernelHostname(pod, options.clusterDomain ?? "cluster.local");
   return {
     name: dockerContainerName(pod.metadata, INFRA_CONTAINER_NAME, options.attempt),
     Image: options.pauseImage,

@@ -33,6 +33,8 @@ import {
   LABEL_RESTART_COUNT,
 } from "./labels.ts";
 import { portMappings, sandboxCreateOptions, sandboxIP } from "./pod_sandbox.ts";
+import { type PodDnsSetup, writePodDnsFiles } from "./pod_dns.ts";
+import { type EnvService, serviceEnvVars, visibleServices } from "./service_env.ts";
 import {
   computePodStatus,
   type ContainerInstance,
@@ -45,6 +47,7 @@ import type { ProbeManager } from "./probes.ts";
 import {
   type HostVolume,
   type ObjectReader,
+  podDir,
   preparePodVolumes,
   removePodDir,
   volumeBinds,
@@ -76,6 +79,13 @@ export interface PodSyncerOptions {
   backoff: RestartBackoffOptions;
   /** Sync `key` again after `ms` (back-off expiry, retries). */
   requeue: (key: string, ms: number) => void;
+  /**
+   * The node's Services (the informer the proxy and the DNS share), for service environment
+   * variables; without it containers get none.
+   */
+  services?: { list(): EnvService[]; hasSynced(): boolean };
+  /** Pods' resolv.conf and hosts files; without it Docker's own are left in place. */
+  dns?: PodDnsSetup;
   logger?: Logger;
 }
 
@@ -485,6 +495,7 @@ export class PodSyncer {
       nodeAddress: this.#o.nodeAddress,
       network: this.#o.podNetwork,
       attempt,
+      clusterDomain: this.#o.dns?.clusterDomain,
     });
     const id = await this.#createNamed(options);
     await this.#o.rt.startContainer(id);
@@ -526,6 +537,22 @@ export class PodSyncer {
     const b = st.crash.get(name);
     if (!b) st.crash.set(name, { delayMs: this.#o.backoff.initialMs });
     else b.delayMs = Math.min(b.delayMs * 2, this.#o.backoff.maxMs);
+  }
+
+  /** The pod's service variables as the kubelet computes them when a container starts. */
+  #serviceEnv(pod: Pod): [string, string][] {
+    const services = this.#o.services;
+    if (!services) return [];
+    // As the kubelet: never start a container with a partial view of the Services.
+    if (!services.hasSynced()) {
+      throw new Error("services have not yet been read at least once, cannot construct envvars");
+    }
+    const visible = visibleServices(
+      services.list(),
+      pod.metadata.namespace,
+      pod.spec.enableServiceLinks ?? true,
+    );
+    return serviceEnvVars(visible);
   }
 
   async #syncContainer(
@@ -645,12 +672,23 @@ export class PodSyncer {
       const env = await resolveEnv(pod, c, {
         reader: this.#o.reader,
         facts: { nodeName: this.#o.nodeName, hostIP: this.#o.nodeAddress, podIP: ctx.podIP },
+        serviceEnv: this.#serviceEnv(pod),
       });
+      const dnsBinds: string[] = [];
+      if (this.#o.dns) {
+        const files = await writePodDnsFiles(pod, c, {
+          dir: podDir(this.#o.dataDir, pod.metadata.uid),
+          podIP: ctx.podIP,
+          setup: this.#o.dns,
+        });
+        dnsBinds.push(...files.binds);
+        for (const w of files.warnings) this.#record(pod, "Warning", w.reason, w.message);
+      }
       options = containerCreateOptions(pod, c, {
         infraId: ctx.sandbox!.id,
         restartCount,
         env,
-        binds: volumeBinds(c, await ctx.getVolumes()),
+        binds: [...volumeBinds(c, await ctx.getVolumes()), ...dnsBinds],
         image,
       });
     } catch (e) {

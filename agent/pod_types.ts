@@ -148,6 +148,15 @@ export interface PodSpec {
   securityContext?: PodSecurityContext;
   hostname?: string;
   subdomain?: string;
+  setHostnameAsFQDN?: boolean;
+  dnsPolicy?: string;
+  dnsConfig?: {
+    nameservers?: string[];
+    searches?: string[];
+    options?: { name: string; value?: string }[];
+  };
+  hostAliases?: { ip: string; hostnames?: string[] }[];
+  enableServiceLinks?: boolean;
   readinessGates?: { conditionType: string }[];
 }
 

@@ -34,6 +34,7 @@ import { PodWorkers } from "./pod_workers.ts";
 import { ProbeManager } from "./probes.ts";
 import { absolute, type ObjectReader } from "./volumes.ts";
 import { localPathRoot, runLocalPathCleaner } from "./local_path_cleaner.ts";
+import type { EnvService } from "./service_env.ts";
 
 /** Configuration of one agent (`skiff agent` flags). */
 export const AgentConfig = z.object({
@@ -76,6 +77,16 @@ export const AgentConfig = z.object({
   statusCheckMs: z.number().int().positive().default(10_000),
   /** Pods synced in parallel. */
   workers: z.number().int().positive().default(16),
+  /** The cluster domain (`--cluster-domain`): pods' search path, DNS records, hostnames. */
+  clusterDomain: z.string().min(1).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a DNS name")
+    .default("cluster.local"),
+  /**
+   * Addresses of the cluster DNS for pods (`--cluster-dns`, as the kubelet's). Empty: the
+   * node-local DNS on the gateway of the node's pod network, once the Node has a podCIDR.
+   */
+  clusterDns: z.array(z.string().min(1)).default([]),
+  /** The node's resolver configuration (`--resolv-conf`): forwarded to, inherited by pods. */
+  resolvConf: z.string().default("/etc/resolv.conf"),
 });
 /** Parsed agent configuration. */
 export type AgentConfig = z.infer<typeof AgentConfig>;
@@ -93,6 +104,13 @@ export interface RunAgentOptions {
   metricsText?: () => string;
   /** Receives the node's pod network once it is in place (the proxy's node-local listeners). */
   onPodNetwork?: (network: NodeNetwork) => void;
+  /**
+   * The node's Services informer, shared with the proxy and the DNS (run by its owner), for
+   * service environment variables. Without it containers get none.
+   */
+  services?: { list(): EnvService[]; hasSynced(): boolean };
+  /** The node-local DNS addresses now (default: `config.clusterDns`). */
+  clusterDns?: () => string[];
 }
 
 /** The cluster CIDR when neither the join nor a flag gave one (k3s's default). */
@@ -185,6 +203,12 @@ export async function runAgent(
       resetMs: config.backoffResetMs,
     },
     requeue: (key, ms) => queue.addAfter(key, ms),
+    services: options.services,
+    dns: {
+      clusterDomain: config.clusterDomain,
+      clusterDns: options.clusterDns ?? (() => config.clusterDns),
+      resolvConf: config.resolvConf,
+    },
     logger: log.child("sync"),
   });
   const workers = new PodWorkers({

@@ -4,6 +4,7 @@
  */
 import { runAgentBench } from "./agent_bench.ts";
 import { runApiBench } from "./api_bench.ts";
+import { runDnsBench } from "./dns_bench.ts";
 import { runProxyBench } from "./proxy_bench.ts";
 import { runSchedulerBench } from "./scheduler_bench.ts";
 import { runWorkloadsBench } from "./workloads.ts";
@@ -14,6 +15,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   agent: () => runAgentBench({ v8Flags: "--max-semi-space-size=1" }),
   proxy: () => runProxyBench(),
   workloads: () => runWorkloadsBench(),
+  dns: () => runDnsBench(),
 };
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(BENCHES);

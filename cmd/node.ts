@@ -1,8 +1,9 @@
 /**
  * One node's whole job in one process (`skiff agent`): gets the node's own credentials (stored
  * ones, or a join with the join token, which trusts the server's CA by the token's hash — see
- * agent/credentials.ts), then runs the node agent and the service proxy side by side until the
- * signal aborts.
+ * agent/credentials.ts), then runs the node agent, the service proxy and the node-local DNS side
+ * by side until the signal aborts. One Services and one Endpoints informer feed all three (the
+ * proxy's listeners, the DNS records, the containers' service variables).
  */
 import { ensureNodeCredentials } from "../agent/credentials.ts";
 import { AgentConfig, runAgent } from "../agent/run.ts";
@@ -11,6 +12,11 @@ import { ProxyMetrics, renderPrometheus } from "../proxy/metrics.ts";
 import type { Logger } from "../shared/log.ts";
 import { ensureDockerEngine } from "./docker_engine.ts";
 import { ensurePauseImage } from "../agent/pause_image.ts";
+import { DnsConfig, dnsListenAddresses, runNodeLocalDns } from "../dns/mod.ts";
+import type { Endpoints, Node, Service } from "../shared/api/core_v1.ts";
+import { ApiClient } from "../shared/client/client.ts";
+import { ENDPOINTS, NODES, SERVICES } from "../shared/client/refs.ts";
+import { Informer } from "../shared/informer.ts";
 
 /**
  * A node's settings: the agent's, with `server` and `token` (a join token) needed only until the
@@ -27,6 +33,8 @@ export type NodeConfig = Omit<AgentConfig, "server" | "token" | "caData"> & {
    * host turn it off on all but one, as they would otherwise fight over the same sockets.
    */
   clusterWideListeners?: boolean;
+  /** Port of the node-local DNS (53; tests may pick another). */
+  dnsPort?: number;
 };
 
 /** Options of {@linkcode runNode}. */
@@ -59,7 +67,7 @@ export async function runNode(
     logger: options.logger,
     signal,
   });
-  const { serviceCidr, clusterWideListeners, ...agentInput } = input;
+  const { serviceCidr, clusterWideListeners, dnsPort, ...agentInput } = input;
   const config = AgentConfig.parse({
     ...agentInput,
     // A flag wins over what the server said at the join.
@@ -85,20 +93,63 @@ export async function runNode(
   signal.addEventListener("abort", onAbort, { once: true });
   // The proxy's counters are served by the agent API's /metrics.
   const metrics = new ProxyMetrics();
-  const both = [
+  // One client and one watch per kind for the proxy, the DNS and the service variables.
+  const client = new ApiClient({
+    server: creds.server,
+    token: creds.token,
+    caData: creds.caPem,
+    fetch: options.fetch,
+    userAgent: `skiff-proxy/${config.nodeName}`,
+    logger: options.logger,
+  });
+  const services = new Informer<Service>(client, SERVICES, { logger: options.logger });
+  const endpoints = new Informer<Endpoints>(client, ENDPOINTS, { logger: options.logger });
+  // The node's own Node, for its podCIDR: the DNS listens on the pod bridge's gateway.
+  const self = new Informer<Node>(client, NODES, {
+    fieldSelector: `metadata.name=${config.nodeName}`,
+    logger: options.logger,
+  });
+  const clusterDns = () => {
+    const spec = self.get(config.nodeName)?.spec;
+    const cidrs = spec?.podCIDRs?.length ? spec.podCIDRs : spec?.podCIDR ? [spec.podCIDR] : [];
+    return dnsListenAddresses(config.clusterDns, cidrs);
+  };
+  const dns = DnsConfig.parse({
+    clusterDomain: config.clusterDomain,
+    resolvConf: config.resolvConf,
+    port: dnsPort,
+  });
+  const all = [
     runAgent(config, stop.signal, {
       logger: options.logger,
       fetch: options.fetch,
       metricsText: () => renderPrometheus(metrics.snapshot()),
+      services,
+      clusterDns,
     }),
-    runProxy(proxy, stop.signal, { logger: options.logger, fetch: options.fetch, metrics }),
+    runProxy(proxy, stop.signal, {
+      logger: options.logger,
+      client,
+      metrics,
+      informers: { services, endpoints },
+    }),
+    runNodeLocalDns(dns, stop.signal, {
+      services,
+      endpoints,
+      addresses: clusterDns,
+      logger: options.logger,
+    }),
+    services.run(stop.signal),
+    endpoints.run(stop.signal),
+    self.run(stop.signal),
   ].map((p) =>
     p.catch((e) => {
       stop.abort();
       throw e;
     })
   );
-  const results = await Promise.allSettled(both);
+  const results = await Promise.allSettled(all);
+  client.close();
   signal.removeEventListener("abort", onAbort);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) throw failed.reason;

@@ -61,6 +61,11 @@ export interface RunProxyOptions {
   fetch?: typeof fetch;
   /** Counters registry to fill (the metrics endpoint renders it). */
   metrics?: ProxyMetrics;
+  /**
+   * Services and Endpoints informers shared with the node's other parts (the DNS, the agent's
+   * service variables) and run by their owner; without them the proxy makes and runs its own.
+   */
+  informers?: { services: Informer<Service>; endpoints: Informer<Endpoints> };
   /** Called after every sync with the listeners bound and failed (tests, status). */
   onSync?: (state: { bound: string[]; failed: Map<string, string> }) => void;
 }
@@ -133,8 +138,11 @@ export async function runProxy(
       ),
   });
 
-  const services = new Informer<Service>(client, SERVICES, { logger: log });
-  const endpoints = new Informer<Endpoints>(client, ENDPOINTS, { logger: log });
+  const services = options.informers?.services ??
+    new Informer<Service>(client, SERVICES, { logger: log });
+  const endpoints = options.informers?.endpoints ??
+    new Informer<Endpoints>(client, ENDPOINTS, { logger: log });
+  const runInformers = options.informers ? [] : [services.run(signal), endpoints.run(signal)];
   const queue = new WorkQueue({ baseDelayMs: 100, maxDelayMs: 10_000 });
   const enqueue = () => queue.add(SYNC_KEY);
   for (const inf of [services, endpoints] as Informer[]) {
@@ -177,8 +185,7 @@ export async function runProxy(
   log.info("proxy starting", { nodeAddress: config.nodeAddress, serviceCidr: config.serviceCidr });
   try {
     await Promise.all([
-      services.run(signal),
-      endpoints.run(signal),
+      ...runInformers,
       runController({
         name: "proxy-sync",
         queue,

@@ -29,6 +29,11 @@ export const ServerConfig = z.object({
     (c) => Number(c.split("/")[1]) <= 24,
     "must be a /24 or larger (every node gets a /24 of it)",
   ).default("10.42.0.0/16"),
+  /** The cluster's DNS domain: the serving certificate names `kubernetes.default.svc.<domain>`. */
+  clusterDomain: z.string().min(1).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a DNS name")
+    .default("cluster.local"),
+  /** How often the `kubernetes` Service and its Endpoints are checked (kube-apiserver: 10 s). */
+  kubernetesServiceIntervalMs: z.number().int().positive().default(10_000),
   /** Extra names and addresses for the serving certificate. */
   tlsSans: z.array(z.string().min(1)).default([]),
   /**

@@ -24,6 +24,7 @@ import { mountJoinRoute } from "./api/join_route.ts";
 import type { ServerConfig } from "./config.ts";
 import { renderKubeconfig, writePrivateFile } from "./kubeconfig.ts";
 import { ensurePki } from "./pki.ts";
+import { runKubernetesServiceReconciler } from "./kubernetes_service.ts";
 import { formatJoinToken, parseJoinToken } from "../shared/join_token.ts";
 import { GenericRegistry } from "./registry/generic_registry.ts";
 import { buildStrategies } from "./registry/kind_strategies.ts";
@@ -93,12 +94,22 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   // The URL clients are given must reach the socket: the listen address when it is a specific
   // one, else the node's address (or loopback).
   const advertised = hostname !== "0.0.0.0" ? hostname : config.nodeAddress ?? "127.0.0.1";
+  const allocator = new ServiceAllocator({
+    serviceCidr: config.serviceCidr,
+    nodePortRange: config.nodePortRange,
+  });
   const pki = await ensurePki(`${config.dataDir}/tls`, [
     Deno.hostname(),
     "localhost",
     "127.0.0.1",
     advertised,
     ...(hostname === "0.0.0.0" ? [] : [hostname]),
+    // In-cluster clients reach the API as the `kubernetes` Service (kube-apiserver's names).
+    "kubernetes",
+    "kubernetes.default",
+    "kubernetes.default.svc",
+    `kubernetes.default.svc.${config.clusterDomain}`,
+    allocator.firstIP,
     ...config.tlsSans,
   ]);
   const tokens = await TokenStore.open(`${config.dataDir}/tokens.json`);
@@ -113,10 +124,6 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   // The in-process controllers' credential lives in memory only.
   const internalToken = randomSecret(24);
 
-  const allocator = new ServiceAllocator({
-    serviceCidr: config.serviceCidr,
-    nodePortRange: config.nodePortRange,
-  });
   const stores = new Map<string, ResourceStore>();
   const strategies = buildStrategies({
     services: allocator,
@@ -262,6 +269,21 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
       signal: stop.signal,
     }),
   );
+  // The `kubernetes` Service runs with or without controllers, as in kube-apiserver. Its
+  // Endpoints need an IP address: with a listen name other than localhost it is not written.
+  const apiIP = isIP(advertised) ? advertised : knownIPv4(advertised);
+  if (apiIP) {
+    background.push(runKubernetesServiceReconciler({
+      client: internalClient,
+      serviceIP: allocator.firstIP,
+      address: apiIP,
+      port: boundPort,
+      intervalMs: config.kubernetesServiceIntervalMs,
+      logger,
+    }, stop.signal));
+  } else {
+    logger.warn("no IP address for the kubernetes Service's endpoints", { advertised });
+  }
   if (config.controllers) {
     const ctrlLogger = logger.child("controllers");
     // One list+watch cache per kind, shared by the scheduler and every controller.
@@ -372,4 +394,13 @@ async function bootstrapStorageClass(registry: GenericRegistry): Promise<void> {
 function splitHostPort(listen: string): [string, string] {
   const i = listen.lastIndexOf(":");
   return [listen.slice(0, i), listen.slice(i + 1)];
+}
+
+function isIP(s: string): boolean {
+  return /^\d+\.\d+\.\d+\.\d+$/.test(s) || s.includes(":");
+}
+
+/** The address of a listen name the server can know without asking a resolver. */
+function knownIPv4(name: string): string | undefined {
+  return name === "localhost" ? "127.0.0.1" : undefined;
 }

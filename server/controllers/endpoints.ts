@@ -48,6 +48,8 @@ export interface Backend {
   pod: Pod;
   /** One resolved port per service port this pod serves. */
   ports: { name?: string; port: number; protocol: Protocol }[];
+  /** The pod's `hostname` when its `subdomain` names this Service (cluster DNS names it). */
+  hostname?: string;
 }
 
 /**
@@ -75,7 +77,13 @@ export function serviceBackends(svc: Service, pods: readonly Pod[]): Backend[] {
       resolved.push(p);
     }
     if (resolved.length === 0 && ports.length > 0) continue;
-    out.push({ ip, ready: publishNotReady || isPodReady(pod), pod, ports: resolved });
+    // As Kubernetes: a pod whose subdomain is this Service gets its hostname on the address,
+    // which makes `<hostname>.<service>.<ns>.svc.<domain>` resolve (StatefulSets rely on it).
+    const hostname = pod.spec?.hostname && pod.spec?.subdomain === svc.metadata.name &&
+        pod.metadata.namespace === svc.metadata.namespace
+      ? pod.spec.hostname
+      : undefined;
+    out.push({ ip, ready: publishNotReady || isPodReady(pod), pod, ports: resolved, hostname });
   }
   return out;
 }
@@ -99,6 +107,7 @@ export function resolveTargetPort(
 function addressOf(b: Backend): NonNullable<EndpointSubset["addresses"]>[number] {
   return {
     ip: b.ip,
+    ...(b.hostname ? { hostname: b.hostname } : {}),
     nodeName: b.pod.spec.nodeName,
     targetRef: {
       kind: "Pod",
@@ -184,6 +193,7 @@ export function desiredEndpointSlices(
       addressType: "IPv4",
       endpoints: [...g.backends].sort(byAddress).map((b) => ({
         addresses: [b.ip],
+        ...(b.hostname ? { hostname: b.hostname } : {}),
         conditions: {
           ready: b.ready,
           serving: b.ready,

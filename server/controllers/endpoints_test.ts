@@ -24,8 +24,11 @@ function service(o: { selector?: Record<string, string>; publishNotReady?: boole
 
 interface PodOpts {
   ready?: boolean;
-  hostIP?: string | null;
-  hostPort?: number | null;
+  podIP?: string | null;
+  /** The port the container names `web` (null: the pod declares no such port). */
+  containerPort?: number | null;
+  hostname?: string;
+  subdomain?: string;
   phase?: "Running" | "Succeeded" | "Failed";
   terminating?: boolean;
   labels?: Record<string, string>;
@@ -42,18 +45,20 @@ function pod(name: string, o: PodOpts = {}): Pod {
     },
     spec: {
       nodeName: "n1",
-      containers: [{ name: "c", image: "x", ports: [{ name: "web", containerPort: 8080 }] }],
+      hostname: o.hostname,
+      subdomain: o.subdomain,
+      containers: [{
+        name: "c",
+        image: "x",
+        ports: o.containerPort === null
+          ? []
+          : [{ name: "web", containerPort: o.containerPort ?? 8080 }],
+      }],
     },
     status: {
       phase: o.phase ?? "Running",
-      hostIP: o.hostIP === null ? undefined : (o.hostIP ?? "10.0.0.1"),
-      portMappings: o.hostPort === null ? [] : [{
-        containerName: "c",
-        containerPort: 8080,
-        protocol: "TCP",
-        hostIP: "0.0.0.0",
-        hostPort: o.hostPort ?? 31000,
-      }],
+      hostIP: "192.0.2.1",
+      podIP: o.podIP === null ? undefined : (o.podIP ?? "10.42.0.5"),
       conditions: [{ type: "Ready", status: o.ready === false ? "False" : "True" }],
     },
   });
@@ -87,13 +92,13 @@ const readinessCases: {
   { name: "a finished pod is left out", pod: pod("a", { phase: "Succeeded" }), want: "absent" },
   { name: "a failed pod is left out", pod: pod("a", { phase: "Failed" }), want: "absent" },
   {
-    name: "a pod without a node address is left out",
-    pod: pod("a", { hostIP: null }),
+    name: "a pod without a pod IP yet is left out",
+    pod: pod("a", { podIP: null }),
     want: "absent",
   },
   {
-    name: "a pod without a published port is left out",
-    pod: pod("a", { hostPort: null }),
+    name: "a pod that does not declare the named targetPort is left out",
+    pod: pod("a", { containerPort: null }),
     want: "absent",
   },
 ];
@@ -112,21 +117,36 @@ for (const c of readinessCases) {
   });
 }
 
-Deno.test("serviceBackends() resolves a named targetPort to the pod's published host port", () => {
-  const [b] = serviceBackends(service(), [pod("a", { hostPort: 31234 })]);
-  assert.deepEqual(b.ports, [{ name: "http", port: 31234, protocol: "TCP" }]);
-  assert.equal(b.ip, "10.0.0.1");
+Deno.test("serviceBackends() lists the pod IP with the named targetPort resolved on the pod", () => {
+  const [b] = serviceBackends(service(), [pod("a", { containerPort: 8081 })]);
+  assert.deepEqual(b.ports, [{ name: "http", port: 8081, protocol: "TCP" }]);
+  assert.equal(b.ip, "10.42.0.5");
 });
 
-Deno.test("endpointSubsets() puts pods with different host ports in separate subsets, sorted", () => {
+Deno.test("serviceBackends() takes a numeric targetPort as given, declared or not", () => {
+  const svc = service();
+  svc.spec!.ports![0].targetPort = 8000;
+  const [b] = serviceBackends(svc, [pod("a", { containerPort: null })]);
+  assert.deepEqual(b.ports, [{ name: "http", port: 8000, protocol: "TCP" }]);
+});
+
+Deno.test("an address carries the pod's hostname when its subdomain is the Service", () => {
   const subsets = endpointSubsets(serviceBackends(service(), [
-    pod("b", { hostIP: "10.0.0.2", hostPort: 31001 }),
-    pod("a", { hostIP: "10.0.0.1", hostPort: 31000 }),
-    pod("c", { hostIP: "10.0.0.3", hostPort: 31000 }),
+    pod("a", { hostname: "web-0", subdomain: "web", podIP: "10.42.0.1" }),
+    pod("b", { hostname: "x", subdomain: "other", podIP: "10.42.0.2" }),
+  ]));
+  assert.deepEqual(subsets[0].addresses?.map((a) => a.hostname), ["web-0", undefined]);
+});
+
+Deno.test("endpointSubsets() puts pods with different target ports in separate subsets, sorted", () => {
+  const subsets = endpointSubsets(serviceBackends(service(), [
+    pod("b", { podIP: "10.42.0.2", containerPort: 8081 }),
+    pod("a", { podIP: "10.42.0.1", containerPort: 8080 }),
+    pod("c", { podIP: "10.42.0.3", containerPort: 8080 }),
   ]));
   assert.deepEqual(
     subsets.map((s) => [s.ports?.[0].port, s.addresses?.map((a) => a.targetRef?.name)]),
-    [[31000, ["a", "c"]], [31001, ["b"]]],
+    [[8080, ["a", "c"]], [8081, ["b"]]],
   );
 });
 
@@ -148,7 +168,7 @@ Deno.test("desiredEndpointSlices() makes one owned slice per port list with cond
     ["a", true],
     ["b", false],
   ]);
-  assert.deepEqual(s.ports, [{ name: "http", port: 31000, protocol: "TCP" }]);
+  assert.deepEqual(s.ports, [{ name: "http", port: 8080, protocol: "TCP" }]);
 });
 
 function setup(o: {
@@ -220,10 +240,10 @@ Deno.test("EndpointsReconciler updates Endpoints and slice when a pod becomes re
 
 Deno.test("EndpointsReconciler replaces a slice whose port list changed", async () => {
   const svc = service();
-  const { endpoints, slices } = current(svc, [pod("a", { hostPort: 31000 })]);
+  const { endpoints, slices } = current(svc, [pod("a", { containerPort: 8080 })]);
   const { client, reconciler } = setup({
     services: [svc],
-    pods: [pod("a", { hostPort: 32000 })],
+    pods: [pod("a", { containerPort: 9090 })],
     endpoints: [endpoints],
     slices,
   });
