@@ -68,6 +68,8 @@ Deno.test("resolveEnv(): the container's variables win, $(VAR) sees service vari
     reader: {
       getConfigMap: () => Promise.resolve(undefined),
       getSecret: () => Promise.resolve(undefined),
+      getPersistentVolumeClaim: () => Promise.resolve(undefined),
+      getPersistentVolume: () => Promise.resolve(undefined),
     },
     facts: { nodeName: "n", hostIP: "h", podIP: "p" },
     serviceEnv: serviceEnvVars([redis]),

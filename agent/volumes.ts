@@ -122,6 +122,8 @@ export async function checkHostPathType(path: string, type: string): Promise<voi
     default:
       throw new Error(`${type} is an invalid volume type`);
   }
+}
+
 /**
  * The host directory of a claim's volume, as the kubelet resolves it: the claim must be bound,
  * its volume must name it back (by uid), and only hostPath and local volumes exist on a node.

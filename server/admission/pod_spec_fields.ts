@@ -13,11 +13,6 @@
 export interface FieldSupport {
   /** The test that proves the node honours the field (every value, unless `refused` is set). */
   honoured?: string;
-  /**
-   * The field is honoured by a change being merged at the same time; `honoured` names the test
-   * it adds (the lead fixes names at merge).
-   */
-  pending?: string;
   /** A value that admission refuses (422), used by the table test. */
   refused?: unknown;
   /**
@@ -68,11 +63,13 @@ const T = {
   readinessGates: "computePodStatus() holds Ready until every readiness gate is True",
   serviceAccount:
     "a pod naming a ServiceAccount other than default is refused as Kubernetes refuses a missing one",
-  // In-flight work (other branches); the lead fixes these names at merge.
-  pendingDns: "(pending, DNS branch) pod DNS: dnsPolicy, dnsConfig, hostname, subdomain",
-  pendingHosts: "(pending, DNS branch) hostAliases are written into the pod's /etc/hosts",
-  pendingEnv: "(pending, DNS branch) enableServiceLinks adds service environment variables",
-  pendingStorage: "(pending, storage branch) a persistentVolumeClaim volume keeps its data",
+  podDns: "a pod resolves Services through the node-local DNS and gets service variables and hosts",
+  dnsPolicy: "dnsPolicy: host network, Default, None, ClusterFirstWithHostNet",
+  dnsConfig:
+    "dnsConfig is merged: servers and searches appended without duplicates, options by name",
+  hostname: "hostname: spec.hostname or the pod name; FQDN with a subdomain",
+  claims:
+    "local-path volumes on real agents: data outlives pods, Delete and Retain, pending claims",
 } as const;
 
 /** The names of the tests honoured entries point at (for the table test). */
@@ -85,10 +82,6 @@ function refused(sample: unknown, note?: string, extra: Partial<FieldSupport> = 
 
 function honoured(test: string, extra: Partial<FieldSupport> = {}): FieldSupport {
   return { honoured: test, ...extra };
-}
-
-function pending(test: string): FieldSupport {
-  return { honoured: test, pending: test, subtree: true };
 }
 
 const PROBE = (kind: string, test: string): Record<string, FieldSupport> => ({
@@ -168,7 +161,7 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
   "volumes[].secret.items[].mode": refused(0o600, "per-item `mode` of configMap/secret items"),
   "volumes[].secret.defaultMode": honoured(T.volumes),
   "volumes[].secret.optional": honoured(T.config),
-  "volumes[].persistentVolumeClaim": pending(T.pendingStorage),
+  "volumes[].persistentVolumeClaim": honoured(T.claims, { subtree: true }),
   "volumes[].downwardAPI": refused({ items: [] }, "`downwardAPI` volumes (coming)"),
   "volumes[].projected": refused({ sources: [] }, "`projected` volumes (coming)"),
   "volumes[].nfs": refused({ server: "nfs.example", path: "/x" }, "nfs volumes"),
@@ -320,8 +313,8 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
   "restartPolicy": honoured(T.restart),
   "terminationGracePeriodSeconds": honoured(T.grace),
   "activeDeadlineSeconds": refused(60, "`activeDeadlineSeconds` (coming)"),
-  "dnsPolicy": pending(T.pendingDns),
-  "dnsConfig": pending(T.pendingDns),
+  "dnsPolicy": honoured(T.dnsPolicy),
+  "dnsConfig": honoured(T.dnsConfig, { subtree: true }),
   "nodeSelector": honoured(T.scheduler, { subtree: true }),
   "serviceAccountName": honoured(T.serviceAccount),
   "serviceAccount": honoured(T.serviceAccount),
@@ -358,8 +351,8 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
   "imagePullSecrets": refused([{ name: "regcred" }], "`imagePullSecrets` (private registries)", {
     noop: [[]],
   }),
-  "hostname": pending(T.pendingDns),
-  "subdomain": pending(T.pendingDns),
+  "hostname": honoured(T.hostname),
+  "subdomain": honoured(T.hostname),
   "affinity": honoured(T.scheduler),
   "affinity.nodeAffinity": honoured(T.nodeAffinity),
   "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution": honoured(
@@ -381,7 +374,7 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
   ),
   "schedulerName": honoured(T.scheduler),
   "tolerations": honoured(T.tolerations, { subtree: true }),
-  "hostAliases": pending(T.pendingHosts),
+  "hostAliases": honoured(T.podDns, { subtree: true }),
   "priorityClassName": refused("high", "PriorityClasses and preemption"),
   "priority": refused(1000, "PriorityClasses and preemption", { noop: [0] }),
   "preemptionPolicy": refused("Never", "PriorityClasses and preemption", {
@@ -389,7 +382,7 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
   }),
   "readinessGates": honoured(T.readinessGates, { subtree: true }),
   "runtimeClassName": refused("gvisor", "RuntimeClasses"),
-  "enableServiceLinks": pending(T.pendingEnv),
+  "enableServiceLinks": honoured(T.podDns),
   "topologySpreadConstraints": refused(
     [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule" }],
     "topology spread constraints",

@@ -15,7 +15,7 @@ import {
 } from "../../shared/errors.ts";
 import { selectorFromLabelSelector } from "../../shared/labels.ts";
 import type { DeleteOptions, GenericRegistry } from "../registry/generic_registry.ts";
-import { rfc3339 } from "../registry/generic_registry.ts";
+import { rfc3339 } from "../../shared/time.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;

@@ -52,7 +52,11 @@ import {
   restartsOf,
   setCondition,
 } from "./job_utils.ts";
-import { deletionOrder } from "./replica_set.ts";
+import { deletionOrder as podDeletionOrder } from "./replica_set.ts";
+import type { Pod } from "../../shared/api/core_v1.ts";
+
+/** The ReplicaSet controller's pod deletion order, over the Job controller's untyped pods. */
+const deletionOrder = (a: KubeObject, b: KubeObject) => podDeletionOrder(a as Pod, b as Pod);
 
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;

@@ -33,7 +33,7 @@ import {
   PERSISTENT_VOLUMES,
   STORAGE_CLASSES,
 } from "../../shared/client/refs.ts";
-import { rfc3339 } from "../registry/generic_registry.ts";
+import { rfc3339 } from "../../shared/time.ts";
 import type { InformerSet } from "../../shared/informer_set.ts";
 import {
   claimRefMatches,

@@ -10,7 +10,7 @@ import { quantityValue } from "../../shared/api/quantity.ts";
 import { isDefaultStorageClass } from "../../shared/api/storage_v1.ts";
 import { selectorFromLabelSelector } from "../../shared/labels.ts";
 import { LOCAL_PATH_PROVISIONER, LOCAL_PATH_STORAGE_CLASS } from "../../shared/local_path.ts";
-import { compileNodeConstraints } from "../scheduler/node_selector.ts";
+import { compileNodeConstraints, matchesNodeConstraints } from "../scheduler/node_selector.ts";
 
 /** The class a claim or volume belongs to ("" for none), honouring the old beta annotation. */
 export function storageClassOf(obj: KubeObject): string {
@@ -49,8 +49,10 @@ export function volumeNodeAffinityMatches(pv: KubeObject, node: KubeObject): boo
       },
     },
   });
-  const labels = node.metadata.labels ?? {};
-  return (affinityTerms ?? []).some((s) => s.matches(labels));
+  return matchesNodeConstraints({ affinityTerms: affinityTerms ?? [] }, {
+    name: node.metadata.name ?? "",
+    labels: node.metadata.labels ?? {},
+  });
 }
 
 /** Whether a volume's claimRef names this claim (by uid once the uid is recorded). */

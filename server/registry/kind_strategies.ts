@@ -6,7 +6,7 @@
 import { qosClass } from "../../shared/api/defaults.ts";
 import { InvalidError } from "../../shared/errors.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
-import { rfc3339 } from "./generic_registry.ts";
+import { rfc3339 } from "../../shared/time.ts";
 import { prepareJobForCreate } from "./batch_strategy.ts";
 import { StrategyTable } from "./strategy.ts";
 import type { StrategyContext } from "./strategy.ts";

@@ -159,6 +159,7 @@ export const RESOURCES: ResourceTable = [
     shortNames: ["sts"],
     categories: ["all"],
     subresources: ["status", "scale"],
+  }),
   entry("Job", Job, {
     group: "batch",
     plural: "jobs",

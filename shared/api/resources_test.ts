@@ -202,6 +202,7 @@ const SAMPLES: Record<string, unknown> = {
     metadata: { name: "web-5d4f8" },
     data: { spec: { template: { $patch: "replace" } } },
     revision: 1,
+  },
   Job: {
     metadata: { name: "pi" },
     spec: {
