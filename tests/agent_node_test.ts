@@ -17,9 +17,11 @@ Deno.test("agent registers its Node and renews its Lease", async () => {
   const config = await testAgentConfig(server, { leaseRenewMs: 200 });
   const agent = startAgent(config);
   try {
-    const node = await waitFor("node registered with status", async () => {
+    // Ready once the node's pod network is in place (NetworkReady), as the kubelet reports it.
+    const node = await waitFor("node registered and Ready", async () => {
       const n = await client.get(NODES, config.nodeName).catch(() => undefined);
-      return n?.status?.nodeInfo ? n : undefined;
+      const ready = n?.status?.conditions?.find((c: { type: string }) => c.type === "Ready");
+      return n?.status?.nodeInfo && ready?.status === "True" ? n : undefined;
     });
     const labels = node.metadata.labels ?? {};
     assert.equal(labels["kubernetes.io/hostname"], config.nodeName);

@@ -12,6 +12,7 @@ import { ensureTestImages } from "./images.ts";
 import {
   boundPod,
   clientFor,
+  allowPrivilegedPods,
   createPod,
   removeNodeContainers,
   SLEEP_UNTIL_TERM,
@@ -104,6 +105,8 @@ Deno.test("two agents on one machine each run their own pods on their own addres
   const a = startAgent(await testAgentConfig(server, { nodeAddress: "127.0.0.11" }));
   const b = startAgent(await testAgentConfig(server, { nodeAddress: "127.0.0.12" }));
   try {
+    // The pods publish host ports, which Pod Security's baseline default refuses.
+    await allowPrivilegedPods(client);
     for (const [agent, name] of [[a, "pa"], [b, "pb"]] as const) {
       await createPod(
         client,

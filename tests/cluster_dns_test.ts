@@ -11,6 +11,7 @@ import type { KubeObject } from "../shared/api/object.ts";
 import { PODS, SERVICES } from "../shared/client/refs.ts";
 import { FakeUpstream, query, randomLoopback } from "../dns/_test_dns.ts";
 import { startTestCluster } from "./cluster.ts";
+import { allowPrivilegedPods } from "./agent_test_utils.ts";
 import { waitFor } from "./test_utils.ts";
 
 async function dockerExec(node: string, pod: string, cmd: string): Promise<string> {
@@ -70,6 +71,8 @@ Deno.test({
     try {
       const { client } = cluster.server;
       const node = cluster.nodes[0].name;
+      // The lookup pod is host-network, which Pod Security's baseline default refuses.
+      await allowPrivilegedPods(client);
       const svc = await client.create<KubeObject>(SERVICES, {
         apiVersion: "v1",
         kind: "Service",

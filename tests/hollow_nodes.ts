@@ -7,6 +7,7 @@
  * "killed" (no more lease renewals, no more pod handling) and brought back.
  */
 import type { KubeObject } from "../shared/api/object.ts";
+import { LOCAL_PATH_ROOT_ANNOTATION } from "../shared/local_path.ts";
 import type { ApiClient } from "../shared/client/client.ts";
 import { LEASES, NODES, PODS } from "../shared/client/refs.ts";
 import { delay } from "../shared/backoff.ts";
@@ -115,6 +116,8 @@ export async function startHollowNodes(
               "type": "hollow",
               ...options.labels?.(idx),
             },
+            // Like a real agent, a hollow node offers local-path volumes (never created on disk).
+            annotations: { [LOCAL_PATH_ROOT_ANNOTATION]: `/var/lib/skiff-hollow/${name}/storage` },
           },
           spec: { taints: options.taints?.(idx) ?? [] },
           status: {
