@@ -213,14 +213,25 @@ Deno.test({
         assert.equal(svc["EXTERNAL-IP"], "<none>");
         assert.match(svc["PORT(S)"], /^80:3\d{4}\/TCP$/);
 
-        // Endpoints are the nodes' addresses and the host ports the agents published.
+        // Endpoints are the pods' own IPs and the target port.
         const ep = await waitKubectl(
           k,
           ["get", "ep", "web"],
           (out) => (rowNamed(parseTable(out), "web").ENDPOINTS.match(/:/g) ?? []).length === 2,
         );
         const backends = rowNamed(parseTable(ep), "web").ENDPOINTS.split(",");
-        assert.deepEqual(backends.map((b) => b.split(":")[0]).sort(), NODES);
+        const podIPs = await kubectlOk(k, [
+          "get",
+          "pods",
+          "-l",
+          "app=web",
+          "-o",
+          "jsonpath={.items[*].status.podIP}",
+        ]);
+        assert.deepEqual(
+          backends.map((b) => b.split(":")[0]).sort(),
+          podIPs.split(" ").sort(),
+        );
 
         const rc = await waitKubectl(
           k,
@@ -373,7 +384,7 @@ Deno.test({
         assert.match(svc, /^Type:\s+NodePort$/m);
         assert.match(svc, /^IP:\s+127\.43\.\d+\.\d+$/m);
         assert.match(svc, /^NodePort:\s+<unset>\s+3\d{4}\/TCP$/m);
-        assert.match(svc, /^Endpoints:\s+127\.0\.0\.1[12]:\d+,127\.0\.0\.1[12]:\d+$/m);
+        assert.match(svc, /^Endpoints:\s+10\.[\d.]+:\d+,10\.[\d.]+:\d+$/m);
       });
     } finally {
       await cluster.stop();
