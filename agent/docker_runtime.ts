@@ -27,8 +27,41 @@ export interface DockerRuntimeOptions {
   nodeName: string;
   /** Path of the engine's unix socket; default `/var/run/docker.sock`. */
   socketPath?: string;
+  /**
+   * Called after each engine operation (the kubelet's `operation_type` names, see
+   * {@linkcode RUNTIME_OPERATIONS}) with whether it failed; the agent's metrics count them.
+   */
+  onOperation?: (operation: string, failed: boolean) => void;
   logger?: Logger;
 }
+
+/**
+ * The counted operations: method → the kubelet's CRI `operation_type` name where one exists.
+ * The event stream (long-lived) is not an operation.
+ */
+export const RUNTIME_OPERATIONS = {
+  version: "version",
+  info: "status",
+  listContainers: "list_containers",
+  createContainer: "create_container",
+  startContainer: "start_container",
+  stopContainer: "stop_container",
+  killContainer: "kill_container",
+  removeContainer: "remove_container",
+  inspectContainer: "container_status",
+  inspectNetwork: "inspect_network",
+  createNetwork: "create_network",
+  removeNetwork: "remove_network",
+  inspectImage: "image_status",
+  listImages: "list_images",
+  pullImage: "pull_image",
+  loadImage: "load_image",
+  exec: "exec_sync",
+  execSession: "exec",
+  attachSession: "attach",
+  logs: "container_logs",
+  stats: "container_stats",
+} as const;
 
 /** One container event from the engine's event stream. */
 export interface ContainerEvent {
@@ -158,6 +191,25 @@ export class DockerRuntime {
     this.socketPath = options.socketPath ?? "/var/run/docker.sock";
     this.#api = new DockerApi(this.socketPath);
     this.#log = options.logger ?? silentLogger;
+    if (options.onOperation) this.#countOperations(options.onOperation);
+  }
+
+  /** Wraps every counted method of this instance so each call reports its outcome. */
+  #countOperations(report: (operation: string, failed: boolean) => void): void {
+    const self = this as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    for (const [method, operation] of Object.entries(RUNTIME_OPERATIONS)) {
+      const fn = self[method].bind(this);
+      self[method] = async (...args) => {
+        let failed = true;
+        try {
+          const r = await fn(...args);
+          failed = false;
+          return r;
+        } finally {
+          report(operation, failed);
+        }
+      };
+    }
   }
 
   /** Engine version facts (`Version`, `ApiVersion`, `KernelVersion`, `Os`, `Arch`). */

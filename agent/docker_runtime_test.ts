@@ -115,3 +115,24 @@ Deno.test("DockerRuntime loads image tarballs and reports pull failures readably
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("DockerRuntime reports each engine operation and its failure to onOperation", async () => {
+  const seen: [string, boolean][] = [];
+  const rt = new DockerRuntime({
+    nodeName: uniqueNode(),
+    onOperation: (op, failed) => seen.push([op, failed]),
+  });
+  await rt.listContainers();
+  assert.equal(await rt.inspectContainer("skiff-no-such-container"), undefined);
+  const gone = new DockerRuntime({
+    nodeName: uniqueNode(),
+    socketPath: `/tmp/skiff-no-engine-${crypto.randomUUID()}.sock`,
+    onOperation: (op, failed) => seen.push([op, failed]),
+  });
+  await assert.rejects(gone.listContainers());
+  assert.deepEqual(seen, [
+    ["list_containers", false],
+    ["container_status", false],
+    ["list_containers", true],
+  ]);
+});

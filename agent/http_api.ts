@@ -8,6 +8,8 @@
  *   offered kubectl's subprotocols, kubectl's own port-forward protocol (kubectl_streams.ts);
  * - `GET /attach/{namespace}/{pod}/{container}?stdin=&tty=` — WebSocket, channel protocol;
  * - `GET /stats` — CPU/memory usage of the node and its pods (for metrics.k8s.io);
+ * - `GET /metrics` — the kubelet's metrics (agent_metrics.ts), then the proxy's counters;
+ *   `GET /metrics/cadvisor` — containers' cumulative CPU and working set, cAdvisor's names;
  * - `GET /healthz` (no auth).
  * The server proxies `GET …/pods/{name}/log` here, finding the port in the Node's
  * `status.daemonEndpoints.kubeletEndpoint.Port`.
@@ -16,6 +18,8 @@
 import { Hono } from "hono";
 import { drainingHandler } from "../shared/drain_body.ts";
 import { type Logger, silentLogger } from "../shared/log.ts";
+import { EXPOSITION_CONTENT_TYPE } from "../shared/prometheus.ts";
+import { type AgentMetrics, cadvisorExposition } from "./agent_metrics.ts";
 import type { DockerRuntime } from "./docker_runtime.ts";
 import { StatsCollector } from "./stats.ts";
 import { execWebSocket, portForwardWebSocket } from "./stream_api.ts";
@@ -44,6 +48,8 @@ export interface AgentApiOptions {
   /** This node's name and address (for stats and port-forward). */
   nodeName: string;
   nodeAddress: string;
+  /** The agent's own metrics, served first at /metrics. */
+  metrics?: AgentMetrics;
   /** Prometheus text of this node's counters (the service proxy's), served at /metrics. */
   metricsText?: () => string;
   logger?: Logger;
@@ -96,9 +102,15 @@ export function agentApp(options: AgentApiOptions): Hono {
     return await next();
   });
 
-  app.get("/metrics", (c) => {
-    const text = options.metricsText?.() ?? "";
-    return c.body(text, 200, { "content-type": "text/plain; version=0.0.4" });
+  const stats = new StatsCollector(rt, options.nodeName);
+  app.get("/metrics", async (c) => {
+    const own = options.metrics ? options.metrics.exposition(await rt.listContainers()) : "";
+    const text = own + (options.metricsText?.() ?? "");
+    return c.body(text, 200, { "content-type": EXPOSITION_CONTENT_TYPE });
+  });
+  app.get("/metrics/cadvisor", async (c) => {
+    const text = cadvisorExposition(await stats.containerUsage());
+    return c.body(text, 200, { "content-type": EXPOSITION_CONTENT_TYPE });
   });
   app.get("/containerLogs/:namespace/:pod/:container", async (c) => {
     const { namespace, pod, container } = c.req.param();
@@ -191,7 +203,6 @@ export function agentApp(options: AgentApiOptions): Hono {
     }, { rt, logger: log });
   });
 
-  const stats = new StatsCollector(rt, options.nodeName);
   app.get("/stats", async (c) => c.json(await stats.summary()));
 
   return app;

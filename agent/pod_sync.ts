@@ -43,6 +43,7 @@ import {
   statusFingerprint,
 } from "./pod_status.ts";
 import type { Container, Pod, PodStatus } from "./pod_types.ts";
+import type { AgentMetrics } from "./agent_metrics.ts";
 import type { ProbeManager } from "./probes.ts";
 import {
   type HostVolume,
@@ -86,6 +87,8 @@ export interface PodSyncerOptions {
   services?: { list(): EnvService[]; hasSynced(): boolean };
   /** Pods' resolv.conf and hosts files; without it Docker's own are left in place. */
   dns?: PodDnsSetup;
+  /** Observes pod start latency (`kubelet_pod_start_duration_seconds`). */
+  metrics?: AgentMetrics;
   logger?: Logger;
 }
 
@@ -109,6 +112,13 @@ interface PodState {
   uid: string;
   startTime: string;
   crash: Map<string, CrashBackoff>;
+  /** When this agent first saw the pod (performance.now()). */
+  seenAt: number;
+  /**
+   * All containers have run once (or the pod was already past Pending when first seen, e.g.
+   * adopted after an agent restart): pod start latency is observed once, when this turns true.
+   */
+  started: boolean;
   lastStatus?: PodStatus;
   lastFingerprint?: string;
 }
@@ -299,6 +309,8 @@ export class PodSyncer {
         uid: pod.metadata.uid,
         startTime: pod.status?.startTime ?? rfc3339(),
         crash: new Map(),
+        seenAt: performance.now(),
+        started: (pod.status?.phase ?? "Pending") !== "Pending",
       };
       this.#states.set(key, st);
     }
@@ -415,6 +427,11 @@ export class PodSyncer {
       views.push(v);
     }
     await this.#o.probes.retain(keep, key);
+    if (!st.started && views.length && views.every((v) => v.current?.running)) {
+      // As the kubelet: from first seeing the pod to all of its containers running.
+      st.started = true;
+      this.#o.metrics?.podStartDuration.observe({}, (performance.now() - st.seenAt) / 1000);
+    }
 
     const status = computePodStatus(
       {

@@ -14,6 +14,7 @@ import { WorkQueue } from "../shared/work_queue.ts";
 import type { DockerRuntime } from "./docker_runtime.ts";
 import { delay } from "../shared/backoff.ts";
 import { LABEL_POD_NAME, LABEL_POD_NAMESPACE } from "./labels.ts";
+import type { AgentMetrics } from "./agent_metrics.ts";
 import type { PodSyncer } from "./pod_sync.ts";
 import type { Pod } from "./pod_types.ts";
 
@@ -27,6 +28,8 @@ export interface PodWorkersOptions {
   relistMs?: number;
   /** Pods synced in parallel (default 16). */
   workers?: number;
+  /** Times each relist (`kubelet_pleg_relist_duration_seconds`). */
+  metrics?: AgentMetrics;
   logger?: Logger;
 }
 
@@ -87,8 +90,13 @@ export class PodWorkers {
    * containers running.
    */
   async relist(): Promise<void> {
-    const { informer, queue } = this.#o;
+    const { informer, metrics } = this.#o;
     if (!informer.hasSynced()) return;
+    await (metrics ? metrics.timeRelist(() => this.#relist()) : this.#relist());
+  }
+
+  async #relist(): Promise<void> {
+    const { informer, queue } = this.#o;
     for (const key of informer.keys()) queue.add(key);
     try {
       for (const key of await this.#o.syncer.keysInDocker(() => informer.list())) queue.add(key);

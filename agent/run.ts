@@ -25,6 +25,7 @@ import type { ResourceRef } from "../shared/api/resource_info.ts";
 import { DockerRuntime } from "./docker_runtime.ts";
 import { NodeHeartbeat } from "./heartbeat.ts";
 import { serveAgentApi } from "./http_api.ts";
+import { AgentMetrics } from "./agent_metrics.ts";
 import { ImageManager } from "./image_manager.ts";
 import { NodeNetwork } from "./node_network.ts";
 import { podNetworkName } from "./pod_network.ts";
@@ -142,9 +143,11 @@ export async function runAgent(
   const log = (options.logger ?? silentLogger).child("agent", { node: config.nodeName });
   const dataDir = absolute(config.dataDir);
   await Deno.mkdir(`${dataDir}/pods`, { recursive: true });
+  const metrics = new AgentMetrics();
   const rt = new DockerRuntime({
     nodeName: config.nodeName,
     socketPath: config.dockerSocket,
+    onOperation: (op, failed) => metrics.runtimeOperation(op, failed),
     logger: log.child("docker"),
   });
   const client = new ApiClient({
@@ -209,6 +212,7 @@ export async function runAgent(
       clusterDns: options.clusterDns ?? (() => config.clusterDns),
       resolvConf: config.resolvConf,
     },
+    metrics,
     logger: log.child("sync"),
   });
   const workers = new PodWorkers({
@@ -218,6 +222,7 @@ export async function runAgent(
     queue,
     relistMs: config.relistMs,
     workers: config.workers,
+    metrics,
     logger: log,
   });
   const api = serveAgentApi({
@@ -226,6 +231,7 @@ export async function runAgent(
     tokenSha256: config.apiTokenSha256,
     nodeName: config.nodeName,
     nodeAddress: config.nodeAddress,
+    metrics,
     metricsText: options.metricsText,
     hostname: config.nodeAddress,
     port: config.apiPort,
@@ -281,6 +287,7 @@ export async function runAgent(
       api.finished,
     ]);
   } finally {
+    metrics.close();
     await probes.stop();
     await events.flush();
     client.close();

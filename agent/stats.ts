@@ -5,6 +5,7 @@
  */
 
 import type { AgentStatsSummary } from "../shared/agent_stats.ts";
+import type { ContainerUsage } from "./agent_metrics.ts";
 import type { DockerRuntime } from "./docker_runtime.ts";
 import { LABEL_CONTAINER_NAME, LABEL_KIND, LABEL_POD_NAME, LABEL_POD_NAMESPACE } from "./labels.ts";
 
@@ -102,6 +103,29 @@ export class StatsCollector {
       },
       pods: [...pods.values()],
     };
+  }
+
+  /** Cumulative CPU seconds and working set of each running container (for /metrics/cadvisor). */
+  async containerUsage(): Promise<ContainerUsage[]> {
+    const running = (await this.#rt.listContainers()).filter((c) =>
+      c.State === "running" && c.Labels[LABEL_KIND] !== "sandbox"
+    );
+    const out: ContainerUsage[] = [];
+    await Promise.all(running.map(async (c) => {
+      try {
+        const s = await this.#rt.stats(c.Id);
+        out.push({
+          namespace: c.Labels[LABEL_POD_NAMESPACE],
+          pod: c.Labels[LABEL_POD_NAME],
+          container: c.Labels[LABEL_CONTAINER_NAME],
+          cpuSeconds: s.cpuUsageNanos / 1e9,
+          memoryWorkingSetBytes: s.memoryWorkingSetBytes,
+        });
+      } catch {
+        // The container stopped between the list and the sample: leave it out.
+      }
+    }));
+    return out;
   }
 
   async #sampleAll(ids: string[]): Promise<Map<string, { cpu: CpuSample; memory: number }>> {
