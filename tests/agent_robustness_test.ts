@@ -10,9 +10,9 @@ import { DockerRuntime } from "../agent/docker_runtime.ts";
 import { NODES, PODS } from "../shared/client/refs.ts";
 import { ensureTestImages } from "./images.ts";
 import {
+  allowPrivilegedPods,
   boundPod,
   clientFor,
-  allowPrivilegedPods,
   createPod,
   removeNodeContainers,
   SLEEP_UNTIL_TERM,
