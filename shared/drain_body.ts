@@ -17,6 +17,9 @@ export function drainingHandler(
   handler: (req: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response>,
 ): (req: Request, info: Deno.ServeHandlerInfo) => Promise<Response> {
   return async function drainThenRespond(req, info) {
+    // An upgraded request (exec, attach, port-forward WebSockets) has no body to drain, and
+    // once upgraded it may not even be read: its connection belongs to the WebSocket.
+    if (req.headers.get("upgrade")) return await handler(req, info);
     try {
       return await handler(req, info);
     } finally {
