@@ -13,13 +13,7 @@ import { startTestCluster } from "./cluster.ts";
 import { INDEX_HTML } from "./images.ts";
 import { haveKubectl } from "./kubectl.ts";
 import { kubectlOk, parseTable } from "./kubectl_helpers.ts";
-import { waitFor } from "./test_utils.ts";
-
-/** A random /20 in 10.96.0.0/11 for ClusterIPs (added to this host's `lo` by the proxy). */
-function randomServiceCidr(): string {
-  const [a, b] = crypto.getRandomValues(new Uint8Array(2));
-  return `10.${96 + (a % 32)}.${(b % 16) * 16}.0/20`;
-}
+import { randomServiceCidr, waitFor } from "./test_utils.ts";
 
 Deno.test({
   name:

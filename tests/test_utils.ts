@@ -178,3 +178,12 @@ export async function api(
   }
   return { status: res.status, body: parsed, headers: res.headers };
 }
+
+/**
+ * A random /20 in 10.96.0.0/11 for ClusterIPs (the proxy adds them to this host's `lo`), so that
+ * pods can reach Services (a 127/8 service CIDR is not reachable from inside pods).
+ */
+export function randomServiceCidr(): string {
+  const [a, b] = crypto.getRandomValues(new Uint8Array(2));
+  return `10.${96 + (a % 32)}.${(b % 16) * 16}.0/20`;
+}
