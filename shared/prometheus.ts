@@ -239,6 +239,7 @@ export function registerProcessMetrics(registry: Registry, lagSampleMs = 500): (
     "process_event_loop_lag_seconds",
     "How late the last event-loop timer fired, seconds.",
   );
+  lag.set({}, 0);
   let expected = performance.now() + lagSampleMs;
   const id = setInterval(() => {
     const now = performance.now();

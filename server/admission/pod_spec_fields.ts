@@ -31,7 +31,8 @@ export interface FieldSupport {
 }
 
 const T = {
-  run: "agent runs an httpd pod reachable on its published port, then deletes it gracefully",
+  run:
+    "agent runs an httpd pod reachable on its own pod IP (no port published), then deletes it gracefully",
   config:
     "agent configures containers from the pod spec: env, ConfigMap/Secret/emptyDir volumes, limits",
   restart: "agent restarts containers: crash loop, liveness, readiness, restartPolicy Never",
@@ -43,7 +44,8 @@ const T = {
   nodeAffinity: "nodeSelector and required node affinity operators",
   tolerations: "tolerations: Equal, Exists, empty key with Exists, effect matching",
   hostPort: "a hostPort conflict is reported on the pod, and the message clears once it runs",
-  sandbox: "a sandboxed pod publishes its ports on the node address and shares localhost",
+  sandbox:
+    "a sandboxed pod has its own pod-network address, publishes only hostPorts, shares localhost",
   sandboxOptions: "sandboxCreateOptions() sets the hostname, host network and published ports",
   env: "resolveEnv() resolves values, valueFrom and envFrom with $(VAR) expansion",
   envResource: "resolveEnv() gives a container's own cpu and memory for resourceFieldRef",
