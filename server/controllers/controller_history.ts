@@ -7,7 +7,8 @@
  */
 import type { KubeObject } from "../../shared/api/object.ts";
 import { CONTROLLERREVISIONS } from "../../shared/client/refs.ts";
-import { isConflict, isNotFound } from "../../shared/errors.ts";
+import { isAlreadyExists, isConflict, isNotFound } from "../../shared/errors.ts";
+import type { ResourceRef } from "../../shared/api/resource_info.ts";
 import type { Selector } from "../../shared/labels.ts";
 import { controllerRef, newControllerRef } from "./controller_utils.ts";
 import type { ControllerClient } from "../../shared/client/controller_client.ts";
@@ -123,4 +124,55 @@ export async function claimRevisions(
     }
   }
   return out;
+}
+
+/** What {@linkcode createRevision} needs besides the owner. */
+export interface CreateRevisionOptions {
+  /** The owner's kind (for the controller reference) and its resource (for its status). */
+  type: { apiVersion: string; kind: string };
+  ownerResource: ResourceRef;
+  /** The label naming the revision's hash on the revision (the controller's own). */
+  hashLabel: string;
+  revision: number;
+}
+
+/**
+ * Creates the next ControllerRevision of `owner`'s pod template, as Kubernetes' history helper:
+ * an existing revision of the same name is reused when it is the owner's and holds the same
+ * template; otherwise the name collides, so the owner's `status.collisionCount` is bumped (the
+ * next hash differs) and the call throws to be retried.
+ */
+export async function createRevision(
+  client: ControllerClient,
+  owner: KubeObject,
+  options: CreateRevisionOptions,
+): Promise<Revision> {
+  const collisionCount: number = owner.status?.collisionCount ?? 0;
+  const template = owner.spec?.template;
+  const hash = revisionHash(template, collisionCount);
+  const rev = newRevision(owner, {
+    type: options.type,
+    template,
+    revision: options.revision,
+    hash,
+    labels: { ...template?.metadata?.labels, [options.hashLabel]: hash },
+  });
+  try {
+    return await client.create<Revision>(CONTROLLERREVISIONS, rev);
+  } catch (err) {
+    if (!isAlreadyExists(err)) throw err;
+    const existing = await client.get<Revision>(CONTROLLERREVISIONS, rev.metadata.name!, {
+      namespace: owner.metadata.namespace,
+    });
+    if (
+      controllerRef(existing)?.uid === owner.metadata.uid && revisionMatches(template, existing)
+    ) {
+      return existing;
+    }
+    await client.updateStatus(options.ownerResource, {
+      ...owner,
+      status: { ...owner.status, collisionCount: collisionCount + 1 },
+    });
+    throw new Error(`found a hash collision for ${options.type.kind} "${owner.metadata.name}"`);
+  }
 }

@@ -13,17 +13,16 @@
 import type { KubeObject } from "../../shared/api/object.ts";
 import { CONTROLLERREVISIONS, DAEMONSETS, NODES, PODS } from "../../shared/client/refs.ts";
 import { runController } from "../../shared/controller.ts";
-import { isAlreadyExists, isConflict, isNotFound } from "../../shared/errors.ts";
+import { isConflict, isNotFound } from "../../shared/errors.ts";
 import type { EventRecorder } from "../../shared/events.ts";
 import { type Selector, selectorFromLabelSelector } from "../../shared/labels.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import { WorkQueue } from "../../shared/work_queue.ts";
 import {
   claimRevisions,
-  newRevision,
+  createRevision,
   nextRevision,
   type Revision,
-  revisionHash,
   revisionMatches,
   sortRevisions,
 } from "./controller_history.ts";
@@ -190,34 +189,13 @@ export class DaemonSetController {
     return { cur, old };
   }
 
-  async #createRevision(ds: KubeObject, revision: number): Promise<Revision> {
-    const collisionCount: number = ds.status?.collisionCount ?? 0;
-    const template = ds.spec?.template;
-    const hash = revisionHash(template, collisionCount);
-    const rev = newRevision(ds, {
+  #createRevision(ds: KubeObject, revision: number): Promise<Revision> {
+    return createRevision(this.#client, ds, {
       type: DAEMONSET_TYPE,
-      template,
+      ownerResource: DAEMONSETS,
+      hashLabel: DAEMONSET_HASH_LABEL,
       revision,
-      hash,
-      labels: { ...template?.metadata?.labels, [DAEMONSET_HASH_LABEL]: hash },
     });
-    try {
-      return await this.#client.create<Revision>(CONTROLLERREVISIONS, rev);
-    } catch (err) {
-      if (!isAlreadyExists(err)) throw err;
-      const existing = await this.#client.get<Revision>(CONTROLLERREVISIONS, rev.metadata.name!, {
-        namespace: ds.metadata.namespace,
-      });
-      if (controllerRef(existing)?.uid === ds.metadata.uid && revisionMatches(template, existing)) {
-        return existing;
-      }
-      // A different object holds the name: count the collision so the next hash differs.
-      await this.#client.updateStatus(DAEMONSETS, {
-        ...ds,
-        status: { ...ds.status, collisionCount: collisionCount + 1 },
-      });
-      throw new Error(`found a hash collision for DaemonSet "${ds.metadata.name}"`);
-    }
   }
 
   async #deleteRevision(rev: Revision): Promise<void> {

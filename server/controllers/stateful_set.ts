@@ -34,10 +34,9 @@ import { type Logger, silentLogger } from "../../shared/log.ts";
 import { WorkQueue } from "../../shared/work_queue.ts";
 import {
   claimRevisions,
-  newRevision,
+  createRevision,
   nextRevision,
   type Revision,
-  revisionHash,
   revisionMatches,
   revisionTemplate,
   sortRevisions,
@@ -217,35 +216,13 @@ export class StatefulSetController {
     return { current, update };
   }
 
-  async #createRevision(set: KubeObject, revision: number): Promise<Revision> {
-    const collisionCount: number = set.status?.collisionCount ?? 0;
-    const template = set.spec?.template;
-    const hash = revisionHash(template, collisionCount);
-    const rev = newRevision(set, {
+  #createRevision(set: KubeObject, revision: number): Promise<Revision> {
+    return createRevision(this.#client, set, {
       type: STATEFULSET_TYPE,
-      template,
+      ownerResource: STATEFULSETS,
+      hashLabel: REVISION_HASH_LABEL,
       revision,
-      hash,
-      labels: { ...template?.metadata?.labels, [REVISION_HASH_LABEL]: hash },
     });
-    try {
-      return await this.#client.create<Revision>(CONTROLLERREVISIONS, rev);
-    } catch (err) {
-      if (!isAlreadyExists(err)) throw err;
-      const existing = await this.#client.get<Revision>(CONTROLLERREVISIONS, rev.metadata.name!, {
-        namespace: set.metadata.namespace,
-      });
-      if (
-        controllerRef(existing)?.uid === set.metadata.uid && revisionMatches(template, existing)
-      ) {
-        return existing;
-      }
-      await this.#client.updateStatus(STATEFULSETS, {
-        ...set,
-        status: { ...set.status, collisionCount: collisionCount + 1 },
-      });
-      throw new Error(`found a hash collision for StatefulSet "${set.metadata.name}"`);
-    }
   }
 
   /**
