@@ -340,8 +340,10 @@ async function agentCommand(args: string[]): Promise<number> {
     }
   }
   const logger = new Logger({ level: logLevelFrom(flags) ?? "info", component: "skiff" });
+  const signal = untilTerminated();
+  (await import("./shared/malloc_trim.ts")).startMallocTrimmer(signal, { logger });
   const { runNode } = await import("./cmd/node.ts");
-  await runNode(config, untilTerminated(), { logger });
+  await runNode(config, signal, { logger });
   return 0;
 }
 
@@ -357,6 +359,8 @@ async function proxyCommand(args: string[]): Promise<number> {
     throw new UsageError("--server and --token go together");
   }
   const logger = new Logger({ level: logLevelFrom(flags) ?? "info", component: "skiff" });
+  const signal = untilTerminated();
+  (await import("./shared/malloc_trim.ts")).startMallocTrimmer(signal, { logger });
   const { runProxyCommand } = await import("./cmd/proxy.ts");
   await runProxyCommand(
     {
@@ -370,7 +374,7 @@ async function proxyCommand(args: string[]): Promise<number> {
       serviceCidr: flags["service-cidr"] as string | undefined,
       clusterWideListeners: flags["proxy-cluster-ips"] as boolean | undefined,
     },
-    untilTerminated(),
+    signal,
     logger,
   );
   return 0;

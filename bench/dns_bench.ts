@@ -12,6 +12,7 @@ import { NAMESPACES, SERVICES } from "../shared/client/refs.ts";
 import type { Endpoints, Service } from "../shared/api/core_v1.ts";
 import { ENDPOINTS } from "../shared/client/refs.ts";
 import { Informer } from "../shared/informer.ts";
+import { trimMallocNow } from "../shared/malloc_trim.ts";
 import { DnsConfig, type NodeLocalDns, runNodeLocalDns } from "../dns/mod.ts";
 import { query, randomLoopback } from "../dns/_test_dns.ts";
 import * as wire from "../dns/wire.ts";
@@ -43,6 +44,8 @@ export interface DnsBenchResult {
   skiff: { dnsperf: DnsperfResult; idle: LatencyResult; loaded: LatencyResult };
   dnsmasq: { dnsperf: DnsperfResult; idle: LatencyResult; loaded: LatencyResult };
   ratio: number;
+  /** The processes ran with glibc's default allocator settings (DNS_BENCH_MALLOC=default). */
+  mallocDefault: boolean;
   rss: {
     beforeMiB: number;
     afterMiB: number;
@@ -59,6 +62,7 @@ export interface DnsBenchResult {
  * the informers alone, to tell the DNS's own memory from the watch caches').
  */
 async function serve(address: string, server: string, token: string, caFile: string) {
+  // As `skiff agent` does at start (main.ts).
   const withDns = address !== "none";
   const client = new ApiClient({ server, token, caData: await Deno.readTextFile(caFile) });
   const services = new Informer<Service>(client, SERVICES);
@@ -84,13 +88,23 @@ async function serve(address: string, server: string, token: string, caFile: str
   console.log("ready");
   // Commands on stdin: "gc" collects garbage (for an RSS reading), end of input stops.
   const gc = (globalThis as { gc?: () => void }).gc;
+  const mallocDefault = Deno.env.get("DNS_BENCH_MALLOC") === "default";
   const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream());
   for await (const chunk of lines) {
     if (chunk.includes("count")) {
       console.log(`count ${services.size}`);
     } else if (chunk.includes("gc")) {
+      // V8 frees the backing stores of collected ArrayBuffers (the watch stream's chunks) on a
+      // background sweeper: collect, give it a moment, collect again, then let RSS be read.
       gc?.();
+      await new Promise((r) => setTimeout(r, 1000));
+      gc?.();
+      // A node process trims every 30 s (shared/malloc_trim.ts); DNS_BENCH_MALLOC=default skips it.
+      if (!mallocDefault) trimMallocNow();
       console.log("ok");
+      if (Deno.env.get("DNS_BENCH_DEBUG")) {
+        console.error(address, JSON.stringify(Deno.memoryUsage()));
+      }
     }
   }
   ac.abort();
@@ -251,7 +265,8 @@ export async function runDnsBench(
       const line = await bare!.command("count");
       return Number(line.replace("count ", "")) >= SERVICES_COUNT;
     }, { timeoutMs: 60_000 });
-    await new Promise((r) => setTimeout(r, 2000));
+    // Buffers of the watch stream are released a few seconds after the last event: let them go.
+    await new Promise((r) => setTimeout(r, 6000));
     await child.command("gc");
     await bare.command("gc");
     const after = memoryOf(child.proc.pid);
@@ -320,6 +335,7 @@ export async function runDnsBench(
       skiff: { dnsperf: best.skiff!, ...skiffLat },
       dnsmasq: { dnsperf: best.dnsmasq!, ...dnsmasqLat },
       ratio: Number((best.skiff!.qps / best.dnsmasq!.qps).toFixed(2)),
+      mallocDefault: Deno.env.get("DNS_BENCH_MALLOC") === "default",
       rss: {
         beforeMiB: before.rssMiB,
         afterMiB: after.rssMiB,
@@ -379,10 +395,18 @@ Services, so the DNS's own share (zone + answer table) is about
 **${r.rss.growthMiB - r.rss.informersOnlyGrowthMiB} MiB**. RSS is coarse at this scale (a few MiB
 either way between runs, so a small or negative share means "not measurable").
 
-Load: the machine is shared with other jobs (load average 14–41 on its 2 cores during the runs
-recorded while this was built), so single runs swing widely: Skiff / dnsmasq was 1.06× and 1.41×
-in two consecutive full runs (dnsmasq itself 15–29 k q/s). Idle p99 suffers most from it (a
-sleeping process waits for a core); under the fixed load both stay near a millisecond.
+Readings are taken after two garbage collections and, as a node process does every 30 s, a
+\`malloc_trim(0)\` (shared/malloc_trim.ts)${
+    r.mallocDefault ? " — except in this run (\`DNS_BENCH_MALLOC=default\`)" : ""
+  }. Without the trim the same 1,000 Services read 7–13 MiB more private memory, almost none of it
+in the V8 heap (+1.1 MiB): native buffers of the watch stream's burst, freed but kept by glibc's
+allocator.
+
+Load: the machine is shared with other jobs (the load average at the start is on the Machine
+line). Idle p99 suffers most from load (a sleeping process waits for a core): at load average
+14–45 it was 12.4 ms. On the quiet machine (load average 0.43, 2026-12-04 18:07 UTC, before the
+trim existed): Skiff 55,821 q/s vs dnsmasq 84,824 (0.66×), p50/p99 idle 0.095/0.755 ms (dnsmasq
+0.043/0.477), at 5000 q/s 0.083/0.378 ms (dnsmasq 0.046/0.338).
 
 The wire format is the npm \`dns-packet\` library: on top of the agent's imports it costs ~4.5 MB
 RSS (56.0 → 60.6 MB for a script importing cmd/node.ts without and with it; mostly Deno's

@@ -1,6 +1,6 @@
 /**
  * What machine a benchmark ran on, recorded beside every result: cores, CPU model, memory, OS,
- * Deno version and the time.
+ * Deno version, the time and the load average when the run started (the machine is shared).
  */
 
 /** Machine facts for a results file. */
@@ -12,6 +12,8 @@ export interface MachineInfo {
   os: string;
   arch: string;
   deno: string;
+  /** 1-minute load average when the facts were read. */
+  loadAverage?: number;
 }
 
 /** Reads the facts from /proc and Deno. */
@@ -34,12 +36,16 @@ export function machineInfo(): MachineInfo {
     os: `${Deno.build.os} ${Deno.osRelease()}`,
     arch: Deno.build.arch,
     deno: Deno.version.deno,
+    loadAverage: Deno.loadavg()[0],
   };
 }
 
 /** One line for a markdown report. */
 export function machineLine(m: MachineInfo): string {
-  return `${m.cpus} cores (${m.cpuModel}), ${m.memoryGiB} GiB, ${m.os} ${m.arch}, Deno ${m.deno}, ${m.date}`;
+  const load = m.loadAverage === undefined
+    ? ""
+    : `, load average ${m.loadAverage.toFixed(2)} at start`;
+  return `${m.cpus} cores (${m.cpuModel}), ${m.memoryGiB} GiB, ${m.os} ${m.arch}, Deno ${m.deno}, ${m.date}${load}`;
 }
 
 /** Resident set size of a process in MiB (Linux). */
