@@ -1,7 +1,7 @@
 /**
  * The in-process controllers (kube-controller-manager's job): `runControllers()` starts the
  * ReplicaSet, ReplicationController, Deployment, DaemonSet, StatefulSet, Job, CronJob,
- * disruption (PodDisruptionBudget), endpoints, load balancer, node lifecycle, node IPAM
+ * disruption (PodDisruptionBudget), horizontal pod autoscaler, endpoints, load balancer, node lifecycle, node IPAM
  * (podCIDRs), node-password cleanup, garbage collector, namespace, PersistentVolume
  * binder/provisioner and storage protection controllers over one set of shared informers.
  */
@@ -17,6 +17,7 @@ import { InformerSet } from "../../shared/informer_set.ts";
 import { runJobController } from "./job.ts";
 import { runCronJobController } from "./cronjob.ts";
 import { runDisruptionController } from "./disruption.ts";
+import { runHorizontalPodAutoscalerController } from "./horizontal_pod_autoscaler.ts";
 import { runLoadBalancerController } from "./load_balancer.ts";
 import { runNamespaceController } from "./namespace.ts";
 import { runNodeIpamController } from "./node_ipam.ts";
@@ -85,6 +86,10 @@ export async function runControllers(
   start("job", () => runJobController({ informers, recorder, logger }, signal));
   start("cronjob", () => runCronJobController({ informers, recorder, logger }, signal));
   start("disruption", () => runDisruptionController({ informers, recorder, logger }, signal));
+  start(
+    "horizontal-pod-autoscaler",
+    () => runHorizontalPodAutoscalerController({ informers, recorder, logger }, signal),
+  );
   start("endpoints", () => runEndpointsController({ informers, logger }, signal));
   start("load-balancer", () => runLoadBalancerController({ informers, logger }, signal));
   start("node-lifecycle", () =>

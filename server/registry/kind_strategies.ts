@@ -54,6 +54,7 @@ const WITH_STATUS = [
   "jobs",
   "cronjobs",
   "poddisruptionbudgets",
+  "horizontalpodautoscalers",
 ];
 
 /** Builds the strategy table. */
@@ -117,6 +118,7 @@ export function buildStrategies(deps: StrategyDeps = {}): StrategyTable {
       "statefulsets",
       "cronjobs",
       "poddisruptionbudgets",
+      "horizontalpodautoscalers",
     ]
   ) {
     table.set(r, {

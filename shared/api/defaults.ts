@@ -6,6 +6,7 @@
  * and labels from its template, a Secret's `stringData` folded into base64 `data`, and a Job's
  * completions, parallelism, backoffLimit and podReplacementPolicy.
  */
+import { defaultHorizontalPodAutoscaler } from "./autoscaling_validation.ts";
 import type { KubeObject } from "./object.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -208,6 +209,9 @@ export function applyDefaults<T extends KubeObject>(kind: string, obj: T): T {
       break;
     case "CronJob":
       defaultCronJob(obj);
+      break;
+    case "HorizontalPodAutoscaler":
+      defaultHorizontalPodAutoscaler(obj);
       break;
   }
   return obj;

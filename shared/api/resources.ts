@@ -20,6 +20,7 @@ import {
 import { ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet } from "./apps_v1.ts";
 import { CronJob, Job } from "./batch_v1.ts";
 import { PodDisruptionBudget } from "./policy_v1.ts";
+import { HorizontalPodAutoscaler } from "./autoscaling_v2.ts";
 import { Lease } from "./coordination_v1.ts";
 import { EndpointSlice } from "./discovery_v1.ts";
 import { NodeMetrics, PodMetrics } from "./metrics_v1beta1.ts";
@@ -177,6 +178,14 @@ export const RESOURCES: ResourceTable = [
     group: "policy",
     plural: "poddisruptionbudgets",
     shortNames: ["pdb"],
+    subresources: ["status"],
+  }),
+  entry("HorizontalPodAutoscaler", HorizontalPodAutoscaler, {
+    group: "autoscaling",
+    version: "v2",
+    plural: "horizontalpodautoscalers",
+    shortNames: ["hpa"],
+    categories: ["all"],
     subresources: ["status"],
   }),
   entry("Lease", Lease, { group: "coordination.k8s.io", plural: "leases" }),

@@ -55,6 +55,7 @@ Deno.test("short names and the all category are those kubectl expects", () => {
     "statefulsets",
     "jobs",
     "cronjobs",
+    "horizontalpodautoscalers",
   ]);
   assert.deepEqual(short("daemonsets", "apps"), ["ds"]);
   assert.deepEqual(short("statefulsets", "apps"), ["sts"]);
@@ -222,6 +223,13 @@ const SAMPLES: Record<string, unknown> = {
           },
         },
       },
+    },
+  },
+  HorizontalPodAutoscaler: {
+    metadata: { name: "web" },
+    spec: {
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" },
+      maxReplicas: 5,
     },
   },
   PodDisruptionBudget: {

@@ -26,6 +26,7 @@ import {
 } from "./storage_validation.ts";
 import { validateCronJob, validateJob } from "./batch_validation.ts";
 import { validatePodDisruptionBudget } from "./policy_validation.ts";
+import { validateHorizontalPodAutoscaler } from "./autoscaling_validation.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;
@@ -812,6 +813,9 @@ export function validateKind(
       break;
     case "PodDisruptionBudget":
       validatePodDisruptionBudget(obj, errs);
+      break;
+    case "HorizontalPodAutoscaler":
+      validateHorizontalPodAutoscaler(obj, errs);
       break;
     case "Endpoints":
       validateEndpoints(obj, errs);

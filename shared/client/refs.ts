@@ -87,6 +87,14 @@ export const STORAGE_CLASSES: ResourceRef = ref(
 export const JOBS: ResourceRef = ref("batch", "v1", "Job", "jobs", true);
 /** batch/v1 CronJob. */
 export const CRONJOBS: ResourceRef = ref("batch", "v1", "CronJob", "cronjobs", true);
+/** autoscaling/v2 HorizontalPodAutoscaler. */
+export const HORIZONTAL_POD_AUTOSCALERS: ResourceRef = ref(
+  "autoscaling",
+  "v2",
+  "HorizontalPodAutoscaler",
+  "horizontalpodautoscalers",
+  true,
+);
 /** policy/v1 PodDisruptionBudget. */
 export const PODDISRUPTIONBUDGETS: ResourceRef = ref(
   "policy",

@@ -11,6 +11,7 @@
  * ```
  */
 
+import { horizontalPodAutoscalerPrinter } from "./autoscaling.ts";
 import type { KubeObject } from "../../../shared/api/object.ts";
 import { cronJobPrinter, jobPrinter } from "./batch.ts";
 import { podDisruptionBudgetPrinter } from "./policy.ts";
@@ -70,6 +71,7 @@ const PRINTERS: Record<string, Printer> = {
   "batch/jobs": jobPrinter,
   "batch/cronjobs": cronJobPrinter,
   "policy/poddisruptionbudgets": podDisruptionBudgetPrinter,
+  "autoscaling/horizontalpodautoscalers": horizontalPodAutoscalerPrinter,
   "coordination.k8s.io/leases": leasePrinter,
   "discovery.k8s.io/endpointslices": endpointSlicePrinter,
 };
