@@ -7,9 +7,11 @@
 import { helpText, parseFlags, UsageError } from "./shared/cli_flags.ts";
 import type { FlagSpec, ParsedFlags } from "./shared/cli_flags.ts";
 import { ServerConfig } from "./server/config.ts";
+import { HA_FLAG_OF_KEY, HA_SERVER_FLAGS, haConfigFrom } from "./server/ha/flags.ts";
 import type { PodSecurityConfiguration } from "./server/admission/pod_security_configuration.ts";
 import type { NodeConfig } from "./cmd/node.ts";
 import { Logger } from "./shared/log.ts";
+import { INSTALL_FLAGS } from "./cmd/systemd_install.ts";
 
 const SERVER_FLAGS: Record<string, FlagSpec> = {
   "data-dir": {
@@ -70,11 +72,13 @@ const SERVER_FLAGS: Record<string, FlagSpec> = {
       "PodSecurityConfiguration; default: baseline everywhere but kube-system)",
   },
   "no-controllers": { type: "boolean", help: "serve the API only (no scheduler or controllers)" },
+  ...HA_SERVER_FLAGS,
   "with-agent": {
     type: "boolean",
     help: "also run this machine as a node (agent + proxy), as skiff up does",
   },
   "log-level": { type: "string", value: "LEVEL", help: "debug, info, warn or error" },
+  ...INSTALL_FLAGS,
 };
 
 const AGENT_FLAGS: Record<string, FlagSpec> = {
@@ -124,6 +128,27 @@ const AGENT_FLAGS: Record<string, FlagSpec> = {
     type: "boolean",
     help: "serve Service cluster IPs and external IPs on this node (default true; =false)",
   },
+  "proxy-mode": {
+    type: "string",
+    value: "MODE",
+    help: "how Service traffic is forwarded: nftables, userspace " +
+      "(default: nftables where the kernel and nft allow it, else userspace)",
+  },
+  "proxy-nft-table": {
+    type: "string",
+    value: "NAME",
+    help: "the nftables mode's table, family inet (default skiff)",
+  },
+  "ingress-http-port": {
+    type: "number",
+    value: "PORT",
+    help: "port the node serves Ingresses on over HTTP (default 80; 0 disables)",
+  },
+  "ingress-https-port": {
+    type: "number",
+    value: "PORT",
+    help: "port the node serves Ingresses on over HTTPS (default 443; 0 disables)",
+  },
   "cluster-domain": {
     type: "string",
     value: "DOMAIN",
@@ -140,6 +165,12 @@ const AGENT_FLAGS: Record<string, FlagSpec> = {
     value: "PATH",
     help: "the node's resolvers: forwarded to, inherited by pods (default /etc/resolv.conf)",
   },
+  "allowed-unsafe-sysctls": {
+    type: "list",
+    value: "NAME",
+    help: "unsafe namespaced sysctls (or prefix.*) pods may set, as the kubelet's flag",
+  },
+  ...INSTALL_FLAGS,
 };
 
 const UP_FLAGS: Record<string, FlagSpec> = {
@@ -154,6 +185,7 @@ const UP_FLAGS: Record<string, FlagSpec> = {
   "pause-image": AGENT_FLAGS["pause-image"],
   "api-port": AGENT_FLAGS["api-port"],
   "cluster-domain": AGENT_FLAGS["cluster-domain"],
+  "proxy-mode": AGENT_FLAGS["proxy-mode"],
   "log-level": SERVER_FLAGS["log-level"],
   "admission-control-config-file": SERVER_FLAGS["admission-control-config-file"],
 };
@@ -175,6 +207,14 @@ const PROXY_FLAGS: Record<string, FlagSpec> = {
   "node-address": AGENT_FLAGS["node-address"],
   "service-cidr": SERVER_FLAGS["service-cidr"],
   "proxy-cluster-ips": AGENT_FLAGS["proxy-cluster-ips"],
+  "proxy-mode": AGENT_FLAGS["proxy-mode"],
+  "proxy-nft-table": AGENT_FLAGS["proxy-nft-table"],
+  cleanup: {
+    type: "boolean",
+    help: "delete the nftables mode's rules and exit (uninstall)",
+  },
+  "ingress-http-port": AGENT_FLAGS["ingress-http-port"],
+  "ingress-https-port": AGENT_FLAGS["ingress-https-port"],
   "log-level": SERVER_FLAGS["log-level"],
 };
 
@@ -227,6 +267,7 @@ const FLAG_OF_KEY: Record<string, string> = {
   tlsSans: "tls-san",
   caData: "token",
   nodePortRange: "service-node-port-range",
+  ...HA_FLAG_OF_KEY,
 };
 
 /**
@@ -314,13 +355,26 @@ async function agentConfigFrom(flags: ParsedFlags): Promise<NodeConfig> {
     clusterDomain: flags["cluster-domain"],
     clusterDns: flags["cluster-dns"],
     resolvConf: flags["resolv-conf"],
+    allowedUnsafeSysctls: flags["allowed-unsafe-sysctls"],
   }, flags);
   return {
     ...agent,
     server,
     token: flags.token as string | undefined,
     clusterWideListeners: flags["proxy-cluster-ips"] as boolean | undefined,
+    proxyMode: proxyModeFrom(flags),
+    proxyNftTable: flags["proxy-nft-table"] as string | undefined,
+    ingressHttpPort: flags["ingress-http-port"] as number | undefined,
+    ingressHttpsPort: flags["ingress-https-port"] as number | undefined,
   };
+}
+
+function proxyModeFrom(flags: ParsedFlags): "nftables" | "userspace" | undefined {
+  const mode = flags["proxy-mode"];
+  if (mode !== undefined && mode !== "nftables" && mode !== "userspace") {
+    throw new UsageError(`invalid value "${mode}" for --proxy-mode: must be nftables or userspace`);
+  }
+  return mode as "nftables" | "userspace" | undefined;
 }
 
 async function agentCommand(args: string[]): Promise<number> {
@@ -332,6 +386,7 @@ async function agentCommand(args: string[]): Promise<number> {
   );
   if (!flags) return 0;
   const config = await agentConfigFrom(flags);
+  if (flags.uninstall) return await uninstall("agent", flags, config);
   // Once joined, the node's own credentials (in its data dir) replace --server and --token.
   const { loadCredentials } = await import("./agent/credentials.ts");
   if (!await loadCredentials(config.dataDir)) {
@@ -340,6 +395,7 @@ async function agentCommand(args: string[]): Promise<number> {
     }
   }
   const logger = new Logger({ level: logLevelFrom(flags) ?? "info", component: "skiff" });
+  if (flags.install) return await install("agent", args, flags, config.dataDir);
   const signal = untilTerminated();
   (await import("./shared/malloc_trim.ts")).startMallocTrimmer(signal, { logger });
   const { runNode } = await import("./cmd/node.ts");
@@ -358,6 +414,7 @@ async function proxyCommand(args: string[]): Promise<number> {
   if ((flags.server === undefined) !== (flags.token === undefined)) {
     throw new UsageError("--server and --token go together");
   }
+  const mode = proxyModeFrom(flags);
   const logger = new Logger({ level: logLevelFrom(flags) ?? "info", component: "skiff" });
   const signal = untilTerminated();
   (await import("./shared/malloc_trim.ts")).startMallocTrimmer(signal, { logger });
@@ -373,6 +430,11 @@ async function proxyCommand(args: string[]): Promise<number> {
       nodeAddress: flags["node-address"] as string | undefined,
       serviceCidr: flags["service-cidr"] as string | undefined,
       clusterWideListeners: flags["proxy-cluster-ips"] as boolean | undefined,
+      mode,
+      nftTable: flags["proxy-nft-table"] as string | undefined,
+      cleanup: flags.cleanup as boolean | undefined,
+      ingressHttpPort: flags["ingress-http-port"] as number | undefined,
+      ingressHttpsPort: flags["ingress-https-port"] as number | undefined,
     },
     signal,
     logger,
@@ -419,6 +481,7 @@ function serverConfigFrom(
     clusterDomain: flags["cluster-domain"],
     logLevel: level,
     podSecurity,
+    ...haConfigFrom(flags),
   }, flags);
 }
 
@@ -448,6 +511,13 @@ async function serverCommand(args: string[]): Promise<number> {
   );
   if (!flags) return 0;
   const config = serverConfigFrom(flags, await podSecurityFrom(flags));
+  if (flags.uninstall) {
+    return await uninstall("server", flags, {
+      dataDir: config.dataDir,
+      nodeName: flags["with-agent"] ? Deno.hostname().toLowerCase() : undefined,
+    });
+  }
+  if (flags.install) return await install("server", args, flags, config.dataDir);
   const signal = untilTerminated();
   if (flags["with-agent"]) {
     const { server: _s, token: _t, caData: _c, ...agent } = await agentConfigFrom(
@@ -457,12 +527,61 @@ async function serverCommand(args: string[]): Promise<number> {
     await runUp({ server: config, agent }, signal);
     return 0;
   }
+  if (config.leave) {
+    const { leaveManagedEtcd } = await import("./server/ha/managed_server.ts");
+    await leaveManagedEtcd(config, config.serverName ?? Deno.hostname().toLowerCase());
+    console.log(`skiff server: left the cluster; removed ${config.dataDir}/etcd`);
+    return 0;
+  }
   const { runServer } = await import("./server/run.ts");
   const server = await runServer(config, signal);
   console.log(
     `skiff server: API at ${server.url}; kubeconfig ${server.kubeconfigPath}; join token in ${config.dataDir}/token`,
   );
   await server.finished;
+  return 0;
+}
+
+/** `--install`: writes and enables the systemd unit running this command with these flags. */
+async function install(
+  command: "agent" | "server",
+  args: string[],
+  flags: ParsedFlags,
+  dataDir: string,
+): Promise<number> {
+  if (flags.purge) throw new UsageError("--purge goes with --uninstall");
+  const { currentLauncher, installUnit, unitCommand } = await import("./cmd/systemd_install.ts");
+  const path = await installUnit({
+    command,
+    launcher: currentLauncher(command),
+    unit: unitCommand(args, { dataDir }),
+    systemdDir: flags["systemd-dir"] as string | undefined,
+  });
+  console.log(`skiff ${command}: installed ${path}; it starts now and at every boot`);
+  return 0;
+}
+
+/** `--uninstall [--purge]`: removes the unit; with --purge the node's containers and data too. */
+async function uninstall(
+  command: "agent" | "server",
+  flags: ParsedFlags,
+  node: { dataDir: string; nodeName?: string; dockerSocket?: string },
+): Promise<number> {
+  if (flags.install) throw new UsageError("--install and --uninstall exclude each other");
+  const { uninstallUnit, unitName } = await import("./cmd/systemd_install.ts");
+  await uninstallUnit({ command, systemdDir: flags["systemd-dir"] as string | undefined });
+  console.log(`skiff ${command}: removed ${unitName(command)}`);
+  if (flags.purge) {
+    const { purgeNode } = await import("./cmd/purge.ts");
+    if (node.nodeName) {
+      await purgeNode({ ...node, nodeName: node.nodeName });
+    } else {
+      await Deno.remove(node.dataDir, { recursive: true }).catch((e) => {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      });
+    }
+    console.log(`skiff ${command}: purged ${node.dataDir}`);
+  }
   return 0;
 }
 

@@ -64,7 +64,8 @@ export interface PodRuntimeFacts {
   podIP: string;
 }
 
-function fieldValue(pod: Pod, path: string, facts: PodRuntimeFacts): string {
+/** The value of a `fieldRef` path of `pod` (env and downwardAPI volumes). */
+export function fieldValue(pod: Pod, path: string, facts: PodRuntimeFacts): string {
   switch (path) {
     case "metadata.name":
       return pod.metadata.name;
@@ -104,7 +105,8 @@ export function expandVars(s: string, env: Pick<Map<string, string>, "has" | "ge
   });
 }
 
-function resourceValue(container: Container, resource: string): string {
+/** The value of a `resourceFieldRef` of `container` (env and downwardAPI volumes). */
+export function resourceValue(container: Container, resource: string): string {
   const limits = container.resources?.limits ?? {};
   const requests = container.resources?.requests ?? {};
   switch (resource) {
@@ -223,6 +225,9 @@ export function containerCreateOptions(
   const host: Docker.HostConfig = {
     NetworkMode: `container:${ctx.infraId}`,
     IpcMode: `container:${ctx.infraId}`,
+    // shareProcessNamespace: every container joins the sandbox's PID namespace (the pause
+    // process is PID 1), as with the kubelet's NamespaceMode POD.
+    PidMode: pod.spec.shareProcessNamespace ? `container:${ctx.infraId}` : undefined,
     Binds: ctx.binds,
     // The agent owns restarts (with back-off); Docker must never restart on its own.
     RestartPolicy: { Name: "no" },

@@ -2,7 +2,8 @@
  * The node's presence in the cluster: registers the Node (or adopts an existing one), renews its
  * Lease in `kube-node-lease` every few seconds, and patches Node status when conditions, images or
  * capacity change and at least once a minute. Keeps retrying with back-off while the server is
- * unreachable; pods are not affected.
+ * unreachable; pods are not affected. While it is, one line a minute says so; the first call
+ * that gets through again reports the node's status at once and calls `onReconnect`.
  */
 
 import { Backoff, delay } from "../shared/backoff.ts";
@@ -12,6 +13,7 @@ import type { KubeObject } from "../shared/api/object.ts";
 import { isAlreadyExists, isConflict, isNotFound } from "../shared/errors.ts";
 import { type Logger, silentLogger } from "../shared/log.ts";
 import type { DockerRuntime } from "./docker_runtime.ts";
+import { isUnreachable } from "./unreachable.ts";
 import {
   buildNode,
   type HostSample,
@@ -47,6 +49,10 @@ export interface NodeHeartbeatOptions extends NodeFacts {
   statusMaxIntervalMs?: number;
   /** Why the node's pod network is not ready yet (undefined once it is): the node is NotReady. */
   networkError?: () => string | undefined;
+  /** Called when the server answers again after having been unreachable. */
+  onReconnect?: () => void;
+  /** Interval of the "server unreachable" line (default 60 s). */
+  offlineLogIntervalMs?: number;
   logger?: Logger;
 }
 
@@ -59,6 +65,8 @@ export class NodeHeartbeat {
   #lastFingerprint = "";
   #previousConditions?: NodeConditionLike[];
   #info?: Record<string, string>;
+  #offlineSince?: number;
+  #offlineLoggedAt = 0;
 
   constructor(options: NodeHeartbeatOptions) {
     this.#o = options;
@@ -201,17 +209,48 @@ export class NodeHeartbeat {
     }
   }
 
+  /** True while the server has been unreachable since the last call that got through. */
+  get offline(): boolean {
+    return this.#offlineSince !== undefined;
+  }
+
   async #retrying(what: string, signal: AbortSignal, fn: () => Promise<void>): Promise<void> {
     const backoff = new Backoff({ initialMs: 500, maxMs: 10_000 });
     while (!signal.aborted) {
       try {
         await fn();
+        this.#reachable();
         return;
       } catch (e) {
         const wait = backoff.next();
-        this.#log.warn(`${what} failed; retrying`, { error: e, retryMs: wait });
+        if (isUnreachable(e)) this.#unreachable(e);
+        else this.#log.warn(`${what} failed; retrying`, { error: e, retryMs: wait });
         await delay(wait, signal);
       }
     }
+  }
+
+  #unreachable(e: unknown): void {
+    const now = Date.now();
+    this.#offlineSince ??= now;
+    // One line a minute, not one per retry: a node may be cut off for days.
+    if (now - this.#offlineLoggedAt < (this.#o.offlineLogIntervalMs ?? 60_000)) return;
+    this.#offlineLoggedAt = now;
+    this.#log.warn("server unreachable; running the node's pods from local state", {
+      offlineSeconds: Math.round((now - this.#offlineSince) / 1000),
+      error: e,
+    });
+  }
+
+  #reachable(): void {
+    if (this.#offlineSince === undefined) return;
+    this.#log.info("server reachable again; reporting status", {
+      offlineSeconds: Math.round((Date.now() - this.#offlineSince) / 1000),
+    });
+    this.#offlineSince = undefined;
+    this.#offlineLoggedAt = 0;
+    // At once, not at the next status period.
+    this.updateStatus(true).catch((e) => this.#log.warn("update node status failed", { error: e }));
+    this.#o.onReconnect?.();
   }
 }

@@ -3,7 +3,8 @@
  * route to its podCIDR via its InternalIP (so the nodes must share an L2 segment, or the routers
  * between them must know these routes), IP forwarding on, and firewall rules of this node's own:
  *
- * - filter: chain `SKIFF-FWD-<id>` accepting forwarded traffic from and to this node's podCIDR,
+ * - filter: chain `SKIFF-FWD-<id>` accepting forwarded traffic from and to this node's podCIDR
+ *   and connections the kernel DNATed (the proxy's nftables mode sending Service traffic on to a pod),
  *   jumped to first from Docker's `DOCKER-USER` chain (or `FORWARD` without Docker). An accept in
  *   a separate nftables table would not do: every base chain on the forward hook sees the packet
  *   and a drop in any of them is final, so the accept has to be in the chain whose policy drops
@@ -20,27 +21,8 @@
 import { type Logger, silentLogger } from "../shared/log.ts";
 import { ipv4NetContains, ipv4ToInt, parseIpv4Net } from "../shared/ipv4_cidr.ts";
 
-/** Result of one command. */
-export interface CommandResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command (`ip`, `iptables`, `sysctl`) and returns its outcome without throwing. */
-export type CommandRunner = (command: string, args: string[]) => Promise<CommandResult>;
-
-/** Runs commands on this host. */
-export const hostRunner: CommandRunner = async (command, args) => {
-  try {
-    const out = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped" })
-      .output();
-    const dec = new TextDecoder();
-    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-  } catch (e) {
-    return { code: 127, stdout: "", stderr: `${command}: ${(e as Error).message}` };
-  }
-};
+import { type CommandResult, type CommandRunner, hostRunner } from "../shared/command_runner.ts";
+export { type CommandResult, type CommandRunner, hostRunner };
 
 /** Route protocol number marking Skiff's pod routes (`ip route show proto 0x53`... as a number). */
 export const ROUTE_PROTOCOL = "83";
@@ -184,6 +166,17 @@ export class HostGateway {
     await this.#freshChain("filter", this.forwardChain);
     await this.#append("filter", this.forwardChain, ["-s", podCIDR, "-j", "ACCEPT"]);
     await this.#append("filter", this.forwardChain, ["-d", podCIDR, "-j", "ACCEPT"]);
+    // Service traffic the proxy's nftables mode DNATed to a pod of another node (a NodePort
+    // reached from outside, say) is neither from nor to this node's pods, and replies come back
+    // the same way: accept both directions of connections the kernel DNATed.
+    await this.#append("filter", this.forwardChain, [
+      "-m",
+      "conntrack",
+      "--ctstate",
+      "DNAT",
+      "-j",
+      "ACCEPT",
+    ]);
     // Docker's FORWARD policy is DROP and its isolation chains drop traffic between bridges:
     // DOCKER-USER is the chain Docker runs first and never rewrites.
     const hasDockerUser = (await this.#iptables("filter", ["-n", "-L", "DOCKER-USER"])).code === 0;

@@ -88,6 +88,8 @@ export interface NodeFacts {
   labels?: Record<string, string>;
   /** Where local-path volumes live, published as the node's local-path root annotation. */
   localPathRoot?: string;
+  /** Extra annotations for the node (the proxy mode, say). */
+  annotations?: Record<string, string>;
 }
 
 /** The static part of the node's status: nodeInfo, from the host and the Docker engine. */
@@ -125,8 +127,13 @@ export function buildNode(facts: NodeFacts, sample: HostSample): KubeObject {
         "beta.kubernetes.io/os": Deno.build.os,
         ...facts.labels,
       },
-      ...(facts.localPathRoot
-        ? { annotations: { [LOCAL_PATH_ROOT_ANNOTATION]: facts.localPathRoot } }
+      ...(facts.localPathRoot || facts.annotations
+        ? {
+          annotations: {
+            ...facts.annotations,
+            ...(facts.localPathRoot ? { [LOCAL_PATH_ROOT_ANNOTATION]: facts.localPathRoot } : {}),
+          },
+        }
         : {}),
     },
     spec: {},

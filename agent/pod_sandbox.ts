@@ -18,6 +18,7 @@ import {
   LABEL_RESTART_COUNT,
 } from "./labels.ts";
 import type { Pod, PortMapping } from "./pod_types.ts";
+import { sandboxSysctls } from "./sysctls.ts";
 
 /** Options for {@linkcode sandboxCreateOptions}. */
 export interface SandboxOptions {
@@ -77,6 +78,8 @@ export function sandboxCreateOptions(
       RestartPolicy: { Name: "no" },
       // The pause process needs almost nothing; keep it from looking like a real workload.
       Memory: 32 * 1024 * 1024,
+      // Namespaced sysctls belong to the namespaces the sandbox owns (pod_sync admits them).
+      Sysctls: sandboxSysctls(pod),
     },
   };
 }

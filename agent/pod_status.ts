@@ -29,6 +29,8 @@ export interface ContainerInstance {
   oomKilled: boolean;
   error?: string;
   imageID: string;
+  /** What the container left at its terminationMessagePath (or its log's end), once exited. */
+  terminationMessage?: string;
 }
 
 /** Reads the facts the status needs from a Docker inspect. */
@@ -80,6 +82,8 @@ export interface PodObservation {
   /** A pod-level failure to report (e.g. the sandbox couldn't be created). */
   message?: string;
   reason?: string;
+  /** A phase the node decided on its own (Failed: active deadline exceeded). */
+  phase?: string;
 }
 
 function terminatedState(i: ContainerInstance): ContainerState {
@@ -88,7 +92,8 @@ function terminatedState(i: ContainerInstance): ContainerState {
     terminated: {
       exitCode: i.exitCode,
       reason: i.error && !i.startedAt ? "ContainerCannotRun" : reason,
-      ...(i.error ? { message: i.error } : {}),
+      // The termination message wins over the runtime's error, as in the kubelet.
+      ...(i.terminationMessage || i.error ? { message: i.terminationMessage || i.error } : {}),
       startedAt: i.startedAt ?? i.finishedAt,
       finishedAt: i.finishedAt,
       containerID: `docker://${i.id}`,
@@ -199,7 +204,7 @@ export function computePodStatus(pod: Pod, obs: PodObservation, now = new Date()
   const prev = pod.status?.conditions;
   const init = obs.initContainers.map(containerStatus);
   const statuses = obs.containers.map(containerStatus);
-  const phase = podPhase(pod, init, statuses);
+  const phase = obs.phase ?? podPhase(pod, init, statuses);
   const initialized = init.every((s) => s.state.terminated?.exitCode === 0);
   const containersReady = statuses.length > 0 && statuses.every((s) => s.ready);
   const gates = (pod.spec.readinessGates ?? []).every((g) =>

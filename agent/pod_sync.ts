@@ -45,15 +45,26 @@ import {
 import type { Container, Pod, PodStatus } from "./pod_types.ts";
 import type { AgentMetrics } from "./agent_metrics.ts";
 import type { ProbeManager } from "./probes.ts";
+import { isUnreachable } from "./unreachable.ts";
 import {
   type HostVolume,
   type ObjectReader,
   podDir,
   preparePodVolumes,
+  refreshPodVolumes,
   removePodDir,
   volumeBinds,
 } from "./volumes.ts";
+import { isProjectedKind } from "./volume_payload.ts";
+import type { ServiceAccountTokens } from "./service_account_tokens.ts";
 import { rfc3339 } from "../shared/time.ts";
+import { runLifecycleHook, runPreStopHook } from "./lifecycle_hooks.ts";
+import {
+  readTerminationMessage,
+  terminationMessageBind,
+  terminationMessageFile,
+} from "./termination_message.ts";
+import { forbiddenSysctl } from "./sysctls.ts";
 
 /** Crash-loop back-off numbers (Kubernetes: 10 s doubling to 5 min, reset after 10 min). */
 export interface RestartBackoffOptions {
@@ -87,8 +98,20 @@ export interface PodSyncerOptions {
   services?: { list(): EnvService[]; hasSynced(): boolean };
   /** Pods' resolv.conf and hosts files; without it Docker's own are left in place. */
   dns?: PodDnsSetup;
+  /**
+   * Unsafe sysctl names or `prefix.*` patterns pods may set (kubelet's
+   * `--allowed-unsafe-sysctls`); the safe set is always allowed.
+   */
+  allowedUnsafeSysctls?: string[];
   /** Observes pod start latency (`kubelet_pod_start_duration_seconds`). */
   metrics?: AgentMetrics;
+  /** The pods' ServiceAccount tokens (forgotten with the pod). */
+  tokens?: ServiceAccountTokens;
+  /**
+   * How often a running pod's ConfigMap, Secret, downwardAPI and projected volumes are rewritten
+   * from their sources (default 30 s; with the 10 s relist, a change shows within ~40 s).
+   */
+  volumeRefreshMs?: number;
   logger?: Logger;
 }
 
@@ -121,9 +144,18 @@ interface PodState {
   started: boolean;
   lastStatus?: PodStatus;
   lastFingerprint?: string;
+  /** When its projected-kind volumes were last written (performance.now()), and from what metadata. */
+  volumesAt?: number;
+  volumesMeta?: string;
 }
 
 const GRACE_DEFAULT = 30;
+/** The kubelet never gives a container less than this to stop after its preStop hook. */
+const MINIMUM_GRACE_SECONDS = 2;
+
+/** The kubelet's `activeDeadlineSeconds` verdict. */
+const DEADLINE_REASON = "DeadlineExceeded";
+const DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline";
 
 /** Status fields the agent sets only sometimes, and must null out in a merge patch. */
 const CLEARABLE_STATUS_FIELDS = [
@@ -140,7 +172,10 @@ export class PodSyncer {
   readonly #log: Logger;
   readonly #states = new Map<string, PodState>();
   /** Inspect results by container ID, reused while Docker's list reports the same state. */
-  readonly #inspectCache = new Map<string, { state: string; info: Docker.ContainerInspectInfo }>();
+  readonly #inspectCache = new Map<
+    string,
+    { state: string; info: Docker.ContainerInspectInfo; terminationMessage?: string }
+  >();
 
   constructor(options: PodSyncerOptions) {
     this.#o = options;
@@ -149,9 +184,14 @@ export class PodSyncer {
 
   /**
    * Reconciles pod `key` (`namespace/name`); `pod` is the informer's cached copy, or undefined
-   * when the pod no longer exists. Throws to be retried.
+   * when the pod no longer exists; `latest` reads the cache again during a long sync (a postStart
+   * hook gives up when the pod is deleted meanwhile). Throws to be retried.
    */
-  async sync(key: string, pod: Pod | undefined): Promise<void> {
+  async sync(
+    key: string,
+    pod: Pod | undefined,
+    latest: () => Pod | undefined = () => pod,
+  ): Promise<void> {
     const { namespace, name } = splitKey(key);
     const all = await this.#o.rt.listContainers({
       [LABEL_POD_NAMESPACE]: namespace ?? "",
@@ -169,7 +209,7 @@ export class PodSyncer {
       await this.#terminate(key, pod, mine);
       return;
     }
-    await this.#reconcile(key, pod, mine);
+    await this.#reconcile(key, pod, mine, latest);
   }
 
   /**
@@ -203,6 +243,7 @@ export class PodSyncer {
   #forget(key: string): void {
     const st = this.#states.get(key);
     if (st) this.#o.images.forget(st.uid);
+    if (st) this.#o.tokens?.forget(st.uid);
     this.#states.delete(key);
   }
 
@@ -227,26 +268,42 @@ export class PodSyncer {
     for (const uid of uids) if (uid) await removePodDir(this.#o.dataDir, uid);
   }
 
-  async #observe(containers: Docker.ContainerInfo[]): Promise<Observed[]> {
+  async #observe(containers: Docker.ContainerInfo[], pod?: Pod): Promise<Observed[]> {
     const out: Observed[] = [];
     await Promise.all(containers.map(async (c) => {
-      let info: Docker.ContainerInspectInfo | undefined;
-      const cached = this.#inspectCache.get(c.Id);
-      if (cached && cached.state === c.State) info = cached.info;
-      else {
-        info = await this.#o.rt.inspectContainer(c.Id);
+      let cached = this.#inspectCache.get(c.Id);
+      if (!cached || cached.state !== c.State) {
+        const info = await this.#o.rt.inspectContainer(c.Id);
         if (!info) return;
-        this.#inspectCache.set(c.Id, { state: c.State, info });
+        cached = { state: c.State, info };
+        this.#inspectCache.set(c.Id, cached);
       }
+      const info = cached.info;
       const restartCount = Number(c.Labels[LABEL_RESTART_COUNT] ?? 0);
+      const name = c.Labels[LABEL_CONTAINER_NAME] ?? "";
+      const inst = instanceFromInspect(info, restartCount);
+      const spec = pod ? specOf(pod, name) : undefined;
+      if (spec && !inst.running && !inst.created) {
+        // An exited container's message never changes: read it once.
+        cached.terminationMessage ??= await readTerminationMessage(spec, {
+          rt: this.#o.rt,
+          info,
+          file: terminationMessageFile(
+            podDir(this.#o.dataDir, pod!.metadata.uid),
+            name,
+            restartCount,
+          ),
+        });
+        inst.terminationMessage = cached.terminationMessage;
+      }
       out.push({
         id: c.Id,
-        name: c.Labels[LABEL_CONTAINER_NAME] ?? "",
+        name,
         kind: c.Labels[LABEL_KIND] ?? "container",
         restartCount,
         hash: c.Labels[LABEL_CONTAINER_HASH] ?? "",
         info,
-        inst: instanceFromInspect(info, restartCount),
+        inst,
       });
     }));
     // Newest first: highest restart count, then latest creation.
@@ -280,7 +337,14 @@ export class PodSyncer {
       );
     }
     await this.#o.probes.retain(new Set(), key);
-    await Promise.all(running.map((c) => this.#o.rt.stopContainer(c.Id, grace)));
+    await Promise.all(running.map((c) =>
+      this.#killContainer(pod, {
+        id: c.Id,
+        spec: specOf(pod, c.Labels[LABEL_CONTAINER_NAME]),
+        grace,
+        podIP: pod.status?.podIP ?? "",
+      })
+    ));
     for (const c of mine.filter((c) => c.Labels[LABEL_KIND] === "sandbox")) {
       await this.#o.rt.stopContainer(c.Id, 2);
     }
@@ -300,6 +364,35 @@ export class PodSyncer {
       // Already gone, or replaced by a new pod of the same name: nothing left to finish.
       if (!isNotFound(e) && !isConflict(e)) throw e;
     }
+  }
+
+  /**
+   * The kubelet's killContainer: the preStop hook first (it may use up to the whole grace
+   * period; `FailedPreStopHook` when it fails), then the stop signal with what is left of the
+   * grace period (at least 2 s after a hook), then SIGKILL.
+   */
+  async #killContainer(
+    pod: Pod,
+    target: { id: string; spec?: Container; grace: number; podIP: string },
+  ): Promise<void> {
+    let grace = target.grace;
+    const preStop = target.spec?.lifecycle?.preStop;
+    if (preStop && grace > 0) {
+      const r = await runPreStopHook(preStop, {
+        rt: this.#o.rt,
+        containerId: target.id,
+        podIP: target.podIP,
+        pod,
+        container: target.spec!,
+      }, grace);
+      if (r.error) {
+        this.#log.warn("preStop hook failed", { pod: pod.metadata.name, error: r.error });
+        // As the kubelet: the event does not carry the hook's output (it may hold secrets).
+        this.#record(pod, "Warning", "FailedPreStopHook", "PreStopHook failed");
+      }
+      grace = Math.max(MINIMUM_GRACE_SECONDS, grace - r.elapsedSeconds);
+    }
+    await this.#o.rt.stopContainer(target.id, grace);
   }
 
   #state(key: string, pod: Pod): PodState {
@@ -328,9 +421,71 @@ export class PodSyncer {
     });
   }
 
-  async #reconcile(key: string, pod: Pod, mine: Docker.ContainerInfo[]): Promise<void> {
+  /**
+   * The kubelet's pod admission for sysctls: a pod asking for one the node does not allow is
+   * rejected (Failed, `SysctlForbidden`) before anything of it runs. True when rejected.
+   */
+  async #rejectForbiddenSysctls(pod: Pod, mine: Docker.ContainerInfo[]): Promise<boolean> {
+    if (mine.length > 0) return false;
+    const why = forbiddenSysctl(pod, this.#o.allowedUnsafeSysctls);
+    if (!why) return false;
+    const message = `Pod was rejected: ${why}`;
+    if (pod.status?.phase === "Failed" && pod.status.message === message) return true;
+    this.#record(pod, "Warning", "SysctlForbidden", why);
+    await this.#o.client.patch(PODS, pod.metadata.name, {
+      status: { phase: "Failed", reason: "SysctlForbidden", message },
+    }, { namespace: pod.metadata.namespace, subresource: "status", type: "merge" });
+    return true;
+  }
+
+  /**
+   * `activeDeadlineSeconds`: true once the pod has been active on the node longer than its
+   * deadline (its running containers are then killed and it fails, as the kubelet's
+   * activeDeadlineHandler decides); before that, a sync is queued for the moment it runs out.
+   */
+  #pastDeadline(key: string, pod: Pod, st: PodState): boolean {
+    const deadline = pod.spec.activeDeadlineSeconds;
+    if (deadline === undefined) return false;
+    const left = Date.parse(st.startTime) + deadline * 1000 - Date.now();
+    if (left > 0) {
+      this.#o.requeue(key, left + 50);
+      return false;
+    }
+    return true;
+  }
+
+  async #reconcile(
+    key: string,
+    pod: Pod,
+    mine: Docker.ContainerInfo[],
+    latest: () => Pod | undefined,
+  ): Promise<void> {
+    if (await this.#rejectForbiddenSysctls(pod, mine)) return;
     const st = this.#state(key, pod);
-    const observed = await this.#observe(mine);
+    const expired = this.#pastDeadline(key, pod, st);
+    if (expired && mine.some((c) => c.Labels[LABEL_KIND] !== "sandbox" && c.State === "running")) {
+      if (pod.status?.reason !== DEADLINE_REASON) {
+        this.#record(pod, "Normal", DEADLINE_REASON, DEADLINE_MESSAGE);
+      }
+      await this.#o.probes.retain(new Set(), key);
+      const grace = pod.spec.terminationGracePeriodSeconds ?? GRACE_DEFAULT;
+      await Promise.all(
+        mine.filter((c) => c.Labels[LABEL_KIND] !== "sandbox" && c.State === "running").map((c) =>
+          this.#killContainer(pod, {
+            id: c.Id,
+            spec: specOf(pod, c.Labels[LABEL_CONTAINER_NAME]),
+            grace,
+            podIP: pod.status?.podIP ?? "",
+          })
+        ),
+      );
+      mine = await this.#o.rt.listContainers({
+        [LABEL_POD_NAMESPACE]: pod.metadata.namespace,
+        [LABEL_POD_NAME]: pod.metadata.name,
+      });
+      mine = mine.filter((c) => c.Labels[LABEL_POD_UID] === pod.metadata.uid);
+    }
+    const observed = await this.#observe(mine, pod);
     const sandboxes = observed.filter((o) => o.kind === "sandbox");
     const byName = new Map<string, Observed[]>();
     for (const o of observed) {
@@ -339,7 +494,7 @@ export class PodSyncer {
       list.push(o);
       byName.set(o.name, list);
     }
-    const done = this.#isDone(pod, byName);
+    const done = expired || this.#isDone(pod, byName);
     // A sandbox on another network (made before this node had a pod network, or on an older
     // podCIDR's) is replaced, as the kubelet replaces a sandbox whose network changed.
     const wantMode = pod.spec.hostNetwork ? "host" : this.#o.podNetwork;
@@ -382,7 +537,7 @@ export class PodSyncer {
       ? portMappings(pod, sandbox.info, this.#o.nodeAddress)
       : pod.status?.portMappings ?? [];
     const canRun = !!sandbox && sandbox.inst.running && !done;
-    const ctx = { key, pod, st, sandbox, podIP: podIP ?? "", getVolumes };
+    const ctx = { key, pod, st, sandbox, podIP: podIP ?? "", getVolumes, latest };
 
     // Init containers run one at a time, each to success, before any app container.
     const initViews: ContainerView[] = [];
@@ -410,6 +565,8 @@ export class PodSyncer {
     for (const c of (pod.spec.initContainers ?? []).slice(initViews.length)) {
       initViews.push({ ...viewOf(c, []), waiting: { reason: "PodInitializing" } });
     }
+
+    if (canRun) await this.#refreshVolumes(pod, st, !!volumes);
 
     const views: ContainerView[] = [];
     const keep = new Set<string>();
@@ -445,7 +602,8 @@ export class PodSyncer {
         initContainers: initViews,
         containers: views,
         startTime: st.startTime,
-        message: podMessage,
+        message: expired ? DEADLINE_MESSAGE : podMessage,
+        ...(expired ? { phase: "Failed", reason: DEADLINE_REASON } : {}),
       },
     );
     const fp = statusFingerprint(status);
@@ -458,14 +616,64 @@ export class PodSyncer {
           patch[k] = null;
         }
       }
-      await this.#o.client.patch(PODS, pod.metadata.name, { status: patch }, {
+      const sent = await this.#patchStatus(pod, patch);
+      if (!sent) return;
+      st.lastFingerprint = fp;
+      st.lastStatus = status;
+    }
+  }
+
+  /**
+   * Patches the pod's status; false when the server can't be reached. A node cut off from its
+   * server keeps running its pods: the status is sent when it is back (the agent then syncs every
+   * pod at once, and the unchanged fingerprint makes this sync send it).
+   */
+  async #patchStatus(pod: Pod, status: object): Promise<boolean> {
+    try {
+      await this.#o.client.patch(PODS, pod.metadata.name, { status }, {
         namespace: pod.metadata.namespace,
         subresource: "status",
         type: "merge",
       });
-      st.lastFingerprint = fp;
-      st.lastStatus = status;
+      return true;
+    } catch (e) {
+      if (!isUnreachable(e)) throw e;
+      this.#log.debug("server unreachable; pod status not sent", {
+        pod: `${pod.metadata.namespace}/${pod.metadata.name}`,
+      });
+      return false;
     }
+  }
+
+  /**
+   * Keeps a running pod's ConfigMap, Secret, downwardAPI and projected volumes current, as the
+   * kubelet's periodic sync does: rewritten every `volumeRefreshMs`, and at once when the pod's
+   * labels or annotations (downwardAPI files) changed. `justWritten`: this sync prepared them.
+   */
+  async #refreshVolumes(pod: Pod, st: PodState, justWritten: boolean): Promise<void> {
+    if (!(pod.spec.volumes ?? []).some(isProjectedKind)) return;
+    const meta = JSON.stringify([pod.metadata.labels ?? {}, pod.metadata.annotations ?? {}]);
+    const now = performance.now();
+    if (justWritten || st.volumesAt === undefined) {
+      // Written when the sandbox was made (or the pod was adopted): start the clock here.
+      st.volumesAt ??= now;
+      st.volumesMeta ??= meta;
+      if (justWritten) {
+        st.volumesAt = now;
+        st.volumesMeta = meta;
+        return;
+      }
+    }
+    const due = now - st.volumesAt >= (this.#o.volumeRefreshMs ?? 30_000);
+    if (!due && meta === st.volumesMeta) return;
+    st.volumesAt = now;
+    st.volumesMeta = meta;
+    const { changed, errors } = await refreshPodVolumes(pod, {
+      dataDir: this.#o.dataDir,
+      reader: this.#o.reader,
+    });
+    if (changed.length) this.#log.debug("volumes updated", { pod: pod.metadata.name, changed });
+    for (const message of errors) this.#record(pod, "Warning", "FailedMount", message);
   }
 
   async #reportCreating(pod: Pod, st: PodState): Promise<void> {
@@ -480,11 +688,7 @@ export class PodSyncer {
       ),
       startTime: st.startTime,
     });
-    await this.#o.client.patch(PODS, pod.metadata.name, { status }, {
-      namespace: pod.metadata.namespace,
-      subresource: "status",
-      type: "merge",
-    });
+    if (!await this.#patchStatus(pod, status)) return;
     st.lastFingerprint = statusFingerprint(status);
     st.lastStatus = status;
   }
@@ -556,6 +760,60 @@ export class PodSyncer {
     else b.delayMs = Math.min(b.delayMs * 2, this.#o.backoff.maxMs);
   }
 
+  /**
+   * Runs the container's postStart hook right after it started; the sync (and so the status,
+   * which still says the container is being created, and the pod's next containers) waits for
+   * it, as the kubelet's startContainer does. A failing hook kills the container
+   * (`FailedPostStartHook`) and returns the kubelet's message for its `PostStartHookError`.
+   */
+  async #postStart(
+    ctx: { key: string; pod: Pod; podIP: string; latest: () => Pod | undefined },
+    c: Container,
+    id: string,
+  ): Promise<string | undefined> {
+    const hook = c.lifecycle?.postStart;
+    if (!hook) return undefined;
+    const { pod } = ctx;
+    // A pod deleted while its hook runs is terminated instead of waiting for the hook (the
+    // kubelet cancels the sync's context).
+    const ac = new AbortController();
+    const watch = setInterval(() => {
+      const now = ctx.latest();
+      if (!now || now.metadata.uid !== pod.metadata.uid || now.metadata.deletionTimestamp) {
+        ac.abort();
+      }
+    }, 500);
+    let r;
+    try {
+      r = await runLifecycleHook(hook, {
+        rt: this.#o.rt,
+        containerId: id,
+        podIP: ctx.podIP,
+        pod,
+        container: c,
+      }, ac.signal);
+    } finally {
+      clearInterval(watch);
+    }
+    if (ac.signal.aborted) {
+      this.#o.requeue(ctx.key, 0);
+      return undefined;
+    }
+    if (!r.error) return undefined;
+    this.#log.warn("postStart hook failed", { pod: ctx.key, error: r.error });
+    // As the kubelet: the event does not carry the hook's output (it may hold secrets).
+    this.#record(pod, "Warning", "FailedPostStartHook", "PostStartHook failed");
+    this.#record(pod, "Normal", "Killing", "FailedPostStartHook");
+    await this.#killContainer(pod, {
+      id,
+      spec: c,
+      grace: pod.spec.terminationGracePeriodSeconds ?? GRACE_DEFAULT,
+      podIP: ctx.podIP,
+    });
+    this.#o.requeue(ctx.key, 0);
+    return r.error;
+  }
+
   /** The pod's service variables as the kubelet computes them when a container starts. */
   #serviceEnv(pod: Pod): [string, string][] {
     const services = this.#o.services;
@@ -580,6 +838,7 @@ export class PodSyncer {
       sandbox?: Observed;
       podIP: string;
       getVolumes: () => Promise<Map<string, HostVolume>>;
+      latest: () => Pod | undefined;
     },
     c: Container,
     instances: Observed[],
@@ -609,7 +868,7 @@ export class PodSyncer {
         return view;
       }
       this.#record(pod, "Normal", "Killing", reason);
-      await rt.stopContainer(latest.id, grace);
+      await this.#killContainer(pod, { id: latest.id, spec: c, grace, podIP: ctx.podIP });
       latest = await this.#refresh(latest);
       view.current = latest.inst;
       forced = changed;
@@ -705,7 +964,14 @@ export class PodSyncer {
         infraId: ctx.sandbox!.id,
         restartCount,
         env,
-        binds: [...volumeBinds(c, await ctx.getVolumes()), ...dnsBinds],
+        binds: [
+          ...volumeBinds(c, await ctx.getVolumes()),
+          ...dnsBinds,
+          ...await terminationMessageBind(
+            c,
+            terminationMessageFile(podDir(this.#o.dataDir, pod.metadata.uid), c.name, restartCount),
+          ),
+        ],
         image,
       });
     } catch (e) {
@@ -728,9 +994,11 @@ export class PodSyncer {
     }
     this.#record(pod, "Normal", "Created", `Created container ${c.name}`);
     if (latest && !latest.inst.created) this.#crashRestarted(st, c.name);
+    let hookError: string | undefined;
     try {
       await rt.startContainer(id);
       this.#record(pod, "Normal", "Started", `Started container ${c.name}`);
+      hookError = await this.#postStart(ctx, c, id);
     } catch (e) {
       // The container exists with the error in its state; the next sync sees it as crashed.
       this.#record(pod, "Warning", "Failed", `Error: ${(e as Error).message}`);
@@ -741,7 +1009,8 @@ export class PodSyncer {
       this.#inspectCache.set(id, { state: info.State.Status, info });
       view.previous = latest && !latest.inst.created ? latest.inst : view.current;
       view.current = instanceFromInspect(info, restartCount);
-      if (view.current.running) {
+      if (hookError) view.waiting = { reason: "PostStartHookError", message: hookError };
+      else if (view.current.running) {
         this.#o.probes.ensure(pod, c, {
           containerId: id,
           podIP: ctx.podIP,
@@ -777,4 +1046,9 @@ function formatDelay(ms: number): string {
   if (ms >= 60_000) return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
   if (ms < 1000) return `${ms}ms`;
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+/** The spec of the pod's (init) container `name`. */
+function specOf(pod: Pod, name: string | undefined): Container | undefined {
+  return [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].find((c) => c.name === name);
 }

@@ -62,6 +62,27 @@ export interface VolumeMount {
   subPath?: string;
 }
 
+/** core/v1 LifecycleHandler: what a postStart or preStop hook does. */
+export interface LifecycleHandler {
+  exec?: { command?: string[] };
+  httpGet?: {
+    path?: string;
+    port: number | string;
+    host?: string;
+    scheme?: string;
+    httpHeaders?: { name: string; value: string }[];
+  };
+  tcpSocket?: { port: number | string; host?: string };
+  sleep?: { seconds: number };
+}
+
+/** core/v1 Lifecycle. */
+export interface Lifecycle {
+  postStart?: LifecycleHandler;
+  preStop?: LifecycleHandler;
+  stopSignal?: string;
+}
+
 /** core/v1 Container. */
 export interface Container {
   name: string;
@@ -85,6 +106,9 @@ export interface Container {
   stdin?: boolean;
   stdinOnce?: boolean;
   securityContext?: SecurityContext;
+  lifecycle?: Lifecycle;
+  terminationMessagePath?: string;
+  terminationMessagePolicy?: string;
 }
 
 /** A security profile (seccomp, AppArmor). */
@@ -114,6 +138,30 @@ export interface PodSecurityContext {
   supplementalGroups?: number[];
   seccompProfile?: SecurityProfile;
   appArmorProfile?: SecurityProfile;
+  sysctls?: { name: string; value: string }[];
+}
+
+/** core/v1 DownwardAPIVolumeFile: one file of a downwardAPI volume or projection. */
+export interface DownwardAPIVolumeFile {
+  path: string;
+  fieldRef?: { fieldPath: string; apiVersion?: string };
+  resourceFieldRef?: { resource: string; containerName?: string; divisor?: string | number };
+  mode?: number;
+}
+
+/** A ConfigMap or Secret key projected to a file. */
+interface KeyToPath {
+  key: string;
+  path: string;
+  mode?: number;
+}
+
+/** core/v1 VolumeProjection: one source of a projected volume. */
+export interface VolumeProjection {
+  configMap?: { name?: string; items?: KeyToPath[]; optional?: boolean };
+  secret?: { name?: string; items?: KeyToPath[]; optional?: boolean };
+  downwardAPI?: { items?: DownwardAPIVolumeFile[] };
+  serviceAccountToken?: { path: string; audience?: string; expirationSeconds?: number };
 }
 
 /** core/v1 Volume (the sources the agent supports). */
@@ -123,17 +171,19 @@ export interface Volume {
   hostPath?: { path: string; type?: string };
   configMap?: {
     name: string;
-    items?: { key: string; path: string; mode?: number }[];
+    items?: KeyToPath[];
     defaultMode?: number;
     optional?: boolean;
   };
   secret?: {
     secretName: string;
-    items?: { key: string; path: string; mode?: number }[];
+    items?: KeyToPath[];
     defaultMode?: number;
     optional?: boolean;
   };
   persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
+  downwardAPI?: { items?: DownwardAPIVolumeFile[]; defaultMode?: number };
+  projected?: { sources?: VolumeProjection[]; defaultMode?: number };
 }
 
 /** core/v1 PodSpec (subset). */
@@ -158,6 +208,13 @@ export interface PodSpec {
   hostAliases?: { ip: string; hostnames?: string[] }[];
   enableServiceLinks?: boolean;
   readinessGates?: { conditionType: string }[];
+  serviceAccountName?: string;
+  serviceAccount?: string;
+  automountServiceAccountToken?: boolean;
+  shareProcessNamespace?: boolean;
+  hostIPC?: boolean;
+  hostPID?: boolean;
+  activeDeadlineSeconds?: number;
 }
 
 /** core/v1 ContainerState: exactly one of the three. */

@@ -79,7 +79,7 @@ export class PodWorkers {
       workers: this.#o.workers ?? 16,
       informers: [informer],
       logger: this.#log,
-      reconcile: (key) => this.#o.syncer.sync(key, informer.get(key)),
+      reconcile: (key) => this.#o.syncer.sync(key, informer.get(key), () => informer.get(key)),
     }, signal);
     await Promise.all([events, relist]);
   }
@@ -87,7 +87,7 @@ export class PodWorkers {
   /**
    * Enqueues every pod the API binds here and every pod Docker has containers for. Before the
    * informer's first list nothing is touched: an agent that can't reach the server leaves its
-   * containers running.
+   * containers running. Seeded from the node's local copy, it syncs the copied pods only.
    */
   async relist(): Promise<void> {
     const { informer, metrics } = this.#o;
@@ -98,6 +98,9 @@ export class PodWorkers {
   async #relist(): Promise<void> {
     const { informer, queue } = this.#o;
     for (const key of informer.keys()) queue.add(key);
+    // Pods known only from the node's local copy (the server not reached yet) are not the whole
+    // truth: containers of other pods wait for the server's list before they are removed.
+    if (!informer.hasListed()) return;
     try {
       for (const key of await this.#o.syncer.keysInDocker(() => informer.list())) queue.add(key);
     } catch (e) {

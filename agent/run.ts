@@ -6,7 +6,7 @@
  */
 
 import { z } from "zod";
-import { ApiClient } from "../shared/client/client.ts";
+import { ApiClient, errorFromResponse } from "../shared/client/client.ts";
 import {
   CONFIGMAPS,
   NODES,
@@ -34,8 +34,12 @@ import type { KeyValueSource, Pod } from "./pod_types.ts";
 import { PodWorkers } from "./pod_workers.ts";
 import { ProbeManager } from "./probes.ts";
 import { absolute, type ObjectReader } from "./volumes.ts";
+import { ServiceAccountTokens, type TokenRequester } from "./service_account_tokens.ts";
 import { localPathRoot, runLocalPathCleaner } from "./local_path_cleaner.ts";
+import { InformerSnapshot } from "./informer_snapshot.ts";
+import { CachingObjectReader } from "./object_cache.ts";
 import type { EnvService } from "./service_env.ts";
+import { isNamespacedSysctl } from "./sysctls.ts";
 
 /** Configuration of one agent (`skiff agent` flags). */
 export const AgentConfig = z.object({
@@ -88,6 +92,13 @@ export const AgentConfig = z.object({
   clusterDns: z.array(z.string().min(1)).default([]),
   /** The node's resolver configuration (`--resolv-conf`): forwarded to, inherited by pods. */
   resolvConf: z.string().default("/etc/resolv.conf"),
+  /**
+   * Unsafe sysctls pods may set (`--allowed-unsafe-sysctls`, as the kubelet's): names or
+   * `prefix.*` patterns, namespaced only (a node-wide sysctl cannot be set per pod).
+   */
+  allowedUnsafeSysctls: z.array(
+    z.string().refine(isNamespacedSysctl, "must be a namespaced sysctl (net.*, kernel.shm*, …)"),
+  ).default([]),
 });
 /** Parsed agent configuration. */
 export type AgentConfig = z.infer<typeof AgentConfig>;
@@ -112,12 +123,14 @@ export interface RunAgentOptions {
   services?: { list(): EnvService[]; hasSynced(): boolean };
   /** The node-local DNS addresses now (default: `config.clusterDns`). */
   clusterDns?: () => string[];
+  /** Annotations the Node carries besides the agent's own (the node's proxy mode). */
+  nodeAnnotations?: Record<string, string>;
 }
 
 /** The cluster CIDR when neither the join nor a flag gave one (k3s's default). */
 export const DEFAULT_CLUSTER_CIDR = "10.42.0.0/16";
 
-function objectReader(client: ApiClient): ObjectReader {
+function objectReader(client: ApiClient, tokens: ServiceAccountTokens): ObjectReader {
   const get = async (r: ResourceRef, namespace: string | undefined, name: string) => {
     try {
       return await client.get<KeyValueSource>(r, name, { namespace });
@@ -131,6 +144,19 @@ function objectReader(client: ApiClient): ObjectReader {
     getSecret: (ns, name) => get(SECRETS, ns, name),
     getPersistentVolumeClaim: (ns, name) => get(PERSISTENT_VOLUME_CLAIMS, ns, name),
     getPersistentVolume: (name) => get(PERSISTENT_VOLUMES, undefined, name),
+    serviceAccountToken: (pod, source) => tokens.token(pod, source),
+  };
+}
+
+/** TokenRequest for a pod's ServiceAccount, with the node's credentials. */
+function tokenRequester(client: ApiClient): TokenRequester {
+  return async (namespace, serviceAccount, request) => {
+    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/` +
+      `${encodeURIComponent(serviceAccount)}/token`;
+    const res = await client.request("POST", path, { body: request });
+    if (!res.ok) throw await errorFromResponse(res);
+    const answer = await res.json() as { status: { token: string; expirationTimestamp: string } };
+    return answer.status;
   };
 }
 
@@ -159,8 +185,24 @@ export async function runAgent(
     logger: log,
   });
   const queue = new WorkQueue({ baseDelayMs: 200, maxDelayMs: 30_000 });
+  const tokens = new ServiceAccountTokens(tokenRequester(client));
   const informer = new Informer<Pod>(client, PODS, {
     fieldSelector: `spec.nodeName=${config.nodeName}`,
+    logger: log,
+  });
+  // The node's local state (`<dataDir>/state`): its pods, the Nodes (its podCIDR, the routes to
+  // the others) and the objects its pods read, so that it runs its pods without the server.
+  const stateDir = `${dataDir}/state`;
+  const reader = new CachingObjectReader({
+    inner: objectReader(client, tokens),
+    dir: `${stateDir}/objects`,
+    logger: log,
+  });
+  const podSnapshot = new InformerSnapshot(informer, {
+    dir: stateDir,
+    name: "pods",
+    // A Secret leaves the disk with the last pod that read it.
+    onWritten: (pods) => reader.prune(pods),
     logger: log,
   });
   const events = new EventRecorder(client, {
@@ -194,7 +236,8 @@ export async function runAgent(
     images,
     probes,
     events,
-    reader: objectReader(client),
+    reader,
+    tokens,
     nodeName: config.nodeName,
     nodeAddress: config.nodeAddress,
     podNetwork: podNetworkName(config.nodeName),
@@ -206,6 +249,7 @@ export async function runAgent(
       resetMs: config.backoffResetMs,
     },
     requeue: (key, ms) => queue.addAfter(key, ms),
+    allowedUnsafeSysctls: config.allowedUnsafeSysctls,
     services: options.services,
     dns: {
       clusterDomain: config.clusterDomain,
@@ -246,12 +290,22 @@ export async function runAgent(
     nodeAddress: config.nodeAddress,
     apiPort: api.port,
     localPathRoot: localPathRoot(dataDir),
+    annotations: options.nodeAnnotations,
     leaseRenewMs: config.leaseRenewMs,
     statusCheckMs: config.statusCheckMs,
     networkError: () => network.current ? undefined : "waiting for the node's podCIDR",
+    // Back from a time cut off: every pod's status is sent now, not at its next change.
+    onReconnect: () => {
+      for (const key of informer.keys()) queue.add(key);
+    },
     logger: log.child("node"),
   });
   const nodes = new Informer<Node>(client, NODES, { logger: log });
+  const nodeSnapshot = new InformerSnapshot(nodes, { dir: stateDir, name: "nodes", logger: log });
+  const seeded = await Promise.all([podSnapshot.seed(), nodeSnapshot.seed()]);
+  if (seeded[0] !== undefined) {
+    log.info("loaded the node's local state", { pods: seeded[0], nodes: seeded[1] ?? 0 });
+  }
   const network = new NodeNetwork({
     rt,
     nodes,
@@ -269,6 +323,8 @@ export async function runAgent(
     await Promise.all([
       informer.run(signal),
       nodes.run(signal),
+      podSnapshot.run(signal),
+      nodeSnapshot.run(signal),
       network.run(signal),
       // Pods get addresses from the node's podCIDR: none starts before the network is there.
       network.ready(signal).then(async (ready) => {

@@ -1,6 +1,8 @@
 /**
  * A pod's volumes on the node: each pod gets `<data-dir>/pods/<uid>/`, emptyDirs live under it,
- * configMap and secret volumes are written there as files, hostPath volumes point at the host.
+ * configMap, secret, downwardAPI and projected volumes are written there by the atomic writer
+ * (and rewritten by {@linkcode refreshPodVolumes} while the pod runs), hostPath volumes point
+ * at the host.
  * The directory goes away with the pod. A persistentVolumeClaim volume is the directory of the
  * claim's bound PersistentVolume (hostPath or local), which outlives the pod: local-path volumes
  * live in `<data-dir>/storage/<pv-name>`, created here on first mount. Containers get the result
@@ -8,12 +10,16 @@
  */
 
 import type { KubeObject } from "../shared/api/object.ts";
-import type { Container, KeyValueSource, Pod, Volume } from "./pod_types.ts";
+import { writeAtomic } from "./atomic_writer.ts";
+import { isUnreachable } from "./unreachable.ts";
+import type { Container, Pod, Volume } from "./pod_types.ts";
+import { isProjectedKind, type PayloadSources, volumePayload } from "./volume_payload.ts";
 
-/** Reads the objects a pod's volumes refer to (undefined when absent). */
-export interface ObjectReader {
-  getConfigMap(namespace: string, name: string): Promise<KeyValueSource | undefined>;
-  getSecret(namespace: string, name: string): Promise<KeyValueSource | undefined>;
+/**
+ * Reads the objects a pod's volumes refer to (undefined when absent) and asks for its
+ * ServiceAccount tokens.
+ */
+export interface ObjectReader extends PayloadSources {
   getPersistentVolumeClaim(namespace: string, name: string): Promise<KubeObject | undefined>;
   getPersistentVolume(name: string): Promise<KubeObject | undefined>;
 }
@@ -33,47 +39,6 @@ export function absolute(path: string): string {
     else parts.push(seg);
   }
   return `/${parts.join("/")}`;
-}
-
-function decodeBase64(s: string): Uint8Array {
-  const bin = atob(s);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
-/** The files a ConfigMap/Secret volume projects: path inside the volume → bytes. */
-function projectedFiles(
-  obj: KeyValueSource | undefined,
-  opts: { items?: { key: string; path: string }[]; secret: boolean },
-): Map<string, Uint8Array> {
-  const enc = new TextEncoder();
-  const all = new Map<string, Uint8Array>();
-  for (const [k, v] of Object.entries(obj?.data ?? {})) {
-    all.set(k, opts.secret ? decodeBase64(v) : enc.encode(v));
-  }
-  for (const [k, v] of Object.entries(obj?.binaryData ?? {})) all.set(k, decodeBase64(v));
-  if (!opts.items?.length) return all;
-  const picked = new Map<string, Uint8Array>();
-  for (const item of opts.items) {
-    const data = all.get(item.key);
-    if (data === undefined) throw new Error(`couldn't find key ${item.key}`);
-    picked.set(item.path, data);
-  }
-  return picked;
-}
-
-async function writeFiles(dir: string, files: Map<string, Uint8Array>, mode: number) {
-  await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
-  for (const [path, data] of files) {
-    if (path.split("/").includes("..")) throw new Error(`invalid path ${path}`);
-    const full = `${dir}/${path}`;
-    await Deno.mkdir(full.slice(0, full.lastIndexOf("/")), { recursive: true });
-    const tmp = `${full}.tmp-${crypto.randomUUID().slice(0, 8)}`;
-    await Deno.writeFile(tmp, data, { mode });
-    await Deno.chmod(tmp, mode);
-    await Deno.rename(tmp, full);
-  }
 }
 
 async function statOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
@@ -177,31 +142,18 @@ async function prepareVolume(
   if (vol.persistentVolumeClaim) {
     return await claimVolumePath(ns, vol.persistentVolumeClaim.claimName, options.reader);
   }
-  if (vol.configMap) {
-    const cm = await options.reader.getConfigMap(ns, vol.configMap.name);
-    if (!cm && !vol.configMap.optional) {
-      throw new Error(`configmap "${vol.configMap.name}" not found`);
+  if (isProjectedKind(vol)) {
+    const dir = `${base}/${projectedKindDir(vol)}/${vol.name}`;
+    try {
+      await writeAtomic(dir, await payloadOf(pod, vol, options.reader));
+    } catch (e) {
+      // Without its server (a node restarted offline) a volume written before keeps its last
+      // content, as a kubelet keeps a mounted volume: a ServiceAccount token cannot be asked for.
+      if (!isUnreachable(e) || !await exists(`${dir}/..data`)) throw e;
     }
-    const dir = `${base}/configmap/${vol.name}`;
-    await writeFiles(
-      dir,
-      projectedFiles(cm, { items: vol.configMap.items, secret: false }),
-      vol.configMap.defaultMode ?? 0o644,
-    );
     return dir;
   }
-  if (vol.secret) {
-    const s = await options.reader.getSecret(ns, vol.secret.secretName);
-    if (!s && !vol.secret.optional) throw new Error(`secret "${vol.secret.secretName}" not found`);
-    const dir = `${base}/secret/${vol.name}`;
-    await writeFiles(
-      dir,
-      projectedFiles(s, { items: vol.secret.items, secret: true }),
-      vol.secret.defaultMode ?? 0o644,
-    );
-    return dir;
-  }
-  // emptyDir, and any source we don't support, become an empty per-pod directory.
+  // emptyDir (admission refuses the sources the node does not run).
   const dir = `${base}/empty-dir/${vol.name}`;
   await Deno.mkdir(dir, { recursive: true });
   // Containers may run as any user; an emptyDir is writable by all of them, as in Kubernetes.
@@ -221,8 +173,9 @@ export async function preparePodVolumes(
   for (const vol of pod.spec.volumes ?? []) {
     try {
       const path = await prepareVolume(pod, vol, options);
-      const readOnly = !!(vol.configMap || vol.secret || vol.persistentVolumeClaim?.readOnly);
-      paths.set(vol.name, { path, readOnly });
+      const atomic = isProjectedKind(vol);
+      const readOnly = atomic || !!vol.persistentVolumeClaim?.readOnly;
+      paths.set(vol.name, { path, readOnly, ...(atomic ? { atomic } : {}) });
     } catch (e) {
       throw new Error(
         `MountVolume.SetUp failed for volume "${vol.name}": ${(e as Error).message}`,
@@ -232,11 +185,67 @@ export async function preparePodVolumes(
   return paths;
 }
 
+/**
+ * Rewrites the ConfigMap, Secret, downwardAPI and projected volumes of a running pod from their
+ * sources (a no-op for files that did not change; tokens are renewed when due). A volume whose
+ * source fails keeps its files, as the kubelet's do; the failures are returned as messages.
+ */
+export async function refreshPodVolumes(
+  pod: Pod,
+  options: { dataDir: string; reader: ObjectReader },
+): Promise<{ changed: string[]; errors: string[] }> {
+  const changed: string[] = [];
+  const errors: string[] = [];
+  const base = `${podDir(options.dataDir, pod.metadata.uid)}/volumes`;
+  for (const vol of pod.spec.volumes ?? []) {
+    if (!isProjectedKind(vol)) continue;
+    try {
+      const dir = `${base}/${projectedKindDir(vol)}/${vol.name}`;
+      if (await writeAtomic(dir, await payloadOf(pod, vol, options.reader))) changed.push(vol.name);
+    } catch (e) {
+      errors.push(`MountVolume.SetUp failed for volume "${vol.name}": ${(e as Error).message}`);
+    }
+  }
+  return { changed, errors };
+}
+
+function projectedKindDir(vol: Volume): string {
+  return vol.configMap
+    ? "configmap"
+    : vol.secret
+    ? "secret"
+    : vol.downwardAPI
+    ? "downward-api"
+    : "projected";
+}
+
+async function payloadOf(pod: Pod, vol: Volume, reader: ObjectReader) {
+  // Volumes may only name metadata fields (admission): the node facts are never read.
+  const facts = { nodeName: pod.spec.nodeName ?? "", hostIP: "", podIP: "" };
+  return (await volumePayload(pod, vol, { sources: reader, facts }))!;
+}
+
 /** A volume prepared on the host. */
 export interface HostVolume {
   path: string;
-  /** configMap and secret volumes are always mounted read-only, claims when they say so. */
+  /** configMap, secret, downwardAPI and projected volumes are always read-only, claims when they say so. */
   readOnly: boolean;
+  /** Written by the atomic writer: user-visible names are symlinks into `..data`. */
+  atomic?: boolean;
+}
+
+/**
+ * The host file a `subPath` of an atomically written volume names: its symlink resolved into
+ * the current `..data` directory (so the bind is the file itself, as the kubelet binds it),
+ * refused when it leads outside the volume.
+ */
+function resolvedSubPath(host: HostVolume, subPath: string): string {
+  const root = Deno.realPathSync(host.path);
+  const target = Deno.realPathSync(`${host.path}/${subPath}`);
+  if (target !== root && !target.startsWith(`${root}/`)) {
+    throw new Error(`subPath "${subPath}" leads outside its volume`);
+  }
+  return target;
 }
 
 /** Docker `Binds` for a container's volumeMounts (`host:container[:ro]`). */
@@ -247,7 +256,11 @@ export function volumeBinds(container: Container, volumes: Map<string, HostVolum
     if (host === undefined) {
       throw new Error(`volume "${m.name}" of container "${container.name}" is not defined`);
     }
-    const source = m.subPath ? `${host.path}/${m.subPath}` : host.path;
+    const source = !m.subPath
+      ? host.path
+      : host.atomic
+      ? resolvedSubPath(host, m.subPath)
+      : `${host.path}/${m.subPath}`;
     binds.push(`${source}:${m.mountPath}${m.readOnly || host.readOnly ? ":ro" : ""}`);
   }
   return binds;
@@ -259,5 +272,14 @@ export async function removePodDir(dataDir: string, uid: string): Promise<void> 
     await Deno.remove(podDir(dataDir, uid), { recursive: true });
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
   }
 }

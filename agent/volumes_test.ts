@@ -60,9 +60,15 @@ Deno.test("preparePodVolumes() projects ConfigMaps and Secrets, makes emptyDirs,
         volumeMounts: [
           { name: "conf", mountPath: "/etc/conf" },
           { name: "scratch", mountPath: "/tmp/s", subPath: "x" },
+          { name: "conf", mountPath: "/etc/b.txt", subPath: "sub/b.txt" },
         ],
       }, vols),
-      [`${conf.path}:/etc/conf:ro`, `${scratch.path}/x:/tmp/s`],
+      [
+        `${conf.path}:/etc/conf:ro`,
+        `${scratch.path}/x:/tmp/s`,
+        // A subPath of an atomic volume binds the current file itself, not the symlink.
+        `${await Deno.realPath(`${conf.path}/..data`)}/sub/b.txt:/etc/b.txt:ro`,
+      ],
     );
     await removePodDir(dataDir, "uid-1");
     await assert.rejects(() => Deno.stat(podDir(dataDir, "uid-1")), Deno.errors.NotFound);

@@ -5,6 +5,9 @@
 import { runAgentBench } from "./agent_bench.ts";
 import { runApiBench } from "./api_bench.ts";
 import { runDnsBench } from "./dns_bench.ts";
+import { runHaBench } from "./ha_bench.ts";
+import { runAndRecordHeartbeatsBench } from "./heartbeats_bench.ts";
+import { runIngressBench } from "./ingress_bench.ts";
 import { runProxyBench } from "./proxy_bench.ts";
 import { runSchedulerBench } from "./scheduler_bench.ts";
 import { runWorkloadsBench } from "./workloads.ts";
@@ -16,6 +19,9 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   proxy: () => runProxyBench(),
   workloads: () => runWorkloadsBench(),
   dns: () => runDnsBench(),
+  ha: () => runHaBench(),
+  heartbeats: () => runAndRecordHeartbeatsBench(),
+  ingress: () => runIngressBench(),
 };
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(BENCHES);

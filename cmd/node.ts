@@ -6,9 +6,14 @@
  * proxy's listeners, the DNS records, the containers' service variables).
  */
 import { ensureNodeCredentials } from "../agent/credentials.ts";
-import { AgentConfig, runAgent } from "../agent/run.ts";
+import { AgentConfig, DEFAULT_CLUSTER_CIDR, runAgent } from "../agent/run.ts";
 import { ProxyConfig, runProxy } from "../proxy/run.ts";
-import { ProxyMetrics, renderPrometheus } from "../proxy/metrics.ts";
+import { ProxyMetrics, renderPrometheus, renderProxyMode } from "../proxy/metrics.ts";
+import {
+  PROXY_MODE_ANNOTATION,
+  type RequestedProxyMode,
+  resolveProxyMode,
+} from "../proxy/proxy_mode.ts";
 import type { Logger } from "../shared/log.ts";
 import { ensureDockerEngine } from "./docker_engine.ts";
 import { ensurePauseImage } from "../agent/pause_image.ts";
@@ -17,6 +22,9 @@ import type { Endpoints, Node, Service } from "../shared/api/core_v1.ts";
 import { ApiClient } from "../shared/client/client.ts";
 import { ENDPOINTS, NODES, SERVICES } from "../shared/client/refs.ts";
 import { Informer } from "../shared/informer.ts";
+import { InformerSnapshot } from "../agent/informer_snapshot.ts";
+import { absolute } from "../agent/volumes.ts";
+import { ServerFailover, serverUrlsOfEndpoints } from "../shared/client/server_failover.ts";
 
 /**
  * A node's settings: the agent's, with `server` and `token` (a join token) needed only until the
@@ -35,6 +43,14 @@ export type NodeConfig = Omit<AgentConfig, "server" | "token" | "caData"> & {
   clusterWideListeners?: boolean;
   /** Port of the node-local DNS (53; tests may pick another). */
   dnsPort?: number;
+  /** `--proxy-mode` (default auto: nftables where the kernel and `nft` allow it). */
+  proxyMode?: RequestedProxyMode;
+  /** `--proxy-nft-table`: the nftables mode's table (default `skiff`; one per agent on a host). */
+  proxyNftTable?: string;
+  /** Port of the node's Ingress HTTP listener (80; 0 disables). */
+  ingressHttpPort?: number;
+  /** Port of the node's Ingress HTTPS listener (443; 0 disables). */
+  ingressHttpsPort?: number;
 };
 
 /** Options of {@linkcode runNode}. */
@@ -67,7 +83,16 @@ export async function runNode(
     logger: options.logger,
     signal,
   });
-  const { serviceCidr, clusterWideListeners, dnsPort, ...agentInput } = input;
+  const {
+    serviceCidr,
+    clusterWideListeners,
+    dnsPort,
+    proxyMode,
+    proxyNftTable,
+    ingressHttpPort,
+    ingressHttpsPort,
+    ...agentInput
+  } = input;
   const config = AgentConfig.parse({
     ...agentInput,
     // A flag wins over what the server said at the join.
@@ -86,6 +111,16 @@ export async function runNode(
     // The server tells joining nodes its Service CIDR; a flag can still override it.
     serviceCidr: serviceCidr ?? creds.serviceCidr,
     clusterWideListeners,
+    ingressHttpPort,
+    ingressHttpsPort,
+    mode: proxyMode,
+    nftTable: proxyNftTable,
+    clusterCidr: config.clusterCidr ?? DEFAULT_CLUSTER_CIDR,
+  });
+  // Resolved before the agent registers the Node, which carries it as an annotation.
+  const mode = await resolveProxyMode(proxy.mode, {
+    serviceCidr: proxy.serviceCidr,
+    logger: options.logger.child("proxy"),
   });
   // The node's two jobs share one lifetime: if either fails, stop the other too.
   const stop = new AbortController();
@@ -93,12 +128,20 @@ export async function runNode(
   signal.addEventListener("abort", onAbort, { once: true });
   // The proxy's counters are served by the agent API's /metrics.
   const metrics = new ProxyMetrics();
+  // Several API servers: requests fail over between the servers the `kubernetes` Endpoints list.
+  const failover: ServerFailover | undefined = options.fetch ? undefined : new ServerFailover({
+    server: creds.server,
+    caPem: creds.caPem,
+    discover: (): string[] => serverUrlsOfEndpoints(endpoints.get("default/kubernetes")),
+    logger: options.logger,
+  });
+  const apiFetch = options.fetch ?? failover!.fetch;
   // One client and one watch per kind for the proxy, the DNS and the service variables.
   const client = new ApiClient({
     server: creds.server,
     token: creds.token,
     caData: creds.caPem,
-    fetch: options.fetch,
+    fetch: apiFetch,
     userAgent: `skiff-proxy/${config.nodeName}`,
     logger: options.logger,
   });
@@ -109,6 +152,15 @@ export async function runNode(
     fieldSelector: `metadata.name=${config.nodeName}`,
     logger: options.logger,
   });
+  // The proxy and the DNS serve what they last knew while the server is unreachable, also after
+  // the node restarts during an outage: their informers start from the node's local copy.
+  const stateDir = `${absolute(config.dataDir)}/state`;
+  const snapshots = [
+    new InformerSnapshot(services, { dir: stateDir, name: "services", logger: options.logger }),
+    new InformerSnapshot(endpoints, { dir: stateDir, name: "endpoints", logger: options.logger }),
+    new InformerSnapshot(self, { dir: stateDir, name: "self", logger: options.logger }),
+  ];
+  await Promise.all(snapshots.map((s) => s.seed()));
   const clusterDns = () => {
     const spec = self.get(config.nodeName)?.spec;
     const cidrs = spec?.podCIDRs?.length ? spec.podCIDRs : spec?.podCIDR ? [spec.podCIDR] : [];
@@ -122,16 +174,20 @@ export async function runNode(
   const all = [
     runAgent(config, stop.signal, {
       logger: options.logger,
-      fetch: options.fetch,
-      metricsText: () => renderPrometheus(metrics.snapshot()),
+      fetch: apiFetch,
+      metricsText: () => renderPrometheus(metrics.snapshot()) + renderProxyMode(mode),
       services,
       clusterDns,
+      nodeAnnotations: { [PROXY_MODE_ANNOTATION]: mode },
     }),
     runProxy(proxy, stop.signal, {
       logger: options.logger,
       client,
       metrics,
       informers: { services, endpoints },
+      resolvedMode: mode,
+      removeStaleTable: true,
+      podCidr: () => self.get(config.nodeName)?.spec?.podCIDR,
     }),
     runNodeLocalDns(dns, stop.signal, {
       services,
@@ -142,6 +198,7 @@ export async function runNode(
     services.run(stop.signal),
     endpoints.run(stop.signal),
     self.run(stop.signal),
+    ...snapshots.map((s) => s.run(stop.signal)),
   ].map((p) =>
     p.catch((e) => {
       stop.abort();
@@ -150,6 +207,7 @@ export async function runNode(
   );
   const results = await Promise.allSettled(all);
   client.close();
+  failover?.close();
   signal.removeEventListener("abort", onAbort);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) throw failed.reason;

@@ -6,6 +6,7 @@
 import { loadCredentials } from "../agent/credentials.ts";
 import { fetchTrustedCa } from "../agent/trust.ts";
 import { ProxyConfig, runProxy } from "../proxy/run.ts";
+import { DEFAULT_NFT_TABLE, NftablesProxy } from "../proxy/nft_proxy.ts";
 import type { Logger } from "../shared/log.ts";
 import { parseJoinToken } from "../shared/join_token.ts";
 
@@ -19,6 +20,14 @@ export interface ProxyCommandOptions {
   nodeAddress?: string;
   serviceCidr?: string;
   clusterWideListeners?: boolean;
+  /** `--proxy-mode`. */
+  mode?: "auto" | "nftables" | "userspace";
+  /** `--proxy-nft-table`. */
+  nftTable?: string;
+  /** `--cleanup`: delete the nftables table and exit (uninstall). */
+  cleanup?: boolean;
+  ingressHttpPort?: number;
+  ingressHttpsPort?: number;
 }
 
 /** Resolves credentials and runs the proxy until `signal` aborts. */
@@ -27,6 +36,16 @@ export async function runProxyCommand(
   signal: AbortSignal,
   logger: Logger,
 ): Promise<void> {
+  if (options.cleanup) {
+    const table = options.nftTable ?? DEFAULT_NFT_TABLE;
+    const nft = new NftablesProxy(table, { logger });
+    const had = await nft.exists();
+    if (had && !await nft.remove()) throw new Error(`cannot delete table inet ${table}`);
+    logger.info(had ? "nftables rules removed" : "no nftables rules to remove", {
+      table: `inet ${table}`,
+    });
+    return;
+  }
   let server = options.server;
   let token = options.token;
   let caData = options.caFile ? await Deno.readTextFile(options.caFile) : undefined;
@@ -55,6 +74,10 @@ export async function runProxyCommand(
     nodeAddress: options.nodeAddress,
     serviceCidr,
     clusterWideListeners: options.clusterWideListeners,
+    mode: options.mode,
+    nftTable: options.nftTable,
+    ingressHttpPort: options.ingressHttpPort,
+    ingressHttpsPort: options.ingressHttpsPort,
   });
-  await runProxy(config, signal, { logger });
+  await runProxy(config, signal, { logger, removeStaleTable: true });
 }

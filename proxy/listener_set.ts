@@ -130,7 +130,8 @@ export class ListenerSet {
       namespace: want.service.namespace,
       service: want.service.name,
       port: want.portName,
-      protocol: want.protocol,
+      // The service table gives this set TCP and UDP only (no `sctp` option in userspace mode).
+      protocol: want.protocol === "UDP" ? "UDP" : "TCP",
     };
   }
 

@@ -20,6 +20,8 @@ function listener(
     service: { namespace: "default", name },
     portName: "",
     backends,
+    externalTrafficPolicy: "Cluster",
+    internalTrafficPolicy: "Cluster",
   };
 }
 

@@ -162,3 +162,9 @@ export function renderPrometheus(rows: readonly PortSnapshot[]): string {
   }
   return out;
 }
+
+/** Renders the proxy's mode as a Prometheus info-style gauge (`skiff_proxy_mode{mode=…} 1`). */
+export function renderProxyMode(mode: string): string {
+  return `# HELP skiff_proxy_mode The node's Service proxy mode (nftables or userspace).\n` +
+    `# TYPE skiff_proxy_mode gauge\nskiff_proxy_mode{mode="${escapeLabel(mode)}"} 1\n`;
+}

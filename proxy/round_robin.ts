@@ -8,6 +8,8 @@
 export interface Backend {
   address: string;
   port: number;
+  /** The node the endpoint runs on (Endpoints `nodeName`), for traffic policies. */
+  nodeName?: string;
 }
 
 /** `address:port` (`[addr]:port` for IPv6), the identity of a backend. */

@@ -18,7 +18,8 @@ export type ListenerSource = "clusterIP" | "nodePort" | "externalIP" | "loadBala
 export interface DesiredListener {
   /** `TCP/127.43.0.10:80`: the identity reconciled on (a port change is a new listener). */
   key: string;
-  protocol: "TCP" | "UDP";
+  /** SCTP only when {@linkcode ServiceTableOptions.sctp} asks for it (nftables mode). */
+  protocol: "TCP" | "UDP" | "SCTP";
   address: string;
   port: number;
   source: ListenerSource;
@@ -29,6 +30,9 @@ export interface DesiredListener {
   backends: Backend[];
   /** `sessionAffinity: ClientIP` timeout in seconds; undefined without affinity. */
   affinityTimeoutSeconds?: number;
+  /** `spec.externalTrafficPolicy` / `spec.internalTrafficPolicy` (the nftables mode honours them). */
+  externalTrafficPolicy: "Cluster" | "Local";
+  internalTrafficPolicy: "Cluster" | "Local";
 }
 
 /** A listener that another service already claimed. */
@@ -46,6 +50,8 @@ export interface ServiceTableOptions {
   isLocalAddress: (ip: string) => boolean;
   /** Include ClusterIP and external-IP listeners (default true); see `clusterWideListeners`. */
   clusterWide?: boolean;
+  /** Include SCTP service ports (the kernel forwards them; userspace sockets cannot). */
+  sctp?: boolean;
 }
 
 /** The result of {@linkcode desiredListeners}. */
@@ -76,7 +82,9 @@ export function backendsFor(
       (ports.length === 1 && !port.name ? ports[0] : undefined);
     if (!match) continue;
     for (const a of subset.addresses ?? []) {
-      const b = { address: a.ip, port: match.port };
+      const b: Backend = a.nodeName
+        ? { address: a.ip, port: match.port, nodeName: a.nodeName }
+        : { address: a.ip, port: match.port };
       const k = backendKey(b);
       if (seen.has(k)) continue;
       seen.add(k);
@@ -128,7 +136,8 @@ export function desiredListeners(
       .filter((ip) => ip === options.nodeAddress);
     for (const port of spec.ports ?? []) {
       const protocol = port.protocol ?? "TCP";
-      if (protocol !== "TCP" && protocol !== "UDP") continue; // SCTP is not proxied
+      // SCTP only in the kernel: Deno has no SCTP sockets.
+      if (protocol === "SCTP" ? !options.sctp : protocol !== "TCP" && protocol !== "UDP") continue;
       const backends = backendsFor(port, endpoints);
       const base = {
         protocol,
@@ -136,6 +145,8 @@ export function desiredListeners(
         portName: port.name ?? "",
         backends,
         affinityTimeoutSeconds,
+        externalTrafficPolicy: spec.externalTrafficPolicy === "Local" ? "Local" : "Cluster",
+        internalTrafficPolicy: spec.internalTrafficPolicy === "Local" ? "Local" : "Cluster",
       } as const;
       const wanted: { address: string; port: number; source: ListenerSource }[] = [];
       for (const ip of clusterIPs) {

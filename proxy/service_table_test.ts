@@ -100,21 +100,20 @@ Deno.test("desiredListeners() lists clusterIP, nodePort, local external IPs and 
   ], "without cluster-wide listeners: node ports and load-balancer ingress only");
 });
 
-Deno.test("desiredListeners() skips headless and ExternalName services and SCTP ports", () => {
-  const table = desiredListeners(
-    [
-      service("headless", { clusterIP: "None", ports: [{ port: 80, protocol: "TCP" }] }),
-      service("ext", { type: "ExternalName", externalName: "example.com" }),
-      service("sctp", { clusterIP: "127.43.0.9", ports: [{ port: 80, protocol: "SCTP" }] }),
-      service("plain", {
-        clusterIP: "127.43.0.8",
-        ports: [{ port: 80, protocol: "TCP", nodePort: 30001 }],
-      }),
-    ],
-    () => undefined,
-    options,
-  );
+Deno.test("desiredListeners() skips headless and ExternalName services, and SCTP ports unless asked", () => {
+  const services = [
+    service("headless", { clusterIP: "None", ports: [{ port: 80, protocol: "TCP" }] }),
+    service("ext", { type: "ExternalName", externalName: "example.com" }),
+    service("sctp", { clusterIP: "127.43.0.9", ports: [{ port: 80, protocol: "SCTP" }] }),
+    service("plain", {
+      clusterIP: "127.43.0.8",
+      ports: [{ port: 80, protocol: "TCP", nodePort: 30001 }],
+    }),
+  ];
+  const table = desiredListeners(services, () => undefined, options);
   deepStrictEqual([...table.listeners.keys()], ["TCP/127.43.0.8:80"], "ClusterIP: no node port");
+  const kernel = desiredListeners(services, () => undefined, { ...options, sctp: true });
+  deepStrictEqual([...kernel.listeners.keys()].sort(), ["SCTP/127.43.0.9:80", "TCP/127.43.0.8:80"]);
 });
 
 Deno.test("desiredListeners() gives a contested address:port to the older service", () => {

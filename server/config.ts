@@ -7,6 +7,7 @@ import {
   PodSecurityConfiguration,
   SKIFF_POD_SECURITY,
 } from "./admission/pod_security_configuration.ts";
+import { HaConfigFields, refineHaConfig } from "./ha/config.ts";
 
 /** `host:port`, IPv4 or a name. */
 const ListenAddress = z.string().regex(/^[^\s:]+:\d{1,5}$/, "must be ADDR:PORT");
@@ -70,12 +71,14 @@ export const ServerConfig = z.object({
   /** Revisions of history kept for watchers before compaction. */
   historyRevisions: z.number().int().positive().default(10_000),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  ...HaConfigFields,
   /**
    * Pod Security admission's defaults and exempt namespaces (upstream's PodSecurityConfiguration):
    * `baseline` enforced in every namespace but kube-system unless a namespace's labels say else.
    */
   podSecurity: PodSecurityConfiguration.default(SKIFF_POD_SECURITY),
 }).superRefine((c, ctx) => {
+  refineHaConfig(c, ctx);
   // Pod and Service addresses must be told apart by every node's routes and proxy.
   const pods = parseIpv4Net(c.clusterCidr);
   const services = parseIpv4Net(c.serviceCidr);

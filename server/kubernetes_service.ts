@@ -25,6 +25,11 @@ export interface KubernetesServiceOptions {
   address: string;
   /** The API server's port (the Endpoints port, the Service's targetPort). */
   port: number;
+  /**
+   * Every live API server's address (several servers on one datastore, see
+   * server/ha/apiserver_leases.ts); absent = this server's `address` alone. All serve on `port`.
+   */
+  peers?: () => Promise<string[]>;
   /** Time between checks (default 10 s). */
   intervalMs?: number;
   logger?: Logger;
@@ -51,7 +56,9 @@ export function desiredKubernetesService(o: { serviceIP: string; port: number })
 }
 
 /** The Endpoints as they must be. */
-export function desiredKubernetesEndpoints(o: { address: string; port: number }): KubeObject {
+export function desiredKubernetesEndpoints(
+  o: { address: string; port: number; addresses?: string[] },
+): KubeObject {
   return {
     apiVersion: "v1",
     kind: "Endpoints",
@@ -61,14 +68,16 @@ export function desiredKubernetesEndpoints(o: { address: string; port: number })
       labels: { "endpointslice.kubernetes.io/skip-mirror": "true" },
     },
     subsets: [{
-      addresses: [{ ip: o.address }],
+      addresses: (o.addresses ?? [o.address]).map((ip) => ({ ip })),
       ports: [{ name: "https", port: o.port, protocol: "TCP" }],
     }],
   };
 }
 
 /** The EndpointSlice as it must be. */
-export function desiredKubernetesEndpointSlice(o: { address: string; port: number }): KubeObject {
+export function desiredKubernetesEndpointSlice(
+  o: { address: string; port: number; addresses?: string[] },
+): KubeObject {
   return {
     apiVersion: "discovery.k8s.io/v1",
     kind: "EndpointSlice",
@@ -78,7 +87,10 @@ export function desiredKubernetesEndpointSlice(o: { address: string; port: numbe
       labels: { "kubernetes.io/service-name": KUBERNETES_SERVICE_NAME },
     },
     addressType: o.address.includes(":") ? "IPv6" : "IPv4",
-    endpoints: [{ addresses: [o.address], conditions: { ready: true } }],
+    endpoints: (o.addresses ?? [o.address]).map((ip) => ({
+      addresses: [ip],
+      conditions: { ready: true },
+    })),
     ports: [{ name: "https", port: o.port, protocol: "TCP" }],
   };
 }
@@ -105,8 +117,11 @@ export async function reconcileKubernetesService(o: KubernetesServiceOptions): P
       spec: { ...current.spec, ports: svc.spec.ports },
     });
   }
-  await ensureData(o.client, ENDPOINTS, desiredKubernetesEndpoints(o), ["subsets"]);
-  await ensureData(o.client, ENDPOINTSLICES, desiredKubernetesEndpointSlice(o), [
+  const addresses = o.peers ? [...new Set([o.address, ...await o.peers()])].sort() : [o.address];
+  await ensureData(o.client, ENDPOINTS, desiredKubernetesEndpoints({ ...o, addresses }), [
+    "subsets",
+  ]);
+  await ensureData(o.client, ENDPOINTSLICES, desiredKubernetesEndpointSlice({ ...o, addresses }), [
     "addressType",
     "endpoints",
     "ports",

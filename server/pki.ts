@@ -41,13 +41,15 @@ export async function ensurePki(dir: string, sans: string[]): Promise<Pki> {
   return { caPem: ca.pem, certPem, keyPem, caHash: await sha256Hex(ca.pem) };
 }
 
-interface Ca {
+/** The cluster CA, loaded with its signing key. */
+export interface Ca {
   pem: string;
   cert: x509.X509Certificate;
   key: CryptoKey;
 }
 
-async function loadOrCreateCa(dir: string): Promise<Ca> {
+/** Loads the CA in `dir` (`ca.crt`, `ca.key`), creating it on first use. */
+export async function loadOrCreateCa(dir: string): Promise<Ca> {
   const pem = await readIfExists(`${dir}/ca.crt`);
   const keyPem = await readIfExists(`${dir}/ca.key`);
   if (pem && keyPem) {
@@ -86,7 +88,23 @@ async function loadOrCreateCa(dir: string): Promise<Ca> {
   return { pem: certPem, cert, key: keys.privateKey };
 }
 
-async function issueServing(ca: Ca, sans: string[]): Promise<{ certPem: string; keyPem: string }> {
+function issueServing(ca: Ca, sans: string[]): Promise<{ certPem: string; keyPem: string }> {
+  return issueCertificate(ca, { subject: "CN=skiff-apiserver", sans, serverAuth: true });
+}
+
+/**
+ * A leaf certificate (ECDSA P-256, 825 days) signed by the CA, for TLS servers and/or clients
+ * (managed etcd's member and client certificates use it too).
+ */
+export async function issueCertificate(
+  ca: Ca,
+  o: { subject: string; sans: string[]; serverAuth?: boolean; clientAuth?: boolean },
+): Promise<{ certPem: string; keyPem: string }> {
+  const sans = o.sans;
+  const usages = [
+    ...(o.serverAuth ? [x509.ExtendedKeyUsage.serverAuth] : []),
+    ...(o.clientAuth ? [x509.ExtendedKeyUsage.clientAuth] : []),
+  ];
   const keys = await crypto.subtle.generateKey(ALG, true, ["sign", "verify"]);
   const now = Date.now();
   const names = sans.map((s) =>
@@ -96,7 +114,7 @@ async function issueServing(ca: Ca, sans: string[]): Promise<{ certPem: string; 
   );
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
-    subject: "CN=skiff-apiserver",
+    subject: o.subject,
     issuer: ca.cert.subject,
     notBefore: new Date(now - 60_000),
     notAfter: new Date(now + 825 * DAY_MS),
@@ -106,8 +124,8 @@ async function issueServing(ca: Ca, sans: string[]): Promise<{ certPem: string; 
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(names),
+      new x509.ExtendedKeyUsageExtension(usages),
+      ...(names.length ? [new x509.SubjectAlternativeNameExtension(names)] : []),
       await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
     ],
   });

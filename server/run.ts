@@ -17,7 +17,28 @@ import { ServerMetrics } from "./metrics.ts";
 import { setControllerMetricsProvider } from "../shared/controller_metrics.ts";
 import { podSubresources } from "./api/pod_proxy.ts";
 import { Discovery } from "./api/discovery.ts";
-import { createAuthorizer, type User } from "./auth/authorizer.ts";
+import { createAuthorizer, groupsOf, type User } from "./auth/authorizer.ts";
+import {
+  issuerFor,
+  looksLikeJwt,
+  ServiceAccountTokenSigner,
+} from "./auth/service_account_token.ts";
+import {
+  authenticateServiceAccountToken,
+  type ServiceAccountAuthDeps,
+} from "./auth/service_account_auth.ts";
+import { mountTokenReviewRoute, tokenRequestSubresource } from "./api/service_account_routes.ts";
+import { RbacAuthorizer } from "./auth/rbac/rbac_authorizer.ts";
+import { RuleResolver } from "./auth/rbac/rule_resolver.ts";
+import { reconcileBootstrapPolicy } from "./auth/rbac/bootstrap.ts";
+import { rbacEscalationAdmission } from "./auth/rbac/escalation.ts";
+import { mountAccessReviews } from "./api/access_review.ts";
+import {
+  CLUSTER_ROLE_BINDINGS,
+  CLUSTER_ROLES,
+  ROLE_BINDINGS,
+  ROLES,
+} from "../shared/client/refs.ts";
 import { randomSecret, sha256Hex } from "../shared/crypto_util.ts";
 import { TokenStore } from "./auth/token_store.ts";
 import { mountJoinRoute } from "./api/join_route.ts";
@@ -28,19 +49,37 @@ import { runKubernetesServiceReconciler } from "./kubernetes_service.ts";
 import { formatJoinToken, parseJoinToken } from "../shared/join_token.ts";
 import { GenericRegistry } from "./registry/generic_registry.ts";
 import { buildStrategies } from "./registry/kind_strategies.ts";
+import {
+  defaultIngressClass,
+  type IngressClass,
+  skiffIngressClass,
+} from "../shared/api/networking_v1.ts";
 import { admissionChain, podSecurityAdmission, podSpecSupportAdmission } from "./admission/mod.ts";
 import { ResourceStore } from "./registry/resource_store.ts";
+import { versionConversion } from "./registry/version_conversions.ts";
+import type { ResourceEntry } from "../shared/api/resources.ts";
+import { apiVersionOf } from "../shared/api/resource_info.ts";
 import { servedResources, storedResources } from "./registry/served_resources.ts";
 import { SYSTEM_NAMESPACES } from "./registry/system_namespaces.ts";
 import type { Backend } from "./store/backend.ts";
 import { SqliteBackend, startCompactor } from "./store/sqlite_backend.ts";
 import { EtcdBackend } from "./store/etcd_backend.ts";
 import { runControllers } from "./controllers/mod.ts";
+import { runServiceAccountController } from "./controllers/service_account.ts";
 import { InformerSet } from "../shared/informer_set.ts";
 import { runScheduler } from "./scheduler/mod.ts";
+import { type LeaderWork, registerLeaderMetrics, startLeaderElected } from "./ha/leader_run.ts";
+import { openSharedTrust } from "./ha/server_trust.ts";
+import { apiServerPeers } from "./ha/apiserver_leases.ts";
+import { startManagedEtcd } from "./ha/managed_server.ts";
+import { mountMemberRoute } from "./ha/member_route.ts";
+import { runMemberCleanup } from "./ha/member_cleanup.ts";
 import { defaultTolerations } from "./admission/default_tolerations.ts";
+import { serviceAccountAdmission } from "./admission/service_account.ts";
 import { ServiceAllocator } from "./registry/service_allocator.ts";
 import { defaultStorageClassName, localPathStorageClass } from "./controllers/volume_match.ts";
+import { CustomResources } from "./apiextensions/custom_resources.ts";
+import { crdStrategy } from "./apiextensions/crd_validation.ts";
 
 /** A running server, as tests and `skiff up` see it. */
 export interface RunningServer {
@@ -60,6 +99,14 @@ export interface RunningServer {
   fetch: typeof fetch;
   /** A client with in-process transport and the admin identity. */
   client: ApiClient;
+  /** This server's name (its Leases' holderIdentity). */
+  serverName: string;
+  /**
+   * True while this server holds the controller-manager Lease (always, with --leader-elect=false;
+   * never, with --no-controllers). Heartbeat handling asks it: `heartbeatsWriteThrough` is
+   * `!isLeader()`.
+   */
+  isLeader(): boolean;
   /** Resolves when the server has stopped (after the signal aborts). */
   finished: Promise<void>;
 }
@@ -67,17 +114,35 @@ export interface RunningServer {
 /** Starts the server; stops everything when `signal` aborts. */
 export async function runServer(config: ServerConfig, signal: AbortSignal): Promise<RunningServer> {
   const logger = new Logger({ level: config.logLevel, component: "server" });
+  // Without --server-name, client-go's default identity: hostname plus a unique suffix, so two
+  // servers on one machine never both think they hold a Lease.
+  const serverName = config.serverName ?? `${Deno.hostname().toLowerCase()}_${randomSecret(6)}`;
   await Deno.mkdir(`${config.dataDir}/db`, { recursive: true, mode: 0o700 });
 
   const metrics = new ServerMetrics();
   setControllerMetricsProvider(metrics);
   const dbPath = `${config.dataDir}/db/state.db`;
+  // `--cluster-init` / `--join`: this server runs an etcd member of its own (server/ha/).
+  const memberName = config.serverName ?? Deno.hostname().toLowerCase();
+  const managed = await startManagedEtcd(
+    config,
+    memberName,
+    {
+      logger,
+      signal,
+    },
+  );
   const backend: Backend = metrics.instrumentBackend(
-    config.datastoreEndpoint
+    managed
+      ? await EtcdBackend.open(managed.client.endpoint, {
+        fetch: managed.client.fetch,
+        logger: logger.child("etcd"),
+      })
+      : config.datastoreEndpoint
       ? await EtcdBackend.open(config.datastoreEndpoint, { logger: logger.child("etcd") })
       : SqliteBackend.open(dbPath, { logger: logger.child("sqlite") }),
   );
-  if (!config.datastoreEndpoint) {
+  if (!config.datastoreEndpoint && !managed) {
     metrics.storageSize.collect(() => {
       let bytes = 0;
       for (const f of [dbPath, `${dbPath}-wal`]) {
@@ -90,6 +155,8 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
       return [[{ storage_cluster_id: "sqlite" }, bytes]];
     });
   }
+  // Several servers on one datastore share one CA and token table, sealed with the cluster secret.
+  const trust = await openSharedTrust(config, backend, logger);
   const [hostname, portText] = splitHostPort(config.listen);
   // The URL clients are given must reach the socket: the listen address when it is a specific
   // one, else the node's address (or loopback).
@@ -121,31 +188,76 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     caHash: pki.caHash,
   });
   const agentClientToken = await ensureSecretFile(`${config.dataDir}/agent-client-token`);
+  await trust?.publish();
   // The in-process controllers' credential lives in memory only.
   const internalToken = randomSecret(24);
 
   const stores = new Map<string, ResourceStore>();
+  const serviceAccounts = serviceAccountAdmission({
+    findServiceAccount: (namespace, name) => stores.get("serviceaccounts")!.find(namespace, name),
+  });
   const strategies = buildStrategies({
     services: allocator,
-    podAdmission: (pod) =>
-      defaultTolerations(pod, { tolerationSeconds: config.podEvictionTimeoutSeconds }),
+    podAdmission: async (pod) => {
+      defaultTolerations(pod, { tolerationSeconds: config.podEvictionTimeoutSeconds });
+      await serviceAccounts(pod);
+    },
     defaultStorageClass: () => defaultStorageClassName(stores.get("storageclasses")!.list().items),
+    defaultIngressClass: () =>
+      defaultIngressClass(stores.get("ingressclasses")!.list().items as IngressClass[])?.metadata
+        .name,
   });
+  strategies.set("customresourcedefinitions", crdStrategy());
   const resources = storedResources();
+  // A kind's first entry is its storage; another served version shares that store's cache and
+  // converts (server/registry/version_conversions.ts).
+  const storeOf = new Map<ResourceEntry, ResourceStore>();
   for (const info of resources) {
-    stores.set(
-      info.plural,
-      new ResourceStore(backend, info, { logger, historySize: config.watchHistorySize }),
-    );
+    const primary = stores.get(info.plural);
+    const store = primary
+      ? new ResourceStore(backend, info, {
+        logger,
+        sharedWith: primary,
+        storageApiVersion: () => apiVersionOf(primary.info),
+        conversion: versionConversion(info),
+      })
+      : new ResourceStore(backend, info, { logger, historySize: config.watchHistorySize });
+    if (!primary) stores.set(info.plural, store);
+    storeOf.set(info, store);
   }
   metrics.storageObjects.collect(() =>
-    resources.map((info) => [
-      { resource: info.group ? `${info.plural}.${info.group}` : info.plural },
-      stores.get(info.plural)!.cache.size,
+    [...stores.values()].map((store) => [
+      {
+        resource: store.info.group ? `${store.info.plural}.${store.info.group}` : store.info.plural,
+      },
+      store.cache.size,
     ])
   );
   const namespaces = stores.get("namespaces")!;
-  // Validating admission: refuse what the node does not do, then Pod Security.
+  // RBAC reads its objects from in-process informers (list+watch through the app itself, with
+  // the controllers' credential), filled before the server starts listening.
+  // The app is built below; in-process requests reach it once it exists.
+  const appRef: { current?: Hono<{ Variables: { user: User } }> } = {};
+  const inProcessFetch: typeof fetch = (input, init) =>
+    Promise.resolve(appRef.current!.fetch(new Request(input, init)));
+  const rbacInformers = new InformerSet(
+    new ApiClient({
+      server: "https://kubernetes.default.svc",
+      token: internalToken,
+      fetch: inProcessFetch,
+    }),
+    { logger: logger.child("rbac") },
+  );
+  const rbac = new RbacAuthorizer(
+    new RuleResolver({
+      roles: rbacInformers.get(ROLES),
+      clusterRoles: rbacInformers.get(CLUSTER_ROLES),
+      roleBindings: rbacInformers.get(ROLE_BINDINGS),
+      clusterRoleBindings: rbacInformers.get(CLUSTER_ROLE_BINDINGS),
+    }),
+  );
+  // Validating admission: refuse what the node does not do, then Pod Security, then RBAC's
+  // escalation check.
   const admission = admissionChain([
     podSpecSupportAdmission(),
     podSecurityAdmission({
@@ -154,9 +266,10 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
       pods: (namespace) => stores.get("pods")!.list({ namespace }).items,
       logger: logger.child("admission"),
     }),
+    rbacEscalationAdmission(rbac),
   ]);
   const registries = resources.map((info) =>
-    new GenericRegistry(stores.get(info.plural)!, {
+    new GenericRegistry(storeOf.get(info)!, {
       strategy: strategies.get(info.plural),
       namespaceOf: (name) => namespaces.find(undefined, name),
       admission,
@@ -168,10 +281,22 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   const cacheRuns = [...stores.values()].map((s) => s.run(stop.signal));
   await Promise.all([...stores.values()].map((s) => s.cache.ready()));
   allocator.load(stores.get("services")!.list().items);
+  // Every stored CRD is served before the server answers (a restart keeps serving them).
+  const customResources = new CustomResources({
+    backend,
+    crds: registries.find((r) => r.info.plural === "customresourcedefinitions")!,
+    namespaceOf: (name) => namespaces.find(undefined, name),
+    admission,
+    historySize: config.watchHistorySize,
+    logger,
+  });
+  const customResourcesRun = await customResources.start(stop.signal);
   let ready = true;
 
-  const authenticate = async (token: string): Promise<User | undefined> => {
-    if (token === internalToken) return { name: "system:skiff-controller", role: "admin" };
+  const authenticateOpaque = async (token: string): Promise<User | undefined> => {
+    if (token === internalToken) {
+      return { name: "system:skiff-controller", role: "admin", groups: groupsOf("admin") };
+    }
     const id = await tokens.authenticate(parseJoinToken(token)?.secret ?? token);
     if (!id) return undefined;
     const name = id.role === "node"
@@ -179,7 +304,23 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
       : id.role === "join"
       ? `system:bootstrap:${id.id}`
       : `token:${id.id}`;
-    return { name, role: id.role, nodeName: id.nodeName };
+    return { name, role: id.role, groups: groupsOf(id.role), nodeName: id.nodeName };
+  };
+  // ServiceAccount tokens: JWTs signed with the key kept in the data dir.
+  const signer = await ServiceAccountTokenSigner.open(
+    `${config.dataDir}/service-account.jwk`,
+    issuerFor(config.clusterDomain),
+  );
+  const saAuth: ServiceAccountAuthDeps = {
+    signer,
+    apiAudiences: [signer.issuer],
+    findServiceAccount: (namespace, name) => stores.get("serviceaccounts")!.find(namespace, name),
+    findPod: (namespace, name) => stores.get("pods")!.find(namespace, name),
+  };
+  const authenticate = async (token: string): Promise<User | undefined> => {
+    if (!looksLikeJwt(token)) return await authenticateOpaque(token);
+    const result = await authenticateServiceAccountToken(token, saAuth);
+    return result instanceof Error ? undefined : result.user;
   };
 
   // logs, exec, attach, port-forward and metrics reach the pods' agents through this.
@@ -190,28 +331,53 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   const listNodes = () => stores.get("nodes")!.list().items;
   // The dashboard's node sparklines: the last 15 minutes of node metrics (usage_history.ts).
   const usageHistory = new UsageHistory();
-  const app: Hono<{ Variables: { user: User } }> = createApp({
+  const authorizer = createAuthorizer({
+    rbac,
+    findPod: (namespace, name) => stores.get("pods")!.find(namespace, name),
+    podsOnNode: (namespace, nodeName) =>
+      stores.get("pods")!.list({
+        namespace,
+        predicate: (p) => (p as { spec?: { nodeName?: string } }).spec?.nodeName === nodeName,
+      }).items,
+    findVolume: (name) => stores.get("persistentvolumes")!.find(undefined, name),
+    findClaim: (namespace, name) => stores.get("persistentvolumeclaims")!.find(namespace, name),
+    findSecret: (namespace, name) => stores.get("secrets")!.find(namespace, name),
+    ingressesIn: (namespace) => stores.get("ingresses")!.list({ namespace }).items,
+  });
+  const tokenRoutes = { ...saAuth, authenticateOpaque, authorizer };
+  const metricsApi = metricsRoutes({
+    dialer,
+    nodes: listNodes,
+    pods: (namespace) => stores.get("pods")!.list({ namespace }).items,
+    history: usageHistory,
+    logger: logger.child("metrics"),
+  });
+  const app = createApp({
     registries,
-    discovery: new Discovery(servedResources()),
+    customResources,
+    discovery: new Discovery(servedResources(), { extra: () => customResources.resources() }),
     authenticate,
-    authorizer: createAuthorizer({
-      findPod: (namespace, name) => stores.get("pods")!.find(namespace, name),
-      podsOnNode: (namespace, nodeName) =>
-        stores.get("pods")!.list({
-          namespace,
-          predicate: (p) => (p as { spec?: { nodeName?: string } }).spec?.nodeName === nodeName,
-        }).items,
-      findVolume: (name) => stores.get("persistentvolumes")!.find(undefined, name),
-      findClaim: (namespace, name) => stores.get("persistentvolumeclaims")!.find(namespace, name),
-    }),
-    subresources: podSubresources({ dialer, logger: logger.child("pods") }),
-    extraRoutes: metricsRoutes({
-      dialer,
-      nodes: listNodes,
-      pods: (namespace) => stores.get("pods")!.list({ namespace }).items,
-      history: usageHistory,
-      logger: logger.child("metrics"),
-    }),
+    authorizer,
+    rbac,
+    subresources: new Map([
+      ...podSubresources({ dialer, logger: logger.child("pods") }),
+      ...tokenRequestSubresource(tokenRoutes),
+    ]),
+    extraRoutes: (app) => {
+      metricsApi(app);
+      mountTokenReviewRoute(app, tokenRoutes);
+      mountAccessReviews(app, {
+        authorizer,
+        rbac,
+        roleOf: (name) => {
+          if (!name.startsWith("token:")) return undefined;
+          const record = tokens.list().find((t) => t.id === name.slice("token:".length));
+          return record && record.role !== "node" && record.role !== "join"
+            ? record.role
+            : undefined;
+        },
+      });
+    },
     caPem: pki.caPem,
     metrics,
     ready: () => ready,
@@ -226,8 +392,25 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     clusterCidr: config.clusterCidr,
   });
 
+  appRef.current = app;
+  if (managed) {
+    mountMemberRoute(app, { etcd: managed.client, backend, clusterSecret: managed.clusterSecret });
+  }
+
   await bootstrapNamespaces(registries.find((r) => r.info.plural === "namespaces")!);
+  const registryOf = (plural: string) => registries.find((r) => r.info.plural === plural)!;
+  await reconcileBootstrapPolicy({
+    clusterRoles: registryOf("clusterroles"),
+    clusterRoleBindings: registryOf("clusterrolebindings"),
+  });
+  const rbacInformersRun = rbacInformers.run(stop.signal);
+  await Promise.all(
+    [ROLES, CLUSTER_ROLES, ROLE_BINDINGS, CLUSTER_ROLE_BINDINGS].map((r) =>
+      rbacInformers.get(r).waitForSync(stop.signal)
+    ),
+  );
   await bootstrapStorageClass(registries.find((r) => r.info.plural === "storageclasses")!);
+  await bootstrapIngressClass(registries.find((r) => r.info.plural === "ingressclasses")!);
 
   const httpServer = Deno.serve({
     hostname,
@@ -249,8 +432,6 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     renderKubeconfig({ server: url, token: adminToken, caPem: pki.caPem }),
   );
 
-  const inProcessFetch: typeof fetch = (input, init) =>
-    Promise.resolve(app.fetch(new Request(input, init)));
   const internalClient = new ApiClient({
     server: url,
     token: internalToken,
@@ -258,7 +439,14 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   });
   const adminClient = new ApiClient({ server: url, token: adminToken, fetch: inProcessFetch });
 
-  const background: Promise<unknown>[] = [...cacheRuns, httpServer.finished];
+  const background: Promise<unknown>[] = [
+    ...cacheRuns,
+    httpServer.finished,
+    customResourcesRun.finished,
+    rbacInformersRun,
+  ];
+  if (trust) background.push(trust.run(stop.signal));
+  if (managed) background.push(managed.finished);
   background.push(
     sampleNodeUsage({ dialer, nodes: listNodes, history: usageHistory }, stop.signal),
   );
@@ -278,34 +466,69 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
       serviceIP: allocator.firstIP,
       address: apiIP,
       port: boundPort,
+      peers: apiServerPeers({ client: internalClient, serverName, address: apiIP }),
       intervalMs: config.kubernetesServiceIntervalMs,
       logger,
     }, stop.signal));
   } else {
     logger.warn("no IP address for the kubernetes Service's endpoints", { advertised });
   }
+  const ctrlLogger = logger.child("controllers");
+  // One list+watch cache per kind, shared by the scheduler and every controller.
+  const informers = new InformerSet(internalClient, { logger: ctrlLogger });
+  // The `default` ServiceAccount and `kube-root-ca.crt` of every namespace run with or without
+  // the other controllers: ServiceAccount admission refuses pods without them.
+  background.push(
+    runServiceAccountController(
+      { informers, rootCaPem: pki.caPem, logger: ctrlLogger },
+      stop.signal,
+    ),
+  );
+  // The scheduler and controllers run only where their Lease is held (informers warm on all).
+  let isLeader = () => false;
   if (config.controllers) {
-    const ctrlLogger = logger.child("controllers");
-    // One list+watch cache per kind, shared by the scheduler and every controller.
-    const informers = new InformerSet(internalClient, { logger: ctrlLogger });
-    background.push(
-      informers.run(stop.signal),
-      runScheduler(
-        { client: internalClient, logger: logger.child("scheduler"), informers, metrics },
-        stop.signal,
-      ),
-      runControllers({
-        client: internalClient,
+    const scheduler: LeaderWork = (deps, term) =>
+      runScheduler({ ...deps, logger: logger.child("scheduler"), metrics }, term);
+    const controllers: LeaderWork = async (deps, term) => {
+      await Promise.all([
+        runControllers({
+          ...deps,
+          logger: ctrlLogger,
+          options: {
+            nodeMonitorGracePeriodMs: config.nodeMonitorGracePeriodMs,
+            clusterCidr: config.clusterCidr,
+          },
+        }, term),
+        managed && runMemberCleanup({ ...deps, etcd: managed.client, self: memberName }, term),
+      ]);
+    };
+    if (config.leaderElect) {
+      const elected = startLeaderElected({
+        identity: serverName,
+        server: url,
+        token: internalToken,
+        fetch: inProcessFetch,
         informers,
-        logger: ctrlLogger,
-        options: {
-          nodeMonitorGracePeriodMs: config.nodeMonitorGracePeriodMs,
-          clusterCidr: config.clusterCidr,
+        timing: {
+          leaseDurationMs: config.leaderElectLeaseDurationMs,
+          renewDeadlineMs: config.leaderElectRenewDeadlineMs,
+          retryPeriodMs: config.leaderElectRetryPeriodMs,
         },
-      }, stop.signal),
-    );
+        scheduler,
+        controllers,
+        logger,
+      }, stop.signal);
+      isLeader = elected.isLeader;
+      registerLeaderMetrics(metrics.registry, elected);
+      background.push(elected.finished);
+    } else {
+      isLeader = () => true;
+      const deps = { client: internalClient, informers };
+      background.push(scheduler(deps, stop.signal), controllers(deps, stop.signal));
+    }
   }
 
+  background.push(informers.run(stop.signal));
   logger.info("serving", { url, kubeconfig: kubeconfigPath, joinToken: `${config.dataDir}/token` });
   const finished = (async () => {
     await Promise.allSettled(background);
@@ -322,6 +545,8 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     agentClientToken,
     fetch: inProcessFetch,
     client: adminClient,
+    serverName,
+    isLeader: () => isLeader(),
     finished,
   };
 }
@@ -386,6 +611,20 @@ async function bootstrapStorageClass(registry: GenericRegistry): Promise<void> {
   if (registry.store.find(undefined, sc.metadata.name!)) return;
   try {
     await registry.create(undefined, sc);
+  } catch (e) {
+    if (!isAlreadyExists(e)) throw e;
+  }
+}
+
+/**
+ * Creates the built-in `skiff` IngressClass (the default; every node's proxy serves it) when
+ * missing. A class the user changed or deleted-and-recreated is left as it is.
+ */
+async function bootstrapIngressClass(registry: GenericRegistry): Promise<void> {
+  const cls = skiffIngressClass();
+  if (registry.store.find(undefined, cls.metadata.name!)) return;
+  try {
+    await registry.create(undefined, cls as KubeObject);
   } catch (e) {
     if (!isAlreadyExists(e)) throw e;
   }

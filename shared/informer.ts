@@ -60,6 +60,7 @@ export class Informer<T extends KubeObject = KubeObject> implements Lister<T> {
   readonly #handlers: InformerHandlers<T>[] = [];
   readonly #syncWaiters = new Set<() => void>();
   #synced = false;
+  #listed = false;
   #running = false;
   #resourceVersion = "";
 
@@ -80,6 +81,12 @@ export class Informer<T extends KubeObject = KubeObject> implements Lister<T> {
     if (this.#synced && handlers.onAdd) {
       for (const obj of this.#items.values()) this.#call(handlers, "onAdd", obj);
     }
+  }
+
+  /** Unregisters handlers given to {@linkcode addEventHandler} (the same object). */
+  removeEventHandler(handlers: InformerHandlers<T>): void {
+    const i = this.#handlers.indexOf(handlers);
+    if (i >= 0) this.#handlers.splice(i, 1);
   }
 
   /** Shorthand for `addEventHandler({ onAdd })`. */
@@ -151,9 +158,28 @@ export class Informer<T extends KubeObject = KubeObject> implements Lister<T> {
     return this.#resourceVersion;
   }
 
-  /** True once the first LIST has been loaded into the cache. */
+  /** True once the first LIST (or a {@linkcode seed}) has been loaded into the cache. */
   hasSynced(): boolean {
     return this.#synced;
+  }
+
+  /** True once a LIST from the server has been loaded (a {@linkcode seed} does not count). */
+  hasListed(): boolean {
+    return this.#listed;
+  }
+
+  /**
+   * Fills the cache from a saved copy (a node's local state, when its server can't be reached)
+   * before the first LIST: handlers see `onAdd` for each object and the informer counts as
+   * synced. The first LIST that succeeds replaces the copy and handlers see the difference, so
+   * the server wins (objects deleted meanwhile get `onDelete`). Ignored once listed.
+   */
+  seed(items: T[]): void {
+    if (this.#listed) return;
+    const fresh = new Map<string, T>();
+    for (const obj of items) fresh.set(objectKey(obj), obj);
+    // No version: the watch must not start from a version the copy came from.
+    this.#replace(fresh, "");
   }
 
   /** Resolves `true` once synced, or `false` if `signal` aborts first. */
@@ -238,6 +264,7 @@ export class Informer<T extends KubeObject = KubeObject> implements Lister<T> {
       cont = page.metadata.continue || undefined;
     } while (cont);
     if (signal.aborted) return;
+    this.#listed = true;
     this.#replace(fresh, listVersion);
   }
 

@@ -9,6 +9,7 @@ import { runNode } from "../cmd/node.ts";
 import { AgentConfig } from "../agent/run.ts";
 import { podNetworkName } from "../agent/pod_network.ts";
 import { HostGateway } from "../agent/host_gw.ts";
+import { NftablesProxy } from "../proxy/nft_proxy.ts";
 import { Logger } from "../shared/log.ts";
 import { ensureTestImages } from "./images.ts";
 import type { TestImages } from "./images.ts";
@@ -47,6 +48,22 @@ export interface TestClusterOptions extends TestServerOptions {
   nodeAddresses?: string[];
   /** Agent settings to shrink back-offs and periods in tests. */
   agent?: Partial<AgentConfig>;
+  /**
+   * Ingress ports of every node (default none: the tests' nodes share this host, and most
+   * tests have no use for an ingress on ports 80/443).
+   */
+  ingress?: { httpPort: number; httpsPort: number };
+  /**
+   * The nodes' proxy mode (default `userspace`, the mode these tests were written against;
+   * nftables-mode tests ask for it). In nftables mode each node gets its own table,
+   * `skiff-<node name>`, and the test's `stop()` deletes them.
+   */
+  proxyMode?: "nftables" | "userspace";
+}
+
+/** The nftables table of a test node (nftables proxy mode): unique per node on the host. */
+export function nftTableOf(nodeName: string): string {
+  return `skiff-${nodeName}`.slice(0, 31);
 }
 
 /** Starts a server and its nodes, and waits until every node is Ready. */
@@ -87,6 +104,10 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
         // All simulated nodes share this host's loopback: one of them serves ClusterIPs and
         // external IPs, as each real node would for itself.
         clusterWideListeners: index === 0,
+        proxyMode: options.proxyMode ?? "userspace",
+        proxyNftTable: nftTableOf(name),
+        ingressHttpPort: options.ingress?.httpPort ?? 0,
+        ingressHttpsPort: options.ingress?.httpsPort ?? 0,
       },
       ac.signal,
       { logger: logger.child(name), caPem: server.caPem },
@@ -156,5 +177,8 @@ export async function removeNodeContainers(nodeNames: string[]): Promise<void> {
       stderr: "null",
     }).output();
     await new HostGateway({ nodeName: name }).teardown();
+    // The nftables mode leaves its table for a restart; the test is over.
+    const nft = new NftablesProxy(nftTableOf(name));
+    if (await nft.exists()) await nft.remove();
   }
 }

@@ -22,6 +22,22 @@ function haveChromium(): boolean {
   }
 }
 
+/**
+ * `page.goto`, again when Chromium aborted it with ERR_NETWORK_CHANGED: tests running beside this
+ * one add and remove network namespaces, veths and addresses, and Chromium aborts navigations on
+ * every such change of the host's network.
+ */
+async function gotoSteady(page: { goto(url: string): Promise<unknown> }, url: string) {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await page.goto(url);
+    } catch (e) {
+      if (attempt >= 10 || !String(e).includes("ERR_NETWORK_CHANGED")) throw e;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+}
+
 async function createToken(dataDir: string, role: string): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN_TS, "token", "create", "--role", role, "--data-dir", dataDir],
@@ -71,7 +87,7 @@ Deno.test({
         viewport: { width: 1280, height: 860 },
       });
       const page = await desktop.newPage();
-      await page.goto(url);
+      await gotoSteady(page, url);
       await page.fill("#token", cluster.server.token);
       await page.click("#signin button[type=submit]");
       await page.waitForFunction(() => document.querySelectorAll(".card.node").length === 2);
@@ -124,7 +140,7 @@ Deno.test({
       );
 
       // The pod page streams the log and offers Delete to an admin.
-      await page.goto(`${url}#/pod/default/logger`);
+      await gotoSteady(page, `${url}#/pod/default/logger`);
       await page.waitForFunction(
         () => /line-2\b/.test(document.getElementById("logs")?.textContent ?? ""),
         undefined,
@@ -152,26 +168,26 @@ Deno.test({
         colorScheme: "dark",
       });
       const small = await phone.newPage();
-      await small.goto(url);
+      await gotoSteady(small, url);
       await small.fill("#token", viewToken);
       await small.click("#signin button[type=submit]");
       await small.waitForFunction(() => document.querySelectorAll(".card.node").length === 2);
       await small.screenshot({ path: `${ARTIFACTS}overview-phone-dark.png`, fullPage: true });
       const width = await small.evaluate(() => document.documentElement.scrollWidth);
       assert(width <= 360, `the overview fits a 360 px screen (scrollWidth ${width})`);
-      await small.goto(`${url}#/pod/default/logger`);
+      await gotoSteady(small, `${url}#/pod/default/logger`);
       await small.waitForFunction(
         () => /line-\d/.test(document.getElementById("logs")?.textContent ?? ""),
         undefined,
         { timeout: 30_000 },
       );
       assertEquals(await small.$("#delete-pod"), null, "a view token gets no delete button");
-      await small.goto(`${url}#/config`);
+      await gotoSteady(small, `${url}#/config`);
       await small.waitForFunction(() =>
         document.getElementById("main")?.textContent?.includes("Your token may not list these.")
       );
       assertEquals(await small.$('tr[data-name="db-pass"]'), null, "no Secrets for view");
-      await small.goto(`${url}#/pods`);
+      await gotoSteady(small, `${url}#/pods`);
       await small.waitForSelector('tr[data-name="logger"]');
       await small.screenshot({ path: `${ARTIFACTS}pods-phone-dark.png`, fullPage: true });
       await phone.close();

@@ -55,6 +55,9 @@ async function joinAndRunPod(
       `${options.work}/agent-${nodeName}`,
       "--pause-image",
       images.pause,
+      // Not a proxy test: no nftables table of the host's to share with other tests.
+      "--proxy-mode",
+      "userspace",
       "--log-level",
       "error",
     ],

@@ -3,7 +3,8 @@
  * `autoscaling/v2` CPU autoscaler in front of a Deployment whose pods burn CPU (capped by a CPU
  * limit so the test stays light on a shared machine) scales it out to maxReplicas from the
  * metrics the agent reports, and `kubectl get hpa` shows the reference, the targets and the
- * replicas as Kubernetes prints them.
+ * replicas as Kubernetes prints them; `kubectl autoscale` (autoscaling/v1) creates one, and the
+ * v2 autoscaler reads back through v1 with its CPU target and status.
  */
 import assert from "node:assert/strict";
 import { startTestCluster } from "./cluster.ts";
@@ -110,6 +111,40 @@ Deno.test({
         assert.match(row.TARGETS, /^cpu: \d+%\/50%$/);
         assert.equal(row.REPLICAS, "3");
       });
+
+      await t.step(
+        "kubectl autoscale (autoscaling/v1, protobuf) creates a CPU autoscaler",
+        async () => {
+          await kubectlOk(k, ["create", "deployment", "idle", `--image=${cluster.images.pause}`]);
+          await kubectlOk(k, [
+            "autoscale",
+            "deployment",
+            "idle",
+            "--min=1",
+            "--max=2",
+            "--cpu-percent=40",
+          ]);
+          const v2: Json = JSON.parse(await kubectlOk(k, ["get", "hpa", "idle", "-o", "json"]));
+          assert.equal(v2.apiVersion, "autoscaling/v2");
+          assert.deepEqual(v2.spec.metrics, [{
+            type: "Resource",
+            resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 40 } },
+          }]);
+          const v1: Json = JSON.parse(
+            await kubectlOk(k, [
+              "get",
+              "horizontalpodautoscalers.v1.autoscaling",
+              "burn",
+              "-o",
+              "json",
+            ]),
+          );
+          assert.equal(v1.apiVersion, "autoscaling/v1");
+          assert.equal(v1.spec.targetCPUUtilizationPercentage, 50);
+          assert.equal(v1.status.desiredReplicas, 3);
+          assert.ok(v1.status.currentCPUUtilizationPercentage > 50);
+        },
+      );
     } finally {
       await cluster.stop();
     }

@@ -63,6 +63,13 @@ async function testNamesInRepo(): Promise<Set<string>> {
   return names;
 }
 
+/** A downwardAPI item naming both kinds of field, so that either can be replaced by a test. */
+const DOWNWARD_ITEM = {
+  path: "p",
+  fieldRef: { fieldPath: "metadata.name" },
+  resourceFieldRef: { containerName: "c", resource: "limits.cpu" },
+};
+
 /** A valid spec with the parents of `path` in place, so that only the field under test is new. */
 function scaffold(path: string): Obj {
   const container: Obj = { name: "c", image: "busybox" };
@@ -79,6 +86,8 @@ function scaffold(path: string): Obj {
       ? {}
       : { exec: { command: ["true"] } };
   }
+  const hook = /^lifecycle\.(postStart|preStop)\.httpGet/.exec(rel);
+  if (hook) c.lifecycle = { [hook[1]]: { httpGet: { port: 80 } } };
   if (rel.startsWith("env[].valueFrom.fieldRef")) {
     c.env = [{ name: "E", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }];
   }
@@ -96,6 +105,8 @@ function scaffold(path: string): Obj {
       secret: { secretName: "s", items: [{ key: "k", path: "p" }] },
       emptyDir: {},
       hostPath: { path: "/tmp" },
+      downwardAPI: { items: [DOWNWARD_ITEM] },
+      projected: { sources: [{ downwardAPI: { items: [DOWNWARD_ITEM] } }] },
     };
     spec.volumes = [{ name: "v", ...(vol[1] in bases ? { [vol[1]]: bases[vol[1]] } : {}) }];
   }
@@ -171,8 +182,8 @@ Deno.test("every PodSpec field is honoured (with a test) or refused at admission
     let refusals = 0;
     for (const [path, entry] of Object.entries(POD_SPEC_FIELDS)) {
       if (entry.refused === undefined) continue;
-      // Init containers share the entries; probes are not allowed on them at all.
-      const variants = path.startsWith("containers[]") && !/Probe\b/.test(path)
+      // Init containers share the entries; probes and hooks are not allowed on them at all.
+      const variants = path.startsWith("containers[]") && !/Probe\b|lifecycle/.test(path)
         ? [path, path.replace(/^containers/, "initContainers")]
         : [path];
       for (const p of variants) {
@@ -199,7 +210,7 @@ Deno.test("every PodSpec field is honoured (with a test) or refused at admission
   }
 });
 
-Deno.test("a pod naming a ServiceAccount other than default is refused as Kubernetes refuses a missing one", async () => {
+Deno.test("ServiceAccount admission refuses a pod naming a missing ServiceAccount with Kubernetes' error", async () => {
   const s = await startTestServer({ controllers: false });
   try {
     const pod = (spec: Obj) => ({
@@ -218,6 +229,14 @@ Deno.test("a pod naming a ServiceAccount other than default is refused as Kubern
       body: pod({ serviceAccount: "old" }),
     });
     assert.equal(legacy.status, 403);
+    const sa = await api(s, "POST", "/api/v1/namespaces/default/serviceaccounts", {
+      body: { metadata: { name: "builder" } },
+    });
+    assert.equal(sa.status, 201, JSON.stringify(sa.body));
+    const named = await api(s, "POST", "/api/v1/namespaces/default/pods", {
+      body: { ...pod({ serviceAccountName: "builder" }), metadata: { name: "sa2" } },
+    });
+    assert.equal(named.status, 201, JSON.stringify(named.body));
     const ok = await api(s, "POST", "/api/v1/namespaces/default/pods", {
       body: pod({ serviceAccountName: "default" }),
     });

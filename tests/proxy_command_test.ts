@@ -70,3 +70,38 @@ Deno.test("skiff proxy alone forwards a NodePort to a selector-less Service's En
     await server.stop();
   }
 });
+
+Deno.test({
+  name: "skiff proxy --cleanup deletes the nftables mode's table (uninstall)",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    // In a network namespace of the test's own: the host's ruleset is never touched.
+    const ns = `skcl-${crypto.randomUUID().slice(0, 6)}`;
+    const table = "skiff-cleanup";
+    const inNs = (args: string[]) =>
+      new Deno.Command("ip", {
+        args: ["netns", "exec", ns, ...args],
+        stdout: "null",
+        stderr: "null",
+      })
+        .output();
+    assert.equal((await new Deno.Command("ip", { args: ["netns", "add", ns] }).output()).code, 0);
+    try {
+      assert.equal((await inNs(["nft", "add", "table", "inet", table])).code, 0);
+      const run = await inNs([
+        Deno.execPath(),
+        "run",
+        "-A",
+        new URL("../main.ts", import.meta.url).pathname,
+        "proxy",
+        "--cleanup",
+        "--proxy-nft-table",
+        table,
+      ]);
+      assert.equal(run.code, 0);
+      assert.notEqual((await inNs(["nft", "list", "table", "inet", table])).code, 0, "table gone");
+    } finally {
+      await new Deno.Command("ip", { args: ["netns", "del", ns] }).output();
+    }
+  },
+});

@@ -32,6 +32,8 @@ async function startProxy(): Promise<Harness> {
     serviceCidr: "127.43.0.0/16",
     connectTimeoutMs: 500,
     bindRetryMs: 200,
+    ingressHttpPort: 0,
+    ingressHttpsPort: 0,
   });
   const run = runProxy(config, ac.signal, { fetch: server.fetch, metrics, logger: silentLogger });
   return {

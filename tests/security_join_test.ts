@@ -428,6 +428,7 @@ Deno.test("bad flags are answered with one line and exit status 2", async () => 
     [["token", "create", "--ttl", "soon"], /^skiff token: invalid value "soon" for --ttl/],
     [["token", "frobnicate"], /^skiff token: unknown subcommand "frobnicate"/],
     [["nonsense"], /^skiff: unknown command "nonsense"/],
+    [["agent", "--proxy-mode", "kernel"], /^skiff agent: invalid value "kernel" for --proxy-mode/],
   ];
   for (const [args, pattern] of cases) {
     const r = await skiff(args);

@@ -5,6 +5,7 @@
  * error) or lets it through, possibly adding warnings (`Warning: 299 - "..."` response headers).
  */
 import type { KubeObject } from "../../shared/api/object.ts";
+import type { User } from "../auth/authorizer.ts";
 
 /** What an admission plugin learns about one create or update. */
 export interface AdmissionAttributes {
@@ -24,6 +25,8 @@ export interface AdmissionAttributes {
   dryRun: boolean;
   /** Warnings for the response headers. */
   warnings: string[];
+  /** The requester; absent for the server's own writes (bootstrap), which are trusted. */
+  user?: User;
 }
 
 /** One validating admission plugin. */

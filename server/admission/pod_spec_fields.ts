@@ -64,7 +64,18 @@ const T = {
   attach: "kubectl logs, exec, attach, port-forward, top and drain work through the agents",
   readinessGates: "computePodStatus() holds Ready until every readiness gate is True",
   serviceAccount:
-    "a pod naming a ServiceAccount other than default is refused as Kubernetes refuses a missing one",
+    "ServiceAccount admission refuses a pod naming a missing ServiceAccount with Kubernetes' error",
+  automount:
+    "ServiceAccount admission adds the kube-api-access volume unless automount is off (pod or SA)",
+  saVolume:
+    "a pod reads its ServiceAccount token, namespace and ca.crt, and its ConfigMap and label files follow updates atomically",
+  projected:
+    "volumePayload() projects ConfigMap, Secret, downwardAPI and token sources into one volume",
+  downwardAPI:
+    "volumePayload() writes downwardAPI files: pod fields, labels, annotations, container resources",
+  itemMode: "AtomicWriter gives each file its mode and swaps ..data in one rename",
+  liveUpdate:
+    "a pod reads its ServiceAccount token, namespace and ca.crt, and its ConfigMap and label files follow updates atomically",
   podDns: "a pod resolves Services through the node-local DNS and gets service variables and hosts",
   dnsPolicy: "dnsPolicy: host network, Default, None, ClusterFirstWithHostNet",
   dnsConfig:
@@ -72,6 +83,16 @@ const T = {
   hostname: "hostname: spec.hostname or the pod name; FQDN with a subdomain",
   claims:
     "local-path volumes on real agents: data outlives pods, Delete and Retain, pending claims",
+  hooks: "exec hooks: postStart runs before the container is Running, preStop before SIGTERM",
+  httpHooks: "httpGet and sleep hooks run against the pod, in order, within the grace period",
+  failedHooks:
+    "a failing postStart kills the container (FailedPostStartHook); tcpSocket hooks fail",
+  terminationMessage: "termination messages: file, custom path, fallback to logs, 4096-byte cap",
+  shareProcessNamespace: "shareProcessNamespace: containers see each other's processes",
+  activeDeadline:
+    "activeDeadlineSeconds: the pod fails with DeadlineExceeded and its containers stop",
+  sysctls: "pod sysctls: the safe set and allowed unsafe ones are set; others reject the pod",
+  limits: "limits: a memory limit ends in OOMKilled with exit code 137; the CPU quota is set",
 } as const;
 
 /** The names of the tests honoured entries point at (for the table test). */
@@ -112,6 +133,77 @@ const PROBE = (kind: string, test: string): Record<string, FieldSupport> => ({
   ),
 });
 
+/** The fieldRef paths a downwardAPI volume file may name (Kubernetes' list for volumes). */
+const VOLUME_FIELD_PATHS = [
+  "metadata.name",
+  "metadata.namespace",
+  "metadata.uid",
+  "metadata.labels",
+  "metadata.annotations",
+];
+
+/** The items of a downwardAPI volume or projection. */
+const DOWNWARD_ITEMS = (at: string): Record<string, FieldSupport> => ({
+  [`${at}.items`]: honoured(T.downwardAPI),
+  [`${at}.items[].path`]: honoured(T.downwardAPI),
+  [`${at}.items[].mode`]: honoured(T.itemMode),
+  [`${at}.items[].fieldRef`]: honoured(T.downwardAPI),
+  [`${at}.items[].fieldRef.apiVersion`]: honoured(T.downwardAPI, {
+    refused: "v2",
+    supported: ["v1"],
+  }),
+  [`${at}.items[].fieldRef.fieldPath`]: honoured(T.downwardAPI, {
+    refused: "status.podIP",
+    allowed: (v) =>
+      typeof v === "string" &&
+      (VOLUME_FIELD_PATHS.includes(v) || /^metadata\.(labels|annotations)\['[^']+'\]$/.test(v)),
+    note: "downwardAPI volume `fieldRef` paths other than metadata.name/namespace/uid/labels/" +
+      "annotations (Kubernetes allows no others in volumes)",
+  }),
+  [`${at}.items[].resourceFieldRef`]: honoured(T.downwardAPI),
+  [`${at}.items[].resourceFieldRef.containerName`]: honoured(T.downwardAPI),
+  [`${at}.items[].resourceFieldRef.resource`]: honoured(T.downwardAPI, {
+    refused: "limits.ephemeral-storage",
+    supported: ["limits.cpu", "limits.memory", "requests.cpu", "requests.memory"],
+  }),
+  [`${at}.items[].resourceFieldRef.divisor`]: refused(
+    "1m",
+    "`resourceFieldRef.divisor`",
+    { noop: ["1"] },
+  ),
+});
+
+/** A ConfigMap or Secret projection. */
+const KEY_SOURCE = (at: string): Record<string, FieldSupport> => ({
+  [at]: honoured(T.projected),
+  [`${at}.name`]: honoured(T.projected),
+  [`${at}.optional`]: honoured(T.projected),
+  [`${at}.items`]: honoured(T.projected),
+  [`${at}.items[].key`]: honoured(T.projected),
+  [`${at}.items[].path`]: honoured(T.projected),
+  [`${at}.items[].mode`]: honoured(T.itemMode),
+});
+/** A lifecycle hook (`postStart`, `preStop`); tcpSocket is accepted and fails, as in Kubernetes. */
+const HOOK = (kind: string): Record<string, FieldSupport> => {
+  const p = `containers[].lifecycle.${kind}`;
+  return {
+    [p]: honoured(T.hooks),
+    [`${p}.exec`]: honoured(T.hooks, { subtree: true }),
+    [`${p}.httpGet`]: honoured(T.httpHooks),
+    [`${p}.httpGet.path`]: honoured(T.httpHooks),
+    [`${p}.httpGet.port`]: honoured(T.httpHooks),
+    [`${p}.httpGet.host`]: honoured(T.httpHooks),
+    [`${p}.httpGet.scheme`]: honoured(T.httpHooks, {
+      refused: "HTTPS",
+      supported: ["HTTP"],
+      note: "HTTPS lifecycle hooks",
+    }),
+    [`${p}.httpGet.httpHeaders`]: honoured(T.httpHooks, { subtree: true }),
+    [`${p}.tcpSocket`]: honoured(T.failedHooks, { subtree: true }),
+    [`${p}.sleep`]: honoured(T.httpHooks, { subtree: true }),
+  };
+};
+
 /** seccomp/AppArmor: the runtime's default profile or none; `Localhost` profiles are refused. */
 const PROFILE: Partial<FieldSupport> = {
   refused: { type: "Localhost", localhostProfile: "profile.json" },
@@ -147,12 +239,12 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
       "BlockDevice",
     ],
   }),
-  "volumes[].configMap": honoured(T.volumes),
+  "volumes[].configMap": honoured(T.liveUpdate),
   "volumes[].configMap.name": honoured(T.volumes),
   "volumes[].configMap.items": honoured(T.volumes),
   "volumes[].configMap.items[].key": honoured(T.volumes),
   "volumes[].configMap.items[].path": honoured(T.volumes),
-  "volumes[].configMap.items[].mode": refused(0o600, "per-item `mode` of configMap/secret items"),
+  "volumes[].configMap.items[].mode": honoured(T.itemMode),
   "volumes[].configMap.defaultMode": honoured(T.volumes),
   "volumes[].configMap.optional": honoured(T.config),
   "volumes[].secret": honoured(T.volumes),
@@ -160,12 +252,28 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
   "volumes[].secret.items": honoured(T.volumes),
   "volumes[].secret.items[].key": honoured(T.volumes),
   "volumes[].secret.items[].path": honoured(T.volumes),
-  "volumes[].secret.items[].mode": refused(0o600, "per-item `mode` of configMap/secret items"),
+  "volumes[].secret.items[].mode": honoured(T.itemMode),
   "volumes[].secret.defaultMode": honoured(T.volumes),
   "volumes[].secret.optional": honoured(T.config),
   "volumes[].persistentVolumeClaim": honoured(T.claims, { subtree: true }),
-  "volumes[].downwardAPI": refused({ items: [] }, "`downwardAPI` volumes (coming)"),
-  "volumes[].projected": refused({ sources: [] }, "`projected` volumes (coming)"),
+  "volumes[].downwardAPI": honoured(T.downwardAPI),
+  "volumes[].downwardAPI.defaultMode": honoured(T.itemMode),
+  ...DOWNWARD_ITEMS("volumes[].downwardAPI"),
+  "volumes[].projected": honoured(T.projected),
+  "volumes[].projected.defaultMode": honoured(T.itemMode),
+  "volumes[].projected.sources": honoured(T.projected),
+  ...KEY_SOURCE("volumes[].projected.sources[].configMap"),
+  ...KEY_SOURCE("volumes[].projected.sources[].secret"),
+  "volumes[].projected.sources[].downwardAPI": honoured(T.projected),
+  ...DOWNWARD_ITEMS("volumes[].projected.sources[].downwardAPI"),
+  "volumes[].projected.sources[].serviceAccountToken": honoured(T.saVolume),
+  "volumes[].projected.sources[].serviceAccountToken.path": honoured(T.saVolume),
+  "volumes[].projected.sources[].serviceAccountToken.expirationSeconds": honoured(T.saVolume),
+  "volumes[].projected.sources[].serviceAccountToken.audience": honoured(T.saVolume),
+  "volumes[].projected.sources[].clusterTrustBundle": refused(
+    { signerName: "x.example/y", path: "ca.pem" },
+    "`clusterTrustBundle` projections (no ClusterTrustBundle API)",
+  ),
   "volumes[].nfs": refused({ server: "nfs.example", path: "/x" }, "nfs volumes"),
   "volumes[].csi": refused({ driver: "x.csi.example" }, "csi volumes"),
   "volumes[].ephemeral": refused({}, "ephemeral volumes"),
@@ -241,7 +349,7 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
   ),
   "containers[].resources": honoured(T.config),
   // Maps (resource lists, nodeSelector) are leaves: `subtree` keeps their keys from being walked.
-  "containers[].resources.limits": honoured(T.config, {
+  "containers[].resources.limits": honoured(T.limits, {
     subtree: true,
     refused: { "nvidia.com/gpu": "1" },
     allowed: (v) => Object.keys(v as object).every((k) => k === "cpu" || k === "memory"),
@@ -267,18 +375,12 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
   ...PROBE("livenessProbe", T.restart),
   ...PROBE("readinessProbe", T.restart),
   ...PROBE("startupProbe", T.restart),
-  "containers[].lifecycle": refused(
-    { preStop: { exec: { command: ["true"] } } },
-    "lifecycle hooks (`postStart`, `preStop`) and `stopSignal` (coming)",
-  ),
-  "containers[].terminationMessagePath": refused("/tmp/msg", "termination messages", {
-    noop: ["/dev/termination-log"],
-  }),
-  "containers[].terminationMessagePolicy": refused(
-    "FallbackToLogsOnError",
-    "termination messages",
-    { noop: ["File"] },
-  ),
+  "containers[].lifecycle": honoured(T.hooks),
+  ...HOOK("postStart"),
+  ...HOOK("preStop"),
+  "containers[].lifecycle.stopSignal": refused("SIGUSR1", "`lifecycle.stopSignal`"),
+  "containers[].terminationMessagePath": honoured(T.terminationMessage),
+  "containers[].terminationMessagePolicy": honoured(T.terminationMessage),
   "containers[].imagePullPolicy": honoured(T.images),
   "containers[].securityContext": honoured(T.securityOptions),
   "containers[].securityContext.privileged": honoured(T.securityOptions),
@@ -314,18 +416,18 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
   // --- the pod -------------------------------------------------------------------------------
   "restartPolicy": honoured(T.restart),
   "terminationGracePeriodSeconds": honoured(T.grace),
-  "activeDeadlineSeconds": refused(60, "`activeDeadlineSeconds` (coming)"),
+  "activeDeadlineSeconds": honoured(T.activeDeadline),
   "dnsPolicy": honoured(T.dnsPolicy),
   "dnsConfig": honoured(T.dnsConfig, { subtree: true }),
   "nodeSelector": honoured(T.scheduler, { subtree: true }),
   "serviceAccountName": honoured(T.serviceAccount),
   "serviceAccount": honoured(T.serviceAccount),
-  "automountServiceAccountToken": refused(true, "ServiceAccount tokens", { noop: [false] }),
+  "automountServiceAccountToken": honoured(T.automount),
   "nodeName": honoured(T.run),
   "hostNetwork": honoured(T.sandboxOptions),
   "hostPID": refused(true, "`hostPID`", { noop: [false] }),
   "hostIPC": refused(true, "`hostIPC`", { noop: [false] }),
-  "shareProcessNamespace": refused(true, "`shareProcessNamespace`", { noop: [false] }),
+  "shareProcessNamespace": honoured(T.shareProcessNamespace),
   "securityContext": honoured(T.run),
   "securityContext.seLinuxOptions": refused({ type: "container_t" }, "SELinux options"),
   "securityContext.windowsOptions": refused({}, "Windows options"),
@@ -342,11 +444,8 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
   ),
   "securityContext.fsGroup": refused(2000, "`fsGroup` (volume ownership)"),
   "securityContext.fsGroupChangePolicy": refused("OnRootMismatch", "`fsGroup` (volume ownership)"),
-  "securityContext.sysctls": refused(
-    [{ name: "net.ipv4.tcp_syncookies", value: "1" }],
-    "pod `sysctls`",
-    { noop: [[]] },
-  ),
+  // Unsafe sysctls are the node's call (`--allowed-unsafe-sysctls`), as the kubelet's.
+  "securityContext.sysctls": honoured(T.sysctls, { subtree: true }),
   "securityContext.seccompProfile": honoured(T.restrictedPod, PROFILE),
   "securityContext.appArmorProfile": honoured(T.securityOptions, PROFILE),
   "securityContext.seLinuxChangePolicy": refused("MountOption", "SELinux options"),

@@ -3,14 +3,13 @@
  * the node does not honour is refused with a 422 naming the field —
  * `Pod "x" is invalid: spec.volumes[0].nfs: Forbidden: not supported by Skiff` — instead of being
  * stored and then silently not done. What is honoured and what is refused is the table in
- * `pod_spec_fields.ts`. A pod naming a ServiceAccount other than `default` is refused with
- * Kubernetes' words for a missing ServiceAccount (403), since Skiff serves no ServiceAccounts yet.
+ * `pod_spec_fields.ts`. (ServiceAccounts are checked by service_account.ts.)
  *
  * On update only what the update introduces is refused, so objects stored before a refusal
  * existed can still be labelled, scaled, bound and deleted.
  */
 import { formatValue } from "../../shared/api/field_errors.ts";
-import { ForbiddenError, InvalidError, type StatusCause } from "../../shared/errors.ts";
+import { InvalidError, type StatusCause } from "../../shared/errors.ts";
 import type { AdmissionPlugin } from "./admission.ts";
 import { type FieldSupport, fieldSupport, POD_SPEC_FIELDS } from "./pod_spec_fields.ts";
 import { hasPodSpec, podSpecOf } from "./pod_template.ts";
@@ -84,12 +83,6 @@ export function unsupportedFields(spec: Record<string, unknown>, specPath: strin
   return causes;
 }
 
-/** The ServiceAccount a pod runs as (Kubernetes' default: `default`). */
-function serviceAccountOf(spec: Record<string, unknown>): string {
-  return (spec.serviceAccountName as string | undefined) ||
-    (spec.serviceAccount as string | undefined) || "default";
-}
-
 /** Builds the admission plugin refusing what the node does not do. */
 export function podSpecSupportAdmission(): AdmissionPlugin {
   return (attrs) => {
@@ -114,17 +107,6 @@ export function podSpecSupportAdmission(): AdmissionPlugin {
         },
         causes,
       );
-    }
-    if (attrs.resource === "pods" && attrs.operation === "CREATE") {
-      const sa = serviceAccountOf(view.spec);
-      if (sa !== "default") {
-        throw new ForbiddenError(
-          { resource: "pods", name: attrs.name },
-          `error looking up service account ${attrs.namespace}/${sa}: serviceaccount ${
-            JSON.stringify(sa)
-          } not found`,
-        );
-      }
     }
   };
 }

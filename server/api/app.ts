@@ -8,10 +8,12 @@ import type { Context } from "hono";
 import { ApiError, InternalError, NotFoundError, UnauthorizedError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/log.ts";
 import type { GenericRegistry } from "../registry/generic_registry.ts";
-import { authorize, verbOf } from "../auth/authorizer.ts";
+import { authorize, decide, verbOf } from "../auth/authorizer.ts";
+import type { RbacAuthorizer } from "../auth/rbac/rbac_authorizer.ts";
 import type { Authorizer, User } from "../auth/authorizer.ts";
 import type { Discovery } from "./discovery.ts";
-import { openApiGroupVersion, openApiRoot } from "./openapi.ts";
+import { customDocuments, openApiGroupVersion, openApiRoot } from "./openapi.ts";
+import type { CustomDocuments } from "./openapi.ts";
 import { OPENAPI_V2_PROTOBUF, servedOpenApiV2, wantsOpenApiV2Protobuf } from "./openapi_v2.ts";
 import { mountDashboard } from "../dashboard/mod.ts";
 import type { ServerMetrics } from "../metrics.ts";
@@ -19,9 +21,14 @@ import { EXPOSITION_CONTENT_TYPE } from "../../shared/prometheus.ts";
 import { requestMetrics } from "./request_metrics.ts";
 import { parseResourcePath } from "./request_info.ts";
 import type { RequestInfo } from "./request_info.ts";
-import { jsonResponse } from "./responses.ts";
+import { JSON_HEADERS, jsonResponse } from "./responses.ts";
+import { sha256Hex } from "../../shared/crypto_util.ts";
 import { serveResource, unknownResource } from "./rest.ts";
 import type { SubresourceHandler } from "./rest.ts";
+import type { CustomResources } from "../apiextensions/custom_resources.ts";
+
+/** What the app reads of the served custom resource kinds. */
+export type CustomResourceKinds = Pick<CustomResources, "lookup" | "resources" | "generation">;
 
 /** The Kubernetes version Skiff is compatible with; /usr/bin/kubectl picks its client by it. */
 export const KUBERNETES_VERSION = {
@@ -39,11 +46,15 @@ export const KUBERNETES_VERSION = {
 /** What the app needs from the server. */
 export interface AppDeps {
   registries: GenericRegistry[];
+  /** The kinds CustomResourceDefinitions add at run time (routing and OpenAPI). */
+  customResources?: CustomResourceKinds;
   discovery: Discovery;
   /** Maps a bearer token to a user, or undefined when unknown. */
   authenticate: (token: string) => Promise<User | undefined>;
   /** Decides resource requests (default: roles only, so node credentials get nothing). */
   authorizer?: Authorizer;
+  /** RBAC, for non-resource URLs (`/metrics`); resource requests go through `authorizer`. */
+  rbac?: RbacAuthorizer;
   subresources?: Map<string, SubresourceHandler>;
   /** Extra routes (metrics API, agent join) mounted before the resource routes. */
   extraRoutes?: (app: Hono<{ Variables: { user: User } }>) => void;
@@ -64,7 +75,8 @@ export function createApp(deps: AppDeps): Hono<{ Variables: { user: User } }> {
     byPath.set(`${r.info.group}/${r.info.version}/${r.info.plural}`, r);
   }
   const lookup = (group: string, version: string, resource: string) =>
-    byPath.get(`${group}/${version}/${resource}`);
+    byPath.get(`${group}/${version}/${resource}`) ??
+      deps.customResources?.lookup(group, version, resource);
   const subresources = deps.subresources ?? new Map();
   const log = deps.logger;
 
@@ -103,10 +115,12 @@ export function createApp(deps: AppDeps): Hono<{ Variables: { user: User } }> {
   if (deps.metrics) {
     const registry = deps.metrics.registry;
     app.get("/metrics", (c) => {
-      // kube-apiserver asks RBAC for `get` on the non-resource URL /metrics; with Skiff's
-      // token roles every user role may read it, nodes and join tokens may not.
+      // kube-apiserver asks RBAC for `get` on the non-resource URL /metrics: every user token
+      // role may read it, a ServiceAccount when RBAC lets it (system:monitoring, an exporter's
+      // ClusterRole); nodes and join tokens may not.
       const user = c.get("user");
-      if (!["admin", "edit", "view"].includes(user.role)) {
+      const attrs = { verb: "get", resourceRequest: false, path: "/metrics" };
+      if (!decide(user, attrs, deps.rbac).allowed) {
         throw new ApiError(
           403,
           "Forbidden",
@@ -132,14 +146,27 @@ export function createApp(deps: AppDeps): Hono<{ Variables: { user: User } }> {
     if (!doc) throw notFound();
     return c.json(doc);
   });
-  app.get("/openapi/v3", (c) => c.json(openApiRoot()));
+  // The custom resources' documents, rebuilt when the served CRDs change.
+  let custom: { generation: number; docs: CustomDocuments } | undefined;
+  const customDocs = (): CustomDocuments | undefined => {
+    const cr = deps.customResources;
+    if (!cr) return undefined;
+    if (custom?.generation !== cr.generation) {
+      custom = { generation: cr.generation, docs: customDocuments(cr.resources()) };
+    }
+    return custom.docs;
+  };
+  app.get("/openapi/v3", (c) => c.json(openApiRoot(customDocs())));
   app.get("/openapi/v3/*", (c) => {
-    const doc = openApiGroupVersion(c.req.path.slice("/openapi/v3/".length));
+    const doc = openApiGroupVersion(c.req.path.slice("/openapi/v3/".length), customDocs());
     if (!doc) throw notFound();
     return c.json(doc);
   });
   app.get("/openapi/v2", async (c) => {
-    const served = await servedOpenApiV2();
+    const served = await servedOpenApiV2({
+      generation: deps.customResources?.generation ?? 0,
+      documents: () => customDocs()?.byGroupVersion.values() ?? [],
+    });
     const proto = wantsOpenApiV2Protobuf(c.req.header("accept") ?? "");
     const form = proto ? served.protobuf : served.json;
     const headers = {
@@ -164,7 +191,7 @@ export function createApp(deps: AppDeps): Hono<{ Variables: { user: User } }> {
     const verb = verbOf(c.req.method, ri, watch);
     if (deps.authorizer) await deps.authorizer(c.get("user"), { verb, ri, request: c.req.raw });
     else authorize(c.get("user"), verb, ri);
-    return await serveResource(c.req.raw, ri, { lookup, subresources });
+    return await serveResource(c.req.raw, ri, { lookup, subresources, user: c.get("user") });
   };
   // Segments come from the raw pathname and are decoded exactly once (Hono's `c.req.path` is
   // already partly decoded).
@@ -178,11 +205,23 @@ export function createApp(deps: AppDeps): Hono<{ Variables: { user: User } }> {
     return resource(c, parseResourcePath(group, version, segments));
   });
 
-  function discovery(c: Context, core: boolean): Response {
+  async function discovery(c: Context, core: boolean): Promise<Response> {
     const format = deps.discovery.aggregatedFormat(c.req.header("accept") ?? null);
     if (format) {
-      return jsonResponse(deps.discovery.aggregated(core, format.version), 200, {
-        "content-type": format.contentType,
+      // As kube-apiserver: an ETag of the document, and 304 to a client that has it (the set
+      // changes with CRDs, so clients revalidate instead of trusting a stale copy).
+      const body = JSON.stringify(deps.discovery.aggregated(core, format.version));
+      const etag = `"${(await sha256Hex(body)).slice(0, 32)}"`;
+      if (c.req.header("if-none-match") === etag) {
+        return new Response(null, { status: 304, headers: { ETag: etag, Vary: "Accept" } });
+      }
+      return new Response(body, {
+        headers: {
+          ...JSON_HEADERS,
+          "content-type": format.contentType,
+          ETag: etag,
+          Vary: "Accept",
+        },
       });
     }
     const host = c.req.header("host") ?? "127.0.0.1:6443";

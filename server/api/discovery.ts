@@ -28,17 +28,22 @@ const AGGREGATED = [
 
 /** Builds and caches every discovery document for a fixed set of resources. */
 export class Discovery {
-  readonly #groupVersions: GroupVersion[] = [];
+  readonly #static: GroupVersion[];
+  readonly #extra?: () => readonly ResourceInfo[];
 
-  constructor(resources: ResourceInfo[]) {
-    for (const r of resources) {
-      let gv = this.#groupVersions.find((g) => g.group === r.group && g.version === r.version);
-      if (!gv) {
-        gv = { group: r.group, version: r.version, resources: [] };
-        this.#groupVersions.push(gv);
-      }
-      gv.resources.push(r);
-    }
+  /**
+   * `resources` are fixed; `extra` is asked on every request (the custom resources of the
+   * established CRDs, each CRD's versions in priority order), so discovery follows CRDs as they
+   * come and go.
+   */
+  constructor(resources: ResourceInfo[], options: { extra?: () => readonly ResourceInfo[] } = {}) {
+    this.#static = groupByVersion(resources);
+    this.#extra = options.extra;
+  }
+
+  get #groupVersions(): GroupVersion[] {
+    const extra = this.#extra?.() ?? [];
+    return extra.length === 0 ? this.#static : [...this.#static, ...groupByVersion(extra)];
   }
 
   /** Which aggregated version the Accept header asks for, if any. */
@@ -173,6 +178,19 @@ export class Discovery {
     }
     return names;
   }
+}
+
+function groupByVersion(resources: readonly ResourceInfo[]): GroupVersion[] {
+  const out: GroupVersion[] = [];
+  for (const r of resources) {
+    let gv = out.find((g) => g.group === r.group && g.version === r.version);
+    if (!gv) {
+      gv = { group: r.group, version: r.version, resources: [] };
+      out.push(gv);
+    }
+    gv.resources.push(r);
+  }
+  return out;
 }
 
 function subresourceKind(

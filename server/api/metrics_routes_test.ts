@@ -50,7 +50,11 @@ function appFor(nodes: KubeObject[], pods: KubeObject[]) {
       : new Response(String(err), { status: 500 })
   );
   app.use("*", async (c, next) => {
-    c.set("user", { name: "admin", role: "admin" });
+    c.set("user", {
+      name: "admin",
+      role: "admin",
+      groups: ["system:masters", "system:authenticated"],
+    });
     await next();
   });
   metricsRoutes({

@@ -173,9 +173,9 @@ function op(action: string, s: OpSubject, extra: Json): Json {
   };
 }
 
-function patchOp(s: OpSubject): Json {
+function patchOp(s: OpSubject, patchTypes: readonly string[]): Json {
   const content: Json = {};
-  for (const t of PATCH_TYPES) content[t] = { schema: ref(ID.patch) };
+  for (const t of patchTypes) content[t] = { schema: ref(ID.patch) };
   return op("patch", s, {
     parameters: [DRY_RUN, FIELD_MANAGER, FIELD_VALIDATION, FORCE],
     requestBody: { required: true, content },
@@ -203,15 +203,23 @@ function pathParams(names: string[]): Json[] {
 
 const pascal = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
-function groupWord(r: ResourceEntry): string {
+/** What the paths of a kind are built from (a zod-schema kind or a CRD version). */
+type PathKind = Omit<ResourceEntry, "schema">;
+
+function groupWord(r: PathKind): string {
   const g = r.group === "" ? "core" : r.group.split(".")[0];
   return pascal(g) + pascal(r.version);
 }
 
-function resourcePaths(r: ResourceEntry, schemas: Record<string, Json>): Record<string, Json> {
+function resourcePaths(
+  r: PathKind,
+  schemas: Record<string, Json>,
+  options: { kindId: string; patchTypes?: readonly string[] },
+): Record<string, Json> {
   const paths: Record<string, Json> = {};
   const gvk = { group: r.group, version: r.version, kind: r.kind };
-  const kindId = schemaIdOf(r);
+  const kindId = options.kindId;
+  const patchTypes = options.patchTypes ?? PATCH_TYPES;
   const base = groupVersionPath(r);
   const scope = r.namespaced ? "Namespaced" : "";
   const subject: OpSubject = {
@@ -265,7 +273,7 @@ function resourcePaths(r: ResourceEntry, schemas: Record<string, Json>): Record<
   const item: Json = { parameters: [...pathParams(["name"]), ...scopeParams] };
   if (can("get")) item.get = op("read", subject, { responses: jsonResponse(kindId) });
   if (can("update")) item.put = writeOp("put", subject);
-  if (can("patch")) item.patch = patchOp(subject);
+  if (can("patch")) item.patch = patchOp(subject, patchTypes);
   if (can("delete")) {
     item.delete = op("delete", subject, {
       parameters: [
@@ -292,14 +300,14 @@ function resourcePaths(r: ResourceEntry, schemas: Record<string, Json>): Record<
       parameters: item.parameters,
       get: op("get", s, { responses: jsonResponse(s.schemaId) }),
       put: writeOp("put", s),
-      patch: patchOp(s),
+      patch: patchOp(s, patchTypes),
     };
   }
   return paths;
 }
 
 /** `api/v1` or `apis/<group>/<version>`: the key of a group-version in the root document. */
-function gvKey(r: Pick<ResourceEntry, "group" | "version">): string {
+function gvKey(r: Pick<PathKind, "group" | "version">): string {
   return groupVersionPath(r).slice(1);
 }
 
@@ -311,7 +319,7 @@ interface Documents {
 let cached: Documents | undefined;
 
 function build(): Documents {
-  const all = buildComponents();
+  const all = buildComponentsCached();
   const groups = new Map<string, ResourceEntry[]>();
   for (const r of RESOURCES) {
     const key = gvKey(r);
@@ -322,7 +330,9 @@ function build(): Documents {
   for (const [key, resources] of groups) {
     const schemas: Record<string, Json> = { ...all };
     const paths: Json = {};
-    for (const r of resources) Object.assign(paths, resourcePaths(r, schemas));
+    for (const r of resources) {
+      Object.assign(paths, resourcePaths(r, schemas, { kindId: schemaIdOf(r) }));
+    }
     const roots = [
       ...resources.flatMap((r) => [schemaIdOf(r), `${schemaIdOf(r)}List`]),
       ID.deleteOptions,
@@ -368,15 +378,98 @@ export function openApiV3Documents(): Iterable<Json> {
 }
 
 /** The `GET /openapi/v3` document: one `serverRelativeURL` per served group-version. */
-export function openApiRoot(): object {
-  return documents().root;
+export function openApiRoot(custom?: CustomDocuments): object {
+  if (!custom || custom.byGroupVersion.size === 0) return documents().root;
+  return { paths: { ...documents().root.paths, ...custom.root.paths } };
 }
 
 /**
  * The document of one group-version (`"api/v1"`, `"apis/apps/v1"`; a leading `/` and a query
  * string are ignored), or undefined when no such group-version is served.
  */
-export function openApiGroupVersion(gvPath: string): object | undefined {
+export function openApiGroupVersion(gvPath: string, custom?: CustomDocuments): object | undefined {
   const key = gvPath.replace(/^\/+/, "").replace(/\?.*$/, "").replace(/\/+$/, "");
-  return documents().byGroupVersion.get(key);
+  return documents().byGroupVersion.get(key) ?? custom?.byGroupVersion.get(key);
+}
+
+/** A kind described by a JSON schema of its own (a CRD's served version), not a zod schema. */
+export interface SchemaKind extends PathKind {
+  /** The version's openAPIV3Schema. */
+  schema: Json;
+}
+
+/** The v3 documents of the custom resource group-versions, built by {@linkcode customDocuments}. */
+export type CustomDocuments = Documents;
+
+/**
+ * The `?hash=`-addressed documents of custom resource kinds: per kind a component named as
+ * Kubernetes names it (`com.example.stable.v1.CronTab`, the group reversed) whose apiVersion,
+ * kind and metadata are the standard ones, with the CRD's schema for the rest, and the paths of
+ * an ordinary kind — PATCH without strategic merge (kube-apiserver refuses it for custom
+ * resources, and kubectl therefore sends JSON merge patches).
+ */
+export function customDocuments(kinds: readonly SchemaKind[]): CustomDocuments {
+  const all = buildComponentsCached();
+  const groups = new Map<string, SchemaKind[]>();
+  for (const r of kinds) {
+    const key = gvKey(r);
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const byGroupVersion = new Map<string, Json>();
+  const rootPaths: Json = {};
+  for (const [key, resources] of groups) {
+    const schemas: Record<string, Json> = { ...all };
+    const paths: Json = {};
+    const roots = [ID.deleteOptions, ID.status, ID.patch];
+    for (const r of resources) {
+      const kindId = `${r.group.split(".").reverse().join(".")}.${r.version}.${r.kind}`;
+      const props = { ...(r.schema.properties ?? {}) };
+      props.apiVersion = {
+        type: "string",
+        description: "APIVersion defines the versioned schema of this representation of an object.",
+      };
+      props.kind = {
+        type: "string",
+        description:
+          "Kind is a string value representing the REST resource this object represents.",
+      };
+      props.metadata = {
+        allOf: [ref(`${META}ObjectMeta`)],
+        description: "Standard object's metadata.",
+      };
+      schemas[kindId] = {
+        ...r.schema,
+        type: "object",
+        properties: props,
+        "x-kubernetes-group-version-kind": [{ group: r.group, version: r.version, kind: r.kind }],
+      };
+      Object.assign(
+        paths,
+        resourcePaths(r, schemas, {
+          kindId,
+          patchTypes: PATCH_TYPES.filter((t) => !t.includes("strategic")),
+        }),
+      );
+      roots.push(kindId, `${kindId}List`);
+      if (r.subresources.includes("scale")) roots.push(ID.scale);
+    }
+    const components: Json = {};
+    for (const id of closure(schemas, roots)) components[id] = schemas[id];
+    const doc = {
+      openapi: "3.0.0",
+      info: { title: "Skiff", version: apiVersionOf(resources[0]) },
+      paths,
+      components: { schemas: components },
+    };
+    byGroupVersion.set(key, doc);
+    rootPaths[key] = { serverRelativeURL: `/openapi/v3/${key}?hash=${hash(JSON.stringify(doc))}` };
+  }
+  return { root: { paths: rootPaths }, byGroupVersion };
+}
+
+let components: Record<string, Json> | undefined;
+
+function buildComponentsCached(): Record<string, Json> {
+  components ??= buildComponents();
+  return components;
 }

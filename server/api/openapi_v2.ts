@@ -142,12 +142,16 @@ function toV2PathItem(item: Json): Json {
 
 let cached: Json | undefined;
 
-/** The whole v2 document as JSON (built once; every served group-version in one document). */
-export function openApiV2(): Json {
-  if (cached) return cached;
+/**
+ * The whole v2 document as JSON: every served group-version in one document, with the custom
+ * resource documents (`custom`) after the built-in ones. Built once when there are none.
+ */
+export function openApiV2(custom: Iterable<Json> = []): Json {
+  const docs = [...custom];
+  if (cached && docs.length === 0) return cached;
   const paths: Json = {};
   const definitions: Json = {};
-  for (const doc of openApiV3Documents()) {
+  for (const doc of [...openApiV3Documents(), ...docs]) {
     for (const [p, item] of Object.entries(doc.paths as Json)) paths[p] = toV2PathItem(item);
     for (const [id, s] of Object.entries(doc.components.schemas as Json)) {
       definitions[id] ??= toV2Schema(s);
@@ -157,7 +161,7 @@ export function openApiV2(): Json {
   for (const p of Object.keys(paths).sort()) sortedPaths[p] = paths[p];
   const sortedDefs: Json = {};
   for (const id of Object.keys(definitions).sort()) sortedDefs[id] = definitions[id];
-  cached = {
+  const out = {
     swagger: "2.0",
     info: { title: "Skiff", version: "v1.32.0" },
     paths: sortedPaths,
@@ -172,7 +176,8 @@ export function openApiV2(): Json {
     },
     security: [{ BearerToken: [] }],
   };
-  return cached;
+  if (docs.length === 0) cached = out;
+  return out;
 }
 
 /**
@@ -192,16 +197,25 @@ export interface ServedOpenApiV2 {
   protobuf: { body: Uint8Array<ArrayBuffer>; etag: string };
 }
 
-let served: ServedOpenApiV2 | undefined;
+let served: (ServedOpenApiV2 & { generation: number }) | undefined;
 
-/** {@linkcode openApiV2} serialised as JSON and as protobuf, with strong ETags. */
-export async function servedOpenApiV2(): Promise<ServedOpenApiV2> {
-  if (served) return served;
-  const doc = openApiV2();
+/**
+ * {@linkcode openApiV2} serialised as JSON and as protobuf, with strong ETags; rebuilt when the
+ * custom resource documents change (`custom.generation` moves), so the ETag changes with them.
+ */
+export async function servedOpenApiV2(
+  custom: { generation: number; documents: () => Iterable<Json> } = {
+    generation: 0,
+    documents: () => [],
+  },
+): Promise<ServedOpenApiV2> {
+  if (served && served.generation === custom.generation) return served;
+  const doc = openApiV2(custom.documents());
   const json = JSON.stringify(doc);
   const proto = new Uint8Array(encodeOpenApiV2(doc));
   const etag = async (bytes: Uint8Array) => `"${(await sha256Hex(bytes)).slice(0, 32)}"`;
   served = {
+    generation: custom.generation,
     json: { body: json, etag: await etag(new TextEncoder().encode(json)) },
     protobuf: { body: proto, etag: await etag(proto) },
   };

@@ -4,6 +4,7 @@
  * subresources (`status`, `scale`, pods' `binding` and `eviction`, namespaces' `finalize`).
  * They decode the request, call the kind's GenericRegistry, and encode the answer.
  */
+import type { User } from "../auth/authorizer.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
 import { apiVersionOf } from "../../shared/api/resource_info.ts";
 import type { FieldValidation } from "../../shared/api/validation.ts";
@@ -32,6 +33,7 @@ import {
 import { serialize } from "../store/watch_cache.ts";
 import { tableFor } from "./tables/mod.ts";
 import { serveWatch } from "./watch.ts";
+import { evaluateJsonPath, parseJsonPath, setJsonPath } from "../apiextensions/json_path.ts";
 
 /** Looks up the registry of a resource. */
 export type RegistryLookup = (group: string, version: string, resource: string) =>
@@ -60,8 +62,11 @@ export async function serveResource(
   options: {
     lookup: RegistryLookup;
     subresources: Map<string, SubresourceHandler>;
+    /** The caller: writes carry it to admission (RBAC's escalation check). */
+    user?: User;
   },
 ): Promise<Response> {
+  if (options.user) requestUsers.set(req, options.user);
   const registry = options.lookup(ri.group, ri.version, ri.resource);
   if (!registry || (ri.namespace !== undefined && !registry.info.namespaced)) {
     throw unknownResource(ri.resource, ri.group);
@@ -87,7 +92,7 @@ export async function serveResource(
         if (isTrue(q.get("watch"))) return await serveWatch(req, q, registry, ri.namespace);
         return list(req, q, registry, ri.namespace);
       case "POST": {
-        const opts = writeOptions(q);
+        const opts = writeOptions(q, req);
         const created = await registry.create(ri.namespace, await readBody(req), opts);
         return jsonResponse(created, 201, warningHeaders(opts.warnings));
       }
@@ -134,7 +139,7 @@ export async function serveResource(
       return jsonResponse(obj);
     }
     case "PUT": {
-      const opts = writeOptions(q);
+      const opts = writeOptions(q, req);
       const { object, created } = await registry.update(
         ri.namespace,
         name,
@@ -267,7 +272,7 @@ async function status(
       const body = await readBody(req) as KubeObject;
       const rv = body?.metadata?.resourceVersion;
       const object = await registry.updateWith(namespace, name, () => body, {
-        ...writeOptions(q),
+        ...writeOptions(q, req),
         subresource: "status",
         preconditions: rv ? { resourceVersion: rv } : {},
       });
@@ -291,9 +296,9 @@ async function patch(
   const patchType = mediaType(req.headers.get("content-type"));
   const body = await readBody(req);
   if (patchType === "application/apply-patch+yaml" && !subresource) {
-    return await serverSideApply(registry, namespace, name, body, q);
+    return await serverSideApply(registry, namespace, name, body, q, req);
   }
-  const opts = writeOptions(q);
+  const opts = writeOptions(q, req);
   const object = await registry.updateWith(
     namespace,
     name,
@@ -314,6 +319,7 @@ async function serverSideApply(
   name: string,
   body: unknown,
   q: URLSearchParams,
+  req: Request,
 ): Promise<Response> {
   const applied = body as KubeObject;
   if (typeof applied !== "object" || applied === null || Array.isArray(applied)) {
@@ -341,7 +347,7 @@ async function serverSideApply(
   if (!registry.store.find(namespace, name)) {
     const obj = structuredClone(applied);
     obj.metadata = { ...obj.metadata, name, managedFields: [entry] };
-    return jsonResponse(await registry.create(namespace, obj, writeOptions(q)), 201);
+    return jsonResponse(await registry.create(namespace, obj, writeOptions(q, req)), 201);
   }
   const object = await registry.updateWith(namespace, name, (current) => {
     const merged = applyStrategicMergePatch(current, applied, {
@@ -354,7 +360,7 @@ async function serverSideApply(
     );
     merged.metadata = { ...merged.metadata, managedFields: [...others, entry] };
     return merged;
-  }, writeOptions(q));
+  }, writeOptions(q, req));
   return jsonResponse(object);
 }
 
@@ -398,12 +404,27 @@ function checkIdentity(patched: KubeObject, current: KubeObject): void {
   }
 }
 
-/** autoscaling/v1 Scale of a Deployment, ReplicaSet or ReplicationController. */
-function scaleOf(obj: KubeObject): KubeObject {
+/** The paths of a custom resource's scale subresource (see Strategy.scale). */
+type ScalePaths = NonNullable<GenericRegistry["strategy"]["scale"]>;
+
+function firstAt(obj: KubeObject, path: string | undefined): unknown {
+  const steps = path ? parseJsonPath(path) : null;
+  return steps ? evaluateJsonPath(obj, steps)[0] : undefined;
+}
+
+/**
+ * autoscaling/v1 Scale of a Deployment, ReplicaSet or ReplicationController, or of a custom
+ * resource through its CRD's scale paths (the selector is the string at labelSelectorPath).
+ */
+function scaleOf(obj: KubeObject, paths?: ScalePaths): KubeObject {
   const sel = obj.spec?.selector;
-  const selector = obj.kind === "ReplicationController"
-    ? selectorFromSet(sel ?? {})
-    : selectorFromLabelSelector(sel);
+  const selector = paths
+    ? String(firstAt(obj, paths.labelSelectorPath) ?? "")
+    : obj.kind === "ReplicationController"
+    ? selectorFromSet(sel ?? {}).toString()
+    : selectorFromLabelSelector(sel).toString();
+  const specReplicas = paths ? firstAt(obj, paths.specReplicasPath) : obj.spec?.replicas;
+  const statusReplicas = paths ? firstAt(obj, paths.statusReplicasPath) : obj.status?.replicas;
   return {
     kind: "Scale",
     apiVersion: "autoscaling/v1",
@@ -414,8 +435,8 @@ function scaleOf(obj: KubeObject): KubeObject {
       resourceVersion: obj.metadata.resourceVersion,
       creationTimestamp: obj.metadata.creationTimestamp,
     },
-    spec: { replicas: obj.spec?.replicas ?? 0 },
-    status: { replicas: obj.status?.replicas ?? 0, selector: selector.toString() },
+    spec: { replicas: specReplicas ?? 0 },
+    status: { replicas: statusReplicas ?? 0, ...(selector ? { selector } : {}) },
   };
 }
 
@@ -427,7 +448,8 @@ async function scale(
   name: string,
 ): Promise<Response> {
   const method = req.method.toUpperCase();
-  if (method === "GET") return jsonResponse(scaleOf(registry.store.get(namespace, name)));
+  const paths = registry.strategy.scale;
+  if (method === "GET") return jsonResponse(scaleOf(registry.store.get(namespace, name), paths));
   if (method !== "PUT" && method !== "PATCH") throw new MethodNotAllowedError();
   const patchType = mediaType(req.headers.get("content-type"));
   const body = await readBody(req);
@@ -439,14 +461,19 @@ async function scale(
   const object = await registry.updateWith(namespace, name, (current) => {
     const desired = method === "PUT"
       ? body as KubeObject
-      : patchObject(patchType, scaleOf(current), body);
+      : patchObject(patchType, scaleOf(current, paths), body);
     const replicas = desired?.spec?.replicas;
     if (!Number.isInteger(replicas) || replicas < 0) {
       throw new BadRequestError(`spec.replicas: Invalid value: ${JSON.stringify(replicas)}`);
     }
+    if (paths) {
+      const next = structuredClone(current);
+      setJsonPath(next, parseJsonPath(paths.specReplicasPath)!, replicas);
+      return next;
+    }
     return { ...current, spec: { ...current.spec, replicas } };
-  }, { ...writeOptions(q), preconditions });
-  return jsonResponse(scaleOf(object));
+  }, { ...writeOptions(q, req), preconditions });
+  return jsonResponse(scaleOf(object, paths));
 }
 
 async function binding(
@@ -515,7 +542,10 @@ async function finalizeNamespace(
   }));
 }
 
-function writeOptions(q: URLSearchParams) {
+/** The authenticated caller of each request being served (for RBAC's escalation check). */
+const requestUsers = new WeakMap<Request, User>();
+
+function writeOptions(q: URLSearchParams, req: Request) {
   const fv = q.get("fieldValidation");
   let fieldValidation: FieldValidation | undefined;
   if (fv) {
@@ -531,6 +561,7 @@ function writeOptions(q: URLSearchParams) {
     fieldValidation,
     fieldManager: q.get("fieldManager") ?? undefined,
     warnings: [] as string[],
+    user: requestUsers.get(req),
   };
 }
 

@@ -1,8 +1,9 @@
 import { assertEquals } from "../../shared/_assert_test_util.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
 import type { RequestInfo } from "../api/request_info.ts";
-import { createAuthorizer, type User } from "./authorizer.ts";
+import { createAuthorizer, decide, groupsOf, type User } from "./authorizer.ts";
 import { referencedNames } from "./node_restriction.ts";
+import { fixture } from "./rbac/_rbac_test_util.ts";
 
 const pods: KubeObject[] = [
   {
@@ -31,7 +32,20 @@ const volumes: KubeObject[] = [
   { metadata: { name: "pv-local-b", labels: { "storage.skiff.io/node": "b" } }, spec: {} },
 ];
 
+const secrets: KubeObject[] = [
+  { metadata: { name: "web-tls", namespace: "default" }, type: "kubernetes.io/tls" },
+  { metadata: { name: "db-pass", namespace: "default" }, type: "Opaque" },
+  { metadata: { name: "spare-tls", namespace: "default" }, type: "kubernetes.io/tls" },
+] as unknown as KubeObject[];
+const ingresses: KubeObject[] = [{
+  metadata: { name: "web", namespace: "default" },
+  spec: { tls: [{ secretName: "web-tls" }, { secretName: "db-pass" }] },
+} as unknown as KubeObject];
+
 const authorizer = createAuthorizer({
+  findSecret: (ns, name) =>
+    secrets.find((s) => s.metadata.namespace === ns && s.metadata.name === name),
+  ingressesIn: (ns) => ingresses.filter((i) => i.metadata.namespace === ns),
   findVolume: (name) => volumes.find((v) => v.metadata.name === name),
   findClaim: (ns, name) =>
     claims.find((c) => c.metadata.namespace === ns && c.metadata.name === name),
@@ -65,7 +79,12 @@ async function allowed(
   }
 }
 
-const nodeA: User = { name: "system:node:a", role: "node", nodeName: "a" };
+const nodeA: User = {
+  name: "system:node:a",
+  role: "node",
+  groups: groupsOf("node"),
+  nodeName: "a",
+};
 
 Deno.test("NodeRestriction: pods bound to the node only, listed by its field selector", async () => {
   const pod = (name: string, subresource?: string) => ({
@@ -115,6 +134,32 @@ Deno.test("NodeRestriction: only the secrets and configmaps its pods use", async
   assertEquals(await allowed(nodeA, "list", { resource: "secrets" }) === true, false);
   assertEquals(await allowed(nodeA, "update", obj("configmaps", "cm-env")) === true, false);
   assertEquals([...referencedNames(pods[0], "configMap")], ["cm-env"]);
+});
+
+Deno.test("NodeRestriction: TLS secrets named by an Ingress, and Ingresses to read", async () => {
+  const obj = (name: string, namespace = "default") => ({ resource: "secrets", namespace, name });
+  assertEquals(await allowed(nodeA, "get", obj("web-tls")), true);
+  // Named by an Ingress but not a TLS secret; a TLS secret no Ingress names; another namespace.
+  assertEquals(await allowed(nodeA, "get", obj("db-pass")) === true, false);
+  assertEquals(await allowed(nodeA, "get", obj("spare-tls")) === true, false);
+  assertEquals(await allowed(nodeA, "get", obj("web-tls", "other")) === true, false);
+  assertEquals(await allowed(nodeA, "watch", { resource: "secrets" }) === true, false);
+  const ing = { group: "networking.k8s.io", resource: "ingresses" };
+  assertEquals(await allowed(nodeA, "watch", ing), true);
+  assertEquals(await allowed(nodeA, "list", { ...ing, resource: "ingressclasses" }), true);
+  assertEquals(
+    await allowed(nodeA, "update", { ...ing, name: "web", namespace: "default" }) === true,
+    false,
+  );
+  assertEquals(
+    await allowed(nodeA, "patch", {
+      ...ing,
+      name: "web",
+      namespace: "default",
+      subresource: "status",
+    }) === true,
+    false,
+  );
 });
 
 Deno.test("NodeRestriction: the claims its pods use, their volumes, and volumes provisioned on it", async () => {
@@ -172,9 +217,9 @@ Deno.test("NodeRestriction: its own Node and Lease, by name or by the created bo
 });
 
 Deno.test("roles: view reads all but secrets and streams, edit leaves nodes alone, join gets nothing", async () => {
-  const view: User = { name: "token:v", role: "view" };
-  const edit: User = { name: "token:e", role: "edit" };
-  const join: User = { name: "system:bootstrap:j", role: "join" };
+  const view: User = { name: "token:v", role: "view", groups: groupsOf("view") };
+  const edit: User = { name: "token:e", role: "edit", groups: groupsOf("edit") };
+  const join: User = { name: "system:bootstrap:j", role: "join", groups: groupsOf("join") };
   const pods = { resource: "pods", namespace: "default" };
   assertEquals(await allowed(view, "list", pods), true);
   assertEquals(await allowed(view, "get", { ...pods, name: "p1", subresource: "log" }), true);
@@ -196,7 +241,135 @@ Deno.test("roles: view reads all but secrets and streams, edit leaves nodes alon
   assertEquals(await allowed(edit, "patch", { resource: "nodes", name: "a" }) === true, false);
   assertEquals(await allowed(join, "list", pods) === true, false);
   assertEquals(
-    await allowed({ name: "token:a", role: "admin" }, "delete", { resource: "nodes", name: "a" }),
+    await allowed({ name: "token:a", role: "admin", groups: groupsOf("admin") }, "delete", {
+      resource: "nodes",
+      name: "a",
+    }),
     true,
   );
+});
+
+Deno.test("NodeRestriction: tokens only for the ServiceAccount of its own pods, bound to them", async () => {
+  const token = (name: string) => ({
+    resource: "serviceaccounts",
+    namespace: "default",
+    name,
+    subresource: "token",
+  });
+  const bound = (pod: string) => ({
+    body: { spec: { boundObjectRef: { kind: "Pod", apiVersion: "v1", name: pod } } },
+  });
+  assertEquals(await allowed(nodeA, "create", token("default"), bound("p1")), true);
+  assertEquals(await allowed(nodeA, "create", token("builder"), bound("p1")) === true, false);
+  assertEquals(await allowed(nodeA, "create", token("default"), bound("p2")) === true, false);
+  assertEquals(
+    await allowed(nodeA, "create", token("default"), { body: { spec: {} } }) === true,
+    false,
+  );
+  assertEquals(
+    await allowed(nodeA, "get", {
+      resource: "serviceaccounts",
+      namespace: "default",
+      name: "x",
+    }) ===
+      true,
+    false,
+  );
+});
+
+Deno.test("roles: a ServiceAccount gets only what every authenticated user gets", async () => {
+  const sa: User = {
+    name: "system:serviceaccount:default:default",
+    role: "serviceaccount",
+    groups: groupsOf("serviceaccount"),
+  };
+  assertEquals(groupsOf("admin"), ["system:masters", "system:authenticated"]);
+  assertEquals(
+    await allowed(sa, "list", { resource: "pods", namespace: "default" }),
+    'pods is forbidden: User "system:serviceaccount:default:default" cannot list resource "pods" in API group "" in the namespace "default"',
+  );
+  assertEquals(
+    await allowed(sa, "create", {
+      group: "authorization.k8s.io",
+      resource: "selfsubjectaccessreviews",
+    }),
+    true,
+  );
+  assertEquals(
+    await allowed(sa, "create", { group: "authentication.k8s.io", resource: "tokenreviews" }) ===
+      true,
+    false,
+  );
+});
+
+Deno.test("token role OR RBAC: RBAC adds to users' roles, never to nodes or join tokens", async () => {
+  const withRbac = createAuthorizer({
+    rbac: fixture(),
+    findVolume: () => undefined,
+    findClaim: () => undefined,
+    findPod: () => undefined,
+    podsOnNode: () => [],
+  });
+  const check = async (user: User, verb: string, ri: Partial<RequestInfo>) => {
+    try {
+      await withRbac(user, {
+        verb,
+        ri: { group: "", version: "v1", resource: "", ...ri },
+        request: new Request("https://x/api"),
+      });
+      return true;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  const cm = (namespace: string) => ({ resource: "configmaps", namespace });
+  const groups = ["system:authenticated"];
+  const viewer: User = { name: "alice", role: "view", groups };
+  assertEquals(await check(viewer, "create", cm("a")), true); // RBAC
+  assertEquals(await check(viewer, "list", cm("c")), true); // token role
+  assertEquals(
+    await check(viewer, "create", cm("c")),
+    'configmaps is forbidden: User "alice" cannot create resource "configmaps" in API group "" in the namespace "c"',
+  );
+  // A binding to a missing role is named in the refusal, as kube-apiserver does.
+  assertEquals(
+    await check({ name: "alice", role: "serviceaccount", groups }, "get", {
+      resource: "pods",
+      namespace: "b",
+    }),
+    'pods is forbidden: User "alice" cannot get resource "pods" in API group "" in the namespace "b": RBAC: clusterrole.rbac.authorization.k8s.io "gone" not found',
+  );
+  for (const role of ["node", "join"] as const) {
+    const user: User = { name: "alice", role, groups, nodeName: "x" };
+    assertEquals(await check(user, "create", cm("a")) === true, false, role);
+  }
+  const rbacGroup = "rbac.authorization.k8s.io";
+  const roles = { group: rbacGroup, resource: "clusterroles", name: "cluster-admin" };
+  const edit: User = { name: "token:e", role: "edit", groups };
+  for (const verb of ["escalate", "bind", "impersonate"]) {
+    assertEquals(await check(edit, verb, roles) === true, false, verb);
+  }
+  assertEquals(await check(edit, "create", { group: rbacGroup, resource: "rolebindings" }), true);
+  assertEquals(await check({ name: "token:a", role: "admin", groups }, "bind", roles), true);
+  // Every role may ask about itself; a ServiceAccount role holds nothing else by itself.
+  const sa: User = { name: "system:serviceaccount:x:y", role: "serviceaccount", groups };
+  const ssar = { group: "authorization.k8s.io", resource: "selfsubjectaccessreviews" };
+  assertEquals(await check(sa, "create", ssar), true);
+  assertEquals(await check({ ...viewer, name: "v" }, "create", ssar), true);
+  assertEquals(await check(sa, "list", cm("x")) === true, false);
+});
+
+Deno.test("decide(): /metrics for user roles, or for whoever RBAC lets get it", () => {
+  const rbac = fixture();
+  const metrics = { verb: "get", resourceRequest: false, path: "/metrics" };
+  const sa = (groups: string[]): User => ({
+    name: "system:serviceaccount:mon:prom",
+    role: "serviceaccount",
+    groups,
+  });
+  assertEquals(decide(sa(["system:monitoring"]), metrics, rbac).allowed, true);
+  assertEquals(decide(sa(["system:authenticated"]), metrics, rbac).allowed, false);
+  assertEquals(decide({ name: "token:v", role: "view", groups: [] }, metrics, rbac).allowed, true);
+  const node: User = { name: "n", role: "node", groups: ["system:monitoring"], nodeName: "n" };
+  assertEquals(decide(node, metrics, rbac).allowed, false);
 });

@@ -11,8 +11,13 @@
  *   those claims or provisioned on it (label `storage.skiff.io/node=<itself>`); list/watch only
  *   the latter (with exactly that label selector) and update them, to release the local-path
  *   cleanup finalizer once their directory is gone;
+ * - request tokens (`serviceaccounts/<sa>/token`) only for a ServiceAccount that a pod bound to
+ *   it runs as, and only bound to such a pod (the request body's `boundObjectRef`);
  * - create/update/patch events;
- * - read Services, Endpoints and EndpointSlices (its service proxy), and Namespaces.
+ * - read Services, Endpoints and EndpointSlices (its service proxy), and Namespaces;
+ * - read Ingresses and IngressClasses (its ingress), and get a Secret only when it is of type
+ *   `kubernetes.io/tls` and an Ingress in its namespace names it in `spec.tls[].secretName` —
+ *   never list or watch Secrets, so a node learns only the certificates it serves.
  * Anything else is refused by the caller with a 403.
  */
 import type { KubeObject } from "../../shared/api/object.ts";
@@ -31,10 +36,15 @@ export interface NodeRestrictionDeps {
   findVolume?(name: string): KubeObject | undefined;
   /** The stored PersistentVolumeClaim, or undefined. */
   findClaim?(namespace: string, name: string): KubeObject | undefined;
+  /** The stored Secret, or undefined (its type decides whether an Ingress may expose it). */
+  findSecret?(namespace: string, name: string): KubeObject | undefined;
+  /** The Ingresses of a namespace. */
+  ingressesIn?(namespace: string): KubeObject[];
 }
 
 const READ = new Set(["get", "list", "watch"]);
 const PROXY_READABLE = new Set(["services", "endpoints", "endpointslices", "namespaces"]);
+const INGRESS_READABLE = new Set(["ingresses", "ingressclasses"]);
 const NODE_LEASE_NAMESPACE = "kube-node-lease";
 
 /** Whether node `nodeName` may make the request described by `attrs`. */
@@ -60,14 +70,20 @@ export async function nodeMayAccess(
     case "/configmaps":
     case "/secrets":
       if (verb !== "get" || !ri.namespace || !ri.name || ri.subresource) return false;
+      if (ri.resource === "secrets" && ingressTlsSecret(ri.namespace, ri.name, deps)) return true;
       return deps.podsOnNode(ri.namespace, nodeName).some((pod) =>
         referencedNames(pod, ri.resource === "secrets" ? "secret" : "configMap").has(ri.name!)
       );
+    case "networking.k8s.io/ingresses":
+    case "networking.k8s.io/ingressclasses":
+      return INGRESS_READABLE.has(ri.resource) && READ.has(verb) && !ri.subresource;
     case "/persistentvolumeclaims":
       if (verb !== "get" || !ri.namespace || !ri.name || ri.subresource) return false;
       return claimUsedOnNode(ri.namespace, ri.name, nodeName, deps);
     case "/persistentvolumes":
       return volumeAllowed(nodeName, attrs, deps);
+    case "/serviceaccounts":
+      return await tokenRequestAllowed(nodeName, attrs, deps);
     case "/events":
     case "events.k8s.io/events":
       return ["create", "update", "patch"].includes(verb);
@@ -76,6 +92,16 @@ export async function nodeMayAccess(
     default:
       return core && PROXY_READABLE.has(ri.resource) && READ.has(verb) && !ri.subresource;
   }
+}
+
+/** Whether a TLS Secret is named by an Ingress of its namespace (the proxy serves its cert). */
+function ingressTlsSecret(namespace: string, name: string, deps: NodeRestrictionDeps): boolean {
+  const secret = deps.findSecret?.(namespace, name) as { type?: string } | undefined;
+  if (secret?.type !== "kubernetes.io/tls") return false;
+  return (deps.ingressesIn?.(namespace) ?? []).some((ing) =>
+    ((ing as { spec?: { tls?: { secretName?: string }[] } }).spec?.tls ?? [])
+      .some((t) => t.secretName === name)
+  );
 }
 
 function podAllowed(nodeName: string, attrs: RequestAttributes, deps: NodeRestrictionDeps) {
@@ -129,6 +155,35 @@ function volumeAllowed(nodeName: string, attrs: RequestAttributes, deps: NodeRes
   const claim = deps.findClaim?.(ref.namespace, ref.name);
   return claim?.spec?.volumeName === ri.name &&
     claimUsedOnNode(ref.namespace, ref.name, nodeName, deps);
+}
+
+/**
+ * Kubernetes' NodeRestriction for TokenRequests: a node may only ask for a token of the
+ * ServiceAccount of a pod bound to it, bound to that very pod (name and uid).
+ */
+async function tokenRequestAllowed(
+  nodeName: string,
+  attrs: RequestAttributes,
+  deps: NodeRestrictionDeps,
+): Promise<boolean> {
+  const { verb, ri } = attrs;
+  if (verb !== "create" || ri.subresource !== "token" || !ri.namespace || !ri.name) return false;
+  let ref: { kind?: string; name?: string; uid?: string } | undefined;
+  try {
+    const body = await readBody(attrs.request.clone()) as {
+      spec?: { boundObjectRef?: { kind?: string; name?: string; uid?: string } };
+    };
+    ref = body?.spec?.boundObjectRef;
+  } catch {
+    return false;
+  }
+  if (ref?.kind !== "Pod" || !ref.name) return false;
+  const pod = deps.findPod(ri.namespace, ref.name) as
+    | { metadata: { uid?: string }; spec?: { nodeName?: string; serviceAccountName?: string } }
+    | undefined;
+  if (!pod || pod.spec?.nodeName !== nodeName) return false;
+  if (ref.uid && ref.uid !== pod.metadata.uid) return false;
+  return (pod.spec?.serviceAccountName || "default") === ri.name;
 }
 
 async function bodyName(attrs: RequestAttributes): Promise<string | undefined> {

@@ -12,7 +12,7 @@
 import { encodeHex, randomSecret, sha256Hex } from "../../shared/crypto_util.ts";
 
 /** What a token lets its holder do. */
-export type Role = "admin" | "edit" | "view" | "join" | "node";
+export type Role = "admin" | "edit" | "view" | "join" | "node" | "serviceaccount";
 
 /** The roles `skiff token create --role` accepts. */
 export const USER_ROLES = ["join", "view", "edit", "admin"] as const;

@@ -22,16 +22,22 @@ import type { Lister } from "../../shared/lister.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import { WorkQueue } from "../../shared/work_queue.ts";
 import { FOREGROUND, type GraphNode, ORPHAN, OwnerGraph } from "./owner_graph.ts";
+import { customResourceInformers } from "./custom_resource_informers.ts";
 
 /** How long a foreground-deleted owner must stay without dependents before it may go. */
 export const SETTLE_MS = 300;
 
 /** Kinds the collector watches: every listable, watchable kind but events and metrics. */
 export function collectedResources(): ResourceRef[] {
-  return RESOURCES.filter((r) =>
-    r.verbs.includes("watch") && r.verbs.includes("delete") && r.plural !== "events" &&
-    r.group !== "metrics.k8s.io"
-  );
+  const seen = new Set<string>();
+  return RESOURCES.filter((r) => {
+    // A kind served in two versions (autoscaling/v1 and v2) is watched once, at its first.
+    const id = `${r.group}/${r.plural}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return r.verbs.includes("watch") && r.verbs.includes("delete") && r.plural !== "events" &&
+      r.group !== "metrics.k8s.io";
+  });
 }
 
 /** What {@linkcode GarbageCollector} reads and writes with. */
@@ -43,6 +49,8 @@ export interface GarbageCollectorReconcilerOptions {
   clock?: Clock;
   /** Re-queues `uid` after `ms` (the foreground settle time). */
   enqueueAfter?: (uid: string, ms: number) => void;
+  /** The kind of an owner reference (default: the built-in kinds only). */
+  resolveKind?: (apiVersion: string, kind: string) => ResourceRef | undefined;
   logger?: Logger;
 }
 
@@ -54,6 +62,7 @@ export class GarbageCollector {
   readonly #clock: Clock;
   readonly #enqueueAfter: (uid: string, ms: number) => void;
   readonly #logger: Logger;
+  readonly #resolveKind: (apiVersion: string, kind: string) => ResourceRef | undefined;
   /** When a foreground-deleted owner was first seen without dependents. */
   readonly #drainedAt = new Map<string, number>();
 
@@ -64,6 +73,7 @@ export class GarbageCollector {
     this.#clock = o.clock ?? realClock;
     this.#enqueueAfter = o.enqueueAfter ?? (() => {});
     this.#logger = o.logger ?? silentLogger;
+    this.#resolveKind = o.resolveKind ?? resourceForKind;
   }
 
   /** The cached object of a graph uid. */
@@ -157,7 +167,7 @@ export class GarbageCollector {
   /** Whether the owner exists (same uid): the graph, else a live GET. */
   async ownerExists(owner: OwnerReference, namespace?: string): Promise<boolean> {
     if (this.#graph.has(owner.uid)) return true;
-    const r = resourceForKind(owner.apiVersion, owner.kind);
+    const r = this.#resolveKind(owner.apiVersion, owner.kind);
     if (!r) return true; // An unknown kind: never delete on a guess.
     try {
       const live = await this.#client.get(r, owner.name, {
@@ -227,16 +237,19 @@ export async function runGarbageCollector(
   const graph = new OwnerGraph();
   const queue = new WorkQueue();
   const byResource = new Map<string, Informer>();
+  // Custom resources take part too: their informers come and go with their CRDs.
+  const custom = customResourceInformers(informers, signal);
   const collector = new GarbageCollector({
     graph,
     listerFor: (r) => byResource.get(`${r.group}/${r.plural}`),
     client: informers.client,
     enqueueAfter: (uid, ms) => queue.addAfter(uid, ms),
+    resolveKind: (apiVersion, kind) =>
+      resourceForKind(apiVersion, kind) ?? custom.resolve(apiVersion, kind),
     logger,
   });
   const enqueue = (uids: string[]) => uids.forEach((u) => queue.add(u));
-  for (const r of collectedResources()) {
-    const inf = informers.get(r);
+  const collect = (r: ResourceRef, inf: Informer) => {
     byResource.set(`${r.group}/${r.plural}`, inf);
     inf.addEventHandler({
       onAdd: (o) => enqueue(graph.upsert(r, o)),
@@ -246,12 +259,24 @@ export async function runGarbageCollector(
         enqueue(graph.remove(o));
       },
     });
-  }
+  };
+  const builtIn = collectedResources().map((r) => {
+    const inf = informers.get(r);
+    collect(r, inf);
+    return inf;
+  });
+  custom.subscribe({
+    onAdd: (k) => collect(k.ref, k.informer),
+    onRemove: (k) => {
+      byResource.delete(`${k.ref.group}/${k.ref.plural}`);
+      for (const o of k.informer.list()) enqueue(graph.remove(o));
+    },
+  });
   await runController({
     name: "garbage-collector",
     queue,
     reconcile: (uid) => collector.reconcile(uid),
-    informers: [...byResource.values()],
+    informers: [...builtIn, custom.crds],
     workers: options.workers ?? 10,
     logger,
   }, signal);

@@ -18,11 +18,17 @@ import { keyOf } from "./controller_utils.ts";
 /** The ingress list a LoadBalancer service should show, sorted. */
 export function loadBalancerIngress(svc: Service, nodes: readonly Node[]): { ip: string }[] {
   const external = svc.spec?.externalIPs ?? [];
-  const ips = external.length > 0 ? [...external] : nodes.filter(isReady).flatMap((n) => {
+  const ips = external.length > 0 ? [...external] : readyNodeIPs(nodes);
+  return [...new Set(ips)].sort().map((ip) => ({ ip }));
+}
+
+/** The InternalIP addresses of the Ready nodes, sorted and unique (where every proxy serves). */
+export function readyNodeIPs(nodes: readonly Node[]): string[] {
+  const ips = nodes.filter(isReady).flatMap((n) => {
     const addr = n.status?.addresses?.find((a) => a.type === "InternalIP");
     return addr?.address ? [addr.address] : [];
   });
-  return [...new Set(ips)].sort().map((ip) => ({ ip }));
+  return [...new Set(ips)].sort();
 }
 
 function isReady(n: Node): boolean {

@@ -1,9 +1,11 @@
 /**
  * The in-process controllers (kube-controller-manager's job): `runControllers()` starts the
  * ReplicaSet, ReplicationController, Deployment, DaemonSet, StatefulSet, Job, CronJob,
- * disruption (PodDisruptionBudget), horizontal pod autoscaler, endpoints, load balancer, node lifecycle, node IPAM
+ * disruption (PodDisruptionBudget), horizontal pod autoscaler, endpoints, load balancer, Ingress
+ * status, node lifecycle, node IPAM
  * (podCIDRs), node-password cleanup, garbage collector, namespace, PersistentVolume
- * binder/provisioner and storage protection controllers over one set of shared informers.
+ * binder/provisioner, storage protection and ClusterRole aggregation controllers over one set
+ * of shared informers.
  */
 import type { ApiClient } from "../../shared/client/client.ts";
 import { EventRecorder } from "../../shared/events.ts";
@@ -19,6 +21,7 @@ import { runCronJobController } from "./cronjob.ts";
 import { runDisruptionController } from "./disruption.ts";
 import { runHorizontalPodAutoscalerController } from "./horizontal_pod_autoscaler.ts";
 import { runLoadBalancerController } from "./load_balancer.ts";
+import { runIngressStatusController } from "./ingress_status.ts";
 import { runNamespaceController } from "./namespace.ts";
 import { runNodeIpamController } from "./node_ipam.ts";
 import { runNodeLifecycleController } from "./node_lifecycle.ts";
@@ -26,6 +29,7 @@ import { runNodePasswordController } from "./node_password.ts";
 import { REPLICATION_CONTROLLER_KIND, runReplicaSetController } from "./replica_set.ts";
 import { runPersistentVolumeController } from "./persistent_volume.ts";
 import { runStorageProtectionController } from "./storage_protection.ts";
+import { runClusterRoleAggregationController } from "./cluster_role_aggregation.ts";
 
 export { InformerSet } from "../../shared/informer_set.ts";
 export { defaultTolerations } from "../admission/default_tolerations.ts";
@@ -92,6 +96,7 @@ export async function runControllers(
   );
   start("endpoints", () => runEndpointsController({ informers, logger }, signal));
   start("load-balancer", () => runLoadBalancerController({ informers, logger }, signal));
+  start("ingress-status", () => runIngressStatusController({ informers, logger }, signal));
   start("node-lifecycle", () =>
     runNodeLifecycleController({
       informers,
@@ -117,6 +122,10 @@ export async function runControllers(
   start(
     "storage-protection",
     () => runStorageProtectionController({ informers, logger }, signal),
+  );
+  start(
+    "clusterrole-aggregation",
+    () => runClusterRoleAggregationController({ informers, logger }, signal),
   );
   if (own) runs.push(informers.run(signal));
   await Promise.all(runs);

@@ -14,11 +14,13 @@ import type { ControllerClient } from "../../shared/client/controller_client.ts"
 import { EVENTS, NAMESPACES } from "../../shared/client/refs.ts";
 import { runController } from "../../shared/controller.ts";
 import { isNotFound } from "../../shared/errors.ts";
+import type { Informer } from "../../shared/informer.ts";
 import type { InformerSet } from "../../shared/informer_set.ts";
 import type { Lister } from "../../shared/lister.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import { WorkQueue } from "../../shared/work_queue.ts";
 import { collectedResources } from "./garbage_collector.ts";
+import { customResourceInformers } from "./custom_resource_informers.ts";
 
 /** How soon a namespace whose objects are still going away is looked at again. */
 export const RECHECK_MS = 1000;
@@ -137,17 +139,31 @@ export async function runNamespaceController(
     onUpdate: (_o, ns) => ns.metadata.deletionTimestamp && queue.add(ns.metadata.name!),
   });
   // As objects of a terminating namespace go, check whether it is empty yet.
-  for (const { lister } of contents) {
+  const requeueOnDelete = (lister: Informer<KubeObject>) =>
     lister.onDelete((o) => {
       const ns = o.metadata.namespace;
       if (ns && namespaces.get(ns)?.metadata.deletionTimestamp) queue.add(ns);
     });
-  }
+  for (const { lister } of contents) requeueOnDelete(lister as Informer<KubeObject>);
+  const builtIn = [...contents];
+  // Namespaced custom resources are content too (`contents` is the reconciler's own list).
+  const custom = customResourceInformers(informers, signal);
+  custom.subscribe({
+    onAdd: (k) => {
+      if (!k.ref.namespaced) return;
+      contents.push({ resource: k.ref, lister: k.informer });
+      requeueOnDelete(k.informer);
+    },
+    onRemove: (k) => {
+      const i = contents.findIndex((c) => c.lister === k.informer);
+      if (i >= 0) contents.splice(i, 1);
+    },
+  });
   await runController({
     name: "namespace",
     queue,
     reconcile: (name) => reconciler.reconcile(name),
-    informers: [namespaces, ...contents.map((c) => c.lister)],
+    informers: [namespaces, custom.crds, ...builtIn.map((c) => c.lister as Informer<KubeObject>)],
     logger,
   }, signal);
 }

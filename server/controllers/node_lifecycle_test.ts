@@ -81,6 +81,20 @@ Deno.test("a node whose lease is fresh is left alone", async () => {
   assert.deepEqual(client.actions(), []);
 });
 
+Deno.test("after a server restart, a lease renewed long before it gets a full grace period", async () => {
+  // The server was down for an hour: the stored lease is an hour old, through no fault of the
+  // node's (it could not renew). Ages count from when this controller saw the lease.
+  const { client, reconciler, clock } = setup(node());
+  clock.advance(3_600_000);
+  reconciler.observeLease(lease("2026-01-01T00:00:00.000000Z"));
+  clock.advance(GRACE);
+  await reconciler.reconcile("n1");
+  assert.deepEqual(client.actions(), []);
+  clock.advance(1);
+  await reconciler.reconcile("n1");
+  assert.deepEqual(client.actions(), ["patch/status nodes n1", "patch nodes n1"]);
+});
+
 Deno.test("a lease older than the grace period makes the node Unknown and unreachable-tainted", async () => {
   const { client, recorder, reconciler, clock } = setup(node());
   reconciler.observeLease(lease("2026-01-01T00:00:00.000000Z"));

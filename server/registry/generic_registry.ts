@@ -10,9 +10,10 @@ import type { KubeObject } from "../../shared/api/object.ts";
 import type { ResourceInfo } from "../../shared/api/resource_info.ts";
 import { apiVersionOf } from "../../shared/api/resource_info.ts";
 import { validateCreate, validateUpdate } from "../../shared/api/validation.ts";
-import type { FieldValidation } from "../../shared/api/validation.ts";
+import type { FieldValidation, ValidateOptions } from "../../shared/api/validation.ts";
 import { BadRequestError, ForbiddenError, NotFoundError } from "../../shared/errors.ts";
 import type { AdmissionPlugin } from "../admission/admission.ts";
+import type { User } from "../auth/authorizer.ts";
 import type { Preconditions, ResourceStore } from "./resource_store.ts";
 import type { Strategy, StrategyContext } from "./strategy.ts";
 import { resetSystemMetadata } from "./strategy.ts";
@@ -26,6 +27,8 @@ export interface WriteOptions {
   fieldManager?: string;
   /** Collects warnings (unknown fields dropped under Warn) for the response headers. */
   warnings?: string[];
+  /** Who asks (absent for the server's own writes); admission may judge by it. */
+  user?: User;
 }
 
 /** meta/v1 DeleteOptions, the part Skiff honours. */
@@ -42,6 +45,17 @@ export interface DeleteResult {
   gone: boolean;
 }
 
+/**
+ * Decoding, defaulting and validation of one kind's objects. Built-in kinds use their zod schemas
+ * (shared/api/validation.ts); custom resources the CRD's openAPIV3Schema (server/apiextensions/).
+ */
+export interface KindValidator {
+  /** Returns the object to store, or throws BadRequestError / InvalidError. */
+  create(obj: unknown, options: ValidateOptions): KubeObject;
+  /** Same for the new version of an updated object (`old` is the stored one). */
+  update(obj: unknown, old: KubeObject, options: ValidateOptions): KubeObject;
+}
+
 /** Kinds whose PUT creates an absent object (kube-apiserver's AllowCreateOnUpdate). */
 const CREATE_ON_UPDATE = new Set(["endpoints", "leases", "events", "endpointslices"]);
 
@@ -55,6 +69,7 @@ export class GenericRegistry {
   readonly strategy: Strategy;
   readonly #namespaceOf: (name: string) => KubeObject | undefined;
   readonly #admission?: AdmissionPlugin;
+  readonly #validator: KindValidator;
 
   constructor(
     store: ResourceStore,
@@ -63,6 +78,8 @@ export class GenericRegistry {
       namespaceOf: (name: string) => KubeObject | undefined;
       /** Validating admission, run on creates and main-resource updates before storing. */
       admission?: AdmissionPlugin;
+      /** The kind's validation (default: its zod schema). */
+      validator?: KindValidator;
     },
   ) {
     this.info = store.info;
@@ -70,6 +87,10 @@ export class GenericRegistry {
     this.strategy = options.strategy;
     this.#namespaceOf = options.namespaceOf;
     this.#admission = options.admission;
+    this.#validator = options.validator ?? {
+      create: (obj, opts) => validateCreate(this.info, obj, opts),
+      update: (obj, old, opts) => validateUpdate(this.info, obj, old, opts),
+    };
   }
 
   /** Creates an object from a client's body; returns what was (or, dry-run, would be) stored. */
@@ -95,7 +116,7 @@ export class GenericRegistry {
     if (!obj.metadata.name && obj.metadata.generateName) {
       obj.metadata.name = obj.metadata.generateName + suffix();
     }
-    const valid = validateCreate(this.info, obj, {
+    const valid = this.#validator.create(obj, {
       fieldValidation: options.fieldValidation,
       warnings: options.warnings,
     });
@@ -330,7 +351,7 @@ export class GenericRegistry {
       }
       if (old.generation === undefined) delete next.metadata.generation;
     }
-    const valid = validateUpdate(this.info, next, current, {
+    const valid = this.#validator.update(next, current, {
       fieldValidation: options.fieldValidation,
       warnings: options.warnings,
     });
@@ -404,6 +425,7 @@ export class GenericRegistry {
       oldObject: old,
       dryRun: options.dryRun ?? false,
       warnings,
+      user: options.user,
     });
     // A conflict-retried update is admitted again: report each warning once.
     for (const w of warnings) if (!options.warnings?.includes(w)) options.warnings?.push(w);

@@ -23,10 +23,15 @@ export interface ServiceAddressAllocator {
 /** Hooks the server wires in from other packages. */
 export interface StrategyDeps {
   services?: ServiceAddressAllocator;
-  /** Adds Kubernetes' DefaultTolerationSeconds tolerations to a new pod. */
-  podAdmission?: (pod: KubeObject) => void;
+  /**
+   * Mutating admission of a new pod: DefaultTolerationSeconds tolerations, the ServiceAccount
+   * (default name, existence, token volume).
+   */
+  podAdmission?: (pod: KubeObject) => void | Promise<void>;
   /** The name of the default StorageClass (DefaultStorageClass admission), if there is one. */
   defaultStorageClass?: () => string | undefined;
+  /** The name of the default IngressClass (DefaultIngressClass admission), if there is one. */
+  defaultIngressClass?: () => string | undefined;
 }
 
 /** The finalizer that keeps a claim while a pod uses it (StorageObjectInUseProtection). */
@@ -55,6 +60,8 @@ const WITH_STATUS = [
   "cronjobs",
   "poddisruptionbudgets",
   "horizontalpodautoscalers",
+  "customresourcedefinitions",
+  "ingresses",
 ];
 
 /** Builds the strategy table. */
@@ -63,10 +70,10 @@ export function buildStrategies(deps: StrategyDeps = {}): StrategyTable {
   for (const r of WITH_STATUS) table.set(r, { statusSubresource: true });
 
   table.set("pods", {
-    prepareForCreate(pod) {
+    async prepareForCreate(pod) {
       // A new pod's status is the system's to fill in.
       pod.status = { phase: "Pending", qosClass: qosClass(pod.spec ?? {}) };
-      deps.podAdmission?.(pod);
+      await deps.podAdmission?.(pod);
     },
   });
 
@@ -144,6 +151,20 @@ export function buildStrategies(deps: StrategyDeps = {}): StrategyTable {
       if (pvc.spec.storageClassName === undefined) {
         const name = deps.defaultStorageClass?.();
         if (name !== undefined) pvc.spec.storageClassName = name;
+      }
+    },
+  });
+
+  // An Ingress's status is its controller's to write. An Ingress naming no class (neither
+  // ingressClassName nor the deprecated annotation) gets the default class, as Kubernetes'
+  // DefaultIngressClass admission plugin does.
+  table.set("ingresses", {
+    prepareForCreate(ing) {
+      ing.status = { loadBalancer: {} };
+      const annotated = ing.metadata.annotations?.["kubernetes.io/ingress.class"];
+      if (ing.spec.ingressClassName === undefined && annotated === undefined) {
+        const name = deps.defaultIngressClass?.();
+        if (name !== undefined) ing.spec.ingressClassName = name;
       }
     },
   });

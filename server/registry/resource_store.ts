@@ -10,6 +10,7 @@ import { WatchCache } from "../store/watch_cache.ts";
 import type { CacheEvent } from "../store/watch_cache.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
 import type { ResourceInfo } from "../../shared/api/resource_info.ts";
+import { apiVersionOf } from "../../shared/api/resource_info.ts";
 import { AlreadyExistsError, ConflictError, NotFoundError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/log.ts";
 
@@ -27,26 +28,71 @@ export function registryPrefix(info: Pick<ResourceInfo, "group" | "plural">): st
   return `/registry/${info.group || "core"}/${info.plural}/`;
 }
 
+/** How one served version of a kind maps to and from the version it is stored at. */
+export interface VersionConversion {
+  toServed(obj: KubeObject): KubeObject;
+  toStorage(obj: KubeObject): KubeObject;
+}
+
 /** Storage for one resource kind; see the module comment. */
 export class ResourceStore {
   readonly info: ResourceInfo;
   readonly cache: WatchCache;
   readonly #backend: Backend;
   readonly #prefix: string;
+  readonly #apiVersion: string;
+  readonly #storageApiVersion?: () => string;
+  readonly #conversion?: VersionConversion;
 
   constructor(
     backend: Backend,
     info: ResourceInfo,
-    options: { logger: Logger; historySize?: number },
+    options: {
+      logger: Logger;
+      historySize?: number;
+      /**
+       * Serve another version of the kind from this store's cache (a custom resource's served
+       * versions share one storage): objects are read at `info`'s apiVersion and written at the
+       * storage version (conversion `None`: only apiVersion changes).
+       */
+      sharedWith?: ResourceStore;
+      /** The apiVersion objects are written at; when set, reads convert to `info`'s. */
+      storageApiVersion?: () => string;
+      /**
+       * For a built-in kind served in two versions (autoscaling/v1 and v2 autoscalers): the
+       * conversion between the stored version and `info`'s, instead of changing apiVersion only.
+       */
+      conversion?: VersionConversion;
+    },
   ) {
     this.info = info;
     this.#backend = backend;
     this.#prefix = registryPrefix(info);
-    this.cache = new WatchCache(backend, {
+    this.#apiVersion = apiVersionOf(info);
+    this.#storageApiVersion = options.storageApiVersion;
+    this.#conversion = options.conversion;
+    this.cache = options.sharedWith?.cache ?? new WatchCache(backend, {
       prefix: this.#prefix,
       historySize: options.historySize,
       logger: options.logger.child(info.plural),
     });
+  }
+
+  /** An object as this store serves it (its apiVersion, for converted kinds). */
+  #out(obj: KubeObject): KubeObject;
+  #out(obj: KubeObject | undefined): KubeObject | undefined;
+  #out(obj: KubeObject | undefined): KubeObject | undefined {
+    if (!obj || !this.#storageApiVersion || obj.apiVersion === this.#apiVersion) return obj;
+    if (this.#conversion) return this.#conversion.toServed(obj);
+    return { ...obj, apiVersion: this.#apiVersion };
+  }
+
+  /** An object as it is written (the storage version's apiVersion, for converted kinds). */
+  #in(obj: KubeObject): KubeObject {
+    if (!this.#storageApiVersion) return obj;
+    const apiVersion = this.#storageApiVersion();
+    if (obj.apiVersion === apiVersion) return obj;
+    return this.#conversion ? this.#conversion.toStorage(obj) : { ...obj, apiVersion };
   }
 
   /** The key of one object. */
@@ -68,12 +114,12 @@ export class ResourceStore {
   get(namespace: string | undefined, name: string): KubeObject {
     const obj = this.cache.get(this.key(namespace, name));
     if (!obj) throw this.notFound(name);
-    return obj;
+    return this.#out(obj);
   }
 
   /** The object or undefined. */
   find(namespace: string | undefined, name: string): KubeObject | undefined {
-    return this.cache.get(this.key(namespace, name));
+    return this.#out(this.cache.get(this.key(namespace, name)));
   }
 
   /** Lists from the cache. */
@@ -83,12 +129,14 @@ export class ResourceStore {
     limit?: number;
     continueKey?: string;
   } = {}): { items: KubeObject[]; revision: number; continueKey?: string } {
-    return this.cache.list({
+    const result = this.cache.list({
       prefix: this.prefix(options.namespace),
       predicate: options.predicate,
       limit: options.limit,
       continueKey: options.continueKey,
     });
+    if (this.#storageApiVersion) result.items = result.items.map((o) => this.#out(o));
+    return result;
   }
 
   /** Watches from the cache; throws GoneError when `afterRevision` is too old. */
@@ -99,19 +147,27 @@ export class ResourceStore {
     signal: AbortSignal;
     bookmarkIntervalMs?: number;
   }): AsyncIterable<CacheEvent> {
-    return this.cache.watch({
+    const events = this.cache.watch({
       prefix: this.prefix(options.namespace),
       afterRevision: options.afterRevision,
       predicate: options.predicate,
       signal: options.signal,
       bookmarkIntervalMs: options.bookmarkIntervalMs,
     });
+    return this.#storageApiVersion ? this.#convertEvents(events) : events;
+  }
+
+  async *#convertEvents(events: AsyncIterable<CacheEvent>): AsyncIterable<CacheEvent> {
+    for await (const e of events) {
+      if (e.type === "BOOKMARK") yield e;
+      else yield { ...e, object: this.#out(e.object), prevObject: this.#out(e.prevObject) };
+    }
   }
 
   /** Writes a new object; AlreadyExistsError if the name is taken. */
   async create(obj: KubeObject): Promise<KubeObject> {
     const { namespace, name } = obj.metadata;
-    const stored = stripResourceVersion(obj);
+    const stored = stripResourceVersion(this.#in(obj));
     const result = await this.#backend.create(this.key(namespace, name!), JSON.stringify(stored));
     if (!result.ok) throw new AlreadyExistsError(this.#subject(name!));
     return await this.#settled(result.kv, stored);
@@ -133,13 +189,13 @@ export class ResourceStore {
     let current = await this.#backend.get(key);
     for (let attempt = 0;; attempt++) {
       if (!current) throw this.notFound(name);
-      const currentObj = decode(current);
+      const currentObj = this.#out(decode(current));
       this.#checkPreconditions(currentObj, preconditions);
       // A second parse, not a clone: tryUpdate may change its copy freely (and parsing is
       // cheaper than structuredClone for these JSON objects).
-      const next = await tryUpdate(decode(current));
+      const next = await tryUpdate(this.#out(decode(current)));
       if (next === null) return { object: currentObj, changed: false };
-      const stored = stripResourceVersion(next);
+      const stored = stripResourceVersion(this.#in(next));
       const text = JSON.stringify(stored);
       // The stored value never carries resourceVersion, so it compares as is.
       if (text === current.value) return { object: currentObj, changed: false };
@@ -166,7 +222,7 @@ export class ResourceStore {
       const result = await this.#backend.delete(key, current.modRevision);
       if (result.ok) {
         await this.cache.waitForRevision(result.kv.modRevision);
-        return decode(current);
+        return this.#out(decode(current));
       }
       if (!result.current) throw this.notFound(name);
     }
@@ -199,7 +255,7 @@ export class ResourceStore {
 
   async #settled(kv: KeyValue, stored: KubeObject): Promise<KubeObject> {
     await this.cache.waitForRevision(kv.modRevision);
-    return withResourceVersion(stored, kv.modRevision);
+    return this.#out(withResourceVersion(stored, kv.modRevision));
   }
 }
 

@@ -16,6 +16,11 @@ export interface StrategyContext {
 export interface Strategy {
   /** The kind has a `/status` subresource: the main resource ignores status changes. */
   statusSubresource: boolean;
+  /**
+   * Where a custom resource's `scale` subresource reads and writes (`.spec.replicas`,
+   * `.status.replicas`, an optional `.status.selector`); built-in kinds use their own fields.
+   */
+  scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
   /** Called on a new object after validation and defaults. */
   prepareForCreate?(obj: KubeObject, ctx: StrategyContext): void | Promise<void>;
   /** Called on the new object of a main-resource update, with the current one. */

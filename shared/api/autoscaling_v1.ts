@@ -140,6 +140,13 @@ export function autoscalerFromV1(v1: Obj): Obj {
     });
   }
   metrics.push(...others);
+  // No target at all (`kubectl autoscale` without --cpu-percent): v2's default, 80% CPU.
+  if (metrics.length === 0) {
+    metrics.push({
+      type: "Resource",
+      resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 80 } },
+    });
+  }
   const currentMetrics: Obj[] = [];
   if (status.currentCPUUtilizationPercentage !== undefined) {
     currentMetrics.push({

@@ -1,5 +1,5 @@
 /**
- * Validation and defaults of autoscaling/v2 HorizontalPodAutoscalers (kube-apiserver's
+ * Validation and defaults of autoscaling/v2 (and v1) HorizontalPodAutoscalers (kube-apiserver's
  * ValidateHorizontalPodAutoscaler and the v2 defaulting functions), with Skiff's one refusal:
  * `Pods`, `Object` and `External` metrics need a custom or external metrics API, which Skiff does
  * not serve, so they are refused (422 naming the field) rather than accepted and never acted on.
@@ -46,6 +46,8 @@ export function defaultHorizontalPodAutoscaler(hpa: Obj): void {
   const spec = hpa.spec;
   if (!spec) return;
   spec.minReplicas ??= 1;
+  // autoscaling/v1 defaults minReplicas only; its conversion to v2 supplies the CPU target.
+  if (hpa.apiVersion === "autoscaling/v1") return;
   if (!spec.metrics || spec.metrics.length === 0) {
     spec.metrics = [{
       type: "Resource",
@@ -95,6 +97,10 @@ export function validateHorizontalPodAutoscaler(hpa: Obj, errs: FieldErrors): vo
       spec.maxReplicas,
       "must be greater than or equal to `minReplicas`",
     );
+  }
+  const cpuPercent = spec.targetCPUUtilizationPercentage;
+  if (hpa.apiVersion === "autoscaling/v1" && cpuPercent !== undefined && cpuPercent < 1) {
+    errs.invalid("spec.targetCPUUtilizationPercentage", cpuPercent, "must be greater than 0");
   }
   (spec.metrics ?? []).forEach((m: Obj, i: number) =>
     validateMetric(m, `spec.metrics[${i}]`, errs)

@@ -1,6 +1,6 @@
 /**
  * core/v1 kinds: Namespace, Node, Pod, Service, Endpoints, ReplicationController, ConfigMap,
- * Secret, Event and Binding, with the pod template shared by the workload kinds of apps/v1.
+ * Secret, ServiceAccount, Event and Binding, with the pod template shared by the workload kinds of apps/v1.
  *
  * Unconditional Kubernetes defaults (`restartPolicy: Always`, `protocol: TCP`, probe periods, ...)
  * are `.default()`s here; defaults that depend on other fields (imagePullPolicy from the image
@@ -302,6 +302,42 @@ export const UNSUPPORTED_VOLUME_SOURCES = [
   "gitRepo",
 ] as const;
 
+/** One file of a downwardAPI volume (or projected source): a pod field or a container resource. */
+export const DownwardAPIVolumeFile = z.object({
+  path: z.string(),
+  fieldRef: z.object({ apiVersion: z.string().default("v1"), fieldPath: z.string() }).optional(),
+  resourceFieldRef: z.object({
+    containerName: z.string().optional(),
+    resource: z.string(),
+    divisor: Quantity.optional(),
+  }).optional(),
+  mode: Int32.optional(),
+}).meta({ id: "io.k8s.api.core.v1.DownwardAPIVolumeFile" });
+export type DownwardAPIVolumeFile = z.infer<typeof DownwardAPIVolumeFile>;
+
+/** One source of a projected volume. */
+export const VolumeProjection = z.object({
+  secret: z.object({
+    name: z.string().optional(),
+    items: z.array(KeyToPath).optional(),
+    optional: z.boolean().optional(),
+  }).optional(),
+  configMap: z.object({
+    name: z.string().optional(),
+    items: z.array(KeyToPath).optional(),
+    optional: z.boolean().optional(),
+  }).optional(),
+  downwardAPI: z.object({ items: z.array(DownwardAPIVolumeFile).optional() }).optional(),
+  serviceAccountToken: z.object({
+    audience: z.string().optional(),
+    expirationSeconds: Int64.default(3600),
+    path: z.string(),
+  }).optional(),
+  // Modelled so that admission can refuse it by name.
+  clusterTrustBundle: z.looseObject({}).optional(),
+}).meta({ id: "io.k8s.api.core.v1.VolumeProjection" });
+export type VolumeProjection = z.infer<typeof VolumeProjection>;
+
 /** A pod volume; exactly one source should be set (Skiff runs the first four). */
 export const Volume = z.object({
   name: z.string(),
@@ -329,23 +365,13 @@ export const Volume = z.object({
     claimName: z.string(),
     readOnly: z.boolean().optional(),
   }).optional(),
-  downwardAPI: z.looseObject({
-    items: z.array(z.looseObject({
-      path: z.string(),
-      fieldRef: z.object({ apiVersion: z.string().default("v1"), fieldPath: z.string() })
-        .optional(),
-      resourceFieldRef: z.object({
-        containerName: z.string().optional(),
-        resource: z.string(),
-        divisor: Quantity.optional(),
-      }).optional(),
-      mode: Int32.optional(),
-    })).optional(),
-    defaultMode: Int32.optional(),
+  downwardAPI: z.object({
+    items: z.array(DownwardAPIVolumeFile).optional(),
+    defaultMode: Int32.default(420),
   }).optional(),
-  projected: z.looseObject({
-    sources: z.array(z.looseObject({})).optional(),
-    defaultMode: Int32.optional(),
+  projected: z.object({
+    sources: z.array(VolumeProjection).optional(),
+    defaultMode: Int32.default(420),
   }).optional(),
   // Sources Skiff does not run: modelled so that admission can refuse them by name (422).
   nfs: z.looseObject({ server: z.string(), path: z.string() }).optional(),
@@ -899,6 +925,21 @@ export const Secret = z.object({
   ...gvk("Secret"),
 });
 export type Secret = z.infer<typeof Secret>;
+
+/** core/v1 ServiceAccount: an identity for processes in pods (tokens come from TokenRequest). */
+export const ServiceAccount = z.object({
+  ...TypeMeta,
+  metadata: ObjectMeta.default({}),
+  secrets: z.array(ObjectReference).optional().meta(MERGE_BY_NAME),
+  imagePullSecrets: z.array(LocalObjectReference).optional(),
+  automountServiceAccountToken: z.boolean().optional(),
+}).meta({
+  id: "io.k8s.api.core.v1.ServiceAccount",
+  description: "ServiceAccount binds together a name, understood by users and by systems, " +
+    "and the tokens that prove it.",
+  ...gvk("ServiceAccount"),
+});
+export type ServiceAccount = z.infer<typeof ServiceAccount>;
 
 /** core/v1 Event. */
 export const Event = z.object({

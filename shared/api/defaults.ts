@@ -7,6 +7,7 @@
  * completions, parallelism, backoffLimit and podReplacementPolicy.
  */
 import { defaultHorizontalPodAutoscaler } from "./autoscaling_validation.ts";
+import { defaultRbacBinding } from "./rbac_validation.ts";
 import type { KubeObject } from "./object.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -203,6 +204,10 @@ export function applyDefaults<T extends KubeObject>(kind: string, obj: T): T {
       break;
     case "Secret":
       defaultSecret(obj);
+      break;
+    case "RoleBinding":
+    case "ClusterRoleBinding":
+      defaultRbacBinding(obj);
       break;
     case "Job":
       defaultJob(obj);

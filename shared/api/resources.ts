@@ -16,16 +16,29 @@ import {
   ReplicationController,
   Secret,
   Service,
+  ServiceAccount,
 } from "./core_v1.ts";
+import { TokenReview } from "./authentication_v1.ts";
 import { ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet } from "./apps_v1.ts";
 import { CronJob, Job } from "./batch_v1.ts";
 import { PodDisruptionBudget } from "./policy_v1.ts";
 import { HorizontalPodAutoscaler } from "./autoscaling_v2.ts";
+import { HorizontalPodAutoscalerV1 } from "./autoscaling_v1.ts";
 import { Lease } from "./coordination_v1.ts";
 import { EndpointSlice } from "./discovery_v1.ts";
 import { NodeMetrics, PodMetrics } from "./metrics_v1beta1.ts";
 import { PersistentVolume, PersistentVolumeClaim } from "./persistent_volume.ts";
 import { StorageClass } from "./storage_v1.ts";
+import { CustomResourceDefinition } from "./apiextensions_v1.ts";
+import { ClusterRole, ClusterRoleBinding, RBAC_GROUP, Role, RoleBinding } from "./rbac_v1.ts";
+import {
+  LocalSubjectAccessReview,
+  SelfSubjectAccessReview,
+  SelfSubjectReview,
+  SelfSubjectRulesReview,
+  SubjectAccessReview,
+} from "./authorization_v1.ts";
+import { Ingress, IngressClass } from "./networking_v1.ts";
 
 /** One served resource: its addressing facts, object schema and list kind. */
 export interface ResourceEntry extends ResourceInfo {
@@ -117,6 +130,11 @@ export const RESOURCES: ResourceTable = [
   entry("Endpoints", Endpoints, { plural: "endpoints", shortNames: ["ep"] }),
   entry("ConfigMap", ConfigMap, { plural: "configmaps", shortNames: ["cm"] }),
   entry("Secret", Secret, { plural: "secrets" }),
+  entry("ServiceAccount", ServiceAccount, {
+    plural: "serviceaccounts",
+    shortNames: ["sa"],
+    subresources: ["token"],
+  }),
   entry("Event", Event, { plural: "events", shortNames: ["ev"] }),
   entry("PersistentVolume", PersistentVolume, {
     plural: "persistentvolumes",
@@ -188,13 +206,89 @@ export const RESOURCES: ResourceTable = [
     categories: ["all"],
     subresources: ["status"],
   }),
+  // Served beside v2 (the storage version, first) for `kubectl autoscale`: conversion in
+  // server/registry/version_conversions.ts.
+  entry("HorizontalPodAutoscaler", HorizontalPodAutoscalerV1, {
+    group: "autoscaling",
+    version: "v1",
+    plural: "horizontalpodautoscalers",
+    shortNames: ["hpa"],
+    subresources: ["status"],
+  }),
   entry("Lease", Lease, { group: "coordination.k8s.io", plural: "leases" }),
   entry("EndpointSlice", EndpointSlice, { group: "discovery.k8s.io", plural: "endpointslices" }),
+  entry("Ingress", Ingress, {
+    group: "networking.k8s.io",
+    plural: "ingresses",
+    shortNames: ["ing"],
+    subresources: ["status"],
+  }),
+  entry("IngressClass", IngressClass, {
+    group: "networking.k8s.io",
+    plural: "ingressclasses",
+    namespaced: false,
+  }),
   entry("StorageClass", StorageClass, {
     group: "storage.k8s.io",
     plural: "storageclasses",
     namespaced: false,
     shortNames: ["sc"],
+  }),
+  entry("CustomResourceDefinition", CustomResourceDefinition, {
+    group: "apiextensions.k8s.io",
+    plural: "customresourcedefinitions",
+    namespaced: false,
+    shortNames: ["crd", "crds"],
+    categories: ["api-extensions"],
+    subresources: ["status"],
+  }),
+  entry("TokenReview", TokenReview, {
+    group: "authentication.k8s.io",
+    plural: "tokenreviews",
+    namespaced: false,
+    verbs: ["create"],
+  }),
+  entry("ClusterRoleBinding", ClusterRoleBinding, {
+    group: RBAC_GROUP,
+    plural: "clusterrolebindings",
+    namespaced: false,
+  }),
+  entry("ClusterRole", ClusterRole, {
+    group: RBAC_GROUP,
+    plural: "clusterroles",
+    namespaced: false,
+  }),
+  entry("RoleBinding", RoleBinding, { group: RBAC_GROUP, plural: "rolebindings" }),
+  entry("Role", Role, { group: RBAC_GROUP, plural: "roles" }),
+  // Create-only reviews, answered on the spot and never stored (server/api/access_review.ts).
+  entry("SelfSubjectReview", SelfSubjectReview, {
+    group: "authentication.k8s.io",
+    plural: "selfsubjectreviews",
+    namespaced: false,
+    verbs: ["create"],
+  }),
+  entry("LocalSubjectAccessReview", LocalSubjectAccessReview, {
+    group: "authorization.k8s.io",
+    plural: "localsubjectaccessreviews",
+    verbs: ["create"],
+  }),
+  entry("SelfSubjectAccessReview", SelfSubjectAccessReview, {
+    group: "authorization.k8s.io",
+    plural: "selfsubjectaccessreviews",
+    namespaced: false,
+    verbs: ["create"],
+  }),
+  entry("SelfSubjectRulesReview", SelfSubjectRulesReview, {
+    group: "authorization.k8s.io",
+    plural: "selfsubjectrulesreviews",
+    namespaced: false,
+    verbs: ["create"],
+  }),
+  entry("SubjectAccessReview", SubjectAccessReview, {
+    group: "authorization.k8s.io",
+    plural: "subjectaccessreviews",
+    namespaced: false,
+    verbs: ["create"],
   }),
   entry("NodeMetrics", NodeMetrics, {
     group: "metrics.k8s.io",

@@ -149,6 +149,12 @@ const SAMPLES: Record<string, unknown> = {
   },
   ConfigMap: { metadata: { name: "c" }, data: { a: "b" } },
   Secret: { metadata: { name: "s" }, stringData: { a: "b" } },
+  ServiceAccount: {
+    metadata: { name: "builder" },
+    automountServiceAccountToken: false,
+    imagePullSecrets: [{ name: "pull" }],
+  },
+  TokenReview: { metadata: { name: "r" }, spec: { token: "t", audiences: ["api"] } },
   Event: {
     metadata: { name: "web.1" },
     involvedObject: { kind: "Pod", name: "web", namespace: "default" },
@@ -263,10 +269,45 @@ const SAMPLES: Record<string, unknown> = {
     metadata: { name: "data", namespace: "default" },
     spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
   },
+  Ingress: {
+    metadata: { name: "web", namespace: "default" },
+    spec: {
+      ingressClassName: "skiff",
+      tls: [{ hosts: ["a.example.com"], secretName: "web-tls" }],
+      rules: [{
+        host: "*.example.com",
+        http: {
+          paths: [{
+            path: "/api",
+            pathType: "Prefix",
+            backend: { service: { name: "api", port: { name: "http" } } },
+          }],
+        },
+      }],
+    },
+  },
+  IngressClass: {
+    metadata: { name: "skiff" },
+    spec: { controller: "skiff.io/ingress" },
+  },
   StorageClass: {
     metadata: { name: "local-path" },
     provisioner: "skiff.io/local-path",
     volumeBindingMode: "WaitForFirstConsumer",
+  },
+  CustomResourceDefinition: {
+    metadata: { name: "crontabs.stable.example.com" },
+    spec: {
+      group: "stable.example.com",
+      names: { plural: "crontabs", kind: "CronTab" },
+      scope: "Namespaced",
+      versions: [{
+        name: "v1",
+        served: true,
+        storage: true,
+        schema: { openAPIV3Schema: { type: "object" } },
+      }],
+    },
   },
   NodeMetrics: {
     metadata: { name: "node-a" },
@@ -279,6 +320,38 @@ const SAMPLES: Record<string, unknown> = {
     timestamp: "2026-01-01T00:00:00Z",
     window: "10s",
     containers: [{ name: "web", usage: { cpu: "1m", memory: "10Mi" } }],
+  },
+  Role: {
+    metadata: { name: "cm-writer", namespace: "default" },
+    rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["create"] }],
+  },
+  ClusterRole: {
+    metadata: { name: "system:metrics-reader" },
+    rules: [{ nonResourceURLs: ["/metrics"], verbs: ["get"] }],
+  },
+  RoleBinding: {
+    metadata: { name: "cm-writer", namespace: "default" },
+    roleRef: { kind: "Role", name: "cm-writer" },
+    subjects: [{ kind: "User", name: "token:abc" }, { kind: "ServiceAccount", name: "app" }],
+  },
+  ClusterRoleBinding: {
+    metadata: { name: "metrics-reader" },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+    subjects: [{ kind: "Group", name: "system:serviceaccounts" }],
+  },
+  SelfSubjectReview: { metadata: { name: "r" } },
+  SelfSubjectAccessReview: {
+    metadata: { name: "r" },
+    spec: { resourceAttributes: { verb: "get", resource: "pods" } },
+  },
+  SelfSubjectRulesReview: { metadata: { name: "r" }, spec: { namespace: "default" } },
+  SubjectAccessReview: {
+    metadata: { name: "r" },
+    spec: { user: "token:abc", nonResourceAttributes: { path: "/metrics", verb: "get" } },
+  },
+  LocalSubjectAccessReview: {
+    metadata: { name: "r", namespace: "default" },
+    spec: { user: "token:abc", resourceAttributes: { namespace: "default", verb: "get" } },
   },
 };
 

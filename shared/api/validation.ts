@@ -27,6 +27,8 @@ import {
   validateStorageClassUpdate,
 } from "./storage_validation.ts";
 import { validateJobUpdate } from "./batch_validation.ts";
+import { validateRoleBindingUpdate } from "./rbac_validation.ts";
+import { validateIngressClassUpdate } from "./networking_validation.ts";
 
 /** The `fieldValidation` query parameter: what to do with fields the schema does not know. */
 export type FieldValidation = "Strict" | "Warn" | "Ignore";
@@ -448,6 +450,9 @@ function validateImmutable(kind: string, next: Obj, old: Obj, errs: FieldErrors)
     case "StorageClass":
       validateStorageClassUpdate(next, old, errs);
       break;
+    case "IngressClass":
+      validateIngressClassUpdate(next, old, errs);
+      break;
     case "Deployment":
     case "ReplicaSet":
       if (old.spec?.selector && !jsonEqual(next.spec.selector, old.spec.selector)) {
@@ -456,6 +461,10 @@ function validateImmutable(kind: string, next: Obj, old: Obj, errs: FieldErrors)
       break;
     case "Job":
       validateJobUpdate(next, old, errs);
+      break;
+    case "RoleBinding":
+    case "ClusterRoleBinding":
+      validateRoleBindingUpdate(next, old, errs);
       break;
     case "ConfigMap":
     case "Secret":

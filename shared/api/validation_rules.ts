@@ -27,6 +27,13 @@ import {
 import { validateCronJob, validateJob } from "./batch_validation.ts";
 import { validatePodDisruptionBudget } from "./policy_validation.ts";
 import { validateHorizontalPodAutoscaler } from "./autoscaling_validation.ts";
+import {
+  pathSegmentNameErrors,
+  validateClusterRole,
+  validateRole,
+  validateRoleBinding,
+} from "./rbac_validation.ts";
+import { validateIngress, validateIngressClass } from "./networking_validation.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;
@@ -41,6 +48,11 @@ function nameRule(kind: string): (value: string) => string[] {
     case "Service":
     case "Endpoints":
       return dns1035LabelErrors;
+    case "Role":
+    case "ClusterRole":
+    case "RoleBinding":
+    case "ClusterRoleBinding":
+      return pathSegmentNameErrors;
     default:
       return dns1123SubdomainErrors;
   }
@@ -161,6 +173,21 @@ function validateProbe(
   }
 }
 
+/** A lifecycle hook: exactly one handler (Kubernetes' validateHandler). */
+function validateLifecycleHandler(hook: Obj | undefined, field: string, errs: FieldErrors): void {
+  if (!hook) return;
+  const handlers = ["exec", "httpGet", "tcpSocket", "sleep"].filter((h) => hook[h] !== undefined);
+  if (handlers.length === 0) errs.required(field, "must specify a handler type");
+  if (handlers.length > 1) {
+    errs.forbidden(`${field}.${handlers[1]}`, "may not specify more than 1 handler type");
+  }
+  if (hook.httpGet) validateIntOrPortName(hook.httpGet.port, `${field}.httpGet.port`, errs);
+  if (hook.exec && !(hook.exec.command?.length > 0)) errs.required(`${field}.exec.command`);
+  if (hook.sleep && !(hook.sleep.seconds > 0)) {
+    errs.invalid(`${field}.sleep.seconds`, hook.sleep.seconds, "must be greater than 0");
+  }
+}
+
 function validateResources(res: Obj | undefined, field: string, errs: FieldErrors): void {
   if (!res) return;
   for (const part of ["limits", "requests"]) {
@@ -256,7 +283,15 @@ function validateContainers(
           errs.forbidden(`${f}.${p}`, "may not be set for init containers");
         }
       }
+      if (c.lifecycle && c.restartPolicy !== "Always") {
+        errs.forbidden(
+          `${f}.lifecycle`,
+          "may not be set for init containers without restartPolicy=Always",
+        );
+      }
     }
+    validateLifecycleHandler(c.lifecycle?.postStart, `${f}.lifecycle.postStart`, errs);
+    validateLifecycleHandler(c.lifecycle?.preStop, `${f}.lifecycle.preStop`, errs);
     validateProbe(c.livenessProbe, `${f}.livenessProbe`, errs, { mustSucceedOnce: true });
     validateProbe(c.readinessProbe, `${f}.readinessProbe`, errs, { mustSucceedOnce: false });
     validateProbe(c.startupProbe, `${f}.startupProbe`, errs, { mustSucceedOnce: true });
@@ -828,6 +863,24 @@ export function validateKind(
       break;
     case "StorageClass":
       validateStorageClass(obj, errs);
+      break;
+    case "Role":
+      validateRole(obj, errs);
+      break;
+    case "ClusterRole":
+      validateClusterRole(obj, errs);
+      break;
+    case "RoleBinding":
+      validateRoleBinding(obj, errs, true);
+      break;
+    case "ClusterRoleBinding":
+      validateRoleBinding(obj, errs, false);
+      break;
+    case "Ingress":
+      validateIngress(obj, errs);
+      break;
+    case "IngressClass":
+      validateIngressClass(obj, errs);
       break;
     case "Lease":
       if (obj.spec.leaseDurationSeconds !== undefined && obj.spec.leaseDurationSeconds < 1) {

@@ -33,6 +33,14 @@ export const NAMESPACES: ResourceRef = ref("", "v1", "Namespace", "namespaces", 
 export const CONFIGMAPS: ResourceRef = ref("", "v1", "ConfigMap", "configmaps", true);
 /** core/v1 Secret. */
 export const SECRETS: ResourceRef = ref("", "v1", "Secret", "secrets", true);
+/** core/v1 ServiceAccount. */
+export const SERVICEACCOUNTS: ResourceRef = ref(
+  "",
+  "v1",
+  "ServiceAccount",
+  "serviceaccounts",
+  true,
+);
 /** apps/v1 Deployment. */
 export const DEPLOYMENTS: ResourceRef = ref("apps", "v1", "Deployment", "deployments", true);
 /** apps/v1 ReplicaSet. */
@@ -83,6 +91,16 @@ export const STORAGE_CLASSES: ResourceRef = ref(
   "storageclasses",
   false,
 );
+/** networking.k8s.io/v1 Ingress. */
+export const INGRESSES: ResourceRef = ref("networking.k8s.io", "v1", "Ingress", "ingresses", true);
+/** networking.k8s.io/v1 IngressClass (cluster-scoped). */
+export const INGRESS_CLASSES: ResourceRef = ref(
+  "networking.k8s.io",
+  "v1",
+  "IngressClass",
+  "ingressclasses",
+  false,
+);
 /** batch/v1 Job. */
 export const JOBS: ResourceRef = ref("batch", "v1", "Job", "jobs", true);
 /** batch/v1 CronJob. */
@@ -102,4 +120,30 @@ export const PODDISRUPTIONBUDGETS: ResourceRef = ref(
   "PodDisruptionBudget",
   "poddisruptionbudgets",
   true,
+);
+/** rbac.authorization.k8s.io/v1 Role. */
+export const ROLES: ResourceRef = ref("rbac.authorization.k8s.io", "v1", "Role", "roles", true);
+/** rbac.authorization.k8s.io/v1 ClusterRole. */
+export const CLUSTER_ROLES: ResourceRef = ref(
+  "rbac.authorization.k8s.io",
+  "v1",
+  "ClusterRole",
+  "clusterroles",
+  false,
+);
+/** rbac.authorization.k8s.io/v1 RoleBinding. */
+export const ROLE_BINDINGS: ResourceRef = ref(
+  "rbac.authorization.k8s.io",
+  "v1",
+  "RoleBinding",
+  "rolebindings",
+  true,
+);
+/** rbac.authorization.k8s.io/v1 ClusterRoleBinding. */
+export const CLUSTER_ROLE_BINDINGS: ResourceRef = ref(
+  "rbac.authorization.k8s.io",
+  "v1",
+  "ClusterRoleBinding",
+  "clusterrolebindings",
+  false,
 );

@@ -4,7 +4,7 @@ import * as refs from "./refs.ts";
 
 Deno.test("every client ResourceRef matches the kind the server serves", () => {
   const entries = Object.entries(refs);
-  assertEquals(entries.length, 22);
+  assertEquals(entries.length, 30);
   for (const [name, ref] of entries) {
     const served = findResource(ref.group, ref.version, ref.plural);
     assert(served, `${name}: ${ref.group}/${ref.version}/${ref.plural} is not served`);

@@ -97,8 +97,9 @@ function lookup(parent: Node, field: string): FieldPatchMeta {
 
 const FALLBACK = z.object({ metadata: ObjectMeta.optional() }) as unknown as Node;
 
+// By kind; a kind served in two versions keeps its first (storage) version's schema.
 const ROOTS = new Map<string, Node>(
-  RESOURCES.map((r) => [r.kind, peel(r.schema as unknown as Node).node]),
+  RESOURCES.toReversed().map((r) => [r.kind, peel(r.schema as unknown as Node).node]),
 );
 
 /** The schema of an object kind; kinds Skiff does not serve get metadata-only semantics. */

@@ -335,8 +335,37 @@ Deno.test("decodeProtobufObject() refuses an envelope without type metadata", ()
 
 Deno.test("decodeProtobufObject() answers 415 for kinds it cannot decode", () => {
   throws(
-    () => decodeProtobufObject(envelope("rbac.authorization.k8s.io/v1", "Role", msg())),
-    (err: unknown) => err instanceof ApiError && err.code === 415 && /Role/.test(err.message),
+    () => decodeProtobufObject(envelope("storage.k8s.io/v1", "StorageClass", msg())),
+    (err: unknown) =>
+      err instanceof ApiError && err.code === 415 && /StorageClass/.test(err.message),
+  );
+});
+
+Deno.test("decodeProtobufObject() decodes RBAC kinds (kubectl create role/rolebinding)", () => {
+  const role = msg(
+    [1, [[1, "pod-reader"], [3, "default"]]],
+    [2, [[1, "get"], [1, "list"], [2, ""], [3, "pods"]]],
+  );
+  deepStrictEqual(decodeProtobufObject(envelope("rbac.authorization.k8s.io/v1", "Role", role)), {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "Role",
+    metadata: { name: "pod-reader", namespace: "default" },
+    rules: [{ verbs: ["get", "list"], apiGroups: [""], resources: ["pods"] }],
+  });
+  const binding = msg(
+    [1, [[1, "read"]]],
+    [2, [[1, "ServiceAccount"], [3, "app"], [4, "default"]]],
+    [3, [[1, "rbac.authorization.k8s.io"], [2, "ClusterRole"], [3, "view"]]],
+  );
+  deepStrictEqual(
+    decodeProtobufObject(envelope("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", binding)),
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "read" },
+      subjects: [{ kind: "ServiceAccount", name: "app", namespace: "default" }],
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+    },
   );
 });
 

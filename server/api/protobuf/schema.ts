@@ -492,6 +492,21 @@ export const MESSAGES: Readonly<Record<string, readonly FieldSpec[]>> = {
     [3, "imagePullSecrets", "LocalObjectReference", "r"],
     [4, "automountServiceAccountToken", "bool", "k"],
   ],
+  TokenRequest: [
+    [1, "metadata", "ObjectMeta"],
+    [2, "spec", "TokenRequestSpec"],
+  ],
+  TokenRequestSpec: [
+    [1, "audiences", "string", "r"],
+    [4, "expirationSeconds", "int64", "k"],
+    [3, "boundObjectRef", "BoundObjectReference"],
+  ],
+  BoundObjectReference: [
+    [1, "kind", "string"],
+    [2, "apiVersion", "string"],
+    [3, "name", "string"],
+    [4, "uid", "string"],
+  ],
   ObjectReference: [
     [1, "kind", "string"],
     [2, "namespace", "string"],
@@ -672,6 +687,63 @@ export const MESSAGES: Readonly<Record<string, readonly FieldSpec[]>> = {
     [5, "desiredHealthy", "int32", "k"],
     [6, "expectedPods", "int32", "k"],
   ],
+  Ingress: [
+    [1, "metadata", "ObjectMeta"],
+    [2, "spec", "IngressSpec"],
+    [3, "status", "IngressStatus"],
+  ],
+  IngressSpec: [
+    [1, "defaultBackend", "IngressBackend"],
+    [2, "tls", "IngressTLS", "r"],
+    [3, "rules", "IngressRule", "r"],
+    [4, "ingressClassName", "string", "k"],
+  ],
+  IngressBackend: [
+    [3, "resource", "TypedLocalObjectReference"],
+    [4, "service", "IngressServiceBackend"],
+  ],
+  TypedLocalObjectReference: [
+    [1, "apiGroup", "string", "k"],
+    [2, "kind", "string", "k"],
+    [3, "name", "string", "k"],
+  ],
+  IngressServiceBackend: [
+    [1, "name", "string", "k"],
+    [2, "port", "ServiceBackendPort"],
+  ],
+  ServiceBackendPort: [
+    [1, "name", "string"],
+    [2, "number", "int32"],
+  ],
+  IngressTLS: [
+    [1, "hosts", "string", "r"],
+    [2, "secretName", "string"],
+  ],
+  IngressRule: [
+    [1, "host", "string"],
+    [2, "ingressRuleValue", "IngressRuleValue", "i"],
+  ],
+  IngressRuleValue: [
+    [1, "http", "HTTPIngressRuleValue"],
+  ],
+  HTTPIngressRuleValue: [
+    [1, "paths", "HTTPIngressPath", "r"],
+  ],
+  HTTPIngressPath: [
+    [1, "path", "string"],
+    [2, "backend", "IngressBackend"],
+    [3, "pathType", "string", "k"],
+  ],
+  IngressStatus: [
+    [1, "loadBalancer", "IngressLoadBalancerStatus"],
+  ],
+  IngressLoadBalancerStatus: [
+    [1, "ingress", "IngressLoadBalancerIngress", "r"],
+  ],
+  IngressLoadBalancerIngress: [
+    [1, "ip", "string"],
+    [2, "hostname", "string"],
+  ],
   PodOS: [
     [1, "name", "string", "k"],
   ],
@@ -696,6 +768,79 @@ export const MESSAGES: Readonly<Record<string, readonly FieldSpec[]>> = {
     [4, "reason", "string"],
     [5, "message", "string"],
   ],
+  // rbac.authorization.k8s.io/v1 (`kubectl create role|clusterrole|rolebinding|clusterrolebinding`).
+  PolicyRule: [
+    [1, "verbs", "string", "r"],
+    [2, "apiGroups", "string", "r"],
+    [3, "resources", "string", "r"],
+    [4, "resourceNames", "string", "r"],
+    [5, "nonResourceURLs", "string", "r"],
+  ],
+  AggregationRule: [[1, "clusterRoleSelectors", "LabelSelector", "r"]],
+  Role: [
+    [1, "metadata", "ObjectMeta"],
+    [2, "rules", "PolicyRule", "r"],
+  ],
+  ClusterRole: [
+    [1, "metadata", "ObjectMeta"],
+    [2, "rules", "PolicyRule", "r"],
+    [3, "aggregationRule", "AggregationRule"],
+  ],
+  Subject: [
+    [1, "kind", "string", "k"],
+    [2, "apiGroup", "string"],
+    [3, "name", "string", "k"],
+    [4, "namespace", "string"],
+  ],
+  RoleRef: [
+    [1, "apiGroup", "string", "k"],
+    [2, "kind", "string", "k"],
+    [3, "name", "string", "k"],
+  ],
+  RoleBinding: [
+    [1, "metadata", "ObjectMeta"],
+    [2, "subjects", "Subject", "r"],
+    [3, "roleRef", "RoleRef"],
+  ],
+  // authorization.k8s.io/v1 and authentication.k8s.io/v1 reviews (`kubectl auth can-i|whoami`).
+  ResourceAttributes: [
+    [1, "namespace", "string"],
+    [2, "verb", "string"],
+    [3, "group", "string"],
+    [4, "version", "string"],
+    [5, "resource", "string"],
+    [6, "subresource", "string"],
+    [7, "name", "string"],
+  ],
+  NonResourceAttributes: [
+    [1, "path", "string"],
+    [2, "verb", "string"],
+  ],
+  SelfSubjectAccessReviewSpec: [
+    [1, "resourceAttributes", "ResourceAttributes"],
+    [2, "nonResourceAttributes", "NonResourceAttributes"],
+  ],
+  SubjectAccessReviewSpec: [
+    [1, "resourceAttributes", "ResourceAttributes"],
+    [2, "nonResourceAttributes", "NonResourceAttributes"],
+    [3, "user", "string"],
+    [4, "groups", "string", "r"],
+    [6, "uid", "string"],
+  ],
+  SelfSubjectAccessReview: [
+    [1, "metadata", "ObjectMeta"],
+    [2, "spec", "SelfSubjectAccessReviewSpec"],
+  ],
+  SubjectAccessReview: [
+    [1, "metadata", "ObjectMeta"],
+    [2, "spec", "SubjectAccessReviewSpec"],
+  ],
+  SelfSubjectRulesReview: [
+    [1, "metadata", "ObjectMeta"],
+    [2, "spec", "SelfSubjectRulesReviewSpec"],
+  ],
+  SelfSubjectRulesReviewSpec: [[1, "namespace", "string"]],
+  SelfSubjectReview: [[1, "metadata", "ObjectMeta"]],
 };
 
 /** `apiVersion/kind` of each top-level kind → its message in {@linkcode MESSAGES}. */
@@ -707,6 +852,7 @@ export const KINDS: Readonly<Record<string, string>> = {
   "v1/Namespace": "Namespace",
   "v1/ReplicationController": "ReplicationController",
   "v1/ServiceAccount": "ServiceAccount",
+  "authentication.k8s.io/v1/TokenRequest": "TokenRequest",
   "apps/v1/Deployment": "Deployment",
   "apps/v1/ReplicaSet": "ReplicaSet",
   "autoscaling/v1/Scale": "Scale",
@@ -715,6 +861,16 @@ export const KINDS: Readonly<Record<string, string>> = {
   "batch/v1/CronJob": "CronJob",
   "policy/v1/Eviction": "Eviction",
   "policy/v1/PodDisruptionBudget": "PodDisruptionBudget",
+  "rbac.authorization.k8s.io/v1/Role": "Role",
+  "rbac.authorization.k8s.io/v1/ClusterRole": "ClusterRole",
+  "rbac.authorization.k8s.io/v1/RoleBinding": "RoleBinding",
+  "rbac.authorization.k8s.io/v1/ClusterRoleBinding": "RoleBinding",
+  "authorization.k8s.io/v1/SelfSubjectAccessReview": "SelfSubjectAccessReview",
+  "authorization.k8s.io/v1/SubjectAccessReview": "SubjectAccessReview",
+  "authorization.k8s.io/v1/LocalSubjectAccessReview": "SubjectAccessReview",
+  "authorization.k8s.io/v1/SelfSubjectRulesReview": "SelfSubjectRulesReview",
+  "authentication.k8s.io/v1/SelfSubjectReview": "SelfSubjectReview",
+  "networking.k8s.io/v1/Ingress": "Ingress",
 };
 
 /**

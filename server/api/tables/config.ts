@@ -1,4 +1,4 @@
-/** Printers for configuration objects: ConfigMaps (DATA) and Secrets (TYPE, DATA). */
+/** Printers for configuration objects: ConfigMaps (DATA), Secrets (TYPE, DATA), ServiceAccounts. */
 
 import { timestampAge } from "./human_duration.ts";
 import { AGE_COLUMN, col, NAME_COLUMN, type Printer } from "./table.ts";
@@ -37,6 +37,27 @@ export const secretPrinter: Printer = {
       s.type ?? "Opaque",
       size(s.data),
       timestampAge(s.metadata.creationTimestamp, now),
+    ],
+  }),
+};
+
+/** ServiceAccounts: SECRETS counts the (legacy) token Secrets listed in `secrets`. */
+export const serviceAccountPrinter: Printer = {
+  columns: [
+    NAME_COLUMN,
+    col(
+      "Secrets",
+      "Secrets is a list of the secrets in the same namespace that pods running " +
+        "using this ServiceAccount are allowed to use.",
+      { type: "integer" },
+    ),
+    AGE_COLUMN,
+  ],
+  row: (sa, now) => ({
+    cells: [
+      sa.metadata.name ?? "",
+      Array.isArray(sa.secrets) ? sa.secrets.length : 0,
+      timestampAge(sa.metadata.creationTimestamp, now),
     ],
   }),
 };

@@ -15,12 +15,15 @@ import { horizontalPodAutoscalerPrinter } from "./autoscaling.ts";
 import type { KubeObject } from "../../../shared/api/object.ts";
 import { cronJobPrinter, jobPrinter } from "./batch.ts";
 import { podDisruptionBudgetPrinter } from "./policy.ts";
-import { configMapPrinter, secretPrinter } from "./config.ts";
+import { configMapPrinter, secretPrinter, serviceAccountPrinter } from "./config.ts";
 import { leasePrinter, namespacePrinter } from "./cluster.ts";
 import { eventPrinter } from "./events.ts";
 import { timestampAge } from "./human_duration.ts";
+import { customResourceDefinitionPrinter } from "../../apiextensions/cr_table.ts";
+import { ingressClassPrinter, ingressPrinter } from "./networking.ts";
 import { nodePrinter } from "./nodes.ts";
 import { podPrinter } from "./pods.ts";
+import { roleBindingPrinter, rolePrinter } from "./rbac.ts";
 import { endpointSlicePrinter, endpointsPrinter, servicePrinter } from "./services.ts";
 import {
   persistentVolumeClaimPrinter,
@@ -37,7 +40,13 @@ import {
   statefulSetPrinter,
 } from "./workloads.ts";
 
-export type { Table, TableColumnDefinition, TableRow, TableRowCondition } from "./table.ts";
+export type {
+  Printer,
+  Table,
+  TableColumnDefinition,
+  TableRow,
+  TableRowCondition,
+} from "./table.ts";
 export { humanDuration, timestampAge } from "./human_duration.ts";
 
 /** The NAME/AGE printer for kinds without their own. */
@@ -57,6 +66,7 @@ const PRINTERS: Record<string, Printer> = {
   "/replicationcontrollers": replicationControllerPrinter,
   "/configmaps": configMapPrinter,
   "/secrets": secretPrinter,
+  "/serviceaccounts": serviceAccountPrinter,
   "/namespaces": namespacePrinter,
   "/events": eventPrinter,
   "/persistentvolumes": persistentVolumePrinter,
@@ -74,6 +84,13 @@ const PRINTERS: Record<string, Printer> = {
   "autoscaling/horizontalpodautoscalers": horizontalPodAutoscalerPrinter,
   "coordination.k8s.io/leases": leasePrinter,
   "discovery.k8s.io/endpointslices": endpointSlicePrinter,
+  "apiextensions.k8s.io/customresourcedefinitions": customResourceDefinitionPrinter,
+  "rbac.authorization.k8s.io/roles": rolePrinter,
+  "rbac.authorization.k8s.io/clusterroles": rolePrinter,
+  "rbac.authorization.k8s.io/rolebindings": roleBindingPrinter,
+  "rbac.authorization.k8s.io/clusterrolebindings": roleBindingPrinter,
+  "networking.k8s.io/ingresses": ingressPrinter,
+  "networking.k8s.io/ingressclasses": ingressClassPrinter,
 };
 
 /** The printer for a resource (the generic NAME/AGE printer when it has none). */
@@ -116,11 +133,12 @@ function rowObject(
  * resourceVersion becomes the Table's (as for a GET or a watch event).
  */
 export function tableFor(
-  info: { group: string; kind: string; plural: string; version?: string },
+  info: { group: string; kind: string; plural: string; version?: string; printer?: Printer },
   objects: KubeObject[],
   options: TableOptions = {},
 ): Table {
-  const printer = printerFor(info);
+  // A custom resource's served version carries its own printer (additionalPrinterColumns).
+  const printer = info.printer ?? printerFor(info);
   const now = options.now ?? new Date();
   const include = options.includeObject;
   const mode = include === true

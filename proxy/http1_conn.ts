@@ -1,0 +1,211 @@
+/**
+ * A buffered HTTP/1.1 byte stream over one connection, for the ingress data path: read a message
+ * head, then copy a body to another connection as it is framed (Content-Length, chunked, or until
+ * the peer closes) without decoding it, so chunked responses and server-sent events pass through
+ * as they arrive. One 64 KiB buffer per connection, reused; writes are awaited (back-pressure).
+ */
+
+const BUFFER_SIZE = 64 * 1024;
+/** Longest message head accepted (request or status line plus headers). */
+export const MAX_HEAD_BYTES = 32 * 1024;
+
+const CR = 13;
+const LATIN1 = new TextDecoder("latin1");
+const LF = 10;
+
+/** One HTTP message head: the start line and the headers in order, names as sent. */
+export interface MessageHead {
+  /** `GET / HTTP/1.1` or `HTTP/1.1 200 OK`, split on spaces (the reason keeps its spaces). */
+  start: [string, string, string];
+  headers: [string, string][];
+}
+
+/** The value of a header (first occurrence, case-insensitive), or undefined. */
+export function header(head: MessageHead, name: string): string | undefined {
+  const n = name.toLowerCase();
+  return head.headers.find(([k]) => k.toLowerCase() === n)?.[1];
+}
+
+/** Whether a comma-separated header (Connection, Transfer-Encoding) holds a token. */
+export function hasToken(value: string | undefined, token: string): boolean {
+  if (!value) return false;
+  return value.toLowerCase().split(",").some((t) => t.trim() === token);
+}
+
+/** Writes all of `data` to `conn`. */
+export async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await conn.write(data.subarray(off));
+}
+
+/** A connection with a read buffer. */
+export class BufferedConn {
+  readonly conn: Deno.Conn;
+  readonly #buf = new Uint8Array(BUFFER_SIZE);
+  #start = 0;
+  #end = 0;
+  #eof = false;
+
+  constructor(conn: Deno.Conn) {
+    this.conn = conn;
+  }
+
+  /** Bytes read but not consumed yet. */
+  get buffered(): number {
+    return this.#end - this.#start;
+  }
+
+  /** Reads more bytes; false at end of stream. */
+  async #fill(): Promise<boolean> {
+    if (this.#eof) return false;
+    if (this.#start > 0 && this.#start === this.#end) this.#start = this.#end = 0;
+    if (this.#end === this.#buf.length) {
+      this.#buf.copyWithin(0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#start = 0;
+    }
+    if (this.#end === this.#buf.length) throw new Error("message head too large");
+    const n = await this.conn.read(this.#buf.subarray(this.#end));
+    if (n === null) {
+      this.#eof = true;
+      return false;
+    }
+    this.#end += n;
+    return true;
+  }
+
+  /** The index just past the next CRLF CRLF (or LF LF) in the buffer, or -1. */
+  #headEnd(): number {
+    // Search the unread bytes only: past #end lies whatever an earlier read left.
+    const b = this.#buf.subarray(0, this.#end);
+    let i = this.#start;
+    while (true) {
+      i = b.indexOf(LF, i);
+      if (i === -1) return -1;
+      if (i + 1 < this.#end && b[i + 1] === LF) return i + 2;
+      if (i + 2 < this.#end && b[i + 1] === CR && b[i + 2] === LF) return i + 3;
+      i++;
+    }
+  }
+
+  /**
+   * Reads one message head; undefined when the stream ends cleanly before one starts. Throws on
+   * a malformed or oversized head, or a stream cut inside it.
+   */
+  async readHead(): Promise<MessageHead | undefined> {
+    let end = this.#headEnd();
+    while (end === -1) {
+      if (this.buffered > MAX_HEAD_BYTES) throw new Error("message head too large");
+      if (!await this.#fill()) {
+        if (this.buffered === 0) return undefined;
+        throw new Error("stream ended inside a message head");
+      }
+      end = this.#headEnd();
+    }
+    // Heads are ASCII (latin1 for odd bytes): one byte per character.
+    const text = LATIN1.decode(this.#buf.subarray(this.#start, end));
+    this.#start = end;
+    const lines = text.split(/\r?\n/);
+    while (lines.length && lines[lines.length - 1] === "") lines.pop();
+    const first = lines.shift() ?? "";
+    const a = first.indexOf(" ");
+    const b = first.indexOf(" ", a + 1);
+    if (a <= 0) throw new Error(`malformed start line: ${first.slice(0, 80)}`);
+    const start: [string, string, string] = b === -1
+      ? [first.slice(0, a), first.slice(a + 1), ""]
+      : [first.slice(0, a), first.slice(a + 1, b), first.slice(b + 1)];
+    const headers: [string, string][] = [];
+    for (const line of lines) {
+      const c = line.indexOf(":");
+      if (c <= 0) throw new Error(`malformed header line: ${line.slice(0, 80)}`);
+      headers.push([line.slice(0, c).trim(), line.slice(c + 1).trim()]);
+    }
+    return { start, headers };
+  }
+
+  /** Reads one CRLF-terminated line (chunk sizes, trailers), without the line end. */
+  async #readLine(): Promise<string> {
+    while (true) {
+      const i = this.#buf.subarray(this.#start, this.#end).indexOf(LF);
+      if (i !== -1) {
+        const text = LATIN1.decode(this.#buf.subarray(this.#start, this.#start + i));
+        this.#start += i + 1;
+        return text.endsWith("\r") ? text.slice(0, -1) : text;
+      }
+      if (this.buffered > MAX_HEAD_BYTES) throw new Error("line too long");
+      if (!await this.#fill()) throw new Error("stream ended inside a chunked body");
+    }
+  }
+
+  /**
+   * Copies exactly `n` bytes to `dst`, `prefix` (a head already encoded) written together with
+   * the first bytes so a small message leaves in one write.
+   */
+  async copyN(dst: Deno.Conn, n: number, prefix?: Uint8Array): Promise<void> {
+    let left = n;
+    let pre = prefix;
+    while (left > 0 || pre) {
+      if (this.buffered === 0 && left > 0 && !await this.#fill()) {
+        throw new Error("stream ended inside a body");
+      }
+      const take = Math.min(left, this.buffered);
+      const part = this.#buf.subarray(this.#start, this.#start + take);
+      if (pre) {
+        const joined = new Uint8Array(pre.length + part.length);
+        joined.set(pre);
+        joined.set(part, pre.length);
+        await writeAll(dst, joined);
+        pre = undefined;
+      } else {
+        await writeAll(dst, part);
+      }
+      this.#start += take;
+      left -= take;
+    }
+  }
+
+  /** Copies a chunked body (sizes, data, the last chunk and trailers) to `dst` as it comes. */
+  async copyChunked(dst: Deno.Conn, prefix?: Uint8Array): Promise<void> {
+    let pre = prefix;
+    const enc = new TextEncoder();
+    while (true) {
+      const line = await this.#readLine();
+      const size = parseInt(line.split(";")[0].trim(), 16);
+      if (!Number.isFinite(size) || size < 0) throw new Error(`bad chunk size: ${line}`);
+      const sizeLine = enc.encode(`${line}\r\n`);
+      const out = pre ? concat(pre, sizeLine) : sizeLine;
+      pre = undefined;
+      if (size === 0) {
+        // Trailers, then the empty line that ends the body.
+        let trailers = "";
+        while (true) {
+          const t = await this.#readLine();
+          trailers += `${t}\r\n`;
+          if (t === "") break;
+        }
+        await writeAll(dst, concat(out, enc.encode(trailers)));
+        return;
+      }
+      await this.copyN(dst, size + 2, out); // the chunk's data and its CRLF
+    }
+  }
+
+  /** Copies everything until the stream ends. */
+  async copyToEnd(dst: Deno.Conn, prefix?: Uint8Array): Promise<void> {
+    if (prefix) await writeAll(dst, prefix);
+    while (true) {
+      if (this.buffered > 0) {
+        await writeAll(dst, this.#buf.subarray(this.#start, this.#end));
+        this.#start = this.#end;
+      }
+      if (!await this.#fill()) return;
+    }
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}

@@ -1,0 +1,68 @@
+/**
+ * Which way the node forwards Service traffic (`--proxy-mode`): `nftables` (the kernel DNATs
+ * each connection to an endpoint, nft_proxy.ts) or `userspace` (sockets in this process,
+ * listener_set.ts). `auto`, the default, picks nftables where it can work — running as root, the
+ * `nft` command present, the kernel accepting every expression the table uses, and a service CIDR
+ * outside 127/8 (loopback ClusterIPs are a host-only development setup that only sockets serve)
+ * — and userspace otherwise, saying why in one log line.
+ */
+
+import type { CommandRunner } from "../shared/command_runner.ts";
+import type { Logger } from "../shared/log.ts";
+import { isLoopbackCidr } from "./ip_address.ts";
+import { NftablesProxy } from "./nft_proxy.ts";
+
+/** The modes `--proxy-mode` accepts. */
+export const PROXY_MODES = ["auto", "nftables", "userspace"] as const;
+/** A requested mode. */
+export type RequestedProxyMode = typeof PROXY_MODES[number];
+/** A mode the proxy runs in. */
+export type ProxyMode = Exclude<RequestedProxyMode, "auto">;
+
+/** Node annotation naming the proxy mode the node runs. */
+export const PROXY_MODE_ANNOTATION = "skiff.io/proxy-mode";
+
+/** Options of {@linkcode resolveProxyMode}. */
+export interface ResolveProxyModeOptions {
+  serviceCidr: string;
+  /** Runs `nft` (tests: in a namespace). */
+  run?: CommandRunner;
+  logger: Logger;
+  /** Effective uid (default `Deno.uid()`). */
+  uid?: number | null;
+}
+
+/**
+ * Resolves `auto` and checks an explicit `nftables` (which fails loudly rather than falling
+ * back: the operator asked for it).
+ */
+export async function resolveProxyMode(
+  requested: RequestedProxyMode,
+  options: ResolveProxyModeOptions,
+): Promise<ProxyMode> {
+  const log = options.logger;
+  if (requested === "userspace") {
+    log.info("proxy mode userspace (--proxy-mode userspace)");
+    return "userspace";
+  }
+  const uid = options.uid === undefined ? Deno.uid() : options.uid;
+  let why: string | undefined;
+  if (uid !== 0) why = "not running as root";
+  else if (isLoopbackCidr(options.serviceCidr)) {
+    why = `service CIDR ${options.serviceCidr} is loopback (host-only ClusterIPs need sockets)`;
+  } else {
+    const support = await NftablesProxy.supported(options.run);
+    if (!support.ok) why = support.reason;
+  }
+  if (requested === "nftables") {
+    if (why) throw new Error(`Cannot use --proxy-mode nftables: ${why}`);
+    log.info("proxy mode nftables (--proxy-mode nftables)");
+    return "nftables";
+  }
+  if (why) {
+    log.info("proxy mode userspace: nftables not usable here", { reason: why });
+    return "userspace";
+  }
+  log.info("proxy mode nftables: the kernel and nft accept Skiff's ruleset");
+  return "nftables";
+}

@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import type { KubeObject } from "../../shared/api/object.ts";
+import { ForbiddenError } from "../../shared/errors.ts";
+import { SERVICE_ACCOUNT_MOUNT_PATH, serviceAccountAdmission } from "./service_account.ts";
+
+// deno-lint-ignore no-explicit-any
+type Obj = Record<string, any>;
+
+const pod = (spec: Obj = {}): KubeObject =>
+  ({
+    metadata: { name: "web", namespace: "apps" },
+    spec: {
+      initContainers: [{ name: "init", image: "busybox" }],
+      containers: [{ name: "c", image: "busybox" }],
+      ...spec,
+    },
+  }) as KubeObject;
+
+function admit(accounts: Record<string, Obj>) {
+  return serviceAccountAdmission({
+    findServiceAccount: (ns, name) =>
+      ns === "apps" ? accounts[name] as KubeObject | undefined : undefined,
+    defaultWaitMs: 50,
+  });
+}
+
+Deno.test("ServiceAccount admission adds the kube-api-access volume unless automount is off (pod or SA)", async () => {
+  const p = pod();
+  await admit({ default: { metadata: { name: "default" } } })(p);
+  assert.equal(p.spec.serviceAccountName, "default");
+  assert.equal(p.spec.serviceAccount, "default");
+  assert.equal(p.spec.volumes.length, 1);
+  const vol = p.spec.volumes[0];
+  assert.match(vol.name, /^kube-api-access-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+  assert.deepEqual(vol.projected, {
+    defaultMode: 420,
+    sources: [
+      { serviceAccountToken: { expirationSeconds: 3607, path: "token" } },
+      { configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] } },
+      {
+        downwardAPI: {
+          items: [{
+            path: "namespace",
+            fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" },
+          }],
+        },
+      },
+    ],
+  });
+  for (const c of [...p.spec.initContainers, ...p.spec.containers]) {
+    assert.deepEqual(c.volumeMounts, [
+      { name: vol.name, readOnly: true, mountPath: SERVICE_ACCOUNT_MOUNT_PATH },
+    ]);
+  }
+
+  const off = pod({ automountServiceAccountToken: false });
+  await admit({ default: { metadata: { name: "default" } } })(off);
+  assert.equal(off.spec.volumes, undefined);
+
+  const saOff = pod({ serviceAccountName: "quiet" });
+  await admit({ quiet: { metadata: { name: "quiet" }, automountServiceAccountToken: false } })(
+    saOff,
+  );
+  assert.equal(saOff.spec.volumes, undefined);
+
+  // The pod's own setting wins over the ServiceAccount's.
+  const podOn = pod({ serviceAccountName: "quiet", automountServiceAccountToken: true });
+  await admit({ quiet: { metadata: { name: "quiet" }, automountServiceAccountToken: false } })(
+    podOn,
+  );
+  assert.equal(podOn.spec.volumes.length, 1);
+
+  // A container that mounts something there already is left alone.
+  const own = pod({
+    volumes: [{ name: "mine", emptyDir: {} }],
+    containers: [{
+      name: "c",
+      image: "busybox",
+      volumeMounts: [{ name: "mine", mountPath: SERVICE_ACCOUNT_MOUNT_PATH }],
+    }],
+  });
+  await admit({ default: { metadata: { name: "default" } } })(own);
+  assert.equal(own.spec.volumes.length, 2);
+  assert.equal(own.spec.containers[0].volumeMounts.length, 1);
+  assert.equal(own.spec.initContainers[0].volumeMounts.length, 1);
+});
+
+Deno.test("ServiceAccount admission refuses a missing ServiceAccount with Kubernetes' words", async () => {
+  const p = pod({ serviceAccount: "builder" });
+  await assert.rejects(() => admit({ default: { metadata: { name: "default" } } })(p), (e) => {
+    assert.ok(e instanceof ForbiddenError);
+    assert.equal(
+      e.message,
+      'pods "web" is forbidden: error looking up service account apps/builder: ' +
+        'serviceaccount "builder" not found',
+    );
+    return true;
+  });
+  // `default` is waited for a moment (its controller creates it with the namespace).
+  const accounts: Record<string, Obj> = {};
+  setTimeout(() => accounts.default = { metadata: { name: "default" } }, 10);
+  const q = pod();
+  await admit(accounts)(q);
+  assert.equal(q.spec.serviceAccountName, "default");
+});

@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { InvalidError } from "../errors.ts";
+import { findResource } from "./resources.ts";
+import { validateCreate, validateUpdate } from "./validation.ts";
+
+const G = "rbac.authorization.k8s.io";
+const info = (plural: string) => findResource(G, "v1", plural)!;
+
+function causes(plural: string, obj: unknown): string[] {
+  try {
+    validateCreate(info(plural), obj);
+    return [];
+  } catch (e) {
+    if (!(e instanceof InvalidError)) throw e;
+    return e.toStatus().details!.causes!.map((c) => `${c.field}: ${c.message}`);
+  }
+}
+
+Deno.test("RBAC objects are validated as kube-apiserver does", () => {
+  const cases: [string, string, unknown, string[]][] = [
+    ["role ok", "roles", {
+      metadata: { name: "system:a", namespace: "d" },
+      rules: [{ verbs: ["get"], apiGroups: [""], resources: ["pods"] }],
+    }, []],
+    ["name is a path segment", "roles", { metadata: { name: "a/b", namespace: "d" } }, [
+      `metadata.name: Invalid value: "a/b": may not contain '/'`,
+    ]],
+    ["rule needs verbs, groups and resources", "roles", {
+      metadata: { name: "a", namespace: "d" },
+      rules: [{ verbs: [] }],
+    }, [
+      "rules[0].verbs: Required value: verbs must contain at least one value",
+      "rules[0].apiGroups: Required value: resource rules must supply at least one api group",
+      "rules[0].resources: Required value: resource rules must supply at least one resource",
+    ]],
+    ["namespaced rules have no URLs", "roles", {
+      metadata: { name: "a", namespace: "d" },
+      rules: [{ verbs: ["get"], nonResourceURLs: ["/metrics"] }],
+    }, [
+      `rules[0].nonResourceURLs: Invalid value: ["/metrics"]: namespaced rules cannot apply to non-resource URLs`,
+    ]],
+    ["aggregationRule needs a selector", "clusterroles", {
+      metadata: { name: "a" },
+      aggregationRule: {},
+    }, [
+      "aggregationRule.clusterRoleSelectors: Required value: at least one clusterRoleSelector required if aggregationRule is non-nil",
+    ]],
+    ["cluster binding refers to a ClusterRole", "clusterrolebindings", {
+      metadata: { name: "a" },
+      roleRef: { kind: "Role", name: "r" },
+      subjects: [{ kind: "ServiceAccount", name: "sa" }, { kind: "Robot", name: "x" }],
+    }, [
+      `roleRef.kind: Unsupported value: "Role": supported values: "ClusterRole"`,
+      "subjects[0].namespace: Required value",
+      `subjects[1].kind: Unsupported value: "Robot": supported values: "ServiceAccount", "User", "Group"`,
+    ]],
+    ["binding subjects default their apiGroup", "rolebindings", {
+      metadata: { name: "a", namespace: "d" },
+      roleRef: { kind: "Role", name: "r" },
+      subjects: [{ kind: "User", name: "u" }, { kind: "ServiceAccount", name: "sa" }],
+    }, []],
+  ];
+  for (const [name, plural, obj, want] of cases) assert.deepEqual(causes(plural, obj), want, name);
+});
+
+Deno.test("a binding's roleRef cannot change", () => {
+  const rb = validateCreate(info("rolebindings"), {
+    metadata: { name: "a", namespace: "d" },
+    roleRef: { kind: "Role", name: "r" },
+  });
+  assert.equal(rb.roleRef.apiGroup, G);
+  assert.throws(
+    () =>
+      validateUpdate(info("rolebindings"), { ...rb, roleRef: { ...rb.roleRef, name: "s" } }, rb),
+    /roleRef: Invalid value: .*cannot change roleRef/,
+  );
+});
