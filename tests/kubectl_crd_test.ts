@@ -135,10 +135,13 @@ Deno.test({
             '{"spec":{"image":"v2-image"}}',
           ]);
           await watch.waitOutput((s) => s.includes("v2-image"), "the patched row");
+          // A spec change moves generation; a label change (below) does not.
+          assert.equal((await getJson("ct", "my-new-cron-object")).metadata.generation, 2);
         } finally {
           await watch.stop();
         }
         await kubectlOk(k, ["label", "ct", "my-new-cron-object", "tier=batch"]);
+        assert.equal((await getJson("ct", "my-new-cron-object")).metadata.generation, 2);
         assert.match(
           await kubectlOk(k, ["get", "ct", "-l", "tier=batch", "-o", "name"]),
           /my-new-cron-object/,

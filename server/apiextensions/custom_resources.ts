@@ -326,6 +326,7 @@ export class CustomResources {
         strategy: {
           statusSubresource: v.subresources?.status !== undefined,
           ...(scale ? { scale } : {}),
+          ...customResourceGeneration,
         },
         namespaceOf: this.#o.namespaceOf,
         admission: this.#o.admission,
@@ -424,6 +425,23 @@ export class CustomResources {
     }));
   }
 }
+
+/**
+ * metadata.generation as kube-apiextensions' strategy keeps it: 1 on create, and one more on
+ * every update that changes anything but metadata (status never reaches a main-resource update
+ * when the status subresource is on: the registry keeps the stored one).
+ */
+const customResourceGeneration = {
+  prepareForCreate(obj: KubeObject) {
+    obj.metadata.generation = 1;
+  },
+  prepareForUpdate(obj: KubeObject, old: KubeObject) {
+    const { metadata: _m, ...next } = obj;
+    const { metadata: _o, ...prev } = old;
+    const base = old.metadata.generation ?? 0;
+    obj.metadata.generation = JSON.stringify(next) === JSON.stringify(prev) ? base : base + 1;
+  },
+};
 
 /** New objects are refused while their CRD is being deleted (as kube-apiextensions-apiserver). */
 function refuseWhileTerminating(v: KindValidator, terminating: () => boolean): KindValidator {
