@@ -218,7 +218,8 @@ Deno.test({
       assert.notEqual(failover.current, a.url, "the nodes' client moved off the dead server");
       sampling.abort();
       await endpointsRun;
-      assert.deepEqual(await readiness, [], "nodes stayed Ready");
+      const notReady = await readiness;
+      assert.deepEqual(notReady, [], `nodes stayed Ready (seen: ${notReady.join(", ")})`);
     } finally {
       sampling.abort();
       await nodes?.stop();

@@ -188,7 +188,15 @@ export async function leaveManagedEtcd(
             "add a server first, or pass --force",
         );
       }
-      await memberChange(client, "remove", { ID: self.ID });
+      // Asked through another member: a member removing itself stops before it answers.
+      const other = members.find((m) => m.ID !== self.ID && m.clientURLs?.length);
+      if (!other) throw new Error("Cannot leave: no other etcd member to ask");
+      const peer = await etcdClient(config.dataDir, other.clientURLs![0]);
+      try {
+        await memberChange(peer, "remove", { ID: self.ID });
+      } finally {
+        peer.close();
+      }
     } finally {
       client.close();
     }
