@@ -303,6 +303,10 @@ export class EtcdBackend implements Backend {
       throw new EtcdError(`etcd watch failed (${response.status}): ${text}`, response.status);
     }
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    // An aborted fetch does not always fail a pending read of its piped body: cancel the reader
+    // so the loop below ends at once (a server stopping waits for every watch to end).
+    const cancel = () => reader.cancel().catch(() => {});
+    stop.addEventListener("abort", cancel, { once: true });
     let buffer = "";
     let seen = afterRevision;
     try {
@@ -382,6 +386,7 @@ export class EtcdBackend implements Backend {
         }
       }
     } finally {
+      stop.removeEventListener("abort", cancel);
       await reader.cancel().catch(() => {});
     }
   }
