@@ -260,6 +260,8 @@ export function containerCreateOptions(
   else if (container.command?.length) options.Cmd = [];
   if (container.workingDir) options.WorkingDir = container.workingDir;
   if (container.stdinOnce) options.StdinOnce = true;
+  // The signal Docker's stop sends first (the image's STOPSIGNAL, else SIGTERM, without it).
+  if (container.lifecycle?.stopSignal) options.StopSignal = container.lifecycle.stopSignal;
   applySecurityContext(options, effectiveSecurityContext(pod, container));
   const groups = pod.spec.securityContext?.supplementalGroups ?? [];
   if (groups.length > 0) host.GroupAdd = groups.map(String);

@@ -140,6 +140,7 @@ export function containerStatus(v: ContainerView): ContainerStatus {
     started: running && v.started,
   };
   if (cur) status.containerID = `docker://${cur.id}`;
+  if (v.spec.lifecycle?.stopSignal) status.stopSignal = v.spec.lifecycle.stopSignal;
   return status;
 }
 

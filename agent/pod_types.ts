@@ -215,6 +215,7 @@ export interface PodSpec {
   hostIPC?: boolean;
   hostPID?: boolean;
   activeDeadlineSeconds?: number;
+  os?: { name: string };
 }
 
 /** core/v1 ContainerState: exactly one of the three. */
@@ -243,6 +244,7 @@ export interface ContainerStatus {
   imageID: string;
   containerID?: string;
   started?: boolean;
+  stopSignal?: string;
 }
 
 /** core/v1 PodCondition. */

@@ -223,6 +223,42 @@ Deno.test("agent pod lifecycle: hooks, termination messages, process namespace, 
     });
 
     await t.step({
+      name: "lifecycle.stopSignal: deletion stops the container with its own signal",
+      fn: async () => {
+        await createPod(
+          client,
+          boundPod("stopsig", config.nodeName, {
+            os: { name: "linux" },
+            terminationGracePeriodSeconds: 10,
+            volumes: [{ name: "m", hostPath: { path: markers } }],
+            containers: [{
+              name: "app",
+              image: images.busybox,
+              command: [
+                "sh",
+                "-c",
+                "trap 'echo usr1 > /m/stop; exit 0' USR1; trap 'echo term > /m/stop; exit 0' TERM;" +
+                " while :; do sleep 1; done",
+              ],
+              volumeMounts: [{ name: "m", mountPath: "/m" }],
+              lifecycle: { stopSignal: "SIGUSR1" },
+            }],
+          }),
+        );
+        const p = await waitForPod(
+          client,
+          "stopsig",
+          "Running",
+          (p) => !!p.status?.containerStatuses?.[0]?.state.running,
+        );
+        assert.equal(p.status!.containerStatuses![0].stopSignal, "SIGUSR1");
+        await client.delete(PODS, "stopsig", { namespace: "default" });
+        await waitForPodGone(client, "stopsig");
+        assert.equal(await Deno.readTextFile(`${markers}/stop`), "usr1\n");
+      },
+    });
+
+    await t.step({
       name: "termination messages: file, custom path, fallback to logs, 4096-byte cap",
       fn: async () => {
         const big = "x".repeat(5000);

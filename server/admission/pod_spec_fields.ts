@@ -87,6 +87,7 @@ const T = {
   httpHooks: "httpGet and sleep hooks run against the pod, in order, within the grace period",
   failedHooks:
     "a failing postStart kills the container (FailedPostStartHook); tcpSocket hooks fail",
+  stopSignal: "lifecycle.stopSignal: deletion stops the container with its own signal",
   terminationMessage: "termination messages: file, custom path, fallback to logs, 4096-byte cap",
   shareProcessNamespace: "shareProcessNamespace: containers see each other's processes",
   activeDeadline:
@@ -378,7 +379,7 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
   "containers[].lifecycle": honoured(T.hooks),
   ...HOOK("postStart"),
   ...HOOK("preStop"),
-  "containers[].lifecycle.stopSignal": refused("SIGUSR1", "`lifecycle.stopSignal`"),
+  "containers[].lifecycle.stopSignal": honoured(T.stopSignal),
   "containers[].terminationMessagePath": honoured(T.terminationMessage),
   "containers[].terminationMessagePolicy": honoured(T.terminationMessage),
   "containers[].imagePullPolicy": honoured(T.images),

@@ -173,6 +173,31 @@ function validateProbe(
   }
 }
 
+/** The signals a Linux container may name in `lifecycle.stopSignal` (Kubernetes' list). */
+export const LINUX_STOP_SIGNALS: readonly string[] = [
+  ..."ABRT ALRM BUS CHLD CLD CONT FPE HUP ILL INT IO IOT KILL PIPE POLL PROF PWR QUIT SEGV STKFLT STOP SYS TERM TRAP TSTP TTIN TTOU URG USR1 USR2 VTALRM WINCH XCPU XFSZ"
+    .split(" ").map((s) => `SIG${s}`),
+  "SIGRTMIN",
+  ...Array.from({ length: 15 }, (_, i) => `SIGRTMIN+${i + 1}`),
+  ...Array.from({ length: 14 }, (_, i) => `SIGRTMAX-${14 - i}`),
+  "SIGRTMAX",
+];
+
+/** `lifecycle.stopSignal`: needs the pod's OS, and a signal that OS has. */
+function validateStopSignal(
+  signal: unknown,
+  field: string,
+  errs: FieldErrors,
+  osName: string | undefined,
+): void {
+  if (signal === undefined) return;
+  if (!osName) {
+    errs.forbidden(field, "may not be set for containers with empty `spec.os.name`");
+  } else if (osName === "linux" && !LINUX_STOP_SIGNALS.includes(String(signal))) {
+    errs.notSupported(field, signal, LINUX_STOP_SIGNALS);
+  }
+}
+
 /** A lifecycle hook: exactly one handler (Kubernetes' validateHandler). */
 function validateLifecycleHandler(hook: Obj | undefined, field: string, errs: FieldErrors): void {
   if (!hook) return;
@@ -242,7 +267,7 @@ function validateContainers(
   containers: Obj[],
   field: string,
   errs: FieldErrors,
-  ctx: { names: Set<string>; volumes: Set<string>; init: boolean },
+  ctx: { names: Set<string>; volumes: Set<string>; init: boolean; osName?: string },
 ): void {
   containers.forEach((c, i) => {
     const f = `${field}[${i}]`;
@@ -290,6 +315,7 @@ function validateContainers(
         );
       }
     }
+    validateStopSignal(c.lifecycle?.stopSignal, `${f}.lifecycle.stopSignal`, errs, ctx.osName);
     validateLifecycleHandler(c.lifecycle?.postStart, `${f}.lifecycle.postStart`, errs);
     validateLifecycleHandler(c.lifecycle?.preStop, `${f}.lifecycle.preStop`, errs);
     validateProbe(c.livenessProbe, `${f}.livenessProbe`, errs, { mustSucceedOnce: true });
@@ -400,6 +426,7 @@ export function validatePodSpec(spec: Obj, field: string, errs: FieldErrors): vo
       names,
       volumes,
       init: false,
+      osName: spec.os?.name,
     });}
   if (spec.initContainers) {
     validateContainers(spec.initContainers, `${field}.initContainers`, errs, {

@@ -916,3 +916,38 @@ Deno.test("an Event's involvedObject lives in the event's namespace", () => {
     /does not match event.namespace/,
   );
 });
+
+Deno.test("lifecycle hooks: one handler each, none on init containers, stopSignal needs the OS", () => {
+  const c = (lifecycle: Any) => [{ name: "web", image: "nginx:1.27", lifecycle }];
+  assertCause(
+    podCauses({ containers: c({ postStart: {} }) }),
+    "spec.containers[0].lifecycle.postStart",
+    "Required value: must specify a handler type",
+  );
+  assertCause(
+    podCauses({ containers: c({ preStop: { exec: { command: ["x"] }, sleep: { seconds: 1 } } }) }),
+    "spec.containers[0].lifecycle.preStop.sleep",
+    "Forbidden: may not specify more than 1 handler type",
+  );
+  assertCause(
+    podCauses({ containers: c({ preStop: { sleep: { seconds: 0 } } }) }),
+    "spec.containers[0].lifecycle.preStop.sleep.seconds",
+    /must be greater than 0/,
+  );
+  assertCause(
+    podCauses({ initContainers: c({ preStop: { exec: { command: ["x"] } } }) }),
+    "spec.initContainers[0].lifecycle",
+    "Forbidden: may not be set for init containers without restartPolicy=Always",
+  );
+  assertCause(
+    podCauses({ containers: c({ stopSignal: "SIGUSR1" }) }),
+    "spec.containers[0].lifecycle.stopSignal",
+    "Forbidden: may not be set for containers with empty `spec.os.name`",
+  );
+  assertCause(
+    podCauses({ os: { name: "linux" }, containers: c({ stopSignal: "SIGNOPE" }) }),
+    "spec.containers[0].lifecycle.stopSignal",
+    /^Unsupported value: "SIGNOPE"/,
+  );
+  validateCreate(PODS, pod({ os: { name: "linux" }, containers: c({ stopSignal: "SIGRTMIN+3" }) }));
+});
