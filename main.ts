@@ -565,7 +565,7 @@ async function install(
 async function uninstall(
   command: "agent" | "server",
   flags: ParsedFlags,
-  node: { dataDir: string; nodeName?: string; dockerSocket?: string },
+  node: { dataDir: string; nodeName?: string; dockerSocket?: string; proxyNftTable?: string },
 ): Promise<number> {
   if (flags.install) throw new UsageError("--install and --uninstall exclude each other");
   const { uninstallUnit, unitName } = await import("./cmd/systemd_install.ts");
@@ -574,7 +574,7 @@ async function uninstall(
   if (flags.purge) {
     const { purgeNode } = await import("./cmd/purge.ts");
     if (node.nodeName) {
-      await purgeNode({ ...node, nodeName: node.nodeName });
+      await purgeNode({ ...node, nodeName: node.nodeName, nftTable: node.proxyNftTable });
     } else {
       await Deno.remove(node.dataDir, { recursive: true }).catch((e) => {
         if (!(e instanceof Deno.errors.NotFound)) throw e;

@@ -150,6 +150,9 @@ Deno.test("skiff agent --uninstall --purge removes the unit files and the node's
       data,
       "--node-name",
       node,
+      // A table of this test's own: the purge must not delete a real node's `inet skiff`.
+      "--proxy-nft-table",
+      node,
     ]);
     assert.equal(code, 0);
     assert.deepEqual([...Deno.readDirSync(units)], []);
