@@ -5,7 +5,7 @@
  * behind, the purge runs with that namespace's command runner, and afterwards `nft` and
  * `iptables` there show nothing of Skiff's.
  */
-import { assert, assertEquals } from "../shared/_assert_test_util.ts";
+import assert from "node:assert/strict";
 import { purgeNode } from "../cmd/purge.ts";
 import { hostRunner, netnsRunner } from "../shared/command_runner.ts";
 import { HostGateway } from "../agent/host_gw.ts";
@@ -39,14 +39,14 @@ Deno.test("purgeNode removes the nftables proxy table and the host-gw chains a n
 
     await purgeNode({ nodeName, dataDir: data, dockerSocket: "/nonexistent/docker.sock", run });
 
-    assertEquals(await table.exists(), false, "the nft table is gone");
+    assert.equal(await table.exists(), false, "the nft table is gone");
     const forward = (await run("iptables", ["-w", "5", "-S"])).stdout;
     const nat = (await run("iptables", ["-w", "5", "-t", "nat", "-S"])).stdout;
     assert(!forward.includes(gw.forwardChain), `no ${gw.forwardChain} left: ${forward}`);
     assert(!nat.includes(gw.natChain), `no ${gw.natChain} left: ${nat}`);
     let dataLeft = true;
     await Deno.stat(data).catch(() => dataLeft = false);
-    assertEquals(dataLeft, false, "the data dir is gone");
+    assert.equal(dataLeft, false, "the data dir is gone");
   } finally {
     await hostRunner("ip", ["netns", "del", ns]);
     await Deno.remove(data, { recursive: true }).catch(() => {});
@@ -67,7 +67,7 @@ Deno.test("purgeNode with no nft table and no Docker is not an error", async () 
     });
     let dataLeft = true;
     await Deno.stat(data).catch(() => dataLeft = false);
-    assertEquals(dataLeft, false);
+    assert.equal(dataLeft, false);
   } finally {
     await hostRunner("ip", ["netns", "del", ns]);
     await Deno.remove(data, { recursive: true }).catch(() => {});
