@@ -2,7 +2,8 @@
  * Decoding and validation of custom resources (the KindValidator of a CRD's served version), as
  * kube-apiextensions-apiserver does on every write: envelope checks, metadata as ObjectMeta,
  * pruning of undeclared fields (`fieldValidation=Strict` refuses them with a 400, `Warn` reports
- * them), defaults from the schema, then validation against `openAPIV3Schema` as one 422.
+ * them), defaults from the schema, then validation against `openAPIV3Schema` and its CEL rules
+ * (validation_rules.ts) as one 422.
  */
 import type { KubeObject } from "../../shared/api/object.ts";
 import { ObjectMeta } from "../../shared/api/meta.ts";
@@ -14,6 +15,7 @@ import { type ValidateOptions, zodCauses } from "../../shared/api/validation.ts"
 import { BadRequestError, InvalidError } from "../../shared/errors.ts";
 import type { KindValidator } from "../registry/generic_registry.ts";
 import { applyDefaults, type JSONSchemaProps, prune, validateValue } from "./schema.ts";
+import { checkValidationRules, schemaHasRules } from "./validation_rules.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;
@@ -74,17 +76,26 @@ export function customResourceValidator(
     applyDefaults(obj, schema);
     return obj as KubeObject;
   };
-  const check = (obj: KubeObject) => {
+  const check = (obj: KubeObject, old?: KubeObject) => {
     const errs = new FieldErrors();
     validateObjectMeta("CustomResource", obj.metadata, errs, { namespaced: info.namespaced });
     // The schema's own `metadata` (at most name/generateName rules) applies to the metadata too.
     validateValue(obj, schema, "", errs);
+    if (errs.empty) checkValidationRules(obj, old, schema, errs);
+    else if (schemaHasRules(schema)) {
+      // As kube-apiserver: rules are not run on an object the schema already refuses.
+      errs.invalid(
+        "",
+        null,
+        "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation",
+      );
+    }
     if (!errs.empty) throw invalid(info, obj, errs.causes);
     return obj;
   };
   return {
     create: (raw, options) => check(decode(raw, options)),
-    update: (raw, _old, options) => check(decode(raw, options)),
+    update: (raw, old, options) => check(decode(raw, options), old),
   };
 }
 

@@ -2,7 +2,8 @@
  * What a CustomResourceDefinition must satisfy to be stored (kube-apiextensions'
  * `ValidateCustomResourceDefinition`, the parts Skiff serves): `metadata.name` is
  * `<plural>.<group>`, DNS names, exactly one storage version, a structural schema per version,
- * sound subresource paths and printer columns, and `conversion.strategy: None` — Skiff runs no
+ * CEL validation rules that compile (validation_rules.ts), sound subresource paths and printer
+ * columns, and `conversion.strategy: None` — Skiff runs no
  * conversion webhooks, so `Webhook` is refused with a 422 naming the field. Also the CRD strategy
  * that defaults names, adds the cleanup finalizer and records stored versions.
  */
@@ -16,6 +17,7 @@ import { InvalidError } from "../../shared/errors.ts";
 import type { Strategy } from "../registry/strategy.ts";
 import { parseJsonPath } from "./json_path.ts";
 import { structuralErrors } from "./schema.ts";
+import { validationRuleErrors } from "./validation_rules.ts";
 
 /** The finalizer that deletes every custom resource before its CRD goes (as Kubernetes). */
 export const CRD_CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io";
@@ -113,7 +115,11 @@ function validateVersions(versions: Obj[], errs: FieldErrors): void {
     if (schema === undefined) {
       errs.required(`${base}.schema.openAPIV3Schema`, "schemas are required");
     } else {
-      errs.add(structuralErrors(schema, `${base}.schema.openAPIV3Schema`).causes);
+      const structural = structuralErrors(schema, `${base}.schema.openAPIV3Schema`);
+      errs.add(structural.causes);
+      if (structural.empty) {
+        errs.add(validationRuleErrors(schema, `${base}.schema.openAPIV3Schema`).causes);
+      }
     }
     const scale = v.subresources?.scale;
     if (scale) {
