@@ -1,8 +1,8 @@
 /**
- * User impersonation (`kubectl --as`, `--as-group`, `--as-uid`, `--as-user-extra`), as
- * kube-apiserver's WithImpersonation filter: the `Impersonate-User`, `Impersonate-Group`,
- * `Impersonate-Uid` and `Impersonate-Extra-<key>` headers each name one thing to act as, and the
- * authenticated caller must be allowed the verb `impersonate` on every one of them — `users`,
+ * User impersonation (`kubectl --as`, `--as-group`, `--as-uid`, a kubeconfig's
+ * `as-user-extra`), as kube-apiserver's WithImpersonation filter: the `Impersonate-User`,
+ * `Impersonate-Group`, `Impersonate-Uid` and `Impersonate-Extra-<key>` headers each name one thing
+ * to act as, and the authenticated caller must be allowed the verb `impersonate` on every one of them — `users`,
  * `groups` (core group, cluster scope), `serviceaccounts` (core group, in the ServiceAccount's
  * namespace) for a `system:serviceaccount:<ns>:<name>` user, `uids` and `userextras/<key>`
  * (`authentication.k8s.io`). The request then proceeds as the impersonated user alone: its name,
