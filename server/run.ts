@@ -40,7 +40,7 @@ import {
   ROLES,
 } from "../shared/client/refs.ts";
 import { randomSecret, sha256Hex } from "../shared/crypto_util.ts";
-import { TokenStore } from "./auth/token_store.ts";
+import { type Role, TokenStore } from "./auth/token_store.ts";
 import { mountJoinRoute } from "./api/join_route.ts";
 import type { ServerConfig } from "./config.ts";
 import { renderKubeconfig, writePrivateFile } from "./kubeconfig.ts";
@@ -352,6 +352,13 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     history: usageHistory,
     logger: logger.child("metrics"),
   });
+  // The role a user name of a Skiff user token (`token:<id>`) carries in SubjectAccessReviews
+  // and when impersonated; node and join tokens lend theirs to no one.
+  const roleOf = (name: string): Role | undefined => {
+    if (!name.startsWith("token:")) return undefined;
+    const record = tokens.list().find((t) => t.id === name.slice("token:".length));
+    return record && record.role !== "node" && record.role !== "join" ? record.role : undefined;
+  };
   const app = createApp({
     registries,
     customResources,
@@ -359,6 +366,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     authenticate,
     authorizer,
     rbac,
+    roleOf,
     subresources: new Map([
       ...podSubresources({ dialer, logger: logger.child("pods") }),
       ...tokenRequestSubresource(tokenRoutes),
@@ -369,13 +377,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
       mountAccessReviews(app, {
         authorizer,
         rbac,
-        roleOf: (name) => {
-          if (!name.startsWith("token:")) return undefined;
-          const record = tokens.list().find((t) => t.id === name.slice("token:".length));
-          return record && record.role !== "node" && record.role !== "join"
-            ? record.role
-            : undefined;
-        },
+        roleOf,
       });
     },
     caPem: pki.caPem,

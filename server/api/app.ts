@@ -11,6 +11,8 @@ import type { GenericRegistry } from "../registry/generic_registry.ts";
 import { authorize, decide, verbOf } from "../auth/authorizer.ts";
 import type { RbacAuthorizer } from "../auth/rbac/rbac_authorizer.ts";
 import type { Authorizer, User } from "../auth/authorizer.ts";
+import { impersonate } from "../auth/impersonation.ts";
+import type { Role } from "../auth/token_store.ts";
 import type { Discovery } from "./discovery.ts";
 import { customDocuments, openApiGroupVersion, openApiRoot } from "./openapi.ts";
 import type { CustomDocuments } from "./openapi.ts";
@@ -53,8 +55,10 @@ export interface AppDeps {
   authenticate: (token: string) => Promise<User | undefined>;
   /** Decides resource requests (default: roles only, so node credentials get nothing). */
   authorizer?: Authorizer;
-  /** RBAC, for non-resource URLs (`/metrics`); resource requests go through `authorizer`. */
+  /** RBAC, for non-resource URLs and impersonation; resource requests go through `authorizer`. */
   rbac?: RbacAuthorizer;
+  /** The token role of a user name (`token:<id>`), which an impersonated token user keeps. */
+  roleOf?: (userName: string) => Role | undefined;
   subresources?: Map<string, SubresourceHandler>;
   /** Extra routes (metrics API, agent join) mounted before the resource routes. */
   extraRoutes?: (app: Hono<{ Variables: { user: User } }>) => void;
@@ -108,7 +112,8 @@ export function createApp(deps: AppDeps): Hono<{ Variables: { user: User } }> {
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     const user = match ? await deps.authenticate(match[1]) : undefined;
     if (!user) throw new UnauthorizedError();
-    c.set("user", user);
+    // `Impersonate-*` headers (kubectl --as): from here on the request is the impersonated user's.
+    c.set("user", impersonate(user, c.req.raw.headers, { rbac: deps.rbac, roleOf: deps.roleOf }));
     await next();
   });
 

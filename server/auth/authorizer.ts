@@ -9,8 +9,9 @@
  * - `join`: nothing here — a join token only buys node credentials at `POST /skiff/v1/join`;
  * - `serviceaccount`: nothing but its self-reviews (can-i, whoami); RBAC grants the rest.
  * Every role may create its own SelfSubjectAccessReview/RulesReview and SelfSubjectReview, and
- * no role but `admin` holds RBAC's `escalate`, `bind` and `impersonate` verbs (else `edit` could
- * bind itself to cluster-admin).
+ * no role but `admin` holds RBAC's `escalate` and `bind` verbs (else `edit` could bind itself to
+ * cluster-admin) or `impersonate`, except that `edit` may impersonate ServiceAccounts, as
+ * Kubernetes' `edit` role: it can already run pods as them and request their tokens.
  *
  * RBAC (server/auth/rbac/) is evaluated in addition for every user but nodes and join tokens: a
  * request is allowed when the token role OR an RBAC binding allows it.
@@ -199,6 +200,9 @@ function roleAllows(role: Role, verb: string, ri: RequestInfo): boolean {
     case "admin":
       return true;
     case "edit":
+      if (verb === "impersonate") {
+        return ri.group === "" && ri.resource === "serviceaccounts" && !ri.subresource;
+      }
       if (PRIVILEGE_VERBS.has(verb)) return false;
       if (ri.resource === "*" || ri.group === "*") return READ_VERBS.has(verb);
       // A namespace's labels decide its Pod Security level: changing them is an admin's call.

@@ -349,6 +349,17 @@ Deno.test("token role OR RBAC: RBAC adds to users' roles, never to nodes or join
   for (const verb of ["escalate", "bind", "impersonate"]) {
     assertEquals(await check(edit, verb, roles) === true, false, verb);
   }
+  // As Kubernetes' edit role: ServiceAccounts (it can run pods as them), no one else.
+  const appSa = { resource: "serviceaccounts", namespace: "a", name: "app" };
+  assertEquals(await check(edit, "impersonate", appSa), true);
+  assertEquals(
+    await check(edit, "impersonate", { resource: "users", name: "jane" }) === true,
+    false,
+  );
+  assertEquals(
+    await check(edit, "impersonate", { resource: "groups", name: "devs" }) === true,
+    false,
+  );
   assertEquals(await check(edit, "create", { group: rbacGroup, resource: "rolebindings" }), true);
   assertEquals(await check({ name: "token:a", role: "admin", groups }, "bind", roles), true);
   // Every role may ask about itself; a ServiceAccount role holds nothing else by itself.

@@ -7,6 +7,7 @@
  * `system:serviceaccounts:<ns>` and `system:authenticated`, with role `serviceaccount`.
  */
 import type { KubeObject } from "../../shared/api/object.ts";
+import { dns1123LabelErrors, dns1123SubdomainErrors } from "../../shared/api/field_errors.ts";
 import { AUTHENTICATED_GROUP, type User } from "./authorizer.ts";
 import {
   type ServiceAccountClaims,
@@ -36,6 +37,26 @@ const DELETED_POD_GRACE_MS = 60_000;
 /** The groups of a ServiceAccount's tokens. */
 export function serviceAccountGroups(namespace: string): string[] {
   return ["system:serviceaccounts", `system:serviceaccounts:${namespace}`, AUTHENTICATED_GROUP];
+}
+
+/**
+ * The namespace and name a ServiceAccount username (`system:serviceaccount:<ns>:<name>`, see
+ * {@linkcode serviceAccountUsername}) names, or undefined when `username` is not one — as
+ * Kubernetes' `serviceaccount.SplitUsername`: exactly a namespace (an RFC 1123 label) and a name
+ * (an RFC 1123 subdomain) after the prefix.
+ */
+export function splitServiceAccountUsername(
+  username: string,
+): { namespace: string; name: string } | undefined {
+  const prefix = "system:serviceaccount:";
+  if (!username.startsWith(prefix)) return undefined;
+  const parts = username.slice(prefix.length).split(":");
+  if (parts.length !== 2) return undefined;
+  const [namespace, name] = parts;
+  if (dns1123LabelErrors(namespace).length > 0 || dns1123SubdomainErrors(name).length > 0) {
+    return undefined;
+  }
+  return { namespace, name };
 }
 
 /**
