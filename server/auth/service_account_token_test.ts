@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { issuerFor, looksLikeJwt, ServiceAccountTokenSigner } from "./service_account_token.ts";
+import {
+  ensureServiceAccountKey,
+  issuerFor,
+  looksLikeJwt,
+  ServiceAccountTokenSigner,
+} from "./service_account_token.ts";
 
 const ISSUER = issuerFor("cluster.local");
 
@@ -85,4 +90,49 @@ Deno.test("ServiceAccountTokenSigner keeps its key in the data dir (0600) across
       await Deno.remove(dir2, { recursive: true });
     }
   });
+});
+
+Deno.test("ServiceAccountTokenSigner's public JWK verifies its tokens and holds no private part", async () => {
+  await withSigner(async (s, dir) => {
+    const { token } = await issue(s, new Date());
+    const jwk = s.publicJwk;
+    assert.deepEqual(Object.keys(jwk).sort(), ["alg", "crv", "kid", "kty", "use", "x", "y"]);
+    assert.equal(jwk.alg, "ES256");
+    assert.equal(jwk.use, "sig");
+    const [h, p, sig] = token.split(".");
+    const decode = (t: string) =>
+      Uint8Array.from(atob(t.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+    assert.equal(JSON.parse(new TextDecoder().decode(decode(h))).kid, jwk.kid);
+    // What a relying party does with the JWKS: import the key and check the signature.
+    const key = await crypto.subtle.importKey(
+      "jwk",
+      { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y },
+      { name: "ECDSA", namedCurve: "P-256" },
+      false,
+      ["verify"],
+    );
+    const ok = await crypto.subtle.verify(
+      { name: "ECDSA", hash: "SHA-256" },
+      key,
+      decode(sig + "=".repeat((4 - sig.length % 4) % 4)),
+      new TextEncoder().encode(`${h}.${p}`),
+    );
+    assert.ok(ok);
+    const stored = JSON.parse(await Deno.readTextFile(`${dir}/sa.jwk`));
+    assert.equal(typeof stored.d, "string");
+    assert.ok(!JSON.stringify(jwk).includes(stored.d));
+  });
+});
+
+Deno.test("ensureServiceAccountKey keeps a key already there", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await ensureServiceAccountKey(`${dir}/sa.jwk`);
+    const first = await Deno.readTextFile(`${dir}/sa.jwk`);
+    assert.equal((await Deno.stat(`${dir}/sa.jwk`)).mode! & 0o777, 0o600);
+    await ensureServiceAccountKey(`${dir}/sa.jwk`);
+    assert.equal(await Deno.readTextFile(`${dir}/sa.jwk`), first);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
