@@ -19,8 +19,10 @@ import { podSubresources } from "./api/pod_proxy.ts";
 import { Discovery } from "./api/discovery.ts";
 import { createAuthorizer, groupsOf, type User } from "./auth/authorizer.ts";
 import {
+  ensureServiceAccountKey,
   issuerFor,
   looksLikeJwt,
+  SERVICE_ACCOUNT_KEY_FILE,
   ServiceAccountTokenSigner,
 } from "./auth/service_account_token.ts";
 import {
@@ -188,7 +190,17 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     caHash: pki.caHash,
   });
   const agentClientToken = await ensureSecretFile(`${config.dataDir}/agent-client-token`);
+  // ServiceAccount tokens: JWTs signed with the key kept in the data dir. The first server makes
+  // it before publishing; a joining server has the cluster's from `openSharedTrust` (or, on a
+  // bundle from before the key was shared, adopts the one `publish` finds there), so the signer
+  // is loaded only after `publish`.
+  const serviceAccountKey = `${config.dataDir}/${SERVICE_ACCOUNT_KEY_FILE}`;
+  await ensureServiceAccountKey(serviceAccountKey);
   await trust?.publish();
+  const signer = await ServiceAccountTokenSigner.open(
+    serviceAccountKey,
+    issuerFor(config.clusterDomain),
+  );
   // The in-process controllers' credential lives in memory only.
   const internalToken = randomSecret(24);
 
@@ -306,11 +318,6 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
       : `token:${id.id}`;
     return { name, role: id.role, groups: groupsOf(id.role), nodeName: id.nodeName };
   };
-  // ServiceAccount tokens: JWTs signed with the key kept in the data dir.
-  const signer = await ServiceAccountTokenSigner.open(
-    `${config.dataDir}/service-account.jwk`,
-    issuerFor(config.clusterDomain),
-  );
   const saAuth: ServiceAccountAuthDeps = {
     signer,
     apiAudiences: [signer.issuer],
