@@ -30,6 +30,7 @@ import {
   type ServiceAccountAuthDeps,
 } from "./auth/service_account_auth.ts";
 import { mountTokenReviewRoute, tokenRequestSubresource } from "./api/service_account_routes.ts";
+import { mountServiceAccountIssuerDiscovery } from "./api/service_account_issuer_discovery.ts";
 import { RbacAuthorizer } from "./auth/rbac/rbac_authorizer.ts";
 import { RuleResolver } from "./auth/rbac/rule_resolver.ts";
 import { reconcileBootstrapPolicy } from "./auth/rbac/bootstrap.ts";
@@ -250,6 +251,8 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   // the controllers' credential), filled before the server starts listening.
   // The app is built below; in-process requests reach it once it exists.
   const appRef: { current?: Hono<{ Variables: { user: User } }> } = {};
+  // This server's URL, known once it listens (the issuer discovery's `jwks_uri`).
+  const serverUrl: { current?: string } = {};
   const inProcessFetch: typeof fetch = (input, init) =>
     Promise.resolve(appRef.current!.fetch(new Request(input, init)));
   const rbacInformers = new InformerSet(
@@ -373,6 +376,11 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     extraRoutes: (app) => {
       metricsApi(app);
       mountTokenReviewRoute(app, tokenRoutes);
+      mountServiceAccountIssuerDiscovery(app, {
+        signer,
+        externalUrl: () => serverUrl.current!,
+        rbac,
+      });
       mountAccessReviews(app, {
         authorizer,
         rbac,
@@ -433,6 +441,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   }, drainingHandler((req) => app.fetch(req)));
   const boundPort = (httpServer.addr as Deno.NetAddr).port;
   const url = `https://${advertised}:${boundPort}`;
+  serverUrl.current = url;
   const kubeconfigPath = `${config.dataDir}/kubeconfig.yaml`;
   await writePrivateFile(
     kubeconfigPath,

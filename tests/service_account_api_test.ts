@@ -134,3 +134,55 @@ Deno.test("TokenRequest issues tokens TokenReview knows, until the ServiceAccoun
     await s.stop();
   }
 });
+
+Deno.test("the issuer's OIDC discovery documents let a ServiceAccount check tokens with the served key", async () => {
+  const s = await startTestServer({ controllers: false });
+  try {
+    await waitFor(
+      "default ServiceAccount",
+      () =>
+        s.client.get(SERVICEACCOUNTS, "default", { namespace: "default" }).catch(() => undefined),
+    );
+    const token: string = (await api(s, "POST", TOKEN("default"), { body: tokenRequest() })).body
+      .status.token;
+    // Bootstrap RBAC (system:service-account-issuer-discovery) lets every ServiceAccount read them.
+    const config = await api(s, "GET", "/.well-known/openid-configuration", { token });
+    assert.equal(config.status, 200, JSON.stringify(config.body));
+    assert.equal(config.body.issuer, "https://kubernetes.default.svc.cluster.local");
+    assert.equal(config.body.jwks_uri, `${s.url}/openid/v1/jwks`);
+    assert.deepEqual(config.body.id_token_signing_alg_values_supported, ["ES256"]);
+    const jwks = await api(s, "GET", "/openid/v1/jwks", { token });
+    assert.equal(jwks.status, 200);
+    assert.equal(jwks.headers.get("content-type"), "application/jwk-set+json");
+    assert.equal(jwks.body.keys.length, 1);
+    const jwk = jwks.body.keys[0];
+    assert.equal(jwk.d, undefined);
+
+    // What a relying party does: the key with the token's kid verifies the token's signature.
+    const [h, p, sig] = token.split(".");
+    const bytes = (t: string) =>
+      Uint8Array.from(
+        atob(t.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - t.length % 4) % 4)),
+        (c) => c.charCodeAt(0),
+      );
+    assert.equal(JSON.parse(new TextDecoder().decode(bytes(h))).kid, jwk.kid);
+    const key = await crypto.subtle.importKey(
+      "jwk",
+      { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y },
+      { name: "ECDSA", namedCurve: "P-256" },
+      false,
+      ["verify"],
+    );
+    assert.ok(
+      await crypto.subtle.verify(
+        { name: "ECDSA", hash: "SHA-256" },
+        key,
+        bytes(sig),
+        new TextEncoder().encode(`${h}.${p}`),
+      ),
+    );
+    assert.equal((await api(s, "GET", "/openid/v1/jwks", { token: null })).status, 401);
+  } finally {
+    await s.stop();
+  }
+});
