@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { ENDPOINTS } from "../shared/client/refs.ts";
+import { jwtHeader } from "../shared/testing/jwt_relying_party.ts";
 import { findEtcd } from "./etcd_process.ts";
 import { haAddresses, type HaServer, startEtcdCluster, startHaServer } from "./ha_cluster.ts";
 import { waitFor } from "./test_utils.ts";
@@ -90,8 +91,7 @@ Deno.test({
       }, { timeoutMs: 20_000 });
       assert.equal(whoami.status.userInfo.username, "system:serviceaccount:default:robot");
       // Both servers publish the one key, the one named in the token's header.
-      const kid = JSON.parse(atob(saToken.split(".")[0].replace(/-/g, "+").replace(/_/g, "/")))
-        .kid;
+      const kid = jwtHeader(saToken).kid;
       for (const s of [a, b]) {
         const jwks = await waitFor(`${s.name}'s JWKS`, async () => {
           const r = await call(s, "/openid/v1/jwks", { token: saToken });

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { SERVICEACCOUNTS } from "../shared/client/refs.ts";
+import { jwtHeader, verifiesWithJwk } from "../shared/testing/jwt_relying_party.ts";
 import { api, startTestServer, type TestServer, waitFor } from "./test_utils.ts";
 
 const TOKEN = (sa: string) => `/api/v1/namespaces/default/serviceaccounts/${sa}/token`;
@@ -159,28 +160,8 @@ Deno.test("the issuer's OIDC discovery documents let a ServiceAccount check toke
     assert.equal(jwk.d, undefined);
 
     // What a relying party does: the key with the token's kid verifies the token's signature.
-    const [h, p, sig] = token.split(".");
-    const bytes = (t: string) =>
-      Uint8Array.from(
-        atob(t.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - t.length % 4) % 4)),
-        (c) => c.charCodeAt(0),
-      );
-    assert.equal(JSON.parse(new TextDecoder().decode(bytes(h))).kid, jwk.kid);
-    const key = await crypto.subtle.importKey(
-      "jwk",
-      { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y },
-      { name: "ECDSA", namedCurve: "P-256" },
-      false,
-      ["verify"],
-    );
-    assert.ok(
-      await crypto.subtle.verify(
-        { name: "ECDSA", hash: "SHA-256" },
-        key,
-        bytes(sig),
-        new TextEncoder().encode(`${h}.${p}`),
-      ),
-    );
+    assert.equal(jwtHeader(token).kid, jwk.kid);
+    assert.ok(await verifiesWithJwk(token, jwk));
     assert.equal((await api(s, "GET", "/openid/v1/jwks", { token: null })).status, 401);
   } finally {
     await s.stop();
