@@ -19,8 +19,10 @@ import { podSubresources } from "./api/pod_proxy.ts";
 import { Discovery } from "./api/discovery.ts";
 import { createAuthorizer, groupsOf, type User } from "./auth/authorizer.ts";
 import {
+  ensureServiceAccountKey,
   issuerFor,
   looksLikeJwt,
+  SERVICE_ACCOUNT_KEY_FILE,
   ServiceAccountTokenSigner,
 } from "./auth/service_account_token.ts";
 import {
@@ -28,6 +30,7 @@ import {
   type ServiceAccountAuthDeps,
 } from "./auth/service_account_auth.ts";
 import { mountTokenReviewRoute, tokenRequestSubresource } from "./api/service_account_routes.ts";
+import { mountServiceAccountIssuerDiscovery } from "./api/service_account_issuer_discovery.ts";
 import { RbacAuthorizer } from "./auth/rbac/rbac_authorizer.ts";
 import { RuleResolver } from "./auth/rbac/rule_resolver.ts";
 import { reconcileBootstrapPolicy } from "./auth/rbac/bootstrap.ts";
@@ -188,7 +191,17 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     caHash: pki.caHash,
   });
   const agentClientToken = await ensureSecretFile(`${config.dataDir}/agent-client-token`);
+  // ServiceAccount tokens: JWTs signed with the key kept in the data dir. The first server makes
+  // it before publishing; a joining server has the cluster's from `openSharedTrust` (or, on a
+  // bundle from before the key was shared, adopts the one `publish` finds there), so the signer
+  // is loaded only after `publish`.
+  const serviceAccountKey = `${config.dataDir}/${SERVICE_ACCOUNT_KEY_FILE}`;
+  await ensureServiceAccountKey(serviceAccountKey);
   await trust?.publish();
+  const signer = await ServiceAccountTokenSigner.open(
+    serviceAccountKey,
+    issuerFor(config.clusterDomain),
+  );
   // The in-process controllers' credential lives in memory only.
   const internalToken = randomSecret(24);
 
@@ -238,6 +251,8 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   // the controllers' credential), filled before the server starts listening.
   // The app is built below; in-process requests reach it once it exists.
   const appRef: { current?: Hono<{ Variables: { user: User } }> } = {};
+  // This server's URL, known once it listens (the issuer discovery's `jwks_uri`).
+  const serverUrl: { current?: string } = {};
   const inProcessFetch: typeof fetch = (input, init) =>
     Promise.resolve(appRef.current!.fetch(new Request(input, init)));
   const rbacInformers = new InformerSet(
@@ -306,11 +321,6 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
       : `token:${id.id}`;
     return { name, role: id.role, groups: groupsOf(id.role), nodeName: id.nodeName };
   };
-  // ServiceAccount tokens: JWTs signed with the key kept in the data dir.
-  const signer = await ServiceAccountTokenSigner.open(
-    `${config.dataDir}/service-account.jwk`,
-    issuerFor(config.clusterDomain),
-  );
   const saAuth: ServiceAccountAuthDeps = {
     signer,
     apiAudiences: [signer.issuer],
@@ -374,6 +384,11 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     extraRoutes: (app) => {
       metricsApi(app);
       mountTokenReviewRoute(app, tokenRoutes);
+      mountServiceAccountIssuerDiscovery(app, {
+        signer,
+        externalUrl: () => serverUrl.current!,
+        rbac,
+      });
       mountAccessReviews(app, {
         authorizer,
         rbac,
@@ -428,6 +443,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   }, drainingHandler((req) => app.fetch(req)));
   const boundPort = (httpServer.addr as Deno.NetAddr).port;
   const url = `https://${advertised}:${boundPort}`;
+  serverUrl.current = url;
   const kubeconfigPath = `${config.dataDir}/kubeconfig.yaml`;
   await writePrivateFile(
     kubeconfigPath,

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { SERVICEACCOUNTS } from "../shared/client/refs.ts";
+import { jwtHeader, verifiesWithJwk } from "../shared/testing/jwt_relying_party.ts";
 import { api, startTestServer, type TestServer, waitFor } from "./test_utils.ts";
 
 const TOKEN = (sa: string) => `/api/v1/namespaces/default/serviceaccounts/${sa}/token`;
@@ -130,6 +131,38 @@ Deno.test("TokenRequest issues tokens TokenReview knows, until the ServiceAccoun
     assert.equal(bound.status, 201, JSON.stringify(bound.body));
     const b = await review(s, bound.body.status.token);
     assert.deepEqual(b.user.extra["authentication.kubernetes.io/pod-name"], ["p"]);
+  } finally {
+    await s.stop();
+  }
+});
+
+Deno.test("the issuer's OIDC discovery documents let a ServiceAccount check tokens with the served key", async () => {
+  const s = await startTestServer({ controllers: false });
+  try {
+    await waitFor(
+      "default ServiceAccount",
+      () =>
+        s.client.get(SERVICEACCOUNTS, "default", { namespace: "default" }).catch(() => undefined),
+    );
+    const token: string = (await api(s, "POST", TOKEN("default"), { body: tokenRequest() })).body
+      .status.token;
+    // Bootstrap RBAC (system:service-account-issuer-discovery) lets every ServiceAccount read them.
+    const config = await api(s, "GET", "/.well-known/openid-configuration", { token });
+    assert.equal(config.status, 200, JSON.stringify(config.body));
+    assert.equal(config.body.issuer, "https://kubernetes.default.svc.cluster.local");
+    assert.equal(config.body.jwks_uri, `${s.url}/openid/v1/jwks`);
+    assert.deepEqual(config.body.id_token_signing_alg_values_supported, ["ES256"]);
+    const jwks = await api(s, "GET", "/openid/v1/jwks", { token });
+    assert.equal(jwks.status, 200);
+    assert.equal(jwks.headers.get("content-type"), "application/jwk-set+json");
+    assert.equal(jwks.body.keys.length, 1);
+    const jwk = jwks.body.keys[0];
+    assert.equal(jwk.d, undefined);
+
+    // What a relying party does: the key with the token's kid verifies the token's signature.
+    assert.equal(jwtHeader(token).kid, jwk.kid);
+    assert.ok(await verifiesWithJwk(token, jwk));
+    assert.equal((await api(s, "GET", "/openid/v1/jwks", { token: null })).status, 401);
   } finally {
     await s.stop();
   }

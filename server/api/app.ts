@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import { ApiError, InternalError, NotFoundError, UnauthorizedError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/log.ts";
 import type { GenericRegistry } from "../registry/generic_registry.ts";
-import { authorize, decide, verbOf } from "../auth/authorizer.ts";
+import { authorize, authorizeNonResourceURL, verbOf } from "../auth/authorizer.ts";
 import type { RbacAuthorizer } from "../auth/rbac/rbac_authorizer.ts";
 import type { Authorizer, User } from "../auth/authorizer.ts";
 import { impersonate } from "../auth/impersonation.ts";
@@ -123,15 +123,7 @@ export function createApp(deps: AppDeps): Hono<{ Variables: { user: User } }> {
       // kube-apiserver asks RBAC for `get` on the non-resource URL /metrics: every user token
       // role may read it, a ServiceAccount when RBAC lets it (system:monitoring, an exporter's
       // ClusterRole); nodes and join tokens may not.
-      const user = c.get("user");
-      const attrs = { verb: "get", resourceRequest: false, path: "/metrics" };
-      if (!decide(user, attrs, deps.rbac).allowed) {
-        throw new ApiError(
-          403,
-          "Forbidden",
-          `forbidden: User "${user.name}" cannot get path "/metrics"`,
-        );
-      }
+      authorizeNonResourceURL(c.get("user"), { verb: "get", path: "/metrics" }, deps.rbac);
       return new Response(registry.exposition(), {
         headers: { "Content-Type": EXPOSITION_CONTENT_TYPE },
       });

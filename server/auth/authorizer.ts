@@ -18,7 +18,7 @@
  * A refusal is a 403 Status with Kubernetes' message (`User "system:node:a" cannot get resource
  * "pods" in API group "" in the namespace "default"`).
  */
-import { ForbiddenError } from "../../shared/errors.ts";
+import { ApiError, ForbiddenError } from "../../shared/errors.ts";
 import type { RequestInfo } from "../api/request_info.ts";
 import { nodeMayAccess, type NodeRestrictionDeps } from "./node_restriction.ts";
 import type { Role } from "./token_store.ts";
@@ -147,6 +147,24 @@ export function decide(
   if (user.role === "node" || user.role === "join") return { allowed: false, reason: "" };
   if (tokenRoleAllows(user.role, attrs)) return { allowed: true, reason: "" };
   return rbac ? rbac.authorize(user, attrs) : { allowed: false, reason: "" };
+}
+
+/**
+ * Throws kube-apiserver's 403 unless `user` may `verb` the non-resource URL `path` (`/metrics`,
+ * the ServiceAccount issuer's discovery documents): token role OR RBAC, as {@linkcode decide}.
+ */
+export function authorizeNonResourceURL(
+  user: User,
+  request: { verb: string; path: string },
+  rbac: RbacAuthorizer | undefined,
+): void {
+  const attrs = { verb: request.verb, resourceRequest: false, path: request.path };
+  if (decide(user, attrs, rbac).allowed) return;
+  throw new ApiError(
+    403,
+    "Forbidden",
+    `forbidden: User "${user.name}" cannot ${request.verb} path "${request.path}"`,
+  );
 }
 
 /** Whether a token role alone allows a request (resource or non-resource). */

@@ -1,7 +1,8 @@
 /**
  * ServiceAccount tokens: bound, expiring JWTs (ES256, WebCrypto) as kube-apiserver issues them
  * for TokenRequest. The P-256 signing key is generated once into `<data-dir>/service-account.jwk`
- * (mode 0600) and reused across restarts, so tokens survive a restart of the server. A token's
+ * (mode 0600) and reused across restarts, so tokens survive a restart of the server; servers
+ * sharing a datastore share it (server/ha/shared_trust.ts). A token's
  * claims follow Kubernetes': `iss` (https://kubernetes.default.svc.<cluster-domain>), `sub`
  * (`system:serviceaccount:<ns>:<sa>`), `aud`, `exp`, `iat`, `nbf`, `jti` and the private
  * `kubernetes.io` claim naming the namespace, the ServiceAccount and the bound pod with their uids.
@@ -9,6 +10,9 @@
  * This module only signs and checks signatures and times; whether the ServiceAccount and the pod
  * still exist with the same uids is the authenticator's question (service_account_auth.ts).
  */
+
+/** The signing key's file in the server's data dir. */
+export const SERVICE_ACCOUNT_KEY_FILE = "service-account.jwk";
 
 /** The private `kubernetes.io` claim. */
 export interface KubernetesClaim {
@@ -59,43 +63,83 @@ export function looksLikeJwt(token: string): boolean {
 const ALG = { name: "ECDSA", namedCurve: "P-256" } as const;
 const SIGN = { name: "ECDSA", hash: "SHA-256" } as const;
 
+/** The public signing key as the issuer's JWKS lists it (kube-apiserver's members). */
+export interface PublicJwk {
+  use: "sig";
+  kty: "EC";
+  kid: string;
+  crv: "P-256";
+  alg: "ES256";
+  x: string;
+  y: string;
+}
+
+/**
+ * Generates the signing key into `keyPath` (mode 0600) unless a key is there already. Servers
+ * sharing a datastore call it before publishing their trust, and load the signer after (a
+ * joining server has the cluster's key in `keyPath` by then).
+ */
+export async function ensureServiceAccountKey(keyPath: string): Promise<void> {
+  try {
+    await Deno.stat(keyPath);
+    return;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const pair = await crypto.subtle.generateKey(ALG, true, ["sign", "verify"]);
+  const jwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
+  const tmp = `${keyPath}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  await Deno.writeTextFile(tmp, JSON.stringify(jwk) + "\n", { mode: 0o600 });
+  await Deno.chmod(tmp, 0o600);
+  await Deno.rename(tmp, keyPath);
+}
+
 /** Signs and checks ServiceAccount tokens with the cluster's key. */
 export class ServiceAccountTokenSigner {
   readonly issuer: string;
   readonly #privateKey: CryptoKey;
   readonly #publicKey: CryptoKey;
-  readonly #kid: string;
+  readonly #publicJwk: PublicJwk;
 
-  private constructor(issuer: string, privateKey: CryptoKey, publicKey: CryptoKey, kid: string) {
-    this.issuer = issuer;
-    this.#privateKey = privateKey;
-    this.#publicKey = publicKey;
-    this.#kid = kid;
+  private constructor(o: {
+    issuer: string;
+    privateKey: CryptoKey;
+    publicKey: CryptoKey;
+    publicJwk: PublicJwk;
+  }) {
+    this.issuer = o.issuer;
+    this.#privateKey = o.privateKey;
+    this.#publicKey = o.publicKey;
+    this.#publicJwk = o.publicJwk;
   }
 
   /** Loads the key from `keyPath`, generating and saving it (mode 0600) on first start. */
   static async open(keyPath: string, issuer: string): Promise<ServiceAccountTokenSigner> {
-    let jwk: JsonWebKey;
-    try {
-      jwk = JSON.parse(await Deno.readTextFile(keyPath));
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-      const pair = await crypto.subtle.generateKey(ALG, true, ["sign", "verify"]);
-      jwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
-      const tmp = `${keyPath}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-      await Deno.writeTextFile(tmp, JSON.stringify(jwk) + "\n", { mode: 0o600 });
-      await Deno.chmod(tmp, 0o600);
-      await Deno.rename(tmp, keyPath);
-    }
+    await ensureServiceAccountKey(keyPath);
+    const jwk: JsonWebKey = JSON.parse(await Deno.readTextFile(keyPath));
     const privateKey = await crypto.subtle.importKey("jwk", jwk, ALG, false, ["sign"]);
-    const publicJwk: JsonWebKey = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
-    const publicKey = await crypto.subtle.importKey("jwk", publicJwk, ALG, true, ["verify"]);
+    const verifyJwk: JsonWebKey = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
+    const publicKey = await crypto.subtle.importKey("jwk", verifyJwk, ALG, true, ["verify"]);
     // RFC 7638 thumbprint: SHA-256 of the required members in lexicographic order.
     const thumb = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
     const kid = base64url(
       new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(thumb))),
     );
-    return new ServiceAccountTokenSigner(issuer, privateKey, publicKey, kid);
+    const publicJwk: PublicJwk = {
+      use: "sig",
+      kty: "EC",
+      kid,
+      crv: "P-256",
+      alg: "ES256",
+      x: jwk.x!,
+      y: jwk.y!,
+    };
+    return new ServiceAccountTokenSigner({ issuer, privateKey, publicKey, publicJwk });
+  }
+
+  /** The public half of the signing key as a JWK (`kid` as in the tokens' headers). */
+  get publicJwk(): PublicJwk {
+    return { ...this.#publicJwk };
   }
 
   /** Issues a token; returns it with its expiry. */
@@ -120,7 +164,7 @@ export class ServiceAccountTokenSigner {
       nbf: now,
       sub: serviceAccountUsername(options.namespace, options.serviceAccount.name),
     };
-    const header = { alg: "ES256", kid: this.#kid, typ: "JWT" };
+    const header = { alg: "ES256", kid: this.#publicJwk.kid, typ: "JWT" };
     const input = `${encodeJson(header)}.${encodeJson(claims)}`;
     const sig = await crypto.subtle.sign(SIGN, this.#privateKey, new TextEncoder().encode(input));
     return { token: `${input}.${base64url(new Uint8Array(sig))}`, expiresAt: new Date(exp * 1000) };

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { issuerFor, looksLikeJwt, ServiceAccountTokenSigner } from "./service_account_token.ts";
+import { jwtHeader, verifiesWithJwk } from "../../shared/testing/jwt_relying_party.ts";
+import {
+  ensureServiceAccountKey,
+  issuerFor,
+  looksLikeJwt,
+  ServiceAccountTokenSigner,
+} from "./service_account_token.ts";
 
 const ISSUER = issuerFor("cluster.local");
 
@@ -85,4 +91,32 @@ Deno.test("ServiceAccountTokenSigner keeps its key in the data dir (0600) across
       await Deno.remove(dir2, { recursive: true });
     }
   });
+});
+
+Deno.test("ServiceAccountTokenSigner's public JWK verifies its tokens and holds no private part", async () => {
+  await withSigner(async (s, dir) => {
+    const { token } = await issue(s, new Date());
+    const jwk = s.publicJwk;
+    assert.deepEqual(Object.keys(jwk).sort(), ["alg", "crv", "kid", "kty", "use", "x", "y"]);
+    assert.equal(jwk.alg, "ES256");
+    assert.equal(jwk.use, "sig");
+    assert.equal(jwtHeader(token).kid, jwk.kid);
+    assert.ok(await verifiesWithJwk(token, jwk));
+    const stored = JSON.parse(await Deno.readTextFile(`${dir}/sa.jwk`));
+    assert.equal(typeof stored.d, "string");
+    assert.ok(!JSON.stringify(jwk).includes(stored.d));
+  });
+});
+
+Deno.test("ensureServiceAccountKey keeps a key already there", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await ensureServiceAccountKey(`${dir}/sa.jwk`);
+    const first = await Deno.readTextFile(`${dir}/sa.jwk`);
+    assert.equal((await Deno.stat(`${dir}/sa.jwk`)).mode! & 0o777, 0o600);
+    await ensureServiceAccountKey(`${dir}/sa.jwk`);
+    assert.equal(await Deno.readTextFile(`${dir}/sa.jwk`), first);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -1,21 +1,25 @@
 /**
  * One trust for every server on one datastore: the cluster CA (certificate and key), the admin
- * and join tokens, the agent client secret and the token table are kept in each server's data dir
- * as before, and mirrored through the datastore sealed with the cluster secret
- * ({@linkcode ClusterCipher}), never in the clear. The first server to start writes them; every
- * later server bootstraps its data dir from them before it loads its PKI and tokens, so the
- * existing file-based code (server/pki.ts, server/auth/token_store.ts) runs unchanged on the
- * same files. The token table keeps changing (node tokens issued at join, `skiff token`), so it
- * is synchronised both ways while the server runs.
+ * and join tokens, the agent client secret, the ServiceAccount token signing key and the token
+ * table are kept in each server's data dir as before, and mirrored through the datastore sealed
+ * with the cluster secret ({@linkcode ClusterCipher}), never in the clear. The first server to
+ * start writes them; every later server bootstraps its data dir from them before it loads its
+ * PKI, tokens and signing key, so the existing file-based code (server/pki.ts,
+ * server/auth/token_store.ts, server/auth/service_account_token.ts) runs unchanged on the same
+ * files, and what a data dir had from an earlier life on its own gives way to the cluster's. The
+ * token table keeps changing (node tokens issued at join, `skiff token`), so it is synchronised
+ * both ways while the server runs.
  */
 import type { Backend } from "../store/backend.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import { randomSecret } from "../../shared/crypto_util.ts";
+import { SERVICE_ACCOUNT_KEY_FILE } from "../auth/service_account_token.ts";
 import { ClusterCipher } from "./cluster_crypto.ts";
 
 /**
- * Files (relative to the data dir) shared by every server: add a credential here (e.g. a
- * service-account signing key) and every server gets the same one.
+ * Files (relative to the data dir) shared by every server: add a credential here and every server
+ * gets the same one (a bundle published before the file was added gets it from the first server
+ * that starts knowing it: {@linkcode SharedTrust.publish}).
  */
 export const SHARED_TRUST_FILES = [
   "tls/ca.crt",
@@ -23,7 +27,11 @@ export const SHARED_TRUST_FILES = [
   "admin-token",
   "token",
   "agent-client-token",
+  SERVICE_ACCOUNT_KEY_FILE,
 ];
+
+/** How often a server retries adding its files to a bundle other servers change meanwhile. */
+const COMPLETE_ATTEMPTS = 5;
 
 /** Datastore keys (outside `/registry/`, so no watch cache ever reads them). */
 export const TRUST_BUNDLE_KEY = "/skiff/trust/bundle";
@@ -106,12 +114,20 @@ export class SharedTrust {
     if (bundle) {
       const files = JSON.parse(await cipher.open(bundle.value)) as Record<string, string>;
       const oldCa = await readIfExists(`${o.dataDir}/tls/ca.crt`);
+      const oldKey = await readIfExists(`${o.dataDir}/${SERVICE_ACCOUNT_KEY_FILE}`);
       for (const [path, text] of Object.entries(files)) {
         await writeFileAtomic(`${o.dataDir}/${path}`, text);
       }
       // A CA other than the one this data dir had: the serving certificate must be re-issued.
       if (oldCa !== undefined && oldCa !== files["tls/ca.crt"]) {
         await Deno.remove(`${o.dataDir}/tls/server.sans`).catch(() => {});
+      }
+      const key = files[SERVICE_ACCOUNT_KEY_FILE];
+      if (oldKey !== undefined && key !== undefined && oldKey !== key) {
+        logger.warn(
+          "this data dir's ServiceAccount signing key gave way to the cluster's: tokens this " +
+            "server issued before no longer work",
+        );
       }
       const tokens = await o.backend.get(TRUST_TOKENS_KEY);
       if (tokens) {
@@ -127,10 +143,11 @@ export class SharedTrust {
 
   /**
    * The first server publishes its credentials (after creating them). Throws when another server
-   * published first in the meantime: restarting this one then loads theirs.
+   * published first in the meantime: restarting this one then loads theirs. A joining server
+   * adds the shared files the cluster's bundle lacks ({@linkcode SharedTrust.complete}).
    */
   async publish(): Promise<void> {
-    if (this.joined) return;
+    if (this.joined) return await this.complete();
     const files: Record<string, string> = {};
     for (const path of SHARED_TRUST_FILES) {
       const text = await readIfExists(`${this.#dataDir}/${path}`);
@@ -147,6 +164,41 @@ export class SharedTrust {
       );
     }
     await this.syncTokens();
+  }
+
+  /**
+   * A bundle published by an older Skiff lacks the files added to {@linkcode SHARED_TRUST_FILES}
+   * since (the ServiceAccount signing key): the first server to start knowing them adds its own,
+   * and every later one adopts those. The update is a compare-and-swap; when another server
+   * changed the bundle meanwhile, what it added is written here and the rest tried again. Call
+   * before loading those files.
+   */
+  async complete(): Promise<void> {
+    for (let attempt = 0; attempt < COMPLETE_ATTEMPTS; attempt++) {
+      const kv = await this.#backend.get(TRUST_BUNDLE_KEY);
+      if (!kv) throw new Error("Cannot complete the cluster's trust: its bundle is gone");
+      const files = JSON.parse(await this.#cipher.open(kv.value)) as Record<string, string>;
+      const added: string[] = [];
+      for (const path of SHARED_TRUST_FILES) {
+        const local = await readIfExists(`${this.#dataDir}/${path}`);
+        if (path in files) {
+          if (local !== files[path]) await writeFileAtomic(`${this.#dataDir}/${path}`, files[path]);
+        } else if (local !== undefined) {
+          files[path] = local;
+          added.push(path);
+        }
+      }
+      if (!added.length) return;
+      const sealed = await this.#cipher.seal(JSON.stringify(files));
+      if ((await this.#backend.update(TRUST_BUNDLE_KEY, sealed, kv.modRevision)).ok) {
+        this.#logger.info("added to the cluster's shared trust", { files: added.join(",") });
+        return;
+      }
+    }
+    throw new Error(
+      "Cannot add this server's files to the cluster's trust: the bundle kept changing; restart " +
+        "this server",
+    );
   }
 
   /** Synchronises the token table both ways every `intervalMs` until `signal` aborts. */
