@@ -324,6 +324,17 @@ const NON_CR_OBJECTS = [
 ];
 const CR_OBJECTS = ["widget.monitoring.example.com/small", "widget.monitoring.example.com/large"];
 
+/** The API groups in kubectl's on-disk discovery cache (`<cache-dir>/discovery/<host>/`). */
+async function cachedGroups(cacheDir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const host of Deno.readDir(`${cacheDir}/discovery`)) {
+    const path = `${cacheDir}/discovery/${host.name}/servergroups.json`;
+    const list = JSON.parse(await Deno.readTextFile(path));
+    for (const g of list.groups ?? []) names.push(g.name);
+  }
+  return names;
+}
+
 async function curl(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const p = await new Deno.Command("curl", {
     args: ["-sS", "--max-time", "10", ...args],
@@ -389,6 +400,9 @@ Deno.test({
           );
         }
         assert.match(first.stderr, /ensure CRDs are installed first/);
+        const groups = await cachedGroups(k.cacheDir);
+        assert.ok(groups.includes("apps"), `kubectl cached no discovery: ${groups}`);
+        assert.ok(!groups.includes("monitoring.example.com"), groups.join());
       });
 
       await t.step("once the CRD is Established, applying again adds the Widgets", async () => {
@@ -401,6 +415,7 @@ Deno.test({
         // Same cache dir: kubectl's cached discovery still lacks the group, so this also tests
         // that a mapping miss refreshes it from Skiff.
         const second = applied(await kubectlOk(k, ["apply", "-f", `${dir}/`]));
+        assert.ok((await cachedGroups(k.cacheDir)).includes("monitoring.example.com"));
         assert.deepEqual([...second.keys()], [...NON_CR_OBJECTS, ...CR_OBJECTS]);
         for (const name of NON_CR_OBJECTS) assert.equal(second.get(name), "unchanged", name);
         for (const name of CR_OBJECTS) assert.equal(second.get(name), "created", name);
