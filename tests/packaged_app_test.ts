@@ -16,11 +16,15 @@
  * The exporter in the pod lists the Widgets through the API with its projected token (the
  * ClusterRole allows it) and serves what it found over HTTP, which the test reads through the
  * node's Ingress port. `kubectl delete -f dir/` removes it all.
+ *
+ * A second, smaller package is a directory applied in file-name order, Deployment before its
+ * ServiceAccount (kube-state-metrics' layout): the ReplicaSet's pods are refused, the refusals
+ * aggregate into one Event, and the Deployment rolls out once the ServiceAccount exists.
  */
 import assert from "node:assert/strict";
 import { startTestCluster, type TestCluster } from "./cluster.ts";
 import { haveKubectl, kubectl } from "./kubectl.ts";
-import { kubectlOk, parseTable, rowNamed, writeManifest } from "./kubectl_helpers.ts";
+import { kubectlOk, parseTable, rowNamed, waitKubectl, writeManifest } from "./kubectl_helpers.ts";
 import { freePort } from "./server_process.ts";
 import { randomServiceCidr, waitFor } from "./test_utils.ts";
 
@@ -537,6 +541,79 @@ Deno.test({
         assert.equal(ing.CLASS, "skiff");
         assert.equal(ing.HOSTS, "widgets.test");
       });
+
+      await t.step(
+        "a Deployment applied before its ServiceAccount starts once it exists",
+        async () => {
+          // A package as a directory whose files apply in name order (kube-state-metrics'
+          // standard install): deployment.yaml before service-account.yaml. The ReplicaSet's pods
+          // are refused until the ServiceAccount exists; the controller retries, as upstream's.
+          const late = await Deno.makeTempDir({ dir, prefix: "late-sa-" });
+          await writeManifest(
+            late,
+            "00-namespace.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: late-sa}\n",
+          );
+          const deployment = await writeManifest(
+            late,
+            "deployment.yaml",
+            `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: agent, namespace: late-sa}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      serviceAccountName: agent
+      terminationGracePeriodSeconds: 0
+      containers: [{name: agent, image: ${cluster.images.busybox}, command: [sleep, "3600"]}]
+`,
+          );
+          await writeManifest(
+            late,
+            "service-account.yaml",
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: agent, namespace: late-sa}\n",
+          );
+          await kubectlOk(k, ["apply", "-f", `${late}/00-namespace.yaml`, "-f", deployment]);
+          // Each retry is refused alike (the pod is named by its generateName, as upstream's
+          // mutating admission names it), so the refusals aggregate into one Event.
+          const events = await waitKubectl(
+            k,
+            [
+              "get",
+              "events",
+              "-n",
+              "late-sa",
+              "--field-selector",
+              "reason=FailedCreate",
+              "-o",
+              `jsonpath={range .items[*]}{.count} {.message}{"\\n"}{end}`,
+            ],
+            (out) => /^([2-9]|\d\d+) /m.test(out),
+            { what: "the ReplicaSet's FailedCreate event, repeated" },
+          );
+          const lines = events.trim().split("\n");
+          assert.equal(lines.length, 1, events);
+          assert.match(
+            lines[0],
+            /^\d+ Error creating: pods "agent-[a-z0-9]+-" is forbidden: error looking up service account late-sa\/agent: serviceaccount "agent" not found$/,
+          );
+          const all = applied(await kubectlOk(k, ["apply", "-f", `${late}/`]));
+          assert.equal(all.get("serviceaccount/agent"), "created");
+          assert.equal(all.get("deployment.apps/agent"), "unchanged");
+          await kubectlOk(k, [
+            "rollout",
+            "status",
+            "deployment/agent",
+            "-n",
+            "late-sa",
+            "--timeout=120s",
+          ]);
+          await kubectlOk(k, ["delete", "-f", `${late}/`, "--ignore-not-found", "--timeout=120s"]);
+        },
+      );
 
       await t.step("kubectl delete -f dir/ removes everything it installed", async () => {
         // As on Kubernetes, the Namespace (first in the file) takes its objects with it and the
