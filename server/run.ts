@@ -211,9 +211,9 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   });
   const strategies = buildStrategies({
     services: allocator,
-    podAdmission: async (pod) => {
+    podAdmission: async (pod, ctx) => {
       defaultTolerations(pod, { tolerationSeconds: config.podEvictionTimeoutSeconds });
-      await serviceAccounts(pod);
+      await serviceAccounts(pod, ctx.requestedName);
     },
     defaultStorageClass: () => defaultStorageClassName(stores.get("storageclasses")!.list().items),
     defaultIngressClass: () =>

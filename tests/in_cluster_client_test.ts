@@ -7,16 +7,18 @@
  * projected ca.crt, authenticated by the projected ServiceAccount token.
  *
  * Until RBAC objects exist a ServiceAccount gets what every authenticated user gets: discovery
- * and /version, and a 403 for listing pods. {@linkcode runInClusterClient} is the helper to
- * reuse for more cases (a Role allowing the list).
+ * and /version, and a 403 for listing pods or creating a ConfigMap. Once a Role allowing
+ * get/list on pods is bound to the ServiceAccount, the same client lists the pods (itself among
+ * them) and is still refused the ConfigMap. {@linkcode runInClusterClient} is the helper to
+ * reuse for more cases.
  */
 import assert from "node:assert/strict";
 import type { KubeObject } from "../shared/api/object.ts";
-import { PODS } from "../shared/client/refs.ts";
+import { CONFIGMAPS, PODS, ROLE_BINDINGS, ROLES, SERVICEACCOUNTS } from "../shared/client/refs.ts";
 import type { ApiClient } from "../shared/client/client.ts";
 import { allowPrivilegedPods } from "./agent_test_utils.ts";
 import { startTestCluster } from "./cluster.ts";
-import { randomServiceCidr, waitFor } from "./test_utils.ts";
+import { api, randomServiceCidr, waitFor } from "./test_utils.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -30,6 +32,7 @@ export interface InClusterResult {
   version: Outcome;
   apiGroups: Outcome;
   listPods: Outcome;
+  createConfigMap: Outcome;
 }
 
 /** Bundles the in-cluster client once per test run into `dir/client.js`. */
@@ -118,8 +121,20 @@ export function assertDiscoveryAllowed(r: InClusterResult): void {
   assert.ok((r.apiGroups.value as string[]).includes("apps"), JSON.stringify(r.apiGroups));
 }
 
+/** Asserts `outcome` is a 403 whose message matches `message`. */
+export function assertForbidden(outcome: Outcome, message: RegExp): void {
+  assert.equal(outcome.ok, false, JSON.stringify(outcome));
+  const refused = outcome as { code?: number; message: string };
+  assert.equal(refused.code, 403, JSON.stringify(refused));
+  // client-node reports the Status body as JSON text, so its quotes may come escaped.
+  assert.match(refused.message.replaceAll('\\"', '"'), message);
+}
+
+const SA_USER = "system:serviceaccount:default:operator";
+
 Deno.test({
-  name: "@kubernetes/client-node in a pod: loadFromCluster() reaches the API; pods are refused",
+  name:
+    "@kubernetes/client-node in a pod: loadFromCluster() reaches the API; a Role lets it list pods, not write",
   async fn() {
     const cluster = await startTestCluster({ serviceCidr: randomServiceCidr() });
     const dir = await Deno.makeTempDir({ prefix: "skiff-in-cluster-" });
@@ -128,23 +143,84 @@ Deno.test({
       await bundleInClusterClient(dir);
       await Deno.chmod(dir, 0o755);
       await allowPrivilegedPods(client);
-      const r = await runInClusterClient(client, {
-        name: "in-cluster",
-        namespace: "default",
-        serviceAccount: "default",
-        dir,
-        image: cluster.images.busybox,
+      await client.create<KubeObject>(SERVICEACCOUNTS, {
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        metadata: { name: "operator", namespace: "default" },
       });
-      assert.match(r.server, /^https:\/\/\d+\.\d+\.\d+\.\d+:443$/);
-      assert.equal(r.namespace, "default");
-      assertDiscoveryAllowed(r);
-      assert.equal(r.listPods.ok, false, JSON.stringify(r.listPods));
-      const refused = r.listPods as { code?: number; message: string };
-      assert.equal(refused.code, 403, JSON.stringify(refused));
-      assert.match(
-        refused.message,
-        /User \\?"system:serviceaccount:default:default\\?" cannot list resource \\?"pods\\?"/,
+      const run = (name: string) =>
+        runInClusterClient(client, {
+          name,
+          namespace: "default",
+          serviceAccount: "operator",
+          dir,
+          image: cluster.images.busybox,
+        });
+
+      // No RBAC object names the ServiceAccount: discovery only.
+      const before = await run("in-cluster");
+      assert.match(before.server, /^https:\/\/\d+\.\d+\.\d+\.\d+:443$/);
+      assert.equal(before.namespace, "default");
+      assertDiscoveryAllowed(before);
+      assertForbidden(before.listPods, new RegExp(`User "${SA_USER}" cannot list resource "pods"`));
+      assertForbidden(
+        before.createConfigMap,
+        new RegExp(`User "${SA_USER}" cannot create resource "configmaps"`),
       );
+
+      // A Role allowing get/list on pods, bound to the pod's ServiceAccount.
+      await client.create<KubeObject>(ROLES, {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "Role",
+        metadata: { name: "pod-reader", namespace: "default" },
+        rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list"] }],
+      });
+      await client.create<KubeObject>(ROLE_BINDINGS, {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "RoleBinding",
+        metadata: { name: "operator-reads-pods", namespace: "default" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "pod-reader" },
+        subjects: [{ kind: "ServiceAccount", name: "operator" }],
+      });
+      // The authorizer reads RBAC objects from informers: start the pod once it has seen them.
+      await waitFor("the RoleBinding in effect", async () => {
+        const r = await api(
+          cluster.server,
+          "POST",
+          "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+          {
+            body: {
+              apiVersion: "authorization.k8s.io/v1",
+              kind: "SubjectAccessReview",
+              spec: {
+                user: SA_USER,
+                groups: [
+                  "system:serviceaccounts",
+                  "system:serviceaccounts:default",
+                  "system:authenticated",
+                ],
+                resourceAttributes: { namespace: "default", verb: "list", resource: "pods" },
+              },
+            },
+          },
+        );
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+        return r.body.status.allowed === true || undefined;
+      });
+
+      const after = await run("in-cluster-reader");
+      assertDiscoveryAllowed(after);
+      assert.equal(after.listPods.ok, true, JSON.stringify(after.listPods));
+      const names = (after.listPods as { value: string[] }).value;
+      assert.ok(names.includes("in-cluster-reader"), JSON.stringify(names));
+      assert.ok(names.includes("in-cluster"), JSON.stringify(names));
+      assertForbidden(
+        after.createConfigMap,
+        new RegExp(`User "${SA_USER}" cannot create resource "configmaps"`),
+      );
+      const written = await client.get(CONFIGMAPS, "written-by-pod", { namespace: "default" })
+        .catch(() => undefined);
+      assert.equal(written, undefined, "the refused ConfigMap exists");
     } finally {
       await cluster.stop();
       await Deno.remove(dir, { recursive: true });

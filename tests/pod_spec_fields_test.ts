@@ -225,6 +225,16 @@ Deno.test("ServiceAccount admission refuses a pod naming a missing ServiceAccoun
       r.body.message,
       'pods "sa" is forbidden: error looking up service account default/builder: serviceaccount "builder" not found',
     );
+    // A controller's pod (generateName) is named by its prefix, as kube-apiserver's mutating
+    // admission runs before the name is generated: its repeated refusals read the same.
+    const generated = await api(s, "POST", "/api/v1/namespaces/default/pods", {
+      body: { ...pod({ serviceAccountName: "builder" }), metadata: { generateName: "web-7d9f8-" } },
+    });
+    assert.equal(generated.status, 403);
+    assert.equal(
+      generated.body.message,
+      'pods "web-7d9f8-" is forbidden: error looking up service account default/builder: serviceaccount "builder" not found',
+    );
     const legacy = await api(s, "POST", "/api/v1/namespaces/default/pods", {
       body: pod({ serviceAccount: "old" }),
     });

@@ -74,10 +74,13 @@ interface PodShape {
   };
 }
 
-/** Builds the mutating hook run on every new pod. */
+/**
+ * Builds the mutating hook run on every new pod. `requestedName` is the pod's name as its
+ * request gave it (the generateName of a controller's pod), which a refusal names.
+ */
 export function serviceAccountAdmission(
   deps: ServiceAccountAdmissionDeps,
-): (pod: KubeObject) => Promise<void> {
+): (pod: KubeObject, requestedName?: string) => Promise<void> {
   const waitFor = async (ns: string, name: string) => {
     let sa = deps.findServiceAccount(ns, name);
     const deadline = Date.now() + (deps.defaultWaitMs ?? 5000);
@@ -87,7 +90,7 @@ export function serviceAccountAdmission(
     }
     return sa;
   };
-  return async (obj) => {
+  return async (obj, requestedName) => {
     const pod = obj as unknown as PodShape;
     const ns = pod.metadata.namespace ?? "default";
     const spec = pod.spec;
@@ -97,7 +100,7 @@ export function serviceAccountAdmission(
     const sa = await waitFor(ns, name);
     if (!sa) {
       throw new ForbiddenError(
-        { resource: "pods", name: pod.metadata.name },
+        { resource: "pods", name: requestedName ?? pod.metadata.name },
         `error looking up service account ${ns}/${name}: serviceaccount ${
           JSON.stringify(name)
         } not found`,

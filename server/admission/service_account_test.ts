@@ -96,6 +96,11 @@ Deno.test("ServiceAccount admission refuses a missing ServiceAccount with Kubern
     );
     return true;
   });
+  // A pod whose name the server generates is named as its request named it (generateName).
+  await assert.rejects(
+    () => admit({})(pod({ serviceAccountName: "builder" }), "web-7d9f8-"),
+    /^ForbiddenError: pods "web-7d9f8-" is forbidden: error looking up service account apps\/builder/,
+  );
   // `default` is waited for a moment (its controller creates it with the namespace).
   const accounts: Record<string, Obj> = {};
   setTimeout(() => accounts.default = { metadata: { name: "default" } }, 10);

@@ -113,6 +113,7 @@ export class GenericRegistry {
     } else {
       delete obj.metadata.namespace;
     }
+    const requestedName = obj.metadata.name || obj.metadata.generateName;
     if (!obj.metadata.name && obj.metadata.generateName) {
       obj.metadata.name = obj.metadata.generateName + suffix();
     }
@@ -124,7 +125,7 @@ export class GenericRegistry {
     valid.metadata.uid = crypto.randomUUID();
     valid.metadata.creationTimestamp = rfc3339(now);
     if ("spec" in valid) valid.metadata.generation = 1;
-    await this.strategy.prepareForCreate?.(valid, this.#ctx(now, options));
+    await this.strategy.prepareForCreate?.(valid, { ...this.#ctx(now, options), requestedName });
     await this.#admit("CREATE", valid, undefined, options);
     if (options.dryRun) return valid;
     // A generated name can collide; Kubernetes retries with a new suffix only on the client side,

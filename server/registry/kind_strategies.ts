@@ -27,7 +27,7 @@ export interface StrategyDeps {
    * Mutating admission of a new pod: DefaultTolerationSeconds tolerations, the ServiceAccount
    * (default name, existence, token volume).
    */
-  podAdmission?: (pod: KubeObject) => void | Promise<void>;
+  podAdmission?: (pod: KubeObject, ctx: StrategyContext) => void | Promise<void>;
   /** The name of the default StorageClass (DefaultStorageClass admission), if there is one. */
   defaultStorageClass?: () => string | undefined;
   /** The name of the default IngressClass (DefaultIngressClass admission), if there is one. */
@@ -70,10 +70,10 @@ export function buildStrategies(deps: StrategyDeps = {}): StrategyTable {
   for (const r of WITH_STATUS) table.set(r, { statusSubresource: true });
 
   table.set("pods", {
-    async prepareForCreate(pod) {
+    async prepareForCreate(pod, ctx) {
       // A new pod's status is the system's to fill in.
       pod.status = { phase: "Pending", qosClass: qosClass(pod.spec ?? {}) };
-      await deps.podAdmission?.(pod);
+      await deps.podAdmission?.(pod, ctx);
     },
   });
 

@@ -10,6 +10,13 @@ export interface StrategyContext {
   now: Date;
   /** The request is a dry run: allocate nothing for real. */
   dryRun: boolean;
+  /**
+   * On create, the name as the request gave it: its `generateName` when the server generated
+   * the name. kube-apiserver's mutating admission runs before the name is generated, so that is
+   * the name its refusals give (`pods "web-7d9f8-" is forbidden: ...`), and repeated refusals of
+   * a controller's pods read the same (their events aggregate).
+   */
+  requestedName?: string;
 }
 
 /** Hooks of one kind; every hook mutates the object it is given. */

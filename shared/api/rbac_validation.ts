@@ -20,12 +20,19 @@ export function pathSegmentNameErrors(name: string): string[] {
   return errs;
 }
 
-/** Fills the defaulted apiGroup of subjects (User and Group: the RBAC group). */
+/**
+ * Kubernetes' RBAC defaulting of a binding: an empty or missing roleRef.apiGroup, and a subject's
+ * empty or missing apiGroup for User and Group, become the RBAC group. A ServiceAccount's group is
+ * the core group, "", which Kubernetes never writes out (`apiGroup,omitempty`): storing it would
+ * make the live subjects differ from an applied manifest, and kubectl apply would then report an
+ * unchanged binding as "configured".
+ */
 export function defaultRbacBinding(obj: Obj): void {
+  if (obj.roleRef && !obj.roleRef.apiGroup) obj.roleRef.apiGroup = RBAC_GROUP;
   for (const s of (obj.subjects ?? []) as Obj[]) {
-    if (s.apiGroup !== undefined) continue;
-    if (s.kind === "ServiceAccount") s.apiGroup = "";
-    else if (s.kind === "User" || s.kind === "Group") s.apiGroup = RBAC_GROUP;
+    if (s.apiGroup) continue;
+    if (s.kind === "User" || s.kind === "Group") s.apiGroup = RBAC_GROUP;
+    else delete s.apiGroup;
   }
 }
 

@@ -63,6 +63,33 @@ Deno.test("RBAC objects are validated as kube-apiserver does", () => {
   for (const [name, plural, obj, want] of cases) assert.deepEqual(causes(plural, obj), want, name);
 });
 
+Deno.test("binding subjects get the RBAC group for users and groups, no group for ServiceAccounts", () => {
+  const rb = validateCreate(info("rolebindings"), {
+    metadata: { name: "a", namespace: "d" },
+    roleRef: { kind: "Role", name: "r", apiGroup: "" },
+    subjects: [
+      { kind: "User", name: "u" },
+      { kind: "Group", name: "g", apiGroup: "" },
+      { kind: "ServiceAccount", name: "sa" },
+      { kind: "ServiceAccount", name: "sb", apiGroup: "" },
+    ],
+  });
+  assert.deepEqual(rb.subjects, [
+    { kind: "User", name: "u", apiGroup: G },
+    { kind: "Group", name: "g", apiGroup: G },
+    { kind: "ServiceAccount", name: "sa" },
+    { kind: "ServiceAccount", name: "sb" },
+  ]);
+  assert.deepEqual(rb.roleRef, { kind: "Role", name: "r", apiGroup: G });
+  const crb = validateCreate(info("clusterrolebindings"), {
+    metadata: { name: "a" },
+    roleRef: { kind: "ClusterRole", name: "r" },
+    subjects: [{ kind: "ServiceAccount", name: "sa", namespace: "d" }],
+  });
+  assert.deepEqual(crb.roleRef, { kind: "ClusterRole", name: "r", apiGroup: G });
+  assert.deepEqual(crb.subjects, [{ kind: "ServiceAccount", name: "sa", namespace: "d" }]);
+});
+
 Deno.test("a binding's roleRef cannot change", () => {
   const rb = validateCreate(info("rolebindings"), {
     metadata: { name: "a", namespace: "d" },
