@@ -59,6 +59,7 @@ import {
 } from "../shared/api/networking_v1.ts";
 import { admissionChain, podSecurityAdmission, podSpecSupportAdmission } from "./admission/mod.ts";
 import { ResourceStore } from "./registry/resource_store.ts";
+import { heartbeatTests } from "./registry/heartbeat_changes.ts";
 import { versionConversion } from "./registry/version_conversions.ts";
 import type { ResourceEntry } from "../shared/api/resources.ts";
 import { apiVersionOf } from "../shared/api/resource_info.ts";
@@ -106,8 +107,8 @@ export interface RunningServer {
   serverName: string;
   /**
    * True while this server holds the controller-manager Lease (always, with --leader-elect=false;
-   * never, with --no-controllers). Heartbeat handling asks it: `heartbeatsWriteThrough` is
-   * `!isLeader()`.
+   * never, with --no-controllers). On etcd, heartbeats are written through while it is false
+   * (server/registry/heartbeat_buffer.ts).
    */
   isLeader(): boolean;
   /** Resolves when the server has stopped (after the signal aborts). */
@@ -222,11 +223,21 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   });
   strategies.set("customresourcedefinitions", crdStrategy());
   const resources = storedResources();
+  // The scheduler and controllers run only where their Lease is held (set below).
+  let isLeader = () => false;
+  // Lease renewals and Node status heartbeats are held in memory and written at most once a
+  // minute (server/registry/heartbeat_buffer.ts). On a store other servers read (etcd), only by
+  // the leader, whose node lifecycle controller reads them from this server's cache: the others
+  // write them through, and the leader sees those in etcd.
+  const sharedStore = managed !== undefined || config.datastoreEndpoint !== undefined;
+  const heartbeats = heartbeatTests({ sharedStore });
+  const writeThrough = sharedStore ? () => !isLeader() : undefined;
   // A kind's first entry is its storage; another served version shares that store's cache and
   // converts (server/registry/version_conversions.ts).
   const storeOf = new Map<ResourceEntry, ResourceStore>();
   for (const info of resources) {
     const primary = stores.get(info.plural);
+    const isHeartbeat = heartbeats.get(info.plural);
     const store = primary
       ? new ResourceStore(backend, info, {
         logger,
@@ -234,7 +245,11 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
         storageApiVersion: () => apiVersionOf(primary.info),
         conversion: versionConversion(info),
       })
-      : new ResourceStore(backend, info, { logger, historySize: config.watchHistorySize });
+      : new ResourceStore(backend, info, {
+        logger,
+        historySize: config.watchHistorySize,
+        heartbeats: isHeartbeat && { isHeartbeat, writeThrough },
+      });
     if (!primary) stores.set(info.plural, store);
     storeOf.set(info, store);
   }
@@ -503,7 +518,6 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     ),
   );
   // The scheduler and controllers run only where their Lease is held (informers warm on all).
-  let isLeader = () => false;
   if (config.controllers) {
     const scheduler: LeaderWork = (deps, term) =>
       runScheduler({ ...deps, logger: logger.child("scheduler"), metrics }, term);
@@ -550,6 +564,8 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   logger.info("serving", { url, kubeconfig: kubeconfigPath, joinToken: `${config.dataDir}/token` });
   const finished = (async () => {
     await Promise.allSettled(background);
+    // The API has stopped taking requests: what is held in memory goes to the store now.
+    await Promise.allSettled([...stores.values()].map((s) => s.flush()));
     ready = false;
     metrics.close();
     await backend.close();

@@ -3,9 +3,17 @@
  * key/value backend (Kubernetes' registry `Store` + `storage.Interface` in one). Writes go to the
  * backend with compare-and-swap on the revision; reads (get, list, watch) come from the kind's
  * watch cache, and every write waits until the cache has applied it, so a client always reads
- * its own writes.
+ * its own writes. A kind with heartbeats (Leases, Nodes) holds heartbeat-only updates in memory
+ * and writes them at most once a minute (server/registry/heartbeat_buffer.ts); its
+ * resourceVersions are then backend revisions times {@linkcode HEARTBEAT_REVISION_SLOTS}.
  */
 import type { Backend, KeyValue } from "../store/backend.ts";
+import {
+  HEARTBEAT_REVISION_SLOTS,
+  HeartbeatBuffer,
+  type HeartbeatOptions,
+  type StoredValue,
+} from "./heartbeat_buffer.ts";
 import { WatchCache } from "../store/watch_cache.ts";
 import type { CacheEvent } from "../store/watch_cache.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
@@ -38,6 +46,8 @@ export interface VersionConversion {
 export class ResourceStore {
   readonly info: ResourceInfo;
   readonly cache: WatchCache;
+  /** The heartbeats held in memory, for a kind with heartbeats. */
+  readonly heartbeats?: HeartbeatBuffer;
   readonly #backend: Backend;
   readonly #prefix: string;
   readonly #apiVersion: string;
@@ -63,6 +73,8 @@ export class ResourceStore {
        * conversion between the stored version and `info`'s, instead of changing apiVersion only.
        */
       conversion?: VersionConversion;
+      /** Hold this kind's heartbeat-only updates in memory (Leases and Nodes). */
+      heartbeats?: HeartbeatOptions;
     },
   ) {
     this.info = info;
@@ -74,8 +86,15 @@ export class ResourceStore {
     this.cache = options.sharedWith?.cache ?? new WatchCache(backend, {
       prefix: this.#prefix,
       historySize: options.historySize,
+      revisionSlots: options.heartbeats ? HEARTBEAT_REVISION_SLOTS : 1,
       logger: options.logger.child(info.plural),
     });
+    if (options.heartbeats) {
+      this.heartbeats = new HeartbeatBuffer(backend, this.cache, {
+        logger: options.logger.child(info.plural),
+        ...options.heartbeats,
+      });
+    }
   }
 
   /** An object as this store serves it (its apiVersion, for converted kinds). */
@@ -105,9 +124,14 @@ export class ResourceStore {
     return this.info.namespaced && namespace ? `${this.#prefix}${namespace}/` : this.#prefix;
   }
 
-  /** Starts the watch cache; resolves when it stops. */
-  run(signal: AbortSignal): Promise<void> {
-    return this.cache.run(signal);
+  /** Starts the watch cache (and the writing of held heartbeats); resolves when they stop. */
+  async run(signal: AbortSignal): Promise<void> {
+    await Promise.all([this.cache.run(signal), this.heartbeats?.run(signal)]);
+  }
+
+  /** Writes every heartbeat held in memory to the store (at shutdown). */
+  async flush(): Promise<void> {
+    await this.heartbeats?.flush();
   }
 
   /** The object, or NotFoundError. */
@@ -168,9 +192,13 @@ export class ResourceStore {
   async create(obj: KubeObject): Promise<KubeObject> {
     const { namespace, name } = obj.metadata;
     const stored = stripResourceVersion(this.#in(obj));
-    const result = await this.#backend.create(this.key(namespace, name!), JSON.stringify(stored));
+    const key = this.key(namespace, name!);
+    const mayHold = this.heartbeats?.mayHold() ?? false;
+    const result = await this.#backend.create(key, JSON.stringify(stored));
     if (!result.ok) throw new AlreadyExistsError(this.#subject(name!));
-    return await this.#settled(result.kv, stored);
+    const object = await this.#settled(result.kv, stored);
+    this.heartbeats?.written(key, result.kv, { mayHold });
+    return object;
   }
 
   /**
@@ -186,7 +214,18 @@ export class ResourceStore {
     preconditions: Preconditions = {},
   ): Promise<{ object: KubeObject; changed: boolean }> {
     const key = this.key(namespace, name);
-    let current = await this.#backend.get(key);
+    const update = () => this.#guaranteedUpdate(key, name, tryUpdate, preconditions);
+    return await (this.heartbeats ? this.heartbeats.exclusive(key, update) : update());
+  }
+
+  async #guaranteedUpdate(
+    key: string,
+    name: string,
+    tryUpdate: TryUpdate,
+    preconditions: Preconditions,
+  ): Promise<{ object: KubeObject; changed: boolean }> {
+    // A heartbeat held in memory is newer than the stored value: updates start from it.
+    let current = this.heartbeats?.held(key) ?? this.#stored(await this.#backend.get(key));
     for (let attempt = 0;; attempt++) {
       if (!current) throw this.notFound(name);
       const currentObj = this.#out(decode(current));
@@ -199,9 +238,20 @@ export class ResourceStore {
       const text = JSON.stringify(stored);
       // The stored value never carries resourceVersion, so it compares as is.
       if (text === current.value) return { object: currentObj, changed: false };
+      const kept = this.heartbeats?.keep(key, current, stored);
+      if (kept) {
+        const object = withResourceVersion(stored, Number(kept.metadata.resourceVersion));
+        return { object: this.#out(object), changed: true };
+      }
+      const mayHold = this.heartbeats?.mayHold() ?? false;
       const result = await this.#backend.update(key, text, current.modRevision);
-      if (result.ok) return { object: await this.#settled(result.kv, stored), changed: true };
-      current = result.current;
+      if (result.ok) {
+        const object = await this.#settled(result.kv, stored);
+        this.heartbeats?.written(key, result.kv, { mayHold });
+        return { object, changed: true };
+      }
+      this.heartbeats?.forget(key);
+      current = this.#stored(result.current);
       if (attempt > 100) {
         throw new ConflictError(this.#subject(name), "too many conflicting writes");
       }
@@ -209,19 +259,28 @@ export class ResourceStore {
   }
 
   /** Removes the object for good (after preconditions); returns the last state. */
-  async delete(
+  delete(
     namespace: string | undefined,
     name: string,
     preconditions: Preconditions = {},
   ): Promise<KubeObject> {
     const key = this.key(namespace, name);
+    const remove = () => this.#delete(key, name, preconditions);
+    return this.heartbeats ? this.heartbeats.exclusive(key, remove) : remove();
+  }
+
+  async #delete(key: string, name: string, preconditions: Preconditions): Promise<KubeObject> {
     for (;;) {
-      const current = await this.#backend.get(key);
-      if (!current) throw this.notFound(name);
+      const kv = await this.#backend.get(key);
+      if (!kv) throw this.notFound(name);
+      // The last state is the held heartbeat, when there is one on top of this stored value.
+      const held = this.heartbeats?.held(key);
+      const current = held?.modRevision === kv.modRevision ? held : this.#stored(kv);
       this.#checkPreconditions(decode(current), preconditions);
-      const result = await this.#backend.delete(key, current.modRevision);
+      const result = await this.#backend.delete(key, kv.modRevision);
       if (result.ok) {
-        await this.cache.waitForRevision(result.kv.modRevision);
+        this.heartbeats?.forget(key);
+        await this.cache.waitForRevision(this.#served(result.kv.modRevision));
         return this.#out(decode(current));
       }
       if (!result.current) throw this.notFound(name);
@@ -254,13 +313,26 @@ export class ResourceStore {
   }
 
   async #settled(kv: KeyValue, stored: KubeObject): Promise<KubeObject> {
-    await this.cache.waitForRevision(kv.modRevision);
-    return this.#out(withResourceVersion(stored, kv.modRevision));
+    const revision = this.#served(kv.modRevision);
+    await this.cache.waitForRevision(revision);
+    return this.#out(withResourceVersion(stored, revision));
+  }
+
+  /** The resourceVersion a backend revision is served as. */
+  #served(modRevision: number): number {
+    return modRevision * this.cache.revisionSlots;
+  }
+
+  #stored(kv: KeyValue): StoredValue;
+  #stored(kv: KeyValue | null): StoredValue | null;
+  #stored(kv: KeyValue | null): StoredValue | null {
+    if (!kv) return null;
+    return { value: kv.value, modRevision: kv.modRevision, revision: this.#served(kv.modRevision) };
   }
 }
 
-function decode(kv: KeyValue): KubeObject {
-  return withResourceVersion(JSON.parse(kv.value), kv.modRevision);
+function decode(current: StoredValue): KubeObject {
+  return withResourceVersion(JSON.parse(current.value), current.revision);
 }
 
 function withResourceVersion(obj: KubeObject, revision: number): KubeObject {

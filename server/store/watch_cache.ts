@@ -7,6 +7,11 @@
  *
  * Cached objects are shared by every reader and deep-frozen: treat them as immutable and
  * `structuredClone` before changing anything. {@linkcode serialize} memoises their serialisation.
+ *
+ * With `revisionSlots` K > 1, the cache serves backend revision r as resourceVersion r·K and
+ * keeps the K − 1 numbers after it for {@linkcode WatchCache.applyLocal}: writes held in this
+ * process's memory only (heartbeats, server/registry/heartbeat_buffer.ts), which still get a
+ * resourceVersion of their own, above every one served before and below the next backend write.
  */
 import { type Backend, type BackendChange, CompactedError, type KeyValue } from "./backend.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
@@ -42,6 +47,12 @@ export interface WatchCacheOptions {
    * the faulty line instead of silently corrupting the cache and the memoised JSON.
    */
   freeze?: boolean;
+  /**
+   * Served resourceVersions per backend revision (default 1): backend revision r is served as
+   * r·K, and r·K + 1 … r·K + K − 1 are left for {@linkcode WatchCache.applyLocal}. Every cache
+   * of a kind (every server on one etcd) must use the same value.
+   */
+  revisionSlots?: number;
   logger?: Logger;
 }
 
@@ -126,6 +137,7 @@ export class WatchCache {
   readonly #prefix: string;
   readonly #capacity: number;
   readonly #freeze: boolean;
+  readonly #slots: number;
   readonly #logger: Logger;
 
   /** key → current object. */
@@ -140,6 +152,7 @@ export class WatchCache {
   #windowStart = 0;
   /** Bumped on every re-list: watchers of an older generation end with GoneError. */
   #generation = 0;
+  /** The latest served revision applied (a backend revision times `#slots`, plus local writes). */
   #revision = 0;
   #running = false;
   #listedOnce = false;
@@ -167,6 +180,7 @@ export class WatchCache {
     this.#prefix = options.prefix;
     this.#capacity = Math.max(1, options.historySize ?? 10_000);
     this.#freeze = options.freeze ?? true;
+    this.#slots = Math.max(1, Math.floor(options.revisionSlots ?? 1));
     this.#logger = options.logger ?? silentLogger;
     this.#ring = new Array(this.#capacity);
     this.#ready = new Promise<void>((resolve, reject) => {
@@ -196,8 +210,9 @@ export class WatchCache {
             this.#listedOnce = true;
             listed = true;
           }
-          for await (const event of this.#backend.watch(this.#prefix, this.#revision, signal)) {
-            if (event.type === "progress") this.#advance(event.revision);
+          const after = this.#backendRevision();
+          for await (const event of this.#backend.watch(this.#prefix, after, signal)) {
+            if (event.type === "progress") this.#advance(event.revision * this.#slots);
             else this.#apply(event);
             backoff = 100;
           }
@@ -235,6 +250,35 @@ export class WatchCache {
   /** The latest revision applied: every change up to it is in the cache. */
   get revision(): number {
     return this.#revision;
+  }
+
+  /** Served resourceVersions per backend revision (see {@linkcode WatchCacheOptions}). */
+  get revisionSlots(): number {
+    return this.#slots;
+  }
+
+  /**
+   * Replaces the object at `key` with `object`, which is NOT in the backend: a write this process
+   * holds in memory (a heartbeat). It gets the next served revision, which lies between the
+   * backend revision the cache is at and the next one, and watchers receive it as MODIFIED like
+   * any other change. Returns the object as cached (frozen, resourceVersion set); `undefined`
+   * when there is nothing at `key`, the cache is not running, or no revision is left before the
+   * next backend revision — the caller then writes to the backend instead. A later backend
+   * change of the key replaces the local object, as any change does.
+   */
+  applyLocal(key: string, object: KubeObject): KubeObject | undefined {
+    const revision = this.#revision + 1;
+    if (revision % this.#slots === 0 || !this.#isReady || this.#stopped) return undefined;
+    const prev = this.#objects.get(key);
+    if (!prev) return undefined;
+    const copy = JSON.parse(JSON.stringify(object)) as KubeObject;
+    copy.metadata ??= {};
+    copy.metadata.resourceVersion = String(revision);
+    const cached = this.#freeze ? deepFreeze(copy) : copy;
+    this.#objects.set(key, cached);
+    this.#append({ type: "MODIFIED", key, object: cached, prevObject: prev, revision });
+    this.#advance(revision);
+    return cached;
   }
 
   /**
@@ -443,7 +487,7 @@ export class WatchCache {
     for (;;) {
       const page = await this.#backend.list(this.#prefix, { revision, limit: 5_000, startAfter });
       for (const kv of page.items) {
-        const obj = this.#decode(kv, kv.modRevision);
+        const obj = this.#decode(kv, kv.modRevision * this.#slots);
         if (obj) objects.set(kv.key, obj);
       }
       if (!page.more) break;
@@ -453,18 +497,24 @@ export class WatchCache {
     this.#keys = [...objects.keys()].sort();
     this.#ring = new Array(this.#capacity);
     this.#seq = 0;
-    this.#windowStart = revision;
-    this.#revision = revision;
+    // A re-list at the backend revision that local writes were served above keeps their
+    // revisions spent: the next local write must not be given one of them again.
+    const listed = initial
+      ? revision * this.#slots
+      : Math.max(revision * this.#slots, this.#revision);
+    this.#windowStart = listed;
+    this.#revision = listed;
     if (!initial) this.#generation++;
     for (const wake of this.#wakers) wake();
-    this.#readyTarget = initial ? current : Math.min(this.#readyTarget, current);
+    const target = current * this.#slots;
+    this.#readyTarget = initial ? target : Math.min(this.#readyTarget, target);
     this.#logger.debug("listed", {
       prefix: this.#prefix,
       objects: objects.size,
       revision,
       ms: Date.now() - start,
     });
-    this.#advance(revision);
+    this.#advance(listed);
   }
 
   #decode(kv: KeyValue, revision: number): KubeObject | undefined {
@@ -480,7 +530,8 @@ export class WatchCache {
   }
 
   #apply(change: BackendChange): void {
-    const { key, modRevision: revision } = change.kv;
+    const key = change.kv.key;
+    const revision = change.kv.modRevision * this.#slots;
     // Already applied (a backend replaying what the list held): applying it again would
     // turn a creation into a MODIFIED.
     if (revision <= this.#revision) return;
@@ -522,6 +573,11 @@ export class WatchCache {
     this.#ring[slot] = event;
     this.#seq++;
     for (const wake of this.#wakers) wake();
+  }
+
+  /** The backend revision the cache has applied, which its backend watch resumes after. */
+  #backendRevision(): number {
+    return Math.floor(this.#revision / this.#slots);
   }
 
   /** Moves the revision forward and releases whoever waited for it. */

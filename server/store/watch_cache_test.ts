@@ -426,3 +426,50 @@ Deno.test("WatchCache: 100 watchers each receive every one of 2,000 events", asy
     await t.stop();
   }
 });
+
+Deno.test("WatchCache.applyLocal() serves a write held in memory between two backend revisions", async () => {
+  const t = await setup({ revisionSlots: 10 });
+  try {
+    const key = `${PODS}d/a`;
+    const r1 = await put(t.backend, key, pod("d", "a"));
+    await t.cache.waitForRevision(r1 * 10);
+    assertEquals(t.cache.get(key)?.metadata.resourceVersion, `${r1 * 10}`, "served as r·K");
+    const w = new Reader(t.cache, { afterRevision: r1 * 10 });
+    try {
+      const local = t.cache.applyLocal(key, JSON.parse(pod("d", "a", { beat: "1" })));
+      assertEquals(local?.metadata.resourceVersion, `${r1 * 10 + 1}`, "next slot");
+      assertEquals(t.cache.get(key)?.metadata.labels, { beat: "1" }, "GET sees it");
+      assertEquals(t.cache.list().revision, r1 * 10 + 1, "LIST revision");
+      assertEquals((await t.backend.get(key))?.value, pod("d", "a"), "the backend does not");
+      assertEquals(await t.backend.currentRevision(), r1, "no backend write");
+      const [event] = await w.next(1);
+      assertEquals(brief([event]), [`MODIFIED d/a@${r1 * 10 + 1}`], "watch sees it");
+      assertEquals(event.prevObject?.metadata.resourceVersion, `${r1 * 10}`, "prevObject");
+      assertEquals(
+        t.cache.applyLocal(`${PODS}d/missing`, JSON.parse(pod("d", "missing"))),
+        undefined,
+        "only an existing key",
+      );
+      // Slots 2…9 remain; the tenth local write would take the next backend revision's number.
+      for (let i = 2; i <= 9; i++) {
+        const o = t.cache.applyLocal(key, JSON.parse(pod("d", "a", { beat: `${i}` })));
+        assertEquals(o?.metadata.resourceVersion, `${r1 * 10 + i}`, `slot ${i}`);
+      }
+      assertEquals(
+        t.cache.applyLocal(key, JSON.parse(pod("d", "a", { beat: "10" }))),
+        undefined,
+        "no slot left",
+      );
+      assertEquals((await w.next(8)).length, 8, "every local write is an event");
+      // A backend write of the key replaces the local object and is served above it.
+      const r2 = await put(t.backend, key, pod("d", "a", { v: "stored" }));
+      await t.cache.waitForRevision(r2 * 10);
+      assertEquals(brief(await w.next(1)), [`MODIFIED d/a@${r2 * 10}`], "backend write after");
+      assertEquals(t.cache.get(key)?.metadata.labels, { v: "stored" }, "backend value wins");
+    } finally {
+      await w.close();
+    }
+  } finally {
+    await t.stop();
+  }
+});
