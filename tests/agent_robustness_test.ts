@@ -157,11 +157,9 @@ Deno.test("two agents on one machine each run their own pods on their own addres
 Deno.test("pods keep running while the server is down; the agent resyncs when it returns", async () => {
   const images = await ensureTestImages();
   const dataDir = await Deno.makeTempDir({ prefix: "skiff-test-" });
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (probe.addr as Deno.NetAddr).port;
-  probe.close();
-  const listen = `127.0.0.1:${port}`;
-  let server = await startTestServer({ dataDir, listen, controllers: false });
+  let server = await startTestServer({ dataDir, controllers: false });
+  // The server comes back on the port its first run bound, where the agent keeps calling.
+  const listen = `127.0.0.1:${new URL(server.url).port}`;
   const config = await testAgentConfig(server);
   let watchFailures = 0;
   const agent = startAgent(config, {

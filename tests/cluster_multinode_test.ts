@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { INDEX_HTML } from "./images.ts";
 import { ensureTestImages } from "./images.ts";
 import { removeNodeContainers } from "./cluster.ts";
-import { freePort, startServerProcess } from "./server_process.ts";
+import { startServerProcess } from "./server_process.ts";
 import { api, waitFor } from "./test_utils.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -59,7 +59,6 @@ Deno.test({
     const nodes = ["127.0.0.11", "127.0.0.12"].map((address) => ({
       address,
       name: `mn-${address.split(".").pop()}-${crypto.randomUUID().slice(0, 4)}`,
-      apiPort: freePort(address),
       dataDir: "",
     }));
     const agents: AgentProcess[] = [];
@@ -74,8 +73,9 @@ Deno.test({
           n.address,
           "--data-dir",
           n.dataDir,
+          // The agent binds its API port itself; the server finds it in the Node's status.
           "--api-port",
-          String(n.apiPort),
+          "0",
           "--pause-image",
           images.pause,
           // Both simulated nodes share this host's loopback: the first serves the cluster IPs.

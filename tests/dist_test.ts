@@ -8,7 +8,6 @@
 import assert from "node:assert/strict";
 import { removeNodeContainers } from "./cluster.ts";
 import { ensureTestImages, type TestImages } from "./images.ts";
-import { freePort } from "./server_process.ts";
 import { api, startTestServer, type TestServer, waitFor } from "./test_utils.ts";
 
 const DIST_SH = new URL("../scripts/dist.sh", import.meta.url).pathname;
@@ -50,7 +49,7 @@ async function joinAndRunPod(
       "--node-address",
       options.address,
       "--api-port",
-      String(freePort(options.address)),
+      "0",
       "--data-dir",
       `${options.work}/agent-${nodeName}`,
       "--pause-image",

@@ -10,7 +10,6 @@ import {
   joinCluster,
   loadCredentials,
 } from "../agent/credentials.ts";
-import { freePort } from "./server_process.ts";
 import { Logger } from "../shared/log.ts";
 import { sha256Hex } from "../shared/crypto_util.ts";
 import { formatJoinToken, parseJoinToken } from "../shared/join_token.ts";
@@ -447,13 +446,10 @@ Deno.test("bad flags are answered with one line and exit status 2", async () => 
 Deno.test("an agent started before its server keeps trying and joins once the server is up", async () => {
   const serverDir = await tempDir();
   const agentDir = await tempDir();
-  const port = freePort();
-  const first = await startTestServer({
-    dataDir: serverDir,
-    listen: `127.0.0.1:${port}`,
-    controllers: false,
-  });
+  // The first run binds a port of its own; the second comes back on it, where the agent waits.
+  const first = await startTestServer({ dataDir: serverDir, controllers: false });
   const { url, joinToken } = first;
+  const port = new URL(url).port;
   await first.stop();
   const ac = new AbortController();
   try {
