@@ -5,6 +5,7 @@ import { startMiniApiServer } from "../shared/client/_mini_api_server_test_util.
 import { PODS } from "../shared/client/refs.ts";
 import { Informer } from "../shared/informer.ts";
 import { InformerSnapshot, writeFileAtomic } from "./informer_snapshot.ts";
+import { until } from "../shared/_until_test_util.ts";
 
 const pod = (name: string, rv: string): KubeObject => ({
   apiVersion: "v1",
@@ -12,14 +13,6 @@ const pod = (name: string, rv: string): KubeObject => ({
   metadata: { name, namespace: "default", resourceVersion: rv },
   spec: {},
 });
-
-async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!await check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 Deno.test("writeFileAtomic() replaces a file whole, with the mode asked for", async () => {
   const dir = await Deno.makeTempDir();

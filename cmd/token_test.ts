@@ -1,12 +1,12 @@
-import { assertEquals } from "../shared/_assert_test_util.ts";
+import assert from "node:assert/strict";
 import { UsageError } from "../shared/cli_flags.ts";
 import { parseDuration } from "./token.ts";
 
 Deno.test("parseDuration() reads s/m/h/d terms and 0 = never", () => {
-  assertEquals(parseDuration("0", "--ttl"), 0);
-  assertEquals(parseDuration("90s", "--ttl"), 90);
-  assertEquals(parseDuration("1h30m", "--ttl"), 5400);
-  assertEquals(parseDuration("7d", "--ttl"), 604_800);
+  assert.equal(parseDuration("0", "--ttl"), 0);
+  assert.equal(parseDuration("90s", "--ttl"), 90);
+  assert.equal(parseDuration("1h30m", "--ttl"), 5400);
+  assert.equal(parseDuration("7d", "--ttl"), 604_800);
   for (const bad of ["", "5", "1x", "h", "-1h", "0h"]) {
     let err: unknown;
     try {
@@ -14,6 +14,6 @@ Deno.test("parseDuration() reads s/m/h/d terms and 0 = never", () => {
     } catch (e) {
       err = e;
     }
-    assertEquals(err instanceof UsageError, true, bad);
+    assert.equal(err instanceof UsageError, true, bad);
   }
 });

@@ -1,4 +1,4 @@
-import { assertEquals } from "../shared/_assert_test_util.ts";
+import assert from "node:assert/strict";
 import type { CommandRunner } from "../shared/command_runner.ts";
 import { silentLogger } from "../shared/log.ts";
 import { resolveProxyMode } from "./proxy_mode.ts";
@@ -9,14 +9,14 @@ const nftMissing: CommandRunner = () =>
 
 Deno.test("resolveProxyMode() picks nftables when root, nft works and ClusterIPs are routable", async () => {
   const base = { serviceCidr: "10.43.0.0/16", logger: silentLogger, uid: 0 };
-  assertEquals(await resolveProxyMode("auto", { ...base, run: nftOk }), "nftables");
-  assertEquals(await resolveProxyMode("auto", { ...base, run: nftMissing }), "userspace");
-  assertEquals(await resolveProxyMode("auto", { ...base, run: nftOk, uid: 1000 }), "userspace");
-  assertEquals(
+  assert.equal(await resolveProxyMode("auto", { ...base, run: nftOk }), "nftables");
+  assert.equal(await resolveProxyMode("auto", { ...base, run: nftMissing }), "userspace");
+  assert.equal(await resolveProxyMode("auto", { ...base, run: nftOk, uid: 1000 }), "userspace");
+  assert.equal(
     await resolveProxyMode("auto", { ...base, run: nftOk, serviceCidr: "127.43.0.0/16" }),
     "userspace",
   );
-  assertEquals(await resolveProxyMode("userspace", { ...base, run: nftOk }), "userspace");
+  assert.equal(await resolveProxyMode("userspace", { ...base, run: nftOk }), "userspace");
 });
 
 Deno.test("resolveProxyMode() refuses an explicit nftables it cannot honour", async () => {
@@ -31,5 +31,5 @@ Deno.test("resolveProxyMode() refuses an explicit nftables it cannot honour", as
   } catch (e) {
     message = (e as Error).message;
   }
-  assertEquals(message, "Cannot use --proxy-mode nftables: the nft command is missing");
+  assert.equal(message, "Cannot use --proxy-mode nftables: the nft command is missing");
 });

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "./_assert_test_util.ts";
+import assert from "node:assert/strict";
 import { Backoff, delay } from "./backoff.ts";
 
 Deno.test("Backoff grows by its factor with bounded jitter, stops at the cap and resets", () => {
@@ -6,20 +6,20 @@ Deno.test("Backoff grows by its factor with bounded jitter, stops at the cap and
   const bases = [100, 200, 400, 800, 1000, 1000];
   for (const base of bases) {
     const d = b.next();
-    assert(d >= base && d <= Math.min(base * 1.5, 1000), `delay ${d} for base ${base}`);
+    assert.ok(d >= base && d <= Math.min(base * 1.5, 1000), `delay ${d} for base ${base}`);
   }
-  assertEquals(b.attempt, 6);
+  assert.equal(b.attempt, 6);
   b.reset();
-  assertEquals(b.attempt, 0);
+  assert.equal(b.attempt, 0);
   const first = b.next();
-  assert(first >= 100 && first <= 150, `delay after reset ${first}`);
+  assert.ok(first >= 100 && first <= 150, `delay after reset ${first}`);
 });
 
 Deno.test("delay() resolves true after the time, false at once when aborted, leaving no timer", async () => {
-  assertEquals(await delay(1), true);
+  assert.equal(await delay(1), true);
   const ac = new AbortController();
   const waiting = delay(60_000, ac.signal);
   ac.abort();
-  assertEquals(await waiting, false);
-  assertEquals(await delay(60_000, ac.signal), false);
+  assert.equal(await waiting, false);
+  assert.equal(await delay(60_000, ac.signal), false);
 });

@@ -1,4 +1,5 @@
-import { assert, assertEquals, until } from "./_assert_test_util.ts";
+import assert from "node:assert/strict";
+import { until } from "./_until_test_util.ts";
 import { type KubeObject, objectKey } from "./api/object.ts";
 import { ApiClient } from "./client/client.ts";
 import { startMiniApiServer } from "./client/_mini_api_server_test_util.ts";
@@ -44,17 +45,17 @@ Deno.test("runController() reconciles keys from informer events only after the c
   ]);
   try {
     await until("initial keys", () => reconciled.length === 2);
-    assertEquals(reconciled.sort(), ["default/a:present", "default/b:present"]);
-    assert(!syncedAtReconcile.includes(false), "reconciled before the cache synced");
+    assert.deepEqual(reconciled.sort(), ["default/a:present", "default/b:present"]);
+    assert.ok(!syncedAtReconcile.includes(false), "reconciled before the cache synced");
     server.remove("default", "a");
     await until("deleted key", () => reconciled.length === 3);
-    assertEquals(reconciled[2], "default/a:gone");
+    assert.equal(reconciled[2], "default/a:gone");
   } finally {
     ac.abort();
     await running;
     await server.stop();
   }
-  assert(queue.shuttingDown);
+  assert.ok(queue.shuttingDown);
 });
 
 Deno.test("runController() retries a failing key with back-off and forgets it after success", async () => {
@@ -73,7 +74,7 @@ Deno.test("runController() retries a failing key with back-off and forgets it af
   queue.add("k");
   await until("success", () => attempts.length === 4);
   await until("forgotten", () => queue.numRequeues("k") === 0);
-  assertEquals(attempts, [0, 1, 2, 3]);
+  assert.deepEqual(attempts, [0, 1, 2, 3]);
   ac.abort();
   await running;
 });
@@ -100,9 +101,9 @@ Deno.test("runController() waits for in-flight reconciles on abort and starts no
   let stopped = false;
   running.then(() => stopped = true);
   await new Promise((r) => setTimeout(r, 5));
-  assertEquals(stopped, false);
+  assert.equal(stopped, false);
   release();
   await running;
-  assertEquals(started, ["a"]);
-  assertEquals(finished, 1);
+  assert.deepEqual(started, ["a"]);
+  assert.equal(finished, 1);
 });

@@ -1,4 +1,5 @@
-import { assert, assertEquals, until } from "./_assert_test_util.ts";
+import assert from "node:assert/strict";
+import { until } from "./_until_test_util.ts";
 import type { KubeObject } from "./api/object.ts";
 import { ApiClient } from "./client/client.ts";
 import { type MiniApiServer, startMiniApiServer } from "./client/_mini_api_server_test_util.ts";
@@ -46,23 +47,23 @@ async function withInformer(
 Deno.test("Informer lists every page, syncs, then delivers watch events in order", async () => {
   await withInformer(async ({ server, informer, events }) => {
     const ac = new AbortController();
-    assert(await informer.waitForSync(ac.signal));
-    assert(informer.hasSynced());
-    assertEquals(informer.list().map((p) => p.metadata.name).sort(), ["a", "b", "c"]);
-    assertEquals(events.sort(), ["add:a", "add:b", "add:c"]);
+    assert.ok(await informer.waitForSync(ac.signal));
+    assert.ok(informer.hasSynced());
+    assert.deepEqual(informer.list().map((p) => p.metadata.name).sort(), ["a", "b", "c"]);
+    assert.deepEqual(events.sort(), ["add:a", "add:b", "add:c"]);
     events.length = 0;
     const a = informer.get("default/a")!;
     server.put({ ...a, metadata: { ...a.metadata, labels: { app: "changed" } } });
     server.remove("default", "b");
     server.put(pod("d"));
     await until("3 events", () => events.length === 3);
-    assertEquals(events, [`update:a:${a.metadata.resourceVersion}->14`, "delete:b", "add:d"]);
-    assertEquals(informer.get("default/a")?.metadata.labels, { app: "changed" });
-    assertEquals(informer.get("default/b"), undefined);
-    assertEquals(informer.lastSyncResourceVersion, "16");
+    assert.deepEqual(events, [`update:a:${a.metadata.resourceVersion}->14`, "delete:b", "add:d"]);
+    assert.deepEqual(informer.get("default/a")?.metadata.labels, { app: "changed" });
+    assert.equal(informer.get("default/b"), undefined);
+    assert.equal(informer.lastSyncResourceVersion, "16");
     // The watch started from the LIST's version with bookmarks.
-    assertEquals(server.watchRequests[0].get("resourceVersion"), "13");
-    assertEquals(server.watchRequests[0].get("allowWatchBookmarks"), "true");
+    assert.equal(server.watchRequests[0].get("resourceVersion"), "13");
+    assert.equal(server.watchRequests[0].get("allowWatchBookmarks"), "true");
   }, (server) => ["a", "b", "c"].forEach((n) => server.put(pod(n))));
 });
 
@@ -78,9 +79,9 @@ Deno.test("Informer re-watches from the last seen version when the server ends t
     await until("add:b", () => events.includes("add:b"));
     server.put(pod("c"));
     await until("add:c", () => events.includes("add:c"));
-    assertEquals(events, ["add:a", "add:b", "add:c"]);
-    assertEquals(server.watchRequests.length, 2);
-    assertEquals(server.watchRequests[1].get("resourceVersion"), "11");
+    assert.deepEqual(events, ["add:a", "add:b", "add:c"]);
+    assert.equal(server.watchRequests.length, 2);
+    assert.equal(server.watchRequests[1].get("resourceVersion"), "11");
   });
 });
 
@@ -94,7 +95,7 @@ Deno.test("Informer follows bookmarks so a resumed watch starts from the bookmar
     await until("bookmark seen", () => informer.lastSyncResourceVersion === "12");
     server.closeWatches();
     await until("second watch", () => server.watchRequests.length === 2);
-    assertEquals(server.watchRequests[1].get("resourceVersion"), "12");
+    assert.equal(server.watchRequests[1].get("resourceVersion"), "12");
   });
 });
 
@@ -111,12 +112,12 @@ Deno.test("Informer re-lists on 410 Gone and emits the missed changes as a diff"
     server.put(pod("d"));
     server.compact();
     await until("diff delivered", () => events.length === 3);
-    assertEquals(events.sort(), [
+    assert.deepEqual(events.sort(), [
       "add:d",
       "delete:c",
       `update:b:${b.metadata.resourceVersion}->14`,
     ]);
-    assertEquals(informer.keys().sort(), ["default/a", "default/b", "default/d"]);
+    assert.deepEqual(informer.keys().sort(), ["default/a", "default/b", "default/d"]);
     // After the re-list the informer watches again from the new list's version.
     await until("watch reopened", () => server.openWatches === 1);
     server.put(pod("e"));
@@ -126,8 +127,8 @@ Deno.test("Informer re-lists on 410 Gone and emits the missed changes as a diff"
 
 Deno.test("Informer backs off and retries when the LIST fails", async () => {
   await withInformer(async ({ informer, events }) => {
-    assert(await informer.waitForSync(new AbortController().signal));
-    assertEquals(events, ["add:a"]);
+    assert.ok(await informer.waitForSync(new AbortController().signal));
+    assert.deepEqual(events, ["add:a"]);
   }, (server) => {
     server.put(pod("a"));
     server.failNext(
@@ -142,19 +143,19 @@ Deno.test("Informer indexers find objects by computed values and follow changes"
     informer.addIndexer("nodeName", (p) => [p.spec?.nodeName ?? ""]);
     await informer.waitForSync(new AbortController().signal);
     const names = (objs: KubeObject[]) => objs.map((o) => o.metadata.name).sort();
-    assertEquals(names(informer.byIndex("nodeName", "n1")), ["a", "b"]);
-    assertEquals(names(informer.byIndex("nodeName", "n2")), ["c"]);
-    assertEquals(names(informer.byIndex("namespace", "default")), ["a", "b", "c"]);
+    assert.deepEqual(names(informer.byIndex("nodeName", "n1")), ["a", "b"]);
+    assert.deepEqual(names(informer.byIndex("nodeName", "n2")), ["c"]);
+    assert.deepEqual(names(informer.byIndex("namespace", "default")), ["a", "b", "c"]);
     const b = informer.get("default/b")!;
     server.put({ ...b, spec: { nodeName: "n2" } });
     server.remove("default", "c");
     await until("2 events", () => events.length === 5);
-    assertEquals(names(informer.byIndex("nodeName", "n1")), ["a"]);
-    assertEquals(names(informer.byIndex("nodeName", "n2")), ["b"]);
-    assertEquals(informer.byIndex("nodeName", "nowhere"), []);
+    assert.deepEqual(names(informer.byIndex("nodeName", "n1")), ["a"]);
+    assert.deepEqual(names(informer.byIndex("nodeName", "n2")), ["b"]);
+    assert.deepEqual(informer.byIndex("nodeName", "nowhere"), []);
     // A second controller sharing the informer may add the same index: the first one stays.
     informer.addIndexer("nodeName", () => ["other"]);
-    assertEquals(names(informer.byIndex("nodeName", "n1")), ["a"]);
+    assert.deepEqual(names(informer.byIndex("nodeName", "n1")), ["a"]);
   }, (server) => {
     server.put(pod("a", "n1"));
     server.put(pod("b", "n1"));
@@ -170,10 +171,10 @@ Deno.test("Informer replays the cache to a handler added after sync and survives
     });
     const late: string[] = [];
     informer.onAdd((o) => late.push(o.metadata.name!));
-    assertEquals(late, ["a"]);
+    assert.deepEqual(late, ["a"]);
     server.put(pod("b"));
     await until("add:b", () => events.includes("add:b"));
-    assertEquals(late, ["a", "b"]);
+    assert.deepEqual(late, ["a", "b"]);
   }, (server) => server.put(pod("a")));
 });
 
@@ -189,7 +190,7 @@ Deno.test("Informer resync re-delivers cached objects as updates", async () => {
   const running = informer.run(ac.signal);
   try {
     await until("2 resyncs", () => updates.length >= 2);
-    assertEquals(updates.slice(0, 2), ["a", "a"]);
+    assert.deepEqual(updates.slice(0, 2), ["a", "a"]);
   } finally {
     ac.abort();
     await running;
@@ -203,7 +204,7 @@ Deno.test("Informer.waitForSync() resolves false when aborted before the first l
   const ac = new AbortController();
   const waiting = informer.waitForSync(ac.signal);
   ac.abort();
-  assertEquals(await waiting, false);
-  assertEquals(informer.hasSynced(), false);
+  assert.equal(await waiting, false);
+  assert.equal(informer.hasSynced(), false);
   await server.stop();
 });

@@ -1,4 +1,4 @@
-import { assertEquals, assertFalse } from "./_assert_test_util.ts";
+import assert from "node:assert/strict";
 import { WorkQueue } from "./work_queue.ts";
 
 Deno.test("add() de-duplicates a key that is already queued", async () => {
@@ -6,10 +6,10 @@ Deno.test("add() de-duplicates a key that is already queued", async () => {
   q.add("default/a");
   q.add("default/b");
   q.add("default/a");
-  assertEquals(q.len, 2);
-  assertEquals(await q.get(), "default/a");
-  assertEquals(await q.get(), "default/b");
-  assertEquals(q.len, 0);
+  assert.equal(q.len, 2);
+  assert.equal(await q.get(), "default/a");
+  assert.equal(await q.get(), "default/b");
+  assert.equal(q.len, 0);
   q.shutDown();
 });
 
@@ -17,21 +17,21 @@ Deno.test("a key re-added while processing is handed out again only after done()
   const q = new WorkQueue();
   q.add("k");
   const first = await q.get();
-  assertEquals(first, "k");
+  assert.equal(first, "k");
   q.add("k");
   q.add("k");
   // Not queued while in process: a second worker must not get it.
-  assertEquals(q.len, 0);
+  assert.equal(q.len, 0);
   const ac = new AbortController();
   const second = q.get(ac.signal);
   let got: string | undefined = "pending";
   second.then((k) => got = k);
   await Promise.resolve();
-  assertEquals(got, "pending");
+  assert.equal(got, "pending");
   q.done("k");
-  assertEquals(await second, "k");
+  assert.equal(await second, "k");
   q.done("k");
-  assertEquals(q.len, 0);
+  assert.equal(q.len, 0);
   q.shutDown();
 });
 
@@ -61,27 +61,35 @@ Deno.test("two workers never process the same key at the same time", async () =>
   while (q.len > 0 || active.size > 0) await new Promise((r) => setTimeout(r, 2));
   q.shutDown();
   await Promise.all(workers);
-  assertEquals(overlaps, 0);
-  assertEquals(processed > 3, true);
+  assert.equal(overlaps, 0);
+  assert.equal(processed > 3, true);
 });
 
 Deno.test("addRateLimited() back-off doubles per failure up to the max, forget() resets it", () => {
   const q = new WorkQueue({ baseDelayMs: 5, maxDelayMs: 100 });
-  assertEquals([0, 1, 2, 3, 4, 5, 6].map((n) => q.backoffFor(n)), [5, 10, 20, 40, 80, 100, 100]);
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 6].map((n) => q.backoffFor(n)), [
+    5,
+    10,
+    20,
+    40,
+    80,
+    100,
+    100,
+  ]);
   q.addRateLimited("k");
   q.addRateLimited("k");
   q.addRateLimited("k");
-  assertEquals(q.numRequeues("k"), 3);
+  assert.equal(q.numRequeues("k"), 3);
   q.forget("k");
-  assertEquals(q.numRequeues("k"), 0);
+  assert.equal(q.numRequeues("k"), 0);
   q.shutDown();
 });
 
 Deno.test("addRateLimited() re-queues the key after its delay", async () => {
   const q = new WorkQueue({ baseDelayMs: 5 });
   q.addRateLimited("k");
-  assertEquals(q.len, 0);
-  assertEquals(await q.get(), "k");
+  assert.equal(q.len, 0);
+  assert.equal(await q.get(), "k");
   q.done("k");
   q.shutDown();
 });
@@ -91,8 +99,8 @@ Deno.test("addAfter() delivers the key later, and an earlier time wins over a la
   q.addAfter("late", 60_000);
   q.addAfter("late", 10);
   q.addAfter("late", 30_000);
-  assertEquals(q.len, 0);
-  assertEquals(await q.get(), "late");
+  assert.equal(q.len, 0);
+  assert.equal(await q.get(), "late");
   q.done("late");
   // shutDown() must clear the remaining timer, or the sanitizer fails this test.
   q.addAfter("never", 60_000);
@@ -103,11 +111,11 @@ Deno.test("shutDown() wakes waiting get()s with undefined and ignores later adds
   const q = new WorkQueue();
   const waiting = [q.get(), q.get()];
   q.shutDown();
-  assertEquals(await Promise.all(waiting), [undefined, undefined]);
+  assert.deepEqual(await Promise.all(waiting), [undefined, undefined]);
   q.add("k");
-  assertEquals(q.len, 0);
-  assertEquals(await q.get(), undefined);
-  assertEquals(q.shuttingDown, true);
+  assert.equal(q.len, 0);
+  assert.equal(await q.get(), undefined);
+  assert.equal(q.shuttingDown, true);
 });
 
 Deno.test("get() resolves undefined when its signal aborts and hands the key to another waiter", async () => {
@@ -116,9 +124,9 @@ Deno.test("get() resolves undefined when its signal aborts and hands the key to 
   const aborted = q.get(ac.signal);
   const other = q.get();
   ac.abort();
-  assertEquals(await aborted, undefined);
+  assert.equal(await aborted, undefined);
   q.add("k");
-  assertEquals(await other, "k");
-  assertFalse(q.len > 0);
+  assert.equal(await other, "k");
+  assert.ok(!(q.len > 0));
   q.shutDown();
 });

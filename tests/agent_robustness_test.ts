@@ -157,11 +157,9 @@ Deno.test("two agents on one machine each run their own pods on their own addres
 Deno.test("pods keep running while the server is down; the agent resyncs when it returns", async () => {
   const images = await ensureTestImages();
   const dataDir = await Deno.makeTempDir({ prefix: "skiff-test-" });
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (probe.addr as Deno.NetAddr).port;
-  probe.close();
-  const listen = `127.0.0.1:${port}`;
-  let server = await startTestServer({ dataDir, listen, controllers: false });
+  let server = await startTestServer({ dataDir, controllers: false });
+  // The server comes back on the port its first run bound, where the agent keeps calling.
+  const listen = `127.0.0.1:${new URL(server.url).port}`;
   const config = await testAgentConfig(server);
   let watchFailures = 0;
   const agent = startAgent(config, {
@@ -241,7 +239,15 @@ Deno.test("agent reconnects to a Docker engine that went away and resyncs", asyn
   const sock = `${sockDir}/docker.sock`;
   let relay = engineRelay(sock);
   const config = await testAgentConfig(server, { dockerSocket: sock, relistMs: 500 });
-  const agent = startAgent(config);
+  let relistFailures = 0;
+  const agent = startAgent(config, {
+    logger: new Logger({
+      level: "warn",
+      sink: (line) => {
+        if (line.includes("relist failed")) relistFailures++;
+      },
+    }),
+  });
   const rt = new DockerRuntime({ nodeName: config.nodeName });
   try {
     const spec = sleeperSpec(images.busybox);
@@ -257,7 +263,10 @@ Deno.test("agent reconnects to a Docker engine that went away and resyncs", asyn
     // While the engine is unreachable, its container dies (as in an engine restart).
     const id = containerIDs(before)[0].slice("docker://".length);
     await rt.killContainer(id);
-    await new Promise((r) => setTimeout(r, 500));
+    // The agent's failed relist after the kill is the positive signal that it met the engine
+    // gone; only then is the engine brought back.
+    const failuresAtKill = relistFailures;
+    await waitFor("a relist failing on the absent engine", () => relistFailures > failuresAtKill);
     relay = engineRelay(sock);
 
     // Reconnected: the dead container is restarted and a new pod runs.

@@ -3,7 +3,7 @@
  * namespaces, deep and self-referencing bodies, malformed escapes and patches. Each answer is a
  * quick 4xx `Status`, and the server keeps serving.
  */
-import { assert, assertEquals } from "../shared/_assert_test_util.ts";
+import assert from "node:assert/strict";
 import { api, startTestServer, type TestServer } from "./test_utils.ts";
 
 async function withServer(fn: (s: TestServer) => Promise<void>): Promise<void> {
@@ -29,39 +29,39 @@ const CM = "/api/v1/namespaces/default/configmaps";
 
 Deno.test("a JSON patch that doubles the object with every copy fails fast with 422", async () => {
   await withServer(async (s) => {
-    assertEquals((await api(s, "POST", CM, { body: configMap("bomb") })).status, 201);
+    assert.equal((await api(s, "POST", CM, { body: configMap("bomb") })).status, 201);
     // One add, then 40 copies of /data into itself: 2^40 times the data if nothing stops it.
     const ops: unknown[] = [{ op: "add", path: "/data/seed", value: "y".repeat(1000) }];
     for (let i = 0; i < 40; i++) ops.push({ op: "copy", from: "/data", path: `/data/c${i}` });
     const { value: r, ms } = await timed(() =>
       api(s, "PATCH", `${CM}/bomb`, { body: ops, contentType: "application/json-patch+json" })
     );
-    assertEquals(r.status, 422, JSON.stringify(r.body).slice(0, 300));
-    assertEquals(r.body.kind, "Status");
-    assert(String(r.body.message).includes("accumulated size"), r.body.message);
-    assert(JSON.stringify(r.body).length < 2000, "the error reply is small");
-    assert(ms < 2000, `answered in ${ms} ms`);
+    assert.equal(r.status, 422, JSON.stringify(r.body).slice(0, 300));
+    assert.equal(r.body.kind, "Status");
+    assert.ok(String(r.body.message).includes("accumulated size"), r.body.message);
+    assert.ok(JSON.stringify(r.body).length < 2000, "the error reply is small");
+    assert.ok(ms < 2000, `answered in ${ms} ms`);
     const after = await api(s, "GET", `${CM}/bomb`);
-    assertEquals(Object.keys(after.body.data), ["a"]);
+    assert.deepEqual(Object.keys(after.body.data), ["a"]);
   });
 });
 
 Deno.test("patches are bounded: op count (413) and patched object size (413), every type", async () => {
   await withServer(async (s) => {
-    assertEquals((await api(s, "POST", CM, { body: configMap("big") })).status, 201);
+    assert.equal((await api(s, "POST", CM, { body: configMap("big") })).status, 201);
     const ops = Array.from({ length: 10_001 }, () => ({ op: "test", path: "/kind", value: "x" }));
     const many = await api(s, "PATCH", `${CM}/big`, {
       body: ops,
       contentType: "application/json-patch+json",
     });
-    assertEquals(many.status, 413);
-    assertEquals(many.body.reason, "RequestEntityTooLarge");
+    assert.equal(many.status, 413);
+    assert.equal(many.body.reason, "RequestEntityTooLarge");
     // The object holds 0.9 MiB; a 2.5 MiB patch adding a second key would make it 3.4 MiB.
     const put = await api(s, "PATCH", `${CM}/big`, {
       body: { data: { a: "y".repeat(900 * 1024) } },
       contentType: "application/merge-patch+json",
     });
-    assertEquals(put.status, 200);
+    assert.equal(put.status, 200);
     const half = "z".repeat(2.5 * 1024 * 1024);
     for (
       const [contentType, body] of [
@@ -72,8 +72,8 @@ Deno.test("patches are bounded: op count (413) and patched object size (413), ev
       ] as const
     ) {
       const r = await api(s, "PATCH", `${CM}/big?fieldManager=t`, { body, contentType });
-      assertEquals(r.status, 413, `${contentType}: ${JSON.stringify(r.body).slice(0, 200)}`);
-      assertEquals(r.body.reason, "RequestEntityTooLarge");
+      assert.equal(r.status, 413, `${contentType}: ${JSON.stringify(r.body).slice(0, 200)}`);
+      assert.equal(r.body.reason, "RequestEntityTooLarge");
     }
   });
 });
@@ -82,14 +82,14 @@ Deno.test("DELETE of the namespace collection is 405; system namespaces cannot b
   await withServer(async (s) => {
     for (const path of ["/api/v1/namespaces", "/api/v1//namespaces"]) {
       const r = await api(s, "DELETE", path);
-      assert(r.status === 405 || r.status === 404, `${path}: ${r.status}`);
-      assertEquals(r.body.kind, "Status");
+      assert.ok(r.status === 405 || r.status === 404, `${path}: ${r.status}`);
+      assert.equal(r.body.kind, "Status");
     }
-    assertEquals((await api(s, "DELETE", "/api/v1/namespaces")).body.reason, "MethodNotAllowed");
+    assert.equal((await api(s, "DELETE", "/api/v1/namespaces")).body.reason, "MethodNotAllowed");
     for (const name of ["default", "kube-system", "kube-public", "kube-node-lease"]) {
       const r = await api(s, "DELETE", `/api/v1/namespaces/${name}`);
-      assertEquals(r.status, 403, name);
-      assertEquals(
+      assert.equal(r.status, 403, name);
+      assert.deepEqual(
         r.body.message,
         `namespaces "${name}" is forbidden: this namespace may not be deleted`,
       );
@@ -97,12 +97,12 @@ Deno.test("DELETE of the namespace collection is 405; system namespaces cannot b
     const list = await api(s, "GET", "/api/v1/namespaces");
     const names = list.body.items.map((n: { metadata: { name: string } }) => n.metadata.name);
     for (const name of ["default", "kube-system", "kube-public", "kube-node-lease"]) {
-      assert(names.includes(name), name);
+      assert.ok(names.includes(name), name);
     }
     // A collection that Kubernetes does delete still is.
-    assertEquals((await api(s, "POST", CM, { body: configMap("gone") })).status, 201);
-    assertEquals((await api(s, "DELETE", CM)).status, 200);
-    assertEquals((await api(s, "GET", `${CM}/gone`)).status, 404);
+    assert.equal((await api(s, "POST", CM, { body: configMap("gone") })).status, 201);
+    assert.equal((await api(s, "DELETE", CM)).status, 200);
+    assert.equal((await api(s, "GET", `${CM}/gone`)).status, 404);
   });
 });
 
@@ -117,13 +117,13 @@ Deno.test("missing system namespaces are recreated at start", async () => {
     const key = (await backend.list("/registry/")).items.map((kv) => kv.key).find((k) =>
       k.endsWith("/namespaces/kube-public")
     )!;
-    assert(key, "kube-public is stored");
+    assert.ok(key, "kube-public is stored");
     const cur = await backend.get(key);
     await backend.delete(key, cur!.modRevision);
     await backend.close();
     const second = await startTestServer({ controllers: false, dataDir });
     try {
-      assertEquals((await api(second, "GET", "/api/v1/namespaces/kube-public")).status, 200);
+      assert.equal((await api(second, "GET", "/api/v1/namespaces/kube-public")).status, 200);
     } finally {
       await second.stop();
     }
@@ -134,16 +134,16 @@ Deno.test("missing system namespaces are recreated at start", async () => {
 
 Deno.test("malformed requests are 400s: bad escapes, root replaced by a number, prototype keys", async () => {
   await withServer(async (s) => {
-    assertEquals((await api(s, "POST", CM, { body: configMap("p") })).status, 201);
+    assert.equal((await api(s, "POST", CM, { body: configMap("p") })).status, 201);
     const escape = await api(s, "GET", "/api/v1/namespaces/%ff%fe/configmaps");
-    assertEquals(escape.status, 400);
+    assert.equal(escape.status, 400);
     const bad = await api(s, "GET", "/api/v1/namespaces/%zz/configmaps");
-    assertEquals(bad.status, 400);
+    assert.equal(bad.status, 400);
     const root = await api(s, "PATCH", `${CM}/p`, {
       body: [{ op: "replace", path: "", value: 5 }],
       contentType: "application/json-patch+json",
     });
-    assertEquals(root.status, 400);
+    assert.equal(root.status, 400);
     for (const key of ["constructor", "prototype", "__proto__"]) {
       for (
         const contentType of [
@@ -153,18 +153,18 @@ Deno.test("malformed requests are 400s: bad escapes, root replaced by a number, 
       ) {
         const body = `{"${key}": {"polluted": "yes"}, "metadata": {"${key}": {"x": 1}}}`;
         const r = await api(s, "PATCH", `${CM}/p`, { body, contentType });
-        assert(r.status >= 400 && r.status < 500 || r.status === 200, `${key}: ${r.status}`);
-        assert(r.status !== 500);
+        assert.ok(r.status >= 400 && r.status < 500 || r.status === 200, `${key}: ${r.status}`);
+        assert.ok(r.status !== 500);
       }
       const jp = await api(s, "PATCH", `${CM}/p`, {
         body: [{ op: "add", path: `/${key}/polluted`, value: "yes" }],
         contentType: "application/json-patch+json",
       });
-      assert(jp.status >= 400 && jp.status < 500, `${key}: ${jp.status}`);
+      assert.ok(jp.status >= 400 && jp.status < 500, `${key}: ${jp.status}`);
     }
     // Nothing leaked onto Object.prototype of this process (the server runs in it).
-    assertEquals(({} as Record<string, unknown>).polluted, undefined);
-    assertEquals(({} as Record<string, unknown>).x, undefined);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.equal(({} as Record<string, unknown>).x, undefined);
   });
 });
 
@@ -187,10 +187,10 @@ Deno.test("deep and self-referencing bodies are quick 400s and /healthz stays re
       })();
       const { value: r, ms } = await timed(() => api(s, "POST", CM, { body, contentType }));
       await health;
-      assert(r.status === 400 || r.status === 413, `${body.slice(0, 20)}: ${r.status}`);
-      assertEquals(r.body.kind, "Status");
-      assert(ms < 1000, `${contentType} ${body.slice(0, 10)} answered in ${ms} ms`);
-      assert(slowest < 1000, `/healthz took ${slowest} ms`);
+      assert.ok(r.status === 400 || r.status === 413, `${body.slice(0, 20)}: ${r.status}`);
+      assert.equal(r.body.kind, "Status");
+      assert.ok(ms < 1000, `${contentType} ${body.slice(0, 10)} answered in ${ms} ms`);
+      assert.ok(slowest < 1000, `/healthz took ${slowest} ms`);
     }
   });
 });
@@ -199,8 +199,8 @@ Deno.test("a 403 on a collection names no object (Kubernetes' wording)", async (
   await withServer(async (s) => {
     // The join token may read nothing but what joining needs.
     const r = await api(s, "GET", CM, { token: s.joinToken });
-    assertEquals(r.status, 403);
-    assert(String(r.body.message).startsWith("configmaps is forbidden:"), r.body.message);
+    assert.equal(r.status, 403);
+    assert.ok(String(r.body.message).startsWith("configmaps is forbidden:"), r.body.message);
   });
 });
 
@@ -211,15 +211,15 @@ Deno.test("a watch from a future resourceVersion waits, then 504 Too large resou
     const { value: r, ms } = await timed(() =>
       api(s, "GET", `${CM}?watch=true&resourceVersion=${future}&timeoutSeconds=30`)
     );
-    assertEquals(r.status, 504);
-    assertEquals(r.body.reason, "Timeout");
-    assert(
+    assert.equal(r.status, 504);
+    assert.equal(r.body.reason, "Timeout");
+    assert.ok(
       String(r.body.message).startsWith(`Too large resource version: ${future}, current: `),
       r.body.message,
     );
-    assertEquals(r.body.details.retryAfterSeconds, 1);
-    assertEquals(r.body.details.causes[0].reason, "ResourceVersionTooLarge");
-    assert(ms >= 2500 && ms < 10_000, `answered after ${ms} ms`);
+    assert.equal(r.body.details.retryAfterSeconds, 1);
+    assert.equal(r.body.details.causes[0].reason, "ResourceVersionTooLarge");
+    assert.ok(ms >= 2500 && ms < 10_000, `answered after ${ms} ms`);
     // Invalid combinations are refused at once (kube-apiserver's ListOptions validation).
     for (
       const query of [
@@ -229,10 +229,10 @@ Deno.test("a watch from a future resourceVersion waits, then 504 Too large resou
       ]
     ) {
       const bad = await api(s, "GET", `${CM}?watch=true&${query}`);
-      assertEquals(bad.status, 422, query);
-      assertEquals(bad.body.reason, "Invalid", query);
+      assert.equal(bad.status, 422, query);
+      assert.equal(bad.body.reason, "Invalid", query);
     }
     const garbage = await api(s, "GET", `${CM}?watch=true&resourceVersion=1e3`);
-    assertEquals(garbage.status, 400);
+    assert.equal(garbage.status, 400);
   });
 });

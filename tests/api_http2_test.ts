@@ -3,7 +3,7 @@
  * before the request body was read used to be followed by a RST_STREAM that made curl fail with
  * error 92 and lose the answer. Real `curl --http2` against the real TLS server.
  */
-import { assertEquals } from "../shared/_assert_test_util.ts";
+import assert from "node:assert/strict";
 import { startTestServer } from "./test_utils.ts";
 
 Deno.test("curl --http2 receives 401/403/404/405/413 whole while uploading a body", async () => {
@@ -47,12 +47,12 @@ Deno.test("curl --http2 receives 401/403/404/405/413 whole while uploading a bod
       }).output();
       const stdout = new TextDecoder().decode(out.stdout);
       const what = `${method} ${path} (${file}): ${new TextDecoder().decode(out.stderr)}`;
-      assertEquals(out.code, 0, what);
+      assert.equal(out.code, 0, what);
       const lines = stdout.trimEnd().split("\n");
-      assertEquals(lines[lines.length - 1], `${want} 2`, what);
+      assert.deepEqual(lines[lines.length - 1], `${want} 2`, what);
       const status = JSON.parse(lines.slice(0, -1).join("\n"));
-      assertEquals(status.kind, "Status", what);
-      assertEquals(status.code, want, what);
+      assert.equal(status.kind, "Status", what);
+      assert.deepEqual(status.code, want, what);
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -6,7 +6,7 @@
  * The server (tests/fixtures/watch_server.ts) is the real watch handler on a real socket over a
  * real SQLite store and watch cache, in a child process that can measure its retained memory.
  */
-import { assert } from "../shared/_assert_test_util.ts";
+import assert from "node:assert/strict";
 
 const SERVER = new URL("./fixtures/watch_server.ts", import.meta.url).pathname;
 const EVENTS = 100_000;
@@ -45,12 +45,12 @@ Deno.test("a watcher that stops reading costs a cursor; resuming too late gets 4
     // Positive signal: the stream is open (headers received). Then the client stops reading.
     const buf = new Uint8Array(65536);
     const n = await conn.read(buf);
-    assert(n && new TextDecoder().decode(buf.subarray(0, n)).startsWith("HTTP/1.1 200"));
+    assert.ok(n && new TextDecoder().decode(buf.subarray(0, n)).startsWith("HTTP/1.1 200"));
 
     await writer.write(new TextEncoder().encode(`WRITE ${EVENTS}\n`));
     const retained = Number((await nextLine()).split(" ")[1]);
     // Queued frames would hold ~110 MB (100,000 events of ~1.1 KB); a cursor holds nothing.
-    assert(
+    assert.ok(
       retained < 40 * 1024 * 1024,
       `the server retained ${(retained / 1048576).toFixed(1)} MiB more`,
     );
@@ -66,7 +66,7 @@ Deno.test("a watcher that stops reading costs a cursor; resuming too late gets 4
       tail = (tail + decoder.decode(buf.subarray(0, m))).slice(-4096);
       expired = /"type":"ERROR","object":\{[^\n]*"code":410/.test(tail);
     }
-    assert(expired, `no 410 ERROR event; the stream ended with ${tail.slice(-300)}`);
+    assert.ok(expired, `no 410 ERROR event; the stream ended with ${tail.slice(-300)}`);
   } finally {
     conn?.close();
     await writer.write(new TextEncoder().encode("STOP\n")).catch(() => {});

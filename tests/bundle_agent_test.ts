@@ -3,10 +3,9 @@
  * started from it with a plain `deno run` (outside the repository, so no deno.json or import map
  * helps) joins a real server by its join token over TLS and registers a Ready node.
  */
-import { assert, assertEquals } from "../shared/_assert_test_util.ts";
+import assert from "node:assert/strict";
 import { ensureTestImages } from "./images.ts";
 import { removeNodeContainers } from "./cluster.ts";
-import { freePort } from "./server_process.ts";
 import { api, startTestServer, waitFor } from "./test_utils.ts";
 
 const BUNDLE_SH = new URL("../scripts/bundle.sh", import.meta.url).pathname;
@@ -23,7 +22,7 @@ Deno.test("an agent started from the bundled skiff.js joins a server over TLS", 
       stdout: "piped",
       stderr: "piped",
     }).output();
-    assertEquals(built.code, 0, new TextDecoder().decode(built.stderr));
+    assert.equal(built.code, 0, new TextDecoder().decode(built.stderr));
 
     const help = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", `${work}/skiff.js`, "--help"],
@@ -31,7 +30,7 @@ Deno.test("an agent started from the bundled skiff.js joins a server over TLS", 
       stdout: "piped",
       stderr: "piped",
     }).output();
-    assertEquals(help.code, 0, new TextDecoder().decode(help.stderr));
+    assert.equal(help.code, 0, new TextDecoder().decode(help.stderr));
 
     agent = new Deno.Command(Deno.execPath(), {
       args: [
@@ -49,7 +48,7 @@ Deno.test("an agent started from the bundled skiff.js joins a server over TLS", 
         "--node-address",
         "127.0.0.13",
         "--api-port",
-        String(freePort("127.0.0.13")),
+        "0",
         "--data-dir",
         `${work}/agent`,
         "--pause-image",
@@ -73,8 +72,8 @@ Deno.test("an agent started from the bundled skiff.js joins a server over TLS", 
         );
     }, { timeoutMs: 60_000, intervalMs: 250 });
     const creds = JSON.parse(await Deno.readTextFile(`${work}/agent/credentials.json`));
-    assertEquals(creds.nodeName, nodeName);
-    assert(creds.caPem === server.caPem, "the agent trusts the cluster CA");
+    assert.deepEqual(creds.nodeName, nodeName);
+    assert.ok(creds.caPem === server.caPem, "the agent trusts the cluster CA");
   } finally {
     if (agent) {
       try {

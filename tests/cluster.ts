@@ -15,13 +15,13 @@ import { ensureTestImages } from "./images.ts";
 import type { TestImages } from "./images.ts";
 import { startTestServer, waitFor } from "./test_utils.ts";
 import type { TestServer, TestServerOptions } from "./test_utils.ts";
-import { freePort } from "./server_process.ts";
 
 /** One simulated node. */
 export interface TestNode {
   name: string;
   address: string;
   dataDir: string;
+  /** The agent API's port, bound by the agent (port 0) and read from its Node's status. */
   apiPort: number;
   /** Stops this node's agent (its containers keep running, as after a crash). */
   stop(): Promise<void>;
@@ -79,7 +79,6 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   for (const [index, address] of addresses.entries()) {
     const name = `node-${address.split(".").pop()}-${suffix}`;
     const dataDir = await Deno.makeTempDir({ prefix: `skiff-${name}-` });
-    const apiPort = freePort(address);
     const ac = new AbortController();
     const config = AgentConfig.parse({
       server: server.url,
@@ -88,7 +87,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       nodeName: name,
       nodeAddress: address,
       dataDir,
-      apiPort,
+      apiPort: 0,
       pauseImage: images.pause,
       backoffInitialMs: 500,
       backoffMaxMs: 5_000,
@@ -117,7 +116,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       name,
       address,
       dataDir,
-      apiPort,
+      apiPort: 0,
       async stop() {
         ac.abort();
         await run.catch(() => {});
@@ -125,7 +124,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     });
   }
   const cacheDir = await Deno.makeTempDir({ prefix: "skiff-kubectl-" });
-  await waitFor("every node Ready", async () => {
+  const ready = await waitFor("every node Ready", async () => {
     const list = await server.client.list(
       { group: "", version: "v1", plural: "nodes", namespaced: false, kind: "Node" },
     );
@@ -134,8 +133,14 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
         c.type === "Ready" && c.status === "True"
       )
     );
-    return ready.length === nodes.length;
+    return ready.length === nodes.length && ready;
   }, { timeoutMs: 30_000 });
+  // As kube-apiserver finds a kubelet: the port its Node reports.
+  for (const node of nodes) {
+    const n = ready.find((x) => x.metadata.name === node.name);
+    node.apiPort = n?.status?.daemonEndpoints?.kubeletEndpoint?.Port;
+    if (!node.apiPort) throw new Error(`Node ${node.name} reports no kubelet port`);
+  }
   return {
     server,
     nodes,

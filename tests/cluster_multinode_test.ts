@@ -7,11 +7,11 @@
  * learnt by the agents when they joined). An agent restarted without --server/--token comes back
  * on its stored node credentials.
  */
-import { assert, assertEquals } from "../shared/_assert_test_util.ts";
+import assert from "node:assert/strict";
 import { INDEX_HTML } from "./images.ts";
 import { ensureTestImages } from "./images.ts";
 import { removeNodeContainers } from "./cluster.ts";
-import { freePort, startServerProcess } from "./server_process.ts";
+import { startServerProcess } from "./server_process.ts";
 import { api, waitFor } from "./test_utils.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -59,7 +59,6 @@ Deno.test({
     const nodes = ["127.0.0.11", "127.0.0.12"].map((address) => ({
       address,
       name: `mn-${address.split(".").pop()}-${crypto.randomUUID().slice(0, 4)}`,
-      apiPort: freePort(address),
       dataDir: "",
     }));
     const agents: AgentProcess[] = [];
@@ -74,8 +73,9 @@ Deno.test({
           n.address,
           "--data-dir",
           n.dataDir,
+          // The agent binds its API port itself; the server finds it in the Node's status.
           "--api-port",
-          String(n.apiPort),
+          "0",
           "--pause-image",
           images.pause,
           // Both simulated nodes share this host's loopback: the first serves the cluster IPs.
@@ -95,9 +95,9 @@ Deno.test({
       // Each node joined with its own credentials, kept private in its data dir.
       for (const n of nodes) {
         const creds = JSON.parse(await Deno.readTextFile(`${n.dataDir}/credentials.json`));
-        assertEquals(creds.nodeName, n.name);
-        assert(creds.token.startsWith("skiff."), "a node token");
-        assertEquals((await Deno.stat(`${n.dataDir}/credentials.json`)).mode! & 0o777, 0o600);
+        assert.deepEqual(creds.nodeName, n.name);
+        assert.ok(creds.token.startsWith("skiff."), "a node token");
+        assert.deepEqual((await Deno.stat(`${n.dataDir}/credentials.json`)).mode! & 0o777, 0o600);
       }
 
       const labels = { app: "spread" };
@@ -123,7 +123,7 @@ Deno.test({
           },
         },
       };
-      assertEquals(
+      assert.equal(
         (await api(server, "POST", "/apis/apps/v1/namespaces/default/deployments", {
           body: deployment,
         })).status,
@@ -139,7 +139,7 @@ Deno.test({
           ports: [{ name: "http", port: 80, targetPort: "http" }],
         },
       };
-      assertEquals(
+      assert.equal(
         (await api(server, "POST", "/api/v1/namespaces/default/services", { body: service }))
           .status,
         201,
@@ -157,7 +157,7 @@ Deno.test({
       }, { timeoutMs: 90_000, intervalMs: 250 });
       for (const p of running) {
         const node = nodes.find((n) => n.name === p.spec.nodeName)!;
-        assertEquals(p.status?.hostIP, node.address);
+        assert.deepEqual(p.status?.hostIP, node.address);
       }
 
       // The Service's endpoints are the pods' own IPs and the target port; each answers.
@@ -172,36 +172,36 @@ Deno.test({
         );
         return list.length === 4 && list;
       }, { timeoutMs: 30_000, intervalMs: 250 });
-      assertEquals(
+      assert.deepEqual(
         new Set(backends.map((b) => b.split(":")[0])),
         new Set(running.map((p) => p.status?.podIP)),
       );
-      assert(backends.every((b) => b.endsWith(":8080")), backends.join());
+      assert.ok(backends.every((b) => b.endsWith(":8080")), backends.join());
       for (const b of backends) {
         const body = await waitFor(`${b} answers`, async () => {
           const res = await fetch(`http://${b}/`, { signal: AbortSignal.timeout(5000) });
           return await res.text();
         }, { timeoutMs: 20_000, intervalMs: 250 });
-        assertEquals(body, INDEX_HTML);
+        assert.deepEqual(body, INDEX_HTML);
       }
 
       // Through the Service: the NodePort on both nodes, and the ClusterIP.
       const svc = await api(server, "GET", "/api/v1/namespaces/default/services/spread");
       const nodePort: number = svc.body.spec.ports[0].nodePort;
       const clusterIp: string = svc.body.spec.clusterIP;
-      assert(clusterIp.startsWith("127.43."), clusterIp);
+      assert.ok(clusterIp.startsWith("127.43."), clusterIp);
       for (const target of [...nodes.map((n) => `${n.address}:${nodePort}`), `${clusterIp}:80`]) {
         const body = await waitFor(`the Service answers on ${target}`, async () => {
           const res = await fetch(`http://${target}/`, { signal: AbortSignal.timeout(5000) });
           return await res.text();
         }, { timeoutMs: 30_000, intervalMs: 250 });
-        assertEquals(body, INDEX_HTML);
+        assert.deepEqual(body, INDEX_HTML);
       }
 
       // Logs travel server → agent with the agent-client token the agents accept.
       const podName = running.find((p) => p.spec.nodeName === nodes[1].name)!.metadata.name;
       const logs = await api(server, "GET", `/api/v1/namespaces/default/pods/${podName}/log`);
-      assertEquals(logs.status, 200, JSON.stringify(logs.body));
+      assert.equal(logs.status, 200, JSON.stringify(logs.body));
 
       // A restarted agent needs neither --server nor --token: it uses its stored credentials.
       await stopAgent(agents[1]);
@@ -216,7 +216,7 @@ Deno.test({
         new Promise<undefined>((r) => timer = setTimeout(r, 500, undefined)),
       ]);
       clearTimeout(timer);
-      assertEquals(status, undefined, "the restarted agent keeps running");
+      assert.equal(status, undefined, "the restarted agent keeps running");
     } finally {
       await api(server, "DELETE", "/apis/apps/v1/namespaces/default/deployments/spread").catch(
         () => {},

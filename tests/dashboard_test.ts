@@ -5,7 +5,7 @@
  * token gets no delete button and no Secrets. Screenshots (desktop and phone widths, light and
  * dark) are written to .cache/test-artifacts/dashboard/.
  */
-import { assert, assertEquals } from "../shared/_assert_test_util.ts";
+import assert from "node:assert/strict";
 import { startTestCluster } from "./cluster.ts";
 import { haveKubectl } from "./kubectl.ts";
 import { kubectlOk } from "./kubectl_helpers.ts";
@@ -44,7 +44,7 @@ async function createToken(dataDir: string, role: string): Promise<string> {
     stdout: "piped",
     stderr: "piped",
   }).output();
-  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   return new TextDecoder().decode(out.stdout).trim();
 }
 
@@ -92,9 +92,9 @@ Deno.test({
       await page.click("#signin button[type=submit]");
       await page.waitForFunction(() => document.querySelectorAll(".card.node").length === 2);
       for (const n of cluster.nodes) {
-        assert(await page.isVisible(`.card.node[data-node="${n.name}"]`), n.name);
+        assert.ok(await page.isVisible(`.card.node[data-node="${n.name}"]`), n.name);
       }
-      assert((await page.textContent(".card.node .pill")) === "Ready");
+      assert.ok((await page.textContent(".card.node .pill")) === "Ready");
 
       // Live: a Deployment created with kubectl shows its pods without a reload.
       await page.click('nav a[href="#/pods"]');
@@ -118,7 +118,7 @@ Deno.test({
         const pods = await kubectlOk(k, ["get", "pods", "-o", "wide"]);
         throw new Error(`${e.message}\npods:\n${pods}\npage:\n${await page.textContent("main")}`);
       });
-      assertEquals(
+      assert.equal(
         await page.evaluate(() => (window as unknown as { marker: number }).marker),
         42,
         "no reload happened",
@@ -146,7 +146,7 @@ Deno.test({
         undefined,
         { timeout: 30_000 },
       );
-      assert(await page.isVisible("#delete-pod"), "an admin may delete");
+      assert.ok(await page.isVisible("#delete-pod"), "an admin may delete");
       await page.click('nav a[href="#/config"]');
       await page.waitForSelector('tr[data-name="db-pass"]');
 
@@ -174,19 +174,19 @@ Deno.test({
       await small.waitForFunction(() => document.querySelectorAll(".card.node").length === 2);
       await small.screenshot({ path: `${ARTIFACTS}overview-phone-dark.png`, fullPage: true });
       const width = await small.evaluate(() => document.documentElement.scrollWidth);
-      assert(width <= 360, `the overview fits a 360 px screen (scrollWidth ${width})`);
+      assert.ok(width <= 360, `the overview fits a 360 px screen (scrollWidth ${width})`);
       await gotoSteady(small, `${url}#/pod/default/logger`);
       await small.waitForFunction(
         () => /line-\d/.test(document.getElementById("logs")?.textContent ?? ""),
         undefined,
         { timeout: 30_000 },
       );
-      assertEquals(await small.$("#delete-pod"), null, "a view token gets no delete button");
+      assert.equal(await small.$("#delete-pod"), null, "a view token gets no delete button");
       await gotoSteady(small, `${url}#/config`);
       await small.waitForFunction(() =>
         document.getElementById("main")?.textContent?.includes("Your token may not list these.")
       );
-      assertEquals(await small.$('tr[data-name="db-pass"]'), null, "no Secrets for view");
+      assert.equal(await small.$('tr[data-name="db-pass"]'), null, "no Secrets for view");
       await gotoSteady(small, `${url}#/pods`);
       await small.waitForSelector('tr[data-name="logger"]');
       await small.screenshot({ path: `${ARTIFACTS}pods-phone-dark.png`, fullPage: true });
@@ -205,10 +205,10 @@ Deno.test("the dashboard's assets are public, self-contained and small", async (
     const get = (path: string) =>
       fetch(`${cluster.server.url}${path}`, { client: cluster.server.httpClient });
     const html = await get("/dashboard/");
-    assertEquals(html.status, 200);
+    assert.equal(html.status, 200);
     const text = await html.text();
-    assert(!/https?:\/\//.test(text.replace(/<p>[\s\S]*?<\/p>/g, "")), "no external URLs");
-    assert(html.headers.get("content-security-policy")?.includes("default-src 'self'"));
+    assert.ok(!/https?:\/\//.test(text.replace(/<p>[\s\S]*?<\/p>/g, "")), "no external URLs");
+    assert.ok(html.headers.get("content-security-policy")?.includes("default-src 'self'"));
     const js = await get("/dashboard/app.js");
     const etag = js.headers.get("etag")!;
     await js.body?.cancel();
@@ -216,12 +216,12 @@ Deno.test("the dashboard's assets are public, self-contained and small", async (
       client: cluster.server.httpClient,
       headers: { "if-none-match": etag },
     });
-    assertEquals(again.status, 304);
+    assert.equal(again.status, 304);
     await again.body?.cancel();
     const weight = await dashboardPageWeight();
-    assert(weight < 150_000, `first load ${weight} bytes`);
+    assert.ok(weight < 150_000, `first load ${weight} bytes`);
     const api = await get("/api/v1/secrets");
-    assertEquals(api.status, 401, "the API itself still needs a token");
+    assert.equal(api.status, 401, "the API itself still needs a token");
     await api.body?.cancel();
   } finally {
     await cluster.stop();

@@ -5,10 +5,9 @@
  * arm64 file runs under qemu-user through binfmt_misc, as on a Pi; that part is skipped, with
  * the reason printed, where the emulator is not set up (scripts/setup.sh sets it up as root).
  */
-import { assert, assertEquals } from "../shared/_assert_test_util.ts";
+import assert from "node:assert/strict";
 import { removeNodeContainers } from "./cluster.ts";
 import { ensureTestImages, type TestImages } from "./images.ts";
-import { freePort } from "./server_process.ts";
 import { api, startTestServer, type TestServer, waitFor } from "./test_utils.ts";
 
 const DIST_SH = new URL("../scripts/dist.sh", import.meta.url).pathname;
@@ -50,7 +49,7 @@ async function joinAndRunPod(
       "--node-address",
       options.address,
       "--api-port",
-      String(freePort(options.address)),
+      "0",
       "--data-dir",
       `${options.work}/agent-${nodeName}`,
       "--pause-image",
@@ -85,7 +84,7 @@ async function joinAndRunPod(
       },
     };
     const created = await api(server, "POST", "/api/v1/namespaces/default/pods", { body: pod });
-    assertEquals(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.status, 201, JSON.stringify(created.body));
     await waitFor(`pod on ${nodeName} Running`, async () => {
       const r = await api(server, "GET", `/api/v1/namespaces/default/pods/${pod.metadata.name}`);
       return r.body.status?.phase === "Running";
@@ -118,7 +117,7 @@ Deno.test("the self-extracting files from deno task dist join a server and run a
       stdout: "piped",
       stderr: "piped",
     }).output();
-    assertEquals(built.code, 0, new TextDecoder().decode(built.stderr));
+    assert.equal(built.code, 0, new TextDecoder().decode(built.stderr));
     const dist = new URL("../dist/", import.meta.url).pathname;
 
     await t.step("this machine's file: --help, then an agent that runs a pod", async () => {
@@ -130,8 +129,8 @@ Deno.test("the self-extracting files from deno task dist join a server and run a
         stdout: "piped",
         stderr: "piped",
       }).output();
-      assertEquals(help.code, 0, new TextDecoder().decode(help.stderr));
-      assert(new TextDecoder().decode(help.stdout).includes("Usage: skiff"));
+      assert.equal(help.code, 0, new TextDecoder().decode(help.stderr));
+      assert.ok(new TextDecoder().decode(help.stdout).includes("Usage: skiff"));
       await joinAndRunPod(server, images, { file, work, address: "127.0.0.14" });
     });
 

@@ -5,7 +5,7 @@
  * a real socket. Each gets a 4xx `Status`, never a 5xx, and `/healthz` keeps answering within 1 s.
  * The seed is printed; `SKIFF_FUZZ_SEED=<seed>` replays a run.
  */
-import { assert, assertEquals } from "../shared/_assert_test_util.ts";
+import assert from "node:assert/strict";
 import { DockerRuntime } from "../agent/docker_runtime.ts";
 import { serveAgentApi } from "../agent/http_api.ts";
 
@@ -117,6 +117,6 @@ Deno.test("fuzz: hostile requests to the agent API get 4xx Status; /healthz stay
     await server.finished;
   }
   console.log(`agent fuzz: ${requests} requests; slowest /healthz ${slowestHealthz.toFixed(0)} ms`);
-  assertEquals(failures.slice(0, 20), [], `seed ${seed}: ${failures.length} failures`);
-  assert(slowestHealthz < 1000, `seed ${seed}: /healthz took ${slowestHealthz.toFixed(0)} ms`);
+  assert.deepEqual(failures.slice(0, 20), [], `seed ${seed}: ${failures.length} failures`);
+  assert.ok(slowestHealthz < 1000, `seed ${seed}: /healthz took ${slowestHealthz.toFixed(0)} ms`);
 });

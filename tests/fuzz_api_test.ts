@@ -10,7 +10,7 @@
  * The seed is printed; `SKIFF_FUZZ_SEED=<seed>` replays a run, `SKIFF_FUZZ_REQUESTS=<n>` sizes it,
  * `SKIFF_FUZZ_ONLY=<text>` keeps only the hostile cases whose description contains the text.
  */
-import { assert, assertEquals } from "../shared/_assert_test_util.ts";
+import assert from "node:assert/strict";
 import { startServerProcess } from "./server_process.ts";
 
 /** What the fuzzer needs of the server under test. */
@@ -387,7 +387,7 @@ Deno.test("fuzz: hostile requests over HTTP/1.1 and HTTP/2 get 4xx Status; the s
       body: JSON.stringify({ metadata: { name: ns } }),
       kind: "create",
     });
-    assertEquals(nsRes.status, 201, nsRes.body);
+    assert.equal(nsRes.status, 201, nsRes.body);
     const base = `/api/v1/namespaces/${ns}/configmaps`;
     const t = await send(s, h1, {
       what: "target",
@@ -396,7 +396,7 @@ Deno.test("fuzz: hostile requests over HTTP/1.1 and HTTP/2 get 4xx Status; the s
       body: configMap("target"),
       kind: "create",
     });
-    assertEquals(t.status, 201, t.body);
+    assert.equal(t.status, 201, t.body);
 
     const rand = prng(seed);
     const gen = generators(ns, s.token, joinToken);
@@ -472,8 +472,8 @@ Deno.test("fuzz: hostile requests over HTTP/1.1 and HTTP/2 get 4xx Status; the s
         slowestHealthz.toFixed(0)
       } ms; slowest requests: ${worst}`,
     );
-    assertEquals(failures.slice(0, 20), [], `seed ${seed}: ${failures.length} failures`);
-    assert(slowestHealthz < 1000, `seed ${seed}: /healthz took ${slowestHealthz.toFixed(0)} ms`);
+    assert.deepEqual(failures.slice(0, 20), [], `seed ${seed}: ${failures.length} failures`);
+    assert.ok(slowestHealthz < 1000, `seed ${seed}: /healthz took ${slowestHealthz.toFixed(0)} ms`);
 
     // The store holds exactly what was validly created (and not deleted), nothing else.
     const list = await send(s, h1, { what: "list", method: "GET", path: base, kind: "hostile" });
@@ -481,12 +481,12 @@ Deno.test("fuzz: hostile requests over HTTP/1.1 and HTTP/2 get 4xx Status; the s
     const names = JSON.parse(list.body).items.map((o: { metadata: { name: string } }) =>
       o.metadata.name
     ).filter((name: string) => name !== "kube-root-ca.crt");
-    assertEquals([...names].sort(), [...expected].sort(), `seed ${seed}: stored objects`);
+    assert.deepEqual([...names].sort(), [...expected].sort(), `seed ${seed}: stored objects`);
     const target = JSON.parse(
       (await send(s, h1, { what: "get", method: "GET", path: `${base}/target`, kind: "hostile" }))
         .body,
     );
-    assertEquals(target.data, { k: "v" }, `seed ${seed}: the patch target is unchanged`);
+    assert.deepEqual(target.data, { k: "v" }, `seed ${seed}: the patch target is unchanged`);
     for (const system of ["default", "kube-system", "kube-public", "kube-node-lease"]) {
       const r = await send(s, h1, {
         what: "ns",
@@ -494,9 +494,9 @@ Deno.test("fuzz: hostile requests over HTTP/1.1 and HTTP/2 get 4xx Status; the s
         path: `/api/v1/namespaces/${system}`,
         kind: "hostile",
       });
-      assertEquals(r.status, 200, system);
+      assert.equal(r.status, 200, system);
     }
-    assertEquals(({} as Record<string, unknown>).x, undefined, "Object.prototype is clean");
+    assert.equal(({} as Record<string, unknown>).x, undefined, "Object.prototype is clean");
   } finally {
     done.abort();
     h1.close();

@@ -8,7 +8,7 @@
  * masqueraded as node 1's address. Every name carries a random suffix; all traffic stays inside
  * the namespaces.
  */
-import { assert, assertEquals } from "../shared/_assert_test_util.ts";
+import assert from "node:assert/strict";
 import { type CommandRunner, desiredRoutes, HostGateway, hostRunner } from "../agent/host_gw.ts";
 
 const suffix = crypto.randomUUID().slice(0, 6);
@@ -78,7 +78,7 @@ for await (const c of l) {
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const first = await reader.read();
   reader.releaseLock();
-  assertEquals(first.value?.trim(), "ready");
+  assert.equal(first.value?.trim(), "ready");
   return child;
 }
 
@@ -143,7 +143,7 @@ Deno.test({
 
       servers.push(await whoamiServer(NS.pB), await whoamiServer(NS.out));
       // Without the rules nothing gets across (no route, forward policy drop).
-      assertEquals(await whoami(NS.pA, POD_B), "");
+      assert.equal(await whoami(NS.pA, POD_B), "");
 
       const facts = [
         { name: NODE1.name, podCIDR: NODE1.podCIDR, internalIP: NODE1.address },
@@ -155,18 +155,18 @@ Deno.test({
         await gw.setup({ podCIDR: node.podCIDR, clusterCidr: CLUSTER });
         const local = await gw.localAddresses();
         const routes = desiredRoutes(node.name, facts, local);
-        assertEquals(routes.length, 1);
-        assertEquals((await gw.syncRoutes(routes)).failed, []);
+        assert.equal(routes.length, 1);
+        assert.deepEqual((await gw.syncRoutes(routes)).failed, []);
         const parent = await sh(["ip", "netns", "exec", ns, "iptables", "-S", "DOCKER-USER"]);
-        assert(parent.includes(`-j ${gw.forwardChain}`), parent);
+        assert.ok(parent.includes(`-j ${gw.forwardChain}`), parent);
       }
 
-      assertEquals(await whoami(NS.pA, POD_B), POD_A, "B sees A's pod IP (not masqueraded)");
-      assertEquals(await whoami(NS.pA, OUTSIDE), NODE1_OUTSIDE, "outside traffic masqueraded");
+      assert.deepEqual(await whoami(NS.pA, POD_B), POD_A, "B sees A's pod IP (not masqueraded)");
+      assert.deepEqual(await whoami(NS.pA, OUTSIDE), NODE1_OUTSIDE, "outside traffic masqueraded");
 
       // Routes follow Nodes: node 2 gone from node 1's view, its route goes.
       await gateways[0].syncRoutes([]);
-      assertEquals(await whoami(NS.pA, POD_B), "");
+      assert.equal(await whoami(NS.pA, POD_B), "");
       const routes = await sh([
         "ip",
         "netns",
@@ -177,13 +177,13 @@ Deno.test({
         "show",
         "10.244.2.0/24",
       ]);
-      assertEquals(routes.trim(), "");
+      assert.equal(routes.trim(), "");
 
       // Clean shutdown removes the chains and the jumps.
       await gateways[1].teardown();
       const rules = await sh(["ip", "netns", "exec", NS.n2, "iptables-save"]);
-      assert(!rules.includes(gateways[1].forwardChain), rules);
-      assert(!rules.includes(gateways[1].natChain), rules);
+      assert.ok(!rules.includes(gateways[1].forwardChain), rules);
+      assert.ok(!rules.includes(gateways[1].natChain), rules);
     } finally {
       for (const s of servers) {
         s.kill("SIGKILL");

@@ -4,17 +4,12 @@
  * (`timeoutSeconds`) the informer resumes from the last version it saw without losing or
  * repeating a change.
  */
+import assert from "node:assert/strict";
 import type { KubeObject } from "../shared/api/object.ts";
 import { ApiClient } from "../shared/client/client.ts";
 import { PODS } from "../shared/client/refs.ts";
 import { Informer } from "../shared/informer.ts";
 import { startTestServer, type TestServer, waitFor } from "./test_utils.ts";
-
-function assertEquals(actual: unknown, expected: unknown, what: string): void {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
-}
 
 const pod = (name: string, nodeName?: string): KubeObject => ({
   apiVersion: "v1",
@@ -97,15 +92,15 @@ Deno.test("Informer on the real server sees pods created, updated and deleted", 
     await client.create(PODS, pod("before", "n1"));
     await withInformer(server, {}, async ({ informer, events }) => {
       await waitFor("sync", () => informer.hasSynced());
-      assertEquals(events, ["add:before"], "events after the initial list");
+      assert.deepEqual(events, ["add:before"], "events after the initial list");
 
       await client.create(PODS, pod("web", "n1"));
       await waitFor("add:web", () => events.includes("add:web"));
       const web = informer.get("default/web")!;
       await client.update(PODS, { ...web, metadata: { ...web.metadata, annotations: { a: "1" } } });
       await waitFor("update:web", () => events.includes("update:web"));
-      assertEquals(informer.get("default/web")?.metadata.annotations, { a: "1" }, "cached web");
-      assertEquals(
+      assert.deepEqual(informer.get("default/web")?.metadata.annotations, { a: "1" }, "cached web");
+      assert.deepEqual(
         informer.byIndex("nodeName", "n1").map((p) => p.metadata.name).sort(),
         ["before", "web"],
         "pods on n1",
@@ -113,8 +108,8 @@ Deno.test("Informer on the real server sees pods created, updated and deleted", 
 
       await client.delete(PODS, "before", { namespace: "default", gracePeriodSeconds: 0 });
       await waitFor("delete:before", () => events.includes("delete:before"));
-      assertEquals(informer.get("default/before"), undefined, "deleted pod in cache");
-      assertEquals(informer.byIndex("nodeName", "n1").length, 1, "pods on n1 after delete");
+      assert.equal(informer.get("default/before"), undefined, "deleted pod in cache");
+      assert.equal(informer.byIndex("nodeName", "n1").length, 1, "pods on n1 after delete");
       // An unrelated pod (selector doesn't match) never reaches the handlers.
       await client.create(PODS, {
         ...pod("other"),
@@ -122,7 +117,7 @@ Deno.test("Informer on the real server sees pods created, updated and deleted", 
       });
       await client.create(PODS, pod("last"));
       await waitFor("add:last", () => events.includes("add:last"));
-      assertEquals(
+      assert.deepEqual(
         events,
         ["add:before", "add:web", "update:web", "delete:before", "add:last"],
         "all events",
@@ -151,13 +146,13 @@ Deno.test("Informer on the real server resumes after the server ends its watch, 
         await client.create(PODS, pod("b"));
         await client.delete(PODS, "a", { namespace: "default", gracePeriodSeconds: 0 });
         await waitFor("delete:a", () => events.includes("delete:a"));
-        assertEquals(events, ["add:a", "add:b", "delete:a"], "events across the re-watch");
-        assertEquals(
+        assert.deepEqual(events, ["add:a", "add:b", "delete:a"], "events across the re-watch");
+        assert.equal(
           Number(traffic.watchVersions[watches]) >= Number(seenVersion),
           true,
           `re-watch from ${traffic.watchVersions[watches]} (last seen ${seenVersion})`,
         );
-        assertEquals(informer.keys(), ["default/b"], "cache after the re-watch");
+        assert.deepEqual(informer.keys(), ["default/b"], "cache after the re-watch");
       },
     );
   } finally {
@@ -176,7 +171,7 @@ Deno.test("Informer on the real server re-lists after 410 Gone and reports what 
       { watchTimeoutSeconds: 1 },
       async ({ informer, events, traffic }) => {
         await waitFor("sync", () => informer.hasSynced());
-        assertEquals(events.sort(), ["add:a", "add:b"], "initial events");
+        assert.deepEqual(events.sort(), ["add:a", "add:b"], "initial events");
         events.length = 0;
         // Cut the informer off at its next re-watch, then change more than the history holds.
         traffic.holdWatches(true);
@@ -195,10 +190,18 @@ Deno.test("Informer on the real server re-lists after 410 Gone and reports what 
         const listsBefore = traffic.lists;
         traffic.holdWatches(false);
         await waitFor("the missed changes", () => events.length >= 3);
-        assertEquals(events.sort(), ["add:c", "delete:b", "update:a"], "events after the re-list");
-        assertEquals(traffic.lists > listsBefore, true, "a LIST after the held watch");
-        assertEquals(informer.keys().sort(), ["default/a", "default/c"], "cache after the re-list");
-        assertEquals(
+        assert.deepEqual(
+          events.sort(),
+          ["add:c", "delete:b", "update:a"],
+          "events after the re-list",
+        );
+        assert.equal(traffic.lists > listsBefore, true, "a LIST after the held watch");
+        assert.deepEqual(
+          informer.keys().sort(),
+          ["default/a", "default/c"],
+          "cache after the re-list",
+        );
+        assert.deepEqual(
           informer.get("default/a")?.metadata.annotations,
           { v: "2" },
           "a after the re-list",
@@ -239,7 +242,7 @@ Deno.test("Informer over the server's in-process fetch sees changes and stops cl
       await waitFor("a re-watch", () => watches >= 2);
       await server.client.delete(PODS, "a", { namespace: "default", gracePeriodSeconds: 0 });
       await waitFor("delete:a", () => events.includes("delete:a"));
-      assertEquals(events, ["add:a", "delete:a"], "events");
+      assert.deepEqual(events, ["add:a", "delete:a"], "events");
     } finally {
       ac.abort();
       await running;

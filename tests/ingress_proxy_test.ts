@@ -8,7 +8,6 @@ import assert from "node:assert/strict";
 import { ENDPOINTS, EVENTS, INGRESSES, SERVICES } from "../shared/client/refs.ts";
 import { silentLogger } from "../shared/log.ts";
 import { FAILED_TO_BIND_PORT, ProxyConfig, runProxy } from "../proxy/run.ts";
-import { freePort } from "./server_process.ts";
 import { startTestServer, waitFor } from "./test_utils.ts";
 
 const NODE = "127.0.0.48";
@@ -20,9 +19,9 @@ Deno.test("proxy ingress: a busy port is an event on the Ingress, then served; e
     { hostname: "127.0.0.1", port: 0, signal: backendAc.signal, onListen: () => {} },
     () => new Response("from-backend"),
   );
-  const port = freePort(NODE);
-  // Someone else holds the ingress port at first.
-  let squatter: Deno.Listener | undefined = Deno.listen({ hostname: NODE, port });
+  // Someone else holds the ingress port at first (the port it bound is the one asked for).
+  let squatter: Deno.Listener | undefined = Deno.listen({ hostname: NODE, port: 0 });
+  const port = (squatter.addr as Deno.NetAddr).port;
   const ac = new AbortController();
   const run = runProxy(
     ProxyConfig.parse({

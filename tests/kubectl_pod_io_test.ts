@@ -347,13 +347,11 @@ Deno.test({
       });
 
       await t.step("port-forward reaches the pod's port", async () => {
-        const local = freePort();
-        const pf = spawnKubectl(cluster, ["port-forward", "pod/web", `${local}:80`]);
+        // ":80": kubectl binds a local port of its own and says which.
+        const pf = spawnKubectl(cluster, ["port-forward", "pod/web", ":80"]);
         try {
-          await pf.waitForOutput(
-            new RegExp(`Forwarding from 127\\.0\\.0\\.1:${local} -> 80`),
-            "ready",
-          );
+          const ready = /Forwarding from 127\.0\.0\.1:(\d+) -> 80/;
+          const local = Number((await pf.waitForOutput(ready, "ready")).match(ready)![1]);
           for (let i = 0; i < 2; i++) {
             const res = await fetch(`http://127.0.0.1:${local}/`);
             assert.equal(res.status, 200);

@@ -5,18 +5,21 @@
  */
 import assert from "node:assert/strict";
 import { InformerSnapshot } from "../agent/informer_snapshot.ts";
-import { DnsConfig, runNodeLocalDns } from "../dns/mod.ts";
+import { DnsConfig, type NodeLocalDns, runNodeLocalDns } from "../dns/mod.ts";
 import { query, randomLoopback } from "../dns/_test_dns.ts";
 import type { Endpoints, Service } from "../shared/api/core_v1.ts";
 import { ApiClient } from "../shared/client/client.ts";
 import { ENDPOINTS, SERVICES } from "../shared/client/refs.ts";
 import { Informer } from "../shared/informer.ts";
 import { Logger } from "../shared/log.ts";
-import { freePort } from "./server_process.ts";
 import { randomServiceCidr, startTestServer, type TestServer, waitFor } from "./test_utils.ts";
 
-/** A node's DNS half: Services/Endpoints informers with their local copies, and the DNS. */
-function startNodeDns(client: ApiClient, stateDir: string, address: string, port: number) {
+/**
+ * A node's DNS half: Services/Endpoints informers with their local copies, and the DNS, on a
+ * port of `address` it binds itself (`port()` is undefined until then).
+ */
+function startNodeDns(client: ApiClient, stateDir: string, address: string) {
+  let dns: NodeLocalDns | undefined;
   const lines: string[] = [];
   const logger = new Logger({ level: "warn", sink: (l) => lines.push(l) });
   const services = new Informer<Service>(client, SERVICES, {
@@ -38,16 +41,18 @@ function startNodeDns(client: ApiClient, stateDir: string, address: string, port
       services.run(ac.signal),
       endpoints.run(ac.signal),
       ...snapshots.map((s) => s.run(ac.signal)),
-      runNodeLocalDns(DnsConfig.parse({ port, resolvConf: "/dev/null" }), ac.signal, {
+      runNodeLocalDns(DnsConfig.parse({ port: 0, resolvConf: "/dev/null" }), ac.signal, {
         services,
         endpoints,
         addresses: () => [address],
         upstreams: [],
+        onServer: (server) => dns = server,
       }),
     ]);
   })();
   return {
     lines,
+    port: () => dns?.boundPort(`${address}:0`),
     async stop() {
       ac.abort();
       await running;
@@ -58,13 +63,12 @@ function startNodeDns(client: ApiClient, stateDir: string, address: string, port
 Deno.test("a node's DNS answers from its last known Services while the server is down, also after a restart", async () => {
   const stateDir = await Deno.makeTempDir({ prefix: "skiff-state-" });
   const address = randomLoopback();
-  const port = freePort(address);
   let server: TestServer | undefined = await startTestServer({
     controllers: false,
     serviceCidr: randomServiceCidr(),
   });
   const client = new ApiClient({ server: server.url, token: server.token, caData: server.caPem });
-  let node = startNodeDns(client, stateDir, address, port);
+  let node = startNodeDns(client, stateDir, address);
   const name = `web-${crypto.randomUUID().slice(0, 6)}`;
   const fqdn = `${name}.default.svc.cluster.local`;
   try {
@@ -76,6 +80,8 @@ Deno.test("a node's DNS answers from its last known Services while the server is
     } as unknown as Service);
     const ip = svc.spec!.clusterIP!;
     const answer = async () => {
+      const port = node.port();
+      if (port === undefined) return undefined;
       const r = await query({ hostname: address, port }, fqdn, "A", { timeoutMs: 1000 });
       return r?.answers?.find((a: { type: string }) => a.type === "A")?.data;
     };
@@ -94,7 +100,7 @@ Deno.test("a node's DNS answers from its last known Services while the server is
 
     // The node restarts during the outage: the answer comes from the local copy.
     await node.stop();
-    node = startNodeDns(client, stateDir, address, port);
+    node = startNodeDns(client, stateDir, address);
     await waitFor(
       "the restarted DNS answers from the local copy",
       async () => (await answer()) === ip,

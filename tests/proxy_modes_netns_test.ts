@@ -10,7 +10,7 @@
  * drop policy, hairpin, externalTrafficPolicy Local, TCP reset and ICMP for no endpoints, rules
  * surviving a proxy restart, and the table removed when the node switches to userspace.
  */
-import { assert, assertEquals } from "../shared/_assert_test_util.ts";
+import assert from "node:assert/strict";
 import type { KubeObject } from "../shared/api/object.ts";
 import { ENDPOINTS, SERVICES } from "../shared/client/refs.ts";
 import { netnsRunner } from "../shared/command_runner.ts";
@@ -197,31 +197,31 @@ async function sharedBehaviour(t: Deno.TestContext, s: Suite, mode: string): Pro
 
   await t.step(`${mode}: round robin over every ready endpoint`, async () => {
     const seen = count(await c.names(rr.clusterIP, 80, 30));
-    assertEquals(Object.keys(seen).sort(), ["b1", "b2", "b3"], JSON.stringify(seen));
-    for (const n of Object.values(seen)) assert(n >= 7 && n <= 13, JSON.stringify(seen));
+    assert.deepEqual(Object.keys(seen).sort(), ["b1", "b2", "b3"], JSON.stringify(seen));
+    for (const n of Object.values(seen)) assert.ok(n >= 7 && n <= 13, JSON.stringify(seen));
   });
 
   await t.step(`${mode}: ClientIP affinity keeps a client on one endpoint`, async () => {
     const names = await c.names(aff.clusterIP, 80, 12);
-    assertEquals(new Set(names).size, 1, names.join(","));
-    assert(["b1", "b2", "b3"].includes(names[0]), names[0]);
+    assert.equal(new Set(names).size, 1, names.join(","));
+    assert.ok(["b1", "b2", "b3"].includes(names[0]), names[0]);
     if (mode === "nftables") {
       // The backend sees the client's own address: nothing was masqueraded.
       const a = await c.tcp(aff.clusterIP, 80);
-      assertEquals(a.text?.split(" ")[1], NET.client);
+      assert.deepEqual(a.text?.split(" ")[1], NET.client);
     }
   });
 
   await t.step(`${mode}: a service without endpoints fails fast`, async () => {
     const a = await c.tcp(empty.clusterIP, 80, 3000);
-    assert(!a.ok, JSON.stringify(a));
-    assert(a.ms < 1000, `took ${a.ms} ms: ${JSON.stringify(a)}`);
+    assert.ok(!a.ok, JSON.stringify(a));
+    assert.ok(a.ms < 1000, `took ${a.ms} ms: ${JSON.stringify(a)}`);
     if (mode === "nftables") {
       // TCP reset, ICMP port unreachable for UDP, as kube-proxy.
-      assertEquals(a.error, "refused");
+      assert.equal(a.error, "refused");
       // The ICMP error does not reach a Deno datagram socket: read the reject rule's counter.
       const u = await c.udp(empty.clusterIP, 53);
-      assert(!u.ok, JSON.stringify(u));
+      assert.ok(!u.ok, JSON.stringify(u));
       const chain = await netnsRunner(s.topo.nodeNs)("nft", [
         "list",
         "chain",
@@ -230,7 +230,7 @@ async function sharedBehaviour(t: Deno.TestContext, s: Suite, mode: string): Pro
         "reject-chain",
       ]);
       const udpRejects = /counter packets (\d+) bytes \d+ reject\s*$/m.exec(chain.stdout);
-      assert(Number(udpRejects?.[1] ?? 0) >= 1, chain.stdout);
+      assert.ok(Number(udpRejects?.[1] ?? 0) >= 1, chain.stdout);
     }
   });
 
@@ -245,35 +245,35 @@ async function sharedBehaviour(t: Deno.TestContext, s: Suite, mode: string): Pro
     await setEndpoints(s, endpoints(`rr-${mode}`, [b1, b3]));
     await nextSync(s, from2);
     const res = await running;
-    assertEquals(res.failures, 0, JSON.stringify(res));
-    assert(Object.values(res.answers).reduce((a, b) => a + b, 0) > 20, JSON.stringify(res));
+    assert.equal(res.failures, 0, JSON.stringify(res));
+    assert.ok(Object.values(res.answers).reduce((a, b) => a + b, 0) > 20, JSON.stringify(res));
     // Programmed (the sync above), so b2 is out for good.
     const after = count(await c.names(rr.clusterIP, 80, 9));
-    assertEquals(Object.keys(after).sort(), ["b1", "b3"], JSON.stringify(after));
+    assert.deepEqual(Object.keys(after).sort(), ["b1", "b3"], JSON.stringify(after));
   });
 
   await t.step(`${mode}: UDP spreads flows and moves a flow off a removed endpoint`, async () => {
     const names = new Set<string>();
     for (let i = 0; i < 8; i++) {
       const a = await c.udp(udp.clusterIP, 53);
-      assert(a.ok, JSON.stringify(a));
+      assert.ok(a.ok, JSON.stringify(a));
       names.add(a.text!.split(" ")[0]);
     }
-    assertEquals([...names].sort(), ["b1", "b2"]);
+    assert.deepEqual([...names].sort(), ["b1", "b2"]);
     const port = 40_000 + Math.floor(Math.random() * 1000);
     const first = await c.udp(udp.clusterIP, 53, port);
-    assert(first.ok, JSON.stringify(first));
+    assert.ok(first.ok, JSON.stringify(first));
     const pinned = first.text!.split(" ")[0];
     for (let i = 0; i < 3; i++) {
-      assertEquals((await c.udp(udp.clusterIP, 53, port)).text?.split(" ")[0], pinned);
+      assert.deepEqual((await c.udp(udp.clusterIP, 53, port)).text?.split(" ")[0], pinned);
     }
     const other = pinned === "b1" ? b2 : b1;
     const from = s.proxy!.lines.length;
     await setEndpoints(s, endpoints(`udp-${mode}`, [other], "UDP", UDP_PORT));
     await nextSync(s, from);
     const moved = await c.udp(udp.clusterIP, 53, port);
-    assert(moved.ok, JSON.stringify(moved));
-    assertEquals(moved.text!.split(" ")[0], pinned === "b1" ? "b2" : "b1");
+    assert.ok(moved.ok, JSON.stringify(moved));
+    assert.deepEqual(moved.text!.split(" ")[0], pinned === "b1" ? "b2" : "b1");
   });
 }
 
@@ -304,7 +304,7 @@ async function nftablesOnly(t: Deno.TestContext, s: Suite): Promise<void> {
 
   await t.step("nftables: NodePort to a pod of this node keeps the client's address", async () => {
     const a = await c.tcp(NET.nodeOutside, here.nodePort!);
-    assertEquals(a.text, `b1 ${NET.client}`);
+    assert.deepEqual(a.text, `b1 ${NET.client}`);
   });
 
   await t.step(
@@ -312,7 +312,7 @@ async function nftablesOnly(t: Deno.TestContext, s: Suite): Promise<void> {
     async () => {
       const a = await c.tcp(NET.nodeOutside, away.nodePort!);
       // The node's address on the way to that pod: the reply must come back through the node.
-      assertEquals(a.text, `remote ${NET.remoteGateway}`, JSON.stringify(a));
+      assert.deepEqual(a.text, `remote ${NET.remoteGateway}`, JSON.stringify(a));
     },
   );
 
@@ -320,8 +320,8 @@ async function nftablesOnly(t: Deno.TestContext, s: Suite): Promise<void> {
     "nftables: externalTrafficPolicy Local sends outside clients to local pods only",
     async () => {
       const names = await c.names(NET.nodeOutside, local.nodePort!, 6);
-      assertEquals(new Set(names), new Set(["b1"]), names.join(","));
-      assertEquals((await c.tcp(NET.nodeOutside, local.nodePort!)).text, `b1 ${NET.client}`);
+      assert.deepEqual(new Set(names), new Set(["b1"]), names.join(","));
+      assert.deepEqual((await c.tcp(NET.nodeOutside, local.nodePort!)).text, `b1 ${NET.client}`);
     },
   );
 
@@ -329,7 +329,7 @@ async function nftablesOnly(t: Deno.TestContext, s: Suite): Promise<void> {
     const inPod = new Client(await s.topo.spawn(b1Ns(s), ["client"]));
     try {
       const a = await inPod.tcp(hair.clusterIP, 80);
-      assertEquals(a.text, `b1 ${NET.podGateway}`, JSON.stringify(a));
+      assert.deepEqual(a.text, `b1 ${NET.podGateway}`, JSON.stringify(a));
     } finally {
       await inPod.proc.stop();
     }
@@ -340,9 +340,9 @@ async function nftablesOnly(t: Deno.TestContext, s: Suite): Promise<void> {
     s.proxy = undefined;
     // Stopped: the kernel still forwards.
     const names = count(await s.client.names(hair.clusterIP, 80, 3));
-    assertEquals(names, { b1: 3 });
+    assert.deepEqual(names, { b1: 3 });
     await startProxy(s, "nftables");
-    assertEquals((await s.client.tcp(hair.clusterIP, 80)).text?.split(" ")[0], "b1");
+    assert.equal((await s.client.tcp(hair.clusterIP, 80)).text?.split(" ")[0], "b1");
   });
 }
 
@@ -383,11 +383,11 @@ Deno.test({
       await s.proxy!.stop();
       const table = `skiff-t${topo.suffix}`;
       const nft = netnsRunner(topo.nodeNs);
-      assertEquals((await nft("nft", ["list", "table", "inet", table])).code, 0);
+      assert.equal((await nft("nft", ["list", "table", "inet", table])).code, 0);
 
       await startProxy(s, "userspace");
       await t.step("a switch to userspace removes the nftables table", async () => {
-        assert((await nft("nft", ["list", "table", "inet", table])).code !== 0);
+        assert.ok((await nft("nft", ["list", "table", "inet", table])).code !== 0);
       });
       await sharedBehaviour(t, s, "userspace");
     } finally {

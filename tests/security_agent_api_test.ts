@@ -3,7 +3,7 @@
  * agent-client token, which the node knows by its SHA-256 alone: not the node's own token, not
  * the join token, not nothing.
  */
-import { assertEquals } from "../shared/_assert_test_util.ts";
+import assert from "node:assert/strict";
 import { joinCluster } from "../agent/credentials.ts";
 import { DockerRuntime } from "../agent/docker_runtime.ts";
 import { agentApp } from "../agent/http_api.ts";
@@ -34,11 +34,11 @@ Deno.test("a joined node's agent API accepts only the server's agent-client toke
       await res.body?.cancel();
       return res.status;
     };
-    assertEquals(await call(), 401);
-    assertEquals(await call(creds.token), 401);
-    assertEquals(await call(server.joinToken), 401);
-    assertEquals(await call(server.token), 401);
-    assertEquals(await call(agentClientToken), 200);
+    assert.equal(await call(), 401);
+    assert.equal(await call(creds.token), 401);
+    assert.equal(await call(server.joinToken), 401);
+    assert.equal(await call(server.token), 401);
+    assert.equal(await call(agentClientToken), 200);
   } finally {
     await server.stop();
     await Deno.remove(dir, { recursive: true });

@@ -3,25 +3,18 @@
  * CA hash), NodeRestriction for node credentials, user roles, `skiff token` against a running
  * server, the kubeconfig with real kubectl, and the agent API accepting only the server.
  */
-import { assert, assertEquals, assertRejects } from "../shared/_assert_test_util.ts";
+import assert from "node:assert/strict";
 import {
   CredentialsError,
   ensureNodeCredentials,
   joinCluster,
   loadCredentials,
 } from "../agent/credentials.ts";
-import { freePort } from "./server_process.ts";
 import { Logger } from "../shared/log.ts";
 import { sha256Hex } from "../shared/crypto_util.ts";
 import { formatJoinToken, parseJoinToken } from "../shared/join_token.ts";
 import { haveKubectl, kubectl } from "./kubectl.ts";
 import { api, startTestServer, type TestServer, waitFor } from "./test_utils.ts";
-
-function assertMatch(actual: string, pattern: RegExp): void {
-  if (!pattern.test(actual)) {
-    throw new Error(`expected ${pattern} to match ${JSON.stringify(actual)}`);
-  }
-}
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -85,45 +78,48 @@ Deno.test("a node joins by token over TLS and NodeRestriction confines it to its
         dataDir: dirB,
       });
       // Credentials and the node password are kept private in the agent's data dir.
-      assertEquals((await Deno.stat(`${dirA}/credentials.json`)).mode! & 0o777, 0o600);
-      assertEquals((await Deno.stat(`${dirA}/node-password`)).mode! & 0o777, 0o600);
-      assertEquals((await loadCredentials(dirA))?.token, a.token);
-      assertEquals(a.caPem, server.caPem);
+      assert.deepEqual((await Deno.stat(`${dirA}/credentials.json`)).mode! & 0o777, 0o600);
+      assert.deepEqual((await Deno.stat(`${dirA}/node-password`)).mode! & 0o777, 0o600);
+      assert.deepEqual((await loadCredentials(dirA))?.token, a.token);
+      assert.deepEqual(a.caPem, server.caPem);
       const agentClientToken = (await Deno.readTextFile(`${server.dataDir}/agent-client-token`))
         .trim();
-      assertEquals(a.agentClientTokenSha256, await sha256Hex(agentClientToken));
+      assert.deepEqual(a.agentClientTokenSha256, await sha256Hex(agentClientToken));
       // The server keeps the node password's hash as k3s does.
       const pw = await api(
         server,
         "GET",
         "/api/v1/namespaces/kube-system/secrets/node-a.node-password.skiff",
       );
-      assertEquals(pw.status, 200);
+      assert.equal(pw.status, 200);
 
       for (const [name, data] of [["sa", "a"], ["sb", "b"]]) {
         const r = await api(server, "POST", "/api/v1/namespaces/default/secrets", {
           body: { apiVersion: "v1", kind: "Secret", metadata: { name }, data: { k: btoa(data) } },
         });
-        assertEquals(r.status, 201);
+        assert.equal(r.status, 201);
       }
       for (const [name, node, secret] of [["pa", "node-a", "sa"], ["pb", "node-b", "sb"]]) {
         const r = await api(server, "POST", "/api/v1/namespaces/default/pods", {
           body: pod(name, node, secret),
         });
-        assertEquals(r.status, 201, JSON.stringify(r.body));
+        assert.equal(r.status, 201, JSON.stringify(r.body));
       }
       const asA = { ...server, token: a.token };
       const status = async (method: string, path: string, body?: unknown, contentType?: string) =>
         (await api(asA, method, path, { body, contentType })).status;
 
       // Its own pods: get, list by field selector, status, delete.
-      assertEquals(await status("GET", "/api/v1/namespaces/default/pods/pa"), 200);
+      assert.equal(await status("GET", "/api/v1/namespaces/default/pods/pa"), 200);
       const mine = await api(asA, "GET", "/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-a");
-      assertEquals(mine.status, 200);
-      assertEquals(mine.body.items.map((p: { metadata: { name: string } }) => p.metadata.name), [
-        "pa",
-      ]);
-      assertEquals(
+      assert.equal(mine.status, 200);
+      assert.deepEqual(
+        mine.body.items.map((p: { metadata: { name: string } }) => p.metadata.name),
+        [
+          "pa",
+        ],
+      );
+      assert.equal(
         await status(
           "PATCH",
           "/api/v1/namespaces/default/pods/pa/status",
@@ -134,16 +130,16 @@ Deno.test("a node joins by token over TLS and NodeRestriction confines it to its
       );
       // Another node's pods: neither read nor changed.
       const other = await api(asA, "GET", "/api/v1/namespaces/default/pods/pb");
-      assertEquals(other.status, 403);
-      assertEquals(other.body.kind, "Status");
-      assertEquals(other.body.reason, "Forbidden");
-      assertMatch(
+      assert.equal(other.status, 403);
+      assert.equal(other.body.kind, "Status");
+      assert.equal(other.body.reason, "Forbidden");
+      assert.match(
         other.body.message,
         /User "system:node:node-a" cannot get resource "pods" in API group "" in the namespace "default"/,
       );
-      assertEquals(await status("GET", "/api/v1/pods"), 403);
-      assertEquals(await status("GET", "/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-b"), 403);
-      assertEquals(
+      assert.equal(await status("GET", "/api/v1/pods"), 403);
+      assert.equal(await status("GET", "/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-b"), 403);
+      assert.equal(
         await status(
           "PATCH",
           "/api/v1/namespaces/default/pods/pb/status",
@@ -152,24 +148,24 @@ Deno.test("a node joins by token over TLS and NodeRestriction confines it to its
         ),
         403,
       );
-      assertEquals(await status("DELETE", "/api/v1/namespaces/default/pods/pb"), 403);
-      assertEquals(
+      assert.equal(await status("DELETE", "/api/v1/namespaces/default/pods/pb"), 403);
+      assert.equal(
         await status("POST", "/api/v1/namespaces/default/pods", pod("pc", "node-a", "sa")),
         403,
       );
       // Secrets: only those its pods reference.
-      assertEquals(await status("GET", "/api/v1/namespaces/default/secrets/sa"), 200);
-      assertEquals(await status("GET", "/api/v1/namespaces/default/secrets/sb"), 403);
-      assertEquals(await status("GET", "/api/v1/namespaces/default/secrets"), 403);
+      assert.equal(await status("GET", "/api/v1/namespaces/default/secrets/sa"), 200);
+      assert.equal(await status("GET", "/api/v1/namespaces/default/secrets/sb"), 403);
+      assert.equal(await status("GET", "/api/v1/namespaces/default/secrets"), 403);
       // Its own Node and Lease, not another's.
       const node = (name: string) => ({ apiVersion: "v1", kind: "Node", metadata: { name } });
-      assertEquals(await status("POST", "/api/v1/nodes", node("node-a")), 201);
-      assertEquals(await status("POST", "/api/v1/nodes", node("node-c")), 403);
-      assertEquals(
+      assert.equal(await status("POST", "/api/v1/nodes", node("node-a")), 201);
+      assert.equal(await status("POST", "/api/v1/nodes", node("node-c")), 403);
+      assert.equal(
         (await api(server, "POST", "/api/v1/nodes", { body: node("node-b") })).status,
         201,
       );
-      assertEquals(
+      assert.equal(
         await status(
           "PATCH",
           "/api/v1/nodes/node-b/status",
@@ -178,7 +174,7 @@ Deno.test("a node joins by token over TLS and NodeRestriction confines it to its
         ),
         403,
       );
-      assertEquals(await status("DELETE", "/api/v1/nodes/node-a"), 403);
+      assert.equal(await status("DELETE", "/api/v1/nodes/node-a"), 403);
       const lease = (name: string) => ({
         apiVersion: "coordination.k8s.io/v1",
         kind: "Lease",
@@ -186,13 +182,13 @@ Deno.test("a node joins by token over TLS and NodeRestriction confines it to its
         spec: { holderIdentity: name },
       });
       const leases = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases";
-      assertEquals(await status("POST", leases, lease("node-a")), 201);
-      assertEquals(await status("POST", leases, lease("node-b")), 403);
+      assert.equal(await status("POST", leases, lease("node-a")), 201);
+      assert.equal(await status("POST", leases, lease("node-b")), 403);
       // What its proxy and event recorder need.
-      assertEquals(await status("GET", "/api/v1/services"), 200);
-      assertEquals(await status("GET", "/api/v1/endpoints"), 200);
-      assertEquals(await status("GET", "/apis/discovery.k8s.io/v1/endpointslices"), 200);
-      assertEquals(
+      assert.equal(await status("GET", "/api/v1/services"), 200);
+      assert.equal(await status("GET", "/api/v1/endpoints"), 200);
+      assert.equal(await status("GET", "/apis/discovery.k8s.io/v1/endpointslices"), 200);
+      assert.equal(
         await status("POST", "/api/v1/namespaces/default/events", {
           apiVersion: "v1",
           kind: "Event",
@@ -204,19 +200,19 @@ Deno.test("a node joins by token over TLS and NodeRestriction confines it to its
         201,
       );
       // Node B may delete its pod (the agent's final grace-0 delete).
-      assertEquals(
+      assert.equal(
         (await api({ ...server, token: b.token }, "DELETE", "/api/v1/namespaces/default/pods/pb"))
           .status,
         200,
       );
       // No or bad credentials: 401.
-      assertEquals((await api(server, "GET", "/api/v1/pods", { token: null })).status, 401);
-      assertEquals((await api(server, "GET", "/api/v1/pods", { token: "skiff.x.y" })).status, 401);
+      assert.equal((await api(server, "GET", "/api/v1/pods", { token: null })).status, 401);
+      assert.equal((await api(server, "GET", "/api/v1/pods", { token: "skiff.x.y" })).status, 401);
       // A join token buys nothing but node credentials.
       const asJoin = await api(server, "GET", "/api/v1/namespaces/default/pods", {
         token: server.joinToken,
       });
-      assertEquals(asJoin.status, 403);
+      assert.equal(asJoin.status, 403);
     } finally {
       await Deno.remove(dirA, { recursive: true });
       await Deno.remove(dirB, { recursive: true });
@@ -235,17 +231,20 @@ Deno.test("a second machine claiming a joined node's name is refused; re-joining
         nodeName: "pi-1",
         dataDir: dir,
       });
-      const e = await assertRejects(
+      await assert.rejects(
         joinCluster({
           server: server.url,
           joinToken: server.joinToken,
           nodeName: "pi-1",
           dataDir: intruder,
         }),
-      ) as Error;
-      assert(e instanceof CredentialsError, String(e));
-      assertMatch(e.message, /Node password rejected: a node named "pi-1" already joined/);
-      assertEquals(await loadCredentials(intruder), undefined);
+        (e) => {
+          assert.ok(e instanceof CredentialsError, String(e));
+          assert.match(e.message, /Node password rejected: a node named "pi-1" already joined/);
+          return true;
+        },
+      );
+      assert.equal(await loadCredentials(intruder), undefined);
       // The rightful machine (same node password) joins again and gets a new token.
       const second = await joinCluster({
         server: server.url,
@@ -253,10 +252,10 @@ Deno.test("a second machine claiming a joined node's name is refused; re-joining
         nodeName: "pi-1",
         dataDir: dir,
       });
-      assert(second.token !== first.token);
+      assert.ok(second.token !== first.token);
       const path = "/api/v1/nodes/pi-1";
-      assertEquals((await api(server, "GET", path, { token: first.token })).status, 401);
-      assertEquals((await api(server, "GET", path, { token: second.token })).status, 404);
+      assert.equal((await api(server, "GET", path, { token: first.token })).status, 401);
+      assert.equal((await api(server, "GET", path, { token: second.token })).status, 404);
     } finally {
       await Deno.remove(dir, { recursive: true });
       await Deno.remove(intruder, { recursive: true });
@@ -275,16 +274,16 @@ Deno.test("deleting a Node releases its name: a new machine may then join as it"
     const first = await join(dir);
     const node = { apiVersion: "v1", kind: "Node", metadata: { name: "pi-9" } };
     const created = await api(server, "POST", "/api/v1/nodes", { body: node, token: first.token });
-    assertEquals(created.status, 201, JSON.stringify(created.body));
-    await assertRejects(join(newMachine));
-    assertEquals((await api(server, "DELETE", "/api/v1/nodes/pi-9")).status, 200);
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await assert.rejects(join(newMachine), /Node password rejected: a node named "pi-9"/);
+    assert.equal((await api(server, "DELETE", "/api/v1/nodes/pi-9")).status, 200);
     await waitFor(
       "password released",
       async () => (await api(server, "GET", secret)).status === 404,
     );
     const second = await join(newMachine);
-    assert(second.token !== first.token);
-    assertEquals((await api(server, "GET", secret)).status, 200, "the new machine's password");
+    assert.ok(second.token !== first.token);
+    assert.equal((await api(server, "GET", secret)).status, 200, "the new machine's password");
   } finally {
     await server.stop();
     await Deno.remove(dir, { recursive: true });
@@ -298,11 +297,11 @@ Deno.test("a join token naming another CA is refused before any secret is sent",
     try {
       const { secret } = parseJoinToken(server.joinToken)!;
       const forged = formatJoinToken("ab".repeat(32), secret);
-      const e = await assertRejects(
+      await assert.rejects(
         joinCluster({ server: server.url, joinToken: forged, nodeName: "n1", dataDir: dir }),
+        /the server's CA does not match the join token/,
       );
-      assertMatch((e as Error).message, /the server's CA does not match the join token/);
-      assertEquals(await loadCredentials(dir), undefined);
+      assert.equal(await loadCredentials(dir), undefined);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
@@ -314,9 +313,9 @@ Deno.test("skiff token: a created join token joins, a revoked one no longer does
     const dirs = [await tempDir(), await tempDir()];
     try {
       const created = await skiff(["token", "create", "--data-dir", server.dataDir, "--ttl", "1h"]);
-      assertEquals(created.code, 0, created.stderr);
+      assert.equal(created.code, 0, created.stderr);
       const token = created.stdout.trim();
-      assert(parseJoinToken(token), token);
+      assert.ok(parseJoinToken(token), token);
       const id = token.split("::")[1].split(".")[1];
       const joined = await joinCluster({
         server: server.url,
@@ -325,12 +324,12 @@ Deno.test("skiff token: a created join token joins, a revoked one no longer does
         dataDir: dirs[0],
       });
       const listed = await skiff(["token", "list", "--data-dir", server.dataDir]);
-      assertEquals(listed.code, 0);
-      assertMatch(listed.stdout, new RegExp(`^${id}\\s+join\\s`, "m"));
-      assertMatch(listed.stdout, /\snode\s+n1\s/);
+      assert.equal(listed.code, 0);
+      assert.match(listed.stdout, new RegExp(`^${id}\\s+join\\s`, "m"));
+      assert.match(listed.stdout, /\snode\s+n1\s/);
 
       const revoked = await skiff(["token", "revoke", id, "--data-dir", server.dataDir]);
-      assertEquals(revoked.code, 0, revoked.stderr);
+      assert.equal(revoked.code, 0, revoked.stderr);
       const e = await waitFor("the revoked token refused", async () => {
         try {
           await joinCluster({
@@ -344,15 +343,15 @@ Deno.test("skiff token: a created join token joins, a revoked one no longer does
           return e as Error;
         }
       });
-      assertMatch(e.message, /revoked/);
-      assertEquals(
+      assert.match(e.message, /revoked/);
+      assert.equal(
         (await api(server, "GET", "/api/v1/pods?fieldSelector=spec.nodeName%3Dn1", {
           token: joined.token,
         })).status,
         200,
       );
       const missing = await skiff(["token", "revoke", "nope", "--data-dir", server.dataDir]);
-      assertEquals(missing.code, 1);
+      assert.equal(missing.code, 1);
     } finally {
       for (const d of dirs) await Deno.remove(d, { recursive: true });
     }
@@ -363,13 +362,13 @@ Deno.test("user tokens: view reads but cannot create or read secrets; edit canno
   await withServer(async (server) => {
     const make = async (role: string) => {
       const r = await skiff(["token", "create", "--role", role, "--data-dir", server.dataDir]);
-      assertEquals(r.code, 0, r.stderr);
+      assert.equal(r.code, 0, r.stderr);
       return r.stdout.trim();
     };
     const view = { ...server, token: await make("view") };
     const edit = { ...server, token: await make("edit") };
     const cm = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c1" } };
-    assertEquals(
+    assert.equal(
       (await waitFor("view token known", async () => {
         const r = await api(view, "GET", "/api/v1/namespaces/default/pods");
         return r.status === 200 && r;
@@ -377,15 +376,15 @@ Deno.test("user tokens: view reads but cannot create or read secrets; edit canno
       200,
     );
     const denied = await api(view, "POST", "/api/v1/namespaces/default/configmaps", { body: cm });
-    assertEquals(denied.status, 403);
-    assertMatch(denied.body.message, /User "token:[0-9a-f]+" cannot create resource "configmaps"/);
-    assertEquals((await api(view, "GET", "/api/v1/namespaces/default/secrets")).status, 403);
-    assertEquals(
+    assert.equal(denied.status, 403);
+    assert.match(denied.body.message, /User "token:[0-9a-f]+" cannot create resource "configmaps"/);
+    assert.equal((await api(view, "GET", "/api/v1/namespaces/default/secrets")).status, 403);
+    assert.equal(
       (await api(edit, "POST", "/api/v1/namespaces/default/configmaps", { body: cm })).status,
       201,
     );
-    assertEquals((await api(edit, "GET", "/api/v1/nodes")).status, 200);
-    assertEquals(
+    assert.equal((await api(edit, "GET", "/api/v1/nodes")).status, 200);
+    assert.equal(
       (await api(edit, "POST", "/api/v1/nodes", {
         body: { apiVersion: "v1", kind: "Node", metadata: { name: "x" } },
       })).status,
@@ -407,8 +406,8 @@ Deno.test({
           "-o",
           "name",
         ]);
-        assertEquals(r.code, 0, r.stderr);
-        assertMatch(r.stdout, /namespace\/kube-system/);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /namespace\/kube-system/);
       } finally {
         await Deno.remove(cacheDir, { recursive: true });
       }
@@ -432,28 +431,25 @@ Deno.test("bad flags are answered with one line and exit status 2", async () => 
   ];
   for (const [args, pattern] of cases) {
     const r = await skiff(args);
-    assertEquals(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     const lines = r.stderr.trim().split("\n");
-    assertEquals(lines.length, 1, r.stderr);
-    assertMatch(lines[0], pattern);
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], pattern);
   }
   for (const command of ["server", "agent", "up", "token", "token create"]) {
     const r = await skiff([...command.split(" "), "--help"]);
-    assertEquals(r.code, 0, command);
-    assertMatch(r.stdout, /^Usage: skiff /);
+    assert.equal(r.code, 0, command);
+    assert.match(r.stdout, /^Usage: skiff /);
   }
 });
 
 Deno.test("an agent started before its server keeps trying and joins once the server is up", async () => {
   const serverDir = await tempDir();
   const agentDir = await tempDir();
-  const port = freePort();
-  const first = await startTestServer({
-    dataDir: serverDir,
-    listen: `127.0.0.1:${port}`,
-    controllers: false,
-  });
+  // The first run binds a port of its own; the second comes back on it, where the agent waits.
+  const first = await startTestServer({ dataDir: serverDir, controllers: false });
   const { url, joinToken } = first;
+  const port = new URL(url).port;
   await first.stop();
   const ac = new AbortController();
   try {
@@ -474,7 +470,7 @@ Deno.test("an agent started before its server keeps trying and joins once the se
     });
     // Not up yet: once the agent has tried and failed (its retry warning), nothing is stored.
     await waitFor("a failed join attempt", () => retries > 0);
-    assertEquals(await loadCredentials(agentDir), undefined);
+    assert.equal(await loadCredentials(agentDir), undefined);
     const server = await startTestServer({
       dataDir: serverDir,
       listen: `127.0.0.1:${port}`,
@@ -482,8 +478,8 @@ Deno.test("an agent started before its server keeps trying and joins once the se
     });
     try {
       const creds = await joining;
-      assertEquals(creds.nodeName, "early");
-      assertEquals(
+      assert.equal(creds.nodeName, "early");
+      assert.equal(
         (await api(server, "GET", "/api/v1/nodes/early", { token: creds.token })).status,
         404,
       );

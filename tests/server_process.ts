@@ -1,7 +1,9 @@
 /**
- * Runs `skiff server` as a real subprocess for tests that must kill or restart it: picks a free
- * loopback port, waits for /readyz, and reads the admin token from the data dir.
+ * Runs `skiff server` as a real subprocess for tests that must kill or restart it: it listens on
+ * a loopback port it binds itself (port 0), which the harness reads from the kubeconfig the
+ * server writes; then waits for /readyz and reads the admin token from the data dir.
  */
+import YAML from "yaml";
 import { randomClusterCidr } from "./test_utils.ts";
 
 /** A server subprocess. */
@@ -19,7 +21,10 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** A port that was free a moment ago on `hostname`. */
+/**
+ * A port that was free a moment ago on `hostname`, for what cannot bind port 0 itself: a pod's
+ * hostPort, a port that must refuse connections, an external process told its port up front.
+ */
 export function freePort(hostname = "127.0.0.1"): number {
   const l = Deno.listen({ hostname, port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
@@ -30,10 +35,13 @@ export function freePort(hostname = "127.0.0.1"): number {
 /** Starts `deno run -A main.ts server` and waits until it is ready. */
 export async function startServerProcess(options: {
   dataDir: string;
-  port?: number;
   args?: string[];
 }): Promise<ServerProcess> {
-  const port = options.port ?? freePort();
+  // The kubeconfig names the port this run bound; one left by an earlier run must not be read.
+  const kubeconfigPath = `${options.dataDir}/kubeconfig.yaml`;
+  await Deno.remove(kubeconfigPath).catch((e) => {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  });
   const mainTs = new URL("../main.ts", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -44,7 +52,7 @@ export async function startServerProcess(options: {
       "--data-dir",
       options.dataDir,
       "--listen",
-      `127.0.0.1:${port}`,
+      "127.0.0.1:0",
       "--log-level",
       "error",
       // Test clusters on one Docker engine must not share pod subnets.
@@ -55,11 +63,12 @@ export async function startServerProcess(options: {
     stderr: "inherit",
     stdin: "null",
   }).spawn();
-  const url = `https://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
+  let url: string | undefined;
   let httpClient: Deno.HttpClient | undefined;
   for (;;) {
     try {
+      url ??= await serverUrlOf(kubeconfigPath);
       httpClient ??= Deno.createHttpClient({
         caCerts: [await Deno.readTextFile(`${options.dataDir}/tls/ca.crt`)],
       });
@@ -78,6 +87,7 @@ export async function startServerProcess(options: {
     await new Promise((r) => setTimeout(r, 100));
   }
   const token = (await Deno.readTextFile(`${options.dataDir}/admin-token`)).trim();
+  const serverUrl = url!;
   const client = httpClient!;
   const end = async (signal: Deno.Signal) => {
     client.close();
@@ -89,7 +99,7 @@ export async function startServerProcess(options: {
     await child.status;
   };
   return {
-    url,
+    url: serverUrl,
     httpClient: client,
     token,
     dataDir: options.dataDir,
@@ -97,4 +107,12 @@ export async function startServerProcess(options: {
     kill: () => end("SIGKILL"),
     stop: () => end("SIGTERM"),
   };
+}
+
+/** The server URL in a kubeconfig the server wrote (throws while it is not written yet). */
+async function serverUrlOf(kubeconfigPath: string): Promise<string> {
+  const config = YAML.parse(await Deno.readTextFile(kubeconfigPath));
+  const server = config?.clusters?.[0]?.cluster?.server;
+  if (typeof server !== "string") throw new Error(`no server URL in ${kubeconfigPath} yet`);
+  return server;
 }

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../shared/_assert_test_util.ts";
+import assert from "node:assert/strict";
 import type { KubeObject } from "../../shared/api/object.ts";
 import { PODS } from "../../shared/client/refs.ts";
 import { FakeClock, FakeLister, FakeRecorder, RecordingClient } from "../../shared/testing/mod.ts";
@@ -233,7 +233,7 @@ Deno.test("nodeShouldRunDaemonPod() follows selectors, affinity, taints and the 
   ];
   for (const c of cases) {
     const r = nodeShouldRunDaemonPod(c.node, daemonTemplate(c.ds));
-    assertEquals([r.shouldRun, r.shouldContinueRunning], c.want, c.name);
+    assert.deepEqual([r.shouldRun, r.shouldContinueRunning], c.want, c.name);
   }
 });
 
@@ -250,10 +250,10 @@ Deno.test("syncDaemonSet() creates one pinned, tolerating pod per eligible node 
   ];
   const { client, controller } = setup(ds, { nodes, revisions: [] });
   await controller.syncDaemonSet("ns/agent");
-  assertEquals(created(client), ["a", "d"]);
+  assert.deepEqual(created(client), ["a", "d"]);
   const p = client.bodies("create", "pods")[0];
-  assertEquals(p.spec!.nodeName, undefined, "the scheduler binds daemon pods");
-  assertEquals(
+  assert.equal(p.spec!.nodeName, undefined, "the scheduler binds daemon pods");
+  assert.deepEqual(
     p.spec!.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution
       .nodeSelectorTerms[0]
       .matchFields,
@@ -269,19 +269,19 @@ Deno.test("syncDaemonSet() creates one pinned, tolerating pod per eligible node 
       "node.kubernetes.io/pid-pressure:NoSchedule",
       "node.kubernetes.io/unschedulable:NoSchedule",
     ]
-  ) assert(keys.includes(k), k);
-  assert(!keys.includes("node.kubernetes.io/network-unavailable:NoSchedule"));
-  assertEquals(p.metadata.labels![DAEMONSET_HASH_LABEL], hashOf(ds));
-  assertEquals(p.metadata.ownerReferences![0].uid, "ds-uid");
+  ) assert.ok(keys.includes(k), k);
+  assert.ok(!keys.includes("node.kubernetes.io/network-unavailable:NoSchedule"));
+  assert.deepEqual(p.metadata.labels![DAEMONSET_HASH_LABEL], hashOf(ds));
+  assert.equal(p.metadata.ownerReferences![0].uid, "ds-uid");
   const rev = client.bodies<Revision>("create", "controllerrevisions")[0];
-  assertEquals(rev.revision, 1);
-  assertEquals(rev.metadata.name, `agent-${hashOf(ds)}`);
-  assertEquals((rev.data as Any).spec.template.$patch, "replace");
+  assert.equal(rev.revision, 1);
+  assert.deepEqual(rev.metadata.name, `agent-${hashOf(ds)}`);
+  assert.equal((rev.data as Any).spec.template.$patch, "replace");
 
   // Until the informer shows them, a second sync must not create again.
   client.clear();
   await controller.syncDaemonSet("ns/agent");
-  assertEquals(created(client), []);
+  assert.deepEqual(created(client), []);
 });
 
 Deno.test("manage() deletes pods on ineligible, vanished and duplicate nodes", async () => {
@@ -304,8 +304,8 @@ Deno.test("manage() deletes pods on ineligible, vanished and duplicate nodes", a
     pods: [keep, dup, onB, onC, onD, onGone, terminating],
   });
   await controller.syncDaemonSet("ns/agent");
-  assertEquals(deleted(client), [dup, onB, onC, onGone].map((p) => p.metadata.name).sort());
-  assertEquals(created(client), []);
+  assert.deepEqual(deleted(client), [dup, onB, onC, onGone].map((p) => p.metadata.name).sort());
+  assert.deepEqual(created(client), []);
 });
 
 Deno.test("a node whose daemon pod is terminating waits for it before getting a new one", async () => {
@@ -315,8 +315,8 @@ Deno.test("a node whose daemon pod is terminating waits for it before getting a 
     pods: [pod(ds, "a", { deleting: true })],
   });
   await controller.syncDaemonSet("ns/agent");
-  assertEquals(created(client), []);
-  assertEquals(deleted(client), []);
+  assert.deepEqual(created(client), []);
+  assert.deepEqual(deleted(client), []);
 });
 
 Deno.test("rollingUpdate() replaces pods within maxUnavailable and maxSurge", async () => {
@@ -399,8 +399,8 @@ Deno.test("rollingUpdate() replaces pods within maxUnavailable and maxSurge", as
       revisions: [revisionOf(old, 1), revisionOf(d, 2)],
     });
     await controller.syncDaemonSet("ns/agent");
-    assertEquals(writes(client, "delete", "pods").length, c.wantDeleted, c.name);
-    assertEquals(created(client), c.wantCreated, c.name);
+    assert.deepEqual(writes(client, "delete", "pods").length, c.wantDeleted, c.name);
+    assert.deepEqual(created(client), c.wantCreated, c.name);
   }
 });
 
@@ -437,7 +437,7 @@ Deno.test("updateDaemonSetStatus() writes the counters kubectl prints", async ()
       hash: hashOf(ds),
     }),
   );
-  assertEquals(statusOf(client), {
+  assert.deepEqual(statusOf(client), {
     desiredNumberScheduled: 4,
     currentNumberScheduled: 3,
     numberReady: 2,
@@ -448,7 +448,7 @@ Deno.test("updateDaemonSetStatus() writes the counters kubectl prints", async ()
     observedGeneration: 1,
   });
   // b becomes available 30 s later: sync again then.
-  assertEquals(result.requeueAfterMs, 30_000 + 10);
+  assert.deepEqual(result.requeueAfterMs, 30_000 + 10);
 });
 
 Deno.test("constructHistory() renumbers an old revision on rollback and trims history", async () => {
@@ -461,9 +461,9 @@ Deno.test("constructHistory() renumbers an old revision on rollback and trims hi
     revisions: [revisionOf(v1, 1), revisionOf(v2, 2), revisionOf(v3, 3)],
   });
   await controller.syncDaemonSet("ns/agent");
-  assertEquals(client.bodies("create", "controllerrevisions"), []);
+  assert.deepEqual(client.bodies("create", "controllerrevisions"), []);
   const updated = writes(client, "update", "controllerrevisions").map((c) => c.body as Revision);
-  assertEquals(updated.map((r) => [r.metadata.name, r.revision]), [[`agent-${hashOf(v1)}`, 4]]);
+  assert.deepEqual(updated.map((r) => [r.metadata.name, r.revision]), [[`agent-${hashOf(v1)}`, 4]]);
 
   // revisionHistoryLimit 1: of the two old revisions, the oldest unused one goes.
   const limited = { ...v3, spec: { ...v3.spec, revisionHistoryLimit: 1 } };
@@ -473,7 +473,7 @@ Deno.test("constructHistory() renumbers an old revision on rollback and trims hi
     revisions: [revisionOf(v1, 1), revisionOf(v2, 2), revisionOf(limited, 3)],
   });
   await t.controller.syncDaemonSet("ns/agent");
-  assertEquals(writes(t.client, "delete", "controllerrevisions").map((c) => c.name), [
+  assert.deepEqual(writes(t.client, "delete", "controllerrevisions").map((c) => c.name), [
     `agent-${hashOf(v2)}`,
   ]);
 });
@@ -497,6 +497,6 @@ Deno.test("syncDaemonSet() adopts matching orphans and ignores pods of other own
   client.seed(PODS, orphan);
   await controller.syncDaemonSet("ns/agent");
   const patches = writes(client, "patch", "pods");
-  assertEquals(patches.map((p) => p.name), [orphan.metadata.name]);
-  assertEquals(created(client), ["b"]);
+  assert.deepEqual(patches.map((p) => p.name), [orphan.metadata.name]);
+  assert.deepEqual(created(client), ["b"]);
 });

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../shared/_assert_test_util.ts";
+import assert from "node:assert/strict";
 import type { KubeObject } from "../../shared/api/object.ts";
 import { FakeClock, FakeLister, FakeRecorder, RecordingClient } from "../../shared/testing/mod.ts";
 import { newRevision, type Revision, revisionHash } from "./controller_history.ts";
@@ -225,7 +225,7 @@ Deno.test("updateStatefulSet() creates, scales and rolls pods in ordinal order",
       claims: (c.claims ?? []).map((n) => claim(n)),
     });
     await controller.syncStatefulSet("ns/web");
-    assertEquals(podWrites(client), c.want, c.name);
+    assert.deepEqual(podWrites(client), c.want, c.name);
   }
 });
 
@@ -235,22 +235,22 @@ Deno.test("a new pod has its identity, claims and revision", async () => {
   const { client, controller } = setup(set, { revisions: [r1] });
   await controller.syncStatefulSet("ns/web");
   const p = client.bodies("create", "pods")[0];
-  assertEquals(p.metadata.name, "web-0");
-  assertEquals(p.spec!.hostname, "web-0");
-  assertEquals(p.spec!.subdomain, "nginx");
-  assertEquals(p.metadata.labels, {
+  assert.equal(p.metadata.name, "web-0");
+  assert.equal(p.spec!.hostname, "web-0");
+  assert.equal(p.spec!.subdomain, "nginx");
+  assert.deepEqual(p.metadata.labels, {
     app: "nginx",
     [STATEFULSET_REVISION_LABEL]: r1.metadata.name!,
     "statefulset.kubernetes.io/pod-name": "web-0",
     "apps.kubernetes.io/pod-index": "0",
   });
-  assertEquals(p.spec!.volumes, [{
+  assert.deepEqual(p.spec!.volumes, [{
     name: "www",
     persistentVolumeClaim: { claimName: "www-web-0" },
   }]);
   const pvc = client.bodies("create", "persistentvolumeclaims")[0];
-  assertEquals(pvc.metadata.labels, { app: "nginx" });
-  assertEquals(pvc.metadata.ownerReferences, [], "Retain: the claim outlives the set");
+  assert.deepEqual(pvc.metadata.labels, { app: "nginx" });
+  assert.deepEqual(pvc.metadata.ownerReferences, [], "Retain: the claim outlives the set");
 });
 
 Deno.test("persistentVolumeClaimRetentionPolicy sets claim owners as Kubernetes does", async () => {
@@ -270,8 +270,8 @@ Deno.test("persistentVolumeClaimRetentionPolicy sets claim owners as Kubernetes 
     patches.map((p) => [p.name, (p.body as Any).metadata.ownerReferences.map((r: Any) => r.kind)]),
   );
   // whenDeleted: the set owns the live ordinal's claim; whenScaled: condemned web-1 owns its own.
-  assertEquals(owners, { "www-web-0": ["StatefulSet"], "www-web-1": ["Pod"] });
-  assert(client.writes().some((w) => w.verb === "delete" && w.name === "web-1"));
+  assert.deepEqual(owners, { "www-web-0": ["StatefulSet"], "www-web-1": ["Pod"] });
+  assert.ok(client.writes().some((w) => w.verb === "delete" && w.name === "web-1"));
 });
 
 Deno.test("updateStatefulSetStatus() counts replicas and completes the rolling update", async () => {
@@ -286,7 +286,7 @@ Deno.test("updateStatefulSetStatus() counts replicas and completes the rolling u
     claims: ["www-web-0", "www-web-1", "www-web-2"].map((n) => claim(n)),
   });
   const r = await mid.controller.syncStatefulSet("ns/web");
-  assertEquals(r!.status, {
+  assert.deepEqual(r!.status, {
     observedGeneration: 1,
     replicas: 3,
     readyReplicas: 2,
@@ -305,8 +305,8 @@ Deno.test("updateStatefulSetStatus() counts replicas and completes the rolling u
   });
   await done.controller.syncStatefulSet("ns/web");
   const written = done.client.writes().find((w) => w.subresource === "status")!.body as KubeObject;
-  assertEquals(written.status!.currentRevision, r2.metadata.name);
-  assertEquals(written.status!.currentReplicas, 3);
+  assert.deepEqual(written.status!.currentRevision, r2.metadata.name);
+  assert.equal(written.status!.currentReplicas, 3);
 });
 
 Deno.test("getStatefulSetRevisions() renumbers an equal old revision on rollback", async () => {
@@ -317,9 +317,9 @@ Deno.test("getStatefulSetRevisions() renumbers an equal old revision on rollback
     pods: [],
   });
   await controller.syncStatefulSet("ns/web");
-  assertEquals(client.bodies("create", "controllerrevisions"), []);
+  assert.deepEqual(client.bodies("create", "controllerrevisions"), []);
   const updated = client.writes().filter((w) =>
     w.resource === "controllerrevisions" && w.verb === "update"
   ).map((w) => (w.body as Revision).revision);
-  assertEquals(updated, [3]);
+  assert.deepEqual(updated, [3]);
 });

@@ -3,6 +3,7 @@
  * spirit): `runBackendConformance("sqlite", open)` registers one `Deno.test` per behaviour, each
  * on a freshly opened, empty backend. Run it from the backend's own test file.
  */
+import assert from "node:assert/strict";
 import {
   type Backend,
   type BackendChange,
@@ -14,39 +15,13 @@ import {
 /** Opens a fresh, empty backend and says how to dispose of it. */
 export type OpenBackend = () => Promise<{ backend: Backend; cleanup: () => Promise<void> }>;
 
-function fail(msg: string): never {
-  throw new Error(msg);
-}
-
-function assertEquals(actual: unknown, expected: unknown, what: string): void {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  if (a !== e) fail(`${what}: expected ${e}, got ${a}`);
-}
-
-function assert(cond: unknown, what: string): asserts cond {
-  if (!cond) fail(what);
-}
-
-async function assertRejects<E extends Error>(
-  fn: () => Promise<unknown>,
-  type: new (...args: never[]) => E,
-  what: string,
-): Promise<E> {
-  try {
-    await fn();
-  } catch (err) {
-    if (err instanceof type) return err;
-    fail(`${what}: expected ${type.name}, got ${err}`);
-  }
-  fail(`${what}: expected ${type.name}, nothing was thrown`);
-}
-
 /** Unwraps a successful CAS result. */
 function ok(
   result: { ok: true; kv: KeyValue } | { ok: false; current: KeyValue | null },
 ): KeyValue {
-  if (!result.ok) fail(`expected the write to succeed, got current=${JSON.stringify(result)}`);
+  if (!result.ok) {
+    assert.fail(`expected the write to succeed, got current=${JSON.stringify(result)}`);
+  }
   return result.kv;
 }
 
@@ -96,7 +71,7 @@ class WatchReader {
     });
     try {
       const r = await Promise.race([this.#iterator.next(), timeout]);
-      if (r.done) fail("the watch ended early");
+      if (r.done) assert.fail("the watch ended early");
       return r.value;
     } finally {
       clearTimeout(timer);
@@ -107,7 +82,7 @@ class WatchReader {
   async close(): Promise<void> {
     this.#controller.abort();
     const r = await this.#iterator.next();
-    assert(r.done, "the watch ends after its signal aborts");
+    assert.ok(r.done, "the watch ends after its signal aborts");
   }
 }
 
@@ -134,38 +109,38 @@ export function runBackendConformance(name: string, open: OpenBackend): void {
   test(
     "create() stores a key; get() returns it; a second create() reports the current value",
     async (b, r) => {
-      assertEquals(await b.currentRevision(), r(0), "revision of an empty store");
-      assertEquals(await b.get("/a"), null, "get of a missing key");
+      assert.equal(await b.currentRevision(), r(0), "revision of an empty store");
+      assert.equal(await b.get("/a"), null, "get of a missing key");
       const kv = ok(await b.create("/a", "one"));
-      assertEquals(
+      assert.deepEqual(
         kv,
         { key: "/a", value: "one", createRevision: r(1), modRevision: r(1) },
         "created kv",
       );
-      assertEquals(await b.get("/a"), kv, "get after create");
+      assert.deepEqual(await b.get("/a"), kv, "get after create");
       const dup = await b.create("/a", "two");
-      assertEquals(dup, { ok: false, current: kv }, "duplicate create");
-      assertEquals(await b.currentRevision(), r(1), "a failed create writes nothing");
+      assert.deepEqual(dup, { ok: false, current: kv }, "duplicate create");
+      assert.equal(await b.currentRevision(), r(1), "a failed create writes nothing");
     },
   );
 
   test("update() is a compare-and-swap on modRevision", async (b, r) => {
     const created = ok(await b.create("/a", "one"));
     const updated = ok(await b.update("/a", "two", created.modRevision));
-    assertEquals(
+    assert.deepEqual(
       updated,
       { key: "/a", value: "two", createRevision: r(1), modRevision: r(2) },
       "updated kv",
     );
     const stale = await b.update("/a", "three", created.modRevision);
-    assertEquals(stale, { ok: false, current: updated }, "update with a stale revision");
-    assertEquals(await b.get("/a"), updated, "a conflicting update changes nothing");
-    assertEquals(
+    assert.deepEqual(stale, { ok: false, current: updated }, "update with a stale revision");
+    assert.deepEqual(await b.get("/a"), updated, "a conflicting update changes nothing");
+    assert.deepEqual(
       await b.update("/missing", "x", 1),
       { ok: false, current: null },
       "update of a missing key",
     );
-    assertEquals(await b.currentRevision(), r(2), "failed updates write nothing");
+    assert.equal(await b.currentRevision(), r(2), "failed updates write nothing");
   });
 
   test(
@@ -174,25 +149,33 @@ export function runBackendConformance(name: string, open: OpenBackend): void {
       const a = ok(await b.create("/a", "A"));
       ok(await b.create("/b", "B"));
       const conflict = await b.delete("/a", a.modRevision + 100);
-      assertEquals(conflict, { ok: false, current: a }, "delete with a wrong revision");
+      assert.deepEqual(conflict, { ok: false, current: a }, "delete with a wrong revision");
       const deleted = ok(await b.delete("/a", a.modRevision));
-      assertEquals(
+      assert.deepEqual(
         deleted,
         { key: "/a", value: "A", createRevision: r(1), modRevision: r(3) },
         "deleted kv carries the last value and the delete's revision",
       );
-      assertEquals(await b.get("/a"), null, "get after delete");
+      assert.equal(await b.get("/a"), null, "get after delete");
       ok(await b.delete("/b"));
-      assertEquals(await b.get("/b"), null, "get after unconditional delete");
-      assertEquals(await b.delete("/b"), { ok: false, current: null }, "delete of a missing key");
-      assertEquals(
+      assert.equal(await b.get("/b"), null, "get after unconditional delete");
+      assert.deepEqual(
+        await b.delete("/b"),
+        { ok: false, current: null },
+        "delete of a missing key",
+      );
+      assert.deepEqual(
         await b.delete("/b", r(2)),
         { ok: false, current: null },
         "delete missing, with rev",
       );
       const again = ok(await b.create("/a", "A2"));
-      assertEquals(again.createRevision, again.modRevision, "a re-created key starts a new life");
-      assertEquals(again.createRevision, r(5), "re-created at the next revision");
+      assert.deepEqual(
+        again.createRevision,
+        again.modRevision,
+        "a re-created key starts a new life",
+      );
+      assert.equal(again.createRevision, r(5), "re-created at the next revision");
     },
   );
 
@@ -204,27 +187,27 @@ export function runBackendConformance(name: string, open: OpenBackend): void {
       }
       ok(await b.delete("/p/d"));
       const all = await b.list("/p/");
-      assertEquals(all.items.map((kv) => kv.key), ["/p/a", "/p/b", "/p/c"], "keys in order");
-      assertEquals(all.items[0].value, "v/p/a", "values");
-      assertEquals(all.revision, r(8), "list revision is the latest revision");
-      assertEquals(all.more, false, "no more");
+      assert.deepEqual(all.items.map((kv) => kv.key), ["/p/a", "/p/b", "/p/c"], "keys in order");
+      assert.equal(all.items[0].value, "v/p/a", "values");
+      assert.equal(all.revision, r(8), "list revision is the latest revision");
+      assert.equal(all.more, false, "no more");
       const page1 = await b.list("/p/", { limit: 2 });
-      assertEquals(page1.items.map((kv) => kv.key), ["/p/a", "/p/b"], "first page");
-      assertEquals(page1.more, true, "more after the first page");
+      assert.deepEqual(page1.items.map((kv) => kv.key), ["/p/a", "/p/b"], "first page");
+      assert.equal(page1.more, true, "more after the first page");
       const page2 = await b.list("/p/", { limit: 2, startAfter: "/p/b", revision: page1.revision });
-      assertEquals(page2.items.map((kv) => kv.key), ["/p/c"], "second page");
-      assertEquals(page2.more, false, "no more after the last page");
+      assert.deepEqual(page2.items.map((kv) => kv.key), ["/p/c"], "second page");
+      assert.equal(page2.more, false, "no more after the last page");
       const exact = await b.list("/p/", { limit: 3 });
-      assertEquals(exact.more, false, "limit equal to the count has no more");
+      assert.equal(exact.more, false, "limit equal to the count has no more");
       const everything = await b.list("");
-      assertEquals(
+      assert.deepEqual(
         everything.items.map((kv) => kv.key),
         ["/o", "/p/a", "/p/b", "/p/c", "/pp/a", "/q/a"],
         "empty prefix lists every key",
       );
-      assertEquals(await b.count("/p/"), 3, "count");
-      assertEquals(await b.count(""), 6, "count of everything");
-      assertEquals(await b.count("/nothing/"), 0, "count of nothing");
+      assert.equal(await b.count("/p/"), 3, "count");
+      assert.equal(await b.count(""), 6, "count of everything");
+      assert.equal(await b.count("/nothing/"), 0, "count of nothing");
     },
   );
 
@@ -238,30 +221,33 @@ export function runBackendConformance(name: string, open: OpenBackend): void {
       ok(await b.create("/k/c", "c1")); // 5
       const at = async (revision: number) =>
         (await b.list("/k/", { revision })).items.map((kv) => `${kv.key}=${kv.value}`);
-      assertEquals(await at(r(2)), ["/k/a=a1", "/k/b=b1"], "state at 2");
-      assertEquals(await at(r(3)), ["/k/a=a2", "/k/b=b1"], "state at 3");
-      assertEquals(await at(r(4)), ["/k/a=a2"], "state at 4");
-      assertEquals(await at(r(5)), ["/k/a=a2", "/k/c=c1"], "state at 5");
+      assert.deepEqual(await at(r(2)), ["/k/a=a1", "/k/b=b1"], "state at 2");
+      assert.deepEqual(await at(r(3)), ["/k/a=a2", "/k/b=b1"], "state at 3");
+      assert.deepEqual(await at(r(4)), ["/k/a=a2"], "state at 4");
+      assert.deepEqual(await at(r(5)), ["/k/a=a2", "/k/c=c1"], "state at 5");
       const page = await b.list("/k/", { revision: r(2), limit: 1 });
-      assertEquals(page.items.map((kv) => kv.key), ["/k/a"], "paged old list");
-      assertEquals(page.revision, r(2), "paged old list revision");
+      assert.deepEqual(page.items.map((kv) => kv.key), ["/k/a"], "paged old list");
+      assert.equal(page.revision, r(2), "paged old list revision");
       await b.compact(r(3));
-      assertEquals(await b.compactRevision(), r(3), "compact revision recorded");
-      assertEquals(
+      assert.equal(await b.compactRevision(), r(3), "compact revision recorded");
+      assert.deepEqual(
         await at(r(3)),
         ["/k/a=a2", "/k/b=b1"],
         "state at the compact revision survives",
       );
-      assertEquals(await at(r(5)), ["/k/a=a2", "/k/c=c1"], "current state survives");
-      const err = await assertRejects(
-        () => b.list("/k/", { revision: r(2) }),
-        CompactedError,
-        "old",
-      );
-      assertEquals(err.compactRevision, r(3), "CompactedError.compactRevision");
-      assertEquals((await b.get("/k/a"))?.value, "a2", "latest value kept by compaction");
+      assert.deepEqual(await at(r(5)), ["/k/a=a2", "/k/c=c1"], "current state survives");
+      await assert.rejects(() => b.list("/k/", { revision: r(2) }), (err) => {
+        assert.ok(err instanceof CompactedError, `a list at an old revision: ${err}`);
+        assert.equal(err.compactRevision, r(3), "CompactedError.compactRevision");
+        return true;
+      });
+      assert.equal((await b.get("/k/a"))?.value, "a2", "latest value kept by compaction");
       await b.compact(r(2));
-      assertEquals(await b.compactRevision(), r(3), "compacting to an older revision is a no-op");
+      assert.deepEqual(
+        await b.compactRevision(),
+        r(3),
+        "compacting to an older revision is a no-op",
+      );
     },
   );
 
@@ -274,9 +260,9 @@ export function runBackendConformance(name: string, open: OpenBackend): void {
     await b.create("/y", "dup"); // fails, takes no revision
     revisions.push(ok(await b.delete("/y")).modRevision);
     revisions.push(ok(await b.create("/z", "1")).modRevision);
-    assertEquals(revisions, [r(1), r(2), r(3), r(4), r(5)], "revisions");
-    assertEquals(await b.currentRevision(), r(5), "current revision");
-    assertEquals((await b.list("/")).revision, r(5), "list revision");
+    assert.deepEqual(revisions, [r(1), r(2), r(3), r(4), r(5)], "revisions");
+    assert.equal(await b.currentRevision(), r(5), "current revision");
+    assert.equal((await b.list("/")).revision, r(5), "list revision");
   });
 
   test(
@@ -286,17 +272,19 @@ export function runBackendConformance(name: string, open: OpenBackend): void {
         Array.from({ length: 50 }, (_, i) => b.create(`/c/${String(i).padStart(2, "0")}`, `${i}`)),
       );
       const revisions = results.map((r) => ok(r).modRevision);
-      assertEquals(new Set(revisions).size, 50, "distinct revisions");
+      assert.equal(new Set(revisions).size, 50, "distinct revisions");
       const base = ok(await b.create("/contended", "0"));
       const racers = await Promise.all(
         Array.from({ length: 10 }, (_, i) => b.update("/contended", `w${i}`, base.modRevision)),
       );
-      assertEquals(racers.filter((r) => r.ok).length, 1, "exactly one CAS wins");
+      assert.equal(racers.filter((r) => r.ok).length, 1, "exactly one CAS wins");
       const current = await b.get("/contended");
       for (const r of racers) {
-        if (!r.ok) assertEquals(r.current?.modRevision, current?.modRevision, "losers see winner");
+        if (!r.ok) {
+          assert.deepEqual(r.current?.modRevision, current?.modRevision, "losers see winner");
+        }
       }
-      assertEquals(await b.currentRevision(), r(52), "one revision per successful write");
+      assert.equal(await b.currentRevision(), r(52), "one revision per successful write");
     },
   );
 
@@ -310,29 +298,33 @@ export function runBackendConformance(name: string, open: OpenBackend): void {
       const w = new WatchReader(b, "/w/", r(1));
       try {
         const replayed = await w.next(3);
-        assertEquals(
+        assert.deepEqual(
           summary(replayed),
           [`put /w/b b1@${r(2)}`, `put /w/a a2@${r(3)}`, `delete /w/b b1@${r(4)}`],
           "replayed events",
         );
-        assertEquals(replayed[0].prevKv, undefined, "a create has no prevKv");
-        assertEquals(replayed[1].prevKv?.value, "a1", "an update's prevKv is the old value");
-        assertEquals(replayed[1].prevKv?.modRevision, r(1), "prevKv revision");
-        assertEquals(replayed[2].prevKv?.value, "b1", "a delete's prevKv is the deleted value");
-        assertEquals(replayed[2].prevKv?.modRevision, r(2), "delete prevKv revision");
-        assertEquals(replayed[1].kv.createRevision, r(1), "createRevision on update");
+        assert.equal(replayed[0].prevKv, undefined, "a create has no prevKv");
+        assert.equal(replayed[1].prevKv?.value, "a1", "an update's prevKv is the old value");
+        assert.equal(replayed[1].prevKv?.modRevision, r(1), "prevKv revision");
+        assert.equal(replayed[2].prevKv?.value, "b1", "a delete's prevKv is the deleted value");
+        assert.equal(replayed[2].prevKv?.modRevision, r(2), "delete prevKv revision");
+        assert.equal(replayed[1].kv.createRevision, r(1), "createRevision on update");
         const c = ok(await b.create("/w/c", "c1")); // 5
         ok(await b.update("/w/c", "c2", c.modRevision)); // 6
         const live = await w.next(2);
-        assertEquals(summary(live), [`put /w/c c1@${r(5)}`, `put /w/c c2@${r(6)}`], "live events");
-        assertEquals(live[1].prevKv?.value, "c1", "live update prevKv");
+        assert.deepEqual(
+          summary(live),
+          [`put /w/c c1@${r(5)}`, `put /w/c c2@${r(6)}`],
+          "live events",
+        );
+        assert.equal(live[1].prevKv?.value, "c1", "live update prevKv");
       } finally {
         await w.close();
       }
       const fromNow = new WatchReader(b, "/w/", await b.currentRevision());
       try {
         ok(await b.create("/w/d", "d1"));
-        assertEquals(summary(await fromNow.next(1)), [`put /w/d d1@${r(7)}`], "watch from now");
+        assert.deepEqual(summary(await fromNow.next(1)), [`put /w/d d1@${r(7)}`], "watch from now");
       } finally {
         await fromNow.close();
       }
@@ -348,7 +340,7 @@ export function runBackendConformance(name: string, open: OpenBackend): void {
     try {
       const events = await w.next(115);
       await writes;
-      assertEquals(
+      assert.deepEqual(
         events.map((e) => e.kv.modRevision),
         Array.from({ length: 115 }, (_, i) => r(i + 6)),
         "every revision after 5 exactly once, in order",
@@ -367,14 +359,14 @@ export function runBackendConformance(name: string, open: OpenBackend): void {
       ok(await b.create("/podsx/a", "1")); // 3
       ok(await b.create("/pods/b", "1")); // 4
       ok(await b.create("/nodes/a", "1")); // 5
-      assertEquals(
+      assert.deepEqual(
         summary(await w.next(2)),
         [`put /pods/a 1@${r(1)}`, `put /pods/b 1@${r(4)}`],
         "filtered",
       );
-      assertEquals(await w.untilProgress(r(5)), [], "progress to 5 with no other change");
+      assert.deepEqual(await w.untilProgress(r(5)), [], "progress to 5 with no other change");
       for (let i = 1; i < w.progress.length; i++) {
-        assert(w.progress[i] > w.progress[i - 1], "progress revisions increase");
+        assert.ok(w.progress[i] > w.progress[i - 1], "progress revisions increase");
       }
     } finally {
       await w.close();
@@ -393,14 +385,17 @@ export function runBackendConformance(name: string, open: OpenBackend): void {
       const controller = new AbortController();
       try {
         const iterator = b.watch("/c/", r(2), controller.signal)[Symbol.asyncIterator]();
-        const err = await assertRejects(() => iterator.next(), CompactedError, "watch from 2");
-        assertEquals(err.compactRevision, r(4), "compactRevision of the error");
+        await assert.rejects(() => iterator.next(), (err) => {
+          assert.ok(err instanceof CompactedError, `watch from 2: ${err}`);
+          assert.equal(err.compactRevision, r(4), "compactRevision of the error");
+          return true;
+        });
       } finally {
         controller.abort();
       }
       const w = new WatchReader(b, "/c/", r(4));
       try {
-        assertEquals(
+        assert.deepEqual(
           summary(await w.next(1)),
           [`put /c/c 1@${r(5)}`],
           "watch from the compact revision",
@@ -420,20 +415,24 @@ export function runBackendConformance(name: string, open: OpenBackend): void {
       ok(await b.delete("/k/gone"));
       const revision = await b.currentRevision();
       await b.compact(revision);
-      assertEquals(await b.get("/k/a"), a, "latest value survives");
-      assertEquals(await b.get("/k/gone"), null, "deleted key stays deleted");
-      assertEquals((await b.list("/k/")).items.map((kv) => kv.key), ["/k/a"], "list after compact");
+      assert.deepEqual(await b.get("/k/a"), a, "latest value survives");
+      assert.equal(await b.get("/k/gone"), null, "deleted key stays deleted");
+      assert.deepEqual(
+        (await b.list("/k/")).items.map((kv) => kv.key),
+        ["/k/a"],
+        "list after compact",
+      );
       const again = ok(await b.create("/k/gone", "y"));
-      assertEquals(again.createRevision, revision + 1, "deleted key can be created again");
+      assert.deepEqual(again.createRevision, revision + 1, "deleted key can be created again");
       const w = new WatchReader(b, "/k/", revision);
       try {
         const updated = ok(await b.update("/k/a", "6", a.modRevision));
         const events = await w.next(2);
-        assertEquals(summary(events), [
+        assert.deepEqual(summary(events), [
           `put /k/gone y@${revision + 1}`,
           `put /k/a 6@${updated.modRevision}`,
         ], "events after compaction");
-        assertEquals(events[1].prevKv?.value, "5", "prevKv of a value kept by compaction");
+        assert.equal(events[1].prevKv?.value, "5", "prevKv of a value kept by compaction");
       } finally {
         await w.close();
       }

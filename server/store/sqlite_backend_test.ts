@@ -1,4 +1,5 @@
 /** Runs the backend conformance suite on SqliteBackend, plus SQLite-specific behaviour. */
+import assert from "node:assert/strict";
 import { runBackendConformance } from "./backend_conformance.ts";
 import { SqliteBackend, startCompactor } from "./sqlite_backend.ts";
 import type { BackendEvent } from "./backend.ts";
@@ -18,12 +19,6 @@ async function openTemp(options: Parameters<typeof SqliteBackend.open>[1] = {}) 
 
 runBackendConformance("sqlite", () => openTemp());
 
-function assertEquals(actual: unknown, expected: unknown, what: string): void {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
-}
-
 Deno.test("SqliteBackend keeps data and revisions across close and reopen", async () => {
   const { backend, dir, cleanup } = await openTemp();
   const path = `${dir}/store.db`;
@@ -37,12 +32,12 @@ Deno.test("SqliteBackend keeps data and revisions across close and reopen", asyn
     await backend.close();
     const reopened = SqliteBackend.open(path);
     try {
-      assertEquals(await reopened.currentRevision(), 4, "revision after reopen");
-      assertEquals(await reopened.compactRevision(), 2, "compact revision after reopen");
-      assertEquals((await reopened.get("/a"))?.value, "2", "value after reopen");
-      assertEquals(await reopened.get("/b"), null, "deleted key after reopen");
+      assert.equal(await reopened.currentRevision(), 4, "revision after reopen");
+      assert.equal(await reopened.compactRevision(), 2, "compact revision after reopen");
+      assert.equal((await reopened.get("/a"))?.value, "2", "value after reopen");
+      assert.equal(await reopened.get("/b"), null, "deleted key after reopen");
       const c = await reopened.create("/c", "1");
-      assertEquals(c.ok && c.kv.modRevision, 5, "revision continues after reopen");
+      assert.equal(c.ok && c.kv.modRevision, 5, "revision continues after reopen");
     } finally {
       await reopened.close();
     }
@@ -91,7 +86,11 @@ Deno.test("SqliteBackend watcher that overflows its buffer catches up from the t
       if (revisions.length === 200) break;
       r = await iterator.next();
     }
-    assertEquals(revisions, Array.from({ length: 200 }, (_, i) => i + 1), "all events in order");
+    assert.deepEqual(
+      revisions,
+      Array.from({ length: 200 }, (_, i) => i + 1),
+      "all events in order",
+    );
     controller.abort();
     await iterator.return?.(undefined);
   } finally {
@@ -113,7 +112,7 @@ Deno.test("SqliteBackend.close() fails live watchers", async () => {
     } catch (err) {
       message = (err as Error).message;
     }
-    assertEquals(message, "the store was closed", "watcher error");
+    assert.equal(message, "the store was closed", "watcher error");
   } finally {
     controller.abort();
     await cleanup();
@@ -135,23 +134,21 @@ Deno.test("startCompactor() compacts to keepRevisions behind the latest and stop
     }
     controller.abort();
     await stopped;
-    assertEquals(await backend.compactRevision(), 20, "compacted to latest - keepRevisions");
+    assert.equal(await backend.compactRevision(), 20, "compacted to latest - keepRevisions");
   } finally {
     controller.abort();
     await cleanup();
   }
 });
 
-function assertThrowsMatching(fn: () => unknown, pattern: RegExp): void {
-  try {
-    fn();
-  } catch (e) {
+/** Asserts that `fn` throws a one-line message matching `pattern`. */
+function assertThrowsOneLine(fn: () => unknown, pattern: RegExp): void {
+  assert.throws(fn, (e) => {
     const msg = (e as Error).message;
-    if (!pattern.test(msg)) throw new Error(`expected ${pattern} to match ${JSON.stringify(msg)}`);
-    if (msg.includes("\n")) throw new Error(`expected one line, got ${JSON.stringify(msg)}`);
-    return;
-  }
-  throw new Error(`expected an error matching ${pattern}`);
+    assert.match(msg, pattern);
+    assert.ok(!msg.includes("\n"), `expected one line, got ${JSON.stringify(msg)}`);
+    return true;
+  });
 }
 
 Deno.test("SqliteBackend.open() refuses an emptied or missing file of an initialised store", async () => {
@@ -162,13 +159,13 @@ Deno.test("SqliteBackend.open() refuses an emptied or missing file of an initial
     await backend.close();
     Deno.truncateSync(path, 0);
     for (const suffix of ["-wal", "-shm"]) await Deno.remove(path + suffix).catch(() => {});
-    assertThrowsMatching(() => SqliteBackend.open(path), /store\.db.*is empty.*initialized/);
+    assertThrowsOneLine(() => SqliteBackend.open(path), /store\.db.*is empty.*initialized/);
     await Deno.remove(path);
-    assertThrowsMatching(() => SqliteBackend.open(path), /store\.db.*is missing/);
+    assertThrowsOneLine(() => SqliteBackend.open(path), /store\.db.*is missing/);
     // A new data dir (no marker) starts empty, as before.
     await Deno.remove(`${path}.initialized`);
     const fresh = SqliteBackend.open(path);
-    assertEquals(await fresh.currentRevision(), 0, "a new store starts at revision 0");
+    assert.equal(await fresh.currentRevision(), 0, "a new store starts at revision 0");
     await fresh.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -187,7 +184,7 @@ Deno.test("SqliteBackend.open() refuses a page-corrupted file with one line nami
     await file.seek(Math.floor(size / 2 / 4096) * 4096, Deno.SeekMode.Start);
     await file.write(new Uint8Array(3 * 4096).fill(0xa5));
     file.close();
-    assertThrowsMatching(() => SqliteBackend.open(path), /^Cannot open store ".*store\.db": /);
+    assertThrowsOneLine(() => SqliteBackend.open(path), /^Cannot open store ".*store\.db": /);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -199,7 +196,7 @@ Deno.test("the store's files are owner-only (0600)", async () => {
     await backend.create("/a", "1");
     for (const name of ["store.db", "store.db-wal", "store.db.initialized"]) {
       const mode = (await Deno.stat(`${dir}/${name}`)).mode! & 0o777;
-      assertEquals(mode.toString(8), "600", `mode of ${name}`);
+      assert.equal(mode.toString(8), "600", `mode of ${name}`);
     }
   } finally {
     await cleanup();

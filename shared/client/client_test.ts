@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "../_assert_test_util.ts";
+import assert from "node:assert/strict";
 import type { KubeObject } from "../api/object.ts";
 import { ApiError, isAlreadyExists, isCode, isConflict, isNotFound } from "../errors.ts";
 import { ApiClient } from "./client.ts";
@@ -29,50 +29,60 @@ Deno.test("ApiClient does create/get/update/list/delete over HTTP with a bearer 
   await withServer(async (server) => {
     const client = new ApiClient({ server: server.url + "/", token: "s3cret" });
     const created = await client.create(PODS, pod("web"));
-    assertEquals(created.metadata.namespace, "default");
-    assert(created.metadata.resourceVersion);
+    assert.equal(created.metadata.namespace, "default");
+    assert.ok(created.metadata.resourceVersion);
     const got = await client.get(PODS, "web", { namespace: "default" });
-    assertEquals(got.metadata.uid, created.metadata.uid);
+    assert.deepEqual(got.metadata.uid, created.metadata.uid);
     got.metadata.labels = { app: "web" };
     const updated = await client.update(PODS, got);
-    assertEquals(updated.metadata.labels, { app: "web" });
+    assert.deepEqual(updated.metadata.labels, { app: "web" });
     const list = await client.list(PODS, { namespace: "default" });
-    assertEquals(list.items.map((p) => p.metadata.name), ["web"]);
-    assertEquals(list.metadata.resourceVersion, updated.metadata.resourceVersion);
+    assert.deepEqual(list.items.map((p) => p.metadata.name), ["web"]);
+    assert.deepEqual(list.metadata.resourceVersion, updated.metadata.resourceVersion);
     await client.delete(PODS, "web", { namespace: "default", gracePeriodSeconds: 0 });
-    assertEquals((await client.list(PODS)).items.length, 0);
+    assert.equal((await client.list(PODS)).items.length, 0);
   }, { token: "s3cret" });
 });
 
 Deno.test("ApiClient turns error Statuses into ApiErrors that isNotFound/isConflict recognise", async () => {
   await withServer(async (server) => {
     const client = new ApiClient({ server: server.url });
-    const missing = await assertRejects(client.get(PODS, "nope", { namespace: "default" }));
-    assert(isNotFound(missing), `expected NotFound, got ${missing}`);
-    assertEquals((missing as ApiError).message, 'pods "nope" not found');
+    await assert.rejects(client.get(PODS, "nope", { namespace: "default" }), (err) => {
+      assert.ok(isNotFound(err), `expected NotFound, got ${err}`);
+      assert.equal((err as ApiError).message, 'pods "nope" not found');
+      return true;
+    });
 
     const first = await client.create(PODS, pod("a"));
-    const dup = await assertRejects(client.create(PODS, pod("a")));
-    assert(isAlreadyExists(dup) && !isConflict(dup), `expected AlreadyExists, got ${dup}`);
+    await assert.rejects(client.create(PODS, pod("a")), (err) => {
+      assert.ok(isAlreadyExists(err) && !isConflict(err), `expected AlreadyExists, got ${err}`);
+      return true;
+    });
 
     await client.update(PODS, { ...first, metadata: { ...first.metadata, labels: { x: "1" } } });
-    const stale = await assertRejects(client.update(PODS, first));
-    assert(isConflict(stale), `expected Conflict, got ${stale}`);
-    assertEquals((stale as ApiError).reason, "Conflict");
+    await assert.rejects(client.update(PODS, first), (err) => {
+      assert.ok(isConflict(err), `expected Conflict, got ${err}`);
+      assert.equal((err as ApiError).reason, "Conflict");
+      return true;
+    });
   });
 });
 
 Deno.test("ApiClient maps a non-Status error body by HTTP code and a missing token to 401", async () => {
   await withServer(async (server) => {
     const noToken = new ApiClient({ server: server.url });
-    const unauthorized = await assertRejects(noToken.list(PODS));
-    assert(isCode(unauthorized, 401), `expected 401, got ${unauthorized}`);
+    await assert.rejects(noToken.list(PODS), (err) => {
+      assert.ok(isCode(err, 401), `expected 401, got ${err}`);
+      return true;
+    });
 
     const client = new ApiClient({ server: server.url, token: "t" });
     server.failNext(503, "upstream connect error");
-    const err = await assertRejects(client.list(PODS));
-    assert(err instanceof ApiError && err.code === 503, `expected 503, got ${err}`);
-    assertEquals(err.message, "upstream connect error");
+    await assert.rejects(client.list(PODS), (err) => {
+      assert.ok(err instanceof ApiError && err.code === 503, `expected 503, got ${err}`);
+      assert.equal(err.message, "upstream connect error");
+      return true;
+    });
   }, { token: "t" });
 });
 
@@ -88,8 +98,8 @@ Deno.test("ApiClient with an injected fetch reaches the server without a socket"
     });
     await client.create(PODS, pod("a"), { namespace: "default" });
     const list = await client.list(PODS, { namespace: "default", limit: 10 });
-    assertEquals(list.items.length, 1);
-    assertEquals(seen, [
+    assert.equal(list.items.length, 1);
+    assert.deepEqual(seen, [
       "POST /api/v1/namespaces/default/pods",
       "GET /api/v1/namespaces/default/pods",
     ]);
@@ -101,11 +111,11 @@ Deno.test("ApiClient.list() pages with limit and continue", async () => {
     const client = new ApiClient({ server: server.url });
     for (const n of ["a", "b", "c"]) await client.create(PODS, pod(n));
     const first = await client.list(PODS, { limit: 2 });
-    assertEquals(first.items.map((p) => p.metadata.name), ["a", "b"]);
-    assert(first.metadata.continue);
+    assert.deepEqual(first.items.map((p) => p.metadata.name), ["a", "b"]);
+    assert.ok(first.metadata.continue);
     const second = await client.list(PODS, { limit: 2, continue: first.metadata.continue });
-    assertEquals(second.items.map((p) => p.metadata.name), ["c"]);
-    assertEquals(second.metadata.continue, undefined);
+    assert.deepEqual(second.items.map((p) => p.metadata.name), ["c"]);
+    assert.equal(second.metadata.continue, undefined);
   });
 });
 
@@ -134,12 +144,12 @@ Deno.test("ApiClient.watch() streams events from a version and closes the connec
     while (server.openWatches === 0) await new Promise((r) => setTimeout(r, 5));
     server.bookmark();
     await done;
-    assertEquals(seen, ["ADDED:b", "DELETED:a", "BOOKMARK:"]);
+    assert.deepEqual(seen, ["ADDED:b", "DELETED:a", "BOOKMARK:"]);
     const q = server.watchRequests[0];
-    assertEquals(q.get("watch"), "true");
-    assertEquals(q.get("allowWatchBookmarks"), "true");
-    assertEquals(q.get("timeoutSeconds"), "30");
-    assertEquals(q.get("resourceVersion"), a.metadata.resourceVersion);
+    assert.equal(q.get("watch"), "true");
+    assert.equal(q.get("allowWatchBookmarks"), "true");
+    assert.equal(q.get("timeoutSeconds"), "30");
+    assert.deepEqual(q.get("resourceVersion"), a.metadata.resourceVersion);
   });
 });
 
@@ -150,15 +160,20 @@ Deno.test("ApiClient.watch() from a compacted version throws a 410 GoneError", a
     await client.create(PODS, pod("b"));
     server.compact();
     const ac = new AbortController();
-    const err = await assertRejects((async () => {
-      for await (
-        const _ of client.watch(PODS, {
-          resourceVersion: a.metadata.resourceVersion,
-          signal: ac.signal,
-        })
-      ) { /* nothing expected */ }
-    })());
-    assert(isCode(err, 410), `expected 410, got ${err}`);
+    await assert.rejects(
+      async () => {
+        for await (
+          const _ of client.watch(PODS, {
+            resourceVersion: a.metadata.resourceVersion,
+            signal: ac.signal,
+          })
+        ) { /* nothing expected */ }
+      },
+      (err) => {
+        assert.ok(isCode(err, 410), `expected 410, got ${err}`);
+        return true;
+      },
+    );
   });
 });
 
@@ -199,15 +214,15 @@ Deno.test("ApiClient.patch() sends the Content-Type of the patch type and the ap
     propagationPolicy: "Foreground",
     preconditions: { uid: "u1" },
   });
-  assertEquals(seen.map((s) => s.contentType), [
+  assert.deepEqual(seen.map((s) => s.contentType), [
     "application/merge-patch+json",
     "application/json-patch+json",
     "application/apply-patch+yaml",
     "application/json",
   ]);
-  assertEquals(new URL(seen[1].url).pathname, "/api/v1/namespaces/default/pods/web/status");
-  assertEquals(new URL(seen[2].url).search, "?fieldManager=me&force=true");
-  assertEquals(JSON.parse(seen[3].body), {
+  assert.equal(new URL(seen[1].url).pathname, "/api/v1/namespaces/default/pods/web/status");
+  assert.equal(new URL(seen[2].url).search, "?fieldManager=me&force=true");
+  assert.deepEqual(JSON.parse(seen[3].body), {
     kind: "DeleteOptions",
     apiVersion: "v1",
     propagationPolicy: "Foreground",
@@ -231,5 +246,5 @@ Deno.test("ApiClient.watch() ends quietly when aborted before the server answers
   })();
   ac.abort();
   await done;
-  assertEquals(seen, []);
+  assert.deepEqual(seen, []);
 });

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "../_assert_test_util.ts";
+import assert from "node:assert/strict";
 import { GoneError, isNotFound } from "../errors.ts";
 import { parseWatchStream } from "./watch_stream.ts";
 
@@ -34,9 +34,9 @@ Deno.test("parseWatchStream() joins an event split across chunks and splits seve
   // Split inside the first event, then also byte by byte.
   const cut = 17;
   const { body } = streamOf([all.slice(0, cut), all.slice(cut, cut + 3), all.slice(cut + 3)]);
-  assertEquals(await collect(body), ["ADDED:a:1", "MODIFIED:a:2", "DELETED:b:3"]);
+  assert.deepEqual(await collect(body), ["ADDED:a:1", "MODIFIED:a:2", "DELETED:b:3"]);
   const { body: bytewise } = streamOf([...all]);
-  assertEquals(await collect(bytewise), ["ADDED:a:1", "MODIFIED:a:2", "DELETED:b:3"]);
+  assert.deepEqual(await collect(bytewise), ["ADDED:a:1", "MODIFIED:a:2", "DELETED:b:3"]);
 });
 
 Deno.test("parseWatchStream() decodes a multi-byte character split between chunks", async () => {
@@ -53,12 +53,12 @@ Deno.test("parseWatchStream() decodes a multi-byte character split between chunk
       c.close();
     },
   });
-  assertEquals(await collect(body), ["ADDED:café:1"]);
+  assert.deepEqual(await collect(body), ["ADDED:café:1"]);
 });
 
 Deno.test("parseWatchStream() yields a last event without a trailing newline and skips blank lines", async () => {
   const { body } = streamOf(["\n", ev("ADDED", "a", "1"), "\n\n", ev("ADDED", "b", "2").trim()]);
-  assertEquals(await collect(body), ["ADDED:a:1", "ADDED:b:2"]);
+  assert.deepEqual(await collect(body), ["ADDED:a:1", "ADDED:b:2"]);
 });
 
 Deno.test("parseWatchStream() throws GoneError for an ERROR event with code 410", async () => {
@@ -76,20 +76,27 @@ Deno.test("parseWatchStream() throws GoneError for an ERROR event with code 410"
     JSON.stringify({ type: "ERROR", object: status }) + "\n",
   ], { keepOpen: true });
   const seen: string[] = [];
-  const err = await assertRejects((async () => {
-    for await (const e of parseWatchStream(body)) seen.push(e.object.metadata.name!);
-  })());
-  assert(err instanceof GoneError, `expected GoneError, got ${err}`);
-  assertEquals(err.code, 410);
-  assertEquals(err.message, "too old resource version: 5 (9)");
-  assertEquals(seen, ["a"]);
+  await assert.rejects(
+    async () => {
+      for await (const e of parseWatchStream(body)) seen.push(e.object.metadata.name!);
+    },
+    (err) => {
+      assert.ok(err instanceof GoneError, `expected GoneError, got ${err}`);
+      assert.equal(err.code, 410);
+      assert.equal(err.message, "too old resource version: 5 (9)");
+      return true;
+    },
+  );
+  assert.deepEqual(seen, ["a"]);
 });
 
 Deno.test("parseWatchStream() throws the matching ApiError for other ERROR events", async () => {
   const status = { kind: "Status", code: 404, reason: "NotFound", message: "gone away" };
   const { body } = streamOf([JSON.stringify({ type: "ERROR", object: status }) + "\n"]);
-  const err = await assertRejects(collect(body));
-  assert(isNotFound(err));
+  await assert.rejects(collect(body), (err) => {
+    assert.ok(isNotFound(err), `expected NotFound, got ${err}`);
+    return true;
+  });
 });
 
 Deno.test("parseWatchStream() ends quietly on abort and cancels the body", async () => {
@@ -101,8 +108,8 @@ Deno.test("parseWatchStream() ends quietly on abort and cancels the body", async
     // Abort while the parser is waiting for the next chunk of a stream that never ends.
     setTimeout(() => ac.abort(), 1);
   }
-  assertEquals(seen, ["a"]);
-  assert(cancelled(), "body was not cancelled");
+  assert.deepEqual(seen, ["a"]);
+  assert.ok(cancelled(), "body was not cancelled");
 });
 
 Deno.test("parseWatchStream() cancels the body when the consumer breaks early", async () => {
@@ -110,5 +117,5 @@ Deno.test("parseWatchStream() cancels the body when the consumer breaks early", 
     keepOpen: true,
   });
   for await (const _ of parseWatchStream(body)) break;
-  assert(cancelled(), "body was not cancelled");
+  assert.ok(cancelled(), "body was not cancelled");
 });

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../_assert_test_util.ts";
+import assert from "node:assert/strict";
 import { CronSyntaxError, formatInZone, isValidTimeZone, parseSchedule } from "./schedule.ts";
 
 const at = (s: string) => new Date(s);
@@ -6,46 +6,46 @@ const next = (spec: string, after: string, tz?: string) =>
   parseSchedule(spec).next(at(after), tz)?.toISOString();
 
 Deno.test("next() follows minute, hour, step, range, list and name fields", () => {
-  assertEquals(next("* * * * *", "2026-01-01T00:00:30Z"), "2026-01-01T00:01:00.000Z");
-  assertEquals(next("*/15 * * * *", "2026-01-01T00:16:00Z"), "2026-01-01T00:30:00.000Z");
-  assertEquals(next("5 4 * * *", "2026-01-01T04:05:00Z"), "2026-01-02T04:05:00.000Z");
-  assertEquals(next("0 9-17/4 * * mon-fri", "2026-01-02T13:00:00Z"), "2026-01-02T17:00:00.000Z");
-  assertEquals(next("0 0 1 jan,jul *", "2026-01-02T00:00:00Z"), "2026-07-01T00:00:00.000Z");
-  assertEquals(next("30 2/6 * * *", "2026-01-01T03:00:00Z"), "2026-01-01T08:30:00.000Z");
+  assert.equal(next("* * * * *", "2026-01-01T00:00:30Z"), "2026-01-01T00:01:00.000Z");
+  assert.equal(next("*/15 * * * *", "2026-01-01T00:16:00Z"), "2026-01-01T00:30:00.000Z");
+  assert.equal(next("5 4 * * *", "2026-01-01T04:05:00Z"), "2026-01-02T04:05:00.000Z");
+  assert.equal(next("0 9-17/4 * * mon-fri", "2026-01-02T13:00:00Z"), "2026-01-02T17:00:00.000Z");
+  assert.equal(next("0 0 1 jan,jul *", "2026-01-02T00:00:00Z"), "2026-07-01T00:00:00.000Z");
+  assert.equal(next("30 2/6 * * *", "2026-01-01T03:00:00Z"), "2026-01-01T08:30:00.000Z");
 });
 
 Deno.test("descriptors are the standard ones", () => {
-  assertEquals(next("@hourly", "2026-01-01T00:00:00Z"), "2026-01-01T01:00:00.000Z");
-  assertEquals(next("@daily", "2026-01-01T00:00:00Z"), "2026-01-02T00:00:00.000Z");
-  assertEquals(next("@weekly", "2026-01-01T00:00:00Z"), "2026-01-04T00:00:00.000Z"); // a Sunday
-  assertEquals(next("@monthly", "2026-01-15T00:00:00Z"), "2026-02-01T00:00:00.000Z");
-  assertEquals(next("@yearly", "2026-01-15T00:00:00Z"), "2027-01-01T00:00:00.000Z");
+  assert.equal(next("@hourly", "2026-01-01T00:00:00Z"), "2026-01-01T01:00:00.000Z");
+  assert.equal(next("@daily", "2026-01-01T00:00:00Z"), "2026-01-02T00:00:00.000Z");
+  assert.equal(next("@weekly", "2026-01-01T00:00:00Z"), "2026-01-04T00:00:00.000Z"); // a Sunday
+  assert.equal(next("@monthly", "2026-01-15T00:00:00Z"), "2026-02-01T00:00:00.000Z");
+  assert.equal(next("@yearly", "2026-01-15T00:00:00Z"), "2027-01-01T00:00:00.000Z");
 });
 
 Deno.test("both day fields restricted: a day matching either one is taken (cron's rule)", () => {
   // The 13th, or any Friday: 2026-01-02 is a Friday.
-  assertEquals(next("0 0 13 * 5", "2026-01-01T00:00:00Z"), "2026-01-02T00:00:00.000Z");
+  assert.equal(next("0 0 13 * 5", "2026-01-01T00:00:00Z"), "2026-01-02T00:00:00.000Z");
   // Day of week `*`: only the 13th.
-  assertEquals(next("0 0 13 * *", "2026-01-01T00:00:00Z"), "2026-01-13T00:00:00.000Z");
-  assertEquals(next("0 0 ? * 5", "2026-01-03T00:00:00Z"), "2026-01-09T00:00:00.000Z");
+  assert.equal(next("0 0 13 * *", "2026-01-01T00:00:00Z"), "2026-01-13T00:00:00.000Z");
+  assert.equal(next("0 0 ? * 5", "2026-01-03T00:00:00Z"), "2026-01-09T00:00:00.000Z");
 });
 
 Deno.test("an impossible date never comes", () => {
-  assertEquals(next("0 0 31 2 *", "2026-01-01T00:00:00Z"), undefined);
+  assert.equal(next("0 0 31 2 *", "2026-01-01T00:00:00Z"), undefined);
 });
 
 Deno.test("time zones: wall-clock times, and the hour the clocks skip is skipped", () => {
-  assertEquals(next("0 9 * * *", "2026-01-01T00:00:00Z", "Asia/Tokyo"), "2026-01-02T00:00:00.000Z");
+  assert.equal(next("0 9 * * *", "2026-01-01T00:00:00Z", "Asia/Tokyo"), "2026-01-02T00:00:00.000Z");
   // 2026-03-08 02:30 does not exist in New York (clocks go 02:00 → 03:00).
-  assertEquals(
+  assert.equal(
     next("30 2 * * *", "2026-03-07T12:00:00Z", "America/New_York"),
     "2026-03-09T06:30:00.000Z",
   );
-  assertEquals(formatInZone(at("2026-01-01T00:00:00Z"), "Asia/Tokyo"), "2026-01-01T09:00:00+09:00");
-  assertEquals(formatInZone(at("2026-01-01T00:00:00Z")), "2026-01-01T00:00:00Z");
-  assert(isValidTimeZone("Europe/Berlin"));
-  assert(!isValidTimeZone("Mars/Olympus"));
-  assert(!isValidTimeZone("Local"));
+  assert.equal(formatInZone(at("2026-01-01T00:00:00Z"), "Asia/Tokyo"), "2026-01-01T09:00:00+09:00");
+  assert.equal(formatInZone(at("2026-01-01T00:00:00Z")), "2026-01-01T00:00:00Z");
+  assert.ok(isValidTimeZone("Europe/Berlin"));
+  assert.ok(!isValidTimeZone("Mars/Olympus"));
+  assert.ok(!isValidTimeZone("Local"));
 });
 
 Deno.test("syntax errors are refused with a reason", () => {
@@ -66,6 +66,6 @@ Deno.test("syntax errors are refused with a reason", () => {
     } catch (e) {
       err = e;
     }
-    assert(err instanceof CronSyntaxError, bad);
+    assert.ok(err instanceof CronSyntaxError, bad);
   }
 });
