@@ -15,6 +15,7 @@ import { runController } from "../shared/controller.ts";
 import { isNotFound } from "../shared/errors.ts";
 import { Informer } from "../shared/informer.ts";
 import { WorkQueue } from "../shared/work_queue.ts";
+import { rfc3339, rfc3339Micro } from "../shared/time.ts";
 
 /** Options of {@linkcode startHollowNodes}. */
 export interface HollowNodesOptions {
@@ -59,10 +60,6 @@ export interface HollowNodes {
   stop(): Promise<void>;
 }
 
-function now(): string {
-  return new Date().toISOString().replace(/\.\d+Z$/, "Z");
-}
-
 function defaultAddress(i: number): string {
   return `127.0.${Math.floor((11 + i) / 250)}.${((11 + i) % 250) + 1}`;
 }
@@ -94,8 +91,8 @@ export async function startHollowNodes(
     status: "True",
     reason: "KubeletReady",
     message: "kubelet is posting ready status",
-    lastHeartbeatTime: now(),
-    lastTransitionTime: now(),
+    lastHeartbeatTime: rfc3339(),
+    lastTransitionTime: rfc3339(),
   });
 
   // Nodes and leases, in parallel batches.
@@ -151,7 +148,7 @@ export async function startHollowNodes(
           spec: {
             holderIdentity: name,
             leaseDurationSeconds: 40,
-            renewTime: new Date().toISOString(),
+            renewTime: rfc3339Micro(),
           },
         }, { namespace: "kube-node-lease" });
       }),
@@ -167,7 +164,7 @@ export async function startHollowNodes(
       for (let i = 0; i < alive.length; i += batch) {
         await Promise.all(
           alive.slice(i, i + batch).map((name) =>
-            client.patch(LEASES, name, { spec: { renewTime: new Date().toISOString() } }, {
+            client.patch(LEASES, name, { spec: { renewTime: rfc3339Micro() } }, {
               namespace: "kube-node-lease",
               type: "merge",
             }).catch(() => {})
@@ -214,7 +211,7 @@ export async function startHollowNodes(
     const finite = (pod.spec?.restartPolicy ?? "Always") !== "Always";
     if (status.phase === "Succeeded" || status.phase === "Failed") return;
     if (options.runToCompletion && finite && status.phase === "Running") {
-      const t = now();
+      const t = rfc3339();
       await client.patch(PODS, name, {
         status: {
           phase: "Succeeded",
@@ -276,7 +273,7 @@ export async function startHollowNodes(
         }
       }
     }
-    const t = now();
+    const t = rfc3339();
     const cond = (type: string, ok: boolean) => ({
       type,
       status: ok ? "True" : "False",
@@ -331,7 +328,7 @@ export async function startHollowNodes(
     },
     async revive(name) {
       dead.delete(name);
-      await client.patch(LEASES, name, { spec: { renewTime: new Date().toISOString() } }, {
+      await client.patch(LEASES, name, { spec: { renewTime: rfc3339Micro() } }, {
         namespace: "kube-node-lease",
         type: "merge",
       });
