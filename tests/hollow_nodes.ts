@@ -7,6 +7,7 @@
  * "killed" (no more lease renewals, no more pod handling) and brought back.
  */
 import type { KubeObject } from "../shared/api/object.ts";
+import type { Taint } from "../shared/api/core_v1.ts";
 import { LOCAL_PATH_ROOT_ANNOTATION } from "../shared/local_path.ts";
 import type { ApiClient } from "../shared/client/client.ts";
 import { LEASES, NODES, PODS } from "../shared/client/refs.ts";
@@ -28,7 +29,7 @@ export interface HollowNodesOptions {
   /** Extra labels per node index. */
   labels?: (i: number) => Record<string, string>;
   /** Taints per node index. */
-  taints?: (i: number) => { key: string; value?: string; effect: string }[];
+  taints?: (i: number) => Taint[];
   /** Lease renewal period (default 1000 ms). */
   leaseRenewMs?: number;
   /** Pod status writers in parallel (default 8). */
