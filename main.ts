@@ -193,7 +193,6 @@ const FLAG_OF_KEY: Record<string, string> = {
   nodeMonitorGracePeriodMs: "node-monitor-grace-period",
   podEvictionTimeoutSeconds: "pod-eviction-timeout",
   tlsSans: "tls-san",
-  caData: "token",
   nodePortRange: "service-node-port-range",
   ...HA_FLAG_OF_KEY,
 };
