@@ -2,69 +2,54 @@
  * The one `skiff` command: parses the command line and calls one `run…()` per subcommand.
  * A user's mistake (unknown flag, bad value) prints one plain line and exits with status 2.
  * Each subcommand's code is imported when it runs, so that a node's process never loads the
- * control plane (SQLite, etcd client, protobuf decoder): it keeps the agent's memory small.
+ * control plane (SQLite, etcd client, protobuf decoder): it keeps the agent's memory small. Only
+ * the config schemas are loaded up front: the flags' help and defaults come from them (`flagOf`).
  */
-import { helpText, parseFlags, UsageError } from "./shared/cli_flags.ts";
+import { flagOf, helpText, parseFlags, UsageError } from "./shared/cli_flags.ts";
 import type { FlagSpec, ParsedFlags } from "./shared/cli_flags.ts";
 import { ServerConfig } from "./server/config.ts";
+import { AgentConfig } from "./agent/config.ts";
+import { ProxyConfig } from "./proxy/config.ts";
 import { HA_FLAG_OF_KEY, HA_SERVER_FLAGS, haConfigFrom } from "./server/ha/flags.ts";
 import type { PodSecurityConfiguration } from "./server/admission/pod_security_configuration.ts";
 import type { NodeConfig } from "./cmd/node.ts";
 import { Logger } from "./shared/log.ts";
 import { INSTALL_FLAGS } from "./cmd/systemd_install.ts";
 
+/** Data dirs under the home directory when `--data-dir` is not given. */
+const SERVER_DATA_DIR = ".skiff";
+const AGENT_DATA_DIR = ".skiff-agent";
+
+/** `~/<dir>`, with the real home directory. */
+function inHome(dir: string): string {
+  return `${Deno.env.get("HOME") ?? "."}/${dir}`;
+}
+
+const SERVER = ServerConfig.shape;
+const AGENT = AgentConfig.shape;
+const PROXY = ProxyConfig.shape;
+/** A duration field in milliseconds, given on the command line in seconds. */
+const SECONDS = { value: "SECONDS", showDefault: (ms: number) => String(ms / 1000) };
+
 const SERVER_FLAGS: Record<string, FlagSpec> = {
-  "data-dir": {
-    type: "string",
-    value: "DIR",
-    help: "state, credentials and kubeconfig (default ~/.skiff)",
-  },
-  listen: {
-    type: "string",
-    value: "ADDR:PORT",
-    help: "address to serve the API on (default 0.0.0.0:6443)",
-  },
-  "node-address": { type: "string", value: "ADDR", help: "address this node advertises" },
-  "tls-san": {
-    type: "list",
-    value: "NAME",
-    help: "extra name or IP for the serving certificate (repeatable, comma-separated)",
-  },
-  "service-cidr": {
-    type: "string",
-    value: "CIDR",
-    help: "range of Service cluster IPs (default 10.43.0.0/16)",
-  },
-  "cluster-cidr": {
-    type: "string",
-    value: "CIDR",
-    help: "range node podCIDRs (a /24 each) come from (default 10.42.0.0/16)",
-  },
-  "service-node-port-range": {
+  "data-dir": flagOf(SERVER.dataDir, { value: "DIR", defaultText: `~/${SERVER_DATA_DIR}` }),
+  listen: flagOf(SERVER.listen, { value: "ADDR:PORT" }),
+  "node-address": flagOf(SERVER.nodeAddress, { value: "ADDR" }),
+  "tls-san": flagOf(SERVER.tlsSans, { value: "NAME" }),
+  "service-cidr": flagOf(SERVER.serviceCidr, { value: "CIDR" }),
+  "cluster-cidr": flagOf(SERVER.clusterCidr, { value: "CIDR" }),
+  "service-node-port-range": flagOf(SERVER.nodePortRange, {
     type: "string",
     value: "MIN-MAX",
-    help: "range of Service node ports (default 30000-32767)",
-  },
-  "cluster-domain": {
-    type: "string",
-    value: "DOMAIN",
-    help: "the cluster's DNS domain, named in the serving certificate (default cluster.local)",
-  },
-  "node-monitor-grace-period": {
-    type: "number",
-    value: "SECONDS",
-    help: "lease age before a node is NotReady (default 15)",
-  },
-  "pod-eviction-timeout": {
-    type: "number",
-    value: "SECONDS",
-    help: "default toleration of unreachable nodes (default 15)",
-  },
-  "datastore-endpoint": {
-    type: "string",
+    showDefault: (r) => `${r.min}-${r.max}`,
+  }),
+  "cluster-domain": flagOf(SERVER.clusterDomain, { value: "DOMAIN" }),
+  "node-monitor-grace-period": flagOf(SERVER.nodeMonitorGracePeriodMs, SECONDS),
+  "pod-eviction-timeout": flagOf(SERVER.podEvictionTimeoutSeconds, { value: "SECONDS" }),
+  "datastore-endpoint": flagOf(SERVER.datastoreEndpoint, {
     value: "URL",
-    help: "etcd client URL (http://127.0.0.1:2379); default: embedded SQLite",
-  },
+    defaultText: "embedded SQLite",
+  }),
   "admission-control-config-file": {
     type: "string",
     value: "FILE",
@@ -77,7 +62,7 @@ const SERVER_FLAGS: Record<string, FlagSpec> = {
     type: "boolean",
     help: "also run this machine as a node (agent + proxy), as skiff up does",
   },
-  "log-level": { type: "string", value: "LEVEL", help: "debug, info, warn or error" },
+  "log-level": flagOf(SERVER.logLevel, { value: "LEVEL" }),
   ...INSTALL_FLAGS,
 };
 
@@ -92,84 +77,29 @@ const AGENT_FLAGS: Record<string, FlagSpec> = {
     value: "TOKEN",
     help: "join token from the server's <data-dir>/token (needed until the node has joined)",
   },
-  "node-name": { type: "string", value: "NAME", help: "name of this node (default: hostname)" },
-  "node-address": {
-    type: "string",
-    value: "ADDR",
-    help: "address other nodes reach this one on (default 127.0.0.1)",
-  },
-  "data-dir": {
-    type: "string",
-    value: "DIR",
-    help: "agent state, pod volumes, images/ (default ~/.skiff-agent)",
-  },
-  "docker-socket": {
-    type: "string",
-    value: "PATH",
-    help: "Docker engine socket (default /var/run/docker.sock)",
-  },
-  "cluster-cidr": {
-    type: "string",
+  "node-name": flagOf(AGENT.nodeName, { value: "NAME", defaultText: "hostname" }),
+  "node-address": flagOf(AGENT.nodeAddress, { value: "ADDR" }),
+  "data-dir": flagOf(AGENT.dataDir, { value: "DIR", defaultText: `~/${AGENT_DATA_DIR}` }),
+  "docker-socket": flagOf(AGENT.dockerSocket, { value: "PATH" }),
+  "cluster-cidr": flagOf(AGENT.clusterCidr, {
     value: "CIDR",
-    help: "the cluster's pod range (default: what the server said at the join)",
-  },
-  "pause-image": {
-    type: "string",
-    value: "IMAGE",
-    help: "infra container image (default skiff.local/pause:1)",
-  },
-  "api-port": {
-    type: "number",
-    value: "PORT",
-    help: "port of the agent API for logs/exec (default 10250)",
-  },
-  "log-level": { type: "string", value: "LEVEL", help: "debug, info, warn or error" },
-  "proxy-cluster-ips": {
-    type: "boolean",
-    help: "serve Service cluster IPs and external IPs on this node (default true; =false)",
-  },
-  "proxy-mode": {
-    type: "string",
-    value: "MODE",
-    help: "how Service traffic is forwarded: nftables, userspace " +
-      "(default: nftables where the kernel and nft allow it, else userspace)",
-  },
-  "proxy-nft-table": {
-    type: "string",
-    value: "NAME",
-    help: "the nftables mode's table, family inet (default skiff)",
-  },
-  "ingress-http-port": {
-    type: "number",
-    value: "PORT",
-    help: "port the node serves Ingresses on over HTTP (default 80; 0 disables)",
-  },
-  "ingress-https-port": {
-    type: "number",
-    value: "PORT",
-    help: "port the node serves Ingresses on over HTTPS (default 443; 0 disables)",
-  },
-  "cluster-domain": {
-    type: "string",
-    value: "DOMAIN",
-    help: "the cluster's DNS domain (default cluster.local)",
-  },
-  "cluster-dns": {
-    type: "list",
+    defaultText: "what the server said at the join",
+  }),
+  "pause-image": flagOf(AGENT.pauseImage, { value: "IMAGE" }),
+  "api-port": flagOf(AGENT.apiPort, { value: "PORT" }),
+  "log-level": SERVER_FLAGS["log-level"],
+  "proxy-cluster-ips": flagOf(PROXY.clusterWideListeners),
+  "proxy-mode": flagOf(PROXY.mode, { value: "MODE" }),
+  "proxy-nft-table": flagOf(PROXY.nftTable, { value: "NAME" }),
+  "ingress-http-port": flagOf(PROXY.ingressHttpPort, { value: "PORT" }),
+  "ingress-https-port": flagOf(PROXY.ingressHttpsPort, { value: "PORT" }),
+  "cluster-domain": flagOf(AGENT.clusterDomain, { value: "DOMAIN" }),
+  "cluster-dns": flagOf(AGENT.clusterDns, {
     value: "IP",
-    help:
-      "nameserver for pods, where the node-local DNS listens (default: the pod network gateway)",
-  },
-  "resolv-conf": {
-    type: "string",
-    value: "PATH",
-    help: "the node's resolvers: forwarded to, inherited by pods (default /etc/resolv.conf)",
-  },
-  "allowed-unsafe-sysctls": {
-    type: "list",
-    value: "NAME",
-    help: "unsafe namespaced sysctls (or prefix.*) pods may set, as the kubelet's flag",
-  },
+    defaultText: "the pod network gateway",
+  }),
+  "resolv-conf": flagOf(AGENT.resolvConf, { value: "PATH" }),
+  "allowed-unsafe-sysctls": flagOf(AGENT.allowedUnsafeSysctls, { value: "NAME" }),
   ...INSTALL_FLAGS,
 };
 
@@ -194,7 +124,7 @@ const PROXY_FLAGS: Record<string, FlagSpec> = {
   "data-dir": {
     type: "string",
     value: "DIR",
-    help: "a joined node's data dir: use its credentials (default ~/.skiff-agent)",
+    help: `a joined node's data dir: use its credentials (default: ~/${AGENT_DATA_DIR})`,
   },
   server: { type: "string", value: "URL", help: "API server URL (instead of --data-dir)" },
   token: {
@@ -229,7 +159,9 @@ const COMMANDS: Record<string, { summary: string; run: (args: string[]) => Promi
   token: {
     summary: "create, list or revoke join and user tokens",
     run: async (args) =>
-      (await import("./cmd/token.ts")).tokenCommand(args, { defaultDataDir: defaultDataDir() }),
+      (await import("./cmd/token.ts")).tokenCommand(args, {
+        defaultDataDir: inHome(SERVER_DATA_DIR),
+      }),
   },
   version: {
     summary: "print the version",
@@ -247,10 +179,6 @@ function usage(): string {
   return lines.join("\n");
 }
 
-function defaultDataDir(): string {
-  return `${Deno.env.get("HOME") ?? "."}/.skiff`;
-}
-
 /** Runs until SIGINT or SIGTERM; returns the abort signal. */
 function untilTerminated(): AbortSignal {
   const ac = new AbortController();
@@ -265,7 +193,6 @@ const FLAG_OF_KEY: Record<string, string> = {
   nodeMonitorGracePeriodMs: "node-monitor-grace-period",
   podEvictionTimeoutSeconds: "pod-eviction-timeout",
   tlsSans: "tls-san",
-  caData: "token",
   nodePortRange: "service-node-port-range",
   ...HA_FLAG_OF_KEY,
 };
@@ -316,18 +243,31 @@ function commandFlags(
   return flags;
 }
 
-function logLevelFrom(flags: ParsedFlags): "debug" | "info" | "warn" | "error" | undefined {
-  const level = flags["log-level"];
-  if (level !== undefined && !["debug", "info", "warn", "error"].includes(level as string)) {
-    throw new UsageError(
-      `invalid value "${level}" for --log-level: must be debug, info, warn or error`,
-    );
+/** `a, b or c`. */
+function oneOf(values: readonly string[]): string {
+  return `${values.slice(0, -1).join(", ")} or ${values[values.length - 1]}`;
+}
+
+/** A flag whose value is one of an enum field's options; absent, the field's default. */
+function enumFlag<T extends string>(
+  flags: ParsedFlags,
+  flag: string,
+  field: { unwrap(): { options: readonly T[] }; parse(v: unknown): T },
+): T {
+  const value = flags[flag];
+  const options = field.unwrap().options;
+  if (value !== undefined && !options.includes(value as T)) {
+    throw new UsageError(`invalid value "${value}" for --${flag}: must be ${oneOf(options)}`);
   }
-  return level as "debug" | "info" | "warn" | "error" | undefined;
+  return field.parse(value);
+}
+
+function logLevelFrom(flags: ParsedFlags): ServerConfig["logLevel"] {
+  return enumFlag(flags, "log-level", SERVER.logLevel);
 }
 
 /** The agent's settings from flags; `--server`/`--token` are checked by `agentCommand`. */
-async function agentConfigFrom(flags: ParsedFlags): Promise<NodeConfig> {
+function agentConfigFrom(flags: ParsedFlags): NodeConfig {
   const server = flags.server as string | undefined;
   if (server !== undefined) {
     let url: URL | undefined;
@@ -342,12 +282,10 @@ async function agentConfigFrom(flags: ParsedFlags): Promise<NodeConfig> {
       );
     }
   }
-  // Loaded here, not at the top: a server-only process never loads the agent's modules.
-  const { AgentConfig } = await import("./agent/run.ts");
   const agent = parseConfig(AgentConfig.omit({ server: true, token: true, caData: true }), {
     nodeName: flags["node-name"] ?? Deno.hostname().toLowerCase(),
     nodeAddress: flags["node-address"],
-    dataDir: flags["data-dir"] ?? `${Deno.env.get("HOME") ?? "."}/.skiff-agent`,
+    dataDir: flags["data-dir"] ?? inHome(AGENT_DATA_DIR),
     dockerSocket: flags["docker-socket"],
     clusterCidr: flags["cluster-cidr"],
     pauseImage: flags["pause-image"],
@@ -369,12 +307,8 @@ async function agentConfigFrom(flags: ParsedFlags): Promise<NodeConfig> {
   };
 }
 
-function proxyModeFrom(flags: ParsedFlags): "nftables" | "userspace" | undefined {
-  const mode = flags["proxy-mode"];
-  if (mode !== undefined && mode !== "nftables" && mode !== "userspace") {
-    throw new UsageError(`invalid value "${mode}" for --proxy-mode: must be nftables or userspace`);
-  }
-  return mode as "nftables" | "userspace" | undefined;
+function proxyModeFrom(flags: ParsedFlags): ProxyConfig["mode"] {
+  return enumFlag(flags, "proxy-mode", PROXY.mode);
 }
 
 async function agentCommand(args: string[]): Promise<number> {
@@ -385,7 +319,7 @@ async function agentCommand(args: string[]): Promise<number> {
     "Joins this machine to a Skiff cluster: runs its pods in Docker and proxies its services.",
   );
   if (!flags) return 0;
-  const config = await agentConfigFrom(flags);
+  const config = agentConfigFrom(flags);
   if (flags.uninstall) return await uninstall("agent", flags, config);
   // Once joined, the node's own credentials (in its data dir) replace --server and --token.
   const { loadCredentials } = await import("./agent/credentials.ts");
@@ -394,7 +328,7 @@ async function agentCommand(args: string[]): Promise<number> {
       if (flags[name] === undefined) throw new UsageError(`missing required flag: --${name}`);
     }
   }
-  const logger = new Logger({ level: logLevelFrom(flags) ?? "info", component: "skiff" });
+  const logger = new Logger({ level: logLevelFrom(flags), component: "skiff" });
   if (flags.install) return await install("agent", args, flags, config.dataDir);
   const signal = untilTerminated();
   (await import("./shared/malloc_trim.ts")).startMallocTrimmer(signal, { logger });
@@ -415,14 +349,14 @@ async function proxyCommand(args: string[]): Promise<number> {
     throw new UsageError("--server and --token go together");
   }
   const mode = proxyModeFrom(flags);
-  const logger = new Logger({ level: logLevelFrom(flags) ?? "info", component: "skiff" });
+  const logger = new Logger({ level: logLevelFrom(flags), component: "skiff" });
   const signal = untilTerminated();
   (await import("./shared/malloc_trim.ts")).startMallocTrimmer(signal, { logger });
   const { runProxyCommand } = await import("./cmd/proxy.ts");
   await runProxyCommand(
     {
       dataDir: (flags["data-dir"] as string | undefined) ??
-        (flags.server ? undefined : `${Deno.env.get("HOME") ?? "."}/.skiff-agent`),
+        (flags.server ? undefined : inHome(AGENT_DATA_DIR)),
       server: flags.server as string | undefined,
       token: flags.token as string | undefined,
       caFile: flags["ca-file"] as string | undefined,
@@ -451,7 +385,7 @@ async function upCommand(args: string[]): Promise<number> {
   );
   if (!flags) return 0;
   const server = serverConfigFrom(flags, await podSecurityFrom(flags));
-  const { server: _s, token: _t, caData: _c, ...agent } = await agentConfigFrom(
+  const { server: _s, token: _t, caData: _c, ...agent } = agentConfigFrom(
     { ...flags, "data-dir": `${server.dataDir}/agent` },
   );
   const { runUp } = await import("./cmd/up.ts");
@@ -465,7 +399,7 @@ function serverConfigFrom(
 ): ServerConfig {
   const level = logLevelFrom(flags);
   return parseConfig(ServerConfig, {
-    dataDir: flags["data-dir"] ?? defaultDataDir(),
+    dataDir: flags["data-dir"] ?? inHome(SERVER_DATA_DIR),
     listen: flags.listen,
     nodeAddress: flags["node-address"],
     serviceCidr: flags["service-cidr"],
@@ -520,7 +454,7 @@ async function serverCommand(args: string[]): Promise<number> {
   if (flags.install) return await install("server", args, flags, config.dataDir);
   const signal = untilTerminated();
   if (flags["with-agent"]) {
-    const { server: _s, token: _t, caData: _c, ...agent } = await agentConfigFrom(
+    const { server: _s, token: _t, caData: _c, ...agent } = agentConfigFrom(
       { ...flags, "data-dir": `${config.dataDir}/agent` },
     );
     const { runUp } = await import("./cmd/up.ts");

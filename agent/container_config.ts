@@ -158,7 +158,7 @@ export async function resolveEnv(
     const ref = from.configMapRef ?? from.secretRef;
     if (!ref) continue;
     const secret = !!from.secretRef;
-    const obj = await read(secret ? "secret" : "configmap", ref.name);
+    const obj = await read(secret ? "secret" : "configmap", ref.name ?? "");
     if (!obj) {
       if (ref.optional) continue;
       throw new Error(`${secret ? "secret" : "configmap"} "${ref.name}" not found`);
@@ -181,7 +181,7 @@ export async function resolveEnv(
       const ref = (vf.configMapKeyRef ?? vf.secretKeyRef)!;
       const secret = !!vf.secretKeyRef;
       const kind = secret ? "secret" : "configmap";
-      const obj = await read(kind, ref.name);
+      const obj = await read(kind, ref.name ?? "");
       const v = obj ? keyValue(obj, ref.key, secret) : undefined;
       if (v === undefined) {
         if (ref.optional) continue;

@@ -10,6 +10,7 @@ import { Backoff, delay } from "../shared/backoff.ts";
 import type { ApiClient } from "../shared/client/client.ts";
 import { LEASES, NAMESPACES, NODES } from "../shared/client/refs.ts";
 import type { KubeObject } from "../shared/api/object.ts";
+import type { Condition } from "../shared/api/meta.ts";
 import { isAlreadyExists, isConflict, isNotFound } from "../shared/errors.ts";
 import { type Logger, silentLogger } from "../shared/log.ts";
 import type { DockerRuntime } from "./docker_runtime.ts";
@@ -27,12 +28,6 @@ import { rfc3339, rfc3339Micro } from "../shared/time.ts";
 
 /** The namespace node leases live in. */
 export const NODE_LEASE_NAMESPACE = "kube-node-lease";
-
-interface NodeConditionLike {
-  type: string;
-  status: "True" | "False" | "Unknown";
-  lastTransitionTime?: string;
-}
 
 /** Options for {@linkcode NodeHeartbeat}. */
 export interface NodeHeartbeatOptions extends NodeFacts {
@@ -63,7 +58,7 @@ export class NodeHeartbeat {
   #registered = false;
   #lastPatchAt = 0;
   #lastFingerprint = "";
-  #previousConditions?: NodeConditionLike[];
+  #previousConditions?: Condition[];
   #info?: Record<string, string>;
   #offlineSince?: number;
   #offlineLoggedAt = 0;
@@ -143,7 +138,7 @@ export class NodeHeartbeat {
       if (isNotFound(e)) this.#registered = false; // deleted: register again
       throw e;
     }
-    this.#previousConditions = status.conditions as NodeConditionLike[];
+    this.#previousConditions = status.conditions as Condition[];
     this.#lastFingerprint = fingerprint;
     this.#lastPatchAt = Date.now();
   }

@@ -237,7 +237,7 @@ export function nodeStatus(
     sample: HostSample;
     info: Record<string, string>;
     images: { names: string[]; sizeBytes: number }[];
-    previous?: { type: string; status: string; lastTransitionTime?: string }[];
+    previous?: ApiCondition[];
     now: string;
     /** Set when the Docker engine does not answer. */
     runtimeError?: string;

@@ -112,7 +112,7 @@ export function portMappings(
   >;
   for (const c of pod.spec.containers) {
     for (const p of c.ports ?? []) {
-      const protocol = (p.protocol ?? "TCP").toUpperCase();
+      const protocol = p.protocol ?? "TCP";
       let hostIP = nodeAddress;
       let hostPort = p.containerPort;
       if (!pod.spec.hostNetwork) {

@@ -15,6 +15,8 @@ import type {
   PortMapping,
 } from "./pod_types.ts";
 import { rfc3339 } from "../shared/time.ts";
+import { qosClass } from "../shared/api/qos_class.ts";
+import type { PodPhase } from "../shared/api/core_v1.ts";
 
 /** One Docker container instance of a pod container, as inspected. */
 export interface ContainerInstance {
@@ -83,7 +85,7 @@ export interface PodObservation {
   message?: string;
   reason?: string;
   /** A phase the node decided on its own (Failed: active deadline exceeded). */
-  phase?: string;
+  phase?: PodPhase;
 }
 
 function terminatedState(i: ContainerInstance): ContainerState {
@@ -168,7 +170,7 @@ export function podPhase(
   pod: Pod,
   init: ContainerStatus[],
   statuses: ContainerStatus[],
-): string {
+): PodPhase {
   const policy = pod.spec.restartPolicy ?? "Always";
   // An init container that failed for good fails the pod; one not yet done keeps it Pending.
   for (const s of init) {
@@ -237,7 +239,7 @@ export function computePodStatus(pod: Pod, obs: PodObservation, now = new Date()
     hostIPs: [{ ip: obs.hostIP }],
     startTime: obs.startTime,
     containerStatuses: statuses,
-    qosClass: pod.status?.qosClass ?? qosClass(pod),
+    qosClass: pod.status?.qosClass ?? qosClass(pod.spec),
     portMappings: obs.portMappings,
   };
   if (obs.podIP) {
@@ -248,24 +250,6 @@ export function computePodStatus(pod: Pod, obs: PodObservation, now = new Date()
   if (obs.message) status.message = obs.message;
   if (obs.reason) status.reason = obs.reason;
   return status;
-}
-
-/** Guaranteed / Burstable / BestEffort, from the containers' requests and limits. */
-export function qosClass(pod: Pod): string {
-  const all = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
-  let any = false;
-  let guaranteed = true;
-  for (const c of all) {
-    const l = c.resources?.limits ?? {};
-    const r = c.resources?.requests ?? {};
-    if (Object.keys(l).length || Object.keys(r).length) any = true;
-    for (const res of ["cpu", "memory"]) {
-      if (l[res] === undefined) guaranteed = false;
-      else if (r[res] !== undefined && String(r[res]) !== String(l[res])) guaranteed = false;
-    }
-  }
-  if (!any) return "BestEffort";
-  return guaranteed ? "Guaranteed" : "Burstable";
 }
 
 /** Stable JSON used to tell whether a status changed. */

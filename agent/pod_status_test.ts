@@ -6,11 +6,10 @@ import {
   type ContainerInstance,
   type ContainerView,
   podPhase,
-  qosClass,
 } from "./pod_status.ts";
 import type { Pod } from "./pod_types.ts";
 
-function pod(restartPolicy = "Always", names = ["a"]): Pod {
+function pod(restartPolicy: Pod["spec"]["restartPolicy"] = "Always", names = ["a"]): Pod {
   return {
     metadata: { name: "p", namespace: "d", uid: "u" },
     spec: { restartPolicy, containers: names.map((name) => ({ name, image: "img" })) },
@@ -122,14 +121,6 @@ Deno.test("transition times only move when a condition's status changes", () => 
     new Date("2026-01-01T00:02:00Z"),
   );
   assert.equal(t(flipped), "2026-01-01T00:02:00Z");
-});
-
-Deno.test("qosClass() is Guaranteed, Burstable or BestEffort", () => {
-  const p = pod();
-  p.spec.containers[0].resources = { limits: { cpu: "1", memory: "1Gi" } };
-  assert.equal(qosClass(p), "Guaranteed");
-  p.spec.containers[0].resources = { requests: { cpu: "100m" } };
-  assert.equal(qosClass(p), "Burstable");
 });
 
 Deno.test("computePodStatus() holds Ready until every readiness gate is True", () => {

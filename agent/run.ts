@@ -5,7 +5,6 @@
  * until the signal aborts.
  */
 
-import { z } from "zod";
 import { ApiClient, errorFromResponse } from "../shared/client/client.ts";
 import {
   CONFIGMAPS,
@@ -39,71 +38,8 @@ import { localPathRoot, runLocalPathCleaner } from "./local_path_cleaner.ts";
 import { InformerSnapshot } from "./informer_snapshot.ts";
 import { CachingObjectReader } from "./object_cache.ts";
 import type { EnvService } from "./service_env.ts";
-import { isNamespacedSysctl } from "./sysctls.ts";
-
-/** Configuration of one agent (`skiff agent` flags). */
-export const AgentConfig = z.object({
-  /** API server URL. */
-  server: z.string().url(),
-  /** Bearer token for the API server. */
-  token: z.string().min(1),
-  /** PEM of the API server's CA, for https servers. */
-  caData: z.string().optional(),
-  nodeName: z.string().min(1).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a DNS subdomain"),
-  /** The node's InternalIP: hostPorts are published here, the agent API listens here. */
-  nodeAddress: z.string().default("127.0.0.1"),
-  /** Pod volumes live under `<dataDir>/pods`, image tarballs are read from `<dataDir>/images`. */
-  dataDir: z.string().min(1),
-  dockerSocket: z.string().default("/var/run/docker.sock"),
-  /**
-   * The cluster CIDR the server allocates podCIDRs from (traffic to it is not masqueraded); by
-   * default what the server said when the node joined, else 10.42.0.0/16.
-   */
-  clusterCidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "must be an IPv4 CIDR")
-    .optional(),
-  /** Image of the per-pod infra container. */
-  pauseImage: z.string().default("skiff.local/pause:1"),
-  /** Port of the agent API (logs, exec); 0 picks a free one. */
-  apiPort: z.number().int().min(0).max(65535).default(10250),
-  /** Token the API server must present to the agent API (default: `token`). */
-  apiToken: z.string().optional(),
-  /**
-   * SHA-256 (hex) of the token the API server presents to the agent API (from the node's join);
-   * when set, only that token is accepted (not `token`, not `apiToken`).
-   */
-  apiTokenSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
-  /** Crash-loop and image-pull back-off: first delay, cap, and reset after this much running. */
-  backoffInitialMs: z.number().int().positive().default(10_000),
-  backoffMaxMs: z.number().int().positive().default(300_000),
-  backoffResetMs: z.number().int().positive().default(600_000),
-  /** Safety-net relist of pods and containers. */
-  relistMs: z.number().int().positive().default(10_000),
-  leaseRenewMs: z.number().int().positive().default(5_000),
-  statusCheckMs: z.number().int().positive().default(10_000),
-  /** Pods synced in parallel. */
-  workers: z.number().int().positive().default(16),
-  /** The cluster domain (`--cluster-domain`): pods' search path, DNS records, hostnames. */
-  clusterDomain: z.string().min(1).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a DNS name")
-    .default("cluster.local"),
-  /**
-   * Addresses of the cluster DNS for pods (`--cluster-dns`, as the kubelet's). Empty: the
-   * node-local DNS on the gateway of the node's pod network, once the Node has a podCIDR.
-   */
-  clusterDns: z.array(z.string().min(1)).default([]),
-  /** The node's resolver configuration (`--resolv-conf`): forwarded to, inherited by pods. */
-  resolvConf: z.string().default("/etc/resolv.conf"),
-  /**
-   * Unsafe sysctls pods may set (`--allowed-unsafe-sysctls`, as the kubelet's): names or
-   * `prefix.*` patterns, namespaced only (a node-wide sysctl cannot be set per pod).
-   */
-  allowedUnsafeSysctls: z.array(
-    z.string().refine(isNamespacedSysctl, "must be a namespaced sysctl (net.*, kernel.shm*, …)"),
-  ).default([]),
-});
-/** Parsed agent configuration. */
-export type AgentConfig = z.infer<typeof AgentConfig>;
-/** Agent configuration before defaults. */
-export type AgentConfigInput = z.input<typeof AgentConfig>;
+import type { AgentConfig } from "./config.ts";
+import { DEFAULT_CLUSTER_CIDR } from "../shared/default_networks.ts";
 
 /** Extra wiring for {@linkcode runAgent} (tests). */
 export interface RunAgentOptions {
@@ -126,9 +62,6 @@ export interface RunAgentOptions {
   /** Annotations the Node carries besides the agent's own (the node's proxy mode). */
   nodeAnnotations?: Record<string, string>;
 }
-
-/** The cluster CIDR when neither the join nor a flag gave one (k3s's default). */
-export const DEFAULT_CLUSTER_CIDR = "10.42.0.0/16";
 
 function objectReader(client: ApiClient, tokens: ServiceAccountTokens): ObjectReader {
   const get = async (r: ResourceRef, namespace: string | undefined, name: string) => {

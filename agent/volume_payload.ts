@@ -157,20 +157,24 @@ export async function volumePayload(
   const out = new Map<string, PayloadFile>();
   const ns = pod.metadata.namespace;
   if (vol.configMap) {
-    const cm = await options.sources.getConfigMap(ns, vol.configMap.name);
+    // Admission requires the names; an empty one is simply not found.
+    const name = vol.configMap.name ?? "";
+    const cm = await options.sources.getConfigMap(ns, name);
     keyFiles(cm, {
       kind: "configmap",
       ...vol.configMap,
+      name,
       mode: vol.configMap.defaultMode ?? DEFAULT_MODE,
     }, out);
     return out;
   }
   if (vol.secret) {
-    const s = await options.sources.getSecret(ns, vol.secret.secretName);
+    const name = vol.secret.secretName ?? "";
+    const s = await options.sources.getSecret(ns, name);
     keyFiles(s, {
       kind: "secret",
-      name: vol.secret.secretName,
       ...vol.secret,
+      name,
       mode: vol.secret.defaultMode ?? DEFAULT_MODE,
     }, out);
     return out;

@@ -9,6 +9,7 @@
 import { ApiClient } from "../shared/client/client.ts";
 import { NODES } from "../shared/client/refs.ts";
 import { delay } from "../shared/backoff.ts";
+import { rfc3339 } from "../shared/time.ts";
 import { startHollowNodes } from "../tests/hollow_nodes.ts";
 import { startServerProcess } from "../tests/server_process.ts";
 import { type MachineInfo, machineInfo, machineLine, writeResults } from "./machine.ts";
@@ -70,7 +71,7 @@ export async function runHeartbeatsBench(): Promise<HeartbeatsBenchResult> {
     // Node status heartbeats as the agent sends them when nothing changed (statusMaxIntervalMs).
     const statusLoop = (async () => {
       while (await delay(STATUS_EVERY_MS, ac.signal)) {
-        const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+        const now = rfc3339();
         await Promise.all(nodes.names.map((name) =>
           client.patch(NODES, name, {
             status: {

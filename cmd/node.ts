@@ -6,14 +6,13 @@
  * proxy's listeners, the DNS records, the containers' service variables).
  */
 import { ensureNodeCredentials } from "../agent/credentials.ts";
-import { AgentConfig, DEFAULT_CLUSTER_CIDR, runAgent } from "../agent/run.ts";
-import { ProxyConfig, runProxy } from "../proxy/run.ts";
+import { runAgent } from "../agent/run.ts";
+import { AgentConfig } from "../agent/config.ts";
+import { DEFAULT_CLUSTER_CIDR } from "../shared/default_networks.ts";
+import { runProxy } from "../proxy/run.ts";
+import { ProxyConfig, type RequestedProxyMode } from "../proxy/config.ts";
 import { ProxyMetrics, renderPrometheus, renderProxyMode } from "../proxy/metrics.ts";
-import {
-  PROXY_MODE_ANNOTATION,
-  type RequestedProxyMode,
-  resolveProxyMode,
-} from "../proxy/proxy_mode.ts";
+import { PROXY_MODE_ANNOTATION, resolveProxyMode } from "../proxy/proxy_mode.ts";
 import type { Logger } from "../shared/log.ts";
 import { ensureDockerEngine } from "./docker_engine.ts";
 import { ensurePauseImage } from "../agent/pause_image.ts";

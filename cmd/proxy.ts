@@ -5,8 +5,9 @@
  */
 import { loadCredentials } from "../agent/credentials.ts";
 import { fetchTrustedCa } from "../agent/trust.ts";
-import { ProxyConfig, runProxy } from "../proxy/run.ts";
-import { DEFAULT_NFT_TABLE, NftablesProxy } from "../proxy/nft_proxy.ts";
+import { runProxy } from "../proxy/run.ts";
+import { DEFAULT_NFT_TABLE, ProxyConfig } from "../proxy/config.ts";
+import { NftablesProxy } from "../proxy/nft_proxy.ts";
 import type { Logger } from "../shared/log.ts";
 import { parseJoinToken } from "../shared/join_token.ts";
 

@@ -2,7 +2,7 @@
  * `skiff up`: a whole single-node cluster in one process — the control plane, plus the node agent
  * and service proxy for this machine — and the lines telling the user what to type next.
  */
-import type { AgentConfig } from "../agent/run.ts";
+import type { AgentConfig } from "../agent/config.ts";
 import { Logger } from "../shared/log.ts";
 import type { ServerConfig } from "../server/config.ts";
 import { runServer } from "../server/run.ts";

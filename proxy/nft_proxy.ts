@@ -26,9 +26,6 @@ function podGateway(cidr: string): string | undefined {
   }
 }
 
-/** Default name of the proxy's table (`inet skiff`). */
-export const DEFAULT_NFT_TABLE = "skiff";
-
 /** Options of {@linkcode NftablesProxy}. */
 export interface NftablesProxyOptions {
   /** Runs `nft`, `sysctl`, `conntrack` (tests: inside a network namespace). */

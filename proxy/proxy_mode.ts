@@ -11,13 +11,7 @@ import type { CommandRunner } from "../shared/command_runner.ts";
 import type { Logger } from "../shared/log.ts";
 import { isLoopbackCidr } from "./ip_address.ts";
 import { NftablesProxy } from "./nft_proxy.ts";
-
-/** The modes `--proxy-mode` accepts. */
-export const PROXY_MODES = ["auto", "nftables", "userspace"] as const;
-/** A requested mode. */
-export type RequestedProxyMode = typeof PROXY_MODES[number];
-/** A mode the proxy runs in. */
-export type ProxyMode = Exclude<RequestedProxyMode, "auto">;
+import type { ProxyMode, RequestedProxyMode } from "./config.ts";
 
 /** Node annotation naming the proxy mode the node runs. */
 export const PROXY_MODE_ANNOTATION = "skiff.io/proxy-mode";

@@ -10,7 +10,6 @@
  * listeners (ingress_server.ts); a port that cannot be bound is a Warning event on the Ingresses.
  */
 
-import { z } from "zod";
 import type { Endpoints, Service } from "../shared/api/core_v1.ts";
 import type { Ingress, IngressClass } from "../shared/api/networking_v1.ts";
 import { ApiClient } from "../shared/client/client.ts";
@@ -26,60 +25,13 @@ import { ListenerSet } from "./listener_set.ts";
 import { ProxyMetrics } from "./metrics.ts";
 import { type DesiredListener, desiredListeners } from "./service_table.ts";
 import type { CommandRunner } from "../shared/command_runner.ts";
-import { DEFAULT_NFT_TABLE, NftablesProxy } from "./nft_proxy.ts";
+import { NftablesProxy } from "./nft_proxy.ts";
 import { servicePorts } from "./nft_ruleset.ts";
-import { PROXY_MODES, type ProxyMode, resolveProxyMode } from "./proxy_mode.ts";
+import { resolveProxyMode } from "./proxy_mode.ts";
+import type { ProxyConfig, ProxyMode } from "./config.ts";
 import { ipv4NetContains, parseIpv4Net } from "../shared/ipv4_cidr.ts";
 import { IngressServer } from "./ingress_server.ts";
 import { IngressSync } from "./ingress_sync.ts";
-
-/** Configuration of the proxy (`skiff proxy` flags, or the agent's). */
-export const ProxyConfig = z.object({
-  /** API server URL; not needed when `client` is injected through {@linkcode RunProxyOptions}. */
-  server: z.string().url().optional(),
-  token: z.string().optional(),
-  /** PEM of the cluster CA for an `https://` server. */
-  caData: z.string().optional(),
-  /** This node's name (event source); defaults to the node address. */
-  nodeName: z.string().optional(),
-  /** This node's address: where NodePorts listen. */
-  nodeAddress: z.string().min(1).default("127.0.0.1"),
-  /** The cluster's service CIDR; a loopback CIDR means ClusterIPs are bound directly. */
-  serviceCidr: z.string().default("10.43.0.0/16"),
-  /** Time allowed for connecting to one backend before trying the next. */
-  connectTimeoutMs: z.number().int().positive().default(1000),
-  /** Idle time after which a UDP session closes. */
-  udpIdleTimeoutMs: z.number().int().positive().default(30_000),
-  /** Most UDP sessions per service port. */
-  udpMaxSessions: z.number().int().positive().default(4096),
-  /**
-   * Listen on ClusterIPs and external IPs (addresses not tied to this node). Simulated nodes
-   * sharing one host must leave this on for one of them only, or they fight over the sockets.
-   */
-  clusterWideListeners: z.boolean().default(true),
-  /** How often listeners that failed to bind are retried. */
-  bindRetryMs: z.number().int().positive().default(5_000),
-  /** `--proxy-mode`: `auto` (nftables where it works, else userspace), `nftables`, `userspace`. */
-  mode: z.enum(PROXY_MODES).default("auto"),
-  /**
-   * The nftables mode's table (family `inet`). Several agents sharing one host (tests) each
-   * need their own.
-   */
-  nftTable: z.string().regex(/^[a-zA-Z][a-zA-Z0-9_-]{0,30}$/, "must be an nft table name")
-    .default(DEFAULT_NFT_TABLE),
-  /** The cluster's pod CIDR: in nftables mode, sources inside it are pods, never masqueraded. */
-  clusterCidr: z.string().optional(),
-  /** Port of the Ingress HTTP listener on the node address; 0 disables it. */
-  ingressHttpPort: z.number().int().min(0).max(65535).default(80),
-  /** Port of the Ingress HTTPS listener on the node address; 0 disables it. */
-  ingressHttpsPort: z.number().int().min(0).max(65535).default(443),
-  /** How long a fetched Ingress TLS Secret is used before it is fetched again. */
-  ingressSecretRefreshMs: z.number().int().positive().default(60_000),
-});
-/** Parsed proxy configuration. */
-export type ProxyConfig = z.infer<typeof ProxyConfig>;
-/** Proxy configuration before defaults. */
-export type ProxyConfigInput = z.input<typeof ProxyConfig>;
 
 /** Extra wiring for {@linkcode runProxy}. */
 export interface RunProxyOptions {

@@ -2,7 +2,10 @@
  * A small, strict command-line flag parser for `skiff` subcommands: `--name value`,
  * `--name=value`, boolean `--flag`, and repeatable flags. Unknown flags and bad values raise a
  * UsageError whose message is one plain line; `main.ts` prints it and exits with status 2.
+ * A flag that sets a config field takes its help and default from that field's zod schema
+ * ({@linkcode flagOf}), so that a default is written in one place.
  */
+import type { z } from "zod";
 
 /** One flag's description. */
 export interface FlagSpec {
@@ -10,6 +13,90 @@ export interface FlagSpec {
   help: string;
   /** Placeholder in help output (`ADDR:PORT`). */
   value?: string;
+}
+
+/** How {@linkcode flagOf} shows a config field as a flag. */
+export interface FieldFlagOptions<T = unknown> {
+  /** Placeholder in help output (`ADDR:PORT`). */
+  value?: string;
+  /** The flag's type when it is not the field's (a range written `MIN-MAX`). */
+  type?: FlagSpec["type"];
+  /** Help when the field has no `.describe()` text. */
+  help?: string;
+  /** The default as it is written on the command line (`15000` ms as `15` seconds). */
+  showDefault?: (value: T) => string;
+  /** What the default is when the schema cannot say (`hostname`: decided at run time). */
+  defaultText?: string;
+}
+
+/** Zod's wrappers around a field's own type: `.default()`, `.optional()`, `.preprocess()`. */
+function unwrapped(field: z.ZodType): z.ZodType {
+  let s = field;
+  for (let i = 0; i < 10; i++) {
+    const def = s.def as { type: string; innerType?: z.ZodType; out?: z.ZodType };
+    if (def.innerType) s = def.innerType;
+    else if (def.type === "pipe" && def.out) s = def.out;
+    else break;
+  }
+  return s;
+}
+
+function descriptionOf(field: z.ZodType): string | undefined {
+  let s = field;
+  for (let i = 0; i < 10; i++) {
+    if (s.description) return s.description;
+    const def = s.def as { type: string; innerType?: z.ZodType; out?: z.ZodType };
+    const next = def.innerType ?? (def.type === "pipe" ? def.out : undefined);
+    if (!next) return undefined;
+    s = next;
+  }
+  return undefined;
+}
+
+/** The field's `.default()` value, if it has one. */
+export function defaultOf(field: z.ZodType): unknown {
+  let s = field;
+  for (let i = 0; i < 10; i++) {
+    const def = s.def as { type: string; innerType?: z.ZodType; defaultValue?: unknown };
+    if (def.type === "default") return def.defaultValue;
+    if (!def.innerType) return undefined;
+    s = def.innerType;
+  }
+  return undefined;
+}
+
+/**
+ * The flag of a config field: help from the field's `.describe()`, the type from its zod type
+ * (number, boolean, array → repeatable list, else string) and `(default …)` from its
+ * `.default()`. Empty lists and `false` are not shown as defaults: they are what an absent flag
+ * means anyway.
+ */
+export function flagOf<T extends z.ZodType>(
+  field: T,
+  options: FieldFlagOptions<z.output<T>> = {},
+): FlagSpec {
+  const help = options.help ?? descriptionOf(field);
+  if (!help) throw new Error("flagOf(): the field has no .describe() text and no help was given");
+  const base = unwrapped(field).def.type;
+  const type = options.type ??
+    (base === "number"
+      ? "number"
+      : base === "boolean"
+      ? "boolean"
+      : base === "array"
+      ? "list"
+      : "string");
+  const value = defaultOf(field) as z.output<T> | undefined;
+  const shown = options.defaultText !== undefined
+    ? `: ${options.defaultText}`
+    : value === undefined || value === false || (Array.isArray(value) && value.length === 0)
+    ? undefined
+    : ` ${options.showDefault ? options.showDefault(value) : String(value)}`;
+  return {
+    type,
+    help: shown === undefined ? help : `${help} (default${shown})`,
+    ...(options.value ? { value: options.value } : {}),
+  };
 }
 
 /** Thrown for a user's mistake on the command line. */

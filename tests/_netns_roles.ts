@@ -15,7 +15,8 @@
  * Every role prints `ready …` once it serves.
  */
 import dgram from "node:dgram";
-import { ProxyConfig, runProxy } from "../proxy/run.ts";
+import { runProxy } from "../proxy/run.ts";
+import { ProxyConfig } from "../proxy/config.ts";
 import { ProxyMetrics } from "../proxy/metrics.ts";
 import { Logger } from "../shared/log.ts";
 

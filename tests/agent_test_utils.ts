@@ -5,12 +5,12 @@
  */
 
 import { DockerRuntime } from "../agent/docker_runtime.ts";
+import { runAgent } from "../agent/run.ts";
 import {
   type AgentConfig,
   AgentConfig as AgentConfigSchema,
   type AgentConfigInput,
-  runAgent,
-} from "../agent/run.ts";
+} from "../agent/config.ts";
 import type { Pod } from "../agent/pod_types.ts";
 import { podNetworkName } from "../agent/pod_network.ts";
 import { HostGateway } from "../agent/host_gw.ts";

@@ -6,7 +6,7 @@
  * subprocesses instead. `stop()` removes every container the nodes made.
  */
 import { runNode } from "../cmd/node.ts";
-import { AgentConfig } from "../agent/run.ts";
+import { AgentConfig } from "../agent/config.ts";
 import { podNetworkName } from "../agent/pod_network.ts";
 import { HostGateway } from "../agent/host_gw.ts";
 import { NftablesProxy } from "../proxy/nft_proxy.ts";

@@ -7,6 +7,7 @@
  * "killed" (no more lease renewals, no more pod handling) and brought back.
  */
 import type { KubeObject } from "../shared/api/object.ts";
+import type { Taint } from "../shared/api/core_v1.ts";
 import { LOCAL_PATH_ROOT_ANNOTATION } from "../shared/local_path.ts";
 import type { ApiClient } from "../shared/client/client.ts";
 import { LEASES, NODES, PODS } from "../shared/client/refs.ts";
@@ -15,6 +16,7 @@ import { runController } from "../shared/controller.ts";
 import { isNotFound } from "../shared/errors.ts";
 import { Informer } from "../shared/informer.ts";
 import { WorkQueue } from "../shared/work_queue.ts";
+import { rfc3339, rfc3339Micro } from "../shared/time.ts";
 
 /** Options of {@linkcode startHollowNodes}. */
 export interface HollowNodesOptions {
@@ -27,7 +29,7 @@ export interface HollowNodesOptions {
   /** Extra labels per node index. */
   labels?: (i: number) => Record<string, string>;
   /** Taints per node index. */
-  taints?: (i: number) => { key: string; value?: string; effect: string }[];
+  taints?: (i: number) => Taint[];
   /** Lease renewal period (default 1000 ms). */
   leaseRenewMs?: number;
   /** Pod status writers in parallel (default 8). */
@@ -57,10 +59,6 @@ export interface HollowNodes {
   setReady(namespace: string, name: string, ready: boolean): Promise<void>;
   /** Stops everything (does not delete the Node objects). */
   stop(): Promise<void>;
-}
-
-function now(): string {
-  return new Date().toISOString().replace(/\.\d+Z$/, "Z");
 }
 
 function defaultAddress(i: number): string {
@@ -94,8 +92,8 @@ export async function startHollowNodes(
     status: "True",
     reason: "KubeletReady",
     message: "kubelet is posting ready status",
-    lastHeartbeatTime: now(),
-    lastTransitionTime: now(),
+    lastHeartbeatTime: rfc3339(),
+    lastTransitionTime: rfc3339(),
   });
 
   // Nodes and leases, in parallel batches.
@@ -151,7 +149,7 @@ export async function startHollowNodes(
           spec: {
             holderIdentity: name,
             leaseDurationSeconds: 40,
-            renewTime: new Date().toISOString(),
+            renewTime: rfc3339Micro(),
           },
         }, { namespace: "kube-node-lease" });
       }),
@@ -167,7 +165,7 @@ export async function startHollowNodes(
       for (let i = 0; i < alive.length; i += batch) {
         await Promise.all(
           alive.slice(i, i + batch).map((name) =>
-            client.patch(LEASES, name, { spec: { renewTime: new Date().toISOString() } }, {
+            client.patch(LEASES, name, { spec: { renewTime: rfc3339Micro() } }, {
               namespace: "kube-node-lease",
               type: "merge",
             }).catch(() => {})
@@ -214,7 +212,7 @@ export async function startHollowNodes(
     const finite = (pod.spec?.restartPolicy ?? "Always") !== "Always";
     if (status.phase === "Succeeded" || status.phase === "Failed") return;
     if (options.runToCompletion && finite && status.phase === "Running") {
-      const t = now();
+      const t = rfc3339();
       await client.patch(PODS, name, {
         status: {
           phase: "Succeeded",
@@ -276,7 +274,7 @@ export async function startHollowNodes(
         }
       }
     }
-    const t = now();
+    const t = rfc3339();
     const cond = (type: string, ok: boolean) => ({
       type,
       status: ok ? "True" : "False",
@@ -331,7 +329,7 @@ export async function startHollowNodes(
     },
     async revive(name) {
       dead.delete(name);
-      await client.patch(LEASES, name, { spec: { renewTime: new Date().toISOString() } }, {
+      await client.patch(LEASES, name, { spec: { renewTime: rfc3339Micro() } }, {
         namespace: "kube-node-lease",
         type: "merge",
       });

@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { ENDPOINTS, EVENTS, INGRESSES, SERVICES } from "../shared/client/refs.ts";
 import { silentLogger } from "../shared/log.ts";
-import { FAILED_TO_BIND_PORT, ProxyConfig, runProxy } from "../proxy/run.ts";
+import { FAILED_TO_BIND_PORT, runProxy } from "../proxy/run.ts";
+import { ProxyConfig } from "../proxy/config.ts";
 import { startTestServer, waitFor } from "./test_utils.ts";
 
 const NODE = "127.0.0.48";

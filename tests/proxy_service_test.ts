@@ -9,7 +9,8 @@ import { silentLogger } from "../shared/log.ts";
 import { TcpNameEcho, UdpClient, UdpNameEcho, whoAnswers } from "../proxy/_test_backends.ts";
 import { ProxyMetrics } from "../proxy/metrics.ts";
 import type { Backend } from "../proxy/round_robin.ts";
-import { FAILED_TO_BIND_PORT, ProxyConfig, runProxy } from "../proxy/run.ts";
+import { FAILED_TO_BIND_PORT, runProxy } from "../proxy/run.ts";
+import { ProxyConfig } from "../proxy/config.ts";
 import { startTestServer, type TestServer, waitFor } from "./test_utils.ts";
 
 const NODE = "127.0.0.11";

@@ -10,6 +10,7 @@
 import type { Hono } from "hono";
 import { TokenRequest, TokenReview } from "../../shared/api/authentication_v1.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
+import { rfc3339 } from "../../shared/time.ts";
 import {
   BadRequestError,
   ConflictError,
@@ -110,7 +111,7 @@ export function tokenRequestSubresource(deps: TokenRoutesDeps): Map<string, Subr
       apiVersion: API_VERSION,
       metadata: { name, namespace: ns, creationTimestamp: null },
       spec: { ...request.spec, audiences, expirationSeconds: seconds },
-      status: { token, expirationTimestamp: expiresAt.toISOString().replace(/\.\d+Z$/, "Z") },
+      status: { token, expirationTimestamp: rfc3339(expiresAt) },
     }, 201);
   };
   return new Map([["serviceaccounts/token", handler]]);

@@ -15,6 +15,7 @@ import type { ControllerClient } from "../../shared/client/controller_client.ts"
 import { CRONJOBS, JOBS } from "../../shared/client/refs.ts";
 import { type Clock, realClock } from "../../shared/clock.ts";
 import { runController } from "../../shared/controller.ts";
+import { rfc3339 } from "../../shared/time.ts";
 import {
   type CronSchedule,
   formatInZone,
@@ -96,10 +97,6 @@ export function mostRecentScheduleTime(
 /** The Job name for a scheduled time: `<cronjob>-<minutes since the epoch>`. */
 export function jobNameFor(cj: KubeObject, scheduled: number): string {
   return `${cj.metadata.name}-${Math.floor(scheduled / 60_000)}`;
-}
-
-function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 function withKind(cj: KubeObject): KubeObject {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { KubeObject } from "../../shared/api/object.ts";
 import { parseSchedule } from "../../shared/cron/schedule.ts";
+import { rfc3339 } from "../../shared/time.ts";
 import { FakeClock, FakeLister, FakeRecorder, RecordingClient } from "../../shared/testing/mod.ts";
 import { callsOf, eventLines, lastStatus } from "./_recorded_test_util.ts";
 import { CronJobReconciler, jobNameFor, mostRecentScheduleTime } from "./cronjob.ts";
@@ -10,7 +11,7 @@ type Obj = Record<string, any>;
 
 const T0 = Date.parse("2026-01-01T00:00:00Z");
 const MIN = 60_000;
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+const iso = rfc3339;
 
 function cronJob(spec: Obj = {}, status: Obj = {}): KubeObject {
   return {

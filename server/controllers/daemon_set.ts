@@ -10,6 +10,7 @@
  * `metadata.name` and the default scheduler binds it, as upstream. A pod whose node is deleted is
  * deleted here (Kubernetes leaves that to its pod garbage collector, which Skiff has not).
  */
+import type { Taint } from "../../shared/api/core_v1.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
 import { CONTROLLERREVISIONS, DAEMONSETS, NODES, PODS } from "../../shared/client/refs.ts";
 import { runController } from "../../shared/controller.ts";
@@ -699,14 +700,10 @@ export function nodeChangedForDaemons(old: KubeObject, cur: KubeObject): boolean
       .find((c) => c.type === "Ready")?.status;
   return JSON.stringify(old.metadata.labels ?? {}) !== JSON.stringify(cur.metadata.labels ?? {}) ||
     JSON.stringify(
-        (old.spec?.taints ?? []).map((
-          t: { key: string; value?: string; effect: string },
-        ) => [t.key, t.value, t.effect]),
+        (old.spec?.taints ?? []).map((t: Taint) => [t.key, t.value, t.effect]),
       ) !==
       JSON.stringify(
-        (cur.spec?.taints ?? []).map((
-          t: { key: string; value?: string; effect: string },
-        ) => [t.key, t.value, t.effect]),
+        (cur.spec?.taints ?? []).map((t: Taint) => [t.key, t.value, t.effect]),
       ) ||
     !!old.spec?.unschedulable !== !!cur.spec?.unschedulable ||
     ready(old) !== ready(cur);

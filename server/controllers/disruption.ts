@@ -19,6 +19,7 @@ import {
 } from "../../shared/client/refs.ts";
 import { type Clock, realClock } from "../../shared/clock.ts";
 import { runController } from "../../shared/controller.ts";
+import { rfc3339 } from "../../shared/time.ts";
 import { isNotFound } from "../../shared/errors.ts";
 import type { EventRecorder, Recorder } from "../../shared/events.ts";
 import type { InformerSet } from "../../shared/informer_set.ts";
@@ -49,10 +50,6 @@ export interface DisruptionReconcilerOptions {
 }
 
 const PDB_TYPE = { apiVersion: "policy/v1", kind: "PodDisruptionBudget" };
-
-function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
 
 /** `value` (an int or `"N%"`) of `total`, percentages rounded up (Kubernetes' GetScaledValue). */
 export function scaledValue(value: number | string, total: number): number {

@@ -17,6 +17,7 @@ import type { ControllerClient } from "../../shared/client/controller_client.ts"
 import { JOBS, PODS } from "../../shared/client/refs.ts";
 import { type Clock, realClock } from "../../shared/clock.ts";
 import { runController } from "../../shared/controller.ts";
+import { rfc3339 } from "../../shared/time.ts";
 import { isConflict, isNotFound } from "../../shared/errors.ts";
 import type { EventRecorder, Recorder } from "../../shared/events.ts";
 import type { InformerSet } from "../../shared/informer_set.ts";
@@ -116,10 +117,6 @@ interface Tracking {
   newFailures: number;
   newSuccesses: number;
   lastFailure: number;
-}
-
-function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 function withKind(job: KubeObject): KubeObject {

@@ -30,6 +30,7 @@ import { REPLICATION_CONTROLLER_KIND, runReplicaSetController } from "./replica_
 import { runPersistentVolumeController } from "./persistent_volume.ts";
 import { runStorageProtectionController } from "./storage_protection.ts";
 import { runClusterRoleAggregationController } from "./cluster_role_aggregation.ts";
+import { DEFAULT_CLUSTER_CIDR } from "../../shared/default_networks.ts";
 
 export { InformerSet } from "../../shared/informer_set.ts";
 export { defaultTolerations } from "../admission/default_tolerations.ts";
@@ -110,7 +111,7 @@ export async function runControllers(
       informers,
       recorder,
       logger,
-      clusterCidr: o.clusterCidr ?? "10.42.0.0/16",
+      clusterCidr: o.clusterCidr ?? DEFAULT_CLUSTER_CIDR,
     }, signal));
   start("node-password", () => runNodePasswordController({ informers, logger }, signal));
   start("garbage-collector", () => runGarbageCollector({ informers, logger }, signal));

@@ -10,7 +10,7 @@ import type { KubeObject } from "../../shared/api/object.ts";
 import type { ApiClient } from "../../shared/client/client.ts";
 import { LEASES } from "../../shared/client/refs.ts";
 import { isAlreadyExists, isConflict, isNotFound } from "../../shared/errors.ts";
-import { microTime } from "./leader_election.ts";
+import { rfc3339Micro } from "../../shared/time.ts";
 
 /** Label on every API server's Lease. */
 export const APISERVER_LEASE_LABEL = "skiff.dev/apiserver";
@@ -74,7 +74,7 @@ async function renew(
   const spec = {
     holderIdentity: name,
     leaseDurationSeconds: Math.ceil(ttlMs / 1000),
-    renewTime: microTime(at),
+    renewTime: rfc3339Micro(at),
   };
   try {
     const current = await client.get(LEASES, name, { namespace: NAMESPACE });

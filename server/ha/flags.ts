@@ -1,78 +1,29 @@
 /**
  * `skiff server`'s high-availability flags and how they map onto ServerConfig (kept here so
- * main.ts only spreads them in).
+ * main.ts only spreads them in); their help and defaults are the fields' in ha/config.ts.
  */
-import type { FlagSpec, ParsedFlags } from "../../shared/cli_flags.ts";
+import { flagOf, type FlagSpec, type ParsedFlags } from "../../shared/cli_flags.ts";
+import { HaConfigFields as F } from "./config.ts";
+
+/** A duration field in milliseconds, given on the command line in seconds. */
+const SECONDS = { value: "SECONDS", showDefault: (ms: number) => String(ms / 1000) };
 
 /** Flags of leader election, the shared trust and managed etcd. */
 export const HA_SERVER_FLAGS: Record<string, FlagSpec> = {
-  "server-name": {
-    type: "string",
-    value: "NAME",
-    help: "this server's name: Lease holder identity and etcd member name (default: hostname)",
-  },
-  "leader-elect": {
-    type: "boolean",
-    help: "run the scheduler and controllers only while holding their Leases (default true)",
-  },
-  "leader-elect-lease-duration": {
-    type: "number",
-    value: "SECONDS",
-    help:
-      "how long standing-by servers wait before taking a Lease that is not renewed (default 15)",
-  },
-  "leader-elect-renew-deadline": {
-    type: "number",
-    value: "SECONDS",
-    help: "how long a leader tries to renew before it stops acting (default 10)",
-  },
-  "leader-elect-retry-period": {
-    type: "number",
-    value: "SECONDS",
-    help: "time between tries to acquire or renew a Lease (default 2)",
-  },
-  "cluster-secret": {
-    type: "string",
-    value: "SECRET",
-    help: "secret shared by every server; encrypts the shared CA and tokens in the datastore",
-  },
-  "cluster-secret-file": {
-    type: "string",
-    value: "FILE",
-    help: "file holding the cluster secret (instead of --cluster-secret)",
-  },
-  "cluster-init": {
-    type: "boolean",
-    help: "start a managed etcd member as the first server of a new HA cluster",
-  },
-  join: {
-    type: "string",
-    value: "URL",
-    help: "join the managed etcd of the server at URL (https://first:6443); needs --token",
-  },
-  token: {
-    type: "string",
-    value: "TOKEN",
-    help: "with --join: the join token from the first server's <data-dir>/token",
-  },
-  leave: {
-    type: "boolean",
-    help: "remove this server's etcd member from the cluster and exit",
-  },
-  force: {
-    type: "boolean",
-    help: "allow an etcd cluster of two members (no majority survives losing either)",
-  },
-  "etcd-client-port": {
-    type: "number",
-    value: "PORT",
-    help: "managed etcd's client port on the --listen address (default 2379)",
-  },
-  "etcd-peer-port": {
-    type: "number",
-    value: "PORT",
-    help: "managed etcd's peer port on the --listen address (default 2380)",
-  },
+  "server-name": flagOf(F.serverName, { value: "NAME", defaultText: "hostname" }),
+  "leader-elect": flagOf(F.leaderElect),
+  "leader-elect-lease-duration": flagOf(F.leaderElectLeaseDurationMs, SECONDS),
+  "leader-elect-renew-deadline": flagOf(F.leaderElectRenewDeadlineMs, SECONDS),
+  "leader-elect-retry-period": flagOf(F.leaderElectRetryPeriodMs, SECONDS),
+  "cluster-secret": flagOf(F.clusterSecret, { value: "SECRET" }),
+  "cluster-secret-file": flagOf(F.clusterSecretFile, { value: "FILE" }),
+  "cluster-init": flagOf(F.clusterInit),
+  join: flagOf(F.join, { value: "URL" }),
+  token: flagOf(F.joinToken, { value: "TOKEN" }),
+  leave: flagOf(F.leave),
+  force: flagOf(F.force),
+  "etcd-client-port": flagOf(F.etcdClientPort, { value: "PORT" }),
+  "etcd-peer-port": flagOf(F.etcdPeerPort, { value: "PORT" }),
 };
 
 /** Config keys whose flag is not the key in kebab-case. */

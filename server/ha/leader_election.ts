@@ -15,6 +15,7 @@
 import type { KubeObject } from "../../shared/api/object.ts";
 import { isAlreadyExists, isConflict, isNotFound } from "../../shared/errors.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
+import { rfc3339Micro } from "../../shared/time.ts";
 
 /** Time as the elector sees it; injected so unit tests can run on a fake clock. */
 export interface Clock {
@@ -208,7 +209,7 @@ export class LeaderElector {
   /** One attempt, as client-go's `tryAcquireOrRenew`; true when this candidate now holds it. */
   async #tryAcquireOrRenew(): Promise<boolean> {
     const now = this.#clock.now();
-    const nowTime = microTime(now);
+    const nowTime = rfc3339Micro(now);
     const spec = {
       holderIdentity: this.identity,
       leaseDurationSeconds: Math.ceil(this.timing.leaseDurationMs / 1000),
@@ -307,12 +308,6 @@ export class LeaderElector {
   #jittered(): number {
     return this.timing.retryPeriodMs * (1 + Math.random() * 0.2);
   }
-}
-
-/** RFC 3339 with microseconds, as a Lease's MicroTime fields are written. */
-export function microTime(ms: number): string {
-  const iso = new Date(ms).toISOString(); // 2026-01-01T00:00:00.000Z
-  return iso.slice(0, -1) + "000Z";
 }
 
 /**

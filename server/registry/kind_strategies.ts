@@ -3,7 +3,7 @@
  * Pod, Namespace or workload starts with, and the admission steps that run on create (default
  * tolerations for pods, address allocation for services).
  */
-import { qosClass } from "../../shared/api/defaults.ts";
+import { qosClass } from "../../shared/api/qos_class.ts";
 import { InvalidError } from "../../shared/errors.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
 import { rfc3339 } from "../../shared/time.ts";

@@ -9,6 +9,7 @@
 import { defaultHorizontalPodAutoscaler } from "./autoscaling_validation.ts";
 import { defaultRbacBinding } from "./rbac_validation.ts";
 import type { KubeObject } from "./object.ts";
+import { qosClass } from "./qos_class.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;
@@ -38,25 +39,6 @@ export function defaultPodSpec(spec: Obj | undefined): void {
   if (spec.serviceAccount !== undefined && spec.serviceAccountName === undefined) {
     spec.serviceAccountName = spec.serviceAccount;
   }
-}
-
-/** `Guaranteed`, `Burstable` or `BestEffort`, computed as the kubelet does. */
-export function qosClass(spec: Obj): "Guaranteed" | "Burstable" | "BestEffort" {
-  const all: Obj[] = [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
-  let anySet = false;
-  let guaranteed = true;
-  for (const c of all) {
-    const requests: Obj = c.resources?.requests ?? {};
-    const limits: Obj = c.resources?.limits ?? {};
-    for (const r of ["cpu", "memory"]) {
-      if (requests[r] !== undefined || limits[r] !== undefined) anySet = true;
-      if (limits[r] === undefined || (requests[r] !== undefined && requests[r] !== limits[r])) {
-        guaranteed = false;
-      }
-    }
-  }
-  if (!anySet) return "BestEffort";
-  return guaranteed ? "Guaranteed" : "Burstable";
 }
 
 function defaultPod(pod: Obj): void {

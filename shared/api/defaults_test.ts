@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { findResource } from "./resources.ts";
 import { validateCreate } from "./validation.ts";
-import { defaultPullPolicy, qosClass } from "./defaults.ts";
+import { defaultPullPolicy } from "./defaults.ts";
+import { qosClass } from "./qos_class.ts";
 import type { KubeObject } from "./object.ts";
 
 // deno-lint-ignore no-explicit-any
