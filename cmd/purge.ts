@@ -7,7 +7,8 @@
 import { DockerRuntime } from "../agent/docker_runtime.ts";
 import { HostGateway } from "../agent/host_gw.ts";
 import { podNetworkName } from "../agent/pod_network.ts";
-import { DEFAULT_NFT_TABLE, NftablesProxy } from "../proxy/nft_proxy.ts";
+import { DEFAULT_NFT_TABLE } from "../proxy/config.ts";
+import { NftablesProxy } from "../proxy/nft_proxy.ts";
 import type { CommandRunner } from "../shared/command_runner.ts";
 import type { Logger } from "../shared/log.ts";
 
