@@ -7,6 +7,7 @@
  * wins).
  */
 import type { KubeObject } from "../shared/api/object.ts";
+import { writeFileAtomic } from "../shared/write_file_atomic.ts";
 import { delay } from "../shared/backoff.ts";
 import type { Informer } from "../shared/informer.ts";
 import { type Logger, silentLogger } from "../shared/log.ts";
@@ -26,29 +27,6 @@ export interface InformerSnapshotOptions<T> {
   /** Called after each write with the objects written (e.g. to prune what they referenced). */
   onWritten?: (items: T[]) => Promise<void> | void;
   logger?: Logger;
-}
-
-/** Writes `text` to `path` atomically: a reader sees the old file or the new one, never half. */
-export async function writeFileAtomic(path: string, text: string, mode = 0o600): Promise<void> {
-  const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode });
-  try {
-    const data = new TextEncoder().encode(text);
-    let off = 0;
-    while (off < data.length) off += await file.write(data.subarray(off));
-    // The rename must not reach the disk before the data (a power cut on a Pi).
-    await file.syncData();
-  } finally {
-    file.close();
-  }
-  // `mode` on open is masked by the umask; set it exactly.
-  await Deno.chmod(tmp, mode);
-  try {
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
 }
 
 /** Keeps one informer's objects on disk and seeds the informer from them at start. */

@@ -4,7 +4,8 @@ import { ApiClient } from "../shared/client/client.ts";
 import { startMiniApiServer } from "../shared/client/_mini_api_server_test_util.ts";
 import { PODS } from "../shared/client/refs.ts";
 import { Informer } from "../shared/informer.ts";
-import { InformerSnapshot, writeFileAtomic } from "./informer_snapshot.ts";
+import { InformerSnapshot } from "./informer_snapshot.ts";
+import { writeFileAtomic } from "../shared/write_file_atomic.ts";
 import { until } from "../shared/_until_test_util.ts";
 
 const pod = (name: string, rv: string): KubeObject => ({

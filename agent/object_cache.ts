@@ -9,7 +9,7 @@
  */
 import type { KubeObject } from "../shared/api/object.ts";
 import { type Logger, silentLogger } from "../shared/log.ts";
-import { writeFileAtomic } from "./informer_snapshot.ts";
+import { writeFileAtomic } from "../shared/write_file_atomic.ts";
 import type { KeyValueSource, Pod } from "./pod_types.ts";
 import type { ObjectReader } from "./volumes.ts";
 import { isUnreachable } from "./unreachable.ts";

@@ -11,6 +11,8 @@
  * still exist with the same uids is the authenticator's question (service_account_auth.ts).
  */
 
+import { writeFileAtomic } from "../../shared/write_file_atomic.ts";
+
 /** The signing key's file in the server's data dir. */
 export const SERVICE_ACCOUNT_KEY_FILE = "service-account.jwk";
 
@@ -88,10 +90,7 @@ export async function ensureServiceAccountKey(keyPath: string): Promise<void> {
   }
   const pair = await crypto.subtle.generateKey(ALG, true, ["sign", "verify"]);
   const jwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
-  const tmp = `${keyPath}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(jwk) + "\n", { mode: 0o600 });
-  await Deno.chmod(tmp, 0o600);
-  await Deno.rename(tmp, keyPath);
+  await writeFileAtomic(keyPath, JSON.stringify(jwk) + "\n", 0o600);
 }
 
 /** Signs and checks ServiceAccount tokens with the cluster's key. */

@@ -15,6 +15,7 @@ import { type Logger, silentLogger } from "../../shared/log.ts";
 import { randomSecret } from "../../shared/crypto_util.ts";
 import { SERVICE_ACCOUNT_KEY_FILE } from "../auth/service_account_token.ts";
 import { ClusterCipher } from "./cluster_crypto.ts";
+import { writeFileAtomic } from "../../shared/write_file_atomic.ts";
 
 /**
  * Files (relative to the data dir) shared by every server: add a credential here and every server
@@ -70,7 +71,7 @@ export async function clusterSecretFrom(s: ClusterSecretSource): Promise<string 
   }
   if (!s.generate) return undefined;
   const secret = randomSecret(24);
-  await writeFileAtomic(own, secret + "\n");
+  await writeTrustFile(own, secret + "\n");
   return secret;
 }
 
@@ -116,7 +117,7 @@ export class SharedTrust {
       const oldCa = await readIfExists(`${o.dataDir}/tls/ca.crt`);
       const oldKey = await readIfExists(`${o.dataDir}/${SERVICE_ACCOUNT_KEY_FILE}`);
       for (const [path, text] of Object.entries(files)) {
-        await writeFileAtomic(`${o.dataDir}/${path}`, text);
+        await writeTrustFile(`${o.dataDir}/${path}`, text);
       }
       // A CA other than the one this data dir had: the serving certificate must be re-issued.
       if (oldCa !== undefined && oldCa !== files["tls/ca.crt"]) {
@@ -132,7 +133,7 @@ export class SharedTrust {
       const tokens = await o.backend.get(TRUST_TOKENS_KEY);
       if (tokens) {
         const table = await cipher.open(tokens.value);
-        await writeFileAtomic(`${o.dataDir}/${TOKENS_FILE}`, table);
+        await writeTrustFile(`${o.dataDir}/${TOKENS_FILE}`, table);
         trust.#base = table;
         trust.#baseRevision = tokens.modRevision;
       }
@@ -182,7 +183,7 @@ export class SharedTrust {
       for (const path of SHARED_TRUST_FILES) {
         const local = await readIfExists(`${this.#dataDir}/${path}`);
         if (path in files) {
-          if (local !== files[path]) await writeFileAtomic(`${this.#dataDir}/${path}`, files[path]);
+          if (local !== files[path]) await writeTrustFile(`${this.#dataDir}/${path}`, files[path]);
         } else if (local !== undefined) {
           files[path] = local;
           added.push(path);
@@ -240,7 +241,7 @@ export class SharedTrust {
       : (remoteChanged ? "[]" : this.#base);
     let next = remoteChanged && localChanged ? mergeTables(this.#base, local, remote) : local;
     if (remoteChanged && !localChanged) next = remote;
-    if (next !== local) await writeFileAtomic(path, next);
+    if (next !== local) await writeTrustFile(path, next);
     if (next !== remote || !remoteKv) {
       const sealed = await this.#cipher.seal(next);
       const r = remoteKv
@@ -284,10 +285,8 @@ async function readIfExists(path: string): Promise<string | undefined> {
   }
 }
 
-/** Writes through a temporary file and a rename (mode 0600), as the token store does. */
-async function writeFileAtomic(path: string, text: string): Promise<void> {
+/** Writes a shared file (mode 0600) into the data dir, making its directory if needed. */
+async function writeTrustFile(path: string, text: string): Promise<void> {
   await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${randomSecret(4)}.tmp`;
-  await Deno.writeTextFile(tmp, text, { mode: 0o600 });
-  await Deno.rename(tmp, path);
+  await writeFileAtomic(path, text, 0o600);
 }
