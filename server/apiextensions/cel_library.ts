@@ -13,6 +13,7 @@
  */
 import { Environment } from "@marcbachmann/cel-js";
 import { parseQuantity } from "../../shared/api/quantity.ts";
+import { jsonEqual } from "../../shared/api/validation.ts";
 
 /** The value `url(...)` returns (Kubernetes' URL type). */
 export class CelUrl {
@@ -36,15 +37,10 @@ function compare(a: CelValue, b: CelValue): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/** CEL equality of list elements: ints and doubles compare by value, the rest as JSON. */
 function sameValue(a: CelValue, b: CelValue): boolean {
   if (typeof a === "bigint" || typeof b === "bigint") return compare(a, b) === 0;
-  if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  return JSON.stringify(a, jsonSafe) === JSON.stringify(b, jsonSafe);
-}
-
-function jsonSafe(_key: string, v: unknown): unknown {
-  return typeof v === "bigint" ? `${v}n` : v;
+  return jsonEqual(a, b);
 }
 
 function parseUrl(s: string): URL | undefined {

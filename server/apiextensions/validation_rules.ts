@@ -20,6 +20,7 @@
  */
 import { Optional } from "@marcbachmann/cel-js";
 import { FieldErrors } from "../../shared/api/field_errors.ts";
+import { jsonEqual } from "../../shared/api/validation.ts";
 import { validationRuleEnvironment } from "./cel_library.ts";
 import type { JSONSchemaProps } from "./schema.ts";
 
@@ -282,7 +283,7 @@ function itemCorrelation(s: JSONSchemaProps, old: Old): (item: unknown) => Old {
     };
   }
   if (listType === "set") {
-    return (item) => old.some((o) => deepEqual(o, item)) ? item : NO_OLD;
+    return (item) => old.some((o) => jsonEqual(o, item)) ? item : NO_OLD;
   }
   return () => NO_OLD;
 }
@@ -295,7 +296,7 @@ function runRules(
   path: string,
   errs: FieldErrors,
 ): void {
-  const unchanged = old !== NO_OLD && deepEqual(value, old);
+  const unchanged = old !== NO_OLD && jsonEqual(value, old);
   let self: unknown, oldSelf: unknown;
   let converted = false;
   for (const r of rules) {
@@ -461,15 +462,4 @@ function untyped(value: unknown): unknown {
     return out;
   }
   return value;
-}
-
-function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a)) {
-    return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
-  }
-  if (!isObject(a) || !isObject(b)) return false;
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  return ka.every((k) => k in b && deepEqual(a[k], b[k]));
 }

@@ -5,8 +5,8 @@
  * Anything else in the same update (a new holder, a condition's status, a label) makes it an
  * ordinary write.
  */
-import { isDeepStrictEqual } from "node:util";
 import type { KubeObject } from "../../shared/api/object.ts";
+import { jsonEqual } from "../../shared/api/validation.ts";
 
 /** True when `next` differs from `current` (both as stored) only by heartbeat timestamps. */
 export type HeartbeatTest = (current: KubeObject, next: KubeObject) => boolean;
@@ -15,21 +15,20 @@ export type HeartbeatTest = (current: KubeObject, next: KubeObject) => boolean;
 export const NODE_LEASE_NAMESPACE = "kube-node-lease";
 
 /**
- * Both objects compared as stored (JSON: a property set to `undefined` is no property), without
- * `resourceVersion`, with `strip` applied to copies.
+ * Both objects compared as stored ({@linkcode jsonEqual}: a property set to `undefined` is no
+ * property), without `resourceVersion`, with `strip` applied to copies.
  */
 function sameExcept(
   current: KubeObject,
   next: KubeObject,
   strip: (o: KubeObject) => void,
 ): boolean {
-  const a = JSON.parse(JSON.stringify(current)) as KubeObject;
-  const b = JSON.parse(JSON.stringify(next)) as KubeObject;
+  const [a, b] = [structuredClone(current), structuredClone(next)];
   for (const o of [a, b]) {
     delete o.metadata.resourceVersion;
     strip(o);
   }
-  return isDeepStrictEqual(a, b);
+  return jsonEqual(a, b);
 }
 
 /**
