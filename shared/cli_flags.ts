@@ -29,38 +29,31 @@ export interface FieldFlagOptions<T = unknown> {
   defaultText?: string;
 }
 
-/** Zod's wrappers around a field's own type: `.default()`, `.optional()`, `.preprocess()`. */
-function unwrapped(field: z.ZodType): z.ZodType {
-  let s = field;
-  for (let i = 0; i < 10; i++) {
-    const def = s.def as { type: string; innerType?: z.ZodType; out?: z.ZodType };
-    if (def.innerType) s = def.innerType;
-    else if (def.type === "pipe" && def.out) s = def.out;
-    else break;
+type ZodDef = { type: string; innerType?: z.ZodType; out?: z.ZodType; defaultValue?: unknown };
+
+/**
+ * The field, then each zod type it wraps in turn (`.default()`, `.optional()`, `.describe()`
+ * wrappers, a pipe's output), down to its own type.
+ */
+function* layers(field: z.ZodType): Generator<z.ZodType> {
+  let s: z.ZodType | undefined = field;
+  for (let i = 0; s && i < 10; i++) {
+    yield s;
+    const def = s.def as ZodDef;
+    s = def.innerType ?? (def.type === "pipe" ? def.out : undefined);
   }
-  return s;
 }
 
 function descriptionOf(field: z.ZodType): string | undefined {
-  let s = field;
-  for (let i = 0; i < 10; i++) {
-    if (s.description) return s.description;
-    const def = s.def as { type: string; innerType?: z.ZodType; out?: z.ZodType };
-    const next = def.innerType ?? (def.type === "pipe" ? def.out : undefined);
-    if (!next) return undefined;
-    s = next;
-  }
+  for (const s of layers(field)) if (s.description) return s.description;
   return undefined;
 }
 
 /** The field's `.default()` value, if it has one. */
 export function defaultOf(field: z.ZodType): unknown {
-  let s = field;
-  for (let i = 0; i < 10; i++) {
-    const def = s.def as { type: string; innerType?: z.ZodType; defaultValue?: unknown };
+  for (const s of layers(field)) {
+    const def = s.def as ZodDef;
     if (def.type === "default") return def.defaultValue;
-    if (!def.innerType) return undefined;
-    s = def.innerType;
   }
   return undefined;
 }
@@ -77,7 +70,7 @@ export function flagOf<T extends z.ZodType>(
 ): FlagSpec {
   const help = options.help ?? descriptionOf(field);
   if (!help) throw new Error("flagOf(): the field has no .describe() text and no help was given");
-  const base = unwrapped(field).def.type;
+  const base = [...layers(field)].at(-1)!.def.type;
   const type = options.type ??
     (base === "number"
       ? "number"
