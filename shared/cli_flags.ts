@@ -50,7 +50,7 @@ function descriptionOf(field: z.ZodType): string | undefined {
 }
 
 /** The field's `.default()` value, if it has one. */
-export function defaultOf(field: z.ZodType): unknown {
+function defaultOf(field: z.ZodType): unknown {
   for (const s of layers(field)) {
     const def = s.def as ZodDef;
     if (def.type === "default") return def.defaultValue;
