@@ -1,0 +1,145 @@
+/**
+ * CRD validation rules (`x-kubernetes-validations`) with the real kubectl against a real server:
+ * a CRD whose rule does not compile is refused with the rule's field path; the docs' CronTab
+ * rules (`minReplicas <= replicas <= maxReplicas`) refuse a custom resource in Kubernetes'
+ * words; a transition rule (`self == oldSelf`) makes a field immutable on update but lets the
+ * create through, while other fields still change.
+ */
+import assert from "node:assert/strict";
+import { haveKubectl, kubectl } from "./kubectl.ts";
+import { kubectlOk, waitKubectl } from "./kubectl_helpers.ts";
+import { startTestServer } from "./test_utils.ts";
+
+function crd(rules: Record<string, unknown>[]): string {
+  return JSON.stringify({
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: "crontabs.cel.example.com" },
+    spec: {
+      group: "cel.example.com",
+      scope: "Namespaced",
+      names: { plural: "crontabs", singular: "crontab", kind: "CronTab" },
+      versions: [{
+        name: "v1",
+        served: true,
+        storage: true,
+        schema: {
+          openAPIV3Schema: {
+            type: "object",
+            properties: {
+              spec: {
+                type: "object",
+                "x-kubernetes-validations": rules,
+                properties: {
+                  cronSpec: { type: "string" },
+                  replicas: { type: "integer" },
+                  minReplicas: { type: "integer" },
+                  maxReplicas: { type: "integer" },
+                  owner: {
+                    type: "string",
+                    "x-kubernetes-validations": [
+                      { rule: "self == oldSelf", message: "owner is immutable" },
+                    ],
+                  },
+                },
+              },
+            },
+          },
+        },
+      }],
+    },
+  });
+}
+
+const cronTab = (name: string, spec: Record<string, unknown>) =>
+  JSON.stringify({
+    apiVersion: "cel.example.com/v1",
+    kind: "CronTab",
+    metadata: { name, namespace: "default" },
+    spec,
+  });
+
+Deno.test({
+  name: "kubectl: CRD validation rules refuse bad CRDs and bad custom resources",
+  ignore: !haveKubectl(),
+  async fn(t) {
+    const cacheDir = await Deno.makeTempDir({ prefix: "skiff-cel-kubectl-" });
+    const server = await startTestServer({ controllers: false });
+    const k = { kubeconfigPath: server.kubeconfigPath, cacheDir };
+    try {
+      await t.step("a rule that does not compile refuses the CRD", async () => {
+        const r = await kubectl(k, ["create", "-f", "-"], {
+          stdin: crd([{ rule: "self.replicas <=" }]),
+        });
+        assert.notEqual(r.code, 0);
+        assert.match(
+          r.stderr,
+          /spec\.versions\[0\]\.schema\.openAPIV3Schema\.properties\[spec\]\.x-kubernetes-validations\[0\]\.rule: Invalid value: "self\.replicas <=": compilation failed/,
+        );
+      });
+
+      await t.step("the docs' rules: a CronTab out of its bounds is refused", async () => {
+        await kubectlOk(k, ["create", "-f", "-"], {
+          stdin: crd([
+            {
+              rule: "self.minReplicas <= self.replicas",
+              message: "replicas should be greater than or equal to minReplicas.",
+            },
+            {
+              rule: "self.replicas <= self.maxReplicas",
+              message: "replicas should be smaller than or equal to maxReplicas.",
+            },
+          ]),
+        });
+        await waitKubectl(
+          k,
+          ["api-resources", "--api-group=cel.example.com"],
+          (s) => s.includes("crontabs"),
+        );
+        const r = await kubectl(k, ["create", "-f", "-"], {
+          stdin: cronTab("too-many", { minReplicas: 0, replicas: 20, maxReplicas: 10 }),
+        });
+        assert.notEqual(r.code, 0);
+        assert.match(
+          r.stderr,
+          /The CronTab "too-many" is invalid: spec: Invalid value: "object": replicas should be smaller than or equal to maxReplicas\./,
+        );
+        await kubectlOk(k, ["create", "-f", "-"], {
+          stdin: cronTab("ok", { minReplicas: 0, replicas: 2, maxReplicas: 10, owner: "ann" }),
+        });
+      });
+
+      await t.step("a transition rule keeps a field immutable after the create", async () => {
+        const r = await kubectl(k, [
+          "patch",
+          "crontab",
+          "ok",
+          "--type=merge",
+          "-p",
+          '{"spec":{"owner":"bob"}}',
+        ]);
+        assert.notEqual(r.code, 0);
+        assert.match(r.stderr, /spec\.owner: Invalid value: "string": owner is immutable/);
+        await kubectlOk(k, [
+          "patch",
+          "crontab",
+          "ok",
+          "--type=merge",
+          "-p",
+          '{"spec":{"replicas":3}}',
+        ]);
+        const replicas = await kubectlOk(k, [
+          "get",
+          "crontab",
+          "ok",
+          "-o",
+          "jsonpath={.spec.replicas}",
+        ]);
+        assert.equal(replicas, "3");
+      });
+    } finally {
+      await server.stop();
+      await Deno.remove(cacheDir, { recursive: true }).catch(() => {});
+    }
+  },
+});
