@@ -4,11 +4,13 @@
  * pod's hostname — ordered creation `web-0`, `web-1`, …, stable names and hostnames, `kubectl
  * scale`, `rollout status|history|undo` and a partitioned rolling update.
  *
- * The example's `volumeClaimTemplates` are left out here: the agent does not mount
- * PersistentVolumeClaims yet (the storage work adds that); claims per ordinal, their retention
- * and their survival across pod deletion are covered against hollow nodes in
- * controllers_statefulset_test.ts. `minReadySeconds` is 1 instead of the example's 10, to keep
- * the ordered start short.
+ * The example's `volumeClaimTemplates` are kept: one claim per ordinal, bound by the built-in
+ * local-path provisioner on the node of the pod that first uses it; data written by a pod is
+ * there again in its successor (after a pod deletion and after a scale down and up), which comes
+ * back to the node holding its volume. Changed from the example: the local image, the claims'
+ * `storageClassName` (`local-path`, the default class, instead of the example's
+ * `my-storage-class`, which no cluster has) and `minReadySeconds` 1 instead of 10, to keep the
+ * ordered start short.
  */
 import assert from "node:assert/strict";
 import { startTestCluster } from "./cluster.ts";
@@ -19,6 +21,8 @@ import { kubectlOk, parseTable, rowNamed, waitKubectl } from "./kubectl_helpers.
 // deno-lint-ignore no-explicit-any
 type Json = any;
 
+/** A file on the `www` volume. */
+const DATA = "/usr/share/nginx/html/data";
 const IMAGE = `skiff.local/web-sts-${crypto.randomUUID().slice(0, 6)}:1`;
 
 /** https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/ (see module comment). */
@@ -60,10 +64,22 @@ spec:
         ports:
         - containerPort: 80
           name: web
+        volumeMounts:
+        - name: www
+          mountPath: /usr/share/nginx/html
+  volumeClaimTemplates:
+  - metadata:
+      name: www
+    spec:
+      accessModes: [ "ReadWriteOnce" ]
+      storageClassName: "local-path"
+      resources:
+        requests:
+          storage: 1Gi
 `;
 
 Deno.test({
-  name: "kubectl runs the documentation's web StatefulSet: order, identity, scale, rollout",
+  name: "kubectl runs the documentation's web StatefulSet: order, identity, storage, scale, rollout",
   ignore: !haveKubectl(),
   async fn(t) {
     await buildWebImage(IMAGE, { pageIsHostname: true });
@@ -76,6 +92,23 @@ Deno.test({
       });
       assert.equal(r.code, 0, `rollout status failed (${r.code}): ${r.stderr}`);
       return r.stdout;
+    };
+    /** The node a pod's `www` claim is bound on (its volume's node affinity). */
+    const volumeNode = async (pod: string) => {
+      const pv = await kubectlOk(k, [
+        "get",
+        "pvc",
+        `www-${pod}`,
+        "-o",
+        "jsonpath={.spec.volumeName}",
+      ]);
+      return await kubectlOk(k, [
+        "get",
+        "pv",
+        pv,
+        "-o",
+        "jsonpath={.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values[0]}",
+      ]);
     };
     const sts = async (): Promise<Json> =>
       JSON.parse(await kubectlOk(k, ["get", "sts", "web", "-o", "json"]));
@@ -104,21 +137,43 @@ Deno.test({
         const row = rowNamed(parseTable(await kubectlOk(k, ["get", "sts"])), "web");
         assert.equal(row.READY, "3/3");
         assert.match(await kubectlOk(k, ["get", "all"]), /^statefulset\.apps\/web\s+3\/3/m);
+        // One claim per ordinal, bound to a volume pinned to the node its pod runs on.
+        const claims = parseTable(await kubectlOk(k, ["get", "pvc"]));
+        assert.deepEqual(claims.map((c) => c.NAME).sort(), ["www-web-0", "www-web-1", "www-web-2"]);
+        for (const c of claims) assert.equal(c.STATUS, "Bound", `${c.NAME}: ${c.STATUS}`);
+        for (const [name, p] of byName) {
+          assert.equal(await volumeNode(name), p.spec.nodeName, `${name}'s volume node`);
+        }
         const d = await kubectlOk(k, ["describe", "sts", "web"]);
         assert.match(d, /^Replicas:\s+3 desired \| 3 total$/m);
         assert.match(d, /^Pods Status:\s+3 Running \/ 0 Waiting \/ 0 Succeeded \/ 0 Failed$/m);
       });
 
-      await t.step("a deleted pod comes back under its name", async () => {
-        const uid = await kubectlOk(k, ["get", "pod", "web-1", "-o", "jsonpath={.metadata.uid}"]);
-        await kubectlOk(k, ["delete", "pod", "web-1", "--wait=false"]);
-        await waitKubectl(
-          k,
-          ["get", "pod", "web-1", "-o", "jsonpath={.metadata.uid} {.status.phase}"],
-          (out) => !out.startsWith(uid) && out.endsWith("Running"),
-          { timeoutMs: 60_000 },
-        );
-      });
+      await t.step(
+        "a deleted pod comes back under its name, on its node, with its data",
+        async () => {
+          await kubectlOk(k, ["exec", "web-1", "--", "sh", "-c", `echo kept-web-1 > ${DATA}`]);
+          const [uid, node] = (await kubectlOk(k, [
+            "get",
+            "pod",
+            "web-1",
+            "-o",
+            "jsonpath={.metadata.uid} {.spec.nodeName}",
+          ])).split(" ");
+          await kubectlOk(k, ["delete", "pod", "web-1", "--wait=false"]);
+          await waitKubectl(
+            k,
+            ["get", "pod", "web-1", "-o", "jsonpath={.metadata.uid} {.status.phase}"],
+            (out) => !out.startsWith(uid) && out.endsWith("Running"),
+            { timeoutMs: 60_000 },
+          );
+          assert.equal(
+            await kubectlOk(k, ["get", "pod", "web-1", "-o", "jsonpath={.spec.nodeName}"]),
+            node,
+          );
+          assert.equal(await kubectlOk(k, ["exec", "web-1", "--", "cat", DATA]), "kept-web-1\n");
+        },
+      );
 
       await t.step("scale down removes the highest ordinals, scale up adds them back", async () => {
         assert.equal(
@@ -131,10 +186,18 @@ Deno.test({
           (out) => out.trim() === "pod/web-0",
           { timeoutMs: 60_000 },
         );
+        // The claims of the removed ordinals stay (retention policy Retain by default).
+        const claims = await kubectlOk(k, ["get", "pvc", "-o", "name"]);
+        assert.deepEqual(claims.trim().split("\n"), [
+          "persistentvolumeclaim/www-web-0",
+          "persistentvolumeclaim/www-web-1",
+          "persistentvolumeclaim/www-web-2",
+        ]);
         await kubectlOk(k, ["scale", "sts", "web", "--replicas=2"]);
         await status();
         const names = await kubectlOk(k, ["get", "pods", "-l", "app=nginx", "-o", "name"]);
         assert.deepEqual(names.trim().split("\n"), ["pod/web-0", "pod/web-1"]);
+        assert.equal(await kubectlOk(k, ["exec", "web-1", "--", "cat", DATA]), "kept-web-1\n");
       });
 
       await t.step("a rolling update goes from the highest ordinal; undo goes back", async () => {
