@@ -4,17 +4,31 @@
  * Each subcommand's code is imported when it runs, so that a node's process never loads the
  * control plane (SQLite, etcd client, protobuf decoder): it keeps the agent's memory small. Only
  * the config schemas are loaded up front: the flags' help and defaults come from them (`flagOf`).
+ * The control plane's modules are loaded through `commandModule` (cmd/command_modules.ts), whose
+ * specifiers Deno does not read ahead: a literal `import("./server/run.ts")` alone makes Deno
+ * load the server's whole source graph in a node process.
  */
-import { flagOf, helpText, parseFlags, UsageError } from "./shared/cli_flags.ts";
+import { z } from "zod";
+import {
+  flagOf,
+  FROM_SECONDS,
+  fromFlag,
+  helpText,
+  parseConfig,
+  parseFlags,
+  SECONDS_FLAG,
+  UsageError,
+} from "./shared/cli_flags.ts";
 import type { FlagSpec, ParsedFlags } from "./shared/cli_flags.ts";
 import { ServerConfig } from "./server/config.ts";
 import { AgentConfig } from "./agent/config.ts";
-import { ProxyConfig } from "./proxy/config.ts";
-import { HA_FLAG_OF_KEY, HA_SERVER_FLAGS, haConfigFrom } from "./server/ha/flags.ts";
+import { ProxyConfig, type ProxyConfigInput } from "./proxy/config.ts";
+import { HA_SERVER_FLAGS, haConfigFrom } from "./server/ha/flags.ts";
 import type { PodSecurityConfiguration } from "./server/admission/pod_security_configuration.ts";
 import type { NodeConfig } from "./cmd/node.ts";
 import { Logger } from "./shared/log.ts";
 import { INSTALL_FLAGS } from "./cmd/systemd_install.ts";
+import { commandModule } from "./cmd/command_modules.ts";
 
 /** Data dirs under the home directory when `--data-dir` is not given. */
 const SERVER_DATA_DIR = ".skiff";
@@ -28,8 +42,6 @@ function inHome(dir: string): string {
 const SERVER = ServerConfig.shape;
 const AGENT = AgentConfig.shape;
 const PROXY = ProxyConfig.shape;
-/** A duration field in milliseconds, given on the command line in seconds. */
-const SECONDS = { value: "SECONDS", showDefault: (ms: number) => String(ms / 1000) };
 
 const SERVER_FLAGS: Record<string, FlagSpec> = {
   "data-dir": flagOf(SERVER.dataDir, { value: "DIR", defaultText: `~/${SERVER_DATA_DIR}` }),
@@ -44,7 +56,7 @@ const SERVER_FLAGS: Record<string, FlagSpec> = {
     showDefault: (r) => `${r.min}-${r.max}`,
   }),
   "cluster-domain": flagOf(SERVER.clusterDomain, { value: "DOMAIN" }),
-  "node-monitor-grace-period": flagOf(SERVER.nodeMonitorGracePeriodMs, SECONDS),
+  "node-monitor-grace-period": flagOf(SERVER.nodeMonitorGracePeriodMs, SECONDS_FLAG),
   "pod-eviction-timeout": flagOf(SERVER.podEvictionTimeoutSeconds, { value: "SECONDS" }),
   "datastore-endpoint": flagOf(SERVER.datastoreEndpoint, {
     value: "URL",
@@ -159,7 +171,7 @@ const COMMANDS: Record<string, { summary: string; run: (args: string[]) => Promi
   token: {
     summary: "create, list or revoke join and user tokens",
     run: async (args) =>
-      (await import("./cmd/token.ts")).tokenCommand(args, {
+      (await commandModule("cmd/token.ts")).tokenCommand(args, {
         defaultDataDir: inHome(SERVER_DATA_DIR),
       }),
   },
@@ -188,42 +200,6 @@ function untilTerminated(): AbortSignal {
   return ac.signal;
 }
 
-/** Config keys whose flag is not simply the key in kebab-case. */
-const FLAG_OF_KEY: Record<string, string> = {
-  nodeMonitorGracePeriodMs: "node-monitor-grace-period",
-  podEvictionTimeoutSeconds: "pod-eviction-timeout",
-  tlsSans: "tls-san",
-  nodePortRange: "service-node-port-range",
-  ...HA_FLAG_OF_KEY,
-};
-
-/**
- * Parses a command's config; a validation error becomes one line naming the flag:
- * `invalid value "BAD" for --node-name: must be a DNS subdomain`.
- */
-function parseConfig<T>(
-  schema: {
-    safeParse(
-      v: unknown,
-    ): { success: true; data: T } | {
-      success: false;
-      error: { issues: { path: PropertyKey[]; message: string }[] };
-    };
-  },
-  raw: Record<string, unknown>,
-  flags: ParsedFlags,
-): T {
-  const parsed = schema.safeParse(raw);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const key = String(issue.path[0] ?? "");
-  const flag = FLAG_OF_KEY[key] ?? key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-  const given = flags[flag] ?? raw[key];
-  if (given === undefined) throw new UsageError(`invalid configuration: ${key}: ${issue.message}`);
-  const text = Array.isArray(given) ? given.join(",") : String(given);
-  throw new UsageError(`invalid value "${text}" for --${flag}: ${issue.message}`);
-}
-
 /**
  * Parses a subcommand's flags; with `--help` prints its help and returns undefined. A positional
  * argument is a usage error (no subcommand takes one).
@@ -243,27 +219,10 @@ function commandFlags(
   return flags;
 }
 
-/** `a, b or c`. */
-function oneOf(values: readonly string[]): string {
-  return `${values.slice(0, -1).join(", ")} or ${values[values.length - 1]}`;
-}
-
-/** A flag whose value is one of an enum field's options; absent, the field's default. */
-function enumFlag<T extends string>(
-  flags: ParsedFlags,
-  flag: string,
-  field: { unwrap(): { options: readonly T[] }; parse(v: unknown): T },
-): T {
-  const value = flags[flag];
-  const options = field.unwrap().options;
-  if (value !== undefined && !options.includes(value as T)) {
-    throw new UsageError(`invalid value "${value}" for --${flag}: must be ${oneOf(options)}`);
-  }
-  return field.parse(value);
-}
-
 function logLevelFrom(flags: ParsedFlags): ServerConfig["logLevel"] {
-  return enumFlag(flags, "log-level", SERVER.logLevel);
+  return parseConfig(z.object({ logLevel: SERVER.logLevel }), {
+    logLevel: fromFlag(flags, "log-level"),
+  }).logLevel;
 }
 
 /** The agent's settings from flags; `--server`/`--token` are checked by `agentCommand`. */
@@ -283,32 +242,60 @@ function agentConfigFrom(flags: ParsedFlags): NodeConfig {
     }
   }
   const agent = parseConfig(AgentConfig.omit({ server: true, token: true, caData: true }), {
-    nodeName: flags["node-name"] ?? Deno.hostname().toLowerCase(),
-    nodeAddress: flags["node-address"],
-    dataDir: flags["data-dir"] ?? inHome(AGENT_DATA_DIR),
-    dockerSocket: flags["docker-socket"],
-    clusterCidr: flags["cluster-cidr"],
-    pauseImage: flags["pause-image"],
-    apiPort: flags["api-port"],
-    clusterDomain: flags["cluster-domain"],
-    clusterDns: flags["cluster-dns"],
-    resolvConf: flags["resolv-conf"],
-    allowedUnsafeSysctls: flags["allowed-unsafe-sysctls"],
-  }, flags);
+    nodeName: fromFlag(flags, "node-name", { fallback: Deno.hostname().toLowerCase() }),
+    nodeAddress: fromFlag(flags, "node-address"),
+    dataDir: fromFlag(flags, "data-dir", { fallback: inHome(AGENT_DATA_DIR) }),
+    dockerSocket: fromFlag(flags, "docker-socket"),
+    clusterCidr: fromFlag(flags, "cluster-cidr"),
+    pauseImage: fromFlag(flags, "pause-image"),
+    apiPort: fromFlag(flags, "api-port"),
+    clusterDomain: fromFlag(flags, "cluster-domain"),
+    clusterDns: fromFlag(flags, "cluster-dns"),
+    resolvConf: fromFlag(flags, "resolv-conf"),
+    allowedUnsafeSysctls: fromFlag(flags, "allowed-unsafe-sysctls"),
+  });
+  // The node's proxy settings are checked now, not after the join (runNode builds the proxy's
+  // config once the credentials are known).
+  const proxy = parseConfig(ProxyConfig, {
+    clusterWideListeners: fromFlag(flags, "proxy-cluster-ips"),
+    mode: fromFlag(flags, "proxy-mode"),
+    nftTable: fromFlag(flags, "proxy-nft-table"),
+    ingressHttpPort: fromFlag(flags, "ingress-http-port"),
+    ingressHttpsPort: fromFlag(flags, "ingress-https-port"),
+  });
   return {
     ...agent,
     server,
     token: flags.token as string | undefined,
-    clusterWideListeners: flags["proxy-cluster-ips"] as boolean | undefined,
-    proxyMode: proxyModeFrom(flags),
-    proxyNftTable: flags["proxy-nft-table"] as string | undefined,
-    ingressHttpPort: flags["ingress-http-port"] as number | undefined,
-    ingressHttpsPort: flags["ingress-https-port"] as number | undefined,
+    clusterWideListeners: proxy.clusterWideListeners,
+    proxyMode: proxy.mode,
+    proxyNftTable: proxy.nftTable,
+    ingressHttpPort: proxy.ingressHttpPort,
+    ingressHttpsPort: proxy.ingressHttpsPort,
   };
 }
 
-function proxyModeFrom(flags: ParsedFlags): ProxyConfig["mode"] {
-  return enumFlag(flags, "proxy-mode", PROXY.mode);
+/**
+ * `skiff proxy`'s config fields from its flags, checked against ProxyConfig before any credentials
+ * are read, so that a bad flag is reported as such; the credentials then add server, token and
+ * CA, and the node name and service CIDR where these flags leave them out.
+ */
+function proxyConfigFrom(flags: ParsedFlags): ProxyConfigInput {
+  const fields = {
+    server: fromFlag(flags, "server"),
+    nodeName: fromFlag(flags, "node-name"),
+    nodeAddress: fromFlag(flags, "node-address"),
+    serviceCidr: fromFlag(flags, "service-cidr"),
+    clusterWideListeners: fromFlag(flags, "proxy-cluster-ips"),
+    mode: fromFlag(flags, "proxy-mode"),
+    nftTable: fromFlag(flags, "proxy-nft-table"),
+    ingressHttpPort: fromFlag(flags, "ingress-http-port"),
+    ingressHttpsPort: fromFlag(flags, "ingress-https-port"),
+  };
+  parseConfig(ProxyConfig, fields);
+  return Object.fromEntries(
+    Object.entries(fields).map(([key, input]) => [key, input.value]),
+  ) as ProxyConfigInput;
 }
 
 async function agentCommand(args: string[]): Promise<number> {
@@ -348,27 +335,19 @@ async function proxyCommand(args: string[]): Promise<number> {
   if ((flags.server === undefined) !== (flags.token === undefined)) {
     throw new UsageError("--server and --token go together");
   }
-  const mode = proxyModeFrom(flags);
+  const config = proxyConfigFrom(flags);
   const logger = new Logger({ level: logLevelFrom(flags), component: "skiff" });
   const signal = untilTerminated();
   (await import("./shared/malloc_trim.ts")).startMallocTrimmer(signal, { logger });
-  const { runProxyCommand } = await import("./cmd/proxy.ts");
+  const { runProxyCommand } = await commandModule("cmd/proxy.ts");
   await runProxyCommand(
     {
+      config,
       dataDir: (flags["data-dir"] as string | undefined) ??
         (flags.server ? undefined : inHome(AGENT_DATA_DIR)),
-      server: flags.server as string | undefined,
       token: flags.token as string | undefined,
       caFile: flags["ca-file"] as string | undefined,
-      nodeName: flags["node-name"] as string | undefined,
-      nodeAddress: flags["node-address"] as string | undefined,
-      serviceCidr: flags["service-cidr"] as string | undefined,
-      clusterWideListeners: flags["proxy-cluster-ips"] as boolean | undefined,
-      mode,
-      nftTable: flags["proxy-nft-table"] as string | undefined,
       cleanup: flags.cleanup as boolean | undefined,
-      ingressHttpPort: flags["ingress-http-port"] as number | undefined,
-      ingressHttpsPort: flags["ingress-https-port"] as number | undefined,
     },
     signal,
     logger,
@@ -388,7 +367,7 @@ async function upCommand(args: string[]): Promise<number> {
   const { server: _s, token: _t, caData: _c, ...agent } = agentConfigFrom(
     { ...flags, "data-dir": `${server.dataDir}/agent` },
   );
-  const { runUp } = await import("./cmd/up.ts");
+  const { runUp } = await commandModule("cmd/up.ts");
   await runUp({ server, agent }, untilTerminated());
   return 0;
 }
@@ -399,24 +378,22 @@ function serverConfigFrom(
 ): ServerConfig {
   const level = logLevelFrom(flags);
   return parseConfig(ServerConfig, {
-    dataDir: flags["data-dir"] ?? inHome(SERVER_DATA_DIR),
-    listen: flags.listen,
-    nodeAddress: flags["node-address"],
-    serviceCidr: flags["service-cidr"],
-    clusterCidr: flags["cluster-cidr"],
-    nodePortRange: flags["service-node-port-range"],
-    datastoreEndpoint: flags["datastore-endpoint"],
+    dataDir: fromFlag(flags, "data-dir", { fallback: inHome(SERVER_DATA_DIR) }),
+    listen: fromFlag(flags, "listen"),
+    nodeAddress: fromFlag(flags, "node-address"),
+    serviceCidr: fromFlag(flags, "service-cidr"),
+    clusterCidr: fromFlag(flags, "cluster-cidr"),
+    nodePortRange: fromFlag(flags, "service-node-port-range"),
+    datastoreEndpoint: fromFlag(flags, "datastore-endpoint"),
     controllers: !flags["no-controllers"],
-    nodeMonitorGracePeriodMs: flags["node-monitor-grace-period"] !== undefined
-      ? Number(flags["node-monitor-grace-period"]) * 1000
-      : undefined,
-    podEvictionTimeoutSeconds: flags["pod-eviction-timeout"],
-    tlsSans: flags["tls-san"],
-    clusterDomain: flags["cluster-domain"],
+    nodeMonitorGracePeriodMs: fromFlag(flags, "node-monitor-grace-period", FROM_SECONDS),
+    podEvictionTimeoutSeconds: fromFlag(flags, "pod-eviction-timeout"),
+    tlsSans: fromFlag(flags, "tls-san"),
+    clusterDomain: fromFlag(flags, "cluster-domain"),
     logLevel: level,
     podSecurity,
     ...haConfigFrom(flags),
-  }, flags);
+  });
 }
 
 /**
@@ -426,8 +403,8 @@ function serverConfigFrom(
 async function podSecurityFrom(flags: ParsedFlags): Promise<PodSecurityConfiguration | undefined> {
   const path = flags["admission-control-config-file"];
   if (typeof path !== "string") return undefined;
-  const { parsePodSecurityConfigFile } = await import(
-    "./server/admission/pod_security_config_file.ts"
+  const { parsePodSecurityConfigFile } = await commandModule(
+    "server/admission/pod_security_config_file.ts",
   );
   try {
     return parsePodSecurityConfigFile(await Deno.readTextFile(path), path);
@@ -457,17 +434,17 @@ async function serverCommand(args: string[]): Promise<number> {
     const { server: _s, token: _t, caData: _c, ...agent } = agentConfigFrom(
       { ...flags, "data-dir": `${config.dataDir}/agent` },
     );
-    const { runUp } = await import("./cmd/up.ts");
+    const { runUp } = await commandModule("cmd/up.ts");
     await runUp({ server: config, agent }, signal);
     return 0;
   }
   if (config.leave) {
-    const { leaveManagedEtcd } = await import("./server/ha/managed_server.ts");
+    const { leaveManagedEtcd } = await commandModule("server/ha/managed_server.ts");
     await leaveManagedEtcd(config, config.serverName ?? Deno.hostname().toLowerCase());
     console.log(`skiff server: left the cluster; removed ${config.dataDir}/etcd`);
     return 0;
   }
-  const { runServer } = await import("./server/run.ts");
+  const { runServer } = await commandModule("server/run.ts");
   const server = await runServer(config, signal);
   console.log(
     `skiff server: API at ${server.url}; kubeconfig ${server.kubeconfigPath}; join token in ${config.dataDir}/token`,
@@ -506,7 +483,7 @@ async function uninstall(
   await uninstallUnit({ command, systemdDir: flags["systemd-dir"] as string | undefined });
   console.log(`skiff ${command}: removed ${unitName(command)}`);
   if (flags.purge) {
-    const { purgeNode } = await import("./cmd/purge.ts");
+    const { purgeNode } = await commandModule("cmd/purge.ts");
     if (node.nodeName) {
       await purgeNode({ ...node, nodeName: node.nodeName, nftTable: node.proxyNftTable });
     } else {
@@ -546,4 +523,12 @@ if (import.meta.main) {
   Deno.exit(await main(Deno.args));
 }
 
-export { main, SERVER_FLAGS, serverConfigFrom };
+export {
+  AGENT_FLAGS,
+  agentConfigFrom,
+  main,
+  PROXY_FLAGS,
+  proxyConfigFrom,
+  SERVER_FLAGS,
+  serverConfigFrom,
+};

@@ -6,29 +6,21 @@
 import { loadCredentials } from "../agent/credentials.ts";
 import { fetchTrustedCa } from "../agent/trust.ts";
 import { runProxy } from "../proxy/run.ts";
-import { DEFAULT_NFT_TABLE, ProxyConfig } from "../proxy/config.ts";
+import { DEFAULT_NFT_TABLE, ProxyConfig, type ProxyConfigInput } from "../proxy/config.ts";
 import { NftablesProxy } from "../proxy/nft_proxy.ts";
 import type { Logger } from "../shared/log.ts";
 import { parseJoinToken } from "../shared/join_token.ts";
 
-/** Options of {@linkcode runProxyCommand}; `dataDir` or `server` + `token` is needed. */
+/** Options of {@linkcode runProxyCommand}; `dataDir`, or `config.server` + `token`, is needed. */
 export interface ProxyCommandOptions {
+  /** The config from flags, already checked against ProxyConfig (main.ts). */
+  config: Omit<ProxyConfigInput, "token" | "caData">;
   dataDir?: string;
-  server?: string;
+  /** `--token`: a node's or admin token, or a join token (K10…). */
   token?: string;
   caFile?: string;
-  nodeName?: string;
-  nodeAddress?: string;
-  serviceCidr?: string;
-  clusterWideListeners?: boolean;
-  /** `--proxy-mode`. */
-  mode?: "auto" | "nftables" | "userspace";
-  /** `--proxy-nft-table`. */
-  nftTable?: string;
   /** `--cleanup`: delete the nftables table and exit (uninstall). */
   cleanup?: boolean;
-  ingressHttpPort?: number;
-  ingressHttpsPort?: number;
 }
 
 /** Resolves credentials and runs the proxy until `signal` aborts. */
@@ -37,8 +29,9 @@ export async function runProxyCommand(
   signal: AbortSignal,
   logger: Logger,
 ): Promise<void> {
+  const flagged = options.config;
   if (options.cleanup) {
-    const table = options.nftTable ?? DEFAULT_NFT_TABLE;
+    const table = flagged.nftTable ?? DEFAULT_NFT_TABLE;
     const nft = new NftablesProxy(table, { logger });
     const had = await nft.exists();
     if (had && !await nft.remove()) throw new Error(`cannot delete table inet ${table}`);
@@ -47,11 +40,11 @@ export async function runProxyCommand(
     });
     return;
   }
-  let server = options.server;
+  let server = flagged.server;
   let token = options.token;
   let caData = options.caFile ? await Deno.readTextFile(options.caFile) : undefined;
-  let serviceCidr = options.serviceCidr;
-  let nodeName = options.nodeName;
+  let serviceCidr = flagged.serviceCidr;
+  let nodeName = flagged.nodeName;
   if (options.dataDir && (!server || !token)) {
     const creds = await loadCredentials(options.dataDir);
     if (!creds) {
@@ -68,17 +61,12 @@ export async function runProxyCommand(
   }
   if (!caData && parseJoinToken(token)) caData = await fetchTrustedCa(server, token);
   const config = ProxyConfig.parse({
+    ...flagged,
     server,
     token: parseJoinToken(token)?.secret ?? token,
     caData,
     nodeName,
-    nodeAddress: options.nodeAddress,
     serviceCidr,
-    clusterWideListeners: options.clusterWideListeners,
-    mode: options.mode,
-    nftTable: options.nftTable,
-    ingressHttpPort: options.ingressHttpPort,
-    ingressHttpsPort: options.ingressHttpsPort,
   });
   await runProxy(config, signal, { logger, removeStaleTable: true });
 }

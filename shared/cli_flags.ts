@@ -3,7 +3,8 @@
  * `--name=value`, boolean `--flag`, and repeatable flags. Unknown flags and bad values raise a
  * UsageError whose message is one plain line; `main.ts` prints it and exits with status 2.
  * A flag that sets a config field takes its help and default from that field's zod schema
- * ({@linkcode flagOf}), so that a default is written in one place.
+ * ({@linkcode flagOf}), so that a default is written in one place; {@linkcode parseConfig} goes the
+ * other way, turning the first field the schema refuses into one line naming its flag.
  */
 import type { z } from "zod";
 
@@ -92,6 +93,12 @@ export function flagOf<T extends z.ZodType>(
   };
 }
 
+/** {@linkcode flagOf} options of a duration field kept in ms and given in seconds. */
+export const SECONDS_FLAG: FieldFlagOptions<number> = {
+  value: "SECONDS",
+  showDefault: (ms) => String(ms / 1000),
+};
+
 /** Thrown for a user's mistake on the command line. */
 export class UsageError extends Error {
   constructor(message: string) {
@@ -170,4 +177,131 @@ export function helpText(
   }
   lines.push(`${"  -h, --help".padEnd(34)} show this help`);
   return lines.join("\n");
+}
+
+/** A config field's input that came from a flag, so that {@linkcode parseConfig} can name it. */
+export class FlagInput {
+  constructor(
+    /** The flag, without `--`. */
+    readonly flag: string,
+    /** The value as given on the command line; undefined when the flag was absent. */
+    readonly given: ParsedFlags[string],
+    /** The field's input: `given` converted to the field's units, or the fallback. */
+    readonly value: unknown,
+  ) {}
+}
+
+/** Options of {@linkcode fromFlag}. */
+export interface FromFlagOptions {
+  /** Converts a given value to the field's units (seconds on the command line, ms in config). */
+  convert?: (given: NonNullable<ParsedFlags[string]>) => unknown;
+  /** The input when the flag is absent and the schema has no default (the hostname). */
+  fallback?: unknown;
+}
+
+/** {@linkcode fromFlag} options of a duration field kept in ms and given in seconds. */
+export const FROM_SECONDS: FromFlagOptions = { convert: (s) => Math.round(Number(s) * 1000) };
+
+/** The input of a config field set by flag `flag`. */
+export function fromFlag(
+  flags: ParsedFlags,
+  flag: string,
+  options: FromFlagOptions = {},
+): FlagInput {
+  const given = flags[flag];
+  const value = given === undefined
+    ? options.fallback
+    : options.convert
+    ? options.convert(given)
+    : given;
+  return new FlagInput(flag, given, value);
+}
+
+/** `a, b or c`. */
+function oneOf(values: readonly unknown[]): string {
+  const shown = values.map(String);
+  return shown.length < 2
+    ? shown.join("")
+    : `${shown.slice(0, -1).join(", ")} or ${shown[shown.length - 1]}`;
+}
+
+/** What zod reports about a refused value, said as the rest of `--flag: …` in plain words. */
+type ZodIssue = {
+  code: string;
+  expected?: string;
+  format?: string;
+  origin?: string;
+  minimum?: unknown;
+  maximum?: unknown;
+  inclusive?: boolean;
+  values?: readonly unknown[];
+};
+
+/**
+ * A plain message for a zod issue whose schema gave none of its own (a schema's own message, such
+ * as `must be a DNS subdomain`, takes precedence over this one).
+ */
+function plainMessage(issue: ZodIssue): string | undefined {
+  switch (issue.code) {
+    case "invalid_type":
+      if (issue.expected === "int") return "must be a whole number";
+      return issue.expected === "array" ? "must be a list" : `must be a ${issue.expected}`;
+    case "invalid_value":
+      return issue.values ? `must be ${oneOf(issue.values)}` : undefined;
+    case "invalid_format":
+      return issue.format === "url" ? "must be a URL" : `must be a valid ${issue.format}`;
+    case "too_small":
+      if (issue.origin === "string" && issue.minimum === 1) return "must not be empty";
+      if (issue.origin !== "number") return undefined;
+      return issue.inclusive
+        ? `must be at least ${issue.minimum}`
+        : `must be greater than ${issue.minimum}`;
+    case "too_big":
+      if (issue.origin !== "number") return undefined;
+      return issue.inclusive
+        ? `must be at most ${issue.maximum}`
+        : `must be less than ${issue.maximum}`;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Parses a command's config with `schema`. `fields` holds each field's input, as a
+ * {@linkcode FlagInput} where a flag set it. The first issue becomes a UsageError of one line
+ * naming the flag as the user typed it: `invalid value "BAD" for --node-name: must be a DNS
+ * subdomain`, `--token: is required with --join` (flag absent), `invalid default "X" for
+ * --node-name: …` (the fallback was refused). A field no flag sets is named by its key.
+ */
+export function parseConfig<S extends z.ZodType>(
+  schema: S,
+  fields: Record<string, unknown>,
+): z.output<S> {
+  const raw: Record<string, unknown> = {};
+  for (const [key, input] of Object.entries(fields)) {
+    raw[key] = input instanceof FlagInput ? input.value : input;
+  }
+  const parsed = schema.safeParse(raw, { error: (issue) => plainMessage(issue as ZodIssue) });
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const key = String(issue.path[0] ?? "");
+  const input = fields[key];
+  if (!(input instanceof FlagInput)) {
+    throw new UsageError(`invalid configuration: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  // A list's refused item is shown alone, not the whole list.
+  const item = issue.path[1];
+  const shown = (v: unknown) =>
+    Array.isArray(v) ? (typeof item === "number" ? String(v[item]) : v.join(",")) : String(v);
+  if (input.given !== undefined) {
+    throw new UsageError(
+      `invalid value "${shown(input.given)}" for --${input.flag}: ${issue.message}`,
+    );
+  }
+  if (input.value !== undefined) {
+    throw new UsageError(
+      `invalid default "${shown(input.value)}" for --${input.flag}: ${issue.message}`,
+    );
+  }
+  throw new UsageError(`--${input.flag}: ${issue.message}`);
 }

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { flagOf, helpText, parseFlags, UsageError } from "./cli_flags.ts";
+import {
+  flagOf,
+  FROM_SECONDS,
+  fromFlag,
+  helpText,
+  parseConfig,
+  parseFlags,
+  UsageError,
+} from "./cli_flags.ts";
 
 Deno.test("flagOf() takes help, type and default from the schema field", () => {
   assert.deepEqual(
@@ -62,4 +70,86 @@ Deno.test("parseFlags() reads values by the spec's types and refuses unknown fla
   assert.throws(() => parseFlags(["--nope"], spec), UsageError);
   assert.throws(() => parseFlags(["--port", "x"], spec), /must be a number/);
   assert.match(helpText("skiff x", "Does x.", spec), /--port NUMBER\s+p \(default 1\)/);
+});
+
+Deno.test("parseConfig() names the flag of a refused value, in plain words", () => {
+  const schema = z.object({
+    port: z.number().int().min(0).max(65535).default(80),
+    mode: z.enum(["auto", "nftables", "userspace"]).default("auto"),
+    name: z.string().regex(/^[a-z]+$/, "must be lowercase"),
+    sans: z.array(z.string().regex(/^[a-z.]+$/, "must be a name")).default([]),
+    graceMs: z.number().int().positive().default(15_000),
+  });
+  const refused = (args: string[]) => {
+    const flags = parseFlags(args, {
+      port: { type: "number", help: "p" },
+      mode: { type: "string", help: "m" },
+      name: { type: "string", help: "n" },
+      san: { type: "list", help: "s" },
+      grace: { type: "number", help: "g" },
+    });
+    try {
+      parseConfig(schema, {
+        port: fromFlag(flags, "port"),
+        mode: fromFlag(flags, "mode"),
+        name: fromFlag(flags, "name", { fallback: "host" }),
+        sans: fromFlag(flags, "san"),
+        graceMs: fromFlag(flags, "grace", FROM_SECONDS),
+      });
+    } catch (e) {
+      assert.ok(e instanceof UsageError, String(e));
+      return e.message;
+    }
+    return "accepted";
+  };
+  assert.equal(refused([]), "accepted");
+  assert.equal(
+    refused(["--mode", "bogus"]),
+    'invalid value "bogus" for --mode: must be auto, nftables or userspace',
+  );
+  assert.equal(
+    refused(["--port=70000"]),
+    'invalid value "70000" for --port: must be at most 65535',
+  );
+  assert.equal(refused(["--port=1.5"]), 'invalid value "1.5" for --port: must be a whole number');
+  // The value as typed (seconds), not the field's milliseconds.
+  assert.equal(refused(["--grace", "0"]), 'invalid value "0" for --grace: must be greater than 0');
+  // The schema's own message wins over the plain default one.
+  assert.equal(refused(["--name", "Up"]), 'invalid value "Up" for --name: must be lowercase');
+  // Of a list, the refused item alone.
+  assert.equal(refused(["--san", "a.b,B_C"]), 'invalid value "B_C" for --san: must be a name');
+});
+
+Deno.test("parseConfig() names an absent flag, a refused fallback, or a field without a flag", () => {
+  const schema = z.object({
+    name: z.string().regex(/^[a-z]+$/, "must be lowercase"),
+    join: z.string().optional(),
+    token: z.string().optional(),
+    internal: z.number().default(1),
+  }).superRefine((c, ctx) => {
+    if (c.join && !c.token) {
+      ctx.addIssue({ code: "custom", path: ["token"], message: "is required with --join" });
+    }
+  });
+  const flags = parseFlags(["--join", "https://a:1"], {
+    join: { type: "string", help: "j" },
+    token: { type: "string", help: "t" },
+  });
+  assert.throws(
+    () =>
+      parseConfig(schema, {
+        name: "ok",
+        join: fromFlag(flags, "join"),
+        token: fromFlag(flags, "token"),
+      }),
+    { name: "UsageError", message: "--token: is required with --join" },
+  );
+  assert.throws(
+    () => parseConfig(schema, { name: fromFlag(flags, "node-name", { fallback: "MY_HOST" }) }),
+    { name: "UsageError", message: 'invalid default "MY_HOST" for --node-name: must be lowercase' },
+  );
+  assert.throws(
+    () => parseConfig(schema, { name: "ok", internal: "x" }),
+    { name: "UsageError", message: "invalid configuration: internal: must be a number" },
+  );
 });

@@ -1,7 +1,8 @@
 /**
  * `skiff proxy` on its own, as a real subprocess: with a server URL, a token and the CA file it
  * forwards a Service's NodePort to the backends of hand-written Endpoints (a selector-less
- * Service, as for a backend outside the cluster).
+ * Service, as for a backend outside the cluster). A bad flag is refused in one line before any
+ * credentials are looked for.
  */
 import assert from "node:assert/strict";
 import { api, startTestServer, waitFor } from "./test_utils.ts";
@@ -104,4 +105,47 @@ Deno.test({
       await new Deno.Command("ip", { args: ["netns", "del", ns] }).output();
     }
   },
+});
+
+Deno.test("skiff proxy refuses a bad flag in one line, exit status 2, before reading credentials", async () => {
+  // A data dir without credentials: were the flags checked after loading them, the answer would
+  // be "no node credentials" (status 1) instead.
+  const dataDir = await Deno.makeTempDir({ prefix: "skiff-proxy-flags-" });
+  try {
+    const cases: [string[], string][] = [
+      [
+        ["--proxy-mode", "bogus"],
+        'skiff proxy: invalid value "bogus" for --proxy-mode: must be auto, nftables or userspace',
+      ],
+      [
+        ["--ingress-http-port", "70000"],
+        'skiff proxy: invalid value "70000" for --ingress-http-port: must be at most 65535',
+      ],
+      [
+        ["--proxy-nft-table", "9bad"],
+        'skiff proxy: invalid value "9bad" for --proxy-nft-table: must be an nft table name',
+      ],
+    ];
+    for (const [flags, line] of cases) {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("../main.ts", import.meta.url).pathname,
+          "proxy",
+          "--data-dir",
+          dataDir,
+          ...flags,
+        ],
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(r.stderr);
+      assert.equal(stderr.trim(), line);
+      assert.equal(r.code, 2, stderr);
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
 });
