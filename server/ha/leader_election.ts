@@ -1,10 +1,18 @@
 /**
  * Leader election on a coordination.k8s.io Lease, as client-go's `leaderelection` package does it
  * for kube-controller-manager and kube-scheduler: candidates try to acquire or renew the Lease
- * every `retryPeriod`; a Lease held by someone else is taken only once it has not changed for
- * `leaseDuration` as measured by this candidate's own clock (never by comparing the holder's
- * `renewTime` with local time, so clock skew between servers does not matter); the leader stops
- * acting once it has gone `renewDeadline` without a successful renew.
+ * every `retryPeriod`; a Lease held by someone else is taken only once its record (holder,
+ * duration, acquire and renew times, transitions) has not changed for `leaseDuration` as measured
+ * by this candidate's own clock from when it observed the last change (never by comparing the
+ * holder's `renewTime` with local time, so clock skew between servers does not matter); the
+ * leader stops acting once it has gone `renewDeadline` without a successful renew.
+ *
+ * Unlike client-go, which observes the Lease only on its tries, a standing-by candidate also
+ * watches it ({@linkcode LeaseClient.watchLease}): a change is observed when it is written rather
+ * than at the next try, up to a retry period later, and each observed change reschedules the next
+ * try to the moment the record expires (plus {@linkcode EXPIRY_MARGIN_MS}) rather than a retry
+ * tick. A takeover then comes a lease duration after the holder's last renewal, not up to a
+ * retry period more; the rule about when the Lease may be taken is unchanged.
  *
  * Fencing: `renewDeadline` < `leaseDuration`, so a leader that cannot renew gives up (its term's
  * signal aborts) before anyone else may take the Lease, and {@linkcode LeaderElector.isLeader}
@@ -16,6 +24,7 @@ import type { KubeObject } from "../../shared/api/object.ts";
 import { isAlreadyExists, isConflict, isNotFound } from "../../shared/errors.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import { rfc3339Micro } from "../../shared/time.ts";
+import { jsonEqual } from "../../shared/api/validation.ts";
 
 /** Time as the elector sees it; injected so unit tests can run on a fake clock. */
 export interface Clock {
@@ -47,7 +56,23 @@ export interface LeaseClient {
   getLease(namespace: string, name: string): Promise<KubeObject>;
   createLease(obj: KubeObject): Promise<KubeObject>;
   updateLease(obj: KubeObject): Promise<KubeObject>;
+  /**
+   * Optional: calls `onChange` with the Lease when it is first listed and on every change (a
+   * list+watch of that one Lease), until `signal` aborts; resolves once stopped. Without it the
+   * elector observes the Lease only on its tries, every retry period, as client-go does.
+   */
+  watchLease?(
+    namespace: string,
+    name: string,
+    options: { onChange(lease: KubeObject): void; signal: AbortSignal },
+  ): Promise<void>;
 }
+
+/**
+ * A candidate tries to take a Lease this long after its observed record expired: enough that a
+ * timer firing a hair early does not make a try that finds the Lease still valid.
+ */
+export const EXPIRY_MARGIN_MS = 20;
 
 /** Timing of an election (client-go's defaults: 15 s, 10 s, 2 s). */
 export interface ElectionTiming {
@@ -106,15 +131,15 @@ export class LeaderElector {
   readonly #client: LeaseClient;
   readonly #clock: Clock;
   readonly #logger: Logger;
-  /** The Lease as last read or written, and when (local clock) it was last seen to change. */
+  /** The Lease as last read, watched or written, and when (local clock) its record last changed. */
   #observed?: KubeObject;
   #observedAt = 0;
   /** Local time of this candidate's last successful acquire/renew while leading; 0 = not leading. */
   #renewedAt = 0;
   #leading = false;
   #holder = "";
-  /** Local time another holder's Lease runs out, as last observed (0 = not known). */
-  #expiresAt = 0;
+  /** Wakes a standing-by candidate's wait between tries, when a watched change matters. */
+  #wake?: () => void;
 
   constructor(options: LeaderElectorOptions) {
     this.timing = {
@@ -152,6 +177,19 @@ export class LeaderElector {
    * need not wait a lease duration.
    */
   async run(callbacks: LeaderCallbacks, signal: AbortSignal): Promise<void> {
+    const watching = this.#client.watchLease?.(this.namespace, this.name, {
+      onChange: (lease) => this.#watched(lease),
+      signal,
+    });
+    try {
+      await this.#campaign(callbacks, signal);
+    } finally {
+      this.#wake = undefined;
+      await watching?.catch((e) => this.#logger.warn("lease watch failed", { error: e }));
+    }
+  }
+
+  async #campaign(callbacks: LeaderCallbacks, signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       if (!await this.#acquire(callbacks, signal)) break;
       this.#logger.info("became leader", { lease: `${this.namespace}/${this.name}` });
@@ -172,19 +210,59 @@ export class LeaderElector {
     }
   }
 
-  /** Retries every retryPeriod until this candidate holds the Lease (true) or shutdown (false). */
+  /**
+   * Tries until this candidate holds the Lease (true) or shutdown (false): every retry period,
+   * and in between at the moment the observed record expires — moved by every change the watch
+   * reports — so a takeover happens a lease duration after the last change was seen, not up to
+   * a retry period later.
+   */
   async #acquire(callbacks: LeaderCallbacks, signal: AbortSignal): Promise<boolean> {
     for (;;) {
       const before = this.#holder;
       const ok = await this.#tryAcquireOrRenew();
       if (this.#holder !== before && this.#holder) callbacks.onNewLeader?.(this.#holder);
       if (ok) return true;
-      // Try again after a retry period, or right when the holder's Lease runs out if sooner
-      // (saves up to a retry period on every takeover).
-      const untilExpiry = this.#expiresAt - this.#clock.now() + 1;
-      const wait = untilExpiry > 0 ? Math.min(this.#jittered(), untilExpiry) : this.#jittered();
-      if (!await this.#clock.sleep(wait, signal)) return false;
+      const triedAt = this.#clock.now();
+      const nextRetryAt = triedAt + this.#jittered();
+      for (;;) {
+        // An expiry not after the failed try has had its try (it lost a race, or the API
+        // failed): the retry period paces the next, so a failing API is not hammered.
+        const expiry = this.#expiry();
+        const due = expiry > triedAt
+          ? Math.min(nextRetryAt, expiry + EXPIRY_MARGIN_MS)
+          : nextRetryAt;
+        const woken = new AbortController();
+        const onShutdown = () => woken.abort();
+        signal.addEventListener("abort", onShutdown, { once: true });
+        this.#wake = () => woken.abort();
+        const slept = await this.#clock.sleep(Math.max(0, due - this.#clock.now()), woken.signal);
+        this.#wake = undefined;
+        signal.removeEventListener("abort", onShutdown);
+        if (signal.aborted) return false;
+        if (slept) break;
+        // Woken by a watched change: wait on for the new expiry (or the same retry tick).
+      }
     }
+  }
+
+  /**
+   * Local time from which the observed record lets this candidate take the Lease: a lease
+   * duration after the record last changed while someone else holds it; at once once it is
+   * released or ours; never (Infinity) before anything was observed.
+   */
+  #expiry(): number {
+    if (!this.#observed) return Infinity;
+    const spec = (this.#observed.spec ?? {}) as Record<string, unknown>;
+    const holder = spec.holderIdentity;
+    if (typeof holder !== "string" || holder === "" || holder === this.identity) {
+      return this.#observedAt;
+    }
+    return this.#observedAt + this.#durationOf(spec);
+  }
+
+  /** The record's lease duration (ours when it has none). */
+  #durationOf(spec: Record<string, unknown>): number {
+    return Number(spec.leaseDurationSeconds ?? 0) * 1000 || this.timing.leaseDurationMs;
   }
 
   /** Renews every retryPeriod; aborts `term` when renewDeadline passes without success. */
@@ -237,18 +315,10 @@ export class LeaderElector {
       }
     }
     const old = (current.spec ?? {}) as Record<string, unknown>;
-    if (current.metadata.resourceVersion !== this.#observed?.metadata.resourceVersion) {
-      this.#observe(current, now);
-    }
+    this.#observe(current, now);
     const held = typeof old.holderIdentity === "string" && old.holderIdentity !== "";
     const mine = old.holderIdentity === this.identity;
-    const durationMs = Number(old.leaseDurationSeconds ?? 0) * 1000 ||
-      this.timing.leaseDurationMs;
-    if (held && !mine && this.#observedAt + durationMs > now) {
-      this.#expiresAt = this.#observedAt + durationMs;
-      return false;
-    }
-    this.#expiresAt = 0;
+    if (held && !mine && this.#observedAt + this.#durationOf(old) > now) return false;
     // Ours to renew, or expired/released: take it. Keep acquireTime while we already held it.
     const next = { ...spec };
     if (mine && this.#leading) {
@@ -267,12 +337,29 @@ export class LeaderElector {
     }
   }
 
-  #observe(lease: KubeObject, at: number): void {
+  /**
+   * Keeps `lease` as the latest state seen; its observation time moves only when the record
+   * (the spec) changed, as client-go compares the raw record. Returns whether it changed.
+   */
+  #observe(lease: KubeObject, at: number): boolean {
+    const changed = !this.#observed || !jsonEqual(this.#observed.spec, lease.spec);
     this.#observed = lease;
+    if (!changed) return false;
     this.#observedAt = at;
     this.#holder = String(
       (lease.spec as Record<string, unknown> | undefined)?.holderIdentity ?? "",
     );
+    return true;
+  }
+
+  /**
+   * A Lease reported by the watch. A standing-by candidate records it (and the time) and
+   * reschedules its next try. A leader ignores it: its own renew's response is newer than any
+   * event in flight, and its Lease state must stay the one it wrote (for the release).
+   */
+  #watched(lease: KubeObject): void {
+    if (this.#leading) return;
+    if (this.#observe(lease, this.#clock.now())) this.#wake?.();
   }
 
   #won(at: number): boolean {

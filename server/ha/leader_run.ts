@@ -2,12 +2,14 @@
  * Runs the scheduler and the controllers only while this server holds their Leases, as
  * kube-scheduler and kube-controller-manager do with `--leader-elect`: two Leases in
  * kube-system, `kube-scheduler` and `kube-controller-manager` (so `kubectl get lease -n
- * kube-system` reads as on kubeadm clusters), each with its own elector. The shared informers run
+ * kube-system` reads as on kubeadm clusters), each with its own elector watching its Lease (an
+ * informer on that one Lease, so a standby sees renewals at once). The shared informers run
  * all the time (warm standby); each term gets a {@linkcode ScopedInformerSet} over them and a
  * client whose writes are fenced by the term's Lease.
  */
 import { ApiClient } from "../../shared/client/client.ts";
 import { LEASES } from "../../shared/client/refs.ts";
+import { Informer } from "../../shared/informer.ts";
 import type { InformerSet } from "../../shared/informer_set.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import {
@@ -95,12 +97,25 @@ export function registerLeaderMetrics(registry: Registry, elected: LeaderElected
   ).collect(() => [...elected.writes].map(([name, w]) => [{ name }, w.lastAllowedAt / 1000]));
 }
 
-/** A {@linkcode LeaseClient} over the API client. */
-export function apiLeaseClient(client: ApiClient): LeaseClient {
+/**
+ * A {@linkcode LeaseClient} over the API client. Its watch is an informer on the one Lease
+ * (`metadata.name` field selector in its namespace), so it resumes, re-lists and backs off as
+ * every informer does.
+ */
+export function apiLeaseClient(client: ApiClient, options: { logger?: Logger } = {}): LeaseClient {
   return {
     getLease: (namespace, name) => client.get(LEASES, name, { namespace }),
     createLease: (obj) => client.create(LEASES, obj),
     updateLease: (obj) => client.update(LEASES, obj),
+    watchLease: (namespace, name, { onChange, signal }) => {
+      const informer = new Informer(client, LEASES, {
+        namespace,
+        fieldSelector: `metadata.name=${name}`,
+        logger: options.logger,
+      });
+      informer.addEventHandler({ onAdd: onChange, onUpdate: (_, lease) => onChange(lease) });
+      return informer.run(signal);
+    },
   };
 }
 
@@ -109,6 +124,7 @@ export function startLeaderElected(o: LeaderElectedOptions, signal: AbortSignal)
   const logger = o.logger ?? silentLogger;
   const leases = apiLeaseClient(
     new ApiClient({ server: o.server, token: o.token, fetch: o.fetch }),
+    { logger },
   );
   const writes = new Map<string, WriteStats>();
   const elect = (name: string, work: LeaderWork) => {
