@@ -3,7 +3,8 @@
  * a CRD whose rule does not compile is refused with the rule's field path; the docs' CronTab
  * rules (`minReplicas <= replicas <= maxReplicas`) refuse a custom resource in Kubernetes'
  * words; a transition rule (`self == oldSelf`) makes a field immutable on update but lets the
- * create through, while other fields still change.
+ * create through, while other fields still change; an ip/cidr library rule refuses a subnet
+ * outside 10.0.0.0/8.
  */
 import assert from "node:assert/strict";
 import { haveKubectl, kubectl } from "./kubectl.ts";
@@ -35,6 +36,13 @@ function crd(rules: Record<string, unknown>[]): string {
                   replicas: { type: "integer" },
                   minReplicas: { type: "integer" },
                   maxReplicas: { type: "integer" },
+                  subnet: {
+                    type: "string",
+                    "x-kubernetes-validations": [{
+                      rule: 'isCIDR(self) && cidr("10.0.0.0/8").containsCIDR(self)',
+                      message: "subnet must be a CIDR inside 10.0.0.0/8",
+                    }],
+                  },
                   owner: {
                     type: "string",
                     "x-kubernetes-validations": [
@@ -106,6 +114,21 @@ Deno.test({
         );
         await kubectlOk(k, ["create", "-f", "-"], {
           stdin: cronTab("ok", { minReplicas: 0, replicas: 2, maxReplicas: 10, owner: "ann" }),
+        });
+      });
+
+      await t.step("a cidr rule refuses a subnet outside its range", async () => {
+        const inBounds = { minReplicas: 0, replicas: 1, maxReplicas: 2 };
+        const r = await kubectl(k, ["create", "-f", "-"], {
+          stdin: cronTab("elsewhere", { ...inBounds, subnet: "192.168.0.0/16" }),
+        });
+        assert.notEqual(r.code, 0);
+        assert.match(
+          r.stderr,
+          /spec\.subnet: Invalid value: "string": subnet must be a CIDR inside 10\.0\.0\.0\/8/,
+        );
+        await kubectlOk(k, ["create", "-f", "-"], {
+          stdin: cronTab("inside", { ...inBounds, subnet: "10.1.0.0/16" }),
         });
       });
 
