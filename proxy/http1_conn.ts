@@ -10,7 +10,6 @@ const BUFFER_SIZE = 64 * 1024;
 export const MAX_HEAD_BYTES = 32 * 1024;
 
 const CR = 13;
-const LATIN1 = new TextDecoder("latin1");
 const LF = 10;
 
 /** One HTTP message head: the start line and the headers in order, names as sent. */
@@ -18,12 +17,14 @@ export interface MessageHead {
   /** `GET / HTTP/1.1` or `HTTP/1.1 200 OK`, split on spaces (the reason keeps its spaces). */
   start: [string, string, string];
   headers: [string, string][];
+  /** `headers`' names in lower case, same order (lowered once, looked up many times). */
+  names: string[];
 }
 
-/** The value of a header (first occurrence, case-insensitive), or undefined. */
+/** The value of a header (first occurrence; `name` in lower case), or undefined. */
 export function header(head: MessageHead, name: string): string | undefined {
-  const n = name.toLowerCase();
-  return head.headers.find(([k]) => k.toLowerCase() === n)?.[1];
+  const i = head.names.indexOf(name);
+  return i === -1 ? undefined : head.headers[i][1];
 }
 
 /** Whether a comma-separated header (Connection, Transfer-Encoding) holds a token. */
@@ -38,10 +39,31 @@ export async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void>
   while (off < data.length) off += await conn.write(data.subarray(off));
 }
 
+/**
+ * Writes `text` (a message head: one byte per character, as {@linkcode BufferedConn.readHead}
+ * decoded it) into `out` from `at`; returns the end. `out` must have room.
+ */
+function putLatin1(out: Uint8Array, at: number, text: string): number {
+  for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i);
+  return at + text.length;
+}
+
+/** `text` as latin1 bytes (heads the proxy answers itself). */
+export function latin1(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  putLatin1(out, 0, text);
+  return out;
+}
+
 /** A connection with a read buffer. */
 export class BufferedConn {
   readonly conn: Deno.Conn;
   readonly #buf = new Uint8Array(BUFFER_SIZE);
+  /**
+   * Where a head and the first body bytes are joined for one write, reused: no allocation per
+   * message (only this connection's copies write from it, one at a time).
+   */
+  #out?: Uint8Array;
   #start = 0;
   #end = 0;
   #eof = false;
@@ -103,11 +125,10 @@ export class BufferedConn {
       end = this.#headEnd();
     }
     // Heads are ASCII (latin1 for odd bytes): one byte per character.
-    const text = LATIN1.decode(this.#buf.subarray(this.#start, end));
+    const text = latin1Text(this.#buf.subarray(this.#start, end));
     this.#start = end;
-    const lines = text.split(/\r?\n/);
-    while (lines.length && lines[lines.length - 1] === "") lines.pop();
-    const first = lines.shift() ?? "";
+    let eol = lineEnd(text, 0);
+    const first = text.slice(0, eol);
     const a = first.indexOf(" ");
     const b = first.indexOf(" ", a + 1);
     if (a <= 0) throw new Error(`malformed start line: ${first.slice(0, 80)}`);
@@ -115,12 +136,37 @@ export class BufferedConn {
       ? [first.slice(0, a), first.slice(a + 1), ""]
       : [first.slice(0, a), first.slice(a + 1, b), first.slice(b + 1)];
     const headers: [string, string][] = [];
-    for (const line of lines) {
-      const c = line.indexOf(":");
-      if (c <= 0) throw new Error(`malformed header line: ${line.slice(0, 80)}`);
-      headers.push([line.slice(0, c).trim(), line.slice(c + 1).trim()]);
+    const names: string[] = [];
+    for (let at = text.indexOf("\n", eol) + 1; at < text.length; at = text.indexOf("\n", eol) + 1) {
+      eol = lineEnd(text, at);
+      if (eol === at) break; // the empty line ending the head
+      const c = text.indexOf(":", at);
+      if (c <= at || c > eol) throw new Error(`malformed header line: ${text.slice(at, eol)}`);
+      const name = text.slice(at, c).trim();
+      headers.push([name, text.slice(c + 1, eol).trim()]);
+      names.push(name.toLowerCase());
     }
-    return { start, headers };
+    return { start, headers, names };
+  }
+
+  /** An output buffer of at least `n` bytes. */
+  #outFor(n: number): Uint8Array {
+    if (!this.#out || this.#out.length < n) this.#out = new Uint8Array(Math.max(n, 4096));
+    return this.#out;
+  }
+
+  /** Writes `text` (a head) and then `part` to `dst`, in one write when they fit together. */
+  async #writeJoined(dst: Deno.Conn, text: string, part?: Uint8Array): Promise<void> {
+    const n = text.length + (part?.length ?? 0);
+    if (n > BUFFER_SIZE) {
+      await writeAll(dst, latin1(text));
+      if (part) await writeAll(dst, part);
+      return;
+    }
+    const out = this.#outFor(n);
+    const at = putLatin1(out, 0, text);
+    if (part) out.set(part, at);
+    await writeAll(dst, out.subarray(0, n));
   }
 
   /** Reads one CRLF-terminated line (chunk sizes, trailers), without the line end. */
@@ -128,7 +174,7 @@ export class BufferedConn {
     while (true) {
       const i = this.#buf.subarray(this.#start, this.#end).indexOf(LF);
       if (i !== -1) {
-        const text = LATIN1.decode(this.#buf.subarray(this.#start, this.#start + i));
+        const text = latin1Text(this.#buf.subarray(this.#start, this.#start + i));
         this.#start += i + 1;
         return text.endsWith("\r") ? text.slice(0, -1) : text;
       }
@@ -138,23 +184,20 @@ export class BufferedConn {
   }
 
   /**
-   * Copies exactly `n` bytes to `dst`, `prefix` (a head already encoded) written together with
-   * the first bytes so a small message leaves in one write.
+   * Copies exactly `n` bytes to `dst`, `prefix` (a head, latin1 text) written together with the
+   * first bytes so a small message leaves in one write.
    */
-  async copyN(dst: Deno.Conn, n: number, prefix?: Uint8Array): Promise<void> {
+  async copyN(dst: Deno.Conn, n: number, prefix?: string): Promise<void> {
     let left = n;
     let pre = prefix;
-    while (left > 0 || pre) {
+    while (left > 0 || pre !== undefined) {
       if (this.buffered === 0 && left > 0 && !await this.#fill()) {
         throw new Error("stream ended inside a body");
       }
       const take = Math.min(left, this.buffered);
       const part = this.#buf.subarray(this.#start, this.#start + take);
-      if (pre) {
-        const joined = new Uint8Array(pre.length + part.length);
-        joined.set(pre);
-        joined.set(part, pre.length);
-        await writeAll(dst, joined);
+      if (pre !== undefined) {
+        await this.#writeJoined(dst, pre, part);
         pre = undefined;
       } else {
         await writeAll(dst, part);
@@ -165,16 +208,14 @@ export class BufferedConn {
   }
 
   /** Copies a chunked body (sizes, data, the last chunk and trailers) to `dst` as it comes. */
-  async copyChunked(dst: Deno.Conn, prefix?: Uint8Array): Promise<void> {
-    let pre = prefix;
-    const enc = new TextEncoder();
+  async copyChunked(dst: Deno.Conn, prefix?: string): Promise<void> {
+    let pre = prefix ?? "";
     while (true) {
       const line = await this.#readLine();
       const size = parseInt(line.split(";")[0].trim(), 16);
       if (!Number.isFinite(size) || size < 0) throw new Error(`bad chunk size: ${line}`);
-      const sizeLine = enc.encode(`${line}\r\n`);
-      const out = pre ? concat(pre, sizeLine) : sizeLine;
-      pre = undefined;
+      const out = `${pre}${line}\r\n`;
+      pre = "";
       if (size === 0) {
         // Trailers, then the empty line that ends the body.
         let trailers = "";
@@ -183,7 +224,7 @@ export class BufferedConn {
           trailers += `${t}\r\n`;
           if (t === "") break;
         }
-        await writeAll(dst, concat(out, enc.encode(trailers)));
+        await this.#writeJoined(dst, out + trailers);
         return;
       }
       await this.copyN(dst, size + 2, out); // the chunk's data and its CRLF
@@ -191,8 +232,8 @@ export class BufferedConn {
   }
 
   /** Copies everything until the stream ends. */
-  async copyToEnd(dst: Deno.Conn, prefix?: Uint8Array): Promise<void> {
-    if (prefix) await writeAll(dst, prefix);
+  async copyToEnd(dst: Deno.Conn, prefix?: string): Promise<void> {
+    if (prefix !== undefined) await this.#writeJoined(dst, prefix);
     while (true) {
       if (this.buffered > 0) {
         await writeAll(dst, this.#buf.subarray(this.#start, this.#end));
@@ -203,9 +244,17 @@ export class BufferedConn {
   }
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
+/**
+ * Bytes as text, one character per byte (ISO-8859-1; not TextDecoder's "latin1", which is
+ * windows-1252 and would not write back to the same bytes).
+ */
+function latin1Text(bytes: Uint8Array): string {
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
+}
+
+/** The end of the line starting at `from` (before its CR LF or LF, or the text's end). */
+function lineEnd(text: string, from: number): number {
+  const lf = text.indexOf("\n", from);
+  if (lf === -1) return text.length;
+  return lf > from && text.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
 }

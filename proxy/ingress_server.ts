@@ -21,7 +21,14 @@ import { silentLogger } from "../shared/log.ts";
 import { type IngressBackendRef, type IngressRoutes, matchIngress } from "./ingress_rules.ts";
 import { type Backend, backendKey, type RoundRobin } from "./round_robin.ts";
 import { type CertKey, listenTlsSni } from "./sni_server.ts";
-import { BufferedConn, hasToken, header, type MessageHead, writeAll } from "./http1_conn.ts";
+import {
+  BufferedConn,
+  hasToken,
+  header,
+  latin1,
+  type MessageHead,
+  writeAll,
+} from "./http1_conn.ts";
 
 /** TLS certificates by host, from the Ingresses' `spec.tls`. */
 export interface IngressCerts {
@@ -74,7 +81,6 @@ const REASONS: Record<number, string> = {
   502: "Bad Gateway",
   503: "Service Unavailable",
 };
-const encoder = new TextEncoder();
 
 /** A connection to an endpoint, or a reason why there is none. */
 async function connect(b: Backend): Promise<Deno.TcpConn> {
@@ -272,12 +278,13 @@ export class IngressServer {
 
     const upgrade = hasToken(connection, "upgrade") ? header(req, "upgrade") : undefined;
     if (hasToken(header(req, "expect"), "100-continue")) {
-      await writeAll(client.conn, encoder.encode(`${version} 100 Continue\r\n\r\n`));
+      await writeAll(client.conn, latin1(`${version} 100 Continue\r\n\r\n`));
     }
     let head = `${method} ${path} ${version}\r\n`;
     let prior: string | undefined;
-    for (const [k, v] of req.headers) {
-      const lower = k.toLowerCase();
+    for (let i = 0; i < req.headers.length; i++) {
+      const [k, v] = req.headers[i];
+      const lower = req.names[i];
       if (HOP_BY_HOP.has(lower)) continue;
       if (lower === "x-forwarded-for") {
         prior = prior ? `${prior}, ${v}` : v;
@@ -290,12 +297,9 @@ export class IngressServer {
     head += `X-Forwarded-For: ${prior ? `${prior}, ${o.clientIP}` : o.clientIP}\r\n` +
       `X-Forwarded-Proto: ${o.scheme}\r\nX-Forwarded-Host: ${host}\r\n` +
       `X-Forwarded-Port: ${o.port}\r\nX-Real-IP: ${o.clientIP}\r\n\r\n`;
-    const headBytes = encoder.encode(head);
-
     const send = async (be: BufferedConn): Promise<MessageHead | undefined> => {
-      if (chunked) await client.copyChunked(be.conn, headBytes);
-      else if (length > 0) await client.copyN(be.conn, length, headBytes);
-      else await writeAll(be.conn, headBytes);
+      if (chunked) await client.copyChunked(be.conn, head);
+      else await client.copyN(be.conn, length, head);
       return await be.readHead();
     };
     let backend: BufferedConn | undefined;
@@ -361,14 +365,14 @@ export class IngressServer {
     let status = Number(res.start[1]);
     // Interim answers (100 Continue, 103 Early Hints) pass on; the final one follows.
     while (status >= 100 && status < 200 && status !== 101) {
-      await writeAll(client.conn, encoder.encode(renderHead(res, [])));
+      await writeAll(client.conn, latin1(renderHead(res, [])));
       const next = await backend.readHead();
       if (!next) throw new Error("endpoint closed after an interim response");
       res = next;
       status = Number(res.start[1]);
     }
     if (status === 101 && o.upgrade) {
-      await writeAll(client.conn, encoder.encode(renderHead(res, [], true)));
+      await writeAll(client.conn, latin1(renderHead(res, [], true)));
       await pipeBoth(client, backend);
       return false;
     }
@@ -380,14 +384,12 @@ export class IngressServer {
       ? !hasToken(header(res, "connection"), "close")
       : hasToken(header(res, "connection"), "keep-alive");
     const clientKeep = o.keepAlive && !untilClose;
-    const headBytes = encoder.encode(
-      renderHead(res, clientKeep ? [] : [["Connection", "close"]]),
-    );
-    if (noBody) await writeAll(client.conn, headBytes);
-    else if (chunked) await backend.copyChunked(client.conn, headBytes);
+    const head = renderHead(res, clientKeep ? [] : [["Connection", "close"]]);
+    if (noBody) await backend.copyN(client.conn, 0, head);
+    else if (chunked) await backend.copyChunked(client.conn, head);
     else if (lengthText !== undefined) {
-      await backend.copyN(client.conn, Number(lengthText), headBytes);
-    } else await backend.copyToEnd(client.conn, headBytes);
+      await backend.copyN(client.conn, Number(lengthText), head);
+    } else await backend.copyToEnd(client.conn, head);
     if (backendKeep && !untilClose && !this.#closed) this.#pool.put(o.key, backend);
     else closeQuietly(backend.conn);
     return clientKeep;
@@ -399,7 +401,7 @@ export class IngressServer {
     const body = status === 404 ? "404 page not found\n" : `${reason}\n`;
     await writeAll(
       client.conn,
-      encoder.encode(
+      latin1(
         `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
           `Content-Length: ${body.length}\r\n${
             keepAlive ? "" : "Connection: close\r\n"
@@ -425,8 +427,9 @@ export class IngressServer {
 /** A response head for the client: hop-by-hop headers dropped, `extra` added. */
 function renderHead(res: MessageHead, extra: [string, string][], keepUpgrade = false): string {
   let out = `${res.start[0]} ${res.start[1]}${res.start[2] ? ` ${res.start[2]}` : ""}\r\n`;
-  for (const [k, v] of res.headers) {
-    const lower = k.toLowerCase();
+  for (let i = 0; i < res.headers.length; i++) {
+    const [k, v] = res.headers[i];
+    const lower = res.names[i];
     if (
       HOP_BY_HOP.has(lower) && !(keepUpgrade && (lower === "upgrade" || lower === "connection"))
     ) {

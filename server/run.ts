@@ -374,6 +374,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     dialer,
     nodes: listNodes,
     pods: (namespace) => stores.get("pods")!.list({ namespace }).items,
+    authorizer,
     history: usageHistory,
     logger: logger.child("metrics"),
   });

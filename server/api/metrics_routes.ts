@@ -13,7 +13,7 @@ import { NotFoundError } from "../../shared/errors.ts";
 import { parseSelector } from "../../shared/labels.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import type { AgentDialer } from "../agent_dialer.ts";
-import { authorize, type User } from "../auth/authorizer.ts";
+import { authorize, type Authorizer, type User } from "../auth/authorizer.ts";
 import {
   nodeMetrics,
   nodeMetricsList,
@@ -33,6 +33,11 @@ export interface MetricsRoutesOptions {
   nodes: () => KubeObject[];
   /** The pods of a namespace, or of all namespaces. */
   pods: (namespace?: string) => KubeObject[];
+  /**
+   * The server's authorizer (token role OR RBAC), so a Role granting `pods.metrics.k8s.io` lets
+   * its ServiceAccount run `kubectl top`; default: the token role alone.
+   */
+  authorizer?: Authorizer;
   /** How long one agent's stats are reused; default 10 s (metrics-server's resolution). */
   cacheMs?: number;
   /** How long to wait for one agent; default 5 s (its first sample takes ~0.5 s). */
@@ -53,22 +58,21 @@ export function metricsRoutes(options: MetricsRoutesOptions): (app: App) => void
   const stats = new StatsCache(options);
   const history = options.history;
   return (app) => {
-    const allowed = (
+    const allowed = async (
       c: Context<{ Variables: { user: User } }>,
       resource: string,
       name?: string,
       namespace?: string,
-    ) =>
-      authorize(c.get("user"), name ? "get" : "list", {
-        group: GROUP,
-        version: VERSION,
-        resource,
-        name,
-        namespace,
-      });
+    ) => {
+      const verb = name ? "get" : "list";
+      const ri = { group: GROUP, version: VERSION, resource, name, namespace };
+      if (options.authorizer) {
+        await options.authorizer(c.get("user"), { verb, ri, request: c.req.raw });
+      } else authorize(c.get("user"), verb, ri);
+    };
 
     app.get(`${BASE}/nodes`, async (c) => {
-      allowed(c, "nodes");
+      await allowed(c, "nodes");
       const selector = labelSelector(c.req.query("labelSelector"));
       const items = (await nodeUsages(options.nodes(), stats, history))
         .filter((u) => selector(u.labels ?? {}));
@@ -84,7 +88,7 @@ export function metricsRoutes(options: MetricsRoutesOptions): (app: App) => void
     });
     app.get(`${BASE}/nodes/:name`, async (c) => {
       const name = c.req.param("name");
-      allowed(c, "nodes", name);
+      await allowed(c, "nodes", name);
       const node = options.nodes().find((n) => n.metadata.name === name);
       const usage = node && (await nodeUsages([node], stats, history))[0];
       if (!usage) throw notFound("nodes", name);
@@ -92,7 +96,7 @@ export function metricsRoutes(options: MetricsRoutesOptions): (app: App) => void
     });
 
     const listPods = async (c: Context<{ Variables: { user: User } }>, namespace?: string) => {
-      allowed(c, "pods", undefined, namespace);
+      await allowed(c, "pods", undefined, namespace);
       const selector = labelSelector(c.req.query("labelSelector"));
       const pods = options.pods(namespace).filter((p) => selector(p.metadata.labels ?? {}));
       return jsonResponse(podMetricsList(await podUsages(pods, stats)));
@@ -101,7 +105,7 @@ export function metricsRoutes(options: MetricsRoutesOptions): (app: App) => void
     app.get(`${BASE}/namespaces/:namespace/pods`, (c) => listPods(c, c.req.param("namespace")));
     app.get(`${BASE}/namespaces/:namespace/pods/:name`, async (c) => {
       const { namespace, name } = c.req.param();
-      allowed(c, "pods", name, namespace);
+      await allowed(c, "pods", name, namespace);
       const pod = options.pods(namespace).find((p) => p.metadata.name === name);
       const usage = pod && (await podUsages([pod], stats))[0];
       if (!usage) throw notFound("pods", name);

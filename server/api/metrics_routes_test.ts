@@ -5,7 +5,8 @@ import type { KubeObject } from "../../shared/api/object.ts";
 import type { AgentStatsSummary } from "../../shared/agent_stats.ts";
 import { ApiError } from "../../shared/errors.ts";
 import { AgentDialer } from "../agent_dialer.ts";
-import type { User } from "../auth/authorizer.ts";
+import { type Authorizer, createAuthorizer, type User } from "../auth/authorizer.ts";
+import { authorizerOver, obj } from "../auth/rbac/_rbac_test_util.ts";
 import { metricsRoutes } from "./metrics_routes.ts";
 
 const TOKEN = "agent-secret";
@@ -38,7 +39,12 @@ function startStatsAgent(summary: AgentStatsSummary) {
   return { port: server.addr.port, calls: () => calls, stop: () => server.shutdown() };
 }
 
-function appFor(nodes: KubeObject[], pods: KubeObject[]) {
+/** The app over `nodes` and `pods`; the caller is admin unless an `x-user` header names one. */
+function appFor(
+  nodes: KubeObject[],
+  pods: KubeObject[],
+  auth: { authorizer?: Authorizer; users?: Map<string, User> } = {},
+) {
   const dialer = new AgentDialer({
     node: (name) => nodes.find((n) => n.metadata.name === name),
     token: TOKEN,
@@ -50,11 +56,14 @@ function appFor(nodes: KubeObject[], pods: KubeObject[]) {
       : new Response(String(err), { status: 500 })
   );
   app.use("*", async (c, next) => {
-    c.set("user", {
-      name: "admin",
-      role: "admin",
-      groups: ["system:masters", "system:authenticated"],
-    });
+    c.set(
+      "user",
+      auth.users?.get(c.req.header("x-user") ?? "") ?? {
+        name: "admin",
+        role: "admin",
+        groups: ["system:masters", "system:authenticated"],
+      },
+    );
     await next();
   });
   metricsRoutes({
@@ -62,6 +71,7 @@ function appFor(nodes: KubeObject[], pods: KubeObject[]) {
     nodes: () => nodes,
     pods: (ns) => pods.filter((p) => !ns || p.metadata.namespace === ns),
     timeoutMs: 2_000,
+    authorizer: auth.authorizer,
   })(app);
   return app;
 }
@@ -130,6 +140,75 @@ Deno.test("metrics routes answer from the agents' /stats, skip silent nodes, fil
 
     // Every answer above came from one scrape of the agent (cached for ~10 s).
     equal(agent.calls(), 1);
+  } finally {
+    await agent.stop();
+  }
+});
+
+/** A ServiceAccount's user, as service_account_auth.ts authenticates it. */
+function serviceAccount(name: string): User {
+  return {
+    name: `system:serviceaccount:default:${name}`,
+    role: "serviceaccount",
+    groups: ["system:serviceaccounts", "system:serviceaccounts:default", "system:authenticated"],
+  };
+}
+
+Deno.test("metrics routes are authorized by RBAC: a Role's ServiceAccount may read its namespace's pod metrics, others get 403", async () => {
+  const agent = startStatsAgent({
+    node: { name: "n1", cpuNanoCores: 1, memoryBytes: 1, timestamp: NOW, windowSeconds: 10 },
+    pods: [{
+      namespace: "default",
+      name: "web",
+      containers: [{ name: "c", cpuNanoCores: 1_000_000, memoryBytes: 2 * 1024 * 1024 }],
+      timestamp: NOW,
+      windowSeconds: 10,
+    }],
+  });
+  const G = "rbac.authorization.k8s.io";
+  const reads = { verbs: ["get", "list"], apiGroups: ["metrics.k8s.io"], resources: ["pods"] };
+  const rbac = authorizerOver({
+    roles: [obj("Role", "top", "default", { rules: [reads] })],
+    clusterRoles: [obj("ClusterRole", "top-all", undefined, { rules: [reads] })],
+    roleBindings: [obj("RoleBinding", "top", "default", {
+      roleRef: { apiGroup: G, kind: "Role", name: "top" },
+      subjects: [{ kind: "ServiceAccount", name: "reader", namespace: "default" }],
+    })],
+    clusterRoleBindings: [obj("ClusterRoleBinding", "top-all", undefined, {
+      roleRef: { apiGroup: G, kind: "ClusterRole", name: "top-all" },
+      subjects: [{ kind: "ServiceAccount", name: "watcher", namespace: "default" }],
+    })],
+  });
+  const authorizer = createAuthorizer({
+    rbac,
+    findVolume: () => undefined,
+    findClaim: () => undefined,
+    findPod: () => undefined,
+    podsOnNode: () => [],
+  });
+  const users = new Map(
+    ["nobody", "reader", "watcher"].map((n) => [n, serviceAccount(n)] as const),
+  );
+  try {
+    const app = appFor([node("n1", agent.port)], [pod("web", "n1", {})], { authorizer, users });
+    const status = async (user: string, path: string) => {
+      const res = await app.request(`/apis/metrics.k8s.io/v1beta1${path}`, {
+        headers: { "x-user": user },
+      });
+      await res.body?.cancel();
+      return res.status;
+    };
+    // No grant: refused, whatever the scope.
+    equal(await status("nobody", "/pods"), 403);
+    equal(await status("nobody", "/namespaces/default/pods"), 403);
+    equal(await status("nobody", "/namespaces/default/pods/web"), 403);
+    // A Role in "default": that namespace only, as in Kubernetes.
+    equal(await status("reader", "/namespaces/default/pods"), 200);
+    equal(await status("reader", "/namespaces/default/pods/web"), 200);
+    equal(await status("reader", "/pods"), 403);
+    equal(await status("reader", "/nodes"), 403);
+    // A ClusterRole bound cluster-wide: every namespace (kubectl top pods -A).
+    equal(await status("watcher", "/pods"), 200);
   } finally {
     await agent.stop();
   }
