@@ -10,7 +10,8 @@ import type { KubeObject } from "../shared/api/object.ts";
 import { ApiClient } from "../shared/client/client.ts";
 import { JOBS } from "../shared/client/refs.ts";
 import { startHollowNodes } from "../tests/hollow_nodes.ts";
-import { startServerProcess } from "../tests/server_process.ts";
+import { freePort, startServerProcess } from "../tests/server_process.ts";
+import { type CpuProfileSession, startCpuProfile, summarizeCpuProfile } from "./cpu_profile.ts";
 import { machineInfo, machineLine, memoryOf } from "./machine.ts";
 
 /** Sizes (smaller for a quick run). */
@@ -21,6 +22,10 @@ export interface JobsBenchOptions {
   concurrency?: number;
   /** Give up after this long (ms). */
   timeoutMs?: number;
+  /** Run the server from this source tree (default this one): A/B of a change. */
+  sourceTree?: string;
+  /** Record a CPU profile of the server while the Jobs run, written here (`.cpuprofile`). */
+  cpuProfilePath?: string;
 }
 
 /** What the Jobs benchmark measured. */
@@ -151,9 +156,12 @@ export async function runJobsBench(options: JobsBenchOptions = {}): Promise<Jobs
   const dataDir = await Deno.makeTempDir({ prefix: "skiff-bench-jobs-" });
   // Hollow nodes renew leases from a busy benchmark process: a generous grace period keeps the
   // node lifecycle controller out of the measurement.
+  const inspectPort = options.cpuProfilePath ? freePort() : undefined;
   const server = await startServerProcess({
     dataDir,
     args: ["--node-monitor-grace-period", "120"],
+    denoFlags: inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : [],
+    sourceTree: options.sourceTree,
   });
   const client = clientFor(server);
   const nodes = await startHollowNodes(client, {
@@ -168,6 +176,8 @@ export async function runJobsBench(options: JobsBenchOptions = {}): Promise<Jobs
     // Let the scheduler's informer see every node first.
     await new Promise((r) => setTimeout(r, 2000));
     const watching = watchComplete(client, jobCount, options.timeoutMs ?? 300_000);
+    let profiling: CpuProfileSession | undefined;
+    if (inspectPort) profiling = await startCpuProfile(inspectPort);
     const cpu0 = cpuMs(server.child.pid);
     const rv0 = Number((await client.list(JOBS, { limit: 1 })).metadata.resourceVersion);
     const t0 = performance.now();
@@ -178,6 +188,11 @@ export async function runJobsBench(options: JobsBenchOptions = {}): Promise<Jobs
     const w = await watching;
     const mem = memoryOf(server.child.pid);
     const cpu = cpuMs(server.child.pid) - cpu0;
+    if (profiling) {
+      const profile = await profiling.stop();
+      await Deno.writeTextFile(options.cpuProfilePath!, JSON.stringify(profile));
+      console.error(summarizeCpuProfile(profile));
+    }
     const rv1 = Number((await client.list(JOBS, { limit: 1 })).metadata.resourceVersion);
     const seconds = (w.last - t0) / 1000;
     const result: JobsBenchResult = {
@@ -237,8 +252,25 @@ half its cost (or fewer writes per Job than Kubernetes itself makes).
 `;
 }
 
+/**
+ * `deno run -A bench/workloads_jobs.ts [--jobs=N] [--profile=out.cpuprofile]
+ * [--variants=/tmp/base,. --rounds=R]`: one run (markdown on stdout), or an A/B of source trees
+ * run in turn (A B A B …) on the same machine in the same minutes, with one JSON line per run.
+ */
 if (import.meta.main) {
-  const n = Number(Deno.args[0] ?? 1000);
-  const r = await runJobsBench({ jobs: n });
-  console.log(jobsMarkdown(r));
+  const arg = (name: string) =>
+    Deno.args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const jobs = Number(arg("jobs") ?? 1000);
+  const variants = arg("variants")?.split(",").map((v) => Deno.realPathSync(v));
+  if (!variants) {
+    const r = await runJobsBench({ jobs, cpuProfilePath: arg("profile") });
+    console.log(jobsMarkdown(r));
+  } else {
+    for (let round = 0; round < Number(arg("rounds") ?? 2); round++) {
+      for (const sourceTree of variants) {
+        const r = await runJobsBench({ jobs, sourceTree });
+        console.log(JSON.stringify({ round, sourceTree, ...r }));
+      }
+    }
+  }
 }

@@ -36,17 +36,24 @@ export function freePort(hostname = "127.0.0.1"): number {
 export async function startServerProcess(options: {
   dataDir: string;
   args?: string[];
+  /** Flags for `deno run` itself (e.g. `--inspect=127.0.0.1:PORT` to profile the server). */
+  denoFlags?: string[];
+  /** A source tree holding the `main.ts` to run (default this one): A/B benchmarks. */
+  sourceTree?: string;
 }): Promise<ServerProcess> {
   // The kubeconfig names the port this run bound; one left by an earlier run must not be read.
   const kubeconfigPath = `${options.dataDir}/kubeconfig.yaml`;
   await Deno.remove(kubeconfigPath).catch((e) => {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   });
-  const mainTs = new URL("../main.ts", import.meta.url).pathname;
+  const mainTs = options.sourceTree
+    ? `${options.sourceTree}/main.ts`
+    : new URL("../main.ts", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "-A",
+      ...(options.denoFlags ?? []),
       mainTs,
       "server",
       "--data-dir",

@@ -9,6 +9,7 @@
  * existed can still be labelled, scaled, bound and deleted.
  */
 import { formatValue } from "../../shared/api/field_errors.ts";
+import { jsonEqual } from "../../shared/api/validation.ts";
 import { InvalidError, type StatusCause } from "../../shared/errors.ts";
 import type { AdmissionPlugin } from "./admission.ts";
 import { type FieldSupport, fieldSupport, POD_SPEC_FIELDS } from "./pod_spec_fields.ts";
@@ -89,9 +90,14 @@ export function podSpecSupportAdmission(): AdmissionPlugin {
     if (!hasPodSpec(attrs.resource)) return;
     const view = podSpecOf(attrs.resource, attrs.object);
     if (!view) return;
+    const old = attrs.operation === "UPDATE"
+      ? podSpecOf(attrs.resource, attrs.oldObject)
+      : undefined;
+    // An update that leaves the pod spec as it was (a binding, a label, a finalizer) introduces
+    // nothing: skip walking both specs to find that out.
+    if (old && jsonEqual(view.spec, old.spec)) return;
     let causes = unsupportedFields(view.spec, view.specPath);
     if (attrs.operation === "UPDATE") {
-      const old = podSpecOf(attrs.resource, attrs.oldObject);
       const before = new Set(
         (old ? unsupportedFields(old.spec, old.specPath) : []).map((c) => JSON.stringify(c)),
       );

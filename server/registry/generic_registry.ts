@@ -332,7 +332,8 @@ export class GenericRegistry {
       next = { ...current, status: wanted.status };
     } else {
       next = wanted;
-      // Validation parses into new objects, so sharing `current`'s parts here is safe.
+      // `current` is this update's private copy of the stored object: validation takes the
+      // parts carried over from it as they are (they were parsed when stored).
       if (this.strategy.statusSubresource && !options.withStatus) next.status = current.status;
       const md = next.metadata ?? {};
       const old = current.metadata;

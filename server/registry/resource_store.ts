@@ -228,16 +228,18 @@ export class ResourceStore {
     let current = this.heartbeats?.held(key) ?? this.#stored(await this.#backend.get(key));
     for (let attempt = 0;; attempt++) {
       if (!current) throw this.notFound(name);
-      const currentObj = this.#out(decode(current));
-      this.#checkPreconditions(currentObj, preconditions);
-      // A second parse, not a clone: tryUpdate may change its copy freely (and parsing is
-      // cheaper than structuredClone for these JSON objects).
-      const next = await tryUpdate(this.#out(decode(current)));
-      if (next === null) return { object: currentObj, changed: false };
+      const given = this.#out(decode(current));
+      this.#checkPreconditions(given, preconditions);
+      // tryUpdate may change `given` freely: an unchanged object is returned as parsed anew
+      // (parsing is cheaper than structuredClone for these JSON objects, and only no-op
+      // updates pay it).
+      const next = await tryUpdate(given);
+      const unchanged = (kv: StoredValue) => ({ object: this.#out(decode(kv)), changed: false });
+      if (next === null) return unchanged(current);
       const stored = stripResourceVersion(this.#in(next));
       const text = JSON.stringify(stored);
       // The stored value never carries resourceVersion, so it compares as is.
-      if (text === current.value) return { object: currentObj, changed: false };
+      if (text === current.value) return unchanged(current);
       const kept = this.heartbeats?.keep(key, current, stored);
       if (kept) {
         const object = withResourceVersion(stored, Number(kept.metadata.resourceVersion));

@@ -228,8 +228,49 @@ function shapeError(info: ResourceInfo, input: Obj, error: z.ZodError): InvalidE
   return invalid(info, input, causes);
 }
 
-/** Type checks, parse, unknown fields, defaults; returns the parsed object or throws. */
-function decode(info: ResourceInfo, raw: unknown, options: ValidateOptions): KubeObject {
+/** The kind's schema without some top-level fields, built once per set of fields. */
+const schemasWithout = new WeakMap<z.ZodType, Map<string, z.ZodType>>();
+
+function schemaWithout(schema: z.ZodObject, fields: string[]): z.ZodType {
+  let bySet = schemasWithout.get(schema);
+  if (!bySet) schemasWithout.set(schema, bySet = new Map());
+  const id = fields.join(",");
+  let partial = bySet.get(id);
+  if (!partial) {
+    const mask = Object.fromEntries(fields.map((f) => [f, true] as const));
+    partial = schema.omit(mask as Record<string, true> & Record<number, never>);
+    bySet.set(id, partial);
+  }
+  return partial;
+}
+
+/**
+ * The top-level fields of `raw` that are the very objects of `old` (the stored object, which
+ * this server parsed and defaulted when it was written): a status write carries spec and
+ * metadata over from the stored object, a main-resource write its status. Parsing them again
+ * would only rebuild them, so {@linkcode decode} takes them as they are — as kube-apiserver's
+ * status strategy copies the old spec without decoding or validating it again.
+ */
+function carriedOver(schema: z.ZodType, raw: Obj, old: Obj | undefined): string[] {
+  if (!old || !(schema instanceof z.ZodObject) || schema.def.catchall) return [];
+  const fields: string[] = [];
+  for (const k of Object.keys(schema.shape)) {
+    if (isPlainObject(raw[k]) && raw[k] === old[k]) fields.push(k);
+  }
+  return fields;
+}
+
+/**
+ * Type checks, parse, unknown fields, defaults; returns the parsed object or throws. Fields
+ * {@linkcode carriedOver} from `old` are shared with it, not parsed: callers must not change
+ * them in place.
+ */
+function decode(
+  info: ResourceInfo,
+  raw: unknown,
+  options: ValidateOptions,
+  old?: KubeObject,
+): KubeObject {
   if (!isPlainObject(raw)) {
     throw new BadRequestError(
       `the body of the request must be a JSON object, not ${describeType(raw)}`,
@@ -250,10 +291,33 @@ function decode(info: ResourceInfo, raw: unknown, options: ValidateOptions): Kub
         `the data (${raw.kind}) does not match the expected kind (${info.kind})`,
     );
   }
-  const input = dropNulls(raw) as Obj;
-  const result = schemaOf(info).safeParse(input, { reportInput: true });
-  if (!result.success) throw shapeError(info, input, result.error);
-  const parsed = result.data as KubeObject;
+  const schema = schemaOf(info);
+  const kept = carriedOver(schema, raw, old);
+  let input: Obj;
+  let parsed: KubeObject;
+  if (kept.length === 0) {
+    input = dropNulls(raw) as Obj;
+    const result = schema.safeParse(input, { reportInput: true });
+    if (!result.success) throw shapeError(info, input, result.error);
+    parsed = result.data as KubeObject;
+  } else {
+    input = {};
+    for (const [k, v] of Object.entries(raw)) {
+      if (!kept.includes(k) && v !== null && v !== undefined) input[k] = dropNulls(v);
+    }
+    const result = schemaWithout(schema as z.ZodObject, kept).safeParse(input, {
+      reportInput: true,
+    });
+    // A shape error is reported as the whole object's parse reports it.
+    if (!result.success) return decode(info, raw, options);
+    const data = result.data as Obj;
+    // In the schema's field order, as the whole object's parse returns them.
+    parsed = {} as KubeObject;
+    for (const k of Object.keys((schema as z.ZodObject).shape)) {
+      if (kept.includes(k)) parsed[k] = raw[k];
+      else if (k in data) parsed[k] = data[k];
+    }
+  }
   const unknown = unknownFields(input, parsed).sort();
   if (unknown.length > 0) {
     const messages = unknown.map((f) => `unknown field ${JSON.stringify(f)}`);
@@ -306,7 +370,9 @@ export function validateCreate(
  * Validates and defaults the new version of an object being updated, like validateCreate, and
  * also enforces the kind's immutable fields against `oldObj` (the stored object). Values the
  * server allocated and the client left out (a Service's clusterIP and nodePorts) are carried
- * over from `oldObj`, as kube-apiserver does.
+ * over from `oldObj`, as kube-apiserver does. A top-level field of `newObj` that is the very
+ * object of `oldObj`'s (a status write's spec and metadata) is not parsed again but shared: the
+ * result and `oldObj` then hold the same object there.
  */
 export function validateUpdate(
   info: ResourceInfo,
@@ -314,7 +380,7 @@ export function validateUpdate(
   oldObj: KubeObject,
   options: ValidateOptions = {},
 ): KubeObject {
-  const parsed = decode(info, newObj, options);
+  const parsed = decode(info, newObj, options, oldObj);
   carryOverAllocations(info.kind, parsed, oldObj);
   const errs = new FieldErrors();
   validateKind(info.kind, parsed, errs, { namespaced: info.namespaced });

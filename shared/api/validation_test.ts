@@ -951,3 +951,32 @@ Deno.test("lifecycle hooks: one handler each, none on init containers, stopSigna
   );
   validateCreate(PODS, pod({ os: { name: "linux" }, containers: c({ stopSignal: "SIGRTMIN+3" }) }));
 });
+
+Deno.test("validateUpdate() takes fields carried over from the stored object as they are, and parses the rest", () => {
+  const old = stored(PODS, pod());
+  // A status write: spec and metadata are the stored object's own.
+  const statusWrite = {
+    ...old,
+    status: { phase: "Running", conditions: [{ type: "Ready", status: "True", extra: 1 }] },
+  };
+  const warnings: string[] = [];
+  const updated = validateUpdate(PODS, statusWrite, old, { warnings });
+  assert.equal(updated.spec, old.spec);
+  assert.equal(updated.metadata, old.metadata);
+  // The status is parsed: unknown fields dropped (and reported), key order as a whole parse's.
+  assert.deepEqual(updated.status.conditions, [{ type: "Ready", status: "True" }]);
+  assert.deepEqual(warnings, ['unknown field "status.conditions[0].extra"']);
+  const whole = validateUpdate(PODS, structuredClone(statusWrite), old);
+  assert.equal(JSON.stringify(updated), JSON.stringify(whole));
+  // A shape error in the parsed part is reported with its full path, as before.
+  const bad = { ...old, status: { phase: 7 } };
+  assertCause(
+    causesOf(() => validateUpdate(PODS, bad, old)),
+    "status.phase",
+    /^Unsupported value: 7/,
+  );
+  // A spec that is a copy, not the stored object itself, is parsed again.
+  const copied = validateUpdate(PODS, { ...old, spec: structuredClone(old.spec) }, old);
+  assert.notEqual(copied.spec, old.spec);
+  assert.deepEqual(copied.spec, old.spec);
+});
