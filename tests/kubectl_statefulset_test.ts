@@ -79,7 +79,8 @@ spec:
 `;
 
 Deno.test({
-  name: "kubectl runs the documentation's web StatefulSet: order, identity, storage, scale, rollout",
+  name:
+    "kubectl runs the documentation's web StatefulSet: order, identity, storage, scale, rollout",
   ignore: !haveKubectl(),
   async fn(t) {
     await buildWebImage(IMAGE, { pageIsHostname: true });
