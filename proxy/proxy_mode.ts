@@ -4,10 +4,11 @@
  * listener_set.ts). `auto`, the default, picks nftables where it can work — running as root, the
  * `nft` command present, the kernel accepting every expression the table uses, and a service CIDR
  * outside 127/8 (loopback ClusterIPs are a host-only development setup that only sockets serve)
- * — and userspace otherwise, saying why in one log line.
+ * — and userspace otherwise, saying why in one log line. nftables mode without `conntrack(8)`
+ * works but warns: UDP flows could not be moved off a removed endpoint (nft_proxy.ts).
  */
 
-import type { CommandRunner } from "../shared/command_runner.ts";
+import { type CommandRunner, hostRunner } from "../shared/command_runner.ts";
 import type { Logger } from "../shared/log.ts";
 import { isLoopbackCidr } from "./ip_address.ts";
 import { NftablesProxy } from "./nft_proxy.ts";
@@ -51,12 +52,26 @@ export async function resolveProxyMode(
   if (requested === "nftables") {
     if (why) throw new Error(`Cannot use --proxy-mode nftables: ${why}`);
     log.info("proxy mode nftables (--proxy-mode nftables)");
-    return "nftables";
-  }
-  if (why) {
+  } else if (why) {
     log.info("proxy mode userspace: nftables not usable here", { reason: why });
     return "userspace";
+  } else {
+    log.info("proxy mode nftables: the kernel and nft accept Skiff's ruleset");
   }
-  log.info("proxy mode nftables: the kernel and nft accept Skiff's ruleset");
+  await warnWithoutConntrack(options);
   return "nftables";
+}
+
+/**
+ * The kernel keeps a UDP flow on the endpoint it was DNATed to for as long as packets keep it
+ * alive; only deleting its conntrack entry moves it, and that takes `conntrack(8)`.
+ */
+async function warnWithoutConntrack(options: ResolveProxyModeOptions): Promise<void> {
+  const r = await (options.run ?? hostRunner)("conntrack", ["--version"]);
+  if (r.code === 0) return;
+  options.logger.warn(
+    "conntrack(8) is missing: a UDP client keeps sending to a removed endpoint until its flow " +
+      "idles out; install conntrack (Debian: apt-get install conntrack)",
+    { error: r.stderr.trim().split("\n")[0] },
+  );
 }

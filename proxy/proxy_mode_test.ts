@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { CommandRunner } from "../shared/command_runner.ts";
-import { silentLogger } from "../shared/log.ts";
+import { Logger, silentLogger } from "../shared/log.ts";
 import { resolveProxyMode } from "./proxy_mode.ts";
 
 const nftOk: CommandRunner = () => Promise.resolve({ code: 0, stdout: "", stderr: "" });
@@ -32,4 +32,25 @@ Deno.test("resolveProxyMode() refuses an explicit nftables it cannot honour", as
     message = (e as Error).message;
   }
   assert.equal(message, "Cannot use --proxy-mode nftables: the nft command is missing");
+});
+
+Deno.test("resolveProxyMode() warns when nftables mode has no conntrack(8) to move UDP flows", async () => {
+  const lines: string[] = [];
+  const logger = new Logger({ level: "info", sink: (line) => lines.push(line) });
+  const noConntrack: CommandRunner = (command) =>
+    Promise.resolve(
+      command === "conntrack"
+        ? { code: 127, stdout: "", stderr: "conntrack: not found" }
+        : { code: 0, stdout: "", stderr: "" },
+    );
+  const base = { serviceCidr: "10.43.0.0/16", logger, uid: 0 };
+  assert.equal(await resolveProxyMode("auto", { ...base, run: noConntrack }), "nftables");
+  assert.equal(
+    lines.filter((l) => l.includes("conntrack(8) is missing")).length,
+    1,
+    lines.join("\n"),
+  );
+  lines.length = 0;
+  assert.equal(await resolveProxyMode("nftables", { ...base, run: nftOk }), "nftables");
+  assert.equal(lines.filter((l) => l.includes("conntrack")).length, 0, lines.join("\n"));
 });

@@ -2,7 +2,7 @@
 # Prerequisites of the test suite and of `skiff up` on this kind of machine: a Docker engine that
 # answers (Debian's docker.io, started in the background when we are root and none runs), and
 # Debian's busybox-static, from which the tests build their images without any registry, and
-# Debian's etcd-server, which the etcd backend tests run against, nftables (the proxy's kernel mode), and (on x86-64) qemu-user-static
+# Debian's etcd-server, which the etcd backend tests run against, nftables and conntrack (the proxy's kernel mode), and (on x86-64) qemu-user-static
 # with an arm64 sysroot, under which the arm64 self-extracting file is tested. More packages can be asked for
 # with SKIFF_SETUP_EXTRAS="wrk haproxy" (the benchmarks). Prints one line saying what is missing when it cannot fix it.
 set -u
@@ -14,6 +14,8 @@ command -v etcd >/dev/null 2>&1 || need_packages+=(etcd-server)
 command -v curl >/dev/null 2>&1 || need_packages+=(curl)
 # The proxy's nftables mode and its tests program the kernel with nft(8).
 command -v nft >/dev/null 2>&1 || need_packages+=(nftables)
+# ... and deletes the conntrack entries of removed UDP endpoints with conntrack(8).
+command -v conntrack >/dev/null 2>&1 || need_packages+=(conntrack)
 # The dashboard is tested in a real browser (playwright-core drives Debian's Chromium).
 [ "${SKIFF_SETUP_SKIP_CHROMIUM:-}" = 1 ] || [ -x /usr/bin/chromium ] || need_packages+=(chromium)
 # The arm64 self-extracting file (deno task dist) is tested under qemu-user with an arm64 sysroot.
