@@ -6,7 +6,7 @@
 import { ApiClient } from "../shared/client/client.ts";
 import { ServerConfig } from "../server/config.ts";
 import { runServer } from "../server/run.ts";
-import { InformerSet } from "../server/controllers/informer_set.ts";
+import { InformerSet } from "../shared/informer_set.ts";
 import { runNodeIpamController } from "../server/controllers/node_ipam.ts";
 import { EventRecorder } from "../shared/events.ts";
 

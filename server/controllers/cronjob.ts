@@ -214,29 +214,9 @@ export class CronJobReconciler {
   /** The scheduling part of syncCronJob; returns the ms until the next scheduled time. */
   async #schedule(cj: KubeObject, status: Obj, now: number): Promise<number | undefined> {
     if (cj.metadata.deletionTimestamp) return undefined;
-    const tz: string | undefined = cj.spec.timeZone;
-    if (tz !== undefined && !isValidTimeZone(tz)) {
-      this.#recorder.record(
-        withKind(cj),
-        "Warning",
-        "UnknownTimeZone",
-        `invalid timeZone: "${tz}"`,
-      );
-      return undefined;
-    }
-    if (cj.spec.suspend === true) return undefined;
-    let schedule: CronSchedule;
-    try {
-      schedule = parseSchedule(cj.spec.schedule);
-    } catch (err) {
-      this.#recorder.record(
-        withKind(cj),
-        "Warning",
-        "UnparseableSchedule",
-        `unparseable schedule: "${cj.spec.schedule}" : ${(err as Error).message}`,
-      );
-      return undefined;
-    }
+    if (!this.#timeZoneValid(cj) || cj.spec.suspend === true) return undefined;
+    const schedule = this.#parsedSchedule(cj);
+    if (!schedule) return undefined;
     const withStatus = { ...cj, status };
     let scheduled: number | undefined;
     try {
@@ -297,6 +277,29 @@ export class CronJobReconciler {
     }];
     status.lastScheduleTime = rfc3339(scheduled);
     return untilNext();
+  }
+
+  /** Whether `spec.timeZone` (if set) is a known zone; if not, says so in a warning event. */
+  #timeZoneValid(cj: KubeObject): boolean {
+    const tz: string | undefined = cj.spec.timeZone;
+    if (tz === undefined || isValidTimeZone(tz)) return true;
+    this.#recorder.record(withKind(cj), "Warning", "UnknownTimeZone", `invalid timeZone: "${tz}"`);
+    return false;
+  }
+
+  /** The CronJob's parsed schedule; when it cannot be parsed, a warning event and undefined. */
+  #parsedSchedule(cj: KubeObject): CronSchedule | undefined {
+    try {
+      return parseSchedule(cj.spec.schedule);
+    } catch (err) {
+      this.#recorder.record(
+        withKind(cj),
+        "Warning",
+        "UnparseableSchedule",
+        `unparseable schedule: "${cj.spec.schedule}" : ${(err as Error).message}`,
+      );
+      return undefined;
+    }
   }
 
   /**

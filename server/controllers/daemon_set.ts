@@ -50,6 +50,7 @@ import {
   pinToNode,
   targetNodeName,
 } from "./daemon_set_node.ts";
+import type { Informer } from "../../shared/informer.ts";
 import type { InformerSet } from "../../shared/informer_set.ts";
 import { scaledValue } from "./rolling_update.ts";
 
@@ -742,20 +743,6 @@ export async function runDaemonSetController(
   const enqueueAll = () => {
     for (const ds of daemonSets.list()) queue.add(keyOf(ds));
   };
-  const podQueue = (key: string) => queue.addAfter(key, options.podBatchMs ?? 100);
-  const ownersOfPod = (pod: KubeObject): string[] => {
-    const ref = controllerRef(pod);
-    const ns = pod.metadata.namespace!;
-    if (ref) return ref.kind === "DaemonSet" ? [`${ns}/${ref.name}`] : [];
-    return daemonSets.byIndex("namespace", ns)
-      .filter((ds) => selectorOf(ds)?.matches(pod.metadata.labels))
-      .map(keyOf);
-  };
-  const ownerKey = (pod: KubeObject) => {
-    const ref = controllerRef(pod);
-    return ref?.kind === "DaemonSet" ? `${pod.metadata.namespace}/${ref.name}` : undefined;
-  };
-
   daemonSets.addEventHandler({
     onAdd: (ds) => queue.add(keyOf(ds)),
     onUpdate: (old, ds) => {
@@ -780,25 +767,9 @@ export async function runDaemonSetController(
     },
     onDelete: enqueueAll,
   });
-  pods.addEventHandler({
-    onAdd: (pod) => {
-      const k = ownerKey(pod);
-      if (k) expectations.observeAdd(k);
-      for (const o of ownersOfPod(pod)) podQueue(o);
-    },
-    onUpdate: (old, pod) => {
-      const k = ownerKey(pod);
-      if (k && pod.metadata.deletionTimestamp && !old.metadata.deletionTimestamp) {
-        expectations.observeDelete(k, keyOf(pod));
-      }
-      if (old.metadata.resourceVersion === pod.metadata.resourceVersion) return;
-      for (const o of new Set([...ownersOfPod(pod), ...ownersOfPod(old)])) podQueue(o);
-    },
-    onDelete: (pod) => {
-      const k = ownerKey(pod);
-      if (k) expectations.observeDelete(k, keyOf(pod));
-      for (const o of ownersOfPod(pod)) podQueue(o);
-    },
+  watchPodsOfDaemonSets(pods, daemonSets, {
+    expectations,
+    enqueue: (key) => queue.addAfter(key, options.podBatchMs ?? 100),
   });
   revisions.addEventHandler({
     onAdd: (r) => ownerKey(r) && queue.add(ownerKey(r)!),
@@ -816,4 +787,51 @@ export async function runDaemonSetController(
     workers: options.workers ?? 2,
     logger,
   }, signal);
+}
+
+/** `ns/name` of the DaemonSet controlling `obj` (a pod or a revision), if one does. */
+function ownerKey(obj: KubeObject): string | undefined {
+  const ref = controllerRef(obj);
+  return ref?.kind === "DaemonSet" ? `${obj.metadata.namespace}/${ref.name}` : undefined;
+}
+
+/**
+ * Pod events: they settle the owner's expectations (a create or delete seen) and sync the
+ * DaemonSets the pod belongs to — its controller, or for an orphan every DaemonSet whose
+ * selector matches it (it may be adopted).
+ */
+function watchPodsOfDaemonSets(
+  pods: Informer,
+  daemonSets: Informer,
+  options: { expectations: Expectations; enqueue: (key: string) => void },
+): void {
+  const { expectations, enqueue } = options;
+  const ownersOfPod = (pod: KubeObject): string[] => {
+    const ref = controllerRef(pod);
+    const ns = pod.metadata.namespace!;
+    if (ref) return ref.kind === "DaemonSet" ? [`${ns}/${ref.name}`] : [];
+    return daemonSets.byIndex("namespace", ns)
+      .filter((ds) => selectorOf(ds)?.matches(pod.metadata.labels))
+      .map(keyOf);
+  };
+  pods.addEventHandler({
+    onAdd: (pod) => {
+      const k = ownerKey(pod);
+      if (k) expectations.observeAdd(k);
+      for (const o of ownersOfPod(pod)) enqueue(o);
+    },
+    onUpdate: (old, pod) => {
+      const k = ownerKey(pod);
+      if (k && pod.metadata.deletionTimestamp && !old.metadata.deletionTimestamp) {
+        expectations.observeDelete(k, keyOf(pod));
+      }
+      if (old.metadata.resourceVersion === pod.metadata.resourceVersion) return;
+      for (const o of new Set([...ownersOfPod(pod), ...ownersOfPod(old)])) enqueue(o);
+    },
+    onDelete: (pod) => {
+      const k = ownerKey(pod);
+      if (k) expectations.observeDelete(k, keyOf(pod));
+      for (const o of ownersOfPod(pod)) enqueue(o);
+    },
+  });
 }

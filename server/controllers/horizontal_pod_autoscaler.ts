@@ -107,83 +107,21 @@ export class HorizontalPodAutoscalerReconciler {
       return;
     }
     const now = this.#clock.now();
-    const spec = hpa.spec;
-    const ns = hpa.metadata.namespace;
     const conditions = new Conditions(hpa.status?.conditions ?? [], now);
-    let scale: Scale;
-    try {
-      scale = await this.#sources.getScale(ns, spec.scaleTargetRef);
-    } catch (err) {
-      const message = `the HPA controller was unable to get the target's current scale: ${
-        (err as Error).message
-      }`;
-      this.#event(hpa, "Warning", "FailedGetScale", (err as Error).message);
-      conditions.set("AbleToScale", "False", "FailedGetScale", message);
-      await this.#writeStatus(hpa, { ...hpa.status, conditions: conditions.list });
+    const scale = await this.#getScale(hpa, conditions);
+    if (!scale) return;
+    const current = scale.spec.replicas ?? 0;
+    const decision = await this.#desiredReplicas(key, hpa, { scale, current, conditions, now });
+    if (!decision) {
+      await this.#writeStatus(hpa, {
+        ...hpa.status,
+        currentReplicas: current,
+        desiredReplicas: hpa.status?.desiredReplicas ?? current,
+        conditions: conditions.list,
+      });
       return;
     }
-    conditions.set(
-      "AbleToScale",
-      "True",
-      "SucceededGetScale",
-      "the HPA controller was able to get the target's current scale",
-    );
-    const current = scale.spec.replicas ?? 0;
-    const min = spec.minReplicas ?? 1;
-    let desired = current;
-    let metricStatuses: Obj[] | undefined = hpa.status?.currentMetrics;
-    let reason = "";
-    if (current === 0 && min !== 0) {
-      conditions.set(
-        "ScalingActive",
-        "False",
-        "ScalingDisabled",
-        "scaling is disabled since the replica count of the target is zero",
-      );
-    } else if (current > spec.maxReplicas) {
-      desired = spec.maxReplicas;
-      reason = "Current number of replicas above Spec.MaxReplicas";
-    } else if (current < min) {
-      desired = min;
-      reason = "Current number of replicas below Spec.MinReplicas";
-    } else {
-      const computed = await this.computeReplicasForMetrics(hpa, scale, current, conditions, now);
-      if (!computed) {
-        await this.#writeStatus(hpa, {
-          ...hpa.status,
-          currentReplicas: current,
-          desiredReplicas: hpa.status?.desiredReplicas ?? current,
-          conditions: conditions.list,
-        });
-        return;
-      }
-      metricStatuses = computed.statuses;
-      const normalized = normalizeReplicas({
-        current,
-        proposed: computed.replicas,
-        minReplicas: min,
-        maxReplicas: spec.maxReplicas,
-        behavior: spec.behavior,
-        history: this.#historyOf(key),
-        now,
-      });
-      conditions.set(
-        "AbleToScale",
-        "True",
-        normalized.stabilization.reason,
-        normalized.stabilization.message,
-      );
-      conditions.set(
-        "ScalingLimited",
-        normalized.limited.status,
-        normalized.limited.reason,
-        normalized.limited.message,
-      );
-      desired = normalized.replicas;
-      reason = computed.replicas > current
-        ? `${computed.name} above target`
-        : "All metrics below target";
-    }
+    const { desired, reason, metricStatuses } = decision;
     const rescaled = desired !== current &&
       await this.rescale(hpa, scale, current, desired, reason, conditions, now);
     await this.#writeStatus(hpa, {
@@ -195,6 +133,95 @@ export class HorizontalPodAutoscalerReconciler {
       ...(rescaled ? { lastScaleTime: rfc3339(new Date(now)) } : {}),
       conditions: conditions.list,
     });
+  }
+
+  /** The target's `/scale`; when it cannot be read, says so (event, condition) and is undefined. */
+  async #getScale(hpa: Obj, conditions: Conditions): Promise<Scale | undefined> {
+    let scale: Scale;
+    try {
+      scale = await this.#sources.getScale(hpa.metadata.namespace, hpa.spec.scaleTargetRef);
+    } catch (err) {
+      const message = `the HPA controller was unable to get the target's current scale: ${
+        (err as Error).message
+      }`;
+      this.#event(hpa, "Warning", "FailedGetScale", (err as Error).message);
+      conditions.set("AbleToScale", "False", "FailedGetScale", message);
+      await this.#writeStatus(hpa, { ...hpa.status, conditions: conditions.list });
+      return undefined;
+    }
+    conditions.set(
+      "AbleToScale",
+      "True",
+      "SucceededGetScale",
+      "the HPA controller was able to get the target's current scale",
+    );
+    return scale;
+  }
+
+  /**
+   * The replica count to scale to and why: the min/max bounds first (a target scaled to zero is
+   * left alone), else the metrics' proposal normalized by the behavior policies and the
+   * stabilization window. Undefined when no metric could be computed.
+   */
+  async #desiredReplicas(
+    key: string,
+    hpa: Obj,
+    options: { scale: Scale; current: number; conditions: Conditions; now: number },
+  ): Promise<{ desired: number; reason: string; metricStatuses?: Obj[] } | undefined> {
+    const { scale, current, conditions, now } = options;
+    const spec = hpa.spec;
+    const min = spec.minReplicas ?? 1;
+    const metricStatuses: Obj[] | undefined = hpa.status?.currentMetrics;
+    if (current === 0 && min !== 0) {
+      conditions.set(
+        "ScalingActive",
+        "False",
+        "ScalingDisabled",
+        "scaling is disabled since the replica count of the target is zero",
+      );
+      return { desired: current, reason: "", metricStatuses };
+    }
+    if (current > spec.maxReplicas) {
+      const reason = "Current number of replicas above Spec.MaxReplicas";
+      return { desired: spec.maxReplicas, reason, metricStatuses };
+    }
+    if (current < min) {
+      return {
+        desired: min,
+        reason: "Current number of replicas below Spec.MinReplicas",
+        metricStatuses,
+      };
+    }
+    const computed = await this.computeReplicasForMetrics(hpa, scale, current, conditions, now);
+    if (!computed) return undefined;
+    const normalized = normalizeReplicas({
+      current,
+      proposed: computed.replicas,
+      minReplicas: min,
+      maxReplicas: spec.maxReplicas,
+      behavior: spec.behavior,
+      history: this.#historyOf(key),
+      now,
+    });
+    conditions.set(
+      "AbleToScale",
+      "True",
+      normalized.stabilization.reason,
+      normalized.stabilization.message,
+    );
+    conditions.set(
+      "ScalingLimited",
+      normalized.limited.status,
+      normalized.limited.reason,
+      normalized.limited.message,
+    );
+    return {
+      desired: normalized.replicas,
+      reason: computed.replicas > current
+        ? `${computed.name} above target`
+        : "All metrics below target",
+      metricStatuses: computed.statuses,
+    };
   }
 
   /** Every metric's proposal; the largest wins. Returns undefined when none could be computed. */

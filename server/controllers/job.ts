@@ -220,26 +220,7 @@ export class JobReconciler {
     const suspended = job.spec.suspend === true;
     const nowText = rfc3339(now);
 
-    // Suspension and start time (a resumed Job's deadline counts from the resume).
-    if (suspended) {
-      if (!hasJobCondition(job, "Suspended")) {
-        status.conditions = setCondition(
-          status.conditions,
-          newCondition("Suspended", "True", "JobSuspended", "Job suspended", nowText),
-        );
-        this.#recorder.record(withKind(job), "Normal", "Suspended", "Job suspended");
-      }
-    } else {
-      if (hasJobCondition(job, "Suspended")) {
-        status.conditions = setCondition(
-          status.conditions,
-          newCondition("Suspended", "False", "JobResumed", "Job resumed", nowText),
-        );
-        status.startTime = nowText;
-        this.#recorder.record(withKind(job), "Normal", "Resumed", "Job resumed");
-      }
-      status.startTime ??= nowText;
-    }
+    this.#syncSuspension(job, status, nowText);
 
     const finish = this.finishCondition(job, {
       status,
@@ -269,6 +250,54 @@ export class JobReconciler {
       created = managed.created;
       requeue = minDefined(managed.requeue, finish.deadlineInMs);
     }
+    this.#setOutcomeConditions(job, status, finish, nowText);
+    status.active = active.length + created - stopped;
+    status.ready = stopped > 0 ? 0 : active.filter(isPodReady).length;
+    status.terminating = terminating + stopped;
+    if (indexed) status.completedIndexes = formatIndexes(tracking.completed!);
+    await this.trackJobStatusAndRemoveFinalizers(job, status, tracking, {
+      failure: finish.failure,
+      success: finish.success,
+      running: active.length + terminating,
+      now,
+    });
+    return requeue;
+  }
+
+  /**
+   * The `Suspended` condition and the start time; a resumed Job's start time (and so its
+   * activeDeadlineSeconds) counts from the resume.
+   */
+  #syncSuspension(job: KubeObject, status: Obj, nowText: string): void {
+    const suspended = job.spec.suspend === true;
+    if (suspended) {
+      if (!hasJobCondition(job, "Suspended")) {
+        status.conditions = setCondition(
+          status.conditions,
+          newCondition("Suspended", "True", "JobSuspended", "Job suspended", nowText),
+        );
+        this.#recorder.record(withKind(job), "Normal", "Suspended", "Job suspended");
+      }
+    } else {
+      if (hasJobCondition(job, "Suspended")) {
+        status.conditions = setCondition(
+          status.conditions,
+          newCondition("Suspended", "False", "JobResumed", "Job resumed", nowText),
+        );
+        status.startTime = nowText;
+        this.#recorder.record(withKind(job), "Normal", "Resumed", "Job resumed");
+      }
+      status.startTime ??= nowText;
+    }
+  }
+
+  /** The interim conditions a decided outcome gets before its pods are gone (as upstream). */
+  #setOutcomeConditions(
+    job: KubeObject,
+    status: Obj,
+    finish: { failure?: { reason: string; message: string }; success?: unknown },
+    nowText: string,
+  ): void {
     if (finish.failure && !hasJobCondition(job, "FailureTarget")) {
       status.conditions = setCondition(
         status.conditions,
@@ -293,17 +322,6 @@ export class JobReconciler {
         ),
       );
     }
-    status.active = active.length + created - stopped;
-    status.ready = stopped > 0 ? 0 : active.filter(isPodReady).length;
-    status.terminating = terminating + stopped;
-    if (indexed) status.completedIndexes = formatIndexes(tracking.completed!);
-    await this.trackJobStatusAndRemoveFinalizers(job, status, tracking, {
-      failure: finish.failure,
-      success: finish.success,
-      running: active.length + terminating,
-      now,
-    });
-    return requeue;
   }
 
   /** getPodsForJob: pods owned by the Job, plus matching orphans it adopts. */

@@ -19,7 +19,7 @@ import {
 } from "../../shared/ipv4_cidr.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import { WorkQueue } from "../../shared/work_queue.ts";
-import type { InformerSet } from "./informer_set.ts";
+import type { InformerSet } from "../../shared/informer_set.ts";
 
 /** The per-node mask size k3s and kube-controller-manager use by default. */
 export const DEFAULT_NODE_CIDR_MASK_SIZE = 24;

@@ -94,6 +94,43 @@ interface Replica {
   created: boolean;
 }
 
+/** What one `updateStatefulSet` pass works on: its inputs, the status it counts, the slots. */
+interface SetPass {
+  set: KubeObject;
+  current: Revision;
+  update: Revision;
+  replicaCount: number;
+  /** `spec.ordinals.start`. */
+  start: number;
+  minReady: number;
+  /** `OrderedReady`: one step per pass, each after the previous pod is healthy. */
+  monotonic: boolean;
+  now: number;
+  status: Record<string, Any>;
+  /** Slot i holds ordinal start+i. */
+  replicas: Replica[];
+  /** Pods outside the wanted ordinals, lowest ordinal first. */
+  condemned: KubeObject[];
+  /** Ms until a ready pod becomes available (minReadySeconds). */
+  recheck?: number;
+}
+
+function revisionOf(pod: KubeObject): string | undefined {
+  return pod.metadata.labels?.[STATEFULSET_REVISION_LABEL];
+}
+
+/** Adds `delta` to the current/updated counters the pod's revision belongs to. */
+function countRevision(pass: SetPass, pod: KubeObject, delta: number): void {
+  if (revisionOf(pod) === pass.current.metadata.name) pass.status.currentReplicas += delta;
+  if (revisionOf(pod) === pass.update.metadata.name) pass.status.updatedReplicas += delta;
+}
+
+/** Running and Ready for minReadySeconds, and not being deleted. */
+function isHealthy(pass: SetPass, pod: KubeObject): boolean {
+  return isRunningAndReady(pod) && !pod.metadata.deletionTimestamp &&
+    podAvailability(pod, pass.minReady, pass.now) === true;
+}
+
 /** Reconciles StatefulSets; see the module comment. */
 export class StatefulSetController {
   readonly #l: StatefulSetListers;
@@ -235,68 +272,84 @@ export class StatefulSetController {
     set: KubeObject,
     options: { current: Revision; update: Revision; pods: KubeObject[] },
   ): Promise<StatefulSetSyncResult> {
-    const { current, update } = options;
-    const spec = set.spec ?? {};
-    const replicaCount: number = spec.replicas ?? 1;
-    const start: number = spec.ordinals?.start ?? 0;
-    const minReady: number = spec.minReadySeconds ?? 0;
-    const monotonic = spec.podManagementPolicy !== "Parallel";
-    const status: Record<string, Any> = {
-      observedGeneration: set.metadata.generation,
-      replicas: 0,
-      readyReplicas: 0,
-      availableReplicas: 0,
-      currentReplicas: 0,
-      updatedReplicas: 0,
-      currentRevision: current.metadata.name,
-      updateRevision: update.metadata.name,
-      collisionCount: set.status?.collisionCount ?? 0,
-    };
-    let recheck: number | undefined;
-    const now = this.#clock.now();
-    const revisionOf = (p: KubeObject) => p.metadata.labels?.[STATEFULSET_REVISION_LABEL];
-    const count = (p: KubeObject, delta: number) => {
-      if (revisionOf(p) === current.metadata.name) status.currentReplicas += delta;
-      if (revisionOf(p) === update.metadata.name) status.updatedReplicas += delta;
-    };
-    const replicas: (Replica | undefined)[] = new Array(replicaCount);
-    const condemned: KubeObject[] = [];
-    for (const pod of options.pods) {
-      status.replicas++;
-      if (isRunningAndReady(pod)) {
-        status.readyReplicas++;
-        const a = podAvailability(pod, minReady, now);
-        if (a === true) status.availableReplicas++;
-        else if (typeof a === "number") recheck = Math.min(recheck ?? a, a);
-      }
-      if (!pod.metadata.deletionTimestamp) count(pod, 1);
-      const ord = ordinalOf(set, pod)!;
-      if (ord >= start && ord < start + replicaCount) {
-        replicas[ord - start] = { pod, created: true };
-      } else condemned.push(pod);
-    }
-    for (let i = 0; i < replicaCount; i++) {
-      replicas[i] ??= {
-        pod: this.newVersionedPod(set, { current, update, ordinal: start + i }),
-        created: false,
-      };
-    }
-    condemned.sort((a, b) => ordinalOf(set, a)! - ordinalOf(set, b)!);
+    const pass = this.#inventory(set, options);
     const result = () => ({
-      status,
-      requeueAfterMs: recheck === undefined ? undefined : recheck + 10,
+      status: pass.status,
+      requeueAfterMs: pass.recheck === undefined ? undefined : pass.recheck + 10,
     });
     if (set.metadata.deletionTimestamp) return result();
-    const healthy = (p: KubeObject) =>
-      isRunningAndReady(p) && !p.metadata.deletionTimestamp &&
-      podAvailability(p, minReady, now) === true;
-    const firstUnhealthy = [
-      ...replicas.map((r) => r!.pod),
-      ...[...condemned].reverse(),
-    ].find((p) => !healthy(p));
+    if (await this.#syncReplicas(pass)) return result();
+    if (await this.#deleteCondemned(pass)) return result();
+    if (set.spec?.updateStrategy?.type !== "OnDelete") await this.#rollOne(pass);
+    return result();
+  }
 
-    for (let i = 0; i < replicaCount; i++) {
-      const r = replicas[i]!;
+  /** Counts the pods into a fresh status and sorts them into ordinal slots and condemned ones. */
+  #inventory(
+    set: KubeObject,
+    options: { current: Revision; update: Revision; pods: KubeObject[] },
+  ): SetPass {
+    const { current, update } = options;
+    const spec = set.spec ?? {};
+    const pass: SetPass = {
+      set,
+      current,
+      update,
+      replicaCount: spec.replicas ?? 1,
+      start: spec.ordinals?.start ?? 0,
+      minReady: spec.minReadySeconds ?? 0,
+      monotonic: spec.podManagementPolicy !== "Parallel",
+      now: this.#clock.now(),
+      status: {
+        observedGeneration: set.metadata.generation,
+        replicas: 0,
+        readyReplicas: 0,
+        availableReplicas: 0,
+        currentReplicas: 0,
+        updatedReplicas: 0,
+        currentRevision: current.metadata.name,
+        updateRevision: update.metadata.name,
+        collisionCount: set.status?.collisionCount ?? 0,
+      },
+      replicas: [],
+      condemned: [],
+    };
+    const slots: (Replica | undefined)[] = new Array(pass.replicaCount);
+    for (const pod of options.pods) {
+      pass.status.replicas++;
+      if (isRunningAndReady(pod)) {
+        pass.status.readyReplicas++;
+        const a = podAvailability(pod, pass.minReady, pass.now);
+        if (a === true) pass.status.availableReplicas++;
+        else if (typeof a === "number") pass.recheck = Math.min(pass.recheck ?? a, a);
+      }
+      if (!pod.metadata.deletionTimestamp) countRevision(pass, pod, 1);
+      const ord = ordinalOf(set, pod)!;
+      if (ord >= pass.start && ord < pass.start + pass.replicaCount) {
+        slots[ord - pass.start] = { pod, created: true };
+      } else pass.condemned.push(pod);
+    }
+    for (let i = 0; i < pass.replicaCount; i++) {
+      slots[i] ??= { pod: this.#podFor(pass, pass.start + i), created: false };
+    }
+    pass.replicas = slots as Replica[];
+    pass.condemned.sort((a, b) => ordinalOf(set, a)! - ordinalOf(set, b)!);
+    return pass;
+  }
+
+  #podFor(pass: SetPass, ordinal: number): KubeObject {
+    return this.newVersionedPod(pass.set, { current: pass.current, update: pass.update, ordinal });
+  }
+
+  /**
+   * Ordinals `start…start+replicas-1`, lowest first: a finished pod is replaced, a missing one
+   * created (claims first), a healthy one gets its claims' owners and identity labels fixed.
+   * Returns true when the pass must stop here (`OrderedReady` waits for each step).
+   */
+  async #syncReplicas(pass: SetPass): Promise<boolean> {
+    const { set, monotonic } = pass;
+    for (let i = 0; i < pass.replicaCount; i++) {
+      const r = pass.replicas[i];
       const pod = r.pod;
       const phase = pod.status?.phase;
       if (
@@ -305,60 +358,78 @@ export class StatefulSetController {
       ) {
         // A pod that ran to completion is replaced under the same identity.
         await this.#deletePod(set, pod);
-        count(pod, -1);
-        status.replicas--;
-        r.pod = this.newVersionedPod(set, { current, update, ordinal: start + i });
+        countRevision(pass, pod, -1);
+        pass.status.replicas--;
+        r.pod = this.#podFor(pass, pass.start + i);
         r.created = false;
-        if (monotonic) return result();
+        if (monotonic) return true;
         continue;
       }
       if (!r.created) {
         await this.createPersistentVolumeClaims(set, pod);
         await this.#createPod(set, pod);
-        status.replicas++;
-        count(pod, 1);
+        pass.status.replicas++;
+        countRevision(pass, pod, 1);
         r.created = true;
-        if (monotonic) return result();
+        if (monotonic) return true;
         continue;
       }
       if (phase === "Pending") await this.createPersistentVolumeClaims(set, pod);
-      if (pod.metadata.deletionTimestamp && monotonic) return result();
-      if (!healthy(pod) && monotonic) return result();
+      if (pod.metadata.deletionTimestamp && monotonic) return true;
+      if (!isHealthy(pass, pod) && monotonic) return true;
       await this.updateClaimOwners(set, pod, { condemned: false });
       // An adopted pod may lack the identity labels (its spec cannot change: it keeps running).
-      const labels = identityLabels(set, start + i);
+      const labels = identityLabels(set, pass.start + i);
       if (Object.entries(labels).every(([k, v]) => pod.metadata.labels?.[k] === v)) continue;
       await this.#client.patch(PODS, pod.metadata.name!, { metadata: { labels } }, {
         namespace: pod.metadata.namespace,
         type: "merge",
       });
     }
+    return false;
+  }
 
+  /**
+   * Pods beyond the wanted ordinals go, highest first; `OrderedReady` deletes one per pass and
+   * only while every other pod is healthy (the first unhealthy pod may itself be deleted).
+   */
+  async #deleteCondemned(pass: SetPass): Promise<boolean> {
+    const { set, condemned, monotonic } = pass;
+    // Computed before this pass deleted anything, as upstream does.
+    const firstUnhealthy = [
+      ...pass.replicas.map((r) => r.pod),
+      ...[...condemned].reverse(),
+    ].find((p) => !isHealthy(pass, p));
     for (const pod of condemned) await this.updateClaimOwners(set, pod, { condemned: true });
     for (let t = condemned.length - 1; t >= 0; t--) {
       const pod = condemned[t];
       if (pod.metadata.deletionTimestamp) {
-        if (monotonic) return result();
+        if (monotonic) return true;
         continue;
       }
-      if (!isRunningAndReady(pod) && monotonic && pod !== firstUnhealthy) return result();
+      if (!isRunningAndReady(pod) && monotonic && pod !== firstUnhealthy) return true;
       await this.#deletePod(set, pod);
-      count(pod, -1);
-      if (monotonic) return result();
+      countRevision(pass, pod, -1);
+      if (monotonic) return true;
     }
+    return false;
+  }
 
-    if (spec.updateStrategy?.type === "OnDelete") return result();
-    const partition: number = spec.updateStrategy?.rollingUpdate?.partition ?? 0;
-    for (let t = replicaCount - 1; t >= partition - start && t >= 0; t--) {
-      const pod = replicas[t]!.pod;
-      if (revisionOf(pod) !== update.metadata.name && !pod.metadata.deletionTimestamp) {
-        await this.#deletePod(set, pod);
-        count(pod, -1);
-        return result();
+  /**
+   * RollingUpdate: deletes the highest out-of-date pod at or above `partition` (it comes back
+   * from the update revision), one at a time, each only after the ones above it are healthy.
+   */
+  async #rollOne(pass: SetPass): Promise<void> {
+    const partition: number = pass.set.spec?.updateStrategy?.rollingUpdate?.partition ?? 0;
+    for (let t = pass.replicaCount - 1; t >= partition - pass.start && t >= 0; t--) {
+      const pod = pass.replicas[t].pod;
+      if (revisionOf(pod) !== pass.update.metadata.name && !pod.metadata.deletionTimestamp) {
+        await this.#deletePod(pass.set, pod);
+        countRevision(pass, pod, -1);
+        return;
       }
-      if (!healthy(pod)) return result();
+      if (!isHealthy(pass, pod)) return;
     }
-    return result();
   }
 
   /**
