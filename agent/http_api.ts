@@ -22,7 +22,7 @@ import { EXPOSITION_CONTENT_TYPE } from "../shared/prometheus.ts";
 import { type AgentMetrics, cadvisorExposition } from "./agent_metrics.ts";
 import type { DockerRuntime } from "./docker_runtime.ts";
 import { StatsCollector } from "./stats.ts";
-import { execWebSocket, portForwardWebSocket } from "./stream_api.ts";
+import { portForwardWebSocket, serveExec } from "./stream_api.ts";
 
 // kubectl's streaming protocols pull in node:zlib (SPDY header compression), ~5 MB of resident
 // memory: load them on the first attach or port-forward, not in every idle agent.
@@ -166,7 +166,7 @@ export function agentApp(options: AgentApiOptions): Hono {
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
       return status(400, "BadRequest", "exec needs a WebSocket upgrade");
     }
-    return execWebSocket(c.req.raw, c.req.param(), { rt, logger: log });
+    return serveExec(c.req.raw, c.req.param(), { rt, logger: log });
   });
 
   app.get("/attach/:namespace/:pod/:container", async (c) => {

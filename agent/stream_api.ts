@@ -1,13 +1,17 @@
 /**
- * The agent's streaming endpoints, as WebSockets the API server relays from kubectl unchanged:
- * `exec` speaks Kubernetes' channel protocol (`v5.channel.k8s.io` / `v4.channel.k8s.io`: a
- * channel byte then payload — stdin 0, stdout 1, stderr 2, status 3, resize 4, and v5's
- * `[255, 0]` closing stdin) and ends with one Status frame on channel 3; `portForward` tunnels the
- * raw bytes of one TCP connection to a port of the pod.
+ * The agent's streaming endpoints loaded in every agent process, as WebSockets the API server
+ * relays from kubectl unchanged: `exec` speaks Kubernetes' channel protocol through
+ * shared/remotecommand/websocket_channels.ts (no SPDY: attach and kubectl's port-forward, which
+ * need it, are in kubectl_streams.ts, loaded on first use); `portForward` here tunnels the raw
+ * bytes of one TCP connection to a port of the pod (the API server's own port-forward).
  */
 
 import { type Logger, silentLogger } from "../shared/log.ts";
-import type { DockerRuntime, ExecSession } from "./docker_runtime.ts";
+import type { DockerRuntime } from "./docker_runtime.ts";
+import {
+  parseExecOptions,
+  serveExecWebSocket,
+} from "../shared/remotecommand/websocket_channels.ts";
 import {
   LABEL_CONTAINER_NAME,
   LABEL_KIND,
@@ -16,24 +20,6 @@ import {
   LABEL_RESTART_COUNT,
 } from "./labels.ts";
 import { sandboxIP } from "./pod_sandbox.ts";
-
-/** The exec subprotocols the agent speaks, most preferred first. */
-export const EXEC_PROTOCOLS = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
-
-function statusFrame(status: Record<string, unknown>): Uint8Array {
-  const body = new TextEncoder().encode(JSON.stringify({ metadata: {}, ...status }));
-  const out = new Uint8Array(body.length + 1);
-  out[0] = 3;
-  out.set(body, 1);
-  return out;
-}
-
-function frame(channel: number, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(data.length + 1);
-  out[0] = channel;
-  out.set(data, 1);
-  return out;
-}
 
 /** The running container instance of `namespace/pod/container`, newest first. */
 export async function findRunningContainer(
@@ -54,83 +40,46 @@ export async function findRunningContainer(
 }
 
 /**
- * Upgrades `req` to a WebSocket running `command` in the container. Errors before the process
- * starts are reported as a Failure status frame, as kubelet does.
+ * `kubectl exec`: runs the URL's `command` in the container over the channel protocol
+ * (shared/remotecommand/websocket_channels.ts, which kubectl attach uses too). Errors before the
+ * process starts end in a Failure status, as the kubelet's.
  */
-export function execWebSocket(
+export function serveExec(
   req: Request,
   target: { namespace: string; pod: string; container: string },
   options: { rt: DockerRuntime; logger?: Logger },
 ): Response {
-  const url = new URL(req.url);
-  const command = url.searchParams.getAll("command");
-  const stdin = url.searchParams.get("stdin") === "true" || url.searchParams.get("stdin") === "1";
-  const tty = url.searchParams.get("tty") === "true" || url.searchParams.get("tty") === "1";
-  const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((s) => s.trim());
-  const protocol = EXEC_PROTOCOLS.find((p) => offered.includes(p));
-  const { socket, response } = Deno.upgradeWebSocket(req, protocol ? { protocol } : {});
-  socket.binaryType = "arraybuffer";
-  const log = options.logger ?? silentLogger;
-  let session: ExecSession | undefined;
-  const early: Uint8Array[] = [];
-  let stdinClosed = false;
-
-  const onInput = (msg: Uint8Array) => {
-    if (!session) return void early.push(msg);
-    const channel = msg[0];
-    if (channel === 0 && !stdinClosed) session.write(msg.slice(1));
-    else if (channel === 4) {
-      try {
-        const size = JSON.parse(new TextDecoder().decode(msg.slice(1)));
-        void session.resize(Number(size.Width), Number(size.Height));
-      } catch { /* malformed resize: ignore */ }
-    } else if (channel === 255 && msg[1] === 0 && !stdinClosed) {
-      stdinClosed = true;
-      session.closeStdin();
+  const { command, stdin, tty } = parseExecOptions(new URL(req.url));
+  return serveExecWebSocket(req, async (io) => {
+    if (command.length === 0) {
+      throw new Error("you must specify at least one command for the container");
     }
-  };
-  socket.onmessage = (e) => {
-    if (e.data instanceof ArrayBuffer) onInput(new Uint8Array(e.data));
-  };
-  socket.onclose = () => session?.close();
-
-  const send = (data: Uint8Array) => {
-    if (socket.readyState === WebSocket.OPEN) socket.send(data);
-  };
-  socket.onopen = async () => {
+    const id = await findRunningContainer(options.rt, target);
+    if (!id) throw new Error(`container ${target.container} is not running in pod ${target.pod}`);
+    const session = await options.rt.execSession(id, command, { stdin, tty });
+    const onAbort = () => session.close();
+    io.signal.addEventListener("abort", onAbort, { once: true });
+    if (stdin) {
+      (async () => {
+        for await (const chunk of io.stdin) session.write(chunk);
+        session.closeStdin();
+      })().catch(() => {});
+    }
+    (async () => {
+      for await (const size of io.resize) await session.resize(size.width, size.height);
+    })().catch(() => {});
+    const stdout = io.stdout.getWriter();
+    const stderr = io.stderr.getWriter();
     try {
-      if (command.length === 0) {
-        throw new Error("you must specify at least one command for the container");
+      for await (const f of session.output) {
+        await (f.stream === "stderr" ? stderr : stdout).write(f.data);
       }
-      const id = await findRunningContainer(options.rt, target);
-      if (!id) {
-        throw new Error(`container ${target.container} is not running in pod ${target.pod}`);
-      }
-      session = await options.rt.execSession(id, command, { stdin, tty });
-      for (const m of early.splice(0)) onInput(m);
-      for await (const f of session.output) send(frame(f.stream === "stderr" ? 2 : 1, f.data));
-      const code = await session.exitCode();
-      if (code === 0) send(statusFrame({ status: "Success" }));
-      else {
-        send(statusFrame({
-          status: "Failure",
-          message: `command terminated with non-zero exit code: error executing command ${
-            JSON.stringify(command)
-          }, exit code ${code}`,
-          reason: "NonZeroExitCode",
-          details: { causes: [{ reason: "ExitCode", message: String(code) }] },
-        }));
-      }
-    } catch (e) {
-      log.warn("exec failed", { pod: `${target.namespace}/${target.pod}`, error: e });
-      send(
-        statusFrame({ status: "Failure", message: (e as Error).message, reason: "InternalError" }),
-      );
+      return { exitCode: await session.exitCode() };
     } finally {
-      if (socket.readyState === WebSocket.OPEN) socket.close(1000);
+      io.signal.removeEventListener("abort", onAbort);
+      session.close();
     }
-  };
-  return response;
+  }, { logger: options.logger });
 }
 
 /** The pod's IP on this node (its sandbox's address), if the pod runs here. */

@@ -12,8 +12,8 @@ import {
   type ExecIO,
   parseExecOptions,
   serveExecWebSocket,
-  servePortForwardWebSocket,
 } from "../shared/remotecommand/websocket_channels.ts";
+import { servePortForwardWebSocket } from "../shared/remotecommand/websocket_portforward.ts";
 import {
   nodeMetricsList,
   type NodeUsage,

@@ -5,6 +5,7 @@
  * through a WebSocket.
  */
 export * from "./websocket_channels.ts";
+export * from "./websocket_portforward.ts";
 export {
   servePortForwardSpdy,
   SPDY_PORT_FORWARD_PROTOCOL,

@@ -12,9 +12,9 @@ import {
   type ExecIO,
   parseExecOptions,
   serveExecWebSocket,
-  servePortForwardWebSocket,
   type TerminalSize,
 } from "./websocket_channels.ts";
+import { servePortForwardWebSocket } from "./websocket_portforward.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
