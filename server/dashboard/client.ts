@@ -492,24 +492,30 @@ export function dashPod(ns: string, name: string): string {
     <pre id="logs" class="logs"></pre>`;
 }
 
-/** Streams a container's log tail into #logs (kept across re-renders; one stream at a time). */
+/**
+ * Streams a container's log tail into #logs (kept across re-renders; one stream at a time). A
+ * stream cut by the network (the browser drops its connections when the machine's interfaces
+ * change; a Pi's Wi-Fi blinks) is opened again, with back-off, and shows the tail afresh; one
+ * that ends cleanly (the container exited) is not.
+ */
 export function dashFollowLogs(ns: string, name: string, container: string): void {
   const s = dashState();
   const key = `${ns}/${name}/${container}`;
   if (s.logKey === key) return;
   s.logStop?.();
   s.logKey = key;
-  (window as unknown as { __skiffLogs: string }).__skiffLogs = "";
+  const w = window as unknown as { __skiffLogs: string };
+  w.__skiffLogs = "";
   const ctrl = new AbortController();
   s.logStop = () => ctrl.abort();
   const path = `/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${
     encodeURIComponent(name)
   }/log?container=${encodeURIComponent(container)}&follow=true&tailLines=200`;
-  (async () => {
+  const follow = async (retryMs: number) => {
+    let fresh = true;
     try {
       const res = await dashFetch(path, { signal: ctrl.signal });
       if (!res.ok || !res.body) {
-        const w = window as unknown as { __skiffLogs: string };
         w.__skiffLogs = `(no logs: ${res.status})`;
         dashShowLogs();
         return;
@@ -518,14 +524,17 @@ export function dashFollowLogs(ns: string, name: string, container: string): voi
       while (true) {
         const { value, done } = await reader.read();
         if (done) break;
-        const w = window as unknown as { __skiffLogs: string };
+        if (fresh) w.__skiffLogs = ""; // the tail again, not appended to the old one
+        fresh = false;
         w.__skiffLogs = (w.__skiffLogs + value).slice(-200_000);
         dashShowLogs();
       }
     } catch {
-      // stopped, or the pod went away
+      if (ctrl.signal.aborted || s.logKey !== key) return; // stopped: another pod, or signed out
+      setTimeout(() => follow(fresh ? Math.min(retryMs * 2, 30_000) : 1000), retryMs);
     }
-  })();
+  };
+  follow(1000);
 }
 
 /** Copies the collected log text into the page's #logs element, keeping it scrolled down. */
