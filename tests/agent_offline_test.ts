@@ -161,7 +161,12 @@ Deno.test("an agent restarted while its server is down runs its pods from local 
       (p: Pod) => (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1,
     );
     assert.equal(keep.status?.containerStatuses?.[0]?.containerID, `docker://${restarted}`);
-    assert.ok(lines.some((l) => l.includes("server reachable again")));
+    // The heartbeat says so at its next try, up to its back-off (10 s) after the pod sync did.
+    await waitFor(
+      "the agent said the server is reachable again",
+      () => lines.some((l) => l.includes("server reachable again")),
+      { timeoutMs: 15_000 },
+    );
   } finally {
     await agent?.stop({ cleanup: false });
     await server?.stop();
