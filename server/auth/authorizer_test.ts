@@ -1,4 +1,4 @@
-import { assertEquals } from "../../shared/_assert_test_util.ts";
+import assert from "node:assert/strict";
 import type { KubeObject } from "../../shared/api/object.ts";
 import type { RequestInfo } from "../api/request_info.ts";
 import { createAuthorizer, decide, groupsOf, type User } from "./authorizer.ts";
@@ -93,32 +93,32 @@ Deno.test("NodeRestriction: pods bound to the node only, listed by its field sel
     name,
     subresource,
   });
-  assertEquals(await allowed(nodeA, "get", pod("p1")), true);
-  assertEquals(await allowed(nodeA, "delete", pod("p1")), true);
-  assertEquals(await allowed(nodeA, "patch", pod("p1", "status")), true);
-  assertEquals(await allowed(nodeA, "get", pod("gone")), true); // answers 404
-  assertEquals(
+  assert.deepEqual(await allowed(nodeA, "get", pod("p1")), true);
+  assert.deepEqual(await allowed(nodeA, "delete", pod("p1")), true);
+  assert.deepEqual(await allowed(nodeA, "patch", pod("p1", "status")), true);
+  assert.deepEqual(await allowed(nodeA, "get", pod("gone")), true); // answers 404
+  assert.deepEqual(
     await allowed(nodeA, "get", pod("p2")),
     'pods "p2" is forbidden: User "system:node:a" cannot get resource "pods" in API group "" in the namespace "default"',
   );
-  assertEquals(await allowed(nodeA, "patch", pod("p1")) === true, false);
-  assertEquals(await allowed(nodeA, "create", pod("p1", "eviction")) === true, false);
-  assertEquals(await allowed(nodeA, "get", pod("p1", "exec")) === true, false);
+  assert.deepEqual(await allowed(nodeA, "patch", pod("p1")) === true, false);
+  assert.deepEqual(await allowed(nodeA, "create", pod("p1", "eviction")) === true, false);
+  assert.deepEqual(await allowed(nodeA, "get", pod("p1", "exec")) === true, false);
   const list = { resource: "pods" };
-  assertEquals(
+  assert.deepEqual(
     await allowed(nodeA, "list", list, { query: "fieldSelector=spec.nodeName%3Da" }),
     true,
   );
-  assertEquals(
+  assert.deepEqual(
     await allowed(nodeA, "watch", list, { query: "fieldSelector=spec.nodeName%3D%3Da" }),
     true,
   );
-  assertEquals(await allowed(nodeA, "list", list) === true, false);
-  assertEquals(
+  assert.deepEqual(await allowed(nodeA, "list", list) === true, false);
+  assert.deepEqual(
     await allowed(nodeA, "list", list, { query: "fieldSelector=spec.nodeName%3Db" }) === true,
     false,
   );
-  assertEquals(
+  assert.deepEqual(
     await allowed(nodeA, "list", list, { query: "fieldSelector=spec.nodeName!%3Da" }) === true,
     false,
   );
@@ -126,32 +126,32 @@ Deno.test("NodeRestriction: pods bound to the node only, listed by its field sel
 
 Deno.test("NodeRestriction: only the secrets and configmaps its pods use", async () => {
   const obj = (resource: string, name: string) => ({ resource, namespace: "default", name });
-  assertEquals(await allowed(nodeA, "get", obj("secrets", "s-projected")), true);
-  assertEquals(await allowed(nodeA, "get", obj("secrets", "s-pull")), true);
-  assertEquals(await allowed(nodeA, "get", obj("configmaps", "cm-env")), true);
-  assertEquals(await allowed(nodeA, "get", obj("secrets", "cm-env")) === true, false);
-  assertEquals(await allowed(nodeA, "get", obj("secrets", "other")) === true, false);
-  assertEquals(await allowed(nodeA, "list", { resource: "secrets" }) === true, false);
-  assertEquals(await allowed(nodeA, "update", obj("configmaps", "cm-env")) === true, false);
-  assertEquals([...referencedNames(pods[0], "configMap")], ["cm-env"]);
+  assert.deepEqual(await allowed(nodeA, "get", obj("secrets", "s-projected")), true);
+  assert.deepEqual(await allowed(nodeA, "get", obj("secrets", "s-pull")), true);
+  assert.deepEqual(await allowed(nodeA, "get", obj("configmaps", "cm-env")), true);
+  assert.deepEqual(await allowed(nodeA, "get", obj("secrets", "cm-env")) === true, false);
+  assert.deepEqual(await allowed(nodeA, "get", obj("secrets", "other")) === true, false);
+  assert.deepEqual(await allowed(nodeA, "list", { resource: "secrets" }) === true, false);
+  assert.deepEqual(await allowed(nodeA, "update", obj("configmaps", "cm-env")) === true, false);
+  assert.deepEqual([...referencedNames(pods[0], "configMap")], ["cm-env"]);
 });
 
 Deno.test("NodeRestriction: TLS secrets named by an Ingress, and Ingresses to read", async () => {
   const obj = (name: string, namespace = "default") => ({ resource: "secrets", namespace, name });
-  assertEquals(await allowed(nodeA, "get", obj("web-tls")), true);
+  assert.deepEqual(await allowed(nodeA, "get", obj("web-tls")), true);
   // Named by an Ingress but not a TLS secret; a TLS secret no Ingress names; another namespace.
-  assertEquals(await allowed(nodeA, "get", obj("db-pass")) === true, false);
-  assertEquals(await allowed(nodeA, "get", obj("spare-tls")) === true, false);
-  assertEquals(await allowed(nodeA, "get", obj("web-tls", "other")) === true, false);
-  assertEquals(await allowed(nodeA, "watch", { resource: "secrets" }) === true, false);
+  assert.deepEqual(await allowed(nodeA, "get", obj("db-pass")) === true, false);
+  assert.deepEqual(await allowed(nodeA, "get", obj("spare-tls")) === true, false);
+  assert.deepEqual(await allowed(nodeA, "get", obj("web-tls", "other")) === true, false);
+  assert.deepEqual(await allowed(nodeA, "watch", { resource: "secrets" }) === true, false);
   const ing = { group: "networking.k8s.io", resource: "ingresses" };
-  assertEquals(await allowed(nodeA, "watch", ing), true);
-  assertEquals(await allowed(nodeA, "list", { ...ing, resource: "ingressclasses" }), true);
-  assertEquals(
+  assert.deepEqual(await allowed(nodeA, "watch", ing), true);
+  assert.deepEqual(await allowed(nodeA, "list", { ...ing, resource: "ingressclasses" }), true);
+  assert.deepEqual(
     await allowed(nodeA, "update", { ...ing, name: "web", namespace: "default" }) === true,
     false,
   );
-  assertEquals(
+  assert.deepEqual(
     await allowed(nodeA, "patch", {
       ...ing,
       name: "web",
@@ -169,48 +169,54 @@ Deno.test("NodeRestriction: the claims its pods use, their volumes, and volumes 
     name,
   });
   const pv = (name: string) => ({ resource: "persistentvolumes", name });
-  assertEquals(await allowed(nodeA, "get", claim("data")), true);
-  assertEquals(await allowed(nodeA, "get", claim("other")) === true, false);
-  assertEquals(await allowed(nodeA, "update", claim("data")) === true, false);
-  assertEquals(await allowed(nodeA, "get", pv("pv-data")), true);
-  assertEquals(await allowed(nodeA, "get", pv("pv-other")) === true, false);
-  assertEquals(await allowed(nodeA, "update", pv("pv-data")) === true, false);
-  assertEquals(await allowed(nodeA, "update", pv("pv-local-a")), true);
-  assertEquals(await allowed(nodeA, "update", pv("pv-local-b")) === true, false);
+  assert.deepEqual(await allowed(nodeA, "get", claim("data")), true);
+  assert.deepEqual(await allowed(nodeA, "get", claim("other")) === true, false);
+  assert.deepEqual(await allowed(nodeA, "update", claim("data")) === true, false);
+  assert.deepEqual(await allowed(nodeA, "get", pv("pv-data")), true);
+  assert.deepEqual(await allowed(nodeA, "get", pv("pv-other")) === true, false);
+  assert.deepEqual(await allowed(nodeA, "update", pv("pv-data")) === true, false);
+  assert.deepEqual(await allowed(nodeA, "update", pv("pv-local-a")), true);
+  assert.deepEqual(await allowed(nodeA, "update", pv("pv-local-b")) === true, false);
   const list = { resource: "persistentvolumes" };
-  assertEquals(
+  assert.deepEqual(
     await allowed(nodeA, "watch", list, { query: "labelSelector=storage.skiff.io%2Fnode%3Da" }),
     true,
   );
-  assertEquals(
+  assert.deepEqual(
     await allowed(nodeA, "list", list, { query: "labelSelector=storage.skiff.io%2Fnode%3Db" }) ===
       true,
     false,
   );
-  assertEquals(await allowed(nodeA, "list", list) === true, false);
+  assert.deepEqual(await allowed(nodeA, "list", list) === true, false);
 });
 
 Deno.test("NodeRestriction: its own Node and Lease, by name or by the created body", async () => {
   const node = (name: string) => ({ metadata: { name } });
-  assertEquals(await allowed(nodeA, "create", { resource: "nodes" }, { body: node("a") }), true);
-  assertEquals(
+  assert.deepEqual(
+    await allowed(nodeA, "create", { resource: "nodes" }, { body: node("a") }),
+    true,
+  );
+  assert.deepEqual(
     await allowed(nodeA, "create", { resource: "nodes" }, { body: node("b") }) === true,
     false,
   );
-  assertEquals(
+  assert.deepEqual(
     await allowed(nodeA, "patch", { resource: "nodes", name: "a", subresource: "status" }),
     true,
   );
-  assertEquals(
+  assert.deepEqual(
     await allowed(nodeA, "patch", { resource: "nodes", name: "b", subresource: "status" }) === true,
     false,
   );
-  assertEquals(await allowed(nodeA, "delete", { resource: "nodes", name: "a" }) === true, false);
+  assert.deepEqual(
+    await allowed(nodeA, "delete", { resource: "nodes", name: "a" }) === true,
+    false,
+  );
   const lease = { group: "coordination.k8s.io", resource: "leases", namespace: "kube-node-lease" };
-  assertEquals(await allowed(nodeA, "update", { ...lease, name: "a" }), true);
-  assertEquals(await allowed(nodeA, "update", { ...lease, name: "b" }) === true, false);
-  assertEquals(await allowed(nodeA, "create", lease, { body: node("a") }), true);
-  assertEquals(
+  assert.deepEqual(await allowed(nodeA, "update", { ...lease, name: "a" }), true);
+  assert.deepEqual(await allowed(nodeA, "update", { ...lease, name: "b" }) === true, false);
+  assert.deepEqual(await allowed(nodeA, "create", lease, { body: node("a") }), true);
+  assert.deepEqual(
     await allowed(nodeA, "update", { ...lease, namespace: "default", name: "a" }) === true,
     false,
   );
@@ -221,26 +227,26 @@ Deno.test("roles: view reads all but secrets and streams, edit leaves nodes alon
   const edit: User = { name: "token:e", role: "edit", groups: groupsOf("edit") };
   const join: User = { name: "system:bootstrap:j", role: "join", groups: groupsOf("join") };
   const pods = { resource: "pods", namespace: "default" };
-  assertEquals(await allowed(view, "list", pods), true);
-  assertEquals(await allowed(view, "get", { ...pods, name: "p1", subresource: "log" }), true);
-  assertEquals(
+  assert.deepEqual(await allowed(view, "list", pods), true);
+  assert.deepEqual(await allowed(view, "get", { ...pods, name: "p1", subresource: "log" }), true);
+  assert.deepEqual(
     await allowed(view, "get", { ...pods, name: "p1", subresource: "exec" }) === true,
     false,
   );
-  assertEquals(await allowed(view, "create", pods) === true, false);
-  assertEquals(
+  assert.deepEqual(await allowed(view, "create", pods) === true, false);
+  assert.deepEqual(
     await allowed(view, "get", { resource: "secrets", namespace: "default", name: "s" }) === true,
     false,
   );
-  assertEquals(await allowed(edit, "create", pods), true);
-  assertEquals(
+  assert.deepEqual(await allowed(edit, "create", pods), true);
+  assert.deepEqual(
     await allowed(edit, "get", { resource: "secrets", namespace: "default", name: "s" }),
     true,
   );
-  assertEquals(await allowed(edit, "list", { resource: "nodes" }), true);
-  assertEquals(await allowed(edit, "patch", { resource: "nodes", name: "a" }) === true, false);
-  assertEquals(await allowed(join, "list", pods) === true, false);
-  assertEquals(
+  assert.deepEqual(await allowed(edit, "list", { resource: "nodes" }), true);
+  assert.deepEqual(await allowed(edit, "patch", { resource: "nodes", name: "a" }) === true, false);
+  assert.deepEqual(await allowed(join, "list", pods) === true, false);
+  assert.deepEqual(
     await allowed({ name: "token:a", role: "admin", groups: groupsOf("admin") }, "delete", {
       resource: "nodes",
       name: "a",
@@ -259,14 +265,14 @@ Deno.test("NodeRestriction: tokens only for the ServiceAccount of its own pods, 
   const bound = (pod: string) => ({
     body: { spec: { boundObjectRef: { kind: "Pod", apiVersion: "v1", name: pod } } },
   });
-  assertEquals(await allowed(nodeA, "create", token("default"), bound("p1")), true);
-  assertEquals(await allowed(nodeA, "create", token("builder"), bound("p1")) === true, false);
-  assertEquals(await allowed(nodeA, "create", token("default"), bound("p2")) === true, false);
-  assertEquals(
+  assert.deepEqual(await allowed(nodeA, "create", token("default"), bound("p1")), true);
+  assert.deepEqual(await allowed(nodeA, "create", token("builder"), bound("p1")) === true, false);
+  assert.deepEqual(await allowed(nodeA, "create", token("default"), bound("p2")) === true, false);
+  assert.deepEqual(
     await allowed(nodeA, "create", token("default"), { body: { spec: {} } }) === true,
     false,
   );
-  assertEquals(
+  assert.deepEqual(
     await allowed(nodeA, "get", {
       resource: "serviceaccounts",
       namespace: "default",
@@ -283,19 +289,19 @@ Deno.test("roles: a ServiceAccount gets only what every authenticated user gets"
     role: "serviceaccount",
     groups: groupsOf("serviceaccount"),
   };
-  assertEquals(groupsOf("admin"), ["system:masters", "system:authenticated"]);
-  assertEquals(
+  assert.deepEqual(groupsOf("admin"), ["system:masters", "system:authenticated"]);
+  assert.deepEqual(
     await allowed(sa, "list", { resource: "pods", namespace: "default" }),
     'pods is forbidden: User "system:serviceaccount:default:default" cannot list resource "pods" in API group "" in the namespace "default"',
   );
-  assertEquals(
+  assert.deepEqual(
     await allowed(sa, "create", {
       group: "authorization.k8s.io",
       resource: "selfsubjectaccessreviews",
     }),
     true,
   );
-  assertEquals(
+  assert.deepEqual(
     await allowed(sa, "create", { group: "authentication.k8s.io", resource: "tokenreviews" }) ===
       true,
     false,
@@ -325,14 +331,14 @@ Deno.test("token role OR RBAC: RBAC adds to users' roles, never to nodes or join
   const cm = (namespace: string) => ({ resource: "configmaps", namespace });
   const groups = ["system:authenticated"];
   const viewer: User = { name: "alice", role: "view", groups };
-  assertEquals(await check(viewer, "create", cm("a")), true); // RBAC
-  assertEquals(await check(viewer, "list", cm("c")), true); // token role
-  assertEquals(
+  assert.deepEqual(await check(viewer, "create", cm("a")), true); // RBAC
+  assert.deepEqual(await check(viewer, "list", cm("c")), true); // token role
+  assert.deepEqual(
     await check(viewer, "create", cm("c")),
     'configmaps is forbidden: User "alice" cannot create resource "configmaps" in API group "" in the namespace "c"',
   );
   // A binding to a missing role is named in the refusal, as kube-apiserver does.
-  assertEquals(
+  assert.deepEqual(
     await check({ name: "alice", role: "serviceaccount", groups }, "get", {
       resource: "pods",
       namespace: "b",
@@ -341,33 +347,36 @@ Deno.test("token role OR RBAC: RBAC adds to users' roles, never to nodes or join
   );
   for (const role of ["node", "join"] as const) {
     const user: User = { name: "alice", role, groups, nodeName: "x" };
-    assertEquals(await check(user, "create", cm("a")) === true, false, role);
+    assert.deepEqual(await check(user, "create", cm("a")) === true, false, role);
   }
   const rbacGroup = "rbac.authorization.k8s.io";
   const roles = { group: rbacGroup, resource: "clusterroles", name: "cluster-admin" };
   const edit: User = { name: "token:e", role: "edit", groups };
   for (const verb of ["escalate", "bind", "impersonate"]) {
-    assertEquals(await check(edit, verb, roles) === true, false, verb);
+    assert.deepEqual(await check(edit, verb, roles) === true, false, verb);
   }
   // As Kubernetes' edit role: ServiceAccounts (it can run pods as them), no one else.
   const appSa = { resource: "serviceaccounts", namespace: "a", name: "app" };
-  assertEquals(await check(edit, "impersonate", appSa), true);
-  assertEquals(
+  assert.deepEqual(await check(edit, "impersonate", appSa), true);
+  assert.deepEqual(
     await check(edit, "impersonate", { resource: "users", name: "jane" }) === true,
     false,
   );
-  assertEquals(
+  assert.deepEqual(
     await check(edit, "impersonate", { resource: "groups", name: "devs" }) === true,
     false,
   );
-  assertEquals(await check(edit, "create", { group: rbacGroup, resource: "rolebindings" }), true);
-  assertEquals(await check({ name: "token:a", role: "admin", groups }, "bind", roles), true);
+  assert.deepEqual(
+    await check(edit, "create", { group: rbacGroup, resource: "rolebindings" }),
+    true,
+  );
+  assert.deepEqual(await check({ name: "token:a", role: "admin", groups }, "bind", roles), true);
   // Every role may ask about itself; a ServiceAccount role holds nothing else by itself.
   const sa: User = { name: "system:serviceaccount:x:y", role: "serviceaccount", groups };
   const ssar = { group: "authorization.k8s.io", resource: "selfsubjectaccessreviews" };
-  assertEquals(await check(sa, "create", ssar), true);
-  assertEquals(await check({ ...viewer, name: "v" }, "create", ssar), true);
-  assertEquals(await check(sa, "list", cm("x")) === true, false);
+  assert.deepEqual(await check(sa, "create", ssar), true);
+  assert.deepEqual(await check({ ...viewer, name: "v" }, "create", ssar), true);
+  assert.deepEqual(await check(sa, "list", cm("x")) === true, false);
 });
 
 Deno.test("decide(): /metrics for user roles, or for whoever RBAC lets get it", () => {
@@ -378,9 +387,12 @@ Deno.test("decide(): /metrics for user roles, or for whoever RBAC lets get it", 
     role: "serviceaccount",
     groups,
   });
-  assertEquals(decide(sa(["system:monitoring"]), metrics, rbac).allowed, true);
-  assertEquals(decide(sa(["system:authenticated"]), metrics, rbac).allowed, false);
-  assertEquals(decide({ name: "token:v", role: "view", groups: [] }, metrics, rbac).allowed, true);
+  assert.deepEqual(decide(sa(["system:monitoring"]), metrics, rbac).allowed, true);
+  assert.deepEqual(decide(sa(["system:authenticated"]), metrics, rbac).allowed, false);
+  assert.deepEqual(
+    decide({ name: "token:v", role: "view", groups: [] }, metrics, rbac).allowed,
+    true,
+  );
   const node: User = { name: "n", role: "node", groups: ["system:monitoring"], nodeName: "n" };
-  assertEquals(decide(node, metrics, rbac).allowed, false);
+  assert.deepEqual(decide(node, metrics, rbac).allowed, false);
 });

@@ -1,4 +1,4 @@
-import { assertEquals } from "../../shared/_assert_test_util.ts";
+import assert from "node:assert/strict";
 import { ApiError } from "../../shared/errors.ts";
 import { groupsOf, type User } from "./authorizer.ts";
 import { impersonate, impersonationRequests } from "./impersonation.ts";
@@ -327,13 +327,13 @@ for (const c of cases) {
       if (!(e instanceof ApiError)) throw e;
       got = { code: e.code, message: e.message };
     }
-    assertEquals(got, c.want);
+    assert.deepEqual(got, c.want);
   });
 }
 
 Deno.test("impersonate(): without Impersonate-* headers the caller is unchanged", () => {
   const headers = new Headers({ authorization: "Bearer x", "x-impersonate-user": "jane" });
-  assertEquals(impersonationRequests(headers), []);
+  assert.deepEqual(impersonationRequests(headers), []);
   const caller = token("view");
-  assertEquals(impersonate(caller, headers, { rbac, roleOf }) === caller, true);
+  assert.deepEqual(impersonate(caller, headers, { rbac, roleOf }) === caller, true);
 });

@@ -1,16 +1,11 @@
 /** WatchCache on a real SqliteBackend: list, get, paging, watch resume, filters, 410s, fan-out. */
+import assert from "node:assert/strict";
 import { SqliteBackend } from "./sqlite_backend.ts";
 import { type CacheEvent, json, WatchCache, type WatchCacheOptions } from "./watch_cache.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
 import { GoneError } from "../../shared/errors.ts";
 
 const PODS = "/registry/core/pods/";
-
-function assertEquals(actual: unknown, expected: unknown, what: string): void {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
-}
 
 function pod(namespace: string, name: string, labels: Record<string, string> = {}): string {
   return JSON.stringify({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace, labels } });
@@ -115,18 +110,18 @@ Deno.test("WatchCache lists what the backend holds, sorted, with resourceVersion
   });
   try {
     const all = t.cache.list();
-    assertEquals(
+    assert.deepEqual(
       all.items.map((o) =>
         `${o.metadata.namespace}/${o.metadata.name}@${o.metadata.resourceVersion}`
       ),
       ["ns1/a@4", "ns1/b@2", "ns2/a@1"],
       "items",
     );
-    assertEquals(all.revision, 4, "list revision");
-    assertEquals(t.cache.revision, 4, "cache revision");
-    assertEquals(t.cache.get(`${PODS}ns1/b`)?.metadata.name, "b", "get");
-    assertEquals(t.cache.get(`${PODS}ns1/zzz`), undefined, "get missing");
-    assertEquals(t.cache.list({ prefix: `${PODS}ns1/` }).items.length, 2, "namespace prefix");
+    assert.deepEqual(all.revision, 4, "list revision");
+    assert.deepEqual(t.cache.revision, 4, "cache revision");
+    assert.deepEqual(t.cache.get(`${PODS}ns1/b`)?.metadata.name, "b", "get");
+    assert.deepEqual(t.cache.get(`${PODS}ns1/zzz`), undefined, "get missing");
+    assert.deepEqual(t.cache.list({ prefix: `${PODS}ns1/` }).items.length, 2, "namespace prefix");
   } finally {
     await t.stop();
   }
@@ -153,9 +148,13 @@ Deno.test("WatchCache.list() pages with limit/continueKey and applies the predic
       continueKey = page.continueKey;
       pages++;
     } while (continueKey);
-    assertEquals(names, ["p0", "p2", "p4", "p6", "p8"], "paged, filtered names");
-    assertEquals(pages, 3, "pages");
-    assertEquals(t.cache.list({ limit: 10 }).continueKey, undefined, "no continue when all fit");
+    assert.deepEqual(names, ["p0", "p2", "p4", "p6", "p8"], "paged, filtered names");
+    assert.deepEqual(pages, 3, "pages");
+    assert.deepEqual(
+      t.cache.list({ limit: 10 }).continueKey,
+      undefined,
+      "no continue when all fit",
+    );
   } finally {
     await t.stop();
   }
@@ -166,17 +165,21 @@ Deno.test("WatchCache.waitForRevision() resolves once a write is visible", async
   try {
     const revision = await put(t.backend, `${PODS}default/a`, pod("default", "a"));
     await t.cache.waitForRevision(revision);
-    assertEquals(t.cache.get(`${PODS}default/a`)?.metadata.resourceVersion, `${revision}`, "rv");
+    assert.deepEqual(
+      t.cache.get(`${PODS}default/a`)?.metadata.resourceVersion,
+      `${revision}`,
+      "rv",
+    );
     // A write to another kind moves the revision too (backend progress notifications).
     const other = await put(t.backend, `/registry/core/services/default/s`, pod("default", "s"));
     await t.cache.waitForRevision(other);
-    assertEquals(t.cache.revision, other, "revision follows writes elsewhere");
+    assert.deepEqual(t.cache.revision, other, "revision follows writes elsewhere");
     const controller = new AbortController();
     const waiting = t.cache.waitForRevision(other + 100, controller.signal);
     controller.abort(new Error("gave up"));
     let message = "";
     await waiting.catch((e) => message = e.message);
-    assertEquals(message, "gave up", "abort rejects the wait");
+    assert.deepEqual(message, "gave up", "abort rejects the wait");
   } finally {
     await t.stop();
   }
@@ -194,20 +197,24 @@ Deno.test("WatchCache.watch() replays history after a revision, then live events
     const w = new Reader(t.cache, { afterRevision: r1 });
     try {
       const replayed = await w.next(3);
-      assertEquals(
+      assert.deepEqual(
         brief(replayed),
         ["ADDED default/b@2", "MODIFIED default/a@3", "DELETED default/b@4"],
         "replayed",
       );
-      assertEquals(replayed[1].prevObject?.metadata.resourceVersion, "1", "prevObject of MODIFIED");
+      assert.deepEqual(
+        replayed[1].prevObject?.metadata.resourceVersion,
+        "1",
+        "prevObject of MODIFIED",
+      );
       await put(t.backend, `${PODS}other/c`, pod("other", "c"));
-      assertEquals(brief(await w.next(1)), ["ADDED other/c@5"], "live");
+      assert.deepEqual(brief(await w.next(1)), ["ADDED other/c@5"], "live");
     } finally {
       await w.close();
     }
     const ns = new Reader(t.cache, { afterRevision: 0, prefix: `${PODS}other/` });
     try {
-      assertEquals(brief(await ns.next(1)), ["ADDED other/c@5"], "prefix-filtered replay");
+      assert.deepEqual(brief(await ns.next(1)), ["ADDED other/c@5"], "prefix-filtered replay");
     } finally {
       await ns.close();
     }
@@ -228,12 +235,12 @@ Deno.test("WatchCache.watch() turns predicate edges into ADDED and DELETED", asy
       await put(t.backend, `${PODS}d/x`, pod("d", "x", { app: "db" })); // 4: stops matching
       await put(t.backend, `${PODS}d/y`, pod("d", "y", { app: "web" })); // 5
       const events = await w.next(4);
-      assertEquals(
+      assert.deepEqual(
         brief(events),
         ["ADDED d/x@2", "MODIFIED d/x@3", "DELETED d/x@4", "ADDED d/y@5"],
         "filtered events",
       );
-      assertEquals(
+      assert.deepEqual(
         events[2].object.metadata.labels,
         { app: "web", v: "2" },
         "DELETED shows the last matching state",
@@ -253,11 +260,11 @@ Deno.test("WatchCache.watch() from a revision older than the history throws Gone
     await t.cache.waitForRevision(6);
     const old = new Reader(t.cache, { afterRevision: 2 });
     const err = await old.error();
-    if (!(err instanceof GoneError)) throw new Error(`expected GoneError, got ${err}`);
-    assertEquals(err.message, "too old resource version: 2 (4)", "message");
+    assert.ok(err instanceof GoneError, `expected GoneError, got ${err}`);
+    assert.deepEqual(err.message, "too old resource version: 2 (4)", "message");
     const recent = new Reader(t.cache, { afterRevision: 3 });
     try {
-      assertEquals(
+      assert.deepEqual(
         brief(await recent.next(3)),
         ["ADDED d/p3@4", "ADDED d/p4@5", "ADDED d/p5@6"],
         "window",
@@ -281,13 +288,13 @@ Deno.test("WatchCache ends a watcher that falls a whole history behind, and only
         await put(t.backend, `${PODS}d/p${i}`, pod("d", `p${i}`));
         fastEvents.push(...await fast.next(1));
       }
-      assertEquals(
+      assert.deepEqual(
         fastEvents.map((e) => e.revision),
         Array.from({ length: 20 }, (_, i) => i + 1),
         "fast watcher",
       );
       const err = await slow.error();
-      if (!(err instanceof GoneError)) throw new Error(`expected GoneError, got ${err}`);
+      assert.ok(err instanceof GoneError, `expected GoneError, got ${err}`);
     } finally {
       await slow.close();
       await fast.close();
@@ -335,9 +342,9 @@ Deno.test("WatchCache re-lists after compaction overtakes it and ends live watch
     gate.resolve();
     gate = null;
     await cache.waitForRevision(latest);
-    assertEquals(cache.list().items.length, 12, "state after re-list");
+    assert.deepEqual(cache.list().items.length, 12, "state after re-list");
     const err = await w.error();
-    if (!(err instanceof GoneError)) throw new Error(`expected GoneError, got ${err}`);
+    assert.ok(err instanceof GoneError, `expected GoneError, got ${err}`);
     await w.close();
   } finally {
     controller.abort();
@@ -354,11 +361,11 @@ Deno.test("WatchCache started on existing history lets watchers resume from befo
     await put(b, `${PODS}d/a`, pod("d", "a", { v: "2" })); // 3
   });
   try {
-    assertEquals(t.cache.revision, 3, "ready means caught up");
-    assertEquals(t.cache.get(`${PODS}d/a`)?.metadata.labels, { v: "2" }, "current state");
+    assert.deepEqual(t.cache.revision, 3, "ready means caught up");
+    assert.deepEqual(t.cache.get(`${PODS}d/a`)?.metadata.labels, { v: "2" }, "current state");
     const w = new Reader(t.cache, { afterRevision: 1 });
     try {
-      assertEquals(brief(await w.next(2)), ["ADDED d/b@2", "MODIFIED d/a@3"], "resumed");
+      assert.deepEqual(brief(await w.next(2)), ["ADDED d/b@2", "MODIFIED d/a@3"], "resumed");
     } finally {
       await w.close();
     }
@@ -379,10 +386,10 @@ Deno.test("WatchCache objects are frozen and json() serialises each once", async
     } catch {
       threw = true;
     }
-    assertEquals(threw, true, "mutating a cached object throws");
+    assert.deepEqual(threw, true, "mutating a cached object throws");
     const text = json(obj);
-    assertEquals(JSON.parse(text).metadata.resourceVersion, `${revision}`, "json content");
-    assertEquals(json(obj) === text, true, "memoised");
+    assert.deepEqual(JSON.parse(text).metadata.resourceVersion, `${revision}`, "json content");
+    assert.deepEqual(json(obj) === text, true, "memoised");
   } finally {
     await t.stop();
   }
@@ -397,9 +404,9 @@ Deno.test("WatchCache sends bookmarks to a caught-up watcher that asks for them"
       const other = await put(t.backend, `/registry/core/nodes/n`, pod("", "n"));
       await t.cache.waitForRevision(other);
       let events = await w.next(1);
-      assertEquals(events[0].type, "ADDED", "first the event");
+      assert.deepEqual(events[0].type, "ADDED", "first the event");
       while (events[0].type !== "BOOKMARK" || events[0].revision < other) events = await w.next(1);
-      assertEquals(events[0].object.metadata.resourceVersion, `${other}`, "bookmark revision");
+      assert.deepEqual(events[0].object.metadata.resourceVersion, `${other}`, "bookmark revision");
     } finally {
       await w.close();
     }
@@ -417,7 +424,7 @@ Deno.test("WatchCache: 100 watchers each receive every one of 2,000 events", asy
       for (let i = 0; i < 2_000; i++) await put(t.backend, `${PODS}d/p${i}`, pod("d", `p${i}`));
       const expected = Array.from({ length: 2_000 }, (_, i) => i + 1);
       for (const events of await Promise.all(received)) {
-        assertEquals(events.map((e) => e.revision), expected, "every event once, in order");
+        assert.deepEqual(events.map((e) => e.revision), expected, "every event once, in order");
       }
     } finally {
       for (const r of readers) await r.close();
@@ -433,19 +440,19 @@ Deno.test("WatchCache.applyLocal() serves a write held in memory between two bac
     const key = `${PODS}d/a`;
     const r1 = await put(t.backend, key, pod("d", "a"));
     await t.cache.waitForRevision(r1 * 10);
-    assertEquals(t.cache.get(key)?.metadata.resourceVersion, `${r1 * 10}`, "served as r·K");
+    assert.deepEqual(t.cache.get(key)?.metadata.resourceVersion, `${r1 * 10}`, "served as r·K");
     const w = new Reader(t.cache, { afterRevision: r1 * 10 });
     try {
       const local = t.cache.applyLocal(key, JSON.parse(pod("d", "a", { beat: "1" })));
-      assertEquals(local?.metadata.resourceVersion, `${r1 * 10 + 1}`, "next slot");
-      assertEquals(t.cache.get(key)?.metadata.labels, { beat: "1" }, "GET sees it");
-      assertEquals(t.cache.list().revision, r1 * 10 + 1, "LIST revision");
-      assertEquals((await t.backend.get(key))?.value, pod("d", "a"), "the backend does not");
-      assertEquals(await t.backend.currentRevision(), r1, "no backend write");
+      assert.deepEqual(local?.metadata.resourceVersion, `${r1 * 10 + 1}`, "next slot");
+      assert.deepEqual(t.cache.get(key)?.metadata.labels, { beat: "1" }, "GET sees it");
+      assert.deepEqual(t.cache.list().revision, r1 * 10 + 1, "LIST revision");
+      assert.deepEqual((await t.backend.get(key))?.value, pod("d", "a"), "the backend does not");
+      assert.deepEqual(await t.backend.currentRevision(), r1, "no backend write");
       const [event] = await w.next(1);
-      assertEquals(brief([event]), [`MODIFIED d/a@${r1 * 10 + 1}`], "watch sees it");
-      assertEquals(event.prevObject?.metadata.resourceVersion, `${r1 * 10}`, "prevObject");
-      assertEquals(
+      assert.deepEqual(brief([event]), [`MODIFIED d/a@${r1 * 10 + 1}`], "watch sees it");
+      assert.deepEqual(event.prevObject?.metadata.resourceVersion, `${r1 * 10}`, "prevObject");
+      assert.deepEqual(
         t.cache.applyLocal(`${PODS}d/missing`, JSON.parse(pod("d", "missing"))),
         undefined,
         "only an existing key",
@@ -453,19 +460,19 @@ Deno.test("WatchCache.applyLocal() serves a write held in memory between two bac
       // Slots 2…9 remain; the tenth local write would take the next backend revision's number.
       for (let i = 2; i <= 9; i++) {
         const o = t.cache.applyLocal(key, JSON.parse(pod("d", "a", { beat: `${i}` })));
-        assertEquals(o?.metadata.resourceVersion, `${r1 * 10 + i}`, `slot ${i}`);
+        assert.deepEqual(o?.metadata.resourceVersion, `${r1 * 10 + i}`, `slot ${i}`);
       }
-      assertEquals(
+      assert.deepEqual(
         t.cache.applyLocal(key, JSON.parse(pod("d", "a", { beat: "10" }))),
         undefined,
         "no slot left",
       );
-      assertEquals((await w.next(8)).length, 8, "every local write is an event");
+      assert.deepEqual((await w.next(8)).length, 8, "every local write is an event");
       // A backend write of the key replaces the local object and is served above it.
       const r2 = await put(t.backend, key, pod("d", "a", { v: "stored" }));
       await t.cache.waitForRevision(r2 * 10);
-      assertEquals(brief(await w.next(1)), [`MODIFIED d/a@${r2 * 10}`], "backend write after");
-      assertEquals(t.cache.get(key)?.metadata.labels, { v: "stored" }, "backend value wins");
+      assert.deepEqual(brief(await w.next(1)), [`MODIFIED d/a@${r2 * 10}`], "backend write after");
+      assert.deepEqual(t.cache.get(key)?.metadata.labels, { v: "stored" }, "backend value wins");
     } finally {
       await w.close();
     }
