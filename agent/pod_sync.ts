@@ -268,6 +268,25 @@ export class PodSyncer {
     for (const uid of uids) if (uid) await removePodDir(this.#o.dataDir, uid);
   }
 
+  /** An exited container instance's termination message, read once (it never changes). */
+  async #terminationMessage(
+    cached: { info: Docker.ContainerInspectInfo; terminationMessage?: string },
+    pod: Pod,
+    spec: Container,
+    restartCount: number,
+  ): Promise<string> {
+    cached.terminationMessage ??= await readTerminationMessage(spec, {
+      rt: this.#o.rt,
+      info: cached.info,
+      file: terminationMessageFile(
+        podDir(this.#o.dataDir, pod.metadata.uid),
+        spec.name,
+        restartCount,
+      ),
+    });
+    return cached.terminationMessage;
+  }
+
   async #observe(containers: Docker.ContainerInfo[], pod?: Pod): Promise<Observed[]> {
     const out: Observed[] = [];
     await Promise.all(containers.map(async (c) => {
@@ -284,17 +303,7 @@ export class PodSyncer {
       const inst = instanceFromInspect(info, restartCount);
       const spec = pod ? specOf(pod, name) : undefined;
       if (spec && !inst.running && !inst.created) {
-        // An exited container's message never changes: read it once.
-        cached.terminationMessage ??= await readTerminationMessage(spec, {
-          rt: this.#o.rt,
-          info,
-          file: terminationMessageFile(
-            podDir(this.#o.dataDir, pod!.metadata.uid),
-            name,
-            restartCount,
-          ),
-        });
-        inst.terminationMessage = cached.terminationMessage;
+        inst.terminationMessage = await this.#terminationMessage(cached, pod!, spec, restartCount);
       }
       out.push({
         id: c.Id,
@@ -1006,9 +1015,19 @@ export class PodSyncer {
     }
     const info = await rt.inspectContainer(id);
     if (info) {
-      this.#inspectCache.set(id, { state: info.State.Status, info });
+      const cached = { state: info.State.Status, info };
+      this.#inspectCache.set(id, cached);
       view.previous = latest && !latest.inst.created ? latest.inst : view.current;
       view.current = instanceFromInspect(info, restartCount);
+      if (!view.current.running && !view.current.created) {
+        // Exited already (a short command): its first status carries its message too.
+        view.current.terminationMessage = await this.#terminationMessage(
+          cached,
+          pod,
+          c,
+          restartCount,
+        );
+      }
       if (hookError) view.waiting = { reason: "PostStartHookError", message: hookError };
       else if (view.current.running) {
         this.#o.probes.ensure(pod, c, {
