@@ -57,6 +57,23 @@ export function instanceFromInspect(
   };
 }
 
+/**
+ * True while Docker may not yet have marked an exited container `OOMKilled`: it exited by
+ * SIGKILL (137) less than `windowMs` ago without the mark. Docker sets the mark from the
+ * runtime's OOM event, which can arrive after the exit is visible; a status written at once
+ * would say `Error` for good.
+ */
+export function oomMayBePending(
+  info: Docker.ContainerInspectInfo,
+  now = Date.now(),
+  windowMs = 2000,
+): boolean {
+  const s = info.State;
+  if (s.Running || s.Status !== "exited" || s.ExitCode !== 137 || s.OOMKilled) return false;
+  const finished = Date.parse(s.FinishedAt ?? "");
+  return Number.isFinite(finished) && now - finished < windowMs;
+}
+
 /** What the agent knows about one container of the pod spec. */
 export interface ContainerView {
   spec: Container;

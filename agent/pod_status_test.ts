@@ -5,6 +5,7 @@ import {
   computePodStatus,
   type ContainerInstance,
   type ContainerView,
+  oomMayBePending,
   podPhase,
 } from "./pod_status.ts";
 import type { Pod } from "./pod_types.ts";
@@ -131,4 +132,24 @@ Deno.test("computePodStatus() holds Ready until every readiness gate is True", (
   assert.equal(ready(p), "False");
   p.status = { conditions: [{ type: "example.com/lb", status: "True" }] };
   assert.equal(ready(p), "True");
+});
+
+Deno.test("oomMayBePending(): only a fresh SIGKILL exit without the OOM mark waits", () => {
+  const now = Date.parse("2026-12-06T00:00:10Z");
+  const info = (state: Record<string, unknown>) =>
+    ({
+      State: {
+        Status: "exited",
+        Running: false,
+        ExitCode: 137,
+        OOMKilled: false,
+        FinishedAt: "2026-12-06T00:00:09.500Z",
+        ...state,
+      },
+    }) as unknown as Parameters<typeof oomMayBePending>[0];
+  assert.equal(oomMayBePending(info({}), now), true);
+  assert.equal(oomMayBePending(info({ OOMKilled: true }), now), false);
+  assert.equal(oomMayBePending(info({ ExitCode: 1 }), now), false);
+  assert.equal(oomMayBePending(info({ FinishedAt: "2026-12-06T00:00:05Z" }), now), false);
+  assert.equal(oomMayBePending(info({ Status: "running", Running: true }), now), false);
 });

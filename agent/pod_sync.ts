@@ -40,6 +40,7 @@ import {
   type ContainerInstance,
   type ContainerView,
   instanceFromInspect,
+  oomMayBePending,
   statusFingerprint,
 } from "./pod_status.ts";
 import type { Container, Pod, PodStatus } from "./pod_types.ts";
@@ -292,7 +293,7 @@ export class PodSyncer {
     await Promise.all(containers.map(async (c) => {
       let cached = this.#inspectCache.get(c.Id);
       if (!cached || cached.state !== c.State) {
-        const info = await this.#o.rt.inspectContainer(c.Id);
+        const info = await this.#inspect(c.Id);
         if (!info) return;
         cached = { state: c.State, info };
         this.#inspectCache.set(c.Id, cached);
@@ -321,8 +322,21 @@ export class PodSyncer {
     );
   }
 
+  /**
+   * Inspects a container; one that has just died by SIGKILL is inspected again (every 100 ms, for
+   * at most 1 s) until Docker has had time to mark it OOMKilled.
+   */
+  async #inspect(id: string): Promise<Docker.ContainerInspectInfo | undefined> {
+    let info = await this.#o.rt.inspectContainer(id);
+    for (let i = 0; i < 10 && info && oomMayBePending(info); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      info = await this.#o.rt.inspectContainer(id);
+    }
+    return info;
+  }
+
   async #refresh(o: Observed): Promise<Observed> {
-    const info = await this.#o.rt.inspectContainer(o.id);
+    const info = await this.#inspect(o.id);
     if (!info) return o;
     this.#inspectCache.set(o.id, { state: info.State.Status, info });
     return { ...o, info, inst: instanceFromInspect(info, o.restartCount) };
@@ -1013,7 +1027,7 @@ export class PodSyncer {
       this.#record(pod, "Warning", "Failed", `Error: ${(e as Error).message}`);
       this.#o.requeue(key, 0);
     }
-    const info = await rt.inspectContainer(id);
+    const info = await this.#inspect(id);
     if (info) {
       const cached = { state: info.State.Status, info };
       this.#inspectCache.set(id, cached);
