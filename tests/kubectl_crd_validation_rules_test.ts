@@ -4,7 +4,8 @@
  * rules (`minReplicas <= replicas <= maxReplicas`) refuse a custom resource in Kubernetes'
  * words; a transition rule (`self == oldSelf`) makes a field immutable on update but lets the
  * create through, while other fields still change; an ip/cidr library rule refuses a subnet
- * outside 10.0.0.0/8.
+ * outside 10.0.0.0/8; a format library rule refuses a host that is not a DNS label, in the words
+ * of its messageExpression.
  */
 import assert from "node:assert/strict";
 import { haveKubectl, kubectl } from "./kubectl.ts";
@@ -36,6 +37,14 @@ function crd(rules: Record<string, unknown>[]): string {
                   replicas: { type: "integer" },
                   minReplicas: { type: "integer" },
                   maxReplicas: { type: "integer" },
+                  host: {
+                    type: "string",
+                    "x-kubernetes-validations": [{
+                      rule: "!format.dns1123Label().validate(self).hasValue()",
+                      messageExpression:
+                        "'host: ' + format.dns1123Label().validate(self).value().join('; ')",
+                    }],
+                  },
                   subnet: {
                     type: "string",
                     "x-kubernetes-validations": [{
@@ -129,6 +138,21 @@ Deno.test({
         );
         await kubectlOk(k, ["create", "-f", "-"], {
           stdin: cronTab("inside", { ...inBounds, subnet: "10.1.0.0/16" }),
+        });
+      });
+
+      await t.step("a format rule refuses a host that is not a DNS label", async () => {
+        const inBounds = { minReplicas: 0, replicas: 1, maxReplicas: 2 };
+        const r = await kubectl(k, ["create", "-f", "-"], {
+          stdin: cronTab("badhost", { ...inBounds, host: "Not_A_Label" }),
+        });
+        assert.notEqual(r.code, 0);
+        assert.match(
+          r.stderr,
+          /spec\.host: Invalid value: "string": host: a lowercase RFC 1123 label must consist of/,
+        );
+        await kubectlOk(k, ["create", "-f", "-"], {
+          stdin: cronTab("goodhost", { ...inBounds, host: "edge-1" }),
         });
       });
 

@@ -5,13 +5,15 @@
  * (`charAt`, `replace`, `reverse`, `strings.quote`), lists (`isSorted`, `sum`,
  * `min`, `max`, `indexOf`, `lastIndexOf`, `flatten`), regex (`find`, `findAll`), URLs (`isURL`,
  * `url(...)` and its getters) and quantities (`isQuantity`, `quantity(...)` compared and read as
- * numbers), and IP addresses and CIDRs (cel_ip_library.ts). A rule calling anything else does not compile, so the CRD carrying it is refused
+ * numbers), IP addresses and CIDRs (cel_ip_library.ts) and named string formats
+ * (cel_format_library.ts). A rule calling anything else does not compile, so the CRD carrying it is refused
  * instead of the rule being skipped.
  *
  * The evaluator is @marcbachmann/cel-js (a zero-dependency CEL implementation): it runs only in
  * the server, never on a node, so it costs the node's memory budget nothing.
  */
 import { Environment } from "@marcbachmann/cel-js";
+import { registerFormatLibrary } from "./cel_format_library.ts";
 import { registerIPLibraries } from "./cel_ip_library.ts";
 import { parseQuantity } from "../../shared/api/quantity.ts";
 import { jsonEqual } from "../../shared/api/validation.ts";
@@ -218,5 +220,5 @@ export function validationRuleEnvironment(optionalOldSelf = false): Environment 
       (a: CelQuantity, b: CelQuantity) =>
         new CelQuantity(String(a.value - b.value), a.value - b.value),
     );
-  return registerIPLibraries(env);
+  return registerFormatLibrary(registerIPLibraries(env));
 }
