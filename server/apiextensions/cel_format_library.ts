@@ -68,6 +68,7 @@ function uriErrors(s: string): string[] {
   const absolutePath = s.startsWith("/");
   const absolute = /^[A-Za-z][A-Za-z0-9+.-]*:/.test(s);
   if (s.startsWith(":")) return [`parse "${s}": missing protocol scheme`];
+  // deno-lint-ignore no-control-regex -- Go refuses control characters in a URI.
   if ((!absolutePath && !absolute) || /[\s\x00-\x1f\x7f]/.test(s)) {
     return [`parse "${s}": invalid URI for request`];
   }
