@@ -214,8 +214,9 @@ observation + 15 s + 20 ms rather than at its next 2 s retry tick: the new Lease
 the killed leader's last renewal (column "last renewal → new Lease": 15 s plus the watch's delivery,
 the margin, the write and this benchmark's 50 ms polling), which is 13–15 s after the kill since
 the leader renews every 2 s. The reconcile follows within a few hundred milliseconds because the
-informers are warm. The worst case, a kill just after a renewal, stays just above 15 s: below
-that would need a shorter lease duration, which Kubernetes' rule (take only after a whole lease
+informers are warm. The worst case, a kill just after a renewal, is 15 s plus that reconcile (it
+came out at or just above 15 s in earlier runs, when a trial's kill fell within ~0.3 s of a
+renewal; none did in this run): below that would need a shorter lease duration, which Kubernetes' rule (take only after a whole lease
 duration unobserved) and the fencing (renew deadline 10 s < lease duration) tie to the flags.
 
 ## API writes per second
