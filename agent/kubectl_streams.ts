@@ -8,6 +8,7 @@
  */
 import type { Logger } from "../shared/log.ts";
 import {
+  parseExecOptions,
   PORT_FORWARD_CHANNEL_PROTOCOLS,
   serveExecWebSocket,
   servePortForwardWebSocket,
@@ -15,7 +16,7 @@ import {
   SPDY_PORT_FORWARD_PROTOCOL_ALIAS,
 } from "../shared/remotecommand/mod.ts";
 import type { DockerRuntime } from "./docker_runtime.ts";
-import { findRunningContainer, podAddress } from "./stream_api.ts";
+import { findRunningContainer, podAddress, relaySession } from "./stream_api.ts";
 
 /** The WebSocket subprotocols of kubectl's port-forward the agent serves. */
 const KUBECTL_PORT_FORWARD_PROTOCOLS: readonly string[] = [
@@ -57,33 +58,14 @@ export function serveAttach(
   target: { namespace: string; pod: string; container: string },
   options: { rt: DockerRuntime; logger?: Logger },
 ): Response {
-  const url = new URL(req.url);
-  const wantStdin = ["true", "1"].includes(url.searchParams.get("stdin") ?? "");
+  const wantStdin = parseExecOptions(new URL(req.url)).stdin;
   return serveExecWebSocket(req, async (io) => {
     const id = await findRunningContainer(options.rt, target);
     if (!id) throw new Error(`container ${target.container} is not running in pod ${target.pod}`);
     const session = await options.rt.attachSession(id, { stdin: wantStdin });
-    const onAbort = () => session.close();
-    io.signal.addEventListener("abort", onAbort, { once: true });
-    const pumpStdin = wantStdin
-      ? (async () => {
-        for await (const chunk of io.stdin) session.write(chunk);
-      })().catch(() => {})
-      : undefined;
-    (async () => {
-      for await (const size of io.resize) await session.resize(size.width, size.height);
-    })().catch(() => {});
-    const stdout = io.stdout.getWriter();
-    const stderr = io.stderr.getWriter();
-    try {
-      for await (const f of session.output) {
-        await (f.stream === "stderr" ? stderr : stdout).write(f.data);
-      }
-    } finally {
-      io.signal.removeEventListener("abort", onAbort);
-      session.close();
-      void pumpStdin;
-    }
-    return { exitCode: await session.exitCode() };
+    // Detaching (the client's stdin ending) leaves the container's stdin open.
+    return {
+      exitCode: await relaySession(io, session, { stdin: wantStdin, closeStdinAtEnd: false }),
+    };
   }, { logger: options.logger });
 }

@@ -7,8 +7,9 @@
  */
 
 import { type Logger, silentLogger } from "../shared/log.ts";
-import type { DockerRuntime } from "./docker_runtime.ts";
+import type { DockerRuntime, ExecSession } from "./docker_runtime.ts";
 import {
+  type ExecIO,
   parseExecOptions,
   serveExecWebSocket,
 } from "../shared/remotecommand/websocket_channels.ts";
@@ -40,6 +41,40 @@ export async function findRunningContainer(
 }
 
 /**
+ * Joins a client's channel streams to an exec or attach session until its output ends: stdin
+ * (when asked for; `closeStdinAtEnd` passes the client's EOF on), terminal resizes, stdout and
+ * stderr; the client leaving closes the session. Returns the exit code.
+ */
+export async function relaySession(
+  io: ExecIO,
+  session: ExecSession,
+  options: { stdin: boolean; closeStdinAtEnd: boolean },
+): Promise<number> {
+  const onAbort = () => session.close();
+  io.signal.addEventListener("abort", onAbort, { once: true });
+  if (options.stdin) {
+    (async () => {
+      for await (const chunk of io.stdin) session.write(chunk);
+      if (options.closeStdinAtEnd) session.closeStdin();
+    })().catch(() => {});
+  }
+  (async () => {
+    for await (const size of io.resize) await session.resize(size.width, size.height);
+  })().catch(() => {});
+  const stdout = io.stdout.getWriter();
+  const stderr = io.stderr.getWriter();
+  try {
+    for await (const f of session.output) {
+      await (f.stream === "stderr" ? stderr : stdout).write(f.data);
+    }
+    return await session.exitCode();
+  } finally {
+    io.signal.removeEventListener("abort", onAbort);
+    session.close();
+  }
+}
+
+/**
  * `kubectl exec`: runs the URL's `command` in the container over the channel protocol
  * (shared/remotecommand/websocket_channels.ts, which kubectl attach uses too). Errors before the
  * process starts end in a Failure status, as the kubelet's.
@@ -57,28 +92,7 @@ export function serveExec(
     const id = await findRunningContainer(options.rt, target);
     if (!id) throw new Error(`container ${target.container} is not running in pod ${target.pod}`);
     const session = await options.rt.execSession(id, command, { stdin, tty });
-    const onAbort = () => session.close();
-    io.signal.addEventListener("abort", onAbort, { once: true });
-    if (stdin) {
-      (async () => {
-        for await (const chunk of io.stdin) session.write(chunk);
-        session.closeStdin();
-      })().catch(() => {});
-    }
-    (async () => {
-      for await (const size of io.resize) await session.resize(size.width, size.height);
-    })().catch(() => {});
-    const stdout = io.stdout.getWriter();
-    const stderr = io.stderr.getWriter();
-    try {
-      for await (const f of session.output) {
-        await (f.stream === "stderr" ? stderr : stdout).write(f.data);
-      }
-      return { exitCode: await session.exitCode() };
-    } finally {
-      io.signal.removeEventListener("abort", onAbort);
-      session.close();
-    }
+    return { exitCode: await relaySession(io, session, { stdin, closeStdinAtEnd: true }) };
   }, { logger: options.logger });
 }
 
