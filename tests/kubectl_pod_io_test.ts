@@ -465,9 +465,11 @@ Deno.test({
       await t.step(
         "drain evicts a ReplicaSet's pods, which come back on the other node",
         async () => {
-          for (const name of ["web", "twice", "done", "talkback"]) {
-            await client.delete(PODS, name, { namespace: "default" });
-          }
+          const bare = ["web", "twice", "done", "talkback"];
+          for (const name of bare) await client.delete(PODS, name, { namespace: "default" });
+          // Gone, not just terminating: drain refuses a bare pod that still exists (as on
+          // Kubernetes), and `cat` in talkback takes its whole grace period to stop.
+          for (const name of bare) await waitForPodGone(client, name);
           // Both replicas start on node A (B cordoned), so the drain has pods to evict.
           const cordon = await kubectl(cluster, ["cordon", nodeB]);
           assert.equal(cordon.code, 0, cordon.stderr);
@@ -502,7 +504,6 @@ Deno.test({
           assert.deepEqual((await rsPods()).map((p) => p.spec.nodeName), [nodeA, nodeA]);
           const uncordon = await kubectl(cluster, ["uncordon", nodeB]);
           assert.equal(uncordon.code, 0, uncordon.stderr);
-          await waitForPodGone(client, "web");
           const drain = await kubectl(cluster, [
             "drain",
             nodeA,
