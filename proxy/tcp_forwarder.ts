@@ -183,6 +183,10 @@ export class TcpForwarder implements Forwarder {
           // The backend hung up without a word while the client was still there.
           if (r.bytes === 0 && r.end !== "writeError" && !clientEnded) {
             this.#markSuspect(backend);
+            this.#logger.debug("backend hung up before a byte; marked suspect", {
+              backend: backendKey(backend),
+              end: r.end,
+            });
           }
         }),
       ]);

@@ -5,7 +5,7 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import type { KubeObject } from "../shared/api/object.ts";
 import { ENDPOINTS, EVENTS, SERVICES } from "../shared/client/refs.ts";
-import { silentLogger } from "../shared/log.ts";
+import { Logger } from "../shared/log.ts";
 import { TcpNameEcho, UdpClient, UdpNameEcho, whoAnswers } from "../proxy/_test_backends.ts";
 import { ProxyMetrics } from "../proxy/metrics.ts";
 import type { Backend } from "../proxy/round_robin.ts";
@@ -18,6 +18,8 @@ const NODE = "127.0.0.11";
 interface Harness {
   server: TestServer;
   metrics: ProxyMetrics;
+  /** The proxy's most recent log lines (debug level), for failure messages. */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -36,10 +38,19 @@ async function startProxy(): Promise<Harness> {
     ingressHttpPort: 0,
     ingressHttpsPort: 0,
   });
-  const run = runProxy(config, ac.signal, { fetch: server.fetch, metrics, logger: silentLogger });
+  const lines: string[] = [];
+  const logger = new Logger({
+    level: "debug",
+    sink: (line) => {
+      lines.push(line);
+      if (lines.length > 60) lines.shift();
+    },
+  });
+  const run = runProxy(config, ac.signal, { fetch: server.fetch, metrics, logger });
   return {
     server,
     metrics,
+    log: () => lines.join("\n"),
     async stop() {
       ac.abort();
       await run;
@@ -123,11 +134,17 @@ Deno.test({
       deepStrictEqual(countBy(viaNodePort), { a: 2, b: 2, c: 2 });
 
       // Kill b: before the Endpoints catch up, the connect retry hides it from clients.
+      const acceptedBefore = backends[1].accepted;
       await backends[1].close();
       alive.delete(backends[1]);
       const during: string[] = [];
       for (let i = 0; i < 12; i++) during.push(await whoAnswers(clusterIP, 80));
-      ok(!during.includes("") && !during.includes("b"), `no client error: ${during}`);
+      ok(
+        !during.includes("") && !during.includes("b"),
+        `no client error: ${during}; b accepted ${acceptedBefore} then ${
+          backends[1].accepted
+        }; proxy log:\n${h.log()}`,
+      );
       // Then the Endpoints drop it.
       const current = await client.get(ENDPOINTS, "web", { namespace: "default" });
       await client.update(ENDPOINTS, {
