@@ -487,8 +487,11 @@ async function binding(
   const body = await readBody(req) as { target?: { name?: string; kind?: string } };
   const nodeName = body?.target?.name;
   if (!nodeName) throw new BadRequestError("binding target.name is required");
-  // One write, as kube-apiserver's binding: the node, and the PodScheduled=True condition.
-  await registry.updateWith(namespace, name, (pod) => {
+  // One write, as kube-apiserver's binding: the node, and the PodScheduled=True condition. Like
+  // its BindingREST, this changes the stored pod directly: what a binding may change is fixed
+  // here, so the pod is not validated and admitted again as a whole (the scheduler's hot path).
+  const dryRun = isDryRun(q);
+  await registry.store.guaranteedUpdate(namespace, name, (pod) => {
     if (pod.metadata.deletionTimestamp) {
       throw new ConflictError(
         { resource: "pods", name },
@@ -501,17 +504,20 @@ async function binding(
         `pod ${name} is already assigned to node "${pod.spec.nodeName}"`,
       );
     }
+    // `pod` is this try's own copy of the stored object.
+    pod.spec = { ...pod.spec, nodeName };
+    if (pod.metadata.generation !== undefined) pod.metadata.generation += 1;
     const conditions = (pod.status?.conditions ?? []).filter(
       (c: { type: string }) => c.type !== "PodScheduled",
     );
     conditions.push({
       type: "PodScheduled",
       status: "True",
-      lastProbeTime: null,
       lastTransitionTime: rfc3339(new Date()),
     });
-    return { ...pod, spec: { ...pod.spec, nodeName }, status: { ...pod.status, conditions } };
-  }, { dryRun: isDryRun(q), withStatus: true });
+    pod.status = { ...pod.status, conditions };
+    return dryRun ? null : pod;
+  });
   return jsonResponse(successStatus(201), 201);
 }
 
