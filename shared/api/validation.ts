@@ -51,15 +51,33 @@ function isPlainObject(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** A deep copy without `null` object fields (Kubernetes decodes them as absent). */
+/**
+ * `value` without `null` object fields (Kubernetes decodes them as absent). Copy on write: only
+ * the objects and arrays on the way to a dropped field are new; everything else, and `value`
+ * itself when nothing is dropped, is shared (the parse that follows builds new objects anyway).
+ */
 export function dropNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(dropNulls);
-  if (!isPlainObject(value)) return value;
-  const out: Obj = {};
-  for (const [k, v] of Object.entries(value)) {
-    if (v !== null && v !== undefined) out[k] = dropNulls(v);
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const kept = dropNulls(value[i]);
+      if (kept !== value[i]) (out ??= value.slice())[i] = kept;
+    }
+    return out ?? value;
   }
-  return out;
+  if (!isPlainObject(value)) return value;
+  let out: Obj | undefined;
+  for (const k in value) {
+    const v = value[k];
+    if (v === null || v === undefined) {
+      out ??= { ...value };
+      delete out[k];
+      continue;
+    }
+    const kept = dropNulls(v);
+    if (kept !== v) (out ??= { ...value })[k] = kept;
+  }
+  return out ?? value;
 }
 
 function joinPath(base: string, key: string | number): string {
@@ -96,18 +114,22 @@ export function fieldPath(path: readonly PropertyKey[]): string {
 }
 
 /** Every field of `input` that is not in the parsed `output` (the dropped unknown fields). */
-export function unknownFields(input: unknown, output: unknown, path = ""): string[] {
-  const found: string[] = [];
+export function unknownFields(
+  input: unknown,
+  output: unknown,
+  path = "",
+  found: string[] = [],
+): string[] {
+  // The same object on both sides (a value the schema passed through) has nothing dropped.
+  if (input === output) return found;
   if (isPlainObject(input) && isPlainObject(output)) {
-    for (const [k, v] of Object.entries(input)) {
+    for (const k in input) {
       if (!(k in output)) found.push(joinPath(path, k));
-      else found.push(...unknownFields(v, output[k], joinPath(path, k)));
+      else unknownFields(input[k], output[k], joinPath(path, k), found);
     }
   } else if (Array.isArray(input) && Array.isArray(output)) {
     const n = Math.min(input.length, output.length);
-    for (let i = 0; i < n; i++) {
-      found.push(...unknownFields(input[i], output[i], joinPath(path, i)));
-    }
+    for (let i = 0; i < n; i++) unknownFields(input[i], output[i], joinPath(path, i), found);
   }
   return found;
 }
@@ -426,10 +448,16 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
     return a.every((v, i) => jsonEqual(v, b[i]));
   }
   if (!isPlainObject(a) || !isPlainObject(b)) return false;
-  const ka = Object.keys(a).filter((k) => a[k] !== undefined);
-  const kb = Object.keys(b).filter((k) => b[k] !== undefined);
-  if (ka.length !== kb.length) return false;
-  return ka.every((k) => jsonEqual(a[k], b[k]));
+  // Counted rather than listed: this runs on every pod write, and allocates nothing.
+  let defined = 0;
+  for (const k in a) {
+    const v = a[k];
+    if (v === undefined) continue;
+    defined++;
+    if (!jsonEqual(v, b[k])) return false;
+  }
+  for (const k in b) if (b[k] !== undefined) defined--;
+  return defined === 0;
 }
 
 const POD_UPDATE_MESSAGE = "pod updates may not change fields other than " +
@@ -441,12 +469,15 @@ function validatePodUpdate(next: Obj, old: Obj, errs: FieldErrors): void {
   const oldSpec: Obj = old.spec ?? {};
   // Most pod updates (status writes, metadata) leave the spec as it was: nothing to check.
   if (jsonEqual(next.spec, oldSpec)) return;
-  const spec: Obj = structuredClone(next.spec);
-  // Blank out what may change, then the rest must be equal.
+  // Blank out what may change (in shallow copies: `next` stays as it is), then the rest must be
+  // equal.
+  const spec: Obj = { ...next.spec };
   for (const list of ["containers", "initContainers"]) {
-    (spec[list] as Obj[] | undefined)?.forEach((c, i) => {
+    const items = spec[list] as Obj[] | undefined;
+    if (!Array.isArray(items)) continue;
+    spec[list] = items.map((c, i) => {
       const before = oldSpec[list]?.[i];
-      if (before) c.image = before.image;
+      return before ? { ...c, image: before.image } : c;
     });
   }
   const oldDeadline = oldSpec.activeDeadlineSeconds;

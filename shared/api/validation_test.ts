@@ -3,6 +3,7 @@ import { BadRequestError, InvalidError, type StatusCause } from "../errors.ts";
 import { findResource } from "./resources.ts";
 import {
   dropNulls,
+  jsonEqual,
   parseObject,
   unknownFields,
   validateCreate,
@@ -219,6 +220,30 @@ Deno.test("unknownFields() and dropNulls() walk objects and arrays", () => {
     "b[0].d",
   ]);
   assert.deepEqual(dropNulls({ a: null, b: [{ c: null, d: 1 }] }), { b: [{ d: 1 }] });
+});
+
+Deno.test("dropNulls() copies only the way to a dropped field and never changes its input", () => {
+  const input = { keep: { x: [1, null] }, b: [{ c: null, d: 1 }, { e: 2 }], u: undefined };
+  const before = structuredClone(input);
+  const out = dropNulls(input) as Any;
+  assert.deepEqual(out, { keep: { x: [1, null] }, b: [{ d: 1 }, { e: 2 }] });
+  assert.deepEqual(input, before);
+  assert.equal(out.keep, input.keep);
+  assert.equal(out.b[1], input.b[1]);
+  assert.notEqual(out.b[0], input.b[0]);
+  const clean = { a: { b: [1, { c: "x" }] } };
+  assert.equal(dropNulls(clean), clean);
+});
+
+Deno.test("jsonEqual() ignores key order and undefined fields, not missing or extra ones", () => {
+  assert.ok(jsonEqual({ a: 1, b: [{ c: 2, d: 3 }] }, { b: [{ d: 3, c: 2 }], a: 1 }));
+  assert.ok(jsonEqual({ a: 1, u: undefined }, { a: 1 }));
+  assert.ok(jsonEqual({ a: 1 }, { a: 1, u: undefined }));
+  assert.ok(!jsonEqual({ a: 1 }, { a: 1, b: 2 }));
+  assert.ok(!jsonEqual({ a: 1, b: 2 }, { a: 1, c: 2 }));
+  assert.ok(!jsonEqual({ a: 1, b: 2 }, { a: 1 }));
+  assert.ok(!jsonEqual([1, 2], [2, 1]));
+  assert.ok(!jsonEqual({ a: null }, { a: undefined }));
 });
 
 // ---------------------------------------------------------------------------------------------
