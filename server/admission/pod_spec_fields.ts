@@ -512,8 +512,23 @@ export const ENV_FIELD_PATHS = [
   "status.hostIP",
 ];
 
+/**
+ * Paths already looked up: every pod write walks the same few hundred. Only found paths are kept
+ * (they are the table's keys, so the map stays small); a path with no entry is a refused field,
+ * and a client could send any number of those.
+ */
+const found = new Map<string, { key: string; entry: FieldSupport }>();
+
 /** The entry for a PodSpec-relative path (`initContainers[]` shares `containers[]`), if any. */
 export function fieldSupport(path: string): { key: string; entry: FieldSupport } | undefined {
+  const cached = found.get(path);
+  if (cached) return cached;
+  const result = lookUp(path);
+  if (result) found.set(path, result);
+  return result;
+}
+
+function lookUp(path: string): { key: string; entry: FieldSupport } | undefined {
   const key = path.replace(/^initContainers\[\]/, "containers[]");
   let probe = key;
   for (;;) {

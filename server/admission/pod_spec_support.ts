@@ -18,15 +18,18 @@ import { hasPodSpec, podSpecOf } from "./pod_template.ts";
 /** The message of a refused field. */
 export const NOT_SUPPORTED = "not supported by Skiff";
 
-function deepEqual(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
+/** An entry's `noop` and `supported` values as JSON, computed once per entry. */
+const acceptedJson = new WeakMap<FieldSupport, Set<string>>();
 
-/** True when the entry lets this value through. */
+/** True when the entry lets this value through (`noop`/`supported` compare as JSON). */
 export function accepts(entry: FieldSupport, value: unknown): boolean {
   if (entry.refused === undefined) return true;
-  if (entry.noop?.some((v) => deepEqual(v, value))) return true;
-  if (entry.supported?.some((v) => deepEqual(v, value))) return true;
+  let json = acceptedJson.get(entry);
+  if (!json) {
+    json = new Set([...entry.noop ?? [], ...entry.supported ?? []].map((v) => JSON.stringify(v)));
+    acceptedJson.set(entry, json);
+  }
+  if (json.size > 0 && json.has(JSON.stringify(value))) return true;
   if (entry.allowed?.(value)) return true;
   return false;
 }
@@ -93,15 +96,22 @@ export function podSpecSupportAdmission(): AdmissionPlugin {
     const old = attrs.operation === "UPDATE"
       ? podSpecOf(attrs.resource, attrs.oldObject)
       : undefined;
-    // An update that leaves the pod spec as it was (a binding, a label, a finalizer) introduces
+    // An update that leaves the pod spec as it was (a label, a finalizer, a status) introduces
     // nothing: skip walking both specs to find that out.
     if (old && jsonEqual(view.spec, old.spec)) return;
-    let causes = unsupportedFields(view.spec, view.specPath);
-    if (attrs.operation === "UPDATE") {
+    let causes: StatusCause[];
+    if (old) {
+      // Only the fields the update changes can introduce a refusal: walk those, on both sides.
+      const changed = Object.keys(view.spec).filter((k) => !jsonEqual(view.spec[k], old.spec[k]));
+      const pick = (spec: Record<string, unknown>) =>
+        Object.fromEntries(changed.filter((k) => spec[k] !== undefined).map((k) => [k, spec[k]]));
       const before = new Set(
-        (old ? unsupportedFields(old.spec, old.specPath) : []).map((c) => JSON.stringify(c)),
+        unsupportedFields(pick(old.spec), old.specPath).map((c) => JSON.stringify(c)),
       );
-      causes = causes.filter((c) => !before.has(JSON.stringify(c)));
+      causes = unsupportedFields(pick(view.spec), view.specPath)
+        .filter((c) => !before.has(JSON.stringify(c)));
+    } else {
+      causes = unsupportedFields(view.spec, view.specPath);
     }
     if (causes.length > 0) {
       throw new InvalidError(

@@ -46,3 +46,20 @@ Deno.test("pod spec support lets updates through that keep what was stored (same
   // A binding: the spec changes, but the refused field was there before.
   admit(attrs("UPDATE", pod([nfs], { nodeName: "n1" }), stored));
 });
+
+Deno.test("pod spec support on update names only what the update adds, in a field it changes", () => {
+  const admit = podSpecSupportAdmission();
+  const stored = pod([nfs]);
+  const iscsi = { name: "disk", iscsi: { targetPortal: "10.0.0.1", iqn: "iqn.x", lun: 0 } };
+  assert.throws(
+    () => admit(attrs("UPDATE", pod([nfs, iscsi], { hostIPC: true }), stored)),
+    (e: unknown) => {
+      assert.ok(e instanceof InvalidError);
+      assert.deepEqual(e.causes.map((c) => c.field).sort(), [
+        "spec.hostIPC",
+        "spec.volumes[1].iscsi",
+      ]);
+      return true;
+    },
+  );
+});
