@@ -375,7 +375,11 @@ export class GenericRegistry {
     if (typeof body !== "object" || body === null || Array.isArray(body)) {
       throw new BadRequestError(`the body of the request must be a ${this.info.kind} object`);
     }
-    const obj = structuredClone(body) as KubeObject;
+    // Create and update rewrite only the envelope and metadata before the validator parses the
+    // body into new objects: those two are copied, the rest (a client's request body, or an
+    // object an in-process caller built for this call) is read, not changed.
+    const source = body as KubeObject;
+    const obj = { ...source } as KubeObject;
     const apiVersion = apiVersionOf(this.info);
     if (obj.kind !== undefined && obj.kind !== this.info.kind) {
       throw new BadRequestError(
@@ -389,9 +393,10 @@ export class GenericRegistry {
     }
     obj.apiVersion = apiVersion;
     obj.kind = this.info.kind;
-    if (typeof obj.metadata !== "object" || obj.metadata === null || Array.isArray(obj.metadata)) {
-      obj.metadata = {};
-    }
+    const meta = source.metadata;
+    obj.metadata = typeof meta === "object" && meta !== null && !Array.isArray(meta)
+      ? { ...meta }
+      : {};
     return obj;
   }
 

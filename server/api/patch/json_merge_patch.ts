@@ -17,12 +17,24 @@ function isObject(v: unknown): v is Record<string, unknown> {
  */
 export function applyMergePatch(target: unknown, patch: unknown): unknown {
   if (!isObject(patch)) return structuredClone(patch);
-  const result: Record<string, unknown> = isObject(target) ? structuredClone(target) : {};
+  // One copy of the target; the merge below then works in it (a copy per level would copy the
+  // deepest parts once for every level above them).
+  return mergeInto(isObject(target) ? structuredClone(target) : {}, patch);
+}
+
+/** Merges `patch` into `result`, which the caller owns; patch values are copied in. */
+function mergeInto(
+  result: Record<string, unknown>,
+  patch: Record<string, unknown>,
+): Record<string, unknown> {
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) {
       delete result[key];
+    } else if (isObject(value)) {
+      const inner = result[key];
+      result[key] = mergeInto(isObject(inner) ? inner : {}, value);
     } else {
-      result[key] = applyMergePatch(result[key], value);
+      result[key] = structuredClone(value);
     }
   }
   return result;
