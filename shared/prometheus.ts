@@ -31,8 +31,21 @@ function labelText(labels: Labels, extra?: [string, string]): string {
   return parts.length ? `{${parts.join(",")}}` : "";
 }
 
+/** One series' key: its labels in name order (callers mostly pass them in that order already). */
 function keyOf(labels: Labels): string {
-  return Object.keys(labels).sort().map((k) => `${k}\u0000${labels[k]}`).join("\u0001");
+  let names = Object.keys(labels);
+  for (let i = 1; i < names.length; i++) {
+    if (names[i - 1] > names[i]) {
+      names = names.sort();
+      break;
+    }
+  }
+  let key = "";
+  for (let i = 0; i < names.length; i++) {
+    if (i > 0) key += "\u0001";
+    key += names[i] + "\u0000" + labels[names[i]];
+  }
+  return key;
 }
 
 function num(v: number): string {

@@ -4,10 +4,20 @@
  * microseconds. The one place Skiff formats them.
  */
 
+/** The last second formatted by {@linkcode rfc3339}: writes come many to a second. */
+let cachedSecond = NaN;
+let cachedText = "";
+
 /** `metav1.Time`: RFC 3339, UTC, whole seconds. Takes a Date or ms since the epoch (default now). */
 export function rfc3339(at: Date | number = Date.now()): string {
-  const d = typeof at === "number" ? new Date(at) : at;
-  return d.toISOString().replace(/\.\d+Z$/, "Z");
+  const ms = typeof at === "number" ? at : at.getTime();
+  const second = Math.floor(ms / 1000);
+  if (second !== cachedSecond) {
+    // An invalid date throws here, as toISOString() does.
+    cachedText = new Date(second * 1000).toISOString().replace(/\.\d+Z$/, "Z");
+    cachedSecond = second;
+  }
+  return cachedText;
 }
 
 /** `metav1.MicroTime`: RFC 3339, UTC, six fractional digits (JavaScript has milliseconds). */
