@@ -19,6 +19,8 @@ export interface MessageHead {
   headers: [string, string][];
   /** `headers`' names in lower case, same order (lowered once, looked up many times). */
   names: string[];
+  /** The head's length in bytes, as it came (start line to the empty line, inclusive). */
+  byteLength: number;
 }
 
 /** The value of a header (first occurrence; `name` in lower case), or undefined. */
@@ -44,9 +46,17 @@ export async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void>
  * decoded it) into `out` from `at`; returns the end. `out` must have room.
  */
 function putLatin1(out: Uint8Array, at: number, text: string): number {
-  for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i);
+  // Heads are ASCII nearly always, and for ASCII UTF-8 is latin1: the native encoder does it in
+  // one call. A character above 0x7f makes UTF-8 differ (more bytes than characters): redo those
+  // heads one byte per character.
+  const { read, written } = ascii.encodeInto(text, out.subarray(at, at + text.length));
+  if (read !== text.length || written !== text.length) {
+    for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i);
+  }
   return at + text.length;
 }
+
+const ascii = new TextEncoder();
 
 /** `text` as latin1 bytes (heads the proxy answers itself). */
 export function latin1(text: string): Uint8Array {
@@ -67,6 +77,10 @@ export class BufferedConn {
   #start = 0;
   #end = 0;
   #eof = false;
+  /** Reads since this connection was made: a head can be put back only if none came after it. */
+  #fills = 0;
+  /** The last head read, the #fills count then, and where its bytes ended in the buffer. */
+  #lastHead?: { head: MessageHead; fills: number; end: number };
 
   constructor(conn: Deno.Conn) {
     this.conn = conn;
@@ -80,6 +94,7 @@ export class BufferedConn {
   /** Reads more bytes; false at end of stream. */
   async #fill(): Promise<boolean> {
     if (this.#eof) return false;
+    this.#fills++;
     if (this.#start > 0 && this.#start === this.#end) this.#start = this.#end = 0;
     if (this.#end === this.#buf.length) {
       this.#buf.copyWithin(0, this.#start, this.#end);
@@ -126,6 +141,7 @@ export class BufferedConn {
     }
     // Heads are ASCII (latin1 for odd bytes): one byte per character.
     const text = latin1Text(this.#buf.subarray(this.#start, end));
+    const byteLength = end - this.#start;
     this.#start = end;
     let eol = lineEnd(text, 0);
     const first = text.slice(0, eol);
@@ -146,7 +162,24 @@ export class BufferedConn {
       headers.push([name, text.slice(c + 1, eol).trim()]);
       names.push(name.toLowerCase());
     }
-    return { start, headers, names };
+    const head = { start, headers, names, byteLength };
+    this.#lastHead = { head, fills: this.#fills, end };
+    return head;
+  }
+
+  /**
+   * Puts `head`, the head just read, back in front of the unread bytes so that it can be copied
+   * on exactly as it came, with its body (no re-encoding). False, and nothing done, when anything
+   * was read or consumed since.
+   */
+  unreadHead(head: MessageHead): boolean {
+    const last = this.#lastHead;
+    if (last?.head !== head || last.fills !== this.#fills || last.end !== this.#start) {
+      return false;
+    }
+    this.#start -= head.byteLength;
+    this.#lastHead = undefined;
+    return true;
   }
 
   /** An output buffer of at least `n` bytes. */

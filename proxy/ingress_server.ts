@@ -384,15 +384,36 @@ export class IngressServer {
       ? !hasToken(header(res, "connection"), "close")
       : hasToken(header(res, "connection"), "keep-alive");
     const clientKeep = o.keepAlive && !untilClose;
+    const length = lengthText === undefined ? NaN : Number(lengthText);
+    if (
+      clientKeep && !chunked && (noBody || Number.isInteger(length)) &&
+      !res.names.some((n) => HOP_BY_HOP.has(n)) && backend.unreadHead(res)
+    ) {
+      // Nothing to drop or add: the head goes on as it came, with the body, in one copy.
+      await backend.copyN(client.conn, res.byteLength + (noBody ? 0 : length));
+    } else {
+      await this.#relayReshaped(client, backend, res, { chunked, noBody, clientKeep });
+    }
+    if (backendKeep && !untilClose && !this.#closed) this.#pool.put(o.key, backend);
+    else closeQuietly(backend.conn);
+    return clientKeep;
+  }
+
+  /** Relays a response whose head loses hop-by-hop headers or gains `Connection: close`. */
+  async #relayReshaped(
+    client: BufferedConn,
+    backend: BufferedConn,
+    res: MessageHead,
+    o: { chunked: boolean; noBody: boolean; clientKeep: boolean },
+  ): Promise<void> {
+    const { chunked, noBody, clientKeep } = o;
+    const lengthText = header(res, "content-length");
     const head = renderHead(res, clientKeep ? [] : [["Connection", "close"]]);
     if (noBody) await backend.copyN(client.conn, 0, head);
     else if (chunked) await backend.copyChunked(client.conn, head);
     else if (lengthText !== undefined) {
       await backend.copyN(client.conn, Number(lengthText), head);
     } else await backend.copyToEnd(client.conn, head);
-    if (backendKeep && !untilClose && !this.#closed) this.#pool.put(o.key, backend);
-    else closeQuietly(backend.conn);
-    return clientKeep;
   }
 
   /** Answers from the proxy itself; returns whether the connection stays open. */

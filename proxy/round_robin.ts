@@ -52,11 +52,16 @@ export class RoundRobin {
    * Every backend once, starting with the next in turn (which advances the rotation by one):
    * the order in which one new connection tries them when connecting fails.
    */
-  attempts(): Backend[] {
+  attempts(): readonly Backend[] {
     const list = this.#backends;
-    if (list.length === 0) return [];
+    if (list.length === 0) return list;
     const start = this.#next % list.length;
     this.#next = (start + 1) % list.length;
-    return [...list.slice(start), ...list.slice(0, start)];
+    // The list itself when it starts the turn (it is frozen), else one rotated copy: this runs
+    // once per proxied connection or request.
+    if (start === 0) return list;
+    const out = new Array<Backend>(list.length);
+    for (let i = 0; i < list.length; i++) out[i] = list[(start + i) % list.length];
+    return out;
   }
 }

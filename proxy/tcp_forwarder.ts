@@ -202,7 +202,7 @@ export class TcpForwarder implements Forwarder {
   }
 
   /** `attempts` with suspect backends moved to the end (order otherwise kept). */
-  #healthyFirst(attempts: Backend[]): Backend[] {
+  #healthyFirst(attempts: readonly Backend[]): readonly Backend[] {
     if (this.#suspects.size === 0) return attempts;
     const now = Date.now();
     for (const [key, until] of this.#suspects) if (until <= now) this.#suspects.delete(key);
