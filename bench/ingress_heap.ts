@@ -3,7 +3,8 @@
  * (one route to one Deno backend in a child process on 127.0.0.11), drives rounds of wrk through
  * it, and prints the JS heap after a forced full GC and the process RSS after each round. A
  * heap that grows round over round is a leak; RSS that rises once and stays is the allocator's
- * and V8's working set. Run by hand (it needs `--expose-gc`):
+ * and V8's working set, and the private memory after `malloc_trim(0)` is what a node returns to the OS
+ * within 30 s (shared/malloc_trim.ts). Run by hand (it needs `--expose-gc`):
  *
  *   deno run -A --v8-flags=--expose-gc,--max-semi-space-size=1 bench/ingress_heap.ts [rounds]
  */
@@ -12,6 +13,8 @@ import { buildIngressRoutes } from "../proxy/ingress_rules.ts";
 import { RoundRobin } from "../proxy/round_robin.ts";
 import { Ingress } from "../shared/api/networking_v1.ts";
 import { freePort } from "../tests/server_process.ts";
+import { trimMallocNow } from "../shared/malloc_trim.ts";
+import { memoryOf } from "./machine.ts";
 
 const BACKEND = "127.0.0.11";
 const INGRESS = "127.0.0.26";
@@ -27,8 +30,12 @@ function memory(): string {
   gc!();
   const m = Deno.memoryUsage();
   const mib = (n: number) => (n / 1048576).toFixed(1);
+  const before = memoryOf(Deno.pid).anonMiB;
+  // What the node's periodic malloc_trim (shared/malloc_trim.ts) would give back.
+  trimMallocNow();
   return `heap used ${mib(m.heapUsed)} MiB, heap total ${mib(m.heapTotal)} MiB, ` +
-    `external ${mib(m.external)} MiB, RSS ${mib(m.rss)} MiB`;
+    `external ${mib(m.external)} MiB, private ${before} MiB, after malloc_trim ` +
+    `${memoryOf(Deno.pid).anonMiB} MiB`;
 }
 
 const backendPort = freePort(BACKEND);

@@ -16,9 +16,9 @@ import { memoryOf } from "./machine.ts";
 export interface IngressMemoryResult {
   pods: number;
   ingressOff: ReturnType<typeof memoryOf>;
-  /** Serving, 5 s after the load: V8 has not given back the load's garbage yet. */
+  /** Serving, 5 s after the load: what the load allocated is not given back yet. */
   ingressAfterLoad: ReturnType<typeof memoryOf>;
-  /** Serving, settled (45 s after the load, once V8's memory reducer has run). */
+  /** Serving, settled (45 s after the load: memory reducer and malloc_trim have run). */
   ingressServing: ReturnType<typeof memoryOf>;
   /** Requests sent through the ingress before measuring. */
   requests: number;
@@ -180,9 +180,9 @@ export async function measureIngressMemory(pods = 10): Promise<IngressMemoryResu
       stdout: "piped",
     }).output();
     result.requests = Number(/(\d+) requests in/.exec(new TextDecoder().decode(out.stdout))?.[1]);
-    // Measured twice: the load's garbage stays in the heap until V8's memory reducer runs, which
-    // it does some 10–30 s after allocation slows down (measured: 55 MiB private at 2–12 s,
-    // 37 MiB from 30 s on, for 24,000 requests).
+    // Measured twice: what the load allocated is given back only after V8's memory reducer has
+    // run and the node's malloc_trim (every 30 s, shared/malloc_trim.ts) has returned freed pages
+    // (measured: 55 MiB private at 2–12 s after 24,000 requests, 37 MiB from 30 s on).
     await new Promise((r) => setTimeout(r, 5_000));
     result.ingressAfterLoad = memoryOf(proc.pid);
     await new Promise((r) => setTimeout(r, 40_000));
