@@ -78,7 +78,12 @@ function serveHttp(hostname: string): void {
   Deno.serve({ hostname, port: 0, onListen: ({ port }) => ready(port) }, () => new Response(BODY));
 }
 
-async function serveIngress(hostname: string, backends: Backend[]): Promise<void> {
+/** An IngressServer on `hostname:port` with the bench's one route (`app.test`, `/api`). */
+export async function startBenchIngress(
+  hostname: string,
+  port: number,
+  backends: Backend[],
+): Promise<IngressServer> {
   const ingress = Ingress.parse({
     metadata: { name: "bench", namespace: "default" },
     spec: {
@@ -94,7 +99,6 @@ async function serveIngress(hostname: string, backends: Backend[]): Promise<void
       }],
     },
   });
-  const port = freePort(hostname);
   const server = new IngressServer({ hostname, httpPort: port, httpsPort: 0 });
   const rr = new RoundRobin(backends);
   server.update({
@@ -104,6 +108,12 @@ async function serveIngress(hostname: string, backends: Backend[]): Promise<void
   });
   const failed = await server.reconcile();
   if (failed.length) throw failed[0].error;
+  return server;
+}
+
+async function serveIngress(hostname: string, backends: Backend[]): Promise<void> {
+  const port = freePort(hostname);
+  const server = await startBenchIngress(hostname, port, backends);
   ready(port);
   const buf = new Uint8Array(16);
   while ((await Deno.stdin.read(buf)) !== null) { /* until the parent closes stdin */ }

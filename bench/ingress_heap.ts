@@ -1,6 +1,6 @@
 /**
  * Does the ingress data path keep memory per request? Runs an IngressServer in this process
- * (one route to one Deno backend in a child process on 127.0.0.11), drives rounds of wrk through
+ * (the ingress bench's route to one Deno backend in a child process on 127.0.0.11), drives rounds of wrk through
  * it, and prints the JS heap after a forced full GC and the process RSS after each round. A
  * heap that grows round over round is a leak; RSS that rises once and stays is the allocator's
  * and V8's working set, and the private memory after `malloc_trim(0)` is what a node returns to the OS
@@ -8,10 +8,8 @@
  *
  *   deno run -A --v8-flags=--expose-gc,--max-semi-space-size=1 bench/ingress_heap.ts [rounds]
  */
-import { IngressServer } from "../proxy/ingress_server.ts";
-import { buildIngressRoutes } from "../proxy/ingress_rules.ts";
-import { RoundRobin } from "../proxy/round_robin.ts";
-import { Ingress } from "../shared/api/networking_v1.ts";
+import type { IngressServer } from "../proxy/ingress_server.ts";
+import { startBenchIngress } from "./ingress_bench.ts";
 import { freePort } from "../tests/server_process.ts";
 import { trimMallocNow } from "../shared/malloc_trim.ts";
 import { memoryOf } from "./machine.ts";
@@ -49,7 +47,7 @@ const backend = new Deno.Command(Deno.execPath(), {
   stderr: "null",
 }).spawn();
 const ingressPort = freePort(INGRESS);
-const server = new IngressServer({ hostname: INGRESS, httpPort: ingressPort, httpsPort: 0 });
+let server: IngressServer | undefined;
 try {
   for (let i = 0; i < 50; i++) {
     try {
@@ -59,41 +57,26 @@ try {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  const ingress = Ingress.parse({
-    metadata: { name: "heap", namespace: "default" },
-    spec: {
-      rules: [{
-        host: "app.test",
-        http: {
-          paths: [{
-            path: "/",
-            pathType: "Prefix",
-            backend: { service: { name: "app", port: { number: 80 } } },
-          }],
-        },
-      }],
-    },
-  });
-  const rr = new RoundRobin([{ address: BACKEND, port: backendPort }]);
-  server.update({
-    routes: buildIngressRoutes([ingress]),
-    backends: () => rr,
-    certs: { hosts: new Map(), wildcards: new Map(), version: "" },
-  });
-  const failed = await server.reconcile();
-  if (failed.length) throw failed[0].error;
+  server = await startBenchIngress(INGRESS, ingressPort, [{ address: BACKEND, port: backendPort }]);
   console.log(`start: ${memory()}`);
   const rounds = Number(Deno.args[0] ?? 4);
   for (let round = 1; round <= rounds; round++) {
     const out = await new Deno.Command("wrk", {
-      args: ["-t1", "-c8", "-d3s", "-H", "Host: app.test", `http://${INGRESS}:${ingressPort}/x`],
+      args: [
+        "-t1",
+        "-c8",
+        "-d3s",
+        "-H",
+        "Host: app.test",
+        `http://${INGRESS}:${ingressPort}/api/x`,
+      ],
       stdout: "piped",
     }).output();
     const requests = /(\d+) requests in/.exec(new TextDecoder().decode(out.stdout))?.[1];
     console.log(`round ${round} (${requests} requests): ${memory()}`);
   }
 } finally {
-  await server.close();
+  await server?.close();
   backend.kill();
   await backend.status;
 }
