@@ -65,10 +65,25 @@ export function memoryOf(pid: number): { rssMiB: number; anonMiB: number; fileMi
   return { rssMiB: mib("VmRSS"), anonMiB: mib("RssAnon"), fileMiB: mib("RssFile") };
 }
 
-/** Writes `<name>.json` and `<name>.md` under bench/results/. */
+/**
+ * The line in a results file after which its hand-written history begins (earlier runs, A/B
+ * tables, explanations): a new run rewrites what is above it and keeps the rest.
+ */
+export const HISTORY_MARKER = "<!-- history: kept by writeResults when the benchmark reruns -->";
+
+/** A new run's `markdown`, followed by the history kept from the `previous` file, if any. */
+export function withHistory(markdown: string, previous: string | undefined): string {
+  const at = previous?.indexOf(HISTORY_MARKER) ?? -1;
+  const history = at === -1 ? "" : `\n\n${previous!.slice(at).trimEnd()}`;
+  return markdown.trimEnd() + history + "\n";
+}
+
+/** Writes `<name>.json` and `<name>.md` under bench/results/, keeping the .md file's history. */
 export async function writeResults(name: string, json: unknown, markdown: string): Promise<void> {
   const dir = new URL("./results/", import.meta.url).pathname;
   await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(`${dir}${name}.json`, JSON.stringify(json, null, 2) + "\n");
-  await Deno.writeTextFile(`${dir}${name}.md`, markdown.trimEnd() + "\n");
+  const path = `${dir}${name}.md`;
+  const previous = await Deno.readTextFile(path).catch(() => undefined);
+  await Deno.writeTextFile(path, withHistory(markdown, previous));
 }
