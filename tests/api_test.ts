@@ -361,10 +361,21 @@ Deno.test("binding assigns a node once; scale reads and writes replicas", async 
         c.type === "PodScheduled" && c.status === "True"
       ),
     );
+    // The binding writes the stored pod directly (as BindingREST): one write, generation bumped.
+    assert.deepStrictEqual(pod.body.metadata.generation, untouched.body.metadata.generation + 1);
+    assert.ok(
+      Number(pod.body.metadata.resourceVersion) > Number(untouched.body.metadata.resourceVersion),
+    );
     const again = await api(s, "POST", "/api/v1/namespaces/default/pods/b/binding", {
       body: { target: { kind: "Node", name: "n2" } },
     });
     assert.deepStrictEqual(again.status, 409);
+    await api(s, "POST", "/api/v1/namespaces/default/pods", { body: POD("c") });
+    const wrongKind = await api(s, "POST", "/api/v1/namespaces/default/pods/c/binding", {
+      body: { target: { kind: "Pod", name: "n1" } },
+    });
+    assert.deepStrictEqual(wrongKind.status, 422);
+    assert.match(wrongKind.body.message, /target\.kind: Unsupported value: "Pod"/);
 
     const deploy = {
       apiVersion: "apps/v1",

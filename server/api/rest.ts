@@ -11,6 +11,7 @@ import type { FieldValidation } from "../../shared/api/validation.ts";
 import {
   BadRequestError,
   ConflictError,
+  InvalidError,
   MethodNotAllowedError,
   NotFoundError,
 } from "../../shared/errors.ts";
@@ -487,6 +488,15 @@ async function binding(
   const body = await readBody(req) as { target?: { name?: string; kind?: string } };
   const nodeName = body?.target?.name;
   if (!nodeName) throw new BadRequestError("binding target.name is required");
+  // kube-apiserver's ValidatePodBinding: the target is a Node.
+  const targetKind = body.target?.kind;
+  if (targetKind && targetKind !== "Node") {
+    throw new InvalidError({ kind: "Binding", resource: "bindings", name }, [{
+      reason: "FieldValueNotSupported",
+      message: `Unsupported value: ${JSON.stringify(targetKind)}: supported values: "Node"`,
+      field: "target.kind",
+    }]);
+  }
   // One write, as kube-apiserver's binding: the node, and the PodScheduled=True condition. Like
   // its BindingREST, this changes the stored pod directly: what a binding may change is fixed
   // here, so the pod is not validated and admitted again as a whole (the scheduler's hot path).
