@@ -59,8 +59,12 @@ export class TcpNameEcho {
     } catch { /* closed */ }
   }
 
-  /** Stops listening and drops every connection (a backend dying). */
+  /**
+   * Stops listening and drops every connection (a backend dying); returns once its port refuses
+   * connections, as a dead backend's does.
+   */
   async close(): Promise<void> {
+    const { address, port } = this.backend;
     try {
       this.#listener.close();
     } catch { /* closed */ }
@@ -71,6 +75,20 @@ export class TcpNameEcho {
     }
     await this.#loop;
     await Promise.all([...this.#tasks]);
+    // The kernel's listening socket can outlive close() by a moment (seen in CI: a connect made
+    // just after it completed in the backlog, then was reset), which a test of "a killed backend
+    // is refused" must not meet. Wait until the port refuses.
+    const deadline = Date.now() + 2000;
+    while (true) {
+      try {
+        (await Deno.connect({ hostname: address, port })).close();
+      } catch (err) {
+        if (err instanceof Deno.errors.ConnectionRefused) return;
+        throw err;
+      }
+      if (Date.now() > deadline) throw new Error(`${this.name}: ${port} still accepts after close`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 }
 
