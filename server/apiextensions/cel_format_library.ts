@@ -18,6 +18,7 @@ import {
   dns1123SubdomainErrors,
 } from "../../shared/api/field_errors.ts";
 import { labelKeyErrors, labelValueErrors } from "../../shared/labels.ts";
+import { isBase64, isDate, isDateTime, isUUID } from "./string_formats.ts";
 
 /** The value `format.<name>()` returns (kube-apiserver's `kubernetes.NamedFormat`). */
 export class CelFormat {
@@ -33,31 +34,6 @@ class FormatNamespace {}
  */
 function maskTrailingDash(s: string): string {
   return s.length > 1 && s.endsWith("-") ? `${s.slice(0, -2)}a` : s;
-}
-
-const UUID_RE = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$/i;
-const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DATETIME_RE =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
-
-/** A calendar date that exists (no 30 February), as Go's time.Parse checks. */
-function validDate(y: number, m: number, d: number): boolean {
-  if (m < 1 || m > 12 || d < 1) return false;
-  return d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
-}
-
-function isDate(s: string): boolean {
-  const m = DATE_RE.exec(s);
-  return m !== null && validDate(Number(m[1]), Number(m[2]), Number(m[3]));
-}
-
-function isDateTime(s: string): boolean {
-  const m = DATETIME_RE.exec(s);
-  if (!m || !validDate(Number(m[1]), Number(m[2]), Number(m[3]))) return false;
-  const [hh, mm, ss] = [Number(m[4]), Number(m[5]), Number(m[6])];
-  if (hh > 23 || mm > 59 || ss > 59) return false;
-  return m[7] === undefined || (Number(m[7]) <= 23 && Number(m[8]) <= 59);
 }
 
 /**
@@ -97,8 +73,8 @@ export const NAMED_FORMATS: Record<string, CelFormat> = {
   ),
   labelValue: new CelFormat("LabelValue", labelValueErrors),
   uri: new CelFormat("URI", uriErrors),
-  uuid: new CelFormat("uuid", (s) => errorsIf(!UUID_RE.test(s), "does not match the UUID format")),
-  byte: new CelFormat("byte", (s) => errorsIf(!BASE64_RE.test(s), "invalid base64")),
+  uuid: new CelFormat("uuid", (s) => errorsIf(!isUUID(s), "does not match the UUID format")),
+  byte: new CelFormat("byte", (s) => errorsIf(!isBase64(s), "invalid base64")),
   date: new CelFormat("date", (s) => errorsIf(!isDate(s), "invalid date")),
   datetime: new CelFormat("datetime", (s) => errorsIf(!isDateTime(s), "invalid datetime")),
 };

@@ -7,6 +7,7 @@
  * be of type integer: "string"`). Also the structural-schema checks run when a CRD is written.
  */
 import { FieldErrors, isIP } from "../../shared/api/field_errors.ts";
+import { isBase64, isDate, isDateTime, isUUID } from "./string_formats.ts";
 
 /** apiextensions/v1 JSONSchemaProps, the part Skiff reads. */
 export interface JSONSchemaProps {
@@ -157,10 +158,7 @@ function typeMatches(type: string, v: unknown): boolean {
   }
 }
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const HOSTNAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** The formats checked (kube-openapi's cheap ones); other formats are accepted as is. */
 function formatOk(format: string, v: unknown): boolean {
@@ -171,13 +169,13 @@ function formatOk(format: string, v: unknown): boolean {
   if (typeof v !== "string") return true;
   switch (format) {
     case "date-time":
-      return RFC3339.test(v) && !Number.isNaN(Date.parse(v.replace(" ", "T")));
+      return isDateTime(v);
     case "date":
-      return /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(v));
+      return isDate(v);
     case "uuid":
-      return UUID.test(v);
+      return isUUID(v);
     case "byte":
-      return BASE64.test(v);
+      return isBase64(v);
     case "ipv4":
       return isIP(v) && !v.includes(":");
     case "ipv6":
