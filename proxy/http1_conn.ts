@@ -77,10 +77,11 @@ export class BufferedConn {
   #start = 0;
   #end = 0;
   #eof = false;
-  /** Reads since this connection was made: a head can be put back only if none came after it. */
-  #fills = 0;
-  /** The last head read, the #fills count then, and where its bytes ended in the buffer. */
-  #lastHead?: { head: MessageHead; fills: number; end: number };
+  /**
+   * The last head read and where its bytes ended in the buffer, until a read moves the buffer's
+   * contents (then it can no longer be put back).
+   */
+  #lastHead?: { head: MessageHead; end: number };
 
   constructor(conn: Deno.Conn) {
     this.conn = conn;
@@ -94,7 +95,7 @@ export class BufferedConn {
   /** Reads more bytes; false at end of stream. */
   async #fill(): Promise<boolean> {
     if (this.#eof) return false;
-    this.#fills++;
+    this.#lastHead = undefined;
     if (this.#start > 0 && this.#start === this.#end) this.#start = this.#end = 0;
     if (this.#end === this.#buf.length) {
       this.#buf.copyWithin(0, this.#start, this.#end);
@@ -163,7 +164,7 @@ export class BufferedConn {
       names.push(name.toLowerCase());
     }
     const head = { start, headers, names, byteLength };
-    this.#lastHead = { head, fills: this.#fills, end };
+    this.#lastHead = { head, end };
     return head;
   }
 
@@ -174,9 +175,7 @@ export class BufferedConn {
    */
   unreadHead(head: MessageHead): boolean {
     const last = this.#lastHead;
-    if (last?.head !== head || last.fills !== this.#fills || last.end !== this.#start) {
-      return false;
-    }
+    if (last?.head !== head || last.end !== this.#start) return false;
     this.#start -= head.byteLength;
     this.#lastHead = undefined;
     return true;

@@ -392,22 +392,24 @@ export class IngressServer {
       // Nothing to drop or add: the head goes on as it came, with the body, in one copy.
       await backend.copyN(client.conn, res.byteLength + (noBody ? 0 : length));
     } else {
-      await this.#relayReshaped(client, backend, res, { chunked, noBody, clientKeep });
+      await this.#relayReshaped(client, backend, res, { chunked, noBody, clientKeep, lengthText });
     }
     if (backendKeep && !untilClose && !this.#closed) this.#pool.put(o.key, backend);
     else closeQuietly(backend.conn);
     return clientKeep;
   }
 
-  /** Relays a response whose head loses hop-by-hop headers or gains `Connection: close`. */
+  /**
+   * Relays a response with its head rendered anew (hop-by-hop headers dropped, `Connection:
+   * close` added when the client connection ends) and its body as it is framed.
+   */
   async #relayReshaped(
     client: BufferedConn,
     backend: BufferedConn,
     res: MessageHead,
-    o: { chunked: boolean; noBody: boolean; clientKeep: boolean },
+    o: { chunked: boolean; noBody: boolean; clientKeep: boolean; lengthText?: string },
   ): Promise<void> {
-    const { chunked, noBody, clientKeep } = o;
-    const lengthText = header(res, "content-length");
+    const { chunked, noBody, clientKeep, lengthText } = o;
     const head = renderHead(res, clientKeep ? [] : [["Connection", "close"]]);
     if (noBody) await backend.copyN(client.conn, 0, head);
     else if (chunked) await backend.copyChunked(client.conn, head);
