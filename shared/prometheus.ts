@@ -31,15 +31,9 @@ function labelText(labels: Labels, extra?: [string, string]): string {
   return parts.length ? `{${parts.join(",")}}` : "";
 }
 
-/** One series' key: its labels in name order (callers mostly pass them in that order already). */
+/** One series' key: its labels in name order, joined without intermediate arrays. */
 function keyOf(labels: Labels): string {
-  let names = Object.keys(labels);
-  for (let i = 1; i < names.length; i++) {
-    if (names[i - 1] > names[i]) {
-      names = names.sort();
-      break;
-    }
-  }
+  const names = Object.keys(labels).sort();
   let key = "";
   for (let i = 0; i < names.length; i++) {
     if (i > 0) key += "\u0001";
