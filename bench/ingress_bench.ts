@@ -12,7 +12,7 @@ import { Ingress } from "../shared/api/networking_v1.ts";
 import { buildIngressRoutes } from "../proxy/ingress_rules.ts";
 import { IngressServer } from "../proxy/ingress_server.ts";
 import { type Backend, RoundRobin } from "../proxy/round_robin.ts";
-import { freePort } from "../tests/server_process.ts";
+import { freePort, untilAccepting } from "../tests/server_process.ts";
 import { type MachineInfo, machineInfo, machineLine, memoryOf, writeResults } from "./machine.ts";
 import { type IngressMemoryResult, measureIngressMemory } from "./ingress_memory.ts";
 
@@ -280,14 +280,7 @@ export async function runIngressBench(opts: IngressBenchOptions = {}): Promise<I
         },
       });
       targets[path] = `http://${address}:${port}/api/x`;
-      for (let i = 0; i < 50; i++) {
-        try {
-          (await Deno.connect({ hostname: address, port })).close();
-          break;
-        } catch {
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }
+      await untilAccepting(address, port);
     }
     for (const p of PATHS) await wrk(targets[p]!, connections, 1); // warm up JITs and pools
     // Other load on the machine swings single runs a lot: interleave rounds, keep each best.

@@ -1,16 +1,17 @@
 /**
- * Does the ingress data path keep memory per request? Runs an IngressServer in this process
- * (the ingress bench's route to one Deno backend in a child process on 127.0.0.11), drives rounds of wrk through
- * it, and prints the JS heap after a forced full GC and the process RSS after each round. A
- * heap that grows round over round is a leak; RSS that rises once and stays is the allocator's
- * and V8's working set, and the private memory after `malloc_trim(0)` is what a node returns to the OS
- * within 30 s (shared/malloc_trim.ts). Run by hand (it needs `--expose-gc`):
+ * Does the ingress data path keep memory per request? Runs an IngressServer in this process (the
+ * ingress bench's route to one Deno backend in a child process on 127.0.0.11), drives rounds of
+ * wrk through it, and prints after each round the JS heap after a forced full GC and the private
+ * memory before and after `malloc_trim(0)`. A heap that grows round over round is a leak; private
+ * memory that rises once and stays is the allocator's and V8's working set, and what
+ * `malloc_trim(0)` gives back a node returns to the OS within 30 s (shared/malloc_trim.ts). Run by
+ * hand (it needs `--expose-gc`):
  *
  *   deno run -A --v8-flags=--expose-gc,--max-semi-space-size=1 bench/ingress_heap.ts [rounds]
  */
 import type { IngressServer } from "../proxy/ingress_server.ts";
 import { startBenchIngress } from "./ingress_bench.ts";
-import { freePort } from "../tests/server_process.ts";
+import { freePort, untilAccepting } from "../tests/server_process.ts";
 import { trimMallocNow } from "../shared/malloc_trim.ts";
 import { memoryOf } from "./machine.ts";
 
@@ -49,14 +50,7 @@ const backend = new Deno.Command(Deno.execPath(), {
 const ingressPort = freePort(INGRESS);
 let server: IngressServer | undefined;
 try {
-  for (let i = 0; i < 50; i++) {
-    try {
-      (await Deno.connect({ hostname: BACKEND, port: backendPort })).close();
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await untilAccepting(BACKEND, backendPort);
   server = await startBenchIngress(INGRESS, ingressPort, [{ address: BACKEND, port: backendPort }]);
   console.log(`start: ${memory()}`);
   const rounds = Number(Deno.args[0] ?? 4);

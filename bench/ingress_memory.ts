@@ -1,7 +1,8 @@
 /**
  * What serving Ingresses costs a node in memory: `skiff agent` (agent + proxy in one process)
  * idle with 10 pods, once with the ingress ports off and once serving an Ingress (HTTP and TLS)
- * after a short load through it — right after, and once settled. Real server (in-process), real agent subprocess, real Docker.
+ * after a short load through it — right after, and once settled. Real server (in-process), real
+ * agent subprocess, real Docker.
  * Part of `deno task bench ingress` (bench/results/ingress.md).
  */
 import { DEPLOYMENTS, INGRESSES, NODES, PODS, SECRETS, SERVICES } from "../shared/client/refs.ts";

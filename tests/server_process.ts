@@ -32,6 +32,21 @@ export function freePort(hostname = "127.0.0.1"): number {
   return port;
 }
 
+/**
+ * Resolves once `hostname:port` accepts a connection (a process just started listening), or
+ * after `attempts` tries 100 ms apart, whichever comes first.
+ */
+export async function untilAccepting(hostname: string, port: number, attempts = 50): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    try {
+      (await Deno.connect({ hostname, port })).close();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 /** Starts `deno run -A main.ts server` and waits until it is ready. */
 export async function startServerProcess(options: {
   dataDir: string;
