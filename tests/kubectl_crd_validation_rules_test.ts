@@ -76,6 +76,19 @@ const cronTab = (name: string, spec: Record<string, unknown>) =>
     spec,
   });
 
+/** `kubectl create` of `bad` fails with stderr matching `words`; then `good` is created. */
+async function refusedThenCreated(
+  k: Parameters<typeof kubectl>[0],
+  bad: string,
+  words: RegExp,
+  good: string,
+): Promise<void> {
+  const r = await kubectl(k, ["create", "-f", "-"], { stdin: bad });
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, words);
+  await kubectlOk(k, ["create", "-f", "-"], { stdin: good });
+}
+
 Deno.test({
   name: "kubectl: CRD validation rules refuse bad CRDs and bad custom resources",
   ignore: !haveKubectl(),
@@ -113,47 +126,32 @@ Deno.test({
           ["api-resources", "--api-group=cel.example.com"],
           (s) => s.includes("crontabs"),
         );
-        const r = await kubectl(k, ["create", "-f", "-"], {
-          stdin: cronTab("too-many", { minReplicas: 0, replicas: 20, maxReplicas: 10 }),
-        });
-        assert.notEqual(r.code, 0);
-        assert.match(
-          r.stderr,
+        await refusedThenCreated(
+          k,
+          cronTab("too-many", { minReplicas: 0, replicas: 20, maxReplicas: 10 }),
           /The CronTab "too-many" is invalid: spec: Invalid value: "object": replicas should be smaller than or equal to maxReplicas\./,
+          cronTab("ok", { minReplicas: 0, replicas: 2, maxReplicas: 10, owner: "ann" }),
         );
-        await kubectlOk(k, ["create", "-f", "-"], {
-          stdin: cronTab("ok", { minReplicas: 0, replicas: 2, maxReplicas: 10, owner: "ann" }),
-        });
       });
 
       await t.step("a cidr rule refuses a subnet outside its range", async () => {
         const inBounds = { minReplicas: 0, replicas: 1, maxReplicas: 2 };
-        const r = await kubectl(k, ["create", "-f", "-"], {
-          stdin: cronTab("elsewhere", { ...inBounds, subnet: "192.168.0.0/16" }),
-        });
-        assert.notEqual(r.code, 0);
-        assert.match(
-          r.stderr,
+        await refusedThenCreated(
+          k,
+          cronTab("elsewhere", { ...inBounds, subnet: "192.168.0.0/16" }),
           /spec\.subnet: Invalid value: "string": subnet must be a CIDR inside 10\.0\.0\.0\/8/,
+          cronTab("inside", { ...inBounds, subnet: "10.1.0.0/16" }),
         );
-        await kubectlOk(k, ["create", "-f", "-"], {
-          stdin: cronTab("inside", { ...inBounds, subnet: "10.1.0.0/16" }),
-        });
       });
 
       await t.step("a format rule refuses a host that is not a DNS label", async () => {
         const inBounds = { minReplicas: 0, replicas: 1, maxReplicas: 2 };
-        const r = await kubectl(k, ["create", "-f", "-"], {
-          stdin: cronTab("badhost", { ...inBounds, host: "Not_A_Label" }),
-        });
-        assert.notEqual(r.code, 0);
-        assert.match(
-          r.stderr,
+        await refusedThenCreated(
+          k,
+          cronTab("badhost", { ...inBounds, host: "Not_A_Label" }),
           /spec\.host: Invalid value: "string": host: a lowercase RFC 1123 label must consist of/,
+          cronTab("goodhost", { ...inBounds, host: "edge-1" }),
         );
-        await kubectlOk(k, ["create", "-f", "-"], {
-          stdin: cronTab("goodhost", { ...inBounds, host: "edge-1" }),
-        });
       });
 
       await t.step("a transition rule keeps a field immutable after the create", async () => {
