@@ -57,6 +57,9 @@ export function instanceFromInspect(
   };
 }
 
+/** How long after a SIGKILL exit Docker's `OOMKilled` mark is waited for. */
+export const OOM_MARK_WAIT_MS = 1000;
+
 /**
  * True while Docker may not yet have marked an exited container `OOMKilled`: it exited by
  * SIGKILL (137) less than `windowMs` ago without the mark. Docker sets the mark from the
@@ -66,7 +69,7 @@ export function instanceFromInspect(
 export function oomMayBePending(
   info: Docker.ContainerInspectInfo,
   now = Date.now(),
-  windowMs = 2000,
+  windowMs = OOM_MARK_WAIT_MS,
 ): boolean {
   const s = info.State;
   if (s.Running || s.Status !== "exited" || s.ExitCode !== 137 || s.OOMKilled) return false;

@@ -40,6 +40,7 @@ import {
   type ContainerInstance,
   type ContainerView,
   instanceFromInspect,
+  OOM_MARK_WAIT_MS,
   oomMayBePending,
   statusFingerprint,
 } from "./pod_status.ts";
@@ -323,12 +324,16 @@ export class PodSyncer {
   }
 
   /**
-   * Inspects a container; one that has just died by SIGKILL is inspected again (every 100 ms, for
-   * at most 1 s) until Docker has had time to mark it OOMKilled.
+   * Inspects a container; one that has just died by SIGKILL is inspected again (every 100 ms,
+   * within OOM_MARK_WAIT_MS) until Docker has had time to mark it OOMKilled.
    */
   async #inspect(id: string): Promise<Docker.ContainerInspectInfo | undefined> {
     let info = await this.#o.rt.inspectContainer(id);
-    for (let i = 0; i < 10 && info && oomMayBePending(info); i++) {
+    for (
+      let waited = 0;
+      waited < OOM_MARK_WAIT_MS && info && oomMayBePending(info);
+      waited += 100
+    ) {
       await new Promise((r) => setTimeout(r, 100));
       info = await this.#o.rt.inspectContainer(id);
     }
