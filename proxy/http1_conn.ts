@@ -5,29 +5,16 @@
  * as they arrive. One 64 KiB buffer per connection, reused; writes are awaited (back-pressure).
  */
 
+import { latin1Of, type MessageHead, parseHead } from "./http1_head.ts";
+
 const BUFFER_SIZE = 64 * 1024;
 /** Longest message head accepted (request or status line plus headers). */
 export const MAX_HEAD_BYTES = 32 * 1024;
 
-const CR = 13;
 const LF = 10;
 
-/** One HTTP message head: the start line and the headers in order, names as sent. */
-export interface MessageHead {
-  /** `GET / HTTP/1.1` or `HTTP/1.1 200 OK`, split on spaces (the reason keeps its spaces). */
-  start: [string, string, string];
-  headers: [string, string][];
-  /** `headers`' names in lower case, same order (lowered once, looked up many times). */
-  names: string[];
-  /** The head's length in bytes, as it came (start line to the empty line, inclusive). */
-  byteLength: number;
-}
-
-/** The value of a header (first occurrence; `name` in lower case), or undefined. */
-export function header(head: MessageHead, name: string): string | undefined {
-  const i = head.names.indexOf(name);
-  return i === -1 ? undefined : head.headers[i][1];
-}
+/** What goes before a copied body: a head as latin1 text, or as byte pieces in order. */
+export type Prefix = string | readonly Uint8Array[];
 
 /** Whether a comma-separated header (Connection, Transfer-Encoding) holds a token. */
 export function hasToken(value: string | undefined, token: string): boolean {
@@ -81,7 +68,8 @@ export class BufferedConn {
    * The last head read and where its bytes ended in the buffer, until a read moves the buffer's
    * contents (then it can no longer be put back).
    */
-  #lastHead?: { head: MessageHead; end: number };
+  #lastHead?: MessageHead;
+  #lastHeadEnd = 0;
 
   constructor(conn: Deno.Conn) {
     this.conn = conn;
@@ -92,9 +80,9 @@ export class BufferedConn {
     return this.#end - this.#start;
   }
 
-  /** Reads more bytes; false at end of stream. */
-  async #fill(): Promise<boolean> {
-    if (this.#eof) return false;
+  /** Where the next read goes (the buffer compacted first when its end is reached). */
+  #room(): Uint8Array {
+    this.#lastHead?.release();
     this.#lastHead = undefined;
     if (this.#start > 0 && this.#start === this.#end) this.#start = this.#end = 0;
     if (this.#end === this.#buf.length) {
@@ -103,7 +91,11 @@ export class BufferedConn {
       this.#start = 0;
     }
     if (this.#end === this.#buf.length) throw new Error("message head too large");
-    const n = await this.conn.read(this.#buf.subarray(this.#end));
+    return this.#buf.subarray(this.#end);
+  }
+
+  /** Records a read into {@linkcode #room}; false at end of stream. */
+  #filled(n: number | null): boolean {
     if (n === null) {
       this.#eof = true;
       return false;
@@ -112,60 +104,34 @@ export class BufferedConn {
     return true;
   }
 
-  /** The index just past the next CRLF CRLF (or LF LF) in the buffer, or -1. */
-  #headEnd(): number {
-    // Search the unread bytes only: past #end lies whatever an earlier read left.
-    const b = this.#buf.subarray(0, this.#end);
-    let i = this.#start;
-    while (true) {
-      i = b.indexOf(LF, i);
-      if (i === -1) return -1;
-      if (i + 1 < this.#end && b[i + 1] === LF) return i + 2;
-      if (i + 2 < this.#end && b[i + 1] === CR && b[i + 2] === LF) return i + 3;
-      i++;
-    }
+  /** Reads more bytes; false at end of stream. */
+  async #fill(): Promise<boolean> {
+    if (this.#eof) return false;
+    return this.#filled(await this.conn.read(this.#room()));
   }
 
   /**
    * Reads one message head; undefined when the stream ends cleanly before one starts. Throws on
-   * a malformed or oversized head, or a stream cut inside it.
+   * a malformed or oversized head, or a stream cut inside it. The head is valid until this
+   * connection reads again (see {@linkcode MessageHead.release}).
    */
   async readHead(): Promise<MessageHead | undefined> {
-    let end = this.#headEnd();
-    while (end === -1) {
+    while (true) {
+      const head = parseHead(this.#buf, this.#start, this.#end);
+      if (head) {
+        this.#start += head.byteLength;
+        this.#lastHead = head;
+        this.#lastHeadEnd = this.#start;
+        return head;
+      }
       if (this.buffered > MAX_HEAD_BYTES) throw new Error("message head too large");
-      if (!await this.#fill()) {
+      // The read is awaited here, not through #fill(): one promise less per message (the
+      // ingress's cost is mostly such per-request overhead).
+      if (this.#eof || !this.#filled(await this.conn.read(this.#room()))) {
         if (this.buffered === 0) return undefined;
         throw new Error("stream ended inside a message head");
       }
-      end = this.#headEnd();
     }
-    // Heads are ASCII (latin1 for odd bytes): one byte per character.
-    const text = latin1Text(this.#buf.subarray(this.#start, end));
-    const byteLength = end - this.#start;
-    this.#start = end;
-    let eol = lineEnd(text, 0);
-    const first = text.slice(0, eol);
-    const a = first.indexOf(" ");
-    const b = first.indexOf(" ", a + 1);
-    if (a <= 0) throw new Error(`malformed start line: ${first.slice(0, 80)}`);
-    const start: [string, string, string] = b === -1
-      ? [first.slice(0, a), first.slice(a + 1), ""]
-      : [first.slice(0, a), first.slice(a + 1, b), first.slice(b + 1)];
-    const headers: [string, string][] = [];
-    const names: string[] = [];
-    for (let at = text.indexOf("\n", eol) + 1; at < text.length; at = text.indexOf("\n", eol) + 1) {
-      eol = lineEnd(text, at);
-      if (eol === at) break; // the empty line ending the head
-      const c = text.indexOf(":", at);
-      if (c <= at || c > eol) throw new Error(`malformed header line: ${text.slice(at, eol)}`);
-      const name = text.slice(at, c).trim();
-      headers.push([name, text.slice(c + 1, eol).trim()]);
-      names.push(name.toLowerCase());
-    }
-    const head = { start, headers, names, byteLength };
-    this.#lastHead = { head, end };
-    return head;
   }
 
   /**
@@ -174,31 +140,46 @@ export class BufferedConn {
    * was read or consumed since.
    */
   unreadHead(head: MessageHead): boolean {
-    const last = this.#lastHead;
-    if (last?.head !== head || last.end !== this.#start) return false;
+    if (this.#lastHead !== head || this.#lastHeadEnd !== this.#start) return false;
     this.#start -= head.byteLength;
     this.#lastHead = undefined;
     return true;
   }
 
-  /** An output buffer of at least `n` bytes. */
-  #outFor(n: number): Uint8Array {
-    if (!this.#out || this.#out.length < n) this.#out = new Uint8Array(Math.max(n, 4096));
+  /** An output buffer of at least `n` bytes; its first `keep` bytes are kept if it grows. */
+  #outFor(n: number, keep = 0): Uint8Array {
+    if (!this.#out || this.#out.length < n) {
+      const next = new Uint8Array(Math.max(n, 4096));
+      if (keep > 0 && this.#out) next.set(this.#out.subarray(0, keep));
+      this.#out = next;
+    }
     return this.#out;
   }
 
-  /** Writes `text` (a head) and then `part` to `dst`, in one write when they fit together. */
-  async #writeJoined(dst: Deno.Conn, text: string, part?: Uint8Array): Promise<void> {
-    const n = text.length + (part?.length ?? 0);
-    if (n > BUFFER_SIZE) {
-      await writeAll(dst, latin1(text));
-      if (part) await writeAll(dst, part);
-      return;
+  /**
+   * Copies `prefix` (a head: latin1 text, or byte pieces) to the start of the output buffer,
+   * with room for `more` bytes after it; returns its length. Pieces may be views into a buffer
+   * that a read is about to overwrite: they are copied before any read.
+   */
+  #stage(prefix: Prefix, more: number): number {
+    if (typeof prefix === "string") {
+      return putLatin1(this.#outFor(prefix.length + more), 0, prefix);
     }
-    const out = this.#outFor(n);
-    const at = putLatin1(out, 0, text);
-    if (part) out.set(part, at);
-    await writeAll(dst, out.subarray(0, n));
+    let len = 0;
+    for (const p of prefix) len += p.length;
+    const out = this.#outFor(len + more);
+    let at = 0;
+    for (const p of prefix) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return len;
+  }
+
+  /** Writes `text` (a head) to `dst`. */
+  async #writeHead(dst: Deno.Conn, text: string): Promise<void> {
+    const n = this.#stage(text, 0);
+    await writeAll(dst, this.#out!.subarray(0, n));
   }
 
   /** Reads one CRLF-terminated line (chunk sizes, trailers), without the line end. */
@@ -206,7 +187,7 @@ export class BufferedConn {
     while (true) {
       const i = this.#buf.subarray(this.#start, this.#end).indexOf(LF);
       if (i !== -1) {
-        const text = latin1Text(this.#buf.subarray(this.#start, this.#start + i));
+        const text = latin1Of(this.#buf, this.#start, this.#start + i);
         this.#start += i + 1;
         return text.endsWith("\r") ? text.slice(0, -1) : text;
       }
@@ -216,26 +197,28 @@ export class BufferedConn {
   }
 
   /**
-   * Copies exactly `n` bytes to `dst`, `prefix` (a head, latin1 text) written together with the
-   * first bytes so a small message leaves in one write.
+   * Copies exactly `n` bytes to `dst`, `prefix` (a head) written together with the first bytes,
+   * so a small message leaves in one write (awaited directly: no promise per layer).
    */
-  async copyN(dst: Deno.Conn, n: number, prefix?: string): Promise<void> {
+  async copyN(dst: Deno.Conn, n: number, prefix?: Prefix): Promise<void> {
+    let staged = prefix === undefined ? -1 : this.#stage(prefix, Math.min(n, this.buffered));
     let left = n;
-    let pre = prefix;
-    while (left > 0 || pre !== undefined) {
+    while (left > 0 || staged !== -1) {
       if (this.buffered === 0 && left > 0 && !await this.#fill()) {
         throw new Error("stream ended inside a body");
       }
       const take = Math.min(left, this.buffered);
-      const part = this.#buf.subarray(this.#start, this.#start + take);
-      if (pre !== undefined) {
-        await this.#writeJoined(dst, pre, part);
-        pre = undefined;
-      } else {
-        await writeAll(dst, part);
-      }
+      let data: Uint8Array = this.#buf.subarray(this.#start, this.#start + take);
       this.#start += take;
       left -= take;
+      if (staged !== -1) {
+        const out = this.#outFor(staged + take, staged);
+        out.set(data, staged);
+        data = out.subarray(0, staged + take);
+        staged = -1;
+      }
+      const written = await dst.write(data);
+      if (written < data.length) await writeAll(dst, data.subarray(written));
     }
   }
 
@@ -256,7 +239,7 @@ export class BufferedConn {
           trailers += `${t}\r\n`;
           if (t === "") break;
         }
-        await this.#writeJoined(dst, out + trailers);
+        await this.#writeHead(dst, out + trailers);
         return;
       }
       await this.copyN(dst, size + 2, out); // the chunk's data and its CRLF
@@ -265,7 +248,7 @@ export class BufferedConn {
 
   /** Copies everything until the stream ends. */
   async copyToEnd(dst: Deno.Conn, prefix?: string): Promise<void> {
-    if (prefix !== undefined) await this.#writeJoined(dst, prefix);
+    if (prefix !== undefined) await this.#writeHead(dst, prefix);
     while (true) {
       if (this.buffered > 0) {
         await writeAll(dst, this.#buf.subarray(this.#start, this.#end));
@@ -274,19 +257,4 @@ export class BufferedConn {
       if (!await this.#fill()) return;
     }
   }
-}
-
-/**
- * Bytes as text, one character per byte (ISO-8859-1; not TextDecoder's "latin1", which is
- * windows-1252 and would not write back to the same bytes).
- */
-function latin1Text(bytes: Uint8Array): string {
-  return String.fromCharCode.apply(null, bytes as unknown as number[]);
-}
-
-/** The end of the line starting at `from` (before its CR LF or LF, or the text's end). */
-function lineEnd(text: string, from: number): number {
-  const lf = text.indexOf("\n", from);
-  if (lf === -1) return text.length;
-  return lf > from && text.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
 }

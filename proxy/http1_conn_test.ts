@@ -66,3 +66,30 @@ Deno.test("unreadHead() refuses once anything after the head was read or consume
     }
   }
 });
+
+Deno.test("a byte-piece prefix is sent intact when the body arrives after the head", async () => {
+  const [writer, reader] = await pair();
+  const [sink, out] = await pair();
+  try {
+    await writer.write(latin1("POST /p HTTP/1.1\r\nContent-Length: 5\r\n\r\n"));
+    const conn = new BufferedConn(reader);
+    const head = (await conn.readHead())!;
+    // The prefix views the connection's buffer; the body's read reuses that buffer.
+    const pieces = [head.bytesWithoutEnd()!, latin1("X-Added: 1\r\n\r\n")];
+    const copied = conn.copyN(sink, 5, pieces);
+    await new Promise((r) => setTimeout(r, 20));
+    await writer.write(latin1("hello"));
+    await copied;
+    sink.close();
+    assert.equal(
+      new TextDecoder().decode(await readAll(out)),
+      "POST /p HTTP/1.1\r\nContent-Length: 5\r\nX-Added: 1\r\n\r\nhello",
+    );
+  } finally {
+    for (const c of [writer, reader, out]) {
+      try {
+        c.close();
+      } catch { /* closed */ }
+    }
+  }
+});

@@ -21,14 +21,8 @@ import { silentLogger } from "../shared/log.ts";
 import { type IngressBackendRef, type IngressRoutes, matchIngress } from "./ingress_rules.ts";
 import { type Backend, backendKey, type RoundRobin } from "./round_robin.ts";
 import { type CertKey, listenTlsSni } from "./sni_server.ts";
-import {
-  BufferedConn,
-  hasToken,
-  header,
-  latin1,
-  type MessageHead,
-  writeAll,
-} from "./http1_conn.ts";
+import { BufferedConn, hasToken, latin1, type Prefix, writeAll } from "./http1_conn.ts";
+import { header, type MessageHead } from "./http1_head.ts";
 
 /** TLS certificates by host, from the Ingresses' `spec.tls`. */
 export interface IngressCerts {
@@ -231,12 +225,12 @@ export class IngressServer {
   /** One client connection: requests in turn until either side closes. */
   async #serveConn(conn: Deno.Conn, scheme: "http" | "https", port: number): Promise<void> {
     const client = new BufferedConn(conn);
-    const clientIP = (conn.remoteAddr as Deno.NetAddr).hostname;
+    const from: ClientSide = { scheme, port, clientIP: (conn.remoteAddr as Deno.NetAddr).hostname };
     try {
       while (!this.#closed) {
         const req = await client.readHead();
         if (!req) return;
-        if (!await this.#request(client, req, { scheme, port, clientIP })) return;
+        if (!await this.#request(client, req, from)) return;
       }
     } catch (e) {
       this.#logger.debug("ingress connection ended", { error: e });
@@ -247,7 +241,7 @@ export class IngressServer {
   async #request(
     client: BufferedConn,
     req: MessageHead,
-    o: { scheme: string; port: number; clientIP: string },
+    o: ClientSide,
   ): Promise<boolean> {
     const [method, target, version] = req.start;
     const connection = header(req, "connection");
@@ -263,7 +257,7 @@ export class IngressServer {
     const hasBody = chunked || length > 0;
     let host = header(req, "host") ?? "";
     let path = target;
-    if (/^https?:\/\//i.test(target)) {
+    if (target.charCodeAt(0) !== 47 && /^https?:\/\//i.test(target)) { // absolute-form
       const u = new URL(target);
       path = `${u.pathname}${u.search}`;
       host ||= u.host;
@@ -280,25 +274,21 @@ export class IngressServer {
     if (hasToken(header(req, "expect"), "100-continue")) {
       await writeAll(client.conn, latin1(`${version} 100 Continue\r\n\r\n`));
     }
-    let head = `${method} ${path} ${version}\r\n`;
-    let prior: string | undefined;
-    for (let i = 0; i < req.headers.length; i++) {
-      const [k, v] = req.headers[i];
-      const lower = req.names[i];
-      if (HOP_BY_HOP.has(lower)) continue;
-      if (lower === "x-forwarded-for") {
-        prior = prior ? `${prior}, ${v}` : v;
-        continue;
-      }
-      if (lower.startsWith("x-forwarded-") || lower === "x-real-ip") continue;
-      head += `${k}: ${v}\r\n`;
-    }
-    if (upgrade) head += `Connection: Upgrade\r\nUpgrade: ${upgrade}\r\n`;
-    head += `X-Forwarded-For: ${prior ? `${prior}, ${o.clientIP}` : o.clientIP}\r\n` +
-      `X-Forwarded-Proto: ${o.scheme}\r\nX-Forwarded-Host: ${host}\r\n` +
-      `X-Forwarded-Port: ${o.port}\r\nX-Real-IP: ${o.clientIP}\r\n\r\n`;
+    const whole = path === target && !upgrade && !chunked && !replacedHeaders(req)
+      ? req.bytesWithoutEnd()
+      : undefined;
+    // Nothing to change (the usual request): its bytes go on as they came, then the
+    // X-Forwarded-* lines (encoded once per connection and host). Otherwise the head is rebuilt.
+    const head: Prefix = whole ? [whole, forwardedLines(o, host)] : rebuiltHead(req, {
+      method,
+      path,
+      version,
+      upgrade,
+      host,
+      from: o,
+    });
     const send = async (be: BufferedConn): Promise<MessageHead | undefined> => {
-      if (chunked) await client.copyChunked(be.conn, head);
+      if (chunked) await client.copyChunked(be.conn, head as string);
       else await client.copyN(be.conn, length, head);
       return await be.readHead();
     };
@@ -362,14 +352,14 @@ export class IngressServer {
     o: { method: string; keepAlive: boolean; upgrade?: string; key: string },
   ): Promise<boolean> {
     let res = first;
-    let status = Number(res.start[1]);
+    let status = res.statusCode;
     // Interim answers (100 Continue, 103 Early Hints) pass on; the final one follows.
     while (status >= 100 && status < 200 && status !== 101) {
       await writeAll(client.conn, latin1(renderHead(res, [])));
       const next = await backend.readHead();
       if (!next) throw new Error("endpoint closed after an interim response");
       res = next;
-      status = Number(res.start[1]);
+      status = res.statusCode;
     }
     if (status === 101 && o.upgrade) {
       await writeAll(client.conn, latin1(renderHead(res, [], true)));
@@ -380,14 +370,14 @@ export class IngressServer {
     const lengthText = header(res, "content-length");
     const noBody = o.method === "HEAD" || status === 204 || status === 304;
     const untilClose = !noBody && !chunked && lengthText === undefined;
-    const backendKeep = res.start[0] === "HTTP/1.1"
+    const backendKeep = res.startIs(0, "HTTP/1.1")
       ? !hasToken(header(res, "connection"), "close")
       : hasToken(header(res, "connection"), "keep-alive");
     const clientKeep = o.keepAlive && !untilClose;
     const length = lengthText === undefined ? NaN : Number(lengthText);
     if (
       clientKeep && !chunked && (noBody || Number.isInteger(length)) &&
-      !res.names.some((n) => HOP_BY_HOP.has(n)) && backend.unreadHead(res)
+      !hasHopByHop(res) && backend.unreadHead(res)
     ) {
       // Nothing to drop or add: the head goes on as it came, with the body, in one copy.
       await backend.copyN(client.conn, res.byteLength + (noBody ? 0 : length));
@@ -445,6 +435,82 @@ export class IngressServer {
     await Promise.all(this.#serving);
     this.#pool.closeAll();
   }
+}
+
+/** Where a client connection comes from, and what its forwarded lines were last. */
+interface ClientSide {
+  scheme: string;
+  port: number;
+  clientIP: string;
+  /** The X-Forwarded-* lines last sent, for {@linkcode ClientSide.linesHost}. */
+  lines?: Uint8Array;
+  linesHost?: string;
+}
+
+/**
+ * `X-Forwarded-For/Proto/Host/Port` and `X-Real-IP` for a request without X-Forwarded-For of
+ * its own, and the empty line ending the head; the same bytes as the last request's when the
+ * host is the same.
+ */
+function forwardedLines(from: ClientSide, host: string): Uint8Array {
+  if (from.lines && from.linesHost === host) return from.lines;
+  from.linesHost = host;
+  from.lines = latin1(forwardedText(from, host, undefined));
+  return from.lines;
+}
+
+function forwardedText(from: ClientSide, host: string, prior: string | undefined): string {
+  return `X-Forwarded-For: ${prior ? `${prior}, ${from.clientIP}` : from.clientIP}\r\n` +
+    `X-Forwarded-Proto: ${from.scheme}\r\nX-Forwarded-Host: ${host}\r\n` +
+    `X-Forwarded-Port: ${from.port}\r\nX-Real-IP: ${from.clientIP}\r\n\r\n`;
+}
+
+/**
+ * A request head rebuilt for the endpoint: the start line in origin-form, hop-by-hop headers and
+ * the client's own `X-Forwarded-*` / `X-Real-IP` dropped (a prior X-Forwarded-For is extended),
+ * `Connection: Upgrade` kept for a protocol switch, the forwarded lines added.
+ */
+function rebuiltHead(
+  req: MessageHead,
+  o: {
+    method: string;
+    path: string;
+    version: string;
+    upgrade?: string;
+    host: string;
+    from: ClientSide;
+  },
+): string {
+  let head = `${o.method} ${o.path} ${o.version}\r\n`;
+  let prior: string | undefined;
+  for (let i = 0; i < req.count; i++) {
+    const lower = req.nameAt(i);
+    if (HOP_BY_HOP.has(lower)) continue;
+    if (lower === "x-forwarded-for") {
+      const v = req.valueAt(i);
+      prior = prior ? `${prior}, ${v}` : v;
+      continue;
+    }
+    if (lower.startsWith("x-forwarded-") || lower === "x-real-ip") continue;
+    head += req.lineAt(i);
+  }
+  if (o.upgrade) head += `Connection: Upgrade\r\nUpgrade: ${o.upgrade}\r\n`;
+  return head + forwardedText(o.from, o.host, prior);
+}
+
+/** Whether a head has a hop-by-hop header (one not to pass on). */
+function hasHopByHop(head: MessageHead): boolean {
+  for (const name of HOP_BY_HOP) if (head.indexOf(name) !== -1) return true;
+  return false;
+}
+
+/**
+ * Whether a request has headers the proxy drops or replaces: hop-by-hop ones and the
+ * `X-Forwarded-*` / `X-Real-IP` it sets itself.
+ */
+function replacedHeaders(req: MessageHead): boolean {
+  return hasHopByHop(req) || req.indexOf("x-forwarded-", true) !== -1 ||
+    req.indexOf("x-real-ip") !== -1;
 }
 
 /** A response head for the client: hop-by-hop headers dropped, `extra` added. */

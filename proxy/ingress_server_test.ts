@@ -111,6 +111,17 @@ Deno.test("IngressServer forwards with X-Forwarded-*, retries a refused endpoint
       assert.equal(body.headers["x-forwarded-host"], "app.test:8080");
       assert.equal(body.headers["x-real-ip"], "127.0.0.1");
     }
+    // Without headers of its own to replace, the request goes on as it came plus the
+    // forwarded lines, which follow the Host from one request to the next on a connection.
+    for (const host of ["app.test", "app.test:8080", "app.test"]) {
+      const res = await fetch(`http://127.0.0.1:${port}/x/plain`, { client, headers: { host } });
+      const body = await res.json();
+      assert.equal(body.path, "/x/plain");
+      assert.equal(body.headers.host, host);
+      assert.equal(body.headers["x-forwarded-for"], "127.0.0.1");
+      assert.equal(body.headers["x-forwarded-host"], host);
+      assert.equal(body.headers["x-forwarded-port"], String(port));
+    }
     const unavailable = await fetch(`http://127.0.0.1:${port}/down`, {
       client,
       headers: { host: "app.test" },

@@ -1,0 +1,274 @@
+/**
+ * One HTTP/1.1 message head, parsed where it lies: a single pass over the bytes in the
+ * connection's read buffer finds the start line's spaces and each header line's name and value,
+ * and strings are made only for what is asked for. The ingress's fast path reads a request's
+ * host and path, a response's status and Content-Length, and copies the rest on as bytes.
+ * Measured on the ingress: a head decoded to text and split into strings eagerly was the largest
+ * JavaScript cost per proxied request.
+ *
+ * A head is a view: its bytes stay valid until its connection reads again
+ * ({@linkcode MessageHead.release}); asking it for anything not yet decoded after that throws.
+ */
+
+const CR = 13;
+const LF = 10;
+const COLON = 58;
+const SPACE = 32;
+const TAB = 9;
+
+/** Per header line in {@linkcode MessageHead}'s fields: name start/end, value start/end. */
+const FIELD = 4;
+
+/**
+ * Finds the head at `buf[from, to)`: its end (just past the empty line) and its parts, or
+ * undefined when the empty line has not arrived yet. Throws on a malformed head.
+ */
+export function parseHead(buf: Uint8Array, from: number, to: number): MessageHead | undefined {
+  const fields: number[] = [];
+  let crlf = true;
+  let sp1 = -1;
+  let sp2 = -1;
+  let startEnd = -1;
+  let line = from;
+  let colon = -1;
+  for (let i = from; i < to; i++) {
+    const c = buf[i];
+    if (c === COLON) {
+      if (colon === -1) colon = i;
+      continue;
+    }
+    if (c === SPACE && startEnd === -1) {
+      if (sp1 === -1) sp1 = i;
+      else if (sp2 === -1) sp2 = i;
+      continue;
+    }
+    if (c !== LF) continue;
+    let eol = i;
+    if (eol > line && buf[eol - 1] === CR) eol--;
+    else crlf = false;
+    if (startEnd === -1) {
+      startEnd = eol;
+      if (sp1 <= from || sp1 >= eol) throw malformed("start line", buf, from, eol);
+      if (sp2 >= eol) sp2 = -1;
+    } else if (eol === line) {
+      return new MessageHead(buf, from, i + 1, sp1, sp2, startEnd, fields, crlf);
+    } else {
+      if (colon === -1 || colon > eol) throw malformed("header line", buf, line, eol);
+      let ns = line, ne = colon, vs = colon + 1, ve = eol;
+      while (ns < ne && isSpace(buf[ns])) ns++;
+      while (ne > ns && isSpace(buf[ne - 1])) ne--;
+      if (ns === ne) throw malformed("header line", buf, line, eol);
+      while (vs < ve && isSpace(buf[vs])) vs++;
+      while (ve > vs && isSpace(buf[ve - 1])) ve--;
+      fields.push(ns, ne, vs, ve);
+    }
+    line = i + 1;
+    colon = -1;
+  }
+  return undefined;
+}
+
+function isSpace(c: number): boolean {
+  return c === SPACE || c === TAB;
+}
+
+function malformed(what: string, buf: Uint8Array, from: number, to: number): Error {
+  return new Error(`malformed ${what}: ${latin1Of(buf, from, Math.min(to, from + 80))}`);
+}
+
+/** A parsed head: offsets into its connection's buffer, strings made on demand. */
+export class MessageHead {
+  #buf: Uint8Array | undefined;
+  /** Where the head starts in the buffer. */
+  readonly #from: number;
+  /** The head's length in bytes (start line to the empty line, inclusive). */
+  readonly byteLength: number;
+  readonly #sp1: number;
+  readonly #sp2: number;
+  readonly #startEnd: number;
+  /** Per header line, flat: name start, name end, value start, value end (trimmed). */
+  readonly #fields: number[];
+  /** Every line ends in CR LF (so the header lines can be copied on as they are). */
+  readonly #crlf: boolean;
+  #start?: [string, string, string];
+  #headers?: [string, string][];
+  #names?: string[];
+
+  constructor(
+    buf: Uint8Array,
+    from: number,
+    end: number,
+    sp1: number,
+    sp2: number,
+    startEnd: number,
+    fields: number[],
+    crlf: boolean,
+  ) {
+    this.#buf = buf;
+    this.#from = from;
+    this.byteLength = end - from;
+    this.#sp1 = sp1;
+    this.#sp2 = sp2;
+    this.#startEnd = startEnd;
+    this.#fields = fields;
+    this.#crlf = crlf;
+  }
+
+  /** The buffer while the head's bytes are in it. */
+  #bytes(): Uint8Array {
+    if (!this.#buf) throw new Error("message head used after its connection read on");
+    return this.#buf;
+  }
+
+  /** Called by the connection before it reads again: the bytes are about to be overwritten. */
+  release(): void {
+    this.#buf = undefined;
+  }
+
+  /** `GET / HTTP/1.1` or `HTTP/1.1 200 OK`, split on spaces (the reason keeps its spaces). */
+  get start(): [string, string, string] {
+    if (!this.#start) {
+      const b = this.#bytes();
+      const f = this.#from, a = this.#sp1, s = this.#sp2, e = this.#startEnd;
+      this.#start = s === -1
+        ? [latin1Of(b, f, a), latin1Of(b, a + 1, e), ""]
+        : [latin1Of(b, f, a), latin1Of(b, a + 1, s), latin1Of(b, s + 1, e)];
+    }
+    return this.#start;
+  }
+
+  /** Whether start-line part `index` (0, 1 or 2) is exactly `text` (ASCII), without decoding. */
+  startIs(index: number, text: string): boolean {
+    const b = this.#bytes();
+    const [from, to] = index === 0
+      ? [this.#from, this.#sp1]
+      : index === 1
+      ? [this.#sp1 + 1, this.#sp2 === -1 ? this.#startEnd : this.#sp2]
+      : [this.#sp2 === -1 ? this.#startEnd : this.#sp2 + 1, this.#startEnd];
+    if (to - from !== text.length) return false;
+    for (let i = 0; i < text.length; i++) if (b[from + i] !== text.charCodeAt(i)) return false;
+    return true;
+  }
+
+  /** A response's status code (the start line's second part as a number; NaN if not digits). */
+  get statusCode(): number {
+    const b = this.#bytes();
+    const to = this.#sp2 === -1 ? this.#startEnd : this.#sp2;
+    let n = 0;
+    for (let i = this.#sp1 + 1; i < to; i++) {
+      const d = b[i] - 48;
+      if (d < 0 || d > 9) return NaN;
+      n = n * 10 + d;
+    }
+    return to > this.#sp1 + 1 ? n : NaN;
+  }
+
+  /** How many header lines there are. */
+  get count(): number {
+    return this.#fields.length / FIELD;
+  }
+
+  /** The headers in order, names as sent (made on first use). */
+  get headers(): [string, string][] {
+    if (!this.#headers) {
+      const out: [string, string][] = [];
+      for (let i = 0; i < this.count; i++) out.push([this.nameAt(i, false), this.valueAt(i)]);
+      this.#headers = out;
+    }
+    return this.#headers;
+  }
+
+  /** `headers`' names in lower case, same order (made on first use). */
+  get names(): string[] {
+    this.#names ??= this.headers.map(([k]) => k.toLowerCase());
+    return this.#names;
+  }
+
+  /**
+   * The index of the first header named `lower` (a lower-case name; with `prefix`, the first
+   * whose name starts so), or -1. Compares bytes: nothing is decoded.
+   */
+  indexOf(lower: string, prefix = false): number {
+    const b = this.#bytes();
+    const f = this.#fields;
+    for (let i = 0; i < f.length; i += FIELD) {
+      const from = f[i];
+      const len = f[i + 1] - from;
+      if (prefix ? len < lower.length : len !== lower.length) continue;
+      let j = 0;
+      for (; j < lower.length; j++) {
+        const c = b[from + j];
+        const l = lower.charCodeAt(j);
+        if (c !== l && !(c >= 65 && c <= 90 && c + 32 === l)) break;
+      }
+      if (j === lower.length) return i / FIELD;
+    }
+    return -1;
+  }
+
+  /** The value of the header at `index` (as from {@linkcode indexOf}). */
+  valueAt(index: number): string {
+    const f = this.#fields;
+    return latin1Of(this.#bytes(), f[index * FIELD + 2], f[index * FIELD + 3]);
+  }
+
+  /** The name of the header at `index`, lower case unless `lower` is false. */
+  nameAt(index: number, lower = true): string {
+    const f = this.#fields;
+    const name = latin1Of(this.#bytes(), f[index * FIELD], f[index * FIELD + 1]);
+    return lower ? name.toLowerCase() : name;
+  }
+
+  /** The value of a header (first occurrence; `lower` a lower-case name), or undefined. */
+  get(lower: string): string | undefined {
+    const i = this.indexOf(lower);
+    return i === -1 ? undefined : this.valueAt(i);
+  }
+
+  /** The header line at `index`, normalized to `Name: value` and CR LF. */
+  lineAt(index: number): string {
+    return `${this.nameAt(index, false)}: ${this.valueAt(index)}\r\n`;
+  }
+
+  /**
+   * The head's bytes as they came without its last (empty) line — the start line and the
+   * header lines — or undefined when a line ended in a bare LF. A view into the connection's
+   * buffer, valid until it reads again.
+   */
+  bytesWithoutEnd(): Uint8Array | undefined {
+    if (!this.#crlf) return undefined;
+    return this.#bytes().subarray(this.#from, this.#from + this.byteLength - 2);
+  }
+
+  /** The header lines as they came (each with its CR LF), or undefined as above. */
+  headerBytes(): Uint8Array | undefined {
+    if (!this.#crlf) return undefined;
+    return this.#bytes().subarray(this.#startEnd + 2, this.#from + this.byteLength - 2);
+  }
+}
+
+/** The value of a header (first occurrence; `name` in lower case), or undefined. */
+export function header(head: MessageHead, name: string): string | undefined {
+  return head.get(name);
+}
+
+const asciiDecoder = new TextDecoder();
+
+/**
+ * `buf[from, to)` as text, one character per byte (ISO-8859-1; not TextDecoder's "latin1",
+ * which is windows-1252 and would not write back to the same bytes). Short pieces are built in
+ * JavaScript (cheaper than a call into the decoder); long ASCII ones decoded natively.
+ */
+export function latin1Of(buf: Uint8Array, from: number, to: number): string {
+  if (to - from <= 24) {
+    let s = "";
+    for (let i = from; i < to; i++) s += String.fromCharCode(buf[i]);
+    return s;
+  }
+  let ascii = true;
+  for (let i = from; i < to && ascii; i++) ascii = buf[i] < 0x80;
+  const bytes = buf.subarray(from, to);
+  return ascii
+    ? asciiDecoder.decode(bytes)
+    : String.fromCharCode.apply(null, bytes as unknown as number[]);
+}
