@@ -5,7 +5,7 @@
  * as they arrive. One 64 KiB buffer per connection, reused; writes are awaited (back-pressure).
  */
 
-import { latin1Of, type MessageHead, parseHead } from "./http1_head.ts";
+import { latin1Of, type MessageHead, parseHead, StringMemo } from "./http1_head.ts";
 
 const BUFFER_SIZE = 64 * 1024;
 /** Longest message head accepted (request or status line plus headers). */
@@ -70,6 +70,7 @@ export class BufferedConn {
    */
   #lastHead?: MessageHead;
   #lastHeadEnd = 0;
+  readonly #memo = new StringMemo();
 
   constructor(conn: Deno.Conn) {
     this.conn = conn;
@@ -117,7 +118,7 @@ export class BufferedConn {
    */
   async readHead(): Promise<MessageHead | undefined> {
     while (true) {
-      const head = parseHead(this.#buf, this.#start, this.#end);
+      const head = parseHead(this.#buf, this.#start, this.#end, this.#memo);
       if (head) {
         this.#start += head.byteLength;
         this.#lastHead = head;

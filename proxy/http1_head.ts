@@ -23,7 +23,12 @@ const FIELD = 4;
  * Finds the head at `buf[from, to)`: its end (just past the empty line) and its parts, or
  * undefined when the empty line has not arrived yet. Throws on a malformed head.
  */
-export function parseHead(buf: Uint8Array, from: number, to: number): MessageHead | undefined {
+export function parseHead(
+  buf: Uint8Array,
+  from: number,
+  to: number,
+  memo?: StringMemo,
+): MessageHead | undefined {
   const fields: number[] = [];
   let crlf = true;
   let sp1 = -1;
@@ -51,7 +56,7 @@ export function parseHead(buf: Uint8Array, from: number, to: number): MessageHea
       if (sp1 <= from || sp1 >= eol) throw malformed("start line", buf, from, eol);
       if (sp2 >= eol) sp2 = -1;
     } else if (eol === line) {
-      return new MessageHead(buf, from, i + 1, sp1, sp2, startEnd, fields, crlf);
+      return new MessageHead(buf, from, i + 1, sp1, sp2, startEnd, fields, crlf, memo);
     } else {
       if (colon === -1 || colon > eol) throw malformed("header line", buf, line, eol);
       let ns = line, ne = colon, vs = colon + 1, ve = eol;
@@ -90,6 +95,7 @@ export class MessageHead {
   readonly #fields: number[];
   /** Every line ends in CR LF (so the header lines can be copied on as they are). */
   readonly #crlf: boolean;
+  readonly #memo: StringMemo | undefined;
   #start?: [string, string, string];
   #headers?: [string, string][];
   #names?: string[];
@@ -103,7 +109,9 @@ export class MessageHead {
     startEnd: number,
     fields: number[],
     crlf: boolean,
+    memo?: StringMemo,
   ) {
+    this.#memo = memo;
     this.#buf = buf;
     this.#from = from;
     this.byteLength = end - from;
@@ -120,6 +128,12 @@ export class MessageHead {
     return this.#buf;
   }
 
+  /** The bytes at `[from, to)` as text (through the connection's memo when it has one). */
+  #text(from: number, to: number): string {
+    const b = this.#bytes();
+    return this.#memo ? this.#memo.of(b, from, to) : latin1Of(b, from, to);
+  }
+
   /** Called by the connection before it reads again: the bytes are about to be overwritten. */
   release(): void {
     this.#buf = undefined;
@@ -128,11 +142,10 @@ export class MessageHead {
   /** `GET / HTTP/1.1` or `HTTP/1.1 200 OK`, split on spaces (the reason keeps its spaces). */
   get start(): [string, string, string] {
     if (!this.#start) {
-      const b = this.#bytes();
       const f = this.#from, a = this.#sp1, s = this.#sp2, e = this.#startEnd;
       this.#start = s === -1
-        ? [latin1Of(b, f, a), latin1Of(b, a + 1, e), ""]
-        : [latin1Of(b, f, a), latin1Of(b, a + 1, s), latin1Of(b, s + 1, e)];
+        ? [this.#text(f, a), this.#text(a + 1, e), ""]
+        : [this.#text(f, a), this.#text(a + 1, s), this.#text(s + 1, e)];
     }
     return this.#start;
   }
@@ -209,13 +222,13 @@ export class MessageHead {
   /** The value of the header at `index` (as from {@linkcode indexOf}). */
   valueAt(index: number): string {
     const f = this.#fields;
-    return latin1Of(this.#bytes(), f[index * FIELD + 2], f[index * FIELD + 3]);
+    return this.#text(f[index * FIELD + 2], f[index * FIELD + 3]);
   }
 
   /** The name of the header at `index`, lower case unless `lower` is false. */
   nameAt(index: number, lower = true): string {
     const f = this.#fields;
-    const name = latin1Of(this.#bytes(), f[index * FIELD], f[index * FIELD + 1]);
+    const name = this.#text(f[index * FIELD], f[index * FIELD + 1]);
     return lower ? name.toLowerCase() : name;
   }
 
@@ -252,6 +265,38 @@ export function header(head: MessageHead, name: string): string | undefined {
   return head.get(name);
 }
 
+/** Strings a {@linkcode StringMemo} keeps, and the longest it keeps. */
+const MEMO_SIZE = 8;
+const MEMO_MAX_LENGTH = 128;
+
+/**
+ * The strings one connection's heads were last decoded to, handed out again when the same bytes
+ * come again — a keep-alive connection sends the same method, version, host and often path on
+ * every request — so that a repeat costs a compare, not an allocation.
+ */
+export class StringMemo {
+  readonly #strings: string[] = [];
+  #next = 0;
+
+  /** `buf[from, to)` as latin1 text. */
+  of(buf: Uint8Array, from: number, to: number): string {
+    const len = to - from;
+    const strings = this.#strings;
+    next: for (let k = 0; k < strings.length; k++) {
+      const s = strings[k];
+      if (s.length !== len) continue;
+      for (let i = 0; i < len; i++) if (s.charCodeAt(i) !== buf[from + i]) continue next;
+      return s;
+    }
+    const s = latin1Of(buf, from, to);
+    if (len <= MEMO_MAX_LENGTH) {
+      strings[this.#next] = s;
+      this.#next = (this.#next + 1) % MEMO_SIZE;
+    }
+    return s;
+  }
+}
+
 const asciiDecoder = new TextDecoder();
 
 /**
@@ -260,7 +305,7 @@ const asciiDecoder = new TextDecoder();
  * JavaScript (cheaper than a call into the decoder); long ASCII ones decoded natively.
  */
 export function latin1Of(buf: Uint8Array, from: number, to: number): string {
-  if (to - from <= 24) {
+  if (to - from <= 16) {
     let s = "";
     for (let i = from; i < to; i++) s += String.fromCharCode(buf[i]);
     return s;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { latin1 } from "./http1_conn.ts";
-import { latin1Of, parseHead } from "./http1_head.ts";
+import { latin1Of, parseHead, StringMemo } from "./http1_head.ts";
 
 const parse = (text: string) => {
   const bytes = latin1(text);
@@ -63,4 +63,21 @@ Deno.test("a released head throws instead of reading bytes that were overwritten
   bytes.fill(0);
   assert.equal(head.start[1], "/a", "what was decoded before stays");
   assert.throws(() => head.get("host"), /used after its connection read on/);
+});
+
+Deno.test("a StringMemo hands out the same string for the same bytes, and new ones for others", () => {
+  const memo = new StringMemo();
+  const a = latin1("GET /x HTTP/1.1 app.test");
+  const b = latin1("GET /y HTTP/1.1 app.test");
+  const first = memo.of(a, 4, 6);
+  assert.equal(first, "/x");
+  assert.equal(memo.of(b, 4, 6), "/y", "same length, other bytes");
+  assert.equal(memo.of(a, 4, 6), "/x");
+  assert.equal(memo.of(a, 7, 15), "HTTP/1.1");
+  assert.equal(memo.of(latin1("caf\u00e9"), 0, 4), "caf\u00e9", "latin1, not UTF-8");
+  // Many different strings: the memo stays bounded and still answers right.
+  for (let i = 0; i < 100; i++) {
+    const bytes = latin1(`/path/${i}`);
+    assert.equal(memo.of(bytes, 0, bytes.length), `/path/${i}`);
+  }
 });

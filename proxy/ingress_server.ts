@@ -287,50 +287,41 @@ export class IngressServer {
       host,
       from: o,
     });
-    const send = async (be: BufferedConn): Promise<MessageHead | undefined> => {
-      if (chunked) await client.copyChunked(be.conn, head as string);
-      else await client.copyN(be.conn, length, head);
-      return await be.readHead();
-    };
     let backend: BufferedConn | undefined;
     let key = "";
     let res: MessageHead | undefined;
-    for (const b of attempts) {
+    // Only bodiless requests use the pool: a pooled connection the endpoint closed meanwhile
+    // shows as an error or an empty answer, and the request is sent again on a fresh one.
+    const poolable = !hasBody && !upgrade;
+    let freshAt = -1;
+    for (let i = 0; i < attempts.length;) {
+      const b = attempts[i];
       key = backendKey(b);
-      // A pooled connection the endpoint closed meanwhile shows as an error or an empty
-      // answer: drop it and connect afresh (only bodiless requests use the pool).
-      const pooled = hasBody || upgrade ? undefined : this.#pool.take(key);
-      if (pooled) {
+      let be = poolable && freshAt !== i ? this.#pool.take(key) : undefined;
+      const pooled = be !== undefined;
+      if (!be) {
         try {
-          res = await send(pooled);
+          be = new BufferedConn(await connect(b));
         } catch {
-          res = undefined;
+          i++; // connecting failed: the next endpoint
+          continue;
         }
-        if (res) {
-          backend = pooled;
-          break;
-        }
-        closeQuietly(pooled.conn);
       }
-      let conn: Deno.TcpConn;
       try {
-        conn = await connect(b);
-      } catch {
-        continue; // connecting failed: the next endpoint
-      }
-      backend = new BufferedConn(conn);
-      try {
-        res = await send(backend);
+        if (chunked) await client.copyChunked(be.conn, head as string);
+        else await client.copyN(be.conn, length, head);
+        res = await be.readHead();
       } catch {
         res = undefined;
       }
-      if (!res) {
-        closeQuietly(conn);
-        backend = undefined;
-        // The request (and its body) went out: it cannot be sent again.
-        return await this.#local(client, 502, false);
+      if (res) {
+        backend = be;
+        break;
       }
-      break;
+      closeQuietly(be.conn);
+      // The request (and its body) went out on a fresh connection: it cannot be sent again.
+      if (!pooled) return await this.#local(client, 502, false);
+      freshAt = i;
     }
     if (!backend || !res) {
       this.#logger.debug("no ingress endpoint reachable", { ingress: ref.ingress });

@@ -198,3 +198,58 @@ Deno.test("IngressServer forwards with X-Forwarded-*, retries a refused endpoint
     await backend.stop();
   }
 });
+
+Deno.test("a pooled connection the endpoint closed while idle is replaced, and the request still answered", async () => {
+  // An endpoint that keeps connections alive by the protocol but closes each one soon after its
+  // first answer (as an idle timeout does).
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let accepted = 0;
+  const serving = (async () => {
+    for await (const conn of listener) {
+      accepted++;
+      (async () => {
+        const buf = new Uint8Array(4096);
+        let text = "";
+        while (!text.includes("\r\n\r\n")) {
+          const n = await conn.read(buf);
+          if (n === null) return conn.close();
+          text += new TextDecoder().decode(buf.subarray(0, n));
+        }
+        const body = `conn ${accepted}`;
+        await conn.write(
+          new TextEncoder().encode(
+            `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+          ),
+        );
+        setTimeout(() => conn.close(), 20);
+      })().catch(() => {});
+    }
+  })().catch(() => {});
+  const port = freePort();
+  const server = new IngressServer({ hostname: "127.0.0.1", httpPort: port, httpsPort: 0 });
+  const app = new RoundRobin([{ address: "127.0.0.1", port: listener.addr.port }]);
+  server.update({
+    routes: buildIngressRoutes([ingress]),
+    backends: () => app,
+    certs: { hosts: new Map(), wildcards: new Map(), version: "" },
+  });
+  assert.deepEqual(await server.reconcile(), []);
+  const client = Deno.createHttpClient({ allowHost: true });
+  try {
+    for (const expected of ["conn 1", "conn 2", "conn 3"]) {
+      const res = await fetch(`http://127.0.0.1:${port}/`, {
+        client,
+        headers: { host: "app.test" },
+      });
+      assert.equal(res.status, 200);
+      assert.equal(await res.text(), expected);
+      await new Promise((r) => setTimeout(r, 100)); // the endpoint closes the pooled connection
+    }
+    assert.equal(accepted, 3);
+  } finally {
+    client.close();
+    await server.close();
+    listener.close();
+    await serving;
+  }
+});
