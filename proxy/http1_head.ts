@@ -20,6 +20,81 @@ const TAB = 9;
 const FIELD = 4;
 
 /**
+ * Header names looked up on every request, as bits: {@linkcode parseHead} marks which a head
+ * has, so asking for one it does not have costs no scan. `x-forwarded-` stands for every name
+ * starting so.
+ */
+const KNOWN: ReadonlyMap<string, number> = new Map([
+  "host",
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "upgrade",
+  "expect",
+  "content-length",
+  "transfer-encoding",
+  "x-forwarded-for",
+  "x-real-ip",
+  "x-forwarded-",
+].map((name, i) => [name, 1 << i]));
+const X_FORWARDED = KNOWN.get("x-forwarded-")!;
+
+/** The bit of the known header named `buf[from, to)` (any case), or 0. */
+function knownBit(buf: Uint8Array, from: number, to: number): number {
+  const len = to - from;
+  let bit = 0;
+  if (len >= 12 && (buf[from] | 0x20) === 0x78 && sameName(buf, from, "x-forwarded-")) {
+    bit = X_FORWARDED;
+    if (len !== 15) return bit;
+  }
+  let name: string | undefined;
+  switch (len) {
+    case 2:
+      name = "te";
+      break;
+    case 4:
+      name = "host";
+      break;
+    case 6:
+      name = "expect";
+      break;
+    case 7:
+      name = "upgrade";
+      break;
+    case 9:
+      name = "x-real-ip";
+      break;
+    case 10:
+      name = (buf[from] | 0x20) === 0x63 ? "connection" : "keep-alive";
+      break;
+    case 14:
+      name = "content-length";
+      break;
+    case 15:
+      name = "x-forwarded-for";
+      break;
+    case 16:
+      name = "proxy-connection";
+      break;
+    case 17:
+      name = "transfer-encoding";
+      break;
+  }
+  return name !== undefined && sameName(buf, from, name) ? bit | KNOWN.get(name)! : bit;
+}
+
+/** Whether the name at `buf[from…]` starts with `lower`, letters compared without case. */
+function sameName(buf: Uint8Array, from: number, lower: string): boolean {
+  for (let j = 0; j < lower.length; j++) {
+    const c = buf[from + j];
+    const l = lower.charCodeAt(j);
+    if (c !== l && !(c >= 65 && c <= 90 && c + 32 === l)) return false;
+  }
+  return true;
+}
+
+/**
  * Finds the head at `buf[from, to)`: its end (just past the empty line) and its parts, or
  * undefined when the empty line has not arrived yet. Throws on a malformed head.
  */
@@ -29,46 +104,58 @@ export function parseHead(
   to: number,
   memo?: StringMemo,
 ): MessageHead | undefined {
-  const fields: number[] = [];
-  let crlf = true;
+  // The start line, and its first two spaces.
   let sp1 = -1;
   let sp2 = -1;
-  let startEnd = -1;
-  let line = from;
-  let colon = -1;
-  for (let i = from; i < to; i++) {
+  let i = from;
+  for (; i < to; i++) {
     const c = buf[i];
-    if (c === COLON) {
-      if (colon === -1) colon = i;
-      continue;
-    }
-    if (c === SPACE && startEnd === -1) {
+    if (c === LF) break;
+    if (c === SPACE) {
       if (sp1 === -1) sp1 = i;
       else if (sp2 === -1) sp2 = i;
-      continue;
     }
-    if (c !== LF) continue;
-    let eol = i;
+  }
+  if (i >= to) return undefined;
+  let crlf = i > from && buf[i - 1] === CR;
+  const startEnd = crlf ? i - 1 : i;
+  if (sp1 <= from || sp1 >= startEnd) throw malformed("start line", buf, from, startEnd);
+  if (sp2 >= startEnd) sp2 = -1;
+  const fields: number[] = [];
+  let known = 0;
+  for (let line = i + 1; line < to;) {
+    // The empty line ends the head.
+    if (buf[line] === LF) {
+      return new MessageHead(buf, from, line + 1, sp1, sp2, startEnd, fields, false, known, memo);
+    }
+    if (buf[line] === CR) {
+      if (line + 1 >= to) return undefined;
+      if (buf[line + 1] === LF) {
+        const end = line + 2;
+        return new MessageHead(buf, from, end, sp1, sp2, startEnd, fields, crlf, known, memo);
+      }
+    }
+    // A header line: the name up to the colon (names are short: scanned here), then the line's
+    // end found natively (values can be long).
+    let colon = line;
+    while (colon < to && buf[colon] !== COLON && buf[colon] !== LF) colon++;
+    if (colon >= to) return undefined;
+    const lf = buf.indexOf(LF, colon);
+    // indexOf may find a stale LF past `to`, from an earlier read: not arrived yet.
+    if (lf === -1 || lf >= to) return undefined;
+    let eol = lf;
     if (eol > line && buf[eol - 1] === CR) eol--;
     else crlf = false;
-    if (startEnd === -1) {
-      startEnd = eol;
-      if (sp1 <= from || sp1 >= eol) throw malformed("start line", buf, from, eol);
-      if (sp2 >= eol) sp2 = -1;
-    } else if (eol === line) {
-      return new MessageHead(buf, from, i + 1, sp1, sp2, startEnd, fields, crlf, memo);
-    } else {
-      if (colon === -1 || colon > eol) throw malformed("header line", buf, line, eol);
-      let ns = line, ne = colon, vs = colon + 1, ve = eol;
-      while (ns < ne && isSpace(buf[ns])) ns++;
-      while (ne > ns && isSpace(buf[ne - 1])) ne--;
-      if (ns === ne) throw malformed("header line", buf, line, eol);
-      while (vs < ve && isSpace(buf[vs])) vs++;
-      while (ve > vs && isSpace(buf[ve - 1])) ve--;
-      fields.push(ns, ne, vs, ve);
-    }
-    line = i + 1;
-    colon = -1;
+    if (colon === lf || colon === line) throw malformed("header line", buf, line, eol);
+    let ns = line, ne = colon, vs = colon + 1, ve = eol;
+    while (ns < ne && isSpace(buf[ns])) ns++;
+    while (ne > ns && isSpace(buf[ne - 1])) ne--;
+    if (ns === ne) throw malformed("header line", buf, line, eol);
+    while (vs < ve && isSpace(buf[vs])) vs++;
+    while (ve > vs && isSpace(buf[ve - 1])) ve--;
+    fields.push(ns, ne, vs, ve);
+    known |= knownBit(buf, ns, ne);
+    line = lf + 1;
   }
   return undefined;
 }
@@ -95,6 +182,8 @@ export class MessageHead {
   readonly #fields: number[];
   /** Every line ends in CR LF (so the header lines can be copied on as they are). */
   readonly #crlf: boolean;
+  /** The {@linkcode KNOWN} headers present, as bits. */
+  readonly #known: number;
   readonly #memo: StringMemo | undefined;
   #start?: [string, string, string];
   #headers?: [string, string][];
@@ -109,8 +198,10 @@ export class MessageHead {
     startEnd: number,
     fields: number[],
     crlf: boolean,
+    known: number,
     memo?: StringMemo,
   ) {
+    this.#known = known;
     this.#memo = memo;
     this.#buf = buf;
     this.#from = from;
@@ -202,6 +293,8 @@ export class MessageHead {
    * whose name starts so), or -1. Compares bytes: nothing is decoded.
    */
   indexOf(lower: string, prefix = false): number {
+    const bit = prefix && lower !== "x-forwarded-" ? undefined : KNOWN.get(lower);
+    if (bit !== undefined && (this.#known & bit) === 0) return -1;
     const b = this.#bytes();
     const f = this.#fields;
     for (let i = 0; i < f.length; i += FIELD) {

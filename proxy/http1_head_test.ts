@@ -81,3 +81,23 @@ Deno.test("a StringMemo hands out the same string for the same bytes, and new on
     assert.equal(memo.of(bytes, 0, bytes.length), `/path/${i}`);
   }
 });
+
+Deno.test("known headers are found in any case, and absent ones answered without a scan", () => {
+  const { head } = parse(
+    "GET / HTTP/1.1\r\nhOsT: a\r\nX-Forwarded-For-Extra: 1\r\nCONNECTION: close\r\n" +
+      "User-Agent: u\r\nTransfer-Encoding: chunked\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n",
+  );
+  assert.ok(head);
+  assert.equal(head.get("host"), "a");
+  assert.equal(head.get("connection"), "close");
+  assert.equal(head.get("transfer-encoding"), "chunked");
+  assert.equal(head.get("x-forwarded-for"), "10.0.0.1", "not the longer name before it");
+  assert.equal(head.indexOf("x-forwarded-", true), 1);
+  assert.equal(head.indexOf("x-forwarded-for", true), 1, "a prefix lookup scans");
+  for (const absent of ["keep-alive", "upgrade", "te", "expect", "content-length", "x-real-ip"]) {
+    assert.equal(head.indexOf(absent), -1, absent);
+  }
+  assert.equal(head.get("user-agent"), "u", "an unknown name is scanned for");
+  const { head: bare } = parse("GET / HTTP/1.1\r\nX-Other: 1\r\n\r\n");
+  assert.equal(bare!.indexOf("x-forwarded-", true), -1);
+});
