@@ -25,6 +25,11 @@ export interface IngressBackendRef {
   port: { number?: number; name?: string };
   /** `namespace/ingress`, for logs and events. */
   ingress: string;
+  /**
+   * `namespace/service/port`: the backend's identity, the same for every rule naming it (made
+   * once per sync, not per request, for the lookup of its endpoints).
+   */
+  key: string;
 }
 
 /** One path rule of one host, ready for matching. */
@@ -60,11 +65,13 @@ function backendRef(ing: Ingress, b: IngressBackend | undefined): IngressBackend
   const svc = b?.service;
   if (!svc?.name || !svc.port) return undefined;
   const port = svc.port.name ? { name: svc.port.name } : { number: svc.port.number };
+  const namespace = ing.metadata.namespace ?? "default";
   return {
-    namespace: ing.metadata.namespace ?? "default",
+    namespace,
     service: svc.name,
     port,
     ingress: `${ing.metadata.namespace}/${ing.metadata.name}`,
+    key: `${namespace}/${svc.name}/${port.name ?? port.number}`,
   };
 }
 

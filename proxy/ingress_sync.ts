@@ -12,7 +12,7 @@ import type { ApiClient } from "../shared/client/client.ts";
 import { SECRETS } from "../shared/client/refs.ts";
 import { isNotFound } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
-import { buildIngressRoutes, type IngressBackendRef } from "./ingress_rules.ts";
+import { buildIngressRoutes } from "./ingress_rules.ts";
 import type { CertKey } from "./sni_server.ts";
 import type { IngressCerts, IngressState } from "./ingress_server.ts";
 import { backendKey, RoundRobin } from "./round_robin.ts";
@@ -61,15 +61,13 @@ export class IngressSync {
   ): Promise<IngressState> {
     const routes = buildIngressRoutes(served);
     const rotations = new Map<string, RoundRobin>();
-    const keyOf = (r: IngressBackendRef) =>
-      `${r.namespace}/${r.service}/${r.port.name ?? r.port.number}`;
     const refs = [
       ...[...routes.hosts.values(), ...routes.wildcards.values(), routes.anyHost].flat()
         .map((p) => p.backend),
       ...(routes.defaultBackend ? [routes.defaultBackend] : []),
     ];
     for (const ref of refs) {
-      const key = keyOf(ref);
+      const key = ref.key;
       if (rotations.has(key)) continue;
       const svc = lookups.service(ref.namespace, ref.service);
       if (!svc || svc.spec?.type === "ExternalName") continue;
@@ -86,7 +84,7 @@ export class IngressSync {
     const endpoints = new Set(
       [...rotations.values()].flatMap((rr) => rr.backends.map((b) => backendKey(b))),
     );
-    return { routes, backends: (ref) => rotations.get(keyOf(ref)), certs, endpoints };
+    return { routes, backends: (ref) => rotations.get(ref.key), certs, endpoints };
   }
 
   /** When the next Secret refresh is due (ms from now), or undefined without TLS. */
