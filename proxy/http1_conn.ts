@@ -112,27 +112,73 @@ export class BufferedConn {
   }
 
   /**
+   * The next message head if all of it is buffered (then consumed), else undefined: read more
+   * with {@linkcode read} and {@linkcode filled}. Throws on a malformed or oversized head. The
+   * head is valid until this connection reads again (see {@linkcode MessageHead.release}).
+   */
+  takeHead(): MessageHead | undefined {
+    const head = parseHead(this.#buf, this.#start, this.#end, this.#memo);
+    if (!head) {
+      if (this.buffered > MAX_HEAD_BYTES) throw new Error("message head too large");
+      return undefined;
+    }
+    this.#start += head.byteLength;
+    this.#lastHead = head;
+    this.#lastHeadEnd = this.#start;
+    return head;
+  }
+
+  /**
+   * One read into the buffer, to be passed to {@linkcode filled}: the connection's own read
+   * promise, so a caller that awaits it directly adds no promise of its own (the ingress's cost
+   * per request is mostly such per-message overhead, not parsing).
+   */
+  read(): Promise<number | null> {
+    return this.#eof ? Promise.resolve(null) : this.conn.read(this.#room());
+  }
+
+  /** Records what {@linkcode read} returned; false at end of stream. */
+  filled(n: number | null): boolean {
+    return this.#filled(n);
+  }
+
+  /**
+   * For a stream that ended while a head was awaited: undefined when it ended cleanly between
+   * messages, else throws.
+   */
+  endedBeforeHead(): undefined {
+    if (this.buffered === 0) return undefined;
+    throw new Error("stream ended inside a message head");
+  }
+
+  /**
    * Reads one message head; undefined when the stream ends cleanly before one starts. Throws on
-   * a malformed or oversized head, or a stream cut inside it. The head is valid until this
-   * connection reads again (see {@linkcode MessageHead.release}).
+   * a malformed or oversized head, or a stream cut inside it.
    */
   async readHead(): Promise<MessageHead | undefined> {
-    while (true) {
-      const head = parseHead(this.#buf, this.#start, this.#end, this.#memo);
-      if (head) {
-        this.#start += head.byteLength;
-        this.#lastHead = head;
-        this.#lastHeadEnd = this.#start;
-        return head;
-      }
-      if (this.buffered > MAX_HEAD_BYTES) throw new Error("message head too large");
-      // The read is awaited here, not through #fill(): one promise less per message (the
-      // ingress's cost is mostly such per-request overhead).
-      if (this.#eof || !this.#filled(await this.conn.read(this.#room()))) {
-        if (this.buffered === 0) return undefined;
-        throw new Error("stream ended inside a message head");
-      }
+    let head = this.takeHead();
+    while (head === undefined) {
+      if (!this.#filled(await this.read())) return this.endedBeforeHead();
+      head = this.takeHead();
     }
+    return head;
+  }
+
+  /**
+   * The next `n` bytes if all are buffered (then consumed), as a view valid until the next
+   * read; else undefined.
+   */
+  take(n: number): Uint8Array | undefined {
+    if (n > this.buffered) return undefined;
+    const at = this.#start;
+    this.#start += n;
+    return this.#buf.subarray(at, at + n);
+  }
+
+  /** `prefix` (a head) in the output buffer, as a view valid until this connection's next copy. */
+  staged(prefix: Prefix): Uint8Array {
+    const n = this.#stage(prefix, 0);
+    return this.#out!.subarray(0, n);
   }
 
   /**

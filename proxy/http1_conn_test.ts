@@ -93,3 +93,28 @@ Deno.test("a byte-piece prefix is sent intact when the body arrives after the he
     }
   }
 });
+
+Deno.test("takeHead() waits for the whole head across reads; take() only hands out what is here", async () => {
+  const [writer, reader] = await pair();
+  try {
+    const conn = new BufferedConn(reader);
+    assert.equal(conn.takeHead(), undefined);
+    await writer.write(latin1("HTTP/1.1 200 OK\r\nContent-Le"));
+    assert.ok(conn.filled(await conn.read()));
+    assert.equal(conn.takeHead(), undefined, "half a head");
+    await writer.write(latin1("ngth: 5\r\n\r\nhel"));
+    assert.ok(conn.filled(await conn.read()));
+    const head = conn.takeHead();
+    assert.equal(head?.get("content-length"), "5");
+    assert.equal(conn.take(5), undefined, "3 of 5 body bytes here");
+    await writer.write(latin1("lo"));
+    assert.ok(conn.filled(await conn.read()));
+    assert.equal(new TextDecoder().decode(conn.take(5)), "hello");
+    assert.equal(conn.buffered, 0);
+    writer.close();
+    assert.ok(!conn.filled(await conn.read()), "end of stream");
+    assert.equal(conn.endedBeforeHead(), undefined, "cleanly, between messages");
+  } finally {
+    reader.close();
+  }
+});
