@@ -24,7 +24,7 @@ const FIELD = 4;
  * has, so asking for one it does not have costs no scan. `x-forwarded-` stands for every name
  * starting so.
  */
-const KNOWN: ReadonlyMap<string, number> = new Map([
+const KNOWN_NAMES = [
   "host",
   "connection",
   "keep-alive",
@@ -37,7 +37,10 @@ const KNOWN: ReadonlyMap<string, number> = new Map([
   "x-forwarded-for",
   "x-real-ip",
   "x-forwarded-",
-].map((name, i) => [name, 1 << i]));
+] as const;
+const KNOWN: ReadonlyMap<string, number> = new Map(KNOWN_NAMES.map((name, i) => [name, 1 << i]));
+/** The bit of each known name, for {@linkcode MessageHead.has}. */
+export const HEADER = Object.fromEntries(KNOWN) as Record<typeof KNOWN_NAMES[number], number>;
 const X_FORWARDED = KNOWN.get("x-forwarded-")!;
 
 /** The bit of the known header named `buf[from, to)` (any case), or 0. */
@@ -265,6 +268,11 @@ export class MessageHead {
       n = n * 10 + d;
     }
     return to > this.#sp1 + 1 ? n : NaN;
+  }
+
+  /** Whether the head has any of the known headers in `bits` (from {@linkcode HEADER}). */
+  has(bits: number): boolean {
+    return (this.#known & bits) !== 0;
   }
 
   /** How many header lines there are. */

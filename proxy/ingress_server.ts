@@ -22,7 +22,7 @@ import { type IngressBackendRef, type IngressRoutes, matchIngress } from "./ingr
 import { type Backend, backendKey, type RoundRobin } from "./round_robin.ts";
 import { type CertKey, listenTlsSni } from "./sni_server.ts";
 import { BufferedConn, hasToken, latin1, type Prefix, writeAll } from "./http1_conn.ts";
-import { header, type MessageHead } from "./http1_head.ts";
+import { HEADER, header, type MessageHead } from "./http1_head.ts";
 
 /** TLS certificates by host, from the Ingresses' `spec.tls`. */
 export interface IngressCerts {
@@ -61,14 +61,19 @@ export interface IngressServerOptions {
 const CONNECT_TIMEOUT_MS = 1000;
 /** Idle connections kept per endpoint. */
 const POOL_PER_ENDPOINT = 64;
-const HOP_BY_HOP = new Set([
+/** Headers about one connection only (RFC 9110 §7.6.1), never passed on. */
+const HOP_BY_HOP_NAMES = [
   "connection",
   "keep-alive",
   "proxy-connection",
   "te",
   "upgrade",
   "expect",
-]);
+] as const;
+const HOP_BY_HOP: ReadonlySet<string> = new Set(HOP_BY_HOP_NAMES);
+const H = HEADER;
+/** {@linkcode HOP_BY_HOP} as {@linkcode HEADER} bits. */
+const HOP_BY_HOP_BITS = HOP_BY_HOP_NAMES.reduce((bits, name) => bits | H[name], 0);
 const REASONS: Record<number, string> = {
   400: "Bad Request",
   404: "Not Found",
@@ -248,18 +253,18 @@ export class IngressServer {
     o: ClientSide,
   ): Promise<boolean> {
     const [method, target, version] = req.start;
-    const connection = header(req, "connection");
+    const connection = known(req, H.connection, "connection");
     const keepAlive = version === "HTTP/1.1"
       ? !hasToken(connection, "close")
       : hasToken(connection, "keep-alive");
-    const chunked = hasToken(header(req, "transfer-encoding"), "chunked");
-    const length = chunked ? 0 : Number(header(req, "content-length") ?? 0);
+    const chunked = hasToken(known(req, H["transfer-encoding"], "transfer-encoding"), "chunked");
+    const length = chunked ? 0 : Number(known(req, H["content-length"], "content-length") ?? 0);
     if (!Number.isInteger(length) || length < 0) {
       await this.#local(client, 400, false);
       return false;
     }
     const hasBody = chunked || length > 0;
-    let host = header(req, "host") ?? "";
+    let host = known(req, H.host, "host") ?? "";
     let path = target;
     if (target.charCodeAt(0) !== 47 && /^https?:\/\//i.test(target)) { // absolute-form
       const u = new URL(target);
@@ -275,7 +280,7 @@ export class IngressServer {
     if (attempts.length === 0) return await this.#local(client, 503, keepAlive && !hasBody);
 
     const upgrade = hasToken(connection, "upgrade") ? header(req, "upgrade") : undefined;
-    if (hasToken(header(req, "expect"), "100-continue")) {
+    if (hasToken(known(req, H.expect, "expect"), "100-continue")) {
       await writeAll(client.conn, latin1(`${version} 100 Continue\r\n\r\n`));
     }
     const whole = path === target && !upgrade && !chunked && !replacedHeaders(req)
@@ -372,13 +377,13 @@ export class IngressServer {
       await pipeBoth(client, backend);
       return false;
     }
-    const chunked = hasToken(header(res, "transfer-encoding"), "chunked");
-    const lengthText = header(res, "content-length");
+    const chunked = hasToken(known(res, H["transfer-encoding"], "transfer-encoding"), "chunked");
+    const lengthText = known(res, H["content-length"], "content-length");
     const noBody = o.method === "HEAD" || status === 204 || status === 304;
     const untilClose = !noBody && !chunked && lengthText === undefined;
     const backendKeep = res.startIs(0, "HTTP/1.1")
-      ? !hasToken(header(res, "connection"), "close")
-      : hasToken(header(res, "connection"), "keep-alive");
+      ? !hasToken(known(res, H.connection, "connection"), "close")
+      : hasToken(known(res, H.connection, "connection"), "keep-alive");
     const clientKeep = o.keepAlive && !untilClose;
     const length = lengthText === undefined ? NaN : Number(lengthText);
     if (
@@ -512,8 +517,12 @@ function rebuiltHead(
 
 /** Whether a head has a hop-by-hop header (one not to pass on). */
 function hasHopByHop(head: MessageHead): boolean {
-  for (const name of HOP_BY_HOP) if (head.indexOf(name) !== -1) return true;
-  return false;
+  return head.has(HOP_BY_HOP_BITS);
+}
+
+/** The value of a header {@linkcode HEADER} has a bit for: no scan of the head when absent. */
+function known(head: MessageHead, bit: number, name: string): string | undefined {
+  return head.has(bit) ? header(head, name) : undefined;
 }
 
 /**
@@ -521,8 +530,7 @@ function hasHopByHop(head: MessageHead): boolean {
  * `X-Forwarded-*` / `X-Real-IP` it sets itself.
  */
 function replacedHeaders(req: MessageHead): boolean {
-  return hasHopByHop(req) || req.indexOf("x-forwarded-", true) !== -1 ||
-    req.indexOf("x-real-ip") !== -1;
+  return req.has(HOP_BY_HOP_BITS | H["x-forwarded-"] | H["x-real-ip"]);
 }
 
 /** A response head for the client: hop-by-hop headers dropped, `extra` added. */
