@@ -24,14 +24,18 @@ const FIELD = 4;
  * has, so asking for one it does not have costs no scan. `x-forwarded-` stands for every name
  * starting so.
  */
-const KNOWN_NAMES = [
-  "host",
+/** Headers about one connection only (RFC 9110 §7.6.1): a proxy never passes them on. */
+export const HOP_BY_HOP_NAMES = [
   "connection",
   "keep-alive",
   "proxy-connection",
   "te",
   "upgrade",
   "expect",
+] as const;
+const KNOWN_NAMES = [
+  "host",
+  ...HOP_BY_HOP_NAMES,
   "content-length",
   "transfer-encoding",
   "x-forwarded-for",
@@ -41,6 +45,8 @@ const KNOWN_NAMES = [
 const KNOWN: ReadonlyMap<string, number> = new Map(KNOWN_NAMES.map((name, i) => [name, 1 << i]));
 /** The bit of each known name, for {@linkcode MessageHead.has}. */
 export const HEADER = Object.fromEntries(KNOWN) as Record<typeof KNOWN_NAMES[number], number>;
+/** {@linkcode HOP_BY_HOP_NAMES} as {@linkcode HEADER} bits. */
+export const HOP_BY_HOP_BITS = HOP_BY_HOP_NAMES.reduce((bits, name) => bits | HEADER[name], 0);
 const X_FORWARDED = KNOWN.get("x-forwarded-")!;
 
 /** The bit of the known header named `buf[from, to)` (any case), or 0. */

@@ -22,7 +22,13 @@ import { type IngressBackendRef, type IngressRoutes, matchIngress } from "./ingr
 import { type Backend, backendKey, type RoundRobin } from "./round_robin.ts";
 import { type CertKey, listenTlsSni } from "./sni_server.ts";
 import { BufferedConn, hasToken, latin1, type Prefix, writeAll } from "./http1_conn.ts";
-import { HEADER, header, type MessageHead } from "./http1_head.ts";
+import {
+  HEADER,
+  header,
+  HOP_BY_HOP_BITS,
+  HOP_BY_HOP_NAMES,
+  type MessageHead,
+} from "./http1_head.ts";
 
 /** TLS certificates by host, from the Ingresses' `spec.tls`. */
 export interface IngressCerts {
@@ -61,19 +67,8 @@ export interface IngressServerOptions {
 const CONNECT_TIMEOUT_MS = 1000;
 /** Idle connections kept per endpoint. */
 const POOL_PER_ENDPOINT = 64;
-/** Headers about one connection only (RFC 9110 §7.6.1), never passed on. */
-const HOP_BY_HOP_NAMES = [
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "upgrade",
-  "expect",
-] as const;
 const HOP_BY_HOP: ReadonlySet<string> = new Set(HOP_BY_HOP_NAMES);
 const H = HEADER;
-/** {@linkcode HOP_BY_HOP} as {@linkcode HEADER} bits. */
-const HOP_BY_HOP_BITS = HOP_BY_HOP_NAMES.reduce((bits, name) => bits | H[name], 0);
 const REASONS: Record<number, string> = {
   400: "Bad Request",
   404: "Not Found",
