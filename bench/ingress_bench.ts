@@ -55,6 +55,8 @@ export interface IngressBenchResult {
   connections: number;
   seconds: number;
   results: Partial<Record<Path, IngressWrkResult>>;
+  /** Requests/s of every path in each round, in order (the spread behind the best). */
+  rounds: Partial<Record<Path, number>>[];
   /** Skiff's requests/s over HAProxy's. */
   ratios: { vsHaproxy?: number; vsHaproxy1?: number };
   /** The Skiff ingress process (MiB): idle with the route loaded, then after the runs. */
@@ -235,6 +237,7 @@ export async function runIngressBench(opts: IngressBenchOptions = {}): Promise<I
     connections,
     seconds,
     results: {},
+    rounds: [],
     ratios: {},
     skiffMemory: {
       idle: { rssMiB: 0, anonMiB: 0, fileMiB: 0 },
@@ -285,11 +288,14 @@ export async function runIngressBench(opts: IngressBenchOptions = {}): Promise<I
     for (const p of PATHS) await wrk(targets[p]!, connections, 1); // warm up JITs and pools
     // Other load on the machine swings single runs a lot: interleave rounds, keep each best.
     for (let round = 0; round < ROUNDS; round++) {
+      const rates: Partial<Record<Path, number>> = {};
+      result.rounds.push(rates);
       for (const p of PATHS) {
         const pid = pids[p];
         const before = pid ? cpuUs(pid) : 0;
         const r = await wrk(targets[p]!, connections, seconds);
         if (pid) r.proxyCpuUsPerRequest = Math.round((cpuUs(pid) - before) / r.requests * 10) / 10;
+        rates[p] = r.requestsPerSecond;
         const best = result.results[p];
         if (!best || r.requestsPerSecond > best.requestsPerSecond) result.results[p] = r;
         console.error(
@@ -314,6 +320,12 @@ export async function runIngressBench(opts: IngressBenchOptions = {}): Promise<I
   if (opts.nodeMemory ?? true) result.node = await measureIngressMemory();
   if (opts.write ?? true) await writeResults("ingress", result, markdown(result));
   return result;
+}
+
+/** Skiff's requests/s over `other`'s in each round, as `0.85×, 0.73×, …`. */
+function roundRatios(r: IngressBenchResult, other: Path): string {
+  return r.rounds.map((x) => x.skiff && x[other] ? `${(x.skiff / x[other]!).toFixed(2)}×` : "–")
+    .join(", ");
 }
 
 function markdown(r: IngressBenchResult): string {
@@ -362,7 +374,10 @@ header, a 23-byte response; three interleaved rounds, the best of each path kept
 ${rows.join("\n")}
 
 Skiff / HAProxy (default threads): **${r.ratios.vsHaproxy ?? "–"}×**; Skiff / HAProxy
-(nbthread 1): **${r.ratios.vsHaproxy1 ?? "–"}×** (target ≥ 0.8×).
+(nbthread 1): **${r.ratios.vsHaproxy1 ?? "–"}×** (target ≥ 0.8×). Round by round (the same
+round's runs, seconds apart), Skiff / HAProxy default threads: ${
+    roundRatios(r, "haproxy")
+  }; / nbthread 1: ${roundRatios(r, "haproxy1")}.
 
 Skiff ingress process memory (the IngressServer alone in a Deno process): idle ${m.idle.rssMiB} MiB
 RSS (${m.idle.anonMiB} MiB private), after the runs ${m.afterLoad.rssMiB} MiB RSS
