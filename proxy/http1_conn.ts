@@ -5,7 +5,7 @@
  * as they arrive. One 64 KiB buffer per connection, reused; writes are awaited (back-pressure).
  */
 
-import { latin1Of, type MessageHead, parseHead, StringMemo } from "./http1_head.ts";
+import { BadHead, latin1Of, type MessageHead, parseHead, StringMemo } from "./http1_head.ts";
 
 const BUFFER_SIZE = 64 * 1024;
 /** Longest message head accepted (request or status line plus headers). */
@@ -119,7 +119,7 @@ export class BufferedConn {
   takeHead(): MessageHead | undefined {
     const head = parseHead(this.#buf, this.#start, this.#end, this.#memo);
     if (!head) {
-      if (this.buffered > MAX_HEAD_BYTES) throw new Error("message head too large");
+      if (this.buffered > MAX_HEAD_BYTES) throw new BadHead("message head too large", 431);
       return undefined;
     }
     this.#start += head.byteLength;

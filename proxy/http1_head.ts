@@ -173,8 +173,19 @@ function isSpace(c: number): boolean {
   return c === SPACE || c === TAB;
 }
 
-function malformed(what: string, buf: Uint8Array, from: number, to: number): Error {
-  return new Error(`malformed ${what}: ${latin1Of(buf, from, Math.min(to, from + 80))}`);
+/** A head that cannot be read as HTTP/1.1, with the status a server answers it with. */
+export class BadHead extends Error {
+  /** 400 (malformed) or 431 (too large). */
+  readonly status: 400 | 431;
+
+  constructor(message: string, status: 400 | 431) {
+    super(message);
+    this.status = status;
+  }
+}
+
+function malformed(what: string, buf: Uint8Array, from: number, to: number): BadHead {
+  return new BadHead(`malformed ${what}: ${latin1Of(buf, from, Math.min(to, from + 80))}`, 400);
 }
 
 /** A parsed head: offsets into its connection's buffer, strings made on demand. */

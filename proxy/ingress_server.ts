@@ -23,6 +23,7 @@ import { type Backend, backendKey, type RoundRobin } from "./round_robin.ts";
 import { type CertKey, listenTlsSni } from "./sni_server.ts";
 import { BufferedConn, hasToken, latin1, type Prefix, writeAll } from "./http1_conn.ts";
 import {
+  BadHead,
   HEADER,
   header,
   HOP_BY_HOP_BITS,
@@ -72,6 +73,7 @@ const H = HEADER;
 const REASONS: Record<number, string> = {
   400: "Bad Request",
   404: "Not Found",
+  431: "Request Header Fields Too Large",
   502: "Bad Gateway",
   503: "Service Unavailable",
 };
@@ -229,10 +231,17 @@ export class IngressServer {
     try {
       while (!this.#closed) {
         // client.readHead(), with the read awaited here: one promise less per request.
-        let req = client.takeHead();
-        while (req === undefined) {
-          if (!client.filled(await client.read())) return client.endedBeforeHead();
+        let req: MessageHead | undefined;
+        try {
           req = client.takeHead();
+          while (req === undefined) {
+            if (!client.filled(await client.read())) return client.endedBeforeHead();
+            req = client.takeHead();
+          }
+        } catch (e) {
+          // A request that is not HTTP/1.1 (or too big) is answered 400 (431), then closed.
+          if (e instanceof BadHead) await this.#local(client, e.status, false);
+          throw e;
         }
         if (!await this.#request(client, req, from)) return;
       }

@@ -253,3 +253,38 @@ Deno.test("a pooled connection the endpoint closed while idle is replaced, and t
     await serving;
   }
 });
+
+Deno.test("a request head that is not HTTP/1.1 is answered 400, one too large 431, then closed", async () => {
+  const port = freePort();
+  const server = new IngressServer({ hostname: "127.0.0.1", httpPort: port, httpsPort: 0 });
+  server.update({
+    routes: buildIngressRoutes([ingress]),
+    backends: () => undefined,
+    certs: { hosts: new Map(), wildcards: new Map(), version: "" },
+  });
+  assert.deepEqual(await server.reconcile(), []);
+  const exchange = async (request: string) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      await conn.write(new TextEncoder().encode(request)).catch(() => 0);
+      let text = "";
+      const buf = new Uint8Array(4096);
+      for (let n = await conn.read(buf); n !== null; n = await conn.read(buf).catch(() => null)) {
+        text += new TextDecoder().decode(buf.subarray(0, n));
+      }
+      return text; // read to the end: the ingress closed the connection
+    } finally {
+      conn.close();
+    }
+  };
+  try {
+    const folded = await exchange("GET / HTTP/1.1\r\nHost: app.test\r\nX-Long: a\r\n b\r\n\r\n");
+    assert.match(folded, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.match(folded, /Connection: close/);
+    assert.match(await exchange("NONSENSE\r\n\r\n"), /^HTTP\/1\.1 400 Bad Request\r\n/);
+    const huge = await exchange(`GET / HTTP/1.1\r\nHost: app.test\r\nX-Big: ${"a".repeat(40_000)}`);
+    assert.match(huge, /^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+  } finally {
+    await server.close();
+  }
+});
