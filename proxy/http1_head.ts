@@ -1,10 +1,13 @@
 /**
  * One HTTP/1.1 message head, parsed where it lies: a single pass over the bytes in the
  * connection's read buffer finds the start line's spaces and each header line's name and value,
- * and strings are made only for what is asked for. The ingress's fast path reads a request's
- * host and path, a response's status and Content-Length, and copies the rest on as bytes.
- * Measured on the ingress: a head decoded to text and split into strings eagerly was the largest
- * JavaScript cost per proxied request.
+ * and marks which of the names asked on every request (Host, Connection, Content-Length, the
+ * hop-by-hop ones, X-Forwarded-*) the head has, as bits; strings are made only for what is asked
+ * for, through the connection's {@linkcode StringMemo}. The ingress's fast path reads a
+ * request's host and path, a response's status and Content-Length, and copies the rest on as
+ * bytes. Measured on the ingress: a head decoded to text and split into strings eagerly was the
+ * largest JavaScript cost per proxied request. A head that is not HTTP/1.1 is a
+ * {@linkcode BadHead} with the status to answer it with.
  *
  * A head is a view: its bytes stay valid until its connection reads again
  * ({@linkcode MessageHead.release}); asking it for anything not yet decoded after that throws.
@@ -369,12 +372,6 @@ export class MessageHead {
   bytesWithoutEnd(): Uint8Array | undefined {
     if (!this.#crlf) return undefined;
     return this.#bytes().subarray(this.#from, this.#from + this.byteLength - 2);
-  }
-
-  /** The header lines as they came (each with its CR LF), or undefined as above. */
-  headerBytes(): Uint8Array | undefined {
-    if (!this.#crlf) return undefined;
-    return this.#bytes().subarray(this.#startEnd + 2, this.#from + this.byteLength - 2);
   }
 }
 

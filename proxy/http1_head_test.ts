@@ -22,7 +22,6 @@ Deno.test("parseHead() finds the start line and headers without decoding the res
   assert.equal(head.get("content-type"), undefined);
   assert.equal(head.indexOf("x-", true), 1);
   assert.deepEqual(head.names, ["host", "x-odd", "content-length"]);
-  assert.equal(latin1Of(head.headerBytes()!, 0, head.headerBytes()!.length), text.slice(25, -7));
   assert.equal(
     latin1Of(head.bytesWithoutEnd()!, 0, head.bytesWithoutEnd()!.length),
     text.slice(0, -7),
