@@ -334,6 +334,29 @@ Deno.test("LeaderElector: a renewal seen on the watch moves the takeover to a le
   await stop(clock, b);
 });
 
+Deno.test("LeaderElector: a retry tick landing inside the expiry margin takes the Lease then", async () => {
+  // With the jitter pinned (2,072 ms retry period), b's 14th tick comes 29,008 ms after its
+  // first try: 8 ms after the renewed record's expiry, inside the 20 ms margin. That try finds
+  // the record expired (observed + duration <= now, as client-go) and takes the Lease then,
+  // before the wake-up scheduled for the expiry plus the margin.
+  const random = Math.random;
+  Math.random = () => 0.18;
+  try {
+    const clock = new FakeClock();
+    const firstTry = clock.now();
+    const { leases, b } = await standingBy(clock);
+    await clock.advance(14_000);
+    const renewedAt = clock.now();
+    leases.renewAs("x", renewedAt);
+    await takesOverAt(clock, leases, renewedAt + 15_000);
+    assert.equal(b.terms[0].start, firstTry + 14 * 2_072);
+    assert.ok(b.terms[0].start < renewedAt + 15_000 + EXPIRY_MARGIN_MS);
+    await stop(clock, b);
+  } finally {
+    Math.random = random;
+  }
+});
+
 Deno.test("LeaderElector: no takeover while renewals keep coming, even just inside the lease duration", async () => {
   const clock = new FakeClock();
   const { leases, b } = await standingBy(clock);
