@@ -98,20 +98,9 @@ export class BufferedConn {
     return this.#buf.subarray(this.#end);
   }
 
-  /** Records a read into {@linkcode #room}; false at end of stream. */
-  #filled(n: number | null): boolean {
-    if (n === null) {
-      this.#eof = true;
-      return false;
-    }
-    this.#end += n;
-    return true;
-  }
-
   /** Reads more bytes; false at end of stream. */
   async #fill(): Promise<boolean> {
-    if (this.#eof) return false;
-    return this.#filled(await this.conn.read(this.#room()));
+    return this.filled(await this.read());
   }
 
   /**
@@ -142,7 +131,12 @@ export class BufferedConn {
 
   /** Records what {@linkcode read} returned; false at end of stream. */
   filled(n: number | null): boolean {
-    return this.#filled(n);
+    if (n === null) {
+      this.#eof = true;
+      return false;
+    }
+    this.#end += n;
+    return true;
   }
 
   /**
@@ -161,7 +155,7 @@ export class BufferedConn {
   async readHead(): Promise<MessageHead | undefined> {
     let head = this.takeHead();
     while (head === undefined) {
-      if (!this.#filled(await this.read())) return this.endedBeforeHead();
+      if (!this.filled(await this.read())) return this.endedBeforeHead();
       head = this.takeHead();
     }
     return head;

@@ -13,6 +13,15 @@ async function pair(): Promise<[Deno.TcpConn, Deno.TcpConn]> {
   return [a, b];
 }
 
+/** Closes each connection not closed yet. */
+function closeAll(...conns: Deno.Conn[]): void {
+  for (const c of conns) {
+    try {
+      c.close();
+    } catch { /* closed */ }
+  }
+}
+
 Deno.test("latin1() writes one byte per character, ASCII or not", () => {
   assert.deepEqual([...latin1("GET / HTTP/1.1\r\n")], [
     ...new TextEncoder().encode("GET / HTTP/1.1\r\n"),
@@ -37,11 +46,7 @@ Deno.test("a head put back with unreadHead() is copied on byte for byte with its
     sink.close();
     assert.deepEqual([...await readAll(out)], [...latin1(message)]);
   } finally {
-    for (const c of [writer, reader, out]) {
-      try {
-        c.close();
-      } catch { /* closed */ }
-    }
+    closeAll(writer, reader, out);
   }
 });
 
@@ -59,11 +64,7 @@ Deno.test("unreadHead() refuses once anything after the head was read or consume
     assert.ok(!conn.unreadHead(first), "a later head was read");
     assert.ok(conn.unreadHead(second));
   } finally {
-    for (const c of [writer, reader, sink, out]) {
-      try {
-        c.close();
-      } catch { /* closed */ }
-    }
+    closeAll(writer, reader, sink, out);
   }
 });
 
@@ -86,11 +87,7 @@ Deno.test("a byte-piece prefix is sent intact when the body arrives after the he
       "POST /p HTTP/1.1\r\nContent-Length: 5\r\nX-Added: 1\r\n\r\nhello",
     );
   } finally {
-    for (const c of [writer, reader, out]) {
-      try {
-        c.close();
-      } catch { /* closed */ }
-    }
+    closeAll(writer, reader, out);
   }
 });
 

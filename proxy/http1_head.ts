@@ -22,11 +22,6 @@ const TAB = 9;
 /** Per header line in {@linkcode MessageHead}'s fields: name start/end, value start/end. */
 const FIELD = 4;
 
-/**
- * Header names looked up on every request, as bits: {@linkcode parseHead} marks which a head
- * has, so asking for one it does not have costs no scan. `x-forwarded-` stands for every name
- * starting so.
- */
 /** Headers about one connection only (RFC 9110 §7.6.1): a proxy never passes them on. */
 export const HOP_BY_HOP_NAMES = [
   "connection",
@@ -36,6 +31,11 @@ export const HOP_BY_HOP_NAMES = [
   "upgrade",
   "expect",
 ] as const;
+/**
+ * Header names looked up on every request, as bits: {@linkcode parseHead} marks which a head
+ * has, so asking for one it does not have costs no scan. `x-forwarded-` stands for every name
+ * starting so.
+ */
 const KNOWN_NAMES = [
   "host",
   ...HOP_BY_HOP_NAMES,
@@ -209,8 +209,6 @@ export class MessageHead {
   readonly #known: number;
   readonly #memo: StringMemo | undefined;
   #start?: [string, string, string];
-  #headers?: [string, string][];
-  #names?: string[];
 
   constructor(
     buf: Uint8Array,
@@ -300,20 +298,18 @@ export class MessageHead {
     return this.#fields.length / FIELD;
   }
 
-  /** The headers in order, names as sent (made on first use). */
+  /** The headers in order, names as sent. */
   get headers(): [string, string][] {
-    if (!this.#headers) {
-      const out: [string, string][] = [];
-      for (let i = 0; i < this.count; i++) out.push([this.nameAt(i, false), this.valueAt(i)]);
-      this.#headers = out;
-    }
-    return this.#headers;
+    const out: [string, string][] = [];
+    for (let i = 0; i < this.count; i++) out.push([this.nameAt(i, false), this.valueAt(i)]);
+    return out;
   }
 
-  /** `headers`' names in lower case, same order (made on first use). */
+  /** The headers' names in lower case, in order. */
   get names(): string[] {
-    this.#names ??= this.headers.map(([k]) => k.toLowerCase());
-    return this.#names;
+    const out: string[] = [];
+    for (let i = 0; i < this.count; i++) out.push(this.nameAt(i));
+    return out;
   }
 
   /**
@@ -329,13 +325,7 @@ export class MessageHead {
       const from = f[i];
       const len = f[i + 1] - from;
       if (prefix ? len < lower.length : len !== lower.length) continue;
-      let j = 0;
-      for (; j < lower.length; j++) {
-        const c = b[from + j];
-        const l = lower.charCodeAt(j);
-        if (c !== l && !(c >= 65 && c <= 90 && c + 32 === l)) break;
-      }
-      if (j === lower.length) return i / FIELD;
+      if (sameName(b, from, lower)) return i / FIELD;
     }
     return -1;
   }
@@ -373,11 +363,6 @@ export class MessageHead {
     if (!this.#crlf) return undefined;
     return this.#bytes().subarray(this.#from, this.#from + this.byteLength - 2);
   }
-}
-
-/** The value of a header (first occurrence; `name` in lower case), or undefined. */
-export function header(head: MessageHead, name: string): string | undefined {
-  return head.get(name);
 }
 
 /** Strings a {@linkcode StringMemo} keeps, and the longest it keeps. */

@@ -25,7 +25,6 @@ import { BufferedConn, hasToken, latin1, type Prefix, writeAll } from "./http1_c
 import {
   BadHead,
   HEADER,
-  header,
   HOP_BY_HOP_BITS,
   HOP_BY_HOP_NAMES,
   type MessageHead,
@@ -283,7 +282,7 @@ export class IngressServer {
     const attempts = state.backends(ref)?.attempts() ?? [];
     if (attempts.length === 0) return await this.#local(client, 503, keepAlive && !hasBody);
 
-    const upgrade = hasToken(connection, "upgrade") ? header(req, "upgrade") : undefined;
+    const upgrade = hasToken(connection, "upgrade") ? req.get("upgrade") : undefined;
     if (hasToken(known(req, H.expect, "expect"), "100-continue")) {
       await writeAll(client.conn, latin1(`${version} 100 Continue\r\n\r\n`));
     }
@@ -526,7 +525,7 @@ function hasHopByHop(head: MessageHead): boolean {
 
 /** The value of a header {@linkcode HEADER} has a bit for: no scan of the head when absent. */
 function known(head: MessageHead, bit: number, name: string): string | undefined {
-  return head.has(bit) ? header(head, name) : undefined;
+  return head.has(bit) ? head.get(name) : undefined;
 }
 
 /**
@@ -540,15 +539,14 @@ function replacedHeaders(req: MessageHead): boolean {
 /** A response head for the client: hop-by-hop headers dropped, `extra` added. */
 function renderHead(res: MessageHead, extra: [string, string][], keepUpgrade = false): string {
   let out = `${res.start[0]} ${res.start[1]}${res.start[2] ? ` ${res.start[2]}` : ""}\r\n`;
-  for (let i = 0; i < res.headers.length; i++) {
-    const [k, v] = res.headers[i];
-    const lower = res.names[i];
+  for (let i = 0; i < res.count; i++) {
+    const lower = res.nameAt(i);
     if (
       HOP_BY_HOP.has(lower) && !(keepUpgrade && (lower === "upgrade" || lower === "connection"))
     ) {
       continue;
     }
-    out += `${k}: ${v}\r\n`;
+    out += res.lineAt(i);
   }
   for (const [k, v] of extra) out += `${k}: ${v}\r\n`;
   return `${out}\r\n`;
