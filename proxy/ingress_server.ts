@@ -68,7 +68,6 @@ const CONNECT_TIMEOUT_MS = 1000;
 /** Idle connections kept per endpoint. */
 const POOL_PER_ENDPOINT = 64;
 const HOP_BY_HOP: ReadonlySet<string> = new Set(HOP_BY_HOP_NAMES);
-const H = HEADER;
 const REASONS: Record<number, string> = {
   400: "Bad Request",
   404: "Not Found",
@@ -256,18 +255,18 @@ export class IngressServer {
     o: ClientSide,
   ): Promise<boolean> {
     const [method, target, version] = req.start;
-    const connection = known(req, H.connection, "connection");
+    const connection = known(req, "connection");
     const keepAlive = version === "HTTP/1.1"
       ? !hasToken(connection, "close")
       : hasToken(connection, "keep-alive");
-    const chunked = hasToken(known(req, H["transfer-encoding"], "transfer-encoding"), "chunked");
-    const length = chunked ? 0 : Number(known(req, H["content-length"], "content-length") ?? 0);
+    const chunked = hasToken(known(req, "transfer-encoding"), "chunked");
+    const length = chunked ? 0 : Number(known(req, "content-length") ?? 0);
     if (!Number.isInteger(length) || length < 0) {
       await this.#local(client, 400, false);
       return false;
     }
     const hasBody = chunked || length > 0;
-    let host = known(req, H.host, "host") ?? "";
+    let host = known(req, "host") ?? "";
     let path = target;
     if (target.charCodeAt(0) !== 47 && /^https?:\/\//i.test(target)) { // absolute-form
       const u = new URL(target);
@@ -283,7 +282,7 @@ export class IngressServer {
     if (attempts.length === 0) return await this.#local(client, 503, keepAlive && !hasBody);
 
     const upgrade = hasToken(connection, "upgrade") ? req.get("upgrade") : undefined;
-    if (hasToken(known(req, H.expect, "expect"), "100-continue")) {
+    if (hasToken(known(req, "expect"), "100-continue")) {
       await writeAll(client.conn, latin1(`${version} 100 Continue\r\n\r\n`));
     }
     const whole = path === target && !upgrade && !chunked && !replacedHeaders(req)
@@ -380,13 +379,13 @@ export class IngressServer {
       await pipeBoth(client, backend);
       return false;
     }
-    const chunked = hasToken(known(res, H["transfer-encoding"], "transfer-encoding"), "chunked");
-    const lengthText = known(res, H["content-length"], "content-length");
+    const chunked = hasToken(known(res, "transfer-encoding"), "chunked");
+    const lengthText = known(res, "content-length");
     const noBody = o.method === "HEAD" || status === 204 || status === 304;
     const untilClose = !noBody && !chunked && lengthText === undefined;
     const backendKeep = res.startIs(0, "HTTP/1.1")
-      ? !hasToken(known(res, H.connection, "connection"), "close")
-      : hasToken(known(res, H.connection, "connection"), "keep-alive");
+      ? !hasToken(known(res, "connection"), "close")
+      : hasToken(known(res, "connection"), "keep-alive");
     const clientKeep = o.keepAlive && !untilClose;
     const length = lengthText === undefined ? NaN : Number(lengthText);
     if (
@@ -524,8 +523,8 @@ function hasHopByHop(head: MessageHead): boolean {
 }
 
 /** The value of a header {@linkcode HEADER} has a bit for: no scan of the head when absent. */
-function known(head: MessageHead, bit: number, name: string): string | undefined {
-  return head.has(bit) ? head.get(name) : undefined;
+function known(head: MessageHead, name: keyof typeof HEADER): string | undefined {
+  return head.has(HEADER[name]) ? head.get(name) : undefined;
 }
 
 /**
@@ -533,7 +532,7 @@ function known(head: MessageHead, bit: number, name: string): string | undefined
  * `X-Forwarded-*` / `X-Real-IP` it sets itself.
  */
 function replacedHeaders(req: MessageHead): boolean {
-  return req.has(HOP_BY_HOP_BITS | H["x-forwarded-"] | H["x-real-ip"]);
+  return req.has(HOP_BY_HOP_BITS | HEADER["x-forwarded-"] | HEADER["x-real-ip"]);
 }
 
 /** A response head for the client: hop-by-hop headers dropped, `extra` added. */
