@@ -12,6 +12,7 @@ import { Ingress } from "../shared/api/networking_v1.ts";
 import { buildIngressRoutes } from "../proxy/ingress_rules.ts";
 import { IngressServer } from "../proxy/ingress_server.ts";
 import { type Backend, RoundRobin } from "../proxy/round_robin.ts";
+import { AGENT_V8_FLAGS } from "../cmd/systemd_install.ts";
 import { freePort, untilAccepting } from "../tests/server_process.ts";
 import { type MachineInfo, machineInfo, machineLine, memoryOf, writeResults } from "./machine.ts";
 import { type IngressMemoryResult, measureIngressMemory } from "./ingress_memory.ts";
@@ -131,7 +132,8 @@ interface Child {
 
 async function spawn(args: string[]): Promise<Child> {
   const proc = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", SELF, ...args],
+    // The ingress runs as in a node's agent process (its V8 flags); backends as plain Deno.
+    args: ["run", "-A", ...(args[0] === "--serve-ingress" ? [AGENT_V8_FLAGS] : []), SELF, ...args],
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",

@@ -11,6 +11,7 @@ import { clientFor, removeNodeContainers, testAgentConfig } from "../tests/agent
 import { ensureTestImages } from "../tests/images.ts";
 import { freePort } from "../tests/server_process.ts";
 import { startTestServer, waitFor } from "../tests/test_utils.ts";
+import { AGENT_V8_FLAGS } from "../cmd/systemd_install.ts";
 import { memoryOf } from "./machine.ts";
 
 /** Memory of the node process (MiB) with and without the ingress serving. */
@@ -36,7 +37,7 @@ function startNode(
     args: [
       "run",
       "-A",
-      "--v8-flags=--max-semi-space-size=1",
+      AGENT_V8_FLAGS,
       main,
       "agent",
       ...["--server", server.url, "--token", server.joinToken],

@@ -12,6 +12,7 @@
  *     deno run -A bench/node_memory.ts --variants=/tmp/base,. --rounds=3 [--inspect]
  */
 import { loadCredentials } from "../agent/credentials.ts";
+import { AGENT_V8_FLAGS } from "../cmd/systemd_install.ts";
 import { DEPLOYMENTS, PODS } from "../shared/client/refs.ts";
 import { clientFor, removeNodeContainers, testAgentConfig } from "../tests/agent_test_utils.ts";
 import { ensureTestImages } from "../tests/images.ts";
@@ -36,7 +37,7 @@ function startNode(
     args: [
       "run",
       "-A",
-      "--v8-flags=--max-semi-space-size=1",
+      AGENT_V8_FLAGS,
       ...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
       `${tree}/main.ts`,
       "agent",

@@ -11,6 +11,13 @@ import { UsageError } from "../shared/cli_flags.ts";
 import type { Logger } from "../shared/log.ts";
 
 /** Install-related flags: accepted by `skiff agent` and `skiff server`, never put in a unit. */
+/**
+ * The V8 flags a node's `skiff agent` runs with (its memory budget: a 1 MiB young generation),
+ * as `deno task agent` and the .run file (scripts/dist.sh) set them; benchmarks that measure a
+ * node's data path run it the same way.
+ */
+export const AGENT_V8_FLAGS = "--v8-flags=--max-semi-space-size=1";
+
 export const INSTALL_FLAGS = {
   install: {
     type: "boolean" as const,
@@ -68,8 +75,7 @@ export function currentLauncher(command: "agent" | "server"): Launcher {
     hasConfig = false;
   }
   args.push(...(hasConfig ? ["--config", config] : ["--no-config"]));
-  // The agent's memory budget, as `deno task agent` and the .run file set it.
-  if (command === "agent") args.push("--v8-flags=--max-semi-space-size=1");
+  if (command === "agent") args.push(AGENT_V8_FLAGS);
   args.push(path);
   return { program: Deno.execPath(), args };
 }
