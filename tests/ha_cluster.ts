@@ -105,8 +105,10 @@ export interface HaServer {
   client: ApiClient;
   httpClient: Deno.HttpClient;
   kill(signal?: Deno.Signal): void;
-  /** SIGKILL (if running) and wait. */
+  /** SIGKILL (if running) and wait; the data dir stays (a restart may reuse it). */
   stop(): Promise<void>;
+  /** {@linkcode HaServer.stop}, then remove the data dir: the end of a test. */
+  dispose(): Promise<void>;
 }
 
 /** Starts `skiff server --server-name NAME --listen IP:PORT ARGS...` and waits for /readyz. */
@@ -171,6 +173,19 @@ export async function startHaServer(o: {
   const caPem = await Deno.readTextFile(`${dataDir}/tls/ca.crt`);
   const client = new ApiClient({ server: url, token, caData: caPem });
   let stopped = false;
+  const stop = async () => {
+    if (stopped) return await child.status.then(() => {});
+    stopped = true;
+    httpClient?.close();
+    client.close();
+    try {
+      child.kill("SIGCONT");
+      child.kill("SIGKILL");
+    } catch {
+      // gone
+    }
+    await child.status;
+  };
   return {
     name: o.name,
     ip: o.ip,
@@ -186,18 +201,10 @@ export async function startHaServer(o: {
         // gone
       }
     },
-    stop: async () => {
-      if (stopped) return await child.status.then(() => {});
-      stopped = true;
-      httpClient?.close();
-      client.close();
-      try {
-        child.kill("SIGCONT");
-        child.kill("SIGKILL");
-      } catch {
-        // gone
-      }
-      await child.status;
+    stop,
+    dispose: async () => {
+      await stop();
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     },
   };
 }

@@ -48,7 +48,7 @@ async function startPlane(): Promise<Plane> {
   const secret = `secret-${crypto.randomUUID()}`;
   const servers: HaServer[] = [];
   const stop = async () => {
-    for (const s of servers) await s.stop();
+    for (const s of servers) await s.dispose();
     await cluster.stop();
   };
   try {

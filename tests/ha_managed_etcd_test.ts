@@ -181,7 +181,10 @@ Deno.test({
       }
     } finally {
       for (const s of servers) await s.stop();
-      for (const d of dirs) await killEtcdOf(d);
+      for (const d of dirs) {
+        await killEtcdOf(d);
+        await Deno.remove(d, { recursive: true }).catch(() => {});
+      }
     }
   },
 });

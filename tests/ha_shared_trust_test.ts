@@ -134,7 +134,7 @@ Deno.test({
       }, { timeoutMs: 40_000 });
       assert.equal(ep.subsets[0].ports[0].port, port);
     } finally {
-      for (const s of servers) await s.stop();
+      for (const s of servers) await s.dispose();
       await cluster.stop();
     }
   },
