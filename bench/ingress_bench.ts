@@ -67,7 +67,7 @@ export interface IngressBenchResult {
 }
 
 const BODY = "hello from the backend\n";
-const ROUNDS = 3;
+const ROUNDS = 4;
 const BACKEND_ADDRESSES = ["127.0.0.11", "127.0.0.12"];
 const HAPROXY_ADDRESSES = { haproxy: "127.0.0.24", haproxy1: "127.0.0.25" } as const;
 const SKIFF_ADDRESS = "127.0.0.26";
@@ -288,11 +288,13 @@ export async function runIngressBench(opts: IngressBenchOptions = {}): Promise<I
       await untilAccepting(address, port);
     }
     for (const p of PATHS) await wrk(targets[p]!, connections, 1); // warm up JITs and pools
-    // Other load on the machine swings single runs a lot: interleave rounds, keep each best.
+    // Other load on the machine swings single runs a lot: interleave rounds, keep each best,
+    // and start each round with a different path so that none is always measured last.
     for (let round = 0; round < ROUNDS; round++) {
       const rates: Partial<Record<Path, number>> = {};
       result.rounds.push(rates);
-      for (const p of PATHS) {
+      const order = PATHS.map((_, i) => PATHS[(i + round) % PATHS.length]);
+      for (const p of order) {
         const pid = pids[p];
         const before = pid ? cpuUs(pid) : 0;
         const r = await wrk(targets[p]!, connections, seconds);
@@ -368,7 +370,8 @@ requests, and the ingress process's private memory levels off after the first 30
 
 One route (\`Host: app.test\`, path prefix \`/api\`) to two Deno backends on loopback, round
 robin, keep-alive on both sides; wrk \`-t2 -c${r.connections} -d${r.seconds}s\` with that Host
-header, a 23-byte response; three interleaved rounds, the best of each path kept. Everything
+header, a 23-byte response; ${r.rounds.length} interleaved rounds (each starting with another
+path), the best of each path kept. Everything
 (wrk, backends, proxies) shares the machine's cores with other work, so single runs swing.
 
 | path | requests/s | p50 ms | p99 ms | proxy CPU µs/request | errors |
