@@ -249,6 +249,79 @@ Deno.test("finalizers hold a deleted object until they are removed", async () =>
   });
 });
 
+Deno.test("a resourceVersion in a patch or an apply is its precondition (409 when stale)", async () => {
+  await withServer(async (s) => {
+    const cm = "/api/v1/namespaces/default/configmaps/rv";
+    const created = await api(s, "POST", "/api/v1/namespaces/default/configmaps", {
+      body: { metadata: { name: "rv" }, data: { a: "1" } },
+    });
+    const stale = created.body.metadata.resourceVersion;
+    const moved = await api(s, "PATCH", cm, {
+      body: { data: { b: "2" } },
+      contentType: "application/merge-patch+json",
+    });
+    assert.deepStrictEqual(moved.status, 200);
+    const fresh = moved.body.metadata.resourceVersion;
+    const merge = await api(s, "PATCH", cm, {
+      body: { metadata: { resourceVersion: stale, labels: { x: "1" } } },
+      contentType: "application/merge-patch+json",
+    });
+    assert.deepStrictEqual(merge.status, 409);
+    assert.match(
+      merge.body.message,
+      /Operation cannot be fulfilled on configmaps "rv": the object/,
+    );
+    const json = await api(s, "PATCH", cm, {
+      body: [{ op: "add", path: "/metadata/resourceVersion", value: stale }],
+      contentType: "application/json-patch+json",
+    });
+    assert.deepStrictEqual(json.status, 409);
+    const apply = await api(s, "PATCH", `${cm}?fieldManager=m`, {
+      body: {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "rv", resourceVersion: stale },
+      },
+      contentType: "application/apply-patch+yaml",
+    });
+    assert.deepStrictEqual(apply.status, 409);
+    const current = await api(s, "GET", cm);
+    assert.deepStrictEqual(current.body.metadata.labels, undefined, "nothing written");
+    const ok = await api(s, "PATCH", cm, {
+      body: { metadata: { resourceVersion: fresh, labels: { x: "1" } } },
+      contentType: "application/merge-patch+json",
+    });
+    assert.deepStrictEqual(ok.status, 200);
+    assert.deepStrictEqual(ok.body.metadata.labels, { x: "1" });
+
+    await api(s, "POST", "/apis/apps/v1/namespaces/default/deployments", {
+      body: {
+        metadata: { name: "sc" },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: "sc" } },
+          template: { metadata: { labels: { app: "sc" } }, spec: POD("x").spec },
+        },
+      },
+    });
+    const scale = "/apis/apps/v1/namespaces/default/deployments/sc/scale";
+    const staleScale = await api(s, "PATCH", scale, {
+      body: { metadata: { resourceVersion: stale }, spec: { replicas: 3 } },
+      contentType: "application/merge-patch+json",
+    });
+    assert.deepStrictEqual(staleScale.status, 409);
+    const negative = await api(s, "PATCH", scale, {
+      body: { spec: { replicas: -1 } },
+      contentType: "application/merge-patch+json",
+    });
+    assert.deepStrictEqual(negative.status, 422);
+    assert.match(
+      negative.body.message,
+      /spec\.replicas: Invalid value: -1: must be greater than or equal to 0/,
+    );
+  });
+});
+
 Deno.test("list: label selectors, field selectors, limit and continue", async () => {
   await withServer(async (s) => {
     const specs: [string, Record<string, string>][] = [

@@ -303,7 +303,7 @@ async function patch(
   const object = await registry.updateWith(
     namespace,
     name,
-    (current) => patchObject(patchType, current, body),
+    (current) => unlessModified(patchObject(patchType, current, body), current, registry),
     { ...opts, subresource },
   );
   return jsonResponse(object, 200, warningHeaders(opts.warnings));
@@ -351,6 +351,7 @@ async function serverSideApply(
     return jsonResponse(await registry.create(namespace, obj, writeOptions(q, req)), 201);
   }
   const object = await registry.updateWith(namespace, name, (current) => {
+    unlessModified(applied, current, registry);
     const merged = applyStrategicMergePatch(current, applied, {
       apiVersion: current.apiVersion!,
       kind: current.kind!,
@@ -363,6 +364,26 @@ async function serverSideApply(
     return merged;
   }, writeOptions(q, req));
   return jsonResponse(object);
+}
+
+/**
+ * A patched (or applied) object that names a resourceVersion other than the current one's is a
+ * 409, as in kube-apiserver: the resourceVersion a patch sets is its precondition. Without one, a
+ * patch applies to whatever is current (and is retried on a concurrent write).
+ */
+function unlessModified(
+  patched: KubeObject,
+  current: KubeObject,
+  registry: GenericRegistry,
+): KubeObject {
+  const rv = (patched.metadata as KubeObject["metadata"] | undefined)?.resourceVersion;
+  if (rv && rv !== current.metadata.resourceVersion) {
+    throw new ConflictError(
+      { resource: registry.info.plural, group: registry.info.group, name: current.metadata.name },
+      "the object has been modified; please apply your changes to the latest version and try again",
+    );
+  }
+  return patched;
 }
 
 /**
@@ -462,10 +483,17 @@ async function scale(
   const object = await registry.updateWith(namespace, name, (current) => {
     const desired = method === "PUT"
       ? body as KubeObject
-      : patchObject(patchType, scaleOf(current, paths), body);
+      : unlessModified(patchObject(patchType, scaleOf(current, paths), body), current, registry);
     const replicas = desired?.spec?.replicas;
-    if (!Number.isInteger(replicas) || replicas < 0) {
+    if (!Number.isInteger(replicas)) {
       throw new BadRequestError(`spec.replicas: Invalid value: ${JSON.stringify(replicas)}`);
+    }
+    if (replicas < 0) {
+      throw new InvalidError({ kind: "Scale", group: "autoscaling", resource: "", name }, [{
+        reason: "FieldValueInvalid",
+        field: "spec.replicas",
+        message: `Invalid value: ${replicas}: must be greater than or equal to 0`,
+      }]);
     }
     if (paths) {
       const next = structuredClone(current);
