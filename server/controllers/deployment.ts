@@ -368,7 +368,9 @@ export class DeploymentReconciler {
     const { conditions, requeueMs } = syncConditions(d, status, {
       newRs: sets.newRs,
       complete,
-      maxUnavailable: plan.maxUnavailable,
+      // Availability counts against maxUnavailable for RollingUpdate only: a Recreate
+      // Deployment is Available when all its replicas are (deploymentutil.MaxUnavailable).
+      maxUnavailable: plan.strategy === "RollingUpdate" ? plan.maxUnavailable : 0,
       progress: sets.progress,
       now: this.#clock.now(),
     });

@@ -220,6 +220,22 @@ Deno.test("Recreate starts the new pods only once the old ReplicaSets' pods are 
   assert.deepEqual(rolloutOf(gone.client).scaled, { "busybox:v2": 4 });
 });
 
+Deno.test("a Recreate Deployment is Available only when all its replicas are", async () => {
+  const d = deployment({ strategy: { type: "Recreate" } });
+  const availability = async (available: number) => {
+    const { client, reconciler } = setup(d, [
+      rsOf("busybox:v2", { revision: 1, replicas: 4, available }),
+    ]);
+    await reconciler.reconcile("default/web");
+    const [status] = client.bodies<Deployment>("update", "deployments");
+    const c = status.status?.conditions?.find((c) => c.type === "Available");
+    return [c?.status, c?.reason];
+  };
+  assert.deepEqual(await availability(0), ["False", "MinimumReplicasUnavailable"]);
+  assert.deepEqual(await availability(3), ["False", "MinimumReplicasUnavailable"]);
+  assert.deepEqual(await availability(4), ["True", "MinimumReplicasAvailable"]);
+});
+
 Deno.test("a paused Deployment creates no ReplicaSet for a changed template", async () => {
   const { client, reconciler } = setup(deployment({ paused: true }), [
     rsOf("busybox:v1", { revision: 1, replicas: 4 }),
