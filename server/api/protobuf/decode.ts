@@ -106,16 +106,112 @@ export function decodeProtobufObject(body: Uint8Array): KubeObject {
     );
   }
   let fields: Json;
+  const raw = envelope.raw ?? new Uint8Array();
+  let unknown: string | undefined;
   try {
     const type = r.lookupType(message);
-    const decoded = type.decode(envelope.raw ?? new Uint8Array());
+    const decoded = type.decode(raw);
     fields = toJson(message, type.toObject(decoded, TO_OBJECT));
+    unknown = unknownField(message, raw, "");
   } catch (err) {
     throw new BadRequestError(`cannot decode the protobuf ${kind} body: ${describe(err)}`);
+  }
+  if (unknown) {
+    throw new ApiError(
+      415,
+      "UnsupportedMediaType",
+      `protobuf ${kind} bodies with ${unknown} are not supported by Skiff; send application/json`,
+    );
   }
   // Objects always get metadata; option kinds (DeleteOptions) have none.
   const hasMetadata = MESSAGES[message].some(([, name]) => name === "metadata");
   return { apiVersion, kind, ...(hasMetadata ? { metadata: {} } : {}), ...fields } as KubeObject;
+}
+
+/**
+ * The first field in `bytes` (a `message`) that the table does not list and that carries a
+ * value, as `field 18 of PodSpec (at spec.template.spec)`; undefined when there is none.
+ * protobufjs skips unknown fields silently, and Go's proto2 marshalling writes every non-pointer
+ * field, set or not: a zero value (0, empty, or a message of zero values) is no data lost.
+ */
+function unknownField(message: string, bytes: Uint8Array, at: string): string | undefined {
+  const fields = ALL_MESSAGES[message];
+  const reader = protobuf.Reader.create(bytes);
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    const id = tag >>> 3;
+    const wire = tag & 7;
+    const field = fields.find(([n]) => n === id);
+    if (!field) {
+      if (!isZeroValue(reader, wire)) {
+        return `field ${id} of ${message}${at ? ` (at ${at})` : ""}`;
+      }
+      continue;
+    }
+    const [, name, type, flags = ""] = field;
+    const path = flags.includes("i") ? at : at ? `${at}.${name}` : name;
+    const valueType = type.startsWith("map:") ? type.slice(4) : type;
+    if (wire !== 2 || !(valueType in ALL_MESSAGES)) {
+      reader.skipType(wire);
+      continue;
+    }
+    const inner = reader.bytes();
+    const found = type.startsWith("map:")
+      ? unknownInMapEntry(valueType, inner, path)
+      : unknownField(valueType, inner, path);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** {@linkcode unknownField} for a map entry (key = 1, value = 2) whose value is a message. */
+function unknownInMapEntry(valueType: string, bytes: Uint8Array, at: string): string | undefined {
+  const reader = protobuf.Reader.create(bytes);
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if (tag >>> 3 === 2 && (tag & 7) === 2) {
+      const found = unknownField(valueType, reader.bytes(), at);
+      if (found) return found;
+    } else reader.skipType(tag & 7);
+  }
+  return undefined;
+}
+
+/** Reads one value of wire type `wire`: whether it is a zero (0, empty, or all-zero message). */
+function isZeroValue(reader: protobuf.Reader, wire: number): boolean {
+  switch (wire) {
+    case 0:
+      return isZeroLong(reader.uint64());
+    case 1:
+      return isZeroLong(reader.fixed64());
+    case 5:
+      return reader.fixed32() === 0;
+    case 2: {
+      const bytes = reader.bytes();
+      return bytes.length === 0 || isZeroMessage(bytes);
+    }
+    default:
+      reader.skipType(wire);
+      return false;
+  }
+}
+
+/** A 64-bit value from protobufjs: a Long (with the `long` package, as here) or a number. */
+function isZeroLong(v: unknown): boolean {
+  return typeof v === "number" ? v === 0 : (v as { isZero(): boolean }).isZero();
+}
+
+/** Whether `bytes` read as a message holds only zero values (false when it is not one). */
+function isZeroMessage(bytes: Uint8Array): boolean {
+  try {
+    const reader = protobuf.Reader.create(bytes);
+    while (reader.pos < reader.len) {
+      if (!isZeroValue(reader, reader.uint32() & 7)) return false;
+    }
+    return true;
+  } catch {
+    return false; // not a message: a string or bytes with content
+  }
 }
 
 function describe(err: unknown): string {

@@ -315,6 +315,98 @@ Deno.test("decodeProtobufObject() keeps a zero maxSurge (a pointer IntOrString)"
   deepStrictEqual(obj.spec.strategy, { type: "RollingUpdate", rollingUpdate: { maxSurge: 0 } });
 });
 
+Deno.test("decodeProtobufObject() decodes affinity, projected and downwardAPI volumes (kubectl debug --copy-to)", () => {
+  const term = [[1, [[1, "disk"], [2, "In"], [3, "ssd"]]]] as Wire[];
+  const antiAffinityTerm = [[1, [[1, entry("app", "web")]]], [
+    3,
+    "kubernetes.io/hostname",
+  ]] as Wire[];
+  const pod = msg(
+    [1, [[1, "web"]]],
+    [2, [
+      [1, [[1, "kube-api-access"], [2, [[26, [
+        [1, [[4, [[2, 3607], [3, "token"]]]]],
+        [1, [[3, [[1, [[1, "kube-root-ca.crt"]]], [2, [[1, "ca.crt"], [2, "ca.crt"]]]]]]],
+        [1, [[2, [[1, [[1, "namespace"], [2, [[1, "v1"], [2, "metadata.namespace"]]]]]]]]],
+        [2, 420],
+      ]]]]]],
+      [1, [[1, "labels"], [2, [[16, [[1, [[1, "labels"], [2, [[2, "metadata.labels"]]]]]]]]]]],
+      [2, [[1, "app"], [2, "web:1"]]],
+      [18, [
+        [1, [[1, [[1, term]]], [2, [[1, 10], [2, term]]]]],
+        [3, [[2, [[1, 50], [2, antiAffinityTerm]]]]],
+      ]],
+    ]],
+  );
+  const obj = decodeProtobufObject(envelope("v1", "Pod", pod));
+  const requirement = { matchExpressions: [{ key: "disk", operator: "In", values: ["ssd"] }] };
+  deepStrictEqual(obj.spec.volumes, [
+    {
+      name: "kube-api-access",
+      projected: {
+        sources: [
+          { serviceAccountToken: { expirationSeconds: 3607, path: "token" } },
+          {
+            configMap: {
+              name: "kube-root-ca.crt",
+              items: [{ key: "ca.crt", path: "ca.crt" }],
+            },
+          },
+          {
+            downwardAPI: {
+              items: [{
+                path: "namespace",
+                fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" },
+              }],
+            },
+          },
+        ],
+        defaultMode: 420,
+      },
+    },
+    {
+      name: "labels",
+      downwardAPI: { items: [{ path: "labels", fieldRef: { fieldPath: "metadata.labels" } }] },
+    },
+  ]);
+  deepStrictEqual(obj.spec.affinity, {
+    nodeAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [requirement] },
+      preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 10, preference: requirement }],
+    },
+    podAntiAffinity: {
+      preferredDuringSchedulingIgnoredDuringExecution: [{
+        weight: 50,
+        podAffinityTerm: {
+          labelSelector: { matchLabels: { app: "web" } },
+          topologyKey: "kubernetes.io/hostname",
+        },
+      }],
+    },
+  });
+});
+
+Deno.test("decodeProtobufObject() refuses a field it does not know that carries a value (415), not drops it", () => {
+  const pod = (extra: Wire) =>
+    envelope("v1", "Pod", msg([1, [[1, "web"]]], [2, [[2, [[1, "app"], [2, "web:1"]]], extra]]));
+  throws(
+    () => decodeProtobufObject(pod([99, "something"])),
+    (err: unknown) =>
+      err instanceof ApiError && err.code === 415 &&
+      /field 99 of PodSpec \(at spec\)/.test(err.message),
+  );
+  throws(
+    () => decodeProtobufObject(pod([2, [[1, "app"], [98, 7]]])),
+    (err: unknown) =>
+      err instanceof ApiError && err.code === 415 &&
+      /field 98 of Container \(at spec\.containers\)/.test(err.message),
+  );
+  // Go's proto2 marshalling writes unset non-pointer fields as zeros: those lose nothing.
+  for (const zero of [[99, ""], [99, 0], [99, [[1, ""], [2, 0]]]] as Wire[]) {
+    equal(decodeProtobufObject(pod(zero)).spec.containers[0].name, "app");
+  }
+});
+
 function assertBadRequest(body: Uint8Array, pattern: RegExp) {
   throws(() => decodeProtobufObject(body), (err: unknown) => {
     ok(err instanceof BadRequestError, `expected BadRequestError, got ${err}`);

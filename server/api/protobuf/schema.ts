@@ -3,7 +3,9 @@
  * numbers, JSON names and types. The field numbers are the wire contract published by the
  * upstream API (`generated.proto` of k8s.io/api and k8s.io/apimachinery); the table itself is
  * ours and lists only the kinds `kubectl create <generator>` and `kubectl autoscale` send,
- * together with everything those kinds embed. Fields we do not list are skipped when decoding.
+ * together with everything those kinds embed (and what `kubectl debug --copy-to` sends back: every
+ * pod's projected service-account volume, affinity). A field we do not list is refused when it
+ * carries a value (415, naming it: decode.ts), never dropped.
  */
 
 /**
@@ -116,6 +118,7 @@ export const MESSAGES: Readonly<Record<string, readonly FieldSpec[]>> = {
     [15, "imagePullSecrets", "LocalObjectReference", "r"],
     [16, "hostname", "string"],
     [17, "subdomain", "string"],
+    [18, "affinity", "Affinity"],
     [19, "schedulerName", "string"],
     [22, "tolerations", "Toleration", "r"],
     [23, "hostAliases", "HostAlias", "r"],
@@ -127,6 +130,7 @@ export const MESSAGES: Readonly<Record<string, readonly FieldSpec[]>> = {
     [30, "enableServiceLinks", "bool", "k"],
     [31, "preemptionPolicy", "string", "k"],
     [32, "overhead", "map:Quantity"],
+    [33, "topologySpreadConstraints", "TopologySpreadConstraint", "r"],
     [35, "setHostnameAsFQDN", "bool", "k"],
     [36, "os", "PodOS"],
     [37, "hostUsers", "bool", "k"],
@@ -337,7 +341,102 @@ export const MESSAGES: Readonly<Record<string, readonly FieldSpec[]>> = {
     [2, "emptyDir", "EmptyDirVolumeSource"],
     [6, "secret", "SecretVolumeSource"],
     [10, "persistentVolumeClaim", "PersistentVolumeClaimVolumeSource"],
+    [16, "downwardAPI", "DownwardAPIVolumeSource"],
     [19, "configMap", "ConfigMapVolumeSource"],
+    [26, "projected", "ProjectedVolumeSource"],
+  ],
+  DownwardAPIVolumeSource: [
+    [1, "items", "DownwardAPIVolumeFile", "r"],
+    [2, "defaultMode", "int32", "k"],
+    [3, "defaultUser", "int64", "k"],
+  ],
+  DownwardAPIVolumeFile: [
+    [1, "path", "string", "k"],
+    [2, "fieldRef", "ObjectFieldSelector"],
+    [3, "resourceFieldRef", "ResourceFieldSelector"],
+    [4, "mode", "int32", "k"],
+    [5, "user", "int64", "k"],
+  ],
+  ProjectedVolumeSource: [
+    [1, "sources", "VolumeProjection", "r"],
+    [2, "defaultMode", "int32", "k"],
+    [3, "defaultUser", "int64", "k"],
+  ],
+  VolumeProjection: [
+    [1, "secret", "SecretProjection"],
+    [2, "downwardAPI", "DownwardAPIProjection"],
+    [3, "configMap", "ConfigMapProjection"],
+    [4, "serviceAccountToken", "ServiceAccountTokenProjection"],
+  ],
+  SecretProjection: [
+    [1, "localObjectReference", "LocalObjectReference", "i"],
+    [2, "items", "KeyToPath", "r"],
+    [4, "optional", "bool", "k"],
+  ],
+  ConfigMapProjection: [
+    [1, "localObjectReference", "LocalObjectReference", "i"],
+    [2, "items", "KeyToPath", "r"],
+    [4, "optional", "bool", "k"],
+  ],
+  DownwardAPIProjection: [[1, "items", "DownwardAPIVolumeFile", "r"]],
+  ServiceAccountTokenProjection: [
+    [1, "audience", "string"],
+    [2, "expirationSeconds", "int64", "k"],
+    [3, "path", "string", "k"],
+    [4, "user", "int64", "k"],
+  ],
+  Affinity: [
+    [1, "nodeAffinity", "NodeAffinity"],
+    [2, "podAffinity", "PodAffinity"],
+    [3, "podAntiAffinity", "PodAntiAffinity"],
+  ],
+  NodeAffinity: [
+    [1, "requiredDuringSchedulingIgnoredDuringExecution", "NodeSelector"],
+    [2, "preferredDuringSchedulingIgnoredDuringExecution", "PreferredSchedulingTerm", "r"],
+  ],
+  NodeSelector: [[1, "nodeSelectorTerms", "NodeSelectorTerm", "r"]],
+  NodeSelectorTerm: [
+    [1, "matchExpressions", "NodeSelectorRequirement", "r"],
+    [2, "matchFields", "NodeSelectorRequirement", "r"],
+  ],
+  NodeSelectorRequirement: [
+    [1, "key", "string", "k"],
+    [2, "operator", "string", "k"],
+    [3, "values", "string", "r"],
+  ],
+  PreferredSchedulingTerm: [
+    [1, "weight", "int32", "k"],
+    [2, "preference", "NodeSelectorTerm", "k"],
+  ],
+  PodAffinity: [
+    [1, "requiredDuringSchedulingIgnoredDuringExecution", "PodAffinityTerm", "r"],
+    [2, "preferredDuringSchedulingIgnoredDuringExecution", "WeightedPodAffinityTerm", "r"],
+  ],
+  PodAntiAffinity: [
+    [1, "requiredDuringSchedulingIgnoredDuringExecution", "PodAffinityTerm", "r"],
+    [2, "preferredDuringSchedulingIgnoredDuringExecution", "WeightedPodAffinityTerm", "r"],
+  ],
+  PodAffinityTerm: [
+    [1, "labelSelector", "LabelSelector"],
+    [2, "namespaces", "string", "r"],
+    [3, "topologyKey", "string", "k"],
+    [4, "namespaceSelector", "LabelSelector"],
+    [5, "matchLabelKeys", "string", "r"],
+    [6, "mismatchLabelKeys", "string", "r"],
+  ],
+  WeightedPodAffinityTerm: [
+    [1, "weight", "int32", "k"],
+    [2, "podAffinityTerm", "PodAffinityTerm", "k"],
+  ],
+  TopologySpreadConstraint: [
+    [1, "maxSkew", "int32", "k"],
+    [2, "topologyKey", "string", "k"],
+    [3, "whenUnsatisfiable", "string", "k"],
+    [4, "labelSelector", "LabelSelector"],
+    [5, "minDomains", "int32", "k"],
+    [6, "nodeAffinityPolicy", "string", "k"],
+    [7, "nodeTaintsPolicy", "string", "k"],
+    [8, "matchLabelKeys", "string", "r"],
   ],
   EmptyDirVolumeSource: [
     [1, "medium", "string"],
