@@ -7,7 +7,8 @@
  *   gets the projected volume `kube-api-access-<5 random>` — a ServiceAccount token (3607 s, as
  *   the kubelet asks), `ca.crt` from the `kube-root-ca.crt` ConfigMap and the namespace from the
  *   downward API — mounted read-only at /var/run/secrets/kubernetes.io/serviceaccount in every
- *   container and init container that mounts nothing there already.
+ *   container and init container that mounts nothing there already (a pod that has a
+ *   `kube-api-access-*` volume already gets that one mounted, as Kubernetes does).
  *
  * The `default` ServiceAccount of a namespace created a moment ago may not exist yet (its
  * controller creates it right after the namespace): the plugin waits for it a few seconds before
@@ -114,10 +115,16 @@ export function serviceAccountAdmission(
       !(c.volumeMounts ?? []).some((m) => m.mountPath === SERVICE_ACCOUNT_MOUNT_PATH)
     );
     if (needing.length === 0) return;
-    const names = new Set((spec.volumes ?? []).map((v) => v.name));
-    let volumeName: string;
-    do volumeName = SERVICE_ACCOUNT_VOLUME_PREFIX + randomSuffix(5); while (names.has(volumeName));
-    spec.volumes = [...(spec.volumes ?? []), serviceAccountVolume(volumeName)];
+    // A pod that has the volume already (a copy of a pod: `kubectl debug --copy-to`) gets it
+    // mounted in its new containers, not a second one.
+    const names = new Set((spec.volumes ?? []).map((v) => String(v.name)));
+    let volumeName = [...names].find((n) => n.startsWith(SERVICE_ACCOUNT_VOLUME_PREFIX));
+    if (!volumeName) {
+      do volumeName = SERVICE_ACCOUNT_VOLUME_PREFIX + randomSuffix(5); while (
+        names.has(volumeName)
+      );
+      spec.volumes = [...(spec.volumes ?? []), serviceAccountVolume(volumeName)];
+    }
     for (const c of needing) {
       c.volumeMounts = [
         ...(c.volumeMounts ?? []),

@@ -85,6 +85,25 @@ Deno.test("ServiceAccount admission adds the kube-api-access volume unless autom
   assert.equal(own.spec.initContainers[0].volumeMounts.length, 1);
 });
 
+Deno.test("ServiceAccount admission mounts a pod's existing kube-api-access volume in new containers (kubectl debug --copy-to)", async () => {
+  const mount = {
+    name: "kube-api-access-abcde",
+    readOnly: true,
+    mountPath: SERVICE_ACCOUNT_MOUNT_PATH,
+  };
+  const copy = pod({
+    initContainers: [],
+    volumes: [{ name: "kube-api-access-abcde", projected: { sources: [] } }],
+    containers: [
+      { name: "c", image: "busybox", volumeMounts: [mount] },
+      { name: "debugger", image: "busybox" },
+    ],
+  });
+  await admit({ default: { metadata: { name: "default" } } })(copy);
+  assert.deepEqual(copy.spec.volumes.map((v: Obj) => v.name), ["kube-api-access-abcde"]);
+  assert.deepEqual(copy.spec.containers[1].volumeMounts, [mount]);
+});
+
 Deno.test("ServiceAccount admission refuses a missing ServiceAccount with Kubernetes' words", async () => {
   const p = pod({ serviceAccount: "builder" });
   await assert.rejects(() => admit({ default: { metadata: { name: "default" } } })(p), (e) => {
