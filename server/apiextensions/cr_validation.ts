@@ -10,7 +10,7 @@ import { ObjectMeta } from "../../shared/api/meta.ts";
 import { FieldErrors } from "../../shared/api/field_errors.ts";
 import type { ResourceInfo } from "../../shared/api/resource_info.ts";
 import { apiVersionOf } from "../../shared/api/resource_info.ts";
-import { validateObjectMeta } from "../../shared/api/validation_rules.ts";
+import { validateNoNewFinalizers, validateObjectMeta } from "../../shared/api/validation_rules.ts";
 import { type ValidateOptions, zodCauses } from "../../shared/api/validation.ts";
 import { BadRequestError, InvalidError } from "../../shared/errors.ts";
 import type { KindValidator } from "../registry/generic_registry.ts";
@@ -79,6 +79,7 @@ export function customResourceValidator(
   const check = (obj: KubeObject, old?: KubeObject) => {
     const errs = new FieldErrors();
     validateObjectMeta("CustomResource", obj.metadata, errs, { namespaced: info.namespaced });
+    if (old) validateNoNewFinalizers(obj, old, errs);
     // The schema's own `metadata` (at most name/generateName rules) applies to the metadata too.
     validateValue(obj, schema, "", errs);
     if (errs.empty) checkValidationRules(obj, old, schema, errs);

@@ -19,7 +19,7 @@ import { apiVersionOf } from "./resource_info.ts";
 import { findResource } from "./resources.ts";
 import { applyDefaults } from "./defaults.ts";
 import { FieldErrors } from "./field_errors.ts";
-import { validateKind } from "./validation_rules.ts";
+import { validateKind, validateNoNewFinalizers } from "./validation_rules.ts";
 import { validateAppsUpdate } from "./validation_apps.ts";
 import {
   validatePersistentVolumeClaimUpdate,
@@ -518,6 +518,7 @@ function validateImmutable(kind: string, next: Obj, old: Obj, errs: FieldErrors)
   if (old.metadata?.uid && next.metadata.uid && next.metadata.uid !== old.metadata.uid) {
     immutable(errs, "metadata.uid", next.metadata.uid);
   }
+  validateNoNewFinalizers(next, old, errs);
   switch (kind) {
     case "Pod":
       validatePodUpdate(next, old, errs);

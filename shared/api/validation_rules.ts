@@ -76,6 +76,9 @@ export function validateObjectMeta(
     }
   }
   validateLabels(meta.labels, "metadata.labels", errs);
+  (meta.finalizers as string[] | undefined)?.forEach((f, i) => {
+    for (const e of labelKeyErrors(f)) errs.invalid(`metadata.finalizers[${i}]`, f, e);
+  });
   let annotationBytes = 0;
   for (const [k, v] of Object.entries((meta.annotations ?? {}) as Record<string, string>)) {
     for (const e of labelKeyErrors(k.toLowerCase())) errs.invalid("metadata.annotations", k, e);
@@ -101,6 +104,21 @@ export function validateObjectMeta(
       "Only one reference can have Controller set to true",
     );
   }
+}
+
+/** An object being deleted may lose finalizers but gain none (ValidateObjectMetaUpdate). */
+export function validateNoNewFinalizers(next: Obj, old: Obj, errs: FieldErrors): void {
+  if (old.metadata?.deletionTimestamp === undefined) return;
+  const before = new Set<string>(old.metadata.finalizers ?? []);
+  const added = [...new Set<string>(next.metadata?.finalizers ?? [])].filter((f) => !before.has(f))
+    .sort();
+  if (added.length === 0) return;
+  errs.forbidden(
+    "metadata.finalizers",
+    `no new finalizers can be added if the object is being deleted, found new finalizers []string{${
+      added.map((f) => JSON.stringify(f)).join(", ")
+    }}`,
+  );
 }
 
 /** Label keys and values (also nodeSelector and Service selectors). */
@@ -238,6 +256,14 @@ function validateEnv(env: Obj[] | undefined, field: string, errs: FieldErrors): 
   env?.forEach((e, i) => {
     const f = `${field}[${i}]`;
     if (!e.name) errs.required(`${f}.name`);
+    // Kubernetes' relaxed rule (RelaxedEnvironmentVariableValidation, on by default since 1.30).
+    else if (!/^[\x20-\x3c\x3e-\x7e]+$/.test(e.name)) {
+      errs.invalid(
+        `${f}.name`,
+        e.name,
+        "a valid environment variable name must consist only of printable ASCII characters other than '='",
+      );
+    }
     if (!e.valueFrom) return;
     const sources = ["configMapKeyRef", "secretKeyRef", "fieldRef", "resourceFieldRef"].filter((
       s,

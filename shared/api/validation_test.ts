@@ -1005,3 +1005,42 @@ Deno.test("validateUpdate() takes fields carried over from the stored object as 
   assert.notEqual(copied.spec, old.spec);
   assert.deepEqual(copied.spec, old.spec);
 });
+
+Deno.test("finalizers are qualified names, and an object being deleted gains none", () => {
+  const cm = (finalizers: string[], deletionTimestamp?: string) => ({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "c", namespace: "default", finalizers, deletionTimestamp },
+  });
+  const bad = causesOf(() => validateCreate(CONFIGMAPS, cm(["example.com/ok", "bad_fin!"])));
+  assert.deepEqual(bad.map((c) => c.field), ["metadata.finalizers[1]"]);
+  const old = validateCreate(CONFIGMAPS, cm(["a.com/x", "b.com/y"], "2026-12-06T00:00:00Z"));
+  // Removing one is what finalizer owners do; adding one is Forbidden.
+  validateUpdate(CONFIGMAPS, cm(["b.com/y"], "2026-12-06T00:00:00Z"), old);
+  const added = causesOf(() =>
+    validateUpdate(CONFIGMAPS, cm(["a.com/x", "new.com/z"], "2026-12-06T00:00:00Z"), old)
+  );
+  assert.deepEqual(added, [{
+    reason: "FieldValueForbidden",
+    field: "metadata.finalizers",
+    message:
+      'Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"new.com/z"}',
+  }]);
+  // Without a deletionTimestamp, finalizers come and go freely.
+  validateUpdate(CONFIGMAPS, cm(["new.com/z"]), validateCreate(CONFIGMAPS, cm(["a.com/x"])));
+});
+
+Deno.test("env var names: printable ASCII other than '=' (Kubernetes' relaxed rule)", () => {
+  const pod = (name: string) => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "p", namespace: "default" },
+    spec: { containers: [{ name: "c", image: "busybox", env: [{ name, value: "1" }] }] },
+  });
+  validateCreate(PODS, pod("1.odd-but fine"));
+  for (const name of ["1bad=", "tab\there", "é"]) {
+    const causes = causesOf(() => validateCreate(PODS, pod(name)));
+    assert.deepEqual(causes.map((c) => c.field), ["spec.containers[0].env[0].name"], name);
+    assert.match(causes[0].message, /printable ASCII characters other than '='/);
+  }
+});
