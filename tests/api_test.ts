@@ -322,6 +322,67 @@ Deno.test("a resourceVersion in a patch or an apply is its precondition (409 whe
   });
 });
 
+Deno.test("list: continue pages come from the first page's state; resourceVersion and resourceVersionMatch", async () => {
+  await withServer(async (s) => {
+    const cms = "/api/v1/namespaces/default/configmaps";
+    const sel = "labelSelector=t%3Dpaging";
+    for (const name of ["page-1", "page-2", "page-3", "page-4"]) {
+      await api(s, "POST", cms, { body: { metadata: { name, labels: { t: "paging" } } } });
+    }
+    const first = await api(s, "GET", `${cms}?${sel}&limit=2`);
+    const rv = first.body.metadata.resourceVersion;
+    await api(s, "POST", cms, { body: { metadata: { name: "page-5a", labels: { t: "paging" } } } });
+    await api(s, "DELETE", `${cms}/page-3`);
+    const second = await api(
+      s,
+      "GET",
+      `${cms}?${sel}&limit=2&continue=${encodeURIComponent(first.body.metadata.continue)}`,
+    );
+    assert.deepStrictEqual(second.status, 200);
+    assert.deepStrictEqual(
+      second.body.items.map((o: { metadata: { name: string } }) => o.metadata.name),
+      [
+        "page-3",
+        "page-4",
+      ],
+    );
+    assert.deepStrictEqual(second.body.metadata.resourceVersion, rv);
+    assert.deepStrictEqual(second.body.metadata.continue, undefined);
+
+    const names = (r: { body: { items: { metadata: { name: string } }[] } }) =>
+      r.body.items.map((o) => o.metadata.name);
+    const exact = await api(
+      s,
+      "GET",
+      `${cms}?${sel}&resourceVersion=${rv}&resourceVersionMatch=Exact`,
+    );
+    assert.deepStrictEqual(names(exact), ["page-1", "page-2", "page-3", "page-4"]);
+    assert.deepStrictEqual(exact.body.metadata.resourceVersion, rv);
+    const notOlder = await api(s, "GET", `${cms}?${sel}&resourceVersion=${rv}`);
+    assert.deepStrictEqual(names(notOlder), ["page-1", "page-2", "page-4", "page-5a"]);
+
+    assert.deepStrictEqual((await api(s, "GET", `${cms}?resourceVersion=abc`)).status, 400);
+    for (
+      const query of [
+        "resourceVersionMatch=Exact",
+        "resourceVersion=0&resourceVersionMatch=Exact",
+        `resourceVersion=${rv}&resourceVersionMatch=Newest`,
+      ]
+    ) {
+      const r = await api(s, "GET", `${cms}?${query}`);
+      assert.deepStrictEqual([r.status, r.body.reason], [422, "Invalid"], query);
+    }
+    const both = await api(
+      s,
+      "GET",
+      `${cms}?resourceVersion=${rv}&continue=${encodeURIComponent(first.body.metadata.continue)}`,
+    );
+    assert.deepStrictEqual(both.status, 400);
+    const future = await api(s, "GET", `${cms}?resourceVersion=${Number(rv) + 1_000_000}`);
+    assert.deepStrictEqual([future.status, future.body.reason], [504, "Timeout"]);
+  });
+});
+
 Deno.test("list: label selectors, field selectors, limit and continue", async () => {
   await withServer(async (s) => {
     const specs: [string, Record<string, string>][] = [

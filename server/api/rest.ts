@@ -11,6 +11,7 @@ import type { FieldValidation } from "../../shared/api/validation.ts";
 import {
   BadRequestError,
   ConflictError,
+  GoneError,
   InvalidError,
   MethodNotAllowedError,
   NotFoundError,
@@ -34,6 +35,7 @@ import {
 import { serialize } from "../store/watch_cache.ts";
 import { tableFor } from "./tables/mod.ts";
 import { serveWatch } from "./watch.ts";
+import { decodeContinue, encodeContinue, expiredList, listRevision } from "./list_options.ts";
 import { evaluateJsonPath, parseJsonPath, setJsonPath } from "../apiextensions/json_path.ts";
 
 /** Looks up the registry of a resource. */
@@ -91,7 +93,7 @@ export async function serveResource(
     switch (method) {
       case "GET":
         if (isTrue(q.get("watch"))) return await serveWatch(req, q, registry, ri.namespace);
-        return list(req, q, registry, ri.namespace);
+        return await list(req, q, registry, ri.namespace);
       case "POST": {
         const opts = writeOptions(q, req);
         const created = await registry.create(ri.namespace, await readBody(req), opts);
@@ -183,19 +185,32 @@ function requireVerb(verbs: readonly string[], method: string, collection: boole
   if (!wanted || !wanted.some((v) => verbs.includes(v))) throw new MethodNotAllowedError();
 }
 
-function list(
+async function list(
   req: Request,
   q: URLSearchParams,
   registry: GenericRegistry,
   namespace?: string,
-): Response {
+): Promise<Response> {
   const info = registry.info;
   const predicate = selectorPredicate(q, info.kind);
   const limit = parseNonNegativeInt(q.get("limit"), "limit");
-  const continueKey = decodeContinue(q.get("continue"));
-  const result = registry.store.list({ namespace, predicate, limit, continueKey });
+  const continued = decodeContinue(q.get("continue"));
+  const atRevision = await listRevision(q, registry.store, continued);
+  let result: ReturnType<typeof registry.store.list>;
+  try {
+    result = registry.store.list({
+      namespace,
+      predicate,
+      limit,
+      continueKey: continued?.start,
+      atRevision,
+    });
+  } catch (e) {
+    if (e instanceof GoneError) throw expiredList(continued !== undefined);
+    throw e;
+  }
   const metadata: Record<string, unknown> = { resourceVersion: String(result.revision) };
-  if (result.continueKey) metadata.continue = encodeContinue(result.continueKey);
+  if (result.continueKey) metadata.continue = encodeContinue(result.continueKey, result.revision);
   if (wantsTable(req.headers.get("accept"))) {
     return jsonResponse(
       tableFor(info, result.items, {
@@ -678,19 +693,4 @@ function parseNonNegativeInt(v: string | null, name: string): number | undefined
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new BadRequestError(`${name}: Invalid value: "${v}"`);
   return n;
-}
-
-function encodeContinue(key: string): string {
-  return btoa(JSON.stringify({ v: "meta.k8s.io/v1", start: key }));
-}
-
-function decodeContinue(token: string | null): string | undefined {
-  if (!token) return undefined;
-  try {
-    const parsed = JSON.parse(atob(token));
-    if (typeof parsed.start === "string") return parsed.start;
-  } catch {
-    // fall through
-  }
-  throw new BadRequestError(`continue: Invalid value: "${token}": invalid continue token`);
 }

@@ -16,6 +16,7 @@ import { serialize } from "../store/watch_cache.ts";
 import { selectorPredicate } from "./rest.ts";
 import { includeObjectPolicy, wantsTable } from "./responses.ts";
 import { tableFor } from "./tables/mod.ts";
+import { parseResourceVersion, reachRevision } from "./list_options.ts";
 
 /** Longest a watch stays open when the client gives no timeoutSeconds (kube-apiserver: 30-60 min). */
 const DEFAULT_TIMEOUT_SECONDS = 1800;
@@ -23,9 +24,6 @@ const DEFAULT_TIMEOUT_SECONDS = 1800;
 const BOOKMARK_INTERVAL_MS = 30_000;
 
 const encoder = new TextEncoder();
-
-/** How long a watch from a resourceVersion the cache has not reached waits for it (as Kubernetes). */
-export const FUTURE_RESOURCE_VERSION_WAIT_MS = 3_000;
 
 /**
  * The chunks a watch stream buffers ahead of its client. The stream is pull-driven: events are
@@ -42,19 +40,6 @@ function safely(fn: () => void): void {
   } catch {
     // the client is already gone
   }
-}
-
-/** 504 Timeout for a resourceVersion the cache did not reach in time (kube-apiserver's). */
-export function tooLargeResourceVersion(requested: number, current: number): ApiError {
-  return new ApiError(
-    504,
-    "Timeout",
-    `Too large resource version: ${requested}, current: ${current}`,
-    {
-      causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version" }],
-      retryAfterSeconds: 1,
-    },
-  );
 }
 
 /**
@@ -93,14 +78,7 @@ export async function serveWatch(
 ): Promise<Response> {
   validateWatchOptions(q);
   const predicate = selectorPredicate(q, registry.info.kind);
-  const rvParam = q.get("resourceVersion") ?? "";
-  let afterRevision: number | undefined;
-  if (rvParam !== "" && rvParam !== "0") {
-    afterRevision = Number(rvParam);
-    if (!/^[0-9]+$/.test(rvParam) || !Number.isSafeInteger(afterRevision)) {
-      throw new BadRequestError(`resourceVersion: Invalid value: "${rvParam}": must be an integer`);
-    }
-  }
+  let afterRevision = parseResourceVersion(q.get("resourceVersion"));
   const timeoutParam = q.get("timeoutSeconds");
   const timeoutSeconds = timeoutParam === null ? DEFAULT_TIMEOUT_SECONDS : Number(timeoutParam);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds < 0) {
@@ -113,15 +91,7 @@ export async function serveWatch(
   const store = registry.store;
 
   // A resourceVersion from the future: wait a little for the cache to reach it, then 504.
-  if (afterRevision !== undefined && afterRevision > store.cache.revision) {
-    const wait = new AbortController();
-    const waitTimer = setTimeout(() => wait.abort(), FUTURE_RESOURCE_VERSION_WAIT_MS);
-    await store.cache.waitForRevision(afterRevision, wait.signal).catch(() => {});
-    clearTimeout(waitTimer);
-    if (afterRevision > store.cache.revision) {
-      throw tooLargeResourceVersion(afterRevision, store.cache.revision);
-    }
-  }
+  if (afterRevision !== undefined) await reachRevision(store, afterRevision);
 
   // The client going away cancels the body stream (`cancel` below), which stops the watch.
   const stop = new AbortController();

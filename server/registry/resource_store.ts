@@ -146,18 +146,20 @@ export class ResourceStore {
     return this.#out(this.cache.get(this.key(namespace, name)));
   }
 
-  /** Lists from the cache. */
+  /** Lists from the cache (as of `atRevision`: see {@linkcode WatchCache.list}). */
   list(options: {
     namespace?: string;
     predicate?: (o: KubeObject) => boolean;
     limit?: number;
     continueKey?: string;
+    atRevision?: number;
   } = {}): { items: KubeObject[]; revision: number; continueKey?: string } {
     const result = this.cache.list({
       prefix: this.prefix(options.namespace),
       predicate: options.predicate,
       limit: options.limit,
       continueKey: options.continueKey,
+      atRevision: options.atRevision,
     });
     if (this.#storageApiVersion) result.items = result.items.map((o) => this.#out(o));
     return result;

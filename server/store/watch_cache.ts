@@ -3,7 +3,8 @@
  * from the backend once, then follows ONE backend watch, and serves every GET, LIST and WATCH of
  * the kind from memory. It keeps the current objects (decoded once, sorted by key for paging) and
  * a ring of the latest events; each API watcher is only a cursor into that ring, so a hundred
- * watchers cost a hundred cursors, not a hundred copies.
+ * watchers cost a hundred cursors, not a hundred copies. The ring's `prevObject`s also rebuild a
+ * recent past state for a list (an exact resourceVersion, a later page of a paged list).
  *
  * Cached objects are shared by every reader and deep-frozen: treat them as immutable and
  * `structuredClone` before changing anything. {@linkcode serialize} memoises their serialisation.
@@ -66,6 +67,12 @@ export interface CacheListOptions {
   limit?: number;
   /** Start after this key: the `continueKey` of the previous page. */
   continueKey?: string;
+  /**
+   * List the objects as they were at this resourceVersion (at most the cache's): the current
+   * objects with the retained events after it undone. GoneError when those events are no longer
+   * retained. Absent: the current objects.
+   */
+  atRevision?: number;
 }
 
 /** Options for {@linkcode WatchCache.watch}. */
@@ -311,9 +318,9 @@ export class WatchCache {
   }
 
   /**
-   * The current objects under the prefix, in key order, as of `revision`. With `limit`, at most
-   * that many; `continueKey` (the last key returned) is set when more remain. Later pages are
-   * read from the then-current state, not from a snapshot of the first page's revision.
+   * The objects under the prefix, in key order, as of `revision`: the current ones, or those at
+   * `atRevision` (a consistent later page of a paged list, or an exact-revision list). With
+   * `limit`, at most that many; `continueKey` (the last key returned) is set when more remain.
    */
   list(options: CacheListOptions = {}): {
     items: KubeObject[];
@@ -321,7 +328,10 @@ export class WatchCache {
     continueKey?: string;
   } {
     const prefix = options.prefix ?? this.#prefix;
-    const keys = this.#keys;
+    const at = options.atRevision;
+    const past = at !== undefined && at < this.#revision ? this.#snapshot(prefix, at) : undefined;
+    const keys = past ? [...past.keys()].sort() : this.#keys;
+    const objects = past ?? this.#objects;
     let i = options.continueKey !== undefined && options.continueKey >= prefix
       ? searchKeys(keys, options.continueKey, false)
       : searchKeys(keys, prefix, true);
@@ -331,7 +341,7 @@ export class WatchCache {
     let lastKey: string | undefined;
     let more = false;
     for (; i < keys.length && keys[i].startsWith(prefix); i++) {
-      const obj = this.#objects.get(keys[i])!;
+      const obj = objects.get(keys[i])!;
       if (predicate && !predicate(obj)) continue;
       if (items.length === limit) {
         more = true;
@@ -340,9 +350,32 @@ export class WatchCache {
       items.push(obj);
       lastKey = keys[i];
     }
-    return more
-      ? { items, revision: this.#revision, continueKey: lastKey }
-      : { items, revision: this.#revision };
+    const revision = past ? at! : this.#revision;
+    return more ? { items, revision, continueKey: lastKey } : { items, revision };
+  }
+
+  /**
+   * The objects under `prefix` as they were at `revision`: the current ones with every retained
+   * event after it undone, newest first (an ADDED removed, a MODIFIED or DELETED put back to its
+   * previous state). GoneError when events after `revision` are no longer all retained.
+   */
+  #snapshot(prefix: string, revision: number): Map<string, KubeObject> {
+    if (revision < this.#windowStart) {
+      throw new GoneError(`too old resource version: ${revision} (${this.#windowStart + 1})`);
+    }
+    const objects = new Map<string, KubeObject>();
+    for (const key of this.#keys.slice(searchKeys(this.#keys, prefix, true))) {
+      if (!key.startsWith(prefix)) break;
+      objects.set(key, this.#objects.get(key)!);
+    }
+    const first = this.#firstAfter(revision);
+    for (let n = this.#seq - 1; n >= first; n--) {
+      const event = this.#ring[n % this.#capacity];
+      if (event.type === "BOOKMARK" || !event.key.startsWith(prefix)) continue;
+      if (event.prevObject) objects.set(event.key, event.prevObject);
+      else objects.delete(event.key);
+    }
+    return objects;
   }
 
   /**

@@ -160,6 +160,48 @@ Deno.test("WatchCache.list() pages with limit/continueKey and applies the predic
   }
 });
 
+Deno.test("WatchCache.list({atRevision}) rebuilds a past state from the retained events", async () => {
+  const t = await setup({ historySize: 4 });
+  try {
+    for (const name of ["a", "b", "c"]) {
+      await put(t.backend, `${PODS}default/${name}`, pod("default", name, { v: "1" }));
+    }
+    const before = await put(t.backend, `${PODS}other/x`, pod("other", "x"));
+    await put(t.backend, `${PODS}default/b`, pod("default", "b", { v: "2" })); // MODIFIED
+    await t.backend.delete(
+      `${PODS}default/c`,
+      (await t.backend.get(`${PODS}default/c`))!.modRevision,
+    );
+    const last = await put(t.backend, `${PODS}default/d`, pod("default", "d")); // ADDED
+    await t.cache.waitForRevision(last);
+    const state = (atRevision?: number, limit?: number, continueKey?: string) => {
+      const page = t.cache.list({ prefix: `${PODS}default/`, atRevision, limit, continueKey });
+      return {
+        items: page.items.map((o) => `${o.metadata.name}:${o.metadata.labels?.v ?? ""}`),
+        revision: page.revision,
+        continueKey: page.continueKey,
+      };
+    };
+    assert.deepEqual(state().items, ["a:1", "b:2", "d:"]);
+    assert.deepEqual(state(before), {
+      items: ["a:1", "b:1", "c:1"],
+      revision: before,
+      continueKey: undefined,
+    });
+    // Paging through the past state: the second page is from the same revision.
+    const first = state(before, 2);
+    assert.deepEqual(first.items, ["a:1", "b:1"]);
+    assert.deepEqual(state(before, 2, first.continueKey).items, ["c:1"]);
+    // A revision at or past the cache's is the current state.
+    assert.deepEqual(state(last).items, ["a:1", "b:2", "d:"]);
+    // Four events retained (revisions 4-7): revision 3 can be rebuilt, revision 2 no longer.
+    assert.deepEqual(state(before - 1).items, ["a:1", "b:1", "c:1"]);
+    assert.throws(() => state(before - 2), GoneError);
+  } finally {
+    await t.stop();
+  }
+});
+
 Deno.test("WatchCache.waitForRevision() resolves once a write is visible", async () => {
   const t = await setup();
   try {
