@@ -322,6 +322,45 @@ Deno.test("a resourceVersion in a patch or an apply is its precondition (409 whe
   });
 });
 
+Deno.test("server-side apply on the status and scale subresources", async () => {
+  await withServer(async (s) => {
+    await api(s, "POST", "/apis/apps/v1/namespaces/default/deployments", {
+      body: {
+        metadata: { name: "sub" },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: "sub" } },
+          template: { metadata: { labels: { app: "sub" } }, spec: POD("x").spec },
+        },
+      },
+    });
+    const base = "/apis/apps/v1/namespaces/default/deployments";
+    const applyStatus = await api(s, "PATCH", `${base}/sub/status?fieldManager=ctl`, {
+      body: {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "sub" },
+        spec: { replicas: 9 },
+        status: { observedGeneration: 5, replicas: 1 },
+      },
+      contentType: "application/apply-patch+yaml",
+    });
+    assert.deepStrictEqual(applyStatus.status, 200);
+    assert.deepStrictEqual(applyStatus.body.status.observedGeneration, 5);
+    assert.deepStrictEqual(applyStatus.body.spec.replicas, 1, "a status apply changes no spec");
+    const applyScale = await api(s, "PATCH", `${base}/sub/scale?fieldManager=ctl`, {
+      body: { apiVersion: "autoscaling/v1", kind: "Scale", spec: { replicas: 4 } },
+      contentType: "application/apply-patch+yaml",
+    });
+    assert.deepStrictEqual([applyScale.status, applyScale.body.spec.replicas], [200, 4]);
+    const missing = await api(s, "PATCH", `${base}/nope/status?fieldManager=ctl`, {
+      body: { apiVersion: "apps/v1", kind: "Deployment", status: { replicas: 1 } },
+      contentType: "application/apply-patch+yaml",
+    });
+    assert.deepStrictEqual(missing.status, 404);
+  });
+});
+
 Deno.test("list: continue pages come from the first page's state; resourceVersion and resourceVersionMatch", async () => {
   await withServer(async (s) => {
     const cms = "/api/v1/namespaces/default/configmaps";

@@ -311,8 +311,8 @@ async function patch(
 ): Promise<Response> {
   const patchType = mediaType(req.headers.get("content-type"));
   const body = await readBody(req);
-  if (patchType === "application/apply-patch+yaml" && !subresource) {
-    return await serverSideApply(registry, namespace, name, body, q, req);
+  if (patchType === APPLY_PATCH) {
+    return await serverSideApply(registry, namespace, name, body, q, req, subresource);
   }
   const opts = writeOptions(q, req);
   const object = await registry.updateWith(
@@ -324,10 +324,28 @@ async function patch(
   return jsonResponse(object, 200, warningHeaders(opts.warnings));
 }
 
+const APPLY_PATCH = "application/apply-patch+yaml";
+
+/** The body of a server-side apply (an object) and its field manager (required), or a 400. */
+function applyRequest(body: unknown, q: URLSearchParams): { applied: KubeObject; manager: string } {
+  const applied = body as KubeObject;
+  if (typeof applied !== "object" || applied === null || Array.isArray(applied)) {
+    throw new BadRequestError("the apply configuration must be an object");
+  }
+  const manager = q.get("fieldManager") ?? "";
+  if (!manager) {
+    throw new BadRequestError(
+      "PATCH, application/apply-patch+yaml requests require fieldManager to be set",
+    );
+  }
+  return { applied, manager };
+}
+
 /**
  * Server-side apply, simplified: an absent object is created from the applied configuration
  * (201); a present one gets the configuration merged in with strategic-merge semantics, and the
- * field manager is recorded in managedFields.
+ * field manager is recorded in managedFields. On the status subresource only the applied status
+ * is merged in (the object must exist, as in Kubernetes).
  */
 async function serverSideApply(
   registry: GenericRegistry,
@@ -336,20 +354,12 @@ async function serverSideApply(
   body: unknown,
   q: URLSearchParams,
   req: Request,
+  subresource?: "status",
 ): Promise<Response> {
-  const applied = body as KubeObject;
-  if (typeof applied !== "object" || applied === null || Array.isArray(applied)) {
-    throw new BadRequestError("the apply configuration must be an object");
-  }
+  const { applied, manager } = applyRequest(body, q);
   if (applied.metadata?.name !== undefined && applied.metadata.name !== name) {
     throw new BadRequestError(
       `the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`,
-    );
-  }
-  const manager = q.get("fieldManager") ?? "";
-  if (!manager) {
-    throw new BadRequestError(
-      "PATCH, application/apply-patch+yaml requests require fieldManager to be set",
     );
   }
   const entry = {
@@ -360,7 +370,7 @@ async function serverSideApply(
     fieldsType: "FieldsV1",
     fieldsV1: {},
   };
-  if (!registry.store.find(namespace, name)) {
+  if (!subresource && !registry.store.find(namespace, name)) {
     const obj = structuredClone(applied);
     obj.metadata = { ...obj.metadata, name, managedFields: [entry] };
     return jsonResponse(await registry.create(namespace, obj, writeOptions(q, req)), 201);
@@ -377,7 +387,7 @@ async function serverSideApply(
     );
     merged.metadata = { ...merged.metadata, managedFields: [...others, entry] };
     return merged;
-  }, writeOptions(q, req));
+  }, { ...writeOptions(q, req), subresource });
   return jsonResponse(object);
 }
 
@@ -496,9 +506,19 @@ async function scale(
     if (rv) preconditions = { resourceVersion: rv };
   }
   const object = await registry.updateWith(namespace, name, (current) => {
+    const scaleNow = scaleOf(current, paths);
     const desired = method === "PUT"
       ? body as KubeObject
-      : unlessModified(patchObject(patchType, scaleOf(current, paths), body), current, registry);
+      : patchType === APPLY_PATCH
+      ? unlessModified(
+        applyStrategicMergePatch(scaleNow, applyRequest(body, q).applied, {
+          apiVersion: "autoscaling/v1",
+          kind: "Scale",
+        }) as KubeObject,
+        current,
+        registry,
+      )
+      : unlessModified(patchObject(patchType, scaleNow, body), current, registry);
     const replicas = desired?.spec?.replicas;
     if (!Number.isInteger(replicas)) {
       throw new BadRequestError(`spec.replicas: Invalid value: ${JSON.stringify(replicas)}`);
