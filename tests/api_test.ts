@@ -361,6 +361,50 @@ Deno.test("server-side apply on the status and scale subresources", async () => 
   });
 });
 
+Deno.test("metadata-only GET, LIST and WATCH (PartialObjectMetadata, client-go's metadata client)", async () => {
+  await withServer(async (s) => {
+    const cms = "/api/v1/namespaces/default/configmaps";
+    await api(s, "POST", cms, {
+      body: { metadata: { name: "meta", labels: { a: "1" } }, data: { secret: "x" } },
+    });
+    const accept = (as: string) =>
+      `application/vnd.kubernetes.protobuf;as=${as};g=meta.k8s.io;v=v1,application/json;as=${as};g=meta.k8s.io;v=v1,application/json`;
+    const one = await api(s, "GET", `${cms}/meta`, { accept: accept("PartialObjectMetadata") });
+    assert.deepStrictEqual([one.body.kind, one.body.apiVersion], [
+      "PartialObjectMetadata",
+      "meta.k8s.io/v1",
+    ]);
+    assert.deepStrictEqual(one.body.metadata.labels, { a: "1" });
+    assert.deepStrictEqual(one.body.data, undefined);
+    const list = await api(s, "GET", `${cms}?labelSelector=a%3D1`, {
+      accept: accept("PartialObjectMetadataList"),
+    });
+    assert.deepStrictEqual(list.body.kind, "PartialObjectMetadataList");
+    assert.ok(/^[0-9]+$/.test(list.body.metadata.resourceVersion));
+    assert.deepStrictEqual(
+      list.body.items.map((o: { kind: string; metadata: { name: string }; data?: unknown }) => [
+        o.kind,
+        o.metadata.name,
+        o.data,
+      ]),
+      [["PartialObjectMetadata", "meta", undefined]],
+    );
+    const watch = await api(s, "GET", `${cms}?watch=true&timeoutSeconds=1&labelSelector=a%3D1`, {
+      accept: accept("PartialObjectMetadata"),
+    });
+    // One event is one JSON line, which api() has parsed already.
+    const events = typeof watch.body === "string"
+      ? watch.body.trim().split("\n").map((l) => JSON.parse(l))
+      : [watch.body];
+    assert.deepStrictEqual(
+      events.map((e) => [e.type, e.object.kind, e.object.metadata.name, e.object.data]),
+      [["ADDED", "PartialObjectMetadata", "meta", undefined]],
+    );
+    // A plain JSON request still gets the whole object.
+    assert.deepStrictEqual((await api(s, "GET", `${cms}/meta`)).body.data, { secret: "x" });
+  });
+});
+
 Deno.test("list: continue pages come from the first page's state; resourceVersion and resourceVersionMatch", async () => {
   await withServer(async (s) => {
     const cms = "/api/v1/namespaces/default/configmaps";

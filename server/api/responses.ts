@@ -1,7 +1,7 @@
 /**
  * Building API responses: JSON with the headers kubectl relies on (Content-Type on everything,
  * `Cache-Control: no-cache, private` like kube-apiserver), `Status` bodies for successes that have
- * no object, and content negotiation for server-side Tables.
+ * no object, and content negotiation for server-side Tables and metadata-only objects.
  */
 import type { Status } from "../../shared/errors.ts";
 
@@ -37,6 +37,28 @@ export function wantsTable(accept: string | null): boolean {
     const p = part.replace(/\s+/g, "");
     return p.includes("as=Table") && (p.includes("g=meta.k8s.io") || !p.includes("g="));
   });
+}
+
+/**
+ * True when the client asked for objects as `PartialObjectMetadata` (`list`: as a
+ * `PartialObjectMetadataList`) of meta.k8s.io v1 or v1beta1: client-go's metadata client and the
+ * metadata-only informers of controllers (controller-runtime's OnlyMetadata) ask so.
+ */
+export function wantsMetadataOnly(accept: string | null, list: boolean): boolean {
+  if (!accept) return false;
+  const kind = list ? "PartialObjectMetadataList" : "PartialObjectMetadata";
+  return accept.split(",").some((part) => {
+    const params = part.replace(/\s+/g, "").split(";");
+    const type = params[0].toLowerCase();
+    if (type !== "application/json" && type !== "*/*" && type !== "application/*") return false;
+    const has = (p: string) => params.includes(p);
+    return has(`as=${kind}`) && has("g=meta.k8s.io") && (has("v=v1") || has("v=v1beta1"));
+  });
+}
+
+/** An object as `PartialObjectMetadata`: its metadata only (meta.k8s.io/v1). */
+export function partialObjectMetadata(obj: { metadata?: unknown }): Record<string, unknown> {
+  return { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: obj.metadata };
 }
 
 /** The `includeObject` query parameter of a Table request. */

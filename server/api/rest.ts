@@ -29,7 +29,9 @@ import {
   includeObjectPolicy,
   JSON_HEADERS,
   jsonResponse,
+  partialObjectMetadata,
   successStatus,
+  wantsMetadataOnly,
   wantsTable,
 } from "./responses.ts";
 import { serialize } from "../store/watch_cache.ts";
@@ -139,6 +141,9 @@ export async function serveResource(
           }),
         );
       }
+      if (wantsMetadataOnly(req.headers.get("accept"), false)) {
+        return jsonResponse(partialObjectMetadata(obj));
+      }
       return jsonResponse(obj);
     }
     case "PUT": {
@@ -218,6 +223,14 @@ async function list(
         listMeta: metadata,
       }),
     );
+  }
+  if (wantsMetadataOnly(req.headers.get("accept"), true)) {
+    return jsonResponse({
+      kind: "PartialObjectMetadataList",
+      apiVersion: "meta.k8s.io/v1",
+      metadata,
+      items: result.items.map(partialObjectMetadata),
+    });
   }
   // Cached objects carry their serialised JSON, so a list is a join, not a re-stringify.
   const head = JSON.stringify({

@@ -14,7 +14,12 @@ import { ApiError, BadRequestError, InternalError, InvalidError } from "../../sh
 import type { GenericRegistry } from "../registry/generic_registry.ts";
 import { serialize } from "../store/watch_cache.ts";
 import { selectorPredicate } from "./rest.ts";
-import { includeObjectPolicy, wantsTable } from "./responses.ts";
+import {
+  includeObjectPolicy,
+  partialObjectMetadata,
+  wantsMetadataOnly,
+  wantsTable,
+} from "./responses.ts";
 import { tableFor } from "./tables/mod.ts";
 import { parseResourceVersion, reachRevision } from "./list_options.ts";
 
@@ -87,6 +92,7 @@ export async function serveWatch(
   const bookmarks = q.get("allowWatchBookmarks") === "true";
   const info = registry.info;
   const asTable = wantsTable(req.headers.get("accept"));
+  const metadataOnly = !asTable && wantsMetadataOnly(req.headers.get("accept"), false);
   const includeObject = includeObjectPolicy(q.get("includeObject"));
   const store = registry.store;
 
@@ -99,7 +105,9 @@ export async function serveWatch(
 
   const frame = (type: string, obj: KubeObject): Uint8Array => {
     let payload: string;
-    if (type === "BOOKMARK") {
+    if (metadataOnly && type !== "ERROR") {
+      payload = JSON.stringify(partialObjectMetadata(obj));
+    } else if (type === "BOOKMARK") {
       payload = JSON.stringify({ kind: info.kind, apiVersion: apiVersionOf(info), ...obj });
     } else if (asTable && type !== "ERROR") {
       payload = JSON.stringify(tableFor(info, [obj], { includeObject }));

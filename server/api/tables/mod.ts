@@ -31,6 +31,7 @@ import {
   storageClassPrinter,
 } from "./storage.ts";
 import { AGE_COLUMN, NAME_COLUMN, type Printer, type Table, type TableRow } from "./table.ts";
+import { partialObjectMetadata } from "../responses.ts";
 import {
   controllerRevisionPrinter,
   daemonSetPrinter,
@@ -125,7 +126,7 @@ function rowObject(
       (info.version ? (info.group ? `${info.group}/${info.version}` : info.version) : undefined);
     return { ...obj, kind: obj.kind ?? info.kind, ...(apiVersion ? { apiVersion } : {}) };
   }
-  return { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: obj.metadata };
+  return partialObjectMetadata(obj);
 }
 
 /**
