@@ -244,8 +244,10 @@ export class DeploymentReconciler {
       const created = await this.#client.create<ReplicaSet>(REPLICASETS, rs, {
         namespace: d.metadata.namespace,
       });
-      const message = `Scaled up replica set ${created.metadata.name} from 0 to ${replicas}`;
-      this.#recorder.record(withKind(d), "Normal", "ScalingReplicaSet", message);
+      if (replicas > 0) { // an empty new ReplicaSet (Recreate, a paused scale) is no scaling
+        const message = `Scaled up replica set ${created.metadata.name} from 0 to ${replicas}`;
+        this.#recorder.record(withKind(d), "Normal", "ScalingReplicaSet", message);
+      }
       return created;
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;

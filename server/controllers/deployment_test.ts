@@ -190,9 +190,15 @@ Deno.test("rolloutPlan() rounds surge up and unavailable down; both zero means o
 
 Deno.test("Recreate scales old ReplicaSets to 0 and creates the new one empty while old pods live", async () => {
   const oldRs = rsOf("busybox:v1", { revision: 1, replicas: 3 });
-  const { client, reconciler } = setup(deployment({ strategy: { type: "Recreate" } }), [oldRs]);
+  const { client, reconciler, recorder } = setup(deployment({ strategy: { type: "Recreate" } }), [
+    oldRs,
+  ]);
   await reconciler.reconcile("default/web");
   assert.deepEqual(rolloutOf(client), { created: [0], scaled: { "busybox:v1": 0 } });
+  // Kubernetes records no "Scaled up … from 0 to 0" for the empty new ReplicaSet.
+  assert.deepEqual(recorder.events.map((e) => e.message), [
+    `Scaled down replica set ${oldRs.metadata.name} from 3 to 0`,
+  ]);
 });
 
 Deno.test("Recreate starts the new pods only once the old ReplicaSets' pods are gone", async () => {
