@@ -185,7 +185,10 @@ export class GarbageCollector {
     const finalizers = (obj.metadata.finalizers ?? []).filter((f) => f !== finalizer);
     try {
       await this.#client.patch(n.resource, obj.metadata.name!, {
-        metadata: { finalizers, resourceVersion: obj.metadata.resourceVersion },
+        metadata: {
+          finalizers: finalizers.length > 0 ? finalizers : null,
+          resourceVersion: obj.metadata.resourceVersion,
+        },
       }, { namespace: obj.metadata.namespace, type: "merge" });
     } catch (err) {
       if (!isNotFound(err)) throw err;
@@ -212,7 +215,8 @@ export class GarbageCollector {
   async #patchOwnerRefs(n: GraphNode, obj: KubeObject, refs: OwnerReference[]): Promise<void> {
     try {
       await this.#client.patch(n.resource, obj.metadata.name!, {
-        metadata: { uid: obj.metadata.uid, ownerReferences: refs },
+        // No owner left: the field goes (null in a merge patch), as Kubernetes leaves it.
+        metadata: { uid: obj.metadata.uid, ownerReferences: refs.length > 0 ? refs : null },
       }, { namespace: obj.metadata.namespace, type: "merge" });
     } catch (err) {
       if (!isNotFound(err) && !isConflict(err)) throw err;
