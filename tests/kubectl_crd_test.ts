@@ -140,6 +140,17 @@ Deno.test({
         } finally {
           await watch.stop();
         }
+        // A custom resource has no patch strategies: strategic merge is a 415, as in Kubernetes.
+        const strategic = await kubectl(k, [
+          "patch",
+          "ct",
+          "my-new-cron-object",
+          "--type=strategic",
+          "-p",
+          '{"spec":{"image":"v3-image"}}',
+        ]);
+        assert.equal(strategic.code, 1);
+        assert.match(strategic.stderr, /unknown format - accepted media types include/);
         await kubectlOk(k, ["label", "ct", "my-new-cron-object", "tier=batch"]);
         assert.equal((await getJson("ct", "my-new-cron-object")).metadata.generation, 2);
         assert.match(

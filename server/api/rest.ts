@@ -9,6 +9,7 @@ import type { KubeObject } from "../../shared/api/object.ts";
 import { apiVersionOf } from "../../shared/api/resource_info.ts";
 import type { FieldValidation } from "../../shared/api/validation.ts";
 import {
+  ApiError,
   BadRequestError,
   ConflictError,
   GoneError,
@@ -327,6 +328,14 @@ async function patch(
   if (patchType === APPLY_PATCH) {
     return await serverSideApply(registry, namespace, name, body, q, req, subresource);
   }
+  if (patchType === STRATEGIC_PATCH && registry.strategy.noStrategicMergePatch) {
+    throw new ApiError(
+      415,
+      "UnsupportedMediaType",
+      "the body of the request was in an unknown format - accepted media types include: " +
+        "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
+    );
+  }
   const opts = writeOptions(q, req);
   const object = await registry.updateWith(
     namespace,
@@ -338,6 +347,7 @@ async function patch(
 }
 
 const APPLY_PATCH = "application/apply-patch+yaml";
+const STRATEGIC_PATCH = "application/strategic-merge-patch+json";
 
 /** The body of a server-side apply (an object) and its field manager (required), or a 400. */
 function applyRequest(body: unknown, q: URLSearchParams): { applied: KubeObject; manager: string } {

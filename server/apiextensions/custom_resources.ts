@@ -325,6 +325,7 @@ export class CustomResources {
       const registry = new GenericRegistry(store, {
         strategy: {
           statusSubresource: v.subresources?.status !== undefined,
+          noStrategicMergePatch: true,
           ...(scale ? { scale } : {}),
           ...customResourceGeneration,
         },

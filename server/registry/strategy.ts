@@ -28,6 +28,11 @@ export interface Strategy {
    * `.status.replicas`, an optional `.status.selector`); built-in kinds use their own fields.
    */
   scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
+  /**
+   * The kind has no Go type with patch strategies to merge by (custom resources): a strategic
+   * merge patch is a 415, as kube-apiserver answers it.
+   */
+  noStrategicMergePatch?: boolean;
   /** Called on a new object after validation and defaults. */
   prepareForCreate?(obj: KubeObject, ctx: StrategyContext): void | Promise<void>;
   /** Called on the new object of a main-resource update, with the current one. */
