@@ -165,6 +165,26 @@ Deno.test({
           stdin: SSA(3),
         });
         assert.equal((await getJson("deploy", "ssa")).spec.replicas, 1);
+        // Field ownership: `kubectl scale` took .spec.replicas; applying another value conflicts.
+        await kubectlOk(k, ["scale", "deploy", "ssa", "--replicas=3"]);
+        const conflict = await kubectl(k, ["apply", "--server-side", "-f", "-"], { stdin: SSA(1) });
+        assert.equal(conflict.code, 1);
+        assert.match(
+          conflict.stderr,
+          /Apply failed with 1 conflict: conflict with "kubectl" using apps\/v1: \.spec\.replicas/,
+        );
+        await kubectlOk(k, ["apply", "--server-side", "--force-conflicts", "-f", "-"], {
+          stdin: SSA(1),
+        });
+        assert.equal((await getJson("deploy", "ssa")).spec.replicas, 1);
+        // A field left out of the next apply is removed (nobody else owns it).
+        const cm = (data: Record<string, string>) =>
+          JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "ssa" }, data });
+        await kubectlOk(k, ["apply", "--server-side", "-f", "-"], {
+          stdin: cm({ a: "1", b: "2" }),
+        });
+        await kubectlOk(k, ["apply", "--server-side", "-f", "-"], { stdin: cm({ a: "1" }) });
+        assert.deepEqual((await getJson("cm", "ssa")).data, { a: "1" });
       });
 
       await t.step(

@@ -38,6 +38,7 @@ import {
 import { serialize } from "../store/watch_cache.ts";
 import { tableFor } from "./tables/mod.ts";
 import { serveWatch } from "./watch.ts";
+import { apply as applyOwnership, defaultManager } from "../registry/field_manager.ts";
 import { decodeContinue, encodeContinue, expiredList, listRevision } from "./list_options.ts";
 import { evaluateJsonPath, parseJsonPath, setJsonPath } from "../apiextensions/json_path.ts";
 
@@ -385,18 +386,22 @@ async function serverSideApply(
       `the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`,
     );
   }
-  const entry = {
+  const ownership = {
+    config: applied,
     manager,
-    operation: "Apply",
+    force: isTrue(q.get("force")),
     apiVersion: apiVersionOf(registry.info),
-    time: rfc3339(new Date()),
-    fieldsType: "FieldsV1",
-    fieldsV1: {},
+    scope: {
+      kind: registry.info.kind,
+      statusSubresource: registry.strategy.statusSubresource,
+      subresource,
+    },
   };
   if (!subresource && !registry.store.find(namespace, name)) {
     const obj = structuredClone(applied);
-    obj.metadata = { ...obj.metadata, name, managedFields: [entry] };
-    return jsonResponse(await registry.create(namespace, obj, writeOptions(q, req)), 201);
+    obj.metadata = { ...obj.metadata, name };
+    const created = applyOwnership({ ...ownership, merged: obj });
+    return jsonResponse(await registry.create(namespace, created, writeOptions(q, req)), 201);
   }
   const object = await registry.updateWith(namespace, name, (current) => {
     unlessModified(applied, current, registry);
@@ -405,12 +410,8 @@ async function serverSideApply(
       kind: current.kind!,
     }) as KubeObject;
     checkPatchedObject(merged);
-    const others = (current.metadata.managedFields as { manager?: string }[] ?? []).filter(
-      (m) => m.manager !== manager,
-    );
-    merged.metadata = { ...merged.metadata, managedFields: [...others, entry] };
-    return merged;
-  }, { ...writeOptions(q, req), subresource });
+    return applyOwnership({ ...ownership, live: current, merged });
+  }, { ...writeOptions(q, req), subresource, applying: true });
   return jsonResponse(object);
 }
 
@@ -661,7 +662,7 @@ function writeOptions(q: URLSearchParams, req: Request) {
   return {
     dryRun: isDryRun(q),
     fieldValidation,
-    fieldManager: q.get("fieldManager") ?? undefined,
+    fieldManager: q.get("fieldManager") || defaultManager(req.headers.get("user-agent")),
     warnings: [] as string[],
     user: requestUsers.get(req),
   };

@@ -19,12 +19,16 @@ import type { Strategy, StrategyContext } from "./strategy.ts";
 import { resetSystemMetadata } from "./strategy.ts";
 import { isSystemNamespace } from "./system_namespaces.ts";
 import { rfc3339 } from "../../shared/time.ts";
+import { trackUpdate } from "./field_manager.ts";
 
 /** Options every write takes. */
 export interface WriteOptions {
   dryRun?: boolean;
   fieldValidation?: FieldValidation;
+  /** Who writes, for managedFields (the request's fieldManager, else its User-Agent's product). */
   fieldManager?: string;
+  /** A server-side apply: the object's managedFields are already the apply's (field_manager.ts). */
+  applying?: boolean;
   /** Collects warnings (unknown fields dropped under Warn) for the response headers. */
   warnings?: string[];
   /** Who asks (absent for the server's own writes); admission may judge by it. */
@@ -328,8 +332,12 @@ export class GenericRegistry {
     if (wanted.kind === undefined) wanted.kind = current.kind;
     let next: KubeObject;
     if (options.subresource === "status") {
-      // A status write changes status only (and nothing of spec or metadata).
+      // A status write changes status only (and nothing of spec or metadata but an apply's
+      // managedFields).
       next = { ...current, status: wanted.status };
+      if (options.applying) {
+        next.metadata = { ...current.metadata, managedFields: wanted.metadata.managedFields };
+      }
     } else {
       next = wanted;
       // `current` is this update's private copy of the stored object: validation takes the
@@ -347,6 +355,10 @@ export class GenericRegistry {
         generation: old.generation,
       };
       if (this.info.namespaced) next.metadata.namespace = old.namespace;
+      // A write that leaves managedFields out keeps them (as Kubernetes; [] clears them).
+      if (md.managedFields === undefined && old.managedFields !== undefined) {
+        next.metadata.managedFields = old.managedFields;
+      }
       if (old.deletionTimestamp === undefined) delete next.metadata.deletionTimestamp;
       if (old.deletionGracePeriodSeconds === undefined) {
         delete next.metadata.deletionGracePeriodSeconds;
@@ -357,6 +369,17 @@ export class GenericRegistry {
       fieldValidation: options.fieldValidation,
       warnings: options.warnings,
     });
+    if (!options.applying) {
+      trackUpdate(current, valid, {
+        manager: options.fieldManager ?? "unknown",
+        apiVersion: apiVersionOf(this.info),
+        scope: {
+          kind: this.info.kind,
+          statusSubresource: this.strategy.statusSubresource,
+          subresource: options.subresource,
+        },
+      });
+    }
     if (options.subresource !== "status") {
       if (
         current.metadata.generation !== undefined &&
