@@ -31,7 +31,6 @@ import {
   CONTROLLER_INDEX,
   controllerRef,
   ensureControllerIndex,
-  isPodActive,
   keyOf,
   newControllerRef,
 } from "./controller_utils.ts";
@@ -190,7 +189,7 @@ export class DeploymentReconciler {
     }
     if (!createIfNotExisted) return { olds };
     const initial = plan.strategy === "Recreate"
-      ? (olds.some((rs) => rs.spec.replicas > 0 || this.hasActivePods(rs)) ? 0 : plan.replicas)
+      ? (olds.some((rs) => rs.spec.replicas > 0 || this.hasRunningPods(rs)) ? 0 : plan.replicas)
       : newReplicaSetReplicas(
         plan.replicas,
         plan.maxSurge,
@@ -285,7 +284,7 @@ export class DeploymentReconciler {
     for (const rs of olds) {
       if (rs.spec.replicas > 0) await this.scaleReplicaSet(d, rs, 0, plan);
     }
-    const oldsGone = olds.every((rs) => rs.spec.replicas === 0 && !this.hasActivePods(rs));
+    const oldsGone = olds.every((rs) => rs.spec.replicas === 0 && !this.hasRunningPods(rs));
     if (!newRs || !oldsGone) return newRs;
     return await this.scaleReplicaSet(d, newRs, plan.replicas, plan);
   }
@@ -405,10 +404,15 @@ export class DeploymentReconciler {
     }
   }
 
-  /** Whether a ReplicaSet still has pods (in the cache or in its own status). */
-  hasActivePods(rs: ReplicaSet): boolean {
-    return this.#pods.byIndex(CONTROLLER_INDEX, rs.metadata.uid!).some(isPodActive) ||
-      (rs.status?.replicas ?? 0) > 0;
+  /**
+   * Whether a ReplicaSet still has pods that run (in the cache or in its own status): any pod
+   * not Succeeded or Failed, also one being deleted — Recreate starts the new pods only once the
+   * old ones have stopped (Kubernetes' oldPodsRunning).
+   */
+  hasRunningPods(rs: ReplicaSet): boolean {
+    return this.#pods.byIndex(CONTROLLER_INDEX, rs.metadata.uid!).some((p) =>
+      p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed"
+    ) || (rs.status?.replicas ?? 0) > 0;
   }
 }
 

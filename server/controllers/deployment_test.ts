@@ -221,6 +221,19 @@ Deno.test("Recreate starts the new pods only once the old ReplicaSets' pods are 
   const waiting = setup(d, [oldRs, newRs], [oldPod]);
   await waiting.reconciler.reconcile("default/web");
   assert.deepEqual(rolloutOf(waiting.client).scaled, {});
+  // A pod being deleted still runs until its grace period ends: the new pods wait for it too.
+  const terminating = Pod.parse({
+    ...oldPod,
+    metadata: { ...oldPod.metadata, deletionTimestamp: "2026-01-01T01:00:00Z" },
+    status: { phase: "Running" },
+  });
+  const stopping = setup(d, [oldRs, newRs], [terminating]);
+  await stopping.reconciler.reconcile("default/web");
+  assert.deepEqual(rolloutOf(stopping.client).scaled, {});
+  const finished = Pod.parse({ ...oldPod, status: { phase: "Succeeded" } });
+  const done = setup(d, [oldRs, newRs], [finished]);
+  await done.reconciler.reconcile("default/web");
+  assert.deepEqual(rolloutOf(done.client).scaled, { "busybox:v2": 4 });
   const gone = setup(d, [oldRs, newRs], []);
   await gone.reconciler.reconcile("default/web");
   assert.deepEqual(rolloutOf(gone.client).scaled, { "busybox:v2": 4 });
