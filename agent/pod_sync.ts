@@ -178,10 +178,33 @@ export class PodSyncer {
     string,
     { state: string; info: Docker.ContainerInspectInfo; terminationMessage?: string }
   >();
+  /**
+   * Docker events seen per container ID (a counter, cleared with the cache entry when the
+   * container goes): an inspect that raced an event is used once but not cached.
+   */
+  readonly #changes = new Map<string, number>();
 
   constructor(options: PodSyncerOptions) {
     this.#o = options;
     this.#log = options.logger ?? silentLogger;
+  }
+
+  /**
+   * A Docker event about container `id` (die, oom, stop, …): its cached inspect result is stale
+   * even when Docker's container list still reports the old state (measured: right after `die`,
+   * `GET /containers/json` says running while the container's inspect says exited), so the next
+   * sync inspects it again. Without this an exit was seen only at the next relist, up to 10 s on.
+   */
+  containerChanged(id: string, action: string): void {
+    if (action === "destroy") return this.#forgetContainer(id);
+    this.#inspectCache.delete(id);
+    this.#changes.set(id, (this.#changes.get(id) ?? 0) + 1);
+  }
+
+  /** Drops what is kept about a removed container. */
+  #forgetContainer(id: string): void {
+    this.#inspectCache.delete(id);
+    this.#changes.delete(id);
   }
 
   /**
@@ -264,7 +287,7 @@ export class PodSyncer {
     );
     for (const c of [...apps, ...sandboxes]) {
       await this.#o.rt.removeContainer(c.Id);
-      this.#inspectCache.delete(c.Id);
+      this.#forgetContainer(c.Id);
     }
     await this.#o.probes.retain(new Set(), key);
     for (const uid of uids) if (uid) await removePodDir(this.#o.dataDir, uid);
@@ -294,10 +317,11 @@ export class PodSyncer {
     await Promise.all(containers.map(async (c) => {
       let cached = this.#inspectCache.get(c.Id);
       if (!cached || cached.state !== c.State) {
+        const changes = this.#changes.get(c.Id);
         const info = await this.#inspect(c.Id);
         if (!info) return;
         cached = { state: c.State, info };
-        this.#inspectCache.set(c.Id, cached);
+        if (this.#changes.get(c.Id) === changes) this.#inspectCache.set(c.Id, cached);
       }
       const info = cached.info;
       const restartCount = Number(c.Labels[LABEL_RESTART_COUNT] ?? 0);
@@ -378,7 +402,7 @@ export class PodSyncer {
     }
     for (const c of mine) {
       await this.#o.rt.removeContainer(c.Id);
-      this.#inspectCache.delete(c.Id);
+      this.#forgetContainer(c.Id);
     }
     await removePodDir(this.#o.dataDir, pod.metadata.uid);
     this.#forget(key);
@@ -732,7 +756,7 @@ export class PodSyncer {
     await Promise.all(stranded.map((o) => this.#o.rt.stopContainer(o.id, 0)));
     for (const s of old) {
       await this.#o.rt.removeContainer(s.id);
-      this.#inspectCache.delete(s.id);
+      this.#forgetContainer(s.id);
     }
     await getVolumes();
     if (!(await this.#o.rt.inspectImage(this.#o.pauseImage))) {
@@ -907,7 +931,7 @@ export class PodSyncer {
       if (latest.inst.created) {
         // Created but never started (the agent died in between): replace it, same count.
         await rt.removeContainer(latest.id);
-        this.#inspectCache.delete(latest.id);
+        this.#forgetContainer(latest.id);
         restartCount = latest.restartCount;
         view.current = instances[1]?.inst;
         view.previous = instances[2]?.inst;
@@ -1063,7 +1087,7 @@ export class PodSyncer {
     for (const old of instances) {
       if (old.id === keepId || old.id === id || old.inst.running) continue;
       await rt.removeContainer(old.id);
-      this.#inspectCache.delete(old.id);
+      this.#forgetContainer(old.id);
     }
     return view;
   }

@@ -57,6 +57,9 @@ export class PodWorkers {
     const events = rt.watchEvents(signal, {
       onEvent: (e) => {
         if (!WAKING_ACTIONS.has(e.action)) return;
+        // Docker's container list may still say "running" right after a die event: the
+        // container's next sync inspects it again instead of trusting the list.
+        this.#o.syncer.containerChanged(e.id, e.action);
         const ns = e.labels[LABEL_POD_NAMESPACE];
         const name = e.labels[LABEL_POD_NAME];
         if (ns && name) queue.add(`${ns}/${name}`);
