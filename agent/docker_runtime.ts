@@ -551,10 +551,16 @@ export class DockerRuntime {
     const what = `attach to container ${short(id)}`;
     const info = await this.inspectContainer(id);
     if (!info) throw new DockerError(`${what}: no such container`, 404);
+    // Docker's attachment to a stopped container stays open without a byte or an end.
+    if (!info.State.Running) throw new DockerError(`${what}: the container is not running`, 409);
     const tty = info.Config.Tty;
     const stdin = options.stdin && (info.Config.OpenStdin ?? false);
     const query = `stream=1&stdout=1&stderr=1&stdin=${stdin ? 1 : 0}`;
     const conn = await this.#api.hijack(`/containers/${enc(id)}/attach?${query}`, undefined, what);
+    // An exit between the check and the attachment would leave it open for good: look again (an
+    // exit after the attachment ends its stream).
+    const attached = await this.inspectContainer(id).catch(() => undefined);
+    if (!attached?.State.Running) conn.close();
     const demux = new FrameDemuxer();
     let writing: Promise<void> = Promise.resolve();
     async function* output(): AsyncGenerator<{ stream: "stdout" | "stderr"; data: Uint8Array }> {

@@ -136,3 +136,21 @@ Deno.test("DockerRuntime reports each engine operation and its failure to onOper
     ["list_containers", true],
   ]);
 });
+
+Deno.test("DockerRuntime.attachSession refuses a stopped container instead of hanging on it", async () => {
+  const images = await ensureTestImages();
+  const rt = new DockerRuntime({ nodeName: uniqueNode() });
+  try {
+    const id = await rt.createContainer({ Image: images.busybox, Cmd: ["true"] });
+    await rt.startContainer(id);
+    for (let i = 0; i < 100 && (await rt.inspectContainer(id))?.State.Running; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await assert.rejects(
+      () => rt.attachSession(id, { stdin: false }),
+      (e) => e instanceof DockerError && e.statusCode === 409 && /not running/.test(e.message),
+    );
+  } finally {
+    await cleanup(rt);
+  }
+});

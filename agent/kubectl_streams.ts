@@ -15,7 +15,7 @@ import {
   SPDY_PORT_FORWARD_PROTOCOL,
   SPDY_PORT_FORWARD_PROTOCOL_ALIAS,
 } from "../shared/remotecommand/mod.ts";
-import type { DockerRuntime } from "./docker_runtime.ts";
+import { DockerError, type DockerRuntime } from "./docker_runtime.ts";
 import { findRunningContainer, podAddress, relaySession } from "./stream_api.ts";
 
 /** The WebSocket subprotocols of kubectl's port-forward the agent serves. */
@@ -60,9 +60,15 @@ export function serveAttach(
 ): Response {
   const wantStdin = parseExecOptions(new URL(req.url)).stdin;
   return serveExecWebSocket(req, async (io) => {
+    const notRunning = new Error(
+      `container ${target.container} is not running in pod ${target.pod}`,
+    );
     const id = await findRunningContainer(options.rt, target);
-    if (!id) throw new Error(`container ${target.container} is not running in pod ${target.pod}`);
-    const session = await options.rt.attachSession(id, { stdin: wantStdin });
+    if (!id) throw notRunning;
+    // Docker's list can lag an exit by a moment: attachSession checks the container itself.
+    const session = await options.rt.attachSession(id, { stdin: wantStdin }).catch((e) => {
+      throw e instanceof DockerError && e.statusCode === 409 ? notRunning : e;
+    });
     // Detaching (the client's stdin ending) leaves the container's stdin open.
     return {
       exitCode: await relaySession(io, session, { stdin: wantStdin, closeStdinAtEnd: false }),
