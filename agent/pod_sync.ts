@@ -591,19 +591,26 @@ export class PodSyncer {
     const canRun = !!sandbox && sandbox.inst.running && !done;
     const ctx = { key, pod, st, sandbox, podIP: podIP ?? "", getVolumes, latest };
 
-    // Init containers run one at a time, each to success, before any app container.
+    // Init containers run one at a time, each to success, before any app container; in a new
+    // sandbox (the old one died) they all run again, as the kubelet does, unless the pod never
+    // restarts anything.
     const initViews: ContainerView[] = [];
     let initDone = true;
+    const ranElsewhere = (o: Observed) =>
+      canRun && pod.spec.restartPolicy !== "Never" &&
+      o.info.HostConfig.NetworkMode !== `container:${sandbox!.id}`;
     for (const c of pod.spec.initContainers ?? []) {
       const instances = byName.get(c.name) ?? [];
       const latest = instances[0];
-      if (latest && !latest.inst.running && !latest.inst.created && latest.inst.exitCode === 0) {
+      const succeeded = latest && !latest.inst.running && !latest.inst.created &&
+        latest.inst.exitCode === 0;
+      if (succeeded && !ranElsewhere(latest)) {
         initViews.push(viewOf(c, instances));
         continue;
       }
       initDone = false;
       if (!canRun) initViews.push(viewOf(c, instances));
-      else initViews.push(await this.#syncContainer(ctx, c, instances, true));
+      else initViews.push(await this.#syncContainer(ctx, c, instances, true, !!succeeded));
       // Still running, waiting, or just started: the next init container has to wait.
       const after = initViews[initViews.length - 1];
       if (
@@ -895,13 +902,15 @@ export class PodSyncer {
     c: Container,
     instances: Observed[],
     isInit: boolean,
+    /** Run it again now, whatever its last exit (an init container in a new sandbox). */
+    rerun = false,
   ): Promise<ContainerView> {
     const { key, pod, st } = ctx;
     const rt = this.#o.rt;
     let latest = instances[0];
     const view = viewOf(c, instances);
     const policy = pod.spec.restartPolicy ?? "Always";
-    let forced = false;
+    let forced = rerun;
     const grace = pod.spec.terminationGracePeriodSeconds ?? GRACE_DEFAULT;
 
     if (latest?.inst.running) {

@@ -173,6 +173,20 @@ Deno.test("init containers run in order to completion before the app containers 
     const rt = new DockerRuntime({ nodeName: config.nodeName });
     const app = pod.status!.containerStatuses![0].containerID!.slice("docker://".length);
     assert.equal((await rt.exec(app, ["cat", "/work/log"])).stdout, "1\n2\n3\n");
+
+    // The sandbox dies: in the new one the init containers run again, in order, then the app.
+    const sandbox = (await rt.listContainers()).find((c) =>
+      c.Labels["io.skiff.kind"] === "sandbox" && c.Labels["io.kubernetes.pod.name"] === "init"
+    );
+    assert.ok(sandbox, "the pod's sandbox");
+    await rt.killContainer(sandbox.Id);
+    const again = await waitForPod(client, "init", "running in a new sandbox", (p) => {
+      const id = p.status?.containerStatuses?.[0]?.containerID?.slice("docker://".length);
+      return !!id && id !== app && !!p.status!.containerStatuses![0].state.running;
+    });
+    const newApp = again.status!.containerStatuses![0].containerID!.slice("docker://".length);
+    assert.equal((await rt.exec(newApp, ["cat", "/work/log"])).stdout, "1\n2\n3\n1\n2\n3\n");
+    assert.deepEqual(again.status!.initContainerStatuses!.map((s) => s.restartCount), [1, 1]);
   } finally {
     await stop();
   }
