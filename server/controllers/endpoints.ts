@@ -1,10 +1,11 @@
 /**
  * The endpoints controller: for every Service with a selector, writes an Endpoints object and
- * EndpointSlices (discovery.k8s.io/v1) listing the matching pods as ready or not-ready backends:
+ * EndpointSlices (discovery.k8s.io/v1) listing the matching pods as ready or not-ready backends
+ * (slices also list terminating pods, with their `terminating` condition):
  * the pod's own address (`status.podIP`, routable from every node over the pod network) and the
  * service's targetPort resolved against the pod (numbers as given, names through the pod's named
  * container ports), as Kubernetes does. Services without a selector keep the Endpoints their
- * users wrote.
+ * users wrote, mirrored into EndpointSlices as Kubernetes' mirroring controller does.
  *
  * `EndpointsReconciler.reconcile(key)` is kube-controller-manager's `syncService` for both
  * controllers: `serviceBackends` (pure) → `syncEndpoints` (`endpointSubsets`) →
@@ -33,6 +34,10 @@ import { canonical, podTemplateHash } from "./rolling_update.ts";
 const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 const MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by";
 const MANAGED_BY = "endpointslice-controller.skiff.dev";
+/** Slices mirrored from the Endpoints of a Service without a selector (Kubernetes' value). */
+const MIRROR_MANAGED_BY = "endpointslicemirroring-controller.k8s.io";
+/** An Endpoints object with this label set to "true" is not mirrored. */
+const SKIP_MIRROR_LABEL = "endpointslice.kubernetes.io/skip-mirror";
 
 interface ServicePort {
   name?: string;
@@ -45,6 +50,8 @@ interface ServicePort {
 export interface Backend {
   ip: string;
   ready: boolean;
+  /** The pod is ready (or the Service publishes not-ready addresses), being deleted or not. */
+  serving: boolean;
   pod: Pod;
   /** One resolved port per service port this pod serves. */
   ports: { name?: string; port: number; protocol: Protocol }[];
@@ -57,7 +64,11 @@ export interface Backend {
  * resolved against the pod. Pods without an IP yet, and pods where no service port resolves (a
  * named targetPort the pod does not declare), are left out.
  */
-export function serviceBackends(svc: Service, pods: readonly Pod[]): Backend[] {
+export function serviceBackends(
+  svc: Service,
+  pods: readonly Pod[],
+  o: { terminating?: boolean } = {},
+): Backend[] {
   const ports = (svc.spec?.ports ?? []) as ServicePort[];
   const publishNotReady = svc.spec?.publishNotReadyAddresses === true;
   const out: Backend[] = [];
@@ -66,7 +77,8 @@ export function serviceBackends(svc: Service, pods: readonly Pod[]): Backend[] {
     if (!ip || !pod.spec?.nodeName) continue;
     const phase = pod.status?.phase;
     if (phase === "Succeeded" || phase === "Failed") continue;
-    if (pod.metadata.deletionTimestamp && !publishNotReady) continue;
+    const terminating = !!pod.metadata.deletionTimestamp;
+    if (terminating && !publishNotReady && !o.terminating) continue;
     const resolved: Backend["ports"] = [];
     for (const sp of ports) {
       const protocol = sp.protocol ?? "TCP";
@@ -83,7 +95,11 @@ export function serviceBackends(svc: Service, pods: readonly Pod[]): Backend[] {
         pod.metadata.namespace === svc.metadata.namespace
       ? pod.spec.hostname
       : undefined;
-    out.push({ ip, ready: publishNotReady || isPodReady(pod), pod, ports: resolved, hostname });
+    // As the EndpointSlice controller: a terminating pod is never ready (unless the Service
+    // publishes not-ready addresses), but still serving while its readiness holds.
+    const serving = publishNotReady || isPodReady(pod);
+    const ready = publishNotReady || (serving && !terminating);
+    out.push({ ip, ready, serving, pod, ports: resolved, hostname });
   }
   return out;
 }
@@ -196,7 +212,7 @@ export function desiredEndpointSlices(
         ...(b.hostname ? { hostname: b.hostname } : {}),
         conditions: {
           ready: b.ready,
-          serving: b.ready,
+          serving: b.serving,
           terminating: !!b.pod.metadata.deletionTimestamp,
         },
         nodeName: b.pod.spec.nodeName,
@@ -211,6 +227,68 @@ export function desiredEndpointSlices(
       // dereferences every slice port's name.
       ports: g.ports.map((p) => ({ ...p, name: p.name ?? "" })),
     });
+  }
+  return wanted;
+}
+
+/**
+ * The EndpointSlices mirroring a Service's hand-written Endpoints (IPv4 addresses): one per
+ * subset, `addresses` ready and `notReadyAddresses` not, labelled as Kubernetes' mirroring
+ * controller labels them and owned by the Service. None when there are no Endpoints or they are
+ * labelled `endpointslice.kubernetes.io/skip-mirror: "true"`.
+ */
+export function mirroredEndpointSlices(
+  svc: Service,
+  endpoints: Endpoints | undefined,
+): Map<string, EndpointSlice> {
+  const wanted = new Map<string, EndpointSlice>();
+  if (!endpoints || endpoints.metadata.labels?.[SKIP_MIRROR_LABEL] === "true") return wanted;
+  const svcName = svc.metadata.name!;
+  const ipv4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+  for (const subset of endpoints.subsets ?? []) {
+    const ports = (subset.ports ?? []).map((p) => ({
+      name: p.name ?? "",
+      port: p.port,
+      protocol: p.protocol ?? "TCP",
+    }));
+    const sliceName = `${svcName}-${podTemplateHash(`mirror:${canonical(ports)}`)}`;
+    const endpointsOf = (list: EndpointSubset["addresses"], ready: boolean) =>
+      (list ?? []).filter((a) => ipv4.test(a.ip)).map((a) => ({
+        addresses: [a.ip],
+        ...(a.hostname ? { hostname: a.hostname } : {}),
+        conditions: { ready, serving: ready, terminating: false },
+        ...(a.nodeName ? { nodeName: a.nodeName } : {}),
+        ...(a.targetRef ? { targetRef: a.targetRef } : {}),
+      }));
+    const slice = wanted.get(sliceName) ?? {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: {
+        name: sliceName,
+        namespace: svc.metadata.namespace,
+        labels: {
+          ...svc.metadata.labels,
+          [SERVICE_NAME_LABEL]: svcName,
+          [MANAGED_BY_LABEL]: MIRROR_MANAGED_BY,
+        },
+        ownerReferences: [{
+          apiVersion: "v1",
+          kind: "Service",
+          name: svcName,
+          uid: svc.metadata.uid!,
+          controller: true,
+          blockOwnerDeletion: true,
+        }],
+      },
+      addressType: "IPv4",
+      endpoints: [],
+      ports,
+    } as EndpointSlice;
+    slice.endpoints.push(
+      ...endpointsOf(subset.addresses, true),
+      ...endpointsOf(subset.notReadyAddresses, false),
+    );
+    wanted.set(sliceName, slice);
   }
   return wanted;
 }
@@ -258,12 +336,20 @@ export class EndpointsReconciler {
     const svc = this.#services.get(key);
     if (!svc) return await this.deleteEndpoints(key);
     const sel = svc.spec?.selector;
-    // Without a selector the user owns the Endpoints.
-    if (!sel || Object.keys(sel).length === 0) return;
+    if (!sel || Object.keys(sel).length === 0) {
+      // Without a selector the user owns the Endpoints; slices mirror them (Kubernetes'
+      // EndpointSlice mirroring controller), so that readers of slices see the same backends.
+      const mirrored = mirroredEndpointSlices(svc, this.#endpoints.get(key));
+      await this.syncEndpointSlices(svc, new Map()); // it may have had a selector before
+      return await this.syncEndpointSlices(svc, mirrored, MIRROR_MANAGED_BY);
+    }
     const pods = this.#pods.listNamespace(svc.metadata.namespace!, selectorFromSet(sel));
-    const backends = serviceBackends(svc, pods);
-    await this.syncEndpoints(svc, endpointSubsets(backends));
-    await this.syncEndpointSlices(svc, backends);
+    await this.syncEndpoints(svc, endpointSubsets(serviceBackends(svc, pods)));
+    // Slices also list terminating pods (ready false, serving while ready, terminating true),
+    // as Kubernetes' since 1.26; the Endpoints and the node proxies leave them out.
+    const backends = serviceBackends(svc, pods, { terminating: true });
+    await this.syncEndpointSlices(svc, desiredEndpointSlices(svc, backends));
+    await this.syncEndpointSlices(svc, new Map(), MIRROR_MANAGED_BY); // it had no selector before
   }
 
   /** A deleted Service's Endpoints go (they have no owner; the slices go with the GC). */
@@ -308,13 +394,19 @@ export class EndpointsReconciler {
     }
   }
 
-  /** Creates, updates and deletes the Service's managed slices toward {@linkcode desiredEndpointSlices}. */
-  async syncEndpointSlices(svc: Service, backends: Backend[]): Promise<void> {
+  /**
+   * Creates, updates and deletes the Service's slices managed by `managedBy` toward `wanted`
+   * ({@linkcode desiredEndpointSlices}, or {@linkcode mirroredEndpointSlices}).
+   */
+  async syncEndpointSlices(
+    svc: Service,
+    wanted: Map<string, EndpointSlice>,
+    managedBy = MANAGED_BY,
+  ): Promise<void> {
     const ns = svc.metadata.namespace!;
-    const wanted = desiredEndpointSlices(svc, backends);
     const existing = this.#slices.listNamespace(ns).filter((s) =>
       s.metadata.labels?.[SERVICE_NAME_LABEL] === svc.metadata.name &&
-      s.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY
+      s.metadata.labels?.[MANAGED_BY_LABEL] === managedBy
     );
     for (const s of existing) {
       const want = wanted.get(s.metadata.name!);
@@ -378,6 +470,12 @@ export async function runEndpointsController(
   const enqueue = (keys: Iterable<string>) => {
     for (const k of keys) queue.addAfter(k, podBatchMs);
   };
+  // Hand-written Endpoints (of Services without a selector) are mirrored into slices.
+  endpoints.addEventHandler({
+    onAdd: (e) => queue.add(keyOf(e)),
+    onUpdate: (_o, e) => queue.add(keyOf(e)),
+    onDelete: (e) => queue.add(keyOf(e)),
+  });
   pods.addEventHandler({
     onAdd: (p) => enqueue(reconciler.servicesForPod(p)),
     onUpdate: (o, p) =>

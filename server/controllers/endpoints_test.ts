@@ -171,6 +171,30 @@ Deno.test("desiredEndpointSlices() makes one owned slice per port list with cond
   assert.deepEqual(s.ports, [{ name: "http", port: 8080, protocol: "TCP" }]);
 });
 
+Deno.test("slices keep a terminating pod (ready false, serving, terminating); Endpoints drop it", async () => {
+  const pods = [
+    pod("a"),
+    pod("b", { terminating: true }),
+    pod("c", { terminating: true, ready: false }),
+  ];
+  const { client, reconciler } = setup({ services: [service()], pods });
+  await reconciler.reconcile("default/web");
+  const [endpoints] = client.bodies<Endpoints>("create", "endpoints");
+  assert.deepEqual(
+    endpoints.subsets?.flatMap((s) => (s.addresses ?? []).map((a) => a.targetRef?.name)),
+    [
+      "a",
+    ],
+  );
+  assert.deepEqual(endpoints.subsets?.flatMap((s) => s.notReadyAddresses ?? []), []);
+  const [slice] = client.bodies<EndpointSlice>("create", "endpointslices");
+  assert.deepEqual(slice.endpoints.map((e) => [e.targetRef?.name, e.conditions]), [
+    ["a", { ready: true, serving: true, terminating: false }],
+    ["b", { ready: false, serving: true, terminating: true }],
+    ["c", { ready: false, serving: false, terminating: true }],
+  ]);
+});
+
 function setup(o: {
   services?: Service[];
   pods?: Pod[];
@@ -197,9 +221,9 @@ function current(svc: Service, pods: Pod[]) {
     metadata: { name: "web", namespace: "default", labels: {} },
     subsets: endpointSubsets(backends),
   });
-  const slices = [...desiredEndpointSlices(svc, backends).values()].map((s) =>
-    EndpointSlice.parse(s)
-  );
+  const slices = [
+    ...desiredEndpointSlices(svc, serviceBackends(svc, pods, { terminating: true })).values(),
+  ].map((s) => EndpointSlice.parse(s));
   return { endpoints, slices };
 }
 
@@ -263,6 +287,47 @@ Deno.test("EndpointsReconciler deletes a deleted Service's Endpoints and leaves 
   const manual = setup({ services: [service({ selector: {} })], endpoints: [ep] });
   await manual.reconciler.reconcile("default/web");
   assert.deepEqual(manual.client.actions(), []);
+});
+
+Deno.test("the Endpoints of a Service without a selector are mirrored into a slice", async () => {
+  const ep = Endpoints.parse({
+    metadata: { name: "web", namespace: "default" },
+    subsets: [{
+      addresses: [{ ip: "192.0.2.10" }],
+      notReadyAddresses: [{ ip: "192.0.2.11" }],
+      ports: [{ name: "http", port: 8080 }],
+    }],
+  });
+  const svc = service({ selector: {} });
+  const { client, reconciler } = setup({ services: [svc], endpoints: [ep] });
+  await reconciler.reconcile("default/web");
+  const [slice] = client.bodies<EndpointSlice>("create", "endpointslices");
+  assert.deepEqual(slice.metadata.labels, {
+    "kubernetes.io/service-name": "web",
+    "endpointslice.kubernetes.io/managed-by": "endpointslicemirroring-controller.k8s.io",
+  });
+  assert.equal(slice.metadata.ownerReferences?.[0].uid, "svc-uid");
+  assert.deepEqual(slice.endpoints.map((e) => [e.addresses[0], e.conditions.ready]), [
+    ["192.0.2.10", true],
+    ["192.0.2.11", false],
+  ]);
+  assert.deepEqual(slice.ports, [{ name: "http", port: 8080, protocol: "TCP" }]);
+  // Labelled skip-mirror, the Endpoints have no slice.
+  const skipped = Endpoints.parse({
+    ...ep,
+    metadata: { ...ep.metadata, labels: { "endpointslice.kubernetes.io/skip-mirror": "true" } },
+  });
+  const again = setup({
+    services: [svc],
+    endpoints: [skipped],
+    slices: [
+      EndpointSlice.parse({ ...slice, metadata: { ...slice.metadata, resourceVersion: "1" } }),
+    ],
+  });
+  await again.reconciler.reconcile("default/web");
+  assert.deepEqual(again.client.actions(), [
+    `delete endpointslices default/${slice.metadata.name}`,
+  ]);
 });
 
 Deno.test("servicesForPod() finds the Services whose selector matches", () => {
