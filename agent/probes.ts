@@ -55,16 +55,16 @@ export async function runProbe(
         redirect: "manual",
         signal: AbortSignal.timeout(timeoutMs),
       });
-      const body = await res.text();
+      await res.body?.cancel();
       if (res.status >= 200 && res.status < 400) return { ok: true, output: "" };
-      return {
-        ok: false,
-        output: `HTTP probe failed with statuscode: ${res.status}${
-          body ? ` ${body.slice(0, 200)}` : ""
-        }`,
-      };
+      // The kubelet's words: the status code alone (it logs the body, it does not report it).
+      return { ok: false, output: `HTTP probe failed with statuscode: ${res.status}` };
     } catch (e) {
-      return { ok: false, output: `Get "${url}": ${(e as Error).message}` };
+      const timedOut = (e as Error).name === "TimeoutError";
+      const why = timedOut
+        ? "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
+        : `dial tcp ${host}:${port(g.port)}: ${dialError(e)}`;
+      return { ok: false, output: `Get "${url}": ${why}` };
     }
   }
   if (probe.tcpSocket) {
@@ -77,7 +77,7 @@ export async function runProbe(
       conn.close();
       return { ok: true, output: "" };
     } catch (e) {
-      return { ok: false, output: `dial tcp ${host}:${p}: ${(e as Error).message}` };
+      return { ok: false, output: `dial tcp ${host}:${p}: ${dialError(e)}` };
     } finally {
       clearTimeout(timer);
     }
@@ -264,4 +264,22 @@ export class ProbeManager {
       await delay(periodMs, signal);
     }
   }
+}
+
+/**
+ * A failed connection as Go's net package words it, which the kubelet's probe messages carry
+ * (`connect: connection refused`); other errors keep their own message.
+ */
+function dialError(e: unknown): string {
+  // fetch's TypeError("fetch failed") carries the connection's error as its cause.
+  const cause = (e as Error).cause;
+  const message = [(e as Error).message ?? String(e), (cause as Error)?.message].join(" ");
+  if (
+    e instanceof Deno.errors.ConnectionRefused || /Connection refused|os error 111/.test(message)
+  ) {
+    return "connect: connection refused";
+  }
+  if ((e as Error).name === "AbortError" || e instanceof Deno.errors.TimedOut) return "i/o timeout";
+  if (/No route to host|os error 113/.test(message)) return "connect: no route to host";
+  return (cause as Error)?.message ?? (e as Error).message ?? String(e);
 }
