@@ -27,8 +27,11 @@ Deno.test("health endpoints answer without credentials; everything else needs a 
   await withServer(async (s) => {
     for (const path of ["/healthz", "/livez", "/readyz"]) {
       const r = await api(s, "GET", path, { token: null });
-      assert.deepStrictEqual(r.status, 200, path);
+      assert.deepStrictEqual([r.status, r.body], [200, "ok"], path);
     }
+    // With ?verbose, each check and the verdict, as kube-apiserver lists them.
+    const verbose = await api(s, "GET", "/readyz?verbose", { token: null });
+    assert.deepStrictEqual(verbose.body, "[+]ping ok\n[+]informer-sync ok\nreadyz check passed\n");
     const noToken = await api(s, "GET", "/api/v1/pods", { token: null });
     assert.deepStrictEqual(noToken.status, 401);
     assert.deepStrictEqual(noToken.body.kind, "Status");

@@ -98,8 +98,23 @@ export function createApp(deps: AppDeps): Hono<{ Variables: { user: User } }> {
   if (deps.metrics) app.use("*", requestMetrics(deps.metrics));
 
   app.get("/version", (c) => c.json(KUBERNETES_VERSION));
-  for (const path of ["/healthz", "/livez"]) app.get(path, (c) => c.text("ok"));
-  app.get("/readyz", (c) => deps.ready() ? c.text("ok") : c.text("stores not loaded", 503));
+  // kube-apiserver's health endpoints: `ok`, or with `?verbose` each check as `[+]name ok` and
+  // `<endpoint> check passed` (a failed check `[-]name failed: reason withheld`).
+  const health = (endpoint: string, checks: () => [string, boolean][]) => (c: Context) => {
+    const results = checks();
+    const ok = results.every(([, passed]) => passed);
+    const verbose = c.req.query("verbose") !== undefined;
+    if (ok && !verbose) return c.text("ok");
+    const lines = results.filter(([, passed]) => verbose || !passed).map(([name, passed]) =>
+      passed ? `[+]${name} ok` : `[-]${name} failed: reason withheld`
+    );
+    const summary = `${endpoint} check ${ok ? "passed" : "failed"}`;
+    return c.text(`${lines.join("\n")}\n${summary}\n`, ok ? 200 : 503);
+  };
+  const ping: [string, boolean] = ["ping", true];
+  app.get("/healthz", health("healthz", () => [ping]));
+  app.get("/livez", health("livez", () => [ping]));
+  app.get("/readyz", health("readyz", () => [ping, ["informer-sync", deps.ready()]]));
   if (deps.caPem) {
     const caPem = deps.caPem;
     app.get("/cacerts", (c) => c.text(caPem));
