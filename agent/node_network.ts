@@ -3,8 +3,10 @@
  * Node a `spec.podCIDR` it makes the Docker bridge network (pod_network.ts) and this node's
  * forwarding and masquerading rules (host_gw.ts), and from then on keeps one kernel route per
  * other Node's podCIDR via that Node's InternalIP as Nodes come, change address and go. Pods start
- * only after {@linkcode NodeNetwork.ready}. The rules and routes are removed when `run` ends
- * (clean shutdown); the bridge stays, with the pods on it.
+ * only after {@linkcode NodeNetwork.ready}. The bridge, rules and routes stay when `run` ends:
+ * the pods keep running, and keep their network, while the agent restarts (as flannel leaves its
+ * routes and kube-proxy its rules); the next start rewrites them, and `skiff agent --uninstall
+ * --purge` removes them.
  */
 import type { Node } from "../shared/api/core_v1.ts";
 import { runController } from "../shared/controller.ts";
@@ -129,7 +131,7 @@ export class NodeNetwork {
     if (failed.length) throw new Error(`${failed.length} route(s) to other nodes' pods failed`);
   }
 
-  /** Runs until `signal` aborts, then removes this node's rules and routes. */
+  /** Runs until `signal` aborts (leaving the node's rules and routes for the pods). */
   async run(signal: AbortSignal): Promise<void> {
     const queue = new WorkQueue({ baseDelayMs: 500, maxDelayMs: 30_000 });
     const enqueue = () => queue.add(KEY);
@@ -146,7 +148,6 @@ export class NodeNetwork {
     } finally {
       clearInterval(resync);
       queue.shutDown();
-      await this.gateway.teardown();
     }
   }
 }

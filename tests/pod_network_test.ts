@@ -5,10 +5,13 @@
  * bridge, pods have their own IPs; the Service answers through its ClusterIP from inside pods on
  * both nodes (the ClusterIP lives on the host's `lo`, reached through the pod's gateway) and
  * through its NodePort on both node addresses; a pod on one node reaches a pod on the other by
- * pod IP. Subnets are random per run (cluster CIDR and service CIDR).
+ * pod IP, also while both agents are stopped (the node's rules and routes stay for its pods).
+ * Subnets are random per run (cluster CIDR and service CIDR).
  */
 import assert from "node:assert/strict";
+import { DockerRuntime } from "../agent/docker_runtime.ts";
 import { HostGateway, hostRunner } from "../agent/host_gw.ts";
+import { LABEL_KIND, LABEL_POD_NAME } from "../agent/labels.ts";
 import { startTestCluster } from "./cluster.ts";
 import { INDEX_HTML } from "./images.ts";
 import { haveKubectl } from "./kubectl.ts";
@@ -109,19 +112,36 @@ Deno.test({
         assert.equal(body, INDEX_HTML);
       }
 
-      // A clean shutdown takes each node's chains (and their jumps) away.
+      // A stopped agent leaves its chains, jumps and routes: its pods keep their network while
+      // it is away (checked with docker exec: kubectl exec needs the agent).
       const chains = cluster.nodes.map((n) => new HostGateway({ nodeName: n.name }));
       const ruleset = async () => (await hostRunner("iptables-save", [])).stdout;
-      const before = await ruleset();
+      const hasChains = (text: string, c: HostGateway) =>
+        text.includes(`-j ${c.forwardChain}`) && text.includes(`-j ${c.natChain}`);
       for (const c of chains) {
-        assert.ok(before.includes(`-j ${c.forwardChain}`), `${c.forwardChain} in place`);
-        assert.ok(before.includes(`-j ${c.natChain}`), `${c.natChain} in place`);
+        assert.ok(hasChains(await ruleset(), c), `${c.forwardChain} in place`);
       }
       await Promise.all(cluster.nodes.map((n) => n.stop()));
-      const after = await ruleset();
+      for (const c of chains) assert.ok(hasChains(await ruleset(), c), `${c.forwardChain} kept`);
+      const rt = new DockerRuntime({ nodeName: pods[0].NODE });
+      const [app] = (await rt.listContainers({ [LABEL_POD_NAME]: pods[0].NAME })).filter((c) =>
+        c.Labels[LABEL_KIND] !== "sandbox"
+      );
+      const across = await rt.exec(app.Id, [
+        "timeout",
+        "5",
+        "wget",
+        "-q",
+        "-O-",
+        `http://${pods[1].IP}:8000/`,
+      ]);
+      assert.equal(across.stdout, INDEX_HTML, "pod to pod across nodes with both agents stopped");
+      // Purging a node (`skiff agent --uninstall --purge`) takes them away.
+      for (const c of chains) await c.teardown();
+      const purged = await ruleset();
       for (const c of chains) {
-        assert.ok(!after.includes(c.forwardChain), `${c.forwardChain} removed`);
-        assert.ok(!after.includes(c.natChain), `${c.natChain} removed`);
+        assert.ok(!purged.includes(c.forwardChain), `${c.forwardChain} removed`);
+        assert.ok(!purged.includes(c.natChain), `${c.natChain} removed`);
       }
     } finally {
       await cluster.stop();
