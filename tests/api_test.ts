@@ -14,6 +14,15 @@ const POD = (name: string, labels: Record<string, string> = {}) => ({
   spec: { containers: [{ name: "c", image: "busybox:1" }] },
 });
 
+const DEPLOYMENT = (name: string) => ({
+  metadata: { name },
+  spec: {
+    replicas: 1,
+    selector: { matchLabels: { app: name } },
+    template: { metadata: { labels: { app: name } }, spec: POD("x").spec },
+  },
+});
+
 async function withServer(fn: (s: TestServer) => Promise<void>): Promise<void> {
   const s = await startTestServer({ controllers: false });
   try {
@@ -298,14 +307,7 @@ Deno.test("a resourceVersion in a patch or an apply is its precondition (409 whe
     assert.deepStrictEqual(ok.body.metadata.labels, { x: "1" });
 
     await api(s, "POST", "/apis/apps/v1/namespaces/default/deployments", {
-      body: {
-        metadata: { name: "sc" },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { app: "sc" } },
-          template: { metadata: { labels: { app: "sc" } }, spec: POD("x").spec },
-        },
-      },
+      body: DEPLOYMENT("sc"),
     });
     const scale = "/apis/apps/v1/namespaces/default/deployments/sc/scale";
     const staleScale = await api(s, "PATCH", scale, {
@@ -328,14 +330,7 @@ Deno.test("a resourceVersion in a patch or an apply is its precondition (409 whe
 Deno.test("server-side apply on the status and scale subresources", async () => {
   await withServer(async (s) => {
     await api(s, "POST", "/apis/apps/v1/namespaces/default/deployments", {
-      body: {
-        metadata: { name: "sub" },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { app: "sub" } },
-          template: { metadata: { labels: { app: "sub" } }, spec: POD("x").spec },
-        },
-      },
+      body: DEPLOYMENT("sub"),
     });
     const base = "/apis/apps/v1/namespaces/default/deployments";
     const applyStatus = await api(s, "PATCH", `${base}/sub/status?fieldManager=ctl`, {

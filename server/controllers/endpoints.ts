@@ -173,6 +173,27 @@ export function endpointSubsets(backends: readonly Backend[]): EndpointSubset[] 
   });
 }
 
+/** A slice's name, labels (the Service's, its name, who manages it) and owner (the Service). */
+function sliceMetadata(svc: Service, name: string, managedBy: string): EndpointSlice["metadata"] {
+  return {
+    name,
+    namespace: svc.metadata.namespace,
+    labels: {
+      ...svc.metadata.labels,
+      [SERVICE_NAME_LABEL]: svc.metadata.name!,
+      [MANAGED_BY_LABEL]: managedBy,
+    },
+    ownerReferences: [{
+      apiVersion: "v1",
+      kind: "Service",
+      name: svc.metadata.name!,
+      uid: svc.metadata.uid!,
+      controller: true,
+      blockOwnerDeletion: true,
+    }],
+  };
+}
+
 /**
  * The EndpointSlices `svc` should have: one per distinct port list (a slice has one port list
  * for all its endpoints), named `<service>-<hash of the port list>`, owned by the Service.
@@ -189,23 +210,7 @@ export function desiredEndpointSlices(
     wanted.set(sliceName, {
       apiVersion: "discovery.k8s.io/v1",
       kind: "EndpointSlice",
-      metadata: {
-        name: sliceName,
-        namespace: ns,
-        labels: {
-          ...svc.metadata.labels,
-          [SERVICE_NAME_LABEL]: svcName,
-          [MANAGED_BY_LABEL]: MANAGED_BY,
-        },
-        ownerReferences: [{
-          apiVersion: "v1",
-          kind: "Service",
-          name: svcName,
-          uid: svc.metadata.uid!,
-          controller: true,
-          blockOwnerDeletion: true,
-        }],
-      },
+      metadata: sliceMetadata(svc, sliceName, MANAGED_BY),
       addressType: "IPv4",
       endpoints: [...g.backends].sort(byAddress).map((b) => ({
         addresses: [b.ip],
@@ -263,23 +268,7 @@ export function mirroredEndpointSlices(
     const slice = wanted.get(sliceName) ?? {
       apiVersion: "discovery.k8s.io/v1",
       kind: "EndpointSlice",
-      metadata: {
-        name: sliceName,
-        namespace: svc.metadata.namespace,
-        labels: {
-          ...svc.metadata.labels,
-          [SERVICE_NAME_LABEL]: svcName,
-          [MANAGED_BY_LABEL]: MIRROR_MANAGED_BY,
-        },
-        ownerReferences: [{
-          apiVersion: "v1",
-          kind: "Service",
-          name: svcName,
-          uid: svc.metadata.uid!,
-          controller: true,
-          blockOwnerDeletion: true,
-        }],
-      },
+      metadata: sliceMetadata(svc, sliceName, MIRROR_MANAGED_BY),
       addressType: "IPv4",
       endpoints: [],
       ports,
