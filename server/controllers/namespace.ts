@@ -4,7 +4,9 @@
  * subresource and the namespace goes.
  *
  * `NamespaceReconciler.reconcile(name)` follows kube-controller-manager's namespace deleter:
- * `deleteAllContent` → `finalizeNamespace`.
+ * `deleteAllContent` → `finalizeNamespace`; meanwhile the namespace's status carries its deletion
+ * conditions (`NamespaceContentRemaining`, `NamespaceFinalizersRemaining`, …) with Kubernetes'
+ * reasons and messages, so `kubectl describe ns` tells what a stuck namespace waits for.
  */
 import type { Namespace } from "../../shared/api/core_v1.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
@@ -13,11 +15,12 @@ import { errorFromResponse } from "../../shared/client/client.ts";
 import type { ControllerClient } from "../../shared/client/controller_client.ts";
 import { EVENTS, NAMESPACES } from "../../shared/client/refs.ts";
 import { runController } from "../../shared/controller.ts";
-import { isNotFound } from "../../shared/errors.ts";
+import { isConflict, isNotFound } from "../../shared/errors.ts";
 import type { Informer } from "../../shared/informer.ts";
 import type { InformerSet } from "../../shared/informer_set.ts";
 import type { Lister } from "../../shared/lister.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
+import { rfc3339 } from "../../shared/time.ts";
 import { WorkQueue } from "../../shared/work_queue.ts";
 import { collectedResources } from "./garbage_collector.ts";
 import { customResourceInformers } from "./custom_resource_informers.ts";
@@ -60,6 +63,7 @@ export class NamespaceReconciler {
   async reconcile(name: string): Promise<void> {
     const ns = this.#namespaces.get(name);
     if (!ns?.metadata.deletionTimestamp) return;
+    await this.updateConditions(ns);
     const remaining = await this.deleteAllContent(name);
     if (remaining > 0) {
       // Pods with a grace period or objects with finalizers take a while: look again soon.
@@ -86,6 +90,98 @@ export class NamespaceReconciler {
       }
     }
     return remaining;
+  }
+
+  /**
+   * Writes the namespace's deletion conditions (only when they changed): what content remains,
+   * by resource, and which finalizers hold it, as kube-controller-manager words them.
+   */
+  async updateConditions(ns: Namespace): Promise<void> {
+    const name = ns.metadata.name!;
+    const remaining: string[] = [];
+    const finalizers = new Map<string, number>();
+    for (const { resource, lister } of this.#contents) {
+      const objs = lister.listNamespace(name);
+      if (objs.length === 0) continue;
+      remaining.push(`${resource.plural}.${resource.group} has ${objs.length} resource instances`);
+      for (const o of objs) {
+        for (const f of o.metadata.finalizers ?? []) {
+          finalizers.set(f, (finalizers.get(f) ?? 0) + 1);
+        }
+      }
+    }
+    const held = [...finalizers].sort(([a], [b]) => a.localeCompare(b))
+      .map(([f, n]) => `${f} in ${n} resource instances`);
+    const wanted: [string, string, string, string][] = [
+      [
+        "NamespaceDeletionDiscoveryFailure",
+        "False",
+        "ResourcesDiscovered",
+        "All resources successfully discovered",
+      ],
+      [
+        "NamespaceDeletionGroupVersionParsingFailure",
+        "False",
+        "ParsedGroupVersions",
+        "All legacy kube types successfully parsed",
+      ],
+      [
+        "NamespaceDeletionContentFailure",
+        "False",
+        "ContentDeleted",
+        "All content successfully deleted, may be waiting on finalization",
+      ],
+      remaining.length > 0
+        ? [
+          "NamespaceContentRemaining",
+          "True",
+          "SomeResourcesRemain",
+          `Some resources are remaining: ${remaining.sort().join(", ")}`,
+        ]
+        : [
+          "NamespaceContentRemaining",
+          "False",
+          "ContentRemoved",
+          "All content successfully removed",
+        ],
+      held.length > 0
+        ? [
+          "NamespaceFinalizersRemaining",
+          "True",
+          "SomeFinalizersRemain",
+          `Some content in the namespace has finalizers remaining: ${held.join(", ")}`,
+        ]
+        : [
+          "NamespaceFinalizersRemaining",
+          "False",
+          "ContentHasNoFinalizers",
+          "All content-preserving finalizers finished",
+        ],
+    ];
+    const current = ns.status?.conditions ?? [];
+    const now = rfc3339();
+    let changed = false;
+    const conditions = wanted.map(([type, status, reason, message]) => {
+      const had = current.find((c) => c.type === type);
+      if (had && had.status === status && had.reason === reason && had.message === message) {
+        return had;
+      }
+      changed = true;
+      const since = had?.status === status ? had.lastTransitionTime : now;
+      return { type, status, lastTransitionTime: since, reason, message };
+    });
+    if (!changed) return;
+    try {
+      await this.#client.updateStatus<Namespace>(NAMESPACES, {
+        ...ns,
+        apiVersion: "v1",
+        kind: "Namespace",
+        status: { ...ns.status, phase: "Terminating", conditions },
+      } as Namespace);
+    } catch (err) {
+      // Gone, or a newer version in the cache soon: the next pass writes them.
+      if (!isNotFound(err) && !isConflict(err)) throw err;
+    }
   }
 
   /** finalizeNamespace: deletes its events, then removes the `kubernetes` finalizer. */

@@ -46,7 +46,11 @@ const cases: {
     ns: terminating,
     pods: [obj("p")],
     configMaps: [obj("c")],
-    actions: ["deletecollection pods team", "deletecollection configmaps team"],
+    actions: [
+      "update/status namespaces team",
+      "deletecollection pods team",
+      "deletecollection configmaps team",
+    ],
     requeued: true,
   },
   {
@@ -54,7 +58,7 @@ const cases: {
     ns: terminating,
     pods: [obj("p", true)],
     configMaps: [],
-    actions: [],
+    actions: ["update/status namespaces team"],
     requeued: true,
   },
   {
@@ -62,7 +66,11 @@ const cases: {
     ns: terminating,
     pods: [],
     configMaps: [],
-    actions: ["deletecollection events team", "request PUT /api/v1/namespaces/team/finalize"],
+    actions: [
+      "update/status namespaces team",
+      "deletecollection events team",
+      "request PUT /api/v1/namespaces/team/finalize",
+    ],
     requeued: false,
   },
   {
@@ -93,4 +101,37 @@ Deno.test("finalizeNamespace() removes only the kubernetes finalizer", async () 
   await reconciler.reconcile("team");
   const [finalize] = client.writes().filter((c) => c.verb === "request");
   assert.deepEqual((finalize.body as Namespace).spec.finalizers, ["example.com/keep"]);
+});
+
+Deno.test("a terminating namespace's conditions say what remains and which finalizers hold it", async () => {
+  const held = (name: string) => ({
+    ...obj(name, true),
+    metadata: { ...obj(name, true).metadata, finalizers: ["example.com/hold"] },
+  });
+  const { client, reconciler } = setup(terminating, [obj("p"), held("q")], [held("c")]);
+  await reconciler.reconcile("team");
+  const [status] = client.writes().filter((c) => c.verb === "update" && c.subresource === "status");
+  const conditions = (status.body as Namespace).status.conditions!;
+  const byType = Object.fromEntries(
+    conditions.map((c) => [c.type, [c.status, c.reason, c.message]]),
+  );
+  assert.deepEqual(byType.NamespaceContentRemaining, [
+    "True",
+    "SomeResourcesRemain",
+    "Some resources are remaining: configmaps. has 1 resource instances, pods. has 2 resource instances",
+  ]);
+  assert.deepEqual(byType.NamespaceFinalizersRemaining, [
+    "True",
+    "SomeFinalizersRemain",
+    "Some content in the namespace has finalizers remaining: example.com/hold in 2 resource instances",
+  ]);
+  assert.deepEqual(byType.NamespaceDeletionContentFailure[0], "False");
+  // Written once: the same conditions again are no write.
+  const again = setup(
+    Namespace.parse({ ...terminating, status: { phase: "Terminating", conditions } }),
+    [obj("p"), held("q")],
+    [held("c")],
+  );
+  await again.reconciler.reconcile("team");
+  assert.ok(!again.client.actions().includes("update/status namespaces team"));
 });
