@@ -356,6 +356,12 @@ Deno.test("server-side apply on the status and scale subresources", async () => 
       contentType: "application/apply-patch+yaml",
     });
     assert.deepStrictEqual(missing.status, 404);
+    const unversioned = await api(s, "PATCH", `${base}/sub?fieldManager=ctl`, {
+      body: { kind: "Deployment", spec: { replicas: 2 } },
+      contentType: "application/apply-patch+yaml",
+    });
+    assert.deepStrictEqual(unversioned.status, 400);
+    assert.match(unversioned.body.message, /Specified patch version: , expected: apps\/v1/);
   });
 });
 

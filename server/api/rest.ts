@@ -350,11 +350,25 @@ async function patch(
 const APPLY_PATCH = "application/apply-patch+yaml";
 const STRATEGIC_PATCH = "application/strategic-merge-patch+json";
 
-/** The body of a server-side apply (an object) and its field manager (required), or a 400. */
-function applyRequest(body: unknown, q: URLSearchParams): { applied: KubeObject; manager: string } {
+/**
+ * The body of a server-side apply (an object of `apiVersion`) and its field manager (required),
+ * or a 400 in kube-apiserver's words.
+ */
+function applyRequest(
+  body: unknown,
+  q: URLSearchParams,
+  apiVersion: string,
+): { applied: KubeObject; manager: string } {
   const applied = body as KubeObject;
   if (typeof applied !== "object" || applied === null || Array.isArray(applied)) {
     throw new BadRequestError("the apply configuration must be an object");
+  }
+  if (applied.apiVersion !== apiVersion) {
+    throw new BadRequestError(
+      `Incorrect version specified in apply patch. Specified patch version: ${
+        applied.apiVersion ?? ""
+      }, expected: ${apiVersion}`,
+    );
   }
   const manager = q.get("fieldManager") ?? "";
   if (!manager) {
@@ -380,7 +394,7 @@ async function serverSideApply(
   req: Request,
   subresource?: "status",
 ): Promise<Response> {
-  const { applied, manager } = applyRequest(body, q);
+  const { applied, manager } = applyRequest(body, q, apiVersionOf(registry.info));
   if (applied.metadata?.name !== undefined && applied.metadata.name !== name) {
     throw new BadRequestError(
       `the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`,
@@ -535,7 +549,7 @@ async function scale(
       ? body as KubeObject
       : patchType === APPLY_PATCH
       ? unlessModified(
-        applyStrategicMergePatch(scaleNow, applyRequest(body, q).applied, {
+        applyStrategicMergePatch(scaleNow, applyRequest(body, q, "autoscaling/v1").applied, {
           apiVersion: "autoscaling/v1",
           kind: "Scale",
         }) as KubeObject,
