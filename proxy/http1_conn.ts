@@ -95,7 +95,9 @@ export class BufferedConn {
       this.#start = 0;
     }
     if (this.#end === this.#buf.length) throw new Error("message head too large");
-    return this.#buf.subarray(this.#end);
+    // An empty buffer (the usual case between keep-alive messages) is read into whole: no view
+    // to allocate per read.
+    return this.#end === 0 ? this.#buf : this.#buf.subarray(this.#end);
   }
 
   /** Reads more bytes; false at end of stream. */
