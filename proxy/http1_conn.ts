@@ -73,6 +73,9 @@ export class BufferedConn {
    */
   #lastHead?: MessageHead;
   #lastHeadEnd = 0;
+  /** Views handed out by take() and staged(), reused for the next of the same length. */
+  #takenView?: Uint8Array;
+  #stagedView?: Uint8Array;
   readonly #memo = new StringMemo();
 
   constructor(conn: Deno.Conn) {
@@ -171,13 +174,20 @@ export class BufferedConn {
     if (n > this.buffered) return undefined;
     const at = this.#start;
     this.#start += n;
-    return this.#buf.subarray(at, at + n);
+    if (at !== 0) return this.#buf.subarray(at, at + n);
+    // Keep-alive messages tend to repeat their size: the last view from the start is reused.
+    if (this.#takenView?.length !== n) this.#takenView = this.#buf.subarray(0, n);
+    return this.#takenView;
   }
 
   /** `prefix` (a head) in the output buffer, as a view valid until this connection's next copy. */
   staged(prefix: Prefix): Uint8Array {
     const n = this.#stage(prefix, 0);
-    return this.#out!.subarray(0, n);
+    // As in take(): the same length as last time (the same request again) reuses its view.
+    if (this.#stagedView?.buffer !== this.#out!.buffer || this.#stagedView.length !== n) {
+      this.#stagedView = this.#out!.subarray(0, n);
+    }
+    return this.#stagedView;
   }
 
   /**
