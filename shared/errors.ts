@@ -105,6 +105,10 @@ export class AlreadyExistsError extends ApiError {
   }
 }
 
+/** kube-apiserver's OptimisticLockErrorMsg: a write named a resourceVersion that is not current. */
+export const OBJECT_MODIFIED =
+  "the object has been modified; please apply your changes to the latest version and try again";
+
 /** 409 Conflict: stale resourceVersion or failed precondition. */
 export class ConflictError extends ApiError {
   constructor(subject: ErrorSubject, detail: string) {

@@ -301,11 +301,9 @@ async function status(
       return jsonResponse(registry.store.get(namespace, name));
     case "PUT": {
       const body = await readBody(req) as KubeObject;
-      const rv = body?.metadata?.resourceVersion;
       const object = await registry.updateWith(namespace, name, () => body, {
         ...writeOptions(q, req),
         subresource: "status",
-        preconditions: rv ? { resourceVersion: rv } : {},
       });
       return jsonResponse(object);
     }
@@ -341,7 +339,7 @@ async function patch(
   const object = await registry.updateWith(
     namespace,
     name,
-    (current) => unlessModified(patchObject(patchType, current, body), current, registry),
+    (current) => patchObject(patchType, current, body),
     { ...opts, subresource },
   );
   return jsonResponse(object, 200, warningHeaders(opts.warnings));
@@ -418,7 +416,6 @@ async function serverSideApply(
     return jsonResponse(await registry.create(namespace, created, writeOptions(q, req)), 201);
   }
   const object = await registry.updateWith(namespace, name, (current) => {
-    unlessModified(applied, current, registry);
     const merged = applyStrategicMergePatch(current, applied, {
       apiVersion: current.apiVersion!,
       kind: current.kind!,
@@ -427,26 +424,6 @@ async function serverSideApply(
     return applyOwnership({ ...ownership, live: current, merged });
   }, { ...writeOptions(q, req), subresource, applying: true });
   return jsonResponse(object);
-}
-
-/**
- * A patched (or applied) object that names a resourceVersion other than the current one's is a
- * 409, as in kube-apiserver: the resourceVersion a patch sets is its precondition. Without one, a
- * patch applies to whatever is current (and is retried on a concurrent write).
- */
-function unlessModified(
-  patched: KubeObject,
-  current: KubeObject,
-  registry: GenericRegistry,
-): KubeObject {
-  const rv = (patched.metadata as KubeObject["metadata"] | undefined)?.resourceVersion;
-  if (rv && rv !== current.metadata.resourceVersion) {
-    throw new ConflictError(
-      { resource: registry.info.plural, group: registry.info.group, name: current.metadata.name },
-      "the object has been modified; please apply your changes to the latest version and try again",
-    );
-  }
-  return patched;
 }
 
 /**
@@ -538,25 +515,16 @@ async function scale(
   if (method !== "PUT" && method !== "PATCH") throw new MethodNotAllowedError();
   const patchType = mediaType(req.headers.get("content-type"));
   const body = await readBody(req);
-  let preconditions = {};
-  if (method === "PUT") {
-    const rv = (body as KubeObject)?.metadata?.resourceVersion;
-    if (rv) preconditions = { resourceVersion: rv };
-  }
   const object = await registry.updateWith(namespace, name, (current) => {
     const scaleNow = scaleOf(current, paths);
     const desired = method === "PUT"
       ? body as KubeObject
       : patchType === APPLY_PATCH
-      ? unlessModified(
-        applyStrategicMergePatch(scaleNow, applyRequest(body, q, "autoscaling/v1").applied, {
-          apiVersion: "autoscaling/v1",
-          kind: "Scale",
-        }) as KubeObject,
-        current,
-        registry,
-      )
-      : unlessModified(patchObject(patchType, scaleNow, body), current, registry);
+      ? applyStrategicMergePatch(scaleNow, applyRequest(body, q, "autoscaling/v1").applied, {
+        apiVersion: "autoscaling/v1",
+        kind: "Scale",
+      }) as KubeObject
+      : patchObject(patchType, scaleNow, body);
     const replicas = desired?.spec?.replicas;
     if (!Number.isInteger(replicas)) {
       throw new BadRequestError(`spec.replicas: Invalid value: ${JSON.stringify(replicas)}`);
@@ -568,13 +536,20 @@ async function scale(
         message: `Invalid value: ${replicas}: must be greater than or equal to 0`,
       }]);
     }
+    // The Scale's resourceVersion is the object's: updateWith holds it as the precondition.
+    const resourceVersion = desired.metadata?.resourceVersion ?? current.metadata.resourceVersion;
     if (paths) {
       const next = structuredClone(current);
       setJsonPath(next, parseJsonPath(paths.specReplicasPath)!, replicas);
+      next.metadata.resourceVersion = resourceVersion;
       return next;
     }
-    return { ...current, spec: { ...current.spec, replicas } };
-  }, { ...writeOptions(q, req), preconditions });
+    return {
+      ...current,
+      metadata: { ...current.metadata, resourceVersion },
+      spec: { ...current.spec, replicas },
+    };
+  }, writeOptions(q, req));
   return jsonResponse(scaleOf(object, paths));
 }
 

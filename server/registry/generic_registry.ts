@@ -11,7 +11,13 @@ import type { ResourceInfo } from "../../shared/api/resource_info.ts";
 import { apiVersionOf } from "../../shared/api/resource_info.ts";
 import { validateCreate, validateUpdate } from "../../shared/api/validation.ts";
 import type { FieldValidation, ValidateOptions } from "../../shared/api/validation.ts";
-import { BadRequestError, ForbiddenError, NotFoundError } from "../../shared/errors.ts";
+import {
+  BadRequestError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  OBJECT_MODIFIED,
+} from "../../shared/errors.ts";
 import type { AdmissionPlugin } from "../admission/admission.ts";
 import type { User } from "../auth/authorizer.ts";
 import type { Preconditions, ResourceStore } from "./resource_store.ts";
@@ -173,13 +179,8 @@ export class GenericRegistry {
     if (!this.store.find(namespace, name) && CREATE_ON_UPDATE.has(this.info.plural)) {
       return { object: await this.create(namespace, obj, options), created: true };
     }
-    const preconditions: Preconditions = obj.metadata.resourceVersion
-      ? { resourceVersion: obj.metadata.resourceVersion }
-      : {};
-    const object = await this.updateWith(namespace, name, () => obj, {
-      ...options,
-      preconditions,
-    });
+    // Its resourceVersion, when it has one, is the update's precondition (updateWith).
+    const object = await this.updateWith(namespace, name, () => obj, options);
     return { object, created: false };
   }
 
@@ -195,7 +196,6 @@ export class GenericRegistry {
     desired: (current: KubeObject) => KubeObject | Promise<KubeObject>,
     options: WriteOptions & {
       subresource?: "status";
-      preconditions?: Preconditions;
       /**
        * A main-resource write that may change status too, in the same write (kube-apiserver's
        * binding sets spec.nodeName and the PodScheduled condition at once).
@@ -212,6 +212,16 @@ export class GenericRegistry {
         // `desired` must not change its argument (`current` is the "old" object below); the
         // patch functions are pure and the other callers build new objects.
         const wanted = await desired(current);
+        // As kube-apiserver's Update: a resourceVersion the new object carries (a PUT's body's,
+        // or one a patch or an apply sets) is a precondition; without one the write applies to
+        // whatever is current.
+        const rv = wanted.metadata?.resourceVersion;
+        if (rv && rv !== current.metadata.resourceVersion) {
+          throw new ConflictError(
+            { resource: this.info.plural, group: this.info.group, name },
+            OBJECT_MODIFIED,
+          );
+        }
         const next = await this.#prepareUpdate(wanted, current, options);
         if (options.dryRun) {
           dryRunResult = next;
@@ -223,7 +233,6 @@ export class GenericRegistry {
         }
         return next;
       },
-      options.preconditions,
     );
     if (dryRunResult) return dryRunResult;
     if (gone) return (await this.#remove(gone)).object;

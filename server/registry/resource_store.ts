@@ -19,7 +19,12 @@ import type { CacheEvent } from "../store/watch_cache.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
 import type { ResourceInfo } from "../../shared/api/resource_info.ts";
 import { apiVersionOf } from "../../shared/api/resource_info.ts";
-import { AlreadyExistsError, ConflictError, NotFoundError } from "../../shared/errors.ts";
+import {
+  AlreadyExistsError,
+  ConflictError,
+  NotFoundError,
+  OBJECT_MODIFIED,
+} from "../../shared/errors.ts";
 import type { Logger } from "../../shared/log.ts";
 
 /** Called with the current object; returns the object to write, or `null` to write nothing. */
@@ -309,10 +314,7 @@ export class ResourceStore {
       );
     }
     if (p.resourceVersion && p.resourceVersion !== obj.metadata.resourceVersion) {
-      throw new ConflictError(
-        this.#subject(name),
-        "the object has been modified; please apply your changes to the latest version and try again",
-      );
+      throw new ConflictError(this.#subject(name), OBJECT_MODIFIED);
     }
   }
 
