@@ -60,14 +60,13 @@ export function serveAttach(
 ): Response {
   const wantStdin = parseExecOptions(new URL(req.url)).stdin;
   return serveExecWebSocket(req, async (io) => {
-    const notRunning = new Error(
-      `container ${target.container} is not running in pod ${target.pod}`,
-    );
+    const notRunning = () =>
+      new Error(`container ${target.container} is not running in pod ${target.pod}`);
     const id = await findRunningContainer(options.rt, target);
-    if (!id) throw notRunning;
+    if (!id) throw notRunning();
     // Docker's list can lag an exit by a moment: attachSession checks the container itself.
     const session = await options.rt.attachSession(id, { stdin: wantStdin }).catch((e) => {
-      throw e instanceof DockerError && e.statusCode === 409 ? notRunning : e;
+      throw e instanceof DockerError && e.statusCode === 409 ? notRunning() : e;
     });
     // Detaching (the client's stdin ending) leaves the container's stdin open.
     return {

@@ -10,7 +10,6 @@
 import { UsageError } from "../shared/cli_flags.ts";
 import type { Logger } from "../shared/log.ts";
 
-/** Install-related flags: accepted by `skiff agent` and `skiff server`, never put in a unit. */
 /**
  * The V8 flags a node's `skiff agent` runs with (its memory budget: a 1 MiB young generation),
  * as `deno task agent` and the .run file (scripts/dist.sh) set them; benchmarks that measure a
@@ -18,6 +17,7 @@ import type { Logger } from "../shared/log.ts";
  */
 export const AGENT_V8_FLAGS = "--v8-flags=--max-semi-space-size=1";
 
+/** Install-related flags: accepted by `skiff agent` and `skiff server`, never put in a unit. */
 export const INSTALL_FLAGS = {
   install: {
     type: "boolean" as const,

@@ -55,6 +55,16 @@ export function latin1(text: string): Uint8Array {
   return out;
 }
 
+/**
+ * `buf[0, n)`: `last` again when it is that view already. Keep-alive messages tend to repeat
+ * their sizes, so the views handed out per message are mostly not new allocations.
+ */
+function viewFromStart(buf: Uint8Array, n: number, last?: Uint8Array): Uint8Array {
+  return last?.buffer === buf.buffer && last.byteOffset === buf.byteOffset && last.length === n
+    ? last
+    : buf.subarray(0, n);
+}
+
 /** A connection with a read buffer. */
 export class BufferedConn {
   readonly conn: Deno.Conn;
@@ -175,19 +185,13 @@ export class BufferedConn {
     const at = this.#start;
     this.#start += n;
     if (at !== 0) return this.#buf.subarray(at, at + n);
-    // Keep-alive messages tend to repeat their size: the last view from the start is reused.
-    if (this.#takenView?.length !== n) this.#takenView = this.#buf.subarray(0, n);
-    return this.#takenView;
+    return this.#takenView = viewFromStart(this.#buf, n, this.#takenView);
   }
 
   /** `prefix` (a head) in the output buffer, as a view valid until this connection's next copy. */
   staged(prefix: Prefix): Uint8Array {
     const n = this.#stage(prefix, 0);
-    // As in take(): the same length as last time (the same request again) reuses its view.
-    if (this.#stagedView?.buffer !== this.#out!.buffer || this.#stagedView.length !== n) {
-      this.#stagedView = this.#out!.subarray(0, n);
-    }
-    return this.#stagedView;
+    return this.#stagedView = viewFromStart(this.#out!, n, this.#stagedView);
   }
 
   /**
