@@ -9,7 +9,8 @@
  *   (Too large resource version), for lists and watches alike;
  * - a `continue` token carries the first page's resourceVersion, so every later page comes from
  *   the same state (a consistent paged list); 410 Expired once the watch cache no longer holds
- *   the events needed to rebuild it.
+ *   the events needed to rebuild it;
+ * - bad combinations of these options are a 422 Invalid `ListOptions` (for lists and watches).
  *
  * Past states are rebuilt from the watch cache's retained events (WatchCache.list `atRevision`).
  */
@@ -84,18 +85,44 @@ export function decodeContinue(token: string | null): ContinueToken | undefined 
 
 const MATCHES = ["Exact", "NotOlderThan"];
 
-/** kube-apiserver's ListOptions validation of a list (not a watch): 422 Invalid. */
+type Cause = { reason: string; message: string; field: string };
+
+function forbidden(field: string, message: string): Cause {
+  return { reason: "FieldValueForbidden", field, message: `Forbidden: ${message}` };
+}
+
+/** The 422 Invalid `ListOptions` kube-apiserver answers bad options with, if there are causes. */
+function refuse(causes: Cause[]): void {
+  if (causes.length > 0) {
+    throw new InvalidError({ kind: "ListOptions", resource: "", group: "meta.k8s.io" }, causes);
+  }
+}
+
+/**
+ * kube-apiserver's ListOptions validation of a watch: no `resourceVersionMatch` unless it asks for
+ * initial events, which Skiff does not serve (the WatchList feature).
+ */
+export function validateWatchOptions(q: URLSearchParams): void {
+  if (q.has("sendInitialEvents")) {
+    refuse([forbidden(
+      "sendInitialEvents",
+      "sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled",
+    )]);
+  } else if (q.has("resourceVersionMatch")) {
+    refuse([forbidden(
+      "resourceVersionMatch",
+      "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+    )]);
+  }
+}
+
+/** kube-apiserver's ListOptions validation of a list. */
 function validateListOptions(q: URLSearchParams): void {
   const match = q.get("resourceVersionMatch") ?? "";
   if (!match) return;
   const rv = q.get("resourceVersion") ?? "";
-  const causes: { reason: string; message: string; field: string }[] = [];
-  const forbid = (message: string) =>
-    causes.push({
-      reason: "FieldValueForbidden",
-      field: "resourceVersionMatch",
-      message: `Forbidden: ${message}`,
-    });
+  const causes: Cause[] = [];
+  const forbid = (message: string) => causes.push(forbidden("resourceVersionMatch", message));
   if (!rv) forbid("resourceVersionMatch is forbidden unless resourceVersion is provided");
   if (q.get("continue")) forbid("resourceVersionMatch is forbidden when continue is provided");
   if (!MATCHES.includes(match)) {
@@ -108,9 +135,7 @@ function validateListOptions(q: URLSearchParams): void {
   if (match === "Exact" && rv === "0") {
     forbid('resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
   }
-  if (causes.length > 0) {
-    throw new InvalidError({ kind: "ListOptions", resource: "", group: "meta.k8s.io" }, causes);
-  }
+  refuse(causes);
 }
 
 /**

@@ -10,7 +10,7 @@
  */
 import type { KubeObject } from "../../shared/api/object.ts";
 import { apiVersionOf } from "../../shared/api/resource_info.ts";
-import { ApiError, BadRequestError, InternalError, InvalidError } from "../../shared/errors.ts";
+import { ApiError, BadRequestError, InternalError } from "../../shared/errors.ts";
 import type { GenericRegistry } from "../registry/generic_registry.ts";
 import { serialize } from "../store/watch_cache.ts";
 import { selectorPredicate } from "./rest.ts";
@@ -21,7 +21,7 @@ import {
   wantsTable,
 } from "./responses.ts";
 import { tableFor } from "./tables/mod.ts";
-import { parseResourceVersion, reachRevision } from "./list_options.ts";
+import { parseResourceVersion, reachRevision, validateWatchOptions } from "./list_options.ts";
 
 /** Longest a watch stays open when the client gives no timeoutSeconds (kube-apiserver: 30-60 min). */
 const DEFAULT_TIMEOUT_SECONDS = 1800;
@@ -44,33 +44,6 @@ function safely(fn: () => void): void {
     fn();
   } catch {
     // the client is already gone
-  }
-}
-
-/**
- * Checks a watch's `resourceVersionMatch` and `sendInitialEvents` as kube-apiserver's
- * ListOptions validation does (422 Invalid): a watch may not give `resourceVersionMatch` unless it
- * asks for initial events, which Skiff does not serve (the WatchList feature).
- */
-function validateWatchOptions(q: URLSearchParams): void {
-  const causes: { reason: string; message: string; field: string }[] = [];
-  if (q.has("sendInitialEvents")) {
-    causes.push({
-      reason: "FieldValueForbidden",
-      field: "sendInitialEvents",
-      message:
-        "Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled",
-    });
-  } else if (q.has("resourceVersionMatch")) {
-    causes.push({
-      reason: "FieldValueForbidden",
-      field: "resourceVersionMatch",
-      message:
-        "Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
-    });
-  }
-  if (causes.length > 0) {
-    throw new InvalidError({ kind: "ListOptions", resource: "", group: "meta.k8s.io" }, causes);
   }
 }
 

@@ -364,9 +364,13 @@ export class WatchCache {
       throw new GoneError(`too old resource version: ${revision} (${this.#windowStart + 1})`);
     }
     const objects = new Map<string, KubeObject>();
-    for (const key of this.#keys.slice(searchKeys(this.#keys, prefix, true))) {
-      if (!key.startsWith(prefix)) break;
-      objects.set(key, this.#objects.get(key)!);
+    const keys = this.#keys;
+    for (
+      let i = searchKeys(keys, prefix, true);
+      i < keys.length && keys[i].startsWith(prefix);
+      i++
+    ) {
+      objects.set(keys[i], this.#objects.get(keys[i])!);
     }
     const first = this.#firstAfter(revision);
     for (let n = this.#seq - 1; n >= first; n--) {
