@@ -403,11 +403,7 @@ async function serverSideApply(
     manager,
     force: isTrue(q.get("force")),
     apiVersion: apiVersionOf(registry.info),
-    scope: {
-      kind: registry.info.kind,
-      statusSubresource: registry.strategy.statusSubresource,
-      subresource,
-    },
+    scope: registry.fieldScope(subresource),
   };
   if (!subresource && !registry.store.find(namespace, name)) {
     const obj = structuredClone(applied);

@@ -19,7 +19,12 @@
  */
 import type { KubeObject } from "../../shared/api/object.ts";
 import { ApiError } from "../../shared/errors.ts";
-import { fieldPatchMeta, type PatchSchema, rootTypeFor } from "../api/patch/mod.ts";
+import {
+  type FieldPatchMeta,
+  fieldPatchMeta,
+  type PatchSchema,
+  rootTypeFor,
+} from "../api/patch/mod.ts";
 import { jsonEqual } from "../../shared/api/validation.ts";
 import { rfc3339 } from "../../shared/time.ts";
 
@@ -97,10 +102,7 @@ function fieldsOfMap(value: Obj, type: PatchSchema | undefined): FieldsV1 {
   return out;
 }
 
-function fieldsOfValue(
-  v: unknown,
-  meta: { type?: PatchSchema; strategy?: string; mergeKey?: string },
-): FieldsV1 {
+function fieldsOfValue(v: unknown, meta: FieldPatchMeta): FieldsV1 {
   if (Array.isArray(v)) {
     if (meta.strategy !== "merge") return {}; // atomic
     if (meta.mergeKey && v.every((item) => isObject(item) && item[meta.mergeKey!] !== undefined)) {
@@ -120,7 +122,7 @@ function fieldsOfValue(
 }
 
 /** The FieldsV1 set of an object (its owned part, see {@linkcode owned}). */
-export function fieldsOf(obj: Obj, scope: Scope): FieldsV1 {
+function fieldsOf(obj: Obj, scope: Scope): FieldsV1 {
   return fieldsOfMap(owned(obj, scope), rootTypeFor(scope.kind));
 }
 
@@ -210,9 +212,13 @@ function printPath(path: Path): string {
   return out;
 }
 
+/** Whether an entry is about the same (sub)resource as `scope`. */
+function inScope(e: ManagedFieldsEntry, scope: Scope): boolean {
+  return (e.subresource ?? undefined) === scope.subresource;
+}
+
 function sameWriter(e: ManagedFieldsEntry, manager: string, op: string, scope: Scope): boolean {
-  return e.manager === manager && e.operation === op &&
-    (e.subresource ?? undefined) === scope.subresource;
+  return e.manager === manager && e.operation === op && inScope(e, scope);
 }
 
 /**
@@ -283,7 +289,7 @@ export function apply(input: ApplyInput): KubeObject {
   const conflicts = new Map<ManagedFieldsEntry, Path[]>();
   for (const e of entries) {
     if (sameWriter(e, manager, "Apply", scope)) continue;
-    if ((e.subresource ?? undefined) !== scope.subresource) continue;
+    if (!inScope(e, scope)) continue;
     for (const p of pathsOf(e.fieldsV1)) {
       if (!applied.has(p) || p.endsWith(`${SEP}.`)) continue;
       const want = valueAt(config, p);
@@ -360,7 +366,7 @@ export function trackUpdate(
   const mine = entries.find((e) => sameWriter(e, o.manager, "Update", o.scope));
   const others = without(
     entries.filter((e) => e !== mine),
-    (e, p) => (e.subresource ?? undefined) === o.scope.subresource && changed.has(p),
+    (e, p) => inScope(e, o.scope) && changed.has(p),
   );
   const kept = [...pathsOf(mine?.fieldsV1), ...changed].filter((p) => after.has(p));
   next.metadata.managedFields = kept.length > 0

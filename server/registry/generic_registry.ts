@@ -25,7 +25,7 @@ import type { Strategy, StrategyContext } from "./strategy.ts";
 import { resetSystemMetadata } from "./strategy.ts";
 import { isSystemNamespace } from "./system_namespaces.ts";
 import { rfc3339 } from "../../shared/time.ts";
-import { trackUpdate } from "./field_manager.ts";
+import { type Scope, trackUpdate } from "./field_manager.ts";
 
 /** Options every write takes. */
 export interface WriteOptions {
@@ -182,6 +182,15 @@ export class GenericRegistry {
     // Its resourceVersion, when it has one, is the update's precondition (updateWith).
     const object = await this.updateWith(namespace, name, () => obj, options);
     return { object, created: false };
+  }
+
+  /** What a write of this kind (or of its `subresource`) owns fields in (field_manager.ts). */
+  fieldScope(subresource?: "status"): Scope {
+    return {
+      kind: this.info.kind,
+      statusSubresource: this.strategy.statusSubresource,
+      subresource,
+    };
   }
 
   /**
@@ -382,11 +391,7 @@ export class GenericRegistry {
       trackUpdate(current, valid, {
         manager: options.fieldManager ?? "unknown",
         apiVersion: apiVersionOf(this.info),
-        scope: {
-          kind: this.info.kind,
-          statusSubresource: this.strategy.statusSubresource,
-          subresource: options.subresource,
-        },
+        scope: this.fieldScope(options.subresource),
       });
     }
     if (options.subresource !== "status") {
