@@ -134,8 +134,12 @@ export function decodeProtobufObject(body: Uint8Array): KubeObject {
  * protobufjs skips unknown fields silently, and Go's proto2 marshalling writes every non-pointer
  * field, set or not: a zero value (0, empty, or a message of zero values) is no data lost.
  */
-function unknownField(message: string, bytes: Uint8Array, at: string): string | undefined {
-  const fields = ALL_MESSAGES[message];
+function unknownField(
+  message: string,
+  bytes: Uint8Array,
+  at: string,
+  fields: readonly FieldSpec[] = ALL_MESSAGES[message],
+): string | undefined {
   const reader = protobuf.Reader.create(bytes);
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
@@ -155,26 +159,17 @@ function unknownField(message: string, bytes: Uint8Array, at: string): string | 
       reader.skipType(wire);
       continue;
     }
-    const inner = reader.bytes();
+    // A map's entry is a message of its own: key 1, value 2 (named as the map's path).
     const found = type.startsWith("map:")
-      ? unknownInMapEntry(valueType, inner, path)
-      : unknownField(valueType, inner, path);
+      ? unknownField(valueType, reader.bytes(), path, mapEntry(valueType))
+      : unknownField(valueType, reader.bytes(), path);
     if (found) return found;
   }
   return undefined;
 }
 
-/** {@linkcode unknownField} for a map entry (key = 1, value = 2) whose value is a message. */
-function unknownInMapEntry(valueType: string, bytes: Uint8Array, at: string): string | undefined {
-  const reader = protobuf.Reader.create(bytes);
-  while (reader.pos < reader.len) {
-    const tag = reader.uint32();
-    if (tag >>> 3 === 2 && (tag & 7) === 2) {
-      const found = unknownField(valueType, reader.bytes(), at);
-      if (found) return found;
-    } else reader.skipType(tag & 7);
-  }
-  return undefined;
+function mapEntry(valueType: string): readonly FieldSpec[] {
+  return [[1, "key", "string"], [2, "value", valueType, "i"]];
 }
 
 /** Reads one value of wire type `wire`: whether it is a zero (0, empty, or all-zero message). */
