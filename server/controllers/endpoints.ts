@@ -29,6 +29,7 @@ import type { Lister } from "../../shared/lister.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import { WorkQueue } from "../../shared/work_queue.ts";
 import { isPodReady, keyOf } from "./controller_utils.ts";
+import { ipv4ToInt } from "../../shared/ipv4_cidr.ts";
 import { canonical, podTemplateHash } from "./rolling_update.ts";
 
 const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
@@ -249,7 +250,6 @@ export function mirroredEndpointSlices(
   const wanted = new Map<string, EndpointSlice>();
   if (!endpoints || endpoints.metadata.labels?.[SKIP_MIRROR_LABEL] === "true") return wanted;
   const svcName = svc.metadata.name!;
-  const ipv4 = /^\d{1,3}(\.\d{1,3}){3}$/;
   for (const subset of endpoints.subsets ?? []) {
     const ports = (subset.ports ?? []).map((p) => ({
       name: p.name ?? "",
@@ -258,7 +258,7 @@ export function mirroredEndpointSlices(
     }));
     const sliceName = `${svcName}-${podTemplateHash(`mirror:${canonical(ports)}`)}`;
     const endpointsOf = (list: EndpointSubset["addresses"], ready: boolean) =>
-      (list ?? []).filter((a) => ipv4.test(a.ip)).map((a) => ({
+      (list ?? []).filter((a) => ipv4ToInt(a.ip) !== undefined).map((a) => ({
         addresses: [a.ip],
         ...(a.hostname ? { hostname: a.hostname } : {}),
         conditions: { ready, serving: ready, terminating: false },
