@@ -120,9 +120,9 @@ export function serviceAccountAdmission(
     const names = new Set((spec.volumes ?? []).map((v) => String(v.name)));
     let volumeName = [...names].find((n) => n.startsWith(SERVICE_ACCOUNT_VOLUME_PREFIX));
     if (!volumeName) {
-      do volumeName = SERVICE_ACCOUNT_VOLUME_PREFIX + randomSuffix(5); while (
-        names.has(volumeName)
-      );
+      do {
+        volumeName = SERVICE_ACCOUNT_VOLUME_PREFIX + randomSuffix(5);
+      } while (names.has(volumeName));
       spec.volumes = [...(spec.volumes ?? []), serviceAccountVolume(volumeName)];
     }
     for (const c of needing) {
