@@ -50,6 +50,8 @@ export const AgentConfig = z.object({
   relistMs: z.number().int().positive().default(10_000),
   leaseRenewMs: z.number().int().positive().default(5_000),
   statusCheckMs: z.number().int().positive().default(10_000),
+  /** How often a pod with local-storage limits is measured (the kubelet's eviction period). */
+  storageCheckMs: z.number().int().positive().default(10_000),
   /** Pods synced in parallel. */
   workers: z.number().int().positive().default(16),
   /** The cluster domain (`--cluster-domain`): pods' search path, DNS records, hostnames. */

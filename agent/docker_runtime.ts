@@ -305,11 +305,14 @@ export class DockerRuntime {
   }
 
   /** Full container facts, or `undefined` when it doesn't exist. */
-  async inspectContainer(id: string): Promise<DockerTypes.ContainerInspectInfo | undefined> {
+  async inspectContainer(
+    id: string,
+    options: { size?: boolean } = {},
+  ): Promise<DockerTypes.ContainerInspectInfo | undefined> {
     try {
       return await this.#api.json(
         "GET",
-        `/containers/${enc(id)}/json`,
+        `/containers/${enc(id)}/json${options.size ? "?size=true" : ""}`,
         `inspect container ${short(id)}`,
       );
     } catch (e) {

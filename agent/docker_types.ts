@@ -91,6 +91,10 @@ export interface ContainerInspectInfo {
     Image: string;
   };
   HostConfig: HostConfig;
+  /** The json-file log of the container (empty with other log drivers). */
+  LogPath?: string;
+  /** Bytes in the container's writable layer; only when inspected with `size`. */
+  SizeRw?: number;
   NetworkSettings: {
     IPAddress: string;
     Ports: Record<string, PortBinding[] | null>;

@@ -67,6 +67,7 @@ import {
   terminationMessageFile,
 } from "./termination_message.ts";
 import { forbiddenSysctl } from "./sysctls.ts";
+import { diskUsage, storageLimitsOf, type StorageUsage, storageVerdict } from "./local_storage.ts";
 
 /** Crash-loop back-off numbers (Kubernetes: 10 s doubling to 5 min, reset after 10 min). */
 export interface RestartBackoffOptions {
@@ -105,6 +106,8 @@ export interface PodSyncerOptions {
    * `--allowed-unsafe-sysctls`); the safe set is always allowed.
    */
   allowedUnsafeSysctls?: string[];
+  /** How often a pod with local-storage limits is measured (default 10 s). */
+  storageCheckMs?: number;
   /** Observes pod start latency (`kubelet_pod_start_duration_seconds`). */
   metrics?: AgentMetrics;
   /** The pods' ServiceAccount tokens (forgotten with the pod). */
@@ -149,6 +152,10 @@ interface PodState {
   /** When its projected-kind volumes were last written (performance.now()), and from what metadata. */
   volumesAt?: number;
   volumesMeta?: string;
+  /** When its local storage was last measured (performance.now()). */
+  storageAt?: number;
+  /** The kubelet's eviction message once its local storage broke a limit: the pod has ended. */
+  evicted?: string;
 }
 
 const GRACE_DEFAULT = 30;
@@ -158,6 +165,17 @@ const MINIMUM_GRACE_SECONDS = 2;
 /** The kubelet's `activeDeadlineSeconds` verdict. */
 const DEADLINE_REASON = "DeadlineExceeded";
 const DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline";
+/** The kubelet eviction manager's reason, and its DisruptionTarget condition's. */
+const EVICTED_REASON = "Evicted";
+const EVICTED_BY_KUBELET = "TerminationByKubelet";
+
+/** Why a pod that is still running has ended: its deadline passed or the node evicted it. */
+interface PodEnding {
+  reason: string;
+  message: string;
+  /** Seconds its containers get to stop. */
+  grace: number;
+}
 
 /** Status fields the agent sets only sometimes, and must null out in a merge patch. */
 const CLEARABLE_STATUS_FIELDS = [
@@ -506,6 +524,63 @@ export class PodSyncer {
     return true;
   }
 
+  /**
+   * The kubelet's local-storage eviction: once its emptyDirs or containers use more than their
+   * limits (measured every `storageCheckMs`), the pod ends as Evicted and stays so — also after
+   * an agent restart, from its status. Undefined while it is within its limits.
+   */
+  async #evictedForStorage(
+    key: string,
+    pod: Pod,
+    st: PodState,
+    mine: Docker.ContainerInfo[],
+  ): Promise<PodEnding | undefined> {
+    const ended = (message: string): PodEnding => ({ reason: EVICTED_REASON, message, grace: 0 });
+    if (st.evicted !== undefined) return ended(st.evicted);
+    if (pod.status?.phase === "Failed" && pod.status.reason === EVICTED_REASON) {
+      return ended(st.evicted = pod.status.message ?? "");
+    }
+    if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") return undefined;
+    const limits = storageLimitsOf(pod);
+    if (!limits) return undefined;
+    const every = this.#o.storageCheckMs ?? 10_000;
+    const now = performance.now();
+    if (st.storageAt !== undefined && now - st.storageAt < every) return undefined;
+    st.storageAt = now;
+    this.#o.requeue(key, every);
+    const verdict = storageVerdict(limits, await this.#storageUsage(pod, mine));
+    if (verdict === undefined) return undefined;
+    this.#log.info("evicting a pod over its local storage limits", { pod: key, why: verdict });
+    return ended(st.evicted = verdict);
+  }
+
+  /** What the pod's disk-backed emptyDirs and its current containers hold. */
+  async #storageUsage(pod: Pod, mine: Docker.ContainerInfo[]): Promise<StorageUsage> {
+    const usage: StorageUsage = { emptyDirs: new Map(), containers: new Map() };
+    const dir = `${podDir(this.#o.dataDir, pod.metadata.uid)}/volumes/empty-dir`;
+    for (const v of pod.spec.volumes ?? []) {
+      if (!v.emptyDir || v.emptyDir.medium === "Memory") continue;
+      usage.emptyDirs.set(v.name, await diskUsage(`${dir}/${v.name}`));
+    }
+    // Each container's current instance (the highest restart count): its layer and its log.
+    const current = new Map<string, Docker.ContainerInfo>();
+    for (const c of mine) {
+      if (c.Labels[LABEL_KIND] === "sandbox") continue;
+      const name = c.Labels[LABEL_CONTAINER_NAME] ?? "";
+      const seen = current.get(name);
+      const count = (x: Docker.ContainerInfo) => Number(x.Labels[LABEL_RESTART_COUNT] ?? 0);
+      if (!seen || count(c) > count(seen)) current.set(name, c);
+    }
+    await Promise.all([...current].map(async ([name, c]) => {
+      const info = await this.#o.rt.inspectContainer(c.Id, { size: true });
+      if (!info) return;
+      let log = 0;
+      if (info.LogPath) log = await Deno.stat(info.LogPath).then((s) => s.size, () => 0);
+      usage.containers.set(name, (info.SizeRw ?? 0) + log);
+    }));
+    return usage;
+  }
+
   async #reconcile(
     key: string,
     pod: Pod,
@@ -514,21 +589,33 @@ export class PodSyncer {
   ): Promise<void> {
     if (await this.#rejectForbiddenSysctls(pod, mine)) return;
     const st = this.#state(key, pod);
-    const expired = this.#pastDeadline(key, pod, st);
+    const ending: PodEnding | undefined = this.#pastDeadline(key, pod, st)
+      ? {
+        reason: DEADLINE_REASON,
+        message: DEADLINE_MESSAGE,
+        grace: pod.spec.terminationGracePeriodSeconds ?? GRACE_DEFAULT,
+      }
+      : await this.#evictedForStorage(key, pod, st, mine);
+    const expired = ending !== undefined;
     if (expired && mine.some((c) => c.Labels[LABEL_KIND] !== "sandbox" && c.State === "running")) {
-      if (pod.status?.reason !== DEADLINE_REASON) {
-        this.#record(pod, "Normal", DEADLINE_REASON, DEADLINE_MESSAGE);
+      if (pod.status?.reason !== ending.reason) {
+        const warn = ending.reason === EVICTED_REASON;
+        this.#record(pod, warn ? "Warning" : "Normal", ending.reason, ending.message);
       }
       await this.#o.probes.retain(new Set(), key);
-      const grace = pod.spec.terminationGracePeriodSeconds ?? GRACE_DEFAULT;
+      const grace = ending.grace;
       await Promise.all(
         mine.filter((c) => c.Labels[LABEL_KIND] !== "sandbox" && c.State === "running").map((c) =>
-          this.#killContainer(pod, {
-            id: c.Id,
-            spec: specOf(pod, c.Labels[LABEL_CONTAINER_NAME]),
-            grace,
-            podIP: pod.status?.podIP ?? "",
-          })
+          // An eviction overrides the grace period with 0: no preStop hook, and the kubelet's
+          // minimal shutdown window before SIGKILL.
+          grace === 0
+            ? this.#o.rt.stopContainer(c.Id, MINIMUM_GRACE_SECONDS)
+            : this.#killContainer(pod, {
+              id: c.Id,
+              spec: specOf(pod, c.Labels[LABEL_CONTAINER_NAME]),
+              grace,
+              podIP: pod.status?.podIP ?? "",
+            })
         ),
       );
       mine = await this.#o.rt.listContainers({
@@ -649,11 +736,10 @@ export class PodSyncer {
       this.#o.metrics?.podStartDuration.observe({}, (performance.now() - st.seenAt) / 1000);
     }
 
+    let conditions = st.lastStatus?.conditions ?? pod.status?.conditions;
+    if (ending?.reason === EVICTED_REASON) conditions = evictionConditions(conditions, ending);
     const status = computePodStatus(
-      {
-        ...pod,
-        status: { ...pod.status, conditions: st.lastStatus?.conditions ?? pod.status?.conditions },
-      },
+      { ...pod, status: { ...pod.status, conditions } },
       {
         hostIP: this.#o.nodeAddress,
         podIP,
@@ -661,8 +747,8 @@ export class PodSyncer {
         initContainers: initViews,
         containers: views,
         startTime: st.startTime,
-        message: expired ? DEADLINE_MESSAGE : podMessage,
-        ...(expired ? { phase: "Failed", reason: DEADLINE_REASON } : {}),
+        message: ending ? ending.message : podMessage,
+        ...(ending ? { phase: "Failed", reason: ending.reason } : {}),
       },
     );
     const fp = statusFingerprint(status);
@@ -1122,4 +1208,25 @@ function formatDelay(ms: number): string {
 /** The spec of the pod's (init) container `name`. */
 function specOf(pod: Pod, name: string | undefined): Container | undefined {
   return [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].find((c) => c.name === name);
+}
+
+/**
+ * The pod's conditions with the kubelet's DisruptionTarget for an eviction (kept as it was once
+ * set, so its transition time does not move).
+ */
+function evictionConditions(
+  conditions: PodStatus["conditions"],
+  ending: PodEnding,
+): PodStatus["conditions"] {
+  const list = conditions ?? [];
+  if (list.some((c) => c.type === "DisruptionTarget" && c.reason === EVICTED_BY_KUBELET)) {
+    return list;
+  }
+  return [...list.filter((c) => c.type !== "DisruptionTarget"), {
+    type: "DisruptionTarget",
+    status: "True",
+    reason: EVICTED_BY_KUBELET,
+    message: ending.message,
+    lastTransitionTime: rfc3339(new Date()),
+  }];
 }

@@ -183,6 +183,7 @@ export async function runAgent(
     },
     requeue: (key, ms) => queue.addAfter(key, ms),
     allowedUnsafeSysctls: config.allowedUnsafeSysctls,
+    storageCheckMs: config.storageCheckMs,
     services: options.services,
     dns: {
       clusterDomain: config.clusterDomain,

@@ -2,7 +2,7 @@
  * A pod's volumes on the node: each pod gets `<data-dir>/pods/<uid>/`, emptyDirs live under it,
  * configMap, secret, downwardAPI and projected volumes are written there by the atomic writer
  * (and rewritten by {@linkcode refreshPodVolumes} while the pod runs), hostPath volumes point
- * at the host.
+ * at the host; a memory-backed emptyDir is a tmpfs mounted there (agent/memory_volume.ts).
  * The directory goes away with the pod. A persistentVolumeClaim volume is the directory of the
  * claim's bound PersistentVolume (hostPath or local), which outlives the pod: local-path volumes
  * live in `<data-dir>/storage/<pv-name>`, created here on first mount. Containers get the result
@@ -12,6 +12,7 @@
 import type { KubeObject } from "../shared/api/object.ts";
 import { writeAtomic } from "./atomic_writer.ts";
 import { isUnreachable } from "./unreachable.ts";
+import { memoryVolumeSize, mountMemoryVolume, unmountUnder } from "./memory_volume.ts";
 import type { Container, Pod, Volume } from "./pod_types.ts";
 import { isProjectedKind, type PayloadSources, volumePayload } from "./volume_payload.ts";
 
@@ -156,6 +157,10 @@ async function prepareVolume(
   // emptyDir (admission refuses the sources the node does not run).
   const dir = `${base}/empty-dir/${vol.name}`;
   await Deno.mkdir(dir, { recursive: true });
+  if (vol.emptyDir?.medium === "Memory") {
+    const size = memoryVolumeSize(pod, vol.emptyDir.sizeLimit, Deno.systemMemoryInfo().total);
+    await mountMemoryVolume(dir, size);
+  }
   // Containers may run as any user; an emptyDir is writable by all of them, as in Kubernetes.
   await Deno.chmod(dir, 0o777);
   return dir;
@@ -269,6 +274,8 @@ export function volumeBinds(container: Container, volumes: Map<string, HostVolum
 /** Removes a pod's directory (volumes included); absent is fine. */
 export async function removePodDir(dataDir: string, uid: string): Promise<void> {
   try {
+    // Memory-backed emptyDirs are mounts: their files go with the unmount.
+    await unmountUnder(podDir(dataDir, uid));
     await Deno.remove(podDir(dataDir, uid), { recursive: true });
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;

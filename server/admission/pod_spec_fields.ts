@@ -50,6 +50,10 @@ const T = {
   env: "resolveEnv() resolves values, valueFrom and envFrom with $(VAR) expansion",
   envResource: "resolveEnv() gives a container's own cpu and memory for resourceFieldRef",
   volumes: "preparePodVolumes() projects ConfigMaps and Secrets, makes emptyDirs, and binds them",
+  memoryVolume:
+    "a memory-backed emptyDir is one tmpfs of its sizeLimit for all containers, gone with the pod",
+  storageLimits:
+    "a pod over an emptyDir sizeLimit or an ephemeral-storage limit is evicted as the kubelet does",
   hostPathType:
     "checkHostPathType() creates what *OrCreate names and checks every type as the kubelet does",
   createOptions: "containerCreateOptions() maps command/args, resources and joins the sandbox",
@@ -206,6 +210,9 @@ const HOOK = (kind: string): Record<string, FieldSupport> => {
 };
 
 /** seccomp/AppArmor: the runtime's default profile or none; `Localhost` profiles are refused. */
+/** The resources a node has and Skiff accounts for, in requests and limits. */
+const NODE_RESOURCES = ["cpu", "memory", "ephemeral-storage"];
+
 const PROFILE: Partial<FieldSupport> = {
   refused: { type: "Localhost", localhostProfile: "profile.json" },
   allowed: (v) => ["RuntimeDefault", "Unconfined"].includes((v as { type?: string }).type ?? ""),
@@ -219,12 +226,12 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
   "volumes": honoured(T.volumes),
   "volumes[].name": honoured(T.volumes),
   "volumes[].emptyDir": honoured(T.volumes),
-  "volumes[].emptyDir.medium": honoured(T.volumes, {
-    refused: "Memory",
-    supported: [""],
-    note: "`emptyDir.medium: Memory` (tmpfs)",
+  "volumes[].emptyDir.medium": honoured(T.memoryVolume, {
+    refused: "HugePages",
+    supported: ["", "Memory"],
+    note: '`emptyDir.medium` other than `""` and `Memory` (huge pages)',
   }),
-  "volumes[].emptyDir.sizeLimit": refused("1Gi", "`emptyDir.sizeLimit` (not enforced)"),
+  "volumes[].emptyDir.sizeLimit": honoured(T.storageLimits),
   "volumes[].hostPath": honoured(T.logs),
   "volumes[].hostPath.path": honoured(T.logs),
   "volumes[].hostPath.type": honoured(T.hostPathType, {
@@ -350,16 +357,18 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
   ),
   "containers[].resources": honoured(T.config),
   // Maps (resource lists, nodeSelector) are leaves: `subtree` keeps their keys from being walked.
+  // `ephemeral-storage` limits evict the pod as the kubelet does (T.storageLimits), its requests
+  // count in the scheduler's NodeResourcesFit (server/scheduler/node_resources_fit_test.ts).
   "containers[].resources.limits": honoured(T.limits, {
     subtree: true,
     refused: { "nvidia.com/gpu": "1" },
-    allowed: (v) => Object.keys(v as object).every((k) => k === "cpu" || k === "memory"),
-    note: "resources other than cpu and memory in limits/requests",
+    allowed: (v) => Object.keys(v as object).every((k) => NODE_RESOURCES.includes(k)),
+    note: "resources other than cpu, memory and ephemeral-storage in limits/requests",
   }),
   "containers[].resources.requests": honoured(T.scheduler, {
     subtree: true,
-    refused: { "ephemeral-storage": "1Gi" },
-    allowed: (v) => Object.keys(v as object).every((k) => k === "cpu" || k === "memory"),
+    refused: { "nvidia.com/gpu": "1" },
+    allowed: (v) => Object.keys(v as object).every((k) => NODE_RESOURCES.includes(k)),
   }),
   "containers[].resources.claims": refused([{ name: "gpu" }], "resource claims (DRA)"),
   "containers[].volumeMounts": honoured(T.volumes),

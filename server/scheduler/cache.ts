@@ -32,8 +32,8 @@ function newNodeInfo(name: string): NodeInfo {
   return {
     name,
     node: EMPTY_NODE,
-    allocatable: { milliCpu: 0, memory: 0, pods: 0 },
-    requested: { milliCpu: 0, memory: 0, pods: 0 },
+    allocatable: { milliCpu: 0, memory: 0, ephemeralStorage: 0, pods: 0 },
+    requested: { milliCpu: 0, memory: 0, ephemeralStorage: 0, pods: 0 },
     usedPorts: new Map(),
     ownerCounts: new Map(),
     ready: false,
@@ -172,6 +172,7 @@ export class SchedulerCache {
     const info = this.#info(e.nodeName);
     info.requested.milliCpu += e.requests.milliCpu;
     info.requested.memory += e.requests.memory;
+    info.requested.ephemeralStorage += e.requests.ephemeralStorage;
     info.requested.pods += 1;
     for (const p of e.hostPorts) {
       const k = portKey(p);
@@ -188,6 +189,7 @@ export class SchedulerCache {
     if (!info) return;
     info.requested.milliCpu -= e.requests.milliCpu;
     info.requested.memory -= e.requests.memory;
+    info.requested.ephemeralStorage -= e.requests.ephemeralStorage;
     info.requested.pods -= 1;
     for (const p of e.hostPorts) {
       const k = portKey(p);

@@ -15,6 +15,8 @@ import type { NodeAffinityTerm } from "./node_selector.ts";
 export interface Resources {
   milliCpu: number;
   memory: number;
+  /** Bytes of local ephemeral storage (`ephemeral-storage`). */
+  ephemeralStorage: number;
   pods: number;
 }
 

@@ -78,7 +78,7 @@ Deno.test("fitErrorMessage() sorts count-reason strings and handles no nodes", (
 Deno.test("resource fit counts every exhausted resource and the pod count", () => {
   const c = cacheOf(node("a", { cpu: "1", memory: "1Gi", pods: "1" }));
   c.assume("default/x", "a", {
-    requests: { milliCpu: 900, memory: 900 * 2 ** 20, pods: 1 },
+    requests: { milliCpu: 900, memory: 900 * 2 ** 20, ephemeralStorage: 0, pods: 1 },
     hostPorts: [],
   });
   const r = run(c, pod("web", withRequests("200m", "200Mi")));
@@ -89,6 +89,30 @@ Deno.test("resource fit counts every exhausted resource and the pod count", () =
   );
   c.forget("default/x");
   assert.equal(run(c, pod("web", withRequests("200m", "200Mi"))).node?.name, "a");
+});
+
+Deno.test("ephemeral-storage requests are scheduled against the node's allocatable", () => {
+  const withStorage = (amount: string, where: "requests" | "limits" = "requests") => ({
+    containers: [{
+      name: "c",
+      image: "busybox",
+      resources: { [where]: { "ephemeral-storage": amount } },
+    }],
+  });
+  const small = node("small");
+  (small.status!.allocatable as Record<string, string>)["ephemeral-storage"] = "1Gi";
+  const big = node("big");
+  (big.status!.allocatable as Record<string, string>)["ephemeral-storage"] = "10Gi";
+  const c = cacheOf(small, big);
+  // Fits only the big node; a request defaulted from a limit counts the same.
+  assert.equal(run(c, pod("a", withStorage("2Gi"))).node?.name, "big");
+  assert.equal(run(c, pod("b", withStorage("2Gi", "limits"))).node?.name, "big");
+  c.assume("default/held", "big", podInfo(pod("held", withStorage("9Gi"))));
+  const r = run(c, pod("c", withStorage("2Gi")));
+  assert.ok("message" in r);
+  assert.equal(r.message, "0/2 nodes are available: 2 Insufficient ephemeral-storage.");
+  // Without a request, storage does not constrain placement.
+  assert.ok(run(c, pod("d")).node);
 });
 
 Deno.test("not-ready and cordoned nodes are filtered", () => {
@@ -246,7 +270,7 @@ Deno.test("replicas of one owner spread across nodes", () => {
 Deno.test("least allocated prefers the emptier node", () => {
   const c = cacheOf(node("a"), node("b"));
   c.assume("default/big", "a", {
-    requests: { milliCpu: 1500, memory: 2 ** 31, pods: 1 },
+    requests: { milliCpu: 1500, memory: 2 ** 31, ephemeralStorage: 0, pods: 1 },
     hostPorts: [],
   });
   assert.equal(run(c, pod("p", withRequests("100m", "100Mi"))).node?.name, "b");

@@ -8,6 +8,8 @@ import { quantityMillis, quantityValue } from "../../shared/api/quantity.ts";
 import type { HostPort, PodInfo, Resources, Taint } from "./framework.ts";
 import { compileNodeConstraints } from "./node_selector.ts";
 
+const EPHEMERAL_STORAGE = "ephemeral-storage";
+
 interface Container {
   resources?: { requests?: Record<string, string | number>; limits?: Record<string, string> };
   ports?: { hostPort?: number; hostIP?: string; protocol?: string; containerPort: number }[];
@@ -24,13 +26,16 @@ function amount(list: Record<string, string | number> | undefined, name: string,
   }
 }
 
-function containerRequests(c: Container): { milliCpu: number; memory: number } {
+function containerRequests(c: Container): Omit<Resources, "pods"> {
   // Requests default to limits when only limits are given (as the API server defaults them).
   const req = c.resources?.requests;
   const lim = c.resources?.limits;
+  const bytes = (name: string) =>
+    req?.[name] !== undefined ? amount(req, name, false) : amount(lim, name, false);
   return {
     milliCpu: req?.cpu !== undefined ? amount(req, "cpu", true) : amount(lim, "cpu", true),
-    memory: req?.memory !== undefined ? amount(req, "memory", false) : amount(lim, "memory", false),
+    memory: bytes("memory"),
+    ephemeralStorage: bytes(EPHEMERAL_STORAGE),
   };
 }
 
@@ -41,22 +46,26 @@ function containerRequests(c: Container): { milliCpu: number; memory: number } {
 export function podRequests(pod: KubeObject): Resources {
   let milliCpu = 0;
   let memory = 0;
+  let ephemeralStorage = 0;
   for (const c of (pod.spec?.containers ?? []) as Container[]) {
     const r = containerRequests(c);
     milliCpu += r.milliCpu;
     memory += r.memory;
+    ephemeralStorage += r.ephemeralStorage;
   }
   for (const c of (pod.spec?.initContainers ?? []) as Container[]) {
     const r = containerRequests(c);
     if (r.milliCpu > milliCpu) milliCpu = r.milliCpu;
     if (r.memory > memory) memory = r.memory;
+    if (r.ephemeralStorage > ephemeralStorage) ephemeralStorage = r.ephemeralStorage;
   }
   const overhead = pod.spec?.overhead as Record<string, string> | undefined;
   if (overhead) {
     milliCpu += amount(overhead, "cpu", true);
     memory += amount(overhead, "memory", false);
+    ephemeralStorage += amount(overhead, EPHEMERAL_STORAGE, false);
   }
-  return { milliCpu, memory, pods: 1 };
+  return { milliCpu, memory, ephemeralStorage, pods: 1 };
 }
 
 /** The host ports a pod declares (`ports[].hostPort` > 0) of all its containers. */
@@ -110,6 +119,7 @@ export function nodeAllocatable(node: KubeObject): Resources {
   return {
     milliCpu: amount(a, "cpu", true),
     memory: amount(a, "memory", false),
+    ephemeralStorage: amount(a, EPHEMERAL_STORAGE, false),
     pods,
   };
 }
