@@ -10,6 +10,7 @@
  * Only pods that set such a limit are measured at all.
  */
 import { formatQuantity, parseQuantity } from "../shared/api/quantity.ts";
+import { podTotal } from "../shared/api/pod_resources.ts";
 import type { Container, Pod } from "./pod_types.ts";
 
 /** What a pod's local storage may hold. */
@@ -54,22 +55,25 @@ export function storageLimitsOf(pod: Pod): StorageLimits | undefined {
 }
 
 /**
- * The pod's limit as Kubernetes' PodLimits sums it: the app containers' limits added up, or the
- * largest init container's when that is more; undefined when no container has one.
+ * The pod's limit as Kubernetes' PodLimits sums it (shared/api/pod_resources.ts: app containers
+ * and sidecars added up, or more while an init container runs); undefined when no container has
+ * one.
  */
 function podLimit(
   pod: Pod,
   limitOf: (c: Container) => string | number | undefined,
 ): StorageLimits["pod"] {
-  const apps = pod.spec.containers.map(limitOf).filter((l) => l !== undefined);
-  const inits = (pod.spec.initContainers ?? []).map(limitOf).filter((l) => l !== undefined);
-  if (apps.length === 0 && inits.length === 0) return undefined;
-  const sum = apps.reduce((a: number, l) => a + parseQuantity(l), 0);
-  const init = inits.reduce((a: number, l) => Math.max(a, parseQuantity(l)), 0);
-  const bytes = Math.max(sum, init);
-  const only = [...apps, ...inits].filter((l) => parseQuantity(l) === bytes);
-  const binary = [...apps, ...inits].some((l) => /i$/.test(String(l)));
-  const text = apps.length + inits.length === 1 && only.length === 1
+  const given = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].map(limitOf)
+    .filter((l) => l !== undefined);
+  if (given.length === 0) return undefined;
+  const bytes = podTotal(pod.spec, (c: Container) => {
+    const l = limitOf(c);
+    return l === undefined ? 0 : parseQuantity(l);
+  });
+  // One container's limit reads as it was written; a sum as Kubernetes prints quantities.
+  const only = given.filter((l) => parseQuantity(l) === bytes);
+  const binary = given.some((l) => /i$/.test(String(l)));
+  const text = given.length === 1 && only.length === 1
     ? String(only[0])
     : formatQuantity(bytes, { format: binary ? "BinarySI" : "DecimalSI" });
   return { bytes, text };

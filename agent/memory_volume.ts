@@ -11,6 +11,7 @@
  * whether a path is a mount point is read from /proc/self/mountinfo.
  */
 import { parseQuantity } from "../shared/api/quantity.ts";
+import { podTotal } from "../shared/api/pod_resources.ts";
 import type { Container, Pod } from "./pod_types.ts";
 
 /** The tmpfs size for a memory-backed emptyDir of `pod`, in bytes. */
@@ -30,28 +31,14 @@ export function memoryVolumeSize(
 }
 
 /**
- * The pod's memory limit as its cgroup gets it: the larger of the app containers' limits summed
- * and the largest init container's; undefined when a container has no memory limit (the pod is
- * then unbounded).
+ * The pod's memory limit as its cgroup gets it (shared/api/pod_resources.ts: app containers and
+ * sidecars summed, or more while an init container runs); undefined when a container has no
+ * memory limit (the pod is then unbounded).
  */
 function podMemoryLimit(pod: Pod): number | undefined {
-  const limitOf = (c: Container) => {
-    const l = c.resources?.limits?.memory;
-    return l === undefined ? undefined : parseQuantity(l);
-  };
-  let sum = 0;
-  for (const c of pod.spec.containers) {
-    const l = limitOf(c);
-    if (l === undefined) return undefined;
-    sum += l;
-  }
-  let init = 0;
-  for (const c of pod.spec.initContainers ?? []) {
-    const l = limitOf(c);
-    if (l === undefined) return undefined;
-    if (l > init) init = l;
-  }
-  return Math.max(sum, init);
+  const all = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])];
+  if (all.some((c) => c.resources?.limits?.memory === undefined)) return undefined;
+  return podTotal(pod.spec, (c: Container) => parseQuantity(c.resources!.limits!.memory!));
 }
 
 /** Mount points at or below `path` (absolute, clean), deepest first. */

@@ -15,6 +15,7 @@ import type {
   PortMapping,
 } from "./pod_types.ts";
 import { rfc3339 } from "../shared/time.ts";
+import { isSidecar } from "../shared/api/pod_resources.ts";
 import { qosClass } from "../shared/api/qos_class.ts";
 import type { PodPhase } from "../shared/api/core_v1.ts";
 
@@ -192,14 +193,24 @@ export function podPhase(
   statuses: ContainerStatus[],
 ): PodPhase {
   const policy = pod.spec.restartPolicy ?? "Always";
+  const sidecars = sidecarNames(pod);
   // An init container that failed for good fails the pod; one not yet done keeps it Pending.
   for (const s of init) {
+    if (sidecars.has(s.name)) continue;
     const t = s.state.terminated;
     if (t && t.exitCode === 0) continue;
     if (t && policy === "Never") return "Failed";
     return "Pending";
   }
   let waiting = 0, running = 0, stopped = 0, succeeded = 0;
+  // Sidecars not started yet keep a pod Pending until its app containers have run (the
+  // kubelet's pendingRestartableInitContainers); a sidecar that stopped counts for nothing.
+  const appsRan = statuses.some((s) => !s.state.waiting || s.lastState.terminated);
+  const sidecarPending = init.some((s) =>
+    sidecars.has(s.name) &&
+    (s.state.running ? !s.started : s.state.waiting ? !s.lastState.terminated : !s.state.terminated)
+  );
+  if (sidecarPending && !appsRan) return "Pending";
   for (const s of statuses) {
     if (s.state.running) running++;
     else if (s.state.terminated) {
@@ -228,8 +239,16 @@ export function computePodStatus(pod: Pod, obs: PodObservation, now = new Date()
   const init = obs.initContainers.map(containerStatus);
   const statuses = obs.containers.map(containerStatus);
   const phase = obs.phase ?? podPhase(pod, init, statuses);
-  const initialized = init.every((s) => s.state.terminated?.exitCode === 0);
-  const containersReady = statuses.length > 0 && statuses.every((s) => s.ready);
+  const sidecars = sidecarNames(pod);
+  // A sidecar counts as initialized once started, and its readiness counts with the app's; a pod
+  // whose app containers have run stays initialized while a sidecar restarts (the kubelet's).
+  const appsRan = statuses.some((s) => !s.state.waiting || s.lastState.terminated);
+  const initialized = (sidecars.size > 0 && appsRan) ||
+    init.every((s) =>
+      sidecars.has(s.name) ? s.started === true : s.state.terminated?.exitCode === 0
+    );
+  const containersReady = statuses.length > 0 && statuses.every((s) => s.ready) &&
+    init.every((s) => !sidecars.has(s.name) || s.ready);
   const gates = (pod.spec.readinessGates ?? []).every((g) =>
     pod.status?.conditions?.some((c) => c.type === g.conditionType && c.status === "True")
   );
@@ -289,4 +308,9 @@ function sortKeys(v: unknown): unknown {
     );
   }
   return v;
+}
+
+/** Names of the pod's sidecars (init containers with `restartPolicy: Always`). */
+function sidecarNames(pod: Pod): Set<string> {
+  return new Set((pod.spec.initContainers ?? []).filter(isSidecar).map((c) => c.name));
 }

@@ -67,6 +67,7 @@ import {
   terminationMessageFile,
 } from "./termination_message.ts";
 import { forbiddenSysctl } from "./sysctls.ts";
+import { isSidecar } from "../shared/api/pod_resources.ts";
 import { diskUsage, storageLimitsOf, type StorageUsage, storageVerdict } from "./local_storage.ts";
 
 /** Crash-loop back-off numbers (Kubernetes: 10 s doubling to 5 min, reset after 10 min). */
@@ -407,14 +408,35 @@ export class PodSyncer {
       );
     }
     await this.#o.probes.retain(new Set(), key);
-    await Promise.all(running.map((c) =>
-      this.#killContainer(pod, {
+    // The app containers first; the sidecars once they have stopped, last one first, within what
+    // is left of the grace period (the kubelet's termination order).
+    const started = performance.now();
+    const sidecarNames = (pod.spec.initContainers ?? []).filter(isSidecar).map((c) => c.name);
+    const isSidecarContainer = (c: Docker.ContainerInfo) =>
+      sidecarNames.includes(c.Labels[LABEL_CONTAINER_NAME] ?? "");
+    await Promise.all(
+      running.filter((c) => !isSidecarContainer(c)).map((c) =>
+        this.#killContainer(pod, {
+          id: c.Id,
+          spec: specOf(pod, c.Labels[LABEL_CONTAINER_NAME]),
+          grace,
+          podIP: pod.status?.podIP ?? "",
+        })
+      ),
+    );
+    const sidecars = running.filter(isSidecarContainer).sort((a, b) =>
+      sidecarNames.indexOf(b.Labels[LABEL_CONTAINER_NAME] ?? "") -
+      sidecarNames.indexOf(a.Labels[LABEL_CONTAINER_NAME] ?? "")
+    );
+    for (const c of sidecars) {
+      const left = grace - Math.floor((performance.now() - started) / 1000);
+      await this.#killContainer(pod, {
         id: c.Id,
         spec: specOf(pod, c.Labels[LABEL_CONTAINER_NAME]),
-        grace,
+        grace: Math.max(MINIMUM_GRACE_SECONDS, left),
         podIP: pod.status?.podIP ?? "",
-      })
-    ));
+      });
+    }
     for (const c of mine.filter((c) => c.Labels[LABEL_KIND] === "sandbox")) {
       await this.#o.rt.stopContainer(c.Id, 2);
     }
@@ -433,6 +455,26 @@ export class PodSyncer {
     } catch (e) {
       // Already gone, or replaced by a new pod of the same name: nothing left to finish.
       if (!isNotFound(e) && !isConflict(e)) throw e;
+    }
+  }
+
+  /**
+   * Stops the pod's running sidecars, last one first, each with the pod's grace period (a pod
+   * whose app containers have finished for good).
+   */
+  async #stopSidecars(pod: Pod, running: Observed[]): Promise<void> {
+    const sidecars = (pod.spec.initContainers ?? []).filter(isSidecar).reverse();
+    const grace = pod.spec.terminationGracePeriodSeconds ?? GRACE_DEFAULT;
+    for (const c of sidecars) {
+      for (const o of running.filter((o) => o.kind !== "sandbox" && o.name === c.name)) {
+        this.#record(pod, "Normal", "Killing", `Stopping container ${c.name}`);
+        await this.#killContainer(pod, {
+          id: o.id,
+          spec: c,
+          grace,
+          podIP: pod.status?.podIP ?? "",
+        });
+      }
     }
   }
 
@@ -665,7 +707,9 @@ export class PodSyncer {
         this.#o.requeue(key, this.#o.backoff.initialMs);
       }
     } else if (sandbox && done) {
-      // A finished pod keeps its exited containers (for logs) but not its network.
+      // A finished pod keeps its exited containers (for logs) but not its network; its sidecars
+      // are stopped first, last one first, as the kubelet ends them once the app containers have.
+      await this.#stopSidecars(pod, observed.filter((o) => o.inst.running));
       await this.#o.rt.stopContainer(sandbox.id, 2);
     }
 
@@ -680,14 +724,30 @@ export class PodSyncer {
 
     // Init containers run one at a time, each to success, before any app container; in a new
     // sandbox (the old one died) they all run again, as the kubelet does, unless the pod never
-    // restarts anything.
+    // restarts anything. A sidecar (`restartPolicy: Always`) is started in its turn and the next
+    // one goes once it has started (its startup probe passed); it keeps running beside the app
+    // containers and is restarted whenever it stops, without holding back app containers that
+    // have already run.
     const initViews: ContainerView[] = [];
+    const keep = new Set<string>();
     let initDone = true;
     const ranElsewhere = (o: Observed) =>
       canRun && pod.spec.restartPolicy !== "Never" &&
       o.info.HostConfig.NetworkMode !== `container:${sandbox!.id}`;
+    const appsStarted = pod.spec.containers.some((c) => (byName.get(c.name)?.length ?? 0) > 0);
     for (const c of pod.spec.initContainers ?? []) {
       const instances = byName.get(c.name) ?? [];
+      if (isSidecar(c)) {
+        const v = canRun
+          ? await this.#syncContainer(ctx, c, instances, false)
+          : viewOf(c, instances);
+        initViews.push(v);
+        const up = !!v.current?.running && !v.waiting;
+        if (up) keep.add(v.current!.id);
+        if ((up && v.started) || appsStarted || !canRun) continue;
+        initDone = false;
+        break;
+      }
       const latest = instances[0];
       const succeeded = latest && !latest.inst.running && !latest.inst.created &&
         latest.inst.exitCode === 0;
@@ -715,7 +775,6 @@ export class PodSyncer {
     if (canRun) await this.#refreshVolumes(pod, st, !!volumes);
 
     const views: ContainerView[] = [];
-    const keep = new Set<string>();
     for (const c of pod.spec.containers) {
       const instances = byName.get(c.name) ?? [];
       if (!initDone) {
@@ -995,7 +1054,8 @@ export class PodSyncer {
     const rt = this.#o.rt;
     let latest = instances[0];
     const view = viewOf(c, instances);
-    const policy = pod.spec.restartPolicy ?? "Always";
+    // A sidecar restarts always, whatever the pod's policy.
+    const policy = isSidecar(c) ? "Always" : pod.spec.restartPolicy ?? "Always";
     let forced = rerun;
     const grace = pod.spec.terminationGracePeriodSeconds ?? GRACE_DEFAULT;
 

@@ -52,6 +52,8 @@ const T = {
   volumes: "preparePodVolumes() projects ConfigMaps and Secrets, makes emptyDirs, and binds them",
   memoryVolume:
     "a memory-backed emptyDir is one tmpfs of its sizeLimit for all containers, gone with the pod",
+  sidecars:
+    "sidecar containers start before the next init container, run beside the app, restart, and stop after it",
   storageLimits:
     "a pod over an emptyDir sizeLimit or an ephemeral-storage limit is evicted as the kubelet does",
   hostPathType:
@@ -410,10 +412,8 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
   }),
   "containers[].securityContext.seccompProfile": honoured(T.securityOptions, PROFILE),
   "containers[].securityContext.appArmorProfile": honoured(T.securityOptions, PROFILE),
-  "containers[].restartPolicy": refused(
-    "Always",
-    "sidecar containers (`restartPolicy` on a container)",
-  ),
+  // Validation allows it on init containers only, and only `Always` (sidecars).
+  "containers[].restartPolicy": honoured(T.sidecars),
   "containers[].stdin": honoured(T.attach),
   "containers[].stdinOnce": honoured(T.securityOptions),
   "containers[].tty": honoured(T.attach),

@@ -7,10 +7,12 @@ import type { KubeObject } from "../../shared/api/object.ts";
 import { quantityMillis, quantityValue } from "../../shared/api/quantity.ts";
 import type { HostPort, PodInfo, Resources, Taint } from "./framework.ts";
 import { compileNodeConstraints } from "./node_selector.ts";
+import { podTotal } from "../../shared/api/pod_resources.ts";
 
 const EPHEMERAL_STORAGE = "ephemeral-storage";
 
 interface Container {
+  restartPolicy?: string;
   resources?: { requests?: Record<string, string | number>; limits?: Record<string, string> };
   ports?: { hostPort?: number; hostIP?: string; protocol?: string; containerPort: number }[];
 }
@@ -40,25 +42,15 @@ function containerRequests(c: Container): Omit<Resources, "pods"> {
 }
 
 /**
- * A pod's effective requests: the sum over its containers, at least the largest init container
- * (init containers run one at a time before the others), plus `spec.overhead`; one pod.
+ * A pod's effective requests: the sum over its containers and sidecars, at least what the largest
+ * init container needs beside the sidecars started before it (shared/api/pod_resources.ts), plus
+ * `spec.overhead`; one pod.
  */
 export function podRequests(pod: KubeObject): Resources {
-  let milliCpu = 0;
-  let memory = 0;
-  let ephemeralStorage = 0;
-  for (const c of (pod.spec?.containers ?? []) as Container[]) {
-    const r = containerRequests(c);
-    milliCpu += r.milliCpu;
-    memory += r.memory;
-    ephemeralStorage += r.ephemeralStorage;
-  }
-  for (const c of (pod.spec?.initContainers ?? []) as Container[]) {
-    const r = containerRequests(c);
-    if (r.milliCpu > milliCpu) milliCpu = r.milliCpu;
-    if (r.memory > memory) memory = r.memory;
-    if (r.ephemeralStorage > ephemeralStorage) ephemeralStorage = r.ephemeralStorage;
-  }
+  const spec = (pod.spec ?? {}) as { containers?: Container[]; initContainers?: Container[] };
+  let milliCpu = podTotal(spec, (c) => containerRequests(c).milliCpu);
+  let memory = podTotal(spec, (c) => containerRequests(c).memory);
+  let ephemeralStorage = podTotal(spec, (c) => containerRequests(c).ephemeralStorage);
   const overhead = pod.spec?.overhead as Record<string, string> | undefined;
   if (overhead) {
     milliCpu += amount(overhead, "cpu", true);

@@ -328,6 +328,13 @@ function validateContainers(
       if (!m.mountPath) errs.required(`${mf}.mountPath`);
     });
     validateResources(c.resources, `${f}.resources`, errs);
+    // Sidecars: only an init container may restart on its own, and only always.
+    if (c.restartPolicy !== undefined) {
+      if (!ctx.init) errs.forbidden(`${f}.restartPolicy`, "may not be set for non-init containers");
+      else if (c.restartPolicy !== "Always") {
+        errs.notSupported(`${f}.restartPolicy`, c.restartPolicy, ["Always"]);
+      }
+    }
     if (ctx.init) {
       for (const p of ["livenessProbe", "readinessProbe", "startupProbe"]) {
         if (c[p] && c.restartPolicy !== "Always") {

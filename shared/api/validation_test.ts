@@ -1044,3 +1044,34 @@ Deno.test("env var names: printable ASCII other than '=' (Kubernetes' relaxed ru
     assert.match(causes[0].message, /printable ASCII characters other than '='/);
   }
 });
+
+Deno.test("restartPolicy on a container: only init containers (sidecars), only Always", () => {
+  const c = (extra: Any = {}) => ({ name: "c", image: "busybox", ...extra });
+  assertCause(
+    podCauses({ containers: [c({ restartPolicy: "Always" })] }),
+    "spec.containers[0].restartPolicy",
+    "Forbidden: may not be set for non-init containers",
+  );
+  assertCause(
+    podCauses({
+      containers: [c()],
+      initContainers: [c({ name: "i", restartPolicy: "OnFailure" })],
+    }),
+    "spec.initContainers[0].restartPolicy",
+    'Unsupported value: "OnFailure": supported values: "Always"',
+  );
+  // A sidecar may have probes and lifecycle hooks, which a regular init container may not.
+  const probe = { exec: { command: ["true"] } };
+  validateCreate(
+    PODS,
+    pod({
+      containers: [c()],
+      initContainers: [c({ name: "s", restartPolicy: "Always", readinessProbe: probe })],
+    }),
+  );
+  assertCause(
+    podCauses({ containers: [c()], initContainers: [c({ name: "i", readinessProbe: probe })] }),
+    "spec.initContainers[0].readinessProbe",
+    /may not be set for init containers/,
+  );
+});
