@@ -48,6 +48,10 @@ export function pullPolicy(container: Container): string {
   return tag === "" || tag === "latest" ? "Always" : "IfNotPresent";
 }
 
+/** Docker's words (Go's net errors) for a registry that could not be reached at all. */
+const REGISTRY_UNREACHABLE =
+  /dial tcp|no such host|connection refused|i\/o timeout|network is unreachable|no route to host|TLS handshake timeout|Client\.Timeout exceeded|context deadline exceeded/;
+
 interface PullBackoff {
   delayMs: number;
   until: number;
@@ -112,8 +116,10 @@ export class ImageManager {
       return { ok: true, pulled: true, durationMs: Date.now() - started };
     } catch (e) {
       const message = (e as Error).message;
-      // Air-gapped nodes: with Always, an image already loaded locally still runs.
-      if (policy === "Always" && await present()) {
+      // Air-gapped nodes: with Always, an image already loaded locally still runs when no
+      // registry could be reached — never when one answered and refused, so that under Always a
+      // private image runs only for pods whose credentials the registry accepts, as Kubernetes.
+      if (policy === "Always" && REGISTRY_UNREACHABLE.test(message) && await present()) {
         this.#log.debug("pull failed; using the local image", { image, error: message });
         return { ok: true, pulled: false, durationMs: 0 };
       }

@@ -167,3 +167,24 @@ Deno.test("ImageManager reads pull secrets only when it pulls: a present image u
   );
   assert.deepEqual(reg.pulls, []);
 });
+
+Deno.test("ImageManager under Always runs a present image only when no registry could be reached", async () => {
+  const image = "reg.example/app:latest";
+  const refusing = fakeRegistry({ present: [image] });
+  const refused = await new ImageManager(refusing.rt).ensure("u/c", { name: "c", image });
+  assert.equal(!refused.ok && refused.reason, "ErrImagePull");
+  assert.equal(!refused.ok && refused.message, `pull image ${image}: unauthorized as anonymous`);
+
+  const unreachable: ImageRuntime = {
+    ...fakeRegistry({ present: [image] }).rt,
+    pullImage: (ref) =>
+      Promise.reject(
+        new Error(`pull image ${ref}: dial tcp 127.0.0.1:1: connect: connection refused`),
+      ),
+  };
+  assert.deepEqual(await new ImageManager(unreachable).ensure("u/c", { name: "c", image }), {
+    ok: true,
+    pulled: false,
+    durationMs: 0,
+  });
+});
