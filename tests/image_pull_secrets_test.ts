@@ -11,21 +11,31 @@ import { haveKubectl } from "./kubectl.ts";
 import { kubectlOk, waitKubectl, writeManifest } from "./kubectl_helpers.ts";
 import { haveRegistry, startTestRegistry } from "./registry.ts";
 import { ensureTestImages } from "./images.ts";
+import { waitFor } from "./test_utils.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
 
 const PASSWORD = `pw-${crypto.randomUUID().slice(0, 8)}`;
 
-function podManifest(name: string, image: string, extra: Record<string, unknown> = {}): string {
+function podManifest(
+  name: string,
+  image: string,
+  options: { pullPolicy?: string; spec?: Record<string, unknown> } = {},
+): string {
   return JSON.stringify({
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name },
     spec: {
       terminationGracePeriodSeconds: 1,
-      containers: [{ name: "app", image, command: ["sleep", "3600"] }],
-      ...extra,
+      containers: [{
+        name: "app",
+        image,
+        imagePullPolicy: options.pullPolicy,
+        command: ["sleep", "3600"],
+      }],
+      ...options.spec,
     },
   });
 }
@@ -75,19 +85,28 @@ Deno.test({
         );
         return (await getPod(name)).status.containerStatuses[0].state.waiting.message as string;
       };
-      const eventsOf = async (name: string) => {
-        const list = JSON.parse(
-          await kubectlOk(k, [
-            "get",
-            "events",
-            "--field-selector",
-            `involvedObject.name=${name}`,
-            "-o",
-            "json",
-          ]),
-        );
-        return (list.items as Json[]).map((e) => `${e.reason}: ${e.message}`);
+      /** Waits for an event of pod `name` (`<reason>: <message>`) that `test` accepts. */
+      const event = async (name: string, test: (e: string) => boolean) => {
+        let seen: string[] = [];
+        await waitFor(`an event of pod ${name}`, async () => {
+          const list = JSON.parse(
+            await kubectlOk(k, [
+              "get",
+              "events",
+              "--field-selector",
+              `involvedObject.name=${name}`,
+              "-o",
+              "json",
+            ]),
+          );
+          seen = (list.items as Json[]).map((e) => `${e.reason}: ${e.message}`);
+          return seen.some(test);
+        }, { timeoutMs: 30_000, intervalMs: 250 }).catch((e) => {
+          throw new Error(`${e.message}; events:\n${seen.join("\n")}`);
+        });
       };
+      const pullFailed = (reason: RegExp) => (e: string) =>
+        e.startsWith(`Failed: Failed to pull image "${image}": `) && reason.test(e);
       const secretArgs = (name: string, password: string) => [
         "create",
         "secret",
@@ -104,15 +123,8 @@ Deno.test({
         await apply("anonymous", podManifest("anonymous", image));
         const message = await waiting("anonymous", "ImagePullBackOff");
         assert.match(message, /no basic auth credentials/);
-        const events = await eventsOf("anonymous");
-        assert(
-          events.some((e) =>
-            e.startsWith(`Failed: Failed to pull image "${image}": `) &&
-            e.includes("no basic auth credentials")
-          ),
-          events.join("\n"),
-        );
-        assert(events.includes("Failed: Error: ErrImagePull"), events.join("\n"));
+        await event("anonymous", pullFailed(/no basic auth credentials/));
+        await event("anonymous", (e) => e === "Failed: Error: ErrImagePull");
         assert.equal((await getPod("anonymous")).status.phase, "Pending");
       });
 
@@ -122,23 +134,16 @@ Deno.test({
           await apply(
             "wrong",
             podManifest("wrong", image, {
-              imagePullSecrets: [{ name: "absent" }, { name: "wrongcred" }],
+              spec: { imagePullSecrets: [{ name: "absent" }, { name: "wrongcred" }] },
             }),
           );
           await waiting("wrong", "ImagePullBackOff");
-          const events = await eventsOf("wrong");
-          assert(
-            events.some((e) =>
-              e.startsWith(`Failed: Failed to pull image "${image}": `) &&
-              e.includes("unauthorized: authentication required")
-            ),
-            events.join("\n"),
-          );
-          assert(
-            events.includes(
-              "FailedToRetrieveImagePullSecret: Unable to retrieve some image pull secrets (absent); attempting to pull the image may not succeed.",
-            ),
-            events.join("\n"),
+          await event("wrong", pullFailed(/unauthorized: authentication required/));
+          await event(
+            "wrong",
+            (e) =>
+              e ===
+                "FailedToRetrieveImagePullSecret: Unable to retrieve some image pull secrets (absent); attempting to pull the image may not succeed.",
           );
         },
       );
@@ -146,51 +151,28 @@ Deno.test({
       await t.step("with the right pull secret the image is pulled and the pod runs", async () => {
         await apply(
           "private",
-          podManifest("private", image, { imagePullSecrets: [{ name: "regcred" }] }),
+          podManifest("private", image, { spec: { imagePullSecrets: [{ name: "regcred" }] } }),
         );
         await kubectlOk(k, ["wait", "--for=condition=Ready", "pod/private", "--timeout=60s"]);
-        const events = await eventsOf("private");
-        assert(
-          events.some((e) => e.startsWith(`Pulled: Successfully pulled image "${image}"`)),
-          events.join("\n"),
-        );
+        await event("private", (e) => e.startsWith(`Pulled: Successfully pulled image "${image}"`));
       });
 
       await t.step(
         "IfNotPresent uses the image now present without credentials, as the kubelet",
         async () => {
-          await apply(
-            "cached",
-            podManifest("cached", image, {
-              containers: [{
-                name: "app",
-                image,
-                imagePullPolicy: "IfNotPresent",
-                command: ["sleep", "3600"],
-              }],
-            }),
-          );
+          await apply("cached", podManifest("cached", image, { pullPolicy: "IfNotPresent" }));
           await kubectlOk(k, ["wait", "--for=condition=Ready", "pod/cached", "--timeout=60s"]);
-          assert((await eventsOf("cached")).includes(
-            `Pulled: Container image "${image}" already present on machine`,
-          ));
+          await event(
+            "cached",
+            (e) => e === `Pulled: Container image "${image}" already present on machine`,
+          );
         },
       );
 
       await t.step(
         "Always asks the registry every time: the present image does not run without credentials",
         async () => {
-          await apply(
-            "always",
-            podManifest("always", image, {
-              containers: [{
-                name: "app",
-                image,
-                imagePullPolicy: "Always",
-                command: ["sleep", "3600"],
-              }],
-            }),
-          );
+          await apply("always", podManifest("always", image, { pullPolicy: "Always" }));
           assert.match(await waiting("always", "ImagePullBackOff"), /no basic auth credentials/);
         },
       );
@@ -204,13 +186,15 @@ Deno.test({
           "-p",
           JSON.stringify({ imagePullSecrets: [{ name: "regcred" }] }),
         ]);
-        await apply("by-sa", podManifest("by-sa", imageForSa, { serviceAccountName: "puller" }));
+        await apply(
+          "by-sa",
+          podManifest("by-sa", imageForSa, { spec: { serviceAccountName: "puller" } }),
+        );
         assert.deepEqual((await getPod("by-sa")).spec.imagePullSecrets, [{ name: "regcred" }]);
         await kubectlOk(k, ["wait", "--for=condition=Ready", "pod/by-sa", "--timeout=60s"]);
-        assert(
-          (await eventsOf("by-sa")).some((e) =>
-            e.startsWith(`Pulled: Successfully pulled image "${imageForSa}"`)
-          ),
+        await event(
+          "by-sa",
+          (e) => e.startsWith(`Pulled: Successfully pulled image "${imageForSa}"`),
         );
       });
     } finally {
