@@ -95,7 +95,7 @@ function globPart(glob: string, target: string): boolean {
     else if (c === "[") {
       const end = glob.indexOf("]", i + 1);
       if (end < 0) return false; // Go: ErrBadPattern, which the kubelet counts as no match
-      re += `[${glob.slice(i + 1, end).replace(/^\^/, "^").replace(/\\/g, "\\\\")}]`;
+      re += `[${glob.slice(i + 1, end)}]`; // `[^…]` negates in both syntaxes
       i = end;
     } else re += c.replace(/[.+^${}()|\\]/g, "\\$&");
   }

@@ -46,6 +46,7 @@ Deno.test("DockerKeyring.lookup() matches host, port and path prefix, most speci
       "reg.example/team/app": { username: "app" },
       "reg.example:5000": { username: "port" },
       "http://*.cdn.example/v2/": { username: "glob" },
+      "r[0-9].example": { username: "class" },
     }),
     cfg("b", { "reg.example": { username: "second" } }),
   ]);
@@ -60,6 +61,8 @@ Deno.test("DockerKeyring.lookup() matches host, port and path prefix, most speci
     ["eu.cdn.example/app", ["glob"]],
     ["a.eu.cdn.example/app", []],
     ["other.example/app", []],
+    ["r7.example/app", ["class"]],
+    ["rx.example/app", []],
     ["busybox", []],
   ];
   for (const [image, expected] of cases) assert.deepEqual(users(keyring, image), expected, image);
