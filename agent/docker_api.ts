@@ -25,6 +25,8 @@ export interface DockerRequest {
   /** JSON-encoded unless bytes or a stream. */
   body?: unknown;
   contentType?: string;
+  /** Extra request headers (`X-Registry-Auth`). */
+  headers?: Record<string, string>;
   signal?: AbortSignal;
 }
 
@@ -92,7 +94,7 @@ export class DockerApi {
     what: string,
     opts: DockerRequest = {},
   ): Promise<Response> {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...opts.headers };
     let body: BodyInit | undefined;
     if (opts.body !== undefined) {
       if (opts.body instanceof Uint8Array || opts.body instanceof ReadableStream) {

@@ -366,15 +366,23 @@ export class DockerRuntime {
     return this.#api.json("GET", "/images/json", "list images");
   }
 
-  /** Pulls an image; throws with the registry's message on failure. */
-  async pullImage(ref: string, signal?: AbortSignal): Promise<void> {
+  /**
+   * Pulls an image; throws with the registry's message on failure. `registryAuth` is the
+   * `X-Registry-Auth` header (docker_keyring.ts); without it the pull is anonymous — the engine
+   * never uses credentials of its own (`docker login` only writes the CLI's config).
+   */
+  async pullImage(
+    ref: string,
+    options: { registryAuth?: string; signal?: AbortSignal } = {},
+  ): Promise<void> {
     const what = `pull image ${ref}`;
     // A reference without a tag or digest means :latest (Docker would pull every tag).
     const lastPart = ref.slice(ref.lastIndexOf("/") + 1);
     const tagged = ref.includes("@") || lastPart.includes(":");
     const res = await this.#api.request("POST", "/images/create", what, {
       query: { fromImage: tagged ? ref : `${ref}:latest` },
-      signal,
+      headers: options.registryAuth ? { "X-Registry-Auth": options.registryAuth } : undefined,
+      signal: options.signal,
     });
     try {
       for await (const msg of jsonLines(res.body)) {

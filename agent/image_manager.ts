@@ -3,12 +3,22 @@
  * Kubernetes does), pulls with per-container back-off (ErrImagePull, then ImagePullBackOff), and
  * loads every `*.tar` / `*.tar.gz` dropped into `<data-dir>/images/` — at start and whenever a file
  * appears — so air-gapped nodes get their images without a registry.
+ *
+ * Private registries, as the kubelet: only when a pull is due, the pod's pull-secret keyring
+ * (docker_keyring.ts) gives the credentials matching the image; each is tried in turn until one
+ * pull succeeds (the failure then lists every error), and the pull is anonymous only when none
+ * matches. An image already present is used under IfNotPresent without looking at credentials
+ * (the kubelet's default; its "ensure secret pulled images" check is an alpha feature).
  */
 
 import { type Logger, silentLogger } from "../shared/log.ts";
 import type { DockerRuntime } from "./docker_runtime.ts";
 import { delay } from "../shared/backoff.ts";
 import type { Container } from "./pod_types.ts";
+import { type DockerKeyring, registryAuthHeader } from "./docker_keyring.ts";
+
+/** What the image manager needs of the container runtime. */
+export type ImageRuntime = Pick<DockerRuntime, "inspectImage" | "pullImage" | "loadImage">;
 
 /** Result of {@linkcode ImageManager.ensure}: ready, or why the container must wait. */
 export type ImageResult =
@@ -38,6 +48,10 @@ export function pullPolicy(container: Container): string {
   return tag === "" || tag === "latest" ? "Always" : "IfNotPresent";
 }
 
+/** Docker's words (Go's net errors) for a registry that could not be reached at all. */
+const REGISTRY_UNREACHABLE =
+  /dial tcp|no such host|connection refused|i\/o timeout|network is unreachable|no route to host|TLS handshake timeout|Client\.Timeout exceeded|context deadline exceeded/;
+
 interface PullBackoff {
   delayMs: number;
   until: number;
@@ -46,14 +60,14 @@ interface PullBackoff {
 
 /** Pulls and loads images for one node. */
 export class ImageManager {
-  readonly #rt: DockerRuntime;
+  readonly #rt: ImageRuntime;
   readonly #initialMs: number;
   readonly #maxMs: number;
   readonly #log: Logger;
   readonly #backoff = new Map<string, PullBackoff>();
   readonly #pulls = new Map<string, Promise<void>>();
 
-  constructor(rt: DockerRuntime, options: ImageManagerOptions = {}) {
+  constructor(rt: ImageRuntime, options: ImageManagerOptions = {}) {
     this.#rt = rt;
     this.#initialMs = options.backoffInitialMs ?? 10_000;
     this.#maxMs = options.backoffMaxMs ?? 300_000;
@@ -62,12 +76,14 @@ export class ImageManager {
 
   /**
    * Makes the container's image available according to its pull policy. `key` identifies the
-   * container for back-off (`<pod uid>/<container>`). `onPulling` runs just before a pull.
+   * container for back-off (`<pod uid>/<container>`). `keyring` gives the pod's pull-secret
+   * credentials (asked only when a pull is due; a throw fails the pull with its message), and
+   * `onPulling` runs just before a pull.
    */
   async ensure(
     key: string,
     container: Container,
-    hooks: { onPulling?: () => void } = {},
+    hooks: { onPulling?: () => void; keyring?: () => Promise<DockerKeyring> } = {},
   ): Promise<ImageResult> {
     const image = container.image ?? "";
     if (!image) return { ok: false, reason: "InvalidImageName", message: "no image given" };
@@ -92,15 +108,18 @@ export class ImageManager {
         retryInMs: b.until - Date.now(),
       };
     }
-    hooks.onPulling?.();
     try {
-      await this.#pull(image);
+      const credentials = hooks.keyring ? (await hooks.keyring()).lookup(image) : [];
+      hooks.onPulling?.();
+      await this.#pullWith(image, credentials.map(registryAuthHeader));
       this.#backoff.delete(key);
       return { ok: true, pulled: true, durationMs: Date.now() - started };
     } catch (e) {
       const message = (e as Error).message;
-      // Air-gapped nodes: with Always, an image already loaded locally still runs.
-      if (policy === "Always" && await present()) {
+      // Air-gapped nodes: with Always, an image already loaded locally still runs when no
+      // registry could be reached — never when one answered and refused, so that under Always a
+      // private image runs only for pods whose credentials the registry accepts, as Kubernetes.
+      if (policy === "Always" && REGISTRY_UNREACHABLE.test(message) && await present()) {
         this.#log.debug("pull failed; using the local image", { image, error: message });
         return { ok: true, pulled: false, durationMs: 0 };
       }
@@ -120,11 +139,30 @@ export class ImageManager {
     for (const k of this.#backoff.keys()) if (k.startsWith(`${uid}/`)) this.#backoff.delete(k);
   }
 
-  #pull(image: string): Promise<void> {
-    let p = this.#pulls.get(image);
+  /**
+   * Pulls anonymously when `auths` is empty, else with each credential in turn until one works;
+   * when all fail, the error lists each (one alone, else `[a, b]`, as the kubelet's aggregate).
+   */
+  async #pullWith(image: string, auths: string[]): Promise<void> {
+    if (auths.length === 0) return await this.#pull(image);
+    const errors: string[] = [];
+    for (const auth of auths) {
+      try {
+        return await this.#pull(image, auth);
+      } catch (e) {
+        errors.push((e as Error).message);
+      }
+    }
+    throw new Error(errors.length === 1 ? errors[0] : `[${errors.join(", ")}]`);
+  }
+
+  /** One pull; concurrent pulls of the same image with the same credential share it. */
+  #pull(image: string, registryAuth?: string): Promise<void> {
+    const key = `${image}\0${registryAuth ?? ""}`;
+    let p = this.#pulls.get(key);
     if (!p) {
-      p = this.#rt.pullImage(image).finally(() => this.#pulls.delete(image));
-      this.#pulls.set(image, p);
+      p = this.#rt.pullImage(image, { registryAuth }).finally(() => this.#pulls.delete(key));
+      this.#pulls.set(key, p);
     }
     return p;
   }

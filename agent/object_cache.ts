@@ -36,6 +36,8 @@ export function podObjectRefs(pod: Pod): Set<string> {
     for (const s of v.projected?.sources ?? []) visit(s);
   };
   for (const v of (pod.spec.volumes ?? []) as Source[]) visit(v);
+  // Pull secrets too: a pod restarted offline may need to pull its image again.
+  for (const r of pod.spec.imagePullSecrets ?? []) add("secrets", r.name);
   for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
     for (const e of c.env ?? []) {
       add("configmaps", e.valueFrom?.configMapKeyRef?.name);

@@ -36,9 +36,12 @@ const podUsing = (secretName: string): Pod => ({
   },
 } as unknown as Pod);
 
-Deno.test("podObjectRefs() names volume, env and envFrom sources", () => {
-  assert.deepEqual([...podObjectRefs(podUsing("s1"))].sort(), [
+Deno.test("podObjectRefs() names volume, env, envFrom and imagePullSecrets sources", () => {
+  const pod = podUsing("s1");
+  pod.spec.imagePullSecrets = [{ name: "pull" }, { name: "" }];
+  assert.deepEqual([...podObjectRefs(pod)].sort(), [
     "configmaps/ns_cm",
+    "secrets/ns_pull",
     "secrets/ns_s1",
     "secrets/ns_s2",
   ]);

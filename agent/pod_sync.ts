@@ -22,6 +22,7 @@ import {
 } from "./container_config.ts";
 import type { Docker, DockerRuntime } from "./docker_runtime.ts";
 import type { ImageManager } from "./image_manager.ts";
+import { DockerKeyring, readPullSecrets } from "./docker_keyring.ts";
 import {
   LABEL_CONTAINER_HASH,
   LABEL_CONTAINER_NAME,
@@ -392,6 +393,22 @@ export class PodSyncer {
 
   #record(pod: Pod, type: "Normal" | "Warning", reason: string, message: string): void {
     this.#o.events.record({ ...pod, apiVersion: "v1", kind: "Pod" }, type, reason, message);
+  }
+
+  /** The pod's pull-secret keyring; Secrets it cannot read are left out with the kubelet's event. */
+  async #pullKeyring(pod: Pod): Promise<DockerKeyring> {
+    const { secrets, missing } = await readPullSecrets(pod, this.#o.reader);
+    if (missing.length) {
+      this.#record(
+        pod,
+        "Warning",
+        "FailedToRetrieveImagePullSecret",
+        `Unable to retrieve some image pull secrets (${
+          missing.join(", ")
+        }); attempting to pull the image may not succeed.`,
+      );
+    }
+    return DockerKeyring.fromSecrets(secrets);
   }
 
   async #terminate(key: string, pod: Pod, mine: Docker.ContainerInfo[]): Promise<void> {
@@ -1121,6 +1138,7 @@ export class PodSyncer {
     const image = c.image ?? "";
     const img = await this.#o.images.ensure(`${pod.metadata.uid}/${c.name}`, c, {
       onPulling: () => this.#record(pod, "Normal", "Pulling", `Pulling image "${image}"`),
+      keyring: () => this.#pullKeyring(pod),
     });
     if (!img.ok) {
       view.waiting = { reason: img.reason, message: img.message };

@@ -73,8 +73,9 @@ export interface Pod extends KubeObject {
   status?: PodStatus;
 }
 
-/** A ConfigMap or Secret: only the data the agent projects. */
+/** A ConfigMap or Secret: only the data the agent projects (and a Secret's type). */
 export interface KeyValueSource extends KubeObject {
+  type?: string;
   data?: Record<string, string>;
   binaryData?: Record<string, string>;
   stringData?: Record<string, string>;

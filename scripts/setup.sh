@@ -2,7 +2,8 @@
 # Prerequisites of the test suite and of `skiff up` on this kind of machine: a Docker engine that
 # answers (Debian's docker.io, started in the background when we are root and none runs), and
 # Debian's busybox-static, from which the tests build their images without any registry, and
-# Debian's etcd-server, which the etcd backend tests run against, nftables and conntrack (the proxy's kernel mode), and (on x86-64) qemu-user-static
+# Debian's etcd-server, which the etcd backend tests run against, nftables and conntrack (the proxy's kernel mode),
+# docker-registry and apache2-utils (htpasswd) for the private-registry tests, and (on x86-64) qemu-user-static
 # with an arm64 sysroot, under which the arm64 self-extracting file is tested. More packages can be asked for
 # with SKIFF_SETUP_EXTRAS="wrk haproxy" (the benchmarks). Prints one line saying what is missing when it cannot fix it.
 set -u
@@ -16,6 +17,9 @@ command -v curl >/dev/null 2>&1 || need_packages+=(curl)
 command -v nft >/dev/null 2>&1 || need_packages+=(nftables)
 # ... and deletes the conntrack entries of removed UDP endpoints with conntrack(8).
 command -v conntrack >/dev/null 2>&1 || need_packages+=(conntrack)
+# Private-registry tests run Debian's CNCF distribution with htpasswd (bcrypt) users.
+command -v docker-registry >/dev/null 2>&1 || need_packages+=(docker-registry)
+command -v htpasswd >/dev/null 2>&1 || need_packages+=(apache2-utils)
 # The dashboard is tested in a real browser (playwright-core drives Debian's Chromium).
 [ "${SKIFF_SETUP_SKIP_CHROMIUM:-}" = 1 ] || [ -x /usr/bin/chromium ] || need_packages+=(chromium)
 # The arm64 self-extracting file (deno task dist) is tested under qemu-user with an arm64 sysroot.
@@ -39,6 +43,10 @@ if [ ${#need_packages[@]} -gt 0 ]; then
     echo "skiff setup: apt-get install ${need_packages[*]} failed" >&2
     exit 1
   fi
+  # The package starts a registry on :5000 where init scripts run; the tests start their own.
+  case " ${need_packages[*]} " in *" docker-registry "*)
+    [ -x /etc/init.d/docker-registry ] && /etc/init.d/docker-registry stop >/dev/null 2>&1 ;;
+  esac
 fi
 
 # Without systemd-binfmt nothing registers qemu's arm64 handler: do what it would do at boot.

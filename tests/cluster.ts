@@ -46,6 +46,11 @@ export interface TestClusterOptions extends TestServerOptions {
    * share a node name (agents on one engine only tell their containers apart by it).
    */
   nodeAddresses?: string[];
+  /**
+   * The first part of the node names (default `node`) and, when given, of their data dirs, for
+   * tests that keep to names of their own.
+   */
+  nodeNamePrefix?: string;
   /** Agent settings to shrink back-offs and periods in tests. */
   agent?: Partial<AgentConfig>;
   /**
@@ -77,8 +82,10 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   const addresses = options.nodeAddresses ?? ["127.0.0.11"];
   const suffix = crypto.randomUUID().slice(0, 4);
   for (const [index, address] of addresses.entries()) {
-    const name = `node-${address.split(".").pop()}-${suffix}`;
-    const dataDir = await Deno.makeTempDir({ prefix: `skiff-${name}-` });
+    const name = `${options.nodeNamePrefix ?? "node"}-${address.split(".").pop()}-${suffix}`;
+    const dataDir = await Deno.makeTempDir({
+      prefix: options.nodeNamePrefix ? `${name}-` : `skiff-${name}-`,
+    });
     const ac = new AbortController();
     const config = AgentConfig.parse({
       server: server.url,

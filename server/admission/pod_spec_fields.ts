@@ -66,6 +66,8 @@ const T = {
   httpProbe: "runProbe() httpGet: 2xx/3xx pass, others fail with the status, named ports resolve",
   tcpProbe: "runProbe() tcpSocket: an open port passes, a closed one fails",
   images: "ImageManager: present images run, missing ones back off, Never never pulls",
+  pullSecrets:
+    "imagePullSecrets: a private registry's image runs with the pod's or its ServiceAccount's pull secret, and fails without",
   logs: "agent API serves logs with tail, timestamps, follow and previous, to the server only",
   attach: "kubectl logs, exec, attach, port-forward, top and drain work through the agents",
   readinessGates: "computePodStatus() holds Ready until every readiness gate is True",
@@ -459,9 +461,7 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
   "securityContext.seccompProfile": honoured(T.restrictedPod, PROFILE),
   "securityContext.appArmorProfile": honoured(T.securityOptions, PROFILE),
   "securityContext.seLinuxChangePolicy": refused("MountOption", "SELinux options"),
-  "imagePullSecrets": refused([{ name: "regcred" }], "`imagePullSecrets` (private registries)", {
-    noop: [[]],
-  }),
+  "imagePullSecrets": honoured(T.pullSecrets, { subtree: true }),
   "hostname": honoured(T.hostname),
   "subdomain": honoured(T.hostname),
   "affinity": honoured(T.scheduler),

@@ -8,7 +8,8 @@
  *   the kubelet asks), `ca.crt` from the `kube-root-ca.crt` ConfigMap and the namespace from the
  *   downward API — mounted read-only at /var/run/secrets/kubernetes.io/serviceaccount in every
  *   container and init container that mounts nothing there already (a pod that has a
- *   `kube-api-access-*` volume already gets that one mounted, as Kubernetes does).
+ *   `kube-api-access-*` volume already gets that one mounted, as Kubernetes does);
+ * - a pod without `imagePullSecrets` gets its ServiceAccount's.
  *
  * The `default` ServiceAccount of a namespace created a moment ago may not exist yet (its
  * controller creates it right after the namespace): the plugin waits for it a few seconds before
@@ -69,6 +70,7 @@ interface PodShape {
     serviceAccountName?: string;
     serviceAccount?: string;
     automountServiceAccountToken?: boolean;
+    imagePullSecrets?: { name?: string }[];
     volumes?: Record<string, unknown>[];
     containers?: { volumeMounts?: { mountPath: string }[] }[];
     initContainers?: { volumeMounts?: { mountPath: string }[] }[];
@@ -106,6 +108,10 @@ export function serviceAccountAdmission(
           JSON.stringify(name)
         } not found`,
       );
+    }
+    const saPullSecrets = (sa as { imagePullSecrets?: { name?: string }[] }).imagePullSecrets;
+    if (!spec.imagePullSecrets?.length && saPullSecrets?.length) {
+      spec.imagePullSecrets = saPullSecrets.map((r) => ({ name: r.name ?? "" }));
     }
     const automount = spec.automountServiceAccountToken ??
       (sa as { automountServiceAccountToken?: boolean }).automountServiceAccountToken ?? true;

@@ -127,3 +127,26 @@ Deno.test("ServiceAccount admission refuses a missing ServiceAccount with Kubern
   await admit(accounts)(q);
   assert.equal(q.spec.serviceAccountName, "default");
 });
+
+Deno.test("ServiceAccount admission gives a pod without imagePullSecrets its ServiceAccount's", async () => {
+  const accounts = {
+    puller: {
+      metadata: { name: "puller" },
+      automountServiceAccountToken: false,
+      imagePullSecrets: [{ name: "regcred" }, { name: "backup" }],
+    },
+    default: { metadata: { name: "default" } },
+  };
+  // Automount off does not matter: the pull secrets are copied all the same.
+  const p = pod({ serviceAccountName: "puller" });
+  await admit(accounts)(p);
+  assert.deepEqual(p.spec.imagePullSecrets, [{ name: "regcred" }, { name: "backup" }]);
+  // The pod's own list wins whole; it is not merged with the ServiceAccount's.
+  const own = pod({ serviceAccountName: "puller", imagePullSecrets: [{ name: "mine" }] });
+  await admit(accounts)(own);
+  assert.deepEqual(own.spec.imagePullSecrets, [{ name: "mine" }]);
+  // A ServiceAccount without any leaves the pod without the field.
+  const none = pod();
+  await admit(accounts)(none);
+  assert.equal(none.spec.imagePullSecrets, undefined);
+});

@@ -814,10 +814,52 @@ const SECRET_TYPE_KEYS: Record<string, string[]> = {
   "kubernetes.io/ssh-auth": ["ssh-privatekey"],
 };
 
+/** The key whose value must be a JSON object, for the two registry-credential Secret types. */
+const DOCKER_CONFIG_KEYS: Record<string, string> = {
+  "kubernetes.io/dockerconfigjson": ".dockerconfigjson",
+  "kubernetes.io/dockercfg": ".dockercfg",
+};
+
+/**
+ * Why `text` does not decode as a JSON object, in the words of Go's encoding/json (what
+ * kube-apiserver reports), or undefined when it does (`null` decodes into a map too).
+ */
+export function jsonObjectError(text: string): string | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    const first = text.trimStart()[0];
+    if (first === undefined || /end of JSON input/.test((e as Error).message)) {
+      return "unexpected end of JSON input";
+    }
+    if (!/[{[\-0-9"tfn]/.test(first)) {
+      return `invalid character ${
+        JSON.stringify(first).replace(/^"|"$/g, "'")
+      } looking for beginning of value`;
+    }
+    return (e as Error).message;
+  }
+  if (value === null || (typeof value === "object" && !Array.isArray(value))) return undefined;
+  const kind = Array.isArray(value) ? "array" : typeof value === "boolean" ? "bool" : typeof value;
+  return `json: cannot unmarshal ${kind} into Go value of type map[string]interface {}`;
+}
+
 function validateSecretType(secret: Obj, errs: FieldErrors): void {
   const keys = SECRET_TYPE_KEYS[secret.type];
   for (const k of keys ?? []) {
     if (secret.data?.[k] === undefined) errs.required(`data[${k}]`);
+  }
+  // As kube-apiserver: registry credentials must be well-formed JSON (the kubelet parses them).
+  const configKey = DOCKER_CONFIG_KEYS[secret.type];
+  const encoded = configKey ? secret.data?.[configKey] : undefined;
+  if (typeof encoded === "string") {
+    let text: string | undefined;
+    try {
+      text = new TextDecoder().decode(Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0)));
+    } catch { /* illegal base64 is reported by validateConfigData */ }
+    const why = text === undefined ? undefined : jsonObjectError(text);
+    if (why) errs.invalid(`data[${configKey}]`, "<secret contents redacted>", why);
   }
   if (
     secret.type === "kubernetes.io/basic-auth" && !secret.data?.username && !secret.data?.password

@@ -928,6 +928,45 @@ Deno.test("typed Secrets need their keys, and a Secret's type cannot change", ()
   assertCause(causesOf(() => validateUpdate(SECRETS, next, ok)), "type", /field is immutable/);
 });
 
+Deno.test("registry-credential Secrets need their key holding a JSON object, as kube-apiserver", () => {
+  const secret = (type: string, stringData: Record<string, string>) =>
+    causesOf(() => validateCreate(SECRETS, { metadata: { name: "r" }, type, stringData }));
+  assertCause(
+    secret("kubernetes.io/dockerconfigjson", {}),
+    "data[.dockerconfigjson]",
+    "Required value",
+  );
+  assertCause(secret("kubernetes.io/dockercfg", {}), "data[.dockercfg]", "Required value");
+  const redacted = 'Invalid value: "<secret contents redacted>": ';
+  assertCause(
+    secret("kubernetes.io/dockerconfigjson", { ".dockerconfigjson": "not json" }),
+    "data[.dockerconfigjson]",
+    /^Invalid value: "<secret contents redacted>": \S/,
+  );
+  assertCause(
+    secret("kubernetes.io/dockerconfigjson", { ".dockerconfigjson": "" }),
+    "data[.dockerconfigjson]",
+    `${redacted}unexpected end of JSON input`,
+  );
+  assertCause(
+    secret("kubernetes.io/dockercfg", { ".dockercfg": "[]" }),
+    "data[.dockercfg]",
+    `${redacted}json: cannot unmarshal array into Go value of type map[string]interface {}`,
+  );
+  assertCause(
+    secret("kubernetes.io/dockercfg", { ".dockercfg": "x" }),
+    "data[.dockercfg]",
+    `${redacted}invalid character 'x' looking for beginning of value`,
+  );
+  // Valid JSON objects pass, and an Opaque Secret may hold anything under those keys.
+  stored(SECRETS, {
+    metadata: { name: "ok" },
+    type: "kubernetes.io/dockercfg",
+    stringData: { ".dockercfg": '{"r.example":{"auth":"dTpw"}}' },
+  });
+  stored(SECRETS, { metadata: { name: "o" }, stringData: { ".dockerconfigjson": "nope" } });
+});
+
 Deno.test("an Event's involvedObject lives in the event's namespace", () => {
   const events = findResource("", "v1", "events")!;
   assertCause(
