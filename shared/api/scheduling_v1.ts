@@ -79,6 +79,6 @@ export function defaultPriorityClass(
 }
 
 /** A pod's priority: `spec.priority`, else 0 (a pod admitted before priorities existed). */
-export function podPriority(pod: { spec?: { priority?: number } }): number {
+export function podPriority(pod: { metadata: unknown; spec?: { priority?: number } }): number {
   return pod.spec?.priority ?? DEFAULT_PRIORITY;
 }
