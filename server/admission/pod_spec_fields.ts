@@ -96,6 +96,8 @@ const T = {
   limits: "limits: a memory limit ends in OOMKilled with exit code 137; the CPU quota is set",
   priorityAdmission:
     "Priority admission resolves priorityClassName to priority and preemptionPolicy, or refuses the pod",
+  preemption:
+    "a high-priority pod preempts a low-priority one on a full node; a Never pod stays Pending",
 } as const;
 
 /** The names of the tests honoured entries point at (for the table test). */
@@ -481,7 +483,7 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
   "hostAliases": honoured(T.podDns, { subtree: true }),
   "priorityClassName": honoured(T.priorityAdmission),
   "priority": honoured(T.priorityAdmission),
-  "preemptionPolicy": refused("Never", "preemption", { noop: ["PreemptLowerPriority"] }),
+  "preemptionPolicy": honoured(T.preemption),
   "readinessGates": honoured(T.readinessGates, { subtree: true }),
   "runtimeClassName": refused("gvisor", "RuntimeClasses"),
   "enableServiceLinks": honoured(T.podDns),
