@@ -117,6 +117,32 @@ Deno.test("preemption picks the node whose victims matter least, and not one whe
   );
 });
 
+Deno.test("a pod pinned to one node (a DaemonSet's) preempts only there", () => {
+  const c = cluster([node("n1", "1"), node("n2", "1")], [
+    pod("n1-low", { cpu: "800m", priority: 0, node: "n1" }),
+    pod("n2-low", { cpu: "800m", priority: 5, node: "n2" }),
+  ]);
+  const pinned = pod("ds-pod", {
+    cpu: "500m",
+    priority: 2_000_001_000,
+    spec: {
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{
+              matchFields: [{ key: "metadata.name", operator: "In", values: ["n2"] }],
+            }],
+          },
+        },
+      },
+    },
+  });
+  const r = c.find(pinned);
+  assert.ok(r.candidate);
+  assert.equal(r.candidate.node.name, "n2");
+  assert.deepEqual(names(r.candidate.victims), ["n2-low"]);
+});
+
 Deno.test("preemption frees host ports too", () => {
   const c = cluster([node("n1", "4")], [
     pod("port-holder", { cpu: "10m", priority: 0, node: "n1", hostPort: 8080 }),

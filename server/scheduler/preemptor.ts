@@ -9,7 +9,7 @@
  */
 import type { KubeObject } from "../../shared/api/object.ts";
 import { podPriority } from "../../shared/api/scheduling_v1.ts";
-import type { ApiClient } from "../../shared/client/client.ts";
+import type { ControllerClient } from "../../shared/client/controller_client.ts";
 import { PODS } from "../../shared/client/refs.ts";
 import { isNotFound } from "../../shared/errors.ts";
 import type { Recorder } from "../../shared/events.ts";
@@ -27,7 +27,7 @@ const NODE_INDEX = "nodeName";
 /** What a {@linkcode Preemptor} works with. */
 export interface PreemptorOptions {
   listers: { pods: Lister<KubeObject>; pdbs: Lister<KubeObject> };
-  client: ApiClient;
+  client: ControllerClient;
   recorder: Recorder;
   nominator: Nominator;
   profile: Profile;
@@ -114,6 +114,8 @@ export class Preemptor {
   /** DisruptionTarget, graceful delete, `Preempted` event (prepareCandidate's PreemptPod). */
   async #evict(victim: KubeObject, preemptor: KubeObject, nodeName: string): Promise<void> {
     const { namespace, name } = victim.metadata;
+    // Already on its way out (an earlier preemption, a drain): nothing more to do.
+    if (victim.metadata.deletionTimestamp) return;
     const conditions = ((victim.status?.conditions ?? []) as Record<string, unknown>[])
       .filter((c) => c.type !== "DisruptionTarget");
     const condition = {
