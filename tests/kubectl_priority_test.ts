@@ -35,6 +35,25 @@ Deno.test({
         );
       });
 
+      await t.step("discovery and OpenAPI: api-resources and explain", async () => {
+        const resources = parseTable(await kubectlOk(k, ["api-resources"]));
+        assert.deepEqual(
+          { ...resources.find((r) => r.NAME === "priorityclasses") },
+          {
+            NAME: "priorityclasses",
+            SHORTNAMES: "pc",
+            APIVERSION: "scheduling.k8s.io/v1",
+            NAMESPACED: "false",
+            KIND: "PriorityClass",
+          },
+        );
+        const explained = await kubectlOk(k, ["explain", "priorityclass"]);
+        assert.match(explained, /GROUP:\s+scheduling\.k8s\.io/);
+        assert.match(explained, /KIND:\s+PriorityClass/);
+        assert.match(explained, /preemptionPolicy\s+<string>/);
+        assert.match(explained, /value\s+<integer> -required-/);
+      });
+
       await t.step("kubectl create priorityclass (protobuf) and get pc", async () => {
         await kubectlOk(k, [
           "create",
