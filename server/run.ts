@@ -80,6 +80,8 @@ import { mountMemberRoute } from "./ha/member_route.ts";
 import { runMemberCleanup } from "./ha/member_cleanup.ts";
 import { defaultTolerations } from "./admission/default_tolerations.ts";
 import { serviceAccountAdmission } from "./admission/service_account.ts";
+import { podPriorityAdmission, priorityClassAdmission } from "./admission/priority.ts";
+import { type PriorityClass, systemPriorityClasses } from "../shared/api/scheduling_v1.ts";
 import { ServiceAllocator } from "./registry/service_allocator.ts";
 import { defaultStorageClassName, localPathStorageClass } from "./controllers/volume_match.ts";
 import { CustomResources } from "./apiextensions/custom_resources.ts";
@@ -210,11 +212,16 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   const serviceAccounts = serviceAccountAdmission({
     findServiceAccount: (namespace, name) => stores.get("serviceaccounts")!.find(namespace, name),
   });
+  const priorities = {
+    priorityClasses: () => stores.get("priorityclasses")!.list().items as PriorityClass[],
+  };
+  const podPriority = podPriorityAdmission(priorities);
   const strategies = buildStrategies({
     services: allocator,
     podAdmission: async (pod, ctx) => {
       defaultTolerations(pod, { tolerationSeconds: config.podEvictionTimeoutSeconds });
       await serviceAccounts(pod, ctx.requestedName);
+      podPriority(pod, ctx.requestedName);
     },
     defaultStorageClass: () => defaultStorageClassName(stores.get("storageclasses")!.list().items),
     defaultIngressClass: () =>
@@ -290,6 +297,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   // escalation check.
   const admission = admissionChain([
     podSpecSupportAdmission(),
+    priorityClassAdmission(priorities),
     podSecurityAdmission({
       config: config.podSecurity,
       namespace: (name) => namespaces.find(undefined, name),
@@ -444,6 +452,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   );
   await bootstrapStorageClass(registries.find((r) => r.info.plural === "storageclasses")!);
   await bootstrapIngressClass(registries.find((r) => r.info.plural === "ingressclasses")!);
+  await bootstrapPriorityClasses(registries.find((r) => r.info.plural === "priorityclasses")!);
 
   const httpServer = Deno.serve({
     hostname,
@@ -662,6 +671,21 @@ async function bootstrapIngressClass(registry: GenericRegistry): Promise<void> {
     await registry.create(undefined, cls as KubeObject);
   } catch (e) {
     if (!isAlreadyExists(e)) throw e;
+  }
+}
+
+/**
+ * Creates the system PriorityClasses when missing, as kube-apiserver's post-start hook does
+ * (validation keeps their value; they cannot be deleted).
+ */
+async function bootstrapPriorityClasses(registry: GenericRegistry): Promise<void> {
+  for (const pc of systemPriorityClasses()) {
+    if (registry.store.find(undefined, pc.metadata.name!)) continue;
+    try {
+      await registry.create(undefined, pc as KubeObject);
+    } catch (e) {
+      if (!isAlreadyExists(e)) throw e;
+    }
   }
 }
 

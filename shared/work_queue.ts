@@ -11,6 +11,11 @@ export interface WorkQueueOptions {
   baseDelayMs?: number;
   /** Largest retry delay of `addRateLimited` (default 30 000 ms). */
   maxDelayMs?: number;
+  /**
+   * Hands out keys in this order (negative: `a` first) instead of first-in first-out — the
+   * scheduler's queue, highest priority first. It must not change for keys already queued.
+   */
+  order?: (a: string, b: string) => number;
 }
 
 /**
@@ -36,9 +41,11 @@ interface Pending {
 export class WorkQueue {
   readonly #baseDelayMs: number;
   readonly #maxDelayMs: number;
-  // FIFO as an array with a moving head, so `get()` is O(1) even with 10 000 queued keys.
+  // FIFO as an array with a moving head, so `get()` is O(1) even with 10 000 queued keys; with
+  // an `order`, a binary heap in the same array (head fixed at 0), O(log n) either way.
   #items: string[] = [];
   #head = 0;
+  readonly #order?: (a: string, b: string) => number;
   /** Keys that need processing (queued, or re-added while processing). */
   readonly #dirty = new Set<string>();
   /** Keys handed out by `get()` and not yet `done()`. */
@@ -55,6 +62,7 @@ export class WorkQueue {
   constructor(options: WorkQueueOptions = {}) {
     this.#baseDelayMs = options.baseDelayMs ?? 5;
     this.#maxDelayMs = options.maxDelayMs ?? 30_000;
+    this.#order = options.order;
   }
 
   /** Number of keys waiting to be handed out (not counting delayed or in-process keys). */
@@ -76,7 +84,7 @@ export class WorkQueue {
       this.#addedAt.set(key, performance.now());
     }
     if (this.#processing.has(key)) return;
-    this.#items.push(key);
+    this.#push(key);
     this.#wakeOne();
   }
 
@@ -148,7 +156,7 @@ export class WorkQueue {
   done(key: string): void {
     if (!this.#processing.delete(key)) return;
     if (this.#dirty.has(key) && !this.#shuttingDown) {
-      this.#items.push(key);
+      this.#push(key);
       this.#wakeOne();
     }
   }
@@ -161,13 +169,55 @@ export class WorkQueue {
     for (const w of this.#waiters.splice(0)) w.wake();
   }
 
-  #take(): string {
-    const key = this.#items[this.#head]!;
-    this.#head++;
-    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
+  #push(key: string): void {
+    const items = this.#items;
+    items.push(key);
+    const order = this.#order;
+    if (!order) return;
+    // Sift up.
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (order(items[i], items[parent]) >= 0) break;
+      [items[i], items[parent]] = [items[parent], items[i]];
+      i = parent;
     }
+  }
+
+  #shift(): string {
+    const order = this.#order;
+    if (!order) {
+      const key = this.#items[this.#head]!;
+      this.#head++;
+      if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+        this.#items = this.#items.slice(this.#head);
+        this.#head = 0;
+      }
+      return key;
+    }
+    const items = this.#items;
+    const top = items[0];
+    const last = items.pop()!;
+    if (items.length > 0) {
+      items[0] = last;
+      // Sift down.
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < items.length && order(items[l], items[m]) < 0) m = l;
+        if (r < items.length && order(items[r], items[m]) < 0) m = r;
+        if (m === i) break;
+        [items[i], items[m]] = [items[m], items[i]];
+        i = m;
+      }
+    }
+    return top;
+  }
+
+  #take(): string {
+    const key = this.#shift();
     this.#dirty.delete(key);
     this.#processing.add(key);
     const at = this.#addedAt.get(key);

@@ -130,3 +130,23 @@ Deno.test("get() resolves undefined when its signal aborts and hands the key to 
   assert.ok(!(q.len > 0));
   q.shutDown();
 });
+
+Deno.test("with an order, get() hands out the first key in that order, re-adds included", async () => {
+  const rank: Record<string, number> = { a: 5, b: 1, c: 3, d: 4, e: 2, f: 0 };
+  const q = new WorkQueue({ order: (x, y) => rank[x] - rank[y] });
+  for (const k of ["a", "b", "c", "d", "e"]) q.add(k);
+  q.add("b"); // de-duplicated
+  assert.equal(q.len, 5);
+  const first = await q.get();
+  assert.equal(first, "b");
+  q.add("b"); // re-added while processing: queued again on done()
+  q.add("f");
+  q.done("b");
+  const out: string[] = [];
+  while (q.len > 0) {
+    const k = (await q.get())!;
+    out.push(k);
+    q.done(k);
+  }
+  assert.deepEqual(out, ["f", "b", "e", "c", "d", "a"]);
+});

@@ -17,7 +17,7 @@ export interface FieldSupport {
   refused?: unknown;
   /**
    * Values accepted although the feature is not implemented, because they ask for nothing
-   * beyond what the node does anyway (`hostPID: false`, `priority: 0`, Kubernetes' defaults).
+   * beyond what the node does anyway (`hostPID: false`, Kubernetes' defaults).
    */
   noop?: unknown[];
   /** When set, only these values are accepted (`Unsupported value` lists them). */
@@ -102,6 +102,10 @@ const T = {
     "activeDeadlineSeconds: the pod fails with DeadlineExceeded and its containers stop",
   sysctls: "pod sysctls: the safe set and allowed unsafe ones are set; others reject the pod",
   limits: "limits: a memory limit ends in OOMKilled with exit code 137; the CPU quota is set",
+  priorityAdmission:
+    "Priority admission resolves priorityClassName to priority and preemptionPolicy, or refuses the pod",
+  preemption:
+    "a high-priority pod preempts a low-priority one on a full node; a Never pod stays Pending",
 } as const;
 
 /** The names of the tests honoured entries point at (for the table test). */
@@ -486,11 +490,9 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
   "schedulerName": honoured(T.scheduler),
   "tolerations": honoured(T.tolerations, { subtree: true }),
   "hostAliases": honoured(T.podDns, { subtree: true }),
-  "priorityClassName": refused("high", "PriorityClasses and preemption"),
-  "priority": refused(1000, "PriorityClasses and preemption", { noop: [0] }),
-  "preemptionPolicy": refused("Never", "PriorityClasses and preemption", {
-    noop: ["PreemptLowerPriority"],
-  }),
+  "priorityClassName": honoured(T.priorityAdmission),
+  "priority": honoured(T.priorityAdmission),
+  "preemptionPolicy": honoured(T.preemption),
   "readinessGates": honoured(T.readinessGates, { subtree: true }),
   "runtimeClassName": refused("gvisor", "RuntimeClasses"),
   "enableServiceLinks": honoured(T.podDns),

@@ -266,6 +266,7 @@ export class GenericRegistry {
         "this namespace may not be deleted",
       );
     }
+    this.strategy.beforeDelete?.(name);
     let removeNow: KubeObject | undefined;
     const { object } = await this.store.guaranteedUpdate(
       namespace,

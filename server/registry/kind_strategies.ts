@@ -9,6 +9,7 @@ import type { KubeObject } from "../../shared/api/object.ts";
 import { rfc3339 } from "../../shared/time.ts";
 import { prepareJobForCreate } from "./batch_strategy.ts";
 import { StrategyTable } from "./strategy.ts";
+import { refuseSystemPriorityClassDelete } from "../admission/priority.ts";
 import type { StrategyContext } from "./strategy.ts";
 
 /** Service address allocation, provided by the controllers package. */
@@ -25,7 +26,7 @@ export interface StrategyDeps {
   services?: ServiceAddressAllocator;
   /**
    * Mutating admission of a new pod: DefaultTolerationSeconds tolerations, the ServiceAccount
-   * (default name, existence, token volume).
+   * (default name, existence, token volume), the priority of its PriorityClass.
    */
   podAdmission?: (pod: KubeObject, ctx: StrategyContext) => void | Promise<void>;
   /** The name of the default StorageClass (DefaultStorageClass admission), if there is one. */
@@ -168,6 +169,9 @@ export function buildStrategies(deps: StrategyDeps = {}): StrategyTable {
       }
     },
   });
+
+  // The system PriorityClasses stay (their value and globalDefault are validation's to keep).
+  table.set("priorityclasses", { beforeDelete: refuseSystemPriorityClassDelete });
 
   table.set("services", {
     async prepareForCreate(svc, ctx: StrategyContext) {

@@ -37,6 +37,11 @@ export interface Strategy {
   prepareForCreate?(obj: KubeObject, ctx: StrategyContext): void | Promise<void>;
   /** Called on the new object of a main-resource update, with the current one. */
   prepareForUpdate?(obj: KubeObject, old: KubeObject, ctx: StrategyContext): void | Promise<void>;
+  /**
+   * Called before a delete of the named object starts; throws to refuse it (kube-apiserver's
+   * storage overriding Delete, as for the system PriorityClasses).
+   */
+  beforeDelete?(name: string): void;
   /** Called after an object is gone for good (release allocations). */
   afterDelete?(obj: KubeObject): void | Promise<void>;
 }

@@ -5,7 +5,9 @@
  * in flight while the next decision is already being made. A pod that fits nowhere gets
  * `PodScheduled=False/Unschedulable`, a `FailedScheduling` event, and waits in the unschedulable
  * set until the cluster changes (a node added or changed, a pod deleted or finished), then is
- * retried after its back-off (1 s doubling to 10 s) — never a busy loop.
+ * retried after its back-off (1 s doubling to 10 s) — never a busy loop. The queue hands out the
+ * highest priority first; a pod that fits nowhere may preempt lower-priority pods (preemption.ts),
+ * and the room they free is held for it while they terminate (nominator.ts).
  */
 import type { KubeObject } from "../../shared/api/object.ts";
 import type { ApiClient } from "../../shared/client/client.ts";
@@ -14,6 +16,7 @@ import {
   NODES,
   PERSISTENT_VOLUME_CLAIMS,
   PERSISTENT_VOLUMES,
+  PODDISRUPTIONBUDGETS,
   PODS,
   STORAGE_CLASSES,
 } from "../../shared/client/refs.ts";
@@ -29,6 +32,10 @@ import { isTerminated, podInfo } from "./pod_info.ts";
 import { defaultProfile } from "./profile.ts";
 import { rfc3339 } from "../../shared/time.ts";
 import { type PodVolumes, VolumeBinding } from "./volume_binding.ts";
+import { prioritySort } from "./scheduling_queue.ts";
+import { Nominator } from "./nominator.ts";
+import { Preemptor } from "./preemptor.ts";
+import { podPriority } from "../../shared/api/scheduling_v1.ts";
 
 /** Options of {@linkcode runScheduler}. */
 export interface SchedulerOptions {
@@ -82,7 +89,14 @@ export class Scheduler {
   readonly #logger: Logger;
   readonly #name: string;
   readonly #profile: Profile;
-  readonly #queue = new WorkQueue({ baseDelayMs: 100, maxDelayMs: 10_000 });
+  readonly #queue = new WorkQueue({
+    baseDelayMs: 100,
+    maxDelayMs: 10_000,
+    order: prioritySort((key) => this.#pods?.get(key)),
+  });
+  #pods?: { get(key: string): KubeObject | undefined };
+  readonly #nominator = new Nominator();
+  #preemptor?: Preemptor;
   readonly #unschedulable = new Map<string, Unschedulable>();
   readonly #attempts = new Map<string, number>();
   readonly #recorder: EventRecorder;
@@ -110,6 +124,7 @@ export class Scheduler {
     const informers = this.#o.informers ??
       new InformerSet(this.#o.client, { logger: this.#logger });
     const pods = informers.get(PODS);
+    this.#pods = pods;
     const nodes = informers.get(NODES);
     nodes.addEventHandler({
       onAdd: (n) => {
@@ -131,6 +146,7 @@ export class Scheduler {
       },
       onDelete: (p) => {
         const key = podKey(p);
+        this.#nominator.delete(key);
         this.#unschedulable.delete(key);
         this.#attempts.delete(key);
         if (p.spec?.nodeName) {
@@ -157,6 +173,20 @@ export class Scheduler {
       listers: { claims, volumes, classes, pods },
       client: this.#o.client,
     });
+    const pdbs = informers.get(PODDISRUPTIONBUDGETS);
+    this.#preemptor = new Preemptor({
+      listers: { pods, pdbs },
+      client: this.#o.client,
+      recorder: this.#recorder,
+      nominator: this.#nominator,
+      profile: this.#profile,
+      schedulerName: this.#name,
+      logger: this.#logger,
+      requeue: (key) => {
+        this.#unschedulable.delete(key);
+        this.#queue.add(key);
+      },
+    });
     const informerRun = own ? informers.run(signal) : Promise.resolve();
     const flush = this.#flushLoop(signal);
     const onAbort = () => this.#queue.shutDown();
@@ -164,7 +194,7 @@ export class Scheduler {
     try {
       const synced = await pods.waitForSync(signal) && await nodes.waitForSync(signal) &&
         await claims.waitForSync(signal) && await volumes.waitForSync(signal) &&
-        await classes.waitForSync(signal);
+        await classes.waitForSync(signal) && await pdbs.waitForSync(signal);
       if (synced) await this.#loop(pods, signal);
     } finally {
       signal.removeEventListener("abort", onAbort);
@@ -177,6 +207,7 @@ export class Scheduler {
   }
 
   #podSeen(p: KubeObject): void {
+    this.#nominator.update(podKey(p), p);
     if (p.spec?.nodeName || isTerminated(p)) {
       this.cache.updatePod(p);
       return;
@@ -283,7 +314,8 @@ export class Scheduler {
   /** One scheduling cycle; returns its result as kube-scheduler's metrics name it. */
   #attempt(key: string, pod: KubeObject): "scheduled" | "unschedulable" {
     const info = podInfo(pod);
-    const nodes = this.cache.nodes();
+    // Room held for nominated pods of higher or equal priority is not this pod's to take.
+    const nodes = this.#nominator.view(this.cache.nodes(), key, podPriority(pod));
     // PreFilter: a claim problem no node can fix fails the pod before any node is tried.
     const volumes = this.#volumeBinding?.preFilter(pod);
     if (volumes && "message" in volumes) {
@@ -302,6 +334,9 @@ export class Scheduler {
     });
     this.#start = result.nextStart;
     if (!result.node) {
+      // PostFilter: preemption, whose API calls run beside the next decisions.
+      const preempting = this.#preemptor?.preempt(key, pod, info, nodes);
+      if (preempting) this.#track(preempting);
       this.#unschedulableNow(key, pod, result.message);
       return "unschedulable";
     }

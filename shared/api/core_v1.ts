@@ -21,6 +21,7 @@ import {
   TypeMeta,
 } from "./meta.ts";
 import { Quantity, ResourceList } from "./quantity.ts";
+import { PreemptionPolicy } from "./scheduling_v1.ts";
 
 const gvk = (kind: string) => ({
   "x-kubernetes-group-version-kind": [{ group: "", version: "v1", kind }],
@@ -497,7 +498,7 @@ export const PodSpec = z.object({
   })).optional(),
   priorityClassName: z.string().optional(),
   priority: Int32.optional(),
-  preemptionPolicy: z.string().optional(),
+  preemptionPolicy: PreemptionPolicy.optional(),
   readinessGates: z.array(z.object({ conditionType: z.string() })).optional(),
   runtimeClassName: z.string().optional(),
   enableServiceLinks: z.boolean().optional(),

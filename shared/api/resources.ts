@@ -39,6 +39,7 @@ import {
   SubjectAccessReview,
 } from "./authorization_v1.ts";
 import { Ingress, IngressClass } from "./networking_v1.ts";
+import { PriorityClass } from "./scheduling_v1.ts";
 
 /** One served resource: its addressing facts, object schema and list kind. */
 export interface ResourceEntry extends ResourceInfo {
@@ -227,6 +228,12 @@ export const RESOURCES: ResourceTable = [
     group: "networking.k8s.io",
     plural: "ingressclasses",
     namespaced: false,
+  }),
+  entry("PriorityClass", PriorityClass, {
+    group: "scheduling.k8s.io",
+    plural: "priorityclasses",
+    namespaced: false,
+    shortNames: ["pc"],
   }),
   entry("StorageClass", StorageClass, {
     group: "storage.k8s.io",

@@ -290,6 +290,10 @@ const SAMPLES: Record<string, unknown> = {
     metadata: { name: "skiff" },
     spec: { controller: "skiff.io/ingress" },
   },
+  PriorityClass: {
+    metadata: { name: "high" },
+    value: 1000,
+  },
   StorageClass: {
     metadata: { name: "local-path" },
     provisioner: "skiff.io/local-path",

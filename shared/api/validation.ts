@@ -29,6 +29,7 @@ import {
 import { validateJobUpdate } from "./batch_validation.ts";
 import { validateRoleBindingUpdate } from "./rbac_validation.ts";
 import { validateIngressClassUpdate } from "./networking_validation.ts";
+import { validatePriorityClassUpdate } from "./scheduling_validation.ts";
 
 /** The `fieldValidation` query parameter: what to do with fields the schema does not know. */
 export type FieldValidation = "Strict" | "Warn" | "Ignore";
@@ -412,6 +413,7 @@ export function validateUpdate(
 }
 
 function carryOverAllocations(kind: string, next: Obj, old: Obj): void {
+  if (kind === "Pod") return carryOverPriority(next, old);
   if (kind !== "Service") return;
   const spec = next.spec;
   const oldSpec: Obj = old.spec ?? {};
@@ -437,6 +439,20 @@ function carryOverAllocations(kind: string, next: Obj, old: Obj): void {
   }
   if (!needsNodePorts(spec.type) && spec.externalTrafficPolicy === oldSpec.externalTrafficPolicy) {
     delete spec.externalTrafficPolicy;
+  }
+}
+
+/**
+ * As the Priority admission plugin on update: the priority and preemption policy it resolved on
+ * create stay when an update leaves them out (a replace from the original manifest).
+ */
+function carryOverPriority(next: Obj, old: Obj): void {
+  if (!next.spec || !old.spec) return;
+  if (next.spec.priority === undefined && old.spec.priority !== undefined) {
+    next.spec.priority = old.spec.priority;
+  }
+  if (next.spec.preemptionPolicy === undefined && old.spec.preemptionPolicy !== undefined) {
+    next.spec.preemptionPolicy = old.spec.preemptionPolicy;
   }
 }
 
@@ -550,6 +566,9 @@ function validateImmutable(kind: string, next: Obj, old: Obj, errs: FieldErrors)
       break;
     case "IngressClass":
       validateIngressClassUpdate(next, old, errs);
+      break;
+    case "PriorityClass":
+      validatePriorityClassUpdate(next, old, errs);
       break;
     case "Deployment":
     case "ReplicaSet":

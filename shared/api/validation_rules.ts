@@ -34,6 +34,7 @@ import {
   validateRoleBinding,
 } from "./rbac_validation.ts";
 import { validateIngress, validateIngressClass } from "./networking_validation.ts";
+import { validatePriorityClass } from "./scheduling_validation.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;
@@ -489,6 +490,11 @@ export function validatePodSpec(spec: Obj, field: string, errs: FieldErrors): vo
   if (spec.serviceAccountName) {
     for (const e of dns1123SubdomainErrors(spec.serviceAccountName)) {
       errs.invalid(`${field}.serviceAccountName`, spec.serviceAccountName, e);
+    }
+  }
+  if (spec.priorityClassName) {
+    for (const e of dns1123SubdomainErrors(spec.priorityClassName)) {
+      errs.invalid(`${field}.priorityClassName`, spec.priorityClassName, e);
     }
   }
   (spec.tolerations as Obj[] | undefined)?.forEach((t, i) => {
@@ -983,6 +989,9 @@ export function validateKind(
       break;
     case "IngressClass":
       validateIngressClass(obj, errs);
+      break;
+    case "PriorityClass":
+      validatePriorityClass(obj, errs);
       break;
     case "Lease":
       if (obj.spec.leaseDurationSeconds !== undefined && obj.spec.leaseDurationSeconds < 1) {

@@ -101,6 +101,14 @@ export const INGRESS_CLASSES: ResourceRef = ref(
   "ingressclasses",
   false,
 );
+/** scheduling.k8s.io/v1 PriorityClass (cluster-scoped). */
+export const PRIORITY_CLASSES: ResourceRef = ref(
+  "scheduling.k8s.io",
+  "v1",
+  "PriorityClass",
+  "priorityclasses",
+  false,
+);
 /** batch/v1 Job. */
 export const JOBS: ResourceRef = ref("batch", "v1", "Job", "jobs", true);
 /** batch/v1 CronJob. */

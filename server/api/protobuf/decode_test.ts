@@ -167,6 +167,18 @@ Deno.test("decodeProtobufObject() decodes create job, cronjob, serviceaccount, s
   });
 });
 
+Deno.test("decodeProtobufObject() decodes kubectl create priorityclass's PriorityClass", () => {
+  deepStrictEqual(decodeProtobufObject(fixture("priorityclass")), {
+    apiVersion: "scheduling.k8s.io/v1",
+    kind: "PriorityClass",
+    metadata: { name: "batch-low" },
+    value: 1000,
+    globalDefault: false,
+    description: "batch work",
+    preemptionPolicy: "Never",
+  });
+});
+
 Deno.test("decodeProtobufObject() decodes DeleteOptions (kubectl drain's DELETE) without metadata", () => {
   deepStrictEqual(decodeProtobufObject(fixture("delete_options")), {
     apiVersion: "v1",

@@ -867,6 +867,14 @@ export const MESSAGES: Readonly<Record<string, readonly FieldSpec[]>> = {
     [4, "reason", "string"],
     [5, "message", "string"],
   ],
+  // scheduling.k8s.io/v1 (`kubectl create priorityclass`).
+  PriorityClass: [
+    [1, "metadata", "ObjectMeta"],
+    [2, "value", "int32", "k"],
+    [3, "globalDefault", "bool", "k"],
+    [4, "description", "string"],
+    [5, "preemptionPolicy", "string", "k"],
+  ],
   // rbac.authorization.k8s.io/v1 (`kubectl create role|clusterrole|rolebinding|clusterrolebinding`).
   PolicyRule: [
     [1, "verbs", "string", "r"],
@@ -970,6 +978,7 @@ export const KINDS: Readonly<Record<string, string>> = {
   "authorization.k8s.io/v1/SelfSubjectRulesReview": "SelfSubjectRulesReview",
   "authentication.k8s.io/v1/SelfSubjectReview": "SelfSubjectReview",
   "networking.k8s.io/v1/Ingress": "Ingress",
+  "scheduling.k8s.io/v1/PriorityClass": "PriorityClass",
 };
 
 /**

@@ -15,6 +15,7 @@ import { horizontalPodAutoscalerPrinter } from "./autoscaling.ts";
 import type { KubeObject } from "../../../shared/api/object.ts";
 import { cronJobPrinter, jobPrinter } from "./batch.ts";
 import { podDisruptionBudgetPrinter } from "./policy.ts";
+import { priorityClassPrinter } from "./scheduling.ts";
 import { configMapPrinter, secretPrinter, serviceAccountPrinter } from "./config.ts";
 import { leasePrinter, namespacePrinter } from "./cluster.ts";
 import { eventPrinter } from "./events.ts";
@@ -73,6 +74,7 @@ const PRINTERS: Record<string, Printer> = {
   "/persistentvolumes": persistentVolumePrinter,
   "/persistentvolumeclaims": persistentVolumeClaimPrinter,
   "storage.k8s.io/storageclasses": storageClassPrinter,
+  "scheduling.k8s.io/priorityclasses": priorityClassPrinter,
   "events.k8s.io/events": eventPrinter,
   "apps/deployments": deploymentPrinter,
   "apps/replicasets": replicaSetPrinter,

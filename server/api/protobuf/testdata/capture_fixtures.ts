@@ -62,6 +62,14 @@ const COMMANDS: Record<string, string[]> = {
   cronjob: ["create", "cronjob", "tick", "--image=busybox", "--schedule=*/5 * * * *", "--", "date"],
   serviceaccount: ["create", "serviceaccount", "robot"],
   service_externalname: ["create", "service", "externalname", "ext", "--external-name=db.local"],
+  priorityclass: [
+    "create",
+    "priorityclass",
+    "batch-low",
+    "--value=1000",
+    "--description=batch work",
+    "--preemption-policy=Never",
+  ],
   // Without eviction in legacy discovery, drain deletes the pod with protobuf DeleteOptions.
   delete_options: ["drain", "n1", "--force", "--grace-period=7", "--timeout=10s"],
   delete_options_dry_run: ["drain", "n1", "--force", "--dry-run=server", "--timeout=10s"],
@@ -115,6 +123,7 @@ const groupDiscovery = {
       "CronJob",
       "Namespaced",
     ]]),
+    discovery("scheduling.k8s.io", "v1", [["priorityclasses", "PriorityClass", "Cluster"]]),
   ],
 };
 
