@@ -197,6 +197,22 @@ Deno.test("containerCreateOptions() maps the security context, stdinOnce and tty
   assert.equal(po.StdinOnce, undefined);
 });
 
+Deno.test("containerCreateOptions() joins the host's PID and IPC namespaces", () => {
+  const c: Container = { name: "app", image: "img" };
+  const ctx = { infraId: "infra", restartCount: 0, env: [], binds: [], image: "img" };
+  const modes = (spec: Partial<Pod["spec"]>) => {
+    const p = pod([c]);
+    Object.assign(p.spec, spec);
+    const h = containerCreateOptions(p, c, ctx).HostConfig!;
+    return [h.IpcMode, h.PidMode];
+  };
+  // Private PID namespace, the sandbox's IPC namespace.
+  assert.deepEqual(modes({}), ["container:infra", undefined]);
+  assert.deepEqual(modes({ shareProcessNamespace: true }), ["container:infra", "container:infra"]);
+  assert.deepEqual(modes({ hostPID: true }), ["container:infra", "host"]);
+  assert.deepEqual(modes({ hostIPC: true }), ["host", undefined]);
+});
+
 Deno.test("verifyRunAsNonRoot() refuses to run as root with the kubelet's messages", () => {
   const c: Container = { name: "app", image: "img", securityContext: { runAsNonRoot: true } };
   const p = pod([c]);
