@@ -261,7 +261,7 @@ export function containerCreateOptions(
   // The signal Docker's stop sends first (the image's STOPSIGNAL, else SIGTERM, without it).
   if (container.lifecycle?.stopSignal) options.StopSignal = container.lifecycle.stopSignal;
   applySecurityContext(options, effectiveSecurityContext(pod, container));
-  const groups = pod.spec.securityContext?.supplementalGroups ?? [];
+  const groups = supplementalGroups(pod);
   if (groups.length > 0) host.GroupAdd = groups.map(String);
   return options;
 }
@@ -285,6 +285,19 @@ function podNamespaceModes(
       ? `container:${infraId}`
       : undefined,
   };
+}
+
+/**
+ * The pod's supplementary groups for every container, as the kubelet synthesizes them: `fsGroup`
+ * (so the processes can use the volumes it owns) and then `supplementalGroups`, without repeats.
+ */
+export function supplementalGroups(pod: Pod): number[] {
+  const sc = pod.spec.securityContext ?? {};
+  const groups = [
+    ...(sc.fsGroup !== undefined ? [sc.fsGroup] : []),
+    ...(sc.supplementalGroups ?? []),
+  ];
+  return [...new Set(groups)];
 }
 
 /**

@@ -5,7 +5,8 @@
  * at the host.
  * The directory goes away with the pod. A persistentVolumeClaim volume is the directory of the
  * claim's bound PersistentVolume (hostPath or local), which outlives the pod: local-path volumes
- * live in `<data-dir>/storage/<pv-name>`, created here on first mount. Containers get the result
+ * live in `<data-dir>/storage/<pv-name>`, created here on first mount. With the pod's fsGroup the
+ * volumes that support it are given to that group (volume_ownership.ts). Containers get the result
  * as Docker bind mounts.
  */
 
@@ -14,6 +15,7 @@ import { writeAtomic } from "./atomic_writer.ts";
 import { isUnreachable } from "./unreachable.ts";
 import type { Container, Pod, Volume } from "./pod_types.ts";
 import { isProjectedKind, type PayloadSources, volumePayload } from "./volume_payload.ts";
+import { fsGroupOf, ownPath, setVolumeOwnership } from "./volume_ownership.ts";
 
 /**
  * Reads the objects a pod's volumes refer to (undefined when absent) and asks for its
@@ -98,6 +100,15 @@ export async function claimVolumePath(
   claimName: string,
   reader: ObjectReader,
 ): Promise<string> {
+  return (await claimVolume(namespace, claimName, reader)).path;
+}
+
+/** {@linkcode claimVolumePath}, and whether the volume is a `local` one (fsGroup applies). */
+async function claimVolume(
+  namespace: string,
+  claimName: string,
+  reader: ObjectReader,
+): Promise<{ path: string; local: boolean }> {
   const pvc = await reader.getPersistentVolumeClaim(namespace, claimName);
   if (!pvc) throw new Error(`persistentvolumeclaim "${claimName}" not found`);
   const volumeName: string = pvc.spec?.volumeName ?? "";
@@ -117,13 +128,13 @@ export async function claimVolumePath(
     await checkHostPathType(path, pv.spec.hostPath.type ?? "");
     // Provisioned directories are writable by any container user, as local-path-provisioner's.
     if (pv.spec.hostPath.type === "DirectoryOrCreate") await Deno.chmod(path, 0o777);
-    return path;
+    return { path, local: false };
   }
   if (pv.spec?.local) {
     const path: string = pv.spec.local.path;
     const info = await Deno.stat(path).catch(() => undefined);
     if (!info?.isDirectory) throw new Error(`local volume path "${path}" does not exist`);
-    return path;
+    return { path, local: true };
   }
   throw new Error(`persistentvolume "${volumeName}" has no hostPath or local source`);
 }
@@ -135,17 +146,30 @@ async function prepareVolume(
 ): Promise<string> {
   const base = `${podDir(options.dataDir, pod.metadata.uid)}/volumes`;
   const ns = pod.metadata.namespace;
+  const gid = fsGroupOf(pod);
   if (vol.hostPath) {
+    // Never given to the fsGroup: the kubelet leaves the host's files as they are.
     await checkHostPathType(vol.hostPath.path, vol.hostPath.type ?? "");
     return vol.hostPath.path;
   }
   if (vol.persistentVolumeClaim) {
-    return await claimVolumePath(ns, vol.persistentVolumeClaim.claimName, options.reader);
+    const claim = vol.persistentVolumeClaim;
+    const { path, local } = await claimVolume(ns, claim.claimName, options.reader);
+    // As the kubelet's local volume plugin: a writable local volume is given to the fsGroup
+    // (hostPath volumes, the provisioned ones included, are not; those are mode 0777).
+    if (local && gid !== undefined && !claim.readOnly) {
+      await setVolumeOwnership(path, {
+        gid,
+        readOnly: false,
+        changePolicy: pod.spec.securityContext?.fsGroupChangePolicy,
+      });
+    }
+    return path;
   }
   if (isProjectedKind(vol)) {
     const dir = `${base}/${projectedKindDir(vol)}/${vol.name}`;
     try {
-      await writeAtomic(dir, await payloadOf(pod, vol, options.reader));
+      await writeAtomic(dir, await payloadOf(pod, vol, options.reader), { gid });
     } catch (e) {
       // Without its server (a node restarted offline) a volume written before keeps its last
       // content, as a kubelet keeps a mounted volume: a ServiceAccount token cannot be asked for.
@@ -156,8 +180,12 @@ async function prepareVolume(
   // emptyDir (admission refuses the sources the node does not run).
   const dir = `${base}/empty-dir/${vol.name}`;
   await Deno.mkdir(dir, { recursive: true });
-  // Containers may run as any user; an emptyDir is writable by all of them, as in Kubernetes.
-  await Deno.chmod(dir, 0o777);
+  // Containers may run as any user; an emptyDir is writable by all of them, as in Kubernetes
+  // (the setgid bit an fsGroup adds is kept, so it never goes missing for a moment).
+  const mode = (await Deno.stat(dir)).mode ?? 0;
+  if ((mode & 0o777) !== 0o777) await Deno.chmod(dir, (mode & 0o7000) | 0o777);
+  // With an fsGroup it is the group's, setgid: what containers create in it is the group's too.
+  if (gid !== undefined) await ownPath(dir, { gid, readOnly: false });
   return dir;
 }
 
@@ -201,7 +229,8 @@ export async function refreshPodVolumes(
     if (!isProjectedKind(vol)) continue;
     try {
       const dir = `${base}/${projectedKindDir(vol)}/${vol.name}`;
-      if (await writeAtomic(dir, await payloadOf(pod, vol, options.reader))) changed.push(vol.name);
+      const payload = await payloadOf(pod, vol, options.reader);
+      if (await writeAtomic(dir, payload, { gid: fsGroupOf(pod) })) changed.push(vol.name);
     } catch (e) {
       errors.push(`MountVolume.SetUp failed for volume "${vol.name}": ${(e as Error).message}`);
     }
