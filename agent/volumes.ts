@@ -7,7 +7,7 @@
  * claim's bound PersistentVolume (hostPath or local), which outlives the pod: local-path volumes
  * live in `<data-dir>/storage/<pv-name>`, created here on first mount. With the pod's fsGroup the
  * volumes that support it are given to that group (volume_ownership.ts). Containers get the result
- * as Docker bind mounts.
+ * as Docker bind mounts, with each mount's `mountPropagation`.
  */
 
 import type { KubeObject } from "../shared/api/object.ts";
@@ -16,6 +16,7 @@ import { isUnreachable } from "./unreachable.ts";
 import type { Container, Pod, Volume } from "./pod_types.ts";
 import { isProjectedKind, type PayloadSources, volumePayload } from "./volume_payload.ts";
 import { fsGroupOf, ownPath, setVolumeOwnership } from "./volume_ownership.ts";
+import { ensureSharedMount, unmountAll } from "./shared_mount.ts";
 
 /**
  * Reads the objects a pod's volumes refer to (undefined when absent) and asks for its
@@ -198,6 +199,13 @@ export async function preparePodVolumes(
   options: { dataDir: string; reader: ObjectReader },
 ): Promise<Map<string, HostVolume>> {
   const paths = new Map<string, HostVolume>();
+  if (propagatesInPodDir(pod)) {
+    // As the kubelet's rshared root directory: Docker binds with propagation only from a shared
+    // mount.
+    const base = `${podDir(options.dataDir, pod.metadata.uid)}/volumes`;
+    await Deno.mkdir(base, { recursive: true });
+    await ensureSharedMount(base);
+  }
   for (const vol of pod.spec.volumes ?? []) {
     try {
       const path = await prepareVolume(pod, vol, options);
@@ -277,7 +285,28 @@ function resolvedSubPath(host: HostVolume, subPath: string): string {
   return target;
 }
 
-/** Docker `Binds` for a container's volumeMounts (`host:container[:ro]`). */
+/**
+ * Docker's bind propagation for a volumeMount's `mountPropagation`, as the CRI maps it: None is
+ * Docker's default (rprivate), HostToContainer rslave (mounts made later on the host under the
+ * source show up in the container), Bidirectional rshared (and the container's mounts show on
+ * the host; validation allows it only in privileged containers). Docker requires the source to
+ * be on a shared mount for rshared, shared or slave for rslave, and refuses the container
+ * otherwise (CreateContainerError), as containerd does under the kubelet.
+ */
+export function bindPropagation(mode: string | undefined): string | undefined {
+  switch (mode ?? "None") {
+    case "None":
+      return undefined;
+    case "HostToContainer":
+      return "rslave";
+    case "Bidirectional":
+      return "rshared";
+  }
+  // Validation admits only the three; never run a mount with a propagation nobody asked for.
+  throw new Error(`unsupported mountPropagation "${mode}"`);
+}
+
+/** Docker `Binds` for a container's volumeMounts (`host:container[:ro][,propagation]`). */
 export function volumeBinds(container: Container, volumes: Map<string, HostVolume>): string[] {
   const binds: string[] = [];
   for (const m of container.volumeMounts ?? []) {
@@ -290,13 +319,35 @@ export function volumeBinds(container: Container, volumes: Map<string, HostVolum
       : host.atomic
       ? resolvedSubPath(host, m.subPath)
       : `${host.path}/${m.subPath}`;
-    binds.push(`${source}:${m.mountPath}${m.readOnly || host.readOnly ? ":ro" : ""}`);
+    const options = [
+      ...(m.readOnly || host.readOnly ? ["ro"] : []),
+      ...[bindPropagation(m.mountPropagation)].filter((o) => o !== undefined),
+    ];
+    binds.push(`${source}:${m.mountPath}${options.length ? `:${options.join(",")}` : ""}`);
   }
   return binds;
 }
 
-/** Removes a pod's directory (volumes included); absent is fine. */
+/**
+ * True when a container of the pod mounts a volume kept in the pod's directory (not a hostPath
+ * or a claim) with a `mountPropagation` other than None.
+ */
+function propagatesInPodDir(pod: Pod): boolean {
+  const inPodDir = new Set(
+    (pod.spec.volumes ?? []).filter((v) => !v.hostPath && !v.persistentVolumeClaim).map((v) =>
+      v.name
+    ),
+  );
+  return [...pod.spec.containers, ...pod.spec.initContainers ?? []].some((c) =>
+    (c.volumeMounts ?? []).some((m) =>
+      inPodDir.has(m.name) && (m.mountPropagation ?? "None") !== "None"
+    )
+  );
+}
+
+/** Removes a pod's directory (volumes included, and the shared mount they may be); absent is fine. */
 export async function removePodDir(dataDir: string, uid: string): Promise<void> {
+  await unmountAll(podDir(dataDir, uid));
   try {
     await Deno.remove(podDir(dataDir, uid), { recursive: true });
   } catch (e) {

@@ -132,6 +132,29 @@ Deno.test("preparePodVolumes() gives fsGroup volumes to the group and leaves hos
   }
 });
 
+Deno.test("volumeBinds() maps mountPropagation to Docker's rslave and rshared", () => {
+  const vols = new Map([["h", { path: "/srv", readOnly: false }]]);
+  assert.deepEqual(
+    volumeBinds({
+      name: "c",
+      volumeMounts: [
+        { name: "h", mountPath: "/a", mountPropagation: "None" },
+        { name: "h", mountPath: "/b", mountPropagation: "HostToContainer", readOnly: true },
+        { name: "h", mountPath: "/c", mountPropagation: "Bidirectional" },
+      ],
+    }, vols),
+    ["/srv:/a", "/srv:/b:ro,rslave", "/srv:/c:rshared"],
+  );
+  assert.throws(
+    () =>
+      volumeBinds({
+        name: "c",
+        volumeMounts: [{ name: "h", mountPath: "/d", mountPropagation: "x" }],
+      }, vols),
+    /unsupported mountPropagation "x"/,
+  );
+});
+
 Deno.test("preparePodVolumes() names the volume when its ConfigMap is missing", async () => {
   const dataDir = await Deno.makeTempDir();
   const pod: Pod = {
