@@ -11,6 +11,8 @@
  * Kubernetes).
  */
 
+import { ownedMode } from "./volume_ownership.ts";
+
 /** One file of a volume: its bytes and mode. */
 export interface PayloadFile {
   data: Uint8Array;
@@ -40,7 +42,11 @@ async function readLinkOrUndefined(path: string): Promise<string | undefined> {
   }
 }
 
-async function sameAsOnDisk(dir: string, payload: Map<string, PayloadFile>): Promise<boolean> {
+async function sameAsOnDisk(
+  dir: string,
+  payload: Map<string, PayloadFile>,
+  gid: number | undefined,
+): Promise<boolean> {
   const current = await readLinkOrUndefined(`${dir}/${DATA_DIR}`);
   if (!current) return false;
   const base = `${dir}/${current}`;
@@ -57,6 +63,7 @@ async function sameAsOnDisk(dir: string, payload: Map<string, PayloadFile>): Pro
       if (!want) return false;
       const info = await Deno.stat(`${base}/${p}`);
       if (((info.mode ?? 0) & 0o7777) !== want.mode || info.size !== want.data.length) return false;
+      if (gid !== undefined && info.gid !== gid) return false;
       const have = await Deno.readFile(`${base}/${p}`);
       for (let i = 0; i < have.length; i++) if (have[i] !== want.data[i]) return false;
     }
@@ -88,28 +95,40 @@ async function removeIfPresent(path: string): Promise<void> {
 
 /**
  * Makes `dir` hold exactly `payload` (path → file), atomically for readers. Returns whether
- * anything changed.
+ * anything changed. With `gid` (the pod's fsGroup) every file and directory is given to that
+ * group before the swap, directories with the setgid bit (volume_ownership.ts); the payload's
+ * modes already carry the group read bit.
  */
 export async function writeAtomic(
   dir: string,
   payload: Map<string, PayloadFile>,
+  options: { gid?: number } = {},
 ): Promise<boolean> {
   for (const path of payload.keys()) validatePayloadPath(path);
-  await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
-  // Containers may run as any user: the directory is readable by all (files keep their modes).
-  await Deno.chmod(dir, 0o755);
-  if (await sameAsOnDisk(dir, payload)) return false;
+  const gid = options.gid;
+  // Containers may run as any user: directories are readable by all (files keep their modes).
+  const dirMode = gid === undefined ? 0o755 : ownedMode(0o755, { readOnly: true, dir: true });
+  const makeDir = async (path: string) => {
+    await Deno.mkdir(path, { recursive: true, mode: 0o755 });
+    if (gid !== undefined) await Deno.chown(path, null, gid);
+    await Deno.chmod(path, dirMode);
+  };
+  await makeDir(dir);
+  if (await sameAsOnDisk(dir, payload, gid)) return false;
 
   const previous = await readLinkOrUndefined(`${dir}/${DATA_DIR}`);
   const tsName = timestampName();
   const tsDir = `${dir}/${tsName}`;
-  await Deno.mkdir(tsDir, { mode: 0o755 });
-  await Deno.chmod(tsDir, 0o755);
+  await makeDir(tsDir);
   for (const [path, file] of payload) {
     const full = `${tsDir}/${path}`;
-    const parent = full.slice(0, full.lastIndexOf("/"));
-    if (parent !== tsDir) await Deno.mkdir(parent, { recursive: true, mode: 0o755 });
+    // Each level of a nested path, so that every directory gets the mode and group.
+    const parts = path.split("/").slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) {
+      await makeDir(`${tsDir}/${parts.slice(0, i).join("/")}`);
+    }
     await Deno.writeFile(full, file.data, { mode: file.mode });
+    if (gid !== undefined) await Deno.chown(full, null, gid);
     await Deno.chmod(full, file.mode);
   }
 

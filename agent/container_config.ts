@@ -2,6 +2,7 @@
  * Turns one container of a pod spec into Docker's create options: command/args as Docker's
  * Entrypoint/Cmd (the same semantics as Kubernetes), environment (values, `valueFrom`, `envFrom`,
  * `$(VAR)` expansion), working directory, limits and requests as cgroup settings, volume binds,
+ * the security context and the pod's namespaces (`hostPID`, `hostIPC`, `shareProcessNamespace`),
  * and the labels and Kubernetes-style name that tie the container back to its pod.
  */
 
@@ -203,7 +204,7 @@ export async function resolveEnv(
 
 /** Everything {@linkcode containerCreateOptions} needs besides the pod and container. */
 export interface ContainerCreateContext {
-  /** ID of the pod's infra container, whose network (and IPC) namespace the container joins. */
+  /** ID of the pod's infra container, whose network (and IPC, PID) namespaces it may join. */
   infraId: string;
   restartCount: number;
   env: [string, string][];
@@ -224,10 +225,7 @@ export function containerCreateOptions(
   const requests = container.resources?.requests ?? {};
   const host: Docker.HostConfig = {
     NetworkMode: `container:${ctx.infraId}`,
-    IpcMode: `container:${ctx.infraId}`,
-    // shareProcessNamespace: every container joins the sandbox's PID namespace (the pause
-    // process is PID 1), as with the kubelet's NamespaceMode POD.
-    PidMode: pod.spec.shareProcessNamespace ? `container:${ctx.infraId}` : undefined,
+    ...podNamespaceModes(pod, ctx.infraId),
     Binds: ctx.binds,
     // The agent owns restarts (with back-off); Docker must never restart on its own.
     RestartPolicy: { Name: "no" },
@@ -263,9 +261,43 @@ export function containerCreateOptions(
   // The signal Docker's stop sends first (the image's STOPSIGNAL, else SIGTERM, without it).
   if (container.lifecycle?.stopSignal) options.StopSignal = container.lifecycle.stopSignal;
   applySecurityContext(options, effectiveSecurityContext(pod, container));
-  const groups = pod.spec.securityContext?.supplementalGroups ?? [];
+  const groups = supplementalGroups(pod);
   if (groups.length > 0) host.GroupAdd = groups.map(String);
   return options;
+}
+
+/**
+ * The IPC and PID namespaces of an app container, as the kubelet's NamespaceModes: `hostIPC` and
+ * `hostPID` put it in the node's (NODE, named on the container itself as the kubelet's container
+ * config does); otherwise it joins the sandbox's IPC namespace, and with `shareProcessNamespace`
+ * its PID namespace (POD: the pause process is PID 1). Validation refuses
+ * `shareProcessNamespace` together with `hostPID`.
+ */
+function podNamespaceModes(
+  pod: Pod,
+  infraId: string,
+): Pick<Docker.HostConfig, "IpcMode" | "PidMode"> {
+  return {
+    IpcMode: pod.spec.hostIPC ? "host" : `container:${infraId}`,
+    PidMode: pod.spec.hostPID
+      ? "host"
+      : pod.spec.shareProcessNamespace
+      ? `container:${infraId}`
+      : undefined,
+  };
+}
+
+/**
+ * The pod's supplementary groups for every container, as the kubelet synthesizes them: `fsGroup`
+ * (so the processes can use the volumes it owns) and then `supplementalGroups`, without repeats.
+ */
+export function supplementalGroups(pod: Pod): number[] {
+  const sc = pod.spec.securityContext ?? {};
+  const groups = [
+    ...(sc.fsGroup !== undefined ? [sc.fsGroup] : []),
+    ...(sc.supplementalGroups ?? []),
+  ];
+  return [...new Set(groups)];
 }
 
 /**

@@ -197,6 +197,28 @@ Deno.test("containerCreateOptions() maps the security context, stdinOnce and tty
   assert.equal(po.StdinOnce, undefined);
 });
 
+Deno.test("containerCreateOptions() joins the host's PID and IPC namespaces and adds the fsGroup", () => {
+  const c: Container = { name: "app", image: "img" };
+  const ctx = { infraId: "infra", restartCount: 0, env: [], binds: [], image: "img" };
+  const modes = (spec: Partial<Pod["spec"]>) => {
+    const p = pod([c]);
+    Object.assign(p.spec, spec);
+    const h = containerCreateOptions(p, c, ctx).HostConfig!;
+    return [h.IpcMode, h.PidMode];
+  };
+  // Private PID namespace, the sandbox's IPC namespace.
+  assert.deepEqual(modes({}), ["container:infra", undefined]);
+  assert.deepEqual(modes({ shareProcessNamespace: true }), ["container:infra", "container:infra"]);
+  assert.deepEqual(modes({ hostPID: true }), ["container:infra", "host"]);
+  assert.deepEqual(modes({ hostIPC: true }), ["host", undefined]);
+
+  const p = pod([c]);
+  p.spec.securityContext = { fsGroup: 1001, supplementalGroups: [1001, 4000] };
+  assert.deepEqual(containerCreateOptions(p, c, ctx).HostConfig!.GroupAdd, ["1001", "4000"]);
+  p.spec.securityContext = { fsGroup: 0 };
+  assert.deepEqual(containerCreateOptions(p, c, ctx).HostConfig!.GroupAdd, ["0"]);
+});
+
 Deno.test("verifyRunAsNonRoot() refuses to run as root with the kubelet's messages", () => {
   const c: Container = { name: "app", image: "img", securityContext: { runAsNonRoot: true } };
   const p = pod([c]);

@@ -20,6 +20,10 @@ export interface PortBinding {
 export interface HostConfig {
   NetworkMode?: string;
   IpcMode?: string;
+  /** `host`, `container:<id>`, or unset for a private PID namespace. */
+  PidMode?: string;
+  /** Supplementary group IDs of the container's processes. */
+  GroupAdd?: string[];
   Binds?: string[];
   RestartPolicy?: { Name: string; MaximumRetryCount?: number };
   Privileged?: boolean;

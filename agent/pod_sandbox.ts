@@ -4,7 +4,9 @@
  * node's podCIDR. App containers join it (`NetworkMode: container:<id>`), so they share
  * localhost. As in Kubernetes, a container port is published on the node only when it declares a
  * `hostPort` (on its `hostIP`, default the node address); those become `status.portMappings`.
- * `hostNetwork: true` pods use the node's network namespace and address instead.
+ * `hostNetwork: true` pods use the node's network namespace and address instead; `hostIPC` and
+ * `hostPID` put the sandbox (and the pod's containers, container_config.ts) in the node's IPC and
+ * PID namespaces.
  */
 
 import type { Docker } from "./docker_runtime.ts";
@@ -74,7 +76,10 @@ export function sandboxCreateOptions(
     HostConfig: {
       NetworkMode: pod.spec.hostNetwork ? "host" : options.network,
       PortBindings: bindings,
-      IpcMode: "shareable",
+      // The pod's IPC namespace, joined by its containers; the node's with hostIPC. With hostPID
+      // the pause process lives in the node's PID namespace too, as the kubelet's sandbox does.
+      IpcMode: pod.spec.hostIPC ? "host" : "shareable",
+      PidMode: pod.spec.hostPID ? "host" : undefined,
       RestartPolicy: { Name: "no" },
       // The pause process needs almost nothing; keep it from looking like a real workload.
       Memory: 32 * 1024 * 1024,

@@ -114,3 +114,19 @@ Deno.test("sandboxCreateOptions() sets the hostname, host network and published 
   assert.equal(host.Hostname, undefined);
   assert.deepEqual(host.HostConfig!.PortBindings, {});
 });
+
+Deno.test("sandboxCreateOptions() puts the sandbox in the host's IPC and PID namespaces when asked", () => {
+  const pod: Pod = {
+    metadata: { name: "web", namespace: "d", uid: "u" },
+    spec: { containers: [] },
+  };
+  const opts = { pauseImage: "pause", nodeAddress: "127.0.0.11", network: "pods-n1", attempt: 0 };
+  const own = sandboxCreateOptions(pod, opts).HostConfig!;
+  // Its own IPC namespace, joinable by the pod's containers; its own PID namespace.
+  assert.deepEqual([own.IpcMode, own.PidMode], ["shareable", undefined]);
+  const host = sandboxCreateOptions(
+    { ...pod, spec: { ...pod.spec, hostIPC: true, hostPID: true } },
+    opts,
+  ).HostConfig!;
+  assert.deepEqual([host.IpcMode, host.PidMode], ["host", "host"]);
+});

@@ -717,10 +717,16 @@ export class PodSyncer {
       } catch (e) {
         podMessage = (e as Error).message;
         // Volumes are set up before the sandbox: their failures are the kubelet's FailedMount.
-        const reason = podMessage.startsWith("MountVolume.")
-          ? "FailedMount"
-          : "FailedCreatePodSandBox";
-        this.#record(pod, "Warning", reason, podMessage);
+        if (podMessage.startsWith("MountVolume.")) {
+          this.#record(pod, "Warning", "FailedMount", podMessage);
+        } else {
+          this.#record(
+            pod,
+            "Warning",
+            "FailedCreatePodSandBox",
+            `Failed to create pod sandbox: ${podMessage}`,
+          );
+        }
         this.#o.requeue(key, this.#o.backoff.initialMs);
       }
     } else if (sandbox && done) {

@@ -14,6 +14,7 @@ import type {
   Volume,
   VolumeProjection,
 } from "./pod_types.ts";
+import { fsGroupOf, ownedMode } from "./volume_ownership.ts";
 
 /** Reads the objects a volume projects, and asks for ServiceAccount tokens. */
 export interface PayloadSources {
@@ -140,16 +141,33 @@ async function projectionFiles(
     const token = await options.sources.serviceAccountToken(pod, src.serviceAccountToken);
     out.set(src.serviceAccountToken.path, {
       data: new TextEncoder().encode(token),
-      mode: options.mode,
+      // As the kubelet: with an fsGroup the token is the owner's and its group's only (0600,
+      // then 0640 with the group read bit), whatever the volume's defaultMode.
+      mode: fsGroupOf(pod) !== undefined ? 0o600 : options.mode,
     });
   }
 }
 
 /**
  * The files of a ConfigMap, Secret, downwardAPI or projected volume (undefined for other
- * sources). Throws with the kubelet's words when a source is missing and not optional.
+ * sources). Throws with the kubelet's words when a source is missing and not optional. With the
+ * pod's fsGroup every mode also gets group read, as the kubelet's ownership change gives these
+ * read-only volumes (volume_ownership.ts); the atomic writer gives the files to the group.
  */
 export async function volumePayload(
+  pod: Pod,
+  vol: Volume,
+  options: { sources: PayloadSources; facts: PodRuntimeFacts },
+): Promise<Map<string, PayloadFile> | undefined> {
+  const files = await payloadFiles(pod, vol, options);
+  if (!files || fsGroupOf(pod) === undefined) return files;
+  for (const file of files.values()) {
+    file.mode = ownedMode(file.mode, { readOnly: true, dir: false });
+  }
+  return files;
+}
+
+async function payloadFiles(
   pod: Pod,
   vol: Volume,
   options: { sources: PayloadSources; facts: PodRuntimeFacts },

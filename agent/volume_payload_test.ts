@@ -111,3 +111,26 @@ Deno.test("volumePayload() writes downwardAPI files: pod fields, labels, annotat
   assert.equal(text(files, "mem"), String(32 * 1024 * 1024));
   assert.equal(formatMap({}), "");
 });
+
+Deno.test("volumePayload() with an fsGroup: group-readable files, the token 0640", async () => {
+  const owned: Pod = { ...pod, spec: { ...pod.spec, securityContext: { fsGroup: 2000 } } };
+  const files = await volumePayload(owned, {
+    name: "kube-api-access",
+    projected: {
+      defaultMode: 0o644,
+      sources: [
+        { serviceAccountToken: { path: "token" } },
+        { secret: { name: "sec", items: [{ key: "pw", path: "pw", mode: 0o400 }] } },
+        { configMap: { name: "kube-root-ca.crt" } },
+      ],
+    },
+  }, { sources, facts });
+  const modes = Object.fromEntries([...files!].map(([k, f]) => [k, f.mode.toString(8)]));
+  assert.deepEqual(modes, { "token": "640", "pw": "440", "ca.crt": "644" });
+  // Without an fsGroup the token has the volume's mode.
+  const plain = await volumePayload(pod, {
+    name: "v",
+    projected: { defaultMode: 0o644, sources: [{ serviceAccountToken: { path: "token" } }] },
+  }, { sources, facts });
+  assert.equal(plain!.get("token")!.mode, 0o644);
+});

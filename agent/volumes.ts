@@ -5,16 +5,19 @@
  * at the host; a memory-backed emptyDir is a tmpfs mounted there (agent/memory_volume.ts).
  * The directory goes away with the pod. A persistentVolumeClaim volume is the directory of the
  * claim's bound PersistentVolume (hostPath or local), which outlives the pod: local-path volumes
- * live in `<data-dir>/storage/<pv-name>`, created here on first mount. Containers get the result
- * as Docker bind mounts.
+ * live in `<data-dir>/storage/<pv-name>`, created here on first mount. With the pod's fsGroup the
+ * volumes that support it are given to that group (volume_ownership.ts). Containers get the result
+ * as Docker bind mounts, with each mount's `mountPropagation`.
  */
 
 import type { KubeObject } from "../shared/api/object.ts";
 import { writeAtomic } from "./atomic_writer.ts";
 import { isUnreachable } from "./unreachable.ts";
-import { memoryVolumeSize, mountMemoryVolume, unmountUnder } from "./memory_volume.ts";
+import { memoryVolumeSize, mountMemoryVolume } from "./memory_volume.ts";
 import type { Container, Pod, Volume } from "./pod_types.ts";
 import { isProjectedKind, type PayloadSources, volumePayload } from "./volume_payload.ts";
+import { fsGroupOf, ownPath, setVolumeOwnership } from "./volume_ownership.ts";
+import { ensureSharedMount, unmountAll } from "./shared_mount.ts";
 
 /**
  * Reads the objects a pod's volumes refer to (undefined when absent) and asks for its
@@ -99,6 +102,15 @@ export async function claimVolumePath(
   claimName: string,
   reader: ObjectReader,
 ): Promise<string> {
+  return (await claimVolume(namespace, claimName, reader)).path;
+}
+
+/** {@linkcode claimVolumePath}, and whether the volume is a `local` one (fsGroup applies). */
+async function claimVolume(
+  namespace: string,
+  claimName: string,
+  reader: ObjectReader,
+): Promise<{ path: string; local: boolean }> {
   const pvc = await reader.getPersistentVolumeClaim(namespace, claimName);
   if (!pvc) throw new Error(`persistentvolumeclaim "${claimName}" not found`);
   const volumeName: string = pvc.spec?.volumeName ?? "";
@@ -118,13 +130,13 @@ export async function claimVolumePath(
     await checkHostPathType(path, pv.spec.hostPath.type ?? "");
     // Provisioned directories are writable by any container user, as local-path-provisioner's.
     if (pv.spec.hostPath.type === "DirectoryOrCreate") await Deno.chmod(path, 0o777);
-    return path;
+    return { path, local: false };
   }
   if (pv.spec?.local) {
     const path: string = pv.spec.local.path;
     const info = await Deno.stat(path).catch(() => undefined);
     if (!info?.isDirectory) throw new Error(`local volume path "${path}" does not exist`);
-    return path;
+    return { path, local: true };
   }
   throw new Error(`persistentvolume "${volumeName}" has no hostPath or local source`);
 }
@@ -136,17 +148,30 @@ async function prepareVolume(
 ): Promise<string> {
   const base = `${podDir(options.dataDir, pod.metadata.uid)}/volumes`;
   const ns = pod.metadata.namespace;
+  const gid = fsGroupOf(pod);
   if (vol.hostPath) {
+    // Never given to the fsGroup: the kubelet leaves the host's files as they are.
     await checkHostPathType(vol.hostPath.path, vol.hostPath.type ?? "");
     return vol.hostPath.path;
   }
   if (vol.persistentVolumeClaim) {
-    return await claimVolumePath(ns, vol.persistentVolumeClaim.claimName, options.reader);
+    const claim = vol.persistentVolumeClaim;
+    const { path, local } = await claimVolume(ns, claim.claimName, options.reader);
+    // As the kubelet's local volume plugin: a writable local volume is given to the fsGroup
+    // (hostPath volumes, the provisioned ones included, are not; those are mode 0777).
+    if (local && gid !== undefined && !claim.readOnly) {
+      await setVolumeOwnership(path, {
+        gid,
+        readOnly: false,
+        changePolicy: pod.spec.securityContext?.fsGroupChangePolicy,
+      });
+    }
+    return path;
   }
   if (isProjectedKind(vol)) {
     const dir = `${base}/${projectedKindDir(vol)}/${vol.name}`;
     try {
-      await writeAtomic(dir, await payloadOf(pod, vol, options.reader));
+      await writeAtomic(dir, await payloadOf(pod, vol, options.reader), { gid });
     } catch (e) {
       // Without its server (a node restarted offline) a volume written before keeps its last
       // content, as a kubelet keeps a mounted volume: a ServiceAccount token cannot be asked for.
@@ -161,8 +186,12 @@ async function prepareVolume(
     const size = memoryVolumeSize(pod, vol.emptyDir.sizeLimit, Deno.systemMemoryInfo().total);
     await mountMemoryVolume(dir, size);
   }
-  // Containers may run as any user; an emptyDir is writable by all of them, as in Kubernetes.
-  await Deno.chmod(dir, 0o777);
+  // Containers may run as any user; an emptyDir is writable by all of them, as in Kubernetes
+  // (the setgid bit an fsGroup adds is kept, so it never goes missing for a moment).
+  const mode = (await Deno.stat(dir)).mode ?? 0;
+  if ((mode & 0o777) !== 0o777) await Deno.chmod(dir, (mode & 0o7000) | 0o777);
+  // With an fsGroup it is the group's, setgid: what containers create in it is the group's too.
+  if (gid !== undefined) await ownPath(dir, { gid, readOnly: false });
   return dir;
 }
 
@@ -175,6 +204,13 @@ export async function preparePodVolumes(
   options: { dataDir: string; reader: ObjectReader },
 ): Promise<Map<string, HostVolume>> {
   const paths = new Map<string, HostVolume>();
+  if (propagatesInPodDir(pod)) {
+    // As the kubelet's rshared root directory: Docker binds with propagation only from a shared
+    // mount.
+    const base = `${podDir(options.dataDir, pod.metadata.uid)}/volumes`;
+    await Deno.mkdir(base, { recursive: true });
+    await ensureSharedMount(base);
+  }
   for (const vol of pod.spec.volumes ?? []) {
     try {
       const path = await prepareVolume(pod, vol, options);
@@ -206,7 +242,8 @@ export async function refreshPodVolumes(
     if (!isProjectedKind(vol)) continue;
     try {
       const dir = `${base}/${projectedKindDir(vol)}/${vol.name}`;
-      if (await writeAtomic(dir, await payloadOf(pod, vol, options.reader))) changed.push(vol.name);
+      const payload = await payloadOf(pod, vol, options.reader);
+      if (await writeAtomic(dir, payload, { gid: fsGroupOf(pod) })) changed.push(vol.name);
     } catch (e) {
       errors.push(`MountVolume.SetUp failed for volume "${vol.name}": ${(e as Error).message}`);
     }
@@ -253,7 +290,28 @@ function resolvedSubPath(host: HostVolume, subPath: string): string {
   return target;
 }
 
-/** Docker `Binds` for a container's volumeMounts (`host:container[:ro]`). */
+/**
+ * Docker's bind propagation for a volumeMount's `mountPropagation`, as the CRI maps it: None is
+ * Docker's default (rprivate), HostToContainer rslave (mounts made later on the host under the
+ * source show up in the container), Bidirectional rshared (and the container's mounts show on
+ * the host; validation allows it only in privileged containers). Docker requires the source to
+ * be on a shared mount for rshared, shared or slave for rslave, and refuses the container
+ * otherwise (CreateContainerError), as containerd does under the kubelet.
+ */
+export function bindPropagation(mode: string | undefined): string | undefined {
+  switch (mode ?? "None") {
+    case "None":
+      return undefined;
+    case "HostToContainer":
+      return "rslave";
+    case "Bidirectional":
+      return "rshared";
+  }
+  // Validation admits only the three; never run a mount with a propagation nobody asked for.
+  throw new Error(`unsupported mountPropagation "${mode}"`);
+}
+
+/** Docker `Binds` for a container's volumeMounts (`host:container[:ro][,propagation]`). */
 export function volumeBinds(container: Container, volumes: Map<string, HostVolume>): string[] {
   const binds: string[] = [];
   for (const m of container.volumeMounts ?? []) {
@@ -266,16 +324,37 @@ export function volumeBinds(container: Container, volumes: Map<string, HostVolum
       : host.atomic
       ? resolvedSubPath(host, m.subPath)
       : `${host.path}/${m.subPath}`;
-    binds.push(`${source}:${m.mountPath}${m.readOnly || host.readOnly ? ":ro" : ""}`);
+    const options = [
+      ...(m.readOnly || host.readOnly ? ["ro"] : []),
+      ...[bindPropagation(m.mountPropagation)].filter((o) => o !== undefined),
+    ];
+    binds.push(`${source}:${m.mountPath}${options.length ? `:${options.join(",")}` : ""}`);
   }
   return binds;
 }
 
-/** Removes a pod's directory (volumes included); absent is fine. */
+/**
+ * True when a container of the pod mounts a volume kept in the pod's directory (not a hostPath
+ * or a claim) with a `mountPropagation` other than None.
+ */
+function propagatesInPodDir(pod: Pod): boolean {
+  const inPodDir = new Set(
+    (pod.spec.volumes ?? []).filter((v) => !v.hostPath && !v.persistentVolumeClaim).map((v) =>
+      v.name
+    ),
+  );
+  return [...pod.spec.containers, ...pod.spec.initContainers ?? []].some((c) =>
+    (c.volumeMounts ?? []).some((m) =>
+      inPodDir.has(m.name) && (m.mountPropagation ?? "None") !== "None"
+    )
+  );
+}
+
+/** Removes a pod's directory (volumes included, and the shared mount they may be); absent is fine. */
 export async function removePodDir(dataDir: string, uid: string): Promise<void> {
+  // Memory-backed emptyDirs and a shared volume directory are mounts: unmounted first.
+  await unmountAll(podDir(dataDir, uid));
   try {
-    // Memory-backed emptyDirs are mounts: their files go with the unmount.
-    await unmountUnder(podDir(dataDir, uid));
     await Deno.remove(podDir(dataDir, uid), { recursive: true });
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;

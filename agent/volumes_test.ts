@@ -77,6 +77,84 @@ Deno.test("preparePodVolumes() projects ConfigMaps and Secrets, makes emptyDirs,
   }
 });
 
+Deno.test("preparePodVolumes() gives fsGroup volumes to the group and leaves hostPath alone", async () => {
+  const dataDir = await Deno.makeTempDir();
+  const host = await Deno.makeTempDir();
+  const local = await Deno.makeTempDir();
+  const pod: Pod = {
+    metadata: { name: "p", namespace: "d", uid: "uid-fs" },
+    spec: {
+      securityContext: { fsGroup: 1001 },
+      containers: [],
+      volumes: [
+        { name: "creds", secret: { secretName: "sec", defaultMode: 0o400 } },
+        { name: "scratch", emptyDir: {} },
+        { name: "host", hostPath: { path: host } },
+        { name: "data", persistentVolumeClaim: { claimName: "data" } },
+      ],
+    },
+  };
+  const claim = {
+    metadata: { name: "data", namespace: "d", uid: "c-fs" },
+    spec: { volumeName: "pv-local" },
+    status: { phase: "Bound" },
+  };
+  const volume = {
+    metadata: { name: "pv-local" },
+    spec: { claimRef: { uid: "c-fs" }, local: { path: local } },
+  };
+  const stat = async (path: string) => {
+    const info = await Deno.stat(path);
+    return [((info.mode ?? 0) & 0o7777).toString(8), info.gid];
+  };
+  try {
+    await Deno.chmod(host, 0o700);
+    await Deno.chmod(local, 0o700);
+    const vols = await preparePodVolumes(pod, { dataDir, reader: claimReader(claim, volume) });
+    // emptyDir: writable by all, the group's, setgid.
+    assert.deepEqual(await stat(vols.get("scratch")!.path), ["2777", 1001]);
+    // Secret: the 0400 file gets group read; the volume's directories are the group's.
+    const creds = vols.get("creds")!.path;
+    assert.deepEqual(await stat(`${creds}/pw`), ["440", 1001]);
+    assert.deepEqual(await stat(creds), ["2755", 1001]);
+    assert.deepEqual(await stat(`${creds}/..data`), ["2755", 1001]);
+    // A local volume is the group's (rw); a hostPath is not touched.
+    assert.deepEqual(await stat(local), ["2770", 1001]);
+    assert.deepEqual(await stat(host), ["700", 0]);
+    // Preparing again (every sync) changes nothing.
+    await preparePodVolumes(pod, { dataDir, reader: claimReader(claim, volume) });
+    assert.deepEqual(await stat(vols.get("scratch")!.path), ["2777", 1001]);
+    assert.deepEqual(await stat(`${creds}/pw`), ["440", 1001]);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+    await Deno.remove(host, { recursive: true });
+    await Deno.remove(local, { recursive: true });
+  }
+});
+
+Deno.test("volumeBinds() maps mountPropagation to Docker's rslave and rshared", () => {
+  const vols = new Map([["h", { path: "/srv", readOnly: false }]]);
+  assert.deepEqual(
+    volumeBinds({
+      name: "c",
+      volumeMounts: [
+        { name: "h", mountPath: "/a", mountPropagation: "None" },
+        { name: "h", mountPath: "/b", mountPropagation: "HostToContainer", readOnly: true },
+        { name: "h", mountPath: "/c", mountPropagation: "Bidirectional" },
+      ],
+    }, vols),
+    ["/srv:/a", "/srv:/b:ro,rslave", "/srv:/c:rshared"],
+  );
+  assert.throws(
+    () =>
+      volumeBinds({
+        name: "c",
+        volumeMounts: [{ name: "h", mountPath: "/d", mountPropagation: "x" }],
+      }, vols),
+    /unsupported mountPropagation "x"/,
+  );
+});
+
 Deno.test("preparePodVolumes() names the volume when its ConfigMap is missing", async () => {
   const dataDir = await Deno.makeTempDir();
   const pod: Pod = {

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { DockerRuntime } from "../agent/docker_runtime.ts";
-import { mountsUnder } from "../agent/memory_volume.ts";
+import { mountsUnder } from "../agent/shared_mount.ts";
 import { EVENTS, PODS } from "../shared/client/refs.ts";
 import { waitFor } from "./test_utils.ts";
 import type { Pod } from "../agent/pod_types.ts";

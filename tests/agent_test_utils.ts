@@ -14,6 +14,7 @@ import {
 import type { Pod } from "../agent/pod_types.ts";
 import { podNetworkName } from "../agent/pod_network.ts";
 import { HostGateway } from "../agent/host_gw.ts";
+import { unmountAll } from "../agent/shared_mount.ts";
 import type { ApiClient } from "../shared/client/client.ts";
 import { NAMESPACES, NODES, PODS } from "../shared/client/refs.ts";
 import { isNotFound } from "../shared/errors.ts";
@@ -88,6 +89,8 @@ export function startAgent(config: AgentConfig, options: { logger?: Logger } = {
       await done;
       if (opts.cleanup ?? true) {
         await removeNodeContainers(config.nodeName);
+        // A pod left running with mountPropagation keeps a shared mount in its directory.
+        await unmountAll(config.dataDir).catch(() => {});
         await Deno.remove(config.dataDir, { recursive: true }).catch(() => {});
       }
     },

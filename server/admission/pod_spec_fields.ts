@@ -98,6 +98,15 @@ const T = {
   stopSignal: "lifecycle.stopSignal: deletion stops the container with its own signal",
   terminationMessage: "termination messages: file, custom path, fallback to logs, 4096-byte cap",
   shareProcessNamespace: "shareProcessNamespace: containers see each other's processes",
+  hostNamespaces:
+    "hostPID and hostIPC: the pod's containers are in the node's PID and IPC namespaces",
+  mountPropagation:
+    "mountPropagation: a HostToContainer hostPath sees the node's later mounts, a private one does not",
+  fsGroup: "fsGroup: a non-root container writes its emptyDir and reads its Secret as the group",
+  fsGroupChangePolicy:
+    "setVolumeOwnership() walks the volume unless OnRootMismatch finds its root right",
+  setHostnameAsFQDN:
+    "setHostnameAsFQDN: the hostname is the pod's FQDN; one over 64 characters fails the sandbox",
   activeDeadline:
     "activeDeadlineSeconds: the pod fails with DeadlineExceeded and its containers stop",
   sysctls: "pod sysctls: the safe set and allowed unsafe ones are set; others reject the pod",
@@ -385,11 +394,7 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
   "containers[].volumeMounts[].readOnly": honoured(T.volumes),
   "containers[].volumeMounts[].subPath": honoured(T.volumes),
   "containers[].volumeMounts[].subPathExpr": refused("$(POD_NAME)", "`subPathExpr`"),
-  "containers[].volumeMounts[].mountPropagation": refused(
-    "Bidirectional",
-    "`mountPropagation` other than None",
-    { noop: ["None"] },
-  ),
+  "containers[].volumeMounts[].mountPropagation": honoured(T.mountPropagation),
   ...PROBE("livenessProbe", T.restart),
   ...PROBE("readinessProbe", T.restart),
   ...PROBE("startupProbe", T.restart),
@@ -441,8 +446,8 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
   "automountServiceAccountToken": honoured(T.automount),
   "nodeName": honoured(T.run),
   "hostNetwork": honoured(T.sandboxOptions),
-  "hostPID": refused(true, "`hostPID`", { noop: [false] }),
-  "hostIPC": refused(true, "`hostIPC`", { noop: [false] }),
+  "hostPID": honoured(T.hostNamespaces),
+  "hostIPC": honoured(T.hostNamespaces),
   "shareProcessNamespace": honoured(T.shareProcessNamespace),
   "securityContext": honoured(T.run),
   "securityContext.seLinuxOptions": refused({ type: "container_t" }, "SELinux options"),
@@ -458,8 +463,8 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
       noop: ["Merge"],
     },
   ),
-  "securityContext.fsGroup": refused(2000, "`fsGroup` (volume ownership)"),
-  "securityContext.fsGroupChangePolicy": refused("OnRootMismatch", "`fsGroup` (volume ownership)"),
+  "securityContext.fsGroup": honoured(T.fsGroup),
+  "securityContext.fsGroupChangePolicy": honoured(T.fsGroupChangePolicy),
   // Unsafe sysctls are the node's call (`--allowed-unsafe-sysctls`), as the kubelet's.
   "securityContext.sysctls": honoured(T.sysctls, { subtree: true }),
   "securityContext.seccompProfile": honoured(T.restrictedPod, PROFILE),
@@ -504,7 +509,7 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
   "overhead": refused({ cpu: "100m" }, "pod overhead (RuntimeClasses)"),
   "os": honoured(T.run),
   "os.name": honoured(T.run, { refused: "windows", supported: ["linux"] }),
-  "setHostnameAsFQDN": refused(true, "`setHostnameAsFQDN`", { noop: [false] }),
+  "setHostnameAsFQDN": honoured(T.setHostnameAsFQDN),
   "hostUsers": refused(false, "user namespaces (`hostUsers: false`)", { noop: [true] }),
   "schedulingGates": refused([{ name: "wait" }], "scheduling gates", { noop: [[]] }),
   "resourceClaims": refused([{ name: "gpu" }], "resource claims (DRA)", { noop: [[]] }),

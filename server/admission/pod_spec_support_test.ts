@@ -52,11 +52,11 @@ Deno.test("pod spec support on update names only what the update adds, in a fiel
   const stored = pod([nfs]);
   const iscsi = { name: "disk", iscsi: { targetPortal: "10.0.0.1", iqn: "iqn.x", lun: 0 } };
   assert.throws(
-    () => admit(attrs("UPDATE", pod([nfs, iscsi], { hostIPC: true }), stored)),
+    () => admit(attrs("UPDATE", pod([nfs, iscsi], { hostUsers: false }), stored)),
     (e: unknown) => {
       assert.ok(e instanceof InvalidError);
       assert.deepEqual(e.causes.map((c) => c.field).sort(), [
-        "spec.hostIPC",
+        "spec.hostUsers",
         "spec.volumes[1].iscsi",
       ]);
       return true;

@@ -327,6 +327,7 @@ function validateContainers(
       if (!m.name) errs.required(`${mf}.name`);
       else if (!ctx.volumes.has(m.name)) errs.notFound(`${mf}.name`, m.name);
       if (!m.mountPath) errs.required(`${mf}.mountPath`);
+      validateMountPropagation(m.mountPropagation, c, `${mf}.mountPropagation`, errs);
     });
     validateResources(c.resources, `${f}.resources`, errs);
     // Sidecars: only an init container may restart on its own, and only always.
@@ -356,6 +357,54 @@ function validateContainers(
     validateProbe(c.readinessProbe, `${f}.readinessProbe`, errs, { mustSucceedOnce: false });
     validateProbe(c.startupProbe, `${f}.startupProbe`, errs, { mustSucceedOnce: true });
   });
+}
+
+const MOUNT_PROPAGATIONS = ["Bidirectional", "HostToContainer", "None"];
+
+/** Kubernetes' validateMountPropagation: a known mode; Bidirectional in privileged containers. */
+function validateMountPropagation(
+  mode: string | undefined,
+  container: Obj,
+  field: string,
+  errs: FieldErrors,
+): void {
+  if (mode === undefined) return;
+  if (!MOUNT_PROPAGATIONS.includes(mode)) errs.notSupported(field, mode, MOUNT_PROPAGATIONS);
+  if (mode === "Bidirectional" && container.securityContext?.privileged !== true) {
+    errs.forbidden(
+      field,
+      "Bidirectional mount propagation is available only to privileged containers",
+    );
+  }
+}
+
+const FS_GROUP_CHANGE_POLICIES = ["Always", "OnRootMismatch"];
+
+/**
+ * The pod-level security fields Kubernetes checks in validatePodSpecSecurityContext that Skiff's
+ * node acts on: fsGroup a valid group ID, a known fsGroupChangePolicy, and shareProcessNamespace
+ * not with hostPID (Kubernetes reports that one under `securityContext`, where its internal type
+ * keeps both).
+ */
+function validatePodSecurityContext(spec: Obj, field: string, errs: FieldErrors): void {
+  const sc = spec.securityContext ?? {};
+  const f = `${field}.securityContext`;
+  if (sc.fsGroup !== undefined && (sc.fsGroup < 0 || sc.fsGroup > 2147483647)) {
+    errs.invalid(`${f}.fsGroup`, sc.fsGroup, "must be between 0 and 2147483647, inclusive");
+  }
+  if (
+    sc.fsGroupChangePolicy !== undefined &&
+    !FS_GROUP_CHANGE_POLICIES.includes(sc.fsGroupChangePolicy)
+  ) {
+    errs.notSupported(`${f}.fsGroupChangePolicy`, sc.fsGroupChangePolicy, FS_GROUP_CHANGE_POLICIES);
+  }
+  if (spec.shareProcessNamespace === true && spec.hostPID === true) {
+    errs.invalid(
+      `${f}.shareProcessNamespace`,
+      true,
+      "ShareProcessNamespace and HostPID cannot both be enabled",
+    );
+  }
 }
 
 const VOLUME_SOURCES = [
@@ -469,6 +518,7 @@ export function validatePodSpec(spec: Obj, field: string, errs: FieldErrors): vo
       init: true,
     });
   }
+  validatePodSecurityContext(spec, field, errs);
   validateNonNegative(
     spec.terminationGracePeriodSeconds,
     `${field}.terminationGracePeriodSeconds`,

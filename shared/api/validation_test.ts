@@ -450,6 +450,70 @@ Deno.test("tolerations, affinity and deadlines are checked", () => {
   );
 });
 
+Deno.test("mountPropagation, fsGroup and hostPID are checked as Kubernetes does", () => {
+  const volumes = [{ name: "v", hostPath: { path: "/mnt" } }];
+  const causes = podCauses({
+    hostPID: true,
+    shareProcessNamespace: true,
+    securityContext: { fsGroup: -1, fsGroupChangePolicy: "Sometimes" },
+    volumes,
+    containers: [{
+      name: "web",
+      image: "nginx:1.27",
+      volumeMounts: [
+        { name: "v", mountPath: "/a", mountPropagation: "Bidirectional" },
+        { name: "v", mountPath: "/b", mountPropagation: "Slave" },
+      ],
+    }],
+  });
+  const mounts = "spec.containers[0].volumeMounts";
+  assertCause(
+    causes,
+    `${mounts}[0].mountPropagation`,
+    "Forbidden: Bidirectional mount propagation is available only to privileged containers",
+  );
+  assertCause(
+    causes,
+    `${mounts}[1].mountPropagation`,
+    'Unsupported value: "Slave": supported values: "Bidirectional", "HostToContainer", "None"',
+  );
+  assertCause(
+    causes,
+    "spec.securityContext.fsGroup",
+    "Invalid value: -1: must be between 0 and 2147483647, inclusive",
+  );
+  assertCause(
+    causes,
+    "spec.securityContext.fsGroupChangePolicy",
+    'Unsupported value: "Sometimes": supported values: "Always", "OnRootMismatch"',
+  );
+  assertCause(
+    causes,
+    "spec.securityContext.shareProcessNamespace",
+    "Invalid value: true: ShareProcessNamespace and HostPID cannot both be enabled",
+  );
+  // A privileged container may propagate both ways; the other modes need no privilege.
+  validateCreate(
+    PODS,
+    pod({
+      hostPID: true,
+      hostIPC: true,
+      securityContext: { fsGroup: 1001, fsGroupChangePolicy: "OnRootMismatch" },
+      volumes,
+      containers: [{
+        name: "web",
+        image: "nginx:1.27",
+        securityContext: { privileged: true },
+        volumeMounts: [
+          { name: "v", mountPath: "/a", mountPropagation: "Bidirectional" },
+          { name: "v", mountPath: "/b", mountPropagation: "HostToContainer" },
+          { name: "v", mountPath: "/c", mountPropagation: "None" },
+        ],
+      }],
+    }),
+  );
+});
+
 Deno.test("a full pod manifest with every modelled field validates", () => {
   const p = validateCreate(
     PODS,
