@@ -17,6 +17,10 @@ import {
   portNameErrors,
 } from "./field_errors.ts";
 import { quantityMillis } from "./quantity.ts";
+import {
+  validatePodAffinities,
+  validateTopologySpreadConstraints,
+} from "./pod_scheduling_validation.ts";
 import { UNSUPPORTED_VOLUME_SOURCES } from "./core_v1.ts";
 import { validateDaemonSet, validateStatefulSet } from "./validation_apps.ts";
 import {
@@ -527,6 +531,8 @@ export function validatePodSpec(spec: Obj, field: string, errs: FieldErrors): vo
       },
     );
   }
+  validatePodAffinities(spec, field, errs);
+  validateTopologySpreadConstraints(spec, field, errs);
   if (spec.hostNetwork) {
     // With host networking the container port is the host port.
     for (const [i, c] of (spec.containers as Obj[] ?? []).entries()) {
