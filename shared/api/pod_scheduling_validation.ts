@@ -17,6 +17,37 @@ function validateLabelName(key: string, field: string, errs: FieldErrors): void 
   for (const e of labelKeyErrors(key)) errs.invalid(field, key, e);
 }
 
+/**
+ * The values rule of the set operators of selectors (label and node selectors alike): `In` and
+ * `NotIn` need values, `Exists` and `DoesNotExist` take none. False for any other operator.
+ */
+export function validateSetOperatorValues(
+  operator: string,
+  values: readonly string[],
+  field: string,
+  errs: FieldErrors,
+): boolean {
+  switch (operator) {
+    case "In":
+    case "NotIn":
+      if (values.length === 0) {
+        errs.required(`${field}.values`, "must be specified when `operator` is 'In' or 'NotIn'");
+      }
+      return true;
+    case "Exists":
+    case "DoesNotExist":
+      if (values.length > 0) {
+        errs.forbidden(
+          `${field}.values`,
+          "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+        );
+      }
+      return true;
+    default:
+      return false;
+  }
+}
+
 /** A metav1 LabelSelector (`ValidateLabelSelector`); nothing to check when unset. */
 export function validateLabelSelector(
   selector: Obj | undefined | null,
@@ -31,24 +62,8 @@ export function validateLabelSelector(
   (selector.matchExpressions as Obj[] | undefined)?.forEach((req, i) => {
     const f = `${field}.matchExpressions[${i}]`;
     const values: string[] = req.values ?? [];
-    switch (req.operator) {
-      case "In":
-      case "NotIn":
-        if (values.length === 0) {
-          errs.required(`${f}.values`, "must be specified when `operator` is 'In' or 'NotIn'");
-        }
-        break;
-      case "Exists":
-      case "DoesNotExist":
-        if (values.length > 0) {
-          errs.forbidden(
-            `${f}.values`,
-            "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
-          );
-        }
-        break;
-      default:
-        errs.invalid(`${f}.operator`, req.operator, "not a valid selector operator");
+    if (!validateSetOperatorValues(req.operator, values, f, errs)) {
+      errs.invalid(`${f}.operator`, req.operator, "not a valid selector operator");
     }
     validateLabelName(req.key ?? "", `${f}.key`, errs);
     values.forEach((v, j) => {

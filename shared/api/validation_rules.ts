@@ -19,6 +19,7 @@ import {
 import { quantityMillis } from "./quantity.ts";
 import {
   validatePodAffinities,
+  validateSetOperatorValues,
   validateTopologySpreadConstraints,
 } from "./pod_scheduling_validation.ts";
 import { UNSUPPORTED_VOLUME_SOURCES } from "./core_v1.ts";
@@ -414,31 +415,14 @@ export function validateNodeSelectorTerm(term: Obj, field: string, errs: FieldEr
     (term[part] as Obj[] | undefined)?.forEach((req, i) => {
       const f = `${field}.${part}[${i}]`;
       const values: string[] = req.values ?? [];
-      switch (req.operator) {
-        case "In":
-        case "NotIn":
-          if (values.length === 0) {
-            errs.required(`${f}.values`, "must be specified when `operator` is 'In' or 'NotIn'");
-          }
-          break;
-        case "Exists":
-        case "DoesNotExist":
-          if (values.length > 0) {
-            errs.forbidden(
-              `${f}.values`,
-              "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
-            );
-          }
-          break;
-        case "Gt":
-        case "Lt":
-          if (values.length !== 1 || !/^-?\d+$/.test(values[0])) {
-            errs.required(
-              `${f}.values`,
-              "must be specified single value when `operator` is 'Lt' or 'Gt'",
-            );
-          }
-          break;
+      const setOperator = validateSetOperatorValues(req.operator, values, f, errs);
+      if (!setOperator && (req.operator === "Gt" || req.operator === "Lt")) {
+        if (values.length !== 1 || !/^-?\d+$/.test(values[0])) {
+          errs.required(
+            `${f}.values`,
+            "must be specified single value when `operator` is 'Lt' or 'Gt'",
+          );
+        }
       }
       if (part === "matchExpressions") {
         for (const e of labelKeyErrors(req.key)) errs.invalid(`${f}.key`, req.key, e);
