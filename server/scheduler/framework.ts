@@ -100,14 +100,18 @@ export interface NodeInfo {
   labels: Record<string, string>;
 }
 
+/** What a PreFilter or PreScore step returns when its plugin has nothing to do for the pod. */
+export const SKIP = "Skip";
+
 /** A filter step: `null` when the node fits, else the reasons it does not. */
 export interface FilterPlugin {
   readonly name: string;
   /**
    * Optional per-pod preparation over every node of the cluster before any node is filtered
-   * (kube-scheduler's PreFilter, e.g. counting matching pods per topology domain).
+   * (kube-scheduler's PreFilter, e.g. counting matching pods per topology domain). Returning
+   * {@linkcode SKIP} says the filter passes every node for this pod, so it is not called.
    */
-  preFilter?(pod: PodInfo, nodes: readonly NodeInfo[]): void;
+  preFilter?(pod: PodInfo, nodes: readonly NodeInfo[]): typeof SKIP | void;
   filter(pod: PodInfo, node: NodeInfo): readonly string[] | null;
 }
 
@@ -118,8 +122,13 @@ export interface ScorePlugin {
   /**
    * Optional per-pod preparation over the feasible nodes (e.g. max counts for normalising);
    * `all` is every node of the cluster, for counts that look beyond the feasible ones.
+   * Returning {@linkcode SKIP} says every node scores alike for this pod: it is not called.
    */
-  prepare?(pod: PodInfo, feasible: readonly NodeInfo[], all: readonly NodeInfo[]): void;
+  prepare?(
+    pod: PodInfo,
+    feasible: readonly NodeInfo[],
+    all: readonly NodeInfo[],
+  ): typeof SKIP | void;
   score(pod: PodInfo, node: NodeInfo): number;
 }
 
@@ -167,8 +176,11 @@ export function schedule(
   nodes: readonly NodeInfo[],
   options: ScheduleOptions & { profile: Profile },
 ): ScheduleResult & { nextStart: number } {
-  for (const f of options.profile.filters) f.preFilter?.(pod, nodes);
-  return scheduleAmong(pod, nodes, { ...options, all: nodes });
+  const { filters, scores } = options.profile;
+  // Plugins whose PreFilter skips this pod are left out of its filtering (kube-scheduler's Skip).
+  const active = filters.filter((f) => f.preFilter?.(pod, nodes) !== SKIP);
+  const profile = active.length === filters.length ? options.profile : { filters: active, scores };
+  return scheduleAmong(pod, nodes, { ...options, profile, all: nodes });
 }
 
 /** {@linkcode schedule} after PreFilter: `nodes` may be a subset of `all`. */
@@ -207,14 +219,14 @@ function scheduleAmong(
   if (feasible.length === 1 || profile.scores.length === 0) {
     return { node: feasible[0], nextStart };
   }
-  for (const s of profile.scores) s.prepare?.(pod, feasible, all);
+  const scores = profile.scores.filter((s) => s.prepare?.(pod, feasible, all) !== SKIP);
   const random = options.random ?? Math.random;
   let best = -1;
   let chosen = feasible[0];
   let ties = 0;
   for (const node of feasible) {
     let total = 0;
-    for (const s of profile.scores) total += s.weight * s.score(pod, node);
+    for (const s of scores) total += s.weight * s.score(pod, node);
     if (total > best) {
       best = total;
       chosen = node;

@@ -15,7 +15,13 @@ import {
   termNamespaces,
   type TermTarget,
 } from "./affinity_term.ts";
-import type { FilterPlugin, NodeInfo, PlacedPod, ScorePlugin } from "./framework.ts";
+import {
+  type FilterPlugin,
+  type NodeInfo,
+  type PlacedPod,
+  type ScorePlugin,
+  SKIP,
+} from "./framework.ts";
 
 const AFFINITY = ["node(s) didn't match pod affinity rules"] as const;
 const ANTI_AFFINITY = ["node(s) didn't match pod anti-affinity rules"] as const;
@@ -89,6 +95,8 @@ export function createInterPodAffinity(weight = 2): FilterPlugin & ScorePlugin {
       const ns = pod.namespaceLabels;
       // Symmetry: placed pods whose required anti-affinity matches this pod.
       for (const node of nodes) {
+        // Most nodes have none: skip them without making an iterator (this runs for every pod).
+        if (node.podsWithRequiredAntiAffinity.size === 0) continue;
         for (const placed of node.podsWithRequiredAntiAffinity.values()) {
           for (const t of placed.podAffinity!.requiredAntiAffinity) {
             if (termMatches(t, pod, ns)) add(existingAnti, node, t.topologyKey, 1);
@@ -96,10 +104,11 @@ export function createInterPodAffinity(weight = 2): FilterPlugin & ScorePlugin {
         }
       }
       const terms = pod.podAffinity;
-      if (!terms) return;
-      const affinity = terms.requiredAffinity;
-      const anti = terms.requiredAntiAffinity;
-      if (affinity.length === 0 && anti.length === 0) return;
+      const affinity = terms?.requiredAffinity ?? [];
+      const anti = terms?.requiredAntiAffinity ?? [];
+      if (affinity.length === 0 && anti.length === 0) {
+        return existingAnti.size === 0 ? SKIP : undefined;
+      }
       matchesOwnTerms = affinity.every((t) => termMatches(t, pod, ns));
       const namespaces = termNamespaces([...affinity, ...anti]);
       for (const node of nodes) {
@@ -113,6 +122,7 @@ export function createInterPodAffinity(weight = 2): FilterPlugin & ScorePlugin {
           }
         }
       }
+      return undefined;
     },
     filter(pod, node) {
       const terms = pod.podAffinity;
@@ -155,6 +165,7 @@ export function createInterPodAffinity(weight = 2): FilterPlugin & ScorePlugin {
             for (const { t, by } of preferred) scoreTerm(t, placed, node, by, ns);
           }
         }
+        if (node.podsWithAffinity.size === 0) continue;
         for (const placed of node.podsWithAffinity.values()) {
           any = true;
           const theirs = placed.podAffinity!;
@@ -165,7 +176,7 @@ export function createInterPodAffinity(weight = 2): FilterPlugin & ScorePlugin {
           for (const t of theirs.preferredAntiAffinity) scoreTerm(t, pod, node, -t.weight, ns);
         }
       }
-      if (preferred.length === 0 && !any) return;
+      if (preferred.length === 0 && !any) return SKIP;
       scoreMin = Infinity;
       scoreMax = -Infinity;
       for (const node of feasible) {
@@ -178,10 +189,11 @@ export function createInterPodAffinity(weight = 2): FilterPlugin & ScorePlugin {
         if (s > scoreMax) scoreMax = s;
         if (s < scoreMin) scoreMin = s;
       }
+      // Every node alike: all would score 0.
+      return scoreMax > scoreMin ? undefined : SKIP;
     },
     score(_pod, node) {
       const diff = scoreMax - scoreMin;
-      if (!(diff > 0)) return 0;
       return Math.floor((100 * ((scores.get(node.name) ?? 0) - scoreMin)) / diff);
     },
   };

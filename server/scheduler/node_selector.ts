@@ -8,7 +8,7 @@
  */
 import type { KubeObject } from "../../shared/api/object.ts";
 import { newRequirement, type Operator, type Requirement, Selector } from "../../shared/labels.ts";
-import type { FilterPlugin, ScorePlugin } from "./framework.ts";
+import { type FilterPlugin, type ScorePlugin, SKIP } from "./framework.ts";
 
 const MISMATCH = ["node(s) didn't match Pod's node affinity/selector"] as const;
 
@@ -184,16 +184,16 @@ export function createNodeAffinityScore(weight = 2): ScorePlugin {
     prepare(pod, feasible) {
       raw.clear();
       max = 0;
-      if (!pod.preferredNodeTerms) return;
+      if (!pod.preferredNodeTerms) return SKIP;
       for (const node of feasible) {
         let sum = 0;
         for (const t of pod.preferredNodeTerms) if (termMatches(t, node)) sum += t.weight;
         raw.set(node.name, sum);
         if (sum > max) max = sum;
       }
+      return max === 0 ? SKIP : undefined;
     },
     score(_pod, node) {
-      if (max === 0) return 0;
       return Math.floor((100 * (raw.get(node.name) ?? 0)) / max);
     },
   };

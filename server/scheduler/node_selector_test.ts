@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { scheduleIn, testCache, testNode, testPod, tiedChoices } from "./_testing.ts";
+import { SKIP } from "./framework.ts";
 import { createNodeAffinityScore } from "./node_selector.ts";
 import { podInfo } from "./pod_info.ts";
 
@@ -32,10 +33,10 @@ Deno.test("preferred node affinity scores the sum of matching weights, normalise
   const score = createNodeAffinityScore();
   score.prepare!(pod, c.nodes(), c.nodes());
   assert.deepEqual(c.nodes().map((n) => score.score(pod, n)), [25, 100, 75]);
-  // No term matches any node: every node scores 0.
+  // No term matches any node, or no terms: every node alike, the score is skipped.
   const none = podInfo(testPod("q", prefer({ weight: 50, key: "fpga" })));
-  score.prepare!(none, c.nodes(), c.nodes());
-  assert.deepEqual(c.nodes().map((n) => score.score(none, n)), [0, 0, 0]);
+  assert.equal(score.prepare!(none, c.nodes(), c.nodes()), SKIP);
+  assert.equal(score.prepare!(podInfo(testPod("r")), c.nodes(), c.nodes()), SKIP);
 });
 
 Deno.test("the scheduler places a pod on the node its preferred affinity weighs most", () => {

@@ -6,7 +6,7 @@
  * pods selected by the pod's Services and controllers per node and per zone), and so, like those
  * defaults, stands back for a pod with `topologySpreadConstraints` of its own.
  */
-import type { NodeInfo, PodInfo, ScorePlugin } from "./framework.ts";
+import { type NodeInfo, type PodInfo, type ScorePlugin, SKIP } from "./framework.ts";
 
 /** Spreads replicas of one owner across nodes. Not re-entrant: one decision at a time. */
 export function createSpread(weight = 2): ScorePlugin {
@@ -16,15 +16,16 @@ export function createSpread(weight = 2): ScorePlugin {
     weight,
     prepare(pod: PodInfo, feasible: readonly NodeInfo[]) {
       max = 0;
-      if (!pod.ownerUid || pod.spreadConstraints) return;
+      if (!pod.ownerUid || pod.spreadConstraints) return SKIP;
       for (const n of feasible) {
         const c = n.ownerCounts.get(pod.ownerUid) ?? 0;
         if (c > max) max = c;
       }
+      // No replica anywhere yet: every node alike.
+      return max === 0 ? SKIP : undefined;
     },
     score(pod: PodInfo, node: NodeInfo) {
-      if (!pod.ownerUid || pod.spreadConstraints || max === 0) return 100;
-      const c = node.ownerCounts.get(pod.ownerUid) ?? 0;
+      const c = node.ownerCounts.get(pod.ownerUid!) ?? 0;
       return (100 * (max - c)) / max;
     },
   };

@@ -14,7 +14,13 @@
 import type { KubeObject } from "../../shared/api/object.ts";
 import { type LabelSelector, newRequirement, Selector } from "../../shared/labels.ts";
 import { selectorFromLabelSelector } from "../../shared/labels.ts";
-import type { FilterPlugin, NodeInfo, PodInfo, ScorePlugin } from "./framework.ts";
+import {
+  type FilterPlugin,
+  type NodeInfo,
+  type PodInfo,
+  type ScorePlugin,
+  SKIP,
+} from "./framework.ts";
 import { matchesNodeConstraints } from "./node_selector.ts";
 import { findUntoleratedTaint } from "./taint_toleration.ts";
 
@@ -121,14 +127,13 @@ export function createTopologySpread(weight = 2): FilterPlugin & ScorePlugin {
   const scores = new Map<string, number>();
   let scoreMin = 0;
   let scoreMax = 0;
-  let scoring = false;
   return {
     name: "PodTopologySpread",
     weight,
     preFilter(pod, nodes) {
       hard = (pod.spreadConstraints ?? []).filter((c) => c.whenUnsatisfiable === "DoNotSchedule");
       counts = hard.map(() => new Map());
-      if (hard.length === 0) return;
+      if (hard.length === 0) return SKIP;
       for (const node of nodes) {
         if (!hasAllKeys(node, hard)) continue;
         hard.forEach((c, i) => {
@@ -143,6 +148,7 @@ export function createTopologySpread(weight = 2): FilterPlugin & ScorePlugin {
         if (counts[i].size < c.minDomains) return 0;
         return Math.min(...counts[i].values());
       });
+      return undefined;
     },
     filter(pod, node) {
       for (let i = 0; i < hard.length; i++) {
@@ -159,8 +165,7 @@ export function createTopologySpread(weight = 2): FilterPlugin & ScorePlugin {
       const soft = (pod.spreadConstraints ?? []).filter((c) =>
         c.whenUnsatisfiable === "ScheduleAnyway"
       );
-      scoring = soft.length > 0;
-      if (!scoring) return;
+      if (soft.length === 0) return SKIP;
       // Domains among the feasible nodes that have every key; the others score 0.
       const scored = feasible.filter((n) => hasAllKeys(n, soft));
       const domainCounts = soft.map((c) => {
@@ -197,9 +202,9 @@ export function createTopologySpread(weight = 2): FilterPlugin & ScorePlugin {
         if (s < scoreMin) scoreMin = s;
         if (s > scoreMax) scoreMax = s;
       }
+      return undefined;
     },
     score(_pod, node) {
-      if (!scoring) return 0;
       const s = scores.get(node.name);
       if (s === undefined) return 0;
       if (scoreMax === 0) return 100;
