@@ -2,11 +2,11 @@
  * The real kubectl applying the scheduling fields Helm charts use, against a server with hollow
  * nodes in two zones: a Deployment with required pod anti-affinity (one replica per node, the
  * replica too many Pending with kube-scheduler's message) and one spread across zones by
- * `topologySpreadConstraints`.
+ * `topologySpreadConstraints` (and a bad constraint refused with kube-apiserver's 422).
  */
 import assert from "node:assert/strict";
 import { startHollowNodes } from "./hollow_nodes.ts";
-import { haveKubectl } from "./kubectl.ts";
+import { haveKubectl, kubectl } from "./kubectl.ts";
 import { kubectlOk, type KubectlTarget, waitKubectl } from "./kubectl_helpers.ts";
 import { startTestServer, type TestServer } from "./test_utils.ts";
 
@@ -212,6 +212,22 @@ Deno.test({
             "2 node(s) didn't match pod topology spread constraints.",
         ),
         message,
+      );
+
+      // A bad constraint is refused as kube-apiserver refuses it.
+      const bad = deployment(
+        "bad",
+        1,
+        `      topologySpreadConstraints:
+      - maxSkew: 0
+        topologyKey: ${ZONE}
+        whenUnsatisfiable: DoNotSchedule`,
+      );
+      const refused = await kubectl(k, ["apply", "-f", "-"], { stdin: bad });
+      assert.notEqual(refused.code, 0);
+      assert.match(
+        refused.stderr,
+        /The Deployment "bad" is invalid: spec\.template\.spec\.topologySpreadConstraints\[0\]\.maxSkew: Invalid value: 0: must be greater than zero/,
       );
     });
   },
