@@ -105,7 +105,8 @@ Deno.test({
               - key: app
                 operator: In
                 values: [web]
-            topologyKey: kubernetes.io/hostname`,
+            topologyKey: kubernetes.io/hostname
+            matchLabelKeys: [pod-template-hash]`,
       );
       await kubectlOk(k, ["apply", "-f", "-"], { stdin: manifest });
       const placed = await podsWhen(
@@ -115,6 +116,16 @@ Deno.test({
         (pods) => pods.length === 3 && pods.every((p) => p.spec.nodeName),
       );
       assert.deepEqual(placed.map((p) => p.spec.nodeName).sort(), ["node-0", "node-1", "node-2"]);
+      // As kube-apiserver does, the pod's own pod-template-hash joined its term's selector.
+      const hash = placed[0].metadata.labels["pod-template-hash"];
+      assert.deepEqual(
+        placed[0].spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0]
+          .labelSelector.matchExpressions,
+        [
+          { key: "app", operator: "In", values: ["web"] },
+          { key: "pod-template-hash", operator: "In", values: [hash] },
+        ],
+      );
 
       await kubectlOk(k, ["scale", "deployment/web", "--replicas=4"]);
       const pods = await podsWhen(

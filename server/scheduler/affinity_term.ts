@@ -7,7 +7,7 @@
  */
 import type { KubeObject } from "../../shared/api/object.ts";
 import type { LabelSelector } from "../../shared/labels.ts";
-import { newRequirement, Selector, selectorFromLabelSelector } from "../../shared/labels.ts";
+import { Selector, selectorFromLabelSelector } from "../../shared/labels.ts";
 
 /** One required pod (anti-)affinity term. */
 export interface AffinityTerm {
@@ -15,7 +15,10 @@ export interface AffinityTerm {
   namespaces: ReadonlySet<string>;
   /** `namespaceSelector`: nothing when unset, everything when `{}`. */
   namespaceSelector: Selector;
-  /** `labelSelector` (nothing when unset), with `matchLabelKeys`/`mismatchLabelKeys` merged. */
+  /**
+   * `labelSelector` (nothing when unset); kube-apiserver has already merged `matchLabelKeys` and
+   * `mismatchLabelKeys` into it when the pod was created (server/registry).
+   */
   selector: Selector;
   topologyKey: string;
 }
@@ -47,8 +50,6 @@ interface RawTerm {
   namespaces?: string[] | null;
   namespaceSelector?: LabelSelector | null;
   topologyKey?: string;
-  matchLabelKeys?: string[] | null;
-  mismatchLabelKeys?: string[] | null;
 }
 
 interface RawAffinity {
@@ -67,30 +68,6 @@ function selectorOf(ls: LabelSelector | null | undefined): Selector {
   }
 }
 
-/**
- * The term's label selector with `matchLabelKeys` (`key in (value)`) and `mismatchLabelKeys`
- * (`key notin (value)`) added from the owning pod's labels — what kube-apiserver writes into the
- * selector when such a pod is created. Keys the pod lacks add nothing; a nil selector stays nil.
- */
-function termSelector(term: RawTerm, podLabels: Record<string, string>): Selector {
-  const base = selectorOf(term.labelSelector);
-  if (base.matchesNothing) return base;
-  const extra = [];
-  for (
-    const [keys, op] of [[term.matchLabelKeys, "in"], [term.mismatchLabelKeys, "notin"]] as const
-  ) {
-    for (const key of keys ?? []) {
-      if (!Object.hasOwn(podLabels, key)) continue;
-      try {
-        extra.push(newRequirement(key, op, [podLabels[key]]));
-      } catch {
-        return Selector.nothing();
-      }
-    }
-  }
-  return extra.length === 0 ? base : Selector.of([...base.requirements, ...extra]);
-}
-
 function compileTerm(term: RawTerm, pod: TermTarget): AffinityTerm {
   const names = term.namespaces ?? [];
   const namespaceSelector = term.namespaceSelector === undefined || term.namespaceSelector === null
@@ -102,7 +79,7 @@ function compileTerm(term: RawTerm, pod: TermTarget): AffinityTerm {
       names.length === 0 && namespaceSelector.matchesNothing ? [pod.namespace] : names,
     ),
     namespaceSelector,
-    selector: termSelector(term, pod.labels),
+    selector: selectorOf(term.labelSelector),
     topologyKey: term.topologyKey ?? "",
   };
 }

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import type { KubeObject } from "../../shared/api/object.ts";
+import { applyMatchLabelKeys } from "../registry/pod_affinity_label_keys.ts";
 import { failure, on, scheduleIn, testCache, testNode, testPod } from "./_testing.ts";
 
 const HOST = "kubernetes.io/hostname";
@@ -83,6 +85,12 @@ Deno.test("required pod affinity follows the matching pods' zone; the first pod 
 });
 
 Deno.test("pod affinity terms look in namespaces, namespaceSelector and use matchLabelKeys", () => {
+  // The pod as stored: kube-apiserver merged its label keys into the selectors on create.
+  const created = (pod: KubeObject) => {
+    const stored = structuredClone(pod);
+    applyMatchLabelKeys(stored);
+    return stored;
+  };
   const nodes = [testNode("a"), testNode("b")];
   const c = testCache(nodes, [
     on("a", testPod("w-team", {}, { ...web, namespace: "team" })),
@@ -110,18 +118,25 @@ Deno.test("pod affinity terms look in namespaces, namespaceSelector and use matc
   );
   // matchLabelKeys: only pods of the same pod-template-hash repel.
   const rollout = term({ matchLabelKeys: ["pod-template-hash"] });
-  const newPod = testPod("w-new", rollout, { labels: { app: "web", "pod-template-hash": "new" } });
-  const oldPod = testPod("w-old2", rollout, { labels: { app: "web", "pod-template-hash": "old" } });
-  assert.ok(scheduleIn(c, newPod).node);
+  // The new revision may join the old one's node (b).
+  const newPod = created(
+    testPod("w-new", { ...rollout, nodeSelector: { [HOST]: "b" } }, {
+      labels: { app: "web", "pod-template-hash": "new" },
+    }),
+  );
+  const oldPod = created(
+    testPod("w-old2", rollout, { labels: { app: "web", "pod-template-hash": "old" } }),
+  );
+  assert.equal(scheduleIn(c, newPod).node?.name, "b");
   for (let i = 0; i < 5; i++) assert.equal(scheduleIn(c, oldPod).node?.name, "a");
   // mismatchLabelKeys: only pods of another hash repel.
   const other = term({ mismatchLabelKeys: ["pod-template-hash"] });
-  const p = testPod("w-x", other, { labels: { app: "web", "pod-template-hash": "new" } });
+  const p = created(testPod("w-x", other, { labels: { app: "web", "pod-template-hash": "new" } }));
   for (let i = 0; i < 5; i++) assert.equal(scheduleIn(c, p).node?.name, "a");
   // The same hash does not repel: b (holding w-old) is open to it.
-  const same = testPod("w-y", { ...other, nodeSelector: { [HOST]: "b" } }, {
+  const same = created(testPod("w-y", { ...other, nodeSelector: { [HOST]: "b" } }, {
     labels: { app: "web", "pod-template-hash": "old" },
-  });
+  }));
   assert.equal(scheduleIn(c, same).node?.name, "b");
 });
 
