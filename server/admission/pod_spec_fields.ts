@@ -473,7 +473,8 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
     T.preferredNodeAffinity,
     { subtree: true },
   ),
-  // Every term field, matchLabelKeys and mismatchLabelKeys included (server/scheduler/).
+  // Every term field (server/scheduler/); matchLabelKeys and mismatchLabelKeys are merged into
+  // the selector on create (server/registry/pod_affinity_label_keys.ts).
   "affinity.podAffinity": honoured(T.podAffinity, { subtree: true }),
   "affinity.podAntiAffinity": honoured(T.podAntiAffinity, { subtree: true }),
   "schedulerName": honoured(T.scheduler),
