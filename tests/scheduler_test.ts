@@ -1,7 +1,8 @@
 /**
  * The scheduler against the real server with hollow nodes: placement, kubectl-style misfit
  * messages, FailedScheduling events, taints and tolerations, selectors, spreading, retry when
- * the cluster changes, and other schedulers' pods left alone.
+ * the cluster changes (a node added, a matching pod placed for pod affinity), and other
+ * schedulers' pods left alone.
  */
 import assert from "node:assert/strict";
 import type { KubeObject } from "../shared/api/object.ts";
@@ -206,6 +207,52 @@ Deno.test("the scheduler honours tolerations, nodeSelector, affinity, other sche
     });
     await client.create(PODS, pod("after-cordon"));
     assert.equal(await boundNode(client, "after-cordon"), "node-2");
+  } finally {
+    await nodes.stop();
+    await server.stop();
+  }
+});
+
+Deno.test("a pod waiting for required pod affinity is scheduled once a matching pod is placed", async () => {
+  const server = await startTestServer();
+  const { client } = server;
+  const nodes = await startHollowNodes(client, {
+    count: 2,
+    labels: (i) => ({ "topology.kubernetes.io/zone": `z${i}` }),
+  });
+  try {
+    await client.create(
+      PODS,
+      pod("app", {
+        affinity: {
+          podAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: [{
+              labelSelector: { matchLabels: { app: "cache" } },
+              topologyKey: "topology.kubernetes.io/zone",
+            }],
+          },
+        },
+      }),
+    );
+    const cond = await waitFor("app unschedulable", async () => {
+      const p = await client.get(PODS, "app", { namespace: "default" });
+      return p.status?.conditions?.find((c: { type: string; reason?: string }) =>
+        c.type === "PodScheduled" && c.reason === "Unschedulable"
+      );
+    });
+    assert.equal(
+      cond.message,
+      "0/2 nodes are available: 2 node(s) didn't match pod affinity rules.",
+    );
+    // The cache lands in z1; the waiting pod follows it there well before the 60 s sweep.
+    await client.create(
+      PODS,
+      pod("cache", { nodeSelector: { "topology.kubernetes.io/zone": "z1" } }, {
+        labels: { app: "cache" },
+      }),
+    );
+    assert.equal(await boundNode(client, "cache"), "node-1");
+    assert.equal(await boundNode(client, "app"), "node-1");
   } finally {
     await nodes.stop();
     await server.stop();

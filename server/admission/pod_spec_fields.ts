@@ -42,6 +42,14 @@ const T = {
   scheduler:
     "the scheduler honours tolerations, nodeSelector, affinity, other schedulers, and spreads replicas",
   nodeAffinity: "nodeSelector and required node affinity operators",
+  preferredNodeAffinity:
+    "the scheduler places a pod on the node its preferred affinity weighs most",
+  podAffinity:
+    "required pod affinity follows the matching pods' zone; the first pod of a group may go anywhere",
+  podAntiAffinity:
+    "kubectl applies a Deployment with required pod anti-affinity: one replica per node, the extra one Pending",
+  topologySpread:
+    "kubectl applies a Deployment spread across zones by topologySpreadConstraints: skew held at 1",
   tolerations: "tolerations: Equal, Exists, empty key with Exists, effect matching",
   hostPort: "a hostPort conflict is reported on the pod, and the message clears once it runs",
   sandbox:
@@ -479,19 +487,14 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
     T.nodeAffinity,
     { subtree: true },
   ),
-  "affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution": refused(
-    [{ weight: 1, preference: { matchExpressions: [{ key: "a", operator: "Exists" }] } }],
-    "preferred node affinity",
-    { noop: [[]] },
+  "affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution": honoured(
+    T.preferredNodeAffinity,
+    { subtree: true },
   ),
-  "affinity.podAffinity": refused(
-    { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: "kubernetes.io/hostname" }] },
-    "pod affinity and anti-affinity",
-  ),
-  "affinity.podAntiAffinity": refused(
-    { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: "kubernetes.io/hostname" }] },
-    "pod affinity and anti-affinity",
-  ),
+  // Every term field (server/scheduler/); matchLabelKeys and mismatchLabelKeys are merged into
+  // the selector on create (server/registry/pod_affinity_label_keys.ts).
+  "affinity.podAffinity": honoured(T.podAffinity, { subtree: true }),
+  "affinity.podAntiAffinity": honoured(T.podAntiAffinity, { subtree: true }),
   "schedulerName": honoured(T.scheduler),
   "tolerations": honoured(T.tolerations, { subtree: true }),
   "hostAliases": honoured(T.podDns, { subtree: true }),
@@ -501,11 +504,8 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
   "readinessGates": honoured(T.readinessGates, { subtree: true }),
   "runtimeClassName": refused("gvisor", "RuntimeClasses"),
   "enableServiceLinks": honoured(T.podDns),
-  "topologySpreadConstraints": refused(
-    [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule" }],
-    "topology spread constraints",
-    { noop: [[]] },
-  ),
+  // maxSkew, minDomains, both inclusion policies and matchLabelKeys (server/scheduler/).
+  "topologySpreadConstraints": honoured(T.topologySpread, { subtree: true }),
   "overhead": refused({ cpu: "100m" }, "pod overhead (RuntimeClasses)"),
   "os": honoured(T.run),
   "os.name": honoured(T.run, { refused: "windows", supported: ["linux"] }),

@@ -1,13 +1,15 @@
 /**
  * The kind-specific strategies Skiff registers: which kinds have a status subresource, what a new
- * Pod, Namespace or workload starts with, and the admission steps that run on create (default
- * tolerations for pods, address allocation for services).
+ * Pod, Namespace or workload starts with (a pod's affinity label keys merged into its selectors),
+ * and the admission steps that run on create (default tolerations for pods, address allocation
+ * for services).
  */
 import { qosClass } from "../../shared/api/qos_class.ts";
 import { InvalidError } from "../../shared/errors.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
 import { rfc3339 } from "../../shared/time.ts";
 import { prepareJobForCreate } from "./batch_strategy.ts";
+import { applyMatchLabelKeys } from "./pod_affinity_label_keys.ts";
 import { StrategyTable } from "./strategy.ts";
 import { refuseSystemPriorityClassDelete } from "../admission/priority.ts";
 import type { StrategyContext } from "./strategy.ts";
@@ -74,6 +76,7 @@ export function buildStrategies(deps: StrategyDeps = {}): StrategyTable {
     async prepareForCreate(pod, ctx) {
       // A new pod's status is the system's to fill in.
       pod.status = { phase: "Pending", qosClass: qosClass(pod.spec ?? {}) };
+      applyMatchLabelKeys(pod);
       await deps.podAdmission?.(pod, ctx);
     },
   });

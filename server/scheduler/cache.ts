@@ -1,11 +1,14 @@
 /**
  * The scheduler's cache: one {@linkcode NodeInfo} per node with the summed requests, host ports
- * and per-owner pod counts of the pods on it, kept up to date incrementally from pod and node
- * events — and from "assumed" pods the scheduler has decided on but whose binding is not yet
- * confirmed by the watch, so concurrent bindings never double-book a node.
+ * and per-owner pod counts of the pods on it, and the pods themselves by namespace (labels and
+ * pod affinity terms, for InterPodAffinity and PodTopologySpread), kept up to date incrementally
+ * from pod and node events — and from "assumed" pods the scheduler has decided on but whose
+ * binding is not yet confirmed by the watch, so concurrent bindings never double-book a node.
  */
 import type { KubeObject } from "../../shared/api/object.ts";
-import type { HostPort, NodeInfo, Resources } from "./framework.ts";
+import type { PodAffinityTerms } from "./affinity_term.ts";
+import { compilePodAffinity } from "./affinity_term.ts";
+import type { HostPort, NodeInfo, PlacedPod, Resources } from "./framework.ts";
 import { portKey } from "./node_ports.ts";
 import {
   controllerUid,
@@ -22,8 +25,19 @@ interface PodEntry {
   requests: Resources;
   hostPorts: HostPort[];
   ownerUid?: string;
+  placed: PlacedPod;
   /** Decided by this scheduler, not yet seen bound in the watch. */
   assumed: boolean;
+}
+
+/** What an assumed pod books on its node (a PodInfo has all of it). */
+export interface AssumedPod {
+  requests: Resources;
+  hostPorts: HostPort[];
+  ownerUid?: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  podAffinity?: PodAffinityTerms;
 }
 
 const EMPTY_NODE: KubeObject = { metadata: {} };
@@ -36,6 +50,9 @@ function newNodeInfo(name: string): NodeInfo {
     requested: { milliCpu: 0, memory: 0, ephemeralStorage: 0, pods: 0 },
     usedPorts: new Map(),
     ownerCounts: new Map(),
+    pods: new Map(),
+    podsWithAffinity: new Map(),
+    podsWithRequiredAntiAffinity: new Map(),
     ready: false,
     unschedulable: false,
     taints: [],
@@ -96,31 +113,48 @@ export class SchedulerCache {
 
   /**
    * Accounts for a pod from the watch: bound and not terminated → on its node; otherwise not
-   * counted. Confirms an assumed pod.
+   * counted. Confirms an assumed pod. Returns true when a pod was placed on a node or its labels
+   * or deletion changed there — what other pods' affinity and spreading look at.
    */
-  updatePod(pod: KubeObject): void {
+  updatePod(pod: KubeObject): boolean {
     const key = podKey(pod);
     const nodeName = pod.spec?.nodeName as string | undefined;
     const old = this.#pods.get(key);
     if (!nodeName || isTerminated(pod)) {
       // An unbound pod may still be assumed (the binding is in flight): keep that.
       if (old && (nodeName || !old.assumed)) this.#remove(key, old);
-      return;
+      return false;
     }
+    const labels = pod.metadata.labels ?? {};
+    const terminating = !!pod.metadata.deletionTimestamp;
     if (old) {
       if (old.nodeName === nodeName) {
+        const wasAssumed = old.assumed;
         old.assumed = false;
-        return;
+        const same = old.placed.terminating === terminating &&
+          JSON.stringify(old.placed.labels) === JSON.stringify(labels);
+        if (same) return wasAssumed;
+        // Labels (or deletion) changed: re-place it so every index sees the new ones.
+        this.#remove(key, old);
+      } else {
+        this.#remove(key, old);
       }
-      this.#remove(key, old);
     }
     this.#add(key, {
       nodeName,
       requests: podRequests(pod),
       hostPorts: podHostPorts(pod),
       ownerUid: controllerUid(pod),
+      placed: {
+        key,
+        namespace: pod.metadata.namespace ?? "",
+        labels,
+        terminating,
+        podAffinity: compilePodAffinity(pod),
+      },
       assumed: false,
     });
+    return true;
   }
 
   /** Forgets a deleted pod. */
@@ -131,11 +165,7 @@ export class SchedulerCache {
   }
 
   /** Books `pod` onto `nodeName` before its binding is confirmed. */
-  assume(
-    key: string,
-    nodeName: string,
-    pod: { requests: Resources; hostPorts: HostPort[]; ownerUid?: string },
-  ): void {
+  assume(key: string, nodeName: string, pod: AssumedPod): void {
     const old = this.#pods.get(key);
     if (old) this.#remove(key, old);
     this.#add(key, {
@@ -143,6 +173,13 @@ export class SchedulerCache {
       requests: pod.requests,
       hostPorts: pod.hostPorts,
       ownerUid: pod.ownerUid,
+      placed: {
+        key,
+        namespace: pod.namespace ?? key.slice(0, key.indexOf("/")),
+        labels: pod.labels ?? {},
+        terminating: false,
+        podAffinity: pod.podAffinity,
+      },
       assumed: true,
     });
   }
@@ -181,6 +218,16 @@ export class SchedulerCache {
       else info.usedPorts.set(k, [p.hostIP]);
     }
     if (e.ownerUid) info.ownerCounts.set(e.ownerUid, (info.ownerCounts.get(e.ownerUid) ?? 0) + 1);
+    const p = e.placed;
+    let inNamespace = info.pods.get(p.namespace);
+    if (!inNamespace) info.pods.set(p.namespace, inNamespace = new Map());
+    inNamespace.set(key, p);
+    if (p.podAffinity) {
+      info.podsWithAffinity.set(key, p);
+      if (p.podAffinity.requiredAntiAffinity.length > 0) {
+        info.podsWithRequiredAntiAffinity.set(key, p);
+      }
+    }
   }
 
   #remove(key: string, e: PodEntry): void {
@@ -204,6 +251,11 @@ export class SchedulerCache {
       if (c <= 0) info.ownerCounts.delete(e.ownerUid);
       else info.ownerCounts.set(e.ownerUid, c);
     }
+    const inNamespace = info.pods.get(e.placed.namespace);
+    inNamespace?.delete(key);
+    if (inNamespace?.size === 0) info.pods.delete(e.placed.namespace);
+    info.podsWithAffinity.delete(key);
+    info.podsWithRequiredAntiAffinity.delete(key);
     if (!this.#present.has(e.nodeName) && info.requested.pods === 0) {
       this.#infos.delete(e.nodeName);
     }

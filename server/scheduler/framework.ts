@@ -9,7 +9,9 @@
 import type { KubeObject } from "../../shared/api/object.ts";
 import type { Selector } from "../../shared/labels.ts";
 import type { PodVolumes } from "./volume_binding.ts";
-import type { NodeAffinityTerm } from "./node_selector.ts";
+import type { NodeAffinityTerm, WeightedNodeAffinityTerm } from "./node_selector.ts";
+import type { PodAffinityTerms } from "./affinity_term.ts";
+import type { SpreadConstraint } from "./topology_spread.ts";
 
 /** Resource amounts in scheduler units: milli-CPU, bytes of memory, pod count. */
 export interface Resources {
@@ -45,6 +47,31 @@ export interface PodInfo {
   tolerations: Toleration[];
   /** The pod's PersistentVolumeClaims as the VolumeBinding PreFilter found them; none when unset. */
   volumes?: PodVolumes;
+  /** The pod's namespace and labels, as other pods' affinity terms and spread selectors see it. */
+  namespace: string;
+  labels: Record<string, string>;
+  /** Preferred node affinity terms (NodeAffinity score); undefined when none. */
+  preferredNodeTerms?: WeightedNodeAffinityTerm[];
+  /** Pod affinity and anti-affinity, compiled; undefined when the pod has none. */
+  podAffinity?: PodAffinityTerms;
+  /** `topologySpreadConstraints`, compiled; undefined when the pod has none. */
+  spreadConstraints?: SpreadConstraint[];
+  /**
+   * The labels of a namespace (for `namespaceSelector`); the scheduler sets it from its
+   * informer. Without it every namespace counts as unlabelled.
+   */
+  namespaceLabels?: (namespace: string) => Record<string, string> | undefined;
+}
+
+/** A pod placed on a node, as pod affinity and topology spreading see it. */
+export interface PlacedPod {
+  key: string;
+  namespace: string;
+  labels: Record<string, string>;
+  /** Being deleted (topology spreading does not count it, as kube-scheduler). */
+  terminating: boolean;
+  /** Its own pod (anti-)affinity terms (for symmetry); undefined when none. */
+  podAffinity?: PodAffinityTerms;
 }
 
 /** Pod tolerations and node taints are the API types (core/v1), declared once in shared/api. */
@@ -62,6 +89,12 @@ export interface NodeInfo {
   usedPorts: Map<string, string[]>;
   /** Number of pods on the node per controlling owner uid (for spreading). */
   ownerCounts: Map<string, number>;
+  /** The node's pods by namespace, then `namespace/name`. */
+  pods: Map<string, Map<string, PlacedPod>>;
+  /** The node's pods that have pod (anti-)affinity terms, by key. */
+  podsWithAffinity: Map<string, PlacedPod>;
+  /** The node's pods that have required pod anti-affinity terms, by key. */
+  podsWithRequiredAntiAffinity: Map<string, PlacedPod>;
   /** Derived from the node object when it changes. */
   ready: boolean;
   unschedulable: boolean;
@@ -69,9 +102,18 @@ export interface NodeInfo {
   labels: Record<string, string>;
 }
 
+/** What a PreFilter or PreScore step returns when its plugin has nothing to do for the pod. */
+export const SKIP = "Skip";
+
 /** A filter step: `null` when the node fits, else the reasons it does not. */
 export interface FilterPlugin {
   readonly name: string;
+  /**
+   * Optional per-pod preparation over every node of the cluster before any node is filtered
+   * (kube-scheduler's PreFilter, e.g. counting matching pods per topology domain). Returning
+   * {@linkcode SKIP} says the filter passes every node for this pod, so it is not called.
+   */
+  preFilter?(pod: PodInfo, nodes: readonly NodeInfo[]): typeof SKIP | void;
   filter(pod: PodInfo, node: NodeInfo): readonly string[] | null;
 }
 
@@ -79,8 +121,16 @@ export interface FilterPlugin {
 export interface ScorePlugin {
   readonly name: string;
   readonly weight: number;
-  /** Optional per-pod preparation over the feasible nodes (e.g. max counts for normalising). */
-  prepare?(pod: PodInfo, feasible: readonly NodeInfo[]): void;
+  /**
+   * Optional per-pod preparation over the feasible nodes (e.g. max counts for normalising);
+   * `all` is every node of the cluster, for counts that look beyond the feasible ones.
+   * Returning {@linkcode SKIP} says every node scores alike for this pod: it is not called.
+   */
+  prepare?(
+    pod: PodInfo,
+    feasible: readonly NodeInfo[],
+    all: readonly NodeInfo[],
+  ): typeof SKIP | void;
   score(pod: PodInfo, node: NodeInfo): number;
 }
 
@@ -128,7 +178,20 @@ export function schedule(
   nodes: readonly NodeInfo[],
   options: ScheduleOptions & { profile: Profile },
 ): ScheduleResult & { nextStart: number } {
-  const { profile } = options;
+  const { filters, scores } = options.profile;
+  // Plugins whose PreFilter skips this pod are left out of its filtering (kube-scheduler's Skip).
+  const active = filters.filter((f) => f.preFilter?.(pod, nodes) !== SKIP);
+  const profile = active.length === filters.length ? options.profile : { filters: active, scores };
+  return scheduleAmong(pod, nodes, { ...options, profile, all: nodes });
+}
+
+/** {@linkcode schedule} after PreFilter: `nodes` may be a subset of `all`. */
+function scheduleAmong(
+  pod: PodInfo,
+  nodes: readonly NodeInfo[],
+  options: ScheduleOptions & { profile: Profile; all: readonly NodeInfo[] },
+): ScheduleResult & { nextStart: number } {
+  const { profile, all } = options;
   if (pod.nodeNames) return scheduleOnNamed(pod, nodes, options);
   const n = nodes.length;
   const want = Math.min(n, options.feasibleNodesToFind ?? n);
@@ -158,14 +221,14 @@ export function schedule(
   if (feasible.length === 1 || profile.scores.length === 0) {
     return { node: feasible[0], nextStart };
   }
-  for (const s of profile.scores) s.prepare?.(pod, feasible);
+  const scores = profile.scores.filter((s) => s.prepare?.(pod, feasible, all) !== SKIP);
   const random = options.random ?? Math.random;
   let best = -1;
   let chosen = feasible[0];
   let ties = 0;
   for (const node of feasible) {
     let total = 0;
-    for (const s of profile.scores) total += s.weight * s.score(pod, node);
+    for (const s of scores) total += s.weight * s.score(pod, node);
     if (total > best) {
       best = total;
       chosen = node;
@@ -186,10 +249,10 @@ export function schedule(
 function scheduleOnNamed(
   pod: PodInfo,
   nodes: readonly NodeInfo[],
-  options: ScheduleOptions & { profile: Profile },
+  options: ScheduleOptions & { profile: Profile; all: readonly NodeInfo[] },
 ): ScheduleResult & { nextStart: number } {
   const named = nodes.filter((node) => pod.nodeNames!.has(node.name));
-  const r = schedule({ ...pod, nodeNames: undefined }, named, {
+  const r = scheduleAmong({ ...pod, nodeNames: undefined }, named, {
     ...options,
     feasibleNodesToFind: named.length,
     start: 0,

@@ -1,14 +1,14 @@
 /**
- * Filter `NodeAffinity`: the node's labels must match the pod's `spec.nodeSelector` and, when
- * present, one of the required node affinity terms
+ * Plugin `NodeAffinity`. Filter: the node's labels must match the pod's `spec.nodeSelector` and,
+ * when present, one of the required node affinity terms
  * (`requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms`, ORed; expressions within
  * a term ANDed; operators In, NotIn, Exists, DoesNotExist, Gt, Lt). A term's `matchFields` select
  * on the node's fields; Kubernetes supports only `metadata.name`, which is how DaemonSet pods are
- * pinned to their node.
+ * pinned to their node. Score: the weights of the preferred terms the node matches.
  */
 import type { KubeObject } from "../../shared/api/object.ts";
 import { newRequirement, type Operator, type Requirement, Selector } from "../../shared/labels.ts";
-import type { FilterPlugin } from "./framework.ts";
+import { type FilterPlugin, type ScorePlugin, SKIP } from "./framework.ts";
 
 const MISMATCH = ["node(s) didn't match Pod's node affinity/selector"] as const;
 
@@ -49,30 +49,52 @@ export function compileNodeConstraints(
       | undefined;
   if (terms) {
     out.nodeNames = nodeNamesOf(terms);
-    out.affinityTerms = terms.map((term) => {
-      const exprs = term.matchExpressions ?? [];
-      const fields = term.matchFields ?? [];
-      // An empty term selects nothing.
-      if (exprs.length === 0 && fields.length === 0) return { labels: Selector.nothing() };
-      try {
-        const compiled: NodeAffinityTerm = {
-          labels: Selector.of(
-            exprs.map((e) => requirement(e.key, OPERATORS[e.operator], e.values ?? [])),
-          ),
-        };
-        if (fields.length > 0) {
-          if (fields.some((f) => f.key !== "metadata.name")) return { labels: Selector.nothing() };
-          compiled.fields = Selector.of(
-            fields.map((e) => requirement(e.key, OPERATORS[e.operator], e.values ?? [])),
-          );
-        }
-        return compiled;
-      } catch {
-        return { labels: Selector.nothing() };
-      }
-    });
+    out.affinityTerms = terms.map(compileTerm);
   }
   return out;
+}
+
+type RawTerm = {
+  matchExpressions?: NodeSelectorRequirement[];
+  matchFields?: NodeSelectorRequirement[];
+};
+
+/** One node selector term compiled; a term that cannot be compiled matches nothing. */
+function compileTerm(term: RawTerm): NodeAffinityTerm {
+  const exprs = term.matchExpressions ?? [];
+  const fields = term.matchFields ?? [];
+  // An empty term selects nothing.
+  if (exprs.length === 0 && fields.length === 0) return { labels: Selector.nothing() };
+  try {
+    const compiled: NodeAffinityTerm = {
+      labels: Selector.of(
+        exprs.map((e) => requirement(e.key, OPERATORS[e.operator], e.values ?? [])),
+      ),
+    };
+    if (fields.length > 0) {
+      if (fields.some((f) => f.key !== "metadata.name")) return { labels: Selector.nothing() };
+      compiled.fields = Selector.of(
+        fields.map((e) => requirement(e.key, OPERATORS[e.operator], e.values ?? [])),
+      );
+    }
+    return compiled;
+  } catch {
+    return { labels: Selector.nothing() };
+  }
+}
+
+/**
+ * The pod's `preferredDuringSchedulingIgnoredDuringExecution` node affinity terms, compiled;
+ * undefined when none. Terms of weight 0 count for nothing and are dropped.
+ */
+export function compilePreferredNodeTerms(pod: KubeObject): WeightedNodeAffinityTerm[] | undefined {
+  const preferred = pod.spec?.affinity?.nodeAffinity
+    ?.preferredDuringSchedulingIgnoredDuringExecution as
+      | { weight: number; preference?: RawTerm }[]
+      | undefined;
+  const out = (preferred ?? []).filter((p) => p.weight !== 0)
+    .map((p) => ({ ...compileTerm(p.preference ?? {}), weight: p.weight }));
+  return out.length === 0 ? undefined : out;
 }
 
 /**
@@ -105,6 +127,11 @@ export interface NodeAffinityTerm {
   labels: Selector;
   /** Over `{ "metadata.name": node name }`; absent when the term has no matchFields. */
   fields?: Selector;
+}
+
+/** One compiled preferred node affinity term and its weight (1–100). */
+export interface WeightedNodeAffinityTerm extends NodeAffinityTerm {
+  weight: number;
 }
 
 /** A node as the affinity rules see it. */
@@ -142,3 +169,32 @@ export const nodeSelector: FilterPlugin = {
     return matchesNodeConstraints(pod, node) ? null : MISMATCH;
   },
 };
+
+/**
+ * Score `NodeAffinity`: the sum of the weights of the preferred terms the node matches,
+ * normalised as kube-scheduler's DefaultNormalizeScore (`100 * score / max` over the feasible
+ * nodes; all 0 when no node matches any term). Not re-entrant: one decision at a time.
+ */
+export function createNodeAffinityScore(weight = 2): ScorePlugin {
+  const raw = new Map<string, number>();
+  let max = 0;
+  return {
+    name: "NodeAffinity",
+    weight,
+    prepare(pod, feasible) {
+      raw.clear();
+      max = 0;
+      if (!pod.preferredNodeTerms) return SKIP;
+      for (const node of feasible) {
+        let sum = 0;
+        for (const t of pod.preferredNodeTerms) if (termMatches(t, node)) sum += t.weight;
+        raw.set(node.name, sum);
+        if (sum > max) max = sum;
+      }
+      return max === 0 ? SKIP : undefined;
+    },
+    score(_pod, node) {
+      return Math.floor((100 * (raw.get(node.name) ?? 0)) / max);
+    },
+  };
+}

@@ -1,12 +1,14 @@
 /**
  * Turns a Pod object into the scheduler's {@linkcode PodInfo} (requests in scheduler units, host
- * ports, owner, compiled node constraints, tolerations), and a Node object's allocatable amounts
- * and readiness into plain numbers and flags.
+ * ports, owner, compiled node constraints, pod affinity and spread constraints, tolerations), and a
+ * Node object's allocatable amounts and readiness into plain numbers and flags.
  */
 import type { KubeObject } from "../../shared/api/object.ts";
 import { quantityMillis, quantityValue } from "../../shared/api/quantity.ts";
 import type { HostPort, PodInfo, Resources, Taint } from "./framework.ts";
-import { compileNodeConstraints } from "./node_selector.ts";
+import { compilePodAffinity } from "./affinity_term.ts";
+import { compileNodeConstraints, compilePreferredNodeTerms } from "./node_selector.ts";
+import { compileSpreadConstraints } from "./topology_spread.ts";
 import { podTotal } from "../../shared/api/pod_resources.ts";
 
 const EPHEMERAL_STORAGE = "ephemeral-storage";
@@ -95,6 +97,11 @@ export function podInfo(pod: KubeObject): PodInfo {
     affinityTerms: constraints.affinityTerms,
     nodeNames: constraints.nodeNames,
     tolerations: pod.spec?.tolerations ?? [],
+    namespace: pod.metadata.namespace ?? "",
+    labels: pod.metadata.labels ?? {},
+    preferredNodeTerms: compilePreferredNodeTerms(pod),
+    podAffinity: compilePodAffinity(pod),
+    spreadConstraints: compileSpreadConstraints(pod),
   };
 }
 

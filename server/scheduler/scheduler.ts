@@ -13,6 +13,7 @@ import type { KubeObject } from "../../shared/api/object.ts";
 import type { ApiClient } from "../../shared/client/client.ts";
 import { errorFromResponse } from "../../shared/client/client.ts";
 import {
+  NAMESPACES,
   NODES,
   PERSISTENT_VOLUME_CLAIMS,
   PERSISTENT_VOLUMES,
@@ -104,6 +105,8 @@ export class Scheduler {
   #slotWaiter: (() => void) | undefined;
   #start = 0;
   #volumeBinding?: VolumeBinding;
+  /** Namespace labels, for pod affinity's `namespaceSelector`. */
+  #namespaceLabels?: (namespace: string) => Record<string, string> | undefined;
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
@@ -169,6 +172,17 @@ export class Scheduler {
     claims.addEventHandler(storageChanged);
     volumes.addEventHandler({ ...storageChanged, onDelete: () => this.#clusterChanged() });
     classes.addEventHandler(storageChanged);
+    // Pod affinity's namespaceSelector reads namespaces' labels; a relabelled namespace may let a
+    // waiting pod in.
+    const namespaces = informers.get(NAMESPACES);
+    namespaces.addEventHandler({
+      onUpdate: (old, n) => {
+        if (JSON.stringify(old.metadata.labels) !== JSON.stringify(n.metadata.labels)) {
+          this.#clusterChanged();
+        }
+      },
+    });
+    this.#namespaceLabels = (name) => namespaces.get(name)?.metadata.labels;
     this.#volumeBinding = new VolumeBinding({
       listers: { claims, volumes, classes, pods },
       client: this.#o.client,
@@ -194,7 +208,8 @@ export class Scheduler {
     try {
       const synced = await pods.waitForSync(signal) && await nodes.waitForSync(signal) &&
         await claims.waitForSync(signal) && await volumes.waitForSync(signal) &&
-        await classes.waitForSync(signal) && await pdbs.waitForSync(signal);
+        await classes.waitForSync(signal) && await pdbs.waitForSync(signal) &&
+        await namespaces.waitForSync(signal);
       if (synced) await this.#loop(pods, signal);
     } finally {
       signal.removeEventListener("abort", onAbort);
@@ -209,7 +224,9 @@ export class Scheduler {
   #podSeen(p: KubeObject): void {
     this.#nominator.update(podKey(p), p);
     if (p.spec?.nodeName || isTerminated(p)) {
-      this.cache.updatePod(p);
+      // A pod placed (or relabelled) on a node can satisfy a waiting pod's pod affinity or
+      // raise a topology domain's count.
+      if (this.cache.updatePod(p)) this.#clusterChanged();
       return;
     }
     if (!this.#isOurs(p)) return;
@@ -327,6 +344,7 @@ export class Scheduler {
       return "unschedulable";
     }
     info.volumes = volumes;
+    info.namespaceLabels = this.#namespaceLabels;
     const result = schedule(info, nodes, {
       profile: this.#profile,
       feasibleNodesToFind: numFeasibleNodesToFind(nodes.length),

@@ -413,7 +413,7 @@ export const PodAffinityTerm = z.looseObject({
 });
 export type PodAffinityTerm = z.infer<typeof PodAffinityTerm>;
 
-/** podAffinity / podAntiAffinity (loose: recorded, not yet used by the scheduler). */
+/** podAffinity / podAntiAffinity (the scheduler's InterPodAffinity plugin honours every field). */
 export const PodAffinity = z.looseObject({
   requiredDuringSchedulingIgnoredDuringExecution: z.array(PodAffinityTerm).optional(),
   preferredDuringSchedulingIgnoredDuringExecution: z.array(z.object({

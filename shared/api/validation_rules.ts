@@ -17,6 +17,11 @@ import {
   portNameErrors,
 } from "./field_errors.ts";
 import { quantityMillis } from "./quantity.ts";
+import {
+  validatePodAffinities,
+  validateSetOperatorValues,
+  validateTopologySpreadConstraints,
+} from "./pod_scheduling_validation.ts";
 import { UNSUPPORTED_VOLUME_SOURCES } from "./core_v1.ts";
 import { validateDaemonSet, validateStatefulSet } from "./validation_apps.ts";
 import {
@@ -467,31 +472,14 @@ export function validateNodeSelectorTerm(term: Obj, field: string, errs: FieldEr
     (term[part] as Obj[] | undefined)?.forEach((req, i) => {
       const f = `${field}.${part}[${i}]`;
       const values: string[] = req.values ?? [];
-      switch (req.operator) {
-        case "In":
-        case "NotIn":
-          if (values.length === 0) {
-            errs.required(`${f}.values`, "must be specified when `operator` is 'In' or 'NotIn'");
-          }
-          break;
-        case "Exists":
-        case "DoesNotExist":
-          if (values.length > 0) {
-            errs.forbidden(
-              `${f}.values`,
-              "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
-            );
-          }
-          break;
-        case "Gt":
-        case "Lt":
-          if (values.length !== 1 || !/^-?\d+$/.test(values[0])) {
-            errs.required(
-              `${f}.values`,
-              "must be specified single value when `operator` is 'Lt' or 'Gt'",
-            );
-          }
-          break;
+      const setOperator = validateSetOperatorValues(req.operator, values, f, errs);
+      if (!setOperator && (req.operator === "Gt" || req.operator === "Lt")) {
+        if (values.length !== 1 || !/^-?\d+$/.test(values[0])) {
+          errs.required(
+            `${f}.values`,
+            "must be specified single value when `operator` is 'Lt' or 'Gt'",
+          );
+        }
       }
       if (part === "matchExpressions") {
         for (const e of labelKeyErrors(req.key)) errs.invalid(`${f}.key`, req.key, e);
@@ -590,6 +578,8 @@ export function validatePodSpec(spec: Obj, field: string, errs: FieldErrors): vo
       },
     );
   }
+  validatePodAffinities(spec, field, errs);
+  validateTopologySpreadConstraints(spec, field, errs);
   if (spec.hostNetwork) {
     // With host networking the container port is the host port.
     for (const [i, c] of (spec.containers as Obj[] ?? []).entries()) {

@@ -514,6 +514,34 @@ Deno.test("mountPropagation, fsGroup and hostPID are checked as Kubernetes does"
   );
 });
 
+Deno.test("pod affinity and topology spread constraints are validated on create", () => {
+  const causes = podCauses({
+    affinity: {
+      podAntiAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: [{
+          labelSelector: { matchLabels: { app: "web" } },
+          topologyKey: "",
+        }],
+      },
+    },
+    topologySpreadConstraints: [{
+      maxSkew: 0,
+      topologyKey: "zone",
+      whenUnsatisfiable: "DoNotSchedule",
+    }],
+  });
+  assertCause(
+    causes,
+    "spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey",
+    "Required value: can not be empty",
+  );
+  assertCause(
+    causes,
+    "spec.topologySpreadConstraints[0].maxSkew",
+    "Invalid value: 0: must be greater than zero",
+  );
+});
+
 Deno.test("a full pod manifest with every modelled field validates", () => {
   const p = validateCreate(
     PODS,
