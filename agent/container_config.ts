@@ -211,6 +211,11 @@ export interface ContainerCreateContext {
   binds: string[];
   /** The image reference to run (as in the spec). */
   image: string;
+  /**
+   * The Docker ID of the container whose PID namespace an ephemeral container with a
+   * `targetContainerName` joins (the kubelet's NamespaceMode TARGET).
+   */
+  pidTargetId?: string;
 }
 
 /** Docker create options for one app container of the pod. */
@@ -225,7 +230,7 @@ export function containerCreateOptions(
   const requests = container.resources?.requests ?? {};
   const host: Docker.HostConfig = {
     NetworkMode: `container:${ctx.infraId}`,
-    ...podNamespaceModes(pod, ctx.infraId),
+    ...podNamespaceModes(pod, ctx.infraId, ctx.pidTargetId),
     Binds: ctx.binds,
     // The agent owns restarts (with back-off); Docker must never restart on its own.
     RestartPolicy: { Name: "no" },
@@ -270,12 +275,14 @@ export function containerCreateOptions(
  * The IPC and PID namespaces of an app container, as the kubelet's NamespaceModes: `hostIPC` and
  * `hostPID` put it in the node's (NODE, named on the container itself as the kubelet's container
  * config does); otherwise it joins the sandbox's IPC namespace, and with `shareProcessNamespace`
- * its PID namespace (POD: the pause process is PID 1). Validation refuses
- * `shareProcessNamespace` together with `hostPID`.
+ * its PID namespace (POD: the pause process is PID 1); an ephemeral container with a target joins
+ * its target's (TARGET) otherwise. Validation refuses `shareProcessNamespace` together with
+ * `hostPID`.
  */
 function podNamespaceModes(
   pod: Pod,
   infraId: string,
+  pidTargetId?: string,
 ): Pick<Docker.HostConfig, "IpcMode" | "PidMode"> {
   return {
     IpcMode: pod.spec.hostIPC ? "host" : `container:${infraId}`,
@@ -283,6 +290,8 @@ function podNamespaceModes(
       ? "host"
       : pod.spec.shareProcessNamespace
       ? `container:${infraId}`
+      : pidTargetId
+      ? `container:${pidTargetId}`
       : undefined,
   };
 }

@@ -38,7 +38,8 @@ export function podObjectRefs(pod: Pod): Set<string> {
   for (const v of (pod.spec.volumes ?? []) as Source[]) visit(v);
   // Pull secrets too: a pod restarted offline may need to pull its image again.
   for (const r of pod.spec.imagePullSecrets ?? []) add("secrets", r.name);
-  for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
+  const ephemeral = (pod.spec.ephemeralContainers ?? []) as typeof pod.spec.containers;
+  for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers, ...ephemeral]) {
     for (const e of c.env ?? []) {
       add("configmaps", e.valueFrom?.configMapKeyRef?.name);
       add("secrets", e.valueFrom?.secretKeyRef?.name);

@@ -100,6 +100,8 @@ export interface PodObservation {
   portMappings: PortMapping[];
   initContainers: ContainerView[];
   containers: ContainerView[];
+  /** Ephemeral containers: reported, never counted in phase or readiness. */
+  ephemeralContainers?: ContainerView[];
   /** When the agent first acknowledged the pod (kept from the previous status when set). */
   startTime: string;
   /** A pod-level failure to report (e.g. the sandbox couldn't be created). */
@@ -286,6 +288,9 @@ export function computePodStatus(pod: Pod, obs: PodObservation, now = new Date()
     status.podIPs = [{ ip: obs.podIP }];
   }
   if (init.length) status.initContainerStatuses = init;
+  if (obs.ephemeralContainers?.length) {
+    status.ephemeralContainerStatuses = obs.ephemeralContainers.map(containerStatus);
+  }
   if (obs.message) status.message = obs.message;
   if (obs.reason) status.reason = obs.reason;
   return status;

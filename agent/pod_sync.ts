@@ -476,11 +476,12 @@ export class PodSyncer {
   }
 
   /**
-   * Stops the pod's running sidecars, last one first, each with the pod's grace period (a pod
-   * whose app containers have finished for good).
+   * Stops the pod's running ephemeral containers and sidecars (sidecars last one first), each with
+   * the pod's grace period: a pod whose app containers have finished for good.
    */
   async #stopSidecars(pod: Pod, running: Observed[]): Promise<void> {
-    const sidecars = (pod.spec.initContainers ?? []).filter(isSidecar).reverse();
+    const ephemeral = (pod.spec.ephemeralContainers ?? []) as Container[];
+    const sidecars = [...ephemeral, ...(pod.spec.initContainers ?? []).filter(isSidecar).reverse()];
     const grace = pod.spec.terminationGracePeriodSeconds ?? GRACE_DEFAULT;
     for (const c of sidecars) {
       for (const o of running.filter((o) => o.kind !== "sandbox" && o.name === c.name)) {
@@ -812,6 +813,21 @@ export class PodSyncer {
       views.push(v);
     }
     await this.#o.probes.retain(keep, key);
+
+    // Ephemeral containers (`kubectl debug`): each started once while the pod can run, in the
+    // process namespace of its target when it names one, and never restarted.
+    const ephemeralViews: ContainerView[] = [];
+    for (const ec of pod.spec.ephemeralContainers ?? []) {
+      const c = ec as Container;
+      const instances = byName.get(c.name) ?? [];
+      if (instances.length > 0 || !canRun) {
+        ephemeralViews.push(viewOf(c, instances));
+        continue;
+      }
+      const target = [...views, ...initViews].find((v) => v.spec.name === ec.targetContainerName);
+      const targetId = target?.current?.running ? target.current.id : undefined;
+      ephemeralViews.push(await this.#syncContainer(ctx, c, [], false, false, targetId));
+    }
     if (!st.started && views.length && views.every((v) => v.current?.running)) {
       // As the kubelet: from first seeing the pod to all of its containers running.
       st.started = true;
@@ -828,6 +844,7 @@ export class PodSyncer {
         portMappings: mappings,
         initContainers: initViews,
         containers: views,
+        ephemeralContainers: ephemeralViews,
         startTime: st.startTime,
         message: ending ? ending.message : podMessage,
         ...(ending ? { phase: "Failed", reason: ending.reason } : {}),
@@ -1072,6 +1089,8 @@ export class PodSyncer {
     isInit: boolean,
     /** Run it again now, whatever its last exit (an init container in a new sandbox). */
     rerun = false,
+    /** An ephemeral container's target, whose process namespace it joins. */
+    pidTargetId?: string,
   ): Promise<ContainerView> {
     const { key, pod, st } = ctx;
     const rt = this.#o.rt;
@@ -1204,6 +1223,7 @@ export class PodSyncer {
           ),
         ],
         image,
+        pidTargetId,
       });
     } catch (e) {
       const message = (e as Error).message;
@@ -1291,7 +1311,10 @@ function formatDelay(ms: number): string {
 
 /** The spec of the pod's (init) container `name`. */
 function specOf(pod: Pod, name: string | undefined): Container | undefined {
-  return [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].find((c) => c.name === name);
+  const ephemeral = (pod.spec.ephemeralContainers ?? []) as Container[];
+  return [...pod.spec.containers, ...(pod.spec.initContainers ?? []), ...ephemeral].find((c) =>
+    c.name === name
+  );
 }
 
 /**

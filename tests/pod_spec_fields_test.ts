@@ -6,7 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { PodSpec } from "../shared/api/core_v1.ts";
-import { fieldSupport, POD_SPEC_FIELDS, TEST_NAMES } from "../server/admission/pod_spec_fields.ts";
+import {
+  fieldSupport,
+  POD_SPEC_FIELDS,
+  tablePath,
+  TEST_NAMES,
+} from "../server/admission/pod_spec_fields.ts";
 import { NOT_SUPPORTED, withField } from "../server/admission/pod_spec_support.ts";
 import { api, startTestServer } from "./test_utils.ts";
 
@@ -122,7 +127,7 @@ Deno.test("every PodSpec field is honoured (with a test) or refused at admission
   const paths = schemaPaths(PodSpec);
   const missing = paths.filter((p) => !fieldSupport(p));
   assert.deepEqual(missing, [], "PodSpec fields without an entry in pod_spec_fields.ts");
-  const known = new Set(paths.map((p) => p.replace(/^initContainers\[\]/, "containers[]")));
+  const known = new Set(paths.map(tablePath));
   const stale = Object.keys(POD_SPEC_FIELDS).filter((k) => !known.has(k));
   assert.deepEqual(stale, [], "entries for fields the schema does not have");
 

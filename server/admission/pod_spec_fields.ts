@@ -60,6 +60,8 @@ const T = {
   volumes: "preparePodVolumes() projects ConfigMaps and Secrets, makes emptyDirs, and binds them",
   memoryVolume:
     "a memory-backed emptyDir is one tmpfs of its sizeLimit for all containers, gone with the pod",
+  ephemeral:
+    "kubectl debug adds an ephemeral container to a running pod, sharing the target's processes",
   sidecars:
     "sidecar containers start before the next init container, run beside the app, restart, and stop after it",
   storageLimits:
@@ -513,7 +515,10 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
   "hostUsers": refused(false, "user namespaces (`hostUsers: false`)", { noop: [true] }),
   "schedulingGates": refused([{ name: "wait" }], "scheduling gates", { noop: [[]] }),
   "resourceClaims": refused([{ name: "gpu" }], "resource claims (DRA)", { noop: [[]] }),
-  "ephemeralContainers": refused([{ name: "debug" }], "ephemeral containers", { noop: [[]] }),
+  // Added to running pods only (`pods/ephemeralcontainers`, `kubectl debug`): validation refuses
+  // them on create and in templates, as Kubernetes does.
+  "ephemeralContainers": honoured(T.ephemeral),
+  "ephemeralContainers[].targetContainerName": honoured(T.ephemeral),
   "resources": refused({ limits: { cpu: "1" } }, "pod-level resources"),
 };
 
@@ -544,8 +549,17 @@ export function fieldSupport(path: string): { key: string; entry: FieldSupport }
   return result;
 }
 
+/**
+ * The table's path for a PodSpec path: init and ephemeral containers share the entries of
+ * `containers[]` (an ephemeral container's own `targetContainerName` has its own).
+ */
+export function tablePath(path: string): string {
+  if (path === "ephemeralContainers[].targetContainerName") return path;
+  return path.replace(/^(initContainers|ephemeralContainers)\[\]/, "containers[]");
+}
+
 function lookUp(path: string): { key: string; entry: FieldSupport } | undefined {
-  const key = path.replace(/^initContainers\[\]/, "containers[]");
+  const key = tablePath(path);
   let probe = key;
   for (;;) {
     const entry = POD_SPEC_FIELDS[probe];

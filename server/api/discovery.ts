@@ -219,6 +219,7 @@ function subresourceVerbs(sub: string): string[] {
   switch (sub) {
     case "status":
     case "scale":
+    case "ephemeralcontainers":
       return ["get", "patch", "update"];
     case "binding":
     case "eviction":

@@ -137,18 +137,22 @@ interface ContainerSpec {
 export function containerName(pod: KubeObject, requested: string | null): string {
   const containers = (pod.spec?.containers ?? []) as ContainerSpec[];
   const inits = (pod.spec?.initContainers ?? []) as ContainerSpec[];
+  const ephemeral = (pod.spec?.ephemeralContainers ?? []) as ContainerSpec[];
   const podName = pod.metadata.name;
   if (requested) {
-    if ([...containers, ...inits].some((c) => c.name === requested)) return requested;
+    if ([...containers, ...inits, ...ephemeral].some((c) => c.name === requested)) return requested;
     throw new BadRequestError(`container ${requested} is not valid for pod ${podName}`);
   }
   if (containers.length === 1) return containers[0].name;
   const names = (list: ContainerSpec[]) => `[${list.map((c) => c.name).join(" ")}]`;
   const initPart = inits.length ? ` or one of the init containers: ${names(inits)}` : "";
+  const ephemeralPart = ephemeral.length
+    ? ` or one of the ephemeral containers: ${names(ephemeral)}`
+    : "";
   throw new BadRequestError(
     `a container name must be specified for pod ${podName}, choose one of: ${
       names(containers)
-    }${initPart}`,
+    }${initPart}${ephemeralPart}`,
   );
 }
 
@@ -161,6 +165,7 @@ function assertStarted(pod: KubeObject, container: string): void {
   const statuses = [
     ...(pod.status?.containerStatuses ?? []),
     ...(pod.status?.initContainerStatuses ?? []),
+    ...(pod.status?.ephemeralContainerStatuses ?? []),
   ] as {
     name: string;
     state?: { waiting?: { reason?: string }; running?: unknown; terminated?: unknown };

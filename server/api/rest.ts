@@ -38,7 +38,11 @@ import {
 import { serialize } from "../store/watch_cache.ts";
 import { tableFor } from "./tables/mod.ts";
 import { serveWatch } from "./watch.ts";
-import { apply as applyOwnership, defaultManager } from "../registry/field_manager.ts";
+import {
+  apply as applyOwnership,
+  defaultManager,
+  type WriteSubresource,
+} from "../registry/field_manager.ts";
 import { decodeContinue, encodeContinue, expiredList, listRevision } from "./list_options.ts";
 import { evaluateJsonPath, parseJsonPath, setJsonPath } from "../apiextensions/json_path.ts";
 
@@ -115,7 +119,8 @@ export async function serveResource(
     case undefined:
       break;
     case "status":
-      return await status(req, q, registry, ri.namespace, name);
+    case "ephemeralcontainers":
+      return await partialWrite(req, q, registry, ri.namespace, name, ri.subresource);
     case "scale":
       return await scale(req, q, registry, ri.namespace, name);
     case "binding":
@@ -289,12 +294,17 @@ async function deleteCollection(
   });
 }
 
-async function status(
+/**
+ * A subresource that reads the whole object and writes part of it: `status`, and a pod's
+ * `ephemeralcontainers` (what `kubectl debug` patches).
+ */
+async function partialWrite(
   req: Request,
   q: URLSearchParams,
   registry: GenericRegistry,
   namespace: string | undefined,
   name: string,
+  subresource: WriteSubresource,
 ): Promise<Response> {
   switch (req.method.toUpperCase()) {
     case "GET":
@@ -303,12 +313,12 @@ async function status(
       const body = await readBody(req) as KubeObject;
       const object = await registry.updateWith(namespace, name, () => body, {
         ...writeOptions(q, req),
-        subresource: "status",
+        subresource,
       });
       return jsonResponse(object);
     }
     case "PATCH":
-      return await patch(req, q, registry, namespace, name, "status");
+      return await patch(req, q, registry, namespace, name, subresource);
     default:
       throw new MethodNotAllowedError();
   }
@@ -320,7 +330,7 @@ async function patch(
   registry: GenericRegistry,
   namespace: string | undefined,
   name: string,
-  subresource?: "status",
+  subresource?: WriteSubresource,
 ): Promise<Response> {
   const patchType = mediaType(req.headers.get("content-type"));
   const body = await readBody(req);
@@ -390,7 +400,7 @@ async function serverSideApply(
   body: unknown,
   q: URLSearchParams,
   req: Request,
-  subresource?: "status",
+  subresource?: WriteSubresource,
 ): Promise<Response> {
   const { applied, manager } = applyRequest(body, q, apiVersionOf(registry.info));
   if (applied.metadata?.name !== undefined && applied.metadata.name !== name) {

@@ -64,10 +64,14 @@ const OWNED_METADATA = ["labels", "annotations", "finalizers", "ownerReferences"
 /**
  * The part of `obj` that field ownership covers: for the main resource, everything but
  * apiVersion, kind, status (when the kind has a status subresource) and system metadata; for the
- * status subresource, the status alone.
+ * status subresource, the status alone; for a pod's ephemeralcontainers, those.
  */
 function owned(obj: Obj, scope: Scope): Obj {
   if (scope.subresource === "status") return obj.status === undefined ? {} : { status: obj.status };
+  if (scope.subresource === "ephemeralcontainers") {
+    const list = (obj.spec as Obj | undefined)?.ephemeralContainers;
+    return list === undefined ? {} : { spec: { ephemeralContainers: list } };
+  }
   const out: Obj = {};
   for (const [k, v] of Object.entries(obj)) {
     if (k === "apiVersion" || k === "kind") continue;
@@ -89,8 +93,11 @@ export interface Scope {
   kind: string;
   /** The kind has a status subresource (the main resource then owns no status). */
   statusSubresource: boolean;
-  subresource?: "status";
+  subresource?: WriteSubresource;
 }
+
+/** The subresources whose writes change part of an object: its status, a pod's ephemeral containers. */
+export type WriteSubresource = "status" | "ephemeralcontainers";
 
 /** The FieldsV1 set of a struct or map value. */
 function fieldsOfMap(value: Obj, type: PatchSchema | undefined): FieldsV1 {

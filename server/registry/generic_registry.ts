@@ -25,7 +25,7 @@ import type { Strategy, StrategyContext } from "./strategy.ts";
 import { resetSystemMetadata } from "./strategy.ts";
 import { isSystemNamespace } from "./system_namespaces.ts";
 import { rfc3339 } from "../../shared/time.ts";
-import { type Scope, trackUpdate } from "./field_manager.ts";
+import { type Scope, trackUpdate, type WriteSubresource } from "./field_manager.ts";
 
 /** Options every write takes. */
 export interface WriteOptions {
@@ -159,7 +159,7 @@ export class GenericRegistry {
     namespace: string | undefined,
     name: string,
     body: unknown,
-    options: WriteOptions & { subresource?: "status" } = {},
+    options: WriteOptions & { subresource?: WriteSubresource } = {},
   ): Promise<{ object: KubeObject; created: boolean }> {
     const obj = this.#checkEnvelope(body);
     if (obj.metadata.name !== undefined && obj.metadata.name !== name) {
@@ -185,7 +185,7 @@ export class GenericRegistry {
   }
 
   /** What a write of this kind (or of its `subresource`) owns fields in (field_manager.ts). */
-  fieldScope(subresource?: "status"): Scope {
+  fieldScope(subresource?: WriteSubresource): Scope {
     return {
       kind: this.info.kind,
       statusSubresource: this.strategy.statusSubresource,
@@ -204,7 +204,7 @@ export class GenericRegistry {
     name: string,
     desired: (current: KubeObject) => KubeObject | Promise<KubeObject>,
     options: WriteOptions & {
-      subresource?: "status";
+      subresource?: WriteSubresource;
       /**
        * A main-resource write that may change status too, in the same write (kube-apiserver's
        * binding sets spec.nodeName and the PodScheduled condition at once).
@@ -345,12 +345,19 @@ export class GenericRegistry {
   async #prepareUpdate(
     wanted: KubeObject,
     current: KubeObject,
-    options: WriteOptions & { subresource?: "status"; withStatus?: boolean },
+    options: WriteOptions & { subresource?: WriteSubresource; withStatus?: boolean },
   ): Promise<KubeObject> {
     if (wanted.apiVersion === undefined) wanted.apiVersion = current.apiVersion;
     if (wanted.kind === undefined) wanted.kind = current.kind;
     let next: KubeObject;
-    if (options.subresource === "status") {
+    if (options.subresource === "ephemeralcontainers") {
+      // A pod's ephemeral containers write changes those only (validation: only additions).
+      next = {
+        ...current,
+        spec: { ...current.spec, ephemeralContainers: wanted.spec?.ephemeralContainers },
+      };
+      if (next.spec.ephemeralContainers === undefined) delete next.spec.ephemeralContainers;
+    } else if (options.subresource === "status") {
       // A status write changes status only (and nothing of spec or metadata but an apply's
       // managedFields).
       next = { ...current, status: wanted.status };
@@ -387,6 +394,7 @@ export class GenericRegistry {
     const valid = this.#validator.update(next, current, {
       fieldValidation: options.fieldValidation,
       warnings: options.warnings,
+      subresource: options.subresource,
     });
     if (!options.applying) {
       trackUpdate(current, valid, {

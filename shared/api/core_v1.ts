@@ -269,6 +269,20 @@ export const Container = z.object({
 }).meta({ id: "io.k8s.api.core.v1.Container", description: "A single container of a pod." });
 export type Container = z.infer<typeof Container>;
 
+/**
+ * A container added to a running pod for debugging (`kubectl debug`) through the
+ * `pods/ephemeralcontainers` subresource; it may share the process namespace of
+ * `targetContainerName`.
+ */
+export const EphemeralContainer = Container.extend({
+  targetContainerName: z.string().optional(),
+}).meta({
+  id: "io.k8s.api.core.v1.EphemeralContainer",
+  description: "A container added to a running pod for user-initiated activities such as " +
+    "debugging; never restarted, with no ports, probes, lifecycle or resources.",
+});
+export type EphemeralContainer = z.infer<typeof EphemeralContainer>;
+
 // ---------------------------------------------------------------------------------------------
 // Volumes.
 
@@ -521,9 +535,7 @@ export const PodSpec = z.object({
   hostUsers: z.boolean().optional(),
   schedulingGates: z.array(z.object({ name: z.string() })).optional().meta(MERGE_BY_NAME),
   resourceClaims: z.array(z.looseObject({ name: z.string() })).optional().meta(MERGE_BY_NAME),
-  ephemeralContainers: z.array(z.looseObject({ name: z.string() })).optional().meta(
-    MERGE_BY_NAME,
-  ),
+  ephemeralContainers: z.array(EphemeralContainer).optional().meta(MERGE_BY_NAME),
   resources: ResourceRequirements.optional(),
 }).meta({
   id: "io.k8s.api.core.v1.PodSpec",

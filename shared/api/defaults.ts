@@ -36,6 +36,7 @@ export function defaultPodSpec(spec: Obj | undefined): void {
   if (!spec) return;
   for (const c of spec.containers ?? []) defaultContainer(c);
   for (const c of spec.initContainers ?? []) defaultContainer(c);
+  for (const c of spec.ephemeralContainers ?? []) defaultContainer(c);
   if (spec.serviceAccount !== undefined && spec.serviceAccountName === undefined) {
     spec.serviceAccountName = spec.serviceAccount;
   }

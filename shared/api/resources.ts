@@ -101,7 +101,16 @@ export const RESOURCES: ResourceTable = [
     plural: "pods",
     shortNames: ["po"],
     categories: ["all"],
-    subresources: ["status", "binding", "log", "exec", "attach", "portforward", "eviction"],
+    subresources: [
+      "status",
+      "binding",
+      "log",
+      "exec",
+      "attach",
+      "portforward",
+      "eviction",
+      "ephemeralcontainers",
+    ],
   }),
   entry("Service", Service, {
     plural: "services",

@@ -43,6 +43,11 @@ export interface ValidateOptions {
    * `Warn` (or absent) — the text of the `Warning: 299 - "..."` response headers.
    */
   warnings?: string[];
+  /**
+   * The subresource written: `ephemeralcontainers` may add ephemeral containers to a pod, which
+   * nothing else may change.
+   */
+  subresource?: "status" | "ephemeralcontainers";
 }
 
 // deno-lint-ignore no-explicit-any
@@ -385,6 +390,9 @@ export function validateCreate(
   const parsed = decode(info, obj, options);
   const errs = new FieldErrors();
   validateKind(info.kind, parsed, errs, { namespaced: info.namespaced });
+  if (info.kind === "Pod" && parsed.spec?.ephemeralContainers?.length) {
+    errs.forbidden("spec.ephemeralContainers", "cannot be set on create");
+  }
   if (!errs.empty) throw invalid(info, parsed, errs.causes);
   return parsed;
 }
@@ -407,7 +415,7 @@ export function validateUpdate(
   carryOverAllocations(info.kind, parsed, oldObj);
   const errs = new FieldErrors();
   validateKind(info.kind, parsed, errs, { namespaced: info.namespaced });
-  validateImmutable(info.kind, parsed, oldObj, errs);
+  validateImmutable(info.kind, parsed, oldObj, errs, options.subresource);
   if (!errs.empty) throw invalid(info, parsed, errs.causes);
   return parsed;
 }
@@ -481,13 +489,17 @@ const POD_UPDATE_MESSAGE = "pod updates may not change fields other than " +
   "`spec.tolerations` (only additions to existing tolerations)," +
   "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)";
 
-function validatePodUpdate(next: Obj, old: Obj, errs: FieldErrors): void {
+function validatePodUpdate(next: Obj, old: Obj, errs: FieldErrors, subresource?: string): void {
   const oldSpec: Obj = old.spec ?? {};
   // Most pod updates (status writes, metadata) leave the spec as it was: nothing to check.
   if (jsonEqual(next.spec, oldSpec)) return;
   // Blank out what may change (in shallow copies: `next` stays as it is), then the rest must be
   // equal.
   const spec: Obj = { ...next.spec };
+  if (subresource === "ephemeralcontainers") {
+    validateEphemeralContainersUpdate(spec.ephemeralContainers ?? [], oldSpec, errs);
+    spec.ephemeralContainers = oldSpec.ephemeralContainers;
+  }
   for (const list of ["containers", "initContainers"]) {
     const items = spec[list] as Obj[] | undefined;
     if (!Array.isArray(items)) continue;
@@ -520,11 +532,36 @@ function validatePodUpdate(next: Obj, old: Obj, errs: FieldErrors): void {
   if (!jsonEqual(spec, oldSpec)) errs.forbidden("spec", POD_UPDATE_MESSAGE);
 }
 
+/** Ephemeral containers are only ever added: existing ones may be neither removed nor changed. */
+function validateEphemeralContainersUpdate(next: Obj[], oldSpec: Obj, errs: FieldErrors): void {
+  const byName = new Map(next.map((c) => [c.name, c]));
+  for (const old of (oldSpec.ephemeralContainers ?? []) as Obj[]) {
+    const now = byName.get(old.name);
+    if (!now) {
+      errs.forbidden(
+        "spec.ephemeralContainers",
+        `existing ephemeral containers ${JSON.stringify(old.name)} may not be removed`,
+      );
+    } else if (!jsonEqual(now, old)) {
+      errs.forbidden(
+        "spec.ephemeralContainers",
+        `existing ephemeral containers ${JSON.stringify(old.name)} may not be changed`,
+      );
+    }
+  }
+}
+
 function immutable(errs: FieldErrors, field: string, value: unknown): void {
   errs.invalid(field, value, "field is immutable");
 }
 
-function validateImmutable(kind: string, next: Obj, old: Obj, errs: FieldErrors): void {
+function validateImmutable(
+  kind: string,
+  next: Obj,
+  old: Obj,
+  errs: FieldErrors,
+  subresource?: string,
+): void {
   if (old.metadata?.name !== undefined && next.metadata.name !== old.metadata.name) {
     immutable(errs, "metadata.name", next.metadata.name);
   }
@@ -537,7 +574,7 @@ function validateImmutable(kind: string, next: Obj, old: Obj, errs: FieldErrors)
   validateNoNewFinalizers(next, old, errs);
   switch (kind) {
     case "Pod":
-      validatePodUpdate(next, old, errs);
+      validatePodUpdate(next, old, errs, subresource);
       break;
     case "Service":
       if (

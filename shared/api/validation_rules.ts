@@ -299,7 +299,14 @@ function validateContainers(
   containers: Obj[],
   field: string,
   errs: FieldErrors,
-  ctx: { names: Set<string>; volumes: Set<string>; init: boolean; osName?: string },
+  ctx: {
+    names: Set<string>;
+    volumes: Set<string>;
+    init: boolean;
+    osName?: string;
+    /** Ephemeral containers' own checks are validateEphemeralContainers'. */
+    ephemeral?: boolean;
+  },
 ): void {
   containers.forEach((c, i) => {
     const f = `${field}[${i}]`;
@@ -336,7 +343,7 @@ function validateContainers(
     });
     validateResources(c.resources, `${f}.resources`, errs);
     // Sidecars: only an init container may restart on its own, and only always.
-    if (c.restartPolicy !== undefined) {
+    if (c.restartPolicy !== undefined && !ctx.ephemeral) {
       if (!ctx.init) errs.forbidden(`${f}.restartPolicy`, "may not be set for non-init containers");
       else if (c.restartPolicy !== "Always") {
         errs.notSupported(`${f}.restartPolicy`, c.restartPolicy, ["Always"]);
@@ -488,6 +495,49 @@ export function validateNodeSelectorTerm(term: Obj, field: string, errs: FieldEr
   }
 }
 
+/** Fields an ephemeral container may not set (to a non-empty value), as kube-apiserver lists them. */
+const NOT_FOR_EPHEMERAL = [
+  "lifecycle",
+  "livenessProbe",
+  "ports",
+  "readinessProbe",
+  "resizePolicy",
+  "resources",
+  "restartPolicy",
+  "startupProbe",
+];
+
+/**
+ * Ephemeral containers: containers in every other respect (names unique among all of the pod's),
+ * without what a debugging container cannot have, and targeting one of the pod's containers.
+ */
+function validateEphemeralContainers(
+  containers: Obj[],
+  field: string,
+  errs: FieldErrors,
+  ctx: { names: Set<string>; volumes: Set<string> },
+): void {
+  const targets = new Set(ctx.names);
+  validateContainers(containers, field, errs, { ...ctx, init: false, ephemeral: true });
+  containers.forEach((c, i) => {
+    const f = `${field}[${i}]`;
+    for (const p of NOT_FOR_EPHEMERAL) {
+      if (isNonEmpty(c[p])) errs.forbidden(`${f}.${p}`, "cannot be set for an Ephemeral Container");
+    }
+    if (c.targetContainerName !== undefined && !targets.has(c.targetContainerName)) {
+      errs.notFound(`${f}.targetContainerName`, c.targetContainerName);
+    }
+  });
+}
+
+/** A value Go would not see as its zero value (`resources: {}` is empty). */
+function isNonEmpty(v: unknown): boolean {
+  if (v === undefined || v === null) return false;
+  if (Array.isArray(v)) return v.length > 0;
+  if (typeof v === "object") return Object.values(v as Obj).some(isNonEmpty);
+  return v !== "" && v !== 0 && v !== false;
+}
+
 /** A pod spec (Pods and the templates of workloads) under `field` (`spec`, `spec.template.spec`). */
 export function validatePodSpec(spec: Obj, field: string, errs: FieldErrors): void {
   const volumes = validateVolumes(spec.volumes, `${field}.volumes`, errs);
@@ -507,6 +557,18 @@ export function validatePodSpec(spec: Obj, field: string, errs: FieldErrors): vo
     });
   }
   validatePodSecurityContext(spec, field, errs);
+  if (spec.ephemeralContainers && field !== "spec") {
+    // A template's (`…template.spec`): they are added to running pods only.
+    errs.forbidden(
+      `${field}.ephemeralContainers`,
+      "ephemeral containers not allowed in pod template",
+    );
+  } else if (spec.ephemeralContainers) {
+    validateEphemeralContainers(spec.ephemeralContainers, `${field}.ephemeralContainers`, errs, {
+      names,
+      volumes,
+    });
+  }
   validateNonNegative(
     spec.terminationGracePeriodSeconds,
     `${field}.terminationGracePeriodSeconds`,
