@@ -65,6 +65,28 @@ export async function evictPod(
     }
     if (budgets.length === 1) await spendBudget(pdbs, budgets[0], pod, options.deleteOptions);
   }
+  // As kube-apiserver: a pod that is still running is told why it goes (DisruptionTarget).
+  const phase = pod.status?.phase;
+  if (!options.deleteOptions.dryRun && phase !== "Succeeded" && phase !== "Failed") {
+    await pods.updateWith(namespace, name, (current) => ({
+      ...current,
+      status: {
+        ...current.status,
+        conditions: [
+          ...((current.status?.conditions ?? []) as Obj[]).filter((c) =>
+            c.type !== "DisruptionTarget"
+          ),
+          {
+            type: "DisruptionTarget",
+            status: "True",
+            reason: "EvictionByEvictionAPI",
+            message: "Eviction API: evicting",
+            lastTransitionTime: rfc3339(new Date()),
+          },
+        ],
+      },
+    }), { subresource: "status" });
+  }
   await pods.delete(namespace, name, {
     ...options.deleteOptions,
     preconditions: { uid: pod.metadata.uid, ...options.deleteOptions.preconditions },
