@@ -57,6 +57,8 @@ import {
   type IngressClass,
   skiffIngressClass,
 } from "../shared/api/networking_v1.ts";
+import { limitRangerAdmission, limitRangerPodAdmission } from "./admission/limit_ranger.ts";
+import type { LimitRange } from "../shared/api/limit_range.ts";
 import { admissionChain, podSecurityAdmission, podSpecSupportAdmission } from "./admission/mod.ts";
 import { ResourceStore } from "./registry/resource_store.ts";
 import { heartbeatTests } from "./registry/heartbeat_changes.ts";
@@ -216,9 +218,16 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     priorityClasses: () => stores.get("priorityclasses")!.list().items as PriorityClass[],
   };
   const podPriority = podPriorityAdmission(priorities);
+  const limitRanges = {
+    limitRanges: (namespace: string) =>
+      stores.get("limitranges")!.list({ namespace }).items as LimitRange[],
+  };
+  const limitRanger = limitRangerPodAdmission(limitRanges);
   const strategies = buildStrategies({
     services: allocator,
     podAdmission: async (pod, ctx) => {
+      // As kube-apiserver's plugin order: LimitRanger, ServiceAccount, …, Priority.
+      limitRanger(pod, ctx.requestedName);
       defaultTolerations(pod, { tolerationSeconds: config.podEvictionTimeoutSeconds });
       await serviceAccounts(pod, ctx.requestedName);
       podPriority(pod, ctx.requestedName);
@@ -297,6 +306,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   // escalation check.
   const admission = admissionChain([
     podSpecSupportAdmission(),
+    limitRangerAdmission(limitRanges),
     priorityClassAdmission(priorities),
     podSecurityAdmission({
       config: config.podSecurity,

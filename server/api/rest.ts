@@ -620,10 +620,13 @@ async function eviction(
 ): Promise<Response> {
   if (req.method.toUpperCase() !== "POST") throw new MethodNotAllowedError();
   const body = await readBody(req) as { deleteOptions?: Record<string, unknown> };
+  const deleteOptions = parseDeleteOptions(body?.deleteOptions ?? {});
+  // The request's own dryRun holds for the delete too (kube-apiserver's propagateDryRun).
+  if (new URL(req.url).searchParams.getAll("dryRun").length > 0) deleteOptions.dryRun = true;
   await evictPod(registry, target.pdbs, {
     namespace: target.namespace ?? "default",
     name: target.name,
-    deleteOptions: parseDeleteOptions(body?.deleteOptions ?? {}),
+    deleteOptions,
   });
   return jsonResponse(successStatus(201), 201);
 }

@@ -75,9 +75,11 @@ export function buildStrategies(deps: StrategyDeps = {}): StrategyTable {
   table.set("pods", {
     async prepareForCreate(pod, ctx) {
       // A new pod's status is the system's to fill in.
-      pod.status = { phase: "Pending", qosClass: qosClass(pod.spec ?? {}) };
+      pod.status = { phase: "Pending" };
       applyMatchLabelKeys(pod);
       await deps.podAdmission?.(pod, ctx);
+      // After admission: LimitRanger may have given containers requests and limits.
+      pod.status.qosClass = qosClass(pod.spec ?? {});
     },
   });
 

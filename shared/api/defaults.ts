@@ -162,8 +162,26 @@ export function base64(text: string): string {
  * Applies the field-dependent defaults of `kind` to a parsed object, in place, and returns it.
  * Kinds without such defaults are returned unchanged.
  */
+/**
+ * LimitRange defaults (Kubernetes' SetDefaults_LimitRangeItem), for `type: Container`: a missing
+ * default limit is the max, a missing default request the default limit, else the min.
+ */
+function defaultLimitRange(lr: Obj): void {
+  for (const item of (lr.spec?.limits ?? []) as Obj[]) {
+    if (item.type !== "Container") continue;
+    item.default ??= {};
+    item.defaultRequest ??= {};
+    for (const [k, v] of Object.entries(item.max ?? {})) item.default[k] ??= v;
+    for (const [k, v] of Object.entries(item.default)) item.defaultRequest[k] ??= v;
+    for (const [k, v] of Object.entries(item.min ?? {})) item.defaultRequest[k] ??= v;
+  }
+}
+
 export function applyDefaults<T extends KubeObject>(kind: string, obj: T): T {
   switch (kind) {
+    case "LimitRange":
+      defaultLimitRange(obj);
+      break;
     case "Pod":
       defaultPod(obj);
       break;

@@ -22,6 +22,7 @@ import { TokenReview } from "./authentication_v1.ts";
 import { ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet } from "./apps_v1.ts";
 import { CronJob, Job } from "./batch_v1.ts";
 import { PodDisruptionBudget } from "./policy_v1.ts";
+import { LimitRange } from "./limit_range.ts";
 import { HorizontalPodAutoscaler } from "./autoscaling_v2.ts";
 import { HorizontalPodAutoscalerV1 } from "./autoscaling_v1.ts";
 import { Lease } from "./coordination_v1.ts";
@@ -202,6 +203,7 @@ export const RESOURCES: ResourceTable = [
     categories: ["all"],
     subresources: ["status"],
   }),
+  entry("LimitRange", LimitRange, { plural: "limitranges", shortNames: ["limits"] }),
   entry("PodDisruptionBudget", PodDisruptionBudget, {
     group: "policy",
     plural: "poddisruptionbudgets",

@@ -294,6 +294,15 @@ const SAMPLES: Record<string, unknown> = {
     metadata: { name: "high" },
     value: 1000,
   },
+  LimitRange: {
+    metadata: { name: "limits", namespace: "default" },
+    spec: {
+      limits: [
+        { type: "Container", max: { cpu: "2" }, min: { memory: "64Mi" } },
+        { type: "PersistentVolumeClaim", max: { storage: "2Gi" } },
+      ],
+    },
+  },
   StorageClass: {
     metadata: { name: "local-path" },
     provisioner: "skiff.io/local-path",

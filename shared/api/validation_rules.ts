@@ -4,6 +4,7 @@
  * port ranges, probes, resources, Service port rules, ConfigMap/Secret keys. Each rule reports
  * into a FieldErrors with the Kubernetes field path of the bad value.
  */
+import { validateLimitRange } from "./limit_range.ts";
 import { labelKeyErrors, labelValueErrors, selectorFromLabelSelector } from "../labels.ts";
 import type { LabelSelector as SelectorShape } from "../labels.ts";
 import { ApiError } from "../errors.ts";
@@ -1058,6 +1059,9 @@ export function validateKind(
       break;
     case "PodDisruptionBudget":
       validatePodDisruptionBudget(obj, errs);
+      break;
+    case "LimitRange":
+      validateLimitRange(obj, errs);
       break;
     case "HorizontalPodAutoscaler":
       validateHorizontalPodAutoscaler(obj, errs);

@@ -109,6 +109,8 @@ export const PRIORITY_CLASSES: ResourceRef = ref(
   "priorityclasses",
   false,
 );
+/** core/v1 LimitRange. */
+export const LIMIT_RANGES: ResourceRef = ref("", "v1", "LimitRange", "limitranges", true);
 /** batch/v1 Job. */
 export const JOBS: ResourceRef = ref("batch", "v1", "Job", "jobs", true);
 /** batch/v1 CronJob. */

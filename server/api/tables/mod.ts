@@ -11,6 +11,7 @@
  * ```
  */
 
+import { limitRangePrinter } from "./limit_ranges.ts";
 import { horizontalPodAutoscalerPrinter } from "./autoscaling.ts";
 import type { KubeObject } from "../../../shared/api/object.ts";
 import { cronJobPrinter, jobPrinter } from "./batch.ts";
@@ -73,6 +74,7 @@ const PRINTERS: Record<string, Printer> = {
   "/events": eventPrinter,
   "/persistentvolumes": persistentVolumePrinter,
   "/persistentvolumeclaims": persistentVolumeClaimPrinter,
+  "/limitranges": limitRangePrinter,
   "storage.k8s.io/storageclasses": storageClassPrinter,
   "scheduling.k8s.io/priorityclasses": priorityClassPrinter,
   "events.k8s.io/events": eventPrinter,
