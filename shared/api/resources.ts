@@ -39,6 +39,7 @@ import {
   SubjectAccessReview,
 } from "./authorization_v1.ts";
 import { Ingress, IngressClass } from "./networking_v1.ts";
+import { NetworkPolicy } from "./network_policy.ts";
 
 /** One served resource: its addressing facts, object schema and list kind. */
 export interface ResourceEntry extends ResourceInfo {
@@ -227,6 +228,11 @@ export const RESOURCES: ResourceTable = [
     group: "networking.k8s.io",
     plural: "ingressclasses",
     namespaced: false,
+  }),
+  entry("NetworkPolicy", NetworkPolicy, {
+    group: "networking.k8s.io",
+    plural: "networkpolicies",
+    shortNames: ["netpol"],
   }),
   entry("StorageClass", StorageClass, {
     group: "storage.k8s.io",

@@ -34,6 +34,7 @@ import {
   validateRoleBinding,
 } from "./rbac_validation.ts";
 import { validateIngress, validateIngressClass } from "./networking_validation.ts";
+import { validateNetworkPolicy } from "./network_policy_validation.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;
@@ -934,6 +935,9 @@ export function validateKind(
       break;
     case "IngressClass":
       validateIngressClass(obj, errs);
+      break;
+    case "NetworkPolicy":
+      validateNetworkPolicy(obj, errs);
       break;
     case "Lease":
       if (obj.spec.leaseDurationSeconds !== undefined && obj.spec.leaseDurationSeconds < 1) {

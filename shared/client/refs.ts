@@ -101,6 +101,14 @@ export const INGRESS_CLASSES: ResourceRef = ref(
   "ingressclasses",
   false,
 );
+/** networking.k8s.io/v1 NetworkPolicy. */
+export const NETWORK_POLICIES: ResourceRef = ref(
+  "networking.k8s.io",
+  "v1",
+  "NetworkPolicy",
+  "networkpolicies",
+  true,
+);
 /** batch/v1 Job. */
 export const JOBS: ResourceRef = ref("batch", "v1", "Job", "jobs", true);
 /** batch/v1 CronJob. */
