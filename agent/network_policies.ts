@@ -1,9 +1,10 @@
 /**
- * The agent's NetworkPolicy controller: informers over NetworkPolicies, every pod (trimmed to its
- * labels, IP, node and named ports — peers may run on any node) and Namespaces (their labels)
- * feed one work-queue key; its reconcile recomputes, level-triggered, the firewall of every local
- * pod a policy isolates (network_policy_rules.ts) and writes it to the kernel
- * (network_policy_firewall.ts). Nothing is written before the node has its pod network.
+ * The agent's NetworkPolicy controller: informers over NetworkPolicies and — while at least one
+ * policy exists — every pod (trimmed to its labels, IP, node and named ports: peers may run on any
+ * node) and Namespaces (their labels) feed one work-queue key; its reconcile recomputes,
+ * level-triggered, the firewall of every local pod a policy isolates (network_policy_rules.ts) and
+ * writes it to the kernel (network_policy_firewall.ts). Nothing is written before the node has its
+ * pod network.
  */
 import type { Namespace, Pod } from "../shared/api/core_v1.ts";
 import type { KubeObject } from "../shared/api/object.ts";
@@ -95,14 +96,22 @@ export function policyPod(pod: Pod): PolicyPod | undefined {
   };
 }
 
+/** The pod and namespace informers, run only while some NetworkPolicy exists. */
+interface Peers {
+  pods: Informer<Pod>;
+  namespaces: Informer<Namespace>;
+  stop: AbortController;
+  done: Promise<unknown>;
+}
+
 /** Enforces the NetworkPolicies for this node's pods. */
 export class NetworkPolicies {
   readonly firewall: NetworkPolicyFirewall;
   readonly policies: Informer<NetworkPolicy>;
-  readonly pods: Informer<Pod>;
-  readonly namespaces: Informer<Namespace>;
   readonly #o: NetworkPoliciesOptions;
   readonly #log: Logger;
+  #peers?: Peers;
+  #enqueue: () => void = () => {};
 
   constructor(options: NetworkPoliciesOptions) {
     this.#o = options;
@@ -112,55 +121,96 @@ export class NetworkPolicies {
       run: options.run,
       logger: this.#log,
     });
-    const log = this.#log;
-    this.policies = new Informer<NetworkPolicy>(options.client, NETWORK_POLICIES, { logger: log });
-    this.pods = new Informer<Pod>(options.client, PODS, { logger: log, transform: trimPod });
-    this.namespaces = new Informer<Namespace>(options.client, NAMESPACES, { logger: log });
+    this.policies = new Informer<NetworkPolicy>(options.client, NETWORK_POLICIES, {
+      logger: this.#log,
+    });
   }
 
-  /** One pass: the rules of every local pod a policy isolates, written when they changed. */
-  async reconcile(): Promise<void> {
+  /** Whether the pod and namespace informers run (some NetworkPolicy exists). */
+  get watchingPeers(): boolean {
+    return this.#peers !== undefined;
+  }
+
+  /**
+   * Starts the informers over every pod and Namespace. A cluster without policies does not pay
+   * for them: a node keeps every pod of the cluster only while a policy may need it.
+   */
+  #startPeers(signal: AbortSignal): Peers {
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    const log = this.#log;
+    const pods = new Informer<Pod>(this.#o.client, PODS, { logger: log, transform: trimPod });
+    const namespaces = new Informer<Namespace>(this.#o.client, NAMESPACES, { logger: log });
+    const handlers = { onAdd: this.#enqueue, onUpdate: this.#enqueue, onDelete: this.#enqueue };
+    pods.addEventHandler(handlers);
+    namespaces.addEventHandler(handlers);
+    // Synced without a single object is still a change to act on.
+    Promise.all([pods.waitForSync(stop.signal), namespaces.waitForSync(stop.signal)])
+      .then(this.#enqueue);
+    const done = Promise.all([pods.run(stop.signal), namespaces.run(stop.signal)])
+      .finally(() => signal.removeEventListener("abort", onAbort));
+    this.#log.info("watching pods and namespaces for network policies");
+    return { pods, namespaces, stop, done };
+  }
+
+  /**
+   * One pass: the rules of every local pod a policy isolates, written when they changed. With
+   * policies, waits for the pods and namespaces to be known (never writes from a partial view);
+   * without, clears the rules and stops watching pods and namespaces.
+   */
+  async reconcile(signal: AbortSignal = new AbortController().signal): Promise<void> {
     if (!this.#o.podCIDR()) return;
-    const pods = this.pods.list().flatMap((p) => policyPod(p) ?? []);
-    const namespaces: PolicyNamespace[] = this.namespaces.list().map((n) => ({
+    const policies = this.policies.list();
+    if (policies.length === 0) {
+      await this.firewall.sync([]);
+      const peers = this.#peers;
+      if (peers) {
+        this.#peers = undefined;
+        peers.stop.abort();
+        await peers.done;
+      }
+      return;
+    }
+    this.#peers ??= this.#startPeers(signal);
+    const { pods: podInformer, namespaces: nsInformer } = this.#peers;
+    if (!podInformer.hasSynced() || !nsInformer.hasSynced()) return;
+    const pods = podInformer.list().flatMap((p) => policyPod(p) ?? []);
+    const namespaces: PolicyNamespace[] = nsInformer.list().map((n) => ({
       name: n.metadata.name ?? "",
       labels: n.metadata.labels ?? {},
     }));
-    const firewalls = desiredPodFirewalls({
-      policies: this.policies.list(),
+    await this.firewall.sync(desiredPodFirewalls({
+      policies,
       pods,
       namespaces,
       nodeName: this.#o.nodeName,
-    });
-    await this.firewall.sync(firewalls);
+    }));
   }
 
   /** Runs the informers and the controller until `signal` aborts (the rules stay). */
   async run(signal: AbortSignal): Promise<void> {
     const queue = new WorkQueue({ baseDelayMs: 500, maxDelayMs: 30_000 });
-    const enqueue = () => queue.add(KEY);
-    const handlers = { onAdd: enqueue, onUpdate: enqueue, onDelete: enqueue };
-    this.policies.addEventHandler(handlers);
-    this.pods.addEventHandler(handlers);
-    this.namespaces.addEventHandler(handlers);
+    this.#enqueue = () => queue.add(KEY);
+    const enqueue = this.#enqueue;
+    this.policies.addEventHandler({ onAdd: enqueue, onUpdate: enqueue, onDelete: enqueue });
     const resync = setInterval(enqueue, this.#o.resyncMs ?? 30_000);
     this.#o.networkReady(signal).then(enqueue);
     try {
       await Promise.all([
         this.policies.run(signal),
-        this.pods.run(signal),
-        this.namespaces.run(signal),
         runController({
           name: "network-policies",
           queue,
-          reconcile: () => this.reconcile(),
-          informers: [this.policies, this.pods, this.namespaces],
+          reconcile: () => this.reconcile(signal),
+          informers: [this.policies],
           logger: this.#log,
         }, signal),
       ]);
     } finally {
       clearInterval(resync);
       queue.shutDown();
+      await this.#peers?.done;
     }
   }
 }

@@ -3,8 +3,8 @@
  * (bad policies refused with its messages) and defaulting, `kubectl get netpol` columns and
  * `kubectl describe`, and enforcement by the agents on busybox pods — a default deny blocks a
  * client on the other node and a pod on the same node (bridged), an allow for `app=client` on the
- * server's named port lets only the client in, an egress policy blocks the client's egress, and
- * deleting the policies restores access.
+ * server's named port lets only the client in, the rules follow pod and namespace labels, an
+ * egress policy blocks the client's egress, and deleting the policies restores access.
  */
 import assert from "node:assert/strict";
 import { startTestCluster } from "./cluster.ts";
@@ -188,6 +188,25 @@ Deno.test({
         await until("client allowed", () => fetches("client"));
         // The rules are rewritten whole: the client's access is the signal they are in place.
         assert.equal(await fetches("other"), false, "other still blocked");
+      });
+
+      await t.step("the rules follow pod labels and namespace labels", async () => {
+        await kubectlOk(k, ["label", "pod", "other", "app=client", "--overwrite"]);
+        await until("relabelled other allowed", () => fetches("other"));
+        await kubectlOk(k, ["label", "pod", "other", "app=other", "--overwrite"]);
+        await until("other blocked again", async () => !await fetches("other"));
+        // From namespaces labelled team=ops: none is, until default is.
+        await kubectlOk(k, ["apply", "-f", "-"], {
+          stdin: np(
+            "web-from-ops",
+            "{ podSelector: { matchLabels: { app: web } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: ops } } }] }] }",
+          ),
+        });
+        await kubectlOk(k, ["label", "namespace", "default", "team=ops"]);
+        await until("other allowed by its namespace's label", () => fetches("other"));
+        await kubectlOk(k, ["label", "namespace", "default", "team-"]);
+        await until("other blocked without the label", async () => !await fetches("other"));
+        await kubectlOk(k, ["delete", "netpol", "web-from-ops"]);
       });
 
       await t.step("an egress policy blocks the client's egress", async () => {
