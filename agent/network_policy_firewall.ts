@@ -15,9 +15,9 @@
  *
  * Bridged traffic between two pods of this node only reaches iptables with
  * `net.bridge.bridge-nf-call-iptables=1` (module br_netfilter), which {@linkcode
- * NetworkPolicyFirewall.sync} ensures. Like the host-gw chains, the rules stay when the agent
- * stops (its pods stay isolated) and are rewritten at the next start; {@linkcode
- * NetworkPolicyFirewall.teardown} removes them (`--uninstall --purge`).
+ * NetworkPolicyFirewall.sync} ensures once a pod is isolated. Like the host-gw chains, the rules
+ * stay when the agent stops (its pods stay isolated) and are rewritten at the next start;
+ * {@linkcode NetworkPolicyFirewall.teardown} removes them (`--uninstall --purge`).
  */
 import { type CommandResult, type CommandRunner, hostRunner } from "../shared/command_runner.ts";
 import { type Logger, silentLogger } from "../shared/log.ts";
@@ -208,7 +208,8 @@ export class NetworkPolicyFirewall {
    * their jumps first in place. Idempotent; cheap when nothing changed.
    */
   async sync(pods: readonly PodFirewall[]): Promise<void> {
-    if (!this.#bridgeChecked) {
+    // Only once a pod is isolated: the setting is the host's, not this node's alone.
+    if (!this.#bridgeChecked && pods.length > 0) {
       await this.#ensureBridgeNetfilter();
       this.#bridgeChecked = true;
     }
