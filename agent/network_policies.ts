@@ -33,6 +33,8 @@ export interface NetworkPoliciesOptions {
   networkReady: (signal: AbortSignal) => Promise<unknown>;
   /** Runs `iptables`, `iptables-restore`, `sysctl` (tests: inside a namespace). */
   run?: CommandRunner;
+  /** The node's proxy relays Service traffic (userspace mode): warn when pods get isolated. */
+  proxyRelaysServices?: boolean;
   /** How often the rules are recomputed even without events (default 30 s). */
   resyncMs?: number;
   logger?: Logger;
@@ -112,6 +114,7 @@ export class NetworkPolicies {
   readonly #log: Logger;
   #peers?: Peers;
   #enqueue: () => void = () => {};
+  #warnedUserspace = false;
 
   constructor(options: NetworkPoliciesOptions) {
     this.#o = options;
@@ -180,12 +183,22 @@ export class NetworkPolicies {
       name: n.metadata.name ?? "",
       labels: n.metadata.labels ?? {},
     }));
-    await this.firewall.sync(desiredPodFirewalls({
+    const firewalls = desiredPodFirewalls({
       policies,
       pods,
       namespaces,
       nodeName: this.#o.nodeName,
-    }));
+    });
+    if (firewalls.length > 0 && this.#o.proxyRelaysServices && !this.#warnedUserspace) {
+      this.#warnedUserspace = true;
+      this.#log.warn(
+        "pods on this node are isolated by NetworkPolicies, but the userspace proxy mode relays " +
+          "Service traffic from the node itself: policies govern pod-IP traffic only; use the " +
+          "nftables proxy mode to have them govern Service traffic too",
+        { isolatedPods: firewalls.length },
+      );
+    }
+    await this.firewall.sync(firewalls);
   }
 
   /** Runs the informers and the controller until `signal` aborts (the rules stay). */

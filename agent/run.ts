@@ -62,6 +62,11 @@ export interface RunAgentOptions {
   clusterDns?: () => string[];
   /** Annotations the Node carries besides the agent's own (the node's proxy mode). */
   nodeAnnotations?: Record<string, string>;
+  /**
+   * True when the node's proxy relays Service traffic itself (userspace mode): NetworkPolicies
+   * then see the node, not the client pod, on Service connections, and the agent says so.
+   */
+  proxyRelaysServices?: boolean;
 }
 
 function objectReader(client: ApiClient, tokens: ServiceAccountTokens): ObjectReader {
@@ -254,6 +259,7 @@ export async function runAgent(
     nodeName: config.nodeName,
     podCIDR: () => network.current?.podCIDR,
     networkReady: (s) => network.ready(s),
+    proxyRelaysServices: options.proxyRelaysServices,
     logger: log.child("netpol"),
   });
   log.info("agent starting", {
