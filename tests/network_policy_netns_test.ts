@@ -15,6 +15,7 @@ import { NetworkPolicyFirewall } from "../agent/network_policy_firewall.ts";
 import { desiredPodFirewalls, type PolicyPod } from "../agent/network_policy_rules.ts";
 import type { NetworkPolicy } from "../shared/api/network_policy.ts";
 import { hostRunner, netnsRunner } from "../shared/command_runner.ts";
+import { addBridgePod, linkNamespaces, makeBridgeNode, nsSh, sh } from "./_netns_nodes.ts";
 
 const suffix = crypto.randomUUID().slice(0, 6);
 const NS = {
@@ -30,51 +31,6 @@ const NODE1 = { name: `hnp1-${suffix}`, address: "192.168.78.1", podCIDR: "10.15
 const NODE2 = { name: `hnp2-${suffix}`, address: "192.168.78.2", podCIDR: "10.155.2.0/24" };
 const GW1 = "10.155.1.1";
 const IP = { web: "10.155.1.5", client: "10.155.1.6", other: "10.155.1.7", remote: "10.155.2.5" };
-
-async function sh(args: string[]): Promise<string> {
-  const r = await hostRunner(args[0], args.slice(1));
-  if (r.code !== 0) throw new Error(`${args.join(" ")}: ${r.stderr.trim()}`);
-  return r.stdout;
-}
-
-async function nsSh(ns: string, line: string): Promise<void> {
-  await sh(["ip", "netns", "exec", ns, ...line.split(" ")]);
-}
-
-/** A pod namespace on `node`'s bridge br0 (veth `v<index>`). */
-async function addPod(node: string, pod: string, index: number, ip: string, gateway: string) {
-  await sh([
-    "ip",
-    "link",
-    "add",
-    "eth0",
-    "netns",
-    pod,
-    "type",
-    "veth",
-    "peer",
-    "name",
-    `v${index}`,
-  ]);
-  await sh(["ip", "link", "set", `v${index}`, "netns", node]);
-  await nsSh(node, `ip link set v${index} master br0`);
-  await nsSh(node, `ip link set v${index} up`);
-  await nsSh(pod, "ip link set lo up");
-  await nsSh(pod, `ip addr add ${ip}/24 dev eth0`);
-  await nsSh(pod, "ip link set eth0 up");
-  await nsSh(pod, `ip route add default via ${gateway}`);
-}
-
-/** A node namespace with Docker's forward policy and a bridge holding `gateway`. */
-async function makeNode(node: string, gateway: string) {
-  await nsSh(node, "ip link set lo up");
-  await nsSh(node, "ip link add br0 type bridge");
-  await nsSh(node, `ip addr add ${gateway}/24 dev br0`);
-  await nsSh(node, "ip link set br0 up");
-  await nsSh(node, "iptables -w 5 -P FORWARD DROP");
-  await nsSh(node, "iptables -w 5 -N DOCKER-USER");
-  await nsSh(node, "iptables -w 5 -A FORWARD -j DOCKER-USER");
-}
 
 /** A TCP server in `ns` on `ip:port` that answers "ok"; resolves once it listens. */
 async function okServer(ns: string, ip: string, port: number): Promise<Deno.ChildProcess> {
@@ -183,31 +139,17 @@ Deno.test({
       fw.sync(desiredPodFirewalls({ policies, pods: PODS, namespaces: [], nodeName: NODE1.name }));
     try {
       for (const ns of Object.values(NS)) await sh(["ip", "netns", "add", ns]);
-      await sh([
-        "ip",
-        "link",
-        "add",
+      await linkNamespaces(
         "lan0",
-        "netns",
-        NS.n1,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "lan0",
-        "netns",
-        NS.n2,
-      ]);
-      await nsSh(NS.n1, `ip addr add ${NODE1.address}/24 dev lan0`);
-      await nsSh(NS.n2, `ip addr add ${NODE2.address}/24 dev lan0`);
-      await nsSh(NS.n1, "ip link set lan0 up");
-      await nsSh(NS.n2, "ip link set lan0 up");
-      await makeNode(NS.n1, GW1);
-      await makeNode(NS.n2, "10.155.2.1");
-      await addPod(NS.n1, NS.web, 1, IP.web, GW1);
-      await addPod(NS.n1, NS.client, 2, IP.client, GW1);
-      await addPod(NS.n1, NS.other, 3, IP.other, GW1);
-      await addPod(NS.n2, NS.remote, 1, IP.remote, "10.155.2.1");
+        { ns: NS.n1, address: NODE1.address },
+        { ns: NS.n2, address: NODE2.address },
+      );
+      await makeBridgeNode(NS.n1, GW1);
+      await makeBridgeNode(NS.n2, "10.155.2.1");
+      await addBridgePod(NS.n1, { ns: NS.web, index: 1, ip: IP.web, gateway: GW1 });
+      await addBridgePod(NS.n1, { ns: NS.client, index: 2, ip: IP.client, gateway: GW1 });
+      await addBridgePod(NS.n1, { ns: NS.other, index: 3, ip: IP.other, gateway: GW1 });
+      await addBridgePod(NS.n2, { ns: NS.remote, index: 1, ip: IP.remote, gateway: "10.155.2.1" });
       const facts = [
         { name: NODE1.name, podCIDR: NODE1.podCIDR, internalIP: NODE1.address },
         { name: NODE2.name, podCIDR: NODE2.podCIDR, internalIP: NODE2.address },
