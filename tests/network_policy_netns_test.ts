@@ -5,9 +5,10 @@
  * (web, client, other: same-node traffic is bridged, so it only meets iptables through
  * br_netfilter), and node 2 with one pod, joined by a veth "LAN". A default deny blocks every
  * client of web, bridged or routed, but not node 1 itself; allowing `app=client` on web's named
- * port lets only the client in; an egress policy blocks the client's traffic and its DNS to the
- * node (port 53) until a rule allows port 53; removing the policies restores everything, and
- * teardown leaves no chain. Every name carries a random suffix; traffic stays in the namespaces.
+ * port lets only the client in, and replies reach a client isolated for ingress; a fresh firewall
+ * (a restarted agent) rewrites the same rules; an egress policy blocks the client's traffic and
+ * its DNS to the node (port 53) until a rule allows port 53; removing the policies restores
+ * everything, and teardown leaves no chain. Every name carries a random suffix; traffic stays in the namespaces.
  */
 import assert from "node:assert/strict";
 import { desiredRoutes, HostGateway } from "../agent/host_gw.ts";
@@ -50,6 +51,11 @@ for await (const c of l) {
   reader.releaseLock();
   assert.equal(first.value?.trim(), "ready");
   return child;
+}
+
+/** The filter table's rules in `ns`, without counters. */
+async function filterRules(ns: string): Promise<string> {
+  return await sh(["ip", "netns", "exec", ns, "iptables", "-w", "5", "-t", "filter", "-S"]);
 }
 
 /** Whether a TCP connection from `ns` to `ip:port` gets the server's answer. */
@@ -123,6 +129,10 @@ const DENY_CLIENT_EGRESS = policy("client-out", {
   podSelector: { matchLabels: { app: "client" } },
   policyTypes: ["Egress"],
 });
+const DENY_CLIENT_INGRESS = policy("client-in", {
+  podSelector: { matchLabels: { app: "client" } },
+  policyTypes: ["Ingress"],
+});
 const CLIENT_DNS = policy("client-dns", {
   podSelector: { matchLabels: { app: "client" } },
   policyTypes: ["Egress"],
@@ -193,6 +203,23 @@ Deno.test({
       assert.ok(await reaches(NS.client, IP.web, 7000), "app=client (same node) allowed");
       assert.ok(await reaches(NS.remote, IP.web, 7000), "app=client (other node) allowed");
       assert.equal(await reaches(NS.other, IP.web, 7000), false, "app=other still denied");
+
+      // The client isolated for ingress too: web's replies still reach it (conntrack).
+      await apply([DENY_WEB, ALLOW_CLIENT, DENY_CLIENT_INGRESS]);
+      assert.ok(await reaches(NS.client, IP.web, 7000), "replies to an allowed connection flow");
+      // A restarted agent (a fresh object) rewrites the same rules, without a second copy.
+      const before = await filterRules(NS.n1);
+      const restarted = new NetworkPolicyFirewall({
+        nodeName: NODE1.name,
+        run: netnsRunner(NS.n1),
+      });
+      await restarted.sync(desiredPodFirewalls({
+        policies: [DENY_WEB, ALLOW_CLIENT, DENY_CLIENT_INGRESS],
+        pods: PODS,
+        namespaces: [],
+        nodeName: NODE1.name,
+      }));
+      assert.deepEqual(await filterRules(NS.n1), before);
 
       await apply([DENY_WEB, ALLOW_CLIENT, DENY_CLIENT_EGRESS]);
       assert.equal(await reaches(NS.client, IP.web, 7000), false, "client egress denied");
