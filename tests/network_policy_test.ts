@@ -3,15 +3,16 @@
  * (bad policies refused with its messages) and defaulting, `kubectl get netpol` columns and
  * `kubectl describe`, and enforcement by the agents on busybox pods — a default deny blocks a
  * client on the other node and a pod on the same node (bridged), an allow for `app=client` on the
- * server's named port lets only the client in, the rules follow pod and namespace labels, an
- * egress policy blocks the client's egress, and deleting the policies restores access.
+ * server's named port lets only the client in (also through its Service: the nftables proxy mode
+ * DNATs before the policy), the rules follow pod and namespace labels, an egress policy blocks the
+ * client's egress, and deleting the policies restores access.
  */
 import assert from "node:assert/strict";
 import { startTestCluster } from "./cluster.ts";
 import { INDEX_HTML } from "./images.ts";
 import { haveKubectl, kubectl } from "./kubectl.ts";
 import { kubectlOk, parseTable, rowNamed } from "./kubectl_helpers.ts";
-import { waitFor } from "./test_utils.ts";
+import { randomServiceCidr, waitFor } from "./test_utils.ts";
 
 /** A policy of `spec` (YAML flow text) named `name`. */
 function np(name: string, spec: string): string {
@@ -98,7 +99,12 @@ Deno.test({
     "NetworkPolicy: kubectl validation and columns, and the agents enforce deny, allow by label and named port, egress, removal",
   ignore: !haveKubectl(),
   async fn(t) {
-    const cluster = await startTestCluster({ nodeAddresses: ["127.0.0.11", "127.0.0.12"] });
+    // The nftables proxy mode DNATs Service traffic before FORWARD: policies see pod IPs.
+    const cluster = await startTestCluster({
+      nodeAddresses: ["127.0.9.11", "127.0.9.12"],
+      serviceCidr: randomServiceCidr(),
+      proxyMode: "nftables",
+    });
     const k = cluster.kubectl;
     try {
       await t.step("invalid policies are refused with kube-apiserver's messages", async () => {
@@ -144,27 +150,23 @@ Deno.test({
         "--timeout=60s",
       ]);
       const web = JSON.parse(await kubectlOk(k, ["get", "pod", "web", "-o", "json"])).status.podIP;
+      await kubectlOk(k, ["expose", "pod", "web", "--port=80", "--target-port=http"]);
+      const svc = JSON.parse(await kubectlOk(k, ["get", "svc", "web", "-o", "json"]));
+      const clusterIP: string = svc.spec.clusterIP;
       // busybox-static's wget crashes with -T: bound it with timeout(1) instead.
-      const fetches = async (pod: string) => {
-        const r = await kubectl(k, [
-          "exec",
-          pod,
-          "--",
-          "timeout",
-          "3",
-          "wget",
-          "-q",
-          "-O-",
-          `http://${web}/`,
-        ]);
+      const get = async (pod: string, ip: string) => {
+        const wget = ["timeout", "3", "wget", "-q", "-O-", `http://${ip}/`];
+        const r = await kubectl(k, ["exec", pod, "--", ...wget]);
         return r.code === 0 && r.stdout === INDEX_HTML;
       };
+      const fetches = (pod: string) => get(pod, web);
       const until = (what: string, check: () => Promise<boolean>) =>
         waitFor(what, check, { timeoutMs: 30_000, intervalMs: 250 });
 
       await t.step("without policies both pods reach web", async () => {
         await until("client reaches web", () => fetches("client"));
         await until("other reaches web", () => fetches("other"));
+        await until("other reaches web's Service", () => get("other", clusterIP));
       });
 
       await t.step(
@@ -188,6 +190,9 @@ Deno.test({
         await until("client allowed", () => fetches("client"));
         // The rules are rewritten whole: the client's access is the signal they are in place.
         assert.equal(await fetches("other"), false, "other still blocked");
+        // Through the Service too: the ClusterIP is DNATed to web's pod IP before the policy.
+        await until("client reaches web's Service", () => get("client", clusterIP));
+        assert.equal(await get("other", clusterIP), false, "other blocked through the Service");
       });
 
       await t.step("the rules follow pod labels and namespace labels", async () => {
