@@ -147,12 +147,20 @@ export class HostGateway {
     }
   }
 
-  /** Inserts `-j chain` first in `parent` unless it is there already. */
+  /**
+   * Inserts `-j chain` in `parent` unless it is there already: first, but after the leading
+   * jumps to NetworkPolicy chains (`SKIFF-NP-*`, agent/network_policy_firewall.ts), which must
+   * see every packet before any accept.
+   */
   async #jumpFrom(table: string, parent: string, chain: string): Promise<void> {
     if ((await this.#iptables(table, ["-C", parent, "-j", chain])).code === 0) return;
-    const r = await this.#iptables(table, ["-I", parent, "1", "-j", chain]);
+    const listed = await this.#iptables(table, ["-S", parent]);
+    const rules = listed.stdout.split("\n").filter((l) => l.startsWith(`-A ${parent} `));
+    let at = 1;
+    while (at <= rules.length && / -j SKIFF-NP-/.test(rules[at - 1])) at++;
+    const r = await this.#iptables(table, ["-I", parent, String(at), "-j", chain]);
     if (r.code !== 0) {
-      throw new Error(`iptables -t ${table} -I ${parent} 1 -j ${chain}: ${r.stderr.trim()}`);
+      throw new Error(`iptables -t ${table} -I ${parent} ${at} -j ${chain}: ${r.stderr.trim()}`);
     }
   }
 

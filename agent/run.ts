@@ -27,6 +27,7 @@ import { serveAgentApi } from "./http_api.ts";
 import { AgentMetrics } from "./agent_metrics.ts";
 import { ImageManager } from "./image_manager.ts";
 import { NodeNetwork } from "./node_network.ts";
+import { NetworkPolicies } from "./network_policies.ts";
 import { podNetworkName } from "./pod_network.ts";
 import { PodSyncer } from "./pod_sync.ts";
 import type { KeyValueSource, Pod } from "./pod_types.ts";
@@ -61,6 +62,11 @@ export interface RunAgentOptions {
   clusterDns?: () => string[];
   /** Annotations the Node carries besides the agent's own (the node's proxy mode). */
   nodeAnnotations?: Record<string, string>;
+  /**
+   * True when the node's proxy relays Service traffic itself (userspace mode): NetworkPolicies
+   * then see the node, not the client pod, on Service connections, and the agent says so.
+   */
+  proxyRelaysServices?: boolean;
 }
 
 function objectReader(client: ApiClient, tokens: ServiceAccountTokens): ObjectReader {
@@ -248,6 +254,15 @@ export async function runAgent(
     logger: log.child("network"),
   });
   options.onPodNetwork?.(network);
+  // NetworkPolicies for this node's pods, in the kernel beside the pod network's rules.
+  const policies = new NetworkPolicies({
+    client,
+    nodeName: config.nodeName,
+    podCIDR: () => network.current?.podCIDR,
+    networkReady: (s) => network.ready(s),
+    proxyRelaysServices: options.proxyRelaysServices,
+    logger: log.child("netpol"),
+  });
   log.info("agent starting", {
     server: config.server,
     address: config.nodeAddress,
@@ -260,6 +275,7 @@ export async function runAgent(
       podSnapshot.run(signal),
       nodeSnapshot.run(signal),
       network.run(signal),
+      policies.run(signal),
       // Pods get addresses from the node's podCIDR: none starts before the network is there.
       network.ready(signal).then(async (ready) => {
         if (!ready) return;

@@ -6,6 +6,10 @@
  * this worktree and a copy of the commit before a change), so both run on the same machine in the
  * same minutes; the machine is shared, so compare within one run.
  *
+ * `--policy` adds two NetworkPolicies selecting the pods (a default deny and an allow by label), so
+ * every variant runs with its pods isolated; `--address` sets the node address (default
+ * 127.0.0.54).
+ *
  * `--inspect` adds, once per variant, a breakdown through the V8 inspector: heap statistics after
  * a full GC and the scripts V8 has parsed (modules loaded), written to `--out`.
  *
@@ -13,7 +17,7 @@
  */
 import { loadCredentials } from "../agent/credentials.ts";
 import { AGENT_V8_FLAGS } from "../cmd/systemd_install.ts";
-import { DEPLOYMENTS, PODS } from "../shared/client/refs.ts";
+import { DEPLOYMENTS, NETWORK_POLICIES, PODS } from "../shared/client/refs.ts";
 import { clientFor, removeNodeContainers, testAgentConfig } from "../tests/agent_test_utils.ts";
 import { ensureTestImages } from "../tests/images.ts";
 import { freePort } from "../tests/server_process.ts";
@@ -107,7 +111,9 @@ if (import.meta.main) {
     pods: arg("pods"),
     out: arg("out"),
     extra: arg("extra"),
+    address: arg("address"),
     inspect: Deno.args.includes("--inspect"),
+    policy: Deno.args.includes("--policy"),
   };
   const variants = (args.variants ?? ".").split(",").map((v) => Deno.realPathSync(v));
   const rounds = Number(args.rounds ?? 3);
@@ -117,7 +123,7 @@ if (import.meta.main) {
   const images = await ensureTestImages();
   const server = await startTestServer();
   const client = clientFor(server);
-  const config = await testAgentConfig(server, { nodeAddress: "127.0.0.54" });
+  const config = await testAgentConfig(server, { nodeAddress: args.address ?? "127.0.0.54" });
   const node = {
     nodeName: config.nodeName,
     nodeAddress: config.nodeAddress,
@@ -151,6 +157,20 @@ if (import.meta.main) {
         },
       },
     });
+    if (args.policy) {
+      for (
+        const [name, ingress] of [["deny", []], ["from-mem", [{
+          from: [{ podSelector: { matchLabels: labels } }],
+        }]]] as const
+      ) {
+        await client.create(NETWORK_POLICIES, {
+          apiVersion: "networking.k8s.io/v1",
+          kind: "NetworkPolicy",
+          metadata: { name, namespace: "default" },
+          spec: { podSelector: {}, policyTypes: ["Ingress"], ingress },
+        });
+      }
+    }
     await waitFor("pods Running", async () => {
       const list = await client.list(PODS, { namespace: "default" });
       return list.items.filter((p) => p.status?.phase === "Running").length === pods;

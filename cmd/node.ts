@@ -178,6 +178,7 @@ export async function runNode(
       services,
       clusterDns,
       nodeAnnotations: { [PROXY_MODE_ANNOTATION]: mode },
+      proxyRelaysServices: mode === "userspace",
     }),
     runProxy(proxy, stop.signal, {
       logger: options.logger,

@@ -1,11 +1,12 @@
 /**
  * `skiff agent --uninstall --purge`: removes what a node left on the machine — every container
  * labelled with the node's name (pods and sandboxes), its Docker pod network, its host-gw routes
- * and firewall chains, the nftables proxy mode's table, and its data dir (credentials, pod
+ * and firewall chains (NetworkPolicy ones too), the nftables proxy mode's table, and its data dir (credentials, pod
  * volumes, local state).
  */
 import { DockerRuntime } from "../agent/docker_runtime.ts";
 import { HostGateway } from "../agent/host_gw.ts";
+import { NetworkPolicyFirewall } from "../agent/network_policy_firewall.ts";
 import { podNetworkName } from "../agent/pod_network.ts";
 import { DEFAULT_NFT_TABLE } from "../proxy/config.ts";
 import { NftablesProxy } from "../proxy/nft_proxy.ts";
@@ -40,6 +41,7 @@ export async function purgeNode(
   await new HostGateway({ nodeName: options.nodeName, run: options.run }).teardown().catch((e) =>
     options.logger?.warn("could not remove the node's routes", { error: e })
   );
+  await new NetworkPolicyFirewall({ nodeName: options.nodeName, run: options.run }).teardown();
   await removeNftTable(options.nftTable ?? DEFAULT_NFT_TABLE, options.run, options.logger);
   await Deno.remove(options.dataDir, { recursive: true }).catch((e) => {
     if (!(e instanceof Deno.errors.NotFound)) throw e;

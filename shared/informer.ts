@@ -34,6 +34,12 @@ export interface InformerOptions {
    * random 300–600 s, so many informers don't all re-watch at once.
    */
   watchTimeoutSeconds?: number;
+  /**
+   * Trims each object before it is cached (client-go's SetTransform): an informer over many
+   * objects of which a few fields are needed keeps only those. It must keep `metadata.name`,
+   * `namespace` and `resourceVersion`.
+   */
+  transform?: (obj: KubeObject) => KubeObject;
 }
 
 /** What an informer tells its handlers. Handlers run synchronously; keep them cheap. */
@@ -177,7 +183,7 @@ export class Informer<T extends KubeObject = KubeObject> implements Lister<T> {
   seed(items: T[]): void {
     if (this.#listed) return;
     const fresh = new Map<string, T>();
-    for (const obj of items) fresh.set(objectKey(obj), obj);
+    for (const obj of items) fresh.set(objectKey(obj), this.#transform(obj));
     // No version: the watch must not start from a version the copy came from.
     this.#replace(fresh, "");
   }
@@ -260,12 +266,16 @@ export class Informer<T extends KubeObject = KubeObject> implements Lister<T> {
       // Every page of a paged LIST belongs to the snapshot of the first page; watching from the
       // first page's version can only repeat changes, never miss one.
       if (!listVersion) listVersion = page.metadata.resourceVersion ?? "";
-      for (const obj of page.items) fresh.set(objectKey(obj), obj);
+      for (const obj of page.items) fresh.set(objectKey(obj), this.#transform(obj));
       cont = page.metadata.continue || undefined;
     } while (cont);
     if (signal.aborted) return;
     this.#listed = true;
     this.#replace(fresh, listVersion);
+  }
+
+  #transform(obj: T): T {
+    return this.#options.transform ? this.#options.transform(obj) as T : obj;
   }
 
   /** Swaps the cache for a fresh LIST and tells handlers the difference. */
@@ -335,9 +345,10 @@ export class Informer<T extends KubeObject = KubeObject> implements Lister<T> {
       // version, a watch without a version replays current objects): skip it, never move an
       // object back in time.
     } else {
-      this.#store(key, obj, prev);
-      if (prev) this.#emit("onUpdate", prev, obj);
-      else this.#emit("onAdd", obj);
+      const kept = this.#transform(obj);
+      this.#store(key, kept, prev);
+      if (prev) this.#emit("onUpdate", prev, kept);
+      else this.#emit("onAdd", kept);
     }
     if (rv) this.#resourceVersion = rv;
   }

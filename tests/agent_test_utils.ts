@@ -15,6 +15,7 @@ import type { Pod } from "../agent/pod_types.ts";
 import { podNetworkName } from "../agent/pod_network.ts";
 import { HostGateway } from "../agent/host_gw.ts";
 import { unmountAll } from "../agent/shared_mount.ts";
+import { NetworkPolicyFirewall } from "../agent/network_policy_firewall.ts";
 import type { ApiClient } from "../shared/client/client.ts";
 import { NAMESPACES, NODES, PODS } from "../shared/client/refs.ts";
 import { isNotFound } from "../shared/errors.ts";
@@ -67,13 +68,14 @@ export async function testAgentConfig(
 
 /**
  * Removes every container labelled with `nodeName`, then its pod network and firewall chains
- * (an agent killed with SIGKILL leaves them) — tests' `finally`.
+ * (host-gw and NetworkPolicy ones; an agent leaves them when it stops) — tests' `finally`.
  */
 export async function removeNodeContainers(nodeName: string): Promise<void> {
   const rt = new DockerRuntime({ nodeName });
   for (const c of await rt.listContainers()) await rt.removeContainer(c.Id);
   await rt.removeNetwork(podNetworkName(nodeName));
   await new HostGateway({ nodeName }).teardown();
+  await new NetworkPolicyFirewall({ nodeName }).teardown();
 }
 
 /** Runs an agent in this process. */

@@ -9,6 +9,7 @@ import { runNode } from "../cmd/node.ts";
 import { AgentConfig } from "../agent/config.ts";
 import { podNetworkName } from "../agent/pod_network.ts";
 import { HostGateway } from "../agent/host_gw.ts";
+import { NetworkPolicyFirewall } from "../agent/network_policy_firewall.ts";
 import { NftablesProxy } from "../proxy/nft_proxy.ts";
 import { Logger } from "../shared/log.ts";
 import { ensureTestImages } from "./images.ts";
@@ -165,7 +166,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
 
 /**
  * Removes every container labelled with one of the node names (the agent's own label), then the
- * nodes' pod networks and firewall chains.
+ * nodes' pod networks and firewall chains (NetworkPolicy ones too).
  */
 export async function removeNodeContainers(nodeNames: string[]): Promise<void> {
   for (const name of nodeNames) {
@@ -189,6 +190,7 @@ export async function removeNodeContainers(nodeNames: string[]): Promise<void> {
       stderr: "null",
     }).output();
     await new HostGateway({ nodeName: name }).teardown();
+    await new NetworkPolicyFirewall({ nodeName: name }).teardown();
     // The nftables mode leaves its table for a restart; the test is over.
     const nft = new NftablesProxy(nftTableOf(name));
     if (await nft.exists()) await nft.remove();

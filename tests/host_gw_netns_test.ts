@@ -10,6 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { type CommandRunner, desiredRoutes, HostGateway, hostRunner } from "../agent/host_gw.ts";
+import { addBridgePod, linkNamespaces, makeBridgeNode, nsSh, sh } from "./_netns_nodes.ts";
 
 const suffix = crypto.randomUUID().slice(0, 6);
 const NS = {
@@ -27,39 +28,8 @@ const POD_B = "10.244.2.5";
 const OUTSIDE = "198.18.0.2";
 const NODE1_OUTSIDE = "198.18.0.1";
 
-async function sh(args: string[]): Promise<string> {
-  const r = await hostRunner(args[0], args.slice(1));
-  if (r.code !== 0) throw new Error(`${args.join(" ")}: ${r.stderr.trim()}`);
-  return r.stdout;
-}
-
 function inNs(ns: string): CommandRunner {
   return (command, args) => hostRunner("ip", ["netns", "exec", ns, command, ...args]);
-}
-
-async function nsSh(ns: string, line: string): Promise<void> {
-  await sh(["ip", "netns", "exec", ns, ...line.split(" ")]);
-}
-
-/** A node namespace with Docker's forward policy and a bridge holding `gateway`, and its pod. */
-async function makeNode(node: string, pod: string, gateway: string, podIP: string) {
-  await nsSh(node, "ip link set lo up");
-  await nsSh(node, "ip link add br0 type bridge");
-  await nsSh(node, `ip addr add ${gateway}/24 dev br0`);
-  await nsSh(node, "ip link set br0 up");
-  await sh(["ip", "link", "add", "veth0", "netns", pod, "type", "veth", "peer", "name", "vp0"]);
-  // The peer was made in this (root) namespace: move it into the node.
-  await sh(["ip", "link", "set", "vp0", "netns", node]);
-  await nsSh(node, "ip link set vp0 master br0");
-  await nsSh(node, "ip link set vp0 up");
-  await nsSh(pod, "ip link set lo up");
-  await nsSh(pod, `ip addr add ${podIP}/24 dev veth0`);
-  await nsSh(pod, "ip link set veth0 up");
-  await nsSh(pod, `ip route add default via ${gateway}`);
-  // What Docker does to the host: forwarding dropped unless a rule accepts it.
-  await nsSh(node, "iptables -w 5 -P FORWARD DROP");
-  await nsSh(node, "iptables -w 5 -N DOCKER-USER");
-  await nsSh(node, "iptables -w 5 -A FORWARD -j DOCKER-USER");
 }
 
 /** Serves "your address" once per connection inside `ns`; resolves once it listens. */
@@ -97,48 +67,22 @@ Deno.test({
     try {
       for (const ns of Object.values(NS)) await sh(["ip", "netns", "add", ns]);
       // The "LAN": a veth pair between the two nodes.
-      await sh([
-        "ip",
-        "link",
-        "add",
+      await linkNamespaces(
         "lan0",
-        "netns",
-        NS.n1,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "lan0",
-        "netns",
-        NS.n2,
-      ]);
-      await nsSh(NS.n1, `ip addr add ${NODE1.address}/24 dev lan0`);
-      await nsSh(NS.n2, `ip addr add ${NODE2.address}/24 dev lan0`);
-      await nsSh(NS.n1, "ip link set lan0 up");
-      await nsSh(NS.n2, "ip link set lan0 up");
+        { ns: NS.n1, address: NODE1.address },
+        { ns: NS.n2, address: NODE2.address },
+      );
       // The "outside": a host reachable through node 1 only, with no route back to pods.
-      await sh([
-        "ip",
-        "link",
-        "add",
+      await linkNamespaces(
         "wan0",
-        "netns",
-        NS.n1,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "wan0",
-        "netns",
-        NS.out,
-      ]);
-      await nsSh(NS.n1, `ip addr add ${NODE1_OUTSIDE}/24 dev wan0`);
-      await nsSh(NS.out, `ip addr add ${OUTSIDE}/24 dev wan0`);
-      await nsSh(NS.n1, "ip link set wan0 up");
-      await nsSh(NS.out, "ip link set wan0 up");
+        { ns: NS.n1, address: NODE1_OUTSIDE },
+        { ns: NS.out, address: OUTSIDE },
+      );
       await nsSh(NS.out, "ip link set lo up");
-      await makeNode(NS.n1, NS.pA, "10.244.1.1", POD_A);
-      await makeNode(NS.n2, NS.pB, "10.244.2.1", POD_B);
+      await makeBridgeNode(NS.n1, "10.244.1.1");
+      await addBridgePod(NS.n1, { ns: NS.pA, index: 0, ip: POD_A, gateway: "10.244.1.1" });
+      await makeBridgeNode(NS.n2, "10.244.2.1");
+      await addBridgePod(NS.n2, { ns: NS.pB, index: 0, ip: POD_B, gateway: "10.244.2.1" });
       await nsSh(NS.n2, `ip route add default via ${NODE1.address}`);
 
       servers.push(await whoamiServer(NS.pB), await whoamiServer(NS.out));

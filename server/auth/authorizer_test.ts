@@ -86,7 +86,7 @@ const nodeA: User = {
   nodeName: "a",
 };
 
-Deno.test("NodeRestriction: pods bound to the node only, listed by its field selector", async () => {
+Deno.test("NodeRestriction: pods bound to the node only, but every pod listed (NetworkPolicy peers)", async () => {
   const pod = (name: string, subresource?: string) => ({
     resource: "pods",
     namespace: "default",
@@ -113,13 +113,21 @@ Deno.test("NodeRestriction: pods bound to the node only, listed by its field sel
     await allowed(nodeA, "watch", list, { query: "fieldSelector=spec.nodeName%3D%3Da" }),
     true,
   );
-  assert.deepEqual(await allowed(nodeA, "list", list) === true, false);
+  // A node's NetworkPolicy peers may run anywhere: it lists and watches every pod.
+  assert.deepEqual(await allowed(nodeA, "list", list), true);
+  assert.deepEqual(await allowed(nodeA, "watch", list), true);
   assert.deepEqual(
-    await allowed(nodeA, "list", list, { query: "fieldSelector=spec.nodeName%3Db" }) === true,
-    false,
+    await allowed(nodeA, "list", list, { query: "fieldSelector=spec.nodeName%3Db" }),
+    true,
   );
   assert.deepEqual(
-    await allowed(nodeA, "list", list, { query: "fieldSelector=spec.nodeName!%3Da" }) === true,
+    await allowed(nodeA, "list", { resource: "pods", subresource: "log" }) === true,
+    false,
+  );
+  const netpols = { resource: "networkpolicies", group: "networking.k8s.io" };
+  assert.deepEqual(await allowed(nodeA, "watch", netpols), true);
+  assert.deepEqual(
+    await allowed(nodeA, "create", { ...netpols, namespace: "default" }) === true,
     false,
   );
 });

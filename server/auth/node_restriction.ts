@@ -2,9 +2,10 @@
  * Kubernetes' NodeRestriction for a joined node's credentials (`system:node:<name>`): a node may
  * - read every Node, create its own and update/patch its own (and its status);
  * - get/create/update/patch/delete its own Lease in `kube-node-lease`;
- * - list/watch pods only with the field selector `spec.nodeName=<itself>`, and get, delete and
- *   write the status of pods bound to it (a pod that does not exist is let through so the
- *   request answers 404, which the agent's final grace-0 delete expects);
+ * - list/watch pods (all of them: the peers of its pods' NetworkPolicies may run anywhere, as
+ *   k3s's agent-side policy controller reads them all), and get, delete and write the status of
+ *   pods bound to it (a pod that does not exist is let through so the request answers 404, which
+ *   the agent's final grace-0 delete expects);
  * - get the ConfigMaps and Secrets that pods bound to it reference (volumes, projected sources,
  *   env, envFrom, imagePullSecrets), looked up in the server's pod cache;
  * - get the PersistentVolumeClaims that pods bound to it use, and the PersistentVolumes bound to
@@ -15,13 +16,13 @@
  *   it runs as, and only bound to such a pod (the request body's `boundObjectRef`);
  * - create/update/patch events;
  * - read Services, Endpoints and EndpointSlices (its service proxy), and Namespaces;
+ * - read NetworkPolicies (its pods' firewall);
  * - read Ingresses and IngressClasses (its ingress), and get a Secret only when it is of type
  *   `kubernetes.io/tls` and an Ingress in its namespace names it in `spec.tls[].secretName` —
  *   never list or watch Secrets, so a node learns only the certificates it serves.
  * Anything else is refused by the caller with a 403.
  */
 import type { KubeObject } from "../../shared/api/object.ts";
-import { parseFieldSelector } from "../../shared/fields.ts";
 import { LOCAL_PATH_NODE_LABEL } from "../../shared/local_path.ts";
 import { readBody } from "../api/body.ts";
 import type { RequestAttributes } from "./authorizer.ts";
@@ -74,6 +75,8 @@ export async function nodeMayAccess(
       return deps.podsOnNode(ri.namespace, nodeName).some((pod) =>
         referencedNames(pod, ri.resource === "secrets" ? "secret" : "configMap").has(ri.name!)
       );
+    case "networking.k8s.io/networkpolicies":
+      return READ.has(verb) && !ri.subresource;
     case "networking.k8s.io/ingresses":
     case "networking.k8s.io/ingressclasses":
       return INGRESS_READABLE.has(ri.resource) && READ.has(verb) && !ri.subresource;
@@ -106,15 +109,7 @@ function ingressTlsSecret(namespace: string, name: string, deps: NodeRestriction
 
 function podAllowed(nodeName: string, attrs: RequestAttributes, deps: NodeRestrictionDeps) {
   const { verb, ri } = attrs;
-  if (verb === "list" || verb === "watch") {
-    if (ri.subresource) return false;
-    const text = new URL(attrs.request.url).searchParams.get("fieldSelector") ?? "";
-    try {
-      return parseFieldSelector(text).valueFor("spec.nodeName") === nodeName;
-    } catch {
-      return false;
-    }
-  }
+  if (verb === "list" || verb === "watch") return !ri.subresource;
   if (!ri.namespace || !ri.name) return false;
   const allowedVerb = ri.subresource === "status"
     ? ["get", "update", "patch"].includes(verb)

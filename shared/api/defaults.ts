@@ -3,11 +3,13 @@
  * unconditional ones are `.default()`s in the schemas): a container's imagePullPolicy from its
  * image tag, a pod's requests from its limits and its QoS class, a Service port's targetPort and
  * traffic policies, a Deployment's rolling-update percentages, a ReplicationController's selector
- * and labels from its template, a Secret's `stringData` folded into base64 `data`, and a Job's
- * completions, parallelism, backoffLimit and podReplacementPolicy.
+ * and labels from its template, a Secret's `stringData` folded into base64 `data`, a Job's
+ * completions, parallelism, backoffLimit and podReplacementPolicy, and a NetworkPolicy's
+ * policyTypes.
  */
 import { defaultHorizontalPodAutoscaler } from "./autoscaling_validation.ts";
 import { defaultRbacBinding } from "./rbac_validation.ts";
+import { defaultNetworkPolicy } from "./network_policy.ts";
 import type { KubeObject } from "./object.ts";
 import { qosClass } from "./qos_class.ts";
 
@@ -215,6 +217,9 @@ export function applyDefaults<T extends KubeObject>(kind: string, obj: T): T {
       break;
     case "CronJob":
       defaultCronJob(obj);
+      break;
+    case "NetworkPolicy":
+      defaultNetworkPolicy(obj as Obj);
       break;
     case "HorizontalPodAutoscaler":
       defaultHorizontalPodAutoscaler(obj);

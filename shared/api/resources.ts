@@ -41,6 +41,7 @@ import {
 } from "./authorization_v1.ts";
 import { Ingress, IngressClass } from "./networking_v1.ts";
 import { PriorityClass } from "./scheduling_v1.ts";
+import { NetworkPolicy } from "./network_policy.ts";
 
 /** One served resource: its addressing facts, object schema and list kind. */
 export interface ResourceEntry extends ResourceInfo {
@@ -245,6 +246,11 @@ export const RESOURCES: ResourceTable = [
     plural: "priorityclasses",
     namespaced: false,
     shortNames: ["pc"],
+  }),
+  entry("NetworkPolicy", NetworkPolicy, {
+    group: "networking.k8s.io",
+    plural: "networkpolicies",
+    shortNames: ["netpol"],
   }),
   entry("StorageClass", StorageClass, {
     group: "storage.k8s.io",

@@ -286,6 +286,20 @@ const SAMPLES: Record<string, unknown> = {
       }],
     },
   },
+  NetworkPolicy: {
+    metadata: { name: "np", namespace: "default" },
+    spec: {
+      podSelector: { matchLabels: { app: "web" } },
+      ingress: [{
+        from: [{ ipBlock: { cidr: "10.0.0.0/8", except: ["10.1.0.0/16"] } }, {
+          namespaceSelector: { matchLabels: { team: "a" } },
+          podSelector: {},
+        }],
+        ports: [{ port: "http" }, { protocol: "UDP", port: 5000, endPort: 5010 }],
+      }],
+      egress: [{ ports: [{ protocol: "UDP", port: 53 }] }],
+    },
+  },
   IngressClass: {
     metadata: { name: "skiff" },
     spec: { controller: "skiff.io/ingress" },

@@ -41,6 +41,7 @@ import {
 } from "./rbac_validation.ts";
 import { validateIngress, validateIngressClass } from "./networking_validation.ts";
 import { validatePriorityClass } from "./scheduling_validation.ts";
+import { validateNetworkPolicy } from "./network_policy_validation.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;
@@ -1098,6 +1099,9 @@ export function validateKind(
       break;
     case "PriorityClass":
       validatePriorityClass(obj, errs);
+      break;
+    case "NetworkPolicy":
+      validateNetworkPolicy(obj, errs);
       break;
     case "Lease":
       if (obj.spec.leaseDurationSeconds !== undefined && obj.spec.leaseDurationSeconds < 1) {

@@ -111,6 +111,14 @@ export const PRIORITY_CLASSES: ResourceRef = ref(
 );
 /** core/v1 LimitRange. */
 export const LIMIT_RANGES: ResourceRef = ref("", "v1", "LimitRange", "limitranges", true);
+/** networking.k8s.io/v1 NetworkPolicy. */
+export const NETWORK_POLICIES: ResourceRef = ref(
+  "networking.k8s.io",
+  "v1",
+  "NetworkPolicy",
+  "networkpolicies",
+  true,
+);
 /** batch/v1 Job. */
 export const JOBS: ResourceRef = ref("batch", "v1", "Job", "jobs", true);
 /** batch/v1 CronJob. */

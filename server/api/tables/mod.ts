@@ -22,7 +22,7 @@ import { leasePrinter, namespacePrinter } from "./cluster.ts";
 import { eventPrinter } from "./events.ts";
 import { timestampAge } from "./human_duration.ts";
 import { customResourceDefinitionPrinter } from "../../apiextensions/cr_table.ts";
-import { ingressClassPrinter, ingressPrinter } from "./networking.ts";
+import { ingressClassPrinter, ingressPrinter, networkPolicyPrinter } from "./networking.ts";
 import { nodePrinter } from "./nodes.ts";
 import { podPrinter } from "./pods.ts";
 import { roleBindingPrinter, rolePrinter } from "./rbac.ts";
@@ -96,6 +96,7 @@ const PRINTERS: Record<string, Printer> = {
   "rbac.authorization.k8s.io/clusterrolebindings": roleBindingPrinter,
   "networking.k8s.io/ingresses": ingressPrinter,
   "networking.k8s.io/ingressclasses": ingressClassPrinter,
+  "networking.k8s.io/networkpolicies": networkPolicyPrinter,
 };
 
 /** The printer for a resource (the generic NAME/AGE printer when it has none). */

@@ -1,8 +1,9 @@
 /**
- * Printers for networking.k8s.io/v1: Ingresses (CLASS, HOSTS, ADDRESS, PORTS) and
- * IngressClasses (CONTROLLER, PARAMETERS), as kube-apiserver's printIngress and
- * printIngressClass.
+ * Printers for networking.k8s.io/v1: Ingresses (CLASS, HOSTS, ADDRESS, PORTS),
+ * IngressClasses (CONTROLLER, PARAMETERS) and NetworkPolicies (POD-SELECTOR), as
+ * kube-apiserver's printIngress, printIngressClass and printNetworkPolicy.
  */
+import { selectorFromLabelSelector } from "../../../shared/labels.ts";
 
 import { timestampAge } from "./human_duration.ts";
 import { AGE_COLUMN, col, NAME_COLUMN, type Printer } from "./table.ts";
@@ -73,4 +74,32 @@ export const ingressClassPrinter: Printer = {
       ],
     };
   },
+};
+
+/** metav1.FormatLabelSelector: the canonical text, `<none>` when empty, `<error>` if invalid. */
+function formatLabelSelector(sel: unknown): string {
+  try {
+    return selectorFromLabelSelector(sel as never).toString() || "<none>";
+  } catch {
+    return "<error>";
+  }
+}
+
+/** networking.k8s.io/v1 NetworkPolicies. */
+export const networkPolicyPrinter: Printer = {
+  columns: [
+    NAME_COLUMN,
+    col(
+      "Pod-Selector",
+      "Selects the pods to which this NetworkPolicy object applies. The array of rules is applied to any pods selected by this field. An empty selector matches all pods in this namespace.",
+    ),
+    AGE_COLUMN,
+  ],
+  row: (np, now) => ({
+    cells: [
+      np.metadata.name ?? "",
+      formatLabelSelector(np.spec?.podSelector),
+      timestampAge(np.metadata.creationTimestamp, now),
+    ],
+  }),
 };
