@@ -37,6 +37,8 @@ export interface NetworkPoliciesOptions {
   proxyRelaysServices?: boolean;
   /** How often the rules are recomputed even without events (default 30 s). */
   resyncMs?: number;
+  /** An informer over NetworkPolicies that its owner runs (network_policy_watch.ts); else own. */
+  policies?: Informer<NetworkPolicy>;
   logger?: Logger;
 }
 
@@ -112,6 +114,8 @@ export class NetworkPolicies {
   readonly policies: Informer<NetworkPolicy>;
   readonly #o: NetworkPoliciesOptions;
   readonly #log: Logger;
+  /** The policy informer is this controller's to run (not given by its owner). */
+  readonly #ownsPolicies: boolean;
   #peers?: Peers;
   #enqueue: () => void = () => {};
   #warnedUserspace = false;
@@ -124,9 +128,9 @@ export class NetworkPolicies {
       run: options.run,
       logger: this.#log,
     });
-    this.policies = new Informer<NetworkPolicy>(options.client, NETWORK_POLICIES, {
-      logger: this.#log,
-    });
+    this.#ownsPolicies = options.policies === undefined;
+    this.policies = options.policies ??
+      new Informer<NetworkPolicy>(options.client, NETWORK_POLICIES, { logger: this.#log });
   }
 
   /** Whether the pod and namespace informers run (some NetworkPolicy exists). */
@@ -211,7 +215,7 @@ export class NetworkPolicies {
     this.#o.networkReady(signal).then(enqueue);
     try {
       await Promise.all([
-        this.policies.run(signal),
+        this.#ownsPolicies ? this.policies.run(signal) : undefined,
         runController({
           name: "network-policies",
           queue,

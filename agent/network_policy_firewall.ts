@@ -22,6 +22,7 @@
 import { type CommandResult, type CommandRunner, hostRunner } from "../shared/command_runner.ts";
 import { type Logger, silentLogger } from "../shared/log.ts";
 import { chainId } from "./host_gw.ts";
+import { policyForwardChain } from "./network_policy_watch.ts";
 import type { Allow, PodFirewall } from "./network_policy_rules.ts";
 
 /** Options of {@linkcode NetworkPolicyFirewall}. */
@@ -46,7 +47,7 @@ export interface PolicyChains {
 export function policyChains(nodeName: string): PolicyChains {
   const id = chainId(nodeName).toUpperCase();
   return {
-    forward: `SKIFF-NP-${id}`,
+    forward: policyForwardChain(nodeName),
     input: `SKIFF-NPIN-${id}`,
     podIngress: `SKIFF-NPI-${id}-`,
     podEgress: `SKIFF-NPE-${id}-`,

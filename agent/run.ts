@@ -27,7 +27,7 @@ import { serveAgentApi } from "./http_api.ts";
 import { AgentMetrics } from "./agent_metrics.ts";
 import { ImageManager } from "./image_manager.ts";
 import { NodeNetwork } from "./node_network.ts";
-import { NetworkPolicies } from "./network_policies.ts";
+import { runNetworkPolicies } from "./network_policy_watch.ts";
 import { podNetworkName } from "./pod_network.ts";
 import { PodSyncer } from "./pod_sync.ts";
 import type { KeyValueSource, Pod } from "./pod_types.ts";
@@ -254,15 +254,16 @@ export async function runAgent(
     logger: log.child("network"),
   });
   options.onPodNetwork?.(network);
-  // NetworkPolicies for this node's pods, in the kernel beside the pod network's rules.
-  const policies = new NetworkPolicies({
+  // NetworkPolicies for this node's pods, in the kernel beside the pod network's rules (the
+  // controller is loaded once a policy exists).
+  const policies = {
     client,
     nodeName: config.nodeName,
     podCIDR: () => network.current?.podCIDR,
-    networkReady: (s) => network.ready(s),
+    networkReady: (s: AbortSignal) => network.ready(s),
     proxyRelaysServices: options.proxyRelaysServices,
     logger: log.child("netpol"),
-  });
+  };
   log.info("agent starting", {
     server: config.server,
     address: config.nodeAddress,
@@ -275,7 +276,7 @@ export async function runAgent(
       podSnapshot.run(signal),
       nodeSnapshot.run(signal),
       network.run(signal),
-      policies.run(signal),
+      runNetworkPolicies(policies, signal),
       // Pods get addresses from the node's podCIDR: none starts before the network is there.
       network.ready(signal).then(async (ready) => {
         if (!ready) return;
