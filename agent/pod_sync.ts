@@ -1215,7 +1215,7 @@ export class PodSyncer {
         restartCount,
         env,
         binds: [
-          ...volumeBinds(c, await ctx.getVolumes()),
+          ...volumeBinds(c, await ctx.getVolumes(), new Map(env)),
           ...dnsBinds,
           ...await terminationMessageBind(
             c,

@@ -13,6 +13,7 @@
 import type { KubeObject } from "../shared/api/object.ts";
 import { writeAtomic } from "./atomic_writer.ts";
 import { isUnreachable } from "./unreachable.ts";
+import { expandVars } from "./container_config.ts";
 import { memoryVolumeSize, mountMemoryVolume } from "./memory_volume.ts";
 import type { Container, Pod, Volume } from "./pod_types.ts";
 import { isProjectedKind, type PayloadSources, volumePayload } from "./volume_payload.ts";
@@ -311,19 +312,46 @@ export function bindPropagation(mode: string | undefined): string | undefined {
   throw new Error(`unsupported mountPropagation "${mode}"`);
 }
 
-/** Docker `Binds` for a container's volumeMounts (`host:container[:ro][,propagation]`). */
-export function volumeBinds(container: Container, volumes: Map<string, HostVolume>): string[] {
+/**
+ * A `subPathExpr` with the container's variables expanded; like the kubelet, an expansion that is
+ * absolute or climbs out of the volume fails the container (CreateContainerConfigError).
+ */
+function expandedSubPath(
+  expr: string,
+  env: Pick<Map<string, string>, "has" | "get">,
+  volume: string,
+): string {
+  const path = expandVars(expr, env);
+  if (path.startsWith("/") || path.split("/").includes("..")) {
+    throw new Error(
+      `failed to prepare subPath for volumeMount "${volume}": subPathExpr "${expr}" expands to ` +
+        `${JSON.stringify(path)}, which must be a relative path without '..'`,
+    );
+  }
+  return path;
+}
+
+/**
+ * Docker `Binds` for a container's volumeMounts (`host:container[:ro][,propagation]`); `env` (the
+ * container's resolved environment) expands a `subPathExpr`'s `$(VAR)`s, as the kubelet does.
+ */
+export function volumeBinds(
+  container: Container,
+  volumes: Map<string, HostVolume>,
+  env: Pick<Map<string, string>, "has" | "get"> = new Map(),
+): string[] {
   const binds: string[] = [];
   for (const m of container.volumeMounts ?? []) {
     const host = volumes.get(m.name);
     if (host === undefined) {
       throw new Error(`volume "${m.name}" of container "${container.name}" is not defined`);
     }
-    const source = !m.subPath
+    const subPath = m.subPathExpr ? expandedSubPath(m.subPathExpr, env, m.name) : m.subPath;
+    const source = !subPath
       ? host.path
       : host.atomic
-      ? resolvedSubPath(host, m.subPath)
-      : `${host.path}/${m.subPath}`;
+      ? resolvedSubPath(host, subPath)
+      : `${host.path}/${subPath}`;
     const options = [
       ...(m.readOnly || host.readOnly ? ["ro"] : []),
       ...[bindPropagation(m.mountPropagation)].filter((o) => o !== undefined),

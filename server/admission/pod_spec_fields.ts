@@ -62,6 +62,7 @@ const T = {
     "a memory-backed emptyDir is one tmpfs of its sizeLimit for all containers, gone with the pod",
   ephemeral:
     "kubectl debug adds an ephemeral container to a running pod, sharing the target's processes",
+  subPathExpr: "subPathExpr mounts the part of a volume its expanded variables name, one per pod",
   sidecars:
     "sidecar containers start before the next init container, run beside the app, restart, and stop after it",
   storageLimits:
@@ -403,7 +404,7 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
   "containers[].volumeMounts[].mountPath": honoured(T.volumes),
   "containers[].volumeMounts[].readOnly": honoured(T.volumes),
   "containers[].volumeMounts[].subPath": honoured(T.volumes),
-  "containers[].volumeMounts[].subPathExpr": refused("$(POD_NAME)", "`subPathExpr`"),
+  "containers[].volumeMounts[].subPathExpr": honoured(T.subPathExpr),
   "containers[].volumeMounts[].mountPropagation": honoured(T.mountPropagation),
   ...PROBE("livenessProbe", T.restart),
   ...PROBE("readinessProbe", T.restart),

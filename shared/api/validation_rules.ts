@@ -297,6 +297,12 @@ function validateEnv(env: Obj[] | undefined, field: string, errs: FieldErrors): 
   });
 }
 
+/** A path inside a volume, as kube-apiserver's validateLocalDescendingPath checks it. */
+function validateLocalDescendingPath(path: string, field: string, errs: FieldErrors): void {
+  if (path.startsWith("/")) errs.invalid(field, path, "must be a relative path");
+  if (path.split("/").includes("..")) errs.invalid(field, path, "must not contain '..'");
+}
+
 function validateContainers(
   containers: Obj[],
   field: string,
@@ -342,6 +348,17 @@ function validateContainers(
       else if (!ctx.volumes.has(m.name)) errs.notFound(`${mf}.name`, m.name);
       if (!m.mountPath) errs.required(`${mf}.mountPath`);
       validateMountPropagation(m.mountPropagation, c, `${mf}.mountPropagation`, errs);
+      if (m.subPath) validateLocalDescendingPath(m.subPath, `${mf}.subPath`, errs);
+      if (m.subPathExpr) {
+        if (m.subPath) {
+          errs.invalid(
+            `${mf}.subPathExpr`,
+            m.subPathExpr,
+            "subPathExpr and subPath are mutually exclusive",
+          );
+        }
+        validateLocalDescendingPath(m.subPathExpr, `${mf}.subPathExpr`, errs);
+      }
     });
     validateResources(c.resources, `${f}.resources`, errs);
     // Sidecars: only an init container may restart on its own, and only always.

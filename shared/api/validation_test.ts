@@ -1206,3 +1206,26 @@ Deno.test("restartPolicy on a container: only init containers (sidecars), only A
     /may not be set for init containers/,
   );
 });
+
+Deno.test("subPath and subPathExpr stay inside their volume, and only one of them is set", () => {
+  const causes = podCauses({
+    volumes: [{ name: "v", emptyDir: {} }],
+    containers: [{
+      name: "c",
+      image: "busybox",
+      volumeMounts: [
+        { name: "v", mountPath: "/a", subPath: "../etc" },
+        { name: "v", mountPath: "/b", subPath: "/abs" },
+        { name: "v", mountPath: "/c", subPath: "x", subPathExpr: "$(POD_NAME)" },
+      ],
+    }],
+  });
+  const m = "spec.containers[0].volumeMounts";
+  assertCause(causes, `${m}[0].subPath`, `Invalid value: "../etc": must not contain '..'`);
+  assertCause(causes, `${m}[1].subPath`, `Invalid value: "/abs": must be a relative path`);
+  assertCause(
+    causes,
+    `${m}[2].subPathExpr`,
+    `Invalid value: "$(POD_NAME)": subPathExpr and subPath are mutually exclusive`,
+  );
+});
