@@ -63,6 +63,8 @@ const T = {
   ephemeral:
     "kubectl debug adds an ephemeral container to a running pod, sharing the target's processes",
   subPathExpr: "subPathExpr mounts the part of a volume its expanded variables name, one per pod",
+  schedulingGates:
+    "a gated pod stays unscheduled (SchedulingGated) until its gates are removed, then is scheduled",
   sidecars:
     "sidecar containers start before the next init container, run beside the app, restart, and stop after it",
   storageLimits:
@@ -514,7 +516,7 @@ export const POD_SPEC_FIELDS: Record<string, FieldSupport> = {
   "os.name": honoured(T.run, { refused: "windows", supported: ["linux"] }),
   "setHostnameAsFQDN": honoured(T.setHostnameAsFQDN),
   "hostUsers": refused(false, "user namespaces (`hostUsers: false`)", { noop: [true] }),
-  "schedulingGates": refused([{ name: "wait" }], "scheduling gates", { noop: [[]] }),
+  "schedulingGates": honoured(T.schedulingGates, { subtree: true }),
   "resourceClaims": refused([{ name: "gpu" }], "resource claims (DRA)", { noop: [[]] }),
   // Added to running pods only (`pods/ephemeralcontainers`, `kubectl debug`): validation refuses
   // them on create and in templates, as Kubernetes does.

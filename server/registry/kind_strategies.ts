@@ -76,6 +76,17 @@ export function buildStrategies(deps: StrategyDeps = {}): StrategyTable {
     async prepareForCreate(pod, ctx) {
       // A new pod's status is the system's to fill in.
       pod.status = { phase: "Pending" };
+      if ((pod.spec?.schedulingGates ?? []).length > 0) {
+        // As kube-apiserver: a gated pod says why it is not scheduled.
+        pod.status.conditions = [{
+          type: "PodScheduled",
+          status: "False",
+          reason: "SchedulingGated",
+          message: "Scheduling is blocked due to non-empty scheduling gates",
+          lastProbeTime: null,
+          lastTransitionTime: rfc3339(new Date()),
+        }];
+      }
       applyMatchLabelKeys(pod);
       await deps.podAdmission?.(pod, ctx);
       // After admission: LimitRanger may have given containers requests and limits.

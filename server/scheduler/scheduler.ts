@@ -229,7 +229,9 @@ export class Scheduler {
       if (this.cache.updatePod(p)) this.#clusterChanged();
       return;
     }
-    if (!this.#isOurs(p)) return;
+    // A pod with scheduling gates waits until they are all removed (kube-scheduler's
+    // SchedulingGates PreEnqueue): the update that removes the last one queues it.
+    if (!this.#isOurs(p) || isGated(p)) return;
     const key = podKey(p);
     // Unschedulable pods wait for a cluster change, not for their own updates (our own status
     // write would otherwise retry them at once).
@@ -301,7 +303,10 @@ export class Scheduler {
       if (key === undefined) return;
       try {
         const pod = pods.get(key);
-        if (!pod || pod.spec?.nodeName || !this.#isOurs(pod) || this.cache.isAssumed(key)) {
+        if (
+          !pod || pod.spec?.nodeName || !this.#isOurs(pod) || isGated(pod) ||
+          this.cache.isAssumed(key)
+        ) {
           continue;
         }
         this.#scheduleOne(key, pod);
@@ -487,4 +492,9 @@ function nodeSchedulingChanged(a: KubeObject, b: KubeObject): boolean {
     b.status?.allocatable,
     b.status?.conditions?.find((c: { type: string }) => c.type === "Ready")?.status,
   ]);
+}
+
+/** A pod some scheduling gate still holds back. */
+function isGated(p: KubeObject): boolean {
+  return ((p.spec?.schedulingGates as unknown[] | undefined) ?? []).length > 0;
 }

@@ -393,6 +393,9 @@ export function validateCreate(
   if (info.kind === "Pod" && parsed.spec?.ephemeralContainers?.length) {
     errs.forbidden("spec.ephemeralContainers", "cannot be set on create");
   }
+  if (info.kind === "Pod" && parsed.spec?.schedulingGates?.length && parsed.spec.nodeName) {
+    errs.forbidden("spec.nodeName", "cannot be set until all schedulingGates have been cleared");
+  }
   if (!errs.empty) throw invalid(info, parsed, errs.causes);
   return parsed;
 }
@@ -500,6 +503,16 @@ function validatePodUpdate(next: Obj, old: Obj, errs: FieldErrors, subresource?:
     validateEphemeralContainersUpdate(spec.ephemeralContainers ?? [], oldSpec, errs);
     spec.ephemeralContainers = oldSpec.ephemeralContainers;
   }
+  // Scheduling gates may only be removed.
+  const oldGates = new Set(((oldSpec.schedulingGates ?? []) as Obj[]).map((g) => g.name));
+  const added = ((spec.schedulingGates ?? []) as Obj[]).find((g) => !oldGates.has(g.name));
+  if (added) {
+    errs.forbidden(
+      "spec.schedulingGates",
+      `only deletion is allowed, but found new scheduling gate '${added.name}'`,
+    );
+  }
+  spec.schedulingGates = oldSpec.schedulingGates;
   for (const list of ["containers", "initContainers"]) {
     const items = spec[list] as Obj[] | undefined;
     if (!Array.isArray(items)) continue;

@@ -576,6 +576,13 @@ export function validatePodSpec(spec: Obj, field: string, errs: FieldErrors): vo
     });
   }
   validatePodSecurityContext(spec, field, errs);
+  const gates = new Set<string>();
+  ((spec.schedulingGates ?? []) as Obj[]).forEach((g, i) => {
+    const f = `${field}.schedulingGates[${i}].name`;
+    for (const e of labelKeyErrors(g.name ?? "")) errs.invalid(f, g.name ?? "", e);
+    if (gates.has(g.name)) errs.duplicate(f, g.name);
+    gates.add(g.name);
+  });
   if (spec.ephemeralContainers && field !== "spec") {
     // A template's (`…template.spec`): they are added to running pods only.
     errs.forbidden(
