@@ -55,42 +55,25 @@ Deno.test({
         "SchedulingGated",
       );
 
+      const jsonPatch = (ops: string) =>
+        kubectl(k, ["patch", "pod", "gated", "--type=json", "-p", ops]);
       // A gate may not be added, only removed.
-      const add = await kubectl(k, [
-        "patch",
-        "pod",
-        "gated",
-        "--type=json",
-        "-p",
+      const add = await jsonPatch(
         '[{"op":"add","path":"/spec/schedulingGates/-","value":{"name":"example.com/more"}}]',
-      ]);
+      );
       assert.notEqual(add.code, 0);
       assert.match(
         add.stderr,
         /spec\.schedulingGates: Forbidden: only deletion is allowed, but found new scheduling gate 'example\.com\/more'/,
       );
-      await kubectlOk(k, [
-        "patch",
-        "pod",
-        "gated",
-        "--type=json",
-        "-p",
-        '[{"op":"remove","path":"/spec/schedulingGates/0"}]',
-      ]);
+      assert.equal((await jsonPatch('[{"op":"remove","path":"/spec/schedulingGates/0"}]')).code, 0);
       // One gate left: still not scheduled, however long we wait for the scheduler (a second).
       await new Promise((r) => setTimeout(r, 1000));
       const still: Json = JSON.parse(await kubectlOk(k, ["get", "pod", "gated", "-o", "json"]));
       assert.equal(still.spec.nodeName, undefined);
       assert.deepEqual(still.spec.schedulingGates, [{ name: "example.com/approval" }]);
 
-      await kubectlOk(k, [
-        "patch",
-        "pod",
-        "gated",
-        "--type=json",
-        "-p",
-        '[{"op":"remove","path":"/spec/schedulingGates"}]',
-      ]);
+      assert.equal((await jsonPatch('[{"op":"remove","path":"/spec/schedulingGates"}]')).code, 0);
       await waitKubectl(
         k,
         ["get", "pod", "gated", "-o", "json"],
