@@ -417,11 +417,34 @@ const FS_GROUP_CHANGE_POLICIES = ["Always", "OnRootMismatch"];
  * not with hostPID (Kubernetes reports that one under `securityContext`, where its internal type
  * keeps both).
  */
+/** A user or group ID, as kube-apiserver's ValidateNonnegativeField bounds it. */
+function validateId(id: number | undefined, field: string, errs: FieldErrors): void {
+  if (id !== undefined && (id < 0 || id > 2147483647)) {
+    errs.invalid(field, id, "must be between 0 and 2147483647, inclusive");
+  }
+}
+
+/** `runAsUser` and `runAsGroup` of a pod's or a container's security context. */
+function validateIds(sc: Obj, field: string, errs: FieldErrors): void {
+  validateId(sc.runAsUser, `${field}.runAsUser`, errs);
+  validateId(sc.runAsGroup, `${field}.runAsGroup`, errs);
+}
+
 function validatePodSecurityContext(spec: Obj, field: string, errs: FieldErrors): void {
   const sc = spec.securityContext ?? {};
   const f = `${field}.securityContext`;
-  if (sc.fsGroup !== undefined && (sc.fsGroup < 0 || sc.fsGroup > 2147483647)) {
-    errs.invalid(`${f}.fsGroup`, sc.fsGroup, "must be between 0 and 2147483647, inclusive");
+  validateId(sc.fsGroup, `${f}.fsGroup`, errs);
+  validateIds(sc, f, errs);
+  ((sc.supplementalGroups ?? []) as number[]).forEach((g, i) =>
+    validateId(g, `${f}.supplementalGroups[${i}]`, errs)
+  );
+  const lists = ["initContainers", "containers", "ephemeralContainers"];
+  for (const list of lists) {
+    ((spec[list] ?? []) as Obj[]).forEach((c, i) => {
+      if (c.securityContext) {
+        validateIds(c.securityContext, `${field}.${list}[${i}].securityContext`, errs);
+      }
+    });
   }
   if (
     sc.fsGroupChangePolicy !== undefined &&

@@ -1229,3 +1229,19 @@ Deno.test("subPath and subPathExpr stay inside their volume, and only one of the
     `Invalid value: "$(POD_NAME)": subPathExpr and subPath are mutually exclusive`,
   );
 });
+
+Deno.test("user and group IDs are bounded as kube-apiserver bounds them", () => {
+  const causes = podCauses({
+    securityContext: { runAsUser: -1, runAsGroup: 2147483648, supplementalGroups: [1, -5] },
+    containers: [{ name: "c", image: "busybox", securityContext: { runAsUser: -2 } }],
+  });
+  const range = "must be between 0 and 2147483647, inclusive";
+  assertCause(causes, "spec.securityContext.runAsUser", `Invalid value: -1: ${range}`);
+  assertCause(causes, "spec.securityContext.runAsGroup", `Invalid value: 2147483648: ${range}`);
+  assertCause(causes, "spec.securityContext.supplementalGroups[1]", `Invalid value: -5: ${range}`);
+  assertCause(
+    causes,
+    "spec.containers[0].securityContext.runAsUser",
+    `Invalid value: -2: ${range}`,
+  );
+});
