@@ -207,7 +207,7 @@ export function podPhase(
   let waiting = 0, running = 0, stopped = 0, succeeded = 0;
   // Sidecars not started yet keep a pod Pending until its app containers have run (the
   // kubelet's pendingRestartableInitContainers); a sidecar that stopped counts for nothing.
-  const appsRan = statuses.some((s) => !s.state.waiting || s.lastState.terminated);
+  const appsRan = anyRan(statuses);
   const sidecarPending = init.some((s) =>
     sidecars.has(s.name) &&
     (s.state.running ? !s.started : s.state.waiting ? !s.lastState.terminated : !s.state.terminated)
@@ -244,8 +244,7 @@ export function computePodStatus(pod: Pod, obs: PodObservation, now = new Date()
   const sidecars = sidecarNames(pod);
   // A sidecar counts as initialized once started, and its readiness counts with the app's; a pod
   // whose app containers have run stays initialized while a sidecar restarts (the kubelet's).
-  const appsRan = statuses.some((s) => !s.state.waiting || s.lastState.terminated);
-  const initialized = (sidecars.size > 0 && appsRan) ||
+  const initialized = (sidecars.size > 0 && anyRan(statuses)) ||
     init.every((s) =>
       sidecars.has(s.name) ? s.started === true : s.state.terminated?.exitCode === 0
     );
@@ -313,6 +312,11 @@ function sortKeys(v: unknown): unknown {
     );
   }
   return v;
+}
+
+/** Whether any of these containers has run (is running, or has terminated at least once). */
+function anyRan(statuses: ContainerStatus[]): boolean {
+  return statuses.some((s) => !s.state.waiting || s.lastState.terminated);
 }
 
 /** Names of the pod's sidecars (init containers with `restartPolicy: Always`). */

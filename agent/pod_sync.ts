@@ -428,9 +428,9 @@ export class PodSyncer {
     // The app containers first; the sidecars once they have stopped, last one first, within what
     // is left of the grace period (the kubelet's termination order).
     const started = performance.now();
-    const sidecarNames = (pod.spec.initContainers ?? []).filter(isSidecar).map((c) => c.name);
+    const sidecars = sidecarsLastFirst(pod);
     const isSidecarContainer = (c: Docker.ContainerInfo) =>
-      sidecarNames.includes(c.Labels[LABEL_CONTAINER_NAME] ?? "");
+      sidecars.includes(c.Labels[LABEL_CONTAINER_NAME] ?? "");
     await Promise.all(
       running.filter((c) => !isSidecarContainer(c)).map((c) =>
         this.#killContainer(pod, {
@@ -441,11 +441,11 @@ export class PodSyncer {
         })
       ),
     );
-    const sidecars = running.filter(isSidecarContainer).sort((a, b) =>
-      sidecarNames.indexOf(b.Labels[LABEL_CONTAINER_NAME] ?? "") -
-      sidecarNames.indexOf(a.Labels[LABEL_CONTAINER_NAME] ?? "")
+    const byOrder = running.filter(isSidecarContainer).sort((a, b) =>
+      sidecars.indexOf(a.Labels[LABEL_CONTAINER_NAME] ?? "") -
+      sidecars.indexOf(b.Labels[LABEL_CONTAINER_NAME] ?? "")
     );
-    for (const c of sidecars) {
+    for (const c of byOrder) {
       const left = grace - Math.floor((performance.now() - started) / 1000);
       await this.#killContainer(pod, {
         id: c.Id,
@@ -480,15 +480,14 @@ export class PodSyncer {
    * the pod's grace period: a pod whose app containers have finished for good.
    */
   async #stopSidecars(pod: Pod, running: Observed[]): Promise<void> {
-    const ephemeral = (pod.spec.ephemeralContainers ?? []) as Container[];
-    const sidecars = [...ephemeral, ...(pod.spec.initContainers ?? []).filter(isSidecar).reverse()];
+    const ephemeral = (pod.spec.ephemeralContainers ?? []).map((c) => c.name);
     const grace = pod.spec.terminationGracePeriodSeconds ?? GRACE_DEFAULT;
-    for (const c of sidecars) {
-      for (const o of running.filter((o) => o.kind !== "sandbox" && o.name === c.name)) {
-        this.#record(pod, "Normal", "Killing", `Stopping container ${c.name}`);
+    for (const name of [...ephemeral, ...sidecarsLastFirst(pod)]) {
+      for (const o of running.filter((o) => o.kind !== "sandbox" && o.name === name)) {
+        this.#record(pod, "Normal", "Killing", `Stopping container ${name}`);
         await this.#killContainer(pod, {
           id: o.id,
-          spec: c,
+          spec: specOf(pod, name),
           grace,
           podIP: pod.status?.podIP ?? "",
         });
@@ -1307,6 +1306,11 @@ function formatDelay(ms: number): string {
   if (ms >= 60_000) return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
   if (ms < 1000) return `${ms}ms`;
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+/** The names of the pod's sidecars in the order they stop: the last one started first. */
+function sidecarsLastFirst(pod: Pod): string[] {
+  return (pod.spec.initContainers ?? []).filter(isSidecar).map((c) => c.name).reverse();
 }
 
 /** The spec of the pod's (init) container `name`. */
