@@ -267,3 +267,11 @@ export function isConflict(err: unknown): boolean {
 export function isAlreadyExists(err: unknown): boolean {
   return err instanceof ApiError && err.code === 409 && err.reason === "AlreadyExists";
 }
+
+/**
+ * Several error messages as one, as Go's utilerrors.NewAggregate prints them: one as it is, more
+ * in brackets separated by commas.
+ */
+export function aggregateMessage(errors: readonly string[]): string {
+  return errors.length === 1 ? errors[0] : `[${errors.join(", ")}]`;
+}

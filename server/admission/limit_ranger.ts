@@ -12,7 +12,7 @@ import type { LimitRange, LimitRangeItem } from "../../shared/api/limit_range.ts
 import type { KubeObject } from "../../shared/api/object.ts";
 import { podTotal } from "../../shared/api/pod_resources.ts";
 import { formatQuantity, parseQuantity } from "../../shared/api/quantity.ts";
-import { ForbiddenError } from "../../shared/errors.ts";
+import { aggregateMessage, ForbiddenError } from "../../shared/errors.ts";
 import type { AdmissionPlugin } from "./admission.ts";
 
 /** Where the plugin reads LimitRanges from. */
@@ -56,7 +56,7 @@ export function limitRangerPodAdmission(
     if (errors.length > 0) {
       throw new ForbiddenError(
         { resource: "pods", name: requestedName ?? pod.metadata.name },
-        aggregate(errors),
+        aggregateMessage(errors),
       );
     }
   };
@@ -91,7 +91,7 @@ export function limitRangerAdmission(deps: LimitRangerDeps): AdmissionPlugin {
     if (errors.length > 0) {
       throw new ForbiddenError(
         { resource: "persistentvolumeclaims", name: attrs.name },
-        aggregate(errors),
+        aggregateMessage(errors),
       );
     }
   };
@@ -249,9 +249,4 @@ function ratioError(
     return `${head}, but provided ratio is ${observed.toFixed(6)}`;
   }
   return undefined;
-}
-
-/** Kubernetes' aggregate error text: one message as is, several in brackets. */
-function aggregate(errors: string[]): string {
-  return errors.length === 1 ? errors[0] : `[${errors.join(", ")}]`;
 }

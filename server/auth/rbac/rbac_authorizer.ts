@@ -9,6 +9,7 @@ import type { KubeObject } from "../../../shared/api/object.ts";
 import type { PolicyRule, Subject } from "../../../shared/api/rbac_v1.ts";
 import { type AuthorizationAttributes, ruleAllows } from "./policy_rule.ts";
 import { type RuleResolver, type Subjectlike, userKeys } from "./rule_resolver.ts";
+import { aggregateMessage } from "../../../shared/errors.ts";
 
 /** An authorizer's answer. */
 export interface Decision {
@@ -36,9 +37,7 @@ export class RbacAuthorizer {
       return false;
     });
     if (reason) return { allowed: true, reason };
-    const why = errors.length === 0
-      ? ""
-      : `RBAC: ${errors.length === 1 ? errors[0] : `[${errors.join(", ")}]`}`;
+    const why = errors.length === 0 ? "" : `RBAC: ${aggregateMessage(errors)}`;
     return { allowed: false, reason: why };
   }
 
