@@ -9,7 +9,7 @@ import type { KubeObject } from "../../shared/api/object.ts";
 import type { PodAffinityTerms } from "./affinity_term.ts";
 import { compilePodAffinity } from "./affinity_term.ts";
 import type { HostPort, NodeInfo, PlacedPod, Resources } from "./framework.ts";
-import { portKey } from "./node_ports.ts";
+import { addUsage, removeUsage } from "./node_ports.ts";
 import {
   controllerUid,
   isTerminated,
@@ -207,16 +207,7 @@ export class SchedulerCache {
   #add(key: string, e: PodEntry): void {
     this.#pods.set(key, e);
     const info = this.#info(e.nodeName);
-    info.requested.milliCpu += e.requests.milliCpu;
-    info.requested.memory += e.requests.memory;
-    info.requested.ephemeralStorage += e.requests.ephemeralStorage;
-    info.requested.pods += 1;
-    for (const p of e.hostPorts) {
-      const k = portKey(p);
-      const ips = info.usedPorts.get(k);
-      if (ips) ips.push(p.hostIP);
-      else info.usedPorts.set(k, [p.hostIP]);
-    }
+    addUsage(info, e.requests, e.hostPorts);
     if (e.ownerUid) info.ownerCounts.set(e.ownerUid, (info.ownerCounts.get(e.ownerUid) ?? 0) + 1);
     const p = e.placed;
     let inNamespace = info.pods.get(p.namespace);
@@ -234,18 +225,7 @@ export class SchedulerCache {
     this.#pods.delete(key);
     const info = this.#infos.get(e.nodeName);
     if (!info) return;
-    info.requested.milliCpu -= e.requests.milliCpu;
-    info.requested.memory -= e.requests.memory;
-    info.requested.ephemeralStorage -= e.requests.ephemeralStorage;
-    info.requested.pods -= 1;
-    for (const p of e.hostPorts) {
-      const k = portKey(p);
-      const ips = info.usedPorts.get(k);
-      if (!ips) continue;
-      const i = ips.indexOf(p.hostIP);
-      if (i >= 0) ips.splice(i, 1);
-      if (ips.length === 0) info.usedPorts.delete(k);
-    }
+    removeUsage(info, e.requests, e.hostPorts);
     if (e.ownerUid) {
       const c = (info.ownerCounts.get(e.ownerUid) ?? 1) - 1;
       if (c <= 0) info.ownerCounts.delete(e.ownerUid);

@@ -7,7 +7,7 @@
 import type { KubeObject } from "../../shared/api/object.ts";
 import { podPriority } from "../../shared/api/scheduling_v1.ts";
 import type { HostPort, NodeInfo, Resources } from "./framework.ts";
-import { portKey } from "./node_ports.ts";
+import { addUsage, copyUsage } from "./node_ports.ts";
 import { podHostPorts, podRequests } from "./pod_info.ts";
 
 interface Nominated {
@@ -83,20 +83,9 @@ export class Nominator {
     return nodes.map((node) => {
       const list = held.get(node.name);
       if (!list) return node;
-      const requested = { ...node.requested };
-      const usedPorts = new Map([...node.usedPorts].map(([k, ips]) => [k, [...ips]]));
-      for (const n of list) {
-        requested.milliCpu += n.requests.milliCpu;
-        requested.memory += n.requests.memory;
-        requested.pods += 1;
-        for (const hp of n.hostPorts) {
-          const k = portKey(hp);
-          const ips = usedPorts.get(k);
-          if (ips) ips.push(hp.hostIP);
-          else usedPorts.set(k, [hp.hostIP]);
-        }
-      }
-      return { ...node, requested, usedPorts };
+      const withNominated = copyUsage(node);
+      for (const n of list) addUsage(withNominated, n.requests, n.hostPorts);
+      return withNominated;
     });
   }
 }

@@ -15,7 +15,7 @@ import type { KubeObject } from "../../shared/api/object.ts";
 import { podPriority } from "../../shared/api/scheduling_v1.ts";
 import { type Selector, selectorFromLabelSelector } from "../../shared/labels.ts";
 import type { FilterPlugin, NodeInfo, PodInfo, Profile } from "./framework.ts";
-import { portKey } from "./node_ports.ts";
+import { addUsage, copyUsage, removeUsage } from "./node_ports.ts";
 import { podHostPorts, podRequests } from "./pod_info.ts";
 
 /** The filters whose failure removing pods from a node can resolve. */
@@ -115,7 +115,7 @@ export function selectVictimsOnNode(
 ): Candidate | undefined {
   const lower = input.podsOn(node.name).filter((p) => podPriority(p) < input.priority);
   if (lower.length === 0) return undefined;
-  const sim = simulatedNode(node);
+  const sim = copyUsage(node);
   for (const p of lower) removePod(sim, p);
   if (!fits(pod, sim, input.profile.filters)) return undefined;
   // Give pods back, most important first; those a budget protects get the first chance.
@@ -200,38 +200,10 @@ function better(a: Candidate, b: Candidate): boolean {
   return a.victims.length < b.victims.length;
 }
 
-/** A copy of the node whose resource and host-port totals can be changed. */
-function simulatedNode(node: NodeInfo): NodeInfo {
-  return {
-    ...node,
-    requested: { ...node.requested },
-    usedPorts: new Map([...node.usedPorts].map(([k, ips]) => [k, [...ips]])),
-  };
-}
-
 function removePod(node: NodeInfo, p: KubeObject): void {
-  const r = podRequests(p);
-  node.requested.milliCpu -= r.milliCpu;
-  node.requested.memory -= r.memory;
-  node.requested.ephemeralStorage -= r.ephemeralStorage;
-  node.requested.pods -= 1;
-  for (const hp of podHostPorts(p)) {
-    const ips = node.usedPorts.get(portKey(hp));
-    const i = ips?.indexOf(hp.hostIP) ?? -1;
-    if (i >= 0) ips!.splice(i, 1);
-  }
+  removeUsage(node, podRequests(p), podHostPorts(p));
 }
 
 function addPod(node: NodeInfo, p: KubeObject): void {
-  const r = podRequests(p);
-  node.requested.milliCpu += r.milliCpu;
-  node.requested.memory += r.memory;
-  node.requested.ephemeralStorage += r.ephemeralStorage;
-  node.requested.pods += 1;
-  for (const hp of podHostPorts(p)) {
-    const k = portKey(hp);
-    const ips = node.usedPorts.get(k);
-    if (ips) ips.push(hp.hostIP);
-    else node.usedPorts.set(k, [hp.hostIP]);
-  }
+  addUsage(node, podRequests(p), podHostPorts(p));
 }
