@@ -126,7 +126,7 @@ export async function serveResource(
     case "binding":
       return await binding(req, q, registry, ri.namespace, name);
     case "eviction":
-      return await eviction(req, registry, {
+      return await eviction(req, q, registry, {
         pdbs: options.lookup("policy", "v1", "poddisruptionbudgets"),
         namespace: ri.namespace,
         name,
@@ -615,6 +615,7 @@ async function binding(
 
 async function eviction(
   req: Request,
+  q: URLSearchParams,
   registry: GenericRegistry,
   target: { pdbs?: GenericRegistry; namespace: string | undefined; name: string },
 ): Promise<Response> {
@@ -622,7 +623,7 @@ async function eviction(
   const body = await readBody(req) as { deleteOptions?: Record<string, unknown> };
   const deleteOptions = parseDeleteOptions(body?.deleteOptions ?? {});
   // The request's own dryRun holds for the delete too (kube-apiserver's propagateDryRun).
-  if (new URL(req.url).searchParams.getAll("dryRun").length > 0) deleteOptions.dryRun = true;
+  if (isDryRun(q)) deleteOptions.dryRun = true;
   await evictPod(registry, target.pdbs, {
     namespace: target.namespace ?? "default",
     name: target.name,

@@ -350,17 +350,17 @@ export class GenericRegistry {
     if (wanted.apiVersion === undefined) wanted.apiVersion = current.apiVersion;
     if (wanted.kind === undefined) wanted.kind = current.kind;
     let next: KubeObject;
-    if (options.subresource === "ephemeralcontainers") {
-      // A pod's ephemeral containers write changes those only (validation: only additions).
-      next = {
-        ...current,
-        spec: { ...current.spec, ephemeralContainers: wanted.spec?.ephemeralContainers },
-      };
-      if (next.spec.ephemeralContainers === undefined) delete next.spec.ephemeralContainers;
-    } else if (options.subresource === "status") {
-      // A status write changes status only (and nothing of spec or metadata but an apply's
-      // managedFields).
-      next = { ...current, status: wanted.status };
+    if (options.subresource) {
+      // A subresource write changes its part only — the status, or a pod's ephemeral containers
+      // (validation: only additions) — and nothing of metadata but an apply's managedFields.
+      if (options.subresource === "status") next = { ...current, status: wanted.status };
+      else {
+        next = {
+          ...current,
+          spec: { ...current.spec, ephemeralContainers: wanted.spec?.ephemeralContainers },
+        };
+        if (next.spec.ephemeralContainers === undefined) delete next.spec.ephemeralContainers;
+      }
       if (options.applying) {
         next.metadata = { ...current.metadata, managedFields: wanted.metadata.managedFields };
       }

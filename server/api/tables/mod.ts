@@ -11,7 +11,6 @@
  * ```
  */
 
-import { limitRangePrinter } from "./limit_ranges.ts";
 import { horizontalPodAutoscalerPrinter } from "./autoscaling.ts";
 import type { KubeObject } from "../../../shared/api/object.ts";
 import { cronJobPrinter, jobPrinter } from "./batch.ts";
@@ -74,7 +73,8 @@ const PRINTERS: Record<string, Printer> = {
   "/events": eventPrinter,
   "/persistentvolumes": persistentVolumePrinter,
   "/persistentvolumeclaims": persistentVolumeClaimPrinter,
-  "/limitranges": limitRangePrinter,
+  // kube-apiserver prints LimitRanges as Roles: NAME and CREATED AT.
+  "/limitranges": rolePrinter,
   "storage.k8s.io/storageclasses": storageClassPrinter,
   "scheduling.k8s.io/priorityclasses": priorityClassPrinter,
   "events.k8s.io/events": eventPrinter,

@@ -3,7 +3,7 @@
  * IngressClasses (CONTROLLER, PARAMETERS) and NetworkPolicies (POD-SELECTOR), as
  * kube-apiserver's printIngress, printIngressClass and printNetworkPolicy.
  */
-import { selectorFromLabelSelector } from "../../../shared/labels.ts";
+import { labelSelectorText } from "./workloads.ts";
 
 import { timestampAge } from "./human_duration.ts";
 import { AGE_COLUMN, col, NAME_COLUMN, type Printer } from "./table.ts";
@@ -77,14 +77,6 @@ export const ingressClassPrinter: Printer = {
 };
 
 /** metav1.FormatLabelSelector: the canonical text, `<none>` when empty, `<error>` if invalid. */
-function formatLabelSelector(sel: unknown): string {
-  try {
-    return selectorFromLabelSelector(sel as never).toString() || "<none>";
-  } catch {
-    return "<error>";
-  }
-}
-
 /** networking.k8s.io/v1 NetworkPolicies. */
 export const networkPolicyPrinter: Printer = {
   columns: [
@@ -98,7 +90,7 @@ export const networkPolicyPrinter: Printer = {
   row: (np, now) => ({
     cells: [
       np.metadata.name ?? "",
-      formatLabelSelector(np.spec?.podSelector),
+      labelSelectorText(np.spec?.podSelector),
       timestampAge(np.metadata.creationTimestamp, now),
     ],
   }),

@@ -9,7 +9,7 @@ import type { Subject } from "../../../shared/api/rbac_v1.ts";
 import { timestampAge } from "./human_duration.ts";
 import { AGE_COLUMN, col, NAME_COLUMN, type Printer } from "./table.ts";
 
-/** Roles and ClusterRoles. */
+/** Roles and ClusterRoles (as LimitRanges): NAME and CREATED AT. */
 export const rolePrinter: Printer = {
   columns: [
     NAME_COLUMN,
