@@ -10,7 +10,7 @@ import type { Namespace, Pod } from "../shared/api/core_v1.ts";
 import type { KubeObject } from "../shared/api/object.ts";
 import type { NetworkPolicy } from "../shared/api/network_policy.ts";
 import type { ApiClient } from "../shared/client/client.ts";
-import { NAMESPACES, NETWORK_POLICIES, PODS } from "../shared/client/refs.ts";
+import { NAMESPACES, PODS } from "../shared/client/refs.ts";
 import { runController } from "../shared/controller.ts";
 import { Informer } from "../shared/informer.ts";
 import { type Logger, silentLogger } from "../shared/log.ts";
@@ -37,8 +37,8 @@ export interface NetworkPoliciesOptions {
   proxyRelaysServices?: boolean;
   /** How often the rules are recomputed even without events (default 30 s). */
   resyncMs?: number;
-  /** An informer over NetworkPolicies that its owner runs (network_policy_watch.ts); else own. */
-  policies?: Informer<NetworkPolicy>;
+  /** The informer over NetworkPolicies, run by its owner (network_policy_watch.ts). */
+  policies: Informer<NetworkPolicy>;
   logger?: Logger;
 }
 
@@ -50,13 +50,11 @@ const KEY = "policies";
  */
 export function trimPod(obj: KubeObject): KubeObject {
   const pod = obj as Pod;
-  const ports = (pod.spec?.containers ?? []).flatMap((c) =>
-    (c.ports ?? []).filter((p) => p.name).map((p) => ({
-      name: p.name,
-      containerPort: p.containerPort,
-      protocol: p.protocol ?? "TCP",
-    }))
-  );
+  const ports = namedPorts(pod).map((p) => ({
+    name: p.name,
+    containerPort: p.port,
+    protocol: p.protocol,
+  }));
   return {
     apiVersion: "v1",
     kind: "Pod",
@@ -76,6 +74,17 @@ export function trimPod(obj: KubeObject): KubeObject {
   } as KubeObject;
 }
 
+/** A pod's named container ports (what a policy's named port resolves to). */
+function namedPorts(pod: Pod): PolicyPod["ports"] {
+  return (pod.spec?.containers ?? []).flatMap((c) =>
+    (c.ports ?? []).filter((p) => p.name).map((p) => ({
+      name: p.name!,
+      port: p.containerPort,
+      protocol: p.protocol ?? "TCP",
+    }))
+  );
+}
+
 /** A pod as policies see it; undefined when it has no pod-network address (yet, or any more). */
 export function policyPod(pod: Pod): PolicyPod | undefined {
   const ip = pod.status?.podIP;
@@ -90,13 +99,7 @@ export function policyPod(pod: Pod): PolicyPod | undefined {
     labels: pod.metadata.labels ?? {},
     ip,
     nodeName: pod.spec?.nodeName ?? "",
-    ports: (pod.spec?.containers ?? []).flatMap((c) =>
-      (c.ports ?? []).filter((p) => p.name).map((p) => ({
-        name: p.name!,
-        port: p.containerPort,
-        protocol: p.protocol ?? "TCP",
-      }))
-    ),
+    ports: namedPorts(pod),
   };
 }
 
@@ -114,8 +117,6 @@ export class NetworkPolicies {
   readonly policies: Informer<NetworkPolicy>;
   readonly #o: NetworkPoliciesOptions;
   readonly #log: Logger;
-  /** The policy informer is this controller's to run (not given by its owner). */
-  readonly #ownsPolicies: boolean;
   #peers?: Peers;
   #enqueue: () => void = () => {};
   #warnedUserspace = false;
@@ -128,14 +129,7 @@ export class NetworkPolicies {
       run: options.run,
       logger: this.#log,
     });
-    this.#ownsPolicies = options.policies === undefined;
-    this.policies = options.policies ??
-      new Informer<NetworkPolicy>(options.client, NETWORK_POLICIES, { logger: this.#log });
-  }
-
-  /** Whether the pod and namespace informers run (some NetworkPolicy exists). */
-  get watchingPeers(): boolean {
-    return this.#peers !== undefined;
+    this.policies = options.policies;
   }
 
   /**
@@ -149,9 +143,24 @@ export class NetworkPolicies {
     const log = this.#log;
     const pods = new Informer<Pod>(this.#o.client, PODS, { logger: log, transform: trimPod });
     const namespaces = new Informer<Namespace>(this.#o.client, NAMESPACES, { logger: log });
-    const handlers = { onAdd: this.#enqueue, onUpdate: this.#enqueue, onDelete: this.#enqueue };
-    pods.addEventHandler(handlers);
-    namespaces.addEventHandler(handlers);
+    // Updates count only when they change what policies read: a pod's readiness or restarts
+    // (most pod updates) rewrite nothing.
+    pods.addEventHandler({
+      onAdd: this.#enqueue,
+      onDelete: this.#enqueue,
+      onUpdate: (old, pod) => {
+        if (JSON.stringify(policyPod(old)) !== JSON.stringify(policyPod(pod))) this.#enqueue();
+      },
+    });
+    namespaces.addEventHandler({
+      onAdd: this.#enqueue,
+      onDelete: this.#enqueue,
+      onUpdate: (old, ns) => {
+        if (JSON.stringify(old.metadata.labels) !== JSON.stringify(ns.metadata.labels)) {
+          this.#enqueue();
+        }
+      },
+    });
     // Synced without a single object is still a change to act on.
     Promise.all([pods.waitForSync(stop.signal), namespaces.waitForSync(stop.signal)])
       .then(this.#enqueue);
@@ -215,7 +224,6 @@ export class NetworkPolicies {
     this.#o.networkReady(signal).then(enqueue);
     try {
       await Promise.all([
-        this.#ownsPolicies ? this.policies.run(signal) : undefined,
         runController({
           name: "network-policies",
           queue,
