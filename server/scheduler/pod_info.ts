@@ -50,9 +50,16 @@ function containerRequests(c: Container): Omit<Resources, "pods"> {
  */
 export function podRequests(pod: KubeObject): Resources {
   const spec = (pod.spec ?? {}) as { containers?: Container[]; initContainers?: Container[] };
-  let milliCpu = podTotal(spec, (c) => containerRequests(c).milliCpu);
-  let memory = podTotal(spec, (c) => containerRequests(c).memory);
-  let ephemeralStorage = podTotal(spec, (c) => containerRequests(c).ephemeralStorage);
+  // Each container's quantities parsed once, then totalled per resource.
+  const parsed = new Map<Container, Omit<Resources, "pods">>();
+  const of = (c: Container) => {
+    let r = parsed.get(c);
+    if (!r) parsed.set(c, r = containerRequests(c));
+    return r;
+  };
+  let milliCpu = podTotal(spec, (c) => of(c).milliCpu);
+  let memory = podTotal(spec, (c) => of(c).memory);
+  let ephemeralStorage = podTotal(spec, (c) => of(c).ephemeralStorage);
   const overhead = pod.spec?.overhead as Record<string, string> | undefined;
   if (overhead) {
     milliCpu += amount(overhead, "cpu", true);

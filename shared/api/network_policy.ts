@@ -8,7 +8,10 @@
 import { z } from "zod";
 import { Int32, IntOrString, LabelSelector, ObjectMeta, TypeMeta } from "./meta.ts";
 
-/** The protocols a policy port may name. */
+/**
+ * The protocols a policy port may name (core/v1 Protocol's values; not imported from core_v1.ts,
+ * which would load every core schema into the agent's policy controller with this module).
+ */
 export const NETWORK_POLICY_PROTOCOLS = ["TCP", "UDP", "SCTP"] as const;
 /** The policy types. */
 export const POLICY_TYPES = ["Ingress", "Egress"] as const;
