@@ -1,12 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  AGENT_FLAGS,
-  agentConfigFrom,
-  PROXY_FLAGS,
-  proxyConfigFrom,
-  SERVER_FLAGS,
-  serverConfigFrom,
-} from "./main.ts";
+import { AGENT_FLAGS, agentConfigFrom, PROXY_FLAGS, proxyConfigFrom } from "./cmd/node_flags.ts";
+import { SERVER_FLAGS, serverConfigFrom } from "./cmd/server_flags.ts";
 import { type FlagSpec, type ParsedFlags, parseFlags, UsageError } from "./shared/cli_flags.ts";
 
 /** The message of the UsageError that building a config from `args` raises. */

@@ -10,6 +10,10 @@
  * every variant runs with its pods isolated; `--address` sets the node address (default
  * 127.0.0.54).
  *
+ * A variant may add V8 flags and environment variables after `@`s: `.@--optimize-for-size` or
+ * `.@MALLOC_ARENA_MAX=2` measures this tree with `--optimize-for-size` added to the agent's V8
+ * flags, or with that variable set.
+ *
  * `--inspect` adds, once per variant, a breakdown through the V8 inspector: heap statistics after
  * a full GC and the scripts V8 has parsed (modules loaded), written to `--out`.
  *
@@ -30,8 +34,30 @@ export function smapsRollup(pid: number): { rss: number; anon: number } {
   return { rss: kib("Rss") / 1024, anon: kib("Anonymous") / 1024 };
 }
 
+/** A source tree to run, with what the variant adds to the node's command. */
+interface Variant {
+  name: string;
+  tree: string;
+  v8Flags: string[];
+  env: Record<string, string>;
+}
+
+/** `tree[@--v8-flag|@NAME=value…]`. */
+function parseVariant(spec: string): Variant {
+  const [tree, ...adds] = spec.split("@");
+  const env: Record<string, string> = {};
+  const v8Flags: string[] = [];
+  for (const a of adds) {
+    if (a.startsWith("--")) v8Flags.push(a);
+    else if (/^[A-Z_][A-Z0-9_]*=/.test(a)) {
+      env[a.slice(0, a.indexOf("="))] = a.slice(a.indexOf("=") + 1);
+    } else throw new Error(`variant ${spec}: ${a} is neither a --v8-flag nor NAME=value`);
+  }
+  return { name: spec, tree: Deno.realPathSync(tree), v8Flags, env };
+}
+
 function startNode(
-  tree: string,
+  variant: Variant,
   server: { url: string; joinToken: string },
   o: { nodeName: string; nodeAddress: string; dataDir: string },
   extra: string[],
@@ -41,9 +67,9 @@ function startNode(
     args: [
       "run",
       "-A",
-      AGENT_V8_FLAGS,
+      [AGENT_V8_FLAGS, ...variant.v8Flags].join(","),
       ...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
-      `${tree}/main.ts`,
+      `${variant.tree}/main.ts`,
       "agent",
       ...["--server", server.url, "--token", server.joinToken],
       ...["--node-name", o.nodeName, "--node-address", o.nodeAddress],
@@ -51,6 +77,7 @@ function startNode(
       ...["--proxy-cluster-ips=false", "--log-level", "error"],
       ...extra,
     ],
+    env: variant.env,
     stdin: "null",
     stdout: "null",
     stderr: "inherit",
@@ -115,7 +142,7 @@ if (import.meta.main) {
     inspect: Deno.args.includes("--inspect"),
     policy: Deno.args.includes("--policy"),
   };
-  const variants = (args.variants ?? ".").split(",").map((v) => Deno.realPathSync(v));
+  const variants = (args.variants ?? ".").split(",").map(parseVariant);
   const rounds = Number(args.rounds ?? 3);
   const settle = Number(args.settle ?? 15) * 1000;
   const pods = Number(args.pods ?? 10);
@@ -181,8 +208,10 @@ if (import.meta.main) {
         proc = startNode(v, server, node, extra);
         await new Promise((res) => setTimeout(res, settle));
         const m = smapsRollup(proc.pid);
-        (results[v] ??= []).push(m);
-        console.error(`round ${r} ${v}: rss ${m.rss.toFixed(1)} anon ${m.anon.toFixed(1)} MiB`);
+        (results[v.name] ??= []).push(m);
+        console.error(
+          `round ${r} ${v.name}: rss ${m.rss.toFixed(1)} anon ${m.anon.toFixed(1)} MiB`,
+        );
         await stop(proc);
       }
     }
@@ -191,7 +220,7 @@ if (import.meta.main) {
         const port = freePort("127.0.0.1");
         proc = startNode(v, server, node, extra, port);
         await new Promise((res) => setTimeout(res, settle));
-        breakdown[v] = { smaps: smapsRollup(proc.pid), ...await inspect(port) };
+        breakdown[v.name] = { smaps: smapsRollup(proc.pid), ...await inspect(port) };
         await stop(proc);
       }
     }
@@ -204,9 +233,9 @@ if (import.meta.main) {
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   for (const v of variants) {
-    const xs = results[v];
+    const xs = results[v.name];
     console.log(
-      `${v}: private (Anonymous) median ${median(xs.map((x) => x.anon)).toFixed(1)} MiB [${
+      `${v.name}: private (Anonymous) median ${median(xs.map((x) => x.anon)).toFixed(1)} MiB [${
         xs.map((x) => x.anon.toFixed(1)).join(", ")
       }], RSS median ${median(xs.map((x) => x.rss)).toFixed(1)} MiB`,
     );

@@ -10,6 +10,7 @@ import type * as Token from "./token.ts";
 import type * as Up from "./up.ts";
 import type * as Purge from "./purge.ts";
 import type * as Proxy from "./proxy.ts";
+import type * as ServerFlags from "./server_flags.ts";
 import type * as ManagedServer from "../server/ha/managed_server.ts";
 import type * as ServerRun from "../server/run.ts";
 import type * as PodSecurityConfigFile from "../server/admission/pod_security_config_file.ts";
@@ -20,6 +21,7 @@ export interface CommandModules {
   "cmd/up.ts": typeof Up;
   "cmd/purge.ts": typeof Purge;
   "cmd/proxy.ts": typeof Proxy;
+  "cmd/server_flags.ts": typeof ServerFlags;
   "server/ha/managed_server.ts": typeof ManagedServer;
   "server/run.ts": typeof ServerRun;
   "server/admission/pod_security_config_file.ts": typeof PodSecurityConfigFile;

@@ -12,6 +12,7 @@ registerPackagedModules({
   "cmd/up.ts": () => import("./up.ts"),
   "cmd/purge.ts": () => import("./purge.ts"),
   "cmd/proxy.ts": () => import("./proxy.ts"),
+  "cmd/server_flags.ts": () => import("./server_flags.ts"),
   "server/ha/managed_server.ts": () => import("../server/ha/managed_server.ts"),
   "server/run.ts": () => import("../server/run.ts"),
   "server/admission/pod_security_config_file.ts": () =>

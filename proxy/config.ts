@@ -29,7 +29,7 @@ export const ProxyConfig = z.object({
   /** This node's address: where NodePorts listen. */
   nodeAddress: z.string().min(1).default("127.0.0.1"),
   /** The cluster's service CIDR; a loopback CIDR means ClusterIPs are bound directly. */
-  serviceCidr: z.string().default(DEFAULT_SERVICE_CIDR),
+  serviceCidr: z.string().default(DEFAULT_SERVICE_CIDR).describe("range of Service cluster IPs"),
   /** Time allowed for connecting to one backend before trying the next. */
   connectTimeoutMs: z.number().int().positive().default(1000),
   /** Idle time after which a UDP session closes. */

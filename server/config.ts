@@ -4,6 +4,7 @@
  * its flag table from them).
  */
 import { z } from "zod";
+import { LogLevelSetting } from "../shared/log_level_setting.ts";
 import { ipv4NetWithin, parseIpv4Net } from "../shared/ipv4_cidr.ts";
 import { DEFAULT_CLUSTER_CIDR, DEFAULT_SERVICE_CIDR } from "../shared/default_networks.ts";
 import { DEFAULT_NODE_PORT_RANGE } from "./registry/service_allocator.ts";
@@ -84,9 +85,7 @@ export const ServerConfig = z.object({
   ),
   /** Revisions of history kept for watchers before compaction. */
   historyRevisions: z.number().int().positive().default(10_000),
-  logLevel: z.enum(["debug", "info", "warn", "error"]).default("info").describe(
-    "debug, info, warn or error",
-  ),
+  logLevel: LogLevelSetting,
   ...HaConfigFields,
   /**
    * Pod Security admission's defaults and exempt namespaces (upstream's PodSecurityConfiguration):
