@@ -21,7 +21,12 @@
 import { type Logger, silentLogger } from "../shared/log.ts";
 import { ipv4NetContains, ipv4ToInt, parseIpv4Net } from "../shared/ipv4_cidr.ts";
 
-import { type CommandResult, type CommandRunner, hostRunner } from "../shared/command_runner.ts";
+import {
+  type CommandResult,
+  type CommandRunner,
+  hostRunner,
+  mustRun,
+} from "../shared/command_runner.ts";
 export { type CommandResult, type CommandRunner, hostRunner };
 
 /** Route protocol number marking Skiff's pod routes (`ip route show proto 0x53`... as a number). */
@@ -117,12 +122,8 @@ export class HostGateway {
     return [...this.#routes.values()];
   }
 
-  async #must(command: string, args: string[]): Promise<string> {
-    const r = await this.#run(command, args);
-    if (r.code !== 0) {
-      throw new Error(`${command} ${args.join(" ")}: ${r.stderr.trim() || `exit ${r.code}`}`);
-    }
-    return r.stdout;
+  #must(command: string, args: string[]): Promise<string> {
+    return mustRun(this.#run, command, args);
   }
 
   #iptables(table: string, args: string[]): Promise<CommandResult> {

@@ -13,7 +13,7 @@
 import { parseQuantity } from "../shared/api/quantity.ts";
 import { podTotal } from "../shared/api/pod_resources.ts";
 import type { Container, Pod } from "./pod_types.ts";
-import { type CommandRunner, hostRunner } from "../shared/command_runner.ts";
+import { type CommandRunner, hostRunner, mustRun } from "../shared/command_runner.ts";
 import { mountsUnder } from "./shared_mount.ts";
 
 /** The tmpfs size for a memory-backed emptyDir of `pod`, in bytes. */
@@ -50,10 +50,5 @@ export async function mountMemoryVolume(
   runner: CommandRunner = hostRunner,
 ): Promise<void> {
   if ((await mountsUnder(dir)).includes(dir)) return;
-  const r = await runner("mount", ["-t", "tmpfs", "-o", `size=${sizeBytes}`, "tmpfs", dir]);
-  if (r.code !== 0) {
-    throw new Error(
-      `mount -t tmpfs -o size=${sizeBytes} tmpfs ${dir} failed: ${(r.stderr || r.stdout).trim()}`,
-    );
-  }
+  await mustRun(runner, "mount", ["-t", "tmpfs", "-o", `size=${sizeBytes}`, "tmpfs", dir]);
 }

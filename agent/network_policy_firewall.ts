@@ -19,7 +19,12 @@
  * stay when the agent stops (its pods stay isolated) and are rewritten at the next start;
  * {@linkcode NetworkPolicyFirewall.teardown} removes them (`--uninstall --purge`).
  */
-import { type CommandResult, type CommandRunner, hostRunner } from "../shared/command_runner.ts";
+import {
+  type CommandResult,
+  type CommandRunner,
+  hostRunner,
+  mustRun,
+} from "../shared/command_runner.ts";
 import { type Logger, silentLogger } from "../shared/log.ts";
 import { chainId } from "./host_gw.ts";
 import { policyForwardChain } from "./network_policy_watch.ts";
@@ -144,12 +149,8 @@ export class NetworkPolicyFirewall {
     return this.#run("iptables", ["-w", "5", "-t", "filter", ...args]);
   }
 
-  async #must(command: string, args: string[], stdin?: string): Promise<string> {
-    const r = await this.#run(command, args, stdin);
-    if (r.code !== 0) {
-      throw new Error(`${command} ${args.join(" ")}: ${r.stderr.trim() || `exit ${r.code}`}`);
-    }
-    return r.stdout;
+  #must(command: string, args: string[], stdin?: string): Promise<string> {
+    return mustRun(this.#run, command, args, stdin);
   }
 
   /** Our per-pod chains that exist in the kernel now. */

@@ -7,7 +7,7 @@
  * agent/memory_volume.ts). Mounts are made with util-linux `mount`, as the kubelet's mounter does.
  */
 
-import { type CommandRunner, hostRunner } from "../shared/command_runner.ts";
+import { type CommandRunner, hostRunner, mustRun } from "../shared/command_runner.ts";
 
 /** A mount point from /proc/self/mountinfo. */
 interface MountPoint {
@@ -31,13 +31,6 @@ async function mountPoints(): Promise<MountPoint[]> {
   });
 }
 
-async function run(runner: CommandRunner, args: string[]): Promise<void> {
-  const r = await runner(args[0], args.slice(1));
-  if (r.code !== 0) {
-    throw new Error(`${args.join(" ")} failed: ${(r.stderr || r.stdout).trim()}`);
-  }
-}
-
 /**
  * Makes `path` (a directory) a shared mount point: bound onto itself unless it is already a mount
  * point, then made rshared (a no-op when it is shared already).
@@ -48,8 +41,8 @@ export async function ensureSharedMount(
 ): Promise<void> {
   const mounts = (await mountPoints()).filter((m) => m.path === path);
   if (mounts.length > 0 && mounts[mounts.length - 1].shared) return;
-  if (mounts.length === 0) await run(runner, ["mount", "--bind", path, path]);
-  await run(runner, ["mount", "--make-rshared", path]);
+  if (mounts.length === 0) await mustRun(runner, "mount", ["--bind", path, path]);
+  await mustRun(runner, "mount", ["--make-rshared", path]);
 }
 
 /** Mount points at or below `path` (absolute, clean), deepest first. */
@@ -65,5 +58,5 @@ export async function mountsUnder(path: string): Promise<string[]> {
  */
 export async function unmountAll(path: string, runner: CommandRunner = hostRunner): Promise<void> {
   // Deepest first; a path mounted twice appears twice and is unmounted twice.
-  for (const p of await mountsUnder(path)) await run(runner, ["umount", "-l", p]);
+  for (const p of await mountsUnder(path)) await mustRun(runner, "umount", ["-l", p]);
 }

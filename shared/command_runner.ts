@@ -43,6 +43,24 @@ export const hostRunner: CommandRunner = async (command, args, stdin) => {
   }
 };
 
+/**
+ * Runs a command that must succeed: its standard output, or an Error naming the command line and
+ * what it printed on failure.
+ */
+export async function mustRun(
+  run: CommandRunner,
+  command: string,
+  args: string[],
+  stdin?: string,
+): Promise<string> {
+  const r = await run(command, args, stdin);
+  if (r.code !== 0) {
+    const said = (r.stderr || r.stdout).trim();
+    throw new Error(`${[command, ...args].join(" ")} failed: ${said || `exit ${r.code}`}`);
+  }
+  return r.stdout;
+}
+
 /** A runner that runs every command inside network namespace `ns` (tests, benchmarks). */
 export function netnsRunner(ns: string): CommandRunner {
   return (command, args, stdin) => hostRunner("ip", ["netns", "exec", ns, command, ...args], stdin);
