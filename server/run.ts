@@ -216,6 +216,8 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   });
   const priorities = {
     priorityClasses: () => stores.get("priorityclasses")!.list().items as PriorityClass[],
+    priorityClass: (name: string) =>
+      stores.get("priorityclasses")!.find(undefined, name) as PriorityClass | undefined,
   };
   const podPriority = podPriorityAdmission(priorities);
   const limitRanges = {
@@ -448,8 +450,11 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     mountMemberRoute(app, { etcd: managed.client, backend, clusterSecret: managed.clusterSecret });
   }
 
-  await bootstrapNamespaces(registries.find((r) => r.info.plural === "namespaces")!);
   const registryOf = (plural: string) => registries.find((r) => r.info.plural === plural)!;
+  await createIfMissing(
+    registryOf("namespaces"),
+    SYSTEM_NAMESPACES.map((name) => ({ metadata: { name } }) as KubeObject),
+  );
   await reconcileBootstrapPolicy({
     clusterRoles: registryOf("clusterroles"),
     clusterRoleBindings: registryOf("clusterrolebindings"),
@@ -460,9 +465,9 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
       rbacInformers.get(r).waitForSync(stop.signal)
     ),
   );
-  await bootstrapStorageClass(registries.find((r) => r.info.plural === "storageclasses")!);
-  await bootstrapIngressClass(registries.find((r) => r.info.plural === "ingressclasses")!);
-  await bootstrapPriorityClasses(registries.find((r) => r.info.plural === "priorityclasses")!);
+  await createIfMissing(registryOf("storageclasses"), [localPathStorageClass()]);
+  await createIfMissing(registryOf("ingressclasses"), [skiffIngressClass() as KubeObject]);
+  await createIfMissing(registryOf("priorityclasses"), systemPriorityClasses() as KubeObject[]);
 
   const httpServer = Deno.serve({
     hostname,
@@ -644,55 +649,17 @@ async function ensureSecretFile(path: string): Promise<string> {
   return secret;
 }
 
-/** Creates the system namespaces that are missing (at every start, not only the first). */
-async function bootstrapNamespaces(registry: GenericRegistry): Promise<void> {
-  for (const name of SYSTEM_NAMESPACES) {
-    if (registry.store.find(undefined, name)) continue;
+/**
+ * Creates the built-in objects of one kind that are missing, at every start (not only the first):
+ * the system namespaces, the default `local-path` StorageClass and `skiff` IngressClass (as k3s
+ * ships its defaults), the system PriorityClasses (as kube-apiserver's post-start hook does).
+ * An object the user changed, or deleted and created again, is left as it is.
+ */
+async function createIfMissing(registry: GenericRegistry, objects: KubeObject[]): Promise<void> {
+  for (const o of objects) {
+    if (registry.store.find(undefined, o.metadata.name!)) continue;
     try {
-      await registry.create(undefined, { metadata: { name } } as KubeObject);
-    } catch (e) {
-      if (!isAlreadyExists(e)) throw e;
-    }
-  }
-}
-
-/**
- * Creates the built-in `local-path` StorageClass (the default, as k3s ships it) when missing.
- * A class the user changed or deleted-and-recreated is left as it is.
- */
-async function bootstrapStorageClass(registry: GenericRegistry): Promise<void> {
-  const sc = localPathStorageClass();
-  if (registry.store.find(undefined, sc.metadata.name!)) return;
-  try {
-    await registry.create(undefined, sc);
-  } catch (e) {
-    if (!isAlreadyExists(e)) throw e;
-  }
-}
-
-/**
- * Creates the built-in `skiff` IngressClass (the default; every node's proxy serves it) when
- * missing. A class the user changed or deleted-and-recreated is left as it is.
- */
-async function bootstrapIngressClass(registry: GenericRegistry): Promise<void> {
-  const cls = skiffIngressClass();
-  if (registry.store.find(undefined, cls.metadata.name!)) return;
-  try {
-    await registry.create(undefined, cls as KubeObject);
-  } catch (e) {
-    if (!isAlreadyExists(e)) throw e;
-  }
-}
-
-/**
- * Creates the system PriorityClasses when missing, as kube-apiserver's post-start hook does
- * (validation keeps their value; they cannot be deleted).
- */
-async function bootstrapPriorityClasses(registry: GenericRegistry): Promise<void> {
-  for (const pc of systemPriorityClasses()) {
-    if (registry.store.find(undefined, pc.metadata.name!)) continue;
-    try {
-      await registry.create(undefined, pc as KubeObject);
+      await registry.create(undefined, o);
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
     }
