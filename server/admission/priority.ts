@@ -25,6 +25,8 @@ import type { AdmissionPlugin } from "./admission.ts";
 export interface PriorityAdmissionDeps {
   /** Every PriorityClass (the server's cache). */
   priorityClasses(): readonly PriorityClass[];
+  /** The PriorityClass of this name, if there is one. */
+  priorityClass(name: string): PriorityClass | undefined;
 }
 
 interface PodShape {
@@ -55,7 +57,7 @@ export function podPriorityAdmission(
       }
     } else {
       const name = spec.priorityClassName;
-      const pc = deps.priorityClasses().find((c) => c.metadata.name === name);
+      const pc = deps.priorityClass(name);
       if (!pc) throw forbid(`no PriorityClass with name ${name} was found`);
       priority = pc.value;
       policy = pc.preemptionPolicy;
@@ -83,7 +85,9 @@ export function podPriorityAdmission(
 }
 
 /** The validating step on PriorityClass writes: at most one global default. */
-export function priorityClassAdmission(deps: PriorityAdmissionDeps): AdmissionPlugin {
+export function priorityClassAdmission(
+  deps: Pick<PriorityAdmissionDeps, "priorityClasses">,
+): AdmissionPlugin {
   return (attrs) => {
     if (attrs.resource !== "priorityclasses" || attrs.group !== "scheduling.k8s.io") return;
     const pc = attrs.object as unknown as PriorityClass;

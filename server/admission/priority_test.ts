@@ -29,7 +29,10 @@ const pc = (name: string, value: number, extra: Partial<PriorityClass> = {}): Pr
   }) as PriorityClass;
 
 const admit = (classes: PriorityClass[]) =>
-  podPriorityAdmission({ priorityClasses: () => classes });
+  podPriorityAdmission({
+    priorityClasses: () => classes,
+    priorityClass: (name) => classes.find((c) => c.metadata.name === name),
+  });
 
 function forbidden(fn: () => unknown): string {
   try {
