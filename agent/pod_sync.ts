@@ -60,6 +60,7 @@ import {
 } from "./volumes.ts";
 import { isProjectedKind } from "./volume_payload.ts";
 import type { ServiceAccountTokens } from "./service_account_tokens.ts";
+import { withDisruptionTarget } from "../shared/api/disruption_target.ts";
 import { rfc3339 } from "../shared/time.ts";
 import { runLifecycleHook, runPreStopHook } from "./lifecycle_hooks.ts";
 import {
@@ -834,7 +835,9 @@ export class PodSyncer {
     }
 
     let conditions = st.lastStatus?.conditions ?? pod.status?.conditions;
-    if (ending?.reason === EVICTED_REASON) conditions = evictionConditions(conditions, ending);
+    if (ending?.reason === EVICTED_REASON) {
+      conditions = withDisruptionTarget(conditions, EVICTED_BY_KUBELET, ending.message, rfc3339());
+    }
     const status = computePodStatus(
       { ...pod, status: { ...pod.status, conditions } },
       {
@@ -1319,25 +1322,4 @@ function specOf(pod: Pod, name: string | undefined): Container | undefined {
   return [...pod.spec.containers, ...(pod.spec.initContainers ?? []), ...ephemeral].find((c) =>
     c.name === name
   );
-}
-
-/**
- * The pod's conditions with the kubelet's DisruptionTarget for an eviction (kept as it was once
- * set, so its transition time does not move).
- */
-function evictionConditions(
-  conditions: PodStatus["conditions"],
-  ending: PodEnding,
-): PodStatus["conditions"] {
-  const list = conditions ?? [];
-  if (list.some((c) => c.type === "DisruptionTarget" && c.reason === EVICTED_BY_KUBELET)) {
-    return list;
-  }
-  return [...list.filter((c) => c.type !== "DisruptionTarget"), {
-    type: "DisruptionTarget",
-    status: "True",
-    reason: EVICTED_BY_KUBELET,
-    message: ending.message,
-    lastTransitionTime: rfc3339(new Date()),
-  }];
 }

@@ -15,6 +15,7 @@ import {
 } from "../../shared/errors.ts";
 import { selectorFromLabelSelector } from "../../shared/labels.ts";
 import type { DeleteOptions, GenericRegistry } from "../registry/generic_registry.ts";
+import { withDisruptionTarget } from "../../shared/api/disruption_target.ts";
 import { rfc3339 } from "../../shared/time.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -72,18 +73,12 @@ export async function evictPod(
       ...current,
       status: {
         ...current.status,
-        conditions: [
-          ...((current.status?.conditions ?? []) as Obj[]).filter((c) =>
-            c.type !== "DisruptionTarget"
-          ),
-          {
-            type: "DisruptionTarget",
-            status: "True",
-            reason: "EvictionByEvictionAPI",
-            message: "Eviction API: evicting",
-            lastTransitionTime: rfc3339(new Date()),
-          },
-        ],
+        conditions: withDisruptionTarget(
+          current.status?.conditions as Obj[] | undefined,
+          "EvictionByEvictionAPI",
+          "Eviction API: evicting",
+          rfc3339(),
+        ),
       },
     }), { subresource: "status" });
   }

@@ -13,16 +13,14 @@ import type { ControllerClient } from "../../shared/client/controller_client.ts"
 import { PODS } from "../../shared/client/refs.ts";
 import { isNotFound } from "../../shared/errors.ts";
 import type { Recorder } from "../../shared/events.ts";
-import type { Lister } from "../../shared/lister.ts";
+import { type Lister, NODE_NAME_INDEX, podNodeName } from "../../shared/lister.ts";
 import type { Logger } from "../../shared/log.ts";
+import { withDisruptionTarget } from "../../shared/api/disruption_target.ts";
 import { rfc3339 } from "../../shared/time.ts";
 import { fitErrorMessage, type NodeInfo, type PodInfo, type Profile } from "./framework.ts";
 import type { Nominator } from "./nominator.ts";
 import { isTerminated } from "./pod_info.ts";
 import { findCandidate, notEligible } from "./preemption.ts";
-
-/** Pods by `spec.nodeName` (the same index, by name and function, as the node lifecycle's). */
-const NODE_INDEX = "nodeName";
 
 /** What a {@linkcode Preemptor} works with. */
 export interface PreemptorOptions {
@@ -43,15 +41,12 @@ export class Preemptor {
 
   constructor(options: PreemptorOptions) {
     this.#o = options;
-    options.listers.pods.addIndexer(
-      NODE_INDEX,
-      (p) => (p.spec?.nodeName ? [p.spec.nodeName] : []),
-    );
+    options.listers.pods.addIndexer(NODE_NAME_INDEX, podNodeName);
   }
 
   /** The bound pods of a node that still hold its resources. */
   podsOn = (nodeName: string): KubeObject[] =>
-    this.#o.listers.pods.byIndex(NODE_INDEX, nodeName).filter((p) => !isTerminated(p));
+    this.#o.listers.pods.byIndex(NODE_NAME_INDEX, nodeName).filter((p) => !isTerminated(p));
 
   /**
    * Tries to make room for `pod`, which fit none of `nodes`; returns the API work it started, if
@@ -116,22 +111,19 @@ export class Preemptor {
     const { namespace, name } = victim.metadata;
     // Already on its way out (an earlier preemption, a drain): nothing more to do.
     if (victim.metadata.deletionTimestamp) return;
-    const conditions = ((victim.status?.conditions ?? []) as Record<string, unknown>[])
-      .filter((c) => c.type !== "DisruptionTarget");
-    const condition = {
-      type: "DisruptionTarget",
-      status: "True",
-      reason: "PreemptionByScheduler",
-      message: `${
+    const conditions = withDisruptionTarget(
+      victim.status?.conditions as Record<string, unknown>[] | undefined,
+      "PreemptionByScheduler",
+      `${
         preemptor.spec?.schedulerName ?? this.#o.schedulerName
       }: preempting to accommodate a higher priority pod`,
-      lastTransitionTime: rfc3339(),
-    };
+      rfc3339(),
+    );
     try {
       await this.#o.client.patch(
         PODS,
         name!,
-        { status: { conditions: [...conditions, condition] } },
+        { status: { conditions } },
         { namespace, type: "merge", subresource: "status" },
       );
       await this.#o.client.delete(PODS, name!, { namespace });
