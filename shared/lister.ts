@@ -13,6 +13,12 @@ export type IndexFunc<T extends KubeObject> = (obj: T) => string[];
 /** Index every lister has: objects by `metadata.namespace` (`""` for cluster-scoped kinds). */
 export const NAMESPACE_INDEX = "namespace";
 
+/** Pods by `spec.nodeName` (only bound pods are indexed): add with {@linkcode podNodeName}. */
+export const NODE_NAME_INDEX = "nodeName";
+
+/** {@linkcode NODE_NAME_INDEX}'s index function. */
+export const podNodeName: IndexFunc<KubeObject> = (p) => p.spec?.nodeName ? [p.spec.nodeName] : [];
+
 /** Read access to a cache of one kind. Returned objects are shared: never mutate them. */
 export interface Lister<T extends KubeObject> {
   /** The object with key `namespace/name` (or `name` for cluster-scoped kinds). */

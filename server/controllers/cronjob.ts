@@ -28,8 +28,13 @@ import type { InformerSet } from "../../shared/informer_set.ts";
 import type { Lister } from "../../shared/lister.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import { WorkQueue } from "../../shared/work_queue.ts";
-import { CONTROLLER_INDEX, controllerRef, keyOf, newControllerRef } from "./controller_utils.ts";
-import { addControllerIndex } from "./job.ts";
+import {
+  CONTROLLER_INDEX,
+  controllerRef,
+  ensureControllerIndex,
+  keyOf,
+  newControllerRef,
+} from "./controller_utils.ts";
 import { isJobFinished, jobCondition } from "./job_utils.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -118,7 +123,7 @@ export class CronJobReconciler {
   constructor(deps: CronJobReconcilerOptions) {
     this.#cronJobs = deps.listers.cronJobs;
     this.#jobs = deps.listers.jobs;
-    addControllerIndex(this.#jobs);
+    ensureControllerIndex(this.#jobs);
     this.#client = deps.client;
     this.#recorder = deps.recorder;
     this.#clock = deps.clock ?? realClock;

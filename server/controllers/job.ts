@@ -28,6 +28,7 @@ import { WorkQueue } from "../../shared/work_queue.ts";
 import {
   CONTROLLER_INDEX,
   controllerRef,
+  ensureControllerIndex,
   Expectations,
   isPodReady,
   keyOf,
@@ -64,17 +65,6 @@ type Obj = Record<string, any>;
 
 /** The value of `spec.managedBy` this controller answers to (also when unset). */
 export const JOB_CONTROLLER_NAME = "kubernetes.io/job-controller";
-
-/**
- * Adds {@linkcode CONTROLLER_INDEX} (objects by their controller's uid, orphans under
- * `orphan:<namespace>`) to a lister; a no-op when another reconciler added it already.
- */
-export function addControllerIndex(lister: Lister<KubeObject>): void {
-  lister.addIndexer(CONTROLLER_INDEX, (o) => {
-    const ref = controllerRef(o);
-    return [ref ? ref.uid : orphanIndexValue(o.metadata.namespace ?? "")];
-  });
-}
 
 /** What {@linkcode JobReconciler} works on. */
 export interface JobReconcilerOptions {
@@ -141,7 +131,7 @@ export class JobReconciler {
   constructor(deps: JobReconcilerOptions) {
     this.#jobs = deps.listers.jobs;
     this.#pods = deps.listers.pods;
-    addControllerIndex(this.#pods);
+    ensureControllerIndex(this.#pods);
     this.#client = deps.client;
     this.#recorder = deps.recorder;
     this.#clock = deps.clock ?? realClock;

@@ -27,7 +27,7 @@ import { runController } from "../../shared/controller.ts";
 import { isCode, isNotFound } from "../../shared/errors.ts";
 import type { Recorder } from "../../shared/events.ts";
 import type { InformerSet } from "../../shared/informer_set.ts";
-import type { Lister } from "../../shared/lister.ts";
+import { type Lister, NODE_NAME_INDEX, podNodeName } from "../../shared/lister.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
 import { rfc3339 } from "../../shared/time.ts";
 import { WorkQueue } from "../../shared/work_queue.ts";
@@ -36,8 +36,6 @@ import { toleratesTaint } from "../scheduler/taint_toleration.ts";
 export { TAINT_NOT_READY, TAINT_UNREACHABLE, TAINT_UNSCHEDULABLE };
 
 const LEASE_NAMESPACE = "kube-node-lease";
-/** Index of pods by `spec.nodeName`. */
-export const NODE_INDEX = "nodeName";
 
 type ReadyStatus = Condition["status"];
 
@@ -136,7 +134,7 @@ export class NodeLifecycleReconciler {
     this.#enqueueAfter = o.enqueueAfter ?? (() => {});
     this.#logger = o.logger ?? silentLogger;
     this.#startedAt = this.#clock.now();
-    this.#pods.addIndexer(NODE_INDEX, (p) => (p.spec.nodeName ? [p.spec.nodeName] : []));
+    this.#pods.addIndexer(NODE_NAME_INDEX, podNodeName);
   }
 
   /**
@@ -260,7 +258,7 @@ export class NodeLifecycleReconciler {
     if (noExecute.length === 0) return;
     const now = this.#clock.now();
     let nextDue = Infinity;
-    for (const pod of this.#pods.byIndex(NODE_INDEX, name)) {
+    for (const pod of this.#pods.byIndex(NODE_NAME_INDEX, name)) {
       if (pod.metadata.deletionTimestamp) continue;
       const phase = pod.status?.phase;
       if (phase === "Succeeded" || phase === "Failed") continue;
