@@ -23,7 +23,6 @@ import type { User } from "../auth/authorizer.ts";
 import type { Preconditions, ResourceStore } from "./resource_store.ts";
 import type { Strategy, StrategyContext } from "./strategy.ts";
 import { resetSystemMetadata } from "./strategy.ts";
-import { isSystemNamespace } from "./system_namespaces.ts";
 import { rfc3339 } from "../../shared/time.ts";
 import { type Scope, trackUpdate, type WriteSubresource } from "./field_manager.ts";
 
@@ -259,13 +258,6 @@ export class GenericRegistry {
     name: string,
     options: DeleteOptions = {},
   ): Promise<DeleteResult> {
-    if (this.info.plural === "namespaces" && isSystemNamespace(name)) {
-      // NamespaceLifecycle admission: the system namespaces are immortal.
-      throw new ForbiddenError(
-        { resource: "namespaces", name },
-        "this namespace may not be deleted",
-      );
-    }
     this.strategy.beforeDelete?.(name);
     let removeNow: KubeObject | undefined;
     const { object } = await this.store.guaranteedUpdate(

@@ -12,6 +12,7 @@ import { prepareJobForCreate } from "./batch_strategy.ts";
 import { applyMatchLabelKeys } from "./pod_affinity_label_keys.ts";
 import { StrategyTable } from "./strategy.ts";
 import { refuseSystemPriorityClassDelete } from "../admission/priority.ts";
+import { refuseSystemNamespaceDelete } from "./system_namespaces.ts";
 import type { StrategyContext } from "./strategy.ts";
 
 /** Service address allocation, provided by the controllers package. */
@@ -129,6 +130,7 @@ export function buildStrategies(deps: StrategyDeps = {}): StrategyTable {
       ns.spec = { finalizers: ["kubernetes"], ...ns.spec };
       ns.status = { phase: "Active" };
     },
+    beforeDelete: refuseSystemNamespaceDelete,
   });
 
   // A workload's status is its controller's to write.

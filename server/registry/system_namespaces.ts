@@ -3,6 +3,8 @@
  * none of them can be deleted (kube-apiserver's NamespaceLifecycle admission refuses with 403).
  */
 
+import { ForbiddenError } from "../../shared/errors.ts";
+
 /** `default`, `kube-system`, `kube-public` and `kube-node-lease`. */
 export const SYSTEM_NAMESPACES: readonly string[] = [
   "default",
@@ -11,7 +13,9 @@ export const SYSTEM_NAMESPACES: readonly string[] = [
   "kube-node-lease",
 ];
 
-/** True for a namespace that may not be deleted. */
-export function isSystemNamespace(name: string): boolean {
-  return SYSTEM_NAMESPACES.includes(name);
+/** The namespaces' `beforeDelete`: NamespaceLifecycle admission keeps the system ones. */
+export function refuseSystemNamespaceDelete(name: string): void {
+  if (SYSTEM_NAMESPACES.includes(name)) {
+    throw new ForbiddenError({ resource: "namespaces", name }, "this namespace may not be deleted");
+  }
 }
