@@ -5,11 +5,9 @@
  * container port name, peers that are pods and/or namespaces by label or one ipBlock, whose
  * `except` entries are strict subsets of its `cidr`.
  */
-import { ApiError } from "../errors.ts";
-import { selectorFromLabelSelector } from "../labels.ts";
 import { type FieldErrors, isIP, portNameErrors } from "./field_errors.ts";
 import { NETWORK_POLICY_PROTOCOLS, POLICY_TYPES } from "./network_policy.ts";
-import { validateLabels } from "./validation_rules.ts";
+import { validateLabelSelector } from "./pod_scheduling_validation.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;
@@ -57,16 +55,6 @@ export function parseCidr(cidr: string): IpNet | undefined {
   if (prefix > ip.bits) return undefined;
   const hostBits = BigInt(ip.bits - prefix);
   return { bits: ip.bits, base: (ip.value >> hostBits) << hostBits, prefix };
-}
-
-function validateSelector(sel: Obj, field: string, errs: FieldErrors): void {
-  validateLabels(sel.matchLabels, `${field}.matchLabels`, errs);
-  try {
-    selectorFromLabelSelector(sel);
-  } catch (e) {
-    if (!(e instanceof ApiError)) throw e;
-    errs.invalid(field, sel, e.message);
-  }
 }
 
 /** ValidateNetworkPolicyPort. */
@@ -133,11 +121,11 @@ function validatePeer(peer: Obj, field: string, errs: FieldErrors): void {
   let peers = 0;
   if (peer.podSelector) {
     peers++;
-    validateSelector(peer.podSelector, `${field}.podSelector`, errs);
+    validateLabelSelector(peer.podSelector, `${field}.podSelector`, errs);
   }
   if (peer.namespaceSelector) {
     peers++;
-    validateSelector(peer.namespaceSelector, `${field}.namespaceSelector`, errs);
+    validateLabelSelector(peer.namespaceSelector, `${field}.namespaceSelector`, errs);
   }
   if (peer.ipBlock) {
     peers++;
@@ -164,7 +152,7 @@ function validateRules(rules: Obj[], dir: "ingress" | "egress", errs: FieldError
 export function validateNetworkPolicy(np: Obj, errs: FieldErrors): void {
   const spec = np.spec ?? {};
   if (!spec.podSelector) errs.required("spec.podSelector");
-  else validateSelector(spec.podSelector, "spec.podSelector", errs);
+  else validateLabelSelector(spec.podSelector, "spec.podSelector", errs);
   validateRules(spec.ingress ?? [], "ingress", errs);
   validateRules(spec.egress ?? [], "egress", errs);
   const types: unknown[] = spec.policyTypes ?? [];

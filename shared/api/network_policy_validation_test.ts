@@ -48,3 +48,22 @@ Deno.test("validateNetworkPolicy() accepts a full policy and refuses more than t
     'spec.policyTypes: Invalid value: ["Ingress","Egress","Ingress"]: may not specify more than two policyTypes',
   ]);
 });
+
+Deno.test("validateNetworkPolicy() checks selectors as ValidateLabelSelector", () => {
+  assert.deepEqual(
+    errors({
+      podSelector: { matchExpressions: [{ key: "app", operator: "In", values: [] }] },
+      ingress: [{
+        from: [{
+          namespaceSelector: { matchLabels: { "bad key!": "x" } },
+          podSelector: { matchExpressions: [{ key: "tier", operator: "Near" }] },
+        }],
+      }],
+    }),
+    [
+      "spec.podSelector.matchExpressions[0].values: Required value: must be specified when `operator` is 'In' or 'NotIn'",
+      'spec.ingress[0].from[0].podSelector.matchExpressions[0].operator: Invalid value: "Near": not a valid selector operator',
+      "spec.ingress[0].from[0].namespaceSelector.matchLabels: Invalid value: \"bad key!\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+    ],
+  );
+});
