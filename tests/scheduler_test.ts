@@ -258,3 +258,50 @@ Deno.test("a pod waiting for required pod affinity is scheduled once a matching 
     await server.stop();
   }
 });
+
+/** The scheduler's count of unschedulable attempts, from the server's /metrics. */
+async function unschedulableAttempts(
+  server: { url: string; token: string; httpClient: Deno.HttpClient },
+): Promise<number> {
+  const res = await fetch(`${server.url}/metrics`, {
+    headers: { authorization: `Bearer ${server.token}` },
+    client: server.httpClient,
+  });
+  const text = await res.text();
+  const line = text.split("\n").find((l) =>
+    l.startsWith("scheduler_schedule_attempts_total{") && l.includes('result="unschedulable"')
+  );
+  return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
+}
+
+Deno.test("a pod waiting for memory is retried when a placed pod goes, not when one more is placed", async () => {
+  const server = await startTestServer();
+  const { client } = server;
+  const nodes = await startHollowNodes(client, { count: 1, memory: "1Gi" });
+  try {
+    await client.create(PODS, pod("hog", requests("10m", "768Mi")));
+    assert.equal(await boundNode(client, "hog"), "node-0");
+    await client.create(PODS, pod("big", requests("10m", "512Mi")));
+    const before = await waitFor("big unschedulable", async () => {
+      const n = await unschedulableAttempts(server);
+      return n > 0 ? n : undefined;
+    });
+    // Pods placed on the node cannot make room: NodeResourcesFit does not wake "big" for them
+    // (before queueing hints every binding retried it once its 1 s back-off had passed).
+    for (let i = 0; i < 3; i++) {
+      await client.create(PODS, pod(`small-${i}`, requests("10m", "10Mi")));
+      assert.equal(await boundNode(client, `small-${i}`), "node-0");
+      await new Promise((r) => setTimeout(r, 700));
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(await unschedulableAttempts(server), before);
+    const big = await client.get(PODS, "big", { namespace: "default" });
+    assert.equal(big.spec?.nodeName, undefined);
+    // The hog goes: the deletion frees its memory and "big" is retried and placed.
+    await client.delete(PODS, "hog", { namespace: "default", gracePeriodSeconds: 0 });
+    assert.equal(await boundNode(client, "big"), "node-0");
+  } finally {
+    await nodes.stop();
+    await server.stop();
+  }
+});

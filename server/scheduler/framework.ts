@@ -105,9 +105,29 @@ export interface NodeInfo {
 /** What a PreFilter or PreScore step returns when its plugin has nothing to do for the pod. */
 export const SKIP = "Skip";
 
+/**
+ * A change in the cluster that may let a waiting pod in (kube-scheduler's ClusterEvent, coarser):
+ * a node added or changed in what scheduling reads, a node removed, a pod placed on a node or
+ * relabelled there, a placed pod deleted or finished, a change to claims, volumes or storage
+ * classes, a namespace relabelled.
+ */
+export type ClusterEvent =
+  | "Node"
+  | "NodeDelete"
+  | "AssignedPodAdd"
+  | "AssignedPodDelete"
+  | "Storage"
+  | "NamespaceLabels";
+
 /** A filter step: `null` when the node fits, else the reasons it does not. */
 export interface FilterPlugin {
   readonly name: string;
+  /**
+   * The events that may make a pod this filter rejected fit (kube-scheduler's EventsToRegister
+   * and queueing hints): a pod that waits only because of such filters is retried on these alone.
+   * Unset: any event.
+   */
+  readonly events?: readonly ClusterEvent[];
   /**
    * Optional per-pod preparation over every node of the cluster before any node is filtered
    * (kube-scheduler's PreFilter, e.g. counting matching pods per topology domain). Returning
@@ -143,7 +163,14 @@ export interface Profile {
 /** The outcome of one scheduling attempt. */
 export type ScheduleResult =
   | { node: NodeInfo }
-  | { node?: undefined; reasons: Map<string, number>; message: string; numNodes: number };
+  | {
+    node?: undefined;
+    reasons: Map<string, number>;
+    message: string;
+    numNodes: number;
+    /** The filters that rejected a node (kube-scheduler's UnschedulablePlugins). */
+    plugins: Set<string>;
+  };
 
 /** Options of {@linkcode schedule}. */
 export interface ScheduleOptions {
@@ -198,6 +225,7 @@ function scheduleAmong(
   const start = n === 0 ? 0 : (options.start ?? 0) % n;
   const feasible: NodeInfo[] = [];
   let failed: Map<string, number> | undefined;
+  const plugins = new Set<string>();
   let i = 0;
   for (; i < n && feasible.length < want; i++) {
     const node = nodes[(start + i) % n];
@@ -207,6 +235,7 @@ function scheduleAmong(
       if (reasons !== null) {
         failed ??= new Map();
         for (const r of reasons) failed.set(r, (failed.get(r) ?? 0) + 1);
+        plugins.add(f.name);
         ok = false;
         break;
       }
@@ -216,7 +245,7 @@ function scheduleAmong(
   const nextStart = n === 0 ? 0 : (start + i) % n;
   if (feasible.length === 0) {
     const reasons = failed ?? new Map<string, number>();
-    return { reasons, message: fitErrorMessage(n, reasons), numNodes: n, nextStart };
+    return { reasons, message: fitErrorMessage(n, reasons), numNodes: n, plugins, nextStart };
   }
   if (feasible.length === 1 || profile.scores.length === 0) {
     return { node: feasible[0], nextStart };
@@ -260,17 +289,24 @@ function scheduleOnNamed(
   const nextStart = options.start ?? 0;
   if (r.node) return { node: r.node, nextStart };
   const reasons = new Map(r.reasons);
+  const plugins = new Set(r.plugins);
   const others = nodes.length - named.length;
-  if (others > 0) reasons.set(AFFINITY_MISMATCH, (reasons.get(AFFINITY_MISMATCH) ?? 0) + others);
+  if (others > 0) {
+    reasons.set(AFFINITY_MISMATCH, (reasons.get(AFFINITY_MISMATCH) ?? 0) + others);
+    plugins.add(NODE_AFFINITY);
+  }
   return {
     reasons,
     message: fitErrorMessage(nodes.length, reasons),
     numNodes: nodes.length,
+    plugins,
     nextStart,
   };
 }
 
 const AFFINITY_MISMATCH = "node(s) didn't match Pod's node affinity/selector";
+/** The filter that names a pod's nodes (node_selector.ts). */
+const NODE_AFFINITY = "NodeAffinity";
 
 /**
  * The message of a scheduling failure, as kube-scheduler writes it: `0/3 nodes are available:

@@ -86,6 +86,7 @@ export function createInterPodAffinity(weight = 2): FilterPlugin & ScorePlugin {
 
   return {
     name: "InterPodAffinity",
+    events: ["Node", "AssignedPodAdd", "AssignedPodDelete", "NamespaceLabels"],
     weight,
     preFilter(pod, nodes) {
       existingAnti = new Map();

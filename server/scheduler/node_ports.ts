@@ -21,6 +21,7 @@ export function portConflicts(wanted: HostPort, usedIps: readonly string[] | und
 /** Rejects nodes where one of the pod's host ports is taken. */
 export const nodePorts: FilterPlugin = {
   name: "NodePorts",
+  events: ["Node", "AssignedPodDelete"],
   filter(pod, node) {
     for (const p of pod.hostPorts) {
       if (portConflicts(p, node.usedPorts.get(portKey(p)))) return CONFLICT;

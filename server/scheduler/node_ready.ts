@@ -16,6 +16,7 @@ const UNSCHEDULABLE_TAINT: Taint = { key: TAINT_UNSCHEDULABLE, effect: "NoSchedu
 /** Rejects cordoned nodes. */
 export const nodeUnschedulable: FilterPlugin = {
   name: "NodeUnschedulable",
+  events: ["Node"],
   filter(pod, node) {
     if (!node.unschedulable) return null;
     if (pod.tolerations.some((t) => toleratesTaint(t, UNSCHEDULABLE_TAINT))) return null;
@@ -26,6 +27,7 @@ export const nodeUnschedulable: FilterPlugin = {
 /** Rejects nodes that are not Ready. */
 export const nodeReady: FilterPlugin = {
   name: "NodeReady",
+  events: ["Node"],
   filter(_pod, node) {
     return node.ready ? null : NOT_READY;
   },

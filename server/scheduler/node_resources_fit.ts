@@ -13,6 +13,7 @@ const EPHEMERAL_STORAGE = "Insufficient ephemeral-storage";
 /** Rejects nodes without room for the pod's requests. */
 export const nodeResourcesFit: FilterPlugin = {
   name: "NodeResourcesFit",
+  events: ["Node", "AssignedPodDelete"],
   filter(pod, node) {
     const a = node.allocatable;
     const r = node.requested;

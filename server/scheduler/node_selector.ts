@@ -165,6 +165,7 @@ export function matchesNodeConstraints(
 /** Rejects nodes whose labels don't satisfy the pod's nodeSelector and required affinity. */
 export const nodeSelector: FilterPlugin = {
   name: "NodeAffinity",
+  events: ["Node"],
   filter(pod, node) {
     return matchesNodeConstraints(pod, node) ? null : MISMATCH;
   },

@@ -28,11 +28,11 @@ import { WorkQueue } from "../../shared/work_queue.ts";
 import type { Counter, Gauge, Histogram } from "../../shared/prometheus.ts";
 import { InformerSet } from "../../shared/informer_set.ts";
 import { SchedulerCache } from "./cache.ts";
-import { numFeasibleNodesToFind, type Profile, schedule } from "./framework.ts";
+import { type ClusterEvent, numFeasibleNodesToFind, type Profile, schedule } from "./framework.ts";
 import { isTerminated, podInfo } from "./pod_info.ts";
 import { defaultProfile } from "./profile.ts";
 import { rfc3339 } from "../../shared/time.ts";
-import { type PodVolumes, VolumeBinding } from "./volume_binding.ts";
+import { type PodVolumes, VolumeBinding, volumeBinding } from "./volume_binding.ts";
 import { prioritySort } from "./scheduling_queue.ts";
 import { Nominator } from "./nominator.ts";
 import { Preemptor } from "./preemptor.ts";
@@ -71,6 +71,8 @@ export interface SchedulerMetrics {
 interface Unschedulable {
   attempts: number;
   since: number;
+  /** The filters that rejected it; empty when none did (no nodes): any event retries it. */
+  plugins: ReadonlySet<string>;
 }
 
 const DEFAULT_SCHEDULER = "default-scheduler";
@@ -132,20 +134,25 @@ export class Scheduler {
     nodes.addEventHandler({
       onAdd: (n) => {
         this.cache.setNode(n);
-        this.#clusterChanged();
+        this.#clusterChanged("Node");
       },
       onUpdate: (old, n) => {
         this.cache.setNode(n);
-        if (nodeSchedulingChanged(old, n)) this.#clusterChanged();
+        if (nodeSchedulingChanged(old, n)) this.#clusterChanged("Node");
       },
-      onDelete: (n) => this.cache.removeNode(n.metadata.name!),
+      onDelete: (n) => {
+        this.cache.removeNode(n.metadata.name!);
+        this.#clusterChanged("NodeDelete");
+      },
     });
     pods.addEventHandler({
       onAdd: (p) => this.#podSeen(p),
       onUpdate: (old, p) => {
         this.#podSeen(p);
         // A pod that finished frees its node's resources.
-        if (old.spec?.nodeName && !isTerminated(old) && isTerminated(p)) this.#clusterChanged();
+        if (old.spec?.nodeName && !isTerminated(old) && isTerminated(p)) {
+          this.#clusterChanged("AssignedPodDelete");
+        }
       },
       onDelete: (p) => {
         const key = podKey(p);
@@ -154,7 +161,7 @@ export class Scheduler {
         this.#attempts.delete(key);
         if (p.spec?.nodeName) {
           this.cache.deletePod(p);
-          this.#clusterChanged();
+          this.#clusterChanged("AssignedPodDelete");
         } else {
           this.cache.forget(key);
         }
@@ -166,11 +173,11 @@ export class Scheduler {
     const volumes = informers.get(PERSISTENT_VOLUMES);
     const classes = informers.get(STORAGE_CLASSES);
     const storageChanged = {
-      onAdd: () => this.#clusterChanged(),
-      onUpdate: () => this.#clusterChanged(),
+      onAdd: () => this.#clusterChanged("Storage"),
+      onUpdate: () => this.#clusterChanged("Storage"),
     };
     claims.addEventHandler(storageChanged);
-    volumes.addEventHandler({ ...storageChanged, onDelete: () => this.#clusterChanged() });
+    volumes.addEventHandler({ ...storageChanged, onDelete: () => this.#clusterChanged("Storage") });
     classes.addEventHandler(storageChanged);
     // Pod affinity's namespaceSelector reads namespaces' labels; a relabelled namespace may let a
     // waiting pod in.
@@ -178,7 +185,7 @@ export class Scheduler {
     namespaces.addEventHandler({
       onUpdate: (old, n) => {
         if (JSON.stringify(old.metadata.labels) !== JSON.stringify(n.metadata.labels)) {
-          this.#clusterChanged();
+          this.#clusterChanged("NamespaceLabels");
         }
       },
     });
@@ -226,7 +233,7 @@ export class Scheduler {
     if (p.spec?.nodeName || isTerminated(p)) {
       // A pod placed (or relabelled) on a node can satisfy a waiting pod's pod affinity or
       // raise a topology domain's count.
-      if (this.cache.updatePod(p)) this.#clusterChanged();
+      if (this.cache.updatePod(p)) this.#clusterChanged("AssignedPodAdd");
       return;
     }
     // A pod with scheduling gates waits until they are all removed (kube-scheduler's
@@ -244,15 +251,30 @@ export class Scheduler {
       !p.metadata.deletionTimestamp;
   }
 
-  /** Something that may make an unschedulable pod fit happened: retry them after back-off. */
-  #clusterChanged(): void {
+  /**
+   * Something that may make an unschedulable pod fit happened: retry, after back-off, the pods
+   * that a filter interested in `event` rejected (kube-scheduler's queueing hints), so that one
+   * more pod bound does not retry every pod waiting for memory.
+   */
+  #clusterChanged(event: ClusterEvent): void {
     if (this.#unschedulable.size === 0) return;
     const now = Date.now();
+    const interested = this.#interestedIn(event);
     for (const [key, u] of this.#unschedulable) {
+      if (u.plugins.size > 0 && ![...u.plugins].some((p) => interested.has(p))) continue;
       const wait = this.#backoff(u.attempts) - (now - u.since);
       this.#queue.addAfter(key, Math.max(0, wait));
+      this.#unschedulable.delete(key);
     }
-    this.#unschedulable.clear();
+  }
+
+  /** The filters whose rejections `event` may undo (all of those that declare no events). */
+  #interestedIn(event: ClusterEvent): Set<string> {
+    const names = new Set<string>();
+    for (const f of this.#profile.filters) {
+      if (!f.events || f.events.includes(event)) names.add(f.name);
+    }
+    return names;
   }
 
   #backoff(attempts: number): number {
@@ -345,6 +367,7 @@ export class Scheduler {
         key,
         pod,
         `0/${nodes.length} nodes are available: ${volumes.message}.`,
+        new Set([volumeBinding.name]),
       );
       return "unschedulable";
     }
@@ -360,7 +383,7 @@ export class Scheduler {
       // PostFilter: preemption, whose API calls run beside the next decisions.
       const preempting = this.#preemptor?.preempt(key, pod, info, nodes);
       if (preempting) this.#track(preempting);
-      this.#unschedulableNow(key, pod, result.message);
+      this.#unschedulableNow(key, pod, result.message, result.plugins);
       return "unschedulable";
     }
     const nodeName = result.node.name;
@@ -369,10 +392,15 @@ export class Scheduler {
     return "scheduled";
   }
 
-  #unschedulableNow(key: string, pod: KubeObject, message: string): void {
+  #unschedulableNow(
+    key: string,
+    pod: KubeObject,
+    message: string,
+    plugins: ReadonlySet<string>,
+  ): void {
     const attempts = (this.#attempts.get(key) ?? 0) + 1;
     this.#attempts.set(key, attempts);
-    this.#unschedulable.set(key, { attempts, since: Date.now() });
+    this.#unschedulable.set(key, { attempts, since: Date.now(), plugins });
     this.#logger.debug("unschedulable", { pod: key, message });
     this.#recorder.record(withKind(pod), "Warning", "FailedScheduling", message);
     this.#track(this.#markUnschedulable(pod, message));

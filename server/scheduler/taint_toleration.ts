@@ -37,6 +37,7 @@ const FILTERED_EFFECTS = ["NoSchedule", "NoExecute"] as const;
 /** Rejects nodes with an untolerated NoSchedule/NoExecute taint. */
 export const taintToleration: FilterPlugin = {
   name: "TaintToleration",
+  events: ["Node"],
   filter(pod, node) {
     if (node.taints.length === 0) return null;
     const taint = findUntoleratedTaint(node.taints, pod.tolerations, FILTERED_EFFECTS);

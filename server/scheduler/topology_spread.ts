@@ -129,6 +129,7 @@ export function createTopologySpread(weight = 2): FilterPlugin & ScorePlugin {
   let scoreMax = 0;
   return {
     name: "PodTopologySpread",
+    events: ["Node", "NodeDelete", "AssignedPodAdd", "AssignedPodDelete"],
     weight,
     preFilter(pod, nodes) {
       hard = (pod.spreadConstraints ?? []).filter((c) => c.whenUnsatisfiable === "DoNotSchedule");

@@ -192,6 +192,7 @@ function topologyAllows(sc: KubeObject, node: NodeInfo): boolean {
 /** Filter `VolumeBinding`: reads the state PreFilter left in `pod.volumes`. */
 export const volumeBinding: FilterPlugin = {
   name: "VolumeBinding",
+  events: ["Node", "Storage"],
   filter(pod: PodInfo, node: NodeInfo) {
     const state = pod.volumes;
     if (!state) return null;
