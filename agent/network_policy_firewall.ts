@@ -137,6 +137,8 @@ export class NetworkPolicyFirewall {
   readonly #log: Logger;
   /** The text last applied (unchanged rules are not rewritten). */
   #applied?: string;
+  /** A stale chain whose delete failed remains: the next pass looks for stale chains again. */
+  #staleLeft = false;
   #bridgeChecked = false;
 
   constructor(options: NetworkPolicyFirewallOptions) {
@@ -216,9 +218,14 @@ export class NetworkPolicyFirewall {
       this.#bridgeChecked = true;
     }
     const desired = renderPolicyRules(this.chains, pods);
+    // Chains go stale only when the rules change (or an earlier process left them, before the
+    // first apply): an unchanged pass skips listing the whole filter table.
+    const changed = desired !== this.#applied;
     const wanted = declaredChains(desired);
-    const stale = (await this.#podChains()).filter((c) => !wanted.has(c));
-    if (desired !== this.#applied || stale.length > 0) {
+    const stale = changed || this.#staleLeft
+      ? (await this.#podChains()).filter((c) => !wanted.has(c))
+      : [];
+    if (changed || stale.length > 0) {
       // Stale pod chains are emptied in the same transaction (nothing jumps to them any more),
       // then deleted.
       await this.#must(
@@ -230,7 +237,10 @@ export class NetworkPolicyFirewall {
           stale,
         ),
       );
-      for (const c of stale) await this.#iptables(["-X", c]);
+      this.#staleLeft = false;
+      for (const c of stale) {
+        if ((await this.#iptables(["-X", c])).code !== 0) this.#staleLeft = true;
+      }
       this.#applied = desired;
       this.#log.info("network policy rules in place", { isolatedPods: pods.length });
     }

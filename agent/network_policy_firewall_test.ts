@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { chainId } from "./host_gw.ts";
-import { policyChains, renderPolicyRules } from "./network_policy_firewall.ts";
+import type { CommandRunner } from "../shared/command_runner.ts";
+import {
+  NetworkPolicyFirewall,
+  policyChains,
+  renderPolicyRules,
+} from "./network_policy_firewall.ts";
 
 Deno.test("policyChains() names fit iptables' 28 characters and differ per node", () => {
   const a = policyChains("hnp-a");
@@ -58,4 +63,33 @@ Deno.test("renderPolicyRules() without isolated pods keeps only the conntrack re
       `-A ${c.forward} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN\n` +
       `-A ${c.input} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN\nCOMMIT\n`,
   );
+});
+
+Deno.test("NetworkPolicyFirewall.sync() lists the filter table only when the rules change", async () => {
+  const calls: string[] = [];
+  const c = policyChains("hnp-a");
+  // The kernel as the fake shows it: a stale pod chain from an earlier process.
+  const run: CommandRunner = (command, args) => {
+    calls.push([command, ...args].join(" "));
+    const stdout = args.join(" ") === "-w 5 -t filter -S"
+      ? `-P INPUT ACCEPT\n-N ${c.podIngress}DEADBEEF\n`
+      : args.includes("-S")
+      ? ""
+      : "1\n";
+    return Promise.resolve({ code: 0, stdout, stderr: "" });
+  };
+  const fw = new NetworkPolicyFirewall({ nodeName: "hnp-a", run });
+  const pod = { key: "default/web", ip: "10.155.1.5", ingress: [], egress: undefined };
+  const listings = () => calls.filter((l) => l === "iptables -w 5 -t filter -S").length;
+  await fw.sync([pod]);
+  assert.equal(listings(), 1);
+  assert.ok(calls.includes(`iptables -w 5 -t filter -X ${c.podIngress}DEADBEEF`), calls.join("\n"));
+  const restores = () => calls.filter((l) => l.startsWith("iptables-restore")).length;
+  assert.equal(restores(), 1);
+  await fw.sync([pod]);
+  assert.equal(listings(), 1, "an unchanged pass does not list the table");
+  assert.equal(restores(), 1, "nor rewrites the rules");
+  await fw.sync([{ ...pod, ingress: [{ cidr: "10.155.2.20/32" }] }]);
+  assert.equal(listings(), 2);
+  assert.equal(restores(), 2);
 });
