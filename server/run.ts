@@ -6,7 +6,7 @@
 import type { Hono } from "hono";
 import { ApiClient } from "../shared/client/client.ts";
 import type { KubeObject } from "../shared/api/object.ts";
-import { isAlreadyExists } from "../shared/errors.ts";
+import { isAlreadyExists, isNotFound } from "../shared/errors.ts";
 import { Logger } from "../shared/log.ts";
 import { createApp } from "./api/app.ts";
 import { drainingHandler } from "../shared/drain_body.ts";
@@ -66,7 +66,7 @@ import { versionConversion } from "./registry/version_conversions.ts";
 import type { ResourceEntry } from "../shared/api/resources.ts";
 import { apiVersionOf } from "../shared/api/resource_info.ts";
 import { servedResources, storedResources } from "./registry/served_resources.ts";
-import { SYSTEM_NAMESPACES } from "./registry/system_namespaces.ts";
+import { NAMESPACE_NAME_LABEL, SYSTEM_NAMESPACES } from "./registry/system_namespaces.ts";
 import type { Backend } from "./store/backend.ts";
 import { SqliteBackend, startCompactor } from "./store/sqlite_backend.ts";
 import { EtcdBackend } from "./store/etcd_backend.ts";
@@ -455,6 +455,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     registryOf("namespaces"),
     SYSTEM_NAMESPACES.map((name) => ({ metadata: { name } }) as KubeObject),
   );
+  await labelNamespaces(registryOf("namespaces"));
   await reconcileBootstrapPolicy({
     clusterRoles: registryOf("clusterroles"),
     clusterRoleBindings: registryOf("clusterrolebindings"),
@@ -662,6 +663,22 @@ async function createIfMissing(registry: GenericRegistry, objects: KubeObject[])
       await registry.create(undefined, o);
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
+    }
+  }
+}
+
+/**
+ * Gives `kubernetes.io/metadata.name` to namespaces stored before the server set it (kube-apiserver
+ * defaults it when it reads them; here they are written once, at start).
+ */
+async function labelNamespaces(registry: GenericRegistry): Promise<void> {
+  for (const ns of registry.store.list().items) {
+    const name = ns.metadata.name!;
+    if (ns.metadata.labels?.[NAMESPACE_NAME_LABEL] === name) continue;
+    try {
+      await registry.updateWith(undefined, name, (current) => current);
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
     }
   }
 }

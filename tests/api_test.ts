@@ -63,6 +63,32 @@ Deno.test("default and kube-system namespaces exist from the first start", async
   });
 });
 
+Deno.test("every namespace carries kubernetes.io/metadata.name, which cannot be changed", async () => {
+  await withServer(async (s) => {
+    const label = "kubernetes.io/metadata.name";
+    for (const name of ["default", "kube-system"]) {
+      const r = await api(s, "GET", `/api/v1/namespaces/${name}`);
+      assert.equal(r.body.metadata.labels[label], name);
+    }
+    const created = await api(s, "POST", "/api/v1/namespaces", {
+      body: { metadata: { generateName: "team-", labels: { [label]: "other", tier: "a" } } },
+    });
+    assert.equal(created.status, 201);
+    const name = created.body.metadata.name;
+    assert.deepEqual(created.body.metadata.labels, { [label]: name, tier: "a" });
+    const merged = await api(s, "PATCH", `/api/v1/namespaces/${name}`, {
+      body: { metadata: { labels: { [label]: "renamed", tier: "b" } } },
+      contentType: "application/merge-patch+json",
+    });
+    assert.deepEqual(merged.body.metadata.labels, { [label]: name, tier: "b" });
+    const removed = await api(s, "PATCH", `/api/v1/namespaces/${name}`, {
+      body: [{ op: "remove", path: "/metadata/labels" }],
+      contentType: "application/json-patch+json",
+    });
+    assert.deepEqual(removed.body.metadata.labels, { [label]: name });
+  });
+});
+
 Deno.test("create fills in uid, timestamps, resourceVersion, defaults and generateName", async () => {
   await withServer(async (s) => {
     const r = await api(s, "POST", "/api/v1/namespaces/default/pods", { body: POD("web") });

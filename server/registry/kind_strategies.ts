@@ -12,7 +12,7 @@ import { prepareJobForCreate } from "./batch_strategy.ts";
 import { applyMatchLabelKeys } from "./pod_affinity_label_keys.ts";
 import { StrategyTable } from "./strategy.ts";
 import { refuseSystemPriorityClassDelete } from "../admission/priority.ts";
-import { refuseSystemNamespaceDelete } from "./system_namespaces.ts";
+import { labelWithName, refuseSystemNamespaceDelete } from "./system_namespaces.ts";
 import type { StrategyContext } from "./strategy.ts";
 
 /** Service address allocation, provided by the controllers package. */
@@ -129,7 +129,9 @@ export function buildStrategies(deps: StrategyDeps = {}): StrategyTable {
     prepareForCreate(ns) {
       ns.spec = { finalizers: ["kubernetes"], ...ns.spec };
       ns.status = { phase: "Active" };
+      labelWithName(ns);
     },
+    prepareForUpdate: labelWithName,
     beforeDelete: refuseSystemNamespaceDelete,
   });
 
