@@ -35,6 +35,11 @@ export interface NetworkPoliciesOptions {
   run?: CommandRunner;
   /** The node's proxy relays Service traffic (userspace mode): warn when pods get isolated. */
   proxyRelaysServices?: boolean;
+  /**
+   * Where pods' DNS queries go (the node-local DNS): egress rules that select the cluster's DNS
+   * pods reach it (network_policy_rules.ts, `dnsPeerPods`).
+   */
+  clusterDns?: () => readonly string[];
   /** How often the rules are recomputed even without events (default 30 s). */
   resyncMs?: number;
   /** The informer over NetworkPolicies, run by its owner (network_policy_watch.ts). */
@@ -201,6 +206,7 @@ export class NetworkPolicies {
       pods,
       namespaces,
       nodeName: this.#o.nodeName,
+      dnsAddresses: this.#o.clusterDns?.() ?? [],
     });
     if (firewalls.length > 0 && this.#o.proxyRelaysServices && !this.#warnedUserspace) {
       this.#warnedUserspace = true;

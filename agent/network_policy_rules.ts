@@ -58,6 +58,33 @@ export interface PolicyInputs {
   namespaces: readonly PolicyNamespace[];
   /** This node: only its pods are targets here. */
   nodeName: string;
+  /** Where pods' DNS queries go (the node-local DNS): see {@linkcode dnsPeerPods}. */
+  dnsAddresses?: readonly string[];
+}
+
+/** CoreDNS's container ports, as k3s and kubeadm deploy it. */
+const DNS_POD_PORTS: PolicyPod["ports"] = [
+  { name: "dns", port: 53, protocol: "UDP" },
+  { name: "dns-tcp", port: 53, protocol: "TCP" },
+  { name: "metrics", port: 9153, protocol: "TCP" },
+];
+
+/**
+ * The cluster DNS as egress rules see it. On Kubernetes the DNS runs as pods labelled
+ * `k8s-app: kube-dns` in kube-system, and policies let pods reach it by selecting those pods
+ * (often with `kubernetes.io/metadata.name: kube-system` as the namespace selector); Skiff's DNS
+ * is node-local, at `addresses`. Egress peers are matched against one such pod per address, with
+ * CoreDNS's ports, so that those policies allow DNS here as they do there.
+ */
+export function dnsPeerPods(addresses: readonly string[]): PolicyPod[] {
+  return addresses.filter((ip) => !ip.includes(":")).map((ip) => ({
+    namespace: "kube-system",
+    name: `node-local-dns-${ip}`,
+    labels: { "k8s-app": "kube-dns" },
+    ip,
+    nodeName: "",
+    ports: DNS_POD_PORTS,
+  }));
 }
 
 function selectorOf(ls: LabelSelector | undefined): Selector {
@@ -209,6 +236,8 @@ function dedupe(list: Allow[]): Allow[] {
 export function desiredPodFirewalls(inputs: PolicyInputs): PodFirewall[] {
   const nsLabels = new Map(inputs.namespaces.map((n) => [n.name, n.labels]));
   const local = inputs.pods.filter((p) => p.nodeName === inputs.nodeName);
+  // Destinations also include the node-local DNS, standing in for the cluster's DNS pods.
+  const destinations = [...inputs.pods, ...dnsPeerPods(inputs.dnsAddresses ?? [])];
   const out: PodFirewall[] = [];
   for (const target of local) {
     let ingress: Allow[] | undefined;
@@ -227,8 +256,9 @@ export function desiredPodFirewalls(inputs: PolicyInputs): PodFirewall[] {
       }
       if (types.egress) {
         egress ??= [];
+        const to = { ...ctx, pods: destinations };
         for (const rule of np.spec.egress ?? []) {
-          egress.push(...ruleAllows({ ports: rule.ports, peers: rule.to }, "egress", ctx));
+          egress.push(...ruleAllows({ ports: rule.ports, peers: rule.to }, "egress", to));
         }
       }
     }

@@ -178,3 +178,49 @@ Deno.test("desiredPodFirewalls() unions policies and an empty rule allows everyt
     egress: [],
   }]);
 });
+
+Deno.test("desiredPodFirewalls() egress to the cluster's DNS pods reaches the node-local DNS", () => {
+  const namespaces = [
+    ...NAMESPACES,
+    { name: "kube-system", labels: { "kubernetes.io/metadata.name": "kube-system" } },
+  ];
+  const egress = (rules: NonNullable<NetworkPolicy["spec"]>["egress"], ns?: string) =>
+    desiredPodFirewalls({
+      policies: [policy("dns", { podSelector: {}, policyTypes: ["Egress"], egress: rules }, ns)],
+      pods: [WEB, pod("sys", "10.155.1.50", {}, { namespace: "kube-system" })],
+      namespaces,
+      nodeName: NODE,
+      dnsAddresses: ["10.155.1.1"],
+    })[0].egress;
+  // The usual policy: kube-dns pods in kube-system, DNS ports, one by number and one by name.
+  assert.deepEqual(
+    egress([{
+      to: [{
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+        podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+      }],
+      ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: "dns-tcp" }],
+    }]),
+    [
+      { cidr: "10.155.1.1/32", protocol: "TCP", ports: "53" },
+      { cidr: "10.155.1.1/32", protocol: "UDP", ports: "53" },
+    ],
+  );
+  // Any namespace's kube-dns pods; no ports: every port of the DNS address.
+  assert.deepEqual(
+    egress([{
+      to: [{ namespaceSelector: {}, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+    }]),
+    [{ cidr: "10.155.1.1/32" }],
+  );
+  // A pod selector alone stays in the policy's namespace: kube-dns is not in default...
+  assert.deepEqual(
+    egress([{ to: [{ podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }] }]),
+    [],
+  );
+  // ...and a selector the DNS pods do not match allows nothing to the DNS.
+  assert.deepEqual(
+    egress([{ to: [{ namespaceSelector: {}, podSelector: { matchLabels: { app: "web" } } }] }]),
+    [{ cidr: "10.155.1.10/32" }],
+  );
+});

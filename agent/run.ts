@@ -169,6 +169,7 @@ export async function runAgent(
       ),
     logger: log.child("probes"),
   });
+  const clusterDns = options.clusterDns ?? (() => config.clusterDns);
   const syncer = new PodSyncer({
     rt,
     client,
@@ -193,7 +194,7 @@ export async function runAgent(
     services: options.services,
     dns: {
       clusterDomain: config.clusterDomain,
-      clusterDns: options.clusterDns ?? (() => config.clusterDns),
+      clusterDns,
       resolvConf: config.resolvConf,
     },
     metrics,
@@ -262,6 +263,7 @@ export async function runAgent(
     podCIDR: () => network.current?.podCIDR,
     networkReady: (s: AbortSignal) => network.ready(s),
     proxyRelaysServices: options.proxyRelaysServices,
+    clusterDns,
     logger: log.child("netpol"),
   };
   log.info("agent starting", {

@@ -7,7 +7,8 @@
  * client of web, bridged or routed, but not node 1 itself; allowing `app=client` on web's named
  * port lets only the client in, and replies reach a client isolated for ingress; a fresh firewall
  * (a restarted agent) rewrites the same rules; an egress policy blocks the client's traffic and
- * its DNS to the node (port 53) until a rule allows port 53; removing the policies restores
+ * its DNS to the node (port 53) until a rule allows the kube-dns pods (the node-local DNS stands in
+ * for them) or port 53; removing the policies restores
  * everything, and teardown leaves no chain. Every name carries a random suffix; traffic stays in the namespaces.
  */
 import assert from "node:assert/strict";
@@ -133,6 +134,18 @@ const DENY_CLIENT_INGRESS = policy("client-in", {
   podSelector: { matchLabels: { app: "client" } },
   policyTypes: ["Ingress"],
 });
+/** DNS as policies allow it on Kubernetes: to the kube-dns pods in kube-system. */
+const CLIENT_DNS_PODS = policy("client-dns-pods", {
+  podSelector: { matchLabels: { app: "client" } },
+  policyTypes: ["Egress"],
+  egress: [{
+    to: [{
+      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+      podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+    }],
+    ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
+  }],
+});
 const CLIENT_DNS = policy("client-dns", {
   podSelector: { matchLabels: { app: "client" } },
   policyTypes: ["Egress"],
@@ -146,7 +159,16 @@ Deno.test({
     const servers: Deno.ChildProcess[] = [];
     const fw = new NetworkPolicyFirewall({ nodeName: NODE1.name, run: netnsRunner(NS.n1) });
     const apply = (policies: NetworkPolicy[]) =>
-      fw.sync(desiredPodFirewalls({ policies, pods: PODS, namespaces: [], nodeName: NODE1.name }));
+      fw.sync(desiredPodFirewalls({
+        policies,
+        pods: PODS,
+        namespaces: [{
+          name: "kube-system",
+          labels: { "kubernetes.io/metadata.name": "kube-system" },
+        }],
+        nodeName: NODE1.name,
+        dnsAddresses: [GW1],
+      }));
     try {
       for (const ns of Object.values(NS)) await sh(["ip", "netns", "add", ns]);
       await linkNamespaces(
@@ -225,6 +247,12 @@ Deno.test({
       assert.equal(await reaches(NS.client, IP.web, 7000), false, "client egress denied");
       assert.equal(await reaches(NS.client, GW1, 53), false, "client DNS to the node denied");
       assert.ok(await reaches(NS.other, GW1, 53), "other pods' DNS unaffected");
+      // The node-local DNS stands in for the kube-dns pods a Kubernetes policy selects.
+      await apply([DENY_WEB, ALLOW_CLIENT, DENY_CLIENT_EGRESS, CLIENT_DNS_PODS]);
+      assert.ok(await reaches(NS.client, GW1, 53), "egress to the kube-dns pods allows DNS");
+      assert.equal(await reaches(NS.client, IP.web, 7000), false, "and nothing else");
+      await apply([DENY_WEB, ALLOW_CLIENT, DENY_CLIENT_EGRESS]);
+      assert.equal(await reaches(NS.client, GW1, 53), false, "denied again");
       await apply([DENY_WEB, ALLOW_CLIENT, DENY_CLIENT_EGRESS, CLIENT_DNS]);
       assert.ok(await reaches(NS.client, GW1, 53), "egress rule on port 53 allows DNS");
       assert.equal(await reaches(NS.client, IP.web, 7000), false, "but nothing else");

@@ -224,6 +224,29 @@ Deno.test({
         await until("client egress blocked", async () => !await fetches("client"));
       });
 
+      await t.step(
+        "egress to the kube-dns pods, as manifests write it, lets DNS through",
+        async () => {
+          const resolves = async () =>
+            (await kubectl(k, [
+              "exec",
+              "client",
+              "--",
+              ...["timeout", "3", "nslookup", "web.default.svc.cluster.local"],
+            ])).code === 0;
+          await until("client DNS blocked", async () => !await resolves());
+          await kubectlOk(k, ["apply", "-f", "-"], {
+            stdin: np(
+              "client-dns",
+              "{ podSelector: { matchLabels: { app: client } }, policyTypes: [Egress], egress: [{ to: [{ namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: kube-system } }, podSelector: { matchLabels: { k8s-app: kube-dns } } }], ports: [{ port: 53, protocol: UDP }, { port: 53, protocol: TCP }] }] }",
+            ),
+          });
+          await until("client resolves names", resolves);
+          assert.equal(await fetches("client"), false, "and reaches nothing else");
+          await kubectlOk(k, ["delete", "netpol", "client-dns"]);
+        },
+      );
+
       await t.step("deleting the policies restores access", async () => {
         await kubectlOk(k, ["delete", "netpol", "deny", "web-from-client", "client-out"]);
         await until("client reaches web again", () => fetches("client"));
