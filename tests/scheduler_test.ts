@@ -305,3 +305,32 @@ Deno.test("a pod waiting for memory is retried when a placed pod goes, not when 
     await server.stop();
   }
 });
+
+Deno.test("an unschedulable pod that gains the toleration it lacked is retried at once", async () => {
+  const server = await startTestServer();
+  const { client } = server;
+  const nodes = await startHollowNodes(client, { count: 1 });
+  try {
+    const taint = { key: "dedicated", value: "edge", effect: "NoSchedule" };
+    await client.patch(NODES, "node-0", { spec: { taints: [taint] } }, { type: "merge" });
+    await client.create(PODS, pod("late"));
+    await waitFor("late unschedulable", async () => {
+      const p = await client.get(PODS, "late", { namespace: "default" });
+      return p.status?.conditions?.some((c: { type: string; reason?: string }) =>
+        c.type === "PodScheduled" && c.reason === "Unschedulable"
+      );
+    });
+    // Nothing else changes in the cluster: only the pod's own update can wake it before the
+    // 60 s sweep.
+    // Added to the tolerations it has (DefaultTolerationSeconds gave it two), as pod updates allow.
+    await client.patch(PODS, "late", [{
+      op: "add",
+      path: "/spec/tolerations/-",
+      value: { key: "dedicated", operator: "Equal", value: "edge" },
+    }], { namespace: "default", type: "json" });
+    assert.equal(await boundNode(client, "late"), "node-0");
+  } finally {
+    await nodes.stop();
+    await server.stop();
+  }
+});

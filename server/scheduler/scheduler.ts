@@ -77,6 +77,12 @@ interface Unschedulable {
 
 const DEFAULT_SCHEDULER = "default-scheduler";
 
+/** Whether a pod's spec or labels differ (what scheduling reads of the pod itself). */
+function specOrLabelsChanged(old: KubeObject, pod: KubeObject): boolean {
+  return JSON.stringify(old.spec) !== JSON.stringify(pod.spec) ||
+    JSON.stringify(old.metadata.labels) !== JSON.stringify(pod.metadata.labels);
+}
+
 /** Runs the scheduler until `signal` aborts; resolves once in-flight bindings have finished. */
 export async function runScheduler(options: SchedulerOptions, signal: AbortSignal): Promise<void> {
   const s = new Scheduler(options);
@@ -149,6 +155,14 @@ export class Scheduler {
       onAdd: (p) => this.#podSeen(p),
       onUpdate: (old, p) => {
         this.#podSeen(p);
+        if (
+          !p.spec?.nodeName && this.#unschedulable.has(podKey(p)) && specOrLabelsChanged(old, p)
+        ) {
+          // The pod itself changed (a toleration added, a label that its own affinity or spread
+          // reads): retry it after its back-off, as kube-scheduler does for an unschedulable
+          // pod's update. Status writes (ours among them) are not such a change.
+          this.#retryAfterBackoff(podKey(p));
+        }
         // A pod that finished frees its node's resources.
         if (old.spec?.nodeName && !isTerminated(old) && isTerminated(p)) {
           this.#clusterChanged("AssignedPodDelete");
@@ -262,10 +276,16 @@ export class Scheduler {
     const interested = this.#interestedIn(event);
     for (const [key, u] of this.#unschedulable) {
       if (u.plugins.size > 0 && ![...u.plugins].some((p) => interested.has(p))) continue;
-      const wait = this.#backoff(u.attempts) - (now - u.since);
-      this.#queue.addAfter(key, Math.max(0, wait));
-      this.#unschedulable.delete(key);
+      this.#retryAfterBackoff(key, now);
     }
+  }
+
+  /** Moves a waiting pod to the queue once its back-off since its last attempt has passed. */
+  #retryAfterBackoff(key: string, now = Date.now()): void {
+    const u = this.#unschedulable.get(key);
+    if (!u) return;
+    this.#unschedulable.delete(key);
+    this.#queue.addAfter(key, Math.max(0, this.#backoff(u.attempts) - (now - u.since)));
   }
 
   /** The filters whose rejections `event` may undo (all of those that declare no events). */
