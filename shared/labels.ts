@@ -8,6 +8,7 @@
  * everything.
  */
 
+import { dns1123SubdomainErrors } from "./api/field_errors.ts";
 import { BadRequestError } from "./errors.ts";
 
 /** A requirement's operator, spelled as in Kubernetes' `selection.Operator`. */
@@ -157,7 +158,6 @@ export function requirementString(r: Requirement): string {
 // Validity of keys and values (Kubernetes' qualified names and label values).
 
 const NAME_RE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$/;
-const DNS1123_SUBDOMAIN_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /**
  * Problems with a label key (a qualified name: optional DNS-subdomain prefix + `/` + name of at
@@ -174,13 +174,8 @@ export function labelKeyErrors(key: string): string[] {
     name = n;
     if (prefix.length === 0) {
       errs.push("prefix part must be non-empty");
-    } else if (prefix.length > 253) {
-      errs.push("prefix part must be no more than 253 characters");
-    } else if (!DNS1123_SUBDOMAIN_RE.test(prefix)) {
-      errs.push(
-        "prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric " +
-          "characters, '-' or '.', and must start and end with an alphanumeric character",
-      );
+    } else {
+      for (const e of dns1123SubdomainErrors(prefix)) errs.push(`prefix part ${e}`);
     }
   } else {
     return [
@@ -190,11 +185,13 @@ export function labelKeyErrors(key: string): string[] {
       "DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
     ];
   }
+  // As IsQualifiedName: an empty or long name part also fails the pattern, and says both.
   if (name.length === 0) {
     errs.push("name part must be non-empty");
   } else if (name.length > 63) {
     errs.push("name part must be no more than 63 characters");
-  } else if (!NAME_RE.test(name)) {
+  }
+  if (!NAME_RE.test(name)) {
     errs.push(
       "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end " +
         "with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used " +

@@ -3,6 +3,7 @@ import { BadRequestError } from "./errors.ts";
 import {
   isValidLabelKey,
   isValidLabelValue,
+  labelKeyErrors,
   parseSelector,
   Selector,
   selectorFromLabelSelector,
@@ -140,4 +141,24 @@ Deno.test("label key and value validity", () => {
   assert.equal(isValidLabelValue("v1.2_3-x"), true);
   assert.equal(isValidLabelValue("-x"), false);
   assert.equal(isValidLabelValue("a b"), false);
+});
+
+Deno.test("labelKeyErrors() says what IsQualifiedName says, every problem of the key", () => {
+  const pattern = "name part must consist of alphanumeric characters, '-', '_' or '.', and must " +
+    "start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', " +
+    "regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+  assert.deepEqual(labelKeyErrors("app"), []);
+  assert.deepEqual(labelKeyErrors("example.com/app"), []);
+  assert.deepEqual(labelKeyErrors(""), ["name part must be non-empty", pattern]);
+  assert.deepEqual(labelKeyErrors(`${"a".repeat(63)}-`), [
+    "name part must be no more than 63 characters",
+    pattern,
+  ]);
+  assert.deepEqual(labelKeyErrors("Example.com/app"), [
+    "prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric " +
+    "characters, '-' or '.', and must start and end with an alphanumeric character (e.g. " +
+    "'example.com', regex used for validation is " +
+    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+  ]);
+  assert.deepEqual(labelKeyErrors("/app"), ["prefix part must be non-empty"]);
 });
