@@ -24,6 +24,7 @@ import {
   validateTopologySpreadConstraints,
 } from "./pod_scheduling_validation.ts";
 import { UNSUPPORTED_VOLUME_SOURCES } from "./core_v1.ts";
+import { validateLocalDescendingPath, validateVolumeFiles } from "./volume_file_validation.ts";
 import { validateDaemonSet, validateStatefulSet } from "./validation_apps.ts";
 import {
   validatePersistentVolume,
@@ -297,12 +298,6 @@ function validateEnv(env: Obj[] | undefined, field: string, errs: FieldErrors): 
   });
 }
 
-/** A path inside a volume, as kube-apiserver's validateLocalDescendingPath checks it. */
-function validateLocalDescendingPath(path: string, field: string, errs: FieldErrors): void {
-  if (path.startsWith("/")) errs.invalid(field, path, "must be a relative path");
-  if (path.split("/").includes("..")) errs.invalid(field, path, "must not contain '..'");
-}
-
 function validateContainers(
   containers: Obj[],
   field: string,
@@ -501,16 +496,7 @@ function validateVolumes(
     if (v.persistentVolumeClaim && !v.persistentVolumeClaim.claimName) {
       errs.required(`${f}.persistentVolumeClaim.claimName`);
     }
-    for (const s of ["configMap", "secret"]) {
-      (v[s]?.items as Obj[] | undefined)?.forEach((item, j) => {
-        const itf = `${f}.${s}.items[${j}]`;
-        if (!item.key) errs.required(`${itf}.key`);
-        if (!item.path) errs.required(`${itf}.path`);
-        else if (item.path.startsWith("/") || item.path.split("/").includes("..")) {
-          errs.invalid(`${itf}.path`, item.path, "must be a relative path without '..'");
-        }
-      });
-    }
+    validateVolumeFiles(v, f, errs);
   });
   return names;
 }
