@@ -3,7 +3,8 @@
  * two-tier app in one command, a re-apply with changes (replicas, image, env, RollingUpdate →
  * Recreate, which needs `$retainKeys`), `apply --server-side`, `--dry-run=server` (also on
  * DELETE, whose dryRun travels in the body), field validation, and the delete forms
- * (`delete -f`, `delete service,deployment NAME`, `delete -l`).
+ * (`delete -f`, `delete service,deployment NAME`, `delete -l`); `apply --prune` by label and
+ * `cluster-info dump` with the pods' logs.
  */
 import assert from "node:assert/strict";
 import { startTestCluster } from "./cluster.ts";
@@ -206,6 +207,60 @@ Deno.test({
           const cm = await getJson("cm", "strict");
           assert.equal(cm.metadata.colour, undefined);
           assert.deepEqual(cm.data, { a: "1" });
+        },
+      );
+
+      await t.step(
+        "apply --prune deletes the labelled objects the manifests no longer hold",
+        async () => {
+          const cm = (name: string) =>
+            `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${name}, labels: { set: pr } }\n` +
+            `data: { a: "1" }\n`;
+          const deploy = `apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: pr, labels: ` +
+            `{ set: pr } }\nspec:\n  replicas: 0\n  selector: { matchLabels: { set: pr } }\n` +
+            `  template:\n    metadata: { labels: { set: pr } }\n    spec: { containers: ` +
+            `[{ name: c, image: ${TEST_IMAGES.pause} }] }\n`;
+          await kubectlOk(k, ["apply", "--prune", "-l", "set=pr", "-f", "-"], {
+            stdin: [cm("keep"), cm("drop"), deploy].join("---\n"),
+          });
+          const out = await kubectlOk(k, ["apply", "--prune", "-l", "set=pr", "-f", "-"], {
+            stdin: cm("keep"),
+          });
+          assert.match(out, /^configmap\/keep unchanged$/m);
+          assert.match(out, /^configmap\/drop pruned$/m);
+          assert.match(out, /^deployment\.apps\/pr pruned$/m);
+          assert.equal(
+            await kubectlOk(k, ["get", "cm,deploy", "-l", "set=pr", "-o", "name"]),
+            "configmap/keep\n",
+          );
+          // Objects without the label are never pruned: the app's Deployments are still there.
+          await kubectlOk(k, ["get", "deploy", "backend", "frontend"]);
+          await kubectlOk(k, ["delete", "cm", "keep"]);
+        },
+      );
+
+      await t.step(
+        "cluster-info dump writes every namespace's objects and the pods' logs",
+        async () => {
+          const dir = await Deno.makeTempDir({ prefix: "skiff-dump-" });
+          try {
+            await kubectlOk(k, [
+              "cluster-info",
+              "dump",
+              "--namespaces=default",
+              `--output-directory=${dir}`,
+            ]);
+            const pods = JSON.parse(await Deno.readTextFile(`${dir}/default/pods.json`));
+            const names: string[] = pods.items.map((p: Json) => p.metadata.name);
+            assert.ok(names.some((n) => n.startsWith("backend-")), names.join(" "));
+            for (const name of names) {
+              await Deno.stat(`${dir}/default/${name}/logs.txt`);
+            }
+            const nodes = JSON.parse(await Deno.readTextFile(`${dir}/nodes.json`));
+            assert.equal(nodes.items.length, 2);
+          } finally {
+            await Deno.remove(dir, { recursive: true });
+          }
         },
       );
 
