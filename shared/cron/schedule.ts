@@ -2,7 +2,7 @@
  * Cron schedules as Kubernetes' CronJob reads them (robfig/cron's standard parser): five fields
  * (minute hour day-of-month month day-of-week) with `*`, `?`, lists, ranges, steps and the names
  * `jan`-`dec` / `sun`-`sat`, or one of `@yearly @annually @monthly @weekly @daily @midnight
- * @hourly`. As in cron, when both day fields are restricted a day matching either is taken.
+ * @hourly`, or `@every <Go duration>` (robfig's constant delay: whole seconds, at least one). As in cron, when both day fields are restricted a day matching either is taken.
  * `next()` works on the wall clock of an IANA time zone (via `Intl`), so daylight-saving changes
  * shift runs as they do in Kubernetes: a time the clocks skip is skipped.
  *
@@ -252,6 +252,62 @@ class FieldSchedule implements CronSchedule {
   }
 }
 
+const DURATION_UNITS_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  "µs": 1e-3,
+  "μs": 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/** Go's time.ParseDuration, in milliseconds; throws with Go's message. */
+export function parseGoDuration(text: string): number {
+  const quoted = JSON.stringify(text);
+  let rest = text;
+  let sign = 1;
+  if (rest.startsWith("-") || rest.startsWith("+")) {
+    if (rest[0] === "-") sign = -1;
+    rest = rest.slice(1);
+  }
+  if (rest === "0") return 0;
+  if (rest === "") throw new CronSyntaxError(`time: invalid duration ${quoted}`);
+  let total = 0;
+  while (rest !== "") {
+    const num = /^(\d*)(\.\d*)?/.exec(rest)!;
+    if (num[0] === "" || num[0] === ".") {
+      throw new CronSyntaxError(`time: invalid duration ${quoted}`);
+    }
+    rest = rest.slice(num[0].length);
+    const unit = /^[^\d.]*/.exec(rest)![0];
+    if (unit === "") throw new CronSyntaxError(`time: missing unit in duration ${quoted}`);
+    const ms = DURATION_UNITS_MS[unit];
+    if (ms === undefined) {
+      throw new CronSyntaxError(`time: unknown unit ${JSON.stringify(unit)} in duration ${quoted}`);
+    }
+    total += Number(num[0]) * ms;
+    rest = rest.slice(unit.length);
+  }
+  return sign * total;
+}
+
+/** `@every`: robfig's ConstantDelaySchedule (whole seconds, at least one; the zone is moot). */
+class ConstantDelaySchedule implements CronSchedule {
+  readonly #delayMs: number;
+
+  constructor(durationMs: number) {
+    this.#delayMs = Math.max(1000, durationMs - (durationMs % 1000));
+  }
+
+  next(after: Date): Date {
+    // The delay after `after` with its fraction of a second dropped, as robfig's Next.
+    const whole = after.getTime() - (after.getTime() % 1000);
+    return new Date(whole + this.#delayMs);
+  }
+}
+
 /**
  * Parses a CronJob schedule. Throws {@linkcode CronSyntaxError}. A `TZ=`/`CRON_TZ=` prefix is
  * refused, as Kubernetes does since 1.27 (spec.timeZone replaces it).
@@ -263,6 +319,14 @@ export function parseSchedule(text: string): CronSchedule {
     throw new CronSyntaxError("cannot use TZ or CRON_TZ in schedule, use timeZone field instead");
   }
   let spec = trimmed;
+  if (spec.startsWith("@every ")) {
+    const text = spec.slice("@every ".length);
+    try {
+      return new ConstantDelaySchedule(parseGoDuration(text));
+    } catch (e) {
+      throw new CronSyntaxError(`failed to parse duration ${spec}: ${(e as Error).message}`);
+    }
+  }
   if (spec.startsWith("@")) {
     const expanded = DESCRIPTORS[spec.toLowerCase()];
     if (!expanded) throw new CronSyntaxError(`unrecognized descriptor: ${spec}`);

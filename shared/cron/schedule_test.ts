@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { CronSyntaxError, formatInZone, isValidTimeZone, parseSchedule } from "./schedule.ts";
+import {
+  CronSyntaxError,
+  formatInZone,
+  isValidTimeZone,
+  parseGoDuration,
+  parseSchedule,
+} from "./schedule.ts";
 
 const at = (s: string) => new Date(s);
 const next = (spec: string, after: string, tz?: string) =>
@@ -54,7 +60,9 @@ Deno.test("syntax errors are refused with a reason", () => {
       "* * * *",
       "61 * * * *",
       "* * * * * *",
-      "@every 5m",
+      "@every 5x",
+      "@every 5",
+      "@every ",
       "TZ=UTC * * * * *",
       "*/0 * * * *",
       "5-1 * * * *",
@@ -68,4 +76,41 @@ Deno.test("syntax errors are refused with a reason", () => {
     }
     assert.ok(err instanceof CronSyntaxError, bad);
   }
+});
+
+Deno.test("@every is robfig's constant delay: whole seconds, at least one, after the last run", () => {
+  const at = (s: string) => new Date(s);
+  const every = (d: string) => parseSchedule(`@every ${d}`);
+  assert.equal(
+    every("5m").next(at("2026-01-01T00:00:10.750Z"))!.toISOString(),
+    "2026-01-01T00:05:10.000Z",
+  );
+  assert.equal(
+    every("1h30m").next(at("2026-01-01T00:00:00Z"))!.toISOString(),
+    "2026-01-01T01:30:00.000Z",
+  );
+  // Fractions of a second are dropped from the delay; less than a second is a second.
+  assert.equal(
+    every("1.5s").next(at("2026-01-01T00:00:00Z"))!.toISOString(),
+    "2026-01-01T00:00:01.000Z",
+  );
+  assert.equal(
+    every("10ms").next(at("2026-01-01T00:00:00Z"))!.toISOString(),
+    "2026-01-01T00:00:01.000Z",
+  );
+  assert.equal(parseGoDuration("2h45m"), 9_900_000);
+  assert.equal(parseGoDuration("-1.5h"), -5_400_000);
+  assert.equal(parseGoDuration("300ms"), 300);
+  for (
+    const [text, message] of [
+      ["5", 'time: missing unit in duration "5"'],
+      ["5x", 'time: unknown unit "x" in duration "5x"'],
+      ["", 'time: invalid duration ""'],
+    ]
+  ) {
+    assert.throws(() => parseGoDuration(text), { message });
+  }
+  assert.throws(() => parseSchedule("@every 5x"), {
+    message: 'failed to parse duration @every 5x: time: unknown unit "x" in duration "5x"',
+  });
 });
