@@ -90,13 +90,24 @@ export function compileSpreadConstraints(pod: KubeObject): SpreadConstraint[] | 
 
 const TAINT_EFFECTS = ["NoSchedule", "NoExecute"] as const;
 
-/** Whether `node` counts toward the constraint's domains for `pod` (the inclusion policies). */
-function included(c: SpreadConstraint, pod: PodInfo, node: NodeInfo): boolean {
-  if (c.nodeAffinityPolicy === "Honor" && !matchesNodeConstraints(pod, node)) return false;
-  if (
-    c.nodeTaintsPolicy === "Honor" &&
-    findUntoleratedTaint(node.taints, pod.tolerations, TAINT_EFFECTS)
-  ) return false;
+/** One node's answers to the inclusion policies' two questions, each asked once per node. */
+interface NodeInclusion {
+  affinity?: boolean;
+  tolerated?: boolean;
+}
+
+/**
+ * Whether `node` counts toward the constraint's domains for `pod` (the inclusion policies);
+ * `memo` (one per node) keeps the node-affinity and taint answers for the pod's other constraints.
+ */
+function included(c: SpreadConstraint, pod: PodInfo, node: NodeInfo, memo: NodeInclusion): boolean {
+  if (c.nodeAffinityPolicy === "Honor" && !(memo.affinity ??= matchesNodeConstraints(pod, node))) {
+    return false;
+  }
+  if (c.nodeTaintsPolicy === "Honor") {
+    memo.tolerated ??= !findUntoleratedTaint(node.taints, pod.tolerations, TAINT_EFFECTS);
+    if (!memo.tolerated) return false;
+  }
   return true;
 }
 
@@ -137,8 +148,9 @@ export function createTopologySpread(weight = 2): FilterPlugin & ScorePlugin {
       if (hard.length === 0) return SKIP;
       for (const node of nodes) {
         if (!hasAllKeys(node, hard)) continue;
+        const memo: NodeInclusion = {};
         hard.forEach((c, i) => {
-          if (!included(c, pod, node)) return;
+          if (!included(c, pod, node, memo)) return;
           const value = node.labels[c.topologyKey];
           const n = countMatching(node, c.selector, pod.namespace);
           counts[i].set(value, (counts[i].get(value) ?? 0) + n);
@@ -180,8 +192,9 @@ export function createTopologySpread(weight = 2): FilterPlugin & ScorePlugin {
       );
       for (const node of all) {
         if (!hasAllKeys(node, soft)) continue;
+        const memo: NodeInclusion = {};
         soft.forEach((c, i) => {
-          if (c.topologyKey === HOSTNAME || !included(c, pod, node)) return;
+          if (c.topologyKey === HOSTNAME || !included(c, pod, node, memo)) return;
           const value = node.labels[c.topologyKey];
           const current = domainCounts[i].get(value);
           if (current === undefined) return;
