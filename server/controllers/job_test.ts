@@ -187,7 +187,8 @@ const CASES: Case[] = [
     }),
     pods: [pod("pi-0-a", { phase: "Succeeded", index: 0 })],
     finalizerPatches: ["pi-0-a"],
-    status: { completedIndexes: "0-1", succeeded: 2 },
+    // Kubernetes writes a run of two indexes as "0,1", not "0-1".
+    status: { completedIndexes: "0,1", succeeded: 2 },
     conditions: ["SuccessCriteriaMet:CompletionsReached", "Complete:CompletionsReached"],
   },
   {
@@ -412,6 +413,9 @@ Deno.test("JobReconciler: a Job managed by another controller is left alone", as
 });
 
 Deno.test("completedIndexes notation round-trips", () => {
-  assert.equal(formatIndexes([5, 0, 1, 2, 7, 8]), "0-2,5,7-8");
+  // As the job controller's orderedIntervals: runs of three or more as a-b, of two as a,b.
+  assert.equal(formatIndexes([5, 0, 1, 2, 7, 8]), "0-2,5,7,8");
+  assert.equal(formatIndexes([3, 4]), "3,4");
+  assert.equal(formatIndexes([]), "");
   assert.deepEqual([...parseIndexes("0-2,5,7-8", 8)], [0, 1, 2, 5, 7]);
 });

@@ -30,14 +30,18 @@ export function parseIndexes(text: string | undefined, completions: number): Set
   return out;
 }
 
-/** Writes a set of indexes as Kubernetes does: sorted, consecutive runs as `a-b`. */
+/**
+ * Writes a set of indexes as Kubernetes does: sorted, runs of three or more as `a-b`, a run of
+ * two as `a,b` (the job controller's orderedIntervals.String: `"0,1"`, `"0-2,5,7,8"`).
+ */
 export function formatIndexes(indexes: Iterable<number>): string {
   const sorted = [...new Set(indexes)].sort((a, b) => a - b);
   const parts: string[] = [];
   for (let i = 0; i < sorted.length;) {
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
-    parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
+    if (i === j) parts.push(`${sorted[i]}`);
+    else parts.push(`${sorted[i]}${j === i + 1 ? "," : "-"}${sorted[j]}`);
     i = j + 1;
   }
   return parts.join(",");
