@@ -91,16 +91,13 @@ function pod(name: string, o: PodOptions = {}): KubeObject {
   return p;
 }
 
+/** A reconciler over fake listers (returned, for tests that let the informers catch up). */
 function setup(jobs: KubeObject[], pods: KubeObject[], clock = new FakeClock()) {
   const client = new RecordingClient();
   const recorder = new FakeRecorder();
-  const controller = new JobReconciler({
-    listers: { jobs: new FakeLister(jobs), pods: new FakeLister(pods) },
-    client,
-    recorder,
-    clock,
-  });
-  return { client, recorder, controller, clock };
+  const listers = { jobs: new FakeLister(jobs), pods: new FakeLister(pods) };
+  const controller = new JobReconciler({ listers, client, recorder, clock });
+  return { client, recorder, controller, clock, ...listers };
 }
 
 function conditionTypes(status: Obj | undefined): string[] {
@@ -360,17 +357,10 @@ Deno.test("JobReconciler: Indexed pods carry the index as annotation, label, env
 });
 
 Deno.test("JobReconciler: the back-off lets a new pod start once it has passed", async () => {
-  const clock = new FakeClock();
   const failed = pod("pi-a", { phase: "Failed", exitCode: 1 });
-  const jobs = new FakeLister([job({ backoffLimit: 3 }, { startTime: T0 })]);
-  const pods = new FakeLister([failed]);
-  const client = new RecordingClient();
-  const controller = new JobReconciler({
-    listers: { jobs, pods },
-    client,
-    recorder: new FakeRecorder(),
-    clock,
-  });
+  const { client, controller, clock, jobs, pods } = setup([
+    job({ backoffLimit: 3 }, { startTime: T0 }),
+  ], [failed]);
   assert.equal(await controller.reconcile("default/pi"), 10_000);
   assert.equal(callsOf(client, "create").length, 0);
   // The informers catch up: the failure is counted, the finalizer gone.
@@ -473,18 +463,11 @@ Deno.test("without backoffLimitPerIndex there is no failedIndexes and no failure
 });
 
 Deno.test("backoffLimitPerIndex: a failure within the index's limit is retried after the index's back-off, with the count carried on", async () => {
-  const clock = new FakeClock();
-  const failed = indexPod("pi-1-a", 1, { phase: "Failed", exitCode: 1 });
-  const others = [indexPod("pi-0-a", 0, { ready: true }), indexPod("pi-2-a", 2, { ready: true })];
-  const jobs = new FakeLister([perIndexJob()]);
-  const pods = new FakeLister([failed, ...others]);
-  const client = new RecordingClient();
-  const controller = new JobReconciler({
-    listers: { jobs, pods },
-    client,
-    recorder: new FakeRecorder(),
-    clock,
-  });
+  const { client, controller, clock, pods } = setup([perIndexJob()], [
+    indexPod("pi-1-a", 1, { phase: "Failed", exitCode: 1 }),
+    indexPod("pi-0-a", 0, { ready: true }),
+    indexPod("pi-2-a", 2, { ready: true }),
+  ]);
   // The failed pod is held (no finalizer removal, not counted yet) until its replacement exists.
   assert.equal(await controller.reconcile("default/pi"), 10_000);
   assert.equal(createdPods(client).length, 0);
