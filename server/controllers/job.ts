@@ -3,13 +3,16 @@
  * until enough of them succeed. `reconcile(key)` is `syncJob`: `getPodsForJob` (owned pods and
  * adopted orphans), `trackFinishedPods` (finished pods still holding the
  * `batch.kubernetes.io/job-tracking` finalizer go to `status.uncountedTerminatedPods`, with
- * podFailurePolicy applied), `finishCondition` (backoffLimit, activeDeadlineSeconds, FailJob,
- * completions reached → the interim FailureTarget / SuccessCriteriaMet condition), `manageJob`
- * (create or delete pods towards the wanted number of active ones, Indexed or not, with the pod
- * failure back-off and slow-start batches), and `trackJobStatusAndRemoveFinalizers` (write the
- * uncounted pods, remove their finalizers, then fold them into succeeded/failed and add
- * Complete/Failed once no pod is left running). Finished Jobs are deleted after
- * ttlSecondsAfterFinished (`cleanupFinishedJob`, the TTL-after-finished controller's job).
+ * podFailurePolicy applied; with backoffLimitPerIndex, indexes out of retries go to
+ * `status.failedIndexes` and an index's last failed pod is held until its replacement exists),
+ * `finishCondition` (backoffLimit, activeDeadlineSeconds, FailJob, maxFailedIndexes, failed
+ * indexes, successPolicy, completions reached → the interim FailureTarget / SuccessCriteriaMet
+ * condition), `manageJob` (create or delete pods towards the wanted number of active ones,
+ * Indexed or not, with the pod failure back-off — per index with backoffLimitPerIndex — and
+ * slow-start batches), and `trackJobStatusAndRemoveFinalizers` (write the uncounted pods, remove
+ * their finalizers, then fold them into succeeded/failed and add Complete/Failed once no pod is
+ * left running). Finished Jobs are deleted after ttlSecondsAfterFinished (`cleanupFinishedJob`,
+ * the TTL-after-finished controller's job).
  */
 import { JOB_TRACKING_FINALIZER } from "../../shared/api/batch_v1.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
@@ -36,15 +39,18 @@ import {
   orphanIndexValue,
 } from "./controller_utils.ts";
 import {
+  type FailurePolicyMatch,
   finishTime,
   formatIndexes,
   hasJobCondition,
   hasTrackingFinalizer,
+  indexFailureCounts,
   isActive,
   isJobFinished,
   isTerminating,
   jobCondition,
   matchPodFailurePolicy,
+  matchSuccessPolicy,
   newCondition,
   parseIndexes,
   podBackoffMs,
@@ -89,6 +95,19 @@ const DEADLINE_EXCEEDED = {
   reason: "DeadlineExceeded",
   message: "Job was active longer than specified deadline",
 };
+const MAX_FAILED_INDEXES_EXCEEDED = {
+  reason: "MaxFailedIndexesExceeded",
+  message: "Job has exceeded the specified maximal number of failed indexes",
+};
+const FAILED_INDEXES = { reason: "FailedIndexes", message: "Job has failed indexes" };
+/** The reason of the SuccessCriteriaMet and Complete conditions a successPolicy rule gives. */
+const SUCCESS_POLICY_REASON = "SuccessPolicy";
+
+/** A condition's reason and message (the outcome finishCondition decided). */
+interface Outcome {
+  reason: string;
+  message: string;
+}
 
 interface BackoffRecord {
   failures: number;
@@ -103,10 +122,25 @@ interface Tracking {
   /** Uids of pods that still hold the finalizer (as far as this controller knows). */
   holding: Set<string>;
   completed?: Set<number>;
+  /** With backoffLimitPerIndex: the indexes out of retries (`status.failedIndexes`). */
+  failedIndexes?: Set<number>;
+  /**
+   * With backoffLimitPerIndex: per index still to be retried, its last failed pod. It keeps its
+   * finalizer (uncounted) until the replacement exists, which takes its failure counts from it
+   * (Kubernetes' podsWithDelayedDeletionPerIndex).
+   */
+  delayed: Map<number, KubeObject>;
+  /** How many of the delayed pods count towards backoffLimit (not matched by Ignore). */
+  delayedFailures: number;
   failJobMessage?: string;
   newFailures: number;
   newSuccesses: number;
   lastFailure: number;
+}
+
+/** An Indexed Job with backoffLimitPerIndex: retries are counted per index. */
+function hasBackoffLimitPerIndex(job: KubeObject): boolean {
+  return job.spec.completionMode === "Indexed" && job.spec.backoffLimitPerIndex !== undefined;
 }
 
 function withKind(job: KubeObject): KubeObject {
@@ -203,7 +237,9 @@ export class JobReconciler {
     const terminating = pods.filter(isTerminating).length;
     const indexed = job.spec.completionMode === "Indexed";
     const status: Obj = structuredClone(job.status ?? {});
-    const failed = (status.failed ?? 0) + tracking.uncounted.failed.length;
+    // Failed pods held for their index's replacement count towards backoffLimit already.
+    const failed = (status.failed ?? 0) + tracking.uncounted.failed.length +
+      tracking.delayedFailures;
     const succeeded = indexed
       ? tracking.completed!.size
       : (status.succeeded ?? 0) + tracking.uncounted.succeeded.length;
@@ -225,6 +261,8 @@ export class JobReconciler {
     // Kubernetes counts them.
     let created = 0;
     let stopped = 0;
+    // A decided outcome retries nothing: the held failed pods are counted and let go.
+    if (finish.failure || finish.success) this.#releaseDelayed(job, tracking);
     if (finish.failure || finish.success || suspended) {
       // The outcome is decided (or the Job paused): nothing more may run.
       await this.#deletePods(key, job, active);
@@ -235,6 +273,8 @@ export class JobReconciler {
         terminating,
         succeeded,
         completed: tracking.completed,
+        failedIndexes: tracking.failedIndexes,
+        delayed: tracking.delayed,
         now,
       });
       created = managed.created;
@@ -245,6 +285,8 @@ export class JobReconciler {
     status.ready = stopped > 0 ? 0 : active.filter(isPodReady).length;
     status.terminating = terminating + stopped;
     if (indexed) status.completedIndexes = formatIndexes(tracking.completed!);
+    // As Kubernetes: "" rather than absent once backoffLimitPerIndex is set.
+    if (tracking.failedIndexes) status.failedIndexes = formatIndexes(tracking.failedIndexes);
     await this.trackJobStatusAndRemoveFinalizers(job, status, tracking, {
       failure: finish.failure,
       success: finish.success,
@@ -285,7 +327,7 @@ export class JobReconciler {
   #setOutcomeConditions(
     job: KubeObject,
     status: Obj,
-    finish: { failure?: { reason: string; message: string }; success?: unknown },
+    finish: { failure?: Outcome; success?: Outcome },
     nowText: string,
   ): void {
     if (finish.failure && !hasJobCondition(job, "FailureTarget")) {
@@ -306,8 +348,8 @@ export class JobReconciler {
         newCondition(
           "SuccessCriteriaMet",
           "True",
-          COMPLETIONS_REACHED.reason,
-          COMPLETIONS_REACHED.message,
+          finish.success.reason,
+          finish.success.message,
           nowText,
         ),
       );
@@ -343,11 +385,15 @@ export class JobReconciler {
   /**
    * trackFinishedPods: finished pods that still hold the finalizer and are not yet in
    * `uncountedTerminatedPods` are added to it (a failure matching an `Ignore` rule is released
-   * without counting; a `FailJob` match is remembered); completed indexes are collected.
+   * without counting; a `FailJob` match is remembered); completed indexes are collected. With
+   * backoffLimitPerIndex, a failure fails its index once the pod's `job-index-failure-count`
+   * reached the limit or a `FailIndex` rule matched; otherwise the index's last failed pod is
+   * held (see {@linkcode Tracking.delayed}) unless the index has a pod running.
    */
   trackFinishedPods(job: KubeObject, pods: KubeObject[]): Tracking {
     const status = job.status ?? {};
     const indexed = job.spec.completionMode === "Indexed";
+    const perIndex = hasBackoffLimitPerIndex(job);
     const completions: number = job.spec.completions ?? 0;
     const onlyFailed = job.spec.podReplacementPolicy === "Failed";
     const suspended = job.spec.suspend === true;
@@ -361,10 +407,15 @@ export class JobReconciler {
       release: [],
       holding: new Set(),
       completed: indexed ? parseIndexes(status.completedIndexes, completions) : undefined,
+      failedIndexes: perIndex ? parseIndexes(status.failedIndexes, completions) : undefined,
+      delayed: new Map(),
+      delayedFailures: 0,
       newFailures: 0,
       newSuccesses: 0,
       lastFailure: 0,
     };
+    /** Failures of an index of a backoffLimitPerIndex Job, decided once all pods are seen. */
+    const indexFailures: { pod: KubeObject; index: number; match?: FailurePolicyMatch }[] = [];
     for (const pod of pods) {
       const uid = pod.metadata.uid!;
       if (!hasTrackingFinalizer(pod) || this.#removing.has(uid)) continue;
@@ -375,8 +426,8 @@ export class JobReconciler {
       }
       const outcome = podOutcome(pod, onlyFailed);
       if (!outcome) continue;
-      t.release.push(pod);
       if (outcome === "Succeeded") {
+        t.release.push(pod);
         if (indexed) {
           const i = podIndex(pod);
           if (i === undefined || i >= completions) continue;
@@ -387,22 +438,95 @@ export class JobReconciler {
         continue;
       }
       // Pods removed because the Job was suspended are not failures.
-      if (suspended && pod.status?.phase !== "Failed") continue;
-      const match = pod.status?.phase === "Failed"
-        ? matchPodFailurePolicy(job.spec.podFailurePolicy?.rules, pod)
-        : undefined;
-      if (match?.action === "Ignore") continue;
+      if (suspended && pod.status?.phase !== "Failed") {
+        t.release.push(pod);
+        continue;
+      }
+      const match = this.#failureMatch(job, pod);
       if (match?.action === "FailJob") t.failJobMessage ??= match.message;
-      uncounted.failed.push(uid);
-      t.newFailures++;
-      t.lastFailure = Math.max(t.lastFailure, finishTime(pod, this.#clock.now()));
+      const index = perIndex ? podIndex(pod) : undefined;
+      if (index !== undefined && index < completions) indexFailures.push({ pod, index, match });
+      else this.#countFailure(t, pod, match);
     }
+    if (perIndex) this.#trackIndexFailures(job, { pods, tracking: t, failures: indexFailures });
     return t;
   }
 
   /**
-   * finishCondition: whether the Job has failed (FailJob rule, backoffLimit, active deadline)
-   * or succeeded (completions reached), and the ms left until its active deadline.
+   * The backoffLimitPerIndex half of trackFinishedPods: marks failed indexes, picks per index
+   * still to be retried the failed pod to hold (the highest failure count, then the latest), and
+   * counts and releases the other failures.
+   */
+  #trackIndexFailures(job: KubeObject, s: {
+    pods: KubeObject[];
+    tracking: Tracking;
+    failures: { pod: KubeObject; index: number; match?: FailurePolicyMatch }[];
+  }): void {
+    const t = s.tracking;
+    const limit: number = job.spec.backoffLimitPerIndex;
+    for (const { pod, index, match } of s.failures) {
+      const counted = match?.action !== "Ignore";
+      if (match?.action === "FailIndex" || (counted && indexFailureCounts(pod).failures >= limit)) {
+        t.failedIndexes!.add(index);
+      }
+    }
+    const running = new Set<number>();
+    for (const pod of s.pods) {
+      const i = isActive(pod) ? podIndex(pod) : undefined;
+      if (i !== undefined) running.add(i);
+    }
+    const absolute = (p: KubeObject) => {
+      const c = indexFailureCounts(p);
+      return c.failures + c.ignored;
+    };
+    const finished = (p: KubeObject) => this.#finishedAt(p);
+    for (const { pod, index } of s.failures) {
+      if (t.completed!.has(index) || t.failedIndexes!.has(index) || running.has(index)) continue;
+      const last = t.delayed.get(index);
+      if (!last || (absolute(last) <= absolute(pod) && finished(pod) >= finished(last))) {
+        t.delayed.set(index, pod);
+      }
+    }
+    for (const { pod, index, match } of s.failures) {
+      if (t.delayed.get(index) !== pod) this.#countFailure(t, pod, match);
+      else if (match?.action !== "Ignore") t.delayedFailures++;
+    }
+  }
+
+  /** Counts and releases the held failed pods (the Job's outcome is decided: no retries). */
+  #releaseDelayed(job: KubeObject, t: Tracking): void {
+    for (const pod of t.delayed.values()) this.#countFailure(t, pod, this.#failureMatch(job, pod));
+    t.delayed.clear();
+    t.delayedFailures = 0;
+  }
+
+  /** A failed pod to release: counted unless an Ignore rule matched it. */
+  #countFailure(t: Tracking, pod: KubeObject, match: FailurePolicyMatch | undefined): void {
+    t.release.push(pod);
+    if (match?.action === "Ignore") return;
+    t.uncounted.failed.push(pod.metadata.uid!);
+    t.newFailures++;
+    t.lastFailure = Math.max(t.lastFailure, finishTime(pod, this.#clock.now()));
+  }
+
+  /** The podFailurePolicy rule a failed pod matches (deleted, not Failed, pods match none). */
+  #failureMatch(job: KubeObject, pod: KubeObject): FailurePolicyMatch | undefined {
+    return pod.status?.phase === "Failed"
+      ? matchPodFailurePolicy(job.spec.podFailurePolicy?.rules, pod)
+      : undefined;
+  }
+
+  /** When a failed pod finished, for the per-index back-off (else its creation, as upstream). */
+  #finishedAt(pod: KubeObject): number {
+    const created = Date.parse(pod.metadata.creationTimestamp ?? "");
+    return finishTime(pod, Number.isNaN(created) ? this.#clock.now() : created);
+  }
+
+  /**
+   * finishCondition: whether the Job has failed (FailJob rule, backoffLimit, active deadline,
+   * more failed indexes than maxFailedIndexes, or every index done with some failed) or
+   * succeeded (a successPolicy rule met, completions reached), in Kubernetes' order of
+   * precedence, and the ms left until its active deadline.
    */
   finishCondition(job: KubeObject, s: {
     status: Obj;
@@ -412,15 +536,16 @@ export class JobReconciler {
     active: KubeObject[];
     tracking: Tracking;
   }): {
-    failure?: { reason: string; message: string };
-    success?: boolean;
+    failure?: Outcome;
+    success?: Outcome;
     deadlineInMs?: number;
   } {
     const target = jobCondition(job, "FailureTarget");
     if (target?.status === "True") {
       return { failure: { reason: target.reason, message: target.message } };
     }
-    if (hasJobCondition(job, "SuccessCriteriaMet")) return { success: true };
+    const met = jobCondition(job, "SuccessCriteriaMet");
+    if (met?.status === "True") return { success: { reason: met.reason, message: met.message } };
     if (s.tracking.failJobMessage) {
       return { failure: { reason: "PodFailurePolicy", message: s.tracking.failJobMessage } };
     }
@@ -440,25 +565,45 @@ export class JobReconciler {
       deadlineInMs = left;
     }
     const completions: number | undefined = job.spec.completions;
+    const failedIndexes = s.tracking.failedIndexes?.size ?? 0;
+    const maxFailedIndexes: number | undefined = job.spec.maxFailedIndexes;
+    if (maxFailedIndexes !== undefined && failedIndexes > maxFailedIndexes) {
+      return { failure: MAX_FAILED_INDEXES_EXCEEDED };
+    }
+    // Every index either succeeded or ran out of retries.
+    if (failedIndexes > 0 && failedIndexes + s.succeeded >= (completions ?? 0)) {
+      return { failure: FAILED_INDEXES };
+    }
+    if (s.tracking.completed) {
+      const message = matchSuccessPolicy(job.spec.successPolicy?.rules, {
+        completions: completions ?? 0,
+        succeeded: s.tracking.completed,
+      });
+      if (message) return { success: { reason: SUCCESS_POLICY_REASON, message } };
+    }
     const done = completions === undefined
       ? s.succeeded > 0 && s.active.length === 0
       : s.succeeded >= completions;
-    if (done) return { success: true };
+    if (done) return { success: COMPLETIONS_REACHED };
     return { deadlineInMs };
   }
 
   /**
    * manageJob: creates or deletes pods so that the wanted number run — `min(parallelism,
    * completions - succeeded)` (or parallelism until one succeeds, without completions); for
-   * Indexed Jobs one pod per pending index, lowest first, and no duplicates. New pods wait out
-   * the failure back-off. Returns how many pods it created, and the ms left of the back-off when
-   * it held creations back.
+   * Indexed Jobs one pod per pending index (neither completed nor failed), lowest first, and no
+   * duplicates. New pods wait out the failure back-off: the Job's, or with backoffLimitPerIndex
+   * their index's (from the held pod's failure counts and finish time), and then carry the
+   * index's failure counts on. Returns how many pods it created, and the ms left of the back-off
+   * when it held creations back.
    */
   async manageJob(key: string, job: KubeObject, s: {
     active: KubeObject[];
     terminating: number;
     succeeded: number;
     completed?: Set<number>;
+    failedIndexes?: Set<number>;
+    delayed?: Map<number, KubeObject>;
     now: number;
   }): Promise<{ requeue?: number; created: number }> {
     if (!this.#expectations.satisfied(key)) return { created: 0 };
@@ -483,7 +628,7 @@ export class JobReconciler {
       }
       const pending: number[] = [];
       for (let i = 0; i < completions! && pending.length < parallelism; i++) {
-        if (!s.completed!.has(i) && !seen.has(i)) pending.push(i);
+        if (!s.completed!.has(i) && !seen.has(i) && !s.failedIndexes?.has(i)) pending.push(i);
       }
       const room = Math.max(0, parallelism - keep.length - held);
       if (keep.length > parallelism) {
@@ -505,14 +650,49 @@ export class JobReconciler {
     }
     if (excess.length > 0) await this.#deletePods(key, job, excess);
     if (toCreate.length === 0) return { created: 0 };
-    const record = this.#backoff.get(job.metadata.uid!);
-    if (record) {
-      const left = record.lastFailure + podBackoffMs(record.failures) - s.now;
-      if (left > 0) return { requeue: left, created: 0 };
+    let requeue: number | undefined;
+    if (hasBackoffLimitPerIndex(job)) {
+      // Each index waits out its own back-off; the others start now.
+      const now: number[] = [];
+      for (const i of toCreate as number[]) {
+        const left = this.#indexBackoffLeft(s.delayed?.get(i), s.now);
+        if (left > 0) requeue = minDefined(requeue, left);
+        else now.push(i);
+      }
+      toCreate = now;
+      if (toCreate.length === 0) return { requeue, created: 0 };
+    } else {
+      const record = this.#backoff.get(job.metadata.uid!);
+      if (record) {
+        const left = record.lastFailure + podBackoffMs(record.failures) - s.now;
+        if (left > 0) return { requeue: left, created: 0 };
+      }
     }
     const batch = toCreate.slice(0, this.#burst);
-    await this.#createPods(key, job, batch);
-    return { created: batch.length };
+    await this.#createPods(key, job, { indexes: batch, replaced: s.delayed });
+    return { requeue, created: batch.length };
+  }
+
+  /**
+   * The ms an index must still wait after its held failed pod (Kubernetes' per-index back-off:
+   * the pod's failures, ignored ones included, plus its own, from when it finished).
+   */
+  #indexBackoffLeft(last: KubeObject | undefined, now: number): number {
+    if (!last) return 0;
+    const c = indexFailureCounts(last);
+    return this.#finishedAt(last) + podBackoffMs(c.failures + c.ignored + 1) - now;
+  }
+
+  /** The failure counts of the pod replacing `replaced` in its index (0, 0 for a first pod). */
+  #failureCountsAfter(
+    job: KubeObject,
+    replaced: KubeObject | undefined,
+  ): { failures: number; ignored: number } {
+    if (!replaced) return { failures: 0, ignored: 0 };
+    const c = indexFailureCounts(replaced);
+    if (this.#failureMatch(job, replaced)?.action === "Ignore") c.ignored++;
+    else c.failures++;
+    return c;
   }
 
   /**
@@ -526,8 +706,8 @@ export class JobReconciler {
     status: Obj,
     tracking: Tracking,
     s: {
-      failure?: { reason: string; message: string };
-      success?: boolean;
+      failure?: Outcome;
+      success?: Outcome;
       running: number;
       now: number;
     },
@@ -569,13 +749,7 @@ export class JobReconciler {
       } else {
         status.conditions = setCondition(
           status.conditions,
-          newCondition(
-            "Complete",
-            "True",
-            COMPLETIONS_REACHED.reason,
-            COMPLETIONS_REACHED.message,
-            nowText,
-          ),
+          newCondition("Complete", "True", s.success!.reason, s.success!.message, nowText),
         );
         status.completionTime = nowText;
         this.#recorder.record(withKind(job), "Normal", "Completed", "Job completed");
@@ -679,7 +853,13 @@ export class JobReconciler {
     return released;
   }
 
-  async #createPods(key: string, job: KubeObject, indexes: (number | undefined)[]): Promise<void> {
+  async #createPods(key: string, job: KubeObject, s: {
+    indexes: (number | undefined)[];
+    /** With backoffLimitPerIndex: per index, the failed pod the new one replaces. */
+    replaced?: Map<number, KubeObject>;
+  }): Promise<void> {
+    const indexes = s.indexes;
+    const perIndex = hasBackoffLimitPerIndex(job);
     this.#expectations.expectAdds(key, indexes.length);
     let next = 0;
     let batch = 1;
@@ -690,9 +870,14 @@ export class JobReconciler {
       next += chunk.length;
       batch *= 2;
       const results = await Promise.allSettled(chunk.map(async (index) => {
-        const created = await this.#client.create(PODS, podFromTemplate(job, index), {
-          namespace: job.metadata.namespace,
-        });
+        const failureCounts = perIndex && index !== undefined
+          ? this.#failureCountsAfter(job, s.replaced?.get(index))
+          : undefined;
+        const created = await this.#client.create(
+          PODS,
+          podFromTemplate(job, index, { failureCounts }),
+          { namespace: job.metadata.namespace },
+        );
         this.#recorder.record(
           withKind(job),
           "Normal",

@@ -3,7 +3,7 @@ import type { KubeObject } from "../../shared/api/object.ts";
 import { FakeClock, FakeLister, FakeRecorder, RecordingClient } from "../../shared/testing/mod.ts";
 import { callsOf, eventLines, lastStatus } from "./_recorded_test_util.ts";
 import { JobReconciler } from "./job.ts";
-import { formatIndexes, parseIndexes } from "./job_utils.ts";
+import { formatIndexes, matchSuccessPolicy, parseIndexes } from "./job_utils.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;
@@ -91,16 +91,13 @@ function pod(name: string, o: PodOptions = {}): KubeObject {
   return p;
 }
 
+/** A reconciler over fake listers (returned, for tests that let the informers catch up). */
 function setup(jobs: KubeObject[], pods: KubeObject[], clock = new FakeClock()) {
   const client = new RecordingClient();
   const recorder = new FakeRecorder();
-  const controller = new JobReconciler({
-    listers: { jobs: new FakeLister(jobs), pods: new FakeLister(pods) },
-    client,
-    recorder,
-    clock,
-  });
-  return { client, recorder, controller, clock };
+  const listers = { jobs: new FakeLister(jobs), pods: new FakeLister(pods) };
+  const controller = new JobReconciler({ listers, client, recorder, clock });
+  return { client, recorder, controller, clock, ...listers };
 }
 
 function conditionTypes(status: Obj | undefined): string[] {
@@ -187,7 +184,8 @@ const CASES: Case[] = [
     }),
     pods: [pod("pi-0-a", { phase: "Succeeded", index: 0 })],
     finalizerPatches: ["pi-0-a"],
-    status: { completedIndexes: "0-1", succeeded: 2 },
+    // Kubernetes writes a run of two indexes as "0,1", not "0-1".
+    status: { completedIndexes: "0,1", succeeded: 2 },
     conditions: ["SuccessCriteriaMet:CompletionsReached", "Complete:CompletionsReached"],
   },
   {
@@ -359,17 +357,10 @@ Deno.test("JobReconciler: Indexed pods carry the index as annotation, label, env
 });
 
 Deno.test("JobReconciler: the back-off lets a new pod start once it has passed", async () => {
-  const clock = new FakeClock();
   const failed = pod("pi-a", { phase: "Failed", exitCode: 1 });
-  const jobs = new FakeLister([job({ backoffLimit: 3 }, { startTime: T0 })]);
-  const pods = new FakeLister([failed]);
-  const client = new RecordingClient();
-  const controller = new JobReconciler({
-    listers: { jobs, pods },
-    client,
-    recorder: new FakeRecorder(),
-    clock,
-  });
+  const { client, controller, clock, jobs, pods } = setup([
+    job({ backoffLimit: 3 }, { startTime: T0 }),
+  ], [failed]);
   assert.equal(await controller.reconcile("default/pi"), 10_000);
   assert.equal(callsOf(client, "create").length, 0);
   // The informers catch up: the failure is counted, the finalizer gone.
@@ -412,6 +403,338 @@ Deno.test("JobReconciler: a Job managed by another controller is left alone", as
 });
 
 Deno.test("completedIndexes notation round-trips", () => {
-  assert.equal(formatIndexes([5, 0, 1, 2, 7, 8]), "0-2,5,7-8");
+  // As the job controller's orderedIntervals: runs of three or more as a-b, of two as a,b.
+  assert.equal(formatIndexes([5, 0, 1, 2, 7, 8]), "0-2,5,7,8");
+  assert.equal(formatIndexes([3, 4]), "3,4");
+  assert.equal(formatIndexes([]), "");
   assert.deepEqual([...parseIndexes("0-2,5,7-8", 8)], [0, 1, 2, 5, 7]);
+});
+
+// ---- Backoff limit per index (Indexed Jobs).
+
+const FAILURE_COUNT = "batch.kubernetes.io/job-index-failure-count";
+const IGNORED_COUNT = "batch.kubernetes.io/job-index-ignored-failure-count";
+
+/** An Indexed Job with backoffLimitPerIndex (backoffLimit defaulted to MaxInt32, as the API). */
+function perIndexJob(spec: Obj = {}, status: Obj = {}): KubeObject {
+  return job({
+    completionMode: "Indexed",
+    completions: 3,
+    parallelism: 3,
+    backoffLimit: 2147483647,
+    backoffLimitPerIndex: 1,
+    ...spec,
+  }, { startTime: T0, ...status });
+}
+
+/** A pod of index `index` carrying the index failure counts. */
+function indexPod(
+  name: string,
+  index: number,
+  o: PodOptions & { failures?: number; ignored?: number } = {},
+): KubeObject {
+  const p = pod(name, { ...o, index });
+  p.metadata.annotations![FAILURE_COUNT] = String(o.failures ?? 0);
+  if (o.ignored) p.metadata.annotations![IGNORED_COUNT] = String(o.ignored);
+  return p;
+}
+
+function createdPods(client: RecordingClient): KubeObject[] {
+  return callsOf(client, "create").map((c) => c.body as KubeObject);
+}
+
+Deno.test("backoffLimitPerIndex: a new Indexed Job's pods carry the failure count 0", async () => {
+  const { client, controller } = setup([perIndexJob()], []);
+  await controller.reconcile("default/pi");
+  const created = createdPods(client);
+  assert.deepEqual(created.map((p) => p.metadata.annotations?.[FAILURE_COUNT]), ["0", "0", "0"]);
+  assert.ok(created.every((p) => p.metadata.annotations?.[IGNORED_COUNT] === undefined));
+  // failedIndexes is "" (not absent) once backoffLimitPerIndex is set, as in Kubernetes.
+  assert.equal(lastStatus(client)?.failedIndexes, "");
+});
+
+Deno.test("without backoffLimitPerIndex there is no failedIndexes and no failure count", async () => {
+  const { client, controller } = setup([
+    job({ completionMode: "Indexed", completions: 2, parallelism: 2 }, { startTime: T0 }),
+  ], []);
+  await controller.reconcile("default/pi");
+  assert.equal(createdPods(client)[0].metadata.annotations?.[FAILURE_COUNT], undefined);
+  assert.ok(!("failedIndexes" in (lastStatus(client) ?? {})));
+});
+
+Deno.test("backoffLimitPerIndex: a failure within the index's limit is retried after the index's back-off, with the count carried on", async () => {
+  const { client, controller, clock, pods } = setup([perIndexJob()], [
+    indexPod("pi-1-a", 1, { phase: "Failed", exitCode: 1 }),
+    indexPod("pi-0-a", 0, { ready: true }),
+    indexPod("pi-2-a", 2, { ready: true }),
+  ]);
+  // The failed pod is held (no finalizer removal, not counted yet) until its replacement exists.
+  assert.equal(await controller.reconcile("default/pi"), 10_000);
+  assert.equal(createdPods(client).length, 0);
+  assert.equal(callsOf(client, "patch").length, 0);
+  const held = lastStatus(client)!;
+  assert.equal(held.failed, 0);
+  assert.equal(held.failedIndexes, "");
+  assert.deepEqual(held.uncountedTerminatedPods, {});
+  clock.advance(4_000);
+  assert.equal(await controller.reconcile("default/pi"), 6_000);
+  assert.equal(createdPods(client).length, 0);
+  clock.advance(6_000);
+  await controller.reconcile("default/pi");
+  const [replacement] = createdPods(client);
+  assert.equal(replacement.metadata.generateName, "pi-1-");
+  assert.equal(replacement.metadata.annotations?.[FAILURE_COUNT], "1");
+  assert.equal(callsOf(client, "patch").length, 0, "held until the replacement is seen");
+  // The informer sees the replacement: now the failed pod is counted and let go.
+  pods.set({ ...replacement, metadata: { ...replacement.metadata, name: "pi-1-b", uid: "b" } });
+  controller.observePod(pods.get("default/pi-1-b")!, "add");
+  await controller.reconcile("default/pi");
+  assert.deepEqual(callsOf(client, "patch").map((p) => p.name), ["pi-1-a"]);
+  assert.equal(lastStatus(client)?.failed, 1);
+  assert.equal(lastStatus(client)?.failedIndexes, "");
+});
+
+Deno.test("backoffLimitPerIndex: each index waits out its own back-off; a first pod starts at once", async () => {
+  const s = setup([perIndexJob({ parallelism: 2 })], [
+    indexPod("pi-0-a", 0, { phase: "Failed", exitCode: 1 }),
+  ]);
+  const requeue = await s.controller.reconcile("default/pi");
+  // Index 0 waits 10 s; index 1 (never failed) starts now; index 2 is beyond parallelism.
+  assert.deepEqual(createdPods(s.client).map((p) => p.metadata.generateName), ["pi-1-"]);
+  assert.equal(requeue, 10_000);
+});
+
+Deno.test("backoffLimitPerIndex: the back-off grows with the index's failures, ignored ones included", async () => {
+  const s = setup([perIndexJob({ backoffLimitPerIndex: 5 })], [
+    indexPod("pi-0-a", 0, { phase: "Failed", exitCode: 1, failures: 2, ignored: 1 }),
+    indexPod("pi-1-a", 1, { ready: true }),
+    indexPod("pi-2-a", 2, { ready: true }),
+  ]);
+  // Fourth failure of the index: 10 s · 2^3.
+  assert.equal(await s.controller.reconcile("default/pi"), 80_000);
+});
+
+Deno.test("backoffLimitPerIndex: the last allowed failure fails the index; the Job fails with FailedIndexes once every index is done", async () => {
+  const s = setup([perIndexJob({}, { completedIndexes: "0,2", succeeded: 2 })], [
+    indexPod("pi-1-b", 1, { phase: "Failed", exitCode: 1, failures: 1 }),
+  ]);
+  await s.controller.reconcile("default/pi");
+  assert.equal(createdPods(s.client).length, 0);
+  assert.deepEqual(callsOf(s.client, "patch").map((p) => p.name), ["pi-1-b"]);
+  const status = lastStatus(s.client)!;
+  assert.equal(status.failedIndexes, "1");
+  assert.equal(status.completedIndexes, "0,2");
+  assert.equal(status.failed, 1);
+  assert.deepEqual(conditionTypes(status), [
+    "FailureTarget:FailedIndexes",
+    "Failed:FailedIndexes",
+  ]);
+  assert.equal(
+    status.conditions.find((c: Obj) => c.type === "Failed").message,
+    "Job has failed indexes",
+  );
+  assert.ok(eventLines(s.recorder).includes("Warning FailedIndexes Job has failed indexes"));
+});
+
+Deno.test("backoffLimitPerIndex: a failed index is not retried while other indexes still run", async () => {
+  const s = setup([perIndexJob()], [
+    indexPod("pi-0-a", 0, { ready: true }),
+    indexPod("pi-1-b", 1, { phase: "Failed", exitCode: 1, failures: 1 }),
+    indexPod("pi-2-a", 2, { ready: true }),
+  ]);
+  assert.equal(await s.controller.reconcile("default/pi"), undefined);
+  assert.equal(createdPods(s.client).length, 0);
+  const status = lastStatus(s.client)!;
+  assert.equal(status.failedIndexes, "1");
+  assert.deepEqual(conditionTypes(status), []);
+  assert.equal(status.active, 2);
+});
+
+Deno.test("backoffLimitPerIndex: the FailIndex action fails the index at its first failure", async () => {
+  const s = setup([
+    perIndexJob({
+      backoffLimitPerIndex: 3,
+      podReplacementPolicy: "Failed",
+      podFailurePolicy: {
+        rules: [{ action: "FailIndex", onExitCodes: { operator: "In", values: [42] } }],
+      },
+    }),
+  ], [
+    indexPod("pi-0-a", 0, { ready: true }),
+    indexPod("pi-1-a", 1, { phase: "Failed", exitCode: 42 }),
+    indexPod("pi-2-a", 2, { phase: "Failed", exitCode: 1 }),
+  ]);
+  await s.controller.reconcile("default/pi");
+  const status = lastStatus(s.client)!;
+  assert.equal(status.failedIndexes, "1");
+  // Index 2's failure (exit 1, no rule) is within its limit: held for a retry, not counted yet.
+  assert.deepEqual(callsOf(s.client, "patch").map((p) => p.name), ["pi-1-a"]);
+  assert.equal(status.failed, 1);
+});
+
+Deno.test("backoffLimitPerIndex: more failed indexes than maxFailedIndexes fails the Job at once", async () => {
+  const s = setup([perIndexJob({ maxFailedIndexes: 0 })], [
+    indexPod("pi-0-a", 0, { ready: true }),
+    indexPod("pi-1-b", 1, { phase: "Failed", exitCode: 1, failures: 1 }),
+    indexPod("pi-2-a", 2, { phase: "Failed", exitCode: 1 }),
+  ]);
+  await s.controller.reconcile("default/pi");
+  // The running pod is deleted; the held failure of index 2 is counted and let go too.
+  assert.deepEqual(callsOf(s.client, "delete").map((d) => d.name), ["pi-0-a"]);
+  assert.deepEqual(callsOf(s.client, "patch").map((p) => p.name).sort(), ["pi-1-b", "pi-2-a"]);
+  const status = lastStatus(s.client)!;
+  assert.equal(status.failed, 2);
+  assert.equal(status.failedIndexes, "1");
+  assert.deepEqual(conditionTypes(status), ["FailureTarget:MaxFailedIndexesExceeded"]);
+  assert.equal(
+    status.conditions[0].message,
+    "Job has exceeded the specified maximal number of failed indexes",
+  );
+});
+
+Deno.test("backoffLimitPerIndex: as many failed indexes as maxFailedIndexes keeps the Job running", async () => {
+  const s = setup([perIndexJob({ maxFailedIndexes: 1 })], [
+    indexPod("pi-0-a", 0, { ready: true }),
+    indexPod("pi-1-b", 1, { phase: "Failed", exitCode: 1, failures: 1 }),
+    indexPod("pi-2-a", 2, { ready: true }),
+  ]);
+  await s.controller.reconcile("default/pi");
+  assert.equal(callsOf(s.client, "delete").length, 0);
+  assert.deepEqual(conditionTypes(lastStatus(s.client)), []);
+});
+
+Deno.test("backoffLimitPerIndex: a failure an Ignore rule matches is not counted; the replacement carries the ignored count", async () => {
+  const s = setup(
+    [
+      perIndexJob({
+        backoffLimitPerIndex: 0,
+        parallelism: 1,
+        completions: 1,
+        podReplacementPolicy: "Failed",
+        podFailurePolicy: {
+          rules: [{ action: "Ignore", onExitCodes: { operator: "In", values: [3] } }],
+        },
+      }),
+    ],
+    [indexPod("pi-0-a", 0, { phase: "Failed", exitCode: 3 })],
+    new FakeClock(Date.parse(T0) + 10_000),
+  );
+  await s.controller.reconcile("default/pi");
+  // backoffLimitPerIndex 0 would have failed the index, had the failure counted.
+  const [replacement] = createdPods(s.client);
+  assert.equal(replacement.metadata.annotations?.[FAILURE_COUNT], "0");
+  assert.equal(replacement.metadata.annotations?.[IGNORED_COUNT], "1");
+  const status = lastStatus(s.client)!;
+  assert.equal(status.failedIndexes, "");
+  assert.equal(status.failed, 0);
+});
+
+Deno.test("backoffLimitPerIndex: the Job-wide backoffLimit still counts every failure", async () => {
+  const s = setup([perIndexJob({ backoffLimit: 1, backoffLimitPerIndex: 3 })], [
+    indexPod("pi-0-a", 0, { phase: "Failed", exitCode: 1 }),
+    indexPod("pi-1-a", 1, { phase: "Failed", exitCode: 1 }),
+    indexPod("pi-2-a", 2, { ready: true }),
+  ]);
+  await s.controller.reconcile("default/pi");
+  const status = lastStatus(s.client)!;
+  assert.deepEqual(conditionTypes(status), ["FailureTarget:BackoffLimitExceeded"]);
+  assert.equal(status.failed, 2);
+  assert.deepEqual(callsOf(s.client, "delete").map((d) => d.name), ["pi-2-a"]);
+});
+
+// ---- Success policy (Indexed Jobs).
+
+Deno.test("successPolicy: the named index succeeding meets the policy; the other pods are deleted", async () => {
+  const s = setup([
+    job({
+      completionMode: "Indexed",
+      completions: 3,
+      parallelism: 3,
+      successPolicy: { rules: [{ succeededIndexes: "1" }] },
+    }, { startTime: T0 }),
+  ], [
+    pod("pi-0-a", { index: 0, ready: true }),
+    pod("pi-1-a", { index: 1, phase: "Succeeded" }),
+    pod("pi-2-a", { index: 2 }),
+  ]);
+  await s.controller.reconcile("default/pi");
+  assert.deepEqual(callsOf(s.client, "delete").map((d) => d.name).sort(), ["pi-0-a", "pi-2-a"]);
+  assert.equal(createdPods(s.client).length, 0);
+  const status = lastStatus(s.client)!;
+  assert.equal(status.completedIndexes, "1");
+  assert.equal(status.succeeded, 1);
+  // Complete waits for the deleted pods to be gone.
+  assert.deepEqual(conditionTypes(status), ["SuccessCriteriaMet:SuccessPolicy"]);
+  assert.equal(status.conditions[0].message, "Matched rules at index 0");
+  assert.equal(status.terminating, 2);
+});
+
+Deno.test("successPolicy: once its pods are gone the Job is Complete with reason SuccessPolicy", async () => {
+  const met = {
+    type: "SuccessCriteriaMet",
+    status: "True",
+    reason: "SuccessPolicy",
+    message: "Matched rules at index 1",
+  };
+  const s = setup([
+    job({
+      completionMode: "Indexed",
+      completions: 3,
+      parallelism: 3,
+      successPolicy: { rules: [{ succeededIndexes: "0" }, { succeededCount: 1 }] },
+    }, { startTime: T0, completedIndexes: "2", succeeded: 1, conditions: [met] }),
+  ], [
+    pod("pi-0-a", { index: 0, deleting: true, graceZero: true }),
+  ]);
+  await s.controller.reconcile("default/pi");
+  const status = lastStatus(s.client)!;
+  assert.deepEqual(conditionTypes(status), [
+    "SuccessCriteriaMet:SuccessPolicy",
+    "Complete:SuccessPolicy",
+  ]);
+  assert.equal(status.conditions[1].message, "Matched rules at index 1");
+  assert.equal(status.completionTime, T0);
+  assert.equal(status.failed, 1, "the deleted pod counts as failed, as in Kubernetes");
+  assert.ok(eventLines(s.recorder).includes("Normal Completed Job completed"));
+});
+
+Deno.test("successPolicy: succeededCount counts succeeded indexes, within succeededIndexes when both are given", async () => {
+  const spec = (rules: Obj[]) =>
+    job({ completionMode: "Indexed", completions: 4, parallelism: 1, successPolicy: { rules } }, {
+      startTime: T0,
+      completedIndexes: "0,3",
+      succeeded: 2,
+    });
+  const outcome = async (rules: Obj[]) => {
+    const s = setup([spec(rules)], [pod("pi-1-a", { index: 1 })]);
+    await s.controller.reconcile("default/pi");
+    return conditionTypes(lastStatus(s.client)).join(" ");
+  };
+  assert.equal(await outcome([{ succeededCount: 3 }]), "");
+  assert.equal(await outcome([{ succeededCount: 2 }]), "SuccessCriteriaMet:SuccessPolicy");
+  assert.equal(await outcome([{ succeededIndexes: "1-3", succeededCount: 2 }]), "");
+  assert.equal(
+    await outcome([{ succeededIndexes: "1-3", succeededCount: 1 }]),
+    "SuccessCriteriaMet:SuccessPolicy",
+  );
+  assert.equal(await outcome([{ succeededIndexes: "0,3" }]), "SuccessCriteriaMet:SuccessPolicy");
+  assert.equal(await outcome([{ succeededIndexes: "0-2" }]), "");
+});
+
+Deno.test("matchSuccessPolicy(): the first rule met, in Kubernetes' words", () => {
+  const succeeded = new Set([0, 2, 3]);
+  const m = (rules: Obj[]) => matchSuccessPolicy(rules, { completions: 5, succeeded });
+  assert.equal(
+    m([{ succeededIndexes: "1" }, { succeededIndexes: "2-3" }]),
+    "Matched rules at index 1",
+  );
+  assert.equal(m([{ succeededCount: 3 }]), "Matched rules at index 0");
+  assert.equal(m([{ succeededCount: 4 }]), undefined);
+  assert.equal(m([{ succeededIndexes: "0-4", succeededCount: 3 }]), "Matched rules at index 0");
+  assert.equal(m([{ succeededIndexes: "0-4", succeededCount: 4 }]), undefined);
+  // No index succeeded yet: even succeededCount 0 is not met.
+  assert.equal(
+    matchSuccessPolicy([{ succeededCount: 0 }], { completions: 5, succeeded: new Set() }),
+    undefined,
+  );
 });

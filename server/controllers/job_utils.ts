@@ -1,14 +1,18 @@
 /**
- * Pure pieces of the job controller: the interval notation of `status.completedIndexes`
- * (`"0-2,5"`), a finished pod's outcome and completion index, podFailurePolicy matching, pod
+ * Pure pieces of the job controller: the interval notation of `status.completedIndexes` and
+ * `status.failedIndexes` (`"0-2,5"`), a finished pod's outcome and completion index, its index
+ * failure counts (backoffLimitPerIndex), podFailurePolicy and successPolicy matching, pod
  * back-off, conditions, and the pod a Job creates from its template (labels, the completion
- * index annotation and `JOB_COMPLETION_INDEX`, the tracking finalizer, the controller
- * reference).
+ * index annotation and `JOB_COMPLETION_INDEX`, the index failure counts, the tracking finalizer,
+ * the controller reference).
  */
 import {
   JOB_COMPLETION_INDEX,
+  JOB_INDEX_FAILURE_COUNT,
+  JOB_INDEX_IGNORED_FAILURE_COUNT,
   JOB_TRACKING_FINALIZER,
   type PodFailurePolicyRule,
+  type SuccessPolicyRule,
 } from "../../shared/api/batch_v1.ts";
 import type { KubeObject } from "../../shared/api/object.ts";
 import { newControllerRef } from "./controller_utils.ts";
@@ -30,14 +34,18 @@ export function parseIndexes(text: string | undefined, completions: number): Set
   return out;
 }
 
-/** Writes a set of indexes as Kubernetes does: sorted, consecutive runs as `a-b`. */
+/**
+ * Writes a set of indexes as Kubernetes does: sorted, runs of three or more as `a-b`, a run of
+ * two as `a,b` (the job controller's orderedIntervals.String: `"0,1"`, `"0-2,5,7,8"`).
+ */
 export function formatIndexes(indexes: Iterable<number>): string {
   const sorted = [...new Set(indexes)].sort((a, b) => a - b);
   const parts: string[] = [];
   for (let i = 0; i < sorted.length;) {
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
-    parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
+    if (i === j) parts.push(`${sorted[i]}`);
+    else parts.push(`${sorted[i]}${j === i + 1 ? "," : "-"}${sorted[j]}`);
     i = j + 1;
   }
   return parts.join(",");
@@ -49,6 +57,26 @@ export function podIndex(pod: KubeObject): number | undefined {
     pod.metadata.labels?.[JOB_COMPLETION_INDEX];
   if (text === undefined || !/^\d+$/.test(text)) return undefined;
   return Number(text);
+}
+
+/** An int32 annotation as Kubernetes reads it: absent, unparsable or out of range count 0. */
+function int32Annotation(pod: KubeObject, key: string): number {
+  const text = pod.metadata.annotations?.[key];
+  if (text === undefined || !/^[+-]?\d+$/.test(text)) return 0;
+  const n = Number(text);
+  return n < 0 || n > 2147483647 ? 0 : n;
+}
+
+/**
+ * The failure counts an Indexed Job pod carries (backoffLimitPerIndex): failures of its index
+ * before it (`job-index-failure-count`), and those a podFailurePolicy Ignore rule matched
+ * (`job-index-ignored-failure-count`).
+ */
+export function indexFailureCounts(pod: KubeObject): { failures: number; ignored: number } {
+  return {
+    failures: int32Annotation(pod, JOB_INDEX_FAILURE_COUNT),
+    ignored: int32Annotation(pod, JOB_INDEX_IGNORED_FAILURE_COUNT),
+  };
 }
 
 /** Whether the pod still carries the job-tracking finalizer. */
@@ -96,7 +124,7 @@ export function isTerminating(pod: KubeObject): boolean {
 
 /** The result of matching a failed pod against spec.podFailurePolicy. */
 export interface FailurePolicyMatch {
-  action: "FailJob" | "Ignore" | "Count";
+  action: "FailJob" | "FailIndex" | "Ignore" | "Count";
   /** The FailJob condition message, as Kubernetes words it. */
   message?: string;
 }
@@ -159,6 +187,36 @@ export function finishTime(pod: KubeObject, fallback: number): number {
   return Number.isNaN(d) ? fallback : d;
 }
 
+/**
+ * The successPolicy rule the succeeded indexes satisfy, as the condition message Kubernetes
+ * writes (`Matched rules at index 0`), or undefined. A rule with `succeededIndexes` is met when
+ * all of them succeeded, or `succeededCount` of them; one with only `succeededCount` when that
+ * many indexes succeeded. Rules are tried in order; none is met before some index succeeded.
+ */
+export function matchSuccessPolicy(
+  rules: SuccessPolicyRule[] | undefined,
+  s: { completions: number; succeeded: Set<number> },
+): string | undefined {
+  if (!rules || s.succeeded.size === 0) return undefined;
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i];
+    if (rule.succeededIndexes !== undefined) {
+      const wanted = parseIndexes(rule.succeededIndexes, s.completions);
+      // A rule whose indexes are all out of range (completions shrank) never matches.
+      if (wanted.size === 0) continue;
+      let have = 0;
+      for (const index of wanted) if (s.succeeded.has(index)) have++;
+      const count = rule.succeededCount;
+      if (have === wanted.size || (count !== undefined && have >= count)) {
+        return `Matched rules at index ${i}`;
+      }
+    } else if (rule.succeededCount !== undefined && s.succeeded.size >= rule.succeededCount) {
+      return `Matched rules at index ${i}`;
+    }
+  }
+  return undefined;
+}
+
 /** Kubernetes' pod failure back-off: 10 s doubling per consecutive failure, at most 6 min. */
 export function podBackoffMs(consecutiveFailures: number): number {
   if (consecutiveFailures <= 0) return 0;
@@ -218,12 +276,26 @@ export function setCondition(conditions: Obj[] | undefined, c: Obj): Obj[] {
   return list;
 }
 
+/** Options of {@linkcode podFromTemplate}. */
+export interface PodFromTemplateOptions {
+  /**
+   * With backoffLimitPerIndex: the index's earlier failures, written as the
+   * `job-index-failure-count` annotation (always) and `job-index-ignored-failure-count` (when
+   * not 0).
+   */
+  failureCounts?: { failures: number; ignored: number };
+}
+
 /**
  * The pod a Job creates: its template's labels, annotations and spec, the tracking finalizer, a
  * controller reference, and for Indexed Jobs the completion index as annotation and label,
  * `JOB_COMPLETION_INDEX` in every container's environment and `<job>-<index>` as hostname.
  */
-export function podFromTemplate(job: KubeObject, index: number | undefined): KubeObject {
+export function podFromTemplate(
+  job: KubeObject,
+  index: number | undefined,
+  options: PodFromTemplateOptions = {},
+): KubeObject {
   const template = job.spec.template ?? {};
   const name = job.metadata.name!;
   const labels: Record<string, string> = { ...template.metadata?.labels };
@@ -240,6 +312,11 @@ export function podFromTemplate(job: KubeObject, index: number | undefined): Kub
       if (!(c.env ?? []).some((e: Obj) => e.name === env.name)) c.env = [...(c.env ?? []), env];
     }
     spec.hostname ??= `${name}-${index}`;
+    const counts = options.failureCounts;
+    if (counts) {
+      annotations[JOB_INDEX_FAILURE_COUNT] = String(counts.failures);
+      if (counts.ignored > 0) annotations[JOB_INDEX_IGNORED_FAILURE_COUNT] = String(counts.ignored);
+    }
   }
   const pod: KubeObject = {
     apiVersion: "v1",

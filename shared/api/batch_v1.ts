@@ -29,6 +29,14 @@ export const JOB_NAME_LABEL = "batch.kubernetes.io/job-name";
 export const LEGACY_JOB_LABELS = { controllerUid: "controller-uid", jobName: "job-name" } as const;
 /** Annotation (and, since 1.28, label) carrying an Indexed Job pod's completion index. */
 export const JOB_COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index";
+/**
+ * Annotation on an Indexed Job's pods (with backoffLimitPerIndex): how many pods of the same
+ * index failed before this one, counted towards the index's backoffLimitPerIndex.
+ */
+export const JOB_INDEX_FAILURE_COUNT = "batch.kubernetes.io/job-index-failure-count";
+/** Like the above, for earlier failures of the index that a podFailurePolicy Ignore rule matched. */
+export const JOB_INDEX_IGNORED_FAILURE_COUNT =
+  "batch.kubernetes.io/job-index-ignored-failure-count";
 /** Finalizer that keeps a finished pod until its Job has counted it. */
 export const JOB_TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking";
 /** Annotation a CronJob puts on its Jobs: the scheduled time (RFC 3339, in its time zone). */
@@ -55,11 +63,12 @@ export const PodFailurePolicyRule = z.object({
 });
 export type PodFailurePolicyRule = z.infer<typeof PodFailurePolicyRule>;
 
-/** spec.successPolicy (Indexed Jobs). */
+/** A rule of spec.successPolicy (Indexed Jobs). */
 export const SuccessPolicyRule = z.object({
   succeededIndexes: z.string().optional(),
   succeededCount: Int32.optional(),
 });
+export type SuccessPolicyRule = z.infer<typeof SuccessPolicyRule>;
 
 /** Job spec. */
 export const JobSpec = z.object({

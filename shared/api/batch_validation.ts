@@ -1,8 +1,8 @@
 /**
  * Validation of batch/v1 Jobs and CronJobs (kube-apiserver's ValidateJob / ValidateCronJob and
- * their update rules). Fields Skiff's job controller does not implement — backoffLimitPerIndex,
- * maxFailedIndexes, successPolicy and the FailIndex action — are refused here with a 422 naming
- * the field, so nothing accepted is silently ignored.
+ * their update rules), in its words: the Job spec (counts, Indexed mode and its limits,
+ * backoffLimitPerIndex and maxFailedIndexes, podFailurePolicy, successPolicy), CronJob schedules
+ * and time zones, and which fields an update may change.
  */
 import { ApiError } from "../errors.ts";
 import { selectorFromLabelSelector } from "../labels.ts";
@@ -13,8 +13,21 @@ import { validateLabels, validatePodSpec } from "./validation_rules.ts";
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;
 
-/** Most completions or parallelism an Indexed Job may ask for, as Kubernetes. */
-const MAX_INDEXED_COMPLETIONS = 100_000;
+/** Most parallelism an Indexed Job may ask for (Kubernetes' maxParallelismForIndexedJob). */
+const MAX_INDEXED_PARALLELISM = 100_000;
+/** Most maxFailedIndexes (Kubernetes' maxFailedIndexesForIndexedJob). */
+const MAX_FAILED_INDEXES = 100_000;
+/**
+ * Above this many completions, backoffLimitPerIndex needs maxFailedIndexes, and both it and
+ * parallelism at most {@linkcode HIGH_COMPLETIONS_LIMIT} (Kubernetes' completionsSoftLimit:
+ * keeps `status.failedIndexes` small).
+ */
+const COMPLETIONS_SOFT_LIMIT = 100_000;
+const HIGH_COMPLETIONS_LIMIT = 10_000;
+/** Most rules of a podFailurePolicy or a successPolicy. */
+const MAX_POLICY_RULES = 20;
+/** Longest `succeededIndexes` of a successPolicy rule (64 KiB). */
+const MAX_SUCCEEDED_INDEXES_LENGTH = 64 * 1024;
 /** A CronJob's name is followed by `-<minutes>` in its Jobs' names, which must stay ≤ 63. */
 const MAX_CRONJOB_NAME = 52;
 
@@ -62,12 +75,13 @@ function validatePodFailurePolicy(spec: Obj, field: string, errs: FieldErrors): 
       .map((c: Obj) => c.name),
   );
   const rules: Obj[] = policy.rules ?? [];
-  if (rules.length > 20) errs.tooLong(`${field}.podFailurePolicy.rules`, 20);
+  if (rules.length > MAX_POLICY_RULES) {
+    errs.tooMany(`${field}.podFailurePolicy.rules`, rules.length, MAX_POLICY_RULES);
+  }
   rules.forEach((rule, i) => {
     const f = `${field}.podFailurePolicy.rules[${i}]`;
-    if (rule.action === "FailIndex") {
-      // FailIndex needs backoffLimitPerIndex, which Skiff does not implement.
-      errs.notSupported(`${f}.action`, rule.action, ["FailJob", "Ignore", "Count"]);
+    if (rule.action === "FailIndex" && spec.backoffLimitPerIndex === undefined) {
+      errs.invalid(`${f}.action`, rule.action, "requires the backoffLimitPerIndex to be set");
     }
     const hasCodes = rule.onExitCodes !== undefined;
     const hasConditions = rule.onPodConditions !== undefined;
@@ -88,7 +102,7 @@ function validatePodFailurePolicy(spec: Obj, field: string, errs: FieldErrors): 
       if (values.length === 0) {
         errs.invalid(`${cf}.values`, values, "at least one value is required");
       }
-      if (values.length > 255) errs.tooLong(`${cf}.values`, 255);
+      if (values.length > 255) errs.tooMany(`${cf}.values`, values.length, 255);
       values.forEach((v, j) => {
         if (codes.operator === "In" && v === 0) {
           errs.invalid(`${cf}.values[${j}]`, v, "must not be 0 for the In operator");
@@ -108,6 +122,165 @@ function validatePodFailurePolicy(spec: Obj, field: string, errs: FieldErrors): 
   });
 }
 
+/**
+ * Parses a successPolicy's `succeededIndexes` as kube-apiserver's validateIndexesFormat: ordered,
+ * non-overlapping `a` or `a-b` intervals below `completions`. Returns how many indexes it names,
+ * or the error in Kubernetes' words.
+ */
+export function parseIndexesFormat(
+  text: string,
+  completions: number,
+): { total: number } | { error: string } {
+  if (text === "") return { total: 0 };
+  // strconv.Atoi: an optional sign, then decimal digits.
+  const atoi = (part: string) => /^[+-]?\d+$/.test(part) ? Number(part) : undefined;
+  let last: number | undefined;
+  let total = 0;
+  for (const interval of text.split(",")) {
+    const limits = interval.split("-");
+    if (limits.length > 2) {
+      return {
+        error: `the fragment ${JSON.stringify(interval)} violates the requirement that an index ` +
+          "interval can have at most two parts separated by '-'",
+      };
+    }
+    const bounds: number[] = [];
+    for (const part of limits) {
+      const n = atoi(part);
+      if (n === undefined) {
+        return { error: `cannot convert string to integer for index: ${JSON.stringify(part)}` };
+      }
+      if (n >= completions) return { error: `too large index: ${JSON.stringify(part)}` };
+      bounds.push(n);
+    }
+    const [x, y = x] = bounds;
+    if (limits.length === 2 && x >= y) {
+      return { error: `non-increasing order, previous: ${x}, current: ${y}` };
+    }
+    if (last !== undefined && last >= x) {
+      return { error: `non-increasing order, previous: ${last}, current: ${x}` };
+    }
+    total += y - x + 1;
+    last = y;
+  }
+  return { total };
+}
+
+/** spec.successPolicy of an Indexed Job (kube-apiserver's validateSuccessPolicy). */
+function validateSuccessPolicy(spec: Obj, field: string, errs: FieldErrors): void {
+  const rules: Obj[] = spec.successPolicy.rules ?? [];
+  const rf = `${field}.successPolicy.rules`;
+  if (rules.length === 0) {
+    errs.required(rf, "at least one rules must be specified when the successPolicy is specified");
+  }
+  if (rules.length > MAX_POLICY_RULES) errs.tooMany(rf, rules.length, MAX_POLICY_RULES);
+  const completions: number | undefined = spec.completions;
+  rules.forEach((rule, i) => {
+    const f = `${rf}[${i}]`;
+    if (rule.succeededCount === undefined && rule.succeededIndexes === undefined) {
+      errs.required(f, "at least one of succeededCount or succeededIndexes must be specified");
+    }
+    // Without completions (already an error for Indexed Jobs) nothing below can be checked.
+    if (completions === undefined) return;
+    let total = 0;
+    if (rule.succeededIndexes !== undefined) {
+      const text: string = rule.succeededIndexes;
+      if (text.length > MAX_SUCCEEDED_INDEXES_LENGTH) {
+        errs.tooLong(`${f}.succeededIndexes`, MAX_SUCCEEDED_INDEXES_LENGTH);
+      }
+      const parsed = parseIndexesFormat(text, completions);
+      if ("error" in parsed) {
+        errs.invalid(
+          `${f}.succeededIndexes`,
+          text,
+          `error parsing succeededIndexes: ${parsed.error}`,
+        );
+      } else total = parsed.total;
+    }
+    if (rule.succeededCount !== undefined) {
+      const cf = `${f}.succeededCount`;
+      const count: number = rule.succeededCount;
+      nonNegative(count, cf, errs);
+      if (count > completions) {
+        errs.invalid(
+          cf,
+          count,
+          `must be less than or equal to ${completions} (the number of specified completions)`,
+        );
+      }
+      if (rule.succeededIndexes !== undefined && count > total) {
+        errs.invalid(
+          cf,
+          count,
+          `must be less than or equal to ${total} (the number of indexes in the specified ` +
+            "succeededIndexes field)",
+        );
+      }
+    }
+  });
+}
+
+/**
+ * The Indexed-mode rules of a JobSpec: completions required, parallelism and maxFailedIndexes
+ * bounded, and above 10^5 completions with backoffLimitPerIndex the tighter limits.
+ */
+function validateIndexedJobSpec(spec: Obj, field: string, errs: FieldErrors): void {
+  const { completions, parallelism, maxFailedIndexes } = spec;
+  if (completions === undefined) {
+    errs.required(`${field}.completions`, "when completion mode is Indexed");
+  }
+  if (parallelism !== undefined && parallelism > MAX_INDEXED_PARALLELISM) {
+    errs.invalid(
+      `${field}.parallelism`,
+      parallelism,
+      `must be less than or equal to ${MAX_INDEXED_PARALLELISM} when completion mode is Indexed`,
+    );
+  }
+  if (
+    completions !== undefined && maxFailedIndexes !== undefined && maxFailedIndexes > completions
+  ) {
+    errs.invalid(
+      `${field}.maxFailedIndexes`,
+      maxFailedIndexes,
+      "must be less than or equal to completions",
+    );
+  }
+  if (maxFailedIndexes !== undefined && maxFailedIndexes > MAX_FAILED_INDEXES) {
+    errs.invalid(
+      `${field}.maxFailedIndexes`,
+      maxFailedIndexes,
+      `must be less than or equal to ${MAX_FAILED_INDEXES}`,
+    );
+  }
+  if (
+    completions !== undefined && completions > COMPLETIONS_SOFT_LIMIT &&
+    spec.backoffLimitPerIndex !== undefined
+  ) {
+    const why = `when completions are above ${COMPLETIONS_SOFT_LIMIT} and used with backoff ` +
+      "limit per index";
+    if (maxFailedIndexes === undefined) {
+      errs.required(
+        `${field}.maxFailedIndexes`,
+        `must be specified when completions is above ${COMPLETIONS_SOFT_LIMIT}`,
+      );
+    }
+    if (parallelism !== undefined && parallelism > HIGH_COMPLETIONS_LIMIT) {
+      errs.invalid(
+        `${field}.parallelism`,
+        parallelism,
+        `must be less than or equal to ${HIGH_COMPLETIONS_LIMIT} ${why}`,
+      );
+    }
+    if (maxFailedIndexes !== undefined && maxFailedIndexes > HIGH_COMPLETIONS_LIMIT) {
+      errs.invalid(
+        `${field}.maxFailedIndexes`,
+        maxFailedIndexes,
+        `must be less than or equal to ${HIGH_COMPLETIONS_LIMIT} ${why}`,
+      );
+    }
+  }
+}
+
 /** The rules of a JobSpec (a Job's, or a CronJob's template's) under `field`. */
 export function validateJobSpec(spec: Obj, field: string, errs: FieldErrors): void {
   nonNegative(spec.parallelism, `${field}.parallelism`, errs);
@@ -121,27 +294,20 @@ export function validateJobSpec(spec: Obj, field: string, errs: FieldErrors): vo
       "must be greater than 0",
     );
   }
-  for (const unsupported of ["backoffLimitPerIndex", "maxFailedIndexes", "successPolicy"]) {
-    if (spec[unsupported] !== undefined) {
-      errs.forbidden(`${field}.${unsupported}`, "not supported by Skiff's job controller");
+  nonNegative(spec.backoffLimitPerIndex, `${field}.backoffLimitPerIndex`, errs);
+  if (spec.maxFailedIndexes !== undefined) {
+    nonNegative(spec.maxFailedIndexes, `${field}.maxFailedIndexes`, errs);
+    if (spec.backoffLimitPerIndex === undefined) {
+      errs.required(`${field}.backoffLimitPerIndex`, "when maxFailedIndexes is specified");
     }
   }
-  if (spec.completionMode === "Indexed") {
-    if (spec.completions === undefined) {
-      errs.required(`${field}.completions`, "when completion mode is Indexed");
-    } else if (spec.completions > MAX_INDEXED_COMPLETIONS) {
-      errs.invalid(
-        `${field}.completions`,
-        spec.completions,
-        `must be less than or equal to ${MAX_INDEXED_COMPLETIONS} when completion mode is Indexed`,
-      );
-    }
-    if ((spec.parallelism ?? 0) > MAX_INDEXED_COMPLETIONS) {
-      errs.invalid(
-        `${field}.parallelism`,
-        spec.parallelism,
-        `must be less than or equal to ${MAX_INDEXED_COMPLETIONS} when completion mode is Indexed`,
-      );
+  const indexed = spec.completionMode === "Indexed";
+  if (indexed) validateIndexedJobSpec(spec, field, errs);
+  else {
+    for (const f of ["backoffLimitPerIndex", "maxFailedIndexes"]) {
+      if (spec[f] !== undefined) {
+        errs.invalid(`${field}.${f}`, spec[f], "requires indexed completion mode");
+      }
     }
   }
   if (
@@ -150,6 +316,15 @@ export function validateJobSpec(spec: Obj, field: string, errs: FieldErrors): vo
     errs.notSupported(`${field}.podReplacementPolicy`, spec.podReplacementPolicy, ["Failed"]);
   }
   validatePodFailurePolicy(spec, field, errs);
+  if (spec.successPolicy !== undefined) {
+    if (!indexed) {
+      errs.invalid(
+        `${field}.successPolicy`,
+        spec.successPolicy,
+        "requires indexed completion mode",
+      );
+    } else validateSuccessPolicy(spec, field, errs);
+  }
   const template = spec.template ?? {};
   const tf = `${field}.template`;
   validateLabels(template.metadata?.labels, `${tf}.metadata.labels`, errs);
@@ -238,7 +413,15 @@ export function validateJobUpdate(next: Obj, old: Obj, errs: FieldErrors): void 
     const elastic = spec.completionMode === "Indexed" && spec.completions === spec.parallelism;
     if (!elastic) errs.invalid("spec.completions", spec.completions, "field is immutable");
   }
-  for (const f of ["completionMode", "podFailurePolicy", "manualSelector", "managedBy"]) {
+  const immutable = [
+    "completionMode",
+    "podFailurePolicy",
+    "backoffLimitPerIndex",
+    "successPolicy",
+    "manualSelector",
+    "managedBy",
+  ];
+  for (const f of immutable) {
     if (!jsonEqual(spec[f], was[f])) errs.invalid(`spec.${f}`, spec[f], "field is immutable");
   }
 }

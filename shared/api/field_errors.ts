@@ -87,6 +87,15 @@ export class FieldErrors {
     });
   }
 
+  /** `Too many: N: must have at most M items` (a list longer than Kubernetes allows). */
+  tooMany(field: string, actual: number, max: number): void {
+    this.causes.push({
+      reason: "FieldValueTooMany",
+      message: `Too many: ${actual}: must have at most ${max} items`,
+      field,
+    });
+  }
+
   /** Adds causes from another collector or a list. */
   add(causes: readonly StatusCause[]): void {
     this.causes.push(...causes);
