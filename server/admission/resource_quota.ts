@@ -25,7 +25,7 @@ import {
   subtractNonNegative,
   type Usage,
 } from "../quota/mod.ts";
-import type { AdmissionAttributes, AdmissionPlugin } from "./admission.ts";
+import type { AdmissionPlugin } from "./admission.ts";
 
 /** Where the plugin reads and charges quotas. */
 export interface ResourceQuotaAdmissionDeps {
@@ -56,7 +56,8 @@ export function resourceQuotaAdmission(deps: ResourceQuotaAdmissionDeps): Admiss
     const evaluator = evaluatorFor(attrs.group, attrs.resource);
     if (!evaluator?.handles(attrs.operation)) return;
     if (deps.quotas(namespace).length === 0) return;
-    const request = quotaRequest(attrs);
+    // The attributes carry everything the decision reads.
+    const request: QuotaRequest = attrs;
     await lock.run(namespace, async () => {
       const quotas = byName(deps.quotas(namespace));
       const decided = checkRequest(quotas, request, evaluator, now());
@@ -83,17 +84,6 @@ export function resourceQuotaAdmission(deps: ResourceQuotaAdmissionDeps): Admiss
         attrs.undo?.push(() => lock.run(namespace, () => release(deps, namespace, charged)));
       }
     });
-  };
-}
-
-function quotaRequest(attrs: AdmissionAttributes): QuotaRequest {
-  return {
-    operation: attrs.operation,
-    resource: attrs.resource,
-    group: attrs.group,
-    name: attrs.name,
-    object: attrs.object,
-    oldObject: attrs.oldObject,
   };
 }
 

@@ -198,13 +198,13 @@ export async function runResourceQuotaController(
     chargeSettleMs: options.chargeSettleMs,
   });
 
-  /** Queues the namespace's quotas that limit something `evaluator` measures. */
+  /** The namespace's quotas that limit something `evaluator` measures. */
+  const counting = (namespace: string | undefined, evaluator: Evaluator) =>
+    quotas.listNamespace(namespace ?? "").filter((q) =>
+      evaluator.matchingResources(Object.keys(q.spec?.hard ?? {})).length > 0
+    );
   const enqueueCounting = (namespace: string | undefined, evaluator: Evaluator) => {
-    for (const q of quotas.listNamespace(namespace ?? "")) {
-      if (evaluator.matchingResources(Object.keys(q.spec?.hard ?? {})).length > 0) {
-        queue.add(keyOf(q));
-      }
-    }
+    for (const q of counting(namespace, evaluator)) queue.add(keyOf(q));
   };
   const watch = (group: string, resource: string, inf: Informer<KubeObject>) => {
     const id = `${group}/${resource}`;
@@ -214,9 +214,10 @@ export async function runResourceQuotaController(
     inf.addEventHandler({
       onAdd: (o) => enqueueCounting(o.metadata.namespace, evaluator),
       onUpdate: (old, o) => {
-        if (signature(evaluator, old) !== signature(evaluator, o)) {
-          enqueueCounting(o.metadata.namespace, evaluator);
-        }
+        // Most updates (pod status) change no cost: only compare where a quota counts the kind.
+        const qs = counting(o.metadata.namespace, evaluator);
+        if (qs.length === 0 || signature(evaluator, old) === signature(evaluator, o)) return;
+        for (const q of qs) queue.add(keyOf(q));
       },
       onDelete: (o) => enqueueCounting(o.metadata.namespace, evaluator),
     });
