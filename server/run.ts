@@ -59,6 +59,8 @@ import {
 } from "../shared/api/networking_v1.ts";
 import { limitRangerAdmission, limitRangerPodAdmission } from "./admission/limit_ranger.ts";
 import type { LimitRange } from "../shared/api/limit_range.ts";
+import type { ResourceQuota } from "../shared/api/resource_quota.ts";
+import { resourceQuotaAdmission } from "./admission/resource_quota.ts";
 import { admissionChain, podSecurityAdmission, podSpecSupportAdmission } from "./admission/mod.ts";
 import { ResourceStore } from "./registry/resource_store.ts";
 import { heartbeatTests } from "./registry/heartbeat_changes.ts";
@@ -304,8 +306,22 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
       clusterRoleBindings: rbacInformers.get(CLUSTER_ROLE_BINDINGS),
     }),
   );
+  // ResourceQuota admission charges a quota's status through its registry (made below).
+  const resourceQuotas = resourceQuotaAdmission({
+    quotas: (namespace) =>
+      stores.get("resourcequotas")!.list({ namespace }).items as ResourceQuota[],
+    updateStatus: async (namespace, name, update) => {
+      const quotas = registries.find((r) => r.info.plural === "resourcequotas")!;
+      await quotas.updateWith(
+        namespace,
+        name,
+        (current) => (update(current as ResourceQuota) ?? current) as KubeObject,
+        { subresource: "status", fieldManager: "kube-apiserver" },
+      );
+    },
+  });
   // Validating admission: refuse what the node does not do, then Pod Security, then RBAC's
-  // escalation check.
+  // escalation check, then ResourceQuota (last, as in kube-apiserver: it charges the quotas).
   const admission = admissionChain([
     podSpecSupportAdmission(),
     limitRangerAdmission(limitRanges),
@@ -317,6 +333,7 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
       logger: logger.child("admission"),
     }),
     rbacEscalationAdmission(rbac),
+    resourceQuotas,
   ]);
   const registries = resources.map((info) =>
     new GenericRegistry(storeOf.get(info)!, {

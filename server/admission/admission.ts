@@ -27,6 +27,12 @@ export interface AdmissionAttributes {
   warnings: string[];
   /** The requester; absent for the server's own writes (bootstrap), which are trusted. */
   user?: User;
+  /**
+   * Where a plugin that acts beyond the object (ResourceQuota admission charging a quota) leaves
+   * the steps that take it back; the registry runs them when the write it admitted is not stored
+   * after all (the name is taken, an update is retried on a conflict, a later plugin refuses).
+   */
+  undo?: (() => Promise<void>)[];
 }
 
 /** One validating admission plugin. */
@@ -37,4 +43,15 @@ export function admissionChain(plugins: readonly AdmissionPlugin[]): AdmissionPl
   return async (attrs) => {
     for (const plugin of plugins) await plugin(attrs);
   };
+}
+
+/**
+ * Runs the undo steps plugins left in `undo` (newest first) and empties it. Best effort: a step
+ * that fails leaves its charge for the quota controller, which measures usage from the objects.
+ */
+export async function runUndo(undo: (() => Promise<void>)[]): Promise<void> {
+  while (undo.length > 0) {
+    const step = undo.pop()!;
+    await step().catch(() => {});
+  }
 }

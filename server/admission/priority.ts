@@ -7,8 +7,8 @@
  * - on PriorityClass create and update, only one class may be the global default;
  * - the system classes (`system-node-critical`, `system-cluster-critical`) cannot be deleted.
  *
- * The system classes are allowed in every namespace, as in Kubernetes since 1.17 (there a
- * ResourceQuota may limit them; Skiff serves no ResourceQuota).
+ * The system classes are allowed in every namespace, as in Kubernetes since 1.17 (a ResourceQuota
+ * with a PriorityClass scope may count and limit them).
  */
 import type { KubeObject } from "../../shared/api/object.ts";
 import {

@@ -4,8 +4,8 @@
  * disruption (PodDisruptionBudget), horizontal pod autoscaler, endpoints, load balancer, Ingress
  * status, node lifecycle, node IPAM
  * (podCIDRs), node-password cleanup, garbage collector, namespace, PersistentVolume
- * binder/provisioner, storage protection and ClusterRole aggregation controllers over one set
- * of shared informers.
+ * binder/provisioner, storage protection, ClusterRole aggregation and resource quota controllers
+ * over one set of shared informers.
  */
 import type { ApiClient } from "../../shared/client/client.ts";
 import { EventRecorder } from "../../shared/events.ts";
@@ -30,6 +30,7 @@ import { REPLICATION_CONTROLLER_KIND, runReplicaSetController } from "./replica_
 import { runPersistentVolumeController } from "./persistent_volume.ts";
 import { runStorageProtectionController } from "./storage_protection.ts";
 import { runClusterRoleAggregationController } from "./cluster_role_aggregation.ts";
+import { runResourceQuotaController } from "./resource_quota.ts";
 import { DEFAULT_CLUSTER_CIDR } from "../../shared/default_networks.ts";
 
 export { InformerSet } from "../../shared/informer_set.ts";
@@ -128,6 +129,7 @@ export async function runControllers(
     "clusterrole-aggregation",
     () => runClusterRoleAggregationController({ informers, logger }, signal),
   );
+  start("resourcequota", () => runResourceQuotaController({ informers, logger }, signal));
   if (own) runs.push(informers.run(signal));
   await Promise.all(runs);
   await recorder.flush();

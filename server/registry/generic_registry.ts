@@ -18,7 +18,7 @@ import {
   NotFoundError,
   OBJECT_MODIFIED,
 } from "../../shared/errors.ts";
-import type { AdmissionPlugin } from "../admission/admission.ts";
+import { type AdmissionPlugin, runUndo } from "../admission/admission.ts";
 import type { User } from "../auth/authorizer.ts";
 import type { Preconditions, ResourceStore } from "./resource_store.ts";
 import type { Strategy, StrategyContext } from "./strategy.ts";
@@ -135,18 +135,25 @@ export class GenericRegistry {
     valid.metadata.creationTimestamp = rfc3339(now);
     if ("spec" in valid) valid.metadata.generation = 1;
     await this.strategy.prepareForCreate?.(valid, { ...this.#ctx(now, options), requestedName });
-    await this.#admit("CREATE", valid, undefined, options);
-    if (options.dryRun) return valid;
-    // A generated name can collide; Kubernetes retries with a new suffix only on the client side,
-    // but a short server-side retry keeps `generateName` creates from failing spuriously.
-    for (let attempt = 0;; attempt++) {
-      try {
-        return await this.store.create(valid);
-      } catch (e) {
-        if (!obj.metadata.generateName || attempt >= 3 || !(e instanceof Error)) throw e;
-        if (!(e.name === "AlreadyExistsError")) throw e;
-        valid.metadata.name = obj.metadata.generateName + suffix();
+    // What admission did beyond the object (a quota charged) is taken back if it is not stored.
+    const undo: (() => Promise<void>)[] = [];
+    try {
+      await this.#admit("CREATE", valid, undefined, options, undo);
+      if (options.dryRun) return valid;
+      // A generated name can collide; Kubernetes retries with a new suffix only on the client
+      // side, but a short server-side retry keeps `generateName` creates from failing spuriously.
+      for (let attempt = 0;; attempt++) {
+        try {
+          return await this.store.create(valid);
+        } catch (e) {
+          if (!obj.metadata.generateName || attempt >= 3 || !(e instanceof Error)) throw e;
+          if (!(e.name === "AlreadyExistsError")) throw e;
+          valid.metadata.name = obj.metadata.generateName + suffix();
+        }
       }
+    } catch (e) {
+      await runUndo(undo);
+      throw e;
     }
   }
 
@@ -213,10 +220,43 @@ export class GenericRegistry {
   ): Promise<KubeObject> {
     let gone: KubeObject | undefined;
     let dryRunResult: KubeObject | undefined;
-    const { object } = await this.store.guaranteedUpdate(
+    // What admission did beyond the object for the try that was stored, if one was (see create).
+    const undo: (() => Promise<void>)[] = [];
+    let result: { object: KubeObject; changed: boolean };
+    try {
+      result = await this.#guaranteedUpdate(namespace, name, desired, options, {
+        undo,
+        gone: (obj) => gone = obj,
+        dryRun: (obj) => dryRunResult = obj,
+      });
+    } catch (e) {
+      await runUndo(undo);
+      throw e;
+    }
+    if (!result.changed) await runUndo(undo);
+    if (dryRunResult) return dryRunResult;
+    if (gone) return (await this.#remove(gone)).object;
+    return result.object;
+  }
+
+  /** The compare-and-swap loop of {@linkcode updateWith}. */
+  #guaranteedUpdate(
+    namespace: string | undefined,
+    name: string,
+    desired: (current: KubeObject) => KubeObject | Promise<KubeObject>,
+    options: WriteOptions & { subresource?: WriteSubresource; withStatus?: boolean },
+    out: {
+      undo: (() => Promise<void>)[];
+      gone: (obj: KubeObject) => void;
+      dryRun: (obj: KubeObject) => void;
+    },
+  ): Promise<{ object: KubeObject; changed: boolean }> {
+    return this.store.guaranteedUpdate(
       namespace,
       name,
       async (current) => {
+        // Another try means the last one lost a race: what admission did for it is void.
+        await runUndo(out.undo);
         // `desired` must not change its argument (`current` is the "old" object below); the
         // patch functions are pure and the other callers build new objects.
         const wanted = await desired(current);
@@ -230,21 +270,18 @@ export class GenericRegistry {
             OBJECT_MODIFIED,
           );
         }
-        const next = await this.#prepareUpdate(wanted, current, options);
+        const next = await this.#prepareUpdate(wanted, current, options, out.undo);
         if (options.dryRun) {
-          dryRunResult = next;
+          out.dryRun(next);
           return null;
         }
         if (isReadyToGo(next)) {
-          gone = next;
+          out.gone(next);
           return null;
         }
         return next;
       },
     );
-    if (dryRunResult) return dryRunResult;
-    if (gone) return (await this.#remove(gone)).object;
-    return object;
   }
 
   /**
@@ -338,6 +375,7 @@ export class GenericRegistry {
     wanted: KubeObject,
     current: KubeObject,
     options: WriteOptions & { subresource?: WriteSubresource; withStatus?: boolean },
+    undo: (() => Promise<void>)[],
   ): Promise<KubeObject> {
     if (wanted.apiVersion === undefined) wanted.apiVersion = current.apiVersion;
     if (wanted.kind === undefined) wanted.kind = current.kind;
@@ -403,7 +441,7 @@ export class GenericRegistry {
         valid.metadata.generation = current.metadata.generation + 1;
       }
       await this.strategy.prepareForUpdate?.(valid, current, this.#ctx(new Date(), options));
-      await this.#admit("UPDATE", valid, current, options);
+      await this.#admit("UPDATE", valid, current, options, undo);
     }
     valid.metadata.resourceVersion = current.metadata.resourceVersion;
     return valid;
@@ -454,6 +492,7 @@ export class GenericRegistry {
     obj: KubeObject,
     old: KubeObject | undefined,
     options: WriteOptions,
+    undo: (() => Promise<void>)[],
   ): Promise<void> {
     if (!this.#admission) return;
     const warnings: string[] = [];
@@ -471,6 +510,7 @@ export class GenericRegistry {
       dryRun: options.dryRun ?? false,
       warnings,
       user: options.user,
+      undo,
     });
     // A conflict-retried update is admitted again: report each warning once.
     for (const w of warnings) if (!options.warnings?.includes(w)) options.warnings?.push(w);

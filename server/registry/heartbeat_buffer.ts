@@ -26,6 +26,7 @@ import type { KubeObject } from "../../shared/api/object.ts";
 import { delay } from "../../shared/backoff.ts";
 import { type Clock, realClock } from "../../shared/clock.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
+import { KeyedLock } from "../../shared/keyed_lock.ts";
 import type { HeartbeatTest } from "./heartbeat_changes.ts";
 
 /**
@@ -87,7 +88,7 @@ export class HeartbeatBuffer {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #entries = new Map<string, Entry>();
-  readonly #locks = new Map<string, Promise<void>>();
+  readonly #locks = new KeyedLock();
 
   constructor(backend: Backend, cache: WatchCache, options: HeartbeatOptions) {
     if (cache.revisionSlots < 2) {
@@ -111,14 +112,7 @@ export class HeartbeatBuffer {
 
   /** Runs `fn` after every earlier call for `key` has finished (one update of a key at a time). */
   exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.#locks.get(key) ?? Promise.resolve();
-    const result = prev.then(fn);
-    const tail = result.then(() => {}, () => {});
-    this.#locks.set(key, tail);
-    tail.then(() => {
-      if (this.#locks.get(key) === tail) this.#locks.delete(key);
-    });
-    return result;
+    return this.#locks.run(key, fn);
   }
 
   /**

@@ -66,6 +66,7 @@ const WITH_STATUS = [
   "horizontalpodautoscalers",
   "customresourcedefinitions",
   "ingresses",
+  "resourcequotas",
 ];
 
 /** Builds the strategy table. */
@@ -147,6 +148,8 @@ export function buildStrategies(deps: StrategyDeps = {}): StrategyTable {
       "cronjobs",
       "poddisruptionbudgets",
       "horizontalpodautoscalers",
+      // A quota's status is the quota controller's and ResourceQuota admission's.
+      "resourcequotas",
     ]
   ) {
     table.set(r, {

@@ -139,6 +139,67 @@ export function formatMillis(millis: number): string {
   return m % 1000 === 0 ? String(m / 1000) : `${m}m`;
 }
 
+/** How Kubernetes prints a quantity: its suffix family, kept through arithmetic. */
+export type QuantityFormat = "DecimalSI" | "BinarySI" | "DecimalExponent";
+
+/** The format a quantity was written in (`64Mi` → BinarySI, `1e3` → DecimalExponent). */
+export function quantityFormat(q: string | number): QuantityFormat {
+  const m = QUANTITY_RE.exec(typeof q === "number" ? numberText(q) : q.trim());
+  if (m?.[3]) return "DecimalExponent";
+  if (m?.[4]?.endsWith("i")) return "BinarySI";
+  return "DecimalSI";
+}
+
+/**
+ * The quantity in thousandths, rounded up, as a bigint: exact at any size (the quota system adds
+ * up terabytes of storage requests, past what a number holds to the milli).
+ */
+export function exactMillis(q: string | number): bigint {
+  const { num, den } = parseRational(q);
+  return ceilDiv(num * 1000n, den);
+}
+
+/**
+ * The canonical string of an amount in thousandths (Kubernetes' `Quantity.String()`): DecimalSI
+ * picks the largest of k..E that leaves a whole number (`1500k`, `2`, `250m`); BinarySI the
+ * largest of Ki..Ei, falling back to DecimalSI below 1024 or for fractions; DecimalExponent
+ * writes `<mantissa>e<exponent>` with the exponent a multiple of 3 (`1e3`, `100e-3`).
+ */
+export function formatExactMillis(millis: bigint, format: QuantityFormat = "DecimalSI"): string {
+  const sign = millis < 0n ? "-" : "";
+  const abs = millis < 0n ? -millis : millis;
+  if (abs === 0n) return "0";
+  const whole = abs % 1000n === 0n ? abs / 1000n : undefined;
+  if (format === "DecimalExponent") {
+    if (whole === undefined) return `${sign}${abs}e-3`;
+    let exp = 0;
+    let mantissa = whole;
+    while (mantissa % 1000n === 0n) {
+      mantissa /= 1000n;
+      exp += 3;
+    }
+    return exp === 0 ? `${sign}${mantissa}` : `${sign}${mantissa}e${exp}`;
+  }
+  if (whole === undefined) return `${sign}${abs}m`;
+  if (format === "BinarySI" && whole >= 1024n) {
+    for (const suffix of ["Ei", "Pi", "Ti", "Gi", "Mi", "Ki"]) {
+      const unit = 2n ** BigInt(BINARY_SUFFIX[suffix]);
+      if (whole % unit === 0n) return `${sign}${whole / unit}${suffix}`;
+    }
+    return `${sign}${whole}`;
+  }
+  for (const suffix of ["E", "P", "T", "G", "M", "k"]) {
+    const unit = 10n ** BigInt(DECIMAL_SUFFIX[suffix]);
+    if (whole % unit === 0n) return `${sign}${whole / unit}${suffix}`;
+  }
+  return `${sign}${whole}`;
+}
+
+/** A quantity as Kubernetes prints it back (`1000m` → `1`, `2048Mi` → `2Gi`). */
+export function canonicalQuantity(q: string | number): string {
+  return formatExactMillis(exactMillis(q), quantityFormat(q));
+}
+
 /**
  * A quantity field (`resources.limits.cpu`). Manifests may carry a bare number (`cpu: 1`); the
  * value is always stored as a string. Invalid strings are rejected with Kubernetes' message.

@@ -1,10 +1,14 @@
 import assert from "node:assert/strict";
 import {
+  canonicalQuantity,
+  exactMillis,
+  formatExactMillis,
   formatMillis,
   formatQuantity,
   isQuantity,
   parseQuantity,
   Quantity,
+  quantityFormat,
   quantityMillis,
   quantityValue,
 } from "./quantity.ts";
@@ -64,4 +68,37 @@ Deno.test("the Quantity schema stores numbers as strings and refuses bad strings
   const r = Quantity.safeParse("lots");
   assert.equal(r.success, false);
   assert.match(r.error!.issues[0].message, /quantities must match the regular expression/);
+});
+
+Deno.test("exactMillis() stays exact past what a number holds", () => {
+  assert.equal(exactMillis("10Pi"), 10n * 2n ** 50n * 1000n);
+  assert.equal(exactMillis("100m"), 100n);
+  assert.equal(exactMillis("500u"), 1n, "fractions of a milli round up");
+  assert.equal(exactMillis(2), 2000n);
+});
+
+Deno.test("quantityFormat() tells the suffix family", () => {
+  assert.equal(quantityFormat("64Mi"), "BinarySI");
+  assert.equal(quantityFormat("100m"), "DecimalSI");
+  assert.equal(quantityFormat("1E"), "DecimalSI", "a bare E is exa");
+  assert.equal(quantityFormat("1e3"), "DecimalExponent");
+  assert.equal(quantityFormat(3), "DecimalSI");
+});
+
+Deno.test("formatExactMillis() and canonicalQuantity() print as Kubernetes' Quantity.String()", () => {
+  assert.equal(formatExactMillis(0n), "0");
+  assert.equal(formatExactMillis(250n), "250m");
+  assert.equal(formatExactMillis(1500n), "1500m");
+  assert.equal(formatExactMillis(1_500_000_000n), "1500k");
+  assert.equal(formatExactMillis(-2000n), "-2");
+  assert.equal(formatExactMillis(1536n * 1000n, "BinarySI"), "1536");
+  assert.equal(formatExactMillis(2048n * 1024n * 1000n, "BinarySI"), "2Mi");
+  assert.equal(formatExactMillis(1000n * 1000n, "BinarySI"), "1k", "below 1024 is DecimalSI");
+  assert.equal(formatExactMillis(100n, "BinarySI"), "100m");
+  assert.equal(formatExactMillis(1_000_000n, "DecimalExponent"), "1e3");
+  assert.equal(formatExactMillis(100n, "DecimalExponent"), "100e-3");
+  assert.equal(canonicalQuantity("1000m"), "1");
+  assert.equal(canonicalQuantity("2048Mi"), "2Gi");
+  assert.equal(canonicalQuantity("1.5Gi"), "1536Mi");
+  assert.equal(canonicalQuantity("10"), "10");
 });

@@ -23,6 +23,7 @@ import { ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet } fr
 import { CronJob, Job } from "./batch_v1.ts";
 import { PodDisruptionBudget } from "./policy_v1.ts";
 import { LimitRange } from "./limit_range.ts";
+import { ResourceQuota } from "./resource_quota.ts";
 import { HorizontalPodAutoscaler } from "./autoscaling_v2.ts";
 import { HorizontalPodAutoscalerV1 } from "./autoscaling_v1.ts";
 import { Lease } from "./coordination_v1.ts";
@@ -205,6 +206,11 @@ export const RESOURCES: ResourceTable = [
     subresources: ["status"],
   }),
   entry("LimitRange", LimitRange, { plural: "limitranges", shortNames: ["limits"] }),
+  entry("ResourceQuota", ResourceQuota, {
+    plural: "resourcequotas",
+    shortNames: ["quota"],
+    subresources: ["status"],
+  }),
   entry("PodDisruptionBudget", PodDisruptionBudget, {
     group: "policy",
     plural: "poddisruptionbudgets",

@@ -317,6 +317,15 @@ const SAMPLES: Record<string, unknown> = {
       ],
     },
   },
+  ResourceQuota: {
+    metadata: { name: "compute", namespace: "default" },
+    spec: {
+      hard: { pods: "10", "requests.cpu": "1", "count/deployments.apps": "2" },
+      scopeSelector: {
+        matchExpressions: [{ scopeName: "PriorityClass", operator: "In", values: ["high"] }],
+      },
+    },
+  },
   StorageClass: {
     metadata: { name: "local-path" },
     provisioner: "skiff.io/local-path",

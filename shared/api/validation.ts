@@ -30,6 +30,7 @@ import { validateJobUpdate } from "./batch_validation.ts";
 import { validateRoleBindingUpdate } from "./rbac_validation.ts";
 import { validateIngressClassUpdate } from "./networking_validation.ts";
 import { validatePriorityClassUpdate } from "./scheduling_validation.ts";
+import { validateResourceQuotaUpdate } from "./resource_quota.ts";
 
 /** The `fieldValidation` query parameter: what to do with fields the schema does not know. */
 export type FieldValidation = "Strict" | "Warn" | "Ignore";
@@ -619,6 +620,9 @@ function validateImmutable(
       break;
     case "PriorityClass":
       validatePriorityClassUpdate(next, old, errs);
+      break;
+    case "ResourceQuota":
+      validateResourceQuotaUpdate(next, old, errs);
       break;
     case "Deployment":
     case "ReplicaSet":

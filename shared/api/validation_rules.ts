@@ -5,6 +5,7 @@
  * into a FieldErrors with the Kubernetes field path of the bad value.
  */
 import { validateLimitRange } from "./limit_range.ts";
+import { validateResourceQuota } from "./resource_quota.ts";
 import { labelKeyErrors, labelValueErrors, selectorFromLabelSelector } from "../labels.ts";
 import type { LabelSelector as SelectorShape } from "../labels.ts";
 import { ApiError } from "../errors.ts";
@@ -1096,6 +1097,9 @@ export function validateKind(
       break;
     case "LimitRange":
       validateLimitRange(obj, errs);
+      break;
+    case "ResourceQuota":
+      validateResourceQuota(obj, errs);
       break;
     case "HorizontalPodAutoscaler":
       validateHorizontalPodAutoscaler(obj, errs);

@@ -111,6 +111,14 @@ export const PRIORITY_CLASSES: ResourceRef = ref(
 );
 /** core/v1 LimitRange. */
 export const LIMIT_RANGES: ResourceRef = ref("", "v1", "LimitRange", "limitranges", true);
+/** core/v1 ResourceQuota. */
+export const RESOURCE_QUOTAS: ResourceRef = ref(
+  "",
+  "v1",
+  "ResourceQuota",
+  "resourcequotas",
+  true,
+);
 /** networking.k8s.io/v1 NetworkPolicy. */
 export const NETWORK_POLICIES: ResourceRef = ref(
   "networking.k8s.io",

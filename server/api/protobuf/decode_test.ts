@@ -179,6 +179,19 @@ Deno.test("decodeProtobufObject() decodes kubectl create priorityclass's Priorit
   });
 });
 
+Deno.test("decodeProtobufObject() decodes kubectl create quota's ResourceQuota", () => {
+  deepStrictEqual(decodeProtobufObject(fixture("quota")), {
+    apiVersion: "v1",
+    kind: "ResourceQuota",
+    metadata: { name: "compute" },
+    spec: {
+      hard: { pods: "10", "requests.cpu": "1", "limits.memory": "2Gi" },
+      scopes: ["NotBestEffort"],
+    },
+    status: {},
+  });
+});
+
 Deno.test("decodeProtobufObject() decodes DeleteOptions (kubectl drain's DELETE) without metadata", () => {
   deepStrictEqual(decodeProtobufObject(fixture("delete_options")), {
     apiVersion: "v1",

@@ -867,6 +867,27 @@ export const MESSAGES: Readonly<Record<string, readonly FieldSpec[]>> = {
     [4, "reason", "string"],
     [5, "message", "string"],
   ],
+  // core/v1 ResourceQuota (`kubectl create quota`).
+  ResourceQuota: [
+    [1, "metadata", "ObjectMeta"],
+    [2, "spec", "ResourceQuotaSpec"],
+    [3, "status", "ResourceQuotaStatus"],
+  ],
+  ResourceQuotaSpec: [
+    [1, "hard", "map:Quantity"],
+    [2, "scopes", "string", "r"],
+    [3, "scopeSelector", "ScopeSelector"],
+  ],
+  ScopeSelector: [[1, "matchExpressions", "ScopedResourceSelectorRequirement", "r"]],
+  ScopedResourceSelectorRequirement: [
+    [1, "scopeName", "string", "k"],
+    [2, "operator", "string", "k"],
+    [3, "values", "string", "r"],
+  ],
+  ResourceQuotaStatus: [
+    [1, "hard", "map:Quantity"],
+    [2, "used", "map:Quantity"],
+  ],
   // scheduling.k8s.io/v1 (`kubectl create priorityclass`).
   PriorityClass: [
     [1, "metadata", "ObjectMeta"],
@@ -959,6 +980,7 @@ export const KINDS: Readonly<Record<string, string>> = {
   "v1/Namespace": "Namespace",
   "v1/ReplicationController": "ReplicationController",
   "v1/ServiceAccount": "ServiceAccount",
+  "v1/ResourceQuota": "ResourceQuota",
   "authentication.k8s.io/v1/TokenRequest": "TokenRequest",
   "apps/v1/Deployment": "Deployment",
   "apps/v1/ReplicaSet": "ReplicaSet",

@@ -16,6 +16,7 @@ import type { KubeObject } from "../../../shared/api/object.ts";
 import { cronJobPrinter, jobPrinter } from "./batch.ts";
 import { podDisruptionBudgetPrinter } from "./policy.ts";
 import { priorityClassPrinter } from "./scheduling.ts";
+import { resourceQuotaPrinter } from "./resource_quotas.ts";
 import { configMapPrinter, secretPrinter, serviceAccountPrinter } from "./config.ts";
 import { leasePrinter, namespacePrinter } from "./cluster.ts";
 import { eventPrinter } from "./events.ts";
@@ -75,6 +76,7 @@ const PRINTERS: Record<string, Printer> = {
   "/persistentvolumeclaims": persistentVolumeClaimPrinter,
   // kube-apiserver prints LimitRanges as Roles: NAME and CREATED AT.
   "/limitranges": rolePrinter,
+  "/resourcequotas": resourceQuotaPrinter,
   "storage.k8s.io/storageclasses": storageClassPrinter,
   "scheduling.k8s.io/priorityclasses": priorityClassPrinter,
   "events.k8s.io/events": eventPrinter,

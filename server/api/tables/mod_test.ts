@@ -405,3 +405,29 @@ Deno.test("endpointslices and the generic NAME/AGE fallback", () => {
   assert.deepEqual(names(other), ["Name", "Age"]);
   assert.deepEqual(other.rows[0].cells, ["w", "3m20s"]);
 });
+
+Deno.test("resourcequotas table: REQUEST and LIMIT as used/hard, sorted, limits apart", () => {
+  const quota: KubeObject = {
+    apiVersion: "v1",
+    kind: "ResourceQuota",
+    metadata: { name: "compute", namespace: "default", creationTimestamp: created },
+    spec: {},
+    status: {
+      hard: {
+        pods: "10",
+        "requests.cpu": "1000m",
+        "limits.memory": "2048Mi",
+        "count/secrets": "5",
+      },
+      used: { pods: "1", "requests.cpu": "100m", "limits.memory": "64Mi" },
+    },
+  };
+  const t = tableFor(info("", "ResourceQuota", "resourcequotas"), [quota], { now });
+  assert.deepEqual(names(t), ["Name", "Request", "Limit", "Age"]);
+  assert.deepEqual(t.rows[0].cells, [
+    "compute",
+    "count/secrets: 0/5, pods: 1/10, requests.cpu: 100m/1",
+    "limits.memory: 64Mi/2Gi",
+    "3m20s",
+  ]);
+});

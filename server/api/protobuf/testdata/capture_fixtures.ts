@@ -70,6 +70,13 @@ const COMMANDS: Record<string, string[]> = {
     "--description=batch work",
     "--preemption-policy=Never",
   ],
+  quota: [
+    "create",
+    "quota",
+    "compute",
+    "--hard=pods=10,requests.cpu=1,limits.memory=2Gi",
+    "--scopes=NotBestEffort",
+  ],
   // Without eviction in legacy discovery, drain deletes the pod with protobuf DeleteOptions.
   delete_options: ["drain", "n1", "--force", "--grace-period=7", "--timeout=10s"],
   delete_options_dry_run: ["drain", "n1", "--force", "--dry-run=server", "--timeout=10s"],
@@ -108,6 +115,7 @@ const coreDiscovery = {
     ["namespaces", "Namespace", "Cluster"],
     ["nodes", "Node", "Cluster"],
     ["serviceaccounts", "ServiceAccount", "Namespaced"],
+    ["resourcequotas", "ResourceQuota", "Namespaced"],
   ])],
 };
 const groupDiscovery = {
