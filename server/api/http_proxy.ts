@@ -9,7 +9,8 @@
  * path was asked for. On the way back CORS headers are removed, a `Location` on the backend's
  * own host is rewritten under the proxy path, and so are the links in an HTML page
  * (`html_rewriter.ts`). A GET of the bare `…/proxy` is redirected to `…/proxy/`. WebSocket
- * upgrades are relayed message by message (`exec_proxy.ts`); other upgrades are refused.
+ * upgrades are relayed message by message (`exec_proxy.ts`); other upgrades go on as plain
+ * requests.
  */
 import { BadRequestError, ServiceUnavailableError } from "../../shared/errors.ts";
 import { type Logger, silentLogger } from "../../shared/log.ts";
@@ -75,7 +76,7 @@ const CORS_HEADERS = new Set([
  *
  * @throws {ServiceUnavailableError} the backend could not be reached or did not answer HTTP
  *   (`error trying to reach service: …`).
- * @throws {BadRequestError} an upgrade other than WebSocket, or a bad escape in the path.
+ * @throws {BadRequestError} a bad escape in the path.
  */
 export async function proxyRequest(req: Request, options: ProxyRequestOptions): Promise<Response> {
   const logger = options.logger ?? silentLogger;
@@ -138,10 +139,13 @@ export async function proxyRequest(req: Request, options: ProxyRequestOptions): 
   });
 }
 
+/**
+ * Whether `req` asks for a WebSocket. Other upgrades (h2c, SPDY) go on as plain requests, their
+ * Upgrade header dropped with the other hop-by-hop ones: the backend answers them as a server
+ * declining the upgrade would, which is what kube-apiserver passes back in that case.
+ */
 function isUpgrade(req: Request): boolean {
-  return (req.headers.get("connection") ?? "").toLowerCase().split(",").some((t) =>
-    t.trim() === "upgrade"
-  ) || req.headers.has("upgrade");
+  return (req.headers.get("upgrade") ?? "").toLowerCase() === "websocket";
 }
 
 /**
@@ -319,7 +323,7 @@ function joinPath(a: string, b: string): string {
   return `/${out.join("/")}${b.endsWith("/") && out.length > 0 ? "/" : ""}`;
 }
 
-/** Relays a WebSocket upgrade to the backend; other upgrades are refused. */
+/** Relays a WebSocket upgrade to the backend. */
 async function proxyUpgrade(
   req: Request,
   options: {
@@ -329,13 +333,6 @@ async function proxyUpgrade(
     logger: Logger;
   },
 ): Promise<Response> {
-  const upgrade = (req.headers.get("upgrade") ?? "").toLowerCase();
-  if (upgrade !== "websocket") {
-    throw new BadRequestError(
-      `upgrading to ${JSON.stringify(upgrade)} through the proxy subresource is not supported; ` +
-        "only WebSocket is relayed",
-    );
-  }
   if (options.location.scheme === "https") {
     throw new ServiceUnavailableError(
       "error trying to reach service: WebSocket to an https backend is not supported " +

@@ -416,3 +416,27 @@ Deno.test("proxyRequest() reaches an https backend without verifying its certifi
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("proxyRequest() sends an upgrade other than WebSocket on as a plain request", async () => {
+  const backend = rawBackend(() => OK);
+  try {
+    const res = await proxyRequest(
+      new Request(`${API}${PREFIX}/h2`, {
+        headers: {
+          host: "127.0.0.1:6443",
+          connection: "Upgrade, HTTP2-Settings",
+          upgrade: "h2c",
+          "http2-settings": "AAMAAABkAAQAoAAAAAIAAAAA",
+        },
+      }),
+      { location: backend.location, proxyPath: "/h2" },
+    );
+    equal(await res.text(), "ok");
+    const head = backend.requests[0].head.toLowerCase();
+    match(head, /^get \/h2 http\/1\.1\r\n/);
+    equal(/\r\n(upgrade|http2-settings):/.test(head), false, head);
+    match(head, /\r\nconnection: close(\r\n|$)/);
+  } finally {
+    await backend.close();
+  }
+});
