@@ -16,6 +16,7 @@ import { UsageHistory } from "./api/usage_history.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { setControllerMetricsProvider } from "../shared/controller_metrics.ts";
 import { podSubresources } from "./api/pod_proxy.ts";
+import { proxySubresources, rememberClientAddress } from "./api/proxy_subresources.ts";
 import { Discovery } from "./api/discovery.ts";
 import { createAuthorizer, groupsOf, type User } from "./auth/authorizer.ts";
 import {
@@ -432,6 +433,11 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
     roleOf,
     subresources: new Map([
       ...podSubresources({ dialer, logger: logger.child("pods") }),
+      ...proxySubresources({
+        find: (resource, namespace, name) => stores.get(resource)!.find(namespace, name),
+        dialer,
+        logger: logger.child("proxy"),
+      }),
       ...tokenRequestSubresource(tokenRoutes),
     ]),
     extraRoutes: (app) => {
@@ -487,18 +493,24 @@ export async function runServer(config: ServerConfig, signal: AbortSignal): Prom
   await createIfMissing(registryOf("ingressclasses"), [skiffIngressClass() as KubeObject]);
   await createIfMissing(registryOf("priorityclasses"), systemPriorityClasses() as KubeObject[]);
 
-  const httpServer = Deno.serve({
-    hostname,
-    port: Number(portText),
-    cert: pki.certPem,
-    key: pki.keyPem,
-    signal: stop.signal,
-    onListen: () => {},
-    onError: (e) => {
-      logger.error("unhandled request error", { error: e });
-      return new Response("internal error", { status: 500 });
+  const httpServer = Deno.serve(
+    {
+      hostname,
+      port: Number(portText),
+      cert: pki.certPem,
+      key: pki.keyPem,
+      signal: stop.signal,
+      onListen: () => {},
+      onError: (e) => {
+        logger.error("unhandled request error", { error: e });
+        return new Response("internal error", { status: 500 });
+      },
     },
-  }, drainingHandler((req) => app.fetch(req)));
+    drainingHandler((req, info) => {
+      rememberClientAddress(req, info);
+      return app.fetch(req);
+    }),
+  );
   const boundPort = (httpServer.addr as Deno.NetAddr).port;
   const url = `https://${advertised}:${boundPort}`;
   serverUrl.current = url;

@@ -204,10 +204,12 @@ function subresourceKind(
       return { group: "", version: "v1", kind: "Binding" };
     case "eviction":
       return { group: "policy", version: "v1", kind: "Eviction" };
+    case "proxy":
+      // PodProxyOptions, ServiceProxyOptions, NodeProxyOptions.
+      return { group: "", version: "v1", kind: `${r.kind}ProxyOptions` };
     case "log":
     case "exec":
     case "portforward":
-    case "proxy":
     case "attach":
       return { group: "", version: "v1", kind: sub === "log" ? "Pod" : "PodExecOptions" };
     default:
@@ -230,6 +232,8 @@ function subresourceVerbs(sub: string): string[] {
     case "portforward":
     case "attach":
       return ["create", "get"];
+    case "proxy":
+      return ["create", "delete", "get", "patch", "update"];
     default:
       return ["get"];
   }

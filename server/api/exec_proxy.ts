@@ -18,6 +18,8 @@ export interface Upstream {
   /** `ws://<node address>:<agent port>/…` with the client's query (command, ports, ...). */
   url: string;
   token?: string;
+  /** More request headers for the upstream handshake (the proxy subresources' forwarded ones). */
+  headers?: Record<string, string>;
 }
 
 /** Options for {@linkcode proxyWebSocket}. */
@@ -25,6 +27,13 @@ export interface ProxyWebSocketOptions {
   logger?: Logger;
   /** How long to wait for the agent to accept the WebSocket; default 10 s. */
   connectTimeoutMs?: number;
+  /**
+   * Offer the client's subprotocols under their own names (a pod's application), not under
+   * the server → agent aliases of {@linkcode internalProtocol}.
+   */
+  keepProtocolNames?: boolean;
+  /** What a failed dial's 503 message starts with; default `error dialing the node agent`. */
+  describe?: string;
 }
 
 /** The name a subprotocol travels under between server and agent (`/` becomes `-`). */
@@ -45,7 +54,7 @@ function openUpstream(
   protocols: string[],
   timeoutMs: number,
 ): Promise<WebSocket> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...upstream.headers };
   if (upstream.token) headers.authorization = `Bearer ${upstream.token}`;
   // Deno accepts an options object with headers as the second argument.
   const socket = new (WebSocket as unknown as new (
@@ -68,7 +77,7 @@ function openUpstream(
     };
     socket.onclose = () => {
       clearTimeout(timer);
-      reject(new Error("the agent closed the connection"));
+      reject(new Error("the connection was closed before the WebSocket opened"));
     };
   });
 }
@@ -90,7 +99,8 @@ export async function proxyWebSocket(
     throw new BadRequestError("this endpoint needs a WebSocket upgrade");
   }
   const offered = offeredProtocols(request);
-  const byInternal = new Map(offered.map((p) => [internalProtocol(p), p]));
+  const alias = options.keepProtocolNames ? (p: string) => p : internalProtocol;
+  const byInternal = new Map(offered.map((p) => [alias(p), p]));
   let agent: WebSocket;
   try {
     agent = await openUpstream(
@@ -100,7 +110,9 @@ export async function proxyWebSocket(
     );
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    throw new ServiceUnavailableError(`error dialing the node agent: ${message}`);
+    throw new ServiceUnavailableError(
+      `${options.describe ?? "error dialing the node agent"}: ${message}`,
+    );
   }
   const chosen = byInternal.get(agent.protocol);
   const { socket: client, response } = Deno.upgradeWebSocket(

@@ -14,6 +14,13 @@ export interface RequestInfo {
   resource: string;
   name?: string;
   subresource?: string;
+  /**
+   * What follows a `proxy` subresource (`/pods/web/proxy/metrics/` → `/metrics/`): still
+   * percent-encoded, with its trailing slash, `""` when the path stops at `proxy`. Only the
+   * proxy subresources take a path after them, as kube-apiserver's connect handlers with a
+   * `path` option do.
+   */
+  proxyPath?: string;
 }
 
 /**
@@ -24,6 +31,23 @@ export interface RequestInfo {
  * ignored. Throws a 400 for a segment that is not valid percent-encoded UTF-8.
  */
 export function parseResourcePath(
+  group: string,
+  version: string,
+  segments: string[],
+): RequestInfo | undefined {
+  // `{resource}/{name}/proxy/...` and `namespaces/{ns}/{resource}/{name}/proxy/...`: the rest is
+  // the proxied path, which may end in a slash or hold empty segments of its own.
+  const proxyAt = segments[0] === "namespaces" ? 4 : 2;
+  if (segments.length > proxyAt && decodeSegment(segments[proxyAt]) === "proxy") {
+    const head = parseSegments(group, version, segments.slice(0, proxyAt + 1));
+    if (!head) return undefined;
+    const rest = segments.slice(proxyAt + 1);
+    return { ...head, proxyPath: rest.length === 0 ? "" : `/${rest.join("/")}` };
+  }
+  return parseSegments(group, version, segments);
+}
+
+function parseSegments(
   group: string,
   version: string,
   segments: string[],

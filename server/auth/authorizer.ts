@@ -2,7 +2,8 @@
  * Who may do what, decided per resource request after authentication:
  * - `admin`: everything;
  * - `edit`: everything except changing nodes and namespaces (reading them is fine) — as
- *   Kubernetes' `edit` role, which may not relabel a namespace to relax its Pod Security level;
+ *   Kubernetes' `edit` role, which may not relabel a namespace to relax its Pod Security level —
+ *   and `nodes/proxy` (the node agents' API);
  * - `view`: get/list/watch of everything but Secrets, and no exec/attach/port-forward/proxy;
  * - `node`: a joined node's own credentials, narrowed by Kubernetes' NodeRestriction rules
  *   (server/auth/node_restriction.ts);
@@ -101,7 +102,9 @@ export function verbOf(method: string, ri: RequestInfo, watch: boolean): string 
     case "DELETE":
       return ri.name === undefined ? "deletecollection" : "delete";
     default:
-      return method.toLowerCase();
+      // kube-apiserver's RequestInfoResolver: any other method (OPTIONS through a proxy
+      // subresource) has the empty verb, which only a `*` rule matches.
+      return "";
   }
 }
 
@@ -223,6 +226,9 @@ function roleAllows(role: Role, verb: string, ri: RequestInfo): boolean {
       }
       if (PRIVILEGE_VERBS.has(verb)) return false;
       if (ri.resource === "*" || ri.group === "*") return READ_VERBS.has(verb);
+      // `nodes/proxy` reaches the node agent's API with the server's own credential (every
+      // pod's logs and exec): Kubernetes' `edit` role does not hold it either.
+      if (ri.resource === "nodes" && ri.subresource === "proxy") return false;
       // A namespace's labels decide its Pod Security level: changing them is an admin's call.
       return (ri.resource !== "nodes" && ri.resource !== "namespaces") || READ_VERBS.has(verb);
     case "view":

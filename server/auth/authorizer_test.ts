@@ -404,3 +404,44 @@ Deno.test("decide(): /metrics for user roles, or for whoever RBAC lets get it", 
   const node: User = { name: "n", role: "node", groups: ["system:monitoring"], nodeName: "n" };
   assert.deepEqual(decide(node, metrics, rbac).allowed, false);
 });
+
+Deno.test("verbOf() maps proxy methods as kube-apiserver: OPTIONS has the empty verb", async () => {
+  const { verbOf } = await import("./authorizer.ts");
+  const ri: RequestInfo = {
+    group: "",
+    version: "v1",
+    namespace: "default",
+    resource: "pods",
+    name: "web",
+    subresource: "proxy",
+  };
+  const verbs = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].map((m) =>
+    verbOf(m, ri, false)
+  );
+  assert.deepEqual(verbs, ["get", "get", "create", "update", "patch", "delete", ""]);
+});
+
+Deno.test("token roles: view may not use the proxy subresources, edit not nodes/proxy", () => {
+  const attrs = (resource: string, subresource: string, verb: string) => ({
+    verb,
+    resourceRequest: true,
+    apiGroup: "",
+    apiVersion: "v1",
+    namespace: resource === "nodes" ? undefined : "default",
+    resource,
+    subresource,
+    name: "x",
+  });
+  const allowed = (role: User["role"], resource: string, verb: string) =>
+    decide(
+      { name: "token:t", role, groups: groupsOf(role) },
+      attrs(resource, "proxy", verb),
+      undefined,
+    ).allowed;
+  assert.equal(allowed("view", "pods", "get"), false);
+  assert.equal(allowed("view", "services", "get"), false);
+  assert.equal(allowed("edit", "pods", "get"), true);
+  assert.equal(allowed("edit", "services", "create"), true);
+  assert.equal(allowed("edit", "nodes", "get"), false);
+  assert.equal(allowed("admin", "nodes", "get"), true);
+});
