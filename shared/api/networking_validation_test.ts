@@ -1,20 +1,10 @@
 import assert from "node:assert/strict";
-import { InvalidError } from "../errors.ts";
+import { invalidCauses } from "../testing/invalid_causes.ts";
 import { findResource } from "./resources.ts";
 import { validateCreate, validateUpdate } from "./validation.ts";
 
 const ingInfo = findResource("networking.k8s.io", "v1", "ingresses")!;
 const classInfo = findResource("networking.k8s.io", "v1", "ingressclasses")!;
-
-function causes(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InvalidError) return e.causes.map((c) => `${c.field}: ${c.message}`);
-    throw e;
-  }
-  return [];
-}
 
 const svc = (port: unknown = { number: 80 }) => ({ service: { name: "web", port } });
 const ing = (spec: unknown, annotations?: Record<string, string>) => ({
@@ -116,22 +106,28 @@ Deno.test("Ingress validation as Kubernetes: hosts, paths, backends", () => {
     ],
   ];
   for (const [name, obj, want] of table) {
-    assert.deepEqual(causes(() => validateCreate(ingInfo, obj)), want, name);
+    assert.deepEqual(invalidCauses(() => validateCreate(ingInfo, obj)), want, name);
   }
 });
 
 Deno.test("IngressClass validation: a domain-prefixed controller, immutable; no parameters for skiff's", () => {
   const cls = (spec: unknown) => ({ metadata: { name: "c" }, spec });
-  assert.deepEqual(causes(() => validateCreate(classInfo, cls({ controller: "acme.io/lb" }))), []);
-  assert.deepEqual(causes(() => validateCreate(classInfo, cls({}))), [
+  assert.deepEqual(
+    invalidCauses(() => validateCreate(classInfo, cls({ controller: "acme.io/lb" }))),
+    [],
+  );
+  assert.deepEqual(invalidCauses(() => validateCreate(classInfo, cls({}))), [
     "spec.controller: Required value",
   ]);
-  assert.deepEqual(causes(() => validateCreate(classInfo, cls({ controller: "nodomain" }))), [
-    'spec.controller: Invalid value: "nodomain": must be a domain-prefixed path (such as ' +
-    '"acme.io/foo")',
-  ]);
   assert.deepEqual(
-    causes(() =>
+    invalidCauses(() => validateCreate(classInfo, cls({ controller: "nodomain" }))),
+    [
+      'spec.controller: Invalid value: "nodomain": must be a domain-prefixed path (such as ' +
+      '"acme.io/foo")',
+    ],
+  );
+  assert.deepEqual(
+    invalidCauses(() =>
       validateCreate(
         classInfo,
         cls({ controller: "skiff.io/ingress", parameters: { kind: "Cfg", name: "x" } }),
@@ -141,7 +137,7 @@ Deno.test("IngressClass validation: a domain-prefixed controller, immutable; no 
   );
   const old = validateCreate(classInfo, cls({ controller: "acme.io/lb" }));
   const next = { ...old, spec: { controller: "acme.io/other" } };
-  assert.deepEqual(causes(() => validateUpdate(classInfo, next, old)), [
+  assert.deepEqual(invalidCauses(() => validateUpdate(classInfo, next, old)), [
     'spec.controller: Invalid value: "acme.io/other": field is immutable',
   ]);
 });

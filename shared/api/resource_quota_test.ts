@@ -1,19 +1,9 @@
 import assert from "node:assert/strict";
-import { InvalidError } from "../errors.ts";
+import { invalidCauses } from "../testing/invalid_causes.ts";
 import { findResource } from "./resources.ts";
 import { validateCreate, validateUpdate } from "./validation.ts";
 
 const info = findResource("", "v1", "resourcequotas")!;
-
-function causes(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InvalidError) return e.causes.map((c) => `${c.field}: ${c.message}`);
-    throw e;
-  }
-  assert.fail("expected an InvalidError");
-}
 
 const quota = (spec: unknown) => ({ metadata: { name: "q", namespace: "default" }, spec });
 
@@ -49,7 +39,7 @@ Deno.test("a ResourceQuota with standard, count/ and per-class names is valid", 
 
 Deno.test("ResourceQuota validation: resource names and quantities, kube-apiserver's messages", () => {
   assert.deepEqual(
-    causes(() =>
+    invalidCauses(() =>
       validateCreate(
         info,
         quota({
@@ -102,7 +92,7 @@ Deno.test("ResourceQuota validation: scopes", () => {
     ]],
   ];
   for (const [name, spec, want] of table) {
-    assert.deepEqual(causes(() => validateCreate(info, quota(spec))), want, name);
+    assert.deepEqual(invalidCauses(() => validateCreate(info, quota(spec))), want, name);
   }
 });
 
@@ -154,7 +144,7 @@ Deno.test("ResourceQuota validation: scope selectors", () => {
     ]],
   ];
   for (const [name, spec, want] of table) {
-    assert.deepEqual(causes(() => validateCreate(info, quota(spec))), want, name);
+    assert.deepEqual(invalidCauses(() => validateCreate(info, quota(spec))), want, name);
   }
 });
 
@@ -163,7 +153,7 @@ Deno.test("a ResourceQuota's scopes are fixed at create; its hard limits may cha
   const grown = validateUpdate(info, quota({ hard: { pods: "5" }, scopes: ["BestEffort"] }), old);
   assert.equal(grown.spec.hard.pods, "5");
   assert.deepEqual(
-    causes(() =>
+    invalidCauses(() =>
       validateUpdate(info, quota({ hard: { pods: "1" }, scopes: ["NotBestEffort"] }), old)
     ),
     [
@@ -174,7 +164,7 @@ Deno.test("a ResourceQuota's scopes are fixed at create; its hard limits may cha
 
 Deno.test("a ResourceQuota's status is validated as its spec is", () => {
   assert.deepEqual(
-    causes(() =>
+    invalidCauses(() =>
       validateCreate(info, {
         ...quota({ hard: { pods: "1" } }),
         status: { hard: { pods: "1" }, used: { pods: "-1" } },
