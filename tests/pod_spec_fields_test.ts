@@ -68,12 +68,24 @@ async function testNamesInRepo(): Promise<Set<string>> {
   return names;
 }
 
-/** A downwardAPI item naming both kinds of field, so that either can be replaced by a test. */
-const DOWNWARD_ITEM = {
-  path: "p",
-  fieldRef: { fieldPath: "metadata.name" },
-  resourceFieldRef: { containerName: "c", resource: "limits.cpu" },
-};
+/** A downwardAPI item of the kind of field under test (an item may name only one). */
+function downwardItem(path: string): Obj {
+  return path.includes("resourceFieldRef")
+    ? { path: "p", resourceFieldRef: { containerName: "c", resource: "limits.cpu" } }
+    : { path: "p", fieldRef: { fieldPath: "metadata.name" } };
+}
+
+/** The projected volume source of the kind under test (a source may hold only one). */
+function projectedSource(path: string): Obj {
+  const kind = /^volumes\[\]\.projected\.sources\[\]\.(\w+)/.exec(path)?.[1] ?? "downwardAPI";
+  const bases: Obj = {
+    downwardAPI: { items: [downwardItem(path)] },
+    configMap: { name: "cm", items: [{ key: "k", path: "p" }] },
+    secret: { name: "s", items: [{ key: "k", path: "p" }] },
+    serviceAccountToken: { path: "token" },
+  };
+  return kind in bases ? { [kind]: bases[kind] } : {};
+}
 
 /** A valid spec with the parents of `path` in place, so that only the field under test is new. */
 function scaffold(path: string): Obj {
@@ -110,8 +122,8 @@ function scaffold(path: string): Obj {
       secret: { secretName: "s", items: [{ key: "k", path: "p" }] },
       emptyDir: {},
       hostPath: { path: "/tmp" },
-      downwardAPI: { items: [DOWNWARD_ITEM] },
-      projected: { sources: [{ downwardAPI: { items: [DOWNWARD_ITEM] } }] },
+      downwardAPI: { items: [downwardItem(path)] },
+      projected: { sources: [projectedSource(path)] },
     };
     spec.volumes = [{ name: "v", ...(vol[1] in bases ? { [vol[1]]: bases[vol[1]] } : {}) }];
   }
