@@ -1,7 +1,7 @@
 /**
  * A/B memory of `skiff agent` (agent + proxy in one process) idle with 10 pods: one real server
  * (in-process), one Deployment of 10 pods on one node, then a fresh node process per variant and
- * round, in turn (A B A B …), each measured after `--settle` seconds from
+ * round, in turn (A B A B …), each measured after `--settle` seconds (default 45) from
  * /proc/<pid>/smaps_rollup (Rss, Anonymous). A variant is a source tree holding `main.ts` (e.g.
  * this worktree and a copy of the commit before a change), so both run on the same machine in the
  * same minutes; the machine is shared, so compare within one run.
@@ -144,7 +144,9 @@ if (import.meta.main) {
   };
   const variants = (args.variants ?? ".").split(",").map(parseVariant);
   const rounds = Number(args.rounds ?? 3);
-  const settle = Number(args.settle ?? 15) * 1000;
+  // 45 s: past the node's first malloc_trim (30 s) and V8's memory reducer, so startup garbage is
+  // gone; at 15 s a read still carries some of it (bench/results/agent.md, 2026-12-06 22:10).
+  const settle = Number(args.settle ?? 45) * 1000;
   const pods = Number(args.pods ?? 10);
   const extra = args.extra ? args.extra.split(" ") : [];
   const images = await ensureTestImages();

@@ -1,8 +1,8 @@
 /**
  * The flags of the node's commands (`skiff agent`, `skiff proxy`) and the configs checked from
  * them. main.ts loads this module up front; the control plane's flags (cmd/server_flags.ts) are
- * loaded only by the commands that run one, so a node's process does not hold the server's config
- * schemas (measured ~1 MiB private on a node). The flags' help and defaults come from the config
+ * loaded only by the commands that run one, so a node's process does not parse the server's
+ * config schemas (~1 MiB private while they load; bench/results/agent.md). The flags' help and defaults come from the config
  * schemas (`flagOf`).
  */
 import { z } from "zod";
