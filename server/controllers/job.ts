@@ -133,7 +133,13 @@ interface Tracking {
   /** How many of the delayed pods count towards backoffLimit (not matched by Ignore). */
   delayedFailures: number;
   failJobMessage?: string;
+  /** Failed pods released now that count towards backoffLimit. */
   newFailures: number;
+  /**
+   * Failed pods released now, Ignore-matched ones included: what the pod failure back-off counts
+   * (Kubernetes' backoff record takes every newly finished failed pod).
+   */
+  newBackoffFailures: number;
   newSuccesses: number;
   lastFailure: number;
 }
@@ -411,6 +417,7 @@ export class JobReconciler {
       delayed: new Map(),
       delayedFailures: 0,
       newFailures: 0,
+      newBackoffFailures: 0,
       newSuccesses: 0,
       lastFailure: 0,
     };
@@ -500,13 +507,17 @@ export class JobReconciler {
     t.delayedFailures = 0;
   }
 
-  /** A failed pod to release: counted unless an Ignore rule matched it. */
+  /**
+   * A failed pod to release: counted towards backoffLimit unless an Ignore rule matched it, and
+   * towards the pod failure back-off either way.
+   */
   #countFailure(t: Tracking, pod: KubeObject, match: FailurePolicyMatch | undefined): void {
     t.release.push(pod);
+    t.newBackoffFailures++;
+    t.lastFailure = Math.max(t.lastFailure, finishTime(pod, this.#clock.now()));
     if (match?.action === "Ignore") return;
     t.uncounted.failed.push(pod.metadata.uid!);
     t.newFailures++;
-    t.lastFailure = Math.max(t.lastFailure, finishTime(pod, this.#clock.now()));
   }
 
   /** The podFailurePolicy rule a failed pod matches (deleted, not Failed, pods match none). */
@@ -815,9 +826,9 @@ export class JobReconciler {
 
   #updateBackoff(job: KubeObject, t: Tracking): void {
     const uid = job.metadata.uid!;
-    if (t.newFailures > 0) {
+    if (t.newBackoffFailures > 0) {
       const r = this.#backoff.get(uid) ?? { failures: 0, lastFailure: 0 };
-      r.failures += t.newFailures;
+      r.failures += t.newBackoffFailures;
       r.lastFailure = Math.max(r.lastFailure, t.lastFailure);
       this.#backoff.set(uid, r);
     } else if (t.newSuccesses > 0) {

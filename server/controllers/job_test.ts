@@ -271,7 +271,9 @@ const CASES: Case[] = [
     ],
   },
   {
-    name: "podFailurePolicy Ignore: the failure is not counted and a new pod starts at once",
+    // Not counted towards backoffLimit, but the pod failure back-off counts every failed pod
+    // (the job controller's backoff record takes all newly failed pods).
+    name: "podFailurePolicy Ignore: the failure is not counted; its replacement waits the back-off",
     job: job({
       backoffLimit: 0,
       podReplacementPolicy: "Failed",
@@ -281,9 +283,10 @@ const CASES: Case[] = [
     }, { startTime: T0 }),
     pods: [pod("pi-a", { phase: "Failed", exitCode: 3 })],
     finalizerPatches: ["pi-a"],
-    creates: 1,
+    creates: 0,
     status: { failed: 0 },
     conditions: [],
+    requeue: 10_000,
   },
   {
     name: "without completions, the first success ends the Job once the others finish",

@@ -217,10 +217,13 @@ export function matchSuccessPolicy(
   return undefined;
 }
 
-/** Kubernetes' pod failure back-off: 10 s doubling per consecutive failure, at most 6 min. */
+/**
+ * Kubernetes' pod failure back-off: 10 s doubling per consecutive failure, at most 10 min (the
+ * job controller's DefaultJobPodFailureBackOff and MaxJobPodFailureBackOff).
+ */
 export function podBackoffMs(consecutiveFailures: number): number {
   if (consecutiveFailures <= 0) return 0;
-  return Math.min(10_000 * 2 ** (consecutiveFailures - 1), 360_000);
+  return Math.min(10_000 * 2 ** (consecutiveFailures - 1), 600_000);
 }
 
 /** Sum of container restarts of active pods (restartPolicy OnFailure retries in place). */
