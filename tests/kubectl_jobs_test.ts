@@ -185,7 +185,7 @@ Deno.test({
         assert.notEqual(r.code, 0);
         assert.match(
           r.stderr,
-          /spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"/,
+          /spec.template.spec.restartPolicy: Required value: valid values: "OnFailure", "Never"/,
         );
       });
 

@@ -344,8 +344,12 @@ export function validateJobSpec(spec: Obj, field: string, errs: FieldErrors): vo
     errs.required(`${field}.selector`);
   }
   validatePodSpec(template.spec ?? {}, `${tf}.spec`, errs);
+  // As kube-apiserver: Always (what a pod spec defaults to) or none is "Required", any other value
+  // "Unsupported".
   const restartPolicy = template.spec?.restartPolicy;
-  if (restartPolicy !== "OnFailure" && restartPolicy !== "Never") {
+  if (restartPolicy === "Always" || !restartPolicy) {
+    errs.required(`${tf}.spec.restartPolicy`, 'valid values: "OnFailure", "Never"');
+  } else if (restartPolicy !== "OnFailure" && restartPolicy !== "Never") {
     errs.notSupported(`${tf}.spec.restartPolicy`, restartPolicy, ["OnFailure", "Never"]);
   }
 }
