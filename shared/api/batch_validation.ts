@@ -287,13 +287,8 @@ export function validateJobSpec(spec: Obj, field: string, errs: FieldErrors): vo
   nonNegative(spec.completions, `${field}.completions`, errs);
   nonNegative(spec.backoffLimit, `${field}.backoffLimit`, errs);
   nonNegative(spec.ttlSecondsAfterFinished, `${field}.ttlSecondsAfterFinished`, errs);
-  if (spec.activeDeadlineSeconds !== undefined && spec.activeDeadlineSeconds <= 0) {
-    errs.invalid(
-      `${field}.activeDeadlineSeconds`,
-      spec.activeDeadlineSeconds,
-      "must be greater than 0",
-    );
-  }
+  // 0 is allowed, as kube-apiserver allows it (such a Job fails at once with DeadlineExceeded).
+  nonNegative(spec.activeDeadlineSeconds, `${field}.activeDeadlineSeconds`, errs);
   nonNegative(spec.backoffLimitPerIndex, `${field}.backoffLimitPerIndex`, errs);
   if (spec.maxFailedIndexes !== undefined) {
     nonNegative(spec.maxFailedIndexes, `${field}.maxFailedIndexes`, errs);
@@ -413,16 +408,24 @@ export function validateJobUpdate(next: Obj, old: Obj, errs: FieldErrors): void 
     if (!allowed) errs.invalid("spec.template", spec.template, "field is immutable");
   }
   if (spec.completions !== was.completions) {
-    // Elastic Indexed Jobs: completions may change together with parallelism (kept equal).
-    const elastic = spec.completionMode === "Indexed" && spec.completions === spec.parallelism;
-    if (!elastic) errs.invalid("spec.completions", spec.completions, "field is immutable");
+    // Elastic Indexed Jobs: completions may change together with parallelism (kept equal); an
+    // Indexed Job's completions set to nothing is validateJobSpec's error already.
+    if (spec.completionMode !== "Indexed") {
+      errs.invalid("spec.completions", spec.completions, "field is immutable");
+    } else if (spec.completions !== undefined && spec.completions !== spec.parallelism) {
+      errs.invalid(
+        "spec.completions",
+        spec.completions,
+        "can only be modified in tandem with spec.parallelism",
+      );
+    }
   }
+  // kube-apiserver's list (manualSelector is not on it: the selector itself is immutable).
   const immutable = [
     "completionMode",
     "podFailurePolicy",
     "backoffLimitPerIndex",
     "successPolicy",
-    "manualSelector",
     "managedBy",
   ];
   for (const f of immutable) {

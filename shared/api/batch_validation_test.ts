@@ -245,6 +245,34 @@ Deno.test("Job update: backoffLimitPerIndex and successPolicy are immutable, max
   ]);
 });
 
+Deno.test("Job update: an Indexed Job's completions change with parallelism; manualSelector may change", () => {
+  const make = (spec: Any) => {
+    const o = validateCreate(JOBS, job(spec)) as KubeObject;
+    o.metadata.uid = "u";
+    o.metadata.resourceVersion = "1";
+    return o;
+  };
+  const update = (old: KubeObject, spec: Any): string[] => {
+    try {
+      validateUpdate(JOBS, { ...old, spec: { ...old.spec, ...spec } }, old);
+      return [];
+    } catch (e) {
+      if (!(e instanceof InvalidError)) throw e;
+      return e.causes.map((c: StatusCause) => `${c.field}: ${c.message}`);
+    }
+  };
+  const indexed = make({ completions: 2, parallelism: 2 });
+  assert.deepEqual(update(indexed, { completions: 4, parallelism: 4 }), []);
+  assert.deepEqual(update(indexed, { completions: 4 }), [
+    "spec.completions: Invalid value: 4: can only be modified in tandem with spec.parallelism",
+  ]);
+  const nonIndexed = make({ completionMode: "NonIndexed", completions: 2, parallelism: 2 });
+  assert.deepEqual(update(nonIndexed, { completions: 4, parallelism: 4 }), [
+    "spec.completions: Invalid value: 4: field is immutable",
+  ]);
+  assert.deepEqual(update(indexed, { manualSelector: false }), []);
+});
+
 Deno.test("CronJob validation: a Job template's successPolicy is checked too", () => {
   const cj = {
     apiVersion: "batch/v1",
@@ -258,5 +286,12 @@ Deno.test("CronJob validation: a Job template's successPolicy is checked too", (
   assert.deepEqual(errorsOf(cj, CRONJOBS), [
     "spec.jobTemplate.spec.successPolicy.rules[0].succeededCount: Invalid value: 9: must be " +
     "less than or equal to 5 (the number of specified completions)",
+  ]);
+});
+
+Deno.test("Job validation: activeDeadlineSeconds 0 is allowed, a negative one is not", () => {
+  assert.deepEqual(errorsOf(job({ activeDeadlineSeconds: 0 })), []);
+  assert.deepEqual(errorsOf(job({ activeDeadlineSeconds: -1 })), [
+    "spec.activeDeadlineSeconds: Invalid value: -1: must be greater than or equal to 0",
   ]);
 });
