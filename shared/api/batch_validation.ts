@@ -103,18 +103,19 @@ function validatePodFailurePolicy(spec: Obj, field: string, errs: FieldErrors): 
         errs.invalid(`${cf}.values`, values, "at least one value is required");
       }
       if (values.length > 255) errs.tooMany(`${cf}.values`, values.length, 255);
+      // As kube-apiserver: each repeated value is a Duplicate, and one "must be ordered" for the
+      // list when any value is lower than the one before it.
+      const seen = new Set<number>();
+      let ordered = true;
       values.forEach((v, j) => {
         if (codes.operator === "In" && v === 0) {
           errs.invalid(`${cf}.values[${j}]`, v, "must not be 0 for the In operator");
         }
-        if (j > 0 && values[j - 1] >= v) {
-          errs.invalid(
-            `${cf}.values[${j}]`,
-            v,
-            values[j - 1] === v ? "duplicate value" : "must be ordered",
-          );
-        }
+        if (seen.has(v)) errs.duplicate(`${cf}.values[${j}]`, v);
+        seen.add(v);
+        if (j > 0 && values[j - 1] > v) ordered = false;
       });
+      if (!ordered) errs.invalid(`${cf}.values`, values, "must be ordered");
     }
     (rule.onPodConditions as Obj[] | undefined)?.forEach((p, j) => {
       if (!p.type) errs.required(`${f}.onPodConditions[${j}].type`);

@@ -295,3 +295,22 @@ Deno.test("Job validation: activeDeadlineSeconds 0 is allowed, a negative one is
     "spec.activeDeadlineSeconds: Invalid value: -1: must be greater than or equal to 0",
   ]);
 });
+
+Deno.test("Job validation: podFailurePolicy exit codes, duplicates and order as kube-apiserver", () => {
+  const rule = (values: number[]) =>
+    job({
+      completionMode: "NonIndexed",
+      podFailurePolicy: {
+        rules: [{ action: "FailJob", onExitCodes: { operator: "In", values } }],
+      },
+    });
+  const at = "spec.podFailurePolicy.rules[0].onExitCodes.values";
+  assert.deepEqual(errorsOf(rule([1, 2, 3])), []);
+  assert.deepEqual(errorsOf(rule([3, 1, 1])), [
+    `${at}[2]: Duplicate value: 1`,
+    `${at}: Invalid value: [3,1,1]: must be ordered`,
+  ]);
+  assert.deepEqual(errorsOf(rule([0, 2])), [
+    `${at}[0]: Invalid value: 0: must not be 0 for the In operator`,
+  ]);
+});
