@@ -687,6 +687,13 @@ Deno.test("discovery: aggregated with its exact Content-Type, legacy lists other
     const v1 = await api(s, "GET", "/api/v1");
     assert.deepStrictEqual(v1.body.kind, "APIResourceList");
     assert.ok(v1.body.resources.some((r: { name: string }) => r.name === "pods/status"));
+    // The pods' streaming subresources name their options kinds as kube-apiserver lists them.
+    const kindOf = (name: string) =>
+      v1.body.resources.find((r: { name: string }) => r.name === name)?.kind;
+    assert.deepStrictEqual(
+      ["pods/log", "pods/exec", "pods/attach", "pods/portforward", "pods/proxy"].map(kindOf),
+      ["Pod", "PodExecOptions", "PodAttachOptions", "PodPortForwardOptions", "PodProxyOptions"],
+    );
     const apps = await api(s, "GET", "/apis/apps/v1");
     assert.ok(apps.body.resources.some((r: { name: string }) => r.name === "deployments/scale"));
     const openapi = await api(s, "GET", "/openapi/v3");

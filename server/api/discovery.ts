@@ -208,10 +208,13 @@ function subresourceKind(
       // PodProxyOptions, ServiceProxyOptions, NodeProxyOptions.
       return { group: "", version: "v1", kind: `${r.kind}ProxyOptions` };
     case "log":
+      return { group: "", version: "v1", kind: "Pod" };
     case "exec":
+      return { group: "", version: "v1", kind: "PodExecOptions" };
     case "portforward":
+      return { group: "", version: "v1", kind: "PodPortForwardOptions" };
     case "attach":
-      return { group: "", version: "v1", kind: sub === "log" ? "Pod" : "PodExecOptions" };
+      return { group: "", version: "v1", kind: "PodAttachOptions" };
     default:
       return { group: r.group, version: r.version, kind: r.kind };
   }
