@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { InvalidError, type StatusCause } from "../errors.ts";
+import { invalidCauses } from "../testing/invalid_causes.ts";
 import { parseIndexesFormat } from "./batch_validation.ts";
 import { findResource } from "./resources.ts";
 import { validateCreate, validateUpdate } from "./validation.ts";
@@ -39,6 +40,19 @@ function errorsOf(obj: Any, info = JOBS): string[] {
     assert.equal(e.code, 422);
     return e.causes.map((c: StatusCause) => `${c.field}: ${c.message}`);
   }
+}
+
+/** A stored Job (created, with a uid and resourceVersion) to update. */
+function stored(spec: Any): KubeObject {
+  const o = validateCreate(JOBS, job(spec)) as KubeObject;
+  o.metadata.uid = "u";
+  o.metadata.resourceVersion = "1";
+  return o;
+}
+
+/** `field: message` of every cause of the 422 that updating `old` with `spec` gives. */
+function updateErrors(old: KubeObject, spec: Any): string[] {
+  return invalidCauses(() => validateUpdate(JOBS, { ...old, spec: { ...old.spec, ...spec } }, old));
 }
 
 Deno.test("Job validation: backoffLimitPerIndex and maxFailedIndexes as kube-apiserver", () => {
@@ -217,25 +231,12 @@ Deno.test("Job defaults: backoffLimit is MaxInt32 with backoffLimitPerIndex, els
 });
 
 Deno.test("Job update: backoffLimitPerIndex and successPolicy are immutable, maxFailedIndexes is not", () => {
-  const old = validateCreate(
-    JOBS,
-    job({
-      backoffLimitPerIndex: 1,
-      maxFailedIndexes: 1,
-      successPolicy: { rules: [{ succeededCount: 1 }] },
-    }),
-  ) as KubeObject;
-  old.metadata.uid = "u";
-  old.metadata.resourceVersion = "1";
-  const update = (spec: Any): string[] => {
-    try {
-      validateUpdate(JOBS, { ...old, spec: { ...old.spec, ...spec } }, old);
-      return [];
-    } catch (e) {
-      if (!(e instanceof InvalidError)) throw e;
-      return e.causes.map((c: StatusCause) => `${c.field}: ${c.message}`);
-    }
-  };
+  const old = stored({
+    backoffLimitPerIndex: 1,
+    maxFailedIndexes: 1,
+    successPolicy: { rules: [{ succeededCount: 1 }] },
+  });
+  const update = (spec: Any) => updateErrors(old, spec);
   assert.deepEqual(update({ maxFailedIndexes: 3 }), []);
   assert.deepEqual(update({ backoffLimitPerIndex: 2 }), [
     "spec.backoffLimitPerIndex: Invalid value: 2: field is immutable",
@@ -246,31 +247,16 @@ Deno.test("Job update: backoffLimitPerIndex and successPolicy are immutable, max
 });
 
 Deno.test("Job update: an Indexed Job's completions change with parallelism; manualSelector may change", () => {
-  const make = (spec: Any) => {
-    const o = validateCreate(JOBS, job(spec)) as KubeObject;
-    o.metadata.uid = "u";
-    o.metadata.resourceVersion = "1";
-    return o;
-  };
-  const update = (old: KubeObject, spec: Any): string[] => {
-    try {
-      validateUpdate(JOBS, { ...old, spec: { ...old.spec, ...spec } }, old);
-      return [];
-    } catch (e) {
-      if (!(e instanceof InvalidError)) throw e;
-      return e.causes.map((c: StatusCause) => `${c.field}: ${c.message}`);
-    }
-  };
-  const indexed = make({ completions: 2, parallelism: 2 });
-  assert.deepEqual(update(indexed, { completions: 4, parallelism: 4 }), []);
-  assert.deepEqual(update(indexed, { completions: 4 }), [
+  const indexed = stored({ completions: 2, parallelism: 2 });
+  assert.deepEqual(updateErrors(indexed, { completions: 4, parallelism: 4 }), []);
+  assert.deepEqual(updateErrors(indexed, { completions: 4 }), [
     "spec.completions: Invalid value: 4: can only be modified in tandem with spec.parallelism",
   ]);
-  const nonIndexed = make({ completionMode: "NonIndexed", completions: 2, parallelism: 2 });
-  assert.deepEqual(update(nonIndexed, { completions: 4, parallelism: 4 }), [
+  const nonIndexed = stored({ completionMode: "NonIndexed", completions: 2, parallelism: 2 });
+  assert.deepEqual(updateErrors(nonIndexed, { completions: 4, parallelism: 4 }), [
     "spec.completions: Invalid value: 4: field is immutable",
   ]);
-  assert.deepEqual(update(indexed, { manualSelector: false }), []);
+  assert.deepEqual(updateErrors(indexed, { manualSelector: false }), []);
 });
 
 Deno.test("CronJob validation: a Job template's successPolicy is checked too", () => {
