@@ -118,7 +118,7 @@ export function podLocation(pod: KubeObject, id: SchemeNamePort): ProxyLocation 
       }
     }
   }
-  const ip = podIP(pod);
+  const ip = podIPs(pod)[0];
   if (!ip || !isGlobalUnicast(ip)) throw new BadRequestError("address not allowed");
   return location(id.scheme, ip, port);
 }
@@ -130,9 +130,11 @@ export function parseProxyId(kind: "pod" | "service" | "node", id: string): Sche
   return parsed;
 }
 
-function podIP(pod: KubeObject): string | undefined {
-  const ips = (pod.status?.podIPs ?? []) as { ip?: string }[];
-  return ips[0]?.ip ?? (pod.status?.podIP as string | undefined);
+/** The pod's IPs: `status.podIPs`, or `status.podIP` when that list is empty. */
+function podIPs(pod: KubeObject): (string | undefined)[] {
+  const ips = ((pod.status?.podIPs ?? []) as { ip?: string }[]).map((p) => p.ip);
+  if (ips.length === 0 && pod.status?.podIP) ips.push(pod.status.podIP as string);
+  return ips;
 }
 
 /**
@@ -248,9 +250,7 @@ function isValidAddress(
   if (!ref?.name || ref.namespace !== namespace) return false;
   const target = pod(ref.name);
   if (!target) return false;
-  const ips = ((target.status?.podIPs ?? []) as { ip?: string }[]).map((p) => p.ip);
-  if (ips.length === 0 && target.status?.podIP) ips.push(target.status.podIP as string);
-  return ips.includes(address.ip);
+  return podIPs(target).includes(address.ip);
 }
 
 /** The node's agent API, as the server's {@linkcode AgentDialer} reaches it. */
