@@ -164,14 +164,20 @@ export function cleanProxyPath(proxyPath: string): string {
   } catch {
     throw new BadRequestError(`invalid URL escape in path ${JSON.stringify(proxyPath)}`);
   }
+  const out = resolveSegments(decoded);
+  const trailing = decoded.endsWith("/") && out.length > 0 ? "/" : "";
+  return `/${out.map(escapePathSegment).join("/")}${trailing}`;
+}
+
+/** The segments of `path` with empty and dot segments resolved, never above the root. */
+function resolveSegments(path: string): string[] {
   const out: string[] = [];
-  for (const segment of decoded.split("/")) {
+  for (const segment of path.split("/")) {
     if (segment === "" || segment === ".") continue;
     if (segment === "..") out.pop();
     else out.push(segment);
   }
-  const trailing = decoded.endsWith("/") && out.length > 0 ? "/" : "";
-  return `/${out.map(escapePathSegment).join("/")}${trailing}`;
+  return out;
 }
 
 /** Go's `url.PathEscape` rules for a path: unreserved characters and `$&+,:;=@` stay. */
@@ -314,12 +320,7 @@ export function rewriteUrl(
 
 /** Go's `path.Join` of two absolute paths, with `b`'s trailing slash kept. */
 function joinPath(a: string, b: string): string {
-  const out: string[] = [];
-  for (const segment of `${a}/${b}`.split("/")) {
-    if (segment === "" || segment === ".") continue;
-    if (segment === "..") out.pop();
-    else out.push(segment);
-  }
+  const out = resolveSegments(`${a}/${b}`);
   return `/${out.join("/")}${b.endsWith("/") && out.length > 0 ? "/" : ""}`;
 }
 
