@@ -57,6 +57,11 @@ const HOP_BY_HOP = new Set([
   "content-length",
 ]);
 
+/** The header names a Connection header lists (hop-by-hop for this message), lower-cased. */
+function connectionTokens(value: string | null | undefined): Set<string> {
+  return new Set((value ?? "").toLowerCase().split(",").map((t) => t.trim()));
+}
+
 /** The caller's credentials and identity requests: kube-apiserver's filters remove them. */
 function isCredentialHeader(name: string): boolean {
   return name === "authorization" || name.startsWith("impersonate-");
@@ -205,9 +210,7 @@ export function forwardedHeaders(
     extra?: Record<string, string>;
   },
 ): [string, string][] {
-  const named = new Set(
-    (incoming.get("connection") ?? "").toLowerCase().split(",").map((t) => t.trim()),
-  );
+  const named = connectionTokens(incoming.get("connection"));
   const out: [string, string][] = [["host", options.host]];
   let forwardedFor: string | undefined;
   for (const [name, value] of incoming) {
@@ -242,9 +245,7 @@ async function clientResponse(
     logger: Logger;
   },
 ): Promise<Response> {
-  const named = new Set(
-    (headerValue(res.headers, "connection") ?? "").toLowerCase().split(",").map((t) => t.trim()),
-  );
+  const named = connectionTokens(headerValue(res.headers, "connection"));
   const headers = new Headers();
   for (const [name, value] of res.headers) {
     const lower = name.toLowerCase();
