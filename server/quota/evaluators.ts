@@ -14,7 +14,7 @@ import type {
 } from "../../shared/api/resource_quota.ts";
 import { podTotal } from "../../shared/api/pod_resources.ts";
 import { qosClass } from "../../shared/api/qos_class.ts";
-import { type Amount, units, type Usage } from "./resource_list.ts";
+import { type Amount, mask, parseUsage, units, type Usage } from "./resource_list.ts";
 
 /** The operations admission passes on (writes to the main resource). */
 export type Operation = "CREATE" | "UPDATE";
@@ -158,15 +158,6 @@ function computeUsage(requests: Map<string, Amount>, limits: Map<string, Amount>
   return out;
 }
 
-function amounts(list: Resources | undefined): Map<string, Amount> {
-  const out = new Map<string, Amount>();
-  for (const r of COMPUTE) {
-    const q = list?.[r];
-    if (q !== undefined) out.set(r, { millis: exactMillis(q), format: quantityFormat(q) });
-  }
-  return out;
-}
-
 function allContainers(pod: KubeObject): ContainerShape[] {
   return [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])];
 }
@@ -294,7 +285,10 @@ export const podEvaluator: Evaluator = {
     if (needed.length === 0) return undefined;
     const missing = new Map<string, Set<string>>();
     for (const c of allContainers(pod)) {
-      const has = computeUsage(amounts(c.resources?.requests), amounts(c.resources?.limits));
+      const has = computeUsage(
+        mask(parseUsage(c.resources?.requests), COMPUTE),
+        mask(parseUsage(c.resources?.limits), COMPUTE),
+      );
       for (const r of needed) {
         if (has.has(r)) continue;
         if (!missing.has(r)) missing.set(r, new Set());
