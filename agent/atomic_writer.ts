@@ -120,12 +120,17 @@ export async function writeAtomic(
   const tsName = timestampName();
   const tsDir = `${dir}/${tsName}`;
   await makeDir(tsDir);
+  const made = new Set<string>();
   for (const [path, file] of payload) {
     const full = `${tsDir}/${path}`;
-    // Each level of a nested path, so that every directory gets the mode and group.
+    // Each level of a nested path, so that every directory gets the mode and group (once: files
+    // of one directory share its levels).
     const parts = path.split("/").slice(0, -1);
     for (let i = 1; i <= parts.length; i++) {
-      await makeDir(`${tsDir}/${parts.slice(0, i).join("/")}`);
+      const sub = parts.slice(0, i).join("/");
+      if (made.has(sub)) continue;
+      made.add(sub);
+      await makeDir(`${tsDir}/${sub}`);
     }
     await Deno.writeFile(full, file.data, { mode: file.mode });
     if (gid !== undefined) await Deno.chown(full, null, gid);

@@ -14,6 +14,7 @@
 import { type Logger, silentLogger } from "../shared/log.ts";
 import type { DockerRuntime } from "./docker_runtime.ts";
 import { delay } from "../shared/backoff.ts";
+import { aggregateMessage } from "../shared/errors.ts";
 import type { Container } from "./pod_types.ts";
 import { type DockerKeyring, registryAuthHeader } from "./docker_keyring.ts";
 
@@ -153,7 +154,7 @@ export class ImageManager {
         errors.push((e as Error).message);
       }
     }
-    throw new Error(errors.length === 1 ? errors[0] : `[${errors.join(", ")}]`);
+    throw new Error(aggregateMessage(errors));
   }
 
   /** One pull; concurrent pulls of the same image with the same credential share it. */

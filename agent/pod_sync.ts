@@ -434,12 +434,7 @@ export class PodSyncer {
       sidecars.includes(c.Labels[LABEL_CONTAINER_NAME] ?? "");
     await Promise.all(
       running.filter((c) => !isSidecarContainer(c)).map((c) =>
-        this.#killContainer(pod, {
-          id: c.Id,
-          spec: specOf(pod, c.Labels[LABEL_CONTAINER_NAME]),
-          grace,
-          podIP: pod.status?.podIP ?? "",
-        })
+        this.#killNamed(pod, c.Id, c.Labels[LABEL_CONTAINER_NAME], grace)
       ),
     );
     const byOrder = running.filter(isSidecarContainer).sort((a, b) =>
@@ -448,12 +443,8 @@ export class PodSyncer {
     );
     for (const c of byOrder) {
       const left = grace - Math.floor((performance.now() - started) / 1000);
-      await this.#killContainer(pod, {
-        id: c.Id,
-        spec: specOf(pod, c.Labels[LABEL_CONTAINER_NAME]),
-        grace: Math.max(MINIMUM_GRACE_SECONDS, left),
-        podIP: pod.status?.podIP ?? "",
-      });
+      const name = c.Labels[LABEL_CONTAINER_NAME];
+      await this.#killNamed(pod, c.Id, name, Math.max(MINIMUM_GRACE_SECONDS, left));
     }
     for (const c of mine.filter((c) => c.Labels[LABEL_KIND] === "sandbox")) {
       await this.#o.rt.stopContainer(c.Id, 2);
@@ -486,14 +477,19 @@ export class PodSyncer {
     for (const name of [...ephemeral, ...sidecarsLastFirst(pod)]) {
       for (const o of running.filter((o) => o.kind !== "sandbox" && o.name === name)) {
         this.#record(pod, "Normal", "Killing", `Stopping container ${name}`);
-        await this.#killContainer(pod, {
-          id: o.id,
-          spec: specOf(pod, name),
-          grace,
-          podIP: pod.status?.podIP ?? "",
-        });
+        await this.#killNamed(pod, o.id, name, grace);
       }
     }
+  }
+
+  /** {@linkcode #killContainer} for the pod's (init, ephemeral) container `name`, at its status IP. */
+  #killNamed(pod: Pod, id: string, name: string | undefined, grace: number): Promise<void> {
+    return this.#killContainer(pod, {
+      id,
+      spec: specOf(pod, name),
+      grace,
+      podIP: pod.status?.podIP ?? "",
+    });
   }
 
   /**
@@ -670,12 +666,7 @@ export class PodSyncer {
           // minimal shutdown window before SIGKILL.
           grace === 0
             ? this.#o.rt.stopContainer(c.Id, MINIMUM_GRACE_SECONDS)
-            : this.#killContainer(pod, {
-              id: c.Id,
-              spec: specOf(pod, c.Labels[LABEL_CONTAINER_NAME]),
-              grace,
-              podIP: pod.status?.podIP ?? "",
-            })
+            : this.#killNamed(pod, c.Id, c.Labels[LABEL_CONTAINER_NAME], grace)
         ),
       );
       mine = await this.#o.rt.listContainers({
