@@ -10,7 +10,15 @@
  */
 import assert from "node:assert/strict";
 import { type CommandRunner, desiredRoutes, HostGateway, hostRunner } from "../agent/host_gw.ts";
-import { addBridgePod, linkNamespaces, makeBridgeNode, nsSh, sh } from "./_netns_nodes.ts";
+import {
+  addBridgePod,
+  linkNamespaces,
+  makeBridgeNode,
+  nsSh,
+  removeNetns,
+  serveInNs,
+  sh,
+} from "./_netns_nodes.ts";
 
 const suffix = crypto.randomUUID().slice(0, 6);
 const NS = {
@@ -40,16 +48,7 @@ for await (const c of l) {
   await c.write(new TextEncoder().encode(c.remoteAddr.hostname + "\\n"));
   c.close();
 }`;
-  const child = new Deno.Command("ip", {
-    args: ["netns", "exec", ns, Deno.execPath(), "eval", code],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const first = await reader.read();
-  reader.releaseLock();
-  assert.equal(first.value?.trim(), "ready");
-  return child;
+  return await serveInNs(ns, code);
 }
 
 /** What the server at `ip` saw as our address, from inside `ns` ("" when unreachable). */
@@ -129,12 +128,7 @@ Deno.test({
       assert.ok(!rules.includes(gateways[1].forwardChain), rules);
       assert.ok(!rules.includes(gateways[1].natChain), rules);
     } finally {
-      for (const s of servers) {
-        s.kill("SIGKILL");
-        await s.status;
-        await s.stdout.cancel().catch(() => {});
-      }
-      for (const ns of Object.values(NS)) await hostRunner("ip", ["netns", "del", ns]);
+      await removeNetns(servers, Object.values(NS));
     }
   },
 });
