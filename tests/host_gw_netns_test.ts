@@ -9,7 +9,8 @@
  * the namespaces.
  */
 import assert from "node:assert/strict";
-import { type CommandRunner, desiredRoutes, HostGateway, hostRunner } from "../agent/host_gw.ts";
+import { desiredRoutes, HostGateway } from "../agent/host_gw.ts";
+import { hostRunner, netnsRunner } from "../shared/command_runner.ts";
 import {
   addBridgePod,
   linkNamespaces,
@@ -35,10 +36,6 @@ const POD_A = "10.244.1.5";
 const POD_B = "10.244.2.5";
 const OUTSIDE = "198.18.0.2";
 const NODE1_OUTSIDE = "198.18.0.1";
-
-function inNs(ns: string): CommandRunner {
-  return (command, args) => hostRunner("ip", ["netns", "exec", ns, command, ...args]);
-}
 
 /** Serves "your address" once per connection inside `ns`; resolves once it listens. */
 async function whoamiServer(ns: string): Promise<Deno.ChildProcess> {
@@ -93,7 +90,7 @@ Deno.test({
         { name: NODE2.name, podCIDR: NODE2.podCIDR, internalIP: NODE2.address },
       ];
       for (const [ns, node] of [[NS.n1, NODE1], [NS.n2, NODE2]] as const) {
-        const gw = new HostGateway({ nodeName: node.name, run: inNs(ns) });
+        const gw = new HostGateway({ nodeName: node.name, run: netnsRunner(ns) });
         gateways.push(gw);
         await gw.setup({ podCIDR: node.podCIDR, clusterCidr: CLUSTER });
         const local = await gw.localAddresses();
