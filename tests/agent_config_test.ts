@@ -15,6 +15,7 @@ import {
   startAgentTest,
   waitForPod,
   waitForPodGone,
+  waitForWaitingReason,
 } from "./agent_test_utils.ts";
 
 Deno.test("agent configures containers from the pod spec: env, ConfigMap/Secret/emptyDir volumes, limits", async () => {
@@ -118,13 +119,7 @@ Deno.test("agent configures containers from the pod spec: env, ConfigMap/Secret/
         }],
       }),
     );
-    const bad = await waitForPod(
-      client,
-      "badcfg",
-      "CreateContainerConfigError",
-      (p) =>
-        p.status?.containerStatuses?.[0]?.state.waiting?.reason === "CreateContainerConfigError",
-    );
+    const bad = await waitForWaitingReason(client, "badcfg", "CreateContainerConfigError");
     assert.equal(
       bad.status!.containerStatuses![0].state.waiting!.message,
       "couldn't find key missing in ConfigMap default/cfg",

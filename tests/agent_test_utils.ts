@@ -166,6 +166,22 @@ export function waitForPod(
   }, { timeoutMs, intervalMs: 100 });
 }
 
+/** Waits until the pod's first container is waiting with `reason` (e.g. CreateContainerConfigError). */
+export function waitForWaitingReason(
+  client: ApiClient,
+  name: string,
+  reason: string,
+  timeoutMs = 30_000,
+): Promise<Pod> {
+  return waitForPod(
+    client,
+    name,
+    reason,
+    (p) => p.status?.containerStatuses?.[0]?.state.waiting?.reason === reason,
+    timeoutMs,
+  );
+}
+
 /** Waits until the pod is gone from the API. */
 export function waitForPodGone(client: ApiClient, name: string, timeoutMs = 30_000): Promise<true> {
   return waitFor(`pod ${name} gone`, async () => {
