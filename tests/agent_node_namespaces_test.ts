@@ -14,12 +14,13 @@ import { containerCreateOptions } from "../agent/container_config.ts";
 import { sandboxCreateOptions } from "../agent/pod_sandbox.ts";
 import { podDir, preparePodVolumes, removePodDir, volumeBinds } from "../agent/volumes.ts";
 import type { ApiClient } from "../shared/client/client.ts";
-import { EVENTS, PODS, SECRETS } from "../shared/client/refs.ts";
+import { EVENTS, PODS } from "../shared/client/refs.ts";
 import { isCode } from "../shared/errors.ts";
 import {
   allowPrivilegedPods,
   boundPod,
   createPod,
+  createSecret,
   eventFor,
   type PodEvent,
   SLEEP_UNTIL_TERM,
@@ -188,12 +189,7 @@ Deno.test("node namespaces and volumes: hostPID, hostIPC, mountPropagation, fsGr
     await t.step({
       name: "fsGroup: a non-root container writes its emptyDir and reads its Secret as the group",
       fn: async () => {
-        await client.create(SECRETS, {
-          apiVersion: "v1",
-          kind: "Secret",
-          metadata: { name: "creds", namespace: "default" },
-          data: { pw: btoa("s3cret") },
-        });
+        await createSecret(client, "creds", { pw: "s3cret" });
         await createPod(
           client,
           boundPod("fsgroup", config.nodeName, {

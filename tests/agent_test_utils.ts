@@ -18,7 +18,7 @@ import { unmountAll } from "../agent/shared_mount.ts";
 import { NetworkPolicyFirewall } from "../agent/network_policy_firewall.ts";
 import type { ApiClient } from "../shared/client/client.ts";
 import type { KubeObject } from "../shared/api/object.ts";
-import { EVENTS, NAMESPACES, NODES, PODS } from "../shared/client/refs.ts";
+import { EVENTS, NAMESPACES, NODES, PODS, SECRETS } from "../shared/client/refs.ts";
 import { isNotFound } from "../shared/errors.ts";
 import { Logger } from "../shared/log.ts";
 import { ensureTestImages, type TestImages } from "./images.ts";
@@ -196,6 +196,20 @@ export function eventFor(client: ApiClient, pod: string, reason: string): Promis
   return waitFor(`event ${reason} on ${pod}`, async () => {
     const list = await client.list<PodEvent>(EVENTS, { namespace: "default" });
     return list.items.find((e) => e.involvedObject.name === pod && e.reason === reason);
+  });
+}
+
+/** Creates an Opaque Secret `name` in "default" holding `data` (plain text, encoded here). */
+export async function createSecret(
+  client: ApiClient,
+  name: string,
+  data: Record<string, string>,
+): Promise<void> {
+  await client.create(SECRETS, {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name, namespace: "default" },
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, btoa(v)])),
   });
 }
 
