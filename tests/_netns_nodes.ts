@@ -2,8 +2,9 @@
  * Building blocks of the tests that program the pod network's rules inside network namespaces
  * they create (tests/host_gw_netns_test.ts, tests/network_policy_netns_test.ts): a "node" with a
  * bridge and Docker's forward policy, "pods" on its bridge, a veth "LAN" between two nodes, and
- * commands run in one of them.
+ * commands run in one of them, servers listening in one, and the teardown of all that.
  */
+import assert from "node:assert/strict";
 import { hostRunner } from "../shared/command_runner.ts";
 
 /** Runs a command on this host; throws with its stderr when it fails. */
@@ -74,4 +75,34 @@ export async function linkNamespaces(
     await nsSh(end.ns, `ip addr add ${end.address}/24 dev ${name}`);
     await nsSh(end.ns, `ip link set ${name} up`);
   }
+}
+
+/**
+ * Runs `code`, a Deno program that prints "ready" once it listens, inside namespace `ns`;
+ * resolves with the process when it has.
+ */
+export async function serveInNs(ns: string, code: string): Promise<Deno.ChildProcess> {
+  const child = new Deno.Command("ip", {
+    args: ["netns", "exec", ns, Deno.execPath(), "eval", code],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const first = await reader.read();
+  reader.releaseLock();
+  assert.equal(first.value?.trim(), "ready");
+  return child;
+}
+
+/** Kills the `servers` started by {@linkcode serveInNs} and deletes `namespaces` (a test's `finally`). */
+export async function removeNetns(
+  servers: Deno.ChildProcess[],
+  namespaces: string[],
+): Promise<void> {
+  for (const s of servers) {
+    s.kill("SIGKILL");
+    await s.status;
+    await s.stdout.cancel().catch(() => {});
+  }
+  for (const ns of namespaces) await hostRunner("ip", ["netns", "del", ns]);
 }

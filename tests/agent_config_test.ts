@@ -7,14 +7,16 @@
 
 import assert from "node:assert/strict";
 import { DockerRuntime } from "../agent/docker_runtime.ts";
-import { CONFIGMAPS, PODS, SECRETS } from "../shared/client/refs.ts";
+import { CONFIGMAPS, PODS } from "../shared/client/refs.ts";
 import {
   boundPod,
   createPod,
+  createSecret,
   SLEEP_UNTIL_TERM,
   startAgentTest,
   waitForPod,
   waitForPodGone,
+  waitForWaitingReason,
 } from "./agent_test_utils.ts";
 
 Deno.test("agent configures containers from the pod spec: env, ConfigMap/Secret/emptyDir volumes, limits", async () => {
@@ -26,12 +28,7 @@ Deno.test("agent configures containers from the pod spec: env, ConfigMap/Secret/
       metadata: { name: "cfg", namespace: "default" },
       data: { color: "blue", "app.conf": "port=80\n" },
     });
-    await client.create(SECRETS, {
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name: "sec", namespace: "default" },
-      data: { password: btoa("hunter2") },
-    });
+    await createSecret(client, "sec", { password: "hunter2" });
     await createPod(
       client,
       boundPod("cfg", config.nodeName, {
@@ -118,13 +115,7 @@ Deno.test("agent configures containers from the pod spec: env, ConfigMap/Secret/
         }],
       }),
     );
-    const bad = await waitForPod(
-      client,
-      "badcfg",
-      "CreateContainerConfigError",
-      (p) =>
-        p.status?.containerStatuses?.[0]?.state.waiting?.reason === "CreateContainerConfigError",
-    );
+    const bad = await waitForWaitingReason(client, "badcfg", "CreateContainerConfigError");
     assert.equal(
       bad.status!.containerStatuses![0].state.waiting!.message,
       "couldn't find key missing in ConfigMap default/cfg",

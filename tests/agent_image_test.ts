@@ -14,6 +14,7 @@ import {
   startAgent,
   testAgentConfig,
   waitForPod,
+  waitForWaitingReason,
 } from "./agent_test_utils.ts";
 import { startTestServer, waitFor } from "./test_utils.ts";
 
@@ -41,12 +42,7 @@ Deno.test("agent: missing image → ErrImagePull/ImagePullBackOff, then loaded f
       if (w?.reason) seen.add(w.reason);
       return seen.has("ErrImagePull") || seen.has("ImagePullBackOff");
     });
-    const pending = await waitForPod(
-      client,
-      "demo",
-      "ImagePullBackOff",
-      (p) => p.status?.containerStatuses?.[0]?.state.waiting?.reason === "ImagePullBackOff",
-    );
+    const pending = await waitForWaitingReason(client, "demo", "ImagePullBackOff");
     assert.equal(pending.status?.phase, "Pending");
     assert.match(
       pending.status!.containerStatuses![0].state.waiting!.message!,
@@ -79,12 +75,7 @@ Deno.test("agent: missing image → ErrImagePull/ImagePullBackOff, then loaded f
         containers: [{ name: "app", image: never, imagePullPolicy: "Never" }],
       }),
     );
-    const p = await waitForPod(
-      client,
-      "never",
-      "ErrImageNeverPull",
-      (p) => p.status?.containerStatuses?.[0]?.state.waiting?.reason === "ErrImageNeverPull",
-    );
+    const p = await waitForWaitingReason(client, "never", "ErrImageNeverPull");
     assert.equal(
       p.status!.containerStatuses![0].state.waiting!.message,
       `Container image "${never}" is not present with pull policy of Never`,

@@ -13,14 +13,16 @@ import type { Pod } from "../agent/pod_types.ts";
 import { containerCreateOptions } from "../agent/container_config.ts";
 import { sandboxCreateOptions } from "../agent/pod_sandbox.ts";
 import { podDir, preparePodVolumes, removePodDir, volumeBinds } from "../agent/volumes.ts";
-import type { KubeObject } from "../shared/api/object.ts";
 import type { ApiClient } from "../shared/client/client.ts";
-import { EVENTS, PODS, SECRETS } from "../shared/client/refs.ts";
+import { EVENTS, PODS } from "../shared/client/refs.ts";
 import { isCode } from "../shared/errors.ts";
 import {
   allowPrivilegedPods,
   boundPod,
   createPod,
+  createSecret,
+  eventFor,
+  type PodEvent,
   SLEEP_UNTIL_TERM,
   startAgentTest,
   waitForPod,
@@ -28,19 +30,6 @@ import {
 } from "./agent_test_utils.ts";
 import { ensureTestImages } from "./images.ts";
 import { waitFor } from "./test_utils.ts";
-
-interface Event extends KubeObject {
-  reason: string;
-  message: string;
-  involvedObject: { name: string };
-}
-
-function eventFor(client: ApiClient, pod: string, reason: string): Promise<Event> {
-  return waitFor(`event ${reason} on ${pod}`, async () => {
-    const list = await client.list<Event>(EVENTS, { namespace: "default" });
-    return list.items.find((e) => e.involvedObject.name === pod && e.reason === reason);
-  });
-}
 
 const running = (p: Pod) =>
   (p.status?.containerStatuses ?? []).length > 0 &&
@@ -184,7 +173,7 @@ Deno.test("node namespaces and volumes: hostPID, hostIPC, mountPropagation, fsGr
         );
         // Docker checks at start: the container fails to run, with Docker's reason in the event.
         const failed = await waitFor("the noprop container's start failure", async () => {
-          const list = await client.list<Event>(EVENTS, { namespace: "default" });
+          const list = await client.list<PodEvent>(EVENTS, { namespace: "default" });
           return list.items.find((e) =>
             e.involvedObject.name === "noprop" && e.reason === "Failed" &&
             e.message.includes(
@@ -200,12 +189,7 @@ Deno.test("node namespaces and volumes: hostPID, hostIPC, mountPropagation, fsGr
     await t.step({
       name: "fsGroup: a non-root container writes its emptyDir and reads its Secret as the group",
       fn: async () => {
-        await client.create(SECRETS, {
-          apiVersion: "v1",
-          kind: "Secret",
-          metadata: { name: "creds", namespace: "default" },
-          data: { pw: btoa("s3cret") },
-        });
+        await createSecret(client, "creds", { pw: "s3cret" });
         await createPod(
           client,
           boundPod("fsgroup", config.nodeName, {

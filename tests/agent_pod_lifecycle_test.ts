@@ -9,33 +9,18 @@
 import assert from "node:assert/strict";
 import { DockerRuntime } from "../agent/docker_runtime.ts";
 import type { Pod } from "../agent/pod_types.ts";
-import { EVENTS, PODS } from "../shared/client/refs.ts";
-import type { ApiClient } from "../shared/client/client.ts";
-import type { KubeObject } from "../shared/api/object.ts";
+import { PODS } from "../shared/client/refs.ts";
 import {
   allowPrivilegedPods,
   boundPod,
   createPod,
+  eventFor,
   SLEEP_UNTIL_TERM,
   startAgentTest,
   waitForPod,
   waitForPodGone,
 } from "./agent_test_utils.ts";
 import { waitFor } from "./test_utils.ts";
-
-interface Event extends KubeObject {
-  reason: string;
-  message: string;
-  type: string;
-  involvedObject: { name: string };
-}
-
-function eventFor(client: ApiClient, pod: string, reason: string): Promise<Event> {
-  return waitFor(`event ${reason} on ${pod}`, async () => {
-    const list = await client.list<Event>(EVENTS, { namespace: "default" });
-    return list.items.find((e) => e.involvedObject.name === pod && e.reason === reason);
-  });
-}
 
 const idOf = (p: Pod, i = 0) => p.status!.containerStatuses![i].containerID!.slice(9);
 

@@ -15,6 +15,7 @@ import {
   SLEEP_UNTIL_TERM,
   startAgentTest,
   waitForPod,
+  waitForWaitingReason,
 } from "./agent_test_utils.ts";
 
 const RESTRICTED_CONTAINER = {
@@ -89,13 +90,7 @@ Deno.test("a restricted namespace runs only conforming pods, and Docker enforces
         }],
       }),
     );
-    const rooty = await waitForPod(
-      client,
-      "rooty",
-      "CreateContainerConfigError",
-      (p) =>
-        p.status?.containerStatuses?.[0]?.state.waiting?.reason === "CreateContainerConfigError",
-    );
+    const rooty = await waitForWaitingReason(client, "rooty", "CreateContainerConfigError");
     assert.equal(
       rooty.status!.containerStatuses![0].state.waiting!.message,
       `container has runAsNonRoot and image will run as root (pod: "rooty_default(${rooty.metadata.uid})", container: app)`,

@@ -11,6 +11,7 @@ import {
   createPod,
   startAgentTest,
   waitForPod,
+  waitForWaitingReason,
 } from "./agent_test_utils.ts";
 
 Deno.test("subPathExpr mounts the part of a volume its expanded variables name, one per pod", async () => {
@@ -51,13 +52,7 @@ Deno.test("subPathExpr mounts the part of a volume its expanded variables name, 
     const bad = writer("gamma", "$(UP)/x");
     bad.spec.containers[0].env!.push({ name: "UP", value: ".." });
     await createPod(client, bad);
-    const refused = await waitForPod(
-      client,
-      "gamma",
-      "CreateContainerConfigError",
-      (p) =>
-        p.status?.containerStatuses?.[0]?.state.waiting?.reason === "CreateContainerConfigError",
-    );
+    const refused = await waitForWaitingReason(client, "gamma", "CreateContainerConfigError");
     assert.match(
       refused.status!.containerStatuses![0].state.waiting!.message!,
       /failed to prepare subPath for volumeMount "logs".*must be a relative path without '\.\.'/,

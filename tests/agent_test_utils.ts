@@ -17,7 +17,8 @@ import { HostGateway } from "../agent/host_gw.ts";
 import { unmountAll } from "../agent/shared_mount.ts";
 import { NetworkPolicyFirewall } from "../agent/network_policy_firewall.ts";
 import type { ApiClient } from "../shared/client/client.ts";
-import { NAMESPACES, NODES, PODS } from "../shared/client/refs.ts";
+import type { KubeObject } from "../shared/api/object.ts";
+import { EVENTS, NAMESPACES, NODES, PODS, SECRETS } from "../shared/client/refs.ts";
 import { isNotFound } from "../shared/errors.ts";
 import { Logger } from "../shared/log.ts";
 import { ensureTestImages, type TestImages } from "./images.ts";
@@ -164,6 +165,52 @@ export function waitForPod(
     const p = await client.get<Pod>(PODS, name, { namespace: "default" });
     return check(p) ? p : undefined;
   }, { timeoutMs, intervalMs: 100 });
+}
+
+/** Waits until the pod's first container is waiting with `reason` (e.g. CreateContainerConfigError). */
+export function waitForWaitingReason(
+  client: ApiClient,
+  name: string,
+  reason: string,
+  timeoutMs = 30_000,
+): Promise<Pod> {
+  return waitForPod(
+    client,
+    name,
+    reason,
+    (p) => p.status?.containerStatuses?.[0]?.state.waiting?.reason === reason,
+    timeoutMs,
+  );
+}
+
+/** An Event as the agent records it about a pod. */
+export interface PodEvent extends KubeObject {
+  reason: string;
+  message: string;
+  type: string;
+  involvedObject: { name: string };
+}
+
+/** Waits for an Event with `reason` about pod `pod` in "default"; returns it. */
+export function eventFor(client: ApiClient, pod: string, reason: string): Promise<PodEvent> {
+  return waitFor(`event ${reason} on ${pod}`, async () => {
+    const list = await client.list<PodEvent>(EVENTS, { namespace: "default" });
+    return list.items.find((e) => e.involvedObject.name === pod && e.reason === reason);
+  });
+}
+
+/** Creates an Opaque Secret `name` in "default" holding `data` (plain text, encoded here). */
+export async function createSecret(
+  client: ApiClient,
+  name: string,
+  data: Record<string, string>,
+): Promise<void> {
+  await client.create(SECRETS, {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name, namespace: "default" },
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, btoa(v)])),
+  });
 }
 
 /** Waits until the pod is gone from the API. */

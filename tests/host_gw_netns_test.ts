@@ -9,8 +9,17 @@
  * the namespaces.
  */
 import assert from "node:assert/strict";
-import { type CommandRunner, desiredRoutes, HostGateway, hostRunner } from "../agent/host_gw.ts";
-import { addBridgePod, linkNamespaces, makeBridgeNode, nsSh, sh } from "./_netns_nodes.ts";
+import { desiredRoutes, HostGateway } from "../agent/host_gw.ts";
+import { hostRunner, netnsRunner } from "../shared/command_runner.ts";
+import {
+  addBridgePod,
+  linkNamespaces,
+  makeBridgeNode,
+  nsSh,
+  removeNetns,
+  serveInNs,
+  sh,
+} from "./_netns_nodes.ts";
 
 const suffix = crypto.randomUUID().slice(0, 6);
 const NS = {
@@ -28,10 +37,6 @@ const POD_B = "10.244.2.5";
 const OUTSIDE = "198.18.0.2";
 const NODE1_OUTSIDE = "198.18.0.1";
 
-function inNs(ns: string): CommandRunner {
-  return (command, args) => hostRunner("ip", ["netns", "exec", ns, command, ...args]);
-}
-
 /** Serves "your address" once per connection inside `ns`; resolves once it listens. */
 async function whoamiServer(ns: string): Promise<Deno.ChildProcess> {
   const code = `const l = Deno.listen({ hostname: "0.0.0.0", port: 7000 });
@@ -40,16 +45,7 @@ for await (const c of l) {
   await c.write(new TextEncoder().encode(c.remoteAddr.hostname + "\\n"));
   c.close();
 }`;
-  const child = new Deno.Command("ip", {
-    args: ["netns", "exec", ns, Deno.execPath(), "eval", code],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const first = await reader.read();
-  reader.releaseLock();
-  assert.equal(first.value?.trim(), "ready");
-  return child;
+  return await serveInNs(ns, code);
 }
 
 /** What the server at `ip` saw as our address, from inside `ns` ("" when unreachable). */
@@ -94,7 +90,7 @@ Deno.test({
         { name: NODE2.name, podCIDR: NODE2.podCIDR, internalIP: NODE2.address },
       ];
       for (const [ns, node] of [[NS.n1, NODE1], [NS.n2, NODE2]] as const) {
-        const gw = new HostGateway({ nodeName: node.name, run: inNs(ns) });
+        const gw = new HostGateway({ nodeName: node.name, run: netnsRunner(ns) });
         gateways.push(gw);
         await gw.setup({ podCIDR: node.podCIDR, clusterCidr: CLUSTER });
         const local = await gw.localAddresses();
@@ -129,12 +125,7 @@ Deno.test({
       assert.ok(!rules.includes(gateways[1].forwardChain), rules);
       assert.ok(!rules.includes(gateways[1].natChain), rules);
     } finally {
-      for (const s of servers) {
-        s.kill("SIGKILL");
-        await s.status;
-        await s.stdout.cancel().catch(() => {});
-      }
-      for (const ns of Object.values(NS)) await hostRunner("ip", ["netns", "del", ns]);
+      await removeNetns(servers, Object.values(NS));
     }
   },
 });

@@ -1,7 +1,8 @@
 /**
  * Helpers for the tests that drive the real kubectl against a test cluster: run-and-assert,
  * poll-until, parse kubectl's tables by their header, and a long-running kubectl (`get -w`)
- * whose output is collected until it is stopped.
+ * whose output is collected until it is stopped; `get -o json` parsed, and a Job's pods and
+ * `kubectl wait` on its conditions.
  */
 import assert from "node:assert/strict";
 import { KUBECTL, kubectl } from "./kubectl.ts";
@@ -145,4 +146,31 @@ export async function writeManifest(dir: string, name: string, text: string): Pr
   const path = `${dir}/${name}`;
   await Deno.writeTextFile(path, text);
   return path;
+}
+
+/** `kubectl get <args> -o json`, parsed (asserting kubectl succeeded). */
+// deno-lint-ignore no-explicit-any
+export async function kubectlGetJson(target: KubectlTarget, ...args: string[]): Promise<any> {
+  return JSON.parse(await kubectlOk(target, ["get", ...args, "-o", "json"]));
+}
+
+/** The pods of Job `job` in the current namespace, found by its job-name label. */
+// deno-lint-ignore no-explicit-any
+export async function jobPods(target: KubectlTarget, job: string): Promise<any[]> {
+  return (await kubectlGetJson(target, "pods", "-l", `batch.kubernetes.io/job-name=${job}`)).items;
+}
+
+/** `kubectl wait --for=condition=<condition> job/<job>` within `timeout` (e.g. "90s"). */
+export function waitJobCondition(
+  target: KubectlTarget,
+  condition: string,
+  job: string,
+  timeout: string,
+): Promise<string> {
+  return kubectlOk(target, [
+    "wait",
+    `--for=condition=${condition}`,
+    `job/${job}`,
+    `--timeout=${timeout}`,
+  ]);
 }

@@ -11,7 +11,15 @@ import assert from "node:assert/strict";
 import { startTestCluster } from "./cluster.ts";
 import { TEST_IMAGES } from "./images.ts";
 import { haveKubectl, kubectl } from "./kubectl.ts";
-import { kubectlOk, parseTable, rowNamed, waitKubectl } from "./kubectl_helpers.ts";
+import {
+  jobPods,
+  kubectlGetJson,
+  kubectlOk,
+  parseTable,
+  rowNamed,
+  waitJobCondition,
+  waitKubectl,
+} from "./kubectl_helpers.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -99,14 +107,12 @@ Deno.test({
   async fn(t) {
     const cluster = await startTestCluster({ nodeAddresses: ["127.0.14.11", "127.0.14.12"] });
     const k = cluster.kubectl;
-    const getJson = async (...args: string[]): Promise<Json> =>
-      JSON.parse(await kubectlOk(k, ["get", ...args, "-o", "json"]));
-    const podsOf = async (job: string): Promise<Json[]> =>
-      (await getJson("pods", "-l", `batch.kubernetes.io/job-name=${job}`)).items;
+    const getJson = (...args: string[]): Promise<Json> => kubectlGetJson(k, ...args);
+    const podsOf = (job: string): Promise<Json[]> => jobPods(k, job);
     const indexOf = (pod: Json) =>
       pod.metadata.annotations["batch.kubernetes.io/job-completion-index"];
     const wait = (what: string, job: string, timeout = "120s") =>
-      kubectlOk(k, ["wait", `--for=condition=${what}`, `job/${job}`, `--timeout=${timeout}`]);
+      waitJobCondition(k, what, job, timeout);
     const conditions = (job: Json) =>
       job.status.conditions.map((c: Json) => `${c.type}=${c.status}:${c.reason}`);
     try {

@@ -17,7 +17,15 @@ import { NetworkPolicyFirewall } from "../agent/network_policy_firewall.ts";
 import { desiredPodFirewalls, type PolicyPod } from "../agent/network_policy_rules.ts";
 import type { NetworkPolicy } from "../shared/api/network_policy.ts";
 import { hostRunner, netnsRunner } from "../shared/command_runner.ts";
-import { addBridgePod, linkNamespaces, makeBridgeNode, nsSh, sh } from "./_netns_nodes.ts";
+import {
+  addBridgePod,
+  linkNamespaces,
+  makeBridgeNode,
+  nsSh,
+  removeNetns,
+  serveInNs,
+  sh,
+} from "./_netns_nodes.ts";
 
 const suffix = crypto.randomUUID().slice(0, 6);
 const NS = {
@@ -42,16 +50,7 @@ for await (const c of l) {
   await c.write(new TextEncoder().encode("ok\\n")).catch(() => {});
   c.close();
 }`;
-  const child = new Deno.Command("ip", {
-    args: ["netns", "exec", ns, Deno.execPath(), "eval", code],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const first = await reader.read();
-  reader.releaseLock();
-  assert.equal(first.value?.trim(), "ready");
-  return child;
+  return await serveInNs(ns, code);
 }
 
 /** The filter table's rules in `ns`, without counters. */
@@ -268,12 +267,7 @@ Deno.test({
       const after = await sh(["ip", "netns", "exec", NS.n1, "iptables-save"]);
       assert.ok(!after.includes(fw.chains.forward) && !after.includes(fw.chains.input), after);
     } finally {
-      for (const s of servers) {
-        s.kill("SIGKILL");
-        await s.status;
-        await s.stdout.cancel().catch(() => {});
-      }
-      for (const ns of Object.values(NS)) await hostRunner("ip", ["netns", "del", ns]);
+      await removeNetns(servers, Object.values(NS));
     }
   },
 });
