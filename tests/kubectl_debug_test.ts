@@ -95,6 +95,9 @@ Deno.test({
       const path = "/api/v1/namespaces/default/pods/web/ephemeralcontainers";
       const changed: Json = JSON.parse(await kubectlOk(k, ["get", "pod", "web", "-o", "json"]));
       changed.spec.ephemeralContainers[0].image = "other:1";
+      // Unconditional: the agent may write the pod's
+      // status between the GET and the PUT, and a stale resourceVersion would be a 409 first.
+      delete changed.metadata.resourceVersion;
       const r = await api(cluster.server, "PUT", path, { body: changed });
       assert.equal(r.status, 422, JSON.stringify(r.body));
       assert.match(
